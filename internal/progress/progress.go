@@ -1,0 +1,58 @@
+// Package progress is the seam through which long-running library work
+// (hashing, copying, uploading) reports progress. Libraries never print; the
+// CLI supplies a Reporter that draws bars on a TTY, prints plain lines in CI,
+// or emits JSON events.
+package progress
+
+import "sync/atomic"
+
+// Reporter starts tasks. Implementations must be safe for concurrent use.
+type Reporter interface {
+	// Start begins a task named name that will process total units
+	// (bytes, or items when unit is "items"; total < 0 when unknown).
+	Start(name string, total int64) Task
+}
+
+// Task is one unit of reported work.
+type Task interface {
+	// Add records n more units done.
+	Add(n int64)
+	// Done ends the task; err is nil on success.
+	Done(err error)
+}
+
+// Discard is a Reporter that reports nothing.
+var Discard Reporter = discard{}
+
+type discard struct{}
+
+func (discard) Start(string, int64) Task { return nopTask{} }
+
+type nopTask struct{}
+
+func (nopTask) Add(int64)  {}
+func (nopTask) Done(error) {}
+
+// Or returns r, or Discard when r is nil.
+func Or(r Reporter) Reporter {
+	if r == nil {
+		return Discard
+	}
+	return r
+}
+
+// Counter is a Task that only counts, useful in tests.
+type Counter struct {
+	N    atomic.Int64
+	Errs atomic.Int64
+}
+
+// Add implements Task.
+func (c *Counter) Add(n int64) { c.N.Add(n) }
+
+// Done implements Task.
+func (c *Counter) Done(err error) {
+	if err != nil {
+		c.Errs.Add(1)
+	}
+}
