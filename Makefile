@@ -1,0 +1,51 @@
+# bundle — make targets. `make demo` and `make test` are the quick start.
+export CGO_ENABLED := 0
+GO       ?= go
+BIN      := bin
+EXAMPLE  := examples/mesos-site
+DIST     := dist
+STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $(HOME)/go/bin/staticcheck)
+
+.PHONY: all build test test-short lint fmt-check vet staticcheck golden bench demo demo-inputs clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -o $(BIN)/bundle ./cmd/bundle
+
+# The README's test command: formatting, vet, staticcheck, then every test with
+# the race detector (the race detector needs cgo).
+test: lint
+	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 20m ./...
+
+test-short:
+	$(GO) test -count=1 ./...
+
+lint: fmt-check vet staticcheck
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+staticcheck:
+	$(STATICCHECK) ./...
+
+# Regenerate golden files under testdata/.
+golden:
+	$(GO) test ./... -run . -update
+
+# Benchmarks against the reference tools, measured in the same run.
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./...
+
+demo-inputs:
+	$(GO) run ./internal/cmd/demo-inputs -dir $(EXAMPLE)
+
+demo: build demo-inputs
+	./scripts/demo.sh
+
+clean:
+	rm -rf $(BIN) $(DIST)

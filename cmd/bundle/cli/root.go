@@ -1,0 +1,143 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+)
+
+// Exit codes of the CLI contract.
+const (
+	ExitOK    = 0 // success
+	ExitUser  = 1 // user error: diagnostics, verification failures
+	ExitUsage = 2 // bad flags or arguments
+	ExitEnv   = 3 // environment: I/O, network, vCenter
+)
+
+// Version is the builder version, set with -ldflags "-X ...cli.Version=v1.2.3".
+var Version = "v0.1.0-dev"
+
+// Streams are the standard streams the CLI reads and writes.
+type Streams struct {
+	In       io.Reader
+	Out, Err io.Writer
+}
+
+// Globals carry what every verb shares.
+type Globals struct {
+	Streams
+	JSON    bool // --json: machine-readable output
+	Verbose bool
+	Quiet   bool
+	NoColor bool
+	Log     *slog.Logger
+}
+
+// exitError carries an exit code out of a verb.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit %d", e.code)
+	}
+	return e.err.Error()
+}
+func (e *exitError) Unwrap() error { return e.err }
+
+// userErr, envErr and usageErr tag an error with the exit code it maps to.
+// A nil err with userErr means "diagnostics were already printed".
+func userErr(err error) error  { return &exitError{ExitUser, err} }
+func envErr(err error) error   { return &exitError{ExitEnv, err} }
+func usageErr(err error) error { return &exitError{ExitUsage, err} }
+
+// commands lists the verbs; each file of this package adds its constructor.
+var commands []func(*Globals) *cobra.Command
+
+func register(f func(*Globals) *cobra.Command) { commands = append(commands, f) }
+
+// isTTY reports whether w is a terminal.
+func isTTY(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// NewRoot builds the command tree writing to s.
+func NewRoot(s Streams) (*cobra.Command, *Globals) {
+	g := &Globals{Streams: s}
+	root := &cobra.Command{
+		Use:   "bundle",
+		Short: "Compile a BDE/Mesos site definition into a verifiable offline bundle",
+		Long: `bundle compiles an HCL site definition into a self-contained, versioned,
+verifiable offline bundle for air-gapped VMware vSphere Big Data Extensions sites
+running Apache Mesos, Marathon, Chronos, ZooKeeper, Docker and HAProxy, and pushes
+it to vCenter with "bundle deploy".
+
+Exit codes: 0 ok, 1 user error (diagnostics, failed verification), 2 usage,
+3 environment (I/O, network, vCenter).`,
+		Example: `  bundle validate examples/mesos-site
+  bundle build examples/mesos-site -o dist
+  bundle verify dist/mesos-site-2015.03.1.tar.zst
+  bundle deploy dist/mesos-site-2015.03.1 --dry-run`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       Version,
+		PersistentPreRun: func(cmd *cobra.Command, args []string) {
+			level := slog.LevelWarn
+			if g.Verbose {
+				level = slog.LevelDebug
+			}
+			if g.Quiet {
+				level = slog.LevelError
+			}
+			g.Log = slog.New(slog.NewTextHandler(g.Err, &slog.HandlerOptions{Level: level}))
+			if !isTTY(g.Err) {
+				g.NoColor = true
+			}
+		},
+	}
+	root.SetIn(s.In)
+	root.SetOut(s.Out)
+	root.SetErr(s.Err)
+	root.PersistentFlags().BoolVar(&g.JSON, "json", false, "machine-readable JSON output")
+	root.PersistentFlags().BoolVarP(&g.Verbose, "verbose", "v", false, "log debug detail to stderr")
+	root.PersistentFlags().BoolVarP(&g.Quiet, "quiet", "q", false, "print errors only")
+	root.PersistentFlags().BoolVar(&g.NoColor, "no-color", false, "never colour output")
+	g.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageErr(err) })
+	for _, f := range commands {
+		root.AddCommand(f(g))
+	}
+	return root, g
+}
+
+// Execute runs the CLI with args and returns the process exit code.
+func Execute(ctx context.Context, args []string, s Streams) int {
+	root, _ := NewRoot(s)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintf(s.Err, "Error: %v\n", ee.err)
+		}
+		return ee.code
+	}
+	// Errors cobra raises itself (unknown command, bad args) are usage errors.
+	fmt.Fprintf(s.Err, "Error: %v\n", err)
+	if ctx.Err() != nil {
+		return ExitEnv
+	}
+	return ExitUsage
+}
