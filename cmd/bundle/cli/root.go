@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -122,7 +123,7 @@ Exit codes: 0 ok, 1 user error (diagnostics, failed verification), 2 usage,
 // Execute runs the CLI with args and returns the process exit code.
 func Execute(ctx context.Context, args []string, s Streams) int {
 	root, _ := NewRoot(s)
-	root.SetArgs(args)
+	root.SetArgs(singleDashLong(args))
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return ExitOK
@@ -141,3 +142,22 @@ func Execute(ctx context.Context, args []string, s Streams) int {
 	}
 	return ExitUsage
 }
+
+// singleDashLong accepts the single-dash long flags that gofmt and terraform
+// users type (-check, -diff, -plan, -json) by rewriting them to --name.
+func singleDashLong(args []string) []string {
+	out := make([]string, 0, len(args))
+	for i, a := range args {
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		name, _, _ := strings.Cut(strings.TrimPrefix(a, "-"), "=")
+		if strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--") && singleDashNames[name] {
+			a = "-" + a
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+var singleDashNames = map[string]bool{"check": true, "diff": true, "plan": true, "json": true, "update": true, "offline": true, "dry-run": true}

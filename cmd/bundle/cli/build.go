@@ -1,0 +1,112 @@
+package cli
+
+import (
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/bdebundle/bundle/compiler"
+	"github.com/spf13/cobra"
+)
+
+func init() { register(newBuildCmd) }
+
+type buildFlags struct {
+	defFlags
+	Out  string
+	Plan bool
+}
+
+func newBuildCmd(g *Globals) *cobra.Command {
+	var f buildFlags
+	cmd := &cobra.Command{
+		Use:   "build [PATH]",
+		Short: "Build the bundle directory and archive (or print the plan)",
+		Long: `build compiles the definition at PATH (default ".") and writes the bundle
+directory DIR/<name>-<version>/ and its archive. With --plan it prints what the
+bundle will contain, and from which inputs, without writing anything.`,
+		Example: `  bundle build examples/mesos-site --plan
+  bundle build examples/mesos-site --plan --json`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			d, plan, diags := load(g, pathArg(args), &f.defFlags)
+			if diags.HasErrors() {
+				if g.JSON {
+					_ = writeJSON(g, map[string]any{"diagnostics": toJSONDiags(diags)})
+				}
+				printDiags(g, d.Files, diags)
+				return &exitError{code: ExitUser}
+			}
+			printDiags(g, d.Files, diags)
+			if f.Plan {
+				if g.JSON {
+					return writeJSON(g, plan)
+				}
+				printPlan(g, plan)
+				return nil
+			}
+			return runBuild(cmd, g, &f, d, plan)
+		},
+	}
+	addDefFlags(cmd, &f.defFlags)
+	cmd.Flags().StringVarP(&f.Out, "output", "o", "dist", "directory to write the bundle and archive into")
+	cmd.Flags().BoolVar(&f.Plan, "plan", false, "print the plan; write nothing")
+	return cmd
+}
+
+func printPlan(g *Globals, p *compiler.Plan) {
+	w := tabwriter.NewWriter(g.Out, 2, 8, 2, ' ', 0)
+	defer w.Flush()
+	fmt.Fprintf(w, "Bundle %s (epoch %d, definition sha256 %s)\n\n", p.Dir(), p.Epoch, p.DefinitionDigest[:12])
+	var total int64
+	for _, r := range p.Repos {
+		var size int64
+		for _, in := range r.Packages {
+			size += in.Size
+		}
+		total += size
+		fmt.Fprintf(w, "repo %s %s\t%d RPMs\t%s\t-> %s/\n", r.Name, r.Version, len(r.Packages), humanBytes(size), r.Dir)
+	}
+	for _, ds := range p.Distros {
+		fmt.Fprintf(w, "distro %s\t%s %s\troles %v\n", ds.Name, ds.Vendor, ds.Version, ds.Roles)
+	}
+	for _, c := range p.Clusters {
+		for _, ng := range c.NodeGroups {
+			fmt.Fprintf(w, "cluster %s/%s\t%d x %d CPU %d MB\t%v\n", c.Name, ng.Name, ng.Instances, ng.CPU, ng.MemoryMB, ng.Roles)
+		}
+	}
+	for _, a := range p.Apps {
+		fmt.Fprintf(w, "app %s\t%s x%d\t%v\n", a.Name, a.ID, a.Instances, a.Constraints)
+	}
+	for _, im := range p.Images {
+		fmt.Fprintf(w, "image %s\t%s\t%v\n", im.Name, im.Ref, im.Platforms)
+	}
+	for _, t := range p.Templates {
+		var size int64
+		for _, in := range t.Disks {
+			size += in.Size
+		}
+		total += size
+		fmt.Fprintf(w, "template %s\t%s %d CPU %d MB\t%s of disks\n", t.Name, t.GuestOS, t.CPU, t.MemoryMB, humanBytes(size))
+	}
+	for _, f := range p.Files {
+		note := ""
+		if f.Sensitive {
+			note = " (holds sensitive values)"
+		}
+		fmt.Fprintf(w, "file %s\t%d bytes%s\n", f.Path, f.Size, note)
+	}
+	fmt.Fprintf(w, "\n%d repos, %d images, %d templates, %d rendered files, %s of inputs\n", len(p.Repos), len(p.Images), len(p.Templates), len(p.Files), humanBytes(total))
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

@@ -1,0 +1,14 @@
+package cli
+
+import (
+	"errors"
+
+	"github.com/bdebundle/bundle/compiler"
+	def "github.com/bdebundle/bundle/hcl"
+	"github.com/spf13/cobra"
+)
+
+// runBuild executes the plan into the output directory.
+func runBuild(cmd *cobra.Command, g *Globals, f *buildFlags, d *def.Definition, plan *compiler.Plan) error {
+	return usageErr(errors.New("writing bundles needs the out package; use --plan to print the plan"))
+}

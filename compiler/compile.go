@@ -1,0 +1,473 @@
+package compiler
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/agext/levenshtein"
+	def "github.com/bdebundle/bundle/hcl"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+)
+
+// Facts are what was learned about the inputs before compiling (RPM headers,
+// image digests, disk headers). A nil *Facts means none were gathered: the
+// checks that need them are not run.
+type Facts struct{}
+
+// Compile checks d and turns it into a Plan. It never writes and reads
+// nothing but the file system metadata (stat, glob) of declared inputs.
+func Compile(d *def.Definition, facts *Facts) (*Plan, hcl.Diagnostics) {
+	c := &compiler{d: d, facts: facts}
+	p := c.plan()
+	sort.Slice(p.Files, func(i, j int) bool { return p.Files[i].Path < p.Files[j].Path })
+	for _, f := range p.Files {
+		f.Size = len(f.Data)
+	}
+	return p, c.diags
+}
+
+type compiler struct {
+	d     *def.Definition
+	facts *Facts
+	diags hcl.Diagnostics
+}
+
+func (c *compiler) errorf(subject hcl.Range, summary, format string, args ...any) {
+	c.diags = append(c.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: fmt.Sprintf(format, args...), Subject: subject.Ptr()})
+}
+
+func (c *compiler) warnf(subject hcl.Range, summary, format string, args ...any) {
+	c.diags = append(c.diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: summary, Detail: fmt.Sprintf(format, args...), Subject: subject.Ptr()})
+}
+
+// attrRange returns the range of attribute name in body, or fallback.
+func attrRange(body hcl.Body, name string, fallback hcl.Range) hcl.Range {
+	if sb, ok := body.(*hclsyntax.Body); ok {
+		if a, ok := sb.Attributes[name]; ok {
+			return a.SrcRange
+		}
+	}
+	return fallback
+}
+
+func suggest(name string, candidates []string) string {
+	best, bestD := "", 1<<30
+	for _, c := range candidates {
+		if d := levenshtein.Distance(name, c, nil); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	if best != "" && bestD <= 3 && bestD < len(name) {
+		return fmt.Sprintf(" Did you mean %q?", best)
+	}
+	return ""
+}
+
+func (c *compiler) plan() *Plan {
+	d := c.d
+	p := &Plan{DefinitionDigest: d.Digest}
+	if b := d.Bundle; b != nil {
+		p.Name, p.Version, p.Epoch, p.Description = b.Name, b.Version, b.EpochOr(0), b.Description
+		if !validName(b.Name) {
+			c.errorf(b.DeclRange, "Invalid bundle name", "The bundle name %q must start with a letter or digit and hold only letters, digits, '.', '_' and '-'; it names the bundle directory and archive.", b.Name)
+		}
+		if !validVersion(b.Version) {
+			c.errorf(attrRange(b.Body, "version", b.DeclRange), "Invalid bundle version", "The version %q must start with a letter or digit and hold only letters, digits and . _ + ~ ^ -.", b.Version)
+		}
+		if b.Epoch != nil && *b.Epoch < 0 {
+			c.errorf(attrRange(b.Body, "epoch", b.DeclRange), "Invalid epoch", "The epoch is a Unix time in seconds and cannot be negative.")
+		}
+	}
+	for _, sp := range d.StorageProfiles {
+		c.checkStorageProfile(sp)
+	}
+	for _, r := range d.Repos {
+		p.Repos = append(p.Repos, c.repo(r))
+	}
+	for _, ds := range d.Distros {
+		p.Distros = append(p.Distros, c.distro(ds))
+	}
+	for _, cl := range d.Clusters {
+		p.Clusters = append(p.Clusters, c.cluster(cl))
+	}
+	for _, a := range d.Apps {
+		p.Apps = append(p.Apps, c.app(a))
+	}
+	for _, im := range d.Images {
+		p.Images = append(p.Images, c.image(im))
+	}
+	for _, t := range d.VMTemplates {
+		p.Templates = append(p.Templates, c.template(t))
+	}
+	for _, v := range d.VCenters {
+		p.Targets = append(p.Targets, &Target{Name: v.Name, Datacenter: v.Datacenter, Datastore: v.Datastore, Folder: v.Folder,
+			Library: v.Library, ResourcePool: v.ResourcePool, Network: v.Network, DatastorePath: v.DatastorePath,
+			Registry: v.Registry, ManagementServer: v.ManagementServer})
+	}
+	return p
+}
+
+func validName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, r := range s {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || (i > 0 && (r == '.' || r == '_' || r == '-'))
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+var storageTypes = []string{"shared", "local", "tempfs"}
+
+func (c *compiler) checkStorageProfile(sp *def.StorageProfile) {
+	if !slices.Contains(storageTypes, strings.ToLower(sp.Storage)) {
+		c.errorf(attrRange(sp.Body, "storage", sp.DeclRange), "Invalid storage type",
+			"storage must be one of %s (BDE storage types); got %q.%s", strings.Join(storageTypes, ", "), sp.Storage, suggest(sp.Storage, storageTypes))
+	}
+	if strings.TrimSpace(sp.Backend) == "" {
+		c.errorf(attrRange(sp.Body, "backend", sp.DeclRange), "Empty backend", "Name the storage backend, like \"VMware VSAN\".")
+	}
+}
+
+// expand resolves a list of files, directories and globs relative to dir into
+// sorted absolute paths of files ending in ext.
+func expand(dir string, patterns []string, ext string) (map[string][]string, error) {
+	out := map[string][]string{}
+	for _, pat := range patterns {
+		abs := pat
+		if !filepath.IsAbs(abs) {
+			abs = filepath.Join(dir, pat)
+		}
+		matches, err := filepath.Glob(abs)
+		if err != nil {
+			return nil, fmt.Errorf("bad pattern %q: %w", pat, err)
+		}
+		var files []string
+		for _, m := range matches {
+			fi, err := os.Stat(m)
+			if err != nil {
+				return nil, err
+			}
+			if !fi.IsDir() {
+				files = append(files, m)
+				continue
+			}
+			err = filepath.WalkDir(m, func(path string, e os.DirEntry, err error) error {
+				if err != nil {
+					return err
+				}
+				if !e.IsDir() && strings.HasSuffix(e.Name(), ext) {
+					files = append(files, path)
+				}
+				return nil
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
+		sort.Strings(files)
+		out[pat] = files
+	}
+	return out, nil
+}
+
+func rel(dir, path string) string {
+	if r, err := filepath.Rel(dir, path); err == nil {
+		return filepath.ToSlash(r)
+	}
+	return filepath.Base(path)
+}
+
+func (c *compiler) repo(r *def.Repo) *RepoPlan {
+	rp := &RepoPlan{Name: r.Name, Version: r.Version, BaseURL: r.BaseURL,
+		Dir:      "serengeti/www/yum/repos/" + r.RepoPath() + "/" + r.Version,
+		RepoFile: "serengeti/www/yum/" + r.Name + ".repo"}
+	if !validVersion(r.Version) {
+		c.errorf(attrRange(r.Body, "version", r.DeclRange), "Invalid repo version", "The version %q must start with a letter or digit and hold only letters, digits and . _ + ~ ^ -; it names the directory www/yum/repos/%s/VERSION.", r.Version, r.RepoPath())
+	}
+	if !validName(r.RepoPath()) {
+		c.errorf(r.DeclRange, "Invalid repo path", "The repo directory %q may hold only letters, digits, '.', '_' and '-'.", r.RepoPath())
+	}
+	if r.BaseURL != "" {
+		if u := r.BaseURL; !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "file://") {
+			c.errorf(attrRange(r.Body, "base_url", r.DeclRange), "Invalid base_url", "base_url must be an http://, https:// or file:// URL; got %q.", u)
+		}
+		if i := strings.Index(r.BaseURL, "/repos/"); i > 0 {
+			rp.RepoURL = r.BaseURL[:i] + "/" + r.Name + ".repo"
+		}
+	}
+	pkgRange := attrRange(r.Body, "packages", r.DeclRange)
+	if len(r.Packages) == 0 {
+		c.errorf(pkgRange, "No packages", "A repo needs at least one RPM file, directory or glob in packages.")
+	}
+	matches, err := expand(r.Dir, r.Packages, ".rpm")
+	if err != nil {
+		c.errorf(pkgRange, "Cannot read packages", "%v", err)
+		return rp
+	}
+	seen := map[string]string{}
+	for _, pat := range r.Packages {
+		files := matches[pat]
+		if len(files) == 0 {
+			c.errorf(pkgRange, "Missing input file", "%q (relative to %s) matches no .rpm file.", pat, r.Dir)
+			continue
+		}
+		for _, f := range files {
+			base := filepath.Base(f)
+			if prev, ok := seen[base]; ok {
+				if prev != f {
+					c.errorf(pkgRange, "Duplicate package file", "Two inputs are both named %s: %s and %s.", base, prev, f)
+				}
+				continue
+			}
+			seen[base] = f
+			fi, err := os.Stat(f)
+			if err != nil {
+				c.errorf(pkgRange, "Cannot read package", "%v", err)
+				continue
+			}
+			rp.Packages = append(rp.Packages, &Input{Src: f, Rel: rel(r.Dir, f), Dest: rp.Dir + "/" + base, Size: fi.Size()})
+		}
+	}
+	sort.Slice(rp.Packages, func(i, j int) bool { return rp.Packages[i].Dest < rp.Packages[j].Dest })
+	for _, k := range r.GPGKeys {
+		src := k
+		if !filepath.IsAbs(src) {
+			src = filepath.Join(r.Dir, k)
+		}
+		fi, err := os.Stat(src)
+		if err != nil || fi.IsDir() {
+			c.errorf(attrRange(r.Body, "gpg_keys", r.DeclRange), "Missing input file", "GPG key %q (relative to %s) is not a readable file.", k, r.Dir)
+			continue
+		}
+		rp.GPGKeys = append(rp.GPGKeys, &Input{Src: src, Rel: rel(r.Dir, src), Dest: "serengeti/www/yum/keys/" + filepath.Base(src), Size: fi.Size()})
+	}
+	return rp
+}
+
+func (c *compiler) distro(ds *def.Distro) *DistroPlan {
+	dp := &DistroPlan{Name: ds.Name, Vendor: ds.Vendor, Version: ds.Version, Roles: ds.Roles, Keep: ds.Keep}
+	for _, r := range ds.Repos {
+		dp.Repos = append(dp.Repos, r.Name)
+	}
+	if !validName(ds.Vendor) || strings.ContainsAny(ds.Vendor, ".-") {
+		c.errorf(attrRange(ds.Body, "vendor", ds.DeclRange), "Invalid vendor", "The vendor %q must be letters, digits and '_' (it is listed in serengeti.distro_vendor).", ds.Vendor)
+	}
+	if !validDotted(ds.Version) {
+		c.errorf(attrRange(ds.Body, "version", ds.DeclRange), "Invalid distro version", "The version %q must be dotted numbers like 0.22.0.", ds.Version)
+	}
+	for _, k := range ds.Keep {
+		if !validDotted(k) {
+			c.errorf(attrRange(ds.Body, "keep", ds.DeclRange), "Invalid kept version", "The kept version %q must be dotted numbers like 0.21.0.", k)
+		}
+		if k == ds.Version {
+			c.errorf(attrRange(ds.Body, "keep", ds.DeclRange), "Invalid kept version", "keep lists the distro's own version %s; keep is for older versions.", k)
+		}
+	}
+	rolesRange := attrRange(ds.Body, "roles", ds.DeclRange)
+	if len(ds.Roles) == 0 {
+		c.errorf(rolesRange, "No roles", "A distro needs at least one role, like \"mesos_master\".")
+	}
+	seen := map[string]bool{}
+	for _, r := range ds.Roles {
+		if !slices.Contains(Roles, r) {
+			c.errorf(rolesRange, "Unknown role", "%q is not a role of the BDE Mesos distro (%s).%s", r, strings.Join(Roles, ", "), suggest(r, Roles))
+		}
+		if seen[r] {
+			c.errorf(rolesRange, "Duplicate role", "The role %q is listed twice; BDE allows each role once per distro.", r)
+		}
+		seen[r] = true
+	}
+	if len(ds.Repos) == 0 {
+		c.errorf(attrRange(ds.Body, "repos", ds.DeclRange), "No repos", "A distro needs at least one repo reference, like [repo.mesos].")
+	}
+	return dp
+}
+
+var instanceTypes = []string{"SMALL", "MEDIUM", "LARGE", "EXTRA_LARGE"}
+var haFlags = []string{"on", "off", "ft"}
+
+func (c *compiler) cluster(cl *def.Cluster) *ClusterPlan {
+	cp := &ClusterPlan{Name: cl.Name, Marathon: cl.Marathon}
+	if cl.Distro != nil {
+		cp.Distro = cl.Distro.Name
+		cp.Mesos = cl.Distro.Version
+	}
+	if cl.Marathon != "" && !validDotted(cl.Marathon) {
+		c.errorf(attrRange(cl.Body, "marathon", cl.DeclRange), "Invalid Marathon version", "The version %q must be dotted numbers like 0.8.0.", cl.Marathon)
+	}
+	if cl.Chronos != "" && !validDotted(cl.Chronos) {
+		c.errorf(attrRange(cl.Body, "chronos", cl.DeclRange), "Invalid Chronos version", "The version %q must be dotted numbers like 2.3.0.", cl.Chronos)
+	}
+	if !validName(cl.Name) {
+		c.errorf(cl.DeclRange, "Invalid cluster name", "The cluster name %q may hold only letters, digits, '.', '_' and '-'.", cl.Name)
+	}
+	if len(cl.NodeGroups) == 0 {
+		c.errorf(cl.DeclRange, "No node groups", "A cluster needs at least one node_group block.")
+	}
+	for _, g := range cl.NodeGroups {
+		ng := &NodeGroupPlan{Name: g.Name, Roles: g.Roles, Instances: g.Instances, CPU: g.CPU, MemoryMB: g.MemoryMB, Attributes: g.Attributes}
+		if g.StorageProfile != nil {
+			ng.StorageProfile = g.StorageProfile.Name
+		}
+		if g.Template != nil {
+			ng.Template = g.Template.Name
+		}
+		cp.NodeGroups = append(cp.NodeGroups, ng)
+		if g.Instances < 0 {
+			c.errorf(attrRange(g.Body, "instances", g.DeclRange), "Invalid instance count", "instances must be 0 or more; got %d.", g.Instances)
+		}
+		if g.CPU < 0 {
+			c.errorf(attrRange(g.Body, "cpu", g.DeclRange), "Invalid CPU count", "cpu must be 1 or more; got %d.", g.CPU)
+		}
+		if g.MemoryMB < 0 {
+			c.errorf(attrRange(g.Body, "memory_mb", g.DeclRange), "Invalid memory size", "memory_mb must be positive; got %d.", g.MemoryMB)
+		}
+		if g.InstanceType != "" && !slices.Contains(instanceTypes, g.InstanceType) {
+			c.errorf(attrRange(g.Body, "instance_type", g.DeclRange), "Invalid instance type", "instance_type must be one of %s; got %q.%s", strings.Join(instanceTypes, ", "), g.InstanceType, suggest(g.InstanceType, instanceTypes))
+		}
+		if g.HA != "" && !slices.Contains(haFlags, g.HA) {
+			c.errorf(attrRange(g.Body, "ha", g.DeclRange), "Invalid HA flag", "ha must be one of on, off, ft; got %q.", g.HA)
+		}
+		if g.Storage != nil {
+			if g.Storage.Type != "" && !slices.Contains(storageTypes, strings.ToLower(g.Storage.Type)) {
+				c.errorf(attrRange(g.Storage.Body, "type", g.Storage.DeclRange), "Invalid storage type", "type must be one of %s; got %q.%s", strings.Join(storageTypes, ", "), g.Storage.Type, suggest(g.Storage.Type, storageTypes))
+			}
+			if g.Storage.SizeGB < 0 {
+				c.errorf(attrRange(g.Storage.Body, "size_gb", g.Storage.DeclRange), "Invalid disk size", "size_gb must be positive; got %d.", g.Storage.SizeGB)
+			}
+		}
+		rolesRange := attrRange(g.Body, "roles", g.DeclRange)
+		if len(g.Roles) == 0 {
+			c.errorf(rolesRange, "No roles", "A node group needs at least one role.")
+		}
+		for _, r := range g.Roles {
+			switch {
+			case !slices.Contains(Roles, r):
+				c.errorf(rolesRange, "Unknown role", "%q is not a role of the BDE Mesos distro (%s).%s", r, strings.Join(Roles, ", "), suggest(r, Roles))
+			case cl.Distro != nil && !slices.Contains(cl.Distro.Roles, r):
+				c.errorf(rolesRange, "Role not in distro", "The node group asks for role %q, but distro %q does not provide it (it has %s).", r, cl.Distro.Name, strings.Join(cl.Distro.Roles, ", "))
+			}
+		}
+		for k, v := range g.Attributes {
+			if !attrTextRE.MatchString(k) || v == "" {
+				c.errorf(attrRange(g.Body, "attributes", g.DeclRange), "Invalid Mesos attribute", "Attribute %q = %q: names and values must be non-empty and use only [a-zA-Z0-9_/.-].", k, v)
+			}
+		}
+	}
+	return cp
+}
+
+func (c *compiler) app(a *def.App) *AppPlan {
+	ap := &AppPlan{Name: a.Name, ID: a.ID, Instances: a.Instances, Constraints: a.Constraints}
+	if ap.ID == "" {
+		ap.ID = "/" + a.Name
+	}
+	if a.Cluster != nil {
+		ap.Cluster = a.Cluster.Name
+	}
+	if a.Image != nil {
+		ap.Image = a.Image.Name
+	}
+	if !appIDRE.MatchString(ap.ID) {
+		c.errorf(attrRange(a.Body, "id", a.DeclRange), "Invalid app id", "The Marathon app id %q must be /-separated segments of lowercase letters, digits and '-' (not starting or ending with '-').", ap.ID)
+	}
+	if a.Instances < 0 {
+		c.errorf(attrRange(a.Body, "instances", a.DeclRange), "Invalid instance count", "instances must be 0 or more; got %d.", a.Instances)
+	}
+	if a.CPUs <= 0 {
+		c.errorf(attrRange(a.Body, "cpus", a.DeclRange), "Invalid CPU share", "cpus must be positive; got %g.", a.CPUs)
+	}
+	if a.Mem <= 0 {
+		c.errorf(attrRange(a.Body, "mem", a.DeclRange), "Invalid memory", "mem (MB) must be positive; got %g.", a.Mem)
+	}
+	for _, port := range a.Ports {
+		if port < 0 || port > 65535 {
+			c.errorf(attrRange(a.Body, "ports", a.DeclRange), "Invalid port", "Port %d is outside 0-65535.", port)
+		}
+	}
+	if a.Cmd != "" && len(a.Args) > 0 {
+		c.errorf(attrRange(a.Body, "args", a.DeclRange), "Conflicting cmd and args", "Marathon accepts cmd or args, not both.")
+	}
+	if a.Cmd == "" && len(a.Args) == 0 && a.Image == nil {
+		c.errorf(a.DeclRange, "Nothing to run", "An app needs cmd, args or an image.")
+	}
+	return ap
+}
+
+func (c *compiler) image(im *def.Image) *ImagePlan {
+	ip := &ImagePlan{Name: im.Name, Ref: im.Ref, Platforms: im.AllPlatforms()}
+	r := attrRange(im.Body, "ref", im.DeclRange)
+	for _, prefix := range []string{"docker-archive:", "oci-layout:"} {
+		if !strings.HasPrefix(im.Ref, prefix) {
+			continue
+		}
+		path := strings.TrimPrefix(im.Ref, prefix)
+		tag := ""
+		if prefix == "oci-layout:" {
+			if i := strings.LastIndex(path, ":"); i > 0 && !strings.Contains(path[i:], "/") {
+				path, tag = path[:i], path[i:]
+			}
+		}
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(im.Dir, path)
+		}
+		if _, err := os.Stat(path); err != nil {
+			c.errorf(r, "Missing input file", "The image source %q (relative to %s) does not exist.", strings.TrimPrefix(im.Ref, prefix), im.Dir)
+		}
+		ip.Ref = prefix + path + tag
+	}
+	if im.Ref == "" {
+		c.errorf(r, "Empty image ref", "ref names a registry image (nginx:1.7.9), oci-layout:DIR[:tag] or docker-archive:FILE.")
+	}
+	for _, pl := range ip.Platforms {
+		if os, arch, ok := strings.Cut(pl, "/"); !ok || os == "" || arch == "" {
+			c.errorf(attrRange(im.Body, "platform", im.DeclRange), "Invalid platform", "Platforms are os/arch[/variant], like linux/amd64; got %q.", pl)
+		}
+	}
+	return ip
+}
+
+func (c *compiler) template(t *def.VMTemplate) *TemplatePlan {
+	tp := &TemplatePlan{Name: t.Name, GuestOS: t.GuestOS, CPU: t.CPU, MemoryMB: t.MemoryMB}
+	if t.CPU < 1 {
+		c.errorf(attrRange(t.Body, "cpu", t.DeclRange), "Invalid CPU count", "cpu must be 1 or more; got %d.", t.CPU)
+	}
+	if t.MemoryMB < 4 {
+		c.errorf(attrRange(t.Body, "memory_mb", t.DeclRange), "Invalid memory size", "memory_mb must be at least 4; got %d.", t.MemoryMB)
+	}
+	addDisk := func(path string, rng hcl.Range) {
+		src := path
+		if !filepath.IsAbs(src) {
+			src = filepath.Join(t.Dir, path)
+		}
+		fi, err := os.Stat(src)
+		if err != nil || fi.IsDir() {
+			c.errorf(rng, "Missing input file", "The disk %q (relative to %s) is not a readable file.", path, t.Dir)
+			return
+		}
+		tp.Disks = append(tp.Disks, &Input{Src: src, Rel: rel(t.Dir, src), Dest: "ovf/" + t.Name + "/" + filepath.Base(src), Size: fi.Size()})
+	}
+	if t.Disk != "" {
+		addDisk(t.Disk, attrRange(t.Body, "disk", t.DeclRange))
+	}
+	for _, dd := range t.Disks {
+		switch {
+		case dd.Path != "" && dd.SizeGB != 0:
+			c.errorf(dd.DeclRange, "Conflicting disk source", "A data_disk has either path (a VMDK) or size_gb (an empty disk), not both.")
+		case dd.Path != "":
+			addDisk(dd.Path, dd.DeclRange)
+		case dd.SizeGB <= 0:
+			c.errorf(dd.DeclRange, "Invalid disk size", "An empty data_disk needs size_gb > 0.")
+		}
+	}
+	return tp
+}

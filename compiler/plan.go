@@ -1,0 +1,129 @@
+package compiler
+
+import (
+	"io/fs"
+)
+
+// Plan is everything the bundle will contain and where each part comes from.
+// out.Build executes it; `bundle build --plan` prints it.
+type Plan struct {
+	Name             string `json:"name"`
+	Version          string `json:"version"`
+	Epoch            int64  `json:"epoch"`
+	Description      string `json:"description,omitempty"`
+	DefinitionDigest string `json:"definition_sha256"`
+
+	Repos     []*RepoPlan     `json:"repos"`
+	Distros   []*DistroPlan   `json:"distros"`
+	Clusters  []*ClusterPlan  `json:"clusters"`
+	Apps      []*AppPlan      `json:"apps"`
+	Images    []*ImagePlan    `json:"images"`
+	Templates []*TemplatePlan `json:"templates"`
+	// Files are rendered text artifacts, sorted by Path.
+	Files []*File `json:"files"`
+	// Targets are the deploy targets (vcenter blocks), carried in the bundle.
+	Targets []*Target `json:"targets,omitempty"`
+}
+
+// Dir is the bundle's directory name: <name>-<version>.
+func (p *Plan) Dir() string { return p.Name + "-" + p.Version }
+
+// Input is an input file copied into the bundle.
+type Input struct {
+	Src  string `json:"-"`    // absolute path on the build host
+	Rel  string `json:"src"`  // path relative to the definition (for display and bundle.json)
+	Dest string `json:"dest"` // path inside the bundle
+	Size int64  `json:"size"`
+}
+
+// File is a rendered artifact.
+type File struct {
+	Path      string      `json:"path"`
+	Mode      fs.FileMode `json:"mode"`
+	Data      []byte      `json:"-"`
+	Size      int         `json:"size"`
+	Sensitive bool        `json:"sensitive,omitempty"` // holds a sensitive value: never print its content
+}
+
+// RepoPlan is one yum repository in the bundle.
+type RepoPlan struct {
+	Name     string   `json:"name"`
+	Version  string   `json:"version"`
+	Dir      string   `json:"dir"`       // serengeti/www/yum/repos/<path>/<version>
+	RepoFile string   `json:"repo_file"` // serengeti/www/yum/<name>.repo
+	BaseURL  string   `json:"base_url,omitempty"`
+	RepoURL  string   `json:"repo_url,omitempty"` // URL of the .repo file at the site
+	Packages []*Input `json:"packages"`
+	GPGKeys  []*Input `json:"gpg_keys,omitempty"`
+}
+
+// DistroPlan is one BDE distro manifest entry.
+type DistroPlan struct {
+	Name    string   `json:"name"`
+	Vendor  string   `json:"vendor"`
+	Version string   `json:"version"`
+	Roles   []string `json:"roles"`
+	Repos   []string `json:"repos"`
+	Keep    []string `json:"keep,omitempty"`
+}
+
+// ClusterPlan is one Mesos cluster.
+type ClusterPlan struct {
+	Name       string           `json:"name"`
+	Distro     string           `json:"distro"`
+	Mesos      string           `json:"mesos"`
+	Marathon   string           `json:"marathon,omitempty"`
+	NodeGroups []*NodeGroupPlan `json:"node_groups"`
+}
+
+// NodeGroupPlan is one node group of a cluster.
+type NodeGroupPlan struct {
+	Name           string            `json:"name"`
+	Roles          []string          `json:"roles"`
+	Instances      int               `json:"instances"`
+	CPU            int               `json:"cpu"`
+	MemoryMB       int               `json:"memory_mb"`
+	StorageProfile string            `json:"storage_profile,omitempty"`
+	Attributes     map[string]string `json:"attributes,omitempty"`
+	Template       string            `json:"template,omitempty"`
+}
+
+// AppPlan is one Marathon app.
+type AppPlan struct {
+	Name        string     `json:"name"`
+	ID          string     `json:"id"`
+	Cluster     string     `json:"cluster"`
+	Instances   int        `json:"instances"`
+	Image       string     `json:"image,omitempty"`
+	Constraints [][]string `json:"constraints,omitempty"`
+}
+
+// ImagePlan is one container image mirrored into images/.
+type ImagePlan struct {
+	Name      string   `json:"name"`
+	Ref       string   `json:"ref"` // as written; local paths made absolute
+	Platforms []string `json:"platforms"`
+}
+
+// TemplatePlan is one VM template written under ovf/<name>/.
+type TemplatePlan struct {
+	Name     string   `json:"name"`
+	GuestOS  string   `json:"guest_os"`
+	CPU      int      `json:"cpu"`
+	MemoryMB int      `json:"memory_mb"`
+	Disks    []*Input `json:"disks,omitempty"`
+}
+
+// Target is a vCenter deploy target.
+type Target struct {
+	Name             string `json:"name"`
+	Datacenter       string `json:"datacenter,omitempty"`
+	Datastore        string `json:"datastore,omitempty"`
+	Folder           string `json:"folder,omitempty"`
+	Library          string `json:"library,omitempty"`
+	ResourcePool     string `json:"resource_pool,omitempty"`
+	Network          string `json:"network,omitempty"`
+	DatastorePath    string `json:"datastore_path,omitempty"`
+	Registry         string `json:"registry,omitempty"`
+	ManagementServer string `json:"management_server,omitempty"`
+}

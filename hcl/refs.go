@@ -1,0 +1,143 @@
+package hcl
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/agext/levenshtein"
+	"github.com/hashicorp/hcl/v2"
+)
+
+// didYouMean suggests the closest of candidates to name, or "".
+func didYouMean(name string, candidates []string) string {
+	best, bestD := "", 1<<30
+	for _, c := range candidates {
+		d := levenshtein.Distance(name, c, nil)
+		if d < bestD {
+			best, bestD = c, d
+		}
+	}
+	if best != "" && bestD <= 3 && bestD < len(name) {
+		return fmt.Sprintf(" Did you mean %q?", best)
+	}
+	return ""
+}
+
+// ref resolves expr, which must be a reference like kind.NAME, against names.
+func ref[T any](expr hcl.Expression, kind string, names map[string]T) (T, hcl.Diagnostics) {
+	var zero T
+	trav, diags := hcl.AbsTraversalForExpr(expr)
+	if diags.HasErrors() {
+		return zero, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid reference",
+			Detail: fmt.Sprintf("Expected a reference to a %s block, like %s.NAME (without quotes).", kind, kind), Subject: expr.Range().Ptr()}}
+	}
+	root := trav.RootName()
+	var attr string
+	if len(trav) >= 2 {
+		if a, ok := trav[1].(hcl.TraverseAttr); ok {
+			attr = a.Name
+		}
+	}
+	if root != kind || attr == "" || len(trav) != 2 {
+		return zero, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid reference",
+			Detail: fmt.Sprintf("Expected a reference to a %s block, like %s.NAME; got %s.", kind, kind, traversalString(trav)), Subject: expr.Range().Ptr()}}
+	}
+	v, ok := names[attr]
+	if !ok {
+		return zero, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Reference to undeclared " + kind,
+			Detail: fmt.Sprintf("No %s block named %q is declared.%s", kind, attr, didYouMean(attr, keys(names))), Subject: expr.Range().Ptr()}}
+	}
+	return v, nil
+}
+
+func traversalString(t hcl.Traversal) string {
+	var b strings.Builder
+	for i, s := range t {
+		switch s := s.(type) {
+		case hcl.TraverseRoot:
+			b.WriteString(s.Name)
+		case hcl.TraverseAttr:
+			b.WriteString("." + s.Name)
+		case hcl.TraverseIndex:
+			b.WriteString("[…]")
+		default:
+			if i > 0 {
+				b.WriteString("…")
+			}
+		}
+	}
+	return b.String()
+}
+
+func present(e hcl.Expression) bool { return e != nil && !isNullExpr(e) }
+
+func (d *Definition) resolveReferences() hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	repos := map[string]*Repo{}
+	for _, r := range d.Repos {
+		repos[r.Name] = r
+	}
+	distros := map[string]*Distro{}
+	for _, x := range d.Distros {
+		distros[x.Name] = x
+	}
+	profiles := map[string]*StorageProfile{}
+	for _, x := range d.StorageProfiles {
+		profiles[x.Name] = x
+	}
+	clusters := map[string]*Cluster{}
+	for _, x := range d.Clusters {
+		clusters[x.Name] = x
+	}
+	images := map[string]*Image{}
+	for _, x := range d.Images {
+		images[x.Name] = x
+	}
+	templates := map[string]*VMTemplate{}
+	for _, x := range d.VMTemplates {
+		templates[x.Name] = x
+	}
+	for _, ds := range d.Distros {
+		exprs, lds := hcl.ExprList(ds.ReposExpr)
+		if lds.HasErrors() {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid reference list",
+				Detail: "repos must be a list of repo references, like [repo.mesos].", Subject: ds.ReposExpr.Range().Ptr()})
+			continue
+		}
+		for _, e := range exprs {
+			r, rd := ref(e, "repo", repos)
+			diags = append(diags, rd...)
+			if r != nil {
+				ds.Repos = append(ds.Repos, r)
+			}
+		}
+	}
+	for _, c := range d.Clusters {
+		x, rd := ref(c.DistroExpr, "distro", distros)
+		diags = append(diags, rd...)
+		c.Distro = x
+		for _, g := range c.NodeGroups {
+			if present(g.StorageProfileExpr) {
+				p, rd := ref(g.StorageProfileExpr, "storage_profile", profiles)
+				diags = append(diags, rd...)
+				g.StorageProfile = p
+			}
+			if present(g.TemplateExpr) {
+				t, rd := ref(g.TemplateExpr, "vm_template", templates)
+				diags = append(diags, rd...)
+				g.Template = t
+			}
+		}
+	}
+	for _, a := range d.Apps {
+		c, rd := ref(a.ClusterExpr, "cluster", clusters)
+		diags = append(diags, rd...)
+		a.Cluster = c
+		if present(a.ImageExpr) {
+			im, rd := ref(a.ImageExpr, "image", images)
+			diags = append(diags, rd...)
+			a.Image = im
+		}
+	}
+	return diags
+}

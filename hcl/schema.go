@@ -1,0 +1,335 @@
+package hcl
+
+import (
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Definition is a loaded, evaluated site definition. Every block keeps its
+// source range so later phases can point diagnostics at it.
+type Definition struct {
+	// Path is the file or directory the definition was loaded from, as given.
+	Path string
+	// Files maps each parsed file name to its source (for diagnostics).
+	Files map[string]*hcl.File
+	// Digest is the sha256 of the normalized definition (formatted sources and
+	// resolved variable values).
+	Digest string
+
+	Bundle          *Bundle
+	Variables       []*Variable
+	Locals          map[string]cty.Value
+	StorageProfiles []*StorageProfile
+	Repos           []*Repo
+	Distros         []*Distro
+	Clusters        []*Cluster
+	Apps            []*App
+	Images          []*Image
+	VMTemplates     []*VMTemplate
+	VCenters        []*VCenter
+
+	// Sensitive lists "block.name.attr" paths whose values derive from a
+	// sensitive variable; such values are never printed.
+	Sensitive map[string]bool
+}
+
+// Bundle is the bundle block: the bundle's identity.
+type Bundle struct {
+	Name        string    `hcl:"name,label"`
+	Version     string    `hcl:"version"`
+	Epoch       *int64    `hcl:"epoch,optional"`
+	Description string    `hcl:"description,optional"`
+	DeclRange   hcl.Range `hcl:",def_range"`
+	Body        hcl.Body  `hcl:",body"`
+}
+
+// EpochOr returns the bundle's epoch (SOURCE_DATE_EPOCH for every timestamp).
+func (b *Bundle) EpochOr(def int64) int64 {
+	if b == nil || b.Epoch == nil {
+		return def
+	}
+	return *b.Epoch
+}
+
+// Variable is a declared input variable with its resolved value.
+type Variable struct {
+	Name        string         `hcl:"name,label"`
+	TypeExpr    hcl.Expression `hcl:"type,optional"`
+	DefaultExpr hcl.Expression `hcl:"default,optional"`
+	Description string         `hcl:"description,optional"`
+	Sensitive   bool           `hcl:"sensitive,optional"`
+	Validations []*Validation  `hcl:"validation,block"`
+	DeclRange   hcl.Range      `hcl:",def_range"`
+	Body        hcl.Body       `hcl:",body"`
+	Type        cty.Type       // resolved type constraint (cty.DynamicPseudoType when none)
+	Value       cty.Value      // resolved value
+	Source      string         // where the value came from: default, env, var-file PATH, flag
+}
+
+// Validation is a variable's validation rule.
+type Validation struct {
+	Condition    hcl.Expression `hcl:"condition"`
+	ErrorMessage string         `hcl:"error_message"`
+	DeclRange    hcl.Range      `hcl:",def_range"`
+}
+
+// StorageProfile is a storage I/O profile: a kind of backend storage that
+// slaves advertise through a Mesos attribute for Marathon placement.
+type StorageProfile struct {
+	Name        string    `hcl:"name,label"`
+	Backend     string    `hcl:"backend"`
+	Storage     string    `hcl:"storage"` // shared | local | tempfs (BDE storage types)
+	Datastores  []string  `hcl:"datastores,optional"`
+	Attribute   string    `hcl:"attribute,optional"` // Mesos attribute name, default "storage_profile"
+	Value       string    `hcl:"value,optional"`     // attribute value, default the block label
+	Description string    `hcl:"description,optional"`
+	DeclRange   hcl.Range `hcl:",def_range"`
+	Body        hcl.Body  `hcl:",body"`
+}
+
+// AttributeName returns the Mesos attribute the profile sets.
+func (p *StorageProfile) AttributeName() string {
+	if p.Attribute != "" {
+		return p.Attribute
+	}
+	return "storage_profile"
+}
+
+// AttributeValue returns the Mesos attribute value the profile sets.
+func (p *StorageProfile) AttributeValue() string {
+	if p.Value != "" {
+		return p.Value
+	}
+	return p.Name
+}
+
+// Repo is a versioned yum repository of RPMs.
+type Repo struct {
+	Name      string    `hcl:"name,label"`
+	Version   string    `hcl:"version"`
+	Path      string    `hcl:"path,optional"`     // directory under www/yum/repos, default the label
+	Packages  []string  `hcl:"packages"`          // files, directories or globs, relative to the file naming them
+	BaseURL   string    `hcl:"base_url,optional"` // where the site serves the repo
+	GPGKeys   []string  `hcl:"gpg_keys,optional"` // when set, every RPM must verify against one of them
+	DeclRange hcl.Range `hcl:",def_range"`
+	Body      hcl.Body  `hcl:",body"`
+	// Dir is the directory of the file that declared the block; relative
+	// paths resolve against it.
+	Dir string
+}
+
+// RepoPath returns the repo's directory name under www/yum/repos.
+func (r *Repo) RepoPath() string {
+	if r.Path != "" {
+		return r.Path
+	}
+	return r.Name
+}
+
+// Baseline declares what the operating system supplies for dependency closure.
+type Baseline struct {
+	Repodata  []string  `hcl:"repodata,optional"` // directories holding repodata/ of OS repos
+	Provides  []string  `hcl:"provides,optional"` // capabilities or file paths the OS supplies
+	DeclRange hcl.Range `hcl:",def_range"`
+}
+
+// Distro is a BDE distro: a manifest entry tying roles to package repos.
+type Distro struct {
+	Name            string         `hcl:"name,label"`
+	Vendor          string         `hcl:"vendor"`
+	Version         string         `hcl:"version"`
+	ReposExpr       hcl.Expression `hcl:"repos"`
+	Roles           []string       `hcl:"roles"`
+	Keep            []string       `hcl:"keep,optional"`     // older versions kept in the manifest
+	Manifest        string         `hcl:"manifest,optional"` // existing manifest to merge kept entries from
+	HVESupported    *bool          `hcl:"hve_supported,optional"`
+	Baseline        *Baseline      `hcl:"baseline,block"`
+	AllowUnresolved []string       `hcl:"allow_unresolved,optional"`
+	DeclRange       hcl.Range      `hcl:",def_range"`
+	Body            hcl.Body       `hcl:",body"`
+	Dir             string
+
+	Repos []*Repo // resolved from ReposExpr
+}
+
+// Cluster is a Mesos cluster deployed by BDE.
+type Cluster struct {
+	Name       string         `hcl:"name,label"`
+	DistroExpr hcl.Expression `hcl:"distro"`
+	Marathon   string         `hcl:"marathon,optional"`
+	Chronos    string         `hcl:"chronos,optional"`
+	Zookeeper  *Zookeeper     `hcl:"zookeeper,block"`
+	NodeGroups []*NodeGroup   `hcl:"node_group,block"`
+	HAProxy    *HAProxy       `hcl:"haproxy,block"`
+	DeclRange  hcl.Range      `hcl:",def_range"`
+	Body       hcl.Body       `hcl:",body"`
+
+	Distro *Distro // resolved
+}
+
+// Zookeeper configures the ZooKeeper ensemble path and port.
+type Zookeeper struct {
+	Path      string    `hcl:"path,optional"`
+	Port      *int      `hcl:"port,optional"`
+	DeclRange hcl.Range `hcl:",def_range"`
+	Body      hcl.Body  `hcl:",body"`
+}
+
+// NodeGroup is a BDE node group: a set of identical VMs with roles.
+type NodeGroup struct {
+	Name               string            `hcl:"name,label"`
+	Roles              []string          `hcl:"roles"`
+	Instances          int               `hcl:"instances"`
+	CPU                int               `hcl:"cpu,optional"`
+	MemoryMB           int               `hcl:"memory_mb,optional"`
+	InstanceType       string            `hcl:"instance_type,optional"` // SMALL|MEDIUM|LARGE|EXTRA_LARGE
+	HA                 string            `hcl:"ha,optional"`            // on|off|ft
+	Storage            *Storage          `hcl:"storage,block"`
+	StorageProfileExpr hcl.Expression    `hcl:"storage_profile,optional"`
+	TemplateExpr       hcl.Expression    `hcl:"template,optional"`
+	Attributes         map[string]string `hcl:"attributes,optional"`
+	Hosts              []string          `hcl:"hosts,optional"` // planned FQDNs, for marathons/HAProxy files
+	DeclRange          hcl.Range         `hcl:",def_range"`
+	Body               hcl.Body          `hcl:",body"`
+
+	StorageProfile *StorageProfile // resolved, may be nil
+	Template       *VMTemplate     // resolved, may be nil
+}
+
+// Storage is a node group's disk request.
+type Storage struct {
+	Type       string    `hcl:"type,optional"` // shared | local | tempfs
+	SizeGB     int       `hcl:"size_gb,optional"`
+	Datastores []string  `hcl:"datastores,optional"`
+	DeclRange  hcl.Range `hcl:",def_range"`
+	Body       hcl.Body  `hcl:",body"`
+}
+
+// HAProxy configures HAProxy and the haproxy-marathon-bridge on every node.
+type HAProxy struct {
+	StatsAuth string    `hcl:"stats_auth,optional"`
+	StatsPort *int      `hcl:"stats_port,optional"`
+	DeclRange hcl.Range `hcl:",def_range"`
+	Body      hcl.Body  `hcl:",body"`
+}
+
+// App is a Marathon application.
+type App struct {
+	Name        string            `hcl:"name,label"`
+	ClusterExpr hcl.Expression    `hcl:"cluster"`
+	ID          string            `hcl:"id,optional"`
+	Cmd         string            `hcl:"cmd,optional"`
+	Args        []string          `hcl:"args,optional"`
+	Instances   int               `hcl:"instances"`
+	CPUs        float64           `hcl:"cpus"`
+	Mem         float64           `hcl:"mem"`
+	Ports       []int             `hcl:"ports,optional"`
+	ImageExpr   hcl.Expression    `hcl:"image,optional"`
+	Network     string            `hcl:"network,optional"` // BRIDGE | HOST
+	Constraints [][]string        `hcl:"constraints,optional"`
+	Env         map[string]string `hcl:"env,optional"`
+	HealthCheck *HealthCheck      `hcl:"health_check,block"`
+	DeclRange   hcl.Range         `hcl:",def_range"`
+	Body        hcl.Body          `hcl:",body"`
+
+	Cluster *Cluster // resolved
+	Image   *Image   // resolved, may be nil
+}
+
+// HealthCheck is a Marathon health check.
+type HealthCheck struct {
+	Protocol               string    `hcl:"protocol,optional"` // HTTP | TCP | COMMAND
+	Path                   string    `hcl:"path,optional"`
+	PortIndex              int       `hcl:"port_index,optional"`
+	GracePeriodSeconds     *int      `hcl:"grace_period_seconds,optional"`
+	IntervalSeconds        *int      `hcl:"interval_seconds,optional"`
+	TimeoutSeconds         *int      `hcl:"timeout_seconds,optional"`
+	MaxConsecutiveFailures *int      `hcl:"max_consecutive_failures,optional"`
+	DeclRange              hcl.Range `hcl:",def_range"`
+}
+
+// Image is a container image carried in the bundle.
+type Image struct {
+	Name      string    `hcl:"name,label"`
+	Ref       string    `hcl:"ref"` // registry ref, oci-layout:DIR[:tag] or docker-archive:FILE
+	Platform  string    `hcl:"platform,optional"`
+	Platforms []string  `hcl:"platforms,optional"`
+	DeclRange hcl.Range `hcl:",def_range"`
+	Body      hcl.Body  `hcl:",body"`
+	Dir       string
+}
+
+// AllPlatforms returns the platforms requested, defaulting to linux/amd64.
+func (i *Image) AllPlatforms() []string {
+	var out []string
+	if i.Platform != "" {
+		out = append(out, i.Platform)
+	}
+	out = append(out, i.Platforms...)
+	if len(out) == 0 {
+		out = []string{"linux/amd64"}
+	}
+	return out
+}
+
+// VMTemplate is a VM template shipped as OVF/OVA.
+type VMTemplate struct {
+	Name            string          `hcl:"name,label"`
+	GuestOS         string          `hcl:"guest_os"`
+	CPU             int             `hcl:"cpu"`
+	MemoryMB        int             `hcl:"memory_mb"`
+	Firmware        string          `hcl:"firmware,optional"`
+	HardwareVersion string          `hcl:"hardware_version,optional"`
+	Disk            string          `hcl:"disk,optional"`    // boot disk: a stream-optimized VMDK
+	Network         string          `hcl:"network,optional"` // network of the first NIC
+	Disks           []*TemplateDisk `hcl:"data_disk,block"`
+	NICs            []*NIC          `hcl:"nic,block"`
+	Properties      []*Property     `hcl:"property,block"`
+	Annotation      string          `hcl:"annotation,optional"`
+	DeclRange       hcl.Range       `hcl:",def_range"`
+	Body            hcl.Body        `hcl:",body"`
+	Dir             string
+}
+
+// TemplateDisk is a disk of a VM template: a stream-optimized VMDK or an
+// empty disk of a size.
+type TemplateDisk struct {
+	Path      string    `hcl:"path,optional"`
+	SizeGB    int       `hcl:"size_gb,optional"`
+	DeclRange hcl.Range `hcl:",def_range"`
+}
+
+// NIC is a VM template's network adapter.
+type NIC struct {
+	Network   string    `hcl:"network"`
+	Adapter   string    `hcl:"adapter,optional"`
+	DeclRange hcl.Range `hcl:",def_range"`
+}
+
+// Property is a vApp property of a VM template.
+type Property struct {
+	Key              string    `hcl:"key,label"`
+	Type             string    `hcl:"type,optional"`
+	Default          string    `hcl:"default,optional"`
+	Label            string    `hcl:"label,optional"`
+	Description      string    `hcl:"description,optional"`
+	Password         bool      `hcl:"password,optional"`
+	UserConfigurable *bool     `hcl:"user_configurable,optional"`
+	DeclRange        hcl.Range `hcl:",def_range"`
+}
+
+// VCenter is a deploy target. Credentials never appear in the definition.
+type VCenter struct {
+	Name             string    `hcl:"name,label"`
+	Datacenter       string    `hcl:"datacenter,optional"`
+	Datastore        string    `hcl:"datastore,optional"`
+	Folder           string    `hcl:"folder,optional"`
+	Library          string    `hcl:"library,optional"`
+	ResourcePool     string    `hcl:"resource_pool,optional"`
+	Network          string    `hcl:"network,optional"`
+	DatastorePath    string    `hcl:"datastore_path,optional"` // datastore folder for the serengeti/ tree
+	Registry         string    `hcl:"registry,optional"`       // site container registry host[:port]
+	ManagementServer string    `hcl:"management_server,optional"`
+	DeclRange        hcl.Range `hcl:",def_range"`
+	Body             hcl.Body  `hcl:",body"`
+}

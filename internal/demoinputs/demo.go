@@ -1,0 +1,30 @@
+package demoinputs
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+)
+
+// Epoch is the timestamp of every stand-in input (2015-03-11, the example
+// bundle's epoch).
+const Epoch = 1426032000
+
+// Write makes every stand-in input of the example site under dir:
+// rpms/mesos-<version>/*.rpm for 0.21.0 and 0.22.0.
+func Write(ctx context.Context, dir string) ([]string, error) {
+	var written []string
+	for _, v := range []string{"0.21.0", "0.22.0"} {
+		for _, p := range Mesos(v) {
+			if err := ctx.Err(); err != nil {
+				return written, err
+			}
+			path, err := WriteRPM(filepath.Join(dir, "rpms", "mesos-"+v), p, Epoch)
+			if err != nil {
+				return written, fmt.Errorf("writing stand-in RPM: %w", err)
+			}
+			written = append(written, path)
+		}
+	}
+	return written, nil
+}
