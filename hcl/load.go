@@ -210,12 +210,23 @@ func missingRange(files []*hcl.File) *hcl.Range {
 	return &r
 }
 
+const unknownValueDetail = "Unsuitable value: value must be known"
+
 // dedupe drops diagnostics repeated with the same summary at the same place
 // (pass 2 re-decodes variable blocks).
 func dedupe(diags hcl.Diagnostics) hcl.Diagnostics {
 	seen := map[string]bool{}
 	var out hcl.Diagnostics
+	others := false
 	for _, d := range diags {
+		if d.Severity == hcl.DiagError && d.Detail != unknownValueDetail {
+			others = true
+		}
+	}
+	for _, d := range diags {
+		if others && d.Detail == unknownValueDetail {
+			continue // an echo of the error that made the value unknown
+		}
 		k := d.Summary + "|" + d.Detail
 		if d.Subject != nil {
 			k += "|" + d.Subject.String()

@@ -10,6 +10,11 @@ import (
 // bundle's epoch).
 const Epoch = 1426032000
 
+// WriteAll makes every stand-in input of the example site under dir.
+func WriteAll(ctx context.Context, dir string) ([]string, error) {
+	return Write(ctx, dir)
+}
+
 // Write makes every stand-in input of the example site under dir:
 // rpms/mesos-<version>/*.rpm for 0.21.0 and 0.22.0.
 func Write(ctx context.Context, dir string) ([]string, error) {
