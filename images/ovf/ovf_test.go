@@ -102,6 +102,12 @@ func TestGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			assertSameTree(t, out, again)
+			srcInfo, _ := os.Stat(tpl.Disks[0].Path)
+			linked, _ := os.Stat(filepath.Join(again, ovf.DiskFileName(tpl.Name, 0)))
+			copied, _ := os.Stat(filepath.Join(out, ovf.DiskFileName(tpl.Name, 0)))
+			if !os.SameFile(srcInfo, linked) || os.SameFile(srcInfo, copied) {
+				t.Error("Link did not hard-link the disk, or a copy is a link")
+			}
 
 			checkWithGovmomi(t, out, tpl)
 		})

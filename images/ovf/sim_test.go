@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -198,6 +199,27 @@ func checkVM(t *testing.T, e *simEnv, ref types.ManagedObjectReference, tpl ovf.
 		if v, ok := values[p.Key]; ok && g.Value != v {
 			t.Errorf("vApp property %q value %q, want %q", p.Key, g.Value, v)
 		}
+	}
+}
+
+func TestSimulatorNetworks(t *testing.T) {
+	ctx := context.Background()
+	e := newSim(t)
+	nets, err := e.finder.NetworkList(ctx, "*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var known []string
+	for _, n := range nets {
+		known = append(known, path.Base(n.GetInventoryPath()))
+	}
+	tpl := ovf.Template{Name: "n", NICs: []ovf.NIC{{Network: "VM Network"}, {Network: "DC0_DVPG0"}}}
+	if err := ovf.CheckNetworks(tpl, known); err != nil {
+		t.Errorf("networks of the simulator %v: %v", known, err)
+	}
+	tpl.NICs = append(tpl.NICs, ovf.NIC{Network: "storage-net"})
+	if err := ovf.CheckNetworks(tpl, known); err == nil || !strings.Contains(err.Error(), "storage-net") {
+		t.Errorf("unknown network: %v", err)
 	}
 }
 
