@@ -18,8 +18,6 @@ const (
 	flagEmbeddedLBA = 1 << 17
 	gdAtEnd         = ^uint64(0)
 	compressDeflate = 1
-	markerGT        = 1
-	markerGD        = 2
 	markerFooter    = 3
 	// maxDescriptorSectors bounds how much of the embedded descriptor is read.
 	maxDescriptorSectors = 64
@@ -231,15 +229,8 @@ func countGrains(f io.ReaderAt, size int64, h *vmdkHeader, gdOffset uint64, info
 	if gdOffset >= sectors || int64(gdOffset)*sectorSize+gdBytes > size {
 		return fmt.Errorf("truncated: grain directory at sector %d is past the end of the file", gdOffset)
 	}
-	if h.GDOffset == gdAtEnd {
-		var m [sectorSize]byte
-		if _, err := f.ReadAt(m[:], int64(gdOffset-1)*sectorSize); err != nil {
-			return fmt.Errorf("reading grain directory marker: %w", err)
-		}
-		if binary.LittleEndian.Uint32(m[12:]) != markerGD {
-			return fmt.Errorf("corrupt: no grain directory marker before sector %d", gdOffset)
-		}
-	}
+	// No marker is required before the directory: VMware tools write one,
+	// qemu-img keeps the tables in space reserved after the header.
 	gdr := bufio.NewReaderSize(io.NewSectionReader(f, int64(gdOffset)*sectorSize, gdBytes), 4096)
 	gt := make([]byte, int(h.NumGTEsPerGT)*4)
 	var allocated uint64
