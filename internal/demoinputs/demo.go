@@ -3,6 +3,7 @@ package demoinputs
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 )
 
@@ -16,7 +17,8 @@ func WriteAll(ctx context.Context, dir string) ([]string, error) {
 }
 
 // Write makes every stand-in input of the example site under dir:
-// rpms/mesos-<version>/*.rpm for 0.21.0 and 0.22.0.
+// rpms/mesos-<version>/*.rpm for 0.21.0 and 0.22.0 and the VM template's
+// disk disks/centos-6.6.vmdk.
 func Write(ctx context.Context, dir string) ([]string, error) {
 	var written []string
 	for _, v := range []string{"0.21.0", "0.22.0"} {
@@ -31,5 +33,13 @@ func Write(ctx context.Context, dir string) ([]string, error) {
 			written = append(written, path)
 		}
 	}
+	disk := filepath.Join(dir, "disks", "centos-6.6.vmdk")
+	if err := os.MkdirAll(filepath.Dir(disk), 0o755); err != nil {
+		return written, err
+	}
+	if err := Disk(disk, 64); err != nil {
+		return written, fmt.Errorf("writing stand-in disk: %w", err)
+	}
+	written = append(written, disk)
 	return written, nil
 }
