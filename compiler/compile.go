@@ -30,6 +30,8 @@ type compiler struct {
 	d     *def.Definition
 	facts *Facts
 	diags hcl.Diagnostics
+
+	warnedRegistry map[*def.Image]bool // images already warned about a missing registry
 }
 
 func (c *compiler) errorf(subject hcl.Range, summary, format string, args ...any) {

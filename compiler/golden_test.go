@@ -75,7 +75,7 @@ func TestDeterministic(t *testing.T) {
 		if a.Files[i].Path != b.Files[i].Path || !bytes.Equal(a.Files[i].Data, b.Files[i].Data) {
 			t.Errorf("%s differs between two compiles", a.Files[i].Path)
 		}
-		if strings.Contains(string(a.Files[i].Data), inputsDir) || strings.Contains(string(a.Files[i].Data), os.TempDir()) {
+		if strings.Contains(string(a.Files[i].Data), inputsDir) || strings.Contains(string(a.Files[i].Data), "compiler-inputs-") {
 			t.Errorf("%s holds a build-host path", a.Files[i].Path)
 		}
 	}

@@ -97,6 +97,13 @@ func (c *compiler) imageRef(im *def.Image) string {
 	if r := c.registry(); r != "" {
 		return r + "/" + ref
 	}
+	if c.warnedRegistry[im] {
+		return ref
+	}
+	if c.warnedRegistry == nil {
+		c.warnedRegistry = map[*def.Image]bool{}
+	}
+	c.warnedRegistry[im] = true
 	c.warnf(attrRange(im.Body, "ref", im.DeclRange), "No site registry", "No vcenter block sets registry, so image %q is referenced as %s, which Docker resolves against Docker Hub; set registry to the site registry's host[:port].", im.Name, ref)
 	return ref
 }

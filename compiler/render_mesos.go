@@ -49,7 +49,9 @@ func defaultsFile(pairs []kv) []byte {
 func line(s string) []byte { return []byte(s + "\n") }
 
 // isMesosGroup reports whether a node group runs a Mesos master or slave.
-func isMesosGroup(g *def.NodeGroup) bool { return hasRole(g, "mesos_master") || hasRole(g, "mesos_slave") }
+func isMesosGroup(g *def.NodeGroup) bool {
+	return hasRole(g, "mesos_master") || hasRole(g, "mesos_slave")
+}
 
 // quorum is the replicated log quorum of a cluster's masters: a majority.
 func quorum(cl *def.Cluster) int {

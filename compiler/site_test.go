@@ -96,20 +96,50 @@ func siteDir(t testing.TB, text string) string {
 	return dir
 }
 
-// exampleFacts are the facts of the example's inputs: the stand-in RPMs'
-// identities and a fixed image digest.
-func exampleFacts() *Facts {
+// exampleFacts returns a marker: compileText replaces it with the facts of
+// the site's actual inputs (gatherFacts).
+func exampleFacts() *Facts { return &Facts{Manifests: map[string][]byte{}} }
+
+// gatherFacts plays the part of the fact gatherer for the stand-in inputs:
+// the identity of every RPM the plan picked (known from the stand-in
+// package list by file name), a fixed image digest, and the bytes of each
+// manifest a distro names.
+func gatherFacts(t testing.TB, d *def.Definition, dir string, extra *Facts) *Facts {
+	t.Helper()
+	known := map[string]demoinputs.Pkg{}
+	for _, v := range []string{"0.21.0", "0.22.0"} {
+		for _, p := range demoinputs.Mesos(v) {
+			known[p.FileName()] = p
+		}
+	}
 	f := &Facts{Packages: map[string][]PackageFact{}, Images: map[string]ImageFact{
 		"nginx": {Digest: fixedDigest, Repository: "library/nginx"},
 	}, Manifests: map[string][]byte{}}
-	for repo, v := range map[string]string{"mesos": "0.22.0", "mesos-previous": "0.21.0"} {
-		for _, p := range demoinputs.Mesos(v) {
-			pf := PackageFact{Name: p.Name, Version: p.Version, Release: p.Release, Arch: p.Arch, Provides: p.Provides}
-			if p.Epoch != 0 {
-				pf.Epoch = fmt.Sprint(p.Epoch)
+	p, _ := Compile(d, nil)
+	for _, rp := range p.Repos {
+		f.Packages[rp.Name] = []PackageFact{}
+		for _, in := range rp.Packages {
+			pk, ok := known[filepath.Base(in.Src)]
+			if !ok {
+				t.Fatalf("unknown package %s", in.Src)
 			}
-			f.Packages[repo] = append(f.Packages[repo], pf)
+			pf := PackageFact{Name: pk.Name, Version: pk.Version, Release: pk.Release, Arch: pk.Arch, Provides: pk.Provides}
+			if pk.Epoch != 0 {
+				pf.Epoch = fmt.Sprint(pk.Epoch)
+			}
+			f.Packages[rp.Name] = append(f.Packages[rp.Name], pf)
 		}
+	}
+	for _, ds := range d.Distros {
+		if ds.Manifest == "" {
+			continue
+		}
+		if b, err := os.ReadFile(filepath.Join(dir, ds.Manifest)); err == nil {
+			f.Manifests[ds.Manifest] = b
+		}
+	}
+	for k, v := range extra.Manifests {
+		f.Manifests[k] = v
 	}
 	return f
 }
@@ -122,6 +152,9 @@ func compileText(t testing.TB, text string, facts *Facts) (*Plan, hcl.Diagnostic
 	d, diags := def.Load(dir, def.Options{})
 	if diags.HasErrors() {
 		t.Fatalf("loading: %s", diagText(diags))
+	}
+	if facts != nil {
+		facts = gatherFacts(t, d, dir, facts)
 	}
 	p, cd := Compile(d, facts)
 	return p, cd, dir
