@@ -14,11 +14,6 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
-// Facts are what was learned about the inputs before compiling (RPM headers,
-// image digests, disk headers). A nil *Facts means none were gathered: the
-// checks that need them are not run.
-type Facts struct{}
-
 // Compile checks d and turns it into a Plan. It never writes and reads
 // nothing but the file system metadata (stat, glob) of declared inputs.
 func Compile(d *def.Definition, facts *Facts) (*Plan, hcl.Diagnostics) {
@@ -35,6 +30,8 @@ type compiler struct {
 	d     *def.Definition
 	facts *Facts
 	diags hcl.Diagnostics
+
+	warnedRegistry map[*def.Image]bool // images already warned about a missing registry
 }
 
 func (c *compiler) errorf(subject hcl.Range, summary, format string, args ...any) {
@@ -86,8 +83,11 @@ func (c *compiler) plan() *Plan {
 	for _, sp := range d.StorageProfiles {
 		c.checkStorageProfile(sp)
 	}
+	repos := map[*def.Repo]*RepoPlan{}
 	for _, r := range d.Repos {
-		p.Repos = append(p.Repos, c.repo(r))
+		rp := c.repo(r)
+		repos[r] = rp
+		p.Repos = append(p.Repos, rp)
 	}
 	for _, ds := range d.Distros {
 		p.Distros = append(p.Distros, c.distro(ds))
@@ -104,6 +104,7 @@ func (c *compiler) plan() *Plan {
 	for _, t := range d.VMTemplates {
 		p.Templates = append(p.Templates, c.template(t))
 	}
+	c.render(p, repos)
 	for _, v := range d.VCenters {
 		p.Targets = append(p.Targets, &Target{Name: v.Name, Datacenter: v.Datacenter, Datastore: v.Datastore, Folder: v.Folder,
 			Library: v.Library, ResourcePool: v.ResourcePool, Network: v.Network, DatastorePath: v.DatastorePath,

@@ -56,3 +56,106 @@ var attrTextRE = regexp.MustCompile(`^[a-zA-Z0-9_/.-]+$`)
 
 // appIDRE matches a Marathon app id: /-separated segments.
 var appIDRE = regexp.MustCompile(`^(/(([a-z0-9]|[a-z0-9][a-z0-9-]*[a-z0-9])\.)*([a-z0-9]|[a-z0-9][a-z0-9-]*[a-z0-9]))+$`)
+
+// versionFact is one row of the version table: from Since on (until the next
+// row of the same Key), Key has Value. Rows of one key are in ascending Since
+// order.
+type versionFact struct {
+	Component string // "mesos", "marathon" or "chronos": whose version decides
+	Key       string
+	Since     string
+	Value     string
+}
+
+// versionTable is the single place that knows what differs between Mesos,
+// Marathon and Chronos releases. Everything version-dependent the compiler
+// renders or checks looks it up here.
+var versionTable = []versionFact{
+	// Install prefix of the binaries: Mesosphere's el6 packages moved from
+	// /usr/local to /usr with Mesos 0.22.0 and Marathon 0.8.0.
+	{"mesos", "prefix", "0", "/usr/local"},
+	{"mesos", "prefix", "0.22.0", "/usr"},
+	{"marathon", "prefix", "0", "/usr/local"},
+	{"marathon", "prefix", "0.8.0", "/usr"},
+	{"chronos", "prefix", "0", "/usr/local"},
+	{"chronos", "prefix", "2.3.0", "/usr"},
+
+	// Marathon constraint operators (marathon.proto): MAX_PER first appears
+	// in 1.3.0.
+	{"marathon", "op:UNIQUE", "0", "yes"},
+	{"marathon", "op:LIKE", "0", "yes"},
+	{"marathon", "op:CLUSTER", "0", "yes"},
+	{"marathon", "op:GROUP_BY", "0", "yes"},
+	{"marathon", "op:UNLIKE", "0", "yes"},
+	{"marathon", "op:MAX_PER", "0", ""},
+	{"marathon", "op:MAX_PER", "1.3.0", "yes"},
+
+	// Before 1.3.0 Marathon compares only the TEXT value of an attribute:
+	// scalar (numeric-looking) values never match.
+	{"marathon", "scalar-attributes", "0", ""},
+	{"marathon", "scalar-attributes", "1.3.0", "yes"},
+}
+
+// Default versions assumed when a cluster does not name one.
+const (
+	defaultMarathon = "0.8.0"
+	defaultChronos  = "2.3.0"
+)
+
+// constraintOps lists every constraint operator Marathon has had, in the
+// order of its enum.
+var constraintOps = []string{"UNIQUE", "LIKE", "CLUSTER", "GROUP_BY", "UNLIKE", "MAX_PER"}
+
+// lookup returns the value of key for component at version.
+func lookup(component, key, version string) string {
+	val := ""
+	for _, f := range versionTable {
+		if f.Component == component && f.Key == key && versionAtLeast(version, f.Since) {
+			val = f.Value
+		}
+	}
+	return val
+}
+
+// since returns the first version in which component has key set, or "".
+func since(component, key string) string {
+	for _, f := range versionTable {
+		if f.Component == component && f.Key == key && f.Value != "" {
+			return f.Since
+		}
+	}
+	return ""
+}
+
+// Versions are the versions of a cluster's components, with the paths and
+// features that follow from them.
+type Versions struct {
+	Mesos, Marathon, Chronos string
+}
+
+// MesosPrefix is the install prefix of mesos-master and mesos-slave.
+func (v Versions) MesosPrefix() string { return lookup("mesos", "prefix", v.Mesos) }
+
+// MarathonBin is the path of the marathon launcher.
+func (v Versions) MarathonBin() string {
+	return lookup("marathon", "prefix", v.Marathon) + "/bin/marathon"
+}
+
+// ChronosBin is the path of the chronos launcher.
+func (v Versions) ChronosBin() string { return lookup("chronos", "prefix", v.Chronos) + "/bin/chronos" }
+
+// MesosMasterBin is the path of mesos-master.
+func (v Versions) MesosMasterBin() string { return v.MesosPrefix() + "/sbin/mesos-master" }
+
+// MesosSlaveBin is the path of mesos-slave.
+func (v Versions) MesosSlaveBin() string { return v.MesosPrefix() + "/sbin/mesos-slave" }
+
+// HasOperator reports whether the cluster's Marathon knows the constraint
+// operator op.
+func (v Versions) HasOperator(op string) bool { return lookup("marathon", "op:"+op, v.Marathon) != "" }
+
+// ScalarAttributes reports whether the cluster's Marathon matches constraints
+// against scalar (numeric) attribute values.
+func (v Versions) ScalarAttributes() bool {
+	return lookup("marathon", "scalar-attributes", v.Marathon) != ""
+}

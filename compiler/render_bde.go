@@ -1,0 +1,386 @@
+package compiler
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+
+	def "github.com/bdebundle/bundle/hcl"
+	"github.com/hashicorp/hcl/v2"
+)
+
+// builtinVendors are the distro vendors BDE 2.1 knows out of the box
+// (serengeti.properties serengeti.distro_vendor).
+var builtinVendors = []string{"Apache", "GPHD", "HDP", "CDH", "MAPR", "PHD", "BIGTOP", "KUBERNETES", "MESOS"}
+
+// Paths of the BDE files the compiler renders.
+const (
+	manifestPath      = "serengeti/www/distros/manifest"
+	specsMapPath      = "serengeti/www/specs/map"
+	distroVendorPath  = "serengeti/conf/serengeti.properties.d/distro_vendor"
+	specsDir          = "serengeti/www/specs/"
+	defaultAppManager = "Default"
+)
+
+// manifestDistro is an entry of the BDE distro manifest (DistroManager's
+// Gson Distro).
+type manifestDistro struct {
+	Name         string            `json:"name"`
+	Vendor       string            `json:"vendor"`
+	Version      string            `json:"version"`
+	HVESupported bool              `json:"hveSupported"`
+	Packages     []manifestPackage `json:"packages"`
+}
+
+type manifestPackage struct {
+	Roles        []string `json:"roles"`
+	Tarball      string   `json:"tarball,omitempty"`
+	PackageRepos []string `json:"package_repos,omitempty"`
+}
+
+// marshal renders v as 2-space indented JSON with a final newline, without
+// HTML escaping.
+func marshal(v any) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		panic(fmt.Sprintf("rendering JSON: %v", err)) // only plain data is marshalled
+	}
+	return b.Bytes()
+}
+
+func (c *compiler) addFile(p *Plan, path string, data []byte, sensitive bool) {
+	p.Files = append(p.Files, &File{Path: path, Mode: 0o644, Data: data, Sensitive: sensitive})
+}
+
+// renderManifest renders the distro manifest: one entry per distro of the
+// definition, plus each kept version not declared as a distro, merged from
+// the distro's existing manifest.
+func (c *compiler) renderManifest(p *Plan, repos map[*def.Repo]*RepoPlan) {
+	var entries []manifestDistro
+	declared := func(vendor, version string) bool {
+		for _, ds := range c.d.Distros {
+			if ds.Vendor == vendor && ds.Version == version {
+				return true
+			}
+		}
+		return false
+	}
+	for _, ds := range c.d.Distros {
+		e := manifestDistro{Name: ds.Name, Vendor: ds.Vendor, Version: ds.Version, HVESupported: ds.HVESupported != nil && *ds.HVESupported}
+		pkg := manifestPackage{Roles: slices.Clone(ds.Roles)}
+		for _, r := range ds.Repos {
+			rp := repos[r]
+			if rp == nil {
+				continue
+			}
+			if rp.RepoURL == "" {
+				c.errorf(attrRange(r.Body, "base_url", r.DeclRange), "No repo URL", "Repo %q is used by distro %q, so BDE needs the URL of its .repo file: set base_url to the URL the site serves it at, like https://bde.localdomain/yum/repos/%s/%s/ (the .repo file is then https://bde.localdomain/yum/%s.repo).", r.Name, ds.Name, r.RepoPath(), r.Version, r.Name)
+				continue
+			}
+			pkg.PackageRepos = append(pkg.PackageRepos, rp.RepoURL)
+		}
+		e.Packages = []manifestPackage{pkg}
+		entries = append(entries, e)
+	}
+	for _, ds := range c.d.Distros {
+		keepRange := attrRange(ds.Body, "keep", ds.DeclRange)
+		var old []manifestDistro
+		haveOld := false
+		if ds.Manifest != "" && c.facts != nil {
+			data, ok := c.facts.Manifests[ds.Manifest]
+			if !ok {
+				c.errorf(attrRange(ds.Body, "manifest", ds.DeclRange), "Manifest not read", "The manifest %q of distro %q was not read before compiling.", ds.Manifest, ds.Name)
+			} else if err := json.Unmarshal(data, &old); err != nil {
+				c.errorf(attrRange(ds.Body, "manifest", ds.DeclRange), "Invalid manifest", "The manifest %q of distro %q is not a JSON array of distros: %v.", ds.Manifest, ds.Name, err)
+			} else {
+				haveOld = true
+			}
+		}
+		for _, k := range ds.Keep {
+			if declared(ds.Vendor, k) {
+				continue
+			}
+			found := false
+			for _, o := range old {
+				if o.Vendor == ds.Vendor && o.Version == k {
+					entries = append(entries, o)
+					found = true
+				}
+			}
+			switch {
+			case found:
+			case ds.Manifest != "" && !haveOld:
+				// The manifest was not read (no facts): nothing to merge from.
+			case ds.Manifest != "":
+				c.errorf(keepRange, "Kept version not found", "Distro %q keeps %s %s, but neither the definition nor the manifest %q has a distro of that vendor and version.", ds.Name, ds.Vendor, k, ds.Manifest)
+			default:
+				c.errorf(keepRange, "Kept version not found", "Distro %q keeps %s %s, but no distro block declares that vendor and version and no manifest is given to merge it from (set manifest = \"path/to/old/manifest\").", ds.Name, ds.Vendor, k)
+			}
+		}
+	}
+	sort.SliceStable(entries, func(i, j int) bool { return entries[i].Name < entries[j].Name })
+	seen := map[string]bool{}
+	for _, e := range entries {
+		if seen[e.Name] {
+			c.errorf(c.distroRange(e.Name), "Duplicate manifest entry", "Two manifest entries are named %q; BDE keys distros by name.", e.Name)
+		}
+		seen[e.Name] = true
+		roles := map[string]bool{}
+		for _, pk := range e.Packages {
+			for _, r := range pk.Roles {
+				if roles[r] {
+					c.errorf(c.distroRange(e.Name), "Duplicate role", "Manifest entry %q lists role %q twice; BDE allows each role once per distro.", e.Name, r)
+				}
+				roles[r] = true
+			}
+			if pk.Tarball != "" && len(pk.PackageRepos) > 0 {
+				c.errorf(c.distroRange(e.Name), "Invalid manifest entry", "Manifest entry %q has both tarball and package_repos.", e.Name)
+			}
+		}
+	}
+	if entries == nil {
+		entries = []manifestDistro{}
+	}
+	c.addFile(p, manifestPath, marshal(entries), false)
+}
+
+func (c *compiler) distroRange(name string) (r hcl.Range) {
+	for _, ds := range c.d.Distros {
+		if ds.Name == name {
+			return ds.DeclRange
+		}
+	}
+	for _, ds := range c.d.Distros {
+		if ds.Manifest != "" {
+			return attrRange(ds.Body, "manifest", ds.DeclRange)
+		}
+	}
+	if c.d.Bundle != nil {
+		return c.d.Bundle.DeclRange
+	}
+	return r
+}
+
+// specsMapEntry is an entry of www/specs/map, the Web Client's template
+// chooser.
+type specsMapEntry struct {
+	Vendor     string `json:"vendor"`
+	Version    string `json:"version"`
+	Type       string `json:"type"`
+	AppManager string `json:"appManager"`
+	Path       string `json:"path"`
+}
+
+// templateGroup is a node group of a Web Client template spec; values are
+// plain or "[default,min,max]" strings.
+type templateGroup struct {
+	Name          string          `json:"name"`
+	Description   string          `json:"description"`
+	Roles         []string        `json:"roles"`
+	InstanceType  string          `json:"instanceType,omitempty"`
+	GroupType     string          `json:"groupType"`
+	InstanceNum   any             `json:"instanceNum"`
+	CPUNum        any             `json:"cpuNum,omitempty"`
+	MemCapacityMB any             `json:"memCapacityMB,omitempty"`
+	Storage       templateStorage `json:"storage"`
+	HAFlag        string          `json:"haFlag"`
+	Editable      string          `json:"editable,omitempty"`
+}
+
+type templateStorage struct {
+	Type   string `json:"type"`
+	SizeGB any    `json:"sizeGB,omitempty"`
+}
+
+type templateSpec struct {
+	NodeGroups []templateGroup `json:"nodeGroups"`
+}
+
+// vendors returns the vendors of the definition's distros, sorted.
+func (c *compiler) vendors() []string {
+	var out []string
+	for _, ds := range c.d.Distros {
+		if !slices.Contains(out, ds.Vendor) {
+			out = append(out, ds.Vendor)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// renderSpecs renders www/specs/map, one www/specs/<Vendor>/spec.json per
+// vendor and the serengeti.distro_vendor line.
+func (c *compiler) renderSpecs(p *Plan) {
+	var entries []specsMapEntry
+	for _, vendor := range c.vendors() {
+		var versions []string
+		for _, ds := range c.d.Distros {
+			if ds.Vendor == vendor {
+				versions = append(versions, regexp.QuoteMeta(ds.Version))
+				for _, k := range ds.Keep {
+					versions = append(versions, regexp.QuoteMeta(k))
+				}
+			}
+		}
+		sort.Strings(versions)
+		versions = slices.Compact(versions)
+		entries = append(entries, specsMapEntry{Vendor: vendor, Version: "^(" + strings.Join(versions, "|") + ")$",
+			Type: "Mesos Cluster", AppManager: defaultAppManager, Path: vendor + "/spec.json"})
+		c.addFile(p, specsDir+vendor+"/spec.json", marshal(c.templateSpec(vendor)), false)
+	}
+	if entries == nil {
+		entries = []specsMapEntry{}
+	}
+	c.addFile(p, specsMapPath, marshal(entries), false)
+
+	list := slices.Clone(builtinVendors)
+	for _, v := range c.vendors() {
+		if !slices.ContainsFunc(list, func(b string) bool { return strings.EqualFold(b, v) }) {
+			list = append(list, v)
+		}
+	}
+	c.addFile(p, distroVendorPath, []byte("serengeti.distro_vendor="+strings.Join(list, ",")+"\n"), false)
+}
+
+// templateSpec builds the Web Client template of a vendor from the first
+// cluster (by name) whose distro is of that vendor, or a generic layout.
+func (c *compiler) templateSpec(vendor string) templateSpec {
+	var cl *def.Cluster
+	for _, x := range c.d.Clusters {
+		if x.Distro != nil && x.Distro.Vendor == vendor && (cl == nil || x.Name < cl.Name) {
+			cl = x
+		}
+	}
+	spec := templateSpec{NodeGroups: []templateGroup{}}
+	if cl == nil {
+		spec.NodeGroups = append(spec.NodeGroups,
+			templateGroup{Name: "master", Description: "Mesos masters with ZooKeeper, Marathon and Chronos.", Roles: []string{"zookeeper", "mesos_master", "mesos_marathon", "mesos_chronos"},
+				GroupType: "master", InstanceNum: 3, CPUNum: 2, MemCapacityMB: 4096, Storage: templateStorage{Type: "SHARED", SizeGB: 20}, HAFlag: "on", Editable: "false"},
+			templateGroup{Name: "worker", Description: "Mesos slaves running Docker. User can specify the size of the VM.", Roles: []string{"mesos_slave", "mesos_docker"},
+				InstanceType: "[MEDIUM,SMALL,LARGE,EXTRA_LARGE]", GroupType: "worker", InstanceNum: "[3,1,max]", CPUNum: "[4,1,max]", MemCapacityMB: "[8192,2048,max]",
+				Storage: templateStorage{Type: "SHARED", SizeGB: "[50,10,max]"}, HAFlag: "off"})
+		return spec
+	}
+	for _, g := range cl.NodeGroups {
+		st := storageOf(g)
+		tg := templateGroup{Name: g.Name, Roles: slices.Clone(g.Roles), HAFlag: haFlag(g), Storage: templateStorage{Type: st.Type}}
+		if hasRole(g, "mesos_slave") {
+			tg.GroupType = "worker"
+			tg.Description = "Mesos slaves (" + strings.Join(g.Roles, ", ") + "). User can specify the size of the VM."
+			dflt := g.InstanceType
+			if dflt == "" {
+				dflt = "MEDIUM"
+			}
+			types := []string{dflt}
+			for _, t := range instanceTypes {
+				if t != dflt {
+					types = append(types, t)
+				}
+			}
+			tg.InstanceType = "[" + strings.Join(types, ",") + "]"
+			tg.InstanceNum = fmt.Sprintf("[%d,1,max]", g.Instances)
+			if g.CPU > 0 {
+				tg.CPUNum = fmt.Sprintf("[%d,1,max]", g.CPU)
+			}
+			if g.MemoryMB > 0 {
+				tg.MemCapacityMB = fmt.Sprintf("[%d,%d,max]", g.MemoryMB, min(g.MemoryMB, 2048))
+			}
+			if st.SizeGB > 0 {
+				tg.Storage.SizeGB = fmt.Sprintf("[%d,%d,max]", st.SizeGB, min(st.SizeGB, 10))
+			}
+		} else {
+			tg.GroupType = "master"
+			tg.Description = "Mesos control plane (" + strings.Join(g.Roles, ", ") + ")."
+			tg.InstanceType = g.InstanceType
+			tg.InstanceNum = g.Instances
+			if g.CPU > 0 {
+				tg.CPUNum = g.CPU
+			}
+			if g.MemoryMB > 0 {
+				tg.MemCapacityMB = g.MemoryMB
+			}
+			if st.SizeGB > 0 {
+				tg.Storage.SizeGB = st.SizeGB
+			}
+			tg.Editable = "false"
+		}
+		spec.NodeGroups = append(spec.NodeGroups, tg)
+	}
+	return spec
+}
+
+func haFlag(g *def.NodeGroup) string {
+	if g.HA != "" {
+		return g.HA
+	}
+	return "off"
+}
+
+// clusterStorage is BDE's StorageRead as the CLI spec writes it.
+type clusterStorage struct {
+	Type    string   `json:"type"`
+	SizeGB  int      `json:"sizeGB,omitempty"`
+	DSNames []string `json:"dsNames,omitempty"`
+}
+
+// storageOf merges a node group's storage block over its storage profile.
+func storageOf(g *def.NodeGroup) clusterStorage {
+	st := clusterStorage{Type: "SHARED"}
+	if sp := g.StorageProfile; sp != nil {
+		st.Type = strings.ToUpper(sp.Storage)
+		st.DSNames = slices.Clone(sp.Datastores)
+	}
+	if s := g.Storage; s != nil {
+		if s.Type != "" {
+			st.Type = strings.ToUpper(s.Type)
+		}
+		st.SizeGB = s.SizeGB
+		if len(s.Datastores) > 0 {
+			st.DSNames = slices.Clone(s.Datastores)
+		}
+	}
+	return st
+}
+
+type clusterGroup struct {
+	Name          string            `json:"name"`
+	Roles         []string          `json:"roles"`
+	InstanceNum   int               `json:"instanceNum"`
+	InstanceType  string            `json:"instanceType,omitempty"`
+	CPUNum        int               `json:"cpuNum,omitempty"`
+	MemCapacityMB int               `json:"memCapacityMB,omitempty"`
+	Storage       clusterStorage    `json:"storage"`
+	HAFlag        string            `json:"haFlag"`
+	Configuration map[string]string `json:"configuration"`
+}
+
+type clusterSpec struct {
+	Name          string            `json:"name"`
+	Distro        string            `json:"distro"`
+	DistroVendor  string            `json:"distroVendor"`
+	DistroVersion string            `json:"distroVersion"`
+	NodeGroups    []clusterGroup    `json:"nodeGroups"`
+	Configuration map[string]string `json:"configuration"`
+}
+
+// renderClusterSpec renders clusters/<c>/spec.json for `cluster create
+// --specFile`.
+func (c *compiler) renderClusterSpec(p *Plan, cl *def.Cluster) {
+	spec := clusterSpec{Name: cl.Name, NodeGroups: []clusterGroup{}, Configuration: map[string]string{}}
+	if ds := cl.Distro; ds != nil {
+		spec.Distro, spec.DistroVendor, spec.DistroVersion = ds.Name, ds.Vendor, ds.Version
+	}
+	for _, g := range cl.NodeGroups {
+		spec.NodeGroups = append(spec.NodeGroups, clusterGroup{Name: g.Name, Roles: slices.Clone(g.Roles), InstanceNum: g.Instances,
+			InstanceType: g.InstanceType, CPUNum: g.CPU, MemCapacityMB: g.MemoryMB, Storage: storageOf(g), HAFlag: haFlag(g),
+			Configuration: map[string]string{}})
+	}
+	c.addFile(p, "clusters/"+cl.Name+"/spec.json", marshal(spec), false)
+}

@@ -1,0 +1,183 @@
+package compiler
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/internal/demoinputs"
+	"github.com/hashicorp/hcl/v2"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// inputsDir holds the stand-in inputs of the example site, generated once.
+var inputsDir string
+
+// fixedDigest is the image digest the tests pretend the nginx image has.
+const fixedDigest = "sha256:9d2c5a6b0c1ef7d5bd33b5b7a1b5e7f3bde9a1d2b2fa0f9c2d6d5b4b1f0e3a77"
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	dir, err := os.MkdirTemp("", "compiler-inputs-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(3)
+	}
+	inputsDir = dir
+	code := func() int {
+		if _, err := demoinputs.Write(context.Background(), dir); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 3
+		}
+		// Compile only stats the image archive and the disk.
+		for _, p := range []string{"images/nginx-1.7.9.tar", "disks/centos-6.6.vmdk"} {
+			if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(p)), 0o755); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 3
+			}
+			if err := os.WriteFile(filepath.Join(dir, p), []byte("placeholder\n"), 0o644); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 3
+			}
+		}
+		return m.Run()
+	}()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// repoRoot is the module root (the directory holding go.mod).
+func repoRoot(t testing.TB) string {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	dir := filepath.Dir(file)
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.mod not found")
+		}
+		dir = parent
+	}
+}
+
+// exampleHCL returns the example site's definition text.
+func exampleHCL(t testing.TB) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), "examples", "mesos-site", "site.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// siteDir writes text as site.hcl into a fresh directory that also holds
+// the example's inputs, and returns the directory.
+func siteDir(t testing.TB, text string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, sub := range []string{"rpms", "images", "disks"} {
+		if err := os.Symlink(filepath.Join(inputsDir, sub), filepath.Join(dir, sub)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "site.hcl"), []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// exampleFacts returns a marker: compileText replaces it with the facts of
+// the site's actual inputs (gatherFacts).
+func exampleFacts() *Facts { return &Facts{Manifests: map[string][]byte{}} }
+
+// gatherFacts plays the part of the fact gatherer for the stand-in inputs:
+// the identity of every RPM the plan picked (known from the stand-in
+// package list by file name), a fixed image digest, and the bytes of each
+// manifest a distro names.
+func gatherFacts(t testing.TB, d *def.Definition, dir string, extra *Facts) *Facts {
+	t.Helper()
+	known := map[string]demoinputs.Pkg{}
+	for _, v := range []string{"0.21.0", "0.22.0"} {
+		for _, p := range demoinputs.Mesos(v) {
+			known[p.FileName()] = p
+		}
+	}
+	f := &Facts{Packages: map[string][]PackageFact{}, Images: map[string]ImageFact{
+		"nginx": {Digest: fixedDigest, Repository: "library/nginx"},
+	}, Manifests: map[string][]byte{}}
+	p, _ := Compile(d, nil)
+	for _, rp := range p.Repos {
+		f.Packages[rp.Name] = []PackageFact{}
+		for _, in := range rp.Packages {
+			pk, ok := known[filepath.Base(in.Src)]
+			if !ok {
+				t.Fatalf("unknown package %s", in.Src)
+			}
+			pf := PackageFact{Name: pk.Name, Version: pk.Version, Release: pk.Release, Arch: pk.Arch, Provides: pk.Provides}
+			if pk.Epoch != 0 {
+				pf.Epoch = fmt.Sprint(pk.Epoch)
+			}
+			f.Packages[rp.Name] = append(f.Packages[rp.Name], pf)
+		}
+	}
+	for _, ds := range d.Distros {
+		if ds.Manifest == "" {
+			continue
+		}
+		if b, err := os.ReadFile(filepath.Join(dir, ds.Manifest)); err == nil {
+			f.Manifests[ds.Manifest] = b
+		}
+	}
+	for k, v := range extra.Manifests {
+		f.Manifests[k] = v
+	}
+	return f
+}
+
+// compileText loads and compiles a definition text; load errors fail the
+// test.
+func compileText(t testing.TB, text string, facts *Facts) (*Plan, hcl.Diagnostics, string) {
+	t.Helper()
+	dir := siteDir(t, text)
+	d, diags := def.Load(dir, def.Options{})
+	if diags.HasErrors() {
+		t.Fatalf("loading: %s", diagText(diags))
+	}
+	if facts != nil {
+		facts = gatherFacts(t, d, dir, facts)
+	}
+	p, cd := Compile(d, facts)
+	return p, cd, dir
+}
+
+func diagText(diags hcl.Diagnostics) string {
+	var b strings.Builder
+	for _, d := range diags {
+		pos := ""
+		if d.Subject != nil {
+			pos = fmt.Sprintf("%s:%d: ", filepath.Base(d.Subject.Filename), d.Subject.Start.Line)
+		}
+		fmt.Fprintf(&b, "\n  %s%s: %s", pos, d.Summary, d.Detail)
+	}
+	return b.String()
+}
+
+func errorsOf(diags hcl.Diagnostics) hcl.Diagnostics {
+	var out hcl.Diagnostics
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError {
+			out = append(out, d)
+		}
+	}
+	return out
+}
