@@ -177,14 +177,19 @@ func TestVersionedPaths(t *testing.T) {
 // TestImageRef checks the image reference with a site registry, with facts
 // and without.
 func TestImageRef(t *testing.T) {
-	withReg := strings.Replace(exampleHCL(t), "datastore_path = \"bundles/mesos-site\"", "datastore_path = \"bundles/mesos-site\"\n  registry       = \"registry.site:5000\"", 1)
+	const exampleReg = "\n  registry       = \"registry.localdomain:5000\""
+	if !strings.Contains(exampleHCL(t), exampleReg) {
+		t.Fatal("the example no longer names its site registry")
+	}
+	withReg := strings.Replace(exampleHCL(t), exampleReg, "\n  registry       = \"registry.site:5000\"", 1)
+	noReg := strings.Replace(exampleHCL(t), exampleReg, "", 1)
 	for _, tc := range []struct {
 		name, text string
 		facts      *Facts
 		want       string
 	}{
 		{"registry", withReg, exampleFacts(), `"image": "registry.site:5000/library/nginx@` + fixedDigest + `"`},
-		{"no registry", exampleHCL(t), exampleFacts(), `"image": "library/nginx@` + fixedDigest + `"`},
+		{"no registry", noReg, exampleFacts(), `"image": "library/nginx@` + fixedDigest + `"`},
 		{"no facts", withReg, nil, `"image": "docker-archive:images/nginx-1.7.9.tar"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -186,4 +186,5 @@ vcenter "site" {
   folder         = "bde/templates"
   library        = "bundles"
   datastore_path = "bundles/mesos-site"
+  registry       = "registry.localdomain:5000"
 }
