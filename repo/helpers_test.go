@@ -20,6 +20,8 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
+var testEpoch = time.Unix(1426032000, 0)
+
 // scratch is a per-process directory for fixtures built once and shared by
 // several tests (RPMs are read-only inputs).
 var scratch string

@@ -126,7 +126,14 @@ func writeRepodataDir(ctx context.Context, dir string, pkgs []*Package, opts Wri
 	}
 	if opts.SignKey != nil {
 		var sig bytes.Buffer
-		cfg := &packet.Config{Time: func() time.Time { return time.Unix(opts.Timestamp, 0) }}
+		// The signature time is the epoch, or the key's creation time when
+		// the key is younger: deterministic either way.
+		when := time.Unix(opts.Timestamp, 0)
+		if created := opts.SignKey.PrimaryKey.CreationTime; created.After(when) {
+			when = created
+		}
+		deterministic := false
+		cfg := &packet.Config{Time: func() time.Time { return when }, NonDeterministicSignaturesViaNotation: &deterministic}
 		if err := openpgp.ArmoredDetachSign(&sig, opts.SignKey, bytes.NewReader(md), cfg); err != nil {
 			return fmt.Errorf("signing repomd.xml: %w", err)
 		}
