@@ -420,3 +420,7 @@ func readRepodataFiles(t testing.TB, dir string) map[string][]byte {
 	}
 	return out
 }
+
+func contextWithCancel(t testing.TB) (context.Context, context.CancelFunc) {
+	return context.WithCancel(context.Background())
+}

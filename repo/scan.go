@@ -194,8 +194,19 @@ func precheck(f *os.File, size int64) error {
 		}
 		tags := binary.BigEndian.Uint32(intro[8:12])
 		data := binary.BigEndian.Uint32(intro[12:16])
-		if tags > maxHeaderTags || data > maxHeaderData {
+		if tags == 0 || tags > maxHeaderTags || data > maxHeaderData {
 			return fmt.Errorf("corrupt %s (%d tags, %d data bytes)", name, tags, data)
+		}
+		// Every header rpm has written since 4.0 opens with its region
+		// tag (62 in the signature header, 63 in the main header); the
+		// signature header has no digest of its own, so this catches
+		// damage there.
+		var first [4]byte
+		if n, _ := f.ReadAt(first[:], off+16); n < 4 {
+			return fmt.Errorf("truncated (file ends inside the %s)", name)
+		}
+		if tag := binary.BigEndian.Uint32(first[:]); tag != uint32(62+i) {
+			return fmt.Errorf("corrupt %s (first tag %d is not the region tag %d)", name, tag, 62+i)
 		}
 		length := 16 + int64(tags)*16 + int64(data)
 		if i == 0 {
