@@ -139,7 +139,7 @@ func parseMetadata(ctx context.Context, repoDir, href, kind string, pkgs []*Pack
 	deps := map[string]*[]Dep{}
 	var depList *[]Dep
 	for {
-		tok, err := dec.Token()
+		tok, err := dec.RawToken()
 		if err == io.EOF {
 			break
 		}
@@ -197,7 +197,7 @@ func parseMetadata(ctx context.Context, repoDir, href, kind string, pkgs []*Pack
 			case name == "changelog":
 				curCL = Changelog{Author: attrOf(t, "author"), Date: attrInt(t, "date")}
 			default:
-				if l, ok := deps[name]; ok && t.Name.Space == nsRPM {
+				if l, ok := deps[name]; ok && t.Name.Space == "rpm" {
 					depList = l
 				}
 			}
@@ -250,7 +250,7 @@ func parseMetadata(ctx context.Context, repoDir, href, kind string, pkgs []*Pack
 				curCL.Text = s
 				cur.Changelogs = append(cur.Changelogs, curCL)
 			default:
-				if _, ok := deps[t.Name.Local]; ok && t.Name.Space == nsRPM {
+				if _, ok := deps[t.Name.Local]; ok && t.Name.Space == "rpm" {
 					depList = nil
 				}
 			}

@@ -220,6 +220,8 @@ func precheck(f *os.File, size int64) error {
 	return nil
 }
 
+var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 128<<10) }}
+
 // readRPM reads one RPM: header, digests, signature, sha256 of the file.
 func readRPM(ctx context.Context, path string, size int64, keyring openpgp.EntityList, task progress.Task) (p *Package, err error) {
 	defer func() {
@@ -236,7 +238,9 @@ func readRPM(ctx context.Context, path string, size int64, keyring openpgp.Entit
 		return nil, fmt.Errorf("reading %q: %w", path, err)
 	}
 	h := sha256.New()
-	br := bufio.NewReaderSize(ctxReader{ctx, progress.Reader(f, task)}, 128<<10)
+	br := readerPool.Get().(*bufio.Reader)
+	defer readerPool.Put(br)
+	br.Reset(ctxReader{ctx, progress.Reader(f, task)})
 	hdr, sigs, err := rpmutils.Verify(io.TeeReader(br, h), keyring)
 	if err != nil {
 		if ctx.Err() != nil {

@@ -32,6 +32,10 @@ type WriteOptions struct {
 	SignKey *openpgp.Entity
 }
 
+// gzipLevel trades a few percent of size for speed; the metadata is small
+// next to the packages.
+const gzipLevel = 4
+
 // repomdRecord describes one metadata file listed in repomd.xml.
 type repomdRecord struct {
 	Type         string
@@ -176,7 +180,7 @@ func writeXMLGz(ctx context.Context, dir, typ string, head []byte, foot string, 
 	comp := &hashCounter{h: sha256.New()}
 	open := &hashCounter{h: sha256.New()}
 	fileBuf := bufio.NewWriterSize(f, 256<<10)
-	zw, err := gzip.NewWriterLevel(teeWriter{comp, fileBuf}, gzip.DefaultCompression)
+	zw, err := gzip.NewWriterLevel(teeWriter{comp, fileBuf}, gzipLevel)
 	if err != nil {
 		return repomdRecord{}, err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"runtime/debug"
 	"strconv"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
@@ -68,6 +69,9 @@ among the packages). The new repodata replaces the old one atomically.`,
 			if !g.JSON && !g.Quiet {
 				opts.Progress = nil
 			}
+			// Parsed headers are small and short-lived: trade a little
+			// memory for less garbage collection.
+			defer debug.SetGCPercent(debug.SetGCPercent(400))
 			res, err := repo.Index(cmd.Context(), args[0], opts)
 			if err != nil {
 				var pe *fs.PathError
