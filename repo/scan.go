@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -237,7 +238,13 @@ func readRPM(ctx context.Context, path string, size int64, keyring openpgp.Entit
 	if err := precheck(f, size); err != nil {
 		return nil, fmt.Errorf("reading %q: %w", path, err)
 	}
-	h := sha256.New()
+	var h io.Writer = sha256.New()
+	sum := h.(hash.Hash).Sum
+	if size >= asyncHashMin {
+		ah := newAsyncHasher(sha256.New())
+		defer ah.close()
+		h, sum = ah, ah.sum
+	}
 	br := readerPool.Get().(*bufio.Reader)
 	defer readerPool.Put(br)
 	br.Reset(ctxReader{ctx, progress.Reader(f, task)})
@@ -251,7 +258,7 @@ func readRPM(ctx context.Context, path string, size int64, keyring openpgp.Entit
 	if _, err := io.Copy(h, br); err != nil {
 		return nil, fmt.Errorf("reading %q: %w", path, err)
 	}
-	p = &Package{Size: size, Checksum: hex.EncodeToString(h.Sum(nil))}
+	p = &Package{Size: size, Checksum: hex.EncodeToString(sum(nil))}
 	if keyring != nil {
 		var signer *rpmutils.Signature
 		for _, s := range sigs {
@@ -294,4 +301,57 @@ func describeVerifyError(err error) string {
 		return "bad signature (" + msg + ")"
 	}
 	return msg
+}
+
+// asyncHashMin is the file size from which the file's sha256 is computed in
+// a goroutine of its own, beside the payload digest check.
+var asyncHashMin int64 = 4 << 20
+
+// asyncHasher hashes what is written to it in another goroutine.
+type asyncHasher struct {
+	h      hash.Hash
+	ch     chan []byte
+	free   chan []byte
+	done   chan struct{}
+	closed bool
+}
+
+func newAsyncHasher(h hash.Hash) *asyncHasher {
+	const bufs = 4
+	a := &asyncHasher{h: h, ch: make(chan []byte, bufs), free: make(chan []byte, bufs), done: make(chan struct{})}
+	for i := 0; i < bufs; i++ {
+		a.free <- make([]byte, 0, 256<<10)
+	}
+	go func() {
+		for b := range a.ch {
+			a.h.Write(b)
+			a.free <- b[:0]
+		}
+		close(a.done)
+	}()
+	return a
+}
+
+func (a *asyncHasher) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		b := <-a.free
+		k := min(len(p), cap(b))
+		a.ch <- append(b, p[:k]...)
+		p = p[k:]
+	}
+	return n, nil
+}
+
+func (a *asyncHasher) close() {
+	if !a.closed {
+		a.closed = true
+		close(a.ch)
+		<-a.done
+	}
+}
+
+func (a *asyncHasher) sum(b []byte) []byte {
+	a.close()
+	return a.h.Sum(b)
 }
