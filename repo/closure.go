@@ -1,0 +1,120 @@
+package repo
+
+import (
+	"sort"
+	"strings"
+)
+
+// Problem is one requirement nothing satisfies.
+type Problem struct {
+	Package     string // NEVRA of the requiring package
+	Requirement string // the requirement as rpm prints it
+}
+
+func (p Problem) String() string {
+	return p.Package + " requires " + p.Requirement
+}
+
+type depIndex struct {
+	provides map[string][]Dep
+	files    map[string]struct{}
+}
+
+func newDepIndex(pkgs []*Package, baseline []Dep) *depIndex {
+	ix := &depIndex{provides: map[string][]Dep{}, files: map[string]struct{}{}}
+	for _, p := range pkgs {
+		for _, d := range p.Provides {
+			ix.provides[d.Name] = append(ix.provides[d.Name], d)
+		}
+		for _, f := range p.Files {
+			ix.files[f.Path] = struct{}{}
+		}
+	}
+	for _, d := range baseline {
+		ix.provides[d.Name] = append(ix.provides[d.Name], d)
+		if strings.HasPrefix(d.Name, "/") && d.Flags == "" {
+			ix.files[d.Name] = struct{}{}
+		}
+	}
+	return ix
+}
+
+// Unresolved checks dependency closure: every Requires of every package must
+// be satisfied by the provides or files of the package set, or by the
+// baseline provides (which may name files, e.g. "/bin/sh"). Versions are
+// compared with rpm semantics. Rich (boolean) dependencies are evaluated.
+// Problems come back sorted.
+func Unresolved(pkgs []*Package, baseline []Dep) []Problem {
+	ix := newDepIndex(pkgs, baseline)
+	var out []Problem
+	for _, p := range pkgs {
+		for _, r := range p.Requires {
+			if strings.HasPrefix(r.Name, "rpmlib(") {
+				continue
+			}
+			if !ix.satisfied(r) {
+				out = append(out, Problem{Package: p.NEVRA(), Requirement: r.String()})
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Package != out[j].Package {
+			return out[i].Package < out[j].Package
+		}
+		return out[i].Requirement < out[j].Requirement
+	})
+	return out
+}
+
+func (ix *depIndex) satisfied(r Dep) bool {
+	if strings.HasPrefix(r.Name, "(") {
+		ok, err := ix.evalRich(r.Name)
+		return err == nil && ok
+	}
+	if strings.HasPrefix(r.Name, "/") {
+		if _, ok := ix.files[r.Name]; ok {
+			return true
+		}
+	}
+	for _, p := range ix.provides[r.Name] {
+		if overlaps(p, r) {
+			return true
+		}
+	}
+	return false
+}
+
+func senseBits(flags string) int {
+	switch flags {
+	case "EQ":
+		return rpmsenseEqual
+	case "LT":
+		return rpmsenseLess
+	case "GT":
+		return rpmsenseGreater
+	case "LE":
+		return rpmsenseLess | rpmsenseEqual
+	case "GE":
+		return rpmsenseGreater | rpmsenseEqual
+	}
+	return 0
+}
+
+// overlaps reports whether the ranges of a provide and a requirement
+// intersect (rpm's rpmdsCompare).
+func overlaps(p, r Dep) bool {
+	pf, rf := senseBits(p.Flags), senseBits(r.Flags)
+	if pf == 0 || rf == 0 {
+		return true
+	}
+	sense := compareEVRParts(p.Epoch, p.Version, p.Release, r.Epoch, r.Version, r.Release)
+	switch {
+	case sense < 0:
+		return pf&rpmsenseGreater != 0 || rf&rpmsenseLess != 0
+	case sense > 0:
+		return pf&rpmsenseLess != 0 || rf&rpmsenseGreater != 0
+	}
+	return (pf&rpmsenseEqual != 0 && rf&rpmsenseEqual != 0) ||
+		(pf&rpmsenseLess != 0 && rf&rpmsenseLess != 0) ||
+		(pf&rpmsenseGreater != 0 && rf&rpmsenseGreater != 0)
+}

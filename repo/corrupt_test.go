@@ -1,0 +1,112 @@
+package repo
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/rpmpack"
+)
+
+// TestCorruptRPMs feeds Index one bad file next to good ones: each must
+// fail with an error naming the file and the problem, leave the previous
+// repodata as it was and leave no temporary directory behind.
+func TestCorruptRPMs(t *testing.T) {
+	// Hash in a goroutine even for these small files, to cover that path.
+	old := asyncHashMin
+	asyncHashMin = 0
+	defer func() { asyncHashMin = old }()
+	good := sharedRPMs(t)
+	big := packRPM(t, t.TempDir(), rpmpack.RPMMetaData{Name: "victim", Summary: "v", Licence: "MIT"},
+		map[string][]byte{"/usr/share/victim/data": []byte(strings.Repeat("payload bytes ", 4000))})
+	victim, err := os.ReadFile(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkgs, err := Scan(t.Context(), []string{big}, ScanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdrEnd := int(pkgs[0].HeaderEnd)
+	flip := func(off int) []byte {
+		b := append([]byte(nil), victim...)
+		b[off] ^= 0x5a
+		return b
+	}
+	tests := []struct {
+		name string
+		data []byte // nil: a dangling symlink
+		want string
+	}{
+		{"truncated in payload", victim[:len(victim)-100], "victim.rpm"},
+		{"truncated in header", victim[:hdrEnd-50], "truncated"},
+		{"truncated in lead", victim[:50], "truncated"},
+		{"flipped header byte", flip(hdrEnd - 20), "header digest mismatch"},
+		{"flipped payload byte", flip(len(victim) - 200), "payload digest mismatch"},
+		{"flipped signature header byte", flip(96 + 16 + 3), "victim.rpm"},
+		{"flipped header magic", flip(int(pkgs[0].HeaderStart)), "corrupt header"},
+		{"not an RPM", []byte("<html>this is not a package</html>\n"), "not an RPM"},
+		{"empty file", []byte{}, "empty file"},
+		{"unreadable", nil, "no such file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			copyFiles(t, dir, good, testEpoch)
+			indexDir(t, dir, IndexOptions{})
+			before := repodataBytes(t, dir)
+			bad := filepath.Join(dir, "victim.rpm")
+			if tt.data == nil {
+				if err := os.Symlink(filepath.Join(dir, "gone.rpm.missing"), bad); err != nil {
+					t.Fatal(err)
+				}
+			} else if err := os.WriteFile(bad, tt.data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Index(t.Context(), dir, IndexOptions{Epoch: 1})
+			if err == nil {
+				t.Fatal("Index accepted the bad file")
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, bad) || !strings.Contains(msg, tt.want) {
+				t.Errorf("error %q should name %s and say %q", msg, bad, tt.want)
+			}
+			if strings.Contains(msg, "Archer") {
+				t.Errorf("error blames a good file: %v", err)
+			}
+			sameRepodata(t, before, repodataBytes(t, dir))
+			ents, _ := os.ReadDir(dir)
+			for _, e := range ents {
+				if strings.HasPrefix(e.Name(), ".repodata") {
+					t.Errorf("left behind %s", e.Name())
+				}
+			}
+		})
+	}
+}
+
+// TestWriteFailureLeavesOldRepodata makes the write itself fail (cancelled
+// context) and checks the old repodata survives.
+func TestWriteFailureLeavesOldRepodata(t *testing.T) {
+	dir := t.TempDir()
+	copyFiles(t, dir, sharedRPMs(t), testEpoch)
+	indexDir(t, dir, IndexOptions{})
+	before := repodataBytes(t, dir)
+	pkgs, err := ReadRepodata(t.Context(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := contextWithCancel(t)
+	cancel()
+	if err := WriteRepodata(ctx, dir, pkgs, WriteOptions{Timestamp: 5}); err == nil {
+		t.Fatal("WriteRepodata succeeded with a cancelled context")
+	}
+	sameRepodata(t, before, repodataBytes(t, dir))
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".repodata") {
+			t.Errorf("left behind %s", e.Name())
+		}
+	}
+}

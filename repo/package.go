@@ -1,0 +1,128 @@
+package repo
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Package is everything learned about one RPM: the fields createrepo_c
+// writes into primary.xml, filelists.xml and other.xml, plus the facts the
+// scan established (checksum, size, signer).
+type Package struct {
+	Name    string
+	Epoch   string // "0" when the header has no epoch
+	Version string
+	Release string
+	Arch    string // "src" for source packages
+
+	Summary     string
+	Description string
+	Packager    string
+	URL         string
+	License     string
+	Vendor      string
+	Group       string
+	BuildHost   string
+	SourceRPM   string
+
+	// Location is the href of the file relative to the repository directory,
+	// with forward slashes.
+	Location string
+	// Checksum is the hex sha256 of the whole file (the pkgid).
+	Checksum string
+	// Size is the size of the file in bytes.
+	Size          int64
+	InstalledSize int64
+	ArchiveSize   int64
+	BuildTime     int64
+	// HeaderStart and HeaderEnd are the byte range of the header
+	// (signature header end to payload start), as createrepo_c records it.
+	HeaderStart int64
+	HeaderEnd   int64
+
+	Provides    []Dep
+	Requires    []Dep
+	Conflicts   []Dep
+	Obsoletes   []Dep
+	Recommends  []Dep
+	Suggests    []Dep
+	Supplements []Dep
+	Enhances    []Dep
+
+	// Files lists every file of the package in header order.
+	Files []File
+	// Changelogs holds at most ChangelogLimit entries, oldest first.
+	Changelogs []Changelog
+
+	// SignerKeyID is the hex key id of the key whose signature was verified,
+	// empty when no keyring was given.
+	SignerKeyID string
+}
+
+// Dep is one dependency entry. Flags is "", "EQ", "LT", "GT", "LE" or "GE".
+// Pre marks requirements needed by scriptlets (Requires(pre), (post), PreReq).
+type Dep struct {
+	Name, Flags, Epoch, Version, Release string
+	Pre                                  bool
+}
+
+// File is one file of a package. Type is "" (regular file or symlink),
+// "dir" or "ghost".
+type File struct {
+	Path string
+	Type string
+}
+
+// Changelog is one changelog entry.
+type Changelog struct {
+	Author string
+	Date   int64
+	Text   string
+}
+
+// NEVRA formats the package as name-epoch:version-release.arch, with the
+// epoch omitted when it is 0.
+func (p *Package) NEVRA() string {
+	if p.Epoch == "" || p.Epoch == "0" {
+		return fmt.Sprintf("%s-%s-%s.%s", p.Name, p.Version, p.Release, p.Arch)
+	}
+	return fmt.Sprintf("%s-%s:%s-%s.%s", p.Name, p.Epoch, p.Version, p.Release, p.Arch)
+}
+
+// EVR returns epoch:version-release.
+func (p *Package) EVR() string {
+	e := p.Epoch
+	if e == "" {
+		e = "0"
+	}
+	return e + ":" + p.Version + "-" + p.Release
+}
+
+// String formats a dependency the way rpm prints it: "name >= 1:2.0-3".
+func (d Dep) String() string {
+	op := map[string]string{"EQ": "=", "LT": "<", "GT": ">", "LE": "<=", "GE": ">="}[d.Flags]
+	if op == "" {
+		return d.Name
+	}
+	var b strings.Builder
+	b.WriteString(d.Name)
+	b.WriteString(" ")
+	b.WriteString(op)
+	b.WriteString(" ")
+	if d.Epoch != "" && d.Epoch != "0" {
+		b.WriteString(d.Epoch)
+		b.WriteString(":")
+	}
+	b.WriteString(d.Version)
+	if d.Release != "" {
+		b.WriteString("-")
+		b.WriteString(d.Release)
+	}
+	return b.String()
+}
+
+// isPrimaryFile reports whether createrepo_c lists path in primary.xml:
+// anything under /etc/, any path containing "bin/", and /usr/lib/sendmail.
+func isPrimaryFile(path string) bool {
+	return strings.HasPrefix(path, "/etc/") || strings.Contains(path, "bin/") || path == "/usr/lib/sendmail"
+}

@@ -1,0 +1,404 @@
+package repo
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/klauspost/compress/gzip"
+)
+
+type repomdDoc struct {
+	Revision string `xml:"revision"`
+	Data     []struct {
+		Type         string `xml:"type,attr"`
+		Checksum     string `xml:"checksum"`
+		OpenChecksum string `xml:"open-checksum"`
+		Location     struct {
+			Href string `xml:"href,attr"`
+		} `xml:"location"`
+		Timestamp int64 `xml:"timestamp"`
+		Size      int64 `xml:"size"`
+		OpenSize  int64 `xml:"open-size"`
+	} `xml:"data"`
+}
+
+func readRepomd(repoDir string) (*repomdDoc, error) {
+	p := filepath.Join(repoDir, "repodata", "repomd.xml")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, fmt.Errorf("reading %q: %w", p, err)
+	}
+	var md repomdDoc
+	if err := xml.Unmarshal(b, &md); err != nil {
+		return nil, fmt.Errorf("reading %q: %w", p, err)
+	}
+	return &md, nil
+}
+
+func (md *repomdDoc) href(typ string) string {
+	for _, d := range md.Data {
+		if d.Type == typ {
+			return d.Location.Href
+		}
+	}
+	return ""
+}
+
+// openMetadata opens repoDir/href, decompressing .gz.
+func openMetadata(repoDir, href string) (io.ReadCloser, error) {
+	p := filepath.Join(repoDir, filepath.FromSlash(href))
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, fmt.Errorf("reading %q: %w", p, err)
+	}
+	if !strings.HasSuffix(href, ".gz") {
+		return f, nil
+	}
+	zr, err := gzip.NewReader(bufio.NewReaderSize(f, 128<<10))
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("reading %q: %w", p, err)
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{zr, f}, nil
+}
+
+// ReadRepodata parses the primary, filelists and other metadata of an
+// existing repository, in the order primary lists the packages.
+func ReadRepodata(ctx context.Context, repoDir string) ([]*Package, error) {
+	md, err := readRepomd(repoDir)
+	if err != nil {
+		return nil, err
+	}
+	prim := md.href("primary")
+	if prim == "" {
+		return nil, fmt.Errorf("reading %q: no primary metadata listed", filepath.Join(repoDir, "repodata", "repomd.xml"))
+	}
+	pkgs, err := parseMetadata(ctx, repoDir, prim, "primary", nil)
+	if err != nil {
+		return nil, err
+	}
+	for _, typ := range []string{"filelists", "other"} {
+		if h := md.href(typ); h != "" {
+			if _, err := parseMetadata(ctx, repoDir, h, typ, pkgs); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return pkgs, nil
+}
+
+func attrOf(se xml.StartElement, name string) string {
+	for _, a := range se.Attr {
+		if a.Name.Local == name {
+			return a.Value
+		}
+	}
+	return ""
+}
+
+func attrInt(se xml.StartElement, name string) int64 {
+	v, _ := strconv.ParseInt(attrOf(se, name), 10, 64)
+	return v
+}
+
+// parseMetadata streams one metadata file. For primary (pkgs == nil) it
+// returns new packages; for filelists and other it fills pkgs in order,
+// checking the pkgid of each.
+func parseMetadata(ctx context.Context, repoDir, href, kind string, pkgs []*Package) ([]*Package, error) {
+	rc, err := openMetadata(repoDir, href)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	where := filepath.Join(repoDir, filepath.FromSlash(href))
+	dec := xml.NewDecoder(rc)
+	primary := kind == "primary"
+	var out []*Package
+	var cur *Package
+	idx := 0
+	var text strings.Builder
+	var inText bool
+	var curFile File
+	var curCL Changelog
+	deps := map[string]*[]Dep{}
+	var depList *[]Dep
+	for {
+		tok, err := dec.RawToken()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading %q: %w", where, err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			text.Reset()
+			inText = true
+			name := t.Name.Local
+			switch {
+			case name == "package":
+				if primary {
+					cur = &Package{}
+					deps = map[string]*[]Dep{
+						"provides": &cur.Provides, "requires": &cur.Requires, "conflicts": &cur.Conflicts,
+						"obsoletes": &cur.Obsoletes, "suggests": &cur.Suggests, "enhances": &cur.Enhances,
+						"recommends": &cur.Recommends, "supplements": &cur.Supplements,
+					}
+				} else {
+					if idx%512 == 0 && ctx.Err() != nil {
+						return nil, ctx.Err()
+					}
+					if idx >= len(pkgs) {
+						return nil, fmt.Errorf("reading %q: more packages than primary lists", where)
+					}
+					cur = pkgs[idx]
+					idx++
+					if id := attrOf(t, "pkgid"); id != cur.Checksum {
+						return nil, fmt.Errorf("reading %q: package %d has pkgid %s, primary says %s", where, idx, id, cur.Checksum)
+					}
+					if kind == "filelists" {
+						cur.Files = nil
+					}
+				}
+			case cur == nil:
+			case name == "version" && primary:
+				cur.Epoch, cur.Version, cur.Release = attrOf(t, "epoch"), attrOf(t, "ver"), attrOf(t, "rel")
+			case name == "time":
+				cur.BuildTime = attrInt(t, "build")
+			case name == "size" && primary:
+				cur.Size, cur.InstalledSize, cur.ArchiveSize = attrInt(t, "package"), attrInt(t, "installed"), attrInt(t, "archive")
+			case name == "location":
+				cur.Location = attrOf(t, "href")
+			case name == "header-range":
+				cur.HeaderStart, cur.HeaderEnd = attrInt(t, "start"), attrInt(t, "end")
+			case name == "entry" && depList != nil:
+				*depList = append(*depList, Dep{
+					Name: attrOf(t, "name"), Flags: attrOf(t, "flags"), Epoch: attrOf(t, "epoch"),
+					Version: attrOf(t, "ver"), Release: attrOf(t, "rel"), Pre: attrOf(t, "pre") == "1",
+				})
+			case name == "file":
+				curFile = File{Type: attrOf(t, "type")}
+			case name == "changelog":
+				curCL = Changelog{Author: attrOf(t, "author"), Date: attrInt(t, "date")}
+			default:
+				if l, ok := deps[name]; ok && t.Name.Space == "rpm" {
+					depList = l
+				}
+			}
+		case xml.CharData:
+			if inText {
+				text.Write(t)
+			}
+		case xml.EndElement:
+			inText = false
+			if cur == nil {
+				continue
+			}
+			s := text.String()
+			text.Reset()
+			switch t.Name.Local {
+			case "package":
+				if primary {
+					out = append(out, cur)
+				}
+				cur = nil
+			case "name":
+				cur.Name = s
+			case "arch":
+				cur.Arch = s
+			case "checksum":
+				cur.Checksum = s
+			case "summary":
+				cur.Summary = s
+			case "description":
+				cur.Description = s
+			case "packager":
+				cur.Packager = s
+			case "url":
+				cur.URL = s
+			case "license":
+				cur.License = s
+			case "vendor":
+				cur.Vendor = s
+			case "group":
+				cur.Group = s
+			case "buildhost":
+				cur.BuildHost = s
+			case "sourcerpm":
+				cur.SourceRPM = s
+			case "file":
+				// primary lists only some files; filelists, read later, has all
+				curFile.Path = s
+				cur.Files = append(cur.Files, curFile)
+			case "changelog":
+				curCL.Text = s
+				cur.Changelogs = append(cur.Changelogs, curCL)
+			default:
+				if _, ok := deps[t.Name.Local]; ok && t.Name.Space == "rpm" {
+					depList = nil
+				}
+			}
+		}
+	}
+	if !primary && idx != len(pkgs) {
+		return nil, fmt.Errorf("reading %q: lists %d packages, primary lists %d", where, idx, len(pkgs))
+	}
+	return out, nil
+}
+
+// VerifyRepodata checks a repository against its repodata: every file
+// repomd.xml lists has the recorded size and checksums, every package
+// listed exists with the listed size and sha256, and no RPM under the
+// directory is left unlisted. The error lists every problem.
+func VerifyRepodata(ctx context.Context, repoDir string) error {
+	md, err := readRepomd(repoDir)
+	if err != nil {
+		return err
+	}
+	var probs []string
+	for _, d := range md.Data {
+		p := filepath.Join(repoDir, filepath.FromSlash(d.Location.Href))
+		if msg := checkMetadataFile(p, d.Size, d.Checksum, d.OpenSize, d.OpenChecksum); msg != "" {
+			probs = append(probs, fmt.Sprintf("%s: %s", d.Location.Href, msg))
+		}
+	}
+	if len(probs) > 0 {
+		return fmt.Errorf("repository %q: %s", repoDir, strings.Join(probs, "; "))
+	}
+	pkgs, err := ReadRepodata(ctx, repoDir)
+	if err != nil {
+		return err
+	}
+	listed := map[string]bool{}
+	for _, p := range pkgs {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		listed[p.Location] = true
+		fp := filepath.Join(repoDir, filepath.FromSlash(p.Location))
+		sum, size, err := sha256File(fp)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			probs = append(probs, fmt.Sprintf("%s: listed but missing", p.Location))
+		case err != nil:
+			probs = append(probs, fmt.Sprintf("%s: %v", p.Location, err))
+		case size != p.Size:
+			probs = append(probs, fmt.Sprintf("%s: size %d, repodata says %d", p.Location, size, p.Size))
+		case sum != p.Checksum:
+			probs = append(probs, fmt.Sprintf("%s: sha256 %s, repodata says %s", p.Location, sum, p.Checksum))
+		}
+	}
+	found, err := findRPMs(repoDir)
+	if err != nil {
+		return err
+	}
+	for _, f := range found {
+		rel, _ := filepath.Rel(repoDir, f)
+		if !listed[filepath.ToSlash(rel)] {
+			probs = append(probs, fmt.Sprintf("%s: not listed in the repodata", filepath.ToSlash(rel)))
+		}
+	}
+	if len(probs) > 0 {
+		sort.Strings(probs)
+		return fmt.Errorf("repository %q does not match its repodata: %s", repoDir, strings.Join(probs, "; "))
+	}
+	return nil
+}
+
+func checkMetadataFile(p string, size int64, sum string, openSize int64, openSum string) string {
+	f, err := os.Open(p)
+	if err != nil {
+		return err.Error()
+	}
+	defer f.Close()
+	ch := &hashCounter{h: sha256.New()}
+	r := io.TeeReader(f, ch)
+	oh := &hashCounter{h: sha256.New()}
+	var msgs []string
+	if strings.HasSuffix(p, ".gz") {
+		zr, err := gzip.NewReader(r)
+		if err == nil {
+			_, err = io.Copy(oh, zr)
+		}
+		if err != nil {
+			msgs = append(msgs, "corrupt gzip: "+err.Error())
+			oh.n = 0
+		}
+	}
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		return err.Error()
+	}
+	if ch.n != size {
+		msgs = append(msgs, fmt.Sprintf("size %d, repomd.xml says %d", ch.n, size))
+	}
+	if got := hex.EncodeToString(ch.h.Sum(nil)); got != sum {
+		msgs = append(msgs, fmt.Sprintf("sha256 %s, repomd.xml says %s", got, sum))
+	}
+	if oh.n > 0 && openSum != "" {
+		if oh.n != openSize {
+			msgs = append(msgs, fmt.Sprintf("open size %d, repomd.xml says %d", oh.n, openSize))
+		}
+		if got := hex.EncodeToString(oh.h.Sum(nil)); got != openSum {
+			msgs = append(msgs, fmt.Sprintf("open sha256 %s, repomd.xml says %s", got, openSum))
+		}
+	}
+	return strings.Join(msgs, ", ")
+}
+
+func sha256File(p string) (string, int64, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return "", 0, err
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+// findRPMs lists every *.rpm under dir, sorted, skipping hidden
+// directories and repodata.
+func findRPMs(dir string) ([]string, error) {
+	var out []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return fmt.Errorf("reading %q: %w", p, err)
+		}
+		if d.IsDir() {
+			if p != dir && (strings.HasPrefix(d.Name(), ".") || d.Name() == "repodata") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if strings.HasSuffix(d.Name(), ".rpm") && !strings.HasPrefix(d.Name(), ".") {
+			out = append(out, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(out, func(i, j int) bool {
+		return path.Clean(filepath.ToSlash(out[i])) < path.Clean(filepath.ToSlash(out[j]))
+	})
+	return out, nil
+}

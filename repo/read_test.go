@@ -1,0 +1,99 @@
+package repo
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// TestReadRepodataRoundTrip: what ReadRepodata parses back equals what Scan
+// read from the RPMs.
+func TestReadRepodataRoundTrip(t *testing.T) {
+	rpms := append(specFixtures(t), sharedRPMs(t)...)
+	dir := t.TempDir()
+	copyFiles(t, dir, rpms, testEpoch)
+	indexDir(t, dir, IndexOptions{})
+	paths, err := findRPMs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scanned, err := Scan(t.Context(), paths, ScanOptions{Root: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	read, err := ReadRepodata(t.Context(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(read) != len(scanned) {
+		t.Fatalf("read %d packages, scanned %d", len(read), len(scanned))
+	}
+	for i := range read {
+		if !reflect.DeepEqual(read[i], scanned[i]) {
+			t.Errorf("%s: read back\n%+v\nscanned\n%+v", scanned[i].Location, *read[i], *scanned[i])
+		}
+	}
+}
+
+func TestVerifyRepodata(t *testing.T) {
+	rpms := sharedRPMs(t)
+	setup := func(t *testing.T) string {
+		dir := t.TempDir()
+		copyFiles(t, dir, rpms, testEpoch)
+		indexDir(t, dir, IndexOptions{})
+		if err := VerifyRepodata(t.Context(), dir); err != nil {
+			t.Fatalf("fresh repository does not verify: %v", err)
+		}
+		return dir
+	}
+	tests := []struct {
+		name   string
+		break_ func(t *testing.T, dir string)
+		want   []string
+	}{
+		{"missing package", func(t *testing.T, dir string) {
+			os.Remove(filepath.Join(dir, "Rimmer-1.0.2-2.x86_64.rpm"))
+		}, []string{"Rimmer-1.0.2-2.x86_64.rpm: listed but missing"}},
+		{"unlisted package", func(t *testing.T, dir string) {
+			copyFiles(t, filepath.Join(dir, "extra"), rpms[:1], testEpoch)
+		}, []string{"extra/Archer-3.4.5-6.x86_64.rpm: not listed"}},
+		{"changed package", func(t *testing.T, dir string) {
+			p := filepath.Join(dir, "fake_bash-1.1.1-1.x86_64.rpm")
+			b, _ := os.ReadFile(p)
+			b[len(b)-1] ^= 1
+			os.WriteFile(p, b, 0o644)
+		}, []string{"fake_bash-1.1.1-1.x86_64.rpm: sha256"}},
+		{"resized package", func(t *testing.T, dir string) {
+			p := filepath.Join(dir, "fake_bash-1.1.1-1.x86_64.rpm")
+			b, _ := os.ReadFile(p)
+			os.WriteFile(p, b[:len(b)-1], 0o644)
+		}, []string{"fake_bash-1.1.1-1.x86_64.rpm: size"}},
+		{"corrupt metadata", func(t *testing.T, dir string) {
+			m, _ := filepath.Glob(filepath.Join(dir, "repodata", "*-other.xml.gz"))
+			b, _ := os.ReadFile(m[0])
+			b[len(b)/2] ^= 0xff
+			os.WriteFile(m[0], b, 0o644)
+		}, []string{"other.xml.gz", "sha256"}},
+		{"several problems", func(t *testing.T, dir string) {
+			os.Remove(filepath.Join(dir, "Rimmer-1.0.2-2.x86_64.rpm"))
+			os.Remove(filepath.Join(dir, "Archer-3.4.5-6.x86_64.rpm"))
+		}, []string{"Rimmer", "Archer"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := setup(t)
+			tt.break_(t, dir)
+			err := VerifyRepodata(t.Context(), dir)
+			if err == nil {
+				t.Fatal("VerifyRepodata passed")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+		})
+	}
+}

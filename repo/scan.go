@@ -1,0 +1,357 @@
+package repo
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+	rpmutils "github.com/sassoftware/go-rpmutils"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/bdebundle/bundle/internal/progress"
+)
+
+// Cache supplies metadata already known for a file, so Scan need not read
+// it again. Lookup returns nil when the file must be read.
+type Cache interface {
+	Lookup(path string, fi fs.FileInfo) *Package
+}
+
+// ScanOptions control Scan.
+type ScanOptions struct {
+	// Workers is the number of files read at once; 0 means GOMAXPROCS.
+	Workers int
+	// Keyring, when non-nil, requires every RPM to carry a valid signature
+	// from one of its keys.
+	Keyring openpgp.EntityList
+	// Progress receives the bytes read.
+	Progress progress.Reporter
+	// Cache, when set, is asked before a file is read.
+	Cache Cache
+	// Root is the directory locations are relative to; when empty each
+	// package's location is its file name.
+	Root string
+}
+
+// Scan reads the header of every RPM in paths, checks its digests (and
+// signature when a keyring is given) and computes its sha256, reading each
+// file once. The payload is hashed, never decompressed. Packages come back
+// in the order of paths. Every bad file is reported, each error naming the
+// file and the problem.
+func Scan(ctx context.Context, paths []string, opts ScanOptions) ([]*Package, error) {
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	rep := progress.Or(opts.Progress)
+	var total int64
+	infos := make([]fs.FileInfo, len(paths))
+	var errs []error
+	for i, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("reading %q: %w", p, err))
+			continue
+		}
+		if !fi.Mode().IsRegular() {
+			errs = append(errs, fmt.Errorf("reading %q: not a regular file", p))
+			continue
+		}
+		infos[i] = fi
+		total += fi.Size()
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	task := rep.Start("scan RPMs", total)
+	pkgs := make([]*Package, len(paths))
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(workers)
+	for i, path := range paths {
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			loc, err := location(opts.Root, path)
+			if err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+				return nil
+			}
+			if opts.Cache != nil {
+				if p := opts.Cache.Lookup(path, infos[i]); p != nil {
+					cp := *p
+					cp.Location = loc
+					pkgs[i] = &cp
+					task.Add(infos[i].Size())
+					return nil
+				}
+			}
+			p, err := readRPM(gctx, path, infos[i].Size(), opts.Keyring, task)
+			if err != nil {
+				if gctx.Err() != nil {
+					return gctx.Err()
+				}
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+				return nil
+			}
+			p.Location = loc
+			pkgs[i] = p
+			return nil
+		})
+	}
+	werr := g.Wait()
+	if werr == nil {
+		werr = ctx.Err()
+	}
+	if werr != nil {
+		task.Done(werr)
+		return nil, werr
+	}
+	if len(errs) > 0 {
+		sort.Slice(errs, func(i, j int) bool { return errs[i].Error() < errs[j].Error() })
+		err := errors.Join(errs...)
+		task.Done(err)
+		return nil, err
+	}
+	task.Done(nil)
+	return pkgs, nil
+}
+
+func location(root, path string) (string, error) {
+	if root == "" {
+		return filepath.Base(path), nil
+	}
+	rel, err := filepath.Rel(root, path)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return "", fmt.Errorf("reading %q: not inside the repository directory %q", path, root)
+	}
+	return filepath.ToSlash(rel), nil
+}
+
+// ctxReader stops reading once ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// Limits rpm itself places on a header (hdrchkTags, hdrchkData).
+const (
+	maxHeaderTags = 0xffff
+	maxHeaderData = 256 << 20
+)
+
+// precheck validates the lead and the sizes in both header intros before
+// go-rpmutils allocates buffers of those sizes.
+func precheck(f *os.File, size int64) error {
+	if size == 0 {
+		return errors.New("empty file")
+	}
+	var lead [96 + 16]byte
+	if n, _ := f.ReadAt(lead[:], 0); n < len(lead) {
+		if n >= 4 && binary.BigEndian.Uint32(lead[:4]) != 0xedabeedb {
+			return errors.New("not an RPM (bad lead magic)")
+		}
+		return errors.New("truncated (file ends inside the RPM lead)")
+	}
+	if binary.BigEndian.Uint32(lead[:4]) != 0xedabeedb {
+		return errors.New("not an RPM (bad lead magic)")
+	}
+	off := int64(96)
+	for i, name := range []string{"signature header", "header"} {
+		var intro [16]byte
+		if i == 0 {
+			copy(intro[:], lead[96:])
+		} else if n, _ := f.ReadAt(intro[:], off); n < 16 {
+			return fmt.Errorf("truncated (file ends before the %s)", name)
+		}
+		if intro[0] != 0x8e || intro[1] != 0xad || intro[2] != 0xe8 {
+			return fmt.Errorf("corrupt %s (bad magic)", name)
+		}
+		tags := binary.BigEndian.Uint32(intro[8:12])
+		data := binary.BigEndian.Uint32(intro[12:16])
+		if tags == 0 || tags > maxHeaderTags || data > maxHeaderData {
+			return fmt.Errorf("corrupt %s (%d tags, %d data bytes)", name, tags, data)
+		}
+		// Every header rpm has written since 4.0 opens with its region
+		// tag (62 in the signature header, 63 in the main header); the
+		// signature header has no digest of its own, so this catches
+		// damage there.
+		var first [4]byte
+		if n, _ := f.ReadAt(first[:], off+16); n < 4 {
+			return fmt.Errorf("truncated (file ends inside the %s)", name)
+		}
+		if tag := binary.BigEndian.Uint32(first[:]); tag != uint32(62+i) {
+			return fmt.Errorf("corrupt %s (first tag %d is not the region tag %d)", name, tag, 62+i)
+		}
+		length := 16 + int64(tags)*16 + int64(data)
+		if i == 0 {
+			length = 16 + int64(tags)*16 + (int64(data)+7)/8*8
+		}
+		if off+length > size {
+			return fmt.Errorf("truncated (file ends inside the %s)", name)
+		}
+		off += length
+	}
+	return nil
+}
+
+var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 128<<10) }}
+
+// readRPM reads one RPM: header, digests, signature, sha256 of the file.
+func readRPM(ctx context.Context, path string, size int64, keyring openpgp.EntityList, task progress.Task) (p *Package, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			p, err = nil, fmt.Errorf("reading %q: corrupt RPM header (%v)", path, r)
+		}
+	}()
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading %q: %w", path, err)
+	}
+	defer f.Close()
+	if err := precheck(f, size); err != nil {
+		return nil, fmt.Errorf("reading %q: %w", path, err)
+	}
+	var h io.Writer = sha256.New()
+	sum := h.(hash.Hash).Sum
+	if size >= asyncHashMin {
+		ah := newAsyncHasher(sha256.New())
+		defer ah.close()
+		h, sum = ah, ah.sum
+	}
+	br := readerPool.Get().(*bufio.Reader)
+	defer readerPool.Put(br)
+	br.Reset(ctxReader{ctx, progress.Reader(f, task)})
+	hdr, sigs, err := rpmutils.Verify(io.TeeReader(br, h), keyring)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("reading %q: %s", path, describeVerifyError(err))
+	}
+	if _, err := io.Copy(h, br); err != nil {
+		return nil, fmt.Errorf("reading %q: %w", path, err)
+	}
+	p = &Package{Size: size, Checksum: hex.EncodeToString(sum(nil))}
+	if keyring != nil {
+		var signer *rpmutils.Signature
+		for _, s := range sigs {
+			if s.Signer == nil {
+				return nil, fmt.Errorf("reading %q: signed by key %016x, which is not among the trusted keys", path, s.KeyId)
+			}
+			signer = s
+		}
+		if signer == nil {
+			return nil, fmt.Errorf("reading %q: not signed, and a signature from a trusted key is required", path)
+		}
+		p.SignerKeyID = fmt.Sprintf("%016x", signer.Signer.PrimaryKey.KeyId)
+	}
+	if err := fromHeader(hdr, p); err != nil {
+		return nil, fmt.Errorf("reading %q: %w", path, err)
+	}
+	return p, nil
+}
+
+// describeVerifyError turns go-rpmutils' messages into ones that say what
+// is wrong with the file.
+func describeVerifyError(err error) string {
+	var knf rpmutils.KeyNotFoundError
+	if errors.As(err, &knf) {
+		return fmt.Sprintf("signed by key %s, which is not among the trusted keys", strings.TrimPrefix(knf.Error(), "keyid "))
+	}
+	msg := err.Error()
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || strings.Contains(msg, "unexpected EOF"):
+		return "truncated (" + msg + ")"
+	case strings.Contains(msg, "mismatch in signature header"):
+		return "header digest mismatch: the header is corrupt (" + msg + ")"
+	case strings.Contains(msg, "payload") && strings.Contains(msg, "mismatch"):
+		return "payload digest mismatch: the payload is corrupt or truncated (" + msg + ")"
+	case strings.Contains(msg, "md5 digest mismatch"):
+		return "MD5 digest mismatch: the file is corrupt or truncated"
+	case strings.Contains(msg, "not an RPM"):
+		return "not an RPM"
+	case strings.Contains(msg, "openpgp") || strings.Contains(msg, "signature"):
+		return "bad signature (" + msg + ")"
+	}
+	return msg
+}
+
+// asyncHashMin is the file size from which the file's sha256 is computed in
+// a goroutine of its own, beside the payload digest check.
+var asyncHashMin int64 = 4 << 20
+
+// asyncHasher hashes what is written to it in another goroutine.
+type asyncHasher struct {
+	h      hash.Hash
+	ch     chan []byte
+	free   chan []byte
+	done   chan struct{}
+	closed bool
+}
+
+func newAsyncHasher(h hash.Hash) *asyncHasher {
+	const bufs = 4
+	a := &asyncHasher{h: h, ch: make(chan []byte, bufs), free: make(chan []byte, bufs), done: make(chan struct{})}
+	for i := 0; i < bufs; i++ {
+		a.free <- make([]byte, 0, 256<<10)
+	}
+	go func() {
+		for b := range a.ch {
+			a.h.Write(b)
+			a.free <- b[:0]
+		}
+		close(a.done)
+	}()
+	return a
+}
+
+func (a *asyncHasher) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		b := <-a.free
+		k := min(len(p), cap(b))
+		a.ch <- append(b, p[:k]...)
+		p = p[k:]
+	}
+	return n, nil
+}
+
+func (a *asyncHasher) close() {
+	if !a.closed {
+		a.closed = true
+		close(a.ch)
+		<-a.done
+	}
+}
+
+func (a *asyncHasher) sum(b []byte) []byte {
+	a.close()
+	return a.h.Sum(b)
+}

@@ -1,0 +1,5 @@
+//go:build !linux
+
+package repo
+
+func swapDir(src, dst string) error { return swapDirPortable(src, dst) }

@@ -1,0 +1,245 @@
+package repo
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
+	"github.com/klauspost/compress/gzip"
+	"golang.org/x/sync/errgroup"
+)
+
+// WriteOptions control the reproducible parts of the repodata.
+type WriteOptions struct {
+	// Revision is written as <revision>; empty means Timestamp in decimal.
+	Revision string
+	// Timestamp is written as every <timestamp>, as each package's
+	// <time file> and as the signature time: the bundle epoch.
+	Timestamp int64
+	// SignKey, when set, signs repomd.xml into repomd.xml.asc (armored,
+	// detached).
+	SignKey *openpgp.Entity
+}
+
+// gzipLevel trades a few percent of size for speed; the metadata is small
+// next to the packages.
+const gzipLevel = 4
+
+// repomdRecord describes one metadata file listed in repomd.xml.
+type repomdRecord struct {
+	Type         string
+	Href         string // repodata/<checksum>-<type>.xml.gz
+	Checksum     string
+	OpenChecksum string
+	Size         int64
+	OpenSize     int64
+}
+
+// hashCounter hashes and counts what is written through it.
+type hashCounter struct {
+	h hash.Hash
+	n int64
+}
+
+func (c *hashCounter) Write(p []byte) (int, error) {
+	c.h.Write(p)
+	c.n += int64(len(p))
+	return len(p), nil
+}
+
+// teeWriter writes to w after passing the bytes to c.
+type teeWriter struct {
+	c *hashCounter
+	w interface{ Write([]byte) (int, error) }
+}
+
+func (t teeWriter) Write(p []byte) (int, error) {
+	t.c.Write(p)
+	return t.w.Write(p)
+}
+
+// WriteRepodata writes repodata/ (repomd.xml, primary, filelists and other
+// .xml.gz, and repomd.xml.asc when a key is given) for pkgs into repoDir.
+// Packages are written in the order given. The new repodata is written into
+// a temporary directory beside the old one and swapped into place, so a
+// failure leaves the previous repodata untouched.
+func WriteRepodata(ctx context.Context, repoDir string, pkgs []*Package, opts WriteOptions) error {
+	tmp, err := os.MkdirTemp(repoDir, ".repodata-")
+	if err != nil {
+		return fmt.Errorf("creating repodata in %q: %w", repoDir, err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			os.RemoveAll(tmp)
+		}
+	}()
+	if err := writeRepodataDir(ctx, tmp, pkgs, opts); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := swapDir(tmp, filepath.Join(repoDir, "repodata")); err != nil {
+		return fmt.Errorf("replacing %q: %w", filepath.Join(repoDir, "repodata"), err)
+	}
+	ok = true
+	return nil
+}
+
+func writeRepodataDir(ctx context.Context, dir string, pkgs []*Package, opts WriteOptions) error {
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return err
+	}
+	kinds := []struct {
+		typ    string
+		head   []byte
+		foot   string
+		append func([]byte, *Package) []byte
+	}{
+		{"primary", primaryHead(len(pkgs)), "</metadata>", func(b []byte, p *Package) []byte { return appendPrimary(b, p, opts.Timestamp) }},
+		{"filelists", filelistsHead(len(pkgs)), "</filelists>", appendFilelists},
+		{"other", otherHead(len(pkgs)), "</otherdata>", appendOther},
+	}
+	recs := make([]repomdRecord, len(kinds))
+	g, ctx := errgroup.WithContext(ctx)
+	for i, k := range kinds {
+		g.Go(func() error {
+			rec, err := writeXMLGz(ctx, dir, k.typ, k.head, k.foot, pkgs, k.append)
+			recs[i] = rec
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	md := repomdXML(recs, opts)
+	if err := writeFileSync(filepath.Join(dir, "repomd.xml"), md); err != nil {
+		return err
+	}
+	if opts.SignKey != nil {
+		var sig bytes.Buffer
+		// The signature time is the epoch, or the key's creation time when
+		// the key is younger: deterministic either way.
+		when := time.Unix(opts.Timestamp, 0)
+		if created := opts.SignKey.PrimaryKey.CreationTime; created.After(when) {
+			when = created
+		}
+		deterministic := false
+		cfg := &packet.Config{Time: func() time.Time { return when }, NonDeterministicSignaturesViaNotation: &deterministic}
+		if err := openpgp.ArmoredDetachSign(&sig, opts.SignKey, bytes.NewReader(md), cfg); err != nil {
+			return fmt.Errorf("signing repomd.xml: %w", err)
+		}
+		sig.WriteByte('\n')
+		if err := writeFileSync(filepath.Join(dir, "repomd.xml.asc"), sig.Bytes()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func writeFileSync(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("writing %q: %w", path, err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %q: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %q: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("writing %q: %w", path, err)
+	}
+	return nil
+}
+
+// writeXMLGz streams one metadata file into dir as <type>.xml.gz, then
+// renames it to its checksum-prefixed name.
+func writeXMLGz(ctx context.Context, dir, typ string, head []byte, foot string, pkgs []*Package, add func([]byte, *Package) []byte) (repomdRecord, error) {
+	tmpName := filepath.Join(dir, typ+".xml.gz")
+	f, err := os.OpenFile(tmpName, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return repomdRecord{}, fmt.Errorf("writing %q: %w", tmpName, err)
+	}
+	defer f.Close()
+	comp := &hashCounter{h: sha256.New()}
+	open := &hashCounter{h: sha256.New()}
+	fileBuf := bufio.NewWriterSize(f, 256<<10)
+	zw, err := gzip.NewWriterLevel(teeWriter{comp, fileBuf}, gzipLevel)
+	if err != nil {
+		return repomdRecord{}, err
+	}
+	out := bufio.NewWriterSize(teeWriter{open, zw}, 256<<10)
+	if _, err := out.Write(head); err != nil {
+		return repomdRecord{}, fmt.Errorf("writing %q: %w", tmpName, err)
+	}
+	buf := make([]byte, 0, 64<<10)
+	for i, p := range pkgs {
+		if i%256 == 0 {
+			if err := ctx.Err(); err != nil {
+				return repomdRecord{}, err
+			}
+		}
+		buf = add(buf[:0], p)
+		if _, err := out.Write(buf); err != nil {
+			return repomdRecord{}, fmt.Errorf("writing %q: %w", tmpName, err)
+		}
+	}
+	if _, err := out.WriteString(foot); err != nil {
+		return repomdRecord{}, fmt.Errorf("writing %q: %w", tmpName, err)
+	}
+	if err := errors.Join(out.Flush(), zw.Close(), fileBuf.Flush(), f.Sync(), f.Close()); err != nil {
+		return repomdRecord{}, fmt.Errorf("writing %q: %w", tmpName, err)
+	}
+	rec := repomdRecord{
+		Type:         typ,
+		Checksum:     hex.EncodeToString(comp.h.Sum(nil)),
+		OpenChecksum: hex.EncodeToString(open.h.Sum(nil)),
+		Size:         comp.n,
+		OpenSize:     open.n,
+	}
+	name := rec.Checksum + "-" + typ + ".xml.gz"
+	rec.Href = "repodata/" + name
+	if err := os.Rename(tmpName, filepath.Join(dir, name)); err != nil {
+		return repomdRecord{}, fmt.Errorf("writing %q: %w", tmpName, err)
+	}
+	return rec, nil
+}
+
+func repomdXML(recs []repomdRecord, opts WriteOptions) []byte {
+	rev := opts.Revision
+	if rev == "" {
+		rev = strconv.FormatInt(opts.Timestamp, 10)
+	}
+	ts := strconv.FormatInt(opts.Timestamp, 10)
+	b := []byte(xmlDecl + `<repomd xmlns="` + nsRepo + `" xmlns:rpm="` + nsRPM + `">` + "\n")
+	b = append(b, "  <revision>"...)
+	b = appendText(b, rev)
+	b = append(b, "</revision>\n"...)
+	for _, r := range recs {
+		b = append(b, `  <data type="`+r.Type+`">`+"\n"...)
+		b = append(b, `    <checksum type="sha256">`+r.Checksum+"</checksum>\n"...)
+		b = append(b, `    <open-checksum type="sha256">`+r.OpenChecksum+"</open-checksum>\n"...)
+		b = append(b, `    <location href="`+r.Href+`"/>`+"\n"...)
+		b = append(b, "    <timestamp>"+ts+"</timestamp>\n"...)
+		b = append(b, "    <size>"+strconv.FormatInt(r.Size, 10)+"</size>\n"...)
+		b = append(b, "    <open-size>"+strconv.FormatInt(r.OpenSize, 10)+"</open-size>\n"...)
+		b = append(b, "  </data>\n"...)
+	}
+	return append(b, "</repomd>\n"...)
+}
