@@ -28,7 +28,8 @@ bundle will contain, and from which inputs, without writing anything.`,
   bundle build examples/mesos-site --plan --json`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d, plan, diags := load(g, pathArg(args), &f.defFlags)
+			res, diags := load(cmd.Context(), g, pathArg(args), &f.defFlags)
+			d, plan := res.Def, res.Plan
 			if diags.HasErrors() {
 				if g.JSON {
 					_ = writeJSON(g, map[string]any{"diagnostics": toJSONDiags(diags)})
@@ -44,7 +45,7 @@ bundle will contain, and from which inputs, without writing anything.`,
 				printPlan(g, plan)
 				return nil
 			}
-			return runBuild(cmd, g, &f, d, plan)
+			return runBuild(cmd, g, &f, res)
 		},
 	}
 	addDefFlags(cmd, &f.defFlags)

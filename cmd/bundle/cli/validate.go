@@ -3,22 +3,19 @@ package cli
 import (
 	"fmt"
 
-	"github.com/bdebundle/bundle/compiler"
-	def "github.com/bdebundle/bundle/hcl"
+	"context"
+
+	"github.com/bdebundle/bundle/pipeline"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 )
 
 func init() { register(newValidateCmd) }
 
-// load loads and compiles the definition at path, printing diagnostics.
-func load(g *Globals, path string, f *defFlags) (*def.Definition, *compiler.Plan, hcl.Diagnostics) {
-	d, diags := def.Load(path, f.options())
-	if diags.HasErrors() {
-		return d, nil, diags
-	}
-	plan, cds := compiler.Compile(d, nil)
-	return d, plan, append(diags, cds...)
+// load loads the definition at path, gathers facts about its inputs and
+// compiles it.
+func load(ctx context.Context, g *Globals, path string, f *defFlags) (*pipeline.Result, hcl.Diagnostics) {
+	return pipeline.Compile(ctx, path, f.options(), pipeline.Options{})
 }
 
 func newValidateCmd(g *Globals) *cobra.Command {
@@ -35,7 +32,8 @@ exits 1 if any is an error.`,
   bundle validate . --json`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d, _, diags := load(g, pathArg(args), &f)
+			res, diags := load(cmd.Context(), g, pathArg(args), &f)
+			d := res.Def
 			if g.JSON {
 				if err := writeJSON(g, map[string]any{"valid": !diags.HasErrors(), "diagnostics": toJSONDiags(diags)}); err != nil {
 					return err

@@ -1,0 +1,141 @@
+package pipeline
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/internal/demoinputs"
+	"github.com/hashicorp/hcl/v2"
+)
+
+const site = `bundle "s" {
+  version = "1"
+}
+
+repo "mesos" {
+  version  = "0.22.0"
+  packages = ["rpms"]
+  base_url = "https://bde/yum/repos/mesos/0.22.0/"
+}
+
+distro "mesos" {
+  vendor  = "MESOS"
+  version = "0.22.0"
+  repos   = [repo.mesos]
+  roles   = ["mesos_master", "mesos_marathon"]
+  BASELINE
+}
+`
+
+// writeSite writes the site with the baseline block given, and the stand-in
+// mesos and marathon RPMs of 0.22.0.
+func writeSite(t *testing.T, baseline string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "site.hcl"), []byte(strings.Replace(site, "BASELINE", baseline, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range demoinputs.Mesos("0.22.0")[:2] {
+		p.PayloadKB = 0
+		if _, err := demoinputs.WriteRPM(filepath.Join(dir, "rpms"), p, demoinputs.Epoch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+const fullBaseline = `baseline {
+    provides = ["cyrus-sasl-md5", "subversion", "libcurl", "apr", "apr-util", "zlib", "/bin/sh", "chkconfig", "initscripts", "java"]
+  }`
+
+func find(diags hcl.Diagnostics, summary string) *hcl.Diagnostic {
+	for _, d := range diags {
+		if d.Summary == summary {
+			return d
+		}
+	}
+	return nil
+}
+
+func TestCompileGathersFacts(t *testing.T) {
+	dir := writeSite(t, fullBaseline)
+	res, diags := Compile(context.Background(), dir, def.Options{}, Options{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	pk := res.Facts.Packages["mesos"]
+	if len(pk) != 2 || pk[0].Name != "marathon" || pk[1].Name != "mesos" || pk[1].Version != "0.22.0" {
+		t.Fatalf("package facts: %+v", pk)
+	}
+	if len(res.Packages["mesos"]) != 2 || res.Packages["mesos"][1].Checksum == "" {
+		t.Fatal("scanned packages not kept with their checksums")
+	}
+}
+
+func TestUnresolvedDependency(t *testing.T) {
+	dir := writeSite(t, strings.Replace(fullBaseline, `"java"`, `"jre"`, 1))
+	_, diags := Compile(context.Background(), dir, def.Options{}, Options{})
+	d := find(diags, "Unresolved dependency")
+	if d == nil || d.Severity != hcl.DiagError {
+		t.Fatalf("no unresolved-dependency error: %v", diags)
+	}
+	if !strings.Contains(d.Detail, "marathon-0.8.0-1.0.146.el6.x86_64 requires java") {
+		t.Errorf("detail does not name package and requirement: %s", d.Detail)
+	}
+	if d.Subject == nil || d.Subject.Start.Line != 14 {
+		t.Errorf("subject %v, want the distro's repos attribute (line 14)", d.Subject)
+	}
+	// allow_unresolved downgrades it to a warning.
+	dir = writeSite(t, strings.Replace(fullBaseline, `"java"`, `"jre"`, 1)+"\n  allow_unresolved = [\"ja*\"]")
+	_, diags = Compile(context.Background(), dir, def.Options{}, Options{})
+	if d := find(diags, "Unresolved dependency"); d == nil || d.Severity != hcl.DiagWarning || diags.HasErrors() {
+		t.Fatalf("allow_unresolved: %v", diags)
+	}
+}
+
+func TestBadRPMIsADiagnostic(t *testing.T) {
+	dir := writeSite(t, fullBaseline)
+	bad := filepath.Join(dir, "rpms", "broken-1-1.x86_64.rpm")
+	if err := os.WriteFile(bad, []byte("not an rpm at all"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, diags := Compile(context.Background(), dir, def.Options{}, Options{})
+	d := find(diags, "Bad package in repo mesos")
+	if d == nil || !strings.Contains(d.Detail, "broken-1-1.x86_64.rpm") {
+		t.Fatalf("no diagnostic naming the bad RPM: %v", diags)
+	}
+}
+
+func TestRequiredSignatureMissing(t *testing.T) {
+	dir := writeSite(t, fullBaseline)
+	src := strings.Replace(string(must(os.ReadFile(filepath.Join(dir, "site.hcl")))), `packages = ["rpms"]`, "packages = [\"rpms\"]\n  gpg_keys = [\"key.asc\"]", 1)
+	must0(os.WriteFile(filepath.Join(dir, "site.hcl"), []byte(src), 0o644))
+	must0(os.WriteFile(filepath.Join(dir, "key.asc"), []byte(testKey), 0o644))
+	_, diags := Compile(context.Background(), dir, def.Options{}, Options{})
+	d := find(diags, "Bad package in repo mesos")
+	if d == nil {
+		t.Fatalf("unsigned RPMs passed a repo with gpg_keys: %v", diags)
+	}
+	must0(os.WriteFile(filepath.Join(dir, "key.asc"), []byte("garbage"), 0o644))
+	_, diags = Compile(context.Background(), dir, def.Options{}, Options{})
+	if find(diags, "Cannot read GPG key") == nil {
+		t.Fatalf("a garbage key file gave no diagnostic: %v", diags)
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+func must0(err error) {
+	if err != nil {
+		panic(err)
+	}
+}
