@@ -188,7 +188,8 @@ func (a *applier) saveState(ctx context.Context) error {
 	a.mu.Lock()
 	st := a.st.clone()
 	a.mu.Unlock()
-	return writeState(ctx, a.p.inv, a.p.DatastorePath, st)
+	_, err := retry(ctx, a.o, func() error { return writeState(ctx, a.s, a.p.inv, a.p.DatastorePath, st) })
+	return err
 }
 
 // files uploads the serengeti/ tree in batches, writing the state file
@@ -318,14 +319,21 @@ func (a *applier) uploadBatch(ctx context.Context, batch []Item) error {
 func (a *applier) uploadFile(ctx context.Context, it Item) (retried int, err error) {
 	local := filepath.Join(a.p.b.Dir, filepath.FromSlash(it.file.Path))
 	dst := path.Join(a.p.DatastorePath, it.Name)
-	delay := a.o.RetryDelay
+	retried, err = retry(ctx, a.o, func() error { return a.putOnce(ctx, local, dst, it) })
+	if err != nil {
+		return retried, vcErr("uploading "+it.file.Path+" to "+it.Where, err)
+	}
+	return retried, nil
+}
+
+// retry runs f until it succeeds, fails with a permanent error, or has
+// been retried o.Retries times, backing off exponentially.
+func retry(ctx context.Context, o Options, f func() error) (retried int, err error) {
+	delay := o.RetryDelay
 	for attempt := 0; ; attempt++ {
-		err = a.putOnce(ctx, local, dst, it)
-		if err == nil {
-			return retried, nil
-		}
-		if attempt >= a.o.Retries || !transient(err) || ctx.Err() != nil {
-			return retried, vcErr("uploading "+it.file.Path+" to "+it.Where, err)
+		err = f()
+		if err == nil || attempt >= o.Retries || !transient(err) || ctx.Err() != nil {
+			return retried, err
 		}
 		retried++
 		select {

@@ -298,7 +298,7 @@ func (c *counter) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	c.reqs[r.Method]++
 	c.mu.Unlock()
-	if r.Method == http.MethodPut {
+	if r.Method == http.MethodPut || r.Method == http.MethodPost && strings.Contains(r.URL.Path, "/nfc/") {
 		n := c.puts.Add(1)
 		fail := c.failPut > 0 && (n == c.failPut || (!c.failOnce && n > c.failPut))
 		if c.failPath != "" && strings.Contains(r.URL.Path, c.failPath) {

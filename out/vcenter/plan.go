@@ -65,6 +65,8 @@ type DeployPlan struct {
 	Datastore     string `json:"datastore"`
 	DatastorePath string `json:"datastore_path"`
 	Items         []Item `json:"items"`
+	// Warnings are things the user should know before applying.
+	Warnings []string `json:"warnings,omitempty"`
 
 	b     *Bundle
 	cfg   Config
@@ -111,6 +113,9 @@ func (p *DeployPlan) Write(w io.Writer, verbose bool) error {
 	ew := &errWriter{w: w}
 	ew.printf("Deploy bundle %s %s to vCenter %s, datacenter %s, datastore folder [%s] %s\n\n",
 		p.Bundle, p.Version, p.Server, p.Datacenter, p.Datastore, p.DatastorePath)
+	for _, w := range p.Warnings {
+		ew.printf("Warning: %s\n\n", w)
+	}
 	left := map[Kind]int{}
 	leftSize := map[Kind]int64{}
 	counts := map[Action]int{}
@@ -212,9 +217,12 @@ func (p *DeployPlan) dsPath(rel string) string {
 // planFiles compares the serengeti/ tree with the state file and a listing
 // of the datastore folder.
 func (p *DeployPlan) planFiles(ctx context.Context, s *Session) error {
-	st, err := readState(ctx, p.inv, p.DatastorePath)
+	st, warning, err := readState(ctx, p.inv, p.DatastorePath)
 	if err != nil {
 		return err
+	}
+	if warning != "" {
+		p.Warnings = append(p.Warnings, warning)
 	}
 	p.state = st
 	listing, dirs, err := listDatastore(ctx, p.inv, p.DatastorePath)

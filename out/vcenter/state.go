@@ -49,28 +49,29 @@ func (s *deployState) clone() *deployState {
 	return &c
 }
 
-// readState downloads dir/.bundle-state.json; a missing file is an empty
-// state, an unreadable one is an error naming it.
-func readState(ctx context.Context, inv *inventory, dir string) (*deployState, error) {
+// readState downloads dir/.bundle-state.json. A missing file is an empty
+// state. An unreadable one is treated as empty too (every file is uploaded
+// again, which is always safe) and reported in warning.
+func readState(ctx context.Context, inv *inventory, dir string) (st *deployState, warning string, err error) {
 	p := path.Join(dir, StateFile)
 	r, _, err := inv.ds.Download(ctx, p, &soap.DefaultDownload)
 	if err != nil {
 		if httpStatus(err) == 404 {
-			return newState(), nil
+			return newState(), "", nil
 		}
-		return nil, vcErr("reading "+inv.ds.Path(p), err)
+		return nil, "", vcErr("reading "+inv.ds.Path(p), err)
 	}
 	defer r.Close()
 	data, err := io.ReadAll(io.LimitReader(r, 256<<20))
 	if err != nil {
-		return nil, vcErr("reading "+inv.ds.Path(p), err)
+		return nil, "", vcErr("reading "+inv.ds.Path(p), err)
 	}
-	st := newState()
+	st = newState()
 	if err := json.Unmarshal(data, st); err != nil || st.Schema != stateSchema {
 		if err == nil {
 			err = fmt.Errorf("schema %q, want %q", st.Schema, stateSchema)
 		}
-		return nil, fmt.Errorf("state file %s is corrupt (%v); delete it to redeploy every file", inv.ds.Path(p), err)
+		return newState(), fmt.Sprintf("state file %s is unreadable (%v): every file is uploaded again", inv.ds.Path(p), err), nil
 	}
 	if st.Files == nil {
 		st.Files = map[string]string{}
@@ -81,24 +82,31 @@ func readState(ctx context.Context, inv *inventory, dir string) (*deployState, e
 	if st.Guest == nil {
 		st.Guest = map[string]string{}
 	}
-	return st, nil
+	return st, "", nil
 }
 
-// writeState uploads the state file. The datastore HTTP interface has no
-// rename, so the file is written in one PUT: the state is small.
-func writeState(ctx context.Context, inv *inventory, dir string, st *deployState) error {
+// writeState uploads the state file beside its final name, then moves it
+// into place, so an interrupted write never leaves a torn state file.
+func writeState(ctx context.Context, s *Session, inv *inventory, dir string, st *deployState) error {
 	data, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
 		return err
 	}
 	data = append(data, '\n')
 	p := path.Join(dir, StateFile)
+	tmp := p + ".tmp"
 	up := soap.DefaultUpload
 	up.ContentLength = int64(len(data))
-	if err := inv.ds.Upload(ctx, bytes.NewReader(data), p, &up); err != nil {
-		return vcErr("writing "+inv.ds.Path(p), err)
+	if err := inv.ds.Upload(ctx, bytes.NewReader(data), tmp, &up); err != nil {
+		return vcErr("writing "+inv.ds.Path(tmp), err)
+	}
+	fm := object.NewFileManager(s.Vim)
+	task, err := fm.MoveDatastoreFile(ctx, inv.ds.Path(tmp), inv.dc, inv.ds.Path(p), inv.dc, true)
+	if err == nil {
+		err = task.Wait(ctx)
+	}
+	if err != nil {
+		return vcErr("moving "+inv.ds.Path(tmp)+" to "+inv.ds.Path(p), err)
 	}
 	return nil
 }
-
-var _ = object.DatastorePath{}

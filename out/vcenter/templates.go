@@ -32,23 +32,15 @@ func (a *applier) templates(ctx context.Context) error {
 		a.done(it)
 	}
 	for _, it := range a.itemsOf(KindTemplate, Create, Replace) {
-		delay := a.o.RetryDelay
-		for attempt := 0; ; attempt++ {
-			var err error
+		retried, err := retry(ctx, a.o, func() error {
 			if a.p.cfg.Library != "" {
-				err = a.libraryImport(ctx, it)
-			} else {
-				err = a.folderImport(ctx, it)
+				return a.libraryImport(ctx, it)
 			}
-			if err == nil {
-				break
-			}
-			if attempt >= a.o.Retries || !transient(err) || ctx.Err() != nil {
-				return vcErr(fmt.Sprintf("importing template %s into %s", it.Name, it.Where), err)
-			}
-			a.out.Retried++
-			time.Sleep(delay)
-			delay *= 2
+			return a.folderImport(ctx, it)
+		})
+		a.out.Retried += retried
+		if err != nil {
+			return vcErr(fmt.Sprintf("importing template %s into %s", it.Name, it.Where), err)
 		}
 		a.out.Templates++
 		a.done(it)
@@ -210,8 +202,10 @@ func (a *applier) libraryUpload(ctx context.Context, m *library.Manager, session
 func (a *applier) folderImport(ctx context.Context, it Item) error {
 	t := it.template
 	inv := a.p.inv
-	staging := t.Name + partialSuffix
-	if err := a.destroyVM(ctx, path.Join(inv.fpath, staging)); err != nil {
+	// The staging name carries the digest: a VM's files live in a folder
+	// named after the VM at creation, which a rename does not move.
+	staging := stagingVMName(t.Name, it.SHA256)
+	if err := a.destroyVM(ctx, path.Join(inv.fpath, t.Name+stagingVMPrefix+"*")); err != nil {
 		return err
 	}
 	ovfFile := filepath.Join(a.p.b.Dir, filepath.FromSlash(t.OVF))
@@ -269,17 +263,23 @@ func waitTask(ctx context.Context, f func(context.Context) (*object.Task, error)
 	return task.Wait(ctx)
 }
 
-// destroyVM destroys the VM at inventory path p if there is one.
+const stagingVMPrefix = ".bundle-"
+
+func stagingVMName(name, digest string) string { return name + stagingVMPrefix + digest[:12] }
+
+// destroyVM destroys the VMs matching inventory path pattern p, if any.
 func (a *applier) destroyVM(ctx context.Context, p string) error {
-	vm, err := a.s.finder.VirtualMachine(ctx, p)
+	vms, err := a.s.finder.VirtualMachineList(ctx, p)
 	if err != nil {
 		if isNotFound(err) {
 			return nil
 		}
 		return fmt.Errorf("finding VM %s: %w", p, err)
 	}
-	if err := waitTask(ctx, vm.Destroy); err != nil {
-		return fmt.Errorf("removing VM %s: %w", p, err)
+	for _, vm := range vms {
+		if err := waitTask(ctx, vm.Destroy); err != nil {
+			return fmt.Errorf("removing VM %s: %w", vm.InventoryPath, err)
+		}
 	}
 	return nil
 }
