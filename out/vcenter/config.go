@@ -1,7 +1,6 @@
 package vcenter
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -188,5 +187,3 @@ type redacted struct {
 
 func (r *redacted) Error() string { return r.msg }
 func (r *redacted) Unwrap() error { return r.err }
-
-var errNoChanges = errors.New("no changes")

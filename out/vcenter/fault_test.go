@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/vmware/govmomi/find"
-	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/vim25/mo"
 )
 
@@ -422,5 +421,3 @@ func TestDeployImagesHook(t *testing.T) {
 		t.Fatalf("no push hook: %v", err)
 	}
 }
-
-var _ = object.NewFolder
