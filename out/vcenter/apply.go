@@ -33,6 +33,8 @@ type Options struct {
 	PushImages func(ctx context.Context, layoutDir, registry string) error
 	// DryRun stops after the plan.
 	DryRun bool
+	// OnPlan, when set, sees the plan before it is applied.
+	OnPlan func(*DeployPlan)
 	// Progress receives byte counts of every upload.
 	Progress progress.Reporter
 	// Events receives plan items, finished uploads and the summary.
@@ -125,6 +127,9 @@ func Deploy(ctx context.Context, bundleDir string, cfg Config, opts Options) (*O
 	}
 	for i := range plan.Items {
 		opts.Events(Event{Event: "plan", Item: &plan.Items[i]})
+	}
+	if opts.OnPlan != nil {
+		opts.OnPlan(plan)
 	}
 	if opts.DryRun {
 		return &Outcome{Bundle: plan.Bundle, Version: plan.Version, Plan: plan, NoChanges: plan.Changes() == 0}, nil
