@@ -132,7 +132,9 @@ func Deploy(ctx context.Context, bundleDir string, cfg Config, opts Options) (*O
 		opts.OnPlan(plan)
 	}
 	if opts.DryRun {
-		return &Outcome{Bundle: plan.Bundle, Version: plan.Version, Plan: plan, NoChanges: plan.Changes() == 0}, nil
+		out := &Outcome{Bundle: plan.Bundle, Version: plan.Version, Plan: plan, NoChanges: plan.Changes() == 0, Done: []Item{}}
+		opts.Events(Event{Event: "summary", Result: out})
+		return out, nil
 	}
 	out, err := Apply(ctx, s, plan, opts)
 	return out, redactErr(cfg, err)
@@ -143,7 +145,7 @@ func Deploy(ctx context.Context, bundleDir string, cfg Config, opts Options) (*O
 // the job.
 func Apply(ctx context.Context, s *Session, plan *DeployPlan, opts Options) (*Outcome, error) {
 	opts.defaults()
-	out := &Outcome{Bundle: plan.Bundle, Version: plan.Version, Plan: plan}
+	out := &Outcome{Bundle: plan.Bundle, Version: plan.Version, Plan: plan, Done: []Item{}}
 	done := func(it Item) {
 		out.Done = append(out.Done, it)
 		opts.Events(Event{Event: "done", Item: &it})

@@ -6,12 +6,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vmware/govmomi/vapi/library"
 )
 
 func deployOpts() Options {
-	return Options{Parallel: 2, RetryDelay: 1, BatchFiles: 3}
+	return Options{Parallel: 2, RetryDelay: 20 * time.Millisecond, BatchFiles: 3}
 }
 
 // performed turns plan items and outcome items into comparable lines.

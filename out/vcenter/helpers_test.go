@@ -334,3 +334,5 @@ func (d *dropBody) Close() error { return d.r.Close() }
 var errConnDropped = fmt.Errorf("connection reset by peer (injected)")
 
 func ctxT(t testing.TB) context.Context { return t.Context() }
+
+func writeFile(p, s string) error { return os.WriteFile(p, []byte(s), 0o644) }

@@ -10,7 +10,6 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/vmware/govmomi/object"
@@ -137,9 +136,6 @@ func (a *applier) libraryImport(ctx context.Context, it Item) error {
 	}
 	if err := m.CompleteLibraryItemUpdateSession(ctx, session); err != nil {
 		return fail(fmt.Errorf("completing the upload of %q: %w", staging, err), session)
-	}
-	if err := m.WaitOnLibraryItemUpdateSession(ctx, session, 50*time.Millisecond, nil); err != nil {
-		return fail(fmt.Errorf("completing the upload of %q: %w", staging, err), "")
 	}
 	if it.existing != "" {
 		if err := m.DeleteLibraryItem(ctx, &library.Item{ID: it.existing}); err != nil {
