@@ -1,0 +1,392 @@
+package vcenter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/bdebundle/bundle/internal/progress"
+	"github.com/vmware/govmomi/fault"
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/vim25/soap"
+	"github.com/vmware/govmomi/vim25/types"
+	"golang.org/x/sync/errgroup"
+)
+
+// Options tune a deploy.
+type Options struct {
+	// Verify checks the bundle before anything is planned or touched;
+	// nil means CheckFiles.
+	Verify func(ctx context.Context, bundleDir string) error
+	// PushImages pushes the OCI image layout in layoutDir to registry.
+	// Needed when the target names a registry and the bundle has images.
+	PushImages func(ctx context.Context, layoutDir, registry string) error
+	// DryRun stops after the plan.
+	DryRun bool
+	// OnPlan, when set, sees the plan before it is applied.
+	OnPlan func(*DeployPlan)
+	// Progress receives byte counts of every upload.
+	Progress progress.Reporter
+	// Events receives plan items, finished uploads and the summary.
+	Events func(Event)
+	// Parallel is the number of concurrent datastore uploads (default 4).
+	Parallel int
+	// Retries is how many times a transient upload failure is retried
+	// (default 4); RetryDelay is the first back-off (default 500ms),
+	// doubling each time.
+	Retries    int
+	RetryDelay time.Duration
+	// BatchBytes and BatchFiles bound the uploads between two writes of
+	// the state file (defaults 64 MiB and 64 files).
+	BatchBytes int64
+	BatchFiles int
+}
+
+func (o *Options) defaults() {
+	if o.Verify == nil {
+		o.Verify = CheckFiles
+	}
+	o.Progress = progress.Or(o.Progress)
+	if o.Events == nil {
+		o.Events = func(Event) {}
+	}
+	if o.Parallel <= 0 {
+		o.Parallel = 4
+	}
+	if o.Retries < 0 {
+		o.Retries = 0
+	} else if o.Retries == 0 {
+		o.Retries = 4
+	}
+	if o.RetryDelay <= 0 {
+		o.RetryDelay = 500 * time.Millisecond
+	}
+	if o.BatchBytes <= 0 {
+		o.BatchBytes = 64 << 20
+	}
+	if o.BatchFiles <= 0 {
+		o.BatchFiles = 64
+	}
+}
+
+// Event is one line of the machine-readable deploy log.
+type Event struct {
+	Event  string   `json:"event"` // "plan", "done", "summary"
+	Item   *Item    `json:"item,omitempty"`
+	Result *Outcome `json:"summary,omitempty"`
+}
+
+// Outcome is what a deploy did.
+type Outcome struct {
+	Bundle  string `json:"bundle"`
+	Version string `json:"version"`
+	// Done lists the items carried out, in order.
+	Done []Item `json:"done"`
+	// Uploads and UploadBytes count datastore uploads (retries included
+	// once per file); Deleted counts removed files.
+	Uploads     int   `json:"uploads"`
+	UploadBytes int64 `json:"upload_bytes"`
+	Deleted     int   `json:"deleted"`
+	// Templates counts templates imported; Retried counts retried uploads.
+	Templates int  `json:"templates"`
+	Retried   int  `json:"retried"`
+	NoChanges bool `json:"no_changes"`
+	// Plan is the plan that was carried out.
+	Plan *DeployPlan `json:"-"`
+}
+
+// Deploy verifies the bundle in bundleDir, connects to vCenter, plans, and,
+// unless opts.DryRun, applies the plan.
+func Deploy(ctx context.Context, bundleDir string, cfg Config, opts Options) (*Outcome, error) {
+	opts.defaults()
+	if err := opts.Verify(ctx, bundleDir); err != nil {
+		var ve *VerifyError
+		if !errors.As(err, &ve) {
+			err = &VerifyError{Dir: bundleDir, Err: err}
+		}
+		return nil, err
+	}
+	s, err := Connect(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = s.Logout(context.WithoutCancel(ctx)) }()
+	plan, err := Plan(ctx, s, bundleDir, cfg)
+	if err != nil {
+		return nil, redactErr(cfg, err)
+	}
+	for i := range plan.Items {
+		opts.Events(Event{Event: "plan", Item: &plan.Items[i]})
+	}
+	if opts.OnPlan != nil {
+		opts.OnPlan(plan)
+	}
+	if opts.DryRun {
+		out := &Outcome{Bundle: plan.Bundle, Version: plan.Version, Plan: plan, NoChanges: plan.Changes() == 0, Done: []Item{}}
+		opts.Events(Event{Event: "summary", Result: out})
+		return out, nil
+	}
+	out, err := Apply(ctx, s, plan, opts)
+	return out, redactErr(cfg, err)
+}
+
+// Apply carries out plan. It stops at the first failure, leaving the state
+// file describing what is complete, so running the deploy again finishes
+// the job.
+func Apply(ctx context.Context, s *Session, plan *DeployPlan, opts Options) (*Outcome, error) {
+	opts.defaults()
+	out := &Outcome{Bundle: plan.Bundle, Version: plan.Version, Plan: plan, Done: []Item{}}
+	done := func(it Item) {
+		out.Done = append(out.Done, it)
+		opts.Events(Event{Event: "done", Item: &it})
+	}
+	if plan.Changes() == 0 {
+		out.NoChanges = true
+		opts.Events(Event{Event: "summary", Result: out})
+		return out, nil
+	}
+	a := &applier{s: s, p: plan, o: opts, out: out, done: done}
+	steps := []func(context.Context) error{a.files, a.templates, a.images, a.guest}
+	for _, step := range steps {
+		if err := step(ctx); err != nil {
+			return out, err
+		}
+	}
+	opts.Events(Event{Event: "summary", Result: out})
+	return out, nil
+}
+
+type applier struct {
+	s    *Session
+	p    *DeployPlan
+	o    Options
+	out  *Outcome
+	done func(Item)
+	mu   sync.Mutex
+	st   *deployState
+}
+
+func (a *applier) itemsOf(k Kind, actions ...Action) []Item {
+	var out []Item
+	for _, it := range a.p.Items {
+		if it.Kind != k {
+			continue
+		}
+		for _, act := range actions {
+			if it.Action == act {
+				out = append(out, it)
+			}
+		}
+	}
+	return out
+}
+
+func (a *applier) saveState(ctx context.Context) error {
+	a.mu.Lock()
+	st := a.st.clone()
+	a.mu.Unlock()
+	_, err := retry(ctx, a.o, func() error { return writeState(ctx, a.s, a.p.inv, a.p.DatastorePath, st) })
+	return err
+}
+
+// files uploads the serengeti/ tree in batches, writing the state file
+// after each, then deletes files no longer in the bundle.
+func (a *applier) files(ctx context.Context) error {
+	a.st = a.p.state.clone()
+	a.st.Bundle, a.st.Version = a.p.b.Name, a.p.b.Version
+	uploads := a.itemsOf(KindFile, Create, Update)
+	deletes := a.itemsOf(KindFile, Delete)
+	// Files about to be overwritten or removed leave the state first: a
+	// half-written file must never be recorded as deployed.
+	dirty := false
+	for _, it := range append(append([]Item(nil), uploads...), deletes...) {
+		if _, ok := a.st.Files[it.Name]; ok {
+			delete(a.st.Files, it.Name)
+			dirty = true
+		}
+	}
+	if err := a.mkdirs(ctx, []string{""}); err != nil {
+		return err
+	}
+	if dirty {
+		if err := a.saveState(ctx); err != nil {
+			return err
+		}
+	}
+	if err := a.mkdirs(ctx, parentDirs(uploads)); err != nil {
+		return err
+	}
+	for len(uploads) > 0 {
+		n, size := 0, int64(0)
+		for n < len(uploads) && n < a.o.BatchFiles && (n == 0 || size+uploads[n].Size <= a.o.BatchBytes) {
+			size += uploads[n].Size
+			n++
+		}
+		batch := uploads[:n]
+		uploads = uploads[n:]
+		err := a.uploadBatch(ctx, batch)
+		if serr := a.saveState(context.WithoutCancel(ctx)); serr != nil && err == nil {
+			err = serr
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if len(deletes) > 0 {
+		fm := object.NewFileManager(a.s.Vim)
+		for _, it := range deletes {
+			task, err := fm.DeleteDatastoreFile(ctx, a.p.dsPath(it.Name), a.p.inv.dc)
+			if err == nil {
+				err = task.Wait(ctx)
+			}
+			if err != nil && !fault.Is(err, &types.FileNotFound{}) {
+				return vcErr("deleting "+it.Where, err)
+			}
+			a.out.Deleted++
+			a.done(it)
+		}
+	}
+	return a.saveState(ctx)
+}
+
+// parentDirs lists the distinct folders (relative to the datastore path)
+// the items go to, deepest only.
+func parentDirs(items []Item) []string {
+	set := map[string]bool{}
+	for _, it := range items {
+		set[path.Dir(it.Name)] = true
+	}
+	var out []string
+	for d := range set {
+		out = append(out, d)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (a *applier) mkdirs(ctx context.Context, dirs []string) error {
+	fm := object.NewFileManager(a.s.Vim)
+	for _, d := range dirs {
+		if d == "." {
+			d = ""
+		}
+		if a.p.dirs[d] {
+			continue
+		}
+		p := a.p.dsPath(d)
+		err := fm.MakeDirectory(ctx, p, a.p.inv.dc, true)
+		if err != nil && !fault.Is(err, &types.FileAlreadyExists{}) {
+			return vcErr("creating folder "+p, err)
+		}
+		for q := d; ; q = path.Dir(q) {
+			a.p.dirs[q] = true
+			if q == "." || q == "" || q == "/" {
+				break
+			}
+		}
+		a.p.dirs[""] = true
+	}
+	return nil
+}
+
+func (a *applier) uploadBatch(ctx context.Context, batch []Item) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(a.o.Parallel)
+	for _, it := range batch {
+		g.Go(func() error {
+			retried, err := a.uploadFile(gctx, it)
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			a.out.Retried += retried
+			if err != nil {
+				return err
+			}
+			a.st.Files[it.Name] = it.SHA256
+			a.out.Uploads++
+			a.out.UploadBytes += it.Size
+			a.done(it)
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// uploadFile puts one file on the datastore, retrying transient failures
+// with exponential back-off.
+func (a *applier) uploadFile(ctx context.Context, it Item) (retried int, err error) {
+	local := filepath.Join(a.p.b.Dir, filepath.FromSlash(it.file.Path))
+	dst := path.Join(a.p.DatastorePath, it.Name)
+	retried, err = retry(ctx, a.o, func() error { return a.putOnce(ctx, local, dst, it) })
+	if err != nil {
+		return retried, vcErr("uploading "+it.file.Path+" to "+it.Where, err)
+	}
+	return retried, nil
+}
+
+// retry runs f until it succeeds, fails with a permanent error, or has
+// been retried o.Retries times, backing off exponentially.
+func retry(ctx context.Context, o Options, f func() error) (retried int, err error) {
+	delay := o.RetryDelay
+	for attempt := 0; ; attempt++ {
+		err = f()
+		if err == nil || attempt >= o.Retries || !transient(err) || ctx.Err() != nil {
+			return retried, err
+		}
+		retried++
+		select {
+		case <-ctx.Done():
+			return retried, ctx.Err()
+		case <-time.After(delay):
+		}
+		delay *= 2
+	}
+}
+
+func (a *applier) putOnce(ctx context.Context, local, dst string, it Item) error {
+	f, err := os.Open(local)
+	if err != nil {
+		return fmt.Errorf("opening %q: %w", it.file.Path, err)
+	}
+	defer f.Close()
+	task := a.o.Progress.Start(it.file.Path, it.Size)
+	up := soap.DefaultUpload
+	up.ContentLength = it.Size
+	err = a.p.inv.ds.Upload(ctx, progress.Reader(f, task), dst, &up)
+	task.Done(err)
+	return err
+}
+
+// transient reports whether err is worth retrying: a dropped connection,
+// a timeout, or a 5xx answer.
+func transient(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return true
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNREFUSED) {
+		return true
+	}
+	if st := httpStatus(err); st >= 500 {
+		return true
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "connection reset") || strings.Contains(msg, "broken pipe") ||
+		strings.Contains(msg, "server closed") || strings.Contains(msg, "EOF")
+}

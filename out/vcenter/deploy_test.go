@@ -1,0 +1,216 @@
+package vcenter
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vmware/govmomi/vapi/library"
+)
+
+func deployOpts() Options {
+	return Options{Parallel: 2, RetryDelay: 20 * time.Millisecond, BatchFiles: 3}
+}
+
+// performed turns plan items and outcome items into comparable lines.
+func itemLines(items []Item, skipLeave bool) []string {
+	var out []string
+	for _, it := range items {
+		if skipLeave && it.Action == Leave {
+			continue
+		}
+		out = append(out, string(it.Kind)+" "+it.Name+" "+string(it.Action))
+	}
+	return sortStrings(out)
+}
+
+func sortStrings(s []string) []string {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+	return s
+}
+
+func TestDeployLibraryEndToEnd(t *testing.T) {
+	ctx := ctxT(t)
+	s := newSim(t)
+	root := t.TempDir()
+	spec := baseSpec("2015.03.1")
+	dir := spec.write(t, root)
+	cnt := &counter{}
+	cfg := s.config(t, spec.target, Overrides{})
+	cfg.WrapTransport = cnt.wrap
+
+	// Dry run: a plan, nothing changed.
+	opts := deployOpts()
+	opts.DryRun = true
+	dry, err := Deploy(ctx, dir, cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cnt.count("PUT"); got != 0 {
+		t.Fatalf("dry run made %d uploads", got)
+	}
+	var buf bytes.Buffer
+	if err := dry.Plan.Write(&buf, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"+ library  bundles", "+ template mesos-node", "+ file     serengeti/www/yum/mesos.repo", "Plan: 13 to create"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("plan lacks %q:\n%s", want, buf.String())
+		}
+	}
+
+	// The real run does exactly what the dry run planned.
+	out, err := Deploy(ctx, dir, cfg, deployOpts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := itemLines(out.Done, false), itemLines(dry.Plan.Items, true); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("performed:\n%s\nplanned:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if out.Uploads != 11 || out.Templates != 1 {
+		t.Errorf("uploads=%d templates=%d, want 11 and 1", out.Uploads, out.Templates)
+	}
+	checkDatastore(t, s, dir, "bundles/mesos-site")
+	checkLibrary(t, s, cfg, "bundles", map[string]string{"mesos-node": "mesos-site 2015.03.1"})
+
+	// Re-deploy: no changes, no uploads, no imports.
+	puts := cnt.count("PUT")
+	out, err = Deploy(ctx, dir, cfg, deployOpts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !out.NoChanges || len(out.Done) != 0 || cnt.count("PUT") != puts {
+		t.Fatalf("re-deploy changed things: nochanges=%v done=%v puts=%d→%d", out.NoChanges, out.Done, puts, cnt.count("PUT"))
+	}
+	buf.Reset()
+	if err := out.Plan.Write(&buf, false); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "No changes. The site matches bundle mesos-site 2015.03.1.") {
+		t.Errorf("re-deploy plan:\n%s", buf.String())
+	}
+
+	// A newer bundle: one package changed, one added, one removed, a new disk.
+	spec2 := baseSpec("2015.04.0")
+	spec2.files["serengeti/www/yum/repos/mesos/0.22.0/pkg-0-1.0.x86_64.rpm"] = randBytes(100, 21_000)
+	spec2.files["serengeti/www/yum/repos/mesos/0.22.0/pkg-9-1.0.x86_64.rpm"] = randBytes(101, 1_000)
+	delete(spec2.files, "serengeti/www/yum/repos/mesos/0.22.0/pkg-5-1.0.x86_64.rpm")
+	spec2.templates["mesos-node"] = 2
+	dir2 := spec2.write(t, root)
+	opts = deployOpts()
+	opts.DryRun = true
+	dry, err = Deploy(ctx, dir2, cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantPlan := []string{
+		"file serengeti/www/yum/repos/mesos/0.22.0/pkg-0-1.0.x86_64.rpm update",
+		"file serengeti/www/yum/repos/mesos/0.22.0/pkg-5-1.0.x86_64.rpm delete",
+		"file serengeti/www/yum/repos/mesos/0.22.0/pkg-9-1.0.x86_64.rpm create",
+		"template mesos-node replace",
+	}
+	if got := itemLines(dry.Plan.Items, true); strings.Join(got, "\n") != strings.Join(wantPlan, "\n") {
+		t.Fatalf("upgrade plan:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantPlan, "\n"))
+	}
+	out, err = Deploy(ctx, dir2, cfg, deployOpts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := itemLines(out.Done, false); strings.Join(got, "\n") != strings.Join(wantPlan, "\n") {
+		t.Errorf("upgrade performed:\n%s", strings.Join(got, "\n"))
+	}
+	if out.Uploads != 2 || out.Deleted != 1 || out.Templates != 1 {
+		t.Errorf("upgrade: uploads=%d deleted=%d templates=%d", out.Uploads, out.Deleted, out.Templates)
+	}
+	checkDatastore(t, s, dir2, "bundles/mesos-site")
+	checkLibrary(t, s, cfg, "bundles", map[string]string{"mesos-node": "mesos-site 2015.04.0"})
+}
+
+// checkDatastore asserts the datastore folder holds exactly the bundle's
+// serengeti/ tree plus the state file, byte for byte.
+func checkDatastore(t *testing.T, s *sim, bundleDir, dsPath string) {
+	t.Helper()
+	b, err := LoadBundle(bundleDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join(s.dsDir(t), filepath.FromSlash(dsPath))
+	want := map[string]bool{StateFile: true}
+	for _, f := range b.serengetiFiles() {
+		want[f.Path] = true
+		got, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(f.Path)))
+		if err != nil {
+			t.Errorf("datastore lacks %s: %v", f.Path, err)
+			continue
+		}
+		local, _ := os.ReadFile(filepath.Join(bundleDir, filepath.FromSlash(f.Path)))
+		if !bytes.Equal(got, local) {
+			t.Errorf("datastore %s differs from the bundle", f.Path)
+		}
+	}
+	_ = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			rel, _ := filepath.Rel(root, p)
+			if !want[filepath.ToSlash(rel)] {
+				t.Errorf("datastore has extra file %s", rel)
+			}
+		}
+		return nil
+	})
+}
+
+// checkLibrary asserts the library holds exactly the named OVF items, each
+// deployed from the given bundle, and no partial item.
+func checkLibrary(t *testing.T, s *sim, cfg Config, name string, want map[string]string) {
+	t.Helper()
+	ctx := ctxT(t)
+	sess, err := Connect(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Logout(ctx)
+	rc, err := sess.restClient(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := library.NewManager(rc)
+	lib, err := m.GetLibraryByName(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	items, err := m.GetLibraryItems(ctx, lib.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != len(want) {
+		var names []string
+		for _, it := range items {
+			names = append(names, it.Name)
+		}
+		t.Errorf("library %s has items %v, want %d", name, names, len(want))
+	}
+	for _, it := range items {
+		from, ok := want[it.Name]
+		if !ok {
+			t.Errorf("unexpected library item %q", it.Name)
+			continue
+		}
+		if it.Description == nil || !strings.Contains(*it.Description, "bundle "+from+".") {
+			t.Errorf("item %s description %v, want from %s", it.Name, it.Description, from)
+		}
+		files, err := m.ListLibraryItemFiles(ctx, it.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(files) != 2 {
+			t.Errorf("item %s has %d files, want the .ovf and the disk", it.Name, len(files))
+		}
+	}
+}

@@ -1,0 +1,194 @@
+package vcenter
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/bdebundle/bundle/internal/progress"
+	"github.com/vmware/govmomi/guest"
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/vim25/soap"
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+// images pushes the bundle's OCI layout to the site registry.
+func (a *applier) images(ctx context.Context) error {
+	for _, it := range a.itemsOf(KindImages, Create) {
+		if a.o.PushImages == nil {
+			return configErr("the target names registry %q but this deploy cannot push images", a.p.cfg.Registry)
+		}
+		if err := a.o.PushImages(ctx, filepath.Join(a.p.b.Dir, "images"), a.p.cfg.Registry); err != nil {
+			return fmt.Errorf("pushing images to %s: %w", a.p.cfg.Registry, err)
+		}
+		a.mu.Lock()
+		a.st.Images[a.p.cfg.Registry] = it.SHA256
+		a.mu.Unlock()
+		if err := a.saveState(ctx); err != nil {
+			return err
+		}
+		a.done(it)
+	}
+	return nil
+}
+
+// Paths on the BDE management server.
+const (
+	guestSerengetiDir = "/opt/serengeti"
+	guestTmpDir       = "/tmp"
+)
+
+// GuestCommands are the programs run in the management server after the
+// tree is copied: unpack it over /opt/serengeti, upload the Chef cookbooks,
+// restart the web service so it reads the new manifest.
+func GuestCommands(archive string) []types.GuestProgramSpec {
+	return []types.GuestProgramSpec{
+		{ProgramPath: "/bin/tar", Arguments: fmt.Sprintf("-xzf %s -C %s --strip-components=1", archive, guestSerengetiDir)},
+		{ProgramPath: "/usr/bin/knife", Arguments: "cookbook upload -a", WorkingDirectory: guestSerengetiDir},
+		{ProgramPath: "/sbin/service", Arguments: "tomcat restart"},
+		{ProgramPath: "/bin/rm", Arguments: "-f " + archive},
+	}
+}
+
+// guest copies the serengeti/ tree into the management server with vSphere
+// guest operations and runs GuestCommands there.
+func (a *applier) guest(ctx context.Context) error {
+	for _, it := range a.itemsOf(KindGuest, Update) {
+		if err := a.copyToGuest(ctx, it); err != nil {
+			return vcErr("copying the serengeti/ tree into management server "+a.p.cfg.ManagementServer, err)
+		}
+		a.mu.Lock()
+		a.st.Guest[a.p.cfg.ManagementServer] = it.SHA256
+		a.mu.Unlock()
+		if err := a.saveState(ctx); err != nil {
+			return err
+		}
+		a.done(it)
+	}
+	return nil
+}
+
+func (a *applier) copyToGuest(ctx context.Context, it Item) error {
+	cfg := a.p.cfg
+	if cfg.GuestUsername == "" || cfg.GuestPassword == "" {
+		return configErr("set BUNDLE_GUEST_USERNAME and BUNDLE_GUEST_PASSWORD to log in to the management server")
+	}
+	auth := &types.NamePasswordAuthentication{Username: cfg.GuestUsername, Password: cfg.GuestPassword}
+	vm := object.NewVirtualMachine(a.s.Vim, types.ManagedObjectReference{Type: "VirtualMachine", Value: it.existing})
+	ops := guest.NewOperationsManager(a.s.Vim, vm.Reference())
+	fm, err := ops.FileManager(ctx)
+	if err != nil {
+		return err
+	}
+	pm, err := ops.ProcessManager(ctx)
+	if err != nil {
+		return err
+	}
+	// Pack the tree into a temporary archive: one transfer, not one per file.
+	tmp, err := os.CreateTemp("", "bundle-guest-*.tar.gz")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	if err := a.packTree(tmp); err != nil {
+		return err
+	}
+	size, err := tmp.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	dst := fmt.Sprintf("%s/bundle-%s-%s.tar.gz", guestTmpDir, a.p.b.Name, a.p.b.Version)
+	u, err := fm.InitiateFileTransferToGuest(ctx, auth, dst, &types.GuestPosixFileAttributes{}, size, true)
+	if err != nil {
+		return guestErr(err)
+	}
+	tu, err := fm.TransferURL(ctx, u)
+	if err != nil {
+		return err
+	}
+	p := soap.DefaultUpload
+	p.ContentLength = size
+	task := a.o.Progress.Start("management server "+dst, size)
+	err = a.s.Vim.Upload(ctx, progress.Reader(tmp, task), tu, &p)
+	task.Done(err)
+	if err != nil {
+		return err
+	}
+	for _, spec := range GuestCommands(dst) {
+		pid, err := pm.StartProgram(ctx, auth, &spec)
+		if err != nil {
+			return fmt.Errorf("starting %s %s: %w", spec.ProgramPath, spec.Arguments, guestErr(err))
+		}
+		if err := waitGuest(ctx, pm, auth, pid, spec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func guestErr(err error) error {
+	if strings.Contains(err.Error(), "GuestOperationsUnavailable") || strings.Contains(err.Error(), "guest operations") {
+		return fmt.Errorf("%w (VMware Tools must be running in the management server)", err)
+	}
+	return err
+}
+
+func waitGuest(ctx context.Context, pm *guest.ProcessManager, auth types.BaseGuestAuthentication, pid int64, spec types.GuestProgramSpec) error {
+	for {
+		procs, err := pm.ListProcesses(ctx, auth, []int64{pid})
+		if err != nil {
+			return err
+		}
+		if len(procs) == 1 && procs[0].EndTime != nil {
+			if procs[0].ExitCode != 0 {
+				return fmt.Errorf("%s %s exited with code %d", spec.ProgramPath, spec.Arguments, procs[0].ExitCode)
+			}
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// packTree writes the serengeti/ tree as a reproducible tar.gz.
+func (a *applier) packTree(w io.Writer) error {
+	gz := gzip.NewWriter(w)
+	tw := tar.NewWriter(gz)
+	for _, f := range a.p.b.serengetiFiles() {
+		mode := int64(0o644)
+		if f.Mode == "0755" {
+			mode = 0o755
+		}
+		hdr := &tar.Header{Name: f.Path, Mode: mode, Size: f.Size, Typeflag: tar.TypeReg, Format: tar.FormatPAX}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+		fh, err := os.Open(filepath.Join(a.p.b.Dir, filepath.FromSlash(f.Path)))
+		if err != nil {
+			return fmt.Errorf("opening %q: %w", f.Path, err)
+		}
+		n, err := io.Copy(tw, fh)
+		fh.Close()
+		if err != nil {
+			return fmt.Errorf("reading %q: %w", f.Path, err)
+		}
+		if n != f.Size {
+			return fmt.Errorf("%q changed since it was verified", f.Path)
+		}
+	}
+	return errors.Join(tw.Close(), gz.Close())
+}

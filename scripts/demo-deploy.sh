@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Deploy a bundle to a vCenter simulator on loopback, deploy it again (no
+# changes), and show what is in the simulator.
+#   scripts/demo-deploy.sh BUNDLE_DIR
+set -euo pipefail
+if [ $# -ne 1 ] || [ ! -f "$1/bundle.json" ]; then
+	echo "usage: $0 BUNDLE_DIR   (a bundle directory holding bundle.json)" >&2
+	exit 2
+fi
+bundle_dir=$1
+cd "$(dirname "$0")/.."
+bin=${BIN:-bin}
+mkdir -p "$bin"
+export CGO_ENABLED=0
+go build -trimpath -o "$bin/" ./cmd/bundle ./internal/cmd/vcsim ./internal/cmd/govc
+
+log=$(mktemp)
+"$bin/vcsim" -port 0 >"$log" 2>&1 &
+sim=$!
+trap 'kill "$sim" 2>/dev/null || true; wait "$sim" 2>/dev/null || true; rm -f "$log"' EXIT
+for _ in $(seq 1 100); do
+	grep -q '^GOVC_URL=' "$log" && break
+	sleep 0.1
+done
+url=$(sed -n 's/^GOVC_URL=//p' "$log")
+[ -n "$url" ] || { echo "vcsim did not start:" >&2; cat "$log" >&2; exit 3; }
+
+# The simulator's inventory: DC0, LocalDS_0, DC0_C0/Resources, "VM Network".
+export GOVC_URL=$url GOVC_INSECURE=true
+export GOVC_DATACENTER=DC0 GOVC_DATASTORE=LocalDS_0
+export GOVC_RESOURCE_POOL=DC0_C0/Resources GOVC_NETWORK="VM Network"
+echo "== vCenter simulator at ${url%%//*}//127.0.0.1:${url##*:}"
+
+echo "== bundle deploy --dry-run"
+"$bin/bundle" deploy "$bundle_dir" --dry-run
+echo
+echo "== bundle deploy"
+"$bin/bundle" deploy "$bundle_dir"
+echo
+echo "== bundle deploy (again: nothing to do)"
+"$bin/bundle" deploy "$bundle_dir"
+echo
+
+echo "== govc ls /DC0/vm"
+"$bin/govc" ls /DC0/vm
+echo "== govc datastore.ls"
+"$bin/govc" datastore.ls -R bundles | head -40
+echo "== govc library.ls"
+"$bin/govc" library.ls
+"$bin/govc" library.ls '*/*' 2>/dev/null || true
