@@ -48,6 +48,9 @@ const (
 	AnnotationSourceDigest = "io.github.bdebundle.image.source-digest"
 	// AnnotationPlatforms is the comma-separated list of requested platforms.
 	AnnotationPlatforms = "io.github.bdebundle.image.platforms"
+	// AnnotationMediaTypes is set to "oci" when Docker media types were
+	// rewritten (Options.MediaTypes = OCI).
+	AnnotationMediaTypes = "io.github.bdebundle.image.media-types"
 )
 
 // Spec is one image to mirror.
@@ -94,6 +97,9 @@ type Options struct {
 	// Transport is the HTTP transport for registries (default
 	// remote.DefaultTransport).
 	Transport http.RoundTripper
+	// MediaTypes chooses how manifests are stored: Preserve (default) or
+	// OCI.
+	MediaTypes MediaTypes
 }
 
 func (o Options) withDefaults() Options {
@@ -114,6 +120,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Transport == nil {
 		o.Transport = remote.DefaultTransport
+	}
+	if o.MediaTypes == "" {
+		o.MediaTypes = Preserve
 	}
 	return o
 }
@@ -181,6 +190,9 @@ func Mirror(ctx context.Context, layoutDir string, specs []Spec, opts Options) (
 	opts = opts.withDefaults()
 	if err := checkSpecs(specs); err != nil {
 		return nil, err
+	}
+	if opts.MediaTypes != Preserve && opts.MediaTypes != OCI {
+		return nil, fmt.Errorf("unknown media type mode %q: want %q or %q", opts.MediaTypes, Preserve, OCI)
 	}
 	parent := filepath.Dir(layoutDir)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
@@ -276,7 +288,7 @@ func (m *mirror) resolve(ctx context.Context, spec Spec) (artifact, v1.Hash, Sou
 		return artifact{}, v1.Hash{}, src, err
 	}
 	if src.Kind == Registry && m.opts.Offline {
-		if a, ok := m.prev.lookup(spec); ok {
+		if a, ok := m.prev.lookup(spec, m.opts.MediaTypes); ok {
 			h, _ := v1.NewHash(spec.Digest)
 			return a, h, src, nil
 		}
@@ -292,6 +304,11 @@ func (m *mirror) resolve(ctx context.Context, spec Spec) (artifact, v1.Hash, Sou
 	a, err = selectPlatforms(a, spec.Platforms)
 	if err != nil {
 		return artifact{}, v1.Hash{}, src, err
+	}
+	if m.opts.MediaTypes == OCI {
+		if a, err = convertOCI(a); err != nil {
+			return artifact{}, v1.Hash{}, src, fmt.Errorf("converting to OCI media types: %w", err)
+		}
 	}
 	return a, srcDigest, src, nil
 }
@@ -349,16 +366,18 @@ func (m *mirror) mirrorOne(ctx context.Context, spec Spec) (Result, v1.Descripto
 		AnnotationSource:       sourceLabel(spec.Ref, src),
 		AnnotationSourceDigest: srcDigest.String(),
 	}
-	if t := src.tag(); t != "" {
+	// The source tag goes to the site registry only with the very manifest
+	// it names upstream: a platform selection or a media type conversion
+	// is pushed by digest alone, so two specs of one reference never fight
+	// over a tag.
+	if t := src.tag(); t != "" && d == srcDigest {
 		ann[AnnotationTag] = t
-	}
-	if src.Kind == Registry && m.opts.Offline {
-		if t := m.prev.tag(spec.Name); t != "" {
-			ann[AnnotationTag] = t
-		}
 	}
 	if len(spec.Platforms) > 0 {
 		ann[AnnotationPlatforms] = strings.Join(spec.Platforms, ",")
+	}
+	if m.opts.MediaTypes == OCI {
+		ann[AnnotationMediaTypes] = string(OCI)
 	}
 	desc := v1.Descriptor{MediaType: mt, Digest: d, Size: jobs[0].size, Annotations: ann, Platform: single}
 	return res, desc, nil
@@ -761,13 +780,14 @@ func openPrevious(dir string) previous {
 
 // lookup finds the entry mirrored earlier from the same reference, pinned
 // digest and platforms.
-func (p *previous) lookup(spec Spec) (artifact, bool) {
+func (p *previous) lookup(spec Spec, mt MediaTypes) (artifact, bool) {
 	if p.dir == "" || spec.Digest == "" {
 		return artifact{}, false
 	}
 	for _, d := range p.entries {
 		a := d.Annotations
-		if a[AnnotationSource] != spec.Ref || a[AnnotationSourceDigest] != spec.Digest || a[AnnotationPlatforms] != strings.Join(spec.Platforms, ",") {
+		if a[AnnotationSource] != spec.Ref || a[AnnotationSourceDigest] != spec.Digest || a[AnnotationPlatforms] != strings.Join(spec.Platforms, ",") ||
+			(a[AnnotationMediaTypes] == string(OCI)) != (mt == OCI) {
 			continue
 		}
 		p.mu.Lock()
@@ -788,13 +808,4 @@ func (p *previous) lookup(spec Spec) (artifact, bool) {
 		return artifact{img: img, preselected: true}, err == nil
 	}
 	return artifact{}, false
-}
-
-func (p *previous) tag(name string) string {
-	for _, d := range p.entries {
-		if d.Annotations[AnnotationName] == name {
-			return d.Annotations[AnnotationTag]
-		}
-	}
-	return ""
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -140,6 +141,10 @@ func (s *store) copy(j job, open func() (io.ReadCloser, error), task progress.Ta
 		err = fmt.Errorf("writing %q: %w", f.Name(), cerr)
 	}
 	if err != nil {
+		// go-containerregistry checks remote blobs as it reads them.
+		if strings.Contains(err.Error(), "error verifying sha256 checksum") {
+			return fmt.Errorf("%w: %v", ErrDigestMismatch, err)
+		}
 		return err
 	}
 	if j.size >= 0 && n != j.size {

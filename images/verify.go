@@ -191,4 +191,3 @@ func layoutError(dir string, problems []error) error {
 	sort.SliceStable(problems, func(i, j int) bool { return problems[i].Error() < problems[j].Error() })
 	return &LayoutError{Dir: dir, Problems: problems}
 }
-
