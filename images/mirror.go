@@ -1,6 +1,7 @@
 package images
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -451,6 +452,9 @@ func open(ctx context.Context, src Source, opts Options) (artifact, v1.Hash, err
 		}
 		img, err := tarball.ImageFromPath(src.Path, nil)
 		if err != nil {
+			if terr := checkTar(src.Path); terr != nil {
+				err = terr
+			}
 			return artifact{}, v1.Hash{}, fmt.Errorf("reading docker archive %q: %w", src.Path, err)
 		}
 		h, err := img.Digest()
@@ -808,4 +812,49 @@ func (p *previous) lookup(spec Spec, mt MediaTypes) (artifact, bool) {
 		return artifact{img: img, preselected: true}, err == nil
 	}
 	return artifact{}, false
+}
+
+// checkTar reads a tar file to its end and says what is wrong with it.
+func checkTar(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	tr := tar.NewReader(f)
+	for n := 0; ; n++ {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return checkTarEnd(f)
+		}
+		if err != nil {
+			return fmt.Errorf("not a complete tar file: %w after %d entries", err, n)
+		}
+		if _, err := io.Copy(io.Discard, tr); err != nil {
+			return fmt.Errorf("not a complete tar file: entry %q: %w", h.Name, err)
+		}
+	}
+}
+
+// checkTarEnd checks that a tar file ends with the end-of-archive marker
+// (two zero blocks), which Go's tar reader does not insist on.
+func checkTarEnd(f *os.File) error {
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	const marker = 1024
+	if st.Size()%512 != 0 || st.Size() < marker {
+		return fmt.Errorf("not a complete tar file: %d bytes is not a whole number of 512-byte blocks (truncated?)", st.Size())
+	}
+	tail := make([]byte, marker)
+	if _, err := f.ReadAt(tail, st.Size()-marker); err != nil {
+		return err
+	}
+	for _, b := range tail {
+		if b != 0 {
+			return errors.New("not a complete tar file: no end-of-archive marker (truncated?)")
+		}
+	}
+	return nil
 }
