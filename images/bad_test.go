@@ -8,7 +8,9 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -258,5 +260,75 @@ func TestVerifyLayoutFindsProblems(t *testing.T) {
 	}
 	if err := VerifyLayout(ctx, t.TempDir()); err == nil || !strings.Contains(err.Error(), "index.json") {
 		t.Errorf("empty dir: %v", err)
+	}
+}
+
+// cutOnce breaks the first download of blob digest half way through.
+func cutOnce(digest string, cuts *atomic.Int32, times int32) func(http.Handler) http.Handler {
+	return func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodGet || !strings.HasSuffix(r.URL.Path, "/blobs/"+digest) || cuts.Load() >= times {
+				h.ServeHTTP(w, r)
+				return
+			}
+			cuts.Add(1)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			body := rec.Body.Bytes()
+			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+			w.WriteHeader(rec.Code)
+			_, _ = w.Write(body[:len(body)/2])
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+		})
+	}
+}
+
+func TestMirrorRetriesBrokenTransfer(t *testing.T) {
+	layer, err := random.Layer(64<<10, types.OCILayer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ld, _ := layer.Digest()
+	for _, tt := range []struct {
+		name    string
+		retries int
+		cuts    int32
+		wantErr bool
+	}{
+		{"recovers", 2, 1, false},
+		{"gives up", -1, 1, true},
+		{"too many failures", 1, 5, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var cuts atomic.Int32
+			host := startGGCR(t, cutOnce(ld.String(), &cuts, tt.cuts))
+			img := platformImage(t, testPlatforms[0], []v1.Layer{layer}, 0, true)
+			pushImage(t, host+"/app:1", img)
+			parent := t.TempDir()
+			dir := filepath.Join(parent, "images")
+			res, err := Mirror(context.Background(), dir, []Spec{{Name: "app", Ref: host + "/app:1"}}, Options{Retries: tt.retries, Backoff: time.Millisecond})
+			if tt.wantErr {
+				if err == nil {
+					t.Fatal("no error")
+				}
+				if !strings.Contains(err.Error(), ld.String()) {
+					t.Errorf("error %q does not name the layer", err)
+				}
+				dirEmpty(t, parent)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cuts.Load() != 1 || res[0].Digest != digestOf(t, img) {
+				t.Errorf("cuts %d, digest %s", cuts.Load(), res[0].Digest)
+			}
+			if err := VerifyLayout(context.Background(), dir); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }

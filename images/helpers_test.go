@@ -215,13 +215,6 @@ func pushImage(t testing.TB, r string, img v1.Image) {
 	}
 }
 
-func pushIndex(t testing.TB, r string, idx v1.ImageIndex) {
-	t.Helper()
-	if err := remote.WriteIndex(ref(t, r), idx); err != nil {
-		t.Fatalf("pushing %s: %v", r, err)
-	}
-}
-
 // skopeo runs skopeo with the policy flag the machine needs.
 func skopeo(t testing.TB, args ...string) string {
 	t.Helper()

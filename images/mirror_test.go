@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -115,12 +116,15 @@ func newFixture(t testing.TB, host string) fixture {
 
 // recorder is a progress.Reporter that remembers task names and bytes.
 type recorder struct {
+	mu    sync.Mutex
 	tasks map[string]*progress.Counter
 }
 
 func (r *recorder) Start(name string, total int64) progress.Task {
 	c := &progress.Counter{}
+	r.mu.Lock()
 	r.tasks[name] = c
+	r.mu.Unlock()
 	return c
 }
 
