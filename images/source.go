@@ -67,7 +67,7 @@ func (s Source) String() string {
 	return ""
 }
 
-// Tag returns the tag the source names, or "" when it names a digest or a
+// tag returns the tag the source names, or "" when it names a digest or a
 // local archive.
 func (s Source) tag() string {
 	switch s.Kind {
