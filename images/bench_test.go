@@ -1,0 +1,86 @@
+package images
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// BenchmarkMirrorSharedLayers mirrors N images that share their base
+// layers from an in-process registry that counts the bytes it serves, and
+// compares with skopeo copying the same images one by one into one OCI
+// layout. fetched/unique is the bytes served divided by the sum of the
+// unique blob sizes (1.0 = each blob fetched once).
+func BenchmarkMirrorSharedLayers(b *testing.B) {
+	const n, baseLayers = 8, 3
+	counter := &countingHandler{}
+	host := startGGCR(b, func(h http.Handler) http.Handler { counter.h = h; return counter })
+	var base []v1.Layer
+	for range baseLayers {
+		l, err := random.Layer(1<<20, types.OCILayer)
+		if err != nil {
+			b.Fatal(err)
+		}
+		base = append(base, l)
+	}
+	var specs []Spec
+	for i := range n {
+		img := platformImage(b, testPlatforms[0], base, 1, true)
+		r := fmt.Sprintf("%s/bench/app%d:1", host, i)
+		pushImage(b, r, img)
+		specs = append(specs, Spec{Name: fmt.Sprintf("app%d", i), Ref: r})
+	}
+	ctx := context.Background()
+
+	var ours, ref time.Duration
+	var oursBytes, refBytes, unique int64
+	for range b.N {
+		dir := filepath.Join(b.TempDir(), "images")
+		counter.n.Store(0)
+		start := time.Now()
+		if _, err := Mirror(ctx, dir, specs, Options{}); err != nil {
+			b.Fatal(err)
+		}
+		ours += time.Since(start)
+		oursBytes += counter.n.Load()
+		unique += blobBytes(b, dir)
+
+		sdir := filepath.Join(b.TempDir(), "skopeo")
+		counter.n.Store(0)
+		start = time.Now()
+		for _, s := range specs {
+			skopeo(b, "copy", "--src-tls-verify=false", "docker://"+s.Ref, "oci:"+sdir+":"+s.Name)
+		}
+		ref += time.Since(start)
+		refBytes += counter.n.Load()
+	}
+	b.ReportMetric(float64(oursBytes)/float64(unique), "fetched/unique")
+	b.ReportMetric(float64(refBytes)/float64(unique), "skopeo-fetched/unique")
+	b.ReportMetric(ours.Seconds()/ref.Seconds(), "time/skopeo")
+	b.ReportMetric(float64(unique)/float64(b.N)/(1<<20), "unique-MiB")
+}
+
+// blobBytes sums the sizes of a layout's blobs.
+func blobBytes(b *testing.B, dir string) int64 {
+	es, err := os.ReadDir(filepath.Join(dir, "blobs", "sha256"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var sum int64
+	for _, e := range es {
+		info, err := e.Info()
+		if err != nil {
+			b.Fatal(err)
+		}
+		sum += info.Size()
+	}
+	return sum
+}

@@ -1,0 +1,190 @@
+package images
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func TestLockRoundTrip(t *testing.T) {
+	locks := []Locked{
+		{Name: "nginx", Ref: "nginx:1.7.9", Digest: "sha256:" + strings.Repeat("e", 64), Platforms: []string{"linux/amd64"}},
+		{Name: "app", Ref: "registry.example:5000/team/app@sha256:" + strings.Repeat("a", 64), Digest: "sha256:" + strings.Repeat("a", 64)},
+		{Name: "multi", Ref: "docker-archive:images/multi.tar", Digest: "sha256:" + strings.Repeat("b", 64), Platforms: []string{"linux/amd64", "linux/arm64/v8"}},
+	}
+	path := filepath.Join(t.TempDir(), LockFileName)
+	if err := WriteLock(path, locks); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "bundle.lock.hcl")
+	if *update {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("lock file differs from %s:\n%s", golden, got)
+	}
+
+	read, diags := ReadLock(path)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if len(read) != len(locks) {
+		t.Fatalf("read %d entries, want %d", len(read), len(locks))
+	}
+	for _, l := range locks {
+		r := read[l.Name]
+		if r.Range.Filename != path || r.Range.Start.Line == 0 {
+			t.Errorf("%s: range %v", l.Name, r.Range)
+		}
+		r.Range = hcl.Range{}
+		if !reflect.DeepEqual(r, l) {
+			t.Errorf("%s: read %+v, want %+v", l.Name, r, l)
+		}
+	}
+
+	// Writing again keeps other blocks and gives the same image entries.
+	other := "repo \"mesos\" {\n  digest = \"x\"\n}\n"
+	if err := os.WriteFile(path, append([]byte(other), got...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteLock(path, locks[:1]); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := os.ReadFile(path)
+	if !strings.Contains(string(again), `repo "mesos"`) || strings.Contains(string(again), `image "app"`) || !strings.Contains(string(again), `image "nginx"`) {
+		t.Errorf("rewrite lost or kept the wrong blocks:\n%s", again)
+	}
+	if es, _ := os.ReadDir(filepath.Dir(path)); len(es) != 1 {
+		t.Errorf("temporary files left: %v", es)
+	}
+
+	if m, diags := ReadLock(filepath.Join(t.TempDir(), "none.hcl")); diags.HasErrors() || len(m) != 0 {
+		t.Errorf("missing lock file: %v %v", m, diags)
+	}
+	if err := WriteLock(path, append(locks, locks[0])); err == nil {
+		t.Error("duplicate names written")
+	}
+}
+
+func TestReadLockErrors(t *testing.T) {
+	tests := []struct {
+		name, src string
+		want      []string
+	}{
+		{"syntax", "image \"a\" {\n  ref = \n}\n", []string{":2,"}},
+		{"bad digest", "image \"a\" {\n  ref = \"nginx:1\"\n  digest = \"md5:abc\"\n}\n", []string{":3,", "Invalid image digest", "md5:abc"}},
+		{"missing digest", "image \"a\" {\n  ref = \"nginx:1\"\n}\n", []string{"digest", "required"}},
+		{"unknown attr", "image \"a\" {\n  ref = \"nginx:1\"\n  digest = \"sha256:" + strings.Repeat("a", 64) + "\"\n  colour = 1\n}\n", []string{":4,", "colour"}},
+		{"duplicate", "image \"a\" {\n  ref = \"n:1\"\n  digest = \"sha256:" + strings.Repeat("a", 64) + "\"\n}\nimage \"a\" {\n  ref = \"n:1\"\n  digest = \"sha256:" + strings.Repeat("a", 64) + "\"\n}\n", []string{":5,", "Duplicate"}},
+		{"bad platform", "image \"a\" {\n  ref = \"n:1\"\n  digest = \"sha256:" + strings.Repeat("a", 64) + "\"\n  platforms = [\"amd64\"]\n}\n", []string{"Invalid platform"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), LockFileName)
+			if err := os.WriteFile(path, []byte(tt.src), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, diags := ReadLock(path)
+			if !diags.HasErrors() {
+				t.Fatal("no error")
+			}
+			msg := diags.Error()
+			for _, w := range append(tt.want, LockFileName) {
+				if !strings.Contains(msg, w) {
+					t.Errorf("diagnostics %q lack %q", msg, w)
+				}
+			}
+		})
+	}
+}
+
+func TestLockAndOffline(t *testing.T) {
+	host := startGGCR(t, nil)
+	fx := newFixture(t, host)
+	ctx := context.Background()
+	specs := make([]Spec, len(fx.specs))
+	copy(specs, fx.specs)
+	specs[1].Digest = "" // lock resolves the digest reference too
+	locks, err := Lock(ctx, specs, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range locks {
+		if l.Digest != fx.wantSrc[l.Name] {
+			t.Errorf("%s: locked %s, want %s", l.Name, l.Digest, fx.wantSrc[l.Name])
+		}
+	}
+
+	// Pinned entries are kept without a look-up; UpdateLock resolves them.
+	stale := []Spec{{Name: "app", Ref: host + "/library/app:1.0", Digest: "sha256:" + strings.Repeat("0", 64)}}
+	kept, err := Lock(ctx, stale, Options{Offline: true})
+	if err != nil || kept[0].Digest != stale[0].Digest {
+		t.Errorf("pinned entry: %v %v", kept, err)
+	}
+	updated, err := Lock(ctx, stale, Options{UpdateLock: true})
+	if err != nil || updated[0].Digest != fx.want["app"] {
+		t.Errorf("updated entry: %v %v", updated, err)
+	}
+	if _, err := Lock(ctx, []Spec{{Name: "app", Ref: host + "/library/app:1.0"}}, Options{Offline: true}); err == nil || !strings.Contains(err.Error(), "network is off") {
+		t.Errorf("offline lock of a registry ref: %v", err)
+	}
+	if _, err := Lock(ctx, []Spec{{Name: "m", Ref: host + "/multi:1", Platforms: []string{"linux/mips"}}}, Options{}); err == nil || !strings.Contains(err.Error(), "linux/mips") {
+		t.Errorf("lock of a missing platform: %v", err)
+	}
+
+	// Mirror with the lock applied, then again offline: pinned registry
+	// images come from the layout being replaced.
+	for i := range specs {
+		specs[i].Digest = locks[i].Digest
+	}
+	dir := filepath.Join(t.TempDir(), "images")
+	online, err := Mirror(ctx, dir, specs, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := tree(t, dir)
+	offline, err := Mirror(ctx, dir, specs, Options{Offline: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(online, offline) {
+		t.Errorf("offline results differ:\n%+v\n%+v", online, offline)
+	}
+	after := tree(t, dir)
+	for p, b := range before {
+		if string(after[p]) != string(b) {
+			t.Errorf("%s changed in the offline mirror", p)
+		}
+	}
+	if len(after) != len(before) {
+		t.Errorf("%d files after, %d before", len(after), len(before))
+	}
+	// A digest the previous layout does not hold is refused offline.
+	specs[0].Digest = "sha256:" + strings.Repeat("1", 64)
+	if _, err := Mirror(ctx, dir, specs, Options{Offline: true}); err == nil || !strings.Contains(err.Error(), "network is off") {
+		t.Errorf("offline mirror of an unknown digest: %v", err)
+	}
+	var le *LayoutError
+	if err := VerifyLayout(ctx, dir); errors.As(err, &le) {
+		t.Errorf("layout damaged: %v", err)
+	}
+}

@@ -1,0 +1,193 @@
+package images
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// VerifyLayout checks an OCI image layout offline: oci-layout and index.json
+// parse; every blob under blobs/sha256 hashes to its name; every index,
+// manifest, config and layer referenced from index.json exists with the
+// size its descriptor states. The error lists every problem found.
+func VerifyLayout(ctx context.Context, layoutDir string) error {
+	var problems []error
+	add := func(format string, a ...any) { problems = append(problems, fmt.Errorf(format, a...)) }
+
+	if b, err := os.ReadFile(filepath.Join(layoutDir, "oci-layout")); err != nil {
+		add("oci-layout: %v", err)
+	} else {
+		var ol struct {
+			Version string `json:"imageLayoutVersion"`
+		}
+		if err := json.Unmarshal(b, &ol); err != nil || ol.Version == "" {
+			add("oci-layout: not an OCI layout marker (%q)", b)
+		}
+	}
+
+	blobDir := filepath.Join(layoutDir, "blobs", "sha256")
+	sizes := map[string]int64{}
+	entries, err := os.ReadDir(blobDir)
+	if err != nil {
+		add("blobs/sha256: %v", err)
+	}
+	for _, e := range entries {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rel := "blobs/sha256/" + e.Name()
+		if !e.Type().IsRegular() {
+			add("%s: not a regular file", rel)
+			continue
+		}
+		if _, err := v1.NewHash("sha256:" + e.Name()); err != nil {
+			add("%s: file name is not a sha256 digest", rel)
+			continue
+		}
+		got, n, err := hashFile(filepath.Join(blobDir, e.Name()))
+		if err != nil {
+			add("%s: %v", rel, err)
+			continue
+		}
+		sizes[e.Name()] = n
+		if got != e.Name() {
+			add("%s: content hashes to sha256:%s", rel, got)
+		}
+	}
+
+	b, err := os.ReadFile(filepath.Join(layoutDir, "index.json"))
+	if err != nil {
+		add("index.json: %v", err)
+		return layoutError(layoutDir, problems)
+	}
+	var top v1.IndexManifest
+	if err := json.Unmarshal(b, &top); err != nil {
+		add("index.json: %v", err)
+		return layoutError(layoutDir, problems)
+	}
+
+	checked := map[v1.Hash]bool{}
+	var walk func(d v1.Descriptor, from string)
+	need := func(d v1.Descriptor, from string) bool {
+		n, ok := sizes[d.Digest.Hex]
+		switch {
+		case d.Digest.Algorithm != "sha256":
+			add("%s: %s uses unsupported algorithm %q", from, d.Digest, d.Digest.Algorithm)
+		case !ok:
+			if len(d.URLs) == 0 {
+				add("%s: %s %s is missing", from, kind(d.MediaType), d.Digest)
+			}
+		case n != d.Size:
+			add("%s: %s %s is %d bytes, descriptor says %d", from, kind(d.MediaType), d.Digest, n, d.Size)
+		default:
+			return true
+		}
+		return false
+	}
+	walk = func(d v1.Descriptor, from string) {
+		if checked[d.Digest] {
+			return
+		}
+		checked[d.Digest] = true
+		if !need(d, from) {
+			return
+		}
+		raw, err := os.ReadFile(filepath.Join(blobDir, d.Digest.Hex))
+		if err != nil {
+			add("%s: %v", from, err)
+			return
+		}
+		here := kind(d.MediaType) + " " + d.Digest.String()
+		switch {
+		case d.MediaType.IsIndex():
+			var im v1.IndexManifest
+			if err := json.Unmarshal(raw, &im); err != nil {
+				add("%s: %v", here, err)
+				return
+			}
+			for _, c := range im.Manifests {
+				walk(c, here)
+			}
+		case d.MediaType.IsImage():
+			var m v1.Manifest
+			if err := json.Unmarshal(raw, &m); err != nil {
+				add("%s: %v", here, err)
+				return
+			}
+			if m.Config.Digest.Hex == "" {
+				add("%s: no config", here)
+			} else {
+				need(m.Config, here)
+			}
+			for _, l := range m.Layers {
+				need(l, here)
+			}
+		}
+	}
+	for _, d := range top.Manifests {
+		walk(d, "index.json")
+	}
+	return layoutError(layoutDir, problems)
+}
+
+func kind(mt types.MediaType) string {
+	switch {
+	case mt.IsIndex():
+		return "index"
+	case mt.IsImage():
+		return "manifest"
+	case mt.IsConfig():
+		return "config"
+	case mt.IsLayer():
+		return "layer"
+	}
+	return "blob"
+}
+
+func hashFile(p string) (string, int64, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return "", n, err
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+// LayoutError lists the problems VerifyLayout found.
+type LayoutError struct {
+	Dir      string
+	Problems []error
+}
+
+func (e *LayoutError) Error() string {
+	s := fmt.Sprintf("OCI layout %q: %d problem(s):", e.Dir, len(e.Problems))
+	for _, p := range e.Problems {
+		s += "\n  " + p.Error()
+	}
+	return s
+}
+
+// Unwrap gives the individual problems.
+func (e *LayoutError) Unwrap() []error { return e.Problems }
+
+func layoutError(dir string, problems []error) error {
+	if len(problems) == 0 {
+		return nil
+	}
+	sort.SliceStable(problems, func(i, j int) bool { return problems[i].Error() < problems[j].Error() })
+	return &LayoutError{Dir: dir, Problems: problems}
+}
