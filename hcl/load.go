@@ -155,6 +155,9 @@ func Load(path string, opts Options) (*Definition, hcl.Diagnostics) {
 		var r root
 		diags = append(diags, gohcl.DecodeBody(f.Body, ctx, &r)...)
 		dir := filepath.Dir(f.Body.MissingItemRange().Filename)
+		if abs, err := filepath.Abs(dir); err == nil {
+			dir = abs
+		}
 		for _, x := range r.Repos {
 			x.Dir = dir
 		}

@@ -2,13 +2,77 @@ package pipeline
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 
 	"github.com/bdebundle/bundle/compiler"
 	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/images"
 	"github.com/hashicorp/hcl/v2"
 )
 
-// gatherImages resolves every image to a digest.
-func gatherImages(ctx context.Context, d *def.Definition, plan *compiler.Plan, opts Options) (hcl.Diagnostics, map[string]compiler.ImageFact) {
-	return nil, nil
+// LockPath returns the lock file of the definition at p: bundle.lock.hcl in
+// the definition's directory.
+func LockPath(p string) string {
+	if fi, err := os.Stat(p); err == nil && fi.IsDir() {
+		return filepath.Join(p, images.LockFileName)
+	}
+	return filepath.Join(filepath.Dir(p), images.LockFileName)
+}
+
+// ImageSpecs returns the image specs of a compiled plan, pinned by the lock
+// file when it holds an entry for the same reference. Stale entries (the
+// definition's ref changed) are not used.
+func ImageSpecs(d *def.Definition, plan *compiler.Plan) ([]images.Spec, hcl.Diagnostics) {
+	locks, diags := images.ReadLock(LockPath(d.Path))
+	written := map[string]string{}
+	for _, im := range d.Images {
+		written[im.Name] = im.Ref
+	}
+	var specs []images.Spec
+	for _, ip := range plan.Images {
+		s := images.Spec{Name: ip.Name, Ref: ip.Ref, Platforms: ip.Platforms}
+		if l, ok := locks[ip.Name]; ok && l.Ref == written[ip.Name] {
+			s.Digest = l.Digest
+		}
+		specs = append(specs, s)
+	}
+	return specs, diags
+}
+
+// gatherImages resolves every image to the digest the bundle will store.
+// Registry references are resolved only when opts.Registry allows it (build,
+// lock) or when the previous layout holds them pinned; otherwise they get no
+// fact and the renderers use the reference as written.
+func gatherImages(ctx context.Context, d *def.Definition, plan *compiler.Plan, res *Result, opts Options) (hcl.Diagnostics, map[string]compiler.ImageFact) {
+	specs, diags := ImageSpecs(d, plan)
+	if diags.HasErrors() || len(specs) == 0 {
+		return diags, nil
+	}
+	res.ImageSpecs = specs
+	byName := map[string]*def.Image{}
+	for _, im := range d.Images {
+		byName[im.Name] = im
+	}
+	facts := map[string]compiler.ImageFact{}
+	iopts := images.Options{Offline: !opts.Registry, Insecure: opts.Insecure, Progress: opts.Progress, UpdateLock: opts.UpdateLock}
+	for _, s := range specs {
+		src, err := images.ParseSource(s.Ref)
+		if err == nil && src.Kind == images.Registry && !opts.Registry && s.Digest == "" {
+			continue // not pinned and no network: nothing to resolve
+		}
+		r, err := images.Resolve(ctx, opts.PrevLayout, []images.Spec{s}, iopts)
+		im := byName[s.Name]
+		if err != nil {
+			sev := hcl.DiagError
+			if src.Kind == images.Registry && !opts.Registry {
+				sev = hcl.DiagWarning // pinned, but not in a previous layout: resolved at build time
+			}
+			diags = append(diags, &hcl.Diagnostic{Severity: sev, Summary: "Cannot resolve image", Detail: err.Error(), Subject: attrRange(im.Body, "ref", im.DeclRange)})
+			continue
+		}
+		facts[s.Name] = compiler.ImageFact{Digest: r[0].Digest, Repository: r[0].Repository}
+		res.Images = append(res.Images, r[0])
+	}
+	return diags, facts
 }

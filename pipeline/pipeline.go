@@ -12,6 +12,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/bdebundle/bundle/compiler"
 	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/images"
 	"github.com/bdebundle/bundle/images/ovf"
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/repo"
@@ -23,6 +24,15 @@ import (
 type Options struct {
 	Workers  int
 	Progress progress.Reporter
+	// Registry allows asking registries for image manifests (build, lock);
+	// without it registry references resolve only from PrevLayout.
+	Registry bool
+	// UpdateLock accepts image digests that differ from the lock file.
+	UpdateLock bool
+	// Insecure lists registry hosts reached over plain HTTP.
+	Insecure []string
+	// PrevLayout is the images/ layout of the previous build, if any.
+	PrevLayout string
 }
 
 // Result is a compiled definition with what was gathered about its inputs.
@@ -33,6 +43,10 @@ type Result struct {
 	// Packages are the scanned RPMs of each repo, by repo name, in the
 	// order of the repo plan's Packages.
 	Packages map[string][]*repo.Package
+	// ImageSpecs are the images to mirror, pinned by the lock file.
+	ImageSpecs []images.Spec
+	// Images are the resolved images (what Mirror will store).
+	Images []images.Result
 }
 
 // Compile loads the definition at p, gathers facts about its inputs and
@@ -143,7 +157,7 @@ func gather(ctx context.Context, d *def.Definition, plan *compiler.Plan, res *Re
 			}
 		}
 	}
-	ids, imgFacts := gatherImages(ctx, d, plan, opts)
+	ids, imgFacts := gatherImages(ctx, d, plan, res, opts)
 	diags = append(diags, ids...)
 	for k, v := range imgFacts {
 		facts.Images[k] = v

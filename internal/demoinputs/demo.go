@@ -18,7 +18,7 @@ func WriteAll(ctx context.Context, dir string) ([]string, error) {
 
 // Write makes every stand-in input of the example site under dir:
 // rpms/mesos-<version>/*.rpm for 0.21.0 and 0.22.0 and the VM template's
-// disk disks/centos-6.6.vmdk.
+// disk disks/centos-6.6.vmdk and the nginx image images/nginx-1.7.9.tar.
 func Write(ctx context.Context, dir string) ([]string, error) {
 	var written []string
 	for _, v := range []string{"0.21.0", "0.22.0"} {
@@ -33,6 +33,14 @@ func Write(ctx context.Context, dir string) ([]string, error) {
 			written = append(written, path)
 		}
 	}
+	img := filepath.Join(dir, "images", "nginx-1.7.9.tar")
+	if err := os.MkdirAll(filepath.Dir(img), 0o755); err != nil {
+		return written, err
+	}
+	if err := NginxImage(img, Epoch); err != nil {
+		return written, fmt.Errorf("writing stand-in image: %w", err)
+	}
+	written = append(written, img)
 	disk := filepath.Join(dir, "disks", "centos-6.6.vmdk")
 	if err := os.MkdirAll(filepath.Dir(disk), 0o755); err != nil {
 		return written, err

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/bdebundle/bundle/images"
 	"os"
 	"strings"
 	"sync"
@@ -19,9 +20,12 @@ func init() { register(newDeployCmd) }
 // verifyBundle checks a bundle before it is deployed.
 var verifyBundle func(ctx context.Context, bundleDir string) error = vcenter.CheckFiles
 
-// pushImages pushes a bundle's OCI layout to a site registry; nil when this
-// build cannot push images.
-var pushImages func(ctx context.Context, layoutDir, registry string) error
+// pushImages pushes a bundle's OCI layout to a site registry, skipping blobs
+// the registry has and checking each digest after the push.
+var pushImages = func(ctx context.Context, layoutDir, registry string) error {
+	_, err := images.Push(ctx, layoutDir, registry, images.Options{})
+	return err
+}
 
 type deployFlags struct {
 	dryRun bool

@@ -54,6 +54,7 @@ distro "mesos" {
   version = "0.22.0"
   repos   = [repo.mesos]
   roles   = ["zookeeper", "mesos_master", "mesos_slave", "mesos_marathon"]
+  baseline { provides = ["/bin/sh", "/bin/bash", "bash", "glibc", "libcurl", "zlib", "cyrus-sasl-md5", "subversion", "apr", "apr-util", "java-1.7.0-openjdk", "java", "unzip", "initscripts", "chkconfig", "shadow-utils", "iptables", "device-mapper-libs", "libcgroup", "lxc", "xz", "git", "procps", "coreutils", "util-linux", "logrotate", "socat", "openssl", "rsyslog", "curl", "e2fsprogs", "python"] }
 }
 
 cluster "c1" {
@@ -96,10 +97,11 @@ func writeSite(t testing.TB, src string) string {
 	if err := os.WriteFile(filepath.Join(dir, "site.hcl"), []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p := demoinputs.Mesos("0.22.0")[0]
-	p.PayloadKB = 0
-	if _, err := demoinputs.WriteRPM(filepath.Join(dir, "rpms"), p, demoinputs.Epoch); err != nil {
-		t.Fatal(err)
+	for _, p := range demoinputs.Mesos("0.22.0") {
+		p.PayloadKB = 0
+		if _, err := demoinputs.WriteRPM(filepath.Join(dir, "rpms"), p, demoinputs.Epoch); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return dir
 }
@@ -265,7 +267,7 @@ func TestDiagnosticsTextHasSnippetAndHidesSensitive(t *testing.T) {
 	if code != ExitUser {
 		t.Fatalf("exit %d", code)
 	}
-	for _, want := range []string{"Error: Invalid operand", "site.hcl line 64", `stats_auth = "admin:${var.pw + 1}"`, "(sensitive value)"} {
+	for _, want := range []string{"Error: Invalid operand", "site.hcl line 65", `stats_auth = "admin:${var.pw + 1}"`, "(sensitive value)"} {
 		if !strings.Contains(errs, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, errs)
 		}
