@@ -10,6 +10,7 @@ import (
 
 	"github.com/agext/levenshtein"
 	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/images/ovf"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
@@ -445,7 +446,7 @@ func (c *compiler) template(t *def.VMTemplate) *TemplatePlan {
 	if t.MemoryMB < 4 {
 		c.errorf(attrRange(t.Body, "memory_mb", t.DeclRange), "Invalid memory size", "memory_mb must be at least 4; got %d.", t.MemoryMB)
 	}
-	addDisk := func(path string, rng hcl.Range) {
+	addDisk := func(path string, rng hcl.Range) bool {
 		src := path
 		if !filepath.IsAbs(src) {
 			src = filepath.Join(t.Dir, path)
@@ -453,22 +454,45 @@ func (c *compiler) template(t *def.VMTemplate) *TemplatePlan {
 		fi, err := os.Stat(src)
 		if err != nil || fi.IsDir() {
 			c.errorf(rng, "Missing input file", "The disk %q (relative to %s) is not a readable file.", path, t.Dir)
-			return
+			return false
 		}
-		tp.Disks = append(tp.Disks, &Input{Src: src, Rel: rel(t.Dir, src), Dest: "ovf/" + t.Name + "/" + filepath.Base(src), Size: fi.Size()})
+		tp.Disks = append(tp.Disks, &Input{Src: src, Rel: rel(t.Dir, src), Dest: "ovf/" + t.Name + "/" + ovf.DiskFileName(t.Name, len(tp.OVF.Disks)), Size: fi.Size()})
+		return true
 	}
+	tp.OVF = ovf.Template{Name: t.Name, GuestOS: t.GuestOS, CPUs: t.CPU, MemoryMB: t.MemoryMB, Firmware: t.Firmware,
+		HardwareVersion: t.HardwareVersion, Annotation: t.Annotation, Product: c.d.Bundle.Name, Version: c.d.Bundle.Version}
 	if t.Disk != "" {
-		addDisk(t.Disk, attrRange(t.Body, "disk", t.DeclRange))
+		if addDisk(t.Disk, attrRange(t.Body, "disk", t.DeclRange)) {
+			tp.OVF.Disks = append(tp.OVF.Disks, ovf.Disk{Path: tp.Disks[len(tp.Disks)-1].Src})
+		}
 	}
 	for _, dd := range t.Disks {
 		switch {
 		case dd.Path != "" && dd.SizeGB != 0:
 			c.errorf(dd.DeclRange, "Conflicting disk source", "A data_disk has either path (a VMDK) or size_gb (an empty disk), not both.")
 		case dd.Path != "":
-			addDisk(dd.Path, dd.DeclRange)
+			if addDisk(dd.Path, dd.DeclRange) {
+				tp.OVF.Disks = append(tp.OVF.Disks, ovf.Disk{Path: tp.Disks[len(tp.Disks)-1].Src})
+			}
 		case dd.SizeGB <= 0:
 			c.errorf(dd.DeclRange, "Invalid disk size", "An empty data_disk needs size_gb > 0.")
+		default:
+			tp.OVF.Disks = append(tp.OVF.Disks, ovf.Disk{CapacityMB: int64(dd.SizeGB) * 1024})
 		}
+	}
+	if t.Network != "" {
+		tp.OVF.NICs = append(tp.OVF.NICs, ovf.NIC{Network: t.Network})
+	}
+	for _, n := range t.NICs {
+		tp.OVF.NICs = append(tp.OVF.NICs, ovf.NIC{Network: n.Network, Adapter: n.Adapter})
+	}
+	for _, p := range t.Properties {
+		uc := true
+		if p.UserConfigurable != nil {
+			uc = *p.UserConfigurable
+		}
+		tp.OVF.Properties = append(tp.OVF.Properties, ovf.Property{Key: p.Key, Type: p.Type, Default: p.Default,
+			Label: p.Label, Description: p.Description, Password: p.Password, UserConfigurable: uc})
 	}
 	return tp
 }

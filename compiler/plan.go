@@ -2,6 +2,8 @@ package compiler
 
 import (
 	"io/fs"
+
+	"github.com/bdebundle/bundle/images/ovf"
 )
 
 // Plan is everything the bundle will contain and where each part comes from.
@@ -112,6 +114,8 @@ type TemplatePlan struct {
 	CPU      int      `json:"cpu"`
 	MemoryMB int      `json:"memory_mb"`
 	Disks    []*Input `json:"disks,omitempty"`
+	// OVF is the template to write, its disk paths the absolute inputs.
+	OVF ovf.Template `json:"-"`
 }
 
 // Target is a vCenter deploy target.

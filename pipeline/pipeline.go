@@ -151,10 +151,9 @@ func gather(ctx context.Context, d *def.Definition, plan *compiler.Plan, res *Re
 		if tp == nil {
 			continue
 		}
-		for _, disk := range tp.Disks {
-			if _, err := ovf.ProbeVMDK(disk.Src); err != nil {
-				diags = append(diags, errDiag(attrRange(t.Body, "disk", t.DeclRange), "Bad VM disk", err.Error()))
-			}
+		// Check reads each disk's header and checks the whole template.
+		if err := ovf.Check(tp.OVF); err != nil {
+			diags = append(diags, errDiag(t.DeclRange.Ptr(), "Invalid VM template", err.Error()))
 		}
 	}
 	ids, imgFacts := gatherImages(ctx, d, plan, res, opts)

@@ -139,3 +139,23 @@ func must0(err error) {
 		panic(err)
 	}
 }
+
+func TestBadDiskIsADiagnostic(t *testing.T) {
+	dir := writeSite(t, fullBaseline)
+	tmpl := "\nvm_template \"node\" {\n  guest_os  = \"centos64Guest\"\n  cpu       = 2\n  memory_mb = 4096\n  disk      = \"disk.vmdk\"\n}\n"
+	f, err := os.OpenFile(filepath.Join(dir, "site.hcl"), os.O_APPEND|os.O_WRONLY, 0)
+	must0(err)
+	_, err = f.WriteString(tmpl)
+	must0(err)
+	must0(f.Close())
+	must0(os.WriteFile(filepath.Join(dir, "disk.vmdk"), []byte("this is no disk"), 0o644))
+	_, diags := Compile(context.Background(), dir, def.Options{}, Options{})
+	d := find(diags, "Invalid VM template")
+	if d == nil || !strings.Contains(d.Detail, "disk.vmdk") || !strings.Contains(d.Detail, "not a VMDK") {
+		t.Fatalf("a garbage disk gave no diagnostic naming it: %v", diags)
+	}
+	must0(demoinputs.Disk(filepath.Join(dir, "disk.vmdk"), 16))
+	if _, diags := Compile(context.Background(), dir, def.Options{}, Options{}); diags.HasErrors() {
+		t.Fatalf("a valid disk: %v", diags)
+	}
+}
