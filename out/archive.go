@@ -45,14 +45,15 @@ var Formats = []Format{FormatTarZst, FormatTarGz, FormatTar}
 
 // zstdOptions are fixed: the output depends only on the input. Concurrent
 // blocks split the stream into jobs whose size depends on the window, not on
-// the number of goroutines, so the bytes are the same on any machine
-// (TestZstdDeterministicAcrossConcurrency checks this).
+// the number of goroutines, so the bytes are the same for any concurrency of
+// 2 or more (TestZstdDeterministicAcrossConcurrency checks this); with 1 the
+// encoder takes another path, so at least 2 is always used.
 func zstdOptions() []zstd.EOption {
 	return []zstd.EOption{
 		zstd.WithEncoderLevel(zstd.SpeedDefault),
 		zstd.WithEncoderCRC(true),
 		zstd.WithWindowSize(8 << 20),
-		zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)),
+		zstd.WithEncoderConcurrency(max(2, runtime.GOMAXPROCS(0))),
 		zstd.WithConcurrentBlocks(true),
 	}
 }

@@ -250,10 +250,16 @@ func TestBuildRefusesBadPlans(t *testing.T) {
 	src := t.TempDir()
 	writeSite(t, src, time.Unix(1500000000, 0))
 	cases := map[string]func(p *compiler.Plan){
-		"dotdot":     func(p *compiler.Plan) { p.Files = append(p.Files, &compiler.File{Path: "../evil", Data: []byte("x")}) },
-		"absolute":   func(p *compiler.Plan) { p.Files = append(p.Files, &compiler.File{Path: "/etc/evil", Data: []byte("x")}) },
-		"meta":       func(p *compiler.Plan) { p.Files = append(p.Files, &compiler.File{Path: "bundle.json", Data: []byte("x")}) },
-		"duplicate":  func(p *compiler.Plan) { p.Files = append(p.Files, &compiler.File{Path: p.Repos[0].Packages[0].Dest, Data: []byte("x")}) },
+		"dotdot": func(p *compiler.Plan) { p.Files = append(p.Files, &compiler.File{Path: "../evil", Data: []byte("x")}) },
+		"absolute": func(p *compiler.Plan) {
+			p.Files = append(p.Files, &compiler.File{Path: "/etc/evil", Data: []byte("x")})
+		},
+		"meta": func(p *compiler.Plan) {
+			p.Files = append(p.Files, &compiler.File{Path: "bundle.json", Data: []byte("x")})
+		},
+		"duplicate": func(p *compiler.Plan) {
+			p.Files = append(p.Files, &compiler.File{Path: p.Repos[0].Packages[0].Dest, Data: []byte("x")})
+		},
 		"no version": func(p *compiler.Plan) { p.Version = "" },
 		"missing input": func(p *compiler.Plan) {
 			p.Repos[0].Packages[0].Src = filepath.Join(src, "gone.rpm")

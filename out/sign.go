@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
@@ -57,7 +58,8 @@ func Sign(data, key, passphrase []byte, epoch int64) ([]byte, error) {
 		}
 	}
 	var buf bytes.Buffer
-	cfg := &packet.Config{Time: func() time.Time { return when }}
+	deterministic := false
+	cfg := &packet.Config{Time: func() time.Time { return when }, NonDeterministicSignaturesViaNotation: &deterministic}
 	if err := openpgp.ArmoredDetachSign(&buf, signer, bytes.NewReader(data), cfg); err != nil {
 		return nil, fmt.Errorf("signing %s: %w", ManifestName, err)
 	}
@@ -79,8 +81,13 @@ func checkSignature(data, sig, keyring []byte, now time.Time) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	names := make([]string, 0, len(signer.Identities))
 	for name := range signer.Identities {
-		return name, nil
+		names = append(names, name)
+	}
+	if len(names) > 0 {
+		sort.Strings(names)
+		return names[0], nil
 	}
 	return fmt.Sprintf("%X", signer.PrimaryKey.Fingerprint), nil
 }
