@@ -536,7 +536,10 @@ func (b *builder) scan(ctx context.Context) ([]FileEntry, error) {
 			total += fi.Size()
 		}
 	}
-	task := b.rep.Start("hashing generated files", total)
+	var task progress.Task = progress.Discard.Start("", 0)
+	if len(todo) > 0 {
+		task = b.rep.Start("hashing generated files", total)
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(b.jobs())
 	for _, rel := range todo {

@@ -14,6 +14,7 @@ type buildFlags struct {
 	defFlags
 	Out  string
 	Plan bool
+	Run  runFlags
 }
 
 func newBuildCmd(g *Globals) *cobra.Command {
@@ -50,6 +51,7 @@ bundle will contain, and from which inputs, without writing anything.`,
 	addDefFlags(cmd, &f.defFlags)
 	cmd.Flags().StringVarP(&f.Out, "output", "o", "dist", "directory to write the bundle and archive into")
 	cmd.Flags().BoolVar(&f.Plan, "plan", false, "print the plan; write nothing")
+	addRunFlags(cmd, &f.Run)
 	return cmd
 }
 
