@@ -1,7 +1,6 @@
 package out
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -754,12 +753,3 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// manifestBytes is a helper for tests and verify: the bytes of bundle.json
-// in a bundle dir.
-func manifestBytes(dir string) ([]byte, error) {
-	data, err := os.ReadFile(filepath.Join(dir, ManifestName))
-	if err != nil {
-		return nil, err
-	}
-	return bytes.Clone(data), nil
-}

@@ -39,17 +39,16 @@ type VerifyOptions struct {
 
 // Report is the outcome of Verify. The bundle is good when Problems is empty.
 type Report struct {
-	Path      string    `json:"path"`
-	Kind      string    `json:"kind"` // "dir" or "archive"
-	Name      string    `json:"name"`
-	Version   string    `json:"version"`
-	Files     int       `json:"files"`
-	Bytes     int64     `json:"bytes"`
-	Signed    bool      `json:"signed"`              // bundle.json.sig is present
-	SignedBy  string    `json:"signed_by,omitempty"` // identity of the key that verified it
-	DeepRun   []string  `json:"deep_checks"`
-	Problems  []Problem `json:"problems"`
-	problemMu sync.Mutex
+	Path     string    `json:"path"`
+	Kind     string    `json:"kind"` // "dir" or "archive"
+	Name     string    `json:"name"`
+	Version  string    `json:"version"`
+	Files    int       `json:"files"`
+	Bytes    int64     `json:"bytes"`
+	Signed   bool      `json:"signed"`              // bundle.json.sig is present
+	SignedBy string    `json:"signed_by,omitempty"` // identity of the key that verified it
+	DeepRun  []string  `json:"deep_checks"`
+	Problems []Problem `json:"problems"`
 }
 
 // Problem is one thing wrong with a bundle.
@@ -62,8 +61,6 @@ type Problem struct {
 func (r *Report) OK() bool { return len(r.Problems) == 0 }
 
 func (r *Report) add(p, format string, args ...any) {
-	r.problemMu.Lock()
-	defer r.problemMu.Unlock()
 	r.Problems = append(r.Problems, Problem{Path: p, Problem: fmt.Sprintf(format, args...)})
 }
 
@@ -377,17 +374,12 @@ func safeEntry(h *tar.Header, prefix *string) (string, error) {
 // readArchive streams the archive, hashing every file entry. An unsafe
 // entry stops the read with a problem and a nil result.
 func readArchive(ctx context.Context, p string, rep *Report, opts VerifyOptions) (*contents, string, error) {
-	fi, err := os.Stat(p)
-	if err != nil {
-		return nil, "", fmt.Errorf("reading bundle %q: %w", p, err)
-	}
 	tr, closeFn, err := openArchive(p)
 	if err != nil {
 		return nil, "", fmt.Errorf("reading bundle %q: %w", p, err)
 	}
 	defer closeFn()
 	task := progress.Or(opts.Progress).Start("verifying "+filepath.Base(p), -1)
-	_ = fi
 	c := &contents{files: map[string]seen{}}
 	prefix := ""
 	bp := bufPool.Get().(*[]byte)
