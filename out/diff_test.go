@@ -151,7 +151,7 @@ func TestInspect(t *testing.T) {
 func TestZstdDeterministicAcrossConcurrency(t *testing.T) {
 	data := append(detBytes("z", 6<<20), bytes.Repeat([]byte("mesos "), 1<<20)...)
 	var outs [][]byte
-	for _, n := range []int{2, 3, 8} {
+	for _, n := range []int{1, 2, 8} {
 		var buf bytes.Buffer
 		opts := append(zstdOptions(), zstd.WithEncoderConcurrency(n))
 		w, err := zstd.NewWriter(&buf, opts...)
