@@ -5,6 +5,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/bdebundle/bundle/compiler"
+	"github.com/bdebundle/bundle/pipeline"
 	"github.com/spf13/cobra"
 )
 
@@ -14,6 +15,7 @@ type buildFlags struct {
 	defFlags
 	Out  string
 	Plan bool
+	Run  runFlags
 }
 
 func newBuildCmd(g *Globals) *cobra.Command {
@@ -28,7 +30,8 @@ bundle will contain, and from which inputs, without writing anything.`,
   bundle build examples/mesos-site --plan --json`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			res, diags := load(cmd.Context(), g, pathArg(args), &f.defFlags)
+			res, diags := pipeline.Compile(cmd.Context(), pathArg(args), f.options(),
+				pipeline.Options{Registry: !f.Plan && !f.Run.Offline, UpdateLock: f.Run.UpdateLock, Insecure: f.Run.Insecure})
 			d, plan := res.Def, res.Plan
 			if diags.HasErrors() {
 				if g.JSON {
@@ -51,6 +54,7 @@ bundle will contain, and from which inputs, without writing anything.`,
 	addDefFlags(cmd, &f.defFlags)
 	cmd.Flags().StringVarP(&f.Out, "output", "o", "dist", "directory to write the bundle and archive into")
 	cmd.Flags().BoolVar(&f.Plan, "plan", false, "print the plan; write nothing")
+	addRunFlags(cmd, &f.Run)
 	return cmd
 }
 

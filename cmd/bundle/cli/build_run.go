@@ -2,12 +2,91 @@ package cli
 
 import (
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 
+	"github.com/bdebundle/bundle/out"
 	"github.com/bdebundle/bundle/pipeline"
 	"github.com/spf13/cobra"
 )
 
+// runFlags are the flags of build that only matter when writing.
+type runFlags struct {
+	Format      string
+	SignKey     string
+	NoArchive   bool
+	NoHardLinks bool
+	NoCache     bool
+	CacheDir    string
+	Offline     bool
+	UpdateLock  bool
+	Insecure    []string
+}
+
+func addRunFlags(cmd *cobra.Command, f *runFlags) {
+	cmd.Flags().StringVar(&f.Format, "format", "tar.zst", "archive format: tar.zst, tar.gz or tar")
+	cmd.Flags().StringVar(&f.SignKey, "sign-key", "", "armored OpenPGP secret key: write bundle.json.sig (passphrase in $BUNDLE_SIGN_PASSPHRASE)")
+	cmd.Flags().BoolVar(&f.NoArchive, "no-archive", false, "write only the bundle directory")
+	cmd.Flags().BoolVar(&f.NoHardLinks, "no-hardlinks", false, "copy (or reflink) inputs instead of hard-linking them")
+	cmd.Flags().BoolVar(&f.NoCache, "no-cache", false, "hash every input again instead of using the hash cache")
+	cmd.Flags().BoolVar(&f.Offline, "offline", false, "never touch the network: images come from local sources or the lock and the previous bundle")
+	cmd.Flags().BoolVar(&f.UpdateLock, "update-lock", false, "accept image digests that differ from bundle.lock.hcl")
+	cmd.Flags().StringSliceVar(&f.Insecure, "insecure-registry", nil, "registry host:port reached over plain HTTP")
+	cmd.Flags().StringVar(&f.CacheDir, "cache-dir", "", "hash cache directory (default $BUNDLE_CACHE_DIR, $XDG_CACHE_HOME/bundle or ~/.cache/bundle)")
+}
+
 // runBuild executes the plan into the output directory.
-func runBuild(cmd *cobra.Command, g *Globals, f *buildFlags, res *pipeline.Result) error {
-	return usageErr(errors.New("writing bundles needs the out package; use --plan to print the plan"))
+func runBuild(cmd *cobra.Command, g *Globals, f *buildFlags, pres *pipeline.Result) error {
+	plan := pres.Plan
+	format, err := out.ParseFormat(f.Run.Format)
+	if err != nil {
+		return usageErr(err)
+	}
+	opts := out.BuildOptions{
+		BuilderVersion: Version,
+		Format:         format,
+		NoArchive:      f.Run.NoArchive,
+		NoHardLinks:    f.Run.NoHardLinks,
+		NoCache:        f.Run.NoCache,
+		CacheDir:       f.Run.CacheDir,
+	}
+	if f.Run.SignKey != "" {
+		key, err := os.ReadFile(f.Run.SignKey)
+		if err != nil {
+			return usageErr(fmt.Errorf("reading signing key: %w", err))
+		}
+		opts.SignKey = key
+		opts.SignPassphrase = []byte(os.Getenv("BUNDLE_SIGN_PASSPHRASE"))
+	}
+	rep := newReporter(g)
+	opts.Progress = rep
+	opts.Repos, opts.Images, opts.Templates = pres.Writers(pipeline.WriterOptions{
+		Offline: f.Run.Offline, UpdateLock: f.Run.UpdateLock, Insecure: f.Run.Insecure, Progress: rep})
+	res, err := out.Build(cmd.Context(), plan, f.Out, opts)
+	rep.Close()
+	if err != nil {
+		if cmd.Context().Err() != nil {
+			return envErr(errors.New("build interrupted; the previous bundle is unchanged"))
+		}
+		return envErr(err)
+	}
+	if g.JSON {
+		return writeJSON(g, res)
+	}
+	if g.Quiet {
+		return nil
+	}
+	fmt.Fprintf(g.Out, "Built %s-%s: %d files, %s; %d packages, %d images, %d templates\n",
+		res.Name, res.Version, res.Files, humanBytes(res.Bytes), res.Packages, res.Images, res.Templates)
+	fmt.Fprintf(g.Out, "  inputs: %d hard-linked, %d reflinked, %d copied; %d digests from the cache\n",
+		res.Linked, res.Cloned, res.Copied, res.CachedHashes)
+	fmt.Fprintf(g.Out, "  %s%c\n", res.Dir, filepath.Separator)
+	if res.Archive != "" {
+		fmt.Fprintf(g.Out, "  %s  %s  sha256:%s\n", res.Archive, humanBytes(res.ArchiveSize), res.ArchiveSHA256)
+	}
+	if res.Signed {
+		fmt.Fprintf(g.Out, "  signed: %s\n", filepath.Join(res.Dir, out.SignatureName))
+	}
+	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/bdebundle/bundle/images"
+	"github.com/bdebundle/bundle/out"
 	"os"
 	"strings"
 	"sync"
@@ -18,7 +19,22 @@ import (
 func init() { register(newDeployCmd) }
 
 // verifyBundle checks a bundle before it is deployed.
-var verifyBundle func(ctx context.Context, bundleDir string) error = vcenter.CheckFiles
+var verifyBundle = func(ctx context.Context, bundleDir string) error {
+	opts := out.VerifyOptions{}
+	verifyHooks(&opts)
+	r, err := out.Verify(ctx, bundleDir, opts)
+	if err != nil {
+		return err
+	}
+	if len(r.Problems) > 0 {
+		var b strings.Builder
+		for _, p := range r.Problems {
+			fmt.Fprintf(&b, "\n  %s", p)
+		}
+		return fmt.Errorf("the bundle does not verify (%d problems):%s", len(r.Problems), b.String())
+	}
+	return nil
+}
 
 // pushImages pushes a bundle's OCI layout to a site registry, skipping blobs
 // the registry has and checking each digest after the push.

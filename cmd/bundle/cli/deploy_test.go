@@ -3,14 +3,15 @@ package cli
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/bdebundle/bundle/compiler"
+	"github.com/bdebundle/bundle/out"
 
 	"github.com/vmware/govmomi/simulator"
 	_ "github.com/vmware/govmomi/vapi/simulator"
@@ -19,40 +20,19 @@ import (
 // writeDeployBundle writes a small bundle directory with a serengeti/ tree.
 func writeDeployBundle(t *testing.T) string {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), "mesos-site-2015.03.1")
-	files := map[string]string{
-		"serengeti/www/yum/mesos.repo":   "[mesos]\nname=mesos\n",
-		"serengeti/www/distros/manifest": "[]\n",
-		"serengeti/www/specs/map":        "[]\n",
+	plan := &compiler.Plan{Name: "mesos-site", Version: "2015.03.1", Epoch: 1426032000, DefinitionDigest: strings.Repeat("0", 64),
+		Files: []*compiler.File{
+			{Path: "serengeti/www/distros/manifest", Mode: 0o644, Data: []byte("[]\n")},
+			{Path: "serengeti/www/specs/map", Mode: 0o644, Data: []byte("[]\n")},
+			{Path: "serengeti/www/yum/mesos.repo", Mode: 0o644, Data: []byte("[mesos]\nname=mesos\n")},
+		},
+		Targets: []*compiler.Target{{Name: "site", Datacenter: "DC1", Datastore: "vsanDatastore"}},
 	}
-	type entry struct {
-		Path   string `json:"path"`
-		Size   int    `json:"size"`
-		SHA256 string `json:"sha256"`
-		Mode   string `json:"mode"`
-	}
-	var list []entry
-	for _, p := range []string{"serengeti/www/distros/manifest", "serengeti/www/specs/map", "serengeti/www/yum/mesos.repo"} {
-		full := filepath.Join(dir, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte(files[p]), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		sum := sha256.Sum256([]byte(files[p]))
-		list = append(list, entry{p, len(files[p]), hex.EncodeToString(sum[:]), "0644"})
-	}
-	m := map[string]any{
-		"schema": "bundle/v1", "name": "mesos-site", "version": "2015.03.1", "files": list,
-		"images": []any{}, "templates": []any{},
-		"targets": []map[string]string{{"name": "site", "datacenter": "DC1", "datastore": "vsanDatastore"}},
-	}
-	data, _ := json.MarshalIndent(m, "", "  ")
-	if err := os.WriteFile(filepath.Join(dir, "bundle.json"), data, 0o644); err != nil {
+	res, err := out.Build(context.Background(), plan, t.TempDir(), out.BuildOptions{NoArchive: true, NoCache: true})
+	if err != nil {
 		t.Fatal(err)
 	}
-	return dir
+	return res.Dir
 }
 
 func runCLI(t *testing.T, args ...string) (int, string, string) {

@@ -1,0 +1,103 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/bdebundle/bundle/out"
+	"github.com/spf13/cobra"
+)
+
+func init() { register(newDiffCmd) }
+
+func newDiffCmd(g *Globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "diff OLD NEW",
+		Short: "Release notes between two bundles: packages, images, distros, config diffs",
+		Long: `diff compares two bundles (directories or archives) and prints what changed:
+packages added, removed, upgraded or downgraded (by repo, name and arch, in rpm
+version order), images whose digest changed, VM templates, distro manifest
+entries, and every rendered configuration file as a unified diff.`,
+		Example: `  bundle diff dist/mesos-site-2015.03.1.tar.zst dist/mesos-site-2015.04.0.tar.zst
+  bundle diff old/ new/ --json`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			d, err := out.Diff(cmd.Context(), args[0], args[1])
+			if err != nil {
+				return userErr(err)
+			}
+			if g.JSON {
+				return writeJSON(g, d)
+			}
+			printDelta(g, d)
+			return nil
+		},
+	}
+}
+
+func printDelta(g *Globals, d *out.Delta) {
+	w := g.Out
+	fmt.Fprintf(w, "%s %s -> %s %s\n", d.Old.Name, d.Old.Version, d.New.Name, d.New.Version)
+	if d.Empty() {
+		fmt.Fprintln(w, "\nNo changes.")
+		return
+	}
+	if len(d.Packages) > 0 {
+		fmt.Fprintln(w, "\nPackages:")
+		for _, p := range d.Packages {
+			switch p.Change {
+			case out.Added:
+				fmt.Fprintf(w, "  + %s (%s)\n", p.New, p.Repo)
+			case out.Removed:
+				fmt.Fprintf(w, "  - %s (%s)\n", p.Old, p.Repo)
+			default:
+				fmt.Fprintf(w, "  ~ %s.%s %s: %s -> %s (%s)\n", p.Name, p.Arch, p.Change, evr(p.Old), evr(p.New), p.Repo)
+			}
+		}
+	}
+	if len(d.Images) > 0 {
+		fmt.Fprintln(w, "\nImages:")
+		for _, im := range d.Images {
+			fmt.Fprintf(w, "  %s %s: %s %s -> %s %s\n", im.Name, im.Change, im.OldRef, short19(im.OldDigest), im.NewRef, short19(im.NewDigest))
+		}
+	}
+	if len(d.Templates) > 0 {
+		fmt.Fprintln(w, "\nTemplates:")
+		for _, t := range d.Templates {
+			fmt.Fprintf(w, "  %s %s\n", t.Name, t.Change)
+		}
+	}
+	if len(d.Distros) > 0 {
+		fmt.Fprintln(w, "\nDistro manifest:")
+		for _, ds := range d.Distros {
+			fmt.Fprintf(w, "  %s %s %s %s %s\n", ds.Change, ds.Name, ds.Vendor, ds.Version, ds.Detail)
+		}
+	}
+	if len(d.Files) > 0 {
+		fmt.Fprintln(w, "\nConfiguration files:")
+		for _, f := range d.Files {
+			fmt.Fprintf(w, "  %s %s\n", f.Change, f.Path)
+		}
+		for _, f := range d.Files {
+			if f.Diff != "" {
+				fmt.Fprintln(w)
+				fmt.Fprint(w, f.Diff)
+			}
+		}
+	}
+}
+
+func evr(nevra string) string {
+	if n, ok := out.ParseNEVRA(nevra); ok {
+		return n.EVR()
+	}
+	return nevra
+}
+
+func short19(s string) string {
+	s = strings.TrimPrefix(s, "sha256:")
+	if len(s) > 12 {
+		return s[:12]
+	}
+	return s
+}

@@ -1,0 +1,161 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bdebundle/bundle/internal/progress"
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
+)
+
+// reporter is a progress.Reporter the CLI closes when the work is done.
+type reporter interface {
+	progress.Reporter
+	Close()
+}
+
+// newReporter picks how long work is shown: nothing with -q, JSON lines on
+// stderr with --json, bars on a terminal, plain lines otherwise.
+func newReporter(g *Globals) reporter {
+	switch {
+	case g.Quiet:
+		return nopReporter{}
+	case g.JSON:
+		return &jsonReporter{w: g.Err}
+	case isTTY(g.Err):
+		return &barReporter{p: mpb.New(mpb.WithOutput(g.Err), mpb.WithWidth(40))}
+	}
+	return &lineReporter{w: g.Err}
+}
+
+type nopReporter struct{}
+
+func (nopReporter) Start(string, int64) progress.Task { return progress.Discard.Start("", 0) }
+func (nopReporter) Close()                            {}
+
+// barReporter draws one mpb bar per task.
+type barReporter struct{ p *mpb.Progress }
+
+func (r *barReporter) Start(name string, total int64) progress.Task {
+	t := total
+	if t <= 0 {
+		t = 0
+	}
+	bar := r.p.AddBar(t,
+		mpb.PrependDecorators(decor.Name(name, decor.WC{W: len(name) + 1, C: decor.DindentRight})),
+		mpb.AppendDecorators(decor.CountersKibiByte("% .1f / % .1f"), decor.Name(" "), decor.OnComplete(decor.Percentage(), "done")),
+	)
+	return &barTask{bar: bar, unknown: total <= 0}
+}
+
+func (r *barReporter) Close() { r.p.Wait() }
+
+type barTask struct {
+	bar     *mpb.Bar
+	unknown bool
+	n       atomic.Int64
+}
+
+func (t *barTask) Add(n int64) {
+	if t.unknown {
+		t.bar.SetTotal(t.n.Add(n)+1, false)
+	}
+	t.bar.IncrInt64(n)
+}
+
+func (t *barTask) Done(err error) {
+	if err != nil {
+		t.bar.Abort(false)
+		return
+	}
+	t.bar.SetTotal(-1, true)
+}
+
+// lineReporter prints a line when a task starts and when it ends.
+type lineReporter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (r *lineReporter) Start(name string, total int64) progress.Task {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if total > 0 {
+		fmt.Fprintf(r.w, "%s (%s)...\n", name, humanBytes(total))
+	} else {
+		fmt.Fprintf(r.w, "%s...\n", name)
+	}
+	return &lineTask{r: r, name: name, start: time.Now()}
+}
+
+func (r *lineReporter) Close() {}
+
+type lineTask struct {
+	r     *lineReporter
+	name  string
+	start time.Time
+	n     atomic.Int64
+}
+
+func (t *lineTask) Add(n int64) { t.n.Add(n) }
+
+func (t *lineTask) Done(err error) {
+	t.r.mu.Lock()
+	defer t.r.mu.Unlock()
+	if err != nil {
+		fmt.Fprintf(t.r.w, "%s: failed: %v\n", t.name, err)
+		return
+	}
+	fmt.Fprintf(t.r.w, "%s: done, %s in %s\n", t.name, humanBytes(t.n.Load()), time.Since(t.start).Round(time.Millisecond))
+}
+
+// jsonReporter writes one JSON object per event.
+type jsonReporter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+type progressEvent struct {
+	Event string `json:"event"` // "start" or "done"
+	Task  string `json:"task"`
+	Total int64  `json:"total,omitempty"`
+	Bytes int64  `json:"bytes,omitempty"`
+	MS    int64  `json:"ms,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+func (r *jsonReporter) emit(e progressEvent) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	b, _ := json.Marshal(e)
+	r.w.Write(append(b, '\n'))
+}
+
+func (r *jsonReporter) Start(name string, total int64) progress.Task {
+	r.emit(progressEvent{Event: "start", Task: name, Total: total})
+	return &jsonTask{r: r, name: name, start: time.Now()}
+}
+
+func (r *jsonReporter) Close() {}
+
+type jsonTask struct {
+	r     *jsonReporter
+	name  string
+	start time.Time
+	n     atomic.Int64
+}
+
+func (t *jsonTask) Add(n int64) { t.n.Add(n) }
+
+func (t *jsonTask) Done(err error) {
+	e := progressEvent{Event: "done", Task: t.name, Bytes: t.n.Load(), MS: time.Since(t.start).Milliseconds()}
+	if err != nil {
+		e.Error = err.Error()
+	}
+	t.r.emit(e)
+}

@@ -1,0 +1,88 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/bdebundle/bundle/images"
+	"github.com/bdebundle/bundle/images/ovf"
+	"github.com/bdebundle/bundle/out"
+	"github.com/bdebundle/bundle/repo"
+	"github.com/spf13/cobra"
+)
+
+func init() { register(newVerifyCmd) }
+
+// verifyHooks adds the deep checks (repodata, OCI layout, OVF) to Verify.
+var verifyHooks = func(opts *out.VerifyOptions) {
+	opts.Repodata = repo.VerifyRepodata
+	opts.Layout = images.VerifyLayout
+	opts.OVF = func(_ context.Context, dir, name string) error {
+		return ovf.VerifyManifest(filepath.Join(dir, name), name)
+	}
+}
+
+func newVerifyCmd(g *Globals) *cobra.Command {
+	var keyFile string
+	cmd := &cobra.Command{
+		Use:   "verify BUNDLE",
+		Short: "Check every file, hash and the signature of a bundle directory or archive",
+		Long: `verify checks a bundle directory or archive (.tar.zst, .tar.gz, .tar) against
+its bundle.json: every file's size, sha256 and mode, no missing or extra files,
+SHA256SUMS, and with --key the OpenPGP signature bundle.json.sig. Archives are
+read as a stream and never extracted; entries that are links, absolute, hold
+"..", or lie outside <name>-<version>/ are refused. Deep checks (repodata, image
+layout, OVF) run on directories. Exits 1 when anything is wrong.`,
+		Example: `  bundle verify dist/mesos-site-2015.03.1
+  bundle verify dist/mesos-site-2015.03.1.tar.zst --key release.pub.asc`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts := out.VerifyOptions{}
+			if keyFile != "" {
+				key, err := os.ReadFile(keyFile)
+				if err != nil {
+					return usageErr(fmt.Errorf("reading key: %w", err))
+				}
+				opts.Key = key
+			}
+			verifyHooks(&opts)
+			rep := newReporter(g)
+			opts.Progress = rep
+			r, err := out.Verify(cmd.Context(), args[0], opts)
+			rep.Close()
+			if err != nil {
+				return envErr(err)
+			}
+			if g.JSON {
+				if err := writeJSON(g, r); err != nil {
+					return err
+				}
+			} else {
+				for _, p := range r.Problems {
+					fmt.Fprintf(g.Out, "%s: %s\n", p.Path, p.Problem)
+				}
+			}
+			if !r.OK() {
+				if g.JSON {
+					return userErr(nil)
+				}
+				return userErr(fmt.Errorf("%s: %d problem(s)", args[0], len(r.Problems)))
+			}
+			if !g.JSON && !g.Quiet {
+				sig := "not signed"
+				switch {
+				case r.SignedBy != "":
+					sig = "signature good, by " + r.SignedBy
+				case r.Signed:
+					sig = "signed (give --key to check the signature)"
+				}
+				fmt.Fprintf(g.Out, "OK %s-%s: %d files, %s verified; %s\n", r.Name, r.Version, r.Files, humanBytes(r.Bytes), sig)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&keyFile, "key", "", "armored OpenPGP public key or keyring: require a good bundle.json.sig")
+	return cmd
+}

@@ -1,0 +1,219 @@
+package out
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/bdebundle/bundle/internal/progress"
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+)
+
+// Format is an archive format.
+type Format string
+
+// Archive formats.
+const (
+	FormatTarZst Format = "tar.zst" // default: zstd, level "default", checksummed
+	FormatTarGz  Format = "tar.gz"
+	FormatTar    Format = "tar"
+)
+
+// ParseFormat checks a --format value; "" means tar.zst.
+func ParseFormat(s string) (Format, error) {
+	switch Format(s) {
+	case "", FormatTarZst:
+		return FormatTarZst, nil
+	case FormatTarGz, FormatTar:
+		return Format(s), nil
+	}
+	return "", fmt.Errorf("unknown archive format %q (want tar.zst, tar.gz or tar)", s)
+}
+
+// Formats lists the archive formats.
+var Formats = []Format{FormatTarZst, FormatTarGz, FormatTar}
+
+// zstdOptions are fixed: the output depends only on the input. The stream
+// is encoded block after block (the concurrency setting only overlaps
+// reading and encoding), so the bytes do not depend on the machine
+// (TestZstdDeterministicAcrossConcurrency checks this). Concurrent blocks
+// (WithConcurrentBlocks) are not used: they change the output between one
+// and several goroutines and buffer hundreds of MB.
+func zstdOptions() []zstd.EOption {
+	return []zstd.EOption{
+		zstd.WithEncoderLevel(zstd.SpeedDefault),
+		zstd.WithEncoderCRC(true),
+		zstd.WithWindowSize(8 << 20),
+		zstd.WithEncoderConcurrency(max(2, runtime.GOMAXPROCS(0))),
+	}
+}
+
+// compressor wraps w in the format's compression.
+func compressor(w io.Writer, f Format) (io.WriteCloser, error) {
+	switch f {
+	case FormatTarZst:
+		return zstd.NewWriter(w, zstdOptions()...)
+	case FormatTarGz:
+		// No name, no time: the gzip header is constant.
+		zw, err := gzip.NewWriterLevel(w, gzip.DefaultCompression)
+		if err != nil {
+			return nil, err
+		}
+		return zw, nil
+	case FormatTar:
+		return nopCloser{w}, nil
+	}
+	return nil, fmt.Errorf("unknown archive format %q", f)
+}
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
+
+// archiveEntry is one file of the archive, relative to the bundle root.
+type archiveEntry struct {
+	path string
+	size int64
+	exec bool
+}
+
+// writeArchive writes the deterministic tar of the bundle at root: every
+// directory and file under prefix/, sorted by name, owned by 0:0 with empty
+// owner names, mtime epoch, modes 0755 (dirs, executables) or 0644.
+func writeArchive(ctx context.Context, w io.Writer, root, prefix string, entries []archiveEntry, f Format, epoch int64, t progress.Task) error {
+	cw, err := compressor(w, f)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(cw, 1<<20)
+	tw := tar.NewWriter(bw)
+	mtime := time.Unix(epoch, 0).UTC()
+
+	type item struct {
+		name string
+		dir  bool
+		e    archiveEntry
+	}
+	items := []item{{name: prefix + "/", dir: true}}
+	dirs := map[string]bool{}
+	for _, e := range entries {
+		for d := pathDir(e.path); d != ""; d = pathDir(d) {
+			if dirs[d] {
+				break
+			}
+			dirs[d] = true
+			items = append(items, item{name: prefix + "/" + d + "/", dir: true})
+		}
+		items = append(items, item{name: prefix + "/" + e.path, e: e})
+	}
+	sort.Slice(items, func(i, j int) bool { return items[i].name < items[j].name })
+
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	for _, it := range items {
+		if err := ctx.Err(); err != nil {
+			cw.Close()
+			return err
+		}
+		h := &tar.Header{Name: it.name, ModTime: mtime, Mode: 0o644, Typeflag: tar.TypeReg, Size: it.e.size}
+		if it.dir {
+			h.Typeflag, h.Mode, h.Size = tar.TypeDir, 0o755, 0
+		} else if it.e.exec {
+			h.Mode = 0o755
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			cw.Close()
+			return fmt.Errorf("writing archive entry %q: %w", it.name, err)
+		}
+		if it.dir {
+			continue
+		}
+		src := filepath.Join(root, filepath.FromSlash(it.e.path))
+		in, err := os.Open(src)
+		if err != nil {
+			cw.Close()
+			return fmt.Errorf("reading %q: %w", src, err)
+		}
+		n, err := io.CopyBuffer(tw, progress.Reader(ctxReader{ctx, in}, t), *bp)
+		in.Close()
+		if err == nil && n != it.e.size {
+			err = fmt.Errorf("size changed to %d bytes", n)
+		}
+		if err != nil {
+			cw.Close()
+			return fmt.Errorf("archiving %q: %w", src, err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		cw.Close()
+		return fmt.Errorf("writing archive: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
+		cw.Close()
+		return fmt.Errorf("writing archive: %w", err)
+	}
+	if err := cw.Close(); err != nil {
+		return fmt.Errorf("writing archive: %w", err)
+	}
+	return nil
+}
+
+func pathDir(p string) string {
+	if i := strings.LastIndexByte(p, '/'); i >= 0 {
+		return p[:i]
+	}
+	return ""
+}
+
+var (
+	zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
+	gzipMagic = []byte{0x1f, 0x8b}
+)
+
+// openArchive returns a tar reader over the archive at path, detecting the
+// compression from its first bytes. close releases it.
+func openArchive(path string) (tr *tar.Reader, closeFn func(), err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	br := bufio.NewReaderSize(f, 1<<20)
+	head, _ := br.Peek(4)
+	switch {
+	case bytes.HasPrefix(head, zstdMagic):
+		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(1<<30))
+		if err != nil {
+			f.Close()
+			return nil, nil, fmt.Errorf("reading %q: %w", path, err)
+		}
+		return tar.NewReader(zr), func() { zr.Close(); f.Close() }, nil
+	case bytes.HasPrefix(head, gzipMagic):
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			f.Close()
+			return nil, nil, fmt.Errorf("reading %q: %w", path, err)
+		}
+		return tar.NewReader(zr), func() { zr.Close(); f.Close() }, nil
+	}
+	return tar.NewReader(br), func() { f.Close() }, nil
+}
+
+// isArchive reports whether path is a regular file (an archive) rather than
+// a bundle directory.
+func isArchive(path string) (bool, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return false, err
+	}
+	return !fi.IsDir(), nil
+}

@@ -1,0 +1,285 @@
+package out
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bdebundle/bundle/compiler"
+)
+
+func buildSite(t *testing.T, gen string, opts BuildOptions) (outDir string, res *Result) {
+	t.Helper()
+	src := t.TempDir()
+	writeSite(t, src, time.Unix(1500000000, 0))
+	plan := compileSite(t, src)
+	addExtras(t, plan, src, gen)
+	outDir = t.TempDir()
+	res, err := Build(context.Background(), plan, outDir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return outDir, res
+}
+
+func TestBuildLayoutAndManifest(t *testing.T) {
+	opts := testOptions(t)
+	outDir, res := buildSite(t, "1", opts)
+	if res.Dir != filepath.Join(outDir, "mesos-site-2015.03.1") || res.Archive != filepath.Join(outDir, "mesos-site-2015.03.1.tar.zst") {
+		t.Fatalf("result paths: %+v", res)
+	}
+	for _, p := range []string{
+		"bundle.json", "SHA256SUMS",
+		"serengeti/www/yum/repos/mesos/0.22.0/mesos-0.22.0-1.0.centos65.x86_64.rpm",
+		"serengeti/www/yum/repos/mesos/0.21.0/mesos-0.21.0-1.0.centos65.x86_64.rpm",
+		"ovf/mesos-node/mesos-node.ovf", "ovf/mesos-node/node.vmdk", "ovf/mesos-node.ova",
+	} {
+		if _, err := os.Stat(filepath.Join(res.Dir, p)); err != nil {
+			t.Errorf("missing %s: %v", p, err)
+		}
+	}
+	fi, err := os.Stat(filepath.Join(res.Dir, "clusters/mesos01/haproxy/cron.d/haproxy-marathon-bridge"))
+	if err != nil || fi.Mode().Perm() != 0o755 {
+		t.Errorf("executable rendered file: %v %v", fi.Mode(), err)
+	}
+	fi, err = os.Stat(filepath.Join(res.Dir, "ovf/mesos-node/mesos-node.ovf"))
+	if err != nil || fi.Mode().Perm() != 0o644 {
+		t.Errorf("hook-written 0600 file not normalized to 0644: %v %v", fi.Mode(), err)
+	}
+	data, err := os.ReadFile(filepath.Join(res.Dir, "bundle.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := ParseManifest(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := m.Encode()
+	if string(again) != string(data) {
+		t.Error("bundle.json is not in canonical form")
+	}
+	// Keys in the contract's order.
+	order := []string{`"schema"`, `"name"`, `"version"`, `"epoch"`, `"builder"`, `"definition_sha256"`, `"inputs"`, `"files"`, `"repos"`, `"distros"`, `"clusters"`, `"images"`, `"templates"`, `"targets"`}
+	last := -1
+	for _, k := range order {
+		i := strings.Index(string(data), k)
+		if i <= last {
+			t.Fatalf("key %s out of order", k)
+		}
+		last = i
+	}
+	if m.Builder != "bundle v0.0.0-test" || m.Epoch != 1426032000 || m.Schema != Schema {
+		t.Errorf("header: %+v", m)
+	}
+	if len(m.Repos) != 2 || m.Repos[0].Name != "mesos" || len(m.Repos[0].Packages) != 6 || m.Repos[0].RepoFile != "" {
+		t.Fatalf("repos: %+v", m.Repos)
+	}
+	if p := m.Repos[0].Packages[4]; p.NEVRA != "mesos-0.22.0-1.0.centos65.x86_64" || p.SHA256 == "" || p.Size == 0 {
+		t.Errorf("package entry: %+v", p)
+	}
+	if len(m.Inputs) != 13 || !strings.HasPrefix(m.Inputs[0].Path, "disks/") {
+		t.Errorf("inputs: %d %+v", len(m.Inputs), m.Inputs[0])
+	}
+	for _, in := range m.Inputs {
+		if filepath.IsAbs(in.Path) || strings.Contains(in.Path, "..") {
+			t.Errorf("input path %q is not relative to the definition", in.Path)
+		}
+	}
+	c := m.Clusters[0]
+	if c.Name != "mesos01" || len(c.NodeGroups) != 3 || len(c.Apps) != 2 {
+		t.Fatalf("cluster: %+v", c)
+	}
+	var fast NodeGroupEntry
+	for _, g := range c.NodeGroups {
+		if g.Name == "fast" {
+			fast = g
+		}
+	}
+	if fast.Attributes["storage_profile"] != "vsan" || fast.Attributes["rack"] != "r1" || fast.Instances != 5 {
+		t.Errorf("node group fast: %+v", fast)
+	}
+	if len(m.Templates) != 1 || m.Templates[0].OVF != "ovf/mesos-node/mesos-node.ovf" || m.Templates[0].SHA256 != fileSHA(t, filepath.Join(res.Dir, m.Templates[0].OVF)) {
+		t.Errorf("templates: %+v", m.Templates)
+	}
+	if len(m.Targets) != 1 || m.Targets[0].Datacenter != "DC1" {
+		t.Errorf("targets: %+v", m.Targets)
+	}
+	if !strings.Contains(string(data), `"images": []`) {
+		t.Error("empty images list is not []")
+	}
+	sums, _ := os.ReadFile(filepath.Join(res.Dir, "SHA256SUMS"))
+	if string(sums) != string(Sums(m.Files)) || len(strings.Split(strings.TrimSpace(string(sums)), "\n")) != len(m.Files) {
+		t.Error("SHA256SUMS does not list every file")
+	}
+	mustVerify(t, res.Dir, VerifyOptions{})
+	mustVerify(t, res.Archive, VerifyOptions{})
+	if res.ArchiveSHA256 != fileSHA(t, res.Archive) {
+		t.Error("result archive sha256 differs from the file")
+	}
+}
+
+func TestSHA256SUMSWithCoreutils(t *testing.T) {
+	_, res := buildSite(t, "1", testOptions(t))
+	cmd := execCommand(t, res.Dir, "sha256sum", "--check", "--strict", "--quiet", "SHA256SUMS")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("sha256sum -c: %v\n%s", err, out)
+	}
+}
+
+// Two checkouts of one definition at different paths, with inputs of
+// different mtimes, built at different times, give byte-identical archives.
+func TestReproducibleAcrossPathsAndTimes(t *testing.T) {
+	for _, f := range Formats {
+		t.Run(string(f), func(t *testing.T) {
+			var sums []string
+			for i, mtime := range []time.Time{time.Unix(1400000000, 0), time.Now()} {
+				src := filepath.Join(t.TempDir(), "checkout", strings.Repeat("x", i+1))
+				writeSite(t, src, mtime)
+				plan := compileSite(t, src)
+				addExtras(t, plan, src, "1")
+				opts := testOptions(t)
+				opts.Format = f
+				opts.Images = fakeImages{}
+				plan.Images = []*compiler.ImagePlan{{Name: "nginx", Ref: "nginx:1.7.9", Platforms: []string{"linux/amd64"}}}
+				opts.NoHardLinks = i == 1
+				res, err := Build(context.Background(), plan, t.TempDir(), opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sums = append(sums, fileSHA(t, res.Archive), res.ManifestSHA256)
+			}
+			if sums[0] != sums[2] || sums[1] != sums[3] {
+				t.Fatalf("archives differ: %v", sums)
+			}
+		})
+	}
+}
+
+func TestRebuildReplacesAndCleansLeftovers(t *testing.T) {
+	src := t.TempDir()
+	writeSite(t, src, time.Unix(1500000000, 0))
+	outDir := t.TempDir()
+	opts := testOptions(t)
+	build := func(gen string) *Result {
+		t.Helper()
+		plan := compileSite(t, src)
+		addExtras(t, plan, src, gen)
+		res, err := Build(context.Background(), plan, outDir, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	first := build("1")
+	if first.CachedHashes != 0 {
+		t.Errorf("first build used %d cached hashes", first.CachedHashes)
+	}
+	// Leftovers of a killed build.
+	for _, p := range []string{".mesos-site-2015.03.1.staging-123/x", ".mesos-site-2015.03.1.tar.zst.tmp-9"} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(outDir, p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(outDir, p), []byte("junk"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	second := build("2")
+	if second.CachedHashes != 13 {
+		t.Errorf("rebuild hashed again: %d of 13 digests from the cache", second.CachedHashes)
+	}
+	if first.ManifestSHA256 == second.ManifestSHA256 {
+		t.Error("a changed rendered file did not change bundle.json")
+	}
+	got, _ := os.ReadFile(filepath.Join(second.Dir, "clusters/mesos01/nodes/fast/etc/mesos-slave/attributes/rack"))
+	if string(got) != "r1\n2" {
+		t.Errorf("rebuild did not replace the bundle: %q", got)
+	}
+	assertOnly(t, outDir, "mesos-site-2015.03.1", "mesos-site-2015.03.1.tar.zst", ".mesos-site-2015.03.1.lock")
+	mustVerify(t, second.Dir, VerifyOptions{})
+	// A different format replaces the stale archive of another format.
+	opts.Format = FormatTarGz
+	third := build("3")
+	assertOnly(t, outDir, "mesos-site-2015.03.1", "mesos-site-2015.03.1.tar.gz", ".mesos-site-2015.03.1.lock")
+	mustVerify(t, third.Archive, VerifyOptions{})
+}
+
+func assertOnly(t *testing.T, dir string, names ...string) {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range ents {
+		got = append(got, e.Name())
+	}
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	if len(got) != len(names) {
+		t.Fatalf("%s holds %v, want %v", dir, got, names)
+	}
+	for _, g := range got {
+		if !want[g] {
+			t.Fatalf("%s holds %v, want %v", dir, got, names)
+		}
+	}
+}
+
+func TestHardLinksAndCopies(t *testing.T) {
+	opts := testOptions(t)
+	_, linked := buildSite(t, "1", opts)
+	if linked.Linked != 13 || linked.Copied+linked.Cloned != 0 {
+		t.Errorf("with hard links: %+v", linked)
+	}
+	opts.NoHardLinks = true
+	_, copied := buildSite(t, "1", opts)
+	if copied.Linked != 0 || copied.Copied+copied.Cloned != 13 {
+		t.Errorf("without hard links: %+v", copied)
+	}
+	if linked.ArchiveSHA256 != copied.ArchiveSHA256 {
+		t.Error("hard links changed the archive")
+	}
+}
+
+func TestBuildRefusesBadPlans(t *testing.T) {
+	src := t.TempDir()
+	writeSite(t, src, time.Unix(1500000000, 0))
+	cases := map[string]func(p *compiler.Plan){
+		"dotdot": func(p *compiler.Plan) { p.Files = append(p.Files, &compiler.File{Path: "../evil", Data: []byte("x")}) },
+		"absolute": func(p *compiler.Plan) {
+			p.Files = append(p.Files, &compiler.File{Path: "/etc/evil", Data: []byte("x")})
+		},
+		"meta": func(p *compiler.Plan) {
+			p.Files = append(p.Files, &compiler.File{Path: "bundle.json", Data: []byte("x")})
+		},
+		"duplicate": func(p *compiler.Plan) {
+			p.Files = append(p.Files, &compiler.File{Path: p.Repos[0].Packages[0].Dest, Data: []byte("x")})
+		},
+		"no version": func(p *compiler.Plan) { p.Version = "" },
+		"missing input": func(p *compiler.Plan) {
+			p.Repos[0].Packages[0].Src = filepath.Join(src, "gone.rpm")
+		},
+	}
+	for name, mutate := range cases {
+		t.Run(name, func(t *testing.T) {
+			plan := compileSite(t, src)
+			mutate(plan)
+			outDir := t.TempDir()
+			_, err := Build(context.Background(), plan, outDir, testOptions(t))
+			if err == nil {
+				t.Fatal("Build accepted a bad plan")
+			}
+			if _, serr := os.Stat(filepath.Join(outDir, "mesos-site-2015.03.1")); serr == nil {
+				t.Fatalf("a failed build left a bundle (%v)", err)
+			}
+			if _, serr := os.Stat(filepath.Join(filepath.Dir(outDir), "evil")); serr == nil {
+				t.Fatal("wrote outside the bundle")
+			}
+		})
+	}
+}

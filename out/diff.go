@@ -1,0 +1,362 @@
+package out
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/pmezard/go-difflib/difflib"
+)
+
+// Delta is what changed from one bundle to the next: its release notes.
+type Delta struct {
+	Old       BundleID         `json:"old"`
+	New       BundleID         `json:"new"`
+	Packages  []PackageChange  `json:"packages"`
+	Images    []ImageChange    `json:"images"`
+	Templates []TemplateChange `json:"templates"`
+	Distros   []DistroChange   `json:"distros"`
+	Files     []FileChange     `json:"files"`
+}
+
+// BundleID names a bundle.
+type BundleID struct {
+	Path    string `json:"path"`
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// Change kinds.
+const (
+	Added      = "added"
+	Removed    = "removed"
+	Upgraded   = "upgraded"
+	Downgraded = "downgraded"
+	Rebuilt    = "rebuilt" // same NEVRA, different bytes
+	Changed    = "changed"
+)
+
+// PackageChange is one RPM (by repo, name and arch) that changed.
+type PackageChange struct {
+	Repo   string `json:"repo"`
+	Name   string `json:"name"`
+	Arch   string `json:"arch"`
+	Change string `json:"change"`
+	Old    string `json:"old,omitempty"` // NEVRA
+	New    string `json:"new,omitempty"`
+}
+
+// ImageChange is one image whose digest (or presence) changed.
+type ImageChange struct {
+	Name      string `json:"name"`
+	Change    string `json:"change"`
+	OldRef    string `json:"old_ref,omitempty"`
+	NewRef    string `json:"new_ref,omitempty"`
+	OldDigest string `json:"old_digest,omitempty"`
+	NewDigest string `json:"new_digest,omitempty"`
+}
+
+// TemplateChange is one VM template whose descriptor changed.
+type TemplateChange struct {
+	Name   string `json:"name"`
+	Change string `json:"change"`
+}
+
+// DistroChange is one BDE distro manifest entry added, removed or changed.
+type DistroChange struct {
+	Name    string `json:"name"`
+	Vendor  string `json:"vendor"`
+	Version string `json:"version"`
+	Change  string `json:"change"`
+	Detail  string `json:"detail,omitempty"`
+}
+
+// FileChange is one rendered configuration file added, removed or changed,
+// with a unified diff for text files.
+type FileChange struct {
+	Path   string `json:"path"`
+	Change string `json:"change"`
+	Binary bool   `json:"binary,omitempty"`
+	Diff   string `json:"diff,omitempty"`
+}
+
+// Empty reports whether nothing changed.
+func (d *Delta) Empty() bool {
+	return len(d.Packages)+len(d.Images)+len(d.Templates)+len(d.Distros)+len(d.Files) == 0
+}
+
+const maxDiffSize = 1 << 20
+
+// isConfig reports whether a bundle path is a rendered configuration file,
+// as opposed to an RPM, repository metadata, an image blob or a VM disk.
+func isConfig(p string) bool {
+	switch {
+	case strings.HasSuffix(p, ".rpm"),
+		strings.HasPrefix(p, "images/"),
+		strings.HasPrefix(p, "ovf/"),
+		strings.Contains("/"+p, "/repodata/"):
+		return false
+	}
+	return true
+}
+
+// Diff compares two bundles (directories or archives): packages by repo,
+// name and arch in rpm version order, image digests, templates, distro
+// manifest entries, and rendered configuration files as unified diffs.
+func Diff(ctx context.Context, oldPath, newPath string) (*Delta, error) {
+	oi, err := Inspect(ctx, oldPath)
+	if err != nil {
+		return nil, err
+	}
+	ni, err := Inspect(ctx, newPath)
+	if err != nil {
+		return nil, err
+	}
+	om, nm := oi.Manifest, ni.Manifest
+	d := &Delta{
+		Old: BundleID{Path: oldPath, Name: om.Name, Version: om.Version},
+		New: BundleID{Path: newPath, Name: nm.Name, Version: nm.Version},
+	}
+	d.Packages = diffPackages(om, nm)
+	d.Images = diffImages(om, nm)
+	d.Templates = diffTemplates(om, nm)
+	d.Distros = diffDistros(om, nm)
+
+	of, nf := fileMap(om), fileMap(nm)
+	var paths []string
+	for p, f := range nf {
+		if !isConfig(p) {
+			continue
+		}
+		if o, ok := of[p]; !ok || o.SHA256 != f.SHA256 {
+			paths = append(paths, p)
+		}
+	}
+	for p := range of {
+		if _, ok := nf[p]; !ok && isConfig(p) {
+			paths = append(paths, p)
+		}
+	}
+	sort.Strings(paths)
+	oldData, err := readBundleFiles(ctx, oldPath, paths, maxDiffSize)
+	if err != nil {
+		return nil, err
+	}
+	newData, err := readBundleFiles(ctx, newPath, paths, maxDiffSize)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range paths {
+		o, inOld := of[p]
+		n, inNew := nf[p]
+		fc := FileChange{Path: p, Change: Changed}
+		switch {
+		case !inOld:
+			fc.Change = Added
+		case !inNew:
+			fc.Change = Removed
+		}
+		a, aok := oldData[p]
+		b, bok := newData[p]
+		if (inOld && !aok) || (inNew && !bok) || !isText(a) || !isText(b) {
+			fc.Binary = true
+			if inOld && inNew {
+				fc.Diff = fmt.Sprintf("%s: %d bytes sha256 %s -> %d bytes sha256 %s\n", p, o.Size, o.SHA256, n.Size, n.SHA256)
+			}
+		} else {
+			from, to := "a/"+p, "b/"+p
+			if !inOld {
+				from = "/dev/null"
+			}
+			if !inNew {
+				to = "/dev/null"
+			}
+			fc.Diff, _ = difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
+				A: difflib.SplitLines(string(a)), B: difflib.SplitLines(string(b)),
+				FromFile: from, ToFile: to, Context: 3,
+			})
+		}
+		d.Files = append(d.Files, fc)
+	}
+	if d.Files == nil {
+		d.Files = []FileChange{}
+	}
+	return d, nil
+}
+
+func isText(b []byte) bool { return utf8.Valid(b) && !bytes.ContainsRune(b, 0) }
+
+func fileMap(m *Manifest) map[string]FileEntry {
+	out := map[string]FileEntry{}
+	for _, f := range m.Files {
+		out[f.Path] = f
+	}
+	return out
+}
+
+type pkgKey struct{ repo, name, arch string }
+
+func pkgIndex(m *Manifest) map[pkgKey][]PackageEntry {
+	idx := map[pkgKey][]PackageEntry{}
+	for _, r := range m.Repos {
+		for _, p := range r.Packages {
+			n, ok := ParseNEVRA(p.NEVRA)
+			if !ok {
+				n = NEVRA{Name: strings.TrimSuffix(path.Base(p.Location), ".rpm")}
+			}
+			k := pkgKey{r.Name, n.Name, n.Arch}
+			idx[k] = append(idx[k], p)
+		}
+	}
+	return idx
+}
+
+func diffPackages(om, nm *Manifest) []PackageChange {
+	oi, ni := pkgIndex(om), pkgIndex(nm)
+	out := []PackageChange{}
+	keys := map[pkgKey]bool{}
+	for k := range oi {
+		keys[k] = true
+	}
+	for k := range ni {
+		keys[k] = true
+	}
+	for k := range keys {
+		olds, news := newest(oi[k]), newest(ni[k])
+		c := PackageChange{Repo: k.repo, Name: k.name, Arch: k.arch}
+		switch {
+		case olds == nil:
+			c.Change, c.New = Added, news.NEVRA
+		case news == nil:
+			c.Change, c.Old = Removed, olds.NEVRA
+		default:
+			c.Old, c.New = olds.NEVRA, news.NEVRA
+			on, _ := ParseNEVRA(olds.NEVRA)
+			nn, _ := ParseNEVRA(news.NEVRA)
+			switch cmp := CompareEVR(on, nn); {
+			case cmp < 0:
+				c.Change = Upgraded
+			case cmp > 0:
+				c.Change = Downgraded
+			case olds.SHA256 != news.SHA256:
+				c.Change = Rebuilt
+			default:
+				continue
+			}
+		}
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Repo != b.Repo {
+			return a.Repo < b.Repo
+		}
+		if a.Name != b.Name {
+			return a.Name < b.Name
+		}
+		return a.Arch < b.Arch
+	})
+	return out
+}
+
+// newest returns the highest-versioned package of a list.
+func newest(ps []PackageEntry) *PackageEntry {
+	var best *PackageEntry
+	var bestN NEVRA
+	for i := range ps {
+		n, _ := ParseNEVRA(ps[i].NEVRA)
+		if best == nil || CompareEVR(n, bestN) > 0 {
+			best, bestN = &ps[i], n
+		}
+	}
+	return best
+}
+
+func diffImages(om, nm *Manifest) []ImageChange {
+	out := []ImageChange{}
+	oi := map[string]ImageInfo{}
+	for _, im := range om.Images {
+		oi[im.Name] = im
+	}
+	ni := map[string]ImageInfo{}
+	for _, im := range nm.Images {
+		ni[im.Name] = im
+		o, ok := oi[im.Name]
+		switch {
+		case !ok:
+			out = append(out, ImageChange{Name: im.Name, Change: Added, NewRef: im.Ref, NewDigest: im.Digest})
+		case o.Digest != im.Digest || o.Ref != im.Ref:
+			out = append(out, ImageChange{Name: im.Name, Change: Changed, OldRef: o.Ref, NewRef: im.Ref, OldDigest: o.Digest, NewDigest: im.Digest})
+		}
+	}
+	for _, im := range om.Images {
+		if _, ok := ni[im.Name]; !ok {
+			out = append(out, ImageChange{Name: im.Name, Change: Removed, OldRef: im.Ref, OldDigest: im.Digest})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+func diffTemplates(om, nm *Manifest) []TemplateChange {
+	out := []TemplateChange{}
+	ot := map[string]TemplateEntry{}
+	for _, t := range om.Templates {
+		ot[t.Name] = t
+	}
+	nt := map[string]bool{}
+	for _, t := range nm.Templates {
+		nt[t.Name] = true
+		o, ok := ot[t.Name]
+		switch {
+		case !ok:
+			out = append(out, TemplateChange{Name: t.Name, Change: Added})
+		case o.SHA256 != t.SHA256:
+			out = append(out, TemplateChange{Name: t.Name, Change: Changed})
+		}
+	}
+	for _, t := range om.Templates {
+		if !nt[t.Name] {
+			out = append(out, TemplateChange{Name: t.Name, Change: Removed})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+func diffDistros(om, nm *Manifest) []DistroChange {
+	key := func(d DistroEntry) string { return d.Vendor + "\x00" + d.Version }
+	out := []DistroChange{}
+	od := map[string]DistroEntry{}
+	for _, d := range om.Distros {
+		od[key(d)] = d
+	}
+	nd := map[string]bool{}
+	for _, d := range nm.Distros {
+		nd[key(d)] = true
+		o, ok := od[key(d)]
+		switch {
+		case !ok:
+			out = append(out, DistroChange{Name: d.Name, Vendor: d.Vendor, Version: d.Version, Change: Added})
+		case strings.Join(o.Roles, ",") != strings.Join(d.Roles, ",") || strings.Join(o.Repos, ",") != strings.Join(d.Repos, ","):
+			out = append(out, DistroChange{Name: d.Name, Vendor: d.Vendor, Version: d.Version, Change: Changed,
+				Detail: fmt.Sprintf("roles %v -> %v, repos %v -> %v", o.Roles, d.Roles, o.Repos, d.Repos)})
+		}
+	}
+	for _, d := range om.Distros {
+		if !nd[key(d)] {
+			out = append(out, DistroChange{Name: d.Name, Vendor: d.Vendor, Version: d.Version, Change: Removed})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Vendor != out[j].Vendor {
+			return out[i].Vendor < out[j].Vendor
+		}
+		return out[i].Version < out[j].Version
+	})
+	return out
+}

@@ -1,0 +1,172 @@
+package out
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bdebundle/bundle/compiler"
+	"github.com/bdebundle/bundle/internal/demoinputs"
+	"github.com/klauspost/compress/zstd"
+)
+
+func TestRPMVerCmp(t *testing.T) {
+	cases := []struct {
+		a, b string
+		want int
+	}{
+		{"1.0", "1.0", 0}, {"1.0", "2.0", -1}, {"2.0.1", "2.0", 1}, {"1.10", "1.9", 1},
+		{"1.0a", "1.0", 1}, {"1.0", "1.0a", -1}, {"a", "1", -1}, {"1", "a", 1},
+		{"1.0~rc1", "1.0", -1}, {"1.0~rc1", "1.0~rc2", -1}, {"1.0^git1", "1.0", 1}, {"1.0^git1", "1.0.1", -1},
+		{"001", "1", 0}, {"1.0.centos65", "1.0.centos66", -1}, {"2.el6", "10.el6", -1},
+		{"0.1.20141121000021", "0.1.20141204175332", -1}, {"1_0", "1.0", 0}, {"abc", "abd", -1},
+	}
+	for _, c := range cases {
+		if got := RPMVerCmp(c.a, c.b); got != c.want {
+			t.Errorf("RPMVerCmp(%q, %q) = %d, want %d", c.a, c.b, got, c.want)
+		}
+		if got := RPMVerCmp(c.b, c.a); got != -c.want {
+			t.Errorf("RPMVerCmp(%q, %q) = %d, want %d", c.b, c.a, got, -c.want)
+		}
+	}
+	n, ok := ParseNEVRA("bash-1:4.2.46-34.el7.x86_64")
+	if !ok || n.Name != "bash" || n.Epoch != "1" || n.Version != "4.2.46" || n.Release != "34.el7" || n.Arch != "x86_64" {
+		t.Errorf("ParseNEVRA: %+v %v", n, ok)
+	}
+	if CompareEVR(NEVRA{Epoch: "1", Version: "1.0", Release: "1"}, NEVRA{Version: "9.0", Release: "1"}) != 1 {
+		t.Error("epoch does not dominate")
+	}
+}
+
+func TestDiffReleaseNotes(t *testing.T) {
+	// Old: the test site. New: marathon upgraded, docker-io downgraded,
+	// chronos removed, a new package, a changed config, an image digest
+	// change, a removed distro.
+	oldSrc, newSrc := t.TempDir(), t.TempDir()
+	writeSite(t, oldSrc, time.Unix(1500000000, 0))
+	writeSite(t, newSrc, time.Unix(1500000000, 0))
+	dir := filepath.Join(newSrc, "rpms", "mesos-0.22.0")
+	for _, p := range demoinputs.Mesos("0.22.0") {
+		switch p.Name {
+		case "marathon":
+			os.Remove(filepath.Join(dir, p.FileName()))
+			p.Version = "0.8.1"
+		case "docker-io":
+			os.Remove(filepath.Join(dir, p.FileName()))
+			p.Version = "1.3.1"
+		case "chronos":
+			os.Remove(filepath.Join(dir, p.FileName()))
+			continue
+		default:
+			continue
+		}
+		if _, err := demoinputs.WriteRPM(dir, p, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	extra := demoinputs.Mesos("0.22.0")[0]
+	extra.Name = "mesos-devel"
+	if _, err := demoinputs.WriteRPM(dir, extra, 0); err != nil {
+		t.Fatal(err)
+	}
+	build := func(src, gen, salt string, dropDistro bool) string {
+		plan := compileSite(t, src)
+		addExtras(t, plan, src, gen)
+		plan.Images = []*compiler.ImagePlan{{Name: "nginx", Ref: "nginx:1.7.9", Platforms: []string{"linux/amd64"}}}
+		if dropDistro {
+			plan.Distros = plan.Distros[:1]
+		}
+		opts := testOptions(t)
+		opts.Images = fakeImages{salt: salt}
+		res, err := Build(context.Background(), plan, t.TempDir(), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Archive
+	}
+	oldA := build(oldSrc, "old", "", false)
+	newA := build(newSrc, "new", "x", true)
+	for _, pair := range [][2]string{{oldA, newA}, {strings.TrimSuffix(oldA, ".tar.zst"), strings.TrimSuffix(newA, ".tar.zst")}} {
+		d, err := Diff(context.Background(), pair[0], pair[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, p := range d.Packages {
+			got[p.Repo+"/"+p.Name] = p.Change + " " + p.Old + " -> " + p.New
+		}
+		want := map[string]string{
+			"mesos/marathon":    "upgraded marathon-0.8.0-1.0.146.el6.x86_64 -> marathon-0.8.1-1.0.146.el6.x86_64",
+			"mesos/docker-io":   "downgraded docker-io-1.3.2-2.el6.x86_64 -> docker-io-1.3.1-2.el6.x86_64",
+			"mesos/chronos":     "removed chronos-2.3.0-0.1.20141121000021.x86_64 -> ",
+			"mesos/mesos-devel": "added  -> mesos-devel-0.22.0-1.0.centos65.x86_64",
+		}
+		if len(got) != len(want) {
+			t.Errorf("packages: %v", got)
+		}
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("%s: got %q, want %q", k, got[k], v)
+			}
+		}
+		if len(d.Images) != 1 || d.Images[0].Change != Changed || d.Images[0].OldDigest == d.Images[0].NewDigest {
+			t.Errorf("images: %+v", d.Images)
+		}
+		if len(d.Distros) != 1 || d.Distros[0].Change != Removed || d.Distros[0].Version != "0.21.0" {
+			t.Errorf("distros: %+v", d.Distros)
+		}
+		if len(d.Files) != 1 || d.Files[0].Path != cfgPath || !strings.Contains(d.Files[0].Diff, "-old") || !strings.Contains(d.Files[0].Diff, "+new") || !strings.Contains(d.Files[0].Diff, "--- a/"+cfgPath) {
+			t.Errorf("files: %+v", d.Files)
+		}
+	}
+	same, err := Diff(context.Background(), oldA, oldA)
+	if err != nil || !same.Empty() {
+		t.Fatalf("a bundle differs from itself: %+v %v", same, err)
+	}
+}
+
+func TestInspect(t *testing.T) {
+	sec, _ := newKey(t, "release")
+	opts := testOptions(t)
+	opts.SignKey = sec
+	_, res := buildSite(t, "1", opts)
+	for _, p := range []string{res.Dir, res.Archive} {
+		in, err := Inspect(context.Background(), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !in.Signed || in.Manifest.Name != "mesos-site" || len(in.Manifest.Repos) != 2 || in.Files != len(in.Manifest.Files) || in.Bytes == 0 {
+			t.Errorf("%s: %+v", p, in)
+		}
+	}
+	if _, err := Inspect(context.Background(), filepath.Join(t.TempDir(), "nope")); err == nil {
+		t.Error("inspect of a missing path succeeded")
+	}
+}
+
+func TestZstdDeterministicAcrossConcurrency(t *testing.T) {
+	data := append(detBytes("z", 6<<20), bytes.Repeat([]byte("mesos "), 1<<20)...)
+	var outs [][]byte
+	for _, n := range []int{1, 2, 8} {
+		var buf bytes.Buffer
+		opts := append(zstdOptions(), zstd.WithEncoderConcurrency(n))
+		w, err := zstd.NewWriter(&buf, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for off := 0; off < len(data); off += 100_000 {
+			w.Write(data[off:min(off+100_000, len(data))])
+		}
+		w.Close()
+		outs = append(outs, buf.Bytes())
+	}
+	for i := 1; i < len(outs); i++ {
+		if !bytes.Equal(outs[0], outs[i]) {
+			t.Fatalf("zstd output depends on concurrency (%d vs %d bytes)", len(outs[0]), len(outs[i]))
+		}
+	}
+}

@@ -1,0 +1,51 @@
+package out
+
+import (
+	"context"
+
+	"github.com/bdebundle/bundle/compiler"
+)
+
+// RepoWriter writes a yum repository's metadata. Build calls it once per
+// repo after the repo's RPMs are placed in repoDir (the staging path of
+// RepoPlan.Dir); it writes repodata/ there and returns what bundle.json
+// records.
+type RepoWriter interface {
+	WriteRepo(ctx context.Context, repoDir string, rp *compiler.RepoPlan) (*RepoInfo, error)
+}
+
+// RepoInfo is what a RepoWriter learned about a repository.
+type RepoInfo struct {
+	// Packages are the RPMs of the repo; Location is relative to repoDir.
+	// Build fills in their size and sha256.
+	Packages []PackageInfo
+	// RepoFile is the content of the yum .repo file, written to
+	// RepoPlan.RepoFile unless the plan or the writer already put a file there.
+	RepoFile []byte
+}
+
+// PackageInfo names one RPM of a repository.
+type PackageInfo struct {
+	NEVRA    string // name-[epoch:]version-release.arch
+	Location string // relative to the repo dir
+}
+
+// ImageWriter writes the container images of the plan as one OCI image
+// layout into layoutDir (the staging path of images/).
+type ImageWriter interface {
+	WriteImages(ctx context.Context, layoutDir string, images []*compiler.ImagePlan) ([]ImageInfo, error)
+}
+
+// TemplateWriter writes one VM template: Build has placed the template's
+// disks at their Dest (ovf/<name>/<disk>); the writer adds the .ovf and .mf
+// beside them and the .ova in ovfDir (the staging path of ovf/).
+type TemplateWriter interface {
+	WriteTemplate(ctx context.Context, ovfDir string, tp *compiler.TemplatePlan) (*TemplateInfo, error)
+}
+
+// TemplateInfo locates a written template; paths are relative to ovfDir,
+// like "mesos-node/mesos-node.ovf" and "mesos-node.ova".
+type TemplateInfo struct {
+	OVF string
+	OVA string
+}

@@ -1,0 +1,131 @@
+package out
+
+import (
+	"archive/tar"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// Inspection is what a bundle holds, from its bundle.json.
+type Inspection struct {
+	Path     string    `json:"path"`
+	Kind     string    `json:"kind"` // "dir" or "archive"
+	Signed   bool      `json:"signed"`
+	Files    int       `json:"files"`
+	Bytes    int64     `json:"bytes"`
+	Manifest *Manifest `json:"manifest"`
+}
+
+// Inspect reads bundle.json from a bundle directory or archive. It does not
+// check hashes; run Verify for that.
+func Inspect(ctx context.Context, path string) (*Inspection, error) {
+	arch, err := isArchive(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading bundle %q: %w", path, err)
+	}
+	in := &Inspection{Path: path, Kind: "dir"}
+	var data []byte
+	if arch {
+		in.Kind = "archive"
+		got, err := readArchiveFiles(ctx, path, func(rel string) bool { return rel == ManifestName || rel == SignatureName }, maxMetaSize)
+		if err != nil {
+			return nil, err
+		}
+		var ok bool
+		if data, ok = got[ManifestName]; !ok {
+			return nil, fmt.Errorf("reading bundle %q: no %s in the archive", path, ManifestName)
+		}
+		_, in.Signed = got[SignatureName]
+	} else {
+		data, err = readSmall(filepath.Join(path, ManifestName))
+		if err != nil {
+			return nil, fmt.Errorf("reading bundle %q: %w", path, err)
+		}
+		_, err = os.Stat(filepath.Join(path, SignatureName))
+		in.Signed = err == nil
+	}
+	m, err := ParseManifest(data)
+	if err != nil {
+		return nil, fmt.Errorf("reading bundle %q: %w", path, err)
+	}
+	m.normalize()
+	in.Manifest = m
+	in.Files = len(m.Files)
+	for _, f := range m.Files {
+		in.Bytes += f.Size
+	}
+	return in, nil
+}
+
+// readArchiveFiles streams an archive and returns the content of the files
+// (paths below the top directory) for which want is true, each at most
+// limit bytes. Unsafe entries are an error.
+func readArchiveFiles(ctx context.Context, path string, want func(rel string) bool, limit int64) (map[string][]byte, error) {
+	tr, closeFn, err := openArchive(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading bundle %q: %w", path, err)
+	}
+	defer closeFn()
+	out := map[string][]byte{}
+	prefix := ""
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		h, err := tr.Next()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading bundle %q: %w", path, err)
+		}
+		rel, err := safeEntry(h, &prefix)
+		if err != nil {
+			return nil, fmt.Errorf("reading bundle %q: refused archive entry: %w", path, err)
+		}
+		if h.Typeflag != tar.TypeReg || !want(rel) || h.Size > limit {
+			continue
+		}
+		data, err := io.ReadAll(tr)
+		if err != nil {
+			return nil, fmt.Errorf("reading %q in %q: %w", rel, path, err)
+		}
+		out[rel] = data
+	}
+}
+
+// readBundleFiles returns the content of the wanted files of a bundle dir
+// or archive, each at most limit bytes (larger ones are left out).
+func readBundleFiles(ctx context.Context, path string, paths []string, limit int64) (map[string][]byte, error) {
+	set := map[string]bool{}
+	for _, p := range paths {
+		set[p] = true
+	}
+	arch, err := isArchive(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading bundle %q: %w", path, err)
+	}
+	if arch {
+		return readArchiveFiles(ctx, path, func(rel string) bool { return set[rel] }, limit)
+	}
+	out := map[string][]byte{}
+	for p := range set {
+		if checkRelPath(p) != nil {
+			continue
+		}
+		full := filepath.Join(path, filepath.FromSlash(p))
+		fi, err := os.Lstat(full)
+		if err != nil || !fi.Mode().IsRegular() || fi.Size() > limit {
+			continue
+		}
+		data, err := os.ReadFile(full)
+		if err != nil {
+			return nil, fmt.Errorf("reading %q: %w", full, err)
+		}
+		out[p] = data
+	}
+	return out, nil
+}

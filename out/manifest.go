@@ -1,0 +1,315 @@
+package out
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+)
+
+// Schema is the value of bundle.json's "schema" key.
+const Schema = "bundle/v1"
+
+// Names of the bundle's own metadata files at the root of the bundle dir.
+const (
+	ManifestName  = "bundle.json"
+	SumsName      = "SHA256SUMS"
+	SignatureName = "bundle.json.sig"
+)
+
+// Manifest is bundle.json. Field order is the key order of the file.
+type Manifest struct {
+	Schema           string          `json:"schema"`
+	Name             string          `json:"name"`
+	Version          string          `json:"version"`
+	Epoch            int64           `json:"epoch"`
+	Builder          string          `json:"builder"`
+	DefinitionSHA256 string          `json:"definition_sha256"`
+	Inputs           []InputEntry    `json:"inputs"`
+	Files            []FileEntry     `json:"files"`
+	Repos            []RepoEntry     `json:"repos"`
+	Distros          []DistroEntry   `json:"distros"`
+	Clusters         []ClusterEntry  `json:"clusters"`
+	Images           []ImageInfo     `json:"images"`
+	Templates        []TemplateEntry `json:"templates"`
+	Targets          []TargetEntry   `json:"targets"`
+}
+
+// InputEntry is one input file of the build, by its path relative to the definition.
+type InputEntry struct {
+	Path   string `json:"path"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+}
+
+// FileEntry is one regular file of the bundle directory.
+type FileEntry struct {
+	Path   string `json:"path"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+	Mode   string `json:"mode"` // "0644" or "0755"
+}
+
+// Executable reports whether the entry's mode is 0755.
+func (f FileEntry) Executable() bool { return f.Mode == "0755" }
+
+// RepoEntry is one yum repository of the bundle.
+type RepoEntry struct {
+	Name     string         `json:"name"`
+	Version  string         `json:"version"`
+	Dir      string         `json:"dir"`
+	RepoFile string         `json:"repo_file"`
+	Packages []PackageEntry `json:"packages"`
+}
+
+// PackageEntry is one RPM of a repository.
+type PackageEntry struct {
+	NEVRA    string `json:"nevra"`
+	Location string `json:"location"` // relative to the repo dir
+	Size     int64  `json:"size"`
+	SHA256   string `json:"sha256"`
+}
+
+// DistroEntry is one BDE distro manifest entry.
+type DistroEntry struct {
+	Name    string   `json:"name"`
+	Vendor  string   `json:"vendor"`
+	Version string   `json:"version"`
+	Roles   []string `json:"roles"`
+	Repos   []string `json:"repos"`
+}
+
+// ClusterEntry is one Mesos cluster with its node groups and apps.
+type ClusterEntry struct {
+	Name       string           `json:"name"`
+	Distro     string           `json:"distro"`
+	NodeGroups []NodeGroupEntry `json:"node_groups"`
+	Apps       []AppEntry       `json:"apps"`
+}
+
+// NodeGroupEntry is one node group of a cluster.
+type NodeGroupEntry struct {
+	Name       string            `json:"name"`
+	Roles      []string          `json:"roles"`
+	Instances  int               `json:"instances"`
+	Attributes map[string]string `json:"attributes"`
+}
+
+// AppEntry is one Marathon app of a cluster.
+type AppEntry struct {
+	Name        string     `json:"name"`
+	ID          string     `json:"id"`
+	Instances   int        `json:"instances"`
+	Constraints [][]string `json:"constraints"`
+	Image       string     `json:"image"`
+}
+
+// ImageInfo is one container image of the bundle's OCI layout.
+type ImageInfo struct {
+	Name       string   `json:"name"`
+	Ref        string   `json:"ref"`
+	Repository string   `json:"repository"`
+	Digest     string   `json:"digest"` // sha256:<hex> of the manifest or index
+	Platforms  []string `json:"platforms"`
+}
+
+// TemplateEntry is one VM template of the bundle.
+type TemplateEntry struct {
+	Name   string `json:"name"`
+	OVF    string `json:"ovf"`
+	OVA    string `json:"ova"`
+	SHA256 string `json:"sha256"` // of the .ovf
+}
+
+// TargetEntry is one vCenter deploy target.
+type TargetEntry struct {
+	Name             string `json:"name"`
+	Datacenter       string `json:"datacenter"`
+	Datastore        string `json:"datastore"`
+	Folder           string `json:"folder"`
+	Library          string `json:"library"`
+	ResourcePool     string `json:"resource_pool"`
+	Network          string `json:"network"`
+	DatastorePath    string `json:"datastore_path"`
+	Registry         string `json:"registry"`
+	ManagementServer string `json:"management_server"`
+}
+
+// Dir is the bundle's directory name: <name>-<version>.
+func (m *Manifest) Dir() string { return m.Name + "-" + m.Version }
+
+// normalize turns nil lists into empty ones and sorts every list, so the
+// encoding is canonical.
+func (m *Manifest) normalize() {
+	if m.Inputs == nil {
+		m.Inputs = []InputEntry{}
+	}
+	sort.Slice(m.Inputs, func(i, j int) bool { return m.Inputs[i].Path < m.Inputs[j].Path })
+	if m.Files == nil {
+		m.Files = []FileEntry{}
+	}
+	sort.Slice(m.Files, func(i, j int) bool { return m.Files[i].Path < m.Files[j].Path })
+	if m.Repos == nil {
+		m.Repos = []RepoEntry{}
+	}
+	sort.Slice(m.Repos, func(i, j int) bool { return m.Repos[i].Name < m.Repos[j].Name })
+	for i := range m.Repos {
+		r := &m.Repos[i]
+		if r.Packages == nil {
+			r.Packages = []PackageEntry{}
+		}
+		sort.Slice(r.Packages, func(i, j int) bool { return r.Packages[i].Location < r.Packages[j].Location })
+	}
+	if m.Distros == nil {
+		m.Distros = []DistroEntry{}
+	}
+	sort.Slice(m.Distros, func(i, j int) bool { return m.Distros[i].Name < m.Distros[j].Name })
+	for i := range m.Distros {
+		d := &m.Distros[i]
+		d.Roles = nonNil(d.Roles)
+		d.Repos = nonNil(d.Repos)
+	}
+	if m.Clusters == nil {
+		m.Clusters = []ClusterEntry{}
+	}
+	sort.Slice(m.Clusters, func(i, j int) bool { return m.Clusters[i].Name < m.Clusters[j].Name })
+	for i := range m.Clusters {
+		c := &m.Clusters[i]
+		if c.NodeGroups == nil {
+			c.NodeGroups = []NodeGroupEntry{}
+		}
+		sort.Slice(c.NodeGroups, func(i, j int) bool { return c.NodeGroups[i].Name < c.NodeGroups[j].Name })
+		for j := range c.NodeGroups {
+			g := &c.NodeGroups[j]
+			g.Roles = nonNil(g.Roles)
+			if g.Attributes == nil {
+				g.Attributes = map[string]string{}
+			}
+		}
+		if c.Apps == nil {
+			c.Apps = []AppEntry{}
+		}
+		sort.Slice(c.Apps, func(i, j int) bool { return c.Apps[i].Name < c.Apps[j].Name })
+		for j := range c.Apps {
+			a := &c.Apps[j]
+			if a.Constraints == nil {
+				a.Constraints = [][]string{}
+			}
+			for k := range a.Constraints {
+				a.Constraints[k] = nonNil(a.Constraints[k])
+			}
+		}
+	}
+	if m.Images == nil {
+		m.Images = []ImageInfo{}
+	}
+	sort.Slice(m.Images, func(i, j int) bool { return m.Images[i].Name < m.Images[j].Name })
+	for i := range m.Images {
+		m.Images[i].Platforms = nonNil(m.Images[i].Platforms)
+	}
+	if m.Templates == nil {
+		m.Templates = []TemplateEntry{}
+	}
+	sort.Slice(m.Templates, func(i, j int) bool { return m.Templates[i].Name < m.Templates[j].Name })
+	if m.Targets == nil {
+		m.Targets = []TargetEntry{}
+	}
+	sort.Slice(m.Targets, func(i, j int) bool { return m.Targets[i].Name < m.Targets[j].Name })
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// Encode returns the canonical bundle.json bytes: 2-space indent, keys in
+// the documented order, lists sorted, a final newline.
+func (m *Manifest) Encode() ([]byte, error) {
+	m.normalize()
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(m); err != nil {
+		return nil, fmt.Errorf("encoding %s: %w", ManifestName, err)
+	}
+	return buf.Bytes(), nil
+}
+
+// ParseManifest decodes bundle.json and checks its shape: the schema, the
+// name and version, and that every file path is clean and relative.
+func ParseManifest(data []byte) (*Manifest, error) {
+	var m Manifest
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("parsing %s: %w", ManifestName, err)
+	}
+	if m.Schema != Schema {
+		return nil, fmt.Errorf("parsing %s: schema is %q, want %q", ManifestName, m.Schema, Schema)
+	}
+	if m.Name == "" || m.Version == "" || strings.ContainsAny(m.Dir(), "/\\") || m.Dir() == "." || m.Dir() == ".." {
+		return nil, fmt.Errorf("parsing %s: invalid name %q or version %q", ManifestName, m.Name, m.Version)
+	}
+	for _, f := range m.Files {
+		if err := checkRelPath(f.Path); err != nil {
+			return nil, fmt.Errorf("parsing %s: file %w", ManifestName, err)
+		}
+		if f.Mode != "0644" && f.Mode != "0755" {
+			return nil, fmt.Errorf("parsing %s: file %q has mode %q, want \"0644\" or \"0755\"", ManifestName, f.Path, f.Mode)
+		}
+		if isMetaFile(f.Path) {
+			return nil, fmt.Errorf("parsing %s: files lists %q, which is bundle metadata", ManifestName, f.Path)
+		}
+	}
+	return &m, nil
+}
+
+// checkRelPath accepts clean, relative, slash-separated paths without "..".
+func checkRelPath(p string) error {
+	switch {
+	case p == "" || p == ".":
+		return fmt.Errorf("path %q is empty", p)
+	case strings.HasPrefix(p, "/"):
+		return fmt.Errorf("path %q is absolute", p)
+	case strings.Contains(p, "\\"):
+		return fmt.Errorf("path %q holds a backslash", p)
+	case strings.ContainsAny(p, "\n\r\x00"):
+		return fmt.Errorf("path %q holds a control character", p)
+	case path.Clean(p) != p:
+		return fmt.Errorf("path %q is not clean", p)
+	}
+	for _, seg := range strings.Split(p, "/") {
+		if seg == ".." {
+			return fmt.Errorf("path %q leaves the bundle (..)", p)
+		}
+	}
+	return nil
+}
+
+func isMetaFile(p string) bool {
+	return p == ManifestName || p == SumsName || p == SignatureName
+}
+
+// Sums returns the SHA256SUMS content for files, sorted by path, in the
+// format of `sha256sum` (two spaces, text mode).
+func Sums(files []FileEntry) []byte {
+	sorted := append([]FileEntry(nil), files...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Path < sorted[j].Path })
+	var b bytes.Buffer
+	for _, f := range sorted {
+		fmt.Fprintf(&b, "%s  %s\n", f.SHA256, f.Path)
+	}
+	return b.Bytes()
+}
+
+func modeString(exec bool) string {
+	if exec {
+		return "0755"
+	}
+	return "0644"
+}

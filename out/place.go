@@ -1,0 +1,189 @@
+package out
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/bdebundle/bundle/internal/progress"
+	"golang.org/x/sys/unix"
+)
+
+// Placement says how an input reached the staging directory.
+type Placement int
+
+// Placements, from cheapest to dearest.
+const (
+	Linked Placement = iota // hard link to the input
+	Cloned                  // reflink (FICLONE): shared extents, copy on write
+	Copied                  // byte copy
+)
+
+const copyBufSize = 1 << 20
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return &b }}
+
+// ctxReader fails reads once ctx is done, so a long copy stops promptly.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// hashFile streams path through sha256.
+func hashFile(ctx context.Context, path string, t progress.Task) (string, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	n, err := io.CopyBuffer(progress.Writer(h, t), ctxReader{ctx, f}, *bp)
+	if err != nil {
+		return "", 0, fmt.Errorf("reading %q: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+// placer puts inputs into the staging directory and learns their digests.
+type placer struct {
+	cache    *hashCache
+	noLink   bool
+	task     progress.Task
+	mu       sync.Mutex
+	counts   [3]int
+	cacheHit int
+}
+
+// place makes dst a copy of src (hard link, reflink or copy) and returns
+// the sha256 and size of its content.
+func (p *placer) place(ctx context.Context, src, dst string) (string, int64, error) {
+	abs, err := filepath.Abs(src)
+	if err != nil {
+		return "", 0, fmt.Errorf("reading %q: %w", src, err)
+	}
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return "", 0, fmt.Errorf("reading input %q: %w", src, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return "", 0, fmt.Errorf("reading input %q: not a regular file", src)
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return "", 0, fmt.Errorf("creating %q: %w", filepath.Dir(dst), err)
+	}
+	digest, cached := p.cache.get(abs, fi)
+	// A hard link shares the inode, mode included, so only inputs that
+	// already have the bundle's mode are linked.
+	if !p.noLink && fi.Mode().Perm() == 0o644 {
+		if err := os.Link(abs, dst); err == nil {
+			if !cached {
+				d, _, err := hashFile(ctx, abs, p.task)
+				if err != nil {
+					return "", 0, err
+				}
+				digest = d
+				p.cache.put(abs, fi, digest)
+			} else {
+				p.task.Add(fi.Size())
+			}
+			p.count(Linked, cached)
+			return digest, fi.Size(), nil
+		}
+	}
+	in, err := os.Open(abs)
+	if err != nil {
+		return "", 0, fmt.Errorf("reading input %q: %w", src, err)
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return "", 0, fmt.Errorf("creating %q: %w", dst, err)
+	}
+	defer out.Close()
+	if cloneErr := unix.IoctlFileClone(int(out.Fd()), int(in.Fd())); cloneErr == nil {
+		if !cached {
+			d, _, err := hashFile(ctx, abs, p.task)
+			if err != nil {
+				return "", 0, err
+			}
+			digest = d
+			p.cache.put(abs, fi, digest)
+		} else {
+			p.task.Add(fi.Size())
+		}
+		p.count(Cloned, cached)
+		return digest, fi.Size(), out.Close()
+	}
+	var n int64
+	if cached {
+		// The digest is known: let the kernel copy (copy_file_range).
+		n, err = io.Copy(out, ctxReader{ctx, in})
+		p.task.Add(n)
+	} else {
+		h := sha256.New()
+		bp := bufPool.Get().(*[]byte)
+		n, err = io.CopyBuffer(io.MultiWriter(out, progress.Writer(h, p.task)), ctxReader{ctx, in}, *bp)
+		bufPool.Put(bp)
+		digest = hex.EncodeToString(h.Sum(nil))
+	}
+	if err != nil {
+		return "", 0, fmt.Errorf("copying %q to %q: %w", src, dst, err)
+	}
+	if n != fi.Size() {
+		return "", 0, fmt.Errorf("copying %q: size changed while copying (%d bytes, expected %d)", src, n, fi.Size())
+	}
+	if !cached {
+		p.cache.put(abs, fi, digest)
+	}
+	p.count(Copied, cached)
+	if err := out.Close(); err != nil {
+		return "", 0, fmt.Errorf("writing %q: %w", dst, err)
+	}
+	return digest, n, nil
+}
+
+func (p *placer) count(how Placement, cached bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.counts[how]++
+	if cached {
+		p.cacheHit++
+	}
+}
+
+// writeFileExcl writes data to a new file at path.
+func writeFileExcl(path string, data []byte, mode os.FileMode) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("creating %q: %w", filepath.Dir(path), err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("writing %q: two parts of the plan write this path", path)
+		}
+		return fmt.Errorf("writing %q: %w", path, err)
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("writing %q: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,168 @@
+# The seed scenario: a Mesos 0.22.0 / Marathon 0.8.0 site on VMware BDE with
+# two storage I/O profiles (VSAN shared, VMAX local), Hadoop pinned to VSAN and
+# NGiNX (10 instances, port 80) pinned to VMAX, ZooKeeper, Chronos, Docker and
+# HAProxy with the haproxy-marathon-bridge on every node.
+
+bundle "mesos-site" {
+  version     = "2015.03.1"
+  epoch       = 1426032000 # SOURCE_DATE_EPOCH for every timestamp
+  description = "Mesos 0.22.0 and Marathon 0.8.0 on BDE with VSAN and VMAX storage profiles"
+}
+
+variable "bde_server" {
+  type        = string
+  default     = "bde.localdomain"
+  description = "FQDN of the BDE management server that serves /opt/serengeti/www"
+}
+
+variable "stats_password" {
+  type        = string
+  default     = "change-me"
+  sensitive   = true
+  description = "Password of the HAProxy stats page (user admin)"
+
+  validation {
+    condition     = length(var.stats_password) >= 8
+    error_message = "The HAProxy stats password must be at least 8 characters."
+  }
+}
+
+locals {
+  yum = "https://${var.bde_server}/yum"
+}
+
+storage_profile "vsan" {
+  backend    = "VMware VSAN"
+  storage    = "shared"
+  datastores = ["vsanDatastore"]
+}
+
+storage_profile "vmax" {
+  backend    = "EMC VMAX 40K"
+  storage    = "local"
+  datastores = ["vmax-*"]
+}
+
+repo "mesos" {
+  version  = "0.22.0"
+  packages = ["rpms/mesos-0.22.0"]
+  base_url = "${local.yum}/repos/mesos/0.22.0/"
+}
+
+repo "mesos-previous" {
+  path     = "mesos"
+  version  = "0.21.0"
+  packages = ["rpms/mesos-0.21.0"]
+  base_url = "${local.yum}/repos/mesos/0.21.0/"
+}
+
+distro "mesos" {
+  vendor  = "MESOS"
+  version = "0.22.0"
+  repos   = [repo.mesos]
+  roles   = ["zookeeper", "mesos_master", "mesos_slave", "mesos_docker", "mesos_chronos", "mesos_marathon"]
+  keep    = ["0.21.0"]
+
+  baseline {
+    provides = ["/bin/sh", "/bin/bash", "bash", "glibc", "libcurl", "zlib", "cyrus-sasl-md5", "subversion", "apr", "apr-util", "java-1.7.0-openjdk", "java", "unzip", "initscripts", "chkconfig", "shadow-utils", "iptables", "device-mapper-libs", "libcgroup", "lxc", "xz", "git", "procps", "coreutils", "util-linux", "logrotate", "socat", "openssl", "rsyslog", "curl", "e2fsprogs", "python"]
+  }
+}
+
+distro "mesos-previous" {
+  vendor  = "MESOS"
+  version = "0.21.0"
+  repos   = [repo.mesos-previous]
+  roles   = ["zookeeper", "mesos_master", "mesos_slave", "mesos_docker", "mesos_chronos", "mesos_marathon"]
+
+  baseline {
+    provides = ["/bin/sh", "/bin/bash", "bash", "glibc", "libcurl", "zlib", "cyrus-sasl-md5", "subversion", "apr", "apr-util", "java-1.7.0-openjdk", "java", "unzip", "initscripts", "chkconfig", "shadow-utils", "iptables", "device-mapper-libs", "libcgroup", "lxc", "xz", "git", "procps", "coreutils", "util-linux", "logrotate", "socat", "openssl", "rsyslog", "curl", "e2fsprogs", "python"]
+  }
+}
+
+cluster "mesos01" {
+  distro   = distro.mesos
+  marathon = "0.8.0"
+  chronos  = "2.3.0"
+
+  zookeeper {
+    path = "/mesos"
+  }
+
+  node_group "master" {
+    roles     = ["zookeeper", "mesos_master", "mesos_marathon", "mesos_chronos"]
+    instances = 3
+    cpu       = 2
+    memory_mb = 4096
+    ha        = "on"
+    hosts     = ["master-1.localdomain", "master-2.localdomain", "master-3.localdomain"]
+
+    storage {
+      type       = "shared"
+      size_gb    = 20
+      datastores = ["vsanDatastore"]
+    }
+  }
+
+  node_group "fast" {
+    roles           = ["mesos_slave", "mesos_docker"]
+    instances       = 5
+    cpu             = 8
+    memory_mb       = 32768
+    storage_profile = storage_profile.vsan
+    attributes      = { rack = "r1" }
+
+    storage {
+      size_gb = 100
+    }
+  }
+
+  node_group "bulk" {
+    roles           = ["mesos_slave", "mesos_docker"]
+    instances       = 10
+    cpu             = 4
+    memory_mb       = 8192
+    storage_profile = storage_profile.vmax
+    attributes      = { rack = "r2" }
+
+    storage {
+      size_gb = 50
+    }
+  }
+
+  haproxy {
+    stats_auth = "admin:${var.stats_password}"
+  }
+}
+
+app "hadoop" {
+  cluster     = cluster.mesos01
+  cmd         = "/opt/hadoop/bin/yarn resourcemanager"
+  instances   = 3
+  cpus        = 4
+  mem         = 8192
+  constraints = [["storage_profile", "CLUSTER", "vsan"], ["hostname", "UNIQUE"]]
+}
+
+app "nginx" {
+  cluster     = cluster.mesos01
+  instances   = 10
+  cpus        = 0.5
+  mem         = 256
+  ports       = [80]
+  cmd         = "nginx -g 'daemon off;'"
+  network     = "BRIDGE"
+  constraints = [["storage_profile", "CLUSTER", "vmax"]]
+
+}
+
+
+
+
+
+vcenter "site" {
+  datacenter     = "DC1"
+  datastore      = "vsanDatastore"
+  folder         = "bde/templates"
+  library        = "bundles"
+  datastore_path = "bundles/mesos-site"
+}

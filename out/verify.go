@@ -1,0 +1,475 @@
+package out
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bdebundle/bundle/internal/progress"
+	"golang.org/x/sync/errgroup"
+)
+
+// VerifyOptions tune Verify.
+type VerifyOptions struct {
+	// Key is an armored (or binary) OpenPGP public key or keyring. When set,
+	// bundle.json.sig must be a valid signature of bundle.json by one of its keys.
+	Key []byte
+	// Deep checks run on bundle directories (not on archives): Repodata for
+	// each repo dir, Layout for images/, OVF for each template.
+	Repodata func(ctx context.Context, repoDir string) error
+	Layout   func(ctx context.Context, dir string) error
+	OVF      func(ctx context.Context, dir, name string) error
+	// Jobs bounds parallel hashing; 0 is 4.
+	Jobs     int
+	Progress progress.Reporter
+}
+
+// Report is the outcome of Verify. The bundle is good when Problems is empty.
+type Report struct {
+	Path     string    `json:"path"`
+	Kind     string    `json:"kind"` // "dir" or "archive"
+	Name     string    `json:"name"`
+	Version  string    `json:"version"`
+	Files    int       `json:"files"`
+	Bytes    int64     `json:"bytes"`
+	Signed   bool      `json:"signed"`              // bundle.json.sig is present
+	SignedBy string    `json:"signed_by,omitempty"` // identity of the key that verified it
+	DeepRun  []string  `json:"deep_checks"`
+	Problems []Problem `json:"problems"`
+}
+
+// Problem is one thing wrong with a bundle.
+type Problem struct {
+	Path    string `json:"path"`
+	Problem string `json:"problem"`
+}
+
+// OK reports whether the bundle passed every check.
+func (r *Report) OK() bool { return len(r.Problems) == 0 }
+
+func (r *Report) add(p, format string, args ...any) {
+	r.Problems = append(r.Problems, Problem{Path: p, Problem: fmt.Sprintf(format, args...)})
+}
+
+// seen is what was found in the bundle for one file.
+type seen struct {
+	size int64
+	sha  string
+	exec bool
+}
+
+// contents is everything Verify reads from a bundle: the metadata files in
+// full and a digest of every other file.
+type contents struct {
+	manifest, sums, sig []byte
+	hasManifest         bool
+	hasSums, hasSig     bool
+	files               map[string]seen
+}
+
+const maxMetaSize = 64 << 20
+
+// Verify checks the bundle at path, a bundle directory or an archive
+// (.tar.zst, .tar.gz, .tar; read as a stream, never extracted): every file's
+// size, sha256 and mode against bundle.json, no missing or extra files,
+// SHA256SUMS, the cross-references of bundle.json, and the signature when
+// opts.Key is set. Archive entries that are links, absolute, hold "..", or
+// lie outside <name>-<version>/ are refused. Problems go to the Report; the
+// error is for failures to read at all.
+func Verify(ctx context.Context, path string, opts VerifyOptions) (*Report, error) {
+	arch, err := isArchive(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading bundle %q: %w", path, err)
+	}
+	rep := &Report{Path: path, Kind: "dir", DeepRun: []string{}, Problems: []Problem{}}
+	var c *contents
+	prefix := ""
+	if arch {
+		rep.Kind = "archive"
+		c, prefix, err = readArchive(ctx, path, rep, opts)
+	} else {
+		c, err = readDir(ctx, path, rep, opts)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if c == nil {
+		return rep, nil // refused
+	}
+	m := checkContents(c, rep)
+	if m == nil {
+		return rep, nil
+	}
+	if arch && prefix != m.Dir() {
+		rep.add(prefix+"/", "the archive's top directory is %q but bundle.json names %q", prefix, m.Dir())
+	}
+	if !arch && filepath.Base(filepath.Clean(path)) != m.Dir() {
+		rep.add(ManifestName, "the directory is named %q but bundle.json names %q", filepath.Base(filepath.Clean(path)), m.Dir())
+	}
+	checkSig(c, rep, opts.Key)
+	if !arch {
+		deepChecks(ctx, path, m, rep, opts)
+	}
+	sort.SliceStable(rep.Problems, func(i, j int) bool { return rep.Problems[i].Path < rep.Problems[j].Path })
+	return rep, nil
+}
+
+func checkSig(c *contents, rep *Report, key []byte) {
+	rep.Signed = c.hasSig
+	if len(key) == 0 {
+		return
+	}
+	if !c.hasSig {
+		rep.add(SignatureName, "missing: a key was given but the bundle is not signed")
+		return
+	}
+	who, err := checkSignature(c.manifest, c.sig, key, time.Now())
+	if err != nil {
+		rep.add(SignatureName, "bad signature of bundle.json: %v", err)
+		return
+	}
+	rep.SignedBy = who
+}
+
+// checkContents compares what was read with bundle.json and SHA256SUMS.
+func checkContents(c *contents, rep *Report) *Manifest {
+	if !c.hasManifest {
+		rep.add(ManifestName, "missing")
+		return nil
+	}
+	m, err := ParseManifest(c.manifest)
+	if err != nil {
+		rep.add(ManifestName, "%v", err)
+		return nil
+	}
+	rep.Name, rep.Version = m.Name, m.Version
+	rep.Files = len(m.Files)
+	listed := map[string]FileEntry{}
+	for _, f := range m.Files {
+		if _, dup := listed[f.Path]; dup {
+			rep.add(f.Path, "listed twice in bundle.json")
+		}
+		listed[f.Path] = f
+		rep.Bytes += f.Size
+		got, ok := c.files[f.Path]
+		switch {
+		case !ok:
+			rep.add(f.Path, "missing")
+		case got.size != f.Size:
+			rep.add(f.Path, "size is %d bytes, bundle.json says %d", got.size, f.Size)
+		case got.sha != f.SHA256:
+			rep.add(f.Path, "sha256 is %s, bundle.json says %s", got.sha, f.SHA256)
+		case got.exec != f.Executable():
+			rep.add(f.Path, "mode is %s, bundle.json says %s", modeString(got.exec), f.Mode)
+		}
+	}
+	for p := range c.files {
+		if _, ok := listed[p]; !ok {
+			rep.add(p, "extra file: not listed in bundle.json")
+		}
+	}
+	if !c.hasSums {
+		rep.add(SumsName, "missing")
+	} else if want := Sums(m.Files); !bytes.Equal(c.sums, want) {
+		rep.add(SumsName, "does not match bundle.json (%s)", firstSumsDiff(c.sums, want))
+	}
+	// Cross-references inside bundle.json.
+	for _, r := range m.Repos {
+		if r.RepoFile != "" {
+			if _, ok := listed[r.RepoFile]; !ok {
+				rep.add(r.RepoFile, "repo %q names this .repo file but it is not in the bundle", r.Name)
+			}
+		}
+		for _, p := range r.Packages {
+			fp := r.Dir + "/" + p.Location
+			f, ok := listed[fp]
+			if !ok {
+				rep.add(fp, "repo %q lists package %s but the file is not in the bundle", r.Name, p.NEVRA)
+				continue
+			}
+			if f.SHA256 != p.SHA256 || f.Size != p.Size {
+				rep.add(fp, "repo %q records a different size or sha256 for %s than the file list", r.Name, p.NEVRA)
+			}
+		}
+	}
+	for _, t := range m.Templates {
+		if t.OVF != "" {
+			f, ok := listed[t.OVF]
+			if !ok {
+				rep.add(t.OVF, "template %q names this descriptor but it is not in the bundle", t.Name)
+			} else if f.SHA256 != t.SHA256 {
+				rep.add(t.OVF, "template %q records sha256 %s, the file list says %s", t.Name, t.SHA256, f.SHA256)
+			}
+		}
+		if _, ok := listed[t.OVA]; t.OVA != "" && !ok {
+			rep.add(t.OVA, "template %q names this OVA but it is not in the bundle", t.Name)
+		}
+	}
+	return m
+}
+
+func firstSumsDiff(got, want []byte) string {
+	g, w := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
+	for i := 0; i < len(g) || i < len(w); i++ {
+		var a, b string
+		if i < len(g) {
+			a = g[i]
+		}
+		if i < len(w) {
+			b = w[i]
+		}
+		if a != b {
+			return fmt.Sprintf("line %d is %q, expected %q", i+1, a, b)
+		}
+	}
+	return "differs"
+}
+
+// readDir hashes every file of a bundle directory.
+func readDir(ctx context.Context, root string, rep *Report, opts VerifyOptions) (*contents, error) {
+	c := &contents{files: map[string]seen{}}
+	var todo []string
+	var total int64
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return fmt.Errorf("reading bundle %q: %w", root, err)
+		}
+		rel, _ := filepath.Rel(root, p)
+		rel = filepath.ToSlash(rel)
+		if d.IsDir() {
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			rep.add(rel, "not a regular file (%s); bundles hold only files and directories", d.Type())
+			return nil
+		}
+		switch rel {
+		case ManifestName, SumsName, SignatureName:
+			data, err := readSmall(p)
+			if err != nil {
+				return err
+			}
+			switch rel {
+			case ManifestName:
+				c.manifest, c.hasManifest = data, true
+			case SumsName:
+				c.sums, c.hasSums = data, true
+			default:
+				c.sig, c.hasSig = data, true
+			}
+			return nil
+		}
+		if fi, err := d.Info(); err == nil {
+			total += fi.Size()
+		}
+		todo = append(todo, rel)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	task := progress.Or(opts.Progress).Start("verifying "+filepath.Base(root), total)
+	jobs := opts.Jobs
+	if jobs <= 0 {
+		jobs = 4
+	}
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(jobs)
+	for _, rel := range todo {
+		g.Go(func() error {
+			p := filepath.Join(root, filepath.FromSlash(rel))
+			fi, err := os.Stat(p)
+			if err != nil {
+				return fmt.Errorf("reading %q: %w", p, err)
+			}
+			sum, n, err := hashFile(gctx, p, task)
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			c.files[rel] = seen{size: n, sha: sum, exec: fi.Mode().Perm()&0o111 != 0}
+			mu.Unlock()
+			return nil
+		})
+	}
+	err = g.Wait()
+	task.Done(err)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func readSmall(p string) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, fmt.Errorf("reading %q: %w", p, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxMetaSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %q: %w", p, err)
+	}
+	if len(data) > maxMetaSize {
+		return nil, fmt.Errorf("reading %q: larger than %d bytes", p, maxMetaSize)
+	}
+	return data, nil
+}
+
+// safeEntry checks one archive entry and returns its path below the
+// bundle's top directory ("" for the top directory itself).
+func safeEntry(h *tar.Header, prefix *string) (string, error) {
+	name := h.Name
+	switch {
+	case name == "":
+		return "", errors.New("empty entry name")
+	case strings.HasPrefix(name, "/"):
+		return "", fmt.Errorf("absolute path %q", name)
+	case strings.Contains(name, "\\"):
+		return "", fmt.Errorf("backslash in %q", name)
+	}
+	for _, seg := range strings.Split(strings.TrimSuffix(name, "/"), "/") {
+		if seg == ".." {
+			return "", fmt.Errorf("path %q leaves the archive (..)", name)
+		}
+	}
+	switch h.Typeflag {
+	case tar.TypeReg, tar.TypeDir:
+	case tar.TypeSymlink, tar.TypeLink:
+		return "", fmt.Errorf("%q is a link to %q; bundles hold no links", name, h.Linkname)
+	default:
+		return "", fmt.Errorf("%q has entry type %q; bundles hold only files and directories", name, string(h.Typeflag))
+	}
+	clean := strings.TrimSuffix(name, "/")
+	if path.Clean(clean) != clean || clean == "." {
+		return "", fmt.Errorf("path %q is not clean", name)
+	}
+	top, rest, _ := strings.Cut(clean, "/")
+	if *prefix == "" {
+		*prefix = top
+	}
+	if top != *prefix {
+		return "", fmt.Errorf("%q lies outside the bundle directory %s/", name, *prefix)
+	}
+	if h.Typeflag == tar.TypeReg && rest == "" {
+		return "", fmt.Errorf("%q is a file at the top of the archive, outside %s/", name, *prefix)
+	}
+	return rest, nil
+}
+
+// readArchive streams the archive, hashing every file entry. An unsafe
+// entry stops the read with a problem and a nil result.
+func readArchive(ctx context.Context, p string, rep *Report, opts VerifyOptions) (*contents, string, error) {
+	tr, closeFn, err := openArchive(p)
+	if err != nil {
+		return nil, "", fmt.Errorf("reading bundle %q: %w", p, err)
+	}
+	defer closeFn()
+	task := progress.Or(opts.Progress).Start("verifying "+filepath.Base(p), -1)
+	c := &contents{files: map[string]seen{}}
+	prefix := ""
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	dirs := map[string]bool{}
+	for {
+		if err := ctx.Err(); err != nil {
+			task.Done(err)
+			return nil, "", err
+		}
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			task.Done(err)
+			rep.add(filepath.Base(p), "reading archive: %v", err)
+			return nil, prefix, nil
+		}
+		rel, err := safeEntry(h, &prefix)
+		if err != nil {
+			task.Done(nil)
+			rep.add(h.Name, "refused archive entry: %v", err)
+			return nil, prefix, nil
+		}
+		if h.Typeflag == tar.TypeDir {
+			dirs[rel] = true
+			continue
+		}
+		if _, dup := c.files[rel]; dup || (isMetaFile(rel) && (rel == ManifestName && c.hasManifest || rel == SumsName && c.hasSums || rel == SignatureName && c.hasSig)) {
+			rep.add(rel, "appears twice in the archive")
+			continue
+		}
+		if isMetaFile(rel) {
+			if h.Size > maxMetaSize {
+				rep.add(rel, "larger than %d bytes", maxMetaSize)
+				continue
+			}
+			data, err := io.ReadAll(tr)
+			if err != nil {
+				rep.add(rel, "reading archive: %v", err)
+				return nil, prefix, nil
+			}
+			switch rel {
+			case ManifestName:
+				c.manifest, c.hasManifest = data, true
+			case SumsName:
+				c.sums, c.hasSums = data, true
+			default:
+				c.sig, c.hasSig = data, true
+			}
+			continue
+		}
+		hs := sha256.New()
+		n, err := io.CopyBuffer(progress.Writer(hs, task), tr, *bp)
+		if err != nil {
+			rep.add(rel, "reading archive: %v", err)
+			return nil, prefix, nil
+		}
+		c.files[rel] = seen{size: n, sha: hex.EncodeToString(hs.Sum(nil)), exec: h.Mode&0o111 != 0}
+	}
+	task.Done(nil)
+	if prefix == "" {
+		rep.add(filepath.Base(p), "the archive is empty")
+		return nil, "", nil
+	}
+	return c, prefix, nil
+}
+
+func deepChecks(ctx context.Context, root string, m *Manifest, rep *Report, opts VerifyOptions) {
+	if opts.Repodata != nil {
+		rep.DeepRun = append(rep.DeepRun, "repodata")
+		for _, r := range m.Repos {
+			if err := opts.Repodata(ctx, filepath.Join(root, filepath.FromSlash(r.Dir))); err != nil {
+				rep.add(r.Dir, "repodata: %v", err)
+			}
+		}
+	}
+	if opts.Layout != nil && len(m.Images) > 0 {
+		rep.DeepRun = append(rep.DeepRun, "images")
+		if err := opts.Layout(ctx, filepath.Join(root, "images")); err != nil {
+			rep.add("images", "OCI layout: %v", err)
+		}
+	}
+	if opts.OVF != nil && len(m.Templates) > 0 {
+		rep.DeepRun = append(rep.DeepRun, "templates")
+		for _, t := range m.Templates {
+			if err := opts.OVF(ctx, filepath.Join(root, "ovf"), t.Name); err != nil {
+				rep.add("ovf/"+t.Name, "template: %v", err)
+			}
+		}
+	}
+}

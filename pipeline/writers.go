@@ -1,0 +1,142 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/bdebundle/bundle/compiler"
+	"github.com/bdebundle/bundle/images"
+	"github.com/bdebundle/bundle/images/ovf"
+	"github.com/bdebundle/bundle/internal/progress"
+	"github.com/bdebundle/bundle/out"
+	"github.com/bdebundle/bundle/repo"
+)
+
+// WriterOptions tune the writers Build calls.
+type WriterOptions struct {
+	// RepoSignKey, when set, signs each repomd.xml (repomd.xml.asc).
+	RepoSignKey *openpgp.Entity
+	// Offline forbids registry access while mirroring images.
+	Offline bool
+	// UpdateLock accepts image digests that differ from the lock file.
+	UpdateLock bool
+	Insecure   []string
+	Progress   progress.Reporter
+}
+
+// Writers returns out's writer hooks backed by the repo, images and ovf
+// packages, using what Compile gathered.
+func (r *Result) Writers(opts WriterOptions) (out.RepoWriter, out.ImageWriter, out.TemplateWriter) {
+	return &repoWriter{r, opts}, &imageWriter{r, opts}, &templateWriter{r, opts}
+}
+
+type repoWriter struct {
+	r    *Result
+	opts WriterOptions
+}
+
+// WriteRepo writes repodata for the RPMs Compile scanned (the files Build
+// placed in repoDir are the same bytes: their sha256 is checked there).
+func (w *repoWriter) WriteRepo(ctx context.Context, repoDir string, rp *compiler.RepoPlan) (*out.RepoInfo, error) {
+	pkgs := w.r.Packages[rp.Name]
+	if len(pkgs) != len(rp.Packages) {
+		return nil, fmt.Errorf("repo %q: %d packages planned but %d scanned", rp.Name, len(rp.Packages), len(pkgs))
+	}
+	placed := make([]*repo.Package, len(pkgs))
+	for i, p := range pkgs {
+		cp := *p
+		cp.Location = path.Base(rp.Packages[i].Dest)
+		placed[i] = &cp
+	}
+	if err := repo.WriteRepodata(ctx, repoDir, placed, repo.WriteOptions{Timestamp: w.r.Plan.Epoch, SignKey: w.opts.RepoSignKey}); err != nil {
+		return nil, fmt.Errorf("writing repodata of repo %q: %w", rp.Name, err)
+	}
+	info := &out.RepoInfo{}
+	for _, p := range placed {
+		info.Packages = append(info.Packages, out.PackageInfo{NEVRA: p.NEVRA(), Location: p.Location})
+	}
+	var keyURLs []string
+	if len(rp.GPGKeys) > 0 {
+		site := siteYumURL(rp)
+		for _, k := range rp.GPGKeys {
+			keyURLs = append(keyURLs, site+"/keys/"+path.Base(k.Dest))
+		}
+	}
+	info.RepoFile = repo.RepoFile(rp.Name, rp.Name+" "+rp.Version, rp.BaseURL, keyURLs)
+	return info, nil
+}
+
+// siteYumURL is the URL of serengeti/www/yum at the site, from the repo's
+// base URL (…/yum/repos/<path>/<version>/).
+func siteYumURL(rp *compiler.RepoPlan) string {
+	if i := strings.Index(rp.BaseURL, "/repos/"); i > 0 {
+		return rp.BaseURL[:i]
+	}
+	return strings.TrimSuffix(rp.BaseURL, "/")
+}
+
+type imageWriter struct {
+	r    *Result
+	opts WriterOptions
+}
+
+// WriteImages mirrors every image into one OCI layout.
+func (w *imageWriter) WriteImages(ctx context.Context, layoutDir string, plans []*compiler.ImagePlan) ([]out.ImageInfo, error) {
+	if len(w.r.ImageSpecs) == 0 {
+		return nil, nil
+	}
+	res, err := images.Mirror(ctx, layoutDir, w.r.ImageSpecs, images.Options{Offline: w.opts.Offline, UpdateLock: w.opts.UpdateLock, Insecure: w.opts.Insecure, Progress: w.opts.Progress})
+	if err != nil {
+		return nil, err
+	}
+	written := map[string]string{}
+	for _, im := range w.r.Def.Images {
+		written[im.Name] = im.Ref
+	}
+	facts := map[string]string{}
+	if w.r.Facts != nil {
+		for n, f := range w.r.Facts.Images {
+			facts[n] = f.Digest
+		}
+	}
+	var infos []out.ImageInfo
+	for _, m := range res {
+		if d, ok := facts[m.Name]; ok && d != m.Digest {
+			return nil, fmt.Errorf("image %q: resolved to %s while compiling but mirrored %s; the source changed during the build", m.Name, d, m.Digest)
+		}
+		infos = append(infos, out.ImageInfo{Name: m.Name, Ref: written[m.Name], Repository: m.Repository, Digest: m.Digest, Platforms: m.Platforms})
+	}
+	return infos, nil
+}
+
+type templateWriter struct {
+	r    *Result
+	opts WriterOptions
+}
+
+// WriteTemplate writes ovf/<name>/ (descriptor, manifest, disks hard-linked
+// from the inputs where possible) and ovf/<name>.ova.
+func (w *templateWriter) WriteTemplate(ctx context.Context, ovfDir string, tp *compiler.TemplatePlan) (*out.TemplateInfo, error) {
+	dir := filepath.Join(ovfDir, tp.Name)
+	if _, err := ovf.Write(ctx, dir, tp.OVF, ovf.Options{Link: true, Progress: w.opts.Progress}); err != nil {
+		return nil, err
+	}
+	ovaPath := filepath.Join(ovfDir, tp.Name+".ova")
+	f, err := os.Create(ovaPath)
+	if err != nil {
+		return nil, fmt.Errorf("writing %q: %w", ovaPath, err)
+	}
+	if err := ovf.WriteOVA(ctx, f, dir, tp.Name, w.r.Plan.Epoch); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("writing %q: %w", ovaPath, err)
+	}
+	return &out.TemplateInfo{OVF: tp.Name + "/" + tp.Name + ".ovf", OVA: tp.Name + ".ova"}, nil
+}
