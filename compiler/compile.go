@@ -406,7 +406,7 @@ func (c *compiler) app(a *def.App) *AppPlan {
 }
 
 func (c *compiler) image(im *def.Image) *ImagePlan {
-	ip := &ImagePlan{Name: im.Name, Ref: im.Ref, Platforms: im.AllPlatforms()}
+	ip := &ImagePlan{Name: im.Name, Ref: im.Ref, Written: im.Ref, Platforms: im.AllPlatforms()}
 	r := attrRange(im.Body, "ref", im.DeclRange)
 	for _, prefix := range []string{"docker-archive:", "oci-layout:"} {
 		if !strings.HasPrefix(im.Ref, prefix) {

@@ -103,7 +103,8 @@ type AppPlan struct {
 // ImagePlan is one container image mirrored into images/.
 type ImagePlan struct {
 	Name      string   `json:"name"`
-	Ref       string   `json:"ref"` // as written; local paths made absolute
+	Ref       string   `json:"-"`   // local paths made absolute
+	Written   string   `json:"ref"` // as written in the definition
 	Platforms []string `json:"platforms"`
 }
 

@@ -12,39 +12,50 @@ cd "$(dirname "$0")/.."
 bin=${BIN:-bin}
 mkdir -p "$bin"
 export CGO_ENABLED=0
-go build -trimpath -o "$bin/" ./cmd/bundle ./internal/cmd/vcsim ./internal/cmd/govc
+go build -trimpath -o "$bin/" ./cmd/bundle ./internal/cmd/vcsim ./internal/cmd/govc ./internal/cmd/registry
 
 log=$(mktemp)
 "$bin/vcsim" -port 0 >"$log" 2>&1 &
 sim=$!
-trap 'kill "$sim" 2>/dev/null || true; wait "$sim" 2>/dev/null || true; rm -f "$log"' EXIT
+reglog=$(mktemp)
+"$bin/registry" >"$reglog" 2>&1 &
+reg=$!
+trap 'kill "$sim" "$reg" 2>/dev/null || true; wait "$sim" "$reg" 2>/dev/null || true; rm -f "$log" "$reglog"' EXIT
 for _ in $(seq 1 100); do
 	grep -q '^GOVC_URL=' "$log" && break
 	sleep 0.1
 done
 url=$(sed -n 's/^GOVC_URL=//p' "$log")
+for _ in $(seq 1 100); do
+	grep -q '^REGISTRY=' "$reglog" && break
+	sleep 0.1
+done
+registry=$(sed -n 's/^REGISTRY=//p' "$reglog")
+[ -n "$registry" ] || { echo "registry did not start:" >&2; cat "$reglog" >&2; exit 3; }
 [ -n "$url" ] || { echo "vcsim did not start:" >&2; cat "$log" >&2; exit 3; }
 
 # The simulator's inventory: DC0, LocalDS_0, DC0_C0/Resources, "VM Network".
 export GOVC_URL=$url GOVC_INSECURE=true
 export GOVC_DATACENTER=DC0 GOVC_DATASTORE=LocalDS_0
 export GOVC_RESOURCE_POOL=DC0_C0/Resources GOVC_NETWORK="VM Network"
-echo "== vCenter simulator at ${url%%//*}//127.0.0.1:${url##*:}"
+echo "== vCenter simulator at ${url%%//*}//127.0.0.1:${url##*:}, site registry at $registry"
 
 echo "== bundle deploy --dry-run"
-"$bin/bundle" deploy "$bundle_dir" --dry-run
+"$bin/bundle" deploy "$bundle_dir" --registry "$registry" --dry-run
 echo
 echo "== bundle deploy"
-"$bin/bundle" deploy "$bundle_dir"
+"$bin/bundle" deploy "$bundle_dir" --registry "$registry"
 echo
 echo "== bundle deploy (again: nothing to do)"
-"$bin/bundle" deploy "$bundle_dir"
+"$bin/bundle" deploy "$bundle_dir" --registry "$registry"
 echo
 
 echo "== govc ls /DC0/vm"
 "$bin/govc" ls /DC0/vm
 echo "== govc datastore.ls"
-"$bin/govc" datastore.ls -R bundles | head -40
+"$bin/govc" datastore.ls -R bundles >"$log.ls"
+head -24 "$log.ls"
+rm -f "$log.ls"
 echo "== govc library.ls"
 "$bin/govc" library.ls
 "$bin/govc" library.ls '*/*' 2>/dev/null || true

@@ -83,7 +83,7 @@ func printPlan(g *Globals, p *compiler.Plan) {
 		fmt.Fprintf(w, "app %s\t%s x%d\t%v\n", a.Name, a.ID, a.Instances, a.Constraints)
 	}
 	for _, im := range p.Images {
-		fmt.Fprintf(w, "image %s\t%s\t%v\n", im.Name, im.Ref, im.Platforms)
+		fmt.Fprintf(w, "image %s\t%s\t%v\n", im.Name, im.Written, im.Platforms)
 	}
 	for _, t := range p.Templates {
 		var size int64
@@ -93,6 +93,9 @@ func printPlan(g *Globals, p *compiler.Plan) {
 		total += size
 		fmt.Fprintf(w, "template %s\t%s %d CPU %d MB\t%s of disks\n", t.Name, t.GuestOS, t.CPU, t.MemoryMB, humanBytes(size))
 	}
+	w.Flush()
+	w = tabwriter.NewWriter(g.Out, 2, 8, 2, ' ', 0)
+	fmt.Fprintln(w)
 	for _, f := range p.Files {
 		note := ""
 		if f.Sensitive {
