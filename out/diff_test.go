@@ -14,7 +14,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
-func TestRPMVerCmp(t *testing.T) {
+func TestCompareEVR(t *testing.T) {
 	cases := []struct {
 		a, b string
 		want int
@@ -26,11 +26,12 @@ func TestRPMVerCmp(t *testing.T) {
 		{"0.1.20141121000021", "0.1.20141204175332", -1}, {"1_0", "1.0", 0}, {"abc", "abd", -1},
 	}
 	for _, c := range cases {
-		if got := RPMVerCmp(c.a, c.b); got != c.want {
-			t.Errorf("RPMVerCmp(%q, %q) = %d, want %d", c.a, c.b, got, c.want)
+		a, b := NEVRA{Version: c.a, Release: "1"}, NEVRA{Version: c.b, Release: "1"}
+		if got := CompareEVR(a, b); got != c.want {
+			t.Errorf("CompareEVR(%q, %q) = %d, want %d", c.a, c.b, got, c.want)
 		}
-		if got := RPMVerCmp(c.b, c.a); got != -c.want {
-			t.Errorf("RPMVerCmp(%q, %q) = %d, want %d", c.b, c.a, got, -c.want)
+		if got := CompareEVR(b, a); got != -c.want {
+			t.Errorf("CompareEVR(%q, %q) = %d, want %d", c.b, c.a, got, -c.want)
 		}
 	}
 	n, ok := ParseNEVRA("bash-1:4.2.46-34.el7.x86_64")
