@@ -259,17 +259,14 @@ type Image struct {
 	Dir       string
 }
 
-// AllPlatforms returns the platforms requested, defaulting to linux/amd64.
+// AllPlatforms returns the platforms requested; none means the source as it
+// is (a single image, or every platform of an index).
 func (i *Image) AllPlatforms() []string {
 	var out []string
 	if i.Platform != "" {
 		out = append(out, i.Platform)
 	}
-	out = append(out, i.Platforms...)
-	if len(out) == 0 {
-		out = []string{"linux/amd64"}
-	}
-	return out
+	return append(out, i.Platforms...)
 }
 
 // VMTemplate is a VM template shipped as OVF/OVA.

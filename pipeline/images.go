@@ -61,11 +61,11 @@ func gatherImages(ctx context.Context, d *def.Definition, plan *compiler.Plan, r
 		if err == nil && src.Kind == images.Registry && !opts.Registry && s.Digest == "" {
 			continue // not pinned and no network: nothing to resolve
 		}
-		r, err := images.Resolve(ctx, opts.PrevLayout, []images.Spec{s}, iopts)
+		r, err := images.Resolve(ctx, res.PrevLayout, []images.Spec{s}, iopts)
 		im := byName[s.Name]
 		if err != nil {
 			sev := hcl.DiagError
-			if src.Kind == images.Registry && !opts.Registry {
+			if src.Kind == images.Registry && !opts.Registry && !opts.Build {
 				sev = hcl.DiagWarning // pinned, but not in a previous layout: resolved at build time
 			}
 			diags = append(diags, &hcl.Diagnostic{Severity: sev, Summary: "Cannot resolve image", Detail: err.Error(), Subject: attrRange(im.Body, "ref", im.DeclRange)})

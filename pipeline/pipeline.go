@@ -31,8 +31,12 @@ type Options struct {
 	UpdateLock bool
 	// Insecure lists registry hosts reached over plain HTTP.
 	Insecure []string
-	// PrevLayout is the images/ layout of the previous build, if any.
-	PrevLayout string
+	// Build says the result will be built: images that cannot be resolved
+	// are then errors, not warnings.
+	Build bool
+	// OutDir is where the bundle is built: the previous build's images/
+	// layout there resolves pinned registry images without the network.
+	OutDir string
 }
 
 // Result is a compiled definition with what was gathered about its inputs.
@@ -47,6 +51,8 @@ type Result struct {
 	ImageSpecs []images.Spec
 	// Images are the resolved images (what Mirror will store).
 	Images []images.Result
+	// PrevLayout is the images/ layout of the previous build, if known.
+	PrevLayout string
 }
 
 // Compile loads the definition at p, gathers facts about its inputs and
@@ -62,6 +68,9 @@ func Compile(ctx context.Context, p string, lopts def.Options, opts Options) (*R
 	plan, cds := compiler.Compile(d, nil)
 	if cds.HasErrors() {
 		return res, append(diags, cds...)
+	}
+	if opts.OutDir != "" {
+		res.PrevLayout = filepath.Join(opts.OutDir, plan.Dir(), "images")
 	}
 	facts, gds := gather(ctx, d, plan, res, opts)
 	diags = append(diags, gds...)

@@ -27,6 +27,10 @@ type WriterOptions struct {
 	UpdateLock bool
 	Insecure   []string
 	Progress   progress.Reporter
+	// PrevLayout is the images/ layout of the previous build of this bundle:
+	// its blobs are reused (re-hashed) instead of fetched, and offline it
+	// supplies pinned registry images.
+	PrevLayout string
 }
 
 // Writers returns out's writer hooks backed by the repo, images and ovf
@@ -90,6 +94,11 @@ func (w *imageWriter) WriteImages(ctx context.Context, layoutDir string, plans [
 	if len(w.r.ImageSpecs) == 0 {
 		return nil, nil
 	}
+	if w.opts.PrevLayout != "" {
+		if err := linkTree(w.opts.PrevLayout, layoutDir); err != nil {
+			return nil, fmt.Errorf("reusing the previous image layout: %w", err)
+		}
+	}
 	res, err := images.Mirror(ctx, layoutDir, w.r.ImageSpecs, images.Options{Offline: w.opts.Offline, UpdateLock: w.opts.UpdateLock, Insecure: w.opts.Insecure, Progress: w.opts.Progress})
 	if err != nil {
 		return nil, err
@@ -139,4 +148,36 @@ func (w *templateWriter) WriteTemplate(ctx context.Context, ovfDir string, tp *c
 		return nil, fmt.Errorf("writing %q: %w", ovaPath, err)
 	}
 	return &out.TemplateInfo{OVF: tp.Name + "/" + tp.Name + ".ovf", OVA: tp.Name + ".ova"}, nil
+}
+
+// linkTree fills dst with hard links (or copies) of the files under src, when
+// src is an OCI layout. Mirror then finds the previous images in dst.
+func linkTree(src, dst string) error {
+	if _, err := os.Stat(filepath.Join(src, "index.json")); err != nil {
+		return nil // no previous layout
+	}
+	return filepath.WalkDir(src, func(p string, e os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(dst, rel)
+		if e.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		if !e.Type().IsRegular() {
+			return nil
+		}
+		if err := os.Link(p, target); err == nil {
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, data, 0o644)
+	})
 }

@@ -62,7 +62,7 @@ func runBuild(cmd *cobra.Command, g *Globals, f *buildFlags, pres *pipeline.Resu
 	rep := newReporter(g)
 	opts.Progress = rep
 	opts.Repos, opts.Images, opts.Templates = pres.Writers(pipeline.WriterOptions{
-		Offline: f.Run.Offline, UpdateLock: f.Run.UpdateLock, Insecure: f.Run.Insecure, Progress: rep})
+		Offline: f.Run.Offline, UpdateLock: f.Run.UpdateLock, Insecure: f.Run.Insecure, Progress: rep, PrevLayout: pres.PrevLayout})
 	res, err := out.Build(cmd.Context(), plan, f.Out, opts)
 	rep.Close()
 	if err != nil {

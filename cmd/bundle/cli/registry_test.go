@@ -1,0 +1,122 @@
+package cli
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"log"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+func fileSum(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+// TestRegistryImageLockAndOffline follows a registry image through lock,
+// build, an offline rebuild with the registry gone, and a tag that moved.
+func TestRegistryImageLockAndOffline(t *testing.T) {
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	host := strings.TrimPrefix(srv.URL, "http://")
+	push := func() string {
+		img, err := random.Image(4096, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, err := name.ParseReference(host + "/team/web:1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := remote.Write(ref, img); err != nil {
+			t.Fatal(err)
+		}
+		d, _ := img.Digest()
+		return d.String()
+	}
+	first := push()
+	site := baseSite + "\nimage \"web\" {\n  ref = \"" + host + "/team/web:1\"\n}\n"
+	site = strings.Replace(site, "  cmd       = \"python -m SimpleHTTPServer $PORT0\"\n", "  image     = image.web\n", 1)
+	dir := writeSite(t, site)
+	dist := filepath.Join(t.TempDir(), "dist")
+	mustRun := func(want int, args ...string) string {
+		t.Helper()
+		code, stdout, stderr := run(t, args...)
+		if code != want {
+			t.Fatalf("bundle %v: exit %d, want %d\n%s%s", args, code, want, stdout, stderr)
+		}
+		return stdout + stderr
+	}
+	mustRun(0, "lock", dir)
+	lock, err := os.ReadFile(filepath.Join(dir, "bundle.lock.hcl"))
+	if err != nil || !strings.Contains(string(lock), first) {
+		t.Fatalf("lock file does not pin %s:\n%s", first, lock)
+	}
+	mustRun(0, "build", dir, "-o", dist, "-q")
+	archive := filepath.Join(dist, "site-1.0.0.tar.zst")
+	sum := fileSum(t, archive)
+	app, err := os.ReadFile(filepath.Join(dist, "site-1.0.0", "clusters/c1/marathon/web.json"))
+	if err != nil || !strings.Contains(string(app), "team/web@"+first) {
+		t.Fatalf("app JSON does not pull the locked digest %s:\n%s", first, app)
+	}
+
+	// The registry is gone: an offline rebuild takes the image from the
+	// previous bundle and gives the same archive.
+	srv.Close()
+	mustRun(0, "build", dir, "-o", dist, "-q", "--offline")
+	if got := fileSum(t, archive); got != sum {
+		t.Fatalf("offline rebuild changed the archive: %s -> %s", sum, got)
+	}
+	// Offline without the previous bundle: a clear error, nothing written.
+	other := filepath.Join(t.TempDir(), "dist")
+	out := mustRun(ExitUser, "build", dir, "-o", other, "-q", "--offline")
+	if !strings.Contains(out, "network is off") {
+		t.Errorf("offline build without the image says:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(other, "site-1.0.0")); !os.IsNotExist(err) {
+		t.Errorf("a failed build left %s", filepath.Join(other, "site-1.0.0"))
+	}
+
+	// The tag moves: build refuses until --update-lock, the previous bundle
+	// stays as it was.
+	srv = httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer srv.Close()
+	host2 := strings.TrimPrefix(srv.URL, "http://")
+	site2 := strings.ReplaceAll(site, host, host2)
+	must0(t, os.WriteFile(filepath.Join(dir, "site.hcl"), []byte(site2), 0o644))
+	must0(t, os.WriteFile(filepath.Join(dir, "bundle.lock.hcl"), []byte(strings.ReplaceAll(string(lock), host, host2)), 0o644))
+	host = host2
+	second := push()
+	out = mustRun(ExitUser, "build", dir, "-o", dist, "-q")
+	if !strings.Contains(out, "lock") || !strings.Contains(out, first) {
+		t.Errorf("moved tag: build says:\n%s", out)
+	}
+	if got := fileSum(t, archive); got != sum {
+		t.Fatal("a refused build changed the previous archive")
+	}
+	mustRun(0, "build", dir, "-o", dist, "-q", "--update-lock")
+	app, _ = os.ReadFile(filepath.Join(dist, "site-1.0.0", "clusters/c1/marathon/web.json"))
+	if !strings.Contains(string(app), "team/web@"+second) {
+		t.Fatalf("--update-lock: app JSON does not pull %s:\n%s", second, app)
+	}
+}
+
+func must0(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
