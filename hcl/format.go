@@ -49,24 +49,7 @@ func Format(path string, write bool) ([]FormatResult, error) {
 }
 
 func formatFiles(path string) ([]string, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if !fi.IsDir() {
-		return []string{path}, nil
-	}
-	entries, err := os.ReadDir(path)
-	if err != nil {
-		return nil, err
-	}
-	var files []string
-	for _, e := range entries {
-		if !e.IsDir() && len(e.Name()) > 4 && e.Name()[len(e.Name())-4:] == ".hcl" {
-			files = append(files, filepath.Join(path, e.Name()))
-		}
-	}
-	return files, nil
+	return listHCL(path, true)
 }
 
 func writeFileAtomic(path string, data []byte) error {

@@ -54,6 +54,16 @@ type localsBlock struct {
 // Files returns the definition files at path: path itself when it is a file,
 // or every *.hcl directly inside it (sorted) except the lock and vars files.
 func Files(path string) ([]string, error) {
+	files, err := listHCL(path, false)
+	if err == nil && len(files) == 0 {
+		return nil, fmt.Errorf("no *.hcl files in %q", path)
+	}
+	return files, err
+}
+
+// listHCL lists path itself when it is a file, or the *.hcl files directly in
+// it, sorted; all of them, or without the lock and vars files.
+func listHCL(path string, all bool) ([]string, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, err
@@ -68,15 +78,14 @@ func Files(path string) ([]string, error) {
 	var files []string
 	for _, e := range entries {
 		n := e.Name()
-		if e.IsDir() || !strings.HasSuffix(n, ".hcl") || n == LockFile || strings.HasSuffix(n, VarsSuffix) || strings.HasPrefix(n, ".") {
+		if e.IsDir() || !strings.HasSuffix(n, ".hcl") || strings.HasPrefix(n, ".") {
+			continue
+		}
+		if !all && (n == LockFile || strings.HasSuffix(n, VarsSuffix)) {
 			continue
 		}
 		files = append(files, filepath.Join(path, n))
 	}
-	if len(files) == 0 {
-		return nil, fmt.Errorf("no *.hcl files in %q", path)
-	}
-	sort.Strings(files)
 	return files, nil
 }
 
