@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bdebundle/bundle/internal/demoinputs"
 	"github.com/bdebundle/bundle/out"
@@ -92,5 +93,45 @@ func TestExampleEndToEnd(t *testing.T) {
 	}
 	if want := "registry.localdomain:5000/" + m.Images[0].Repository + "@" + m.Images[0].Digest; app.Container.Docker.Image != want {
 		t.Errorf("nginx app pulls %q; the bundled image is %q", app.Container.Docker.Image, want)
+	}
+}
+
+// TestExampleReproducible builds the example from two checkout paths whose
+// inputs have different mtimes, at different times, with the hash cache off
+// and on, and gets the same archive bytes.
+func TestExampleReproducible(t *testing.T) {
+	src, err := os.ReadFile("../../../examples/mesos-site/site.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	build := func(mtime time.Time, extra ...string) string {
+		dir := filepath.Join(t.TempDir(), "checkout", "examples", "mesos-site")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "site.hcl"), src, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files, err := demoinputs.WriteAll(context.Background(), dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			if err := os.Chtimes(f, mtime, mtime); err != nil {
+				t.Fatal(err)
+			}
+		}
+		dist := filepath.Join(t.TempDir(), "dist")
+		args := append([]string{"build", dir, "-o", dist, "-q", "--offline", "--cache-dir", t.TempDir()}, extra...)
+		if code, stdout, stderr := run(t, args...); code != 0 {
+			t.Fatalf("build: exit %d\n%s%s", code, stdout, stderr)
+		}
+		return fileSum(t, filepath.Join(dist, "mesos-site-2015.03.1.tar.zst"))
+	}
+	a := build(time.Unix(1300000000, 0))
+	time.Sleep(1100 * time.Millisecond)
+	b := build(time.Now(), "--no-hardlinks", "--no-cache")
+	if a != b {
+		t.Fatalf("two builds of the example differ: %s vs %s", a, b)
 	}
 }
