@@ -183,11 +183,21 @@ var (
 // openArchive returns a tar reader over the archive at path, detecting the
 // compression from its first bytes. close releases it.
 func openArchive(path string) (tr *tar.Reader, closeFn func(), err error) {
+	return openArchiveCounted(path, nil)
+}
+
+// openArchiveCounted is openArchive reporting to t (when not nil) the bytes
+// read from the archive file, before decompression.
+func openArchiveCounted(path string, t progress.Task) (tr *tar.Reader, closeFn func(), err error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, err
 	}
-	br := bufio.NewReaderSize(f, 1<<20)
+	var src io.Reader = f
+	if t != nil {
+		src = progress.Reader(f, t)
+	}
+	br := bufio.NewReaderSize(src, 1<<20)
 	head, _ := br.Peek(4)
 	switch {
 	case bytes.HasPrefix(head, zstdMagic):
@@ -216,4 +226,61 @@ func isArchive(path string) (bool, error) {
 		return false, err
 	}
 	return !fi.IsDir(), nil
+}
+
+// ArchiveError is a fault of an archive's content: an entry refused as
+// unsafe, a damaged or truncated stream, or entries that contradict each
+// other. Failures of the local file system are not ArchiveErrors.
+type ArchiveError struct {
+	Archive string // path of the archive
+	Entry   string // entry name as stored, "" for the archive as a whole
+	Refused bool   // the entry is unsafe (see safeEntry)
+	Err     error
+}
+
+func (e *ArchiveError) Error() string {
+	switch {
+	case e.Refused:
+		return fmt.Sprintf("archive %q: refused archive entry: %v", e.Archive, e.Err)
+	case e.Entry != "":
+		return fmt.Sprintf("archive %q: entry %q: %v", e.Archive, e.Entry, e.Err)
+	}
+	return fmt.Sprintf("reading archive %q: %v", e.Archive, e.Err)
+}
+
+func (e *ArchiveError) Unwrap() error { return e.Err }
+
+// walkArchive streams the archive at p. Every entry is checked with
+// safeEntry before visit sees it; visit gets the entry's path below the top
+// directory ("" for the top directory itself) and, for files, a reader of
+// its content. The walk stops with an *ArchiveError at the first unsafe
+// entry or damaged header, with the error of visit when it returns one, and
+// with ctx's error when ctx is done. It returns the top directory's name
+// ("" for an archive without entries). t, when not nil, receives the bytes
+// read from the archive file.
+func walkArchive(ctx context.Context, p string, t progress.Task, visit func(h *tar.Header, rel string, r io.Reader) error) (prefix string, err error) {
+	tr, closeFn, err := openArchiveCounted(p, t)
+	if err != nil {
+		return "", fmt.Errorf("reading bundle %q: %w", p, err)
+	}
+	defer closeFn()
+	for {
+		if err := ctx.Err(); err != nil {
+			return prefix, err
+		}
+		h, err := tr.Next()
+		if err == io.EOF {
+			return prefix, nil
+		}
+		if err != nil {
+			return prefix, &ArchiveError{Archive: p, Err: err}
+		}
+		rel, err := safeEntry(h, &prefix)
+		if err != nil {
+			return prefix, &ArchiveError{Archive: p, Entry: h.Name, Refused: true, Err: err}
+		}
+		if err := visit(h, rel, tr); err != nil {
+			return prefix, err
+		}
+	}
 }

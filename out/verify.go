@@ -371,57 +371,33 @@ func safeEntry(h *tar.Header, prefix *string) (string, error) {
 	return rest, nil
 }
 
+// errStopRead ends an archive walk after a problem was recorded.
+var errStopRead = errors.New("archive read stopped")
+
 // readArchive streams the archive, hashing every file entry. An unsafe
 // entry stops the read with a problem and a nil result.
 func readArchive(ctx context.Context, p string, rep *Report, opts VerifyOptions) (*contents, string, error) {
-	tr, closeFn, err := openArchive(p)
-	if err != nil {
-		return nil, "", fmt.Errorf("reading bundle %q: %w", p, err)
-	}
-	defer closeFn()
 	task := progress.Or(opts.Progress).Start("verifying "+filepath.Base(p), -1)
 	c := &contents{files: map[string]seen{}}
-	prefix := ""
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
-	dirs := map[string]bool{}
-	for {
-		if err := ctx.Err(); err != nil {
-			task.Done(err)
-			return nil, "", err
-		}
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			task.Done(err)
-			rep.add(filepath.Base(p), "reading archive: %v", err)
-			return nil, prefix, nil
-		}
-		rel, err := safeEntry(h, &prefix)
-		if err != nil {
-			task.Done(nil)
-			rep.add(h.Name, "refused archive entry: %v", err)
-			return nil, prefix, nil
-		}
+	prefix, err := walkArchive(ctx, p, nil, func(h *tar.Header, rel string, r io.Reader) error {
 		if h.Typeflag == tar.TypeDir {
-			dirs[rel] = true
-			continue
+			return nil
 		}
 		if _, dup := c.files[rel]; dup || (isMetaFile(rel) && (rel == ManifestName && c.hasManifest || rel == SumsName && c.hasSums || rel == SignatureName && c.hasSig)) {
 			rep.add(rel, "appears twice in the archive")
-			continue
+			return nil
 		}
 		if isMetaFile(rel) {
 			if h.Size > maxMetaSize {
 				rep.add(rel, "larger than %d bytes", maxMetaSize)
-				continue
+				return nil
 			}
-			data, err := io.ReadAll(tr)
+			data, err := io.ReadAll(r)
 			if err != nil {
 				rep.add(rel, "reading archive: %v", err)
-				return nil, prefix, nil
+				return errStopRead
 			}
 			switch rel {
 			case ManifestName:
@@ -431,15 +407,34 @@ func readArchive(ctx context.Context, p string, rep *Report, opts VerifyOptions)
 			default:
 				c.sig, c.hasSig = data, true
 			}
-			continue
+			return nil
 		}
 		hs := sha256.New()
-		n, err := io.CopyBuffer(progress.Writer(hs, task), tr, *bp)
+		n, err := io.CopyBuffer(progress.Writer(hs, task), r, *bp)
 		if err != nil {
 			rep.add(rel, "reading archive: %v", err)
-			return nil, prefix, nil
+			return errStopRead
 		}
 		c.files[rel] = seen{size: n, sha: hex.EncodeToString(hs.Sum(nil)), exec: h.Mode&0o111 != 0}
+		return nil
+	})
+	var ae *ArchiveError
+	switch {
+	case err == nil:
+	case errors.Is(err, errStopRead):
+		task.Done(nil)
+		return nil, prefix, nil
+	case errors.As(err, &ae) && ae.Refused:
+		task.Done(nil)
+		rep.add(ae.Entry, "refused archive entry: %v", ae.Err)
+		return nil, prefix, nil
+	case errors.As(err, &ae):
+		task.Done(err)
+		rep.add(filepath.Base(p), "reading archive: %v", ae.Err)
+		return nil, prefix, nil
+	default:
+		task.Done(err)
+		return nil, "", err
 	}
 	task.Done(nil)
 	if prefix == "" {

@@ -5,35 +5,46 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/bdebundle/bundle/images"
-	"github.com/bdebundle/bundle/out"
 	"os"
 	"strings"
 	"sync"
 
+	"github.com/bdebundle/bundle/images"
 	"github.com/bdebundle/bundle/internal/progress"
+	"github.com/bdebundle/bundle/out"
 	"github.com/bdebundle/bundle/out/vcenter"
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 )
 
 func init() { register(newDeployCmd) }
 
-// verifyBundle checks a bundle before it is deployed.
-var verifyBundle = func(ctx context.Context, bundleDir string) error {
-	opts := out.VerifyOptions{}
+// verifyBundle checks a bundle directory before it is deployed, deep checks
+// included; with a key, bundle.json.sig must be a good signature by it.
+var verifyBundle = func(ctx context.Context, bundleDir string, key []byte) error {
+	opts := out.VerifyOptions{Key: key}
 	verifyHooks(&opts)
 	r, err := out.Verify(ctx, bundleDir, opts)
 	if err != nil {
 		return err
 	}
-	if len(r.Problems) > 0 {
-		var b strings.Builder
-		for _, p := range r.Problems {
-			fmt.Fprintf(&b, "\n  %s", p)
-		}
-		return fmt.Errorf("the bundle does not verify (%d problems):%s", len(r.Problems), b.String())
+	return problemsErr(r)
+}
+
+// problemsErr is nil for a good report, else an error listing its problems.
+func problemsErr(r *out.Report) error {
+	if r.OK() {
+		return nil
 	}
-	return nil
+	var b strings.Builder
+	for _, p := range r.Problems {
+		fmt.Fprintf(&b, "\n  %s: %s", p.Path, p.Problem)
+	}
+	noun := "problems"
+	if len(r.Problems) == 1 {
+		noun = "problem"
+	}
+	return fmt.Errorf("%d %s:%s", len(r.Problems), noun, b.String())
 }
 
 // pushImages pushes a bundle's OCI layout to a site registry, skipping blobs
@@ -44,9 +55,12 @@ var pushImages = func(ctx context.Context, layoutDir, registry string) error {
 }
 
 type deployFlags struct {
-	dryRun bool
-	target string
-	o      vcenter.Overrides
+	dryRun        bool
+	target        string
+	keyFile       string
+	workDir       string
+	keepExtracted bool
+	o             vcenter.Overrides
 }
 
 func newDeployCmd(g *Globals) *cobra.Command {
@@ -54,10 +68,10 @@ func newDeployCmd(g *Globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "deploy BUNDLE",
 		Short: "Push a bundle to vCenter: plan first, safe to re-run, resumes",
-		Long: `deploy verifies the bundle directory BUNDLE, compares it with what is in
-vCenter and prints the plan: each datastore file, content library, template
-and image set to create, update, replace, delete or leave. Without --dry-run
-it then carries the plan out:
+		Long: `deploy verifies the bundle BUNDLE, compares it with what is in vCenter and
+prints the plan: each datastore file, content library, template and image set
+to create, update, replace, delete or leave. Without --dry-run it then carries
+the plan out:
 
   1. uploads the serengeti/ tree to [datastore] datastore_path (default
      bundles/<name>), only files that differ, recording progress in
@@ -72,8 +86,15 @@ Running it again changes nothing. The connection comes from the govc
 environment: GOVC_URL, GOVC_USERNAME, GOVC_PASSWORD, GOVC_INSECURE,
 GOVC_TLS_CA_CERTS, GOVC_DATACENTER, GOVC_DATASTORE, GOVC_FOLDER,
 GOVC_RESOURCE_POOL, GOVC_NETWORK. The bundle's target (--target) gives the
-defaults, the environment overrides it, flags override both.`,
-		Example: `  bundle deploy dist/mesos-site-2015.03.1 --dry-run
+defaults, the environment overrides it, flags override both.
+
+BUNDLE is a bundle directory or its archive (.tar.zst, .tar.gz, .tar). An
+archive is verified as a stream first (unsafe entries are refused), then
+extracted into a temporary directory under --work-dir, which is removed
+after the deploy unless --keep-extracted is given. With --key, the bundle
+must carry a good signature (bundle.json.sig) by that key.`,
+		Example: `  bundle deploy mesos-site-2015.03.1.tar.zst --key release.pub.asc --dry-run
+  bundle deploy dist/mesos-site-2015.03.1 --dry-run
   GOVC_URL=https://vcenter.example.com/sdk GOVC_USERNAME=deployer GOVC_PASSWORD=... \
     bundle deploy dist/mesos-site-2015.03.1 --datastore vsanDatastore
   bundle deploy dist/mesos-site-2015.03.1 --json`,
@@ -85,6 +106,9 @@ defaults, the environment overrides it, flags override both.`,
 	fl := cmd.Flags()
 	fl.BoolVar(&f.dryRun, "dry-run", false, "print the plan and change nothing")
 	fl.StringVar(&f.target, "target", "", "bundle target to deploy to (default: the first)")
+	fl.StringVar(&f.keyFile, "key", "", "armored OpenPGP public key or keyring: require a good bundle.json.sig")
+	fl.StringVar(&f.workDir, "work-dir", "", "where an archive is extracted (default: the system temporary directory)")
+	fl.BoolVar(&f.keepExtracted, "keep-extracted", false, "keep the bundle extracted from an archive after the deploy")
 	fl.StringVar(&f.o.Datacenter, "datacenter", "", "datacenter (GOVC_DATACENTER)")
 	fl.StringVar(&f.o.Datastore, "datastore", "", "datastore (GOVC_DATASTORE)")
 	fl.StringVar(&f.o.Folder, "folder", "", "VM folder for templates without a library (GOVC_FOLDER)")
@@ -98,10 +122,25 @@ defaults, the environment overrides it, flags override both.`,
 }
 
 func runDeploy(ctx context.Context, g *Globals, dir string, f *deployFlags) error {
-	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
-		return usageErr(fmt.Errorf("%s is a file: deploy needs the extracted bundle directory (e.g. tar --zstd -xf %s, then deploy the <name>-<version>/ directory)", dir, dir))
-	} else if err != nil {
+	var key []byte
+	if f.keyFile != "" {
+		k, err := os.ReadFile(f.keyFile)
+		if err != nil {
+			return usageErr(fmt.Errorf("reading key: %w", err))
+		}
+		key = k
+	}
+	st, err := os.Stat(dir)
+	if err != nil {
 		return userErr(fmt.Errorf("reading %q: %w", dir, err))
+	}
+	if !st.IsDir() {
+		extracted, cleanup, err := extractArchive(ctx, g, dir, key, f)
+		if err != nil {
+			return err
+		}
+		defer cleanup()
+		dir = extracted
 	}
 	b, err := vcenter.LoadBundle(dir)
 	if err != nil {
@@ -120,7 +159,7 @@ func runDeploy(ctx context.Context, g *Globals, dir string, f *deployFlags) erro
 	var mu sync.Mutex
 	enc := json.NewEncoder(g.Out)
 	opts := vcenter.Options{
-		Verify:     verifyBundle,
+		Verify:     func(ctx context.Context, d string) error { return verifyBundle(ctx, d, key) },
 		PushImages: pushImages,
 		DryRun:     f.dryRun,
 		Progress:   &deployProgress{g: g},
@@ -171,6 +210,63 @@ func runDeploy(ctx context.Context, g *Globals, dir string, f *deployFlags) erro
 	}
 	fmt.Fprintf(g.Out, "\nDeployed bundle %s %s: %s.\n", out.Bundle, out.Version, strings.Join(parts, ", "))
 	return nil
+}
+
+// extractArchive verifies the archive (with the signature when key is set),
+// then extracts it into a new temporary directory under the work dir. It
+// returns the bundle directory and a cleanup that removes the temporary
+// directory (or, with --keep-extracted, says where it is). On error nothing
+// is left in the work dir.
+func extractArchive(ctx context.Context, g *Globals, archive string, key []byte, f *deployFlags) (string, func(), error) {
+	rep := newReporter(g)
+	defer rep.Close()
+	r, err := out.Verify(ctx, archive, out.VerifyOptions{Key: key, Progress: rep})
+	if err != nil {
+		return "", nil, envErr(err)
+	}
+	if err := problemsErr(r); err != nil {
+		return "", nil, userErr(fmt.Errorf("the archive %s does not verify: %w", archive, err))
+	}
+	workDir := f.workDir
+	if workDir == "" {
+		workDir = os.TempDir()
+	}
+	var fs unix.Statfs_t
+	if err := unix.Statfs(workDir, &fs); err != nil {
+		return "", nil, envErr(fmt.Errorf("reading work dir %q: %w", workDir, err))
+	}
+	if free := int64(fs.Bavail) * fs.Bsize; free < r.Bytes {
+		return "", nil, envErr(fmt.Errorf("work dir %q has %s free, the bundle needs %s: choose another with --work-dir", workDir, humanBytes(free), humanBytes(r.Bytes)))
+	}
+	tmp, err := os.MkdirTemp(workDir, "bundle-deploy-")
+	if err != nil {
+		return "", nil, envErr(fmt.Errorf("creating a directory in work dir %q: %w", workDir, err))
+	}
+	dir, err := out.Extract(ctx, archive, tmp, out.ExtractOptions{Progress: rep})
+	if err != nil {
+		if rerr := os.RemoveAll(tmp); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("removing %q: %w", tmp, rerr))
+		}
+		var ae *out.ArchiveError
+		if errors.As(err, &ae) {
+			return "", nil, userErr(err)
+		}
+		return "", nil, envErr(err)
+	}
+	g.Log.Debug("extracted", "archive", archive, "dir", dir)
+	cleanup := func() {
+		if f.keepExtracted {
+			g.Log.Info("kept the extracted bundle", "dir", dir)
+			if !g.Quiet && !g.JSON {
+				fmt.Fprintf(g.Err, "The extracted bundle is kept in %s\n", dir)
+			}
+			return
+		}
+		if err := os.RemoveAll(tmp); err != nil {
+			g.Log.Warn("removing the extracted bundle", "dir", tmp, "err", err)
+		}
+	}
+	return dir, cleanup, nil
 }
 
 // deployProgress reports finished uploads on stderr in verbose mode.
