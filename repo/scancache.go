@@ -220,35 +220,15 @@ func (v *scanView) load(key string) *Package {
 // store records pkg, read from m.path, unless the file changed since it
 // was looked up. Failures are ignored: the cache only saves time.
 func (v *scanView) store(m missed, pkg *Package) {
-	f, err := os.Open(m.path)
-	if err != nil {
-		return
-	}
-	defer f.Close()
 	e := scanEntry{Key: m.key, Package: *pkg}
 	e.Package.Location = ""
-	if v.keyring != nil {
-		blobs, err := signatureBlobs(f, pkg.HeaderStart)
-		if err != nil || len(blobs) == 0 {
-			return
-		}
-		for _, b := range blobs {
-			sig, ok := parseSigPacket(b)
-			if !ok {
-				return
-			}
-			ent := signingEntity(sig, v.keyring)
-			if ent == nil {
-				return
-			}
-			d, ok := v.digests[ent]
-			if !ok {
-				return
-			}
-			e.Sigs = append(e.Sigs, sigRecord{Packet: b, KeyDigest: d})
-		}
+	var fi fs.FileInfo
+	var err error
+	if v.keyring == nil {
+		fi, err = os.Stat(m.path)
+	} else {
+		fi, err = v.signatures(m.path, pkg.HeaderStart, &e)
 	}
-	fi, err := f.Stat()
 	if err != nil {
 		return
 	}
@@ -262,6 +242,37 @@ func (v *scanView) store(m missed, pkg *Package) {
 	if v.c.write(m.key, b) {
 		v.c.stored.Add(1)
 	}
+}
+
+// signatures records in e the signatures of the file at path, each with
+// the digest of the key that verified it, and returns the file's state
+// after reading them.
+func (v *scanView) signatures(path string, sigEnd int64, e *scanEntry) (fs.FileInfo, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	blobs, err := signatureBlobs(f, sigEnd)
+	if err != nil {
+		return nil, err
+	}
+	if len(blobs) == 0 {
+		return nil, errors.New("no signatures")
+	}
+	for _, b := range blobs {
+		sig, ok := parseSigPacket(b)
+		if !ok {
+			return nil, errors.New("unknown signature packet")
+		}
+		ent := signingEntity(sig, v.keyring)
+		d, ok := v.digests[ent]
+		if ent == nil || !ok {
+			return nil, errors.New("signing key not in the keyring")
+		}
+		e.Sigs = append(e.Sigs, sigRecord{Packet: b, KeyDigest: d})
+	}
+	return f.Stat()
 }
 
 func (c *ScanCache) entryPath(key string) string { return filepath.Join(c.dir, key) }
