@@ -20,6 +20,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	os.Setenv("BUNDLE_CACHE_DIR", dir)
+	repo.DefaultScanCacheMinSize = 0 // the test RPMs are small
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)

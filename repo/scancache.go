@@ -43,9 +43,16 @@ const scanCacheVersion = "rpm-scan-v1"
 //
 // The methods of a ScanCache are safe for concurrent use.
 type ScanCache struct {
-	dir                  string
+	dir string
+	// MinSize is the smallest file the cache keeps: reading a small RPM
+	// costs about what reading its entry does, and writing an entry costs
+	// more. OpenScanCache sets it to DefaultScanCacheMinSize.
+	MinSize              int64
 	hits, misses, stored atomic.Int64
 }
+
+// DefaultScanCacheMinSize is the default ScanCache.MinSize.
+var DefaultScanCacheMinSize int64 = 256 << 10
 
 // ScanCacheStats counts what a ScanCache did since it was opened.
 type ScanCacheStats struct {
@@ -67,7 +74,7 @@ func OpenScanCache(dir string) (*ScanCache, error) {
 	if err := os.MkdirAll(d, 0o755); err != nil {
 		return nil, fmt.Errorf("opening the scan cache %q: %w", d, err)
 	}
-	return &ScanCache{dir: d}, nil
+	return &ScanCache{dir: d, MinSize: DefaultScanCacheMinSize}, nil
 }
 
 // Stats reports the cache's counters.
@@ -162,6 +169,9 @@ func (v *scanView) Lookup(path string, fi fs.FileInfo) *Package {
 		if p := v.next.Lookup(path, fi); p != nil {
 			return p
 		}
+	}
+	if fi.Size() < v.c.MinSize {
+		return nil
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {

@@ -34,6 +34,7 @@ func openCache(t *testing.T, dir string) *ScanCache {
 	if err != nil {
 		t.Fatal(err)
 	}
+	c.MinSize = 0 // the test RPMs are small
 	return c
 }
 
@@ -326,4 +327,21 @@ func TestScanCacheKeyring(t *testing.T) {
 			t.Errorf("signer %q", pkgs[0].SignerKeyID)
 		}
 	})
+}
+
+func TestScanCacheSkipsSmallFiles(t *testing.T) {
+	_, paths := cacheCorpus(t)
+	c, err := OpenScanCache(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.MinSize = 1 << 40
+	for i := 0; i < 2; i++ {
+		if _, err := c.Scan(context.Background(), paths, ScanOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := c.Stats(); st.Hits != 0 || st.Stored != 0 {
+		t.Fatalf("files under MinSize were cached: %+v", st)
+	}
 }
