@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/bdebundle/bundle/internal/cachedir"
 )
 
 // hashCache maps (absolute path, size, mtime, device, inode) of an input to
@@ -18,21 +20,7 @@ type hashCache struct{ dir string }
 
 // cacheDir resolves the cache directory: opts, $BUNDLE_CACHE_DIR,
 // $XDG_CACHE_HOME/bundle, ~/.cache/bundle. "" means no cache.
-func cacheDir(opt string) string {
-	if opt != "" {
-		return opt
-	}
-	if d := os.Getenv("BUNDLE_CACHE_DIR"); d != "" {
-		return d
-	}
-	if d := os.Getenv("XDG_CACHE_HOME"); d != "" && filepath.IsAbs(d) {
-		return filepath.Join(d, "bundle")
-	}
-	if home, err := os.UserHomeDir(); err == nil && home != "" {
-		return filepath.Join(home, ".cache", "bundle")
-	}
-	return ""
-}
+func cacheDir(opt string) string { return cachedir.Dir(opt) }
 
 func newHashCache(dir string) *hashCache {
 	if dir == "" {

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	def "github.com/bdebundle/bundle/hcl"
 	"github.com/bdebundle/bundle/images"
 	"github.com/bdebundle/bundle/images/ovf"
+	"github.com/bdebundle/bundle/internal/cachedir"
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/repo"
 	"github.com/hashicorp/hcl/v2"
@@ -37,6 +39,11 @@ type Options struct {
 	// OutDir is where the bundle is built: the previous build's images/
 	// layout there resolves pinned registry images without the network.
 	OutDir string
+	// CacheDir holds the scan cache (what was read from each RPM, so an
+	// unchanged RPM is not read again); "" means $BUNDLE_CACHE_DIR,
+	// $XDG_CACHE_HOME/bundle or ~/.cache/bundle. NoCache disables it.
+	CacheDir string
+	NoCache  bool
 }
 
 // Result is a compiled definition with what was gathered about its inputs.
@@ -53,6 +60,8 @@ type Result struct {
 	Images []images.Result
 	// PrevLayout is the images/ layout of the previous build, if known.
 	PrevLayout string
+	// ScanCache counts the RPMs taken from the scan cache and read.
+	ScanCache repo.ScanCacheStats
 }
 
 // Compile loads the definition at p, gathers facts about its inputs and
@@ -83,6 +92,24 @@ func Compile(ctx context.Context, p string, lopts def.Options, opts Options) (*R
 	return res, append(diags, cds...)
 }
 
+// openScanCache opens the scan cache opts ask for; without a usable cache
+// directory RPMs are simply read (the cache only saves time).
+func openScanCache(opts Options) *repo.ScanCache {
+	if opts.NoCache {
+		return nil
+	}
+	dir := cachedir.Dir(opts.CacheDir)
+	if dir == "" {
+		return nil
+	}
+	c, err := repo.OpenScanCache(dir)
+	if err != nil {
+		slog.Debug("scan cache disabled", "err", err)
+		return nil
+	}
+	return c
+}
+
 func attrRange(body hcl.Body, name string, fallback hcl.Range) *hcl.Range {
 	if sb, ok := body.(*hclsyntax.Body); ok {
 		if a, ok := sb.Attributes[name]; ok {
@@ -99,6 +126,8 @@ func errDiag(subject *hcl.Range, summary, detail string) *hcl.Diagnostic {
 func gather(ctx context.Context, d *def.Definition, plan *compiler.Plan, res *Result, opts Options) (*compiler.Facts, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	facts := &compiler.Facts{Packages: map[string][]compiler.PackageFact{}, Images: map[string]compiler.ImageFact{}, Manifests: map[string][]byte{}}
+	scache := openScanCache(opts)
+	defer func() { res.ScanCache = scache.Stats() }()
 	repos := map[string]*def.Repo{}
 	for _, r := range d.Repos {
 		repos[r.Name] = r
@@ -123,7 +152,7 @@ func gather(ctx context.Context, d *def.Definition, plan *compiler.Plan, res *Re
 		for i, in := range rp.Packages {
 			paths[i] = in.Src
 		}
-		pkgs, err := repo.Scan(ctx, paths, repo.ScanOptions{Workers: opts.Workers, Keyring: ring, Progress: opts.Progress})
+		pkgs, err := scache.Scan(ctx, paths, repo.ScanOptions{Workers: opts.Workers, Keyring: ring, Progress: opts.Progress})
 		if err != nil {
 			diags = append(diags, errDiag(attrRange(r.Body, "packages", r.DeclRange), "Bad package in repo "+rp.Name, err.Error()))
 			continue

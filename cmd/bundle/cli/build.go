@@ -31,7 +31,8 @@ bundle will contain, and from which inputs, without writing anything.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			res, diags := pipeline.Compile(cmd.Context(), pathArg(args), f.options(),
-				pipeline.Options{Registry: !f.Plan && !f.Run.Offline, UpdateLock: f.Run.UpdateLock, Insecure: f.Run.Insecure, OutDir: f.Out, Build: !f.Plan})
+				pipeline.Options{Registry: !f.Plan && !f.Run.Offline, UpdateLock: f.Run.UpdateLock, Insecure: f.Run.Insecure,
+					OutDir: f.Out, Build: !f.Plan, CacheDir: f.Run.CacheDir, NoCache: f.Run.NoCache})
 			d, plan := res.Def, res.Plan
 			if diags.HasErrors() {
 				if g.JSON {

@@ -29,11 +29,11 @@ func addRunFlags(cmd *cobra.Command, f *runFlags) {
 	cmd.Flags().StringVar(&f.SignKey, "sign-key", "", "armored OpenPGP secret key: write bundle.json.sig (passphrase in $BUNDLE_SIGN_PASSPHRASE)")
 	cmd.Flags().BoolVar(&f.NoArchive, "no-archive", false, "write only the bundle directory")
 	cmd.Flags().BoolVar(&f.NoHardLinks, "no-hardlinks", false, "copy (or reflink) inputs instead of hard-linking them")
-	cmd.Flags().BoolVar(&f.NoCache, "no-cache", false, "hash every input again instead of using the hash cache")
+	cmd.Flags().BoolVar(&f.NoCache, "no-cache", false, "read and hash every input again instead of using the scan and hash caches")
 	cmd.Flags().BoolVar(&f.Offline, "offline", false, "never touch the network: images come from local sources or the lock and the previous bundle")
 	cmd.Flags().BoolVar(&f.UpdateLock, "update-lock", false, "accept image digests that differ from bundle.lock.hcl")
 	cmd.Flags().StringSliceVar(&f.Insecure, "insecure-registry", nil, "registry host:port reached over plain HTTP")
-	cmd.Flags().StringVar(&f.CacheDir, "cache-dir", "", "hash cache directory (default $BUNDLE_CACHE_DIR, $XDG_CACHE_HOME/bundle or ~/.cache/bundle)")
+	cmd.Flags().StringVar(&f.CacheDir, "cache-dir", "", "scan and hash cache directory (default $BUNDLE_CACHE_DIR, $XDG_CACHE_HOME/bundle or ~/.cache/bundle)")
 }
 
 // runBuild executes the plan into the output directory.

@@ -1,0 +1,87 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/repo"
+)
+
+func TestMain(m *testing.M) {
+	// Keep the tests' scan cache out of the user's cache directory.
+	dir, err := os.MkdirTemp("", "pipeline-cache-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Setenv("BUNDLE_CACHE_DIR", dir)
+	repo.DefaultScanCacheMinSize = 0 // the test RPMs are small
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func TestCompileReusesScans(t *testing.T) {
+	dir := writeSite(t, fullBaseline)
+	rpms, err := filepath.Glob(filepath.Join(dir, "rpms", "*.rpm"))
+	if err != nil || len(rpms) != 2 {
+		t.Fatalf("fixture RPMs %v: %v", rpms, err)
+	}
+	cdir := t.TempDir()
+	compile := func(opts Options) *Result {
+		t.Helper()
+		res, diags := Compile(context.Background(), dir, def.Options{}, opts)
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		return res
+	}
+	n := int64(len(rpms))
+	cold := compile(Options{CacheDir: cdir})
+	if want := (repo.ScanCacheStats{Misses: n, Stored: n}); cold.ScanCache != want {
+		t.Errorf("first compile: %+v, want %+v", cold.ScanCache, want)
+	}
+	warm := compile(Options{CacheDir: cdir})
+	// The second compile read no RPM: every package came from the cache.
+	if want := (repo.ScanCacheStats{Hits: n}); warm.ScanCache != want {
+		t.Errorf("second compile: %+v, want %+v", warm.ScanCache, want)
+	}
+	if !reflect.DeepEqual(cold.Packages, warm.Packages) || !reflect.DeepEqual(cold.Facts, warm.Facts) {
+		t.Error("packages or facts from the cache differ from those read")
+	}
+	off := compile(Options{CacheDir: cdir, NoCache: true})
+	if off.ScanCache != (repo.ScanCacheStats{}) {
+		t.Errorf("NoCache compile used the cache: %+v", off.ScanCache)
+	}
+	if !reflect.DeepEqual(off.Packages, warm.Packages) {
+		t.Error("packages read without the cache differ")
+	}
+	// A rewritten RPM is read again.
+	b, err := os.ReadFile(rpms[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(rpms[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(rpms[0], b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	again := compile(Options{CacheDir: cdir})
+	if want := (repo.ScanCacheStats{Hits: n - 1, Misses: 1, Stored: 1}); again.ScanCache != want {
+		t.Errorf("after rewriting one RPM: %+v, want %+v", again.ScanCache, want)
+	}
+	// An unusable cache directory only costs time.
+	bad := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(bad, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if res := compile(Options{CacheDir: bad}); !reflect.DeepEqual(res.Packages, warm.Packages) {
+		t.Error("compile with an unusable cache directory differs")
+	}
+}
