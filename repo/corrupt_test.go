@@ -13,10 +13,10 @@ import (
 // fail with an error naming the file and the problem, leave the previous
 // repodata as it was and leave no temporary directory behind.
 func TestCorruptRPMs(t *testing.T) {
-	// Hash in a goroutine even for these small files, to cover that path.
-	old := asyncHashMin
-	asyncHashMin = 0
-	defer func() { asyncHashMin = old }()
+	// Small reads, so a payload spans many of them.
+	old := payloadChunk
+	payloadChunk = 1000
+	defer func() { payloadChunk = old }()
 	good := sharedRPMs(t)
 	big := packRPM(t, t.TempDir(), rpmpack.RPMMetaData{Name: "victim", Summary: "v", Licence: "MIT"},
 		map[string][]byte{"/usr/share/victim/data": []byte(strings.Repeat("payload bytes ", 4000))})
