@@ -240,7 +240,7 @@ var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 64<
 
 // payloadChunk is the size of the reads that feed the payload to the
 // hashes.
-var payloadChunk = 1 << 20
+var payloadChunk = 256 << 10
 
 var chunkPool = sync.Pool{New: func() any { b := make([]byte, payloadChunk); return &b }}
 
