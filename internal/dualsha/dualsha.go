@@ -1,8 +1,11 @@
 package dualsha
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
+	"hash"
 	"math/bits"
+	"sync"
 )
 
 // BlockSize is SHA-256's block size.
@@ -65,17 +68,35 @@ func (d *digest) sum() [32]byte {
 // ready: use New.
 type Pair struct {
 	a, b digest
+	// Without the SHA extensions: crypto/sha256 (its own assembly), the
+	// two streams of a large write hashed on two goroutines.
+	ha, hb hash.Hash
 }
+
+// parallelMin is the write from which, without the SHA extensions, the two
+// streams are hashed concurrently.
+const parallelMin = 64 << 10
 
 // New returns a Pair whose two streams are empty.
 func New() *Pair {
 	p := &Pair{}
+	if !useSHA {
+		p.ha, p.hb = sha256.New(), sha256.New()
+		return p
+	}
 	p.a.h, p.b.h = iv, iv
 	return p
 }
 
+// Accelerated reports whether the two streams share one pass of the SHA
+// extensions; otherwise each stream is hashed on its own.
+func Accelerated() bool { return useSHA }
+
 // WriteA appends p to stream A only.
 func (s *Pair) WriteA(p []byte) (int, error) {
+	if s.ha != nil {
+		return s.ha.Write(p)
+	}
 	s.a.len += uint64(len(p))
 	s.a.rest(s.a.fill(p))
 	return len(p), nil
@@ -83,6 +104,17 @@ func (s *Pair) WriteA(p []byte) (int, error) {
 
 // WriteBoth appends p to both streams.
 func (s *Pair) WriteBoth(p []byte) (int, error) {
+	if s.ha != nil {
+		if len(p) < parallelMin {
+			s.ha.Write(p)
+			return s.hb.Write(p)
+		}
+		var wg sync.WaitGroup
+		wg.Go(func() { s.hb.Write(p) })
+		s.ha.Write(p)
+		wg.Wait()
+		return len(p), nil
+	}
 	s.a.len += uint64(len(p))
 	s.b.len += uint64(len(p))
 	pa, pb := s.a.fill(p), s.b.fill(p)
@@ -98,6 +130,11 @@ func (s *Pair) WriteBoth(p []byte) (int, error) {
 // Sums returns the digests of stream A and stream B. The Pair must not be
 // written to afterwards.
 func (s *Pair) Sums() (a, b [32]byte) {
+	if s.ha != nil {
+		s.ha.Sum(a[:0])
+		s.hb.Sum(b[:0])
+		return a, b
+	}
 	return s.a.sum(), s.b.sum()
 }
 

@@ -48,18 +48,32 @@ func TestPairMatchesSHA256(t *testing.T) {
 	}
 }
 
-// TestGenericMatches runs the portable compression the assembly stands in
-// for, so both are checked on machines with the SHA extensions.
-func TestGenericMatches(t *testing.T) {
+// TestWithoutSHAExtensions runs the paths taken on machines without the
+// SHA extensions (crypto/sha256, and the portable compression block1 and
+// block2 fall back to), so they are checked on machines that have them.
+func TestWithoutSHAExtensions(t *testing.T) {
 	saved := useSHA
 	defer func() { useSHA = saved }()
 	useSHA = false
-	buf := make([]byte, 10000)
+	buf := make([]byte, 300000)
 	for i := range buf {
 		buf[i] = byte(i * 7)
 	}
-	check(t, buf[:333], buf[333:], []int{100, 4096})
+	check(t, buf[:333], buf[333:], []int{100, 4096, parallelMin})
 	check(t, nil, buf, []int{64})
+	var ha, hb [8]uint32
+	ha, hb = iv, iv
+	blocks2(&ha, buf[64:64*20], &hb, buf[:64*19])
+	blocks1(&ha, buf[:64])
+	blocksGeneric(&hb, buf[64*19:64*20])
+	d := digest{h: ha, len: 64 * 20}
+	if got, want := d.sum(), sha256.Sum256(append(append([]byte{}, buf[64:64*20]...), buf[:64]...)); got != want {
+		t.Errorf("portable compression: %x, want %x", got, want)
+	}
+	d = digest{h: hb, len: 64 * 20}
+	if got, want := d.sum(), sha256.Sum256(buf[:64*20]); got != want {
+		t.Errorf("portable compression: %x, want %x", got, want)
+	}
 }
 
 func BenchmarkWriteBoth(b *testing.B) {
