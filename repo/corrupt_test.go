@@ -3,6 +3,7 @@ package repo
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,10 +14,10 @@ import (
 // fail with an error naming the file and the problem, leave the previous
 // repodata as it was and leave no temporary directory behind.
 func TestCorruptRPMs(t *testing.T) {
-	// Hash in a goroutine even for these small files, to cover that path.
-	old := asyncHashMin
-	asyncHashMin = 0
-	defer func() { asyncHashMin = old }()
+	// Small reads, so a payload spans many of them.
+	old := payloadChunk
+	payloadChunk = 1000
+	defer func() { payloadChunk = old }()
 	good := sharedRPMs(t)
 	big := packRPM(t, t.TempDir(), rpmpack.RPMMetaData{Name: "victim", Summary: "v", Licence: "MIT"},
 		map[string][]byte{"/usr/share/victim/data": []byte(strings.Repeat("payload bytes ", 4000))})
@@ -34,6 +35,14 @@ func TestCorruptRPMs(t *testing.T) {
 		b[off] ^= 0x5a
 		return b
 	}
+	// fake_bash predates payload digests: only the MD5 of header and
+	// payload in the signature header covers its payload.
+	md5only, err := os.ReadFile(good[slices.IndexFunc(good, func(p string) bool { return strings.Contains(p, "fake_bash") })])
+	if err != nil {
+		t.Fatal(err)
+	}
+	md5flip := append([]byte(nil), md5only...)
+	md5flip[len(md5flip)-10] ^= 0x5a
 	tests := []struct {
 		name string
 		data []byte // nil: a dangling symlink
@@ -46,6 +55,8 @@ func TestCorruptRPMs(t *testing.T) {
 		{"flipped payload byte", flip(len(victim) - 200), "payload digest mismatch"},
 		{"flipped signature header byte", flip(96 + 16 + 3), "victim.rpm"},
 		{"flipped header magic", flip(int(pkgs[0].HeaderStart)), "corrupt header"},
+		{"flipped payload byte, MD5 only", md5flip, "MD5 digest mismatch"},
+		{"truncated payload, MD5 only", md5only[:len(md5only)-10], "MD5 digest mismatch"},
 		{"not an RPM", []byte("<html>this is not a package</html>\n"), "not an RPM"},
 		{"empty file", []byte{}, "empty file"},
 		{"unreadable", nil, "no such file"},

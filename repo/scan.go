@@ -2,8 +2,13 @@ package repo
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"crypto"
+	"crypto/md5"
+	_ "crypto/sha1" // payload and header digests
 	"crypto/sha256"
+	_ "crypto/sha512"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -19,9 +24,11 @@ import (
 	"sync"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
 	rpmutils "github.com/sassoftware/go-rpmutils"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/bdebundle/bundle/internal/dualsha"
 	"github.com/bdebundle/bundle/internal/progress"
 )
 
@@ -82,7 +89,15 @@ func Scan(ctx context.Context, paths []string, opts ScanOptions) ([]*Package, er
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(workers)
-	for i, path := range paths {
+	// Largest files first: the workers then stay busy until the end
+	// instead of one finishing a big file long after the rest are done.
+	order := make([]int, len(paths))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return infos[order[a]].Size() > infos[order[b]].Size() })
+	for _, i := range order {
+		path := paths[i]
 		if gctx.Err() != nil {
 			break
 		}
@@ -221,7 +236,13 @@ func precheck(f *os.File, size int64) error {
 	return nil
 }
 
-var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 128<<10) }}
+var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 64<<10) }}
+
+// payloadChunk is the size of the reads that feed the payload to the
+// hashes.
+var payloadChunk = 256 << 10
+
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, payloadChunk); return &b }}
 
 // readRPM reads one RPM: header, digests, signature, sha256 of the file.
 func readRPM(ctx context.Context, path string, size int64, keyring openpgp.EntityList, task progress.Task) (p *Package, err error) {
@@ -238,44 +259,201 @@ func readRPM(ctx context.Context, path string, size int64, keyring openpgp.Entit
 	if err := precheck(f, size); err != nil {
 		return nil, fmt.Errorf("reading %q: %w", path, err)
 	}
-	var h io.Writer = sha256.New()
-	sum := h.(hash.Hash).Sum
-	if size >= asyncHashMin {
-		ah := newAsyncHasher(sha256.New())
-		defer ah.close()
-		h, sum = ah, ah.sum
-	}
 	br := readerPool.Get().(*bufio.Reader)
 	defer readerPool.Put(br)
-	br.Reset(ctxReader{ctx, progress.Reader(f, task)})
-	hdr, sigs, err := rpmutils.Verify(io.TeeReader(br, h), keyring)
+	src := ctxReader{ctx, progress.Reader(f, task)}
+	br.Reset(src)
+	var (
+		hdr *rpmutils.RpmHeader
+		sum [32]byte
+	)
+	p = &Package{Size: size}
+	if keyring != nil {
+		hdr, p.SignerKeyID, sum, err = readSigned(br, keyring)
+	} else {
+		hdr, sum, err = readDigests(f, br, src)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("reading %q: %s", path, describeVerifyError(err))
+		return nil, fmt.Errorf("reading %q: %s", path, err)
 	}
-	if _, err := io.Copy(h, br); err != nil {
-		return nil, fmt.Errorf("reading %q: %w", path, err)
-	}
-	p = &Package{Size: size, Checksum: hex.EncodeToString(sum(nil))}
-	if keyring != nil {
-		var signer *rpmutils.Signature
-		for _, s := range sigs {
-			if s.Signer == nil {
-				return nil, fmt.Errorf("reading %q: signed by key %016x, which is not among the trusted keys", path, s.KeyId)
-			}
-			signer = s
-		}
-		if signer == nil {
-			return nil, fmt.Errorf("reading %q: not signed, and a signature from a trusted key is required", path)
-		}
-		p.SignerKeyID = fmt.Sprintf("%016x", signer.Signer.PrimaryKey.KeyId)
-	}
+	p.Checksum = hex.EncodeToString(sum[:])
 	if err := fromHeader(hdr, p); err != nil {
 		return nil, fmt.Errorf("reading %q: %w", path, err)
 	}
 	return p, nil
+}
+
+// readSigned checks the signatures against keyring with go-rpmutils and
+// hashes the file on the way; it returns the signer's key ID.
+func readSigned(br *bufio.Reader, keyring openpgp.EntityList) (*rpmutils.RpmHeader, string, [32]byte, error) {
+	var sum [32]byte
+	h := sha256.New()
+	hdr, sigs, err := rpmutils.Verify(io.TeeReader(br, h), keyring)
+	if err != nil {
+		return nil, "", sum, errors.New(describeVerifyError(err))
+	}
+	if _, err := io.Copy(h, br); err != nil {
+		return nil, "", sum, err
+	}
+	var signer *rpmutils.Signature
+	for _, s := range sigs {
+		if s.Signer == nil {
+			return nil, "", sum, fmt.Errorf("signed by key %016x, which is not among the trusted keys", s.KeyId)
+		}
+		signer = s
+	}
+	if signer == nil {
+		return nil, "", sum, errors.New("not signed, and a signature from a trusted key is required")
+	}
+	h.Sum(sum[:0])
+	return hdr, fmt.Sprintf("%016x", signer.Signer.PrimaryKey.KeyId), sum, nil
+}
+
+// writerA feeds a dualsha.Pair's file stream.
+type writerA struct{ p *dualsha.Pair }
+
+func (w writerA) Write(b []byte) (int, error) { return w.p.WriteA(b) }
+
+// readDigests reads the headers (go-rpmutils checks the header digest),
+// then checks the payload digest as rpmutils.Verify does without keys, and
+// returns the sha256 of the whole file. A sha256 payload digest (what rpm
+// has written since 4.14) is computed in the same pass as the file's: the
+// two SHA-256 streams share every payload byte.
+func readDigests(f *os.File, br *bufio.Reader, src io.Reader) (*rpmutils.RpmHeader, [32]byte, error) {
+	var sum [32]byte
+	pair := dualsha.New()
+	hdr, err := rpmutils.ReadHeader(io.TeeReader(br, writerA{pair}))
+	if err != nil {
+		return nil, sum, errors.New(describeVerifyError(err))
+	}
+	if err := parseSignatures(hdr); err != nil {
+		return nil, sum, errors.New(describeVerifyError(err))
+	}
+	want, algo := payloadDigest(hdr)
+	var other hash.Hash // the payload digest when it is not sha256
+	var sigmd5 []byte
+	switch {
+	case algo == crypto.SHA256:
+	case algo != 0:
+		if !algo.Available() {
+			return nil, sum, fmt.Errorf("unknown payload digest %s", algo)
+		}
+		other = algo.New()
+	default:
+		// Before payload digests: the MD5 of header and payload in the
+		// signature header.
+		sigmd5, _ = hdr.GetBytes(rpmutils.SIG_MD5)
+		if len(sigmd5) == 0 {
+			return nil, sum, errors.New("no usable payload digest found")
+		}
+		other = md5.New()
+		r := hdr.GetRange()
+		if _, err := io.Copy(other, io.NewSectionReader(f, int64(r.Start), int64(r.End-r.Start))); err != nil {
+			return nil, sum, err
+		}
+	}
+	write := func(b []byte) {
+		if other == nil {
+			pair.WriteBoth(b)
+		} else {
+			pair.WriteA(b)
+			other.Write(b)
+		}
+	}
+	if n := br.Buffered(); n > 0 {
+		b, _ := br.Peek(n)
+		write(b)
+	}
+	bufp := chunkPool.Get().(*[]byte)
+	defer chunkPool.Put(bufp)
+	if cap(*bufp) < payloadChunk {
+		*bufp = make([]byte, payloadChunk)
+	}
+	buf := (*bufp)[:payloadChunk]
+	for {
+		n, err := src.Read(buf)
+		write(buf[:n])
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, sum, err
+		}
+	}
+	fileSum, payloadSum := pair.Sums()
+	switch {
+	case other == nil:
+		if hex.EncodeToString(payloadSum[:]) != want {
+			return nil, sum, errors.New(describeVerifyError(errors.New("payload SHA-256 digest mismatch")))
+		}
+	case sigmd5 != nil:
+		if !bytes.Equal(other.Sum(nil), sigmd5) {
+			return nil, sum, errors.New(describeVerifyError(errors.New("md5 digest mismatch")))
+		}
+	default:
+		if hex.EncodeToString(other.Sum(nil)) != want {
+			return nil, sum, errors.New(describeVerifyError(fmt.Errorf("payload %s digest mismatch", algo)))
+		}
+	}
+	return hdr, fileSum, nil
+}
+
+// payloadDigest returns the header's payload digest and its algorithm, 0
+// when there is none.
+func payloadDigest(hdr *rpmutils.RpmHeader) (string, crypto.Hash) {
+	digests, err := hdr.GetStrings(rpmutils.PAYLOADDIGEST)
+	if err != nil || len(digests) == 0 {
+		return "", 0
+	}
+	algos, err := hdr.GetUint32s(rpmutils.PAYLOADDIGESTALGO)
+	if err != nil || len(algos) == 0 {
+		return "", 0
+	}
+	switch algos[0] {
+	case rpmutils.HASH_MD5:
+		return digests[0], crypto.MD5
+	case rpmutils.HASH_SHA1:
+		return digests[0], crypto.SHA1
+	case rpmutils.HASH_SHA256:
+		return digests[0], crypto.SHA256
+	case rpmutils.HASH_SHA384:
+		return digests[0], crypto.SHA384
+	case rpmutils.HASH_SHA512:
+		return digests[0], crypto.SHA512
+	case rpmutils.HASH_SHA224:
+		return digests[0], crypto.SHA224
+	}
+	return "", 0
+}
+
+// parseSignatures rejects a signature header whose OpenPGP signatures do
+// not parse, as rpmutils.Verify does even without keys.
+func parseSignatures(hdr *rpmutils.RpmHeader) error {
+	for _, tag := range []int{rpmutils.SIG_RSA, rpmutils.SIG_DSA, rpmutils.SIG_PGP, rpmutils.SIG_GPG} {
+		blob, err := hdr.GetBytes(tag)
+		if err != nil {
+			if _, ok := err.(rpmutils.NoSuchTagError); ok {
+				continue
+			}
+			return err
+		}
+		r := bytes.NewReader(blob)
+		pkt, err := packet.Read(r)
+		if err != nil {
+			return err
+		}
+		if r.Len() > 0 {
+			return rpmutils.ErrTrailingGarbage
+		}
+		sig, ok := pkt.(*packet.Signature)
+		if !ok || (sig.IssuerKeyId == nil && len(sig.IssuerFingerprint) == 0) {
+			return rpmutils.ErrNoPGPSignature
+		}
+	}
+	return nil
 }
 
 // describeVerifyError turns go-rpmutils' messages into ones that say what
@@ -301,57 +479,4 @@ func describeVerifyError(err error) string {
 		return "bad signature (" + msg + ")"
 	}
 	return msg
-}
-
-// asyncHashMin is the file size from which the file's sha256 is computed in
-// a goroutine of its own, beside the payload digest check.
-var asyncHashMin int64 = 4 << 20
-
-// asyncHasher hashes what is written to it in another goroutine.
-type asyncHasher struct {
-	h      hash.Hash
-	ch     chan []byte
-	free   chan []byte
-	done   chan struct{}
-	closed bool
-}
-
-func newAsyncHasher(h hash.Hash) *asyncHasher {
-	const bufs = 4
-	a := &asyncHasher{h: h, ch: make(chan []byte, bufs), free: make(chan []byte, bufs), done: make(chan struct{})}
-	for i := 0; i < bufs; i++ {
-		a.free <- make([]byte, 0, 256<<10)
-	}
-	go func() {
-		for b := range a.ch {
-			a.h.Write(b)
-			a.free <- b[:0]
-		}
-		close(a.done)
-	}()
-	return a
-}
-
-func (a *asyncHasher) Write(p []byte) (int, error) {
-	n := len(p)
-	for len(p) > 0 {
-		b := <-a.free
-		k := min(len(p), cap(b))
-		a.ch <- append(b, p[:k]...)
-		p = p[k:]
-	}
-	return n, nil
-}
-
-func (a *asyncHasher) close() {
-	if !a.closed {
-		a.closed = true
-		close(a.ch)
-		<-a.done
-	}
-}
-
-func (a *asyncHasher) sum(b []byte) []byte {
-	a.close()
-	return a.h.Sum(b)
 }

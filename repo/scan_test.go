@@ -4,16 +4,16 @@ import (
 	"testing"
 )
 
-// TestScanChecksum: the pkgid is the sha256 of the whole file, whether it is
-// computed inline or in its own goroutine (large files), and corrupt files
-// are caught on both paths.
+// TestScanChecksum: the pkgid is the sha256 of the whole file whatever the
+// size of the reads that feed the payload to the hashes (1000 bytes: reads
+// that end off SHA-256 block boundaries).
 func TestScanChecksum(t *testing.T) {
 	rpms := append(specFixtures(t), sharedRPMs(t)...)
-	for _, min := range []int64{4 << 20, 0} {
-		old := asyncHashMin
-		asyncHashMin = min
+	for _, chunk := range []int{1 << 20, 1000} {
+		old := payloadChunk
+		payloadChunk = chunk
 		pkgs, err := Scan(t.Context(), rpms, ScanOptions{Workers: 3})
-		asyncHashMin = old
+		payloadChunk = old
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -23,7 +23,7 @@ func TestScanChecksum(t *testing.T) {
 				t.Fatal(err)
 			}
 			if p.Checksum != want || p.Size != size {
-				t.Errorf("async threshold %d: %s: checksum %s size %d, want %s %d", min, rpms[i], p.Checksum, p.Size, want, size)
+				t.Errorf("reads of %d: %s: checksum %s size %d, want %s %d", chunk, rpms[i], p.Checksum, p.Size, want, size)
 			}
 		}
 	}
