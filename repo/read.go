@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/klauspost/compress/gzip"
+	"golang.org/x/sync/errgroup"
 )
 
 type repomdDoc struct {
@@ -89,14 +90,46 @@ func ReadRepodata(ctx context.Context, repoDir string) ([]*Package, error) {
 	if prim == "" {
 		return nil, fmt.Errorf("reading %q: no primary metadata listed", filepath.Join(repoDir, "repodata", "repomd.xml"))
 	}
-	pkgs, err := parseMetadata(ctx, repoDir, prim, "primary", nil)
-	if err != nil {
+	// The three files are independent streams: parse them at once and join
+	// filelists and other to primary by position, checking each pkgid.
+	kinds := []string{"primary", "filelists", "other"}
+	parsed := make([][]*Package, len(kinds))
+	g, gctx := errgroup.WithContext(ctx)
+	for i, typ := range kinds {
+		href := md.href(typ)
+		if href == "" {
+			continue
+		}
+		g.Go(func() error {
+			var err error
+			parsed[i], err = parseMetadata(gctx, repoDir, href, typ)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	for _, typ := range []string{"filelists", "other"} {
-		if h := md.href(typ); h != "" {
-			if _, err := parseMetadata(ctx, repoDir, h, typ, pkgs); err != nil {
-				return nil, err
+	pkgs := parsed[0]
+	for i, typ := range kinds[1:] {
+		href := md.href(typ)
+		if href == "" {
+			continue
+		}
+		where := filepath.Join(repoDir, filepath.FromSlash(href))
+		extra := parsed[i+1]
+		if len(extra) != len(pkgs) {
+			return nil, fmt.Errorf("reading %q: lists %d packages, primary lists %d", where, len(extra), len(pkgs))
+		}
+		for j, e := range extra {
+			p := pkgs[j]
+			if e.Checksum != p.Checksum {
+				return nil, fmt.Errorf("reading %q: package %d has pkgid %s, primary says %s", where, j+1, e.Checksum, p.Checksum)
+			}
+			if typ == "filelists" {
+				// primary lists only some files; filelists has all
+				p.Files = e.Files
+			} else {
+				p.Changelogs = e.Changelogs
 			}
 		}
 	}
@@ -117,10 +150,10 @@ func attrInt(se xml.StartElement, name string) int64 {
 	return v
 }
 
-// parseMetadata streams one metadata file. For primary (pkgs == nil) it
-// returns new packages; for filelists and other it fills pkgs in order,
-// checking the pkgid of each.
-func parseMetadata(ctx context.Context, repoDir, href, kind string, pkgs []*Package) ([]*Package, error) {
+// parseMetadata streams one metadata file into packages in file order. For
+// filelists and other each package carries only its pkgid (as Checksum) and
+// its files or changelogs.
+func parseMetadata(ctx context.Context, repoDir, href, kind string) ([]*Package, error) {
 	rc, err := openMetadata(repoDir, href)
 	if err != nil {
 		return nil, err
@@ -131,7 +164,6 @@ func parseMetadata(ctx context.Context, repoDir, href, kind string, pkgs []*Pack
 	primary := kind == "primary"
 	var out []*Package
 	var cur *Package
-	idx := 0
 	var text strings.Builder
 	var inText bool
 	var curFile File
@@ -161,20 +193,10 @@ func parseMetadata(ctx context.Context, repoDir, href, kind string, pkgs []*Pack
 						"recommends": &cur.Recommends, "supplements": &cur.Supplements,
 					}
 				} else {
-					if idx%512 == 0 && ctx.Err() != nil {
-						return nil, ctx.Err()
-					}
-					if idx >= len(pkgs) {
-						return nil, fmt.Errorf("reading %q: more packages than primary lists", where)
-					}
-					cur = pkgs[idx]
-					idx++
-					if id := attrOf(t, "pkgid"); id != cur.Checksum {
-						return nil, fmt.Errorf("reading %q: package %d has pkgid %s, primary says %s", where, idx, id, cur.Checksum)
-					}
-					if kind == "filelists" {
-						cur.Files = nil
-					}
+					cur = &Package{Checksum: attrOf(t, "pkgid")}
+				}
+				if len(out)%512 == 0 && ctx.Err() != nil {
+					return nil, ctx.Err()
 				}
 			case cur == nil:
 			case name == "version" && primary:
@@ -214,9 +236,7 @@ func parseMetadata(ctx context.Context, repoDir, href, kind string, pkgs []*Pack
 			text.Reset()
 			switch t.Name.Local {
 			case "package":
-				if primary {
-					out = append(out, cur)
-				}
+				out = append(out, cur)
 				cur = nil
 			case "name":
 				cur.Name = s
@@ -243,7 +263,6 @@ func parseMetadata(ctx context.Context, repoDir, href, kind string, pkgs []*Pack
 			case "sourcerpm":
 				cur.SourceRPM = s
 			case "file":
-				// primary lists only some files; filelists, read later, has all
 				curFile.Path = s
 				cur.Files = append(cur.Files, curFile)
 			case "changelog":
@@ -255,9 +274,6 @@ func parseMetadata(ctx context.Context, repoDir, href, kind string, pkgs []*Pack
 				}
 			}
 		}
-	}
-	if !primary && idx != len(pkgs) {
-		return nil, fmt.Errorf("reading %q: lists %d packages, primary lists %d", where, idx, len(pkgs))
 	}
 	return out, nil
 }
