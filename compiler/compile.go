@@ -105,6 +105,7 @@ func (c *compiler) plan() *Plan {
 	for _, t := range d.VMTemplates {
 		p.Templates = append(p.Templates, c.template(t))
 	}
+	c.deriveTemplates(p)
 	c.render(p, repos)
 	for _, v := range d.VCenters {
 		p.Targets = append(p.Targets, &Target{Name: v.Name, Datacenter: v.Datacenter, Datastore: v.Datastore, Folder: v.Folder,

@@ -115,8 +115,24 @@ type TemplatePlan struct {
 	CPU      int      `json:"cpu"`
 	MemoryMB int      `json:"memory_mb"`
 	Disks    []*Input `json:"disks,omitempty"`
+	// Derived are the per-node-group templates written beside this one,
+	// sharing its disks.
+	Derived []*DerivedTemplate `json:"derived,omitempty"`
 	// OVF is the template to write, its disk paths the absolute inputs.
 	OVF ovf.Template `json:"-"`
+}
+
+// DerivedTemplate is a node group's copy of a template with the group's
+// vApp property defaults filled in: another .ovf and .mf in the base
+// template's directory, referencing the same disk files.
+type DerivedTemplate struct {
+	Name      string `json:"name"`
+	Cluster   string `json:"cluster"`
+	NodeGroup string `json:"node_group"`
+	// Properties are the filled values, as shown: values from a sensitive
+	// variable read "(sensitive)" (the descriptor has the real ones).
+	Properties map[string]string `json:"properties"`
+	OVF        ovf.Template      `json:"-"`
 }
 
 // Target is a vCenter deploy target.

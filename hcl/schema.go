@@ -188,7 +188,8 @@ type NodeGroup struct {
 	StorageProfileExpr hcl.Expression    `hcl:"storage_profile,optional"`
 	TemplateExpr       hcl.Expression    `hcl:"template,optional"`
 	Attributes         map[string]string `hcl:"attributes,optional"`
-	Hosts              []string          `hcl:"hosts,optional"` // planned FQDNs, for marathons/HAProxy files
+	TemplateProperties map[string]string `hcl:"template_properties,optional"` // vApp property defaults of the group's derived template
+	Hosts              []string          `hcl:"hosts,optional"`               // planned FQDNs, for marathons/HAProxy files
 	DeclRange          hcl.Range         `hcl:",def_range"`
 	Body               hcl.Body          `hcl:",body"`
 

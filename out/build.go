@@ -491,6 +491,13 @@ func (b *builder) writeTemplates(ctx context.Context) error {
 			}
 		}
 		b.templates = append(b.templates, e)
+		for _, d := range info.Derived {
+			de := TemplateEntry{Name: d.Name, OVF: "ovf/" + d.OVF, Base: tp.Name, Cluster: d.Cluster, NodeGroup: d.NodeGroup}
+			if err := checkRelPath(de.OVF); err != nil || d.Name == "" {
+				return fmt.Errorf("writing template %q: derived template %q at %q: invalid", tp.Name, d.Name, d.OVF)
+			}
+			b.templates = append(b.templates, de)
+		}
 	}
 	return nil
 }

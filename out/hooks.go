@@ -46,6 +46,16 @@ type TemplateWriter interface {
 // TemplateInfo locates a written template; paths are relative to ovfDir,
 // like "mesos-node/mesos-node.ovf" and "mesos-node.ova".
 type TemplateInfo struct {
-	OVF string
-	OVA string
+	OVF     string
+	OVA     string
+	Derived []DerivedTemplateInfo
+}
+
+// DerivedTemplateInfo locates a node group's derived template, written
+// beside its base template (no OVA of its own).
+type DerivedTemplateInfo struct {
+	Name      string
+	Cluster   string
+	NodeGroup string
+	OVF       string // relative to ovfDir, like "mesos-node/mesos-node-mesos01-fast.ovf"
 }

@@ -121,6 +121,11 @@ type TemplateEntry struct {
 	OVF    string `json:"ovf"`
 	OVA    string `json:"ova"`
 	SHA256 string `json:"sha256"` // of the .ovf
+	// Base, Cluster and NodeGroup are set on a node group's derived
+	// template: its base template and the group it was derived for.
+	Base      string `json:"base,omitempty"`
+	Cluster   string `json:"cluster,omitempty"`
+	NodeGroup string `json:"node_group,omitempty"`
 }
 
 // TargetEntry is one vCenter deploy target.

@@ -28,7 +28,8 @@ type VerifyOptions struct {
 	// bundle.json.sig must be a valid signature of bundle.json by one of its keys.
 	Key []byte
 	// Deep checks run on bundle directories (not on archives): Repodata for
-	// each repo dir, Layout for images/, OVF for each template.
+	// each repo dir, Layout for images/, OVF for each template (dir holds
+	// dir/<name>.ovf and dir/<name>.mf).
 	Repodata func(ctx context.Context, repoDir string) error
 	Layout   func(ctx context.Context, dir string) error
 	OVF      func(ctx context.Context, dir, name string) error
@@ -462,8 +463,12 @@ func deepChecks(ctx context.Context, root string, m *Manifest, rep *Report, opts
 	if opts.OVF != nil && len(m.Templates) > 0 {
 		rep.DeepRun = append(rep.DeepRun, "templates")
 		for _, t := range m.Templates {
-			if err := opts.OVF(ctx, filepath.Join(root, "ovf"), t.Name); err != nil {
-				rep.add("ovf/"+t.Name, "template: %v", err)
+			if t.OVF == "" || checkRelPath(t.OVF) != nil {
+				continue // reported with the file list
+			}
+			dir, file := path.Split(t.OVF)
+			if err := opts.OVF(ctx, filepath.Join(root, filepath.FromSlash(dir)), strings.TrimSuffix(file, ".ovf")); err != nil {
+				rep.add(t.OVF, "template %q: %v", t.Name, err)
 			}
 		}
 	}

@@ -132,7 +132,11 @@ type templateWriter struct {
 // from the inputs where possible) and ovf/<name>.ova.
 func (w *templateWriter) WriteTemplate(ctx context.Context, ovfDir string, tp *compiler.TemplatePlan) (*out.TemplateInfo, error) {
 	dir := filepath.Join(ovfDir, tp.Name)
-	if _, err := ovf.Write(ctx, dir, tp.OVF, ovf.Options{Link: true, Progress: w.opts.Progress}); err != nil {
+	var derived []ovf.Template
+	for _, d := range tp.Derived {
+		derived = append(derived, d.OVF)
+	}
+	if _, err := ovf.Write(ctx, dir, tp.OVF, ovf.Options{Link: true, Progress: w.opts.Progress, Derived: derived}); err != nil {
 		return nil, err
 	}
 	ovaPath := filepath.Join(ovfDir, tp.Name+".ova")
@@ -147,7 +151,11 @@ func (w *templateWriter) WriteTemplate(ctx context.Context, ovfDir string, tp *c
 	if err := f.Close(); err != nil {
 		return nil, fmt.Errorf("writing %q: %w", ovaPath, err)
 	}
-	return &out.TemplateInfo{OVF: tp.Name + "/" + tp.Name + ".ovf", OVA: tp.Name + ".ova"}, nil
+	info := &out.TemplateInfo{OVF: tp.Name + "/" + tp.Name + ".ovf", OVA: tp.Name + ".ova"}
+	for _, d := range tp.Derived {
+		info.Derived = append(info.Derived, out.DerivedTemplateInfo{Name: d.Name, Cluster: d.Cluster, NodeGroup: d.NodeGroup, OVF: tp.Name + "/" + d.Name + ".ovf"})
+	}
+	return info, nil
 }
 
 // linkTree fills dst with hard links (or copies) of the files under src, when

@@ -174,9 +174,21 @@ vm_template "mesos-node" {
   memory_mb = 4096
   network   = "VM Network"
 
+  # role, storage_profile and zookeeper are filled in for each node group that
+  # uses this template: the bundle carries one derived template per group.
   property "role" {
     label       = "Mesos roles of the node"
     description = "Comma-separated BDE roles, filled per node group"
+  }
+
+  property "storage_profile" {
+    label       = "Storage I/O profile"
+    description = "The storage_profile attribute of the node's Mesos slave"
+  }
+
+  property "zookeeper" {
+    label       = "ZooKeeper ensemble"
+    description = "The zk:// URL of the cluster's ZooKeeper ensemble"
   }
 }
 

@@ -1,12 +1,14 @@
 package ovf_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/url"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -308,4 +310,101 @@ func TestSimulatorContentLibrary(t *testing.T) {
 		t.Fatalf("deploy: %v", err)
 	}
 	checkVM(t, e, *ref, tpl, map[string]string{"role": "zookeeper"})
+}
+
+// TestSimulatorDerived writes a template with two derived templates beside
+// it: each has its own .ovf and .mf over the shared disk files, verifies,
+// and imports with its own property defaults.
+func TestSimulatorDerived(t *testing.T) {
+	ctx := context.Background()
+	e := newSim(t)
+	tpl := simTemplate(t)
+	fast, err := tpl.Derive("mesos-agent-fast", map[string]string{"role": "mesos_slave,mesos_docker", "attributes": "rack:r1;storage_profile:vsan"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bulk, err := tpl.Derive("mesos-agent-bulk", map[string]string{"attributes": "rack:r2;storage_profile:vmax"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), tpl.Name)
+	res, err := ovf.Write(ctx, dir, tpl, ovf.Options{ManifestHash: "SHA1", Derived: []ovf.Template{fast, bulk}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(res.Derived, []string{"mesos-agent-fast", "mesos-agent-bulk"}) {
+		t.Errorf("Derived = %v", res.Derived)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, en := range entries {
+		names = append(names, en.Name())
+	}
+	want := []string{"mesos-agent-bulk.mf", "mesos-agent-bulk.ovf", "mesos-agent-disk1.vmdk", "mesos-agent-disk2.vmdk",
+		"mesos-agent-fast.mf", "mesos-agent-fast.ovf", "mesos-agent.mf", "mesos-agent.ovf"}
+	if !slices.Equal(names, want) {
+		t.Errorf("files %v, want %v (disks once)", names, want)
+	}
+	netmap := []importer.Network{{Name: "VM Network", Network: "VM Network"}, {Name: "DC0_DVPG0", Network: "DC0_DVPG0"}}
+	for _, d := range []ovf.Template{tpl, fast, bulk} {
+		if err := ovf.VerifyManifest(dir, d.Name); err != nil {
+			t.Errorf("VerifyManifest %s: %v", d.Name, err)
+		}
+		checkWithGovmomi(t, dir, d)
+		ovfPath := filepath.Join(dir, d.Name+".ovf")
+		vmName := "vm-" + d.Name
+		ref, err := e.importer(&importer.FileArchive{Path: ovfPath, Opener: importer.Opener{Client: e.c.Client}}).Import(ctx, ovfPath,
+			importer.Options{Name: &vmName, DiskProvisioning: "thin", NetworkMapping: netmap})
+		if err != nil {
+			t.Fatalf("import %s: %v", d.Name, err)
+		}
+		checkVM(t, e, *ref, d, nil)
+	}
+
+	// A derived template's manifest covers its own descriptor.
+	desc := filepath.Join(dir, "mesos-agent-fast.ovf")
+	b, err := os.ReadFile(desc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(desc, bytes.Replace(b, []byte("rack:r1"), []byte("rack:r9"), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := ovf.VerifyManifest(dir, "mesos-agent-fast"); err == nil || !strings.Contains(err.Error(), "mesos-agent-fast.ovf") {
+		t.Errorf("VerifyManifest after editing the derived descriptor: %v", err)
+	}
+	if err := ovf.VerifyManifest(dir, "mesos-agent-bulk"); err != nil {
+		t.Errorf("VerifyManifest of the untouched sibling: %v", err)
+	}
+}
+
+func TestWriteDerivedBad(t *testing.T) {
+	tpl := simTemplate(t)
+	other := tpl
+	other.Disks = tpl.Disks[:1]
+	cases := []struct {
+		name    string
+		derived []ovf.Template
+		want    string
+	}{
+		{"other disks", []ovf.Template{func() ovf.Template { d, _ := other.Derive("x", nil); return d }()}, "other disks"},
+		{"same name as the base", []ovf.Template{func() ovf.Template { d, _ := tpl.Derive(tpl.Name, nil); return d }()}, "used twice"},
+		{"name twice", []ovf.Template{func() ovf.Template { d, _ := tpl.Derive("y", nil); return d }(), func() ovf.Template { d, _ := tpl.Derive("y", nil); return d }()}, "used twice"},
+		{"bad name", []ovf.Template{func() ovf.Template { d, _ := tpl.Derive("../y", nil); return d }()}, "invalid derived template name"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), tpl.Name)
+			_, err := ovf.Write(context.Background(), dir, tpl, ovf.Options{Derived: tc.derived})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+			if _, err := os.Stat(dir); !os.IsNotExist(err) {
+				t.Errorf("%s exists after a failed write", dir)
+			}
+		})
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/bdebundle/bundle/internal/progress"
@@ -27,6 +28,11 @@ type Options struct {
 	Link bool
 	// Progress receives the bytes of disk copied and hashed; nil reports nothing.
 	Progress progress.Reporter
+	// Derived templates (from Template.Derive: same disks, NICs and
+	// hardware, other names and property defaults) are written into the same
+	// directory as <derived>.ovf and <derived>.mf, referencing the base
+	// template's disk files, so the disks are stored once.
+	Derived []Template
 }
 
 // File is one file of a written template.
@@ -44,6 +50,7 @@ type Result struct {
 	ManifestHash string // SHA256, SHA1 or SHA512
 	Files        []File // the .ovf, then the disks in References order
 	Disks        []*VMDKInfo
+	Derived      []string // the derived templates' names, as in Options.Derived
 }
 
 var hashes = map[string]func() hash.Hash{
@@ -78,6 +85,9 @@ func Write(ctx context.Context, dir string, t Template, opts Options) (res *Resu
 	}
 	infos, err := check(t)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkDerived(t, opts.Derived); err != nil {
 		return nil, err
 	}
 	t = t.withDefaults()
@@ -143,12 +153,21 @@ func Write(ctx context.Context, dir string, t Template, opts Options) (res *Resu
 	h.Write(desc)
 	res.Files = append([]File{{Name: res.OVF, Size: int64(len(desc)), Digest: hex.EncodeToString(h.Sum(nil))}}, diskFiles...)
 
-	var mf strings.Builder
-	for _, f := range res.Files {
-		fmt.Fprintf(&mf, "%s(%s)= %s\n", algo, f.Name, f.Digest)
-	}
-	if err := writeFile(filepath.Join(tmp, res.Manifest), []byte(mf.String())); err != nil {
+	if err := writeManifest(filepath.Join(tmp, res.Manifest), algo, res.Files); err != nil {
 		return nil, fmt.Errorf("writing template %q: %w", t.Name, err)
+	}
+	for _, v := range opts.Derived {
+		vdesc := render(v.withDefaults(), disks)
+		if err := writeFile(filepath.Join(tmp, v.Name+".ovf"), vdesc); err != nil {
+			return nil, fmt.Errorf("writing template %q: %w", v.Name, err)
+		}
+		h := newHash()
+		h.Write(vdesc)
+		files := append([]File{{Name: v.Name + ".ovf", Size: int64(len(vdesc)), Digest: hex.EncodeToString(h.Sum(nil))}}, diskFiles...)
+		if err := writeManifest(filepath.Join(tmp, v.Name+".mf"), algo, files); err != nil {
+			return nil, fmt.Errorf("writing template %q: %w", v.Name, err)
+		}
+		res.Derived = append(res.Derived, v.Name)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -158,6 +177,37 @@ func Write(ctx context.Context, dir string, t Template, opts Options) (res *Resu
 	}
 	tmp = ""
 	return res, nil
+}
+
+func writeManifest(path, algo string, files []File) error {
+	var mf strings.Builder
+	for _, f := range files {
+		fmt.Fprintf(&mf, "%s(%s)= %s\n", algo, f.Name, f.Digest)
+	}
+	return writeFile(path, []byte(mf.String()))
+}
+
+// checkDerived refuses derived templates that could not share t's disk
+// files, or whose names collide with t's files or each other.
+func checkDerived(t Template, derived []Template) error {
+	seen := map[string]bool{t.Name: true}
+	for _, v := range derived {
+		switch {
+		case seen[v.Name]:
+			return fmt.Errorf("writing template %q: derived template name %q is used twice", t.Name, v.Name)
+		case !nameRE.MatchString(v.Name):
+			return fmt.Errorf("writing template %q: invalid derived template name %q", t.Name, v.Name)
+		case !slices.Equal(v.Disks, t.Disks):
+			return fmt.Errorf("writing template %q: derived template %q has other disks; derived templates share the base template's disks", t.Name, v.Name)
+		}
+		for i := range t.Disks {
+			if DiskFileName(t.Name, i) == v.Name+".ovf" || DiskFileName(t.Name, i) == v.Name+".mf" {
+				return fmt.Errorf("writing template %q: derived template name %q collides with a disk file", t.Name, v.Name)
+			}
+		}
+		seen[v.Name] = true
+	}
+	return nil
 }
 
 // placeDisk links or copies the probed disk to dst, hashing it, and checks it

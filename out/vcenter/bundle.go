@@ -207,14 +207,21 @@ func (b *Bundle) serengetiFiles() []File {
 }
 
 // templateFiles returns the files of template t: everything under the
-// directory of its .ovf.
+// directory of its .ovf but the descriptors and manifests of other
+// templates (node groups' derived templates share their base's directory
+// and disks).
 func (b *Bundle) templateFiles(t Template) []File {
 	dir := path.Dir(t.OVF) + "/"
+	own := strings.TrimSuffix(t.OVF, ".ovf")
 	var out []File
 	for _, f := range b.Files {
-		if strings.HasPrefix(f.Path, dir) {
-			out = append(out, f)
+		if !strings.HasPrefix(f.Path, dir) {
+			continue
 		}
+		if ext := path.Ext(f.Path); (ext == ".ovf" || ext == ".mf") && strings.TrimSuffix(f.Path, ext) != own {
+			continue
+		}
+		out = append(out, f)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out

@@ -214,3 +214,64 @@ func checkLibrary(t *testing.T, s *sim, cfg Config, name string, want map[string
 		}
 	}
 }
+
+// TestDeployDerivedTemplates deploys node groups' derived templates, which
+// share their base template's directory and disk: each is its own library
+// item, and a change to one descriptor replaces only that item.
+func TestDeployDerivedTemplates(t *testing.T) {
+	ctx := ctxT(t)
+	s := newSim(t)
+	root := t.TempDir()
+	spec := baseSpec("2015.03.1")
+	spec.derived = map[string][2]string{
+		"mesos-node-mesos01-fast": {"mesos-node", " for fast"},
+		"mesos-node-mesos01-bulk": {"mesos-node", " for bulk"},
+	}
+	dir := spec.write(t, root)
+	cfg := s.config(t, spec.target, Overrides{})
+	out, err := Deploy(ctx, dir, cfg, deployOpts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Templates != 3 {
+		t.Errorf("imported %d templates, want 3", out.Templates)
+	}
+	all := map[string]string{"mesos-node": "mesos-site 2015.03.1", "mesos-node-mesos01-fast": "mesos-site 2015.03.1", "mesos-node-mesos01-bulk": "mesos-site 2015.03.1"}
+	checkLibrary(t, s, cfg, "bundles", all)
+	if out, err = Deploy(ctx, dir, cfg, deployOpts()); err != nil || !out.NoChanges {
+		t.Fatalf("re-deploy: %v, no changes %v", err, out != nil && out.NoChanges)
+	}
+
+	// One group's descriptor changes: only its template is replaced.
+	spec2 := baseSpec("2015.03.2")
+	spec2.derived = map[string][2]string{
+		"mesos-node-mesos01-fast": {"mesos-node", " for fast, rack r3"},
+		"mesos-node-mesos01-bulk": {"mesos-node", " for bulk"},
+	}
+	dir2 := spec2.write(t, root)
+	if out, err = Deploy(ctx, dir2, cfg, deployOpts()); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(itemLines(out.Done, false), "\n"); got != "template mesos-node-mesos01-fast replace" {
+		t.Errorf("after one descriptor changed, performed:\n%s", got)
+	}
+	all["mesos-node-mesos01-fast"] = "mesos-site 2015.03.2"
+	checkLibrary(t, s, cfg, "bundles", all)
+
+	// The shared disk changes: every template using it is replaced.
+	spec3 := baseSpec("2015.04.0")
+	spec3.templates["mesos-node"] = 7
+	spec3.derived = spec2.derived
+	dir3 := spec3.write(t, root)
+	if out, err = Deploy(ctx, dir3, cfg, deployOpts()); err != nil {
+		t.Fatal(err)
+	}
+	want := "template mesos-node replace\ntemplate mesos-node-mesos01-bulk replace\ntemplate mesos-node-mesos01-fast replace"
+	if got := strings.Join(itemLines(out.Done, false), "\n"); got != want {
+		t.Errorf("after the disk changed, performed:\n%s\nwant:\n%s", got, want)
+	}
+	for k := range all {
+		all[k] = "mesos-site 2015.04.0"
+	}
+	checkLibrary(t, s, cfg, "bundles", all)
+}

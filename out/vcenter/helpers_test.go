@@ -78,8 +78,9 @@ func (s *sim) dsDir(t testing.TB) string {
 // bundleSpec describes a test bundle.
 type bundleSpec struct {
 	name, version string
-	files         map[string][]byte // relative to the bundle dir
-	templates     map[string]int    // template name → disk seed
+	files         map[string][]byte    // relative to the bundle dir
+	templates     map[string]int       // template name → disk seed
+	derived       map[string][2]string // derived template → {base template, note in its descriptor}
 	target        Target
 }
 
@@ -114,7 +115,7 @@ func randBytes(seed uint64, n int) []byte {
 var ovfTmpl = template.Must(template.New("ovf").Parse(`<?xml version="1.0" encoding="UTF-8"?>
 <Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1" xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData" xmlns:vssd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_VirtualSystemSettingData" xmlns:vmw="http://www.vmware.com/schema/ovf">
   <References>
-    <File ovf:href="{{.Name}}-disk1.vmdk" ovf:id="file1" ovf:size="{{.Size}}"/>
+    <File ovf:href="{{.Disk}}" ovf:id="file1" ovf:size="{{.Size}}"/>
   </References>
   <DiskSection>
     <Info>Virtual disk information</Info>
@@ -125,7 +126,7 @@ var ovfTmpl = template.Must(template.New("ovf").Parse(`<?xml version="1.0" encod
     <Network ovf:name="VM Network"><Description>The VM Network network</Description></Network>
   </NetworkSection>
   <VirtualSystem ovf:id="{{.Name}}">
-    <Info>A virtual machine</Info>
+    <Info>A virtual machine{{.Note}}</Info>
     <Name>{{.Name}}</Name>
     <OperatingSystemSection ovf:id="107" vmw:osType="centos64Guest"><Info>The guest operating system</Info></OperatingSystemSection>
     <VirtualHardwareSection>
@@ -164,15 +165,22 @@ func writeTemplate(t testing.TB, dir, name string, seed int) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	writeDescriptor(t, td, name, name+"-disk1.vmdk", st.Size(), "")
+}
+
+// writeDescriptor writes <td>/<name>.ovf referencing the disk file, and
+// <name>.mf.
+func writeDescriptor(t testing.TB, td, name, disk string, size int64, note string) {
+	t.Helper()
 	var ovf bytes.Buffer
-	if err := ovfTmpl.Execute(&ovf, map[string]any{"Name": name, "Size": st.Size()}); err != nil {
+	if err := ovfTmpl.Execute(&ovf, map[string]any{"Name": name, "Disk": disk, "Size": size, "Note": note}); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(td, name+".ovf"), ovf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	var mf strings.Builder
-	for _, f := range []string{name + ".ovf", name + "-disk1.vmdk"} {
+	for _, f := range []string{name + ".ovf", disk} {
 		fmt.Fprintf(&mf, "SHA256(%s)= %s\n", f, fileSHA(t, filepath.Join(td, f)))
 	}
 	if err := os.WriteFile(filepath.Join(td, name+".mf"), []byte(mf.String()), 0o644); err != nil {
@@ -218,6 +226,24 @@ func (spec *bundleSpec) write(t testing.TB, root string) string {
 		writeTemplate(t, dir, n, spec.templates[n])
 		ovf := "ovf/" + n + "/" + n + ".ovf"
 		templates = append(templates, map[string]string{"name": n, "ovf": ovf, "ova": "",
+			"sha256": fileSHA(t, filepath.Join(dir, filepath.FromSlash(ovf)))})
+	}
+	names = names[:0]
+	for n := range spec.derived {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		base, note := spec.derived[n][0], spec.derived[n][1]
+		td := filepath.Join(dir, "ovf", base)
+		disk := base + "-disk1.vmdk"
+		st, err := os.Stat(filepath.Join(td, disk))
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeDescriptor(t, td, n, disk, st.Size(), note)
+		ovf := "ovf/" + base + "/" + n + ".ovf"
+		templates = append(templates, map[string]string{"name": n, "ovf": ovf, "ova": "", "base": base,
 			"sha256": fileSHA(t, filepath.Join(dir, filepath.FromSlash(ovf)))})
 	}
 	writeManifest(t, dir, spec, templates)

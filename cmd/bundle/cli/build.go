@@ -2,6 +2,9 @@ package cli
 
 import (
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/bdebundle/bundle/compiler"
@@ -93,6 +96,13 @@ func printPlan(g *Globals, p *compiler.Plan) {
 		}
 		total += size
 		fmt.Fprintf(w, "template %s\t%s %d CPU %d MB\t%s of disks\n", t.Name, t.GuestOS, t.CPU, t.MemoryMB, humanBytes(size))
+		for _, d := range t.Derived {
+			var kv []string
+			for _, k := range slices.Sorted(maps.Keys(d.Properties)) {
+				kv = append(kv, k+"="+d.Properties[k])
+			}
+			fmt.Fprintf(w, "template %s\tfor %s/%s, from %s\t%s\n", d.Name, d.Cluster, d.NodeGroup, t.Name, strings.Join(kv, " "))
+		}
 	}
 	w.Flush()
 	w = tabwriter.NewWriter(g.Out, 2, 8, 2, ' ', 0)
@@ -104,7 +114,11 @@ func printPlan(g *Globals, p *compiler.Plan) {
 		}
 		fmt.Fprintf(w, "file %s\t%d bytes%s\n", f.Path, f.Size, note)
 	}
-	fmt.Fprintf(w, "\n%d repos, %d images, %d templates, %d rendered files, %s of inputs\n", len(p.Repos), len(p.Images), len(p.Templates), len(p.Files), humanBytes(total))
+	templates := len(p.Templates)
+	for _, t := range p.Templates {
+		templates += len(t.Derived)
+	}
+	fmt.Fprintf(w, "\n%d repos, %d images, %d templates, %d rendered files, %s of inputs\n", len(p.Repos), len(p.Images), templates, len(p.Files), humanBytes(total))
 }
 
 func humanBytes(n int64) string {

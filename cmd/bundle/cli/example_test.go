@@ -51,8 +51,33 @@ func TestExampleEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(m.Repos) != 2 || len(m.Images) != 1 || len(m.Templates) != 1 {
+	// The template, and one derived per node group (they all use it).
+	if len(m.Repos) != 2 || len(m.Images) != 1 || len(m.Templates) != 4 {
 		t.Fatalf("bundle.json has %d repos, %d images, %d templates", len(m.Repos), len(m.Images), len(m.Templates))
+	}
+	for _, tc := range []struct{ template, want string }{
+		{"mesos-node-mesos01-fast", `ovf:key="role" ovf:type="string" ovf:userConfigurable="true" ovf:value="mesos_slave,mesos_docker"`},
+		{"mesos-node-mesos01-fast", `ovf:key="storage_profile" ovf:type="string" ovf:userConfigurable="true" ovf:value="vsan"`},
+		{"mesos-node-mesos01-bulk", `ovf:key="storage_profile" ovf:type="string" ovf:userConfigurable="true" ovf:value="vmax"`},
+		{"mesos-node-mesos01-master", `ovf:key="role" ovf:type="string" ovf:userConfigurable="true" ovf:value="zookeeper,mesos_master,mesos_marathon,mesos_chronos"`},
+		{"mesos-node-mesos01-master", `ovf:key="zookeeper" ovf:type="string" ovf:userConfigurable="true" ovf:value="zk://master-1.localdomain:2181,master-2.localdomain:2181,master-3.localdomain:2181/mesos"`},
+	} {
+		i := slices.IndexFunc(m.Templates, func(e out.TemplateEntry) bool { return e.Name == tc.template })
+		if i < 0 {
+			t.Errorf("no template %s in bundle.json", tc.template)
+			continue
+		}
+		e := m.Templates[i]
+		if e.Base != "mesos-node" || e.OVA != "" || e.OVF != "ovf/mesos-node/"+tc.template+".ovf" {
+			t.Errorf("template %s: base %q, ovf %q, ova %q", tc.template, e.Base, e.OVF, e.OVA)
+		}
+		desc, err := os.ReadFile(filepath.Join(b, e.OVF))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(desc), tc.want) {
+			t.Errorf("%s lacks %s", e.OVF, tc.want)
+		}
 	}
 	conf := filepath.Join(t.TempDir(), "dnf.conf")
 	if err := os.WriteFile(conf, []byte("[main]\ngpgcheck=False\nskip_if_unavailable=False\nreposdir=/dev/null\n"), 0o644); err != nil {

@@ -80,7 +80,11 @@ func printInspection(g *Globals, in *out.Inspection) {
 		fmt.Fprintf(w, "image %s\t%s\t%s\t%s\n", im.Name, im.Ref, im.Digest, strings.Join(im.Platforms, ","))
 	}
 	for _, t := range m.Templates {
-		fmt.Fprintf(w, "template %s\t%s\t%s\tovf sha256 %s\n", t.Name, t.OVF, t.OVA, short(t.SHA256))
+		ova := t.OVA
+		if t.Base != "" {
+			ova = fmt.Sprintf("for %s/%s, from %s", t.Cluster, t.NodeGroup, t.Base)
+		}
+		fmt.Fprintf(w, "template %s\t%s\t%s\tovf sha256 %s\n", t.Name, t.OVF, ova, short(t.SHA256))
 	}
 	for _, t := range m.Targets {
 		fmt.Fprintf(w, "target %s\tdatacenter %s\tdatastore %s\tfolder %s\n", t.Name, t.Datacenter, t.Datastore, t.Folder)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/bdebundle/bundle/images"
 	"github.com/bdebundle/bundle/images/ovf"
@@ -20,7 +19,7 @@ var verifyHooks = func(opts *out.VerifyOptions) {
 	opts.Repodata = repo.VerifyRepodata
 	opts.Layout = images.VerifyLayout
 	opts.OVF = func(_ context.Context, dir, name string) error {
-		return ovf.VerifyManifest(filepath.Join(dir, name), name)
+		return ovf.VerifyManifest(dir, name)
 	}
 }
 
