@@ -18,6 +18,18 @@ const (
 // edit is one text replacement in the example definition.
 type edit struct{ old, new string }
 
+// applyEdits applies each edit to the first occurrence of its old text.
+func applyEdits(t *testing.T, text string, edits []edit) string {
+	t.Helper()
+	for _, e := range edits {
+		if !strings.Contains(text, e.old) {
+			t.Fatalf("the example has no %q", e.old)
+		}
+		text = strings.Replace(text, e.old, e.new, 1)
+	}
+	return text
+}
+
 func TestChecks(t *testing.T) {
 	cases := []struct {
 		name    string
@@ -148,13 +160,7 @@ func TestChecks(t *testing.T) {
 	base := exampleHCL(t)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			text := base
-			for _, e := range tc.edits {
-				if !strings.Contains(text, e.old) {
-					t.Fatalf("the example has no %q", e.old)
-				}
-				text = strings.Replace(text, e.old, e.new, 1)
-			}
+			text := applyEdits(t, base, tc.edits)
 			dir := siteDir(t, text)
 			for name, content := range tc.files {
 				if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {

@@ -75,13 +75,7 @@ func TestDerivedTemplates(t *testing.T) {
 	base := exampleHCL(t)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			text := base
-			for _, e := range tc.edits {
-				if !strings.Contains(text, e.old) {
-					t.Fatalf("the example has no %q", e.old)
-				}
-				text = strings.Replace(text, e.old, e.new, 1)
-			}
+			text := applyEdits(t, base, tc.edits)
 			p, diags, _ := compileText(t, text, nil)
 			errs := errorsOf(diags)
 			if tc.summary != "" {

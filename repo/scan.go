@@ -412,21 +412,20 @@ func payloadDigest(hdr *rpmutils.RpmHeader) (string, crypto.Hash) {
 	if err != nil || len(algos) == 0 {
 		return "", 0
 	}
-	switch algos[0] {
-	case rpmutils.HASH_MD5:
-		return digests[0], crypto.MD5
-	case rpmutils.HASH_SHA1:
-		return digests[0], crypto.SHA1
-	case rpmutils.HASH_SHA256:
-		return digests[0], crypto.SHA256
-	case rpmutils.HASH_SHA384:
-		return digests[0], crypto.SHA384
-	case rpmutils.HASH_SHA512:
-		return digests[0], crypto.SHA512
-	case rpmutils.HASH_SHA224:
-		return digests[0], crypto.SHA224
+	if h, ok := payloadHashes[algos[0]]; ok {
+		return digests[0], h
 	}
 	return "", 0
+}
+
+// payloadHashes maps rpm's PAYLOADDIGESTALGO values to hashes.
+var payloadHashes = map[uint32]crypto.Hash{
+	rpmutils.HASH_MD5:    crypto.MD5,
+	rpmutils.HASH_SHA1:   crypto.SHA1,
+	rpmutils.HASH_SHA256: crypto.SHA256,
+	rpmutils.HASH_SHA384: crypto.SHA384,
+	rpmutils.HASH_SHA512: crypto.SHA512,
+	rpmutils.HASH_SHA224: crypto.SHA224,
 }
 
 // parseSignatures rejects a signature header whose OpenPGP signatures do
