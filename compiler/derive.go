@@ -44,6 +44,9 @@ func (c *compiler) deriveTemplates(p *Plan) {
 	for i, cl := range c.d.Clusters {
 		for j, g := range cl.NodeGroups {
 			if g.Template == nil {
+				if len(g.TemplateProperties) > 0 {
+					c.errorf(attrRange(g.Body, "template_properties", g.DeclRange), "No template", "template_properties fills in the vApp properties of the node group's template, and the group names none; add template = vm_template.<name>.")
+				}
 				continue
 			}
 			tp := byName[g.Template.Name]

@@ -188,6 +188,8 @@ func TestValidateBrokenDefinitions(t *testing.T) {
 		{name: "bad base url", old: `base_url = "${local.yum}`, new: `«base_url = "ftp://x`, summary: "Invalid base_url"},
 		{name: "bad app id", old: "mem       = 64", new: "mem       = 64\n  «id        = \"/Web_App\"", summary: "Invalid app id"},
 		{name: "negative epoch", old: "epoch   = 1426032000", new: "«epoch   = -5", summary: "Invalid epoch"},
+		{name: "template_properties not a map", old: "storage_profile = storage_profile.vsan", new: "storage_profile = storage_profile.vsan\n    template_properties = \"«x\"", summary: "Unsuitable value type"},
+		{name: "template_properties without a template", old: "storage_profile = storage_profile.vsan", new: "storage_profile = storage_profile.vsan\n    «template_properties = { role = \"x\" }", summary: "No template"},
 		{name: "second file syntax error", files: map[string]string{"more.hcl": "image \"x\" {\n  ref = [\n«}\n"}, summary: "Invalid expression"},
 	}
 	for _, tc := range cases {
