@@ -301,7 +301,7 @@ func checkPlan(p *compiler.Plan) error {
 	}
 	seen := map[string]string{}
 	claim := func(dest, what string) error {
-		if err := checkRelPath(dest); err != nil {
+		if err := CheckRelPath(dest); err != nil {
 			return fmt.Errorf("building bundle: %s: %w", what, err)
 		}
 		if isMetaFile(dest) {
@@ -324,7 +324,7 @@ func checkPlan(p *compiler.Plan) error {
 		}
 	}
 	for _, r := range p.Repos {
-		if err := checkRelPath(r.Dir); err != nil {
+		if err := CheckRelPath(r.Dir); err != nil {
 			return fmt.Errorf("building bundle: repo %q: %w", r.Name, err)
 		}
 	}
@@ -433,7 +433,7 @@ func (b *builder) writeRepos(ctx context.Context) error {
 			}
 		}
 		for _, p := range pkgs {
-			if err := checkRelPath(p.Location); err != nil {
+			if err := CheckRelPath(p.Location); err != nil {
 				return fmt.Errorf("writing repository %q: package %w", rp.Name, err)
 			}
 			entry.Packages = append(entry.Packages, PackageEntry{NEVRA: p.NEVRA, Location: p.Location})
@@ -486,14 +486,14 @@ func (b *builder) writeTemplates(ctx context.Context) error {
 			if p == "" {
 				continue
 			}
-			if err := checkRelPath(p); err != nil {
+			if err := CheckRelPath(p); err != nil {
 				return fmt.Errorf("writing template %q: %w", tp.Name, err)
 			}
 		}
 		b.templates = append(b.templates, e)
 		for _, d := range info.Derived {
 			de := TemplateEntry{Name: d.Name, OVF: "ovf/" + d.OVF, Base: tp.Name, Cluster: d.Cluster, NodeGroup: d.NodeGroup}
-			if err := checkRelPath(de.OVF); err != nil || d.Name == "" {
+			if err := CheckRelPath(de.OVF); err != nil || d.Name == "" {
 				return fmt.Errorf("writing template %q: derived template %q at %q: invalid", tp.Name, d.Name, d.OVF)
 			}
 			b.templates = append(b.templates, de)
@@ -524,7 +524,7 @@ func (b *builder) scan(ctx context.Context) ([]FileEntry, error) {
 		case isMetaFile(rel):
 			return fmt.Errorf("building bundle: %q was written by a part of the build; it is reserved for bundle metadata", rel)
 		}
-		if err := checkRelPath(rel); err != nil {
+		if err := CheckRelPath(rel); err != nil {
 			return fmt.Errorf("building bundle: %w", err)
 		}
 		if _, ok := b.known[rel]; !ok {

@@ -55,10 +55,7 @@ func (c *hashCache) get(abs string, fi os.FileInfo) (string, bool) {
 		return "", false
 	}
 	d := strings.TrimSpace(string(b))
-	if len(d) != 64 {
-		return "", false
-	}
-	if _, err := hex.DecodeString(d); err != nil {
+	if !isSHA256(d) {
 		return "", false
 	}
 	return d, true

@@ -113,7 +113,7 @@ func readBundleFiles(ctx context.Context, path string, paths []string, limit int
 	}
 	out := map[string][]byte{}
 	for p := range set {
-		if checkRelPath(p) != nil {
+		if CheckRelPath(p) != nil {
 			continue
 		}
 		full := filepath.Join(path, filepath.FromSlash(p))

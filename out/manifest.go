@@ -260,9 +260,20 @@ func ParseManifest(data []byte) (*Manifest, error) {
 	if m.Name == "" || m.Version == "" || strings.ContainsAny(m.Dir(), "/\\") || m.Dir() == "." || m.Dir() == ".." {
 		return nil, fmt.Errorf("parsing %s: invalid name %q or version %q", ManifestName, m.Name, m.Version)
 	}
+	seen := make(map[string]bool, len(m.Files))
 	for _, f := range m.Files {
-		if err := checkRelPath(f.Path); err != nil {
+		if err := CheckRelPath(f.Path); err != nil {
 			return nil, fmt.Errorf("parsing %s: file %w", ManifestName, err)
+		}
+		if seen[f.Path] {
+			return nil, fmt.Errorf("parsing %s: file %q listed twice", ManifestName, f.Path)
+		}
+		seen[f.Path] = true
+		if !isSHA256(f.SHA256) {
+			return nil, fmt.Errorf("parsing %s: file %q: sha256 %q is not 64 hex digits in lowercase", ManifestName, f.Path, f.SHA256)
+		}
+		if f.Size < 0 {
+			return nil, fmt.Errorf("parsing %s: file %q: negative size", ManifestName, f.Path)
 		}
 		if f.Mode != "0644" && f.Mode != "0755" {
 			return nil, fmt.Errorf("parsing %s: file %q has mode %q, want \"0644\" or \"0755\"", ManifestName, f.Path, f.Mode)
@@ -274,8 +285,8 @@ func ParseManifest(data []byte) (*Manifest, error) {
 	return &m, nil
 }
 
-// checkRelPath accepts clean, relative, slash-separated paths without "..".
-func checkRelPath(p string) error {
+// CheckRelPath accepts clean, relative, slash-separated paths without "..".
+func CheckRelPath(p string) error {
 	switch {
 	case p == "" || p == ".":
 		return fmt.Errorf("path %q is empty", p)
@@ -294,6 +305,18 @@ func checkRelPath(p string) error {
 		}
 	}
 	return nil
+}
+
+func isSHA256(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 func isMetaFile(p string) bool {

@@ -463,7 +463,7 @@ func deepChecks(ctx context.Context, root string, m *Manifest, rep *Report, opts
 	if opts.OVF != nil && len(m.Templates) > 0 {
 		rep.DeepRun = append(rep.DeepRun, "templates")
 		for _, t := range m.Templates {
-			if t.OVF == "" || checkRelPath(t.OVF) != nil {
+			if t.OVF == "" || CheckRelPath(t.OVF) != nil {
 				continue // reported with the file list
 			}
 			dir, file := path.Split(t.OVF)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,58 +12,25 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/bdebundle/bundle/out"
 )
 
-// Bundle is the part of a bundle's bundle.json that deploy reads.
+// Bundle is the bundle.json of a bundle directory, as deploy reads it.
 type Bundle struct {
-	Schema    string     `json:"schema"`
-	Name      string     `json:"name"`
-	Version   string     `json:"version"`
-	Files     []File     `json:"files"`
-	Images    []Image    `json:"images"`
-	Templates []Template `json:"templates"`
-	Targets   []Target   `json:"targets"`
+	*out.Manifest
 
 	// Dir is the bundle directory the manifest was read from.
-	Dir string `json:"-"`
+	Dir string
 }
 
-// File is one entry of bundle.json files[].
-type File struct {
-	Path   string `json:"path"`
-	Size   int64  `json:"size"`
-	SHA256 string `json:"sha256"`
-	Mode   string `json:"mode"`
-}
-
-// Image is one entry of bundle.json images[].
-type Image struct {
-	Name   string `json:"name"`
-	Ref    string `json:"ref"`
-	Digest string `json:"digest"`
-}
-
-// Template is one entry of bundle.json templates[].
-type Template struct {
-	Name   string `json:"name"`
-	OVF    string `json:"ovf"`
-	OVA    string `json:"ova"`
-	SHA256 string `json:"sha256"`
-}
-
-// Target is one entry of bundle.json targets[]: where the bundle goes.
-type Target struct {
-	Name             string `json:"name"`
-	Datacenter       string `json:"datacenter"`
-	Datastore        string `json:"datastore"`
-	Folder           string `json:"folder"`
-	Library          string `json:"library"`
-	ResourcePool     string `json:"resource_pool"`
-	Network          string `json:"network"`
-	DatastorePath    string `json:"datastore_path"`
-	Registry         string `json:"registry"`
-	ManagementServer string `json:"management_server"`
-}
+// The entries of bundle.json that deploy reads.
+type (
+	File     = out.FileEntry
+	Image    = out.ImageInfo
+	Template = out.TemplateEntry
+	Target   = out.TargetEntry
+)
 
 // ID names the bundle as "name version".
 func (b *Bundle) ID() string { return b.Name + " " + b.Version }
@@ -89,37 +55,17 @@ func LoadBundle(dir string) (*Bundle, error) {
 	if err != nil {
 		return nil, &VerifyError{Dir: dir, Err: fmt.Errorf("reading %q: %w", p, err)}
 	}
-	var b Bundle
-	if err := json.Unmarshal(data, &b); err != nil {
-		return nil, &VerifyError{Dir: dir, Err: fmt.Errorf("parsing %q: %w", p, err)}
+	m, err := out.ParseManifest(data)
+	if err != nil {
+		return nil, &VerifyError{Dir: dir, Err: fmt.Errorf("reading %q: %w", p, err)}
 	}
+	b := Bundle{Manifest: m}
 	bad := func(format string, a ...any) error {
 		return &VerifyError{Dir: dir, Err: fmt.Errorf("%s: %s", p, fmt.Sprintf(format, a...))}
 	}
-	if b.Schema != "bundle/v1" {
-		return nil, bad("schema is %q, want \"bundle/v1\"", b.Schema)
-	}
-	if b.Name == "" || b.Version == "" {
-		return nil, bad("name and version must be set")
-	}
 	seen := make(map[string]bool, len(b.Files))
-	for i, f := range b.Files {
-		if err := checkRelPath(f.Path); err != nil {
-			return nil, bad("files[%d]: %v", i, err)
-		}
-		if seen[f.Path] {
-			return nil, bad("files[%d]: %q listed twice", i, f.Path)
-		}
+	for _, f := range b.Files {
 		seen[f.Path] = true
-		if len(f.SHA256) != 64 {
-			return nil, bad("files[%d] %q: sha256 %q is not 64 hex digits", i, f.Path, f.SHA256)
-		}
-		if _, err := hex.DecodeString(f.SHA256); err != nil {
-			return nil, bad("files[%d] %q: sha256 %q is not hex", i, f.Path, f.SHA256)
-		}
-		if f.Size < 0 {
-			return nil, bad("files[%d] %q: negative size", i, f.Path)
-		}
 	}
 	for i, t := range b.Templates {
 		if t.Name == "" || checkRelPath(t.OVF) != nil || !seen[t.OVF] {
@@ -128,18 +74,6 @@ func LoadBundle(dir string) (*Bundle, error) {
 	}
 	b.Dir = dir
 	return &b, nil
-}
-
-func checkRelPath(p string) error {
-	if p == "" || strings.HasPrefix(p, "/") || strings.Contains(p, "\\") {
-		return fmt.Errorf("path %q is not relative", p)
-	}
-	for _, el := range strings.Split(p, "/") {
-		if el == ".." || el == "." || el == "" {
-			return fmt.Errorf("path %q is not clean", p)
-		}
-	}
-	return nil
 }
 
 // CheckFiles verifies every entry of bundle.json files[] against the bundle
@@ -263,3 +197,6 @@ func (b *Bundle) treeDigest() (digest string, size int64) {
 	}
 	return hex.EncodeToString(h.Sum(nil)), size
 }
+
+// checkRelPath is out.CheckRelPath, for places where out names a variable.
+var checkRelPath = out.CheckRelPath

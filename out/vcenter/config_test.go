@@ -64,9 +64,13 @@ func TestLoadBundleErrors(t *testing.T) {
 	for _, tc := range []struct{ json, want string }{
 		{`{`, "parsing"},
 		{`{"schema":"bundle/v2","name":"a","version":"1"}`, "schema"},
-		{`{"schema":"bundle/v1","name":"a","version":"1","files":[{"path":"../x","size":1,"sha256":"` + strings.Repeat("a", 64) + `"}]}`, "not clean"},
-		{`{"schema":"bundle/v1","name":"a","version":"1","files":[{"path":"x","size":1,"sha256":"abc"}]}`, "64 hex"},
+		{`{"schema":"bundle/v1","name":"a","version":"1","files":[{"path":"../x","size":1,"mode":"0644","sha256":"` + strings.Repeat("a", 64) + `"}]}`, "leaves the bundle"},
+		{`{"schema":"bundle/v1","name":"a","version":"1","files":[{"path":"x","size":1,"mode":"0644","sha256":"abc"}]}`, "64 hex"},
 		{`{"schema":"bundle/v1","name":"a","version":"1","files":[],"templates":[{"name":"t","ovf":"ovf/t/t.ovf"}]}`, "not a file of the bundle"},
+		{`{"schema":"bundle/v1","name":"a","version":"1","files":[{"path":"x","size":1,"mode":"0644","sha256":"` + strings.Repeat("a", 64) + `"},{"path":"x","size":1,"mode":"0644","sha256":"` + strings.Repeat("a", 64) + `"}]}`, "listed twice"},
+		{`{"schema":"bundle/v1","name":"a","version":"1","files":[{"path":"x","size":-1,"mode":"0644","sha256":"` + strings.Repeat("a", 64) + `"}]}`, "negative size"},
+		{`{"schema":"bundle/v1","name":"a","version":"1","files":[{"path":"x","size":1,"mode":"0644","sha256":"` + strings.Repeat("A", 64) + `"}]}`, "64 hex"},
+		{`{"schema":"bundle/v1","name":"a","version":"1","surprise":1}`, "unknown field"},
 	} {
 		dir := t.TempDir()
 		if err := writeFile(dir+"/bundle.json", tc.json); err != nil {
