@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/vmware/govmomi/fault"
 	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/object"
@@ -130,7 +131,7 @@ func (p *DeployPlan) Write(w io.Writer, verbose bool) error {
 		if it.Kind == KindFile {
 			where = ""
 		}
-		ew.printf("  %3s %-8s %-60s %10s  %s\n", actionSign[it.Action], it.Kind, it.Name, HumanBytes(it.Size), where)
+		ew.printf("  %3s %-8s %-60s %10s  %s\n", actionSign[it.Action], it.Kind, it.Name, progress.Bytes(it.Size), where)
 	}
 	kinds := make([]string, 0, len(left))
 	for k := range left {
@@ -138,14 +139,14 @@ func (p *DeployPlan) Write(w io.Writer, verbose bool) error {
 	}
 	sort.Strings(kinds)
 	for _, k := range kinds {
-		ew.printf("  %3s %-8s %-60s %10s  unchanged\n", "=", k, fmt.Sprintf("(%d objects)", left[Kind(k)]), HumanBytes(leftSize[Kind(k)]))
+		ew.printf("  %3s %-8s %-60s %10s  unchanged\n", "=", k, fmt.Sprintf("(%d objects)", left[Kind(k)]), progress.Bytes(leftSize[Kind(k)]))
 	}
 	if p.Changes() == 0 {
 		ew.printf("\n%s\n", p.NoChangesMessage())
 		return ew.err
 	}
 	ew.printf("\nPlan: %d to create, %d to update, %d to replace, %d to delete, %d unchanged; %s to upload.\n",
-		counts[Create], counts[Update], counts[Replace], counts[Delete], counts[Leave], HumanBytes(p.UploadBytes()))
+		counts[Create], counts[Update], counts[Replace], counts[Delete], counts[Leave], progress.Bytes(p.UploadBytes()))
 	return ew.err
 }
 
@@ -158,20 +159,6 @@ func (e *errWriter) printf(format string, a ...any) {
 	if e.err == nil {
 		_, e.err = fmt.Fprintf(e.w, format, a...)
 	}
-}
-
-// HumanBytes formats n as "1.5 MiB".
-func HumanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 // Plan compares the bundle in bundleDir with what is in vCenter and returns

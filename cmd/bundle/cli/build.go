@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/bdebundle/bundle/compiler"
+	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/pipeline"
 	"github.com/spf13/cobra"
 )
@@ -73,7 +74,7 @@ func printPlan(g *Globals, p *compiler.Plan) {
 			size += in.Size
 		}
 		total += size
-		fmt.Fprintf(w, "repo %s %s\t%d RPMs\t%s\t-> %s/\n", r.Name, r.Version, len(r.Packages), humanBytes(size), r.Dir)
+		fmt.Fprintf(w, "repo %s %s\t%d RPMs\t%s\t-> %s/\n", r.Name, r.Version, len(r.Packages), progress.Bytes(size), r.Dir)
 	}
 	for _, ds := range p.Distros {
 		fmt.Fprintf(w, "distro %s\t%s %s\troles %v\n", ds.Name, ds.Vendor, ds.Version, ds.Roles)
@@ -95,7 +96,7 @@ func printPlan(g *Globals, p *compiler.Plan) {
 			size += in.Size
 		}
 		total += size
-		fmt.Fprintf(w, "template %s\t%s %d CPU %d MB\t%s of disks\n", t.Name, t.GuestOS, t.CPU, t.MemoryMB, humanBytes(size))
+		fmt.Fprintf(w, "template %s\t%s %d CPU %d MB\t%s of disks\n", t.Name, t.GuestOS, t.CPU, t.MemoryMB, progress.Bytes(size))
 		for _, d := range t.Derived {
 			var kv []string
 			for _, k := range slices.Sorted(maps.Keys(d.Properties)) {
@@ -118,18 +119,5 @@ func printPlan(g *Globals, p *compiler.Plan) {
 	for _, t := range p.Templates {
 		templates += len(t.Derived)
 	}
-	fmt.Fprintf(w, "\n%d repos, %d images, %d templates, %d rendered files, %s of inputs\n", len(p.Repos), len(p.Images), templates, len(p.Files), humanBytes(total))
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+	fmt.Fprintf(w, "\n%d repos, %d images, %d templates, %d rendered files, %s of inputs\n", len(p.Repos), len(p.Images), templates, len(p.Files), progress.Bytes(total))
 }

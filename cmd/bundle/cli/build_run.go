@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/out"
 	"github.com/bdebundle/bundle/pipeline"
 	"github.com/spf13/cobra"
@@ -78,12 +79,12 @@ func runBuild(cmd *cobra.Command, g *Globals, f *buildFlags, pres *pipeline.Resu
 		return nil
 	}
 	fmt.Fprintf(g.Out, "Built %s-%s: %d files, %s; %d packages, %d images, %d templates\n",
-		res.Name, res.Version, res.Files, humanBytes(res.Bytes), res.Packages, res.Images, res.Templates)
+		res.Name, res.Version, res.Files, progress.Bytes(res.Bytes), res.Packages, res.Images, res.Templates)
 	fmt.Fprintf(g.Out, "  inputs: %d hard-linked, %d reflinked, %d copied; %d digests from the cache\n",
 		res.Linked, res.Cloned, res.Copied, res.CachedHashes)
 	fmt.Fprintf(g.Out, "  %s%c\n", res.Dir, filepath.Separator)
 	if res.Archive != "" {
-		fmt.Fprintf(g.Out, "  %s  %s  sha256:%s\n", res.Archive, humanBytes(res.ArchiveSize), res.ArchiveSHA256)
+		fmt.Fprintf(g.Out, "  %s  %s  sha256:%s\n", res.Archive, progress.Bytes(res.ArchiveSize), res.ArchiveSHA256)
 	}
 	if res.Signed {
 		fmt.Fprintf(g.Out, "  signed: %s\n", filepath.Join(res.Dir, out.SignatureName))

@@ -198,7 +198,7 @@ func runDeploy(ctx context.Context, g *Globals, dir string, f *deployFlags) erro
 		return nil
 	}
 	var parts []string
-	parts = append(parts, fmt.Sprintf("%d files uploaded (%s)", out.Uploads, vcenter.HumanBytes(out.UploadBytes)))
+	parts = append(parts, fmt.Sprintf("%d files uploaded (%s)", out.Uploads, progress.Bytes(out.UploadBytes)))
 	if out.Deleted > 0 {
 		parts = append(parts, fmt.Sprintf("%d deleted", out.Deleted))
 	}
@@ -236,7 +236,7 @@ func extractArchive(ctx context.Context, g *Globals, archive string, key []byte,
 		return "", nil, envErr(fmt.Errorf("reading work dir %q: %w", workDir, err))
 	}
 	if free := int64(fs.Bavail) * fs.Bsize; free < r.Bytes {
-		return "", nil, envErr(fmt.Errorf("work dir %q has %s free, the bundle needs %s: choose another with --work-dir", workDir, humanBytes(free), humanBytes(r.Bytes)))
+		return "", nil, envErr(fmt.Errorf("work dir %q has %s free, the bundle needs %s: choose another with --work-dir", workDir, progress.Bytes(free), progress.Bytes(r.Bytes)))
 	}
 	tmp, err := os.MkdirTemp(workDir, "bundle-deploy-")
 	if err != nil {
@@ -293,8 +293,8 @@ func (t *deployTask) Done(err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if err != nil {
-		fmt.Fprintf(t.g.Err, "upload %s failed after %s: %v\n", t.name, vcenter.HumanBytes(t.n), err)
+		fmt.Fprintf(t.g.Err, "upload %s failed after %s: %v\n", t.name, progress.Bytes(t.n), err)
 		return
 	}
-	fmt.Fprintf(t.g.Err, "uploaded %s (%s)\n", t.name, vcenter.HumanBytes(t.n))
+	fmt.Fprintf(t.g.Err, "uploaded %s (%s)\n", t.name, progress.Bytes(t.n))
 }

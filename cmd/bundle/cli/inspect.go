@@ -6,6 +6,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/out"
 	"github.com/spf13/cobra"
 )
@@ -48,12 +49,12 @@ func printInspection(g *Globals, in *out.Inspection) {
 	}
 	fmt.Fprintf(w, "Bundle %s %s (%s, %s)\n", m.Name, m.Version, in.Kind, signed)
 	fmt.Fprintf(w, "  built by %s, epoch %d, definition sha256 %s\n", m.Builder, m.Epoch, short(m.DefinitionSHA256))
-	fmt.Fprintf(w, "  %d files, %s, from %d inputs\n", in.Files, humanBytes(in.Bytes), len(m.Inputs))
+	fmt.Fprintf(w, "  %d files, %s, from %d inputs\n", in.Files, progress.Bytes(in.Bytes), len(m.Inputs))
 	fmt.Fprintln(w)
 	for _, r := range m.Repos {
 		fmt.Fprintf(w, "repo %s %s\t%s/\t%d packages\n", r.Name, r.Version, r.Dir, len(r.Packages))
 		for _, p := range r.Packages {
-			fmt.Fprintf(w, "  %s\t%s\t\n", p.NEVRA, humanBytes(p.Size))
+			fmt.Fprintf(w, "  %s\t%s\t\n", p.NEVRA, progress.Bytes(p.Size))
 		}
 	}
 	for _, d := range m.Distros {

@@ -86,7 +86,7 @@ func (r *lineReporter) Start(name string, total int64) progress.Task {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if total > 0 {
-		fmt.Fprintf(r.w, "%s (%s)...\n", name, humanBytes(total))
+		fmt.Fprintf(r.w, "%s (%s)...\n", name, progress.Bytes(total))
 	} else {
 		fmt.Fprintf(r.w, "%s...\n", name)
 	}
@@ -111,7 +111,7 @@ func (t *lineTask) Done(err error) {
 		fmt.Fprintf(t.r.w, "%s: failed: %v\n", t.name, err)
 		return
 	}
-	fmt.Fprintf(t.r.w, "%s: done, %s in %s\n", t.name, humanBytes(t.n.Load()), time.Since(t.start).Round(time.Millisecond))
+	fmt.Fprintf(t.r.w, "%s: done, %s in %s\n", t.name, progress.Bytes(t.n.Load()), time.Since(t.start).Round(time.Millisecond))
 }
 
 // jsonReporter writes one JSON object per event.

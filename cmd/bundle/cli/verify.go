@@ -7,6 +7,7 @@ import (
 
 	"github.com/bdebundle/bundle/images"
 	"github.com/bdebundle/bundle/images/ovf"
+	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/out"
 	"github.com/bdebundle/bundle/repo"
 	"github.com/spf13/cobra"
@@ -77,7 +78,7 @@ layout, OVF) run on directories. Exits 1 when anything is wrong.`,
 				case r.Signed:
 					sig = "signed (give --key to check the signature)"
 				}
-				fmt.Fprintf(g.Out, "OK %s-%s: %d files, %s verified; %s\n", r.Name, r.Version, r.Files, humanBytes(r.Bytes), sig)
+				fmt.Fprintf(g.Out, "OK %s-%s: %d files, %s verified; %s\n", r.Name, r.Version, r.Files, progress.Bytes(r.Bytes), sig)
 			}
 			return nil
 		},
