@@ -14,9 +14,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/bdebundle/bundle/internal/ctxio"
+	"github.com/bdebundle/bundle/internal/progress"
 )
 
 // Format is an archive format.
@@ -144,7 +146,7 @@ func writeArchive(ctx context.Context, w io.Writer, root, prefix string, entries
 			cw.Close()
 			return fmt.Errorf("reading %q: %w", src, err)
 		}
-		n, err := io.CopyBuffer(tw, progress.Reader(ctxReader{ctx, in}, t), *bp)
+		n, err := io.CopyBuffer(tw, progress.Reader(ctxio.Reader(ctx, in), t), *bp)
 		in.Close()
 		if err == nil && n != it.e.size {
 			err = fmt.Errorf("size changed to %d bytes", n)

@@ -12,8 +12,10 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/bdebundle/bundle/internal/progress"
 	"golang.org/x/sys/unix"
+
+	"github.com/bdebundle/bundle/internal/ctxio"
+	"github.com/bdebundle/bundle/internal/progress"
 )
 
 // ExtractOptions tune Extract.
@@ -106,7 +108,7 @@ func extractInto(ctx context.Context, archive, destDir, tmp string, task progres
 		if err != nil {
 			return fmt.Errorf("extracting %q: %w", archive, err)
 		}
-		src := &errReader{r: ctxReader{ctx, r}}
+		src := &errReader{r: ctxio.Reader(ctx, r)}
 		_, err = io.CopyBuffer(f, src, *bp)
 		if err == nil {
 			err = f.Chmod(mode) // exact, whatever the umask

@@ -11,8 +11,10 @@ import (
 	"path/filepath"
 	"sync"
 
-	"github.com/bdebundle/bundle/internal/progress"
 	"golang.org/x/sys/unix"
+
+	"github.com/bdebundle/bundle/internal/ctxio"
+	"github.com/bdebundle/bundle/internal/progress"
 )
 
 // Placement says how an input reached the staging directory.
@@ -29,19 +31,6 @@ const copyBufSize = 1 << 20
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return &b }}
 
-// ctxReader fails reads once ctx is done, so a long copy stops promptly.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
-}
-
 // hashFile streams path through sha256.
 func hashFile(ctx context.Context, path string, t progress.Task) (string, int64, error) {
 	f, err := os.Open(path)
@@ -52,7 +41,7 @@ func hashFile(ctx context.Context, path string, t progress.Task) (string, int64,
 	h := sha256.New()
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
-	n, err := io.CopyBuffer(progress.Writer(h, t), ctxReader{ctx, f}, *bp)
+	n, err := io.CopyBuffer(progress.Writer(h, t), ctxio.Reader(ctx, f), *bp)
 	if err != nil {
 		return "", 0, fmt.Errorf("reading %q: %w", path, err)
 	}
@@ -132,12 +121,12 @@ func (p *placer) place(ctx context.Context, src, dst string) (string, int64, err
 	var n int64
 	if cached {
 		// The digest is known: let the kernel copy (copy_file_range).
-		n, err = io.Copy(out, ctxReader{ctx, in})
+		n, err = io.Copy(out, ctxio.Reader(ctx, in))
 		p.task.Add(n)
 	} else {
 		h := sha256.New()
 		bp := bufPool.Get().(*[]byte)
-		n, err = io.CopyBuffer(io.MultiWriter(out, progress.Writer(h, p.task)), ctxReader{ctx, in}, *bp)
+		n, err = io.CopyBuffer(io.MultiWriter(out, progress.Writer(h, p.task)), ctxio.Reader(ctx, in), *bp)
 		bufPool.Put(bp)
 		digest = hex.EncodeToString(h.Sum(nil))
 	}

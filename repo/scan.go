@@ -28,6 +28,7 @@ import (
 	rpmutils "github.com/sassoftware/go-rpmutils"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/bdebundle/bundle/internal/ctxio"
 	"github.com/bdebundle/bundle/internal/dualsha"
 	"github.com/bdebundle/bundle/internal/progress"
 )
@@ -162,19 +163,6 @@ func location(root, path string) (string, error) {
 	return filepath.ToSlash(rel), nil
 }
 
-// ctxReader stops reading once ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
-}
-
 // Limits rpm itself places on a header (hdrchkTags, hdrchkData).
 const (
 	maxHeaderTags = 0xffff
@@ -261,7 +249,7 @@ func readRPM(ctx context.Context, path string, size int64, keyring openpgp.Entit
 	}
 	br := readerPool.Get().(*bufio.Reader)
 	defer readerPool.Put(br)
-	src := ctxReader{ctx, progress.Reader(f, task)}
+	src := ctxio.Reader(ctx, progress.Reader(f, task))
 	br.Reset(src)
 	var (
 		hdr *rpmutils.RpmHeader

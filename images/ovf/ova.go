@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/bdebundle/bundle/internal/ctxio"
 )
 
 // maxUSTARSize is the largest file a plain USTAR header can describe
@@ -87,7 +89,7 @@ func addFile(ctx context.Context, tw *tar.Writer, path string, r reference, head
 	if err := tw.WriteHeader(header(r.Href, fi.Size())); err != nil {
 		return err
 	}
-	n, err := io.CopyBuffer(writerOnly{tw}, ctxReader{ctx, f}, buf)
+	n, err := io.CopyBuffer(writerOnly{tw}, ctxio.Reader(ctx, f), buf)
 	if err != nil {
 		return fmt.Errorf("copying %q: %w", path, err)
 	}

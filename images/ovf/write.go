@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/bdebundle/bundle/internal/ctxio"
 	"github.com/bdebundle/bundle/internal/progress"
 )
 
@@ -252,25 +253,11 @@ func placeDisk(ctx context.Context, in *VMDKInfo, dst string, newHash func() has
 
 const copyBuf = 1 << 20
 
-// ctxReader stops a copy when ctx is done. It also hides io.WriterTo of the
-// underlying file so io.CopyBuffer uses our buffer.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
-}
-
 // writerOnly hides io.ReaderFrom of the destination.
 type writerOnly struct{ io.Writer }
 
 func copyCtx(ctx context.Context, w io.Writer, r io.Reader) (int64, error) {
-	return io.CopyBuffer(writerOnly{w}, ctxReader{ctx, r}, make([]byte, copyBuf))
+	return io.CopyBuffer(writerOnly{w}, ctxio.Reader(ctx, r), make([]byte, copyBuf))
 }
 
 func writeFile(path string, data []byte) error {
