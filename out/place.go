@@ -58,6 +58,22 @@ type placer struct {
 	cacheHit int
 }
 
+// sharedDigest returns the digest of an input placed without copying (hard
+// link or reflink): the cached one, or one computed by reading the input
+// and then cached.
+func (p *placer) sharedDigest(ctx context.Context, abs string, fi os.FileInfo, cachedDigest string, cached bool) (string, error) {
+	if cached {
+		p.task.Add(fi.Size())
+		return cachedDigest, nil
+	}
+	d, _, err := hashFile(ctx, abs, p.task)
+	if err != nil {
+		return "", err
+	}
+	p.cache.put(abs, fi, d)
+	return d, nil
+}
+
 // place makes dst a copy of src (hard link, reflink or copy) and returns
 // the sha256 and size of its content.
 func (p *placer) place(ctx context.Context, src, dst string) (string, int64, error) {
@@ -80,15 +96,8 @@ func (p *placer) place(ctx context.Context, src, dst string) (string, int64, err
 	// already have the bundle's mode are linked.
 	if !p.noLink && fi.Mode().Perm() == 0o644 {
 		if err := os.Link(abs, dst); err == nil {
-			if !cached {
-				d, _, err := hashFile(ctx, abs, p.task)
-				if err != nil {
-					return "", 0, err
-				}
-				digest = d
-				p.cache.put(abs, fi, digest)
-			} else {
-				p.task.Add(fi.Size())
+			if digest, err = p.sharedDigest(ctx, abs, fi, digest, cached); err != nil {
+				return "", 0, err
 			}
 			p.count(Linked, cached)
 			return digest, fi.Size(), nil
@@ -105,15 +114,8 @@ func (p *placer) place(ctx context.Context, src, dst string) (string, int64, err
 	}
 	defer out.Close()
 	if cloneErr := unix.IoctlFileClone(int(out.Fd()), int(in.Fd())); cloneErr == nil {
-		if !cached {
-			d, _, err := hashFile(ctx, abs, p.task)
-			if err != nil {
-				return "", 0, err
-			}
-			digest = d
-			p.cache.put(abs, fi, digest)
-		} else {
-			p.task.Add(fi.Size())
+		if digest, err = p.sharedDigest(ctx, abs, fi, digest, cached); err != nil {
+			return "", 0, err
 		}
 		p.count(Cloned, cached)
 		return digest, fi.Size(), out.Close()

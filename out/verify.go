@@ -81,6 +81,18 @@ type contents struct {
 	files               map[string]seen
 }
 
+// setMeta records the content of bundle metadata file rel.
+func (c *contents) setMeta(rel string, data []byte) {
+	switch rel {
+	case ManifestName:
+		c.manifest, c.hasManifest = data, true
+	case SumsName:
+		c.sums, c.hasSums = data, true
+	default:
+		c.sig, c.hasSig = data, true
+	}
+}
+
 const maxMetaSize = 64 << 20
 
 // Verify checks the bundle at path, a bundle directory or an archive
@@ -263,14 +275,7 @@ func readDir(ctx context.Context, root string, rep *Report, opts VerifyOptions) 
 			if err != nil {
 				return err
 			}
-			switch rel {
-			case ManifestName:
-				c.manifest, c.hasManifest = data, true
-			case SumsName:
-				c.sums, c.hasSums = data, true
-			default:
-				c.sig, c.hasSig = data, true
-			}
+			c.setMeta(rel, data)
 			return nil
 		}
 		if fi, err := d.Info(); err == nil {
@@ -400,14 +405,7 @@ func readArchive(ctx context.Context, p string, rep *Report, opts VerifyOptions)
 				rep.add(rel, "reading archive: %v", err)
 				return errStopRead
 			}
-			switch rel {
-			case ManifestName:
-				c.manifest, c.hasManifest = data, true
-			case SumsName:
-				c.sums, c.hasSums = data, true
-			default:
-				c.sig, c.hasSig = data, true
-			}
+			c.setMeta(rel, data)
 			return nil
 		}
 		hs := sha256.New()
