@@ -2,15 +2,13 @@ package images
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
 
+	"github.com/bdebundle/bundle/internal/ctxio"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
@@ -53,7 +51,7 @@ func VerifyLayout(ctx context.Context, layoutDir string) error {
 			add("%s: file name is not a sha256 digest", rel)
 			continue
 		}
-		got, n, err := hashFile(filepath.Join(blobDir, e.Name()))
+		got, n, err := ctxio.SHA256File(ctx, filepath.Join(blobDir, e.Name()), nil)
 		if err != nil {
 			add("%s: %v", rel, err)
 			continue
@@ -151,20 +149,6 @@ func kind(mt types.MediaType) string {
 		return "layer"
 	}
 	return "blob"
-}
-
-func hashFile(p string) (string, int64, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", 0, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return "", n, err
-	}
-	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
 // LayoutError lists the problems VerifyLayout found.

@@ -17,6 +17,7 @@ import (
 	"sync"
 
 	"github.com/bdebundle/bundle/compiler"
+	"github.com/bdebundle/bundle/internal/ctxio"
 	"github.com/bdebundle/bundle/internal/progress"
 	"golang.org/x/sync/errgroup"
 )
@@ -554,7 +555,7 @@ func (b *builder) scan(ctx context.Context) ([]FileEntry, error) {
 			if err != nil {
 				return err
 			}
-			sum, size, err := hashFile(gctx, b.abs(rel), task)
+			sum, size, err := ctxio.SHA256File(gctx, b.abs(rel), task)
 			if err != nil {
 				return err
 			}

@@ -31,23 +31,6 @@ const copyBufSize = 1 << 20
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return &b }}
 
-// hashFile streams path through sha256.
-func hashFile(ctx context.Context, path string, t progress.Task) (string, int64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", 0, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	n, err := io.CopyBuffer(progress.Writer(h, t), ctxio.Reader(ctx, f), *bp)
-	if err != nil {
-		return "", 0, fmt.Errorf("reading %q: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), n, nil
-}
-
 // placer puts inputs into the staging directory and learns their digests.
 type placer struct {
 	cache    *hashCache
@@ -66,7 +49,7 @@ func (p *placer) sharedDigest(ctx context.Context, abs string, fi os.FileInfo, c
 		p.task.Add(fi.Size())
 		return cachedDigest, nil
 	}
-	d, _, err := hashFile(ctx, abs, p.task)
+	d, _, err := ctxio.SHA256File(ctx, abs, p.task)
 	if err != nil {
 		return "", err
 	}

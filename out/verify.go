@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bdebundle/bundle/internal/ctxio"
 	"github.com/bdebundle/bundle/internal/progress"
 	"golang.org/x/sync/errgroup"
 )
@@ -302,7 +303,7 @@ func readDir(ctx context.Context, root string, rep *Report, opts VerifyOptions) 
 			if err != nil {
 				return fmt.Errorf("reading %q: %w", p, err)
 			}
-			sum, n, err := hashFile(gctx, p, task)
+			sum, n, err := ctxio.SHA256File(gctx, p, task)
 			if err != nil {
 				return err
 			}

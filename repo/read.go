@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/bdebundle/bundle/internal/ctxio"
 	"github.com/klauspost/compress/gzip"
 	"golang.org/x/sync/errgroup"
 )
@@ -308,7 +309,7 @@ func VerifyRepodata(ctx context.Context, repoDir string) error {
 		}
 		listed[p.Location] = true
 		fp := filepath.Join(repoDir, filepath.FromSlash(p.Location))
-		sum, size, err := sha256File(fp)
+		sum, size, err := ctxio.SHA256File(ctx, fp, nil)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			probs = append(probs, fmt.Sprintf("%s: listed but missing", p.Location))
@@ -375,20 +376,6 @@ func checkMetadataFile(p string, size int64, sum string, openSize int64, openSum
 		}
 	}
 	return strings.Join(msgs, ", ")
-}
-
-func sha256File(p string) (string, int64, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", 0, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return "", 0, err
-	}
-	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
 // findRPMs lists every *.rpm under dir, sorted, skipping hidden

@@ -1,7 +1,10 @@
 package repo
 
 import (
+	"context"
 	"testing"
+
+	"github.com/bdebundle/bundle/internal/ctxio"
 )
 
 // TestScanChecksum: the pkgid is the sha256 of the whole file whatever the
@@ -18,7 +21,7 @@ func TestScanChecksum(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i, p := range pkgs {
-			want, size, err := sha256File(rpms[i])
+			want, size, err := ctxio.SHA256File(context.Background(), rpms[i], nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,2 +1,4 @@
-// Package ctxio makes long reads stop when their context is done.
+// Package ctxio holds the streaming reads shared by the packages that copy
+// and hash large files: readers that stop when their context is done, and
+// SHA-256 of a file.
 package ctxio
