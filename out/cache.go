@@ -13,9 +13,14 @@ import (
 )
 
 // hashCache maps (absolute path, size, mtime, device, inode) of an input to
-// its sha256, so an unchanged input is not read again on a rebuild. Each
-// entry is a small file named by the sha256 of its key; writes go through a
-// temp file and a rename, so concurrent builds can share the cache.
+// its sha256, so an unchanged input is not read again on a rebuild. Like
+// make, rsync and Go's build cache it trusts the mtime: an input rewritten
+// in place to the same size with its mtime set back is not read again
+// (ctime would catch that, but hard-linking the input into the bundle
+// changes it on every build). Each entry is a small file named by the sha256 of its key, holding
+// the digest and a tag over key and digest: an entry that was edited,
+// truncated or moved under another key is ignored. Writes go through a temp
+// file and a rename, so concurrent builds can share the cache.
 type hashCache struct{ dir string }
 
 // cacheDir resolves the cache directory: opts, $BUNDLE_CACHE_DIR,
@@ -34,7 +39,7 @@ func cacheKey(abs string, fi os.FileInfo) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	k := fmt.Sprintf("v1\x00%s\x00%d\x00%d\x00%d\x00%d", abs, fi.Size(), fi.ModTime().UnixNano(), uint64(st.Dev), uint64(st.Ino))
+	k := fmt.Sprintf("v2\x00%s\x00%d\x00%d\x00%d\x00%d", abs, fi.Size(), fi.ModTime().UnixNano(), uint64(st.Dev), uint64(st.Ino))
 	sum := sha256.Sum256([]byte(k))
 	return hex.EncodeToString(sum[:]), true
 }
@@ -54,11 +59,17 @@ func (c *hashCache) get(abs string, fi os.FileInfo) (string, bool) {
 	if err != nil {
 		return "", false
 	}
-	d := strings.TrimSpace(string(b))
-	if !isSHA256(d) {
+	d, tag, ok := strings.Cut(strings.TrimSuffix(string(b), "\n"), " ")
+	if !ok || !isSHA256(d) || tag != entryTag(key, d) {
 		return "", false
 	}
 	return d, true
+}
+
+// entryTag binds a cached digest to its key.
+func entryTag(key, digest string) string {
+	sum := sha256.Sum256([]byte("bundle hash cache\x00" + key + "\x00" + digest))
+	return hex.EncodeToString(sum[:16])
 }
 
 // put records digest for the file described by fi. Failures are ignored:
@@ -79,7 +90,7 @@ func (c *hashCache) put(abs string, fi os.FileInfo, digest string) {
 	if err != nil {
 		return
 	}
-	_, werr := f.WriteString(digest + "\n")
+	_, werr := f.WriteString(digest + " " + entryTag(key, digest) + "\n")
 	cerr := f.Close()
 	if werr != nil || cerr != nil || os.Rename(f.Name(), p) != nil {
 		_ = os.Remove(f.Name())
