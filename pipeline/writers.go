@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
@@ -132,11 +133,24 @@ type templateWriter struct {
 // from the inputs where possible) and ovf/<name>.ova.
 func (w *templateWriter) WriteTemplate(ctx context.Context, ovfDir string, tp *compiler.TemplatePlan) (*out.TemplateInfo, error) {
 	dir := filepath.Join(ovfDir, tp.Name)
+	// Build has placed each disk in dir as a hard link, reflink or copy of
+	// its input, as the user asked: the template is written from those, and
+	// linking them into the new directory shares their inodes.
+	staged := func(t ovf.Template) ovf.Template {
+		t.Disks = slices.Clone(t.Disks)
+		for i := range t.Disks {
+			p := filepath.Join(dir, ovf.DiskFileName(tp.Name, i))
+			if _, err := os.Stat(p); t.Disks[i].Path != "" && err == nil {
+				t.Disks[i].Path = p
+			}
+		}
+		return t
+	}
 	var derived []ovf.Template
 	for _, d := range tp.Derived {
-		derived = append(derived, d.OVF)
+		derived = append(derived, staged(d.OVF))
 	}
-	if _, err := ovf.Write(ctx, dir, tp.OVF, ovf.Options{Link: true, Progress: w.opts.Progress, Derived: derived}); err != nil {
+	if _, err := ovf.Write(ctx, dir, staged(tp.OVF), ovf.Options{Link: true, Progress: w.opts.Progress, Derived: derived}); err != nil {
 		return nil, err
 	}
 	ovaPath := filepath.Join(ovfDir, tp.Name+".ova")

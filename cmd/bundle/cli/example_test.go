@@ -160,3 +160,55 @@ func TestExampleReproducible(t *testing.T) {
 		t.Fatalf("two builds of the example differ: %s vs %s", a, b)
 	}
 }
+
+// TestNoHardlinksCopiesEveryInput: with --no-hardlinks no file of the
+// bundle shares an inode with an input (so editing an input in place never
+// changes a built bundle); by default the RPMs and the disk are linked.
+func TestNoHardlinksCopiesEveryInput(t *testing.T) {
+	src, err := os.ReadFile("../../../examples/mesos-site/site.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "site.hcl"), src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	inputs, err := demoinputs.WriteAll(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared := func(extra ...string) []string {
+		dist := t.TempDir()
+		args := append([]string{"build", dir, "-o", dist, "-q", "--offline", "--no-cache"}, extra...)
+		if code, stdout, stderr := run(t, args...); code != 0 {
+			t.Fatalf("build: exit %d\n%s%s", code, stdout, stderr)
+		}
+		var links []string
+		err := filepath.WalkDir(filepath.Join(dist, "mesos-site-2015.03.1"), func(p string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			fi, err := os.Stat(p)
+			if err != nil {
+				return err
+			}
+			for _, in := range inputs {
+				if ii, err := os.Stat(in); err == nil && os.SameFile(fi, ii) {
+					links = append(links, filepath.Base(p))
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return links
+	}
+	if got := shared("--no-hardlinks"); len(got) != 0 {
+		t.Errorf("with --no-hardlinks these bundle files share an input's inode: %v", got)
+	}
+	got := shared()
+	if !slices.Contains(got, "mesos-node-disk1.vmdk") || !slices.ContainsFunc(got, func(s string) bool { return strings.HasSuffix(s, ".rpm") }) {
+		t.Errorf("by default the disk and the RPMs are linked; linked: %v", got)
+	}
+}
