@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"path"
 	"sort"
 	"strings"
@@ -253,6 +254,9 @@ func ParseManifest(data []byte) (*Manifest, error) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&m); err != nil {
 		return nil, fmt.Errorf("parsing %s: %w", ManifestName, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("parsing %s: data after the JSON object", ManifestName)
 	}
 	if m.Schema != Schema {
 		return nil, fmt.Errorf("parsing %s: schema is %q, want %q", ManifestName, m.Schema, Schema)

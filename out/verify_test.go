@@ -90,6 +90,16 @@ func TestVerifyCatchesDamage(t *testing.T) {
 		{"unparseable bundle.json", "bundle.json", "parsing", func(t *testing.T, dir string) {
 			os.WriteFile(filepath.Join(dir, "bundle.json"), []byte(`{"schema": "bundle/v1", "name": `), 0o644)
 		}},
+		{"data after bundle.json's object", "bundle.json", "data after the JSON object", func(t *testing.T, dir string) {
+			p := filepath.Join(dir, "bundle.json")
+			b, _ := os.ReadFile(p)
+			os.WriteFile(p, append(b, []byte(`{"files": []}`+"\n")...), 0o644)
+		}},
+		{"unknown field in bundle.json", "bundle.json", "unknown field", func(t *testing.T, dir string) {
+			p := filepath.Join(dir, "bundle.json")
+			b, _ := os.ReadFile(p)
+			os.WriteFile(p, bytes.Replace(b, []byte(`"schema"`), []byte(`"extra": 1, "schema"`), 1), 0o644)
+		}},
 		{"SHA256SUMS edited", "SHA256SUMS", "does not match", func(t *testing.T, dir string) {
 			p := filepath.Join(dir, "SHA256SUMS")
 			b, _ := os.ReadFile(p)

@@ -71,6 +71,8 @@ func TestLoadBundleErrors(t *testing.T) {
 		{`{"schema":"bundle/v1","name":"a","version":"1","files":[{"path":"x","size":-1,"mode":"0644","sha256":"` + strings.Repeat("a", 64) + `"}]}`, "negative size"},
 		{`{"schema":"bundle/v1","name":"a","version":"1","files":[{"path":"x","size":1,"mode":"0644","sha256":"` + strings.Repeat("A", 64) + `"}]}`, "64 hex"},
 		{`{"schema":"bundle/v1","name":"a","version":"1","surprise":1}`, "unknown field"},
+		{`{"schema":"bundle/v1","name":"a","version":"1"} {"name":"b"}`, "data after the JSON object"},
+		{`{"schema":"bundle/v1","name":"a","version":"1"}junk`, "data after the JSON object"},
 	} {
 		dir := t.TempDir()
 		if err := writeFile(dir+"/bundle.json", tc.json); err != nil {
