@@ -49,6 +49,7 @@ type IndexResult struct {
 	Timestamp int64    `json:"timestamp"`
 	Signed    bool     `json:"signed"`
 	Files     []string `json:"files"`
+	Warnings  []string `json:"warnings,omitempty"`
 }
 
 // Index writes repodata for every *.rpm under dir (recursively, sorted by
@@ -68,12 +69,19 @@ func Index(ctx context.Context, dir string, opts IndexOptions) (*IndexResult, er
 		return nil, err
 	}
 	var cache *updateCache
+	var warnings []string
 	// With a keyring every package is read again: the old repodata does
 	// not record which key signed what.
 	if opts.Update && opts.Keyring == nil {
 		cache, err = loadUpdateCache(ctx, dir)
 		if err != nil {
-			return nil, err
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			// Old repodata that does not match its repomd.xml, or does
+			// not parse, is not trusted: every package is read again.
+			warnings = append(warnings, fmt.Sprintf("--update: not reusing the old repodata (%v); reading every package", err))
+			cache = nil
 		}
 	}
 	sopts := ScanOptions{Workers: opts.Workers, Keyring: opts.Keyring, Progress: opts.Progress, Root: dir}
@@ -100,7 +108,7 @@ func Index(ctx context.Context, dir string, opts IndexOptions) (*IndexResult, er
 	if err := os.Chtimes(filepath.Join(dir, "repodata", "repomd.xml"), start, start); err != nil {
 		return nil, fmt.Errorf("writing %q: %w", filepath.Join(dir, "repodata", "repomd.xml"), err)
 	}
-	res := &IndexResult{Dir: dir, Packages: len(pkgs), Revision: wopts.Revision, Timestamp: ts, Signed: opts.SignKey != nil}
+	res := &IndexResult{Dir: dir, Packages: len(pkgs), Revision: wopts.Revision, Timestamp: ts, Signed: opts.SignKey != nil, Warnings: warnings}
 	if res.Revision == "" {
 		res.Revision = fmt.Sprint(ts)
 	}
@@ -143,7 +151,7 @@ func loadUpdateCache(ctx context.Context, dir string) (*updateCache, error) {
 	}
 	pkgs, err := ReadRepodata(ctx, dir)
 	if err != nil {
-		return nil, fmt.Errorf("--update: %w", err)
+		return nil, err
 	}
 	c := &updateCache{byLoc: make(map[string]*Package, len(pkgs)), root: dir, since: fi.ModTime()}
 	for _, p := range pkgs {

@@ -3,11 +3,14 @@ package repo
 import (
 	"bufio"
 	"context"
+	"crypto/sha1"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/hex"
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -23,19 +26,31 @@ import (
 )
 
 type repomdDoc struct {
-	Revision string `xml:"revision"`
-	Data     []struct {
-		Type         string `xml:"type,attr"`
-		Checksum     string `xml:"checksum"`
-		OpenChecksum string `xml:"open-checksum"`
-		Location     struct {
-			Href string `xml:"href,attr"`
-		} `xml:"location"`
-		Timestamp int64 `xml:"timestamp"`
-		Size      int64 `xml:"size"`
-		OpenSize  int64 `xml:"open-size"`
-	} `xml:"data"`
+	Revision string       `xml:"revision"`
+	Data     []repomdData `xml:"data"`
 }
+
+type repomdData struct {
+	Type         string   `xml:"type,attr"`
+	Checksum     checksum `xml:"checksum"`
+	OpenChecksum checksum `xml:"open-checksum"`
+	Location     struct {
+		Href string `xml:"href,attr"`
+	} `xml:"location"`
+	Timestamp int64 `xml:"timestamp"`
+	Size      int64 `xml:"size"`
+	OpenSize  int64 `xml:"open-size"`
+}
+
+// checksum is a <checksum type="sha256">hex</checksum> element.
+type checksum struct {
+	Type  string `xml:"type,attr"`
+	Value string `xml:",chardata"`
+}
+
+// metadataHashes are the checksum types of repomd.xml that ReadRepodata
+// checks; createrepo_c writes sha256 unless told otherwise.
+var metadataHashes = map[string]func() hash.Hash{"sha": sha1.New, "sha1": sha1.New, "sha256": sha256.New, "sha512": sha512.New}
 
 func readRepomd(repoDir string) (*repomdDoc, error) {
 	p := filepath.Join(repoDir, "repodata", "repomd.xml")
@@ -51,33 +66,19 @@ func readRepomd(repoDir string) (*repomdDoc, error) {
 }
 
 func (md *repomdDoc) href(typ string) string {
-	for _, d := range md.Data {
-		if d.Type == typ {
-			return d.Location.Href
-		}
+	if d := md.data(typ); d != nil {
+		return d.Location.Href
 	}
 	return ""
 }
 
-// openMetadata opens repoDir/href, decompressing .gz.
-func openMetadata(repoDir, href string) (io.ReadCloser, error) {
-	p := filepath.Join(repoDir, filepath.FromSlash(href))
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, fmt.Errorf("reading %q: %w", p, err)
+func (md *repomdDoc) data(typ string) *repomdData {
+	for i := range md.Data {
+		if md.Data[i].Type == typ {
+			return &md.Data[i]
+		}
 	}
-	if !strings.HasSuffix(href, ".gz") {
-		return f, nil
-	}
-	zr, err := gzip.NewReader(bufio.NewReaderSize(f, 128<<10))
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("reading %q: %w", p, err)
-	}
-	return struct {
-		io.Reader
-		io.Closer
-	}{zr, f}, nil
+	return nil
 }
 
 // ReadRepodata parses the primary, filelists and other metadata of an
@@ -97,13 +98,13 @@ func ReadRepodata(ctx context.Context, repoDir string) ([]*Package, error) {
 	parsed := make([][]*Package, len(kinds))
 	g, gctx := errgroup.WithContext(ctx)
 	for i, typ := range kinds {
-		href := md.href(typ)
-		if href == "" {
+		d := md.data(typ)
+		if d == nil {
 			continue
 		}
 		g.Go(func() error {
 			var err error
-			parsed[i], err = parseMetadata(gctx, repoDir, href, typ)
+			parsed[i], err = parseMetadata(gctx, repoDir, d, typ)
 			return err
 		})
 	}
@@ -151,16 +152,32 @@ func attrInt(se xml.StartElement, name string) int64 {
 	return v
 }
 
-// parseMetadata streams one metadata file into packages in file order. For
-// filelists and other each package carries only its pkgid (as Checksum) and
-// its files or changelogs.
-func parseMetadata(ctx context.Context, repoDir, href, kind string) ([]*Package, error) {
-	rc, err := openMetadata(repoDir, href)
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
+// parseMetadata streams one metadata file (decompressing .gz) into packages
+// in file order, and checks the file against the checksum repomd.xml
+// records for it. For filelists and other each package carries only its
+// pkgid (as Checksum) and its files or changelogs.
+func parseMetadata(ctx context.Context, repoDir string, d *repomdData, kind string) ([]*Package, error) {
+	href := d.Location.Href
 	where := filepath.Join(repoDir, filepath.FromSlash(href))
+	f, err := os.Open(where)
+	if err != nil {
+		return nil, fmt.Errorf("reading %q: %w", where, err)
+	}
+	defer f.Close()
+	newHash, ok := metadataHashes[d.Checksum.Type]
+	if !ok {
+		return nil, fmt.Errorf("reading %q: repomd.xml gives a %q checksum, which is not supported (sha1, sha256, sha512)", where, d.Checksum.Type)
+	}
+	h := newHash()
+	raw := io.TeeReader(f, h)
+	var rc io.Reader = bufio.NewReaderSize(raw, 128<<10)
+	if strings.HasSuffix(href, ".gz") {
+		zr, err := gzip.NewReader(rc)
+		if err != nil {
+			return nil, fmt.Errorf("reading %q: %w", where, err)
+		}
+		rc = zr
+	}
 	dec := xml.NewDecoder(rc)
 	primary := kind == "primary"
 	var out []*Package
@@ -276,6 +293,17 @@ func parseMetadata(ctx context.Context, repoDir, href, kind string) ([]*Package,
 			}
 		}
 	}
+	// Read to the end (the gzip trailer, then anything after it) so the
+	// whole file is hashed.
+	if _, err := io.Copy(io.Discard, rc); err != nil {
+		return nil, fmt.Errorf("reading %q: %w", where, err)
+	}
+	if _, err := io.Copy(io.Discard, raw); err != nil {
+		return nil, fmt.Errorf("reading %q: %w", where, err)
+	}
+	if want := strings.TrimSpace(d.Checksum.Value); hex.EncodeToString(h.Sum(nil)) != want {
+		return nil, fmt.Errorf("reading %q: %s %x, repomd.xml says %s", where, d.Checksum.Type, h.Sum(nil), want)
+	}
 	return out, nil
 }
 
@@ -291,7 +319,7 @@ func VerifyRepodata(ctx context.Context, repoDir string) error {
 	var probs []string
 	for _, d := range md.Data {
 		p := filepath.Join(repoDir, filepath.FromSlash(d.Location.Href))
-		if msg := checkMetadataFile(p, d.Size, d.Checksum, d.OpenSize, d.OpenChecksum); msg != "" {
+		if msg := checkMetadataFile(p, d.Size, d.Checksum.Value, d.OpenSize, d.OpenChecksum.Value); msg != "" {
 			probs = append(probs, fmt.Sprintf("%s: %s", d.Location.Href, msg))
 		}
 	}

@@ -1,8 +1,12 @@
 package repo
 
 import (
+	"bytes"
+	"compress/gzip"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -71,5 +75,80 @@ func TestUpdate(t *testing.T) {
 	copyFiles(t, fresh, rpms[:2], testEpoch)
 	if res := indexDir(t, fresh, IndexOptions{Update: true}); res.Read != 2 {
 		t.Errorf("update of a new repository read %d packages, want 2", res.Read)
+	}
+}
+
+// TestUpdateDistrustsBadRepodata: old repodata that was edited (and no
+// longer matches repomd.xml), is garbage, or is missing is not reused: the
+// update reads every package, says why, and writes the same repodata as a
+// full index. A baseline read of such repodata is an error naming the file.
+func TestUpdateDistrustsBadRepodata(t *testing.T) {
+	rpms := sharedRPMs(t)[:4]
+	for _, tc := range []struct {
+		name, want string
+		damage     func(t *testing.T, primary string)
+	}{
+		{"edited primary", "repomd.xml says", func(t *testing.T, primary string) {
+			b := readGz(t, primary)
+			writeGz(t, primary, bytes.Replace(b, []byte("<name>"), []byte("<name>evil"), 1))
+		}},
+		{"garbage primary", "gzip", func(t *testing.T, primary string) {
+			os.WriteFile(primary, []byte("not gzip at all"), 0o644)
+		}},
+		{"missing primary", "no such file", func(t *testing.T, primary string) {
+			os.Remove(primary)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			copyFiles(t, dir, rpms, testEpoch)
+			indexDir(t, dir, IndexOptions{})
+			want := repodataBytes(t, dir)
+			md, err := readRepomd(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			primary := filepath.Join(dir, filepath.FromSlash(md.href("primary")))
+			tc.damage(t, primary)
+			if _, err := ReadRepodata(t.Context(), dir); err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), filepath.Base(primary)) {
+				t.Errorf("ReadRepodata: %v, want an error naming %s and saying %q", err, filepath.Base(primary), tc.want)
+			}
+			res := indexDir(t, dir, IndexOptions{Update: true})
+			if res.Read != len(rpms) || res.Reused != 0 || len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "reading every package") {
+				t.Errorf("update read %d, reused %d, warnings %q", res.Read, res.Reused, res.Warnings)
+			}
+			sameRepodata(t, want, repodataBytes(t, dir))
+		})
+	}
+}
+
+func readGz(t *testing.T, p string) []byte {
+	t.Helper()
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func writeGz(t *testing.T, p string, b []byte) {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(b)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -83,6 +83,9 @@ among the packages). The new repodata replaces the old one atomically.`,
 			if g.JSON {
 				return json.NewEncoder(g.Out).Encode(res)
 			}
+			for _, w := range res.Warnings {
+				fmt.Fprintf(g.Err, "warning: %s\n", w)
+			}
 			if !g.Quiet {
 				fmt.Fprintf(g.Out, "%s: %d packages (%d read, %d reused), revision %s\n",
 					res.Dir, res.Packages, res.Read, res.Reused, res.Revision)
