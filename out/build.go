@@ -119,6 +119,11 @@ func Build(ctx context.Context, plan *compiler.Plan, outDir string, opts BuildOp
 	if err := checkPlan(plan); err != nil {
 		return nil, err
 	}
+	if len(opts.SignKey) > 0 {
+		if _, err := SigningKey(opts.SignKey, opts.SignPassphrase); err != nil {
+			return nil, fmt.Errorf("reading signing key: %w", err)
+		}
+	}
 	fault := opts.Fault
 	if fault == nil {
 		fault = func(string) error { return nil }

@@ -19,15 +19,26 @@ func readKeyRing(data []byte) (openpgp.EntityList, error) {
 	return openpgp.ReadKeyRing(bytes.NewReader(data))
 }
 
-// Sign returns an armored detached OpenPGP signature of data made with the
-// first secret key of key (armored or binary), verifiable with
-// `gpg --verify bundle.json.sig bundle.json`. The signature time is the
-// bundle epoch (or the signing key's creation time, if later), so signing is
-// reproducible for deterministic algorithms (RSA, EdDSA).
-func Sign(data, key, passphrase []byte, epoch int64) ([]byte, error) {
+// CheckPublicKey reports whether key (armored or binary OpenPGP) holds at
+// least one key to check signatures with.
+func CheckPublicKey(key []byte) error {
 	el, err := readKeyRing(key)
 	if err != nil {
-		return nil, fmt.Errorf("reading signing key: %w", err)
+		return fmt.Errorf("not an OpenPGP key: %w", err)
+	}
+	if len(el) == 0 {
+		return errors.New("it holds no key")
+	}
+	return nil
+}
+
+// SigningKey returns the first secret key of key (armored or binary
+// OpenPGP), unlocked with passphrase when it is encrypted. Callers check a
+// key with it before doing any work, so a bad key is refused up front.
+func SigningKey(key, passphrase []byte) (*openpgp.Entity, error) {
+	el, err := readKeyRing(key)
+	if err != nil {
+		return nil, fmt.Errorf("not an OpenPGP key: %w", err)
 	}
 	var signer *openpgp.Entity
 	for _, e := range el {
@@ -37,7 +48,28 @@ func Sign(data, key, passphrase []byte, epoch int64) ([]byte, error) {
 		}
 	}
 	if signer == nil {
-		return nil, errors.New("reading signing key: it holds no secret key (export it with gpg --export-secret-keys --armor)")
+		return nil, errors.New("it holds no secret key (export it with gpg --export-secret-keys --armor)")
+	}
+	if signer.PrivateKey.Encrypted {
+		if len(passphrase) == 0 {
+			return nil, errors.New("the key is encrypted; give its passphrase in BUNDLE_SIGN_PASSPHRASE")
+		}
+		if err := signer.DecryptPrivateKeys(passphrase); err != nil {
+			return nil, fmt.Errorf("unlocking the key: %w", err)
+		}
+	}
+	return signer, nil
+}
+
+// Sign returns an armored detached OpenPGP signature of data made with the
+// first secret key of key (armored or binary), verifiable with
+// `gpg --verify bundle.json.sig bundle.json`. The signature time is the
+// bundle epoch (or the signing key's creation time, if later), so signing is
+// reproducible for deterministic algorithms (RSA, EdDSA).
+func Sign(data, key, passphrase []byte, epoch int64) ([]byte, error) {
+	signer, err := SigningKey(key, passphrase)
+	if err != nil {
+		return nil, fmt.Errorf("reading signing key: %w", err)
 	}
 	when := time.Unix(epoch, 0)
 	latest := signer.PrimaryKey.CreationTime
@@ -48,14 +80,6 @@ func Sign(data, key, passphrase []byte, epoch int64) ([]byte, error) {
 	}
 	if latest.After(when) {
 		when = latest
-	}
-	if signer.PrivateKey.Encrypted {
-		if len(passphrase) == 0 {
-			return nil, errors.New("reading signing key: the key is encrypted; give its passphrase in BUNDLE_SIGN_PASSPHRASE")
-		}
-		if err := signer.DecryptPrivateKeys(passphrase); err != nil {
-			return nil, fmt.Errorf("unlocking signing key: %w", err)
-		}
 	}
 	var buf bytes.Buffer
 	deterministic := false

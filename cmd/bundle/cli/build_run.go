@@ -55,10 +55,13 @@ func runBuild(cmd *cobra.Command, g *Globals, f *buildFlags, pres *pipeline.Resu
 	if f.Run.SignKey != "" {
 		key, err := os.ReadFile(f.Run.SignKey)
 		if err != nil {
-			return usageErr(fmt.Errorf("reading signing key: %w", err))
+			return usageErr(fmt.Errorf("reading signing key %q: %w", f.Run.SignKey, err))
 		}
 		opts.SignKey = key
 		opts.SignPassphrase = []byte(os.Getenv("BUNDLE_SIGN_PASSPHRASE"))
+		if _, err := out.SigningKey(key, opts.SignPassphrase); err != nil {
+			return usageErr(fmt.Errorf("reading signing key %q: %w", f.Run.SignKey, err))
+		}
 	}
 	rep := newReporter(g)
 	opts.Progress = rep

@@ -122,13 +122,9 @@ must carry a good signature (bundle.json.sig) by that key.`,
 }
 
 func runDeploy(ctx context.Context, g *Globals, dir string, f *deployFlags) error {
-	var key []byte
-	if f.keyFile != "" {
-		k, err := os.ReadFile(f.keyFile)
-		if err != nil {
-			return usageErr(fmt.Errorf("reading key: %w", err))
-		}
-		key = k
+	key, err := readPublicKey(f.keyFile)
+	if err != nil {
+		return err
 	}
 	st, err := os.Stat(dir)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/spf13/cobra"
 
+	"github.com/bdebundle/bundle/out"
 	"github.com/bdebundle/bundle/repo"
 )
 
@@ -103,31 +104,15 @@ among the packages). The new repodata replaces the old one atomically.`,
 }
 
 // readSigningKey loads the first secret key of an armored (or binary) key
-// file. Passphrase-protected keys are refused.
+// file, unlocked with $BUNDLE_SIGN_PASSPHRASE when it is encrypted.
 func readSigningKey(path string) (*openpgp.Entity, error) {
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading %q: %w", path, err)
 	}
-	defer f.Close()
-	ents, err := openpgp.ReadArmoredKeyRing(f)
+	e, err := out.SigningKey(data, []byte(os.Getenv("BUNDLE_SIGN_PASSPHRASE")))
 	if err != nil {
-		if _, serr := f.Seek(0, 0); serr == nil {
-			if bents, berr := openpgp.ReadKeyRing(f); berr == nil {
-				ents, err = bents, nil
-			}
-		}
+		return nil, fmt.Errorf("reading signing key %q: %w", path, err)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("reading %q: not an OpenPGP key: %w", path, err)
-	}
-	for _, e := range ents {
-		if e.PrivateKey != nil {
-			if e.PrivateKey.Encrypted {
-				return nil, fmt.Errorf("reading %q: the secret key is passphrase-protected; export it without a passphrase for signing", path)
-			}
-			return e, nil
-		}
-	}
-	return nil, fmt.Errorf("reading %q: no secret key in the file", path)
+	return e, nil
 }

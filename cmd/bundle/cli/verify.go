@@ -24,6 +24,22 @@ var verifyHooks = func(opts *out.VerifyOptions) {
 	}
 }
 
+// readPublicKey reads the --key file of verify and deploy; "" is no key.
+// A file that holds no OpenPGP key is a usage error naming it.
+func readPublicKey(path string) ([]byte, error) {
+	if path == "" {
+		return nil, nil
+	}
+	key, err := os.ReadFile(path)
+	if err != nil {
+		return nil, usageErr(fmt.Errorf("reading key: %w", err))
+	}
+	if err := out.CheckPublicKey(key); err != nil {
+		return nil, usageErr(fmt.Errorf("reading key %q: %w", path, err))
+	}
+	return key, nil
+}
+
 func newVerifyCmd(g *Globals) *cobra.Command {
 	var keyFile string
 	cmd := &cobra.Command{
@@ -40,13 +56,11 @@ layout, OVF) run on directories. Exits 1 when anything is wrong.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts := out.VerifyOptions{}
-			if keyFile != "" {
-				key, err := os.ReadFile(keyFile)
-				if err != nil {
-					return usageErr(fmt.Errorf("reading key: %w", err))
-				}
-				opts.Key = key
+			key, err := readPublicKey(keyFile)
+			if err != nil {
+				return err
 			}
+			opts.Key = key
 			verifyHooks(&opts)
 			rep := newReporter(g)
 			opts.Progress = rep
