@@ -272,3 +272,49 @@ func TestOVA(t *testing.T) {
 		t.Errorf("missing dir: %v", err)
 	}
 }
+
+// TestVerifyManifestBadFiles feeds VerifyManifest broken .mf and .ovf files:
+// each is an error naming the file and the problem.
+func TestVerifyManifestBadFiles(t *testing.T) {
+	tpl := simTemplate(t)
+	base := filepath.Join(t.TempDir(), tpl.Name)
+	if _, err := ovf.Write(context.Background(), base, tpl, ovf.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	mfName, ovfName := tpl.Name+".mf", tpl.Name+".ovf"
+	for _, tc := range []struct {
+		name, file, content, want string
+	}{
+		{"mf line without a digest", mfName, "SHA256 mesos-agent.ovf abc\n", "want ALG(file)= digest"},
+		{"mf unknown algorithm", mfName, "MD5(mesos-agent.ovf)= 0123\n", `unknown digest algorithm "MD5"`},
+		{"mf digest not hex", mfName, "SHA256(mesos-agent.ovf)= xyz\n", `digest "xyz" is not hex`},
+		{"mf empty digest", mfName, "SHA256(mesos-agent.ovf)= \n", "is not hex"},
+		{"mf parent directory", mfName, "SHA256(..)= 00\n", `".." is not a plain file name`},
+		{"mf path", mfName, "SHA256(../etc/passwd)= 00\n", "is not a plain file name"},
+		{"mf missing", mfName, "", "no such file"},
+		{"ovf not XML", ovfName, "<Envelope><References>", "parsing"},
+		{"ovf reference outside", ovfName, `<Envelope><References><File href="../disk.vmdk" id="f"/></References></Envelope>`, "not a plain file name"},
+		{"ovf missing", ovfName, "", "no such file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), tpl.Name)
+			if err := os.CopyFS(dir, os.DirFS(base)); err != nil {
+				t.Fatal(err)
+			}
+			p := filepath.Join(dir, tc.file)
+			var err error
+			if tc.content == "" && strings.Contains(tc.want, "no such file") {
+				err = os.Remove(p)
+			} else {
+				err = os.WriteFile(p, []byte(tc.content), 0o644)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = ovf.VerifyManifest(dir, tpl.Name)
+			if err == nil || !strings.Contains(err.Error(), tc.file) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("VerifyManifest: %v; want an error naming %s and saying %q", err, tc.file, tc.want)
+			}
+		})
+	}
+}

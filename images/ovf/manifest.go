@@ -40,11 +40,17 @@ func readReferences(dir, name string) ([]byte, []reference, error) {
 		return nil, nil, fmt.Errorf("parsing %q: %w", path, err)
 	}
 	for _, r := range env.References.Files {
-		if r.Href == "" || r.Href != filepath.Base(r.Href) || r.Href == ".." || r.Href == "." || strings.ContainsAny(r.Href, `/\`) {
+		if !plainName(r.Href) {
 			return nil, nil, fmt.Errorf("parsing %q: file reference %q is not a plain file name", path, r.Href)
 		}
 	}
 	return data, env.References.Files, nil
+}
+
+// plainName reports whether s names a file inside the template directory:
+// not empty, not "." or "..", no path separators.
+func plainName(s string) bool {
+	return s != "" && s != "." && s != ".." && !strings.ContainsAny(s, `/\`)
 }
 
 func readSmall(path string) ([]byte, error) {
@@ -89,7 +95,7 @@ func parseManifest(path string, data []byte) ([]manifestEntry, error) {
 		if _, ok := hashes[e.algo]; !ok {
 			return nil, fmt.Errorf("%s:%d: unknown digest algorithm %q", path, n, e.algo)
 		}
-		if e.file != filepath.Base(e.file) || strings.ContainsAny(e.file, `/\`) {
+		if !plainName(e.file) {
 			return nil, fmt.Errorf("%s:%d: %q is not a plain file name", path, n, e.file)
 		}
 		if _, err := hex.DecodeString(e.digest); err != nil || e.digest == "" {
