@@ -275,3 +275,75 @@ func TestDeployDerivedTemplates(t *testing.T) {
 	}
 	checkLibrary(t, s, cfg, "bundles", all)
 }
+
+// TestDeployDamagedStateFile: a state file that is garbage or of another
+// schema makes deploy upload every file again (with a warning) and write a
+// good one; a state file listing files outside the serengeti/ tree never
+// makes deploy delete them.
+func TestDeployDamagedStateFile(t *testing.T) {
+	ctx := ctxT(t)
+	s := newSim(t)
+	spec := baseSpec("2015.03.1")
+	spec.templates = nil
+	dir := spec.write(t, t.TempDir())
+	cfg := s.config(t, spec.target, Overrides{})
+	if _, err := Deploy(ctx, dir, cfg, deployOpts()); err != nil {
+		t.Fatal(err)
+	}
+	stateFile := filepath.Join(s.dsDir(t), "bundles", "mesos-site", StateFile)
+	files := 0 // deploy uploads the serengeti/ tree
+	for p := range spec.files {
+		if strings.HasPrefix(p, "serengeti/") {
+			files++
+		}
+	}
+	for _, tc := range []struct{ name, content string }{
+		{"garbage", "{ this is not json"},
+		{"other schema", `{"schema": "bundle-state/v9", "files": {}}`},
+		{"empty", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := os.WriteFile(stateFile, []byte(tc.content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out, err := Deploy(ctx, dir, cfg, deployOpts())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out.Uploads != files || len(out.Plan.Warnings) != 1 || !strings.Contains(out.Plan.Warnings[0], "every file is uploaded again") {
+				t.Errorf("uploads %d (want %d), warnings %q", out.Uploads, files, out.Plan.Warnings)
+			}
+			checkDatastore(t, s, dir, "bundles/mesos-site")
+			if out, err := Deploy(ctx, dir, cfg, deployOpts()); err != nil || !out.NoChanges {
+				t.Errorf("the deploy after it: %v, no changes %v", err, out != nil && out.NoChanges)
+			}
+		})
+	}
+
+	// A state file naming files deploy does not own.
+	foreign := filepath.Join(s.dsDir(t), "bundles", "mesos-site", "notes.txt")
+	if err := os.WriteFile(foreign, []byte("the admin's notes"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(stateFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := strings.Replace(string(b), `"files": {`, `"files": {"notes.txt": "`+strings.Repeat("0", 64)+`", "../../other": "`+strings.Repeat("0", 64)+`", `, 1)
+	if edited == string(b) {
+		t.Fatalf("state file has no files map:\n%s", b)
+	}
+	if err := os.WriteFile(stateFile, []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := Deploy(ctx, dir, cfg, deployOpts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Deleted != 0 {
+		t.Errorf("deleted %d files", out.Deleted)
+	}
+	if _, err := os.Stat(foreign); err != nil {
+		t.Errorf("a file the bundle does not own was removed: %v", err)
+	}
+}

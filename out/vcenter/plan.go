@@ -234,7 +234,9 @@ func (p *DeployPlan) planFiles(ctx context.Context, s *Session) error {
 	}
 	var gone []string
 	for name := range st.Files {
-		if !inBundle[name] {
+		// Only files of the serengeti/ tree deploy uploads are ever
+		// deleted, whatever a damaged state file lists.
+		if !inBundle[name] && strings.HasPrefix(name, "serengeti/") && checkRelPath(name) == nil {
 			gone = append(gone, name)
 		}
 	}
