@@ -138,7 +138,8 @@ func Load(path string, opts Options) (*Definition, hcl.Diagnostics) {
 		}
 	}
 	diags = append(diags, checkDuplicates("variable", vars, func(v *Variable) (string, hcl.Range) { return v.Name, v.DeclRange })...)
-	diags = append(diags, resolveVariables(vars, opts)...)
+	d.VarFiles = map[string]*hcl.File{}
+	diags = append(diags, resolveVariables(vars, opts, d.VarFiles)...)
 	d.Variables = vars
 	sensitiveVars := map[string]bool{}
 	varVals := map[string]cty.Value{}

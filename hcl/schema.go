@@ -1,6 +1,8 @@
 package hcl
 
 import (
+	"maps"
+
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -12,6 +14,8 @@ type Definition struct {
 	Path string
 	// Files maps each parsed file name to its source (for diagnostics).
 	Files map[string]*hcl.File
+	// VarFiles maps each --var-file to its source (for diagnostics).
+	VarFiles map[string]*hcl.File
 	// Digest is the sha256 of the normalized definition (formatted sources and
 	// resolved variable values).
 	Digest string
@@ -330,4 +334,13 @@ type VCenter struct {
 	ManagementServer string    `hcl:"management_server,optional"`
 	DeclRange        hcl.Range `hcl:",def_range"`
 	Body             hcl.Body  `hcl:",body"`
+}
+
+// Sources returns the sources of the definition files and variable files,
+// for rendering diagnostics with snippets.
+func (d *Definition) Sources() map[string]*hcl.File {
+	m := make(map[string]*hcl.File, len(d.Files)+len(d.VarFiles))
+	maps.Copy(m, d.Files)
+	maps.Copy(m, d.VarFiles)
+	return m
 }

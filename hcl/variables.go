@@ -26,7 +26,7 @@ type rawValue struct {
 	rng    *hcl.Range
 }
 
-func resolveVariables(vars []*Variable, opts Options) hcl.Diagnostics {
+func resolveVariables(vars []*Variable, opts Options, sources map[string]*hcl.File) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	byName := map[string]*Variable{}
 	for _, v := range vars {
@@ -60,6 +60,9 @@ func resolveVariables(vars []*Variable, opts Options) hcl.Diagnostics {
 		}
 		f, ds := hclparse.NewParser().ParseHCL(src, vf)
 		diags = append(diags, ds...)
+		if f != nil {
+			sources[vf] = f
+		}
 		if ds.HasErrors() {
 			continue
 		}

@@ -42,10 +42,10 @@ bundle will contain, and from which inputs, without writing anything.`,
 				if g.JSON {
 					_ = writeJSON(g, map[string]any{"diagnostics": toJSONDiags(diags)})
 				}
-				printDiags(g, d.Files, diags)
+				printDiags(g, d.Sources(), diags)
 				return &exitError{code: ExitUser}
 			}
-			printDiags(g, d.Files, diags)
+			printDiags(g, d.Sources(), diags)
 			if f.Plan {
 				if g.JSON {
 					return writeJSON(g, plan)

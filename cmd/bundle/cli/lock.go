@@ -31,17 +31,17 @@ unless it is given --update-lock.`,
 			path := pathArg(args)
 			d, diags := def.Load(path, f.options())
 			if diags.HasErrors() {
-				printDiags(g, d.Files, diags)
+				printDiags(g, d.Sources(), diags)
 				return &exitError{code: ExitUser}
 			}
 			plan, cds := compiler.Compile(d, nil)
 			if cds.HasErrors() {
-				printDiags(g, d.Files, cds)
+				printDiags(g, d.Sources(), cds)
 				return &exitError{code: ExitUser}
 			}
 			specs, lds := pipeline.ImageSpecs(d, plan)
 			if lds.HasErrors() {
-				printDiags(g, d.Files, lds)
+				printDiags(g, d.Sources(), lds)
 				return &exitError{code: ExitUser}
 			}
 			locked, err := images.Lock(cmd.Context(), specs, images.Options{UpdateLock: update, Insecure: insecure})

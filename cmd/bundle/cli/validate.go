@@ -39,7 +39,7 @@ exits 1 if any is an error.`,
 					return err
 				}
 			} else {
-				printDiags(g, d.Files, diags)
+				printDiags(g, d.Sources(), diags)
 			}
 			if err := diagsErr(diags); err != nil {
 				return &exitError{code: ExitUser}

@@ -171,6 +171,10 @@ func TestValidateBrokenDefinitions(t *testing.T) {
 		{name: "required variable without value", old: "  default   = \"long-enough-pw\"\n", new: "", summary: "No value for required variable"},
 		{name: "var for undeclared variable", args: []string{"--var", "nope=1"}, summary: "Value for undeclared variable"},
 		{name: "var file sets undeclared variable", args: []string{"--var-file", "FILE:site.vars.hcl"}, files: map[string]string{"site.vars.hcl": "count = 4\n«cuont = 5\n"}, summary: "Value for undeclared variable", detail: `Did you mean "count"?`},
+		{name: "var file syntax error", args: []string{"--var-file", "FILE:site.vars.hcl"}, files: map[string]string{"site.vars.hcl": "count = 4\npw = «\n"}, summary: "Invalid expression"},
+		{name: "var file with a block", args: []string{"--var-file", "FILE:site.vars.hcl"}, files: map[string]string{"site.vars.hcl": "«x {\n}\n"}, summary: "Unexpected \"x\" block"},
+		{name: "missing var file", args: []string{"--var-file", "FILE:nope.vars.hcl"}, summary: "Cannot read variable file", detail: "nope.vars.hcl"},
+		{name: "malformed --var", args: []string{"--var", "count"}, summary: "Invalid --var option", detail: `"count" is not of the form name=value`},
 		{name: "var file wrong type", args: []string{"--var-file", "FILE:site.vars.hcl"}, files: map[string]string{"site.vars.hcl": "count = «\"many\"\n"}, summary: "Invalid value for variable"},
 		{name: "missing input file", old: `packages = ["rpms"]`, new: `«packages = ["rpms/none-*.rpm"]`, summary: "Missing input file"},
 		{name: "unknown role in distro", old: `roles   = ["zookeeper", "mesos_master", "mesos_slave", "mesos_marathon"]`, new: `«roles   = ["zookeeper", "mesos_master", "mesos_slav", "mesos_marathon"]`, summary: "Unknown role", detail: `Did you mean "mesos_slave"?`},
@@ -357,6 +361,20 @@ func TestFmt(t *testing.T) {
 	}
 	if code, _, _ := run(t, "fmt", dir); code != ExitUser {
 		t.Fatalf("fmt on a syntax error: exit %d, want 1", code)
+	}
+}
+
+// TestVarFileDiagnosticSnippet: a diagnostic in a --var-file shows the
+// offending line, like one in the definition.
+func TestVarFileDiagnosticSnippet(t *testing.T) {
+	dir := writeSite(t, baseSite)
+	vf := filepath.Join(t.TempDir(), "bad.hcl")
+	if err := os.WriteFile(vf, []byte("count = 4\npw = \n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := run(t, "validate", dir, "--var-file", vf)
+	if code != ExitUser || !strings.Contains(stderr, "2: pw = ") || strings.Contains(stderr, "source code not available") {
+		t.Errorf("exit %d, stderr:\n%s", code, stderr)
 	}
 }
 
