@@ -6,7 +6,7 @@ EXAMPLE  := examples/mesos-site
 DIST     := dist
 STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $(HOME)/go/bin/staticcheck)
 
-.PHONY: all build test test-short lint fmt-check vet staticcheck golden bench demo demo-inputs clean
+.PHONY: all build test test-quick lint fmt-check vet staticcheck golden bench demo demo-inputs clean
 
 all: build
 
@@ -18,7 +18,7 @@ build:
 test: lint
 	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 20m ./...
 
-test-short:
+test-quick:
 	$(GO) test -count=1 ./...
 
 lint: fmt-check vet staticcheck
@@ -35,7 +35,7 @@ staticcheck:
 
 # Regenerate golden files under testdata/.
 golden:
-	$(GO) test ./... -run . -update
+	$(GO) test ./compiler ./images ./images/ovf ./repo -run . -update
 
 # Benchmarks against the reference tools, measured in the same run.
 bench:
