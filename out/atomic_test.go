@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -155,12 +156,15 @@ func TestKilledBuild(t *testing.T) {
 	outDir := t.TempDir()
 	rng := rand.New(rand.NewPCG(1, 2))
 	last := ""
+	advanced := 0
 	for i := range 14 {
 		gen := strconv.Itoa(i)
 		killAt := allSteps[rng.IntN(len(allSteps))]
 		delay := time.Duration(rng.IntN(40)) * time.Millisecond
 		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$")
 		cmd.Env = append(os.Environ(), "BUNDLE_OUT_HELPER=build", "BUNDLE_OUT_SRC="+src, "BUNDLE_OUT_DIR="+outDir, "BUNDLE_OUT_GEN="+gen)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
 		stdout, err := cmd.StdoutPipe()
 		if err != nil {
 			t.Fatal(err)
@@ -180,13 +184,26 @@ func TestKilledBuild(t *testing.T) {
 		}
 		for sc.Scan() {
 		}
-		_ = cmd.Wait()
+		werr := cmd.Wait()
+		if !killed {
+			t.Fatalf("build %d never reached step %s: %v\n%s", i, killAt, werr, stderr.String())
+		}
 		got := bundleGen(t, outDir)
 		if got != last && got != gen {
 			t.Fatalf("kill %d at %s+%v: bundle generation %q, want %q or %q", i, killAt, delay, got, last, gen)
 		}
-		t.Logf("kill %d at %s+%v (killed=%v): generation %q", i, killAt, delay, killed, got)
+		if werr == nil && got != gen {
+			t.Fatalf("build %d finished before the kill but generation is %q", i, got)
+		}
+		if got != last {
+			advanced++
+		}
+		t.Logf("kill %d at %s+%v (exit %v): generation %q", i, killAt, delay, werr, got)
 		last = got
+	}
+	// Kills after the swap leave the new bundle: some build must have got there.
+	if advanced == 0 {
+		t.Fatal("no killed build ever replaced the bundle; the helper builds nothing")
 	}
 	// The next build cleans up and succeeds.
 	plan := helperPlan(t, src, "final")
@@ -209,8 +226,9 @@ func TestConcurrentBuildIsRefused(t *testing.T) {
 	}
 	defer unlock()
 	plan := compileSite(t, src)
-	if _, err := Build(context.Background(), plan, outDir, testOptions(t)); err == nil {
-		t.Fatal("a second concurrent build was allowed")
+	_, err = Build(context.Background(), plan, outDir, testOptions(t))
+	if err == nil || !strings.Contains(err.Error(), "mesos-site-2015.03.1") || !strings.Contains(err.Error(), "running") {
+		t.Fatalf("a second concurrent build: %v; want a refusal naming the bundle and the running build", err)
 	}
 }
 

@@ -249,30 +249,36 @@ func TestHardLinksAndCopies(t *testing.T) {
 func TestBuildRefusesBadPlans(t *testing.T) {
 	src := t.TempDir()
 	writeSite(t, src, time.Unix(1500000000, 0))
-	cases := map[string]func(p *compiler.Plan){
-		"dotdot": func(p *compiler.Plan) { p.Files = append(p.Files, &compiler.File{Path: "../evil", Data: []byte("x")}) },
-		"absolute": func(p *compiler.Plan) {
+	cases := []struct {
+		name   string
+		mutate func(p *compiler.Plan)
+		want   string
+	}{
+		{"dotdot", func(p *compiler.Plan) { p.Files = append(p.Files, &compiler.File{Path: "../evil", Data: []byte("x")}) }, "leaves the bundle"},
+		{"absolute", func(p *compiler.Plan) {
 			p.Files = append(p.Files, &compiler.File{Path: "/etc/evil", Data: []byte("x")})
-		},
-		"meta": func(p *compiler.Plan) {
+		}, "is absolute"},
+		{"meta", func(p *compiler.Plan) {
 			p.Files = append(p.Files, &compiler.File{Path: "bundle.json", Data: []byte("x")})
-		},
-		"duplicate": func(p *compiler.Plan) {
+		}, "bundle.json"},
+		{"duplicate", func(p *compiler.Plan) {
 			p.Files = append(p.Files, &compiler.File{Path: p.Repos[0].Packages[0].Dest, Data: []byte("x")})
-		},
-		"no version": func(p *compiler.Plan) { p.Version = "" },
-		"missing input": func(p *compiler.Plan) {
-			p.Repos[0].Packages[0].Src = filepath.Join(src, "gone.rpm")
-		},
+		}, "both write"},
+		{"no version", func(p *compiler.Plan) { p.Version = "" }, "invalid name"},
+		{"missing input", func(p *compiler.Plan) { p.Repos[0].Packages[0].Src = filepath.Join(src, "gone.rpm") }, "gone.rpm"},
 	}
-	for name, mutate := range cases {
-		t.Run(name, func(t *testing.T) {
+	// The unmutated plan builds, so each refusal is the mutation's doing.
+	if _, err := Build(context.Background(), compileSite(t, src), t.TempDir(), testOptions(t)); err != nil {
+		t.Fatalf("the good plan: %v", err)
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
 			plan := compileSite(t, src)
-			mutate(plan)
+			tc.mutate(plan)
 			outDir := t.TempDir()
 			_, err := Build(context.Background(), plan, outDir, testOptions(t))
-			if err == nil {
-				t.Fatal("Build accepted a bad plan")
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Build: %v; want an error saying %q", err, tc.want)
 			}
 			if _, serr := os.Stat(filepath.Join(outDir, "mesos-site-2015.03.1")); serr == nil {
 				t.Fatalf("a failed build left a bundle (%v)", err)

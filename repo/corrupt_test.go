@@ -48,12 +48,12 @@ func TestCorruptRPMs(t *testing.T) {
 		data []byte // nil: a dangling symlink
 		want string
 	}{
-		{"truncated in payload", victim[:len(victim)-100], "victim.rpm"},
+		{"truncated in payload", victim[:len(victim)-100], "payload is corrupt or truncated"},
 		{"truncated in header", victim[:hdrEnd-50], "truncated"},
 		{"truncated in lead", victim[:50], "truncated"},
 		{"flipped header byte", flip(hdrEnd - 20), "header digest mismatch"},
 		{"flipped payload byte", flip(len(victim) - 200), "payload digest mismatch"},
-		{"flipped signature header byte", flip(96 + 16 + 3), "victim.rpm"},
+		{"flipped signature header byte", flip(96 + 16 + 3), "corrupt signature header"},
 		{"flipped header magic", flip(int(pkgs[0].HeaderStart)), "corrupt header"},
 		{"flipped payload byte, MD5 only", md5flip, "MD5 digest mismatch"},
 		{"truncated payload, MD5 only", md5only[:len(md5only)-10], "MD5 digest mismatch"},
