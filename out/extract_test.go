@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -131,20 +132,11 @@ func leftovers(t *testing.T, destDir string, want ...string) []string {
 	}
 	var extra []string
 	for _, e := range ents {
-		if !contains(want, e.Name()) {
+		if !slices.Contains(want, e.Name()) {
 			extra = append(extra, e.Name())
 		}
 	}
 	return extra
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // syscallUmask sets the process umask for the rest of the test.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -309,19 +310,10 @@ func TestDeployBadConfig(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := itemLines(out.Plan.Items, true); !contains(got, "library site-templates create") {
+		if got := itemLines(out.Plan.Items, true); !slices.Contains(got, "library site-templates create") {
 			t.Fatalf("plan %v", got)
 		}
 	})
-}
-
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 func TestDeployTamperedBundle(t *testing.T) {

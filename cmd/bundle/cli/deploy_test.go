@@ -48,13 +48,6 @@ func buildDeployBundle(t *testing.T, opts out.BuildOptions) *out.Result {
 	return res
 }
 
-func runCLI(t *testing.T, args ...string) (int, string, string) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	code := Execute(context.Background(), args, Streams{In: strings.NewReader(""), Out: &out, Err: &errb})
-	return code, out.String(), errb.String()
-}
-
 func startSim(t *testing.T) {
 	t.Helper()
 	m := simulator.VPX()
@@ -76,18 +69,18 @@ func TestDeployCommand(t *testing.T) {
 
 	t.Run("no GOVC_URL is a usage error", func(t *testing.T) {
 		t.Setenv("GOVC_URL", "")
-		code, _, stderr := runCLI(t, "deploy", dir, "--dry-run")
+		code, _, stderr := run(t, "deploy", dir, "--dry-run")
 		if code != ExitUsage || !strings.Contains(stderr, "GOVC_URL is not set") {
 			t.Fatalf("exit %d: %s", code, stderr)
 		}
 	})
 
 	startSim(t)
-	code, stdout, stderr := runCLI(t, "deploy", dir, "--dry-run", "--datastore-path", "cli")
+	code, stdout, stderr := run(t, "deploy", dir, "--dry-run", "--datastore-path", "cli")
 	if code != ExitOK || !strings.Contains(stdout, "Plan: 3 to create") || !strings.Contains(stdout, "Dry run") {
 		t.Fatalf("dry run exit %d:\n%s\n%s", code, stdout, stderr)
 	}
-	code, stdout, stderr = runCLI(t, "deploy", dir, "--json", "--datastore-path", "cli")
+	code, stdout, stderr = run(t, "deploy", dir, "--json", "--datastore-path", "cli")
 	if code != ExitOK {
 		t.Fatalf("deploy exit %d: %s", code, stderr)
 	}
@@ -106,7 +99,7 @@ func TestDeployCommand(t *testing.T) {
 	if count["plan"] != 3 || count["done"] != 3 || count["summary"] != 1 {
 		t.Fatalf("events %v", count)
 	}
-	code, stdout, _ = runCLI(t, "deploy", dir, "--datastore-path", "cli")
+	code, stdout, _ = run(t, "deploy", dir, "--datastore-path", "cli")
 	if code != ExitOK || !strings.Contains(stdout, "No changes. The site matches bundle mesos-site 2015.03.1.") {
 		t.Fatalf("re-deploy exit %d:\n%s", code, stdout)
 	}
@@ -114,14 +107,14 @@ func TestDeployCommand(t *testing.T) {
 		t.Fatal("output shows the password")
 	}
 
-	code, _, stderr = runCLI(t, "deploy", dir, "--datastore", "vsanDatastore")
+	code, _, stderr = run(t, "deploy", dir, "--datastore", "vsanDatastore")
 	if code != ExitEnv || !strings.Contains(stderr, `finding datastore "vsanDatastore"`) {
 		t.Fatalf("missing datastore exit %d: %s", code, stderr)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "serengeti/www/specs/map"), []byte("[1]\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, _, stderr = runCLI(t, "deploy", dir)
+	code, _, stderr = run(t, "deploy", dir)
 	if code != ExitUser || !strings.Contains(stderr, "does not verify") {
 		t.Fatalf("tampered exit %d: %s", code, stderr)
 	}
@@ -255,7 +248,7 @@ func TestDeployArchive(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			work := t.TempDir()
 			args := append([]string{"deploy", "--work-dir", work, "--datastore-path", "refused"}, c.args...)
-			code, stdout, stderr := runCLI(t, args...)
+			code, stdout, stderr := run(t, args...)
 			if code != ExitUser || !strings.Contains(stderr, "does not verify") || !strings.Contains(stderr, c.want) {
 				t.Fatalf("exit %d, want 1 with %q:\n%s\n%s", code, c.want, stdout, stderr)
 			}
@@ -273,13 +266,13 @@ func TestDeployArchive(t *testing.T) {
 		}
 	}
 	// Nothing reached the datastore: the plan still creates every file.
-	code, stdout, stderr := runCLI(t, "deploy", signed.Dir, "--dry-run", "--datastore-path", "refused")
+	code, stdout, stderr := run(t, "deploy", signed.Dir, "--dry-run", "--datastore-path", "refused")
 	if code != ExitOK || !strings.Contains(stdout, "Plan: 3 to create, 0 to update, 0 to replace, 0 to delete") {
 		t.Fatalf("after the refusals exit %d:\n%s\n%s", code, stdout, stderr)
 	}
 
 	work := t.TempDir()
-	code, stdout, stderr = runCLI(t, "deploy", signed.Archive, "--key", keyFile, "--work-dir", work, "--datastore-path", "arch")
+	code, stdout, stderr = run(t, "deploy", signed.Archive, "--key", keyFile, "--work-dir", work, "--datastore-path", "arch")
 	if code != ExitOK || !strings.Contains(stdout, "Plan: 3 to create") || !strings.Contains(stdout, "Deployed bundle mesos-site 2015.03.1: 3 files uploaded") {
 		t.Fatalf("deploy of the archive exit %d:\n%s\n%s", code, stdout, stderr)
 	}
@@ -287,12 +280,12 @@ func TestDeployArchive(t *testing.T) {
 		t.Fatalf("left in the work dir: %v", left)
 	}
 	// The deployed tree is the bundle's: deploying the directory changes nothing.
-	code, stdout, stderr = runCLI(t, "deploy", signed.Dir, "--key", keyFile, "--datastore-path", "arch")
+	code, stdout, stderr = run(t, "deploy", signed.Dir, "--key", keyFile, "--datastore-path", "arch")
 	if code != ExitOK || !strings.Contains(stdout, "No changes. The site matches bundle mesos-site 2015.03.1.") {
 		t.Fatalf("re-deploy of the directory exit %d:\n%s\n%s", code, stdout, stderr)
 	}
 
-	code, stdout, stderr = runCLI(t, "deploy", signed.Archive, "--work-dir", work, "--datastore-path", "arch", "--keep-extracted")
+	code, stdout, stderr = run(t, "deploy", signed.Archive, "--work-dir", work, "--datastore-path", "arch", "--keep-extracted")
 	if code != ExitOK || !strings.Contains(stdout, "No changes.") || !strings.Contains(stderr, "The extracted bundle is kept in "+work) {
 		t.Fatalf("re-deploy of the archive exit %d:\n%s\n%s", code, stdout, stderr)
 	}
