@@ -263,6 +263,13 @@ func TestDerive(t *testing.T) {
 	if base.Properties[0].Default != "" {
 		t.Error("Derive changed the base template")
 	}
+	twoClasses := ovf.Template{Name: "t", Properties: []ovf.Property{{Key: "ip", Class: "eth0"}, {Key: "ip", Class: "eth1"}}}
+	if _, err := twoClasses.Derive("x", map[string]string{"ip": "10.0.0.1"}); err == nil || !strings.Contains(err.Error(), "eth0.ip, eth1.ip") {
+		t.Errorf("a key of two classes: %v", err)
+	}
+	if d, err := twoClasses.Derive("x", map[string]string{"eth1.ip": "10.0.0.1"}); err != nil || d.Properties[1].Default != "10.0.0.1" || d.Properties[0].Default != "" {
+		t.Errorf("class.key: %v %+v", err, d.Properties)
+	}
 	for _, bad := range []map[string]string{{"nosuch": "x"}, {"count": "many"}} {
 		if _, err := base.Derive("x", bad); err == nil {
 			t.Errorf("Derive accepted %v", bad)

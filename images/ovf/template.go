@@ -292,7 +292,17 @@ func (t Template) Derive(name string, props map[string]string) (Template, error)
 	for _, k := range keys {
 		i := slices.IndexFunc(d.Properties, func(p Property) bool { return p.FullKey() == k })
 		if i < 0 {
-			i = slices.IndexFunc(d.Properties, func(p Property) bool { return p.Key == k })
+			var classes []string
+			for j, p := range d.Properties {
+				if p.Key == k {
+					i = j
+					classes = append(classes, p.FullKey())
+				}
+			}
+			if len(classes) > 1 {
+				ps = append(ps, fmt.Errorf("deriving %q from template %q: property %q is ambiguous: say which of %s", name, t.Name, k, strings.Join(classes, ", ")))
+				continue
+			}
 		}
 		if i < 0 {
 			ps = append(ps, fmt.Errorf("deriving %q from template %q: unknown property %q", name, t.Name, k))
