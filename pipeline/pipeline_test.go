@@ -9,6 +9,7 @@ import (
 
 	def "github.com/bdebundle/bundle/hcl"
 	"github.com/bdebundle/bundle/internal/demoinputs"
+	"github.com/bdebundle/bundle/repo"
 	"github.com/hashicorp/hcl/v2"
 )
 
@@ -157,5 +158,49 @@ func TestBadDiskIsADiagnostic(t *testing.T) {
 	must0(demoinputs.Disk(filepath.Join(dir, "disk.vmdk"), 16))
 	if _, diags := Compile(context.Background(), dir, def.Options{}, Options{}); diags.HasErrors() {
 		t.Fatalf("a valid disk: %v", diags)
+	}
+}
+
+// TestBaselineRepodata: the OS's repodata given as baseline satisfies
+// requirements; a baseline directory without repodata, or with repodata
+// that does not match its repomd.xml, is an error naming it.
+func TestBaselineRepodata(t *testing.T) {
+	withRepodata := strings.Replace(fullBaseline, `"java"]`, `]`+"\n    repodata = [\"os\"]", 1)
+	dir := writeSite(t, withRepodata)
+	osDir := filepath.Join(dir, "os")
+	jre := &repo.Package{Name: "java-1.7.0-openjdk", Epoch: "1", Version: "1.7.0.75", Release: "2.5.4.el6", Arch: "x86_64",
+		Location: "Packages/java-1.7.0-openjdk.rpm", Checksum: strings.Repeat("ab", 32), Size: 1,
+		Provides: []repo.Dep{{Name: "java"}, {Name: "java-1.7.0-openjdk", Flags: "EQ", Epoch: "1", Version: "1.7.0.75", Release: "2.5.4.el6"}}}
+	if err := os.MkdirAll(osDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := repo.WriteRepodata(context.Background(), osDir, []*repo.Package{jre}, repo.WriteOptions{Timestamp: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, diags := Compile(context.Background(), dir, def.Options{}, Options{}); diags.HasErrors() {
+		t.Fatalf("java from the baseline repodata: %v", diags)
+	}
+	// A baseline directory whose repodata is gone is an error naming it.
+	if err := os.RemoveAll(filepath.Join(osDir, "repodata")); err != nil {
+		t.Fatal(err)
+	}
+	_, diags := Compile(context.Background(), dir, def.Options{}, Options{})
+	if d := find(diags, "Cannot read baseline repodata"); d == nil || !strings.Contains(d.Detail, "repomd.xml") || d.Subject == nil {
+		t.Errorf("baseline without repodata: %v", diags)
+	}
+
+	if err := repo.WriteRepodata(context.Background(), osDir, []*repo.Package{jre}, repo.WriteOptions{Timestamp: 1}); err != nil {
+		t.Fatal(err)
+	}
+	prim, err := filepath.Glob(filepath.Join(osDir, "repodata", "*-primary.xml.gz"))
+	if err != nil || len(prim) != 1 {
+		t.Fatalf("primary: %v %v", prim, err)
+	}
+	if err := os.WriteFile(prim[0], []byte("garbage"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, diags = Compile(context.Background(), dir, def.Options{}, Options{})
+	if d := find(diags, "Cannot read baseline repodata"); d == nil || !strings.Contains(d.Detail, filepath.Base(prim[0])) {
+		t.Errorf("baseline with a broken primary: %v", diags)
 	}
 }
