@@ -1,6 +1,7 @@
 package images
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"errors"
@@ -15,7 +16,10 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/bdebundle/bundle/internal/demoinputs"
@@ -137,6 +141,62 @@ func TestMirrorBadInputs(t *testing.T) {
 		t.Fatal(err)
 	}
 	other := "sha256:" + strings.Repeat("0", 64)
+	noise := filepath.Join(src, "noise.tar")
+	if err := os.WriteFile(noise, bytes.Repeat([]byte{0x5a, 0x13, 0xc7}, 4000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	noManifest := filepath.Join(src, "nomanifest.tar")
+	{
+		var b bytes.Buffer
+		tw := tar.NewWriter(&b)
+		tw.WriteHeader(&tar.Header{Name: "hello.txt", Mode: 0o644, Size: 5})
+		tw.Write([]byte("hello"))
+		tw.Close()
+		if err := os.WriteFile(noManifest, b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// An OCI layout of the nginx image, then two damaged copies.
+	nginxImg, err := tarball.ImageFromPath(archive, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	goodLayout := filepath.Join(src, "layout")
+	lp, err := layout.Write(goodLayout, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lp.AppendImage(nginxImg, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": "web"})); err != nil {
+		t.Fatal(err)
+	}
+	badIndex := filepath.Join(src, "badindex")
+	if err := os.CopyFS(badIndex, os.DirFS(goodLayout)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(badIndex, "index.json"), []byte("{ not json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	badBlob := filepath.Join(src, "badblob")
+	if err := os.CopyFS(badBlob, os.DirFS(goodLayout)); err != nil {
+		t.Fatal(err)
+	}
+	layers, err := nginxImg.Layers()
+	if err != nil || len(layers) == 0 {
+		t.Fatalf("layers: %v", err)
+	}
+	ld0, err := layers[0].Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob := filepath.Join(badBlob, "blobs", "sha256", ld0.Hex)
+	bb, err := os.ReadFile(blob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bb[len(bb)/2] ^= 0xff
+	if err := os.WriteFile(blob, bb, 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	tests := []struct {
 		name    string
@@ -152,6 +212,10 @@ func TestMirrorBadInputs(t *testing.T) {
 		{name: "tampered blob", specs: []Spec{{Name: "good", Ref: host + "/good:1"}, {Name: "t", Ref: host + "/tampered:1"}}, want: []string{`image "t"`, ld.String()}, wantIs: ErrDigestMismatch},
 		{name: "truncated archive", specs: []Spec{{Name: "n", Ref: "docker-archive:" + truncated}}, want: []string{truncated, "not a complete tar file", "truncated"}},
 		{name: "missing archive", specs: []Spec{{Name: "n", Ref: "docker-archive:" + filepath.Join(src, "none.tar")}}, want: []string{"none.tar", "no such file"}},
+		{name: "archive of noise", specs: []Spec{{Name: "n", Ref: "docker-archive:" + noise}}, want: []string{noise}},
+		{name: "archive without manifest.json", specs: []Spec{{Name: "n", Ref: "docker-archive:" + noManifest}}, want: []string{noManifest, "manifest.json"}},
+		{name: "layout with a garbage index.json", specs: []Spec{{Name: "n", Ref: "oci-layout:" + badIndex + ":web"}}, want: []string{badIndex, "index.json"}},
+		{name: "layout with a corrupt blob", specs: []Spec{{Name: "n", Ref: "oci-layout:" + badBlob + ":web"}}, want: []string{`image "n"`, ld0.Hex}, wantIs: ErrDigestMismatch},
 		{name: "layout without tag", specs: []Spec{{Name: "n", Ref: "oci-layout:" + src + ":web"}}, want: []string{src, "oci-layout"}},
 		{name: "platform not in index", specs: []Spec{{Name: "m", Ref: host + "/multi:1", Platforms: []string{"linux/ppc64le"}}}, want: []string{"linux/ppc64le", "not in the index", "linux/arm64/v8"}},
 		{name: "platform of single image", specs: []Spec{{Name: "g", Ref: host + "/good:1", Platforms: []string{"linux/arm64"}}}, want: []string{"linux/arm64", "single-platform image for linux/amd64"}},

@@ -479,7 +479,7 @@ func openLayout(dir, tag string) (artifact, v1.Hash, error) {
 	}
 	im, err := ii.IndexManifest()
 	if err != nil {
-		return artifact{}, v1.Hash{}, fmt.Errorf("reading OCI layout %q: %w", dir, err)
+		return artifact{}, v1.Hash{}, fmt.Errorf("reading OCI layout %q: index.json: %w", dir, err)
 	}
 	var found []v1.Descriptor
 	var names []string
