@@ -194,6 +194,7 @@ func TestValidateBrokenDefinitions(t *testing.T) {
 		{name: "negative epoch", old: "epoch   = 1426032000", new: "«epoch   = -5", summary: "Invalid epoch"},
 		{name: "template_properties not a map", old: "storage_profile = storage_profile.vsan", new: "storage_profile = storage_profile.vsan\n    template_properties = \"«x\"", summary: "Unsuitable value type"},
 		{name: "template_properties without a template", old: "storage_profile = storage_profile.vsan", new: "storage_profile = storage_profile.vsan\n    «template_properties = { role = \"x\" }", summary: "No template"},
+		{name: "missing distro manifest", old: `  roles   = ["zookeeper", "mesos_master", "mesos_slave", "mesos_marathon"]`, new: `  roles   = ["zookeeper", "mesos_master", "mesos_slave", "mesos_marathon"]` + "\n  keep    = [\"0.20.0\"]\n  «manifest = \"old-manifest\"", summary: "Cannot read manifest", detail: "old-manifest"},
 		{name: "second file syntax error", files: map[string]string{"more.hcl": "image \"x\" {\n  ref = [\n«}\n"}, summary: "Invalid expression"},
 	}
 	for _, tc := range cases {
