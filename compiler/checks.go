@@ -69,9 +69,6 @@ func (c *compiler) checkClusterAttrs(cl *def.Cluster) {
 		if sp := g.StorageProfile; sp != nil {
 			rng := attrRange(sp.Body, "value", sp.DeclRange)
 			c.checkAttrValue(v, sp.AttributeName(), sp.AttributeValue(), rng, fmt.Sprintf("storage_profile %q (used by node group %q of cluster %q)", sp.Name, g.Name, cl.Name))
-			if !attrTextRE.MatchString(sp.AttributeName()) {
-				c.errorf(attrRange(sp.Body, "attribute", sp.DeclRange), "Invalid Mesos attribute", "The attribute name %q must use only [a-zA-Z0-9_/.-].", sp.AttributeName())
-			}
 			if _, dup := g.Attributes[sp.AttributeName()]; dup {
 				c.errorf(attrRange(g.Body, "attributes", g.DeclRange), "Attribute set twice", "The node group sets attribute %q, which its storage profile %q already sets.", sp.AttributeName(), sp.Name)
 			}

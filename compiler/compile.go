@@ -81,6 +81,7 @@ func (c *compiler) plan() *Plan {
 			c.errorf(attrRange(b.Body, "epoch", b.DeclRange), "Invalid epoch", "The epoch is a Unix time in seconds and cannot be negative.")
 		}
 	}
+	c.checkSyntax()
 	for _, sp := range d.StorageProfiles {
 		c.checkStorageProfile(sp)
 	}
@@ -361,8 +362,8 @@ func (c *compiler) cluster(cl *def.Cluster) *ClusterPlan {
 			}
 		}
 		for k, v := range g.Attributes {
-			if !attrTextRE.MatchString(k) || v == "" {
-				c.errorf(attrRange(g.Body, "attributes", g.DeclRange), "Invalid Mesos attribute", "Attribute %q = %q: names and values must be non-empty and use only [a-zA-Z0-9_/.-].", k, v)
+			if v == "" {
+				c.errorf(attrRange(g.Body, "attributes", g.DeclRange), "Invalid Mesos attribute value", "Attribute %q has an empty value; Mesos attributes are name:value.", k)
 			}
 		}
 	}

@@ -175,8 +175,8 @@ func (c *compiler) renderHAProxy(p *Plan, cl *def.Cluster, allowed map[*def.App]
 	if hp := cl.HAProxy; hp != nil && hp.StatsAuth != "" {
 		auth = hp.StatsAuth
 		sensitive = c.d.Sensitive["cluster."+cl.Name+".haproxy.stats_auth"]
-		if u, pw, ok := strings.Cut(auth, ":"); !ok || u == "" || pw == "" || strings.ContainsAny(auth, " \t\n#") {
-			c.errorf(attrRange(hp.Body, "stats_auth", hp.DeclRange), "Invalid stats_auth", "stats_auth is user:password without spaces or '#'.")
+		if u, pw, ok := strings.Cut(auth, ":"); !ok || u == "" || pw == "" {
+			c.errorf(attrRange(hp.Body, "stats_auth", hp.DeclRange), "Invalid stats_auth", "stats_auth is user:password (the characters it may hold are checked as an HAProxy token).")
 		}
 	} else {
 		rng := cl.DeclRange
