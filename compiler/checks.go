@@ -21,7 +21,8 @@ var rolePackages = map[string]string{
 	"mesos_marathon": "marathon",
 	"mesos_chronos":  "chronos",
 	"zookeeper":      "zookeeper",
-	"mesos_docker":   "docker",
+	"mesos_docker":   "docker-io", // mesos::docker runs package 'docker-io'
+
 }
 
 // numericLike reports whether Mesos parses an attribute value as a scalar

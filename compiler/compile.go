@@ -311,9 +311,7 @@ func (c *compiler) cluster(cl *def.Cluster) *ClusterPlan {
 	if cl.Chronos != "" && !validDotted(cl.Chronos) {
 		c.errorf(attrRange(cl.Body, "chronos", cl.DeclRange), "Invalid Chronos version", "The version %q must be dotted numbers like 2.3.0.", cl.Chronos)
 	}
-	if !validName(cl.Name) {
-		c.errorf(cl.DeclRange, "Invalid cluster name", "The cluster name %q may hold only letters, digits, '.', '_' and '-'.", cl.Name)
-	}
+	c.checkBDENames(cl)
 	if len(cl.NodeGroups) == 0 {
 		c.errorf(cl.DeclRange, "No node groups", "A cluster needs at least one node_group block.")
 	}

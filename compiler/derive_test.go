@@ -69,8 +69,8 @@ func TestDerivedTemplates(t *testing.T) {
 			edits:   []edit{{`vm_template "mesos-node" {`, "vm_template \"mesos-node-mesos01-fast\" {\n  guest_os  = \"centos64Guest\"\n  cpu       = 1\n  memory_mb = 512\n}\n\nvm_template \"mesos-node\" {"}},
 			summary: "Duplicate template name", at: `node_group "fast" {`},
 		{name: "derived name too long",
-			edits:   []edit{{`node_group "fast" {`, `node_group "fast-` + strings.Repeat("x", 70) + `" {`}},
-			summary: "Derived template name too long", at: `node_group "fast-`},
+			edits:   []edit{{`node_group "fast" {`, `node_group "fast` + strings.Repeat("x", 70) + `" {`}},
+			summary: "Derived template name too long", at: `node_group "fastx`},
 	}
 	base := exampleHCL(t)
 	for _, tc := range cases {

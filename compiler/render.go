@@ -10,6 +10,10 @@ func (c *compiler) render(p *Plan, repos map[*def.Repo]*RepoPlan) {
 	c.checkRolePackages()
 	c.renderManifest(p, repos)
 	c.renderSpecs(p)
+	c.checkRegistry()
+	clusters := map[string]any{}
+	bridges := map[string]*File{}
+	sensitive := false
 	for _, cl := range c.d.Clusters {
 		c.checkClusterAttrs(cl)
 		c.checkZookeeper(cl)
@@ -28,6 +32,11 @@ func (c *compiler) render(p *Plan, repos map[*def.Repo]*RepoPlan) {
 			allowed[a] = hs
 			c.renderApp(p, a, hostPorts[a])
 		}
-		c.renderHAProxy(p, cl, allowed, hostPorts)
+		hp, sens, bridge := c.renderHAProxy(p, cl, allowed, hostPorts)
+		sensitive = sensitive || sens
+		bridges[cl.Name] = &File{Data: bridge, Sensitive: sens}
+		c.checkHAProxy(cl)
+		clusters[cl.Name] = c.chefCluster(p, cl, hp)
 	}
+	c.renderCookbook(p, clusters, sensitive, bridges)
 }

@@ -168,10 +168,13 @@ type haproxyListen struct {
 type haproxyServer struct{ Name, Addr string }
 
 // renderHAProxy renders clusters/<c>/haproxy/: the bridge's haproxy.cfg with
-// one listen block per service port, its marathons file and its cron line.
-func (c *compiler) renderHAProxy(p *Plan, cl *def.Cluster, allowed map[*def.App][]host, hostPorts map[*def.App][]int) {
+// one listen block per service port, its marathons file, its cron line and
+// the bridge itself with the cluster's header. It returns the cluster's
+// HAProxy data for the cookbook.
+func (c *compiler) renderHAProxy(p *Plan, cl *def.Cluster, allowed map[*def.App][]host, hostPorts map[*def.App][]int) (data map[string]any, sensitive bool, bridge []byte) {
 	dir := "clusters/" + cl.Name + "/haproxy/"
-	auth, sensitive := "admin:admin", false
+	v := c.versions(cl)
+	auth := "admin:admin"
 	if hp := cl.HAProxy; hp != nil && hp.StatsAuth != "" {
 		auth = hp.StatsAuth
 		sensitive = c.d.Sensitive["cluster."+cl.Name+".haproxy.stats_auth"]
@@ -186,6 +189,7 @@ func (c *compiler) renderHAProxy(p *Plan, cl *def.Cluster, allowed map[*def.App]
 		c.warnf(rng, "Default HAProxy stats password", "Cluster %q has no haproxy stats_auth; the stats page uses admin:admin like haproxy-marathon-bridge.", cl.Name)
 	}
 	var listens []haproxyListen
+	listenData := []any{}
 	apps := c.appsOf(cl)
 	slices.SortStableFunc(apps, func(x, y *def.App) int { return strings.Compare(cleanID(x), cleanID(y)) })
 	for _, a := range apps {
@@ -194,17 +198,23 @@ func (c *compiler) renderHAProxy(p *Plan, cl *def.Cluster, allowed map[*def.App]
 				continue
 			}
 			l := haproxyListen{Name: fmt.Sprintf("%s-%d", cleanID(a), port), Port: port}
+			servers := []any{}
 			if bridged(a) {
 				hs := allowed[a]
 				for j, h := range hs {
 					l.Servers = append(l.Servers, haproxyServer{Name: fmt.Sprintf("%s-%d", cleanID(a), len(hs)-j), Addr: fmt.Sprintf("%s:%d", h.Name, hostPorts[a][i])})
+					servers = append(servers, map[string]any{"group": h.Group.Name, "index": slices.Index(groupHosts(cl, h.Group), h.Name), "port": hostPorts[a][i]})
 				}
 			}
 			listens = append(listens, l)
+			listenData = append(listenData, map[string]any{"name": l.Name, "port": port, "prefix": cleanID(a), "servers": servers})
 		}
 	}
-	cfg := execTemplate("haproxy.cfg.tmpl", map[string]any{"StatsPort": statsPort(cl), "StatsAuth": auth, "Listens": listens})
-	c.addFile(p, dir+"haproxy.cfg", cfg, sensitive)
+	tmplData := map[string]any{"StatsPort": statsPort(cl), "StatsAuth": auth, "Listens": listens, "ServerOptions": v.HAProxyServerOptions()}
+	c.addFile(p, dir+"haproxy.cfg", execTemplate("haproxy.cfg.tmpl", tmplData), sensitive)
+	header := string(execTemplate("haproxy-header", tmplData))
+	bridge = execTemplate("haproxy-marathon-bridge.tmpl", map[string]any{"Cluster": cl.Name, "Header": header, "ServerOptions": v.HAProxyServerOptions()})
+	c.addExec(p, dir+"haproxy-marathon-bridge", bridge, sensitive)
 
 	var b strings.Builder
 	seen := map[string]bool{}
@@ -218,4 +228,6 @@ func (c *compiler) renderHAProxy(p *Plan, cl *def.Cluster, allowed map[*def.App]
 	}
 	c.addFile(p, dir+"marathons", []byte(b.String()), false)
 	c.addFile(p, dir+"cron.d/haproxy-marathon-bridge", bridgeCron, false)
+	data = map[string]any{"stats_port": statsPort(cl), "stats_auth": auth, "server_options": v.HAProxyServerOptions(), "listens": listenData}
+	return data, sensitive, bridge
 }

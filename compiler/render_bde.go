@@ -59,6 +59,11 @@ func (c *compiler) addFile(p *Plan, path string, data []byte, sensitive bool) {
 	p.Files = append(p.Files, &File{Path: path, Mode: 0o644, Data: data, Sensitive: sensitive})
 }
 
+// addExec adds an executable rendered file (a script).
+func (c *compiler) addExec(p *Plan, path string, data []byte, sensitive bool) {
+	p.Files = append(p.Files, &File{Path: path, Mode: 0o755, Data: data, Sensitive: sensitive})
+}
+
 // renderManifest renders the distro manifest: one entry per distro of the
 // definition, plus each kept version not declared as a distro, merged from
 // the distro's existing manifest.
@@ -350,37 +355,38 @@ func storageOf(g *def.NodeGroup) clusterStorage {
 }
 
 type clusterGroup struct {
-	Name          string            `json:"name"`
-	Roles         []string          `json:"roles"`
-	InstanceNum   int               `json:"instanceNum"`
-	InstanceType  string            `json:"instanceType,omitempty"`
-	CPUNum        int               `json:"cpuNum,omitempty"`
-	MemCapacityMB int               `json:"memCapacityMB,omitempty"`
-	Storage       clusterStorage    `json:"storage"`
-	HAFlag        string            `json:"haFlag"`
-	Configuration map[string]string `json:"configuration"`
+	Name          string         `json:"name"`
+	Roles         []string       `json:"roles"`
+	InstanceNum   int            `json:"instanceNum"`
+	InstanceType  string         `json:"instanceType,omitempty"`
+	CPUNum        int            `json:"cpuNum,omitempty"`
+	MemCapacityMB int            `json:"memCapacityMB,omitempty"`
+	Storage       clusterStorage `json:"storage"`
+	HAFlag        string         `json:"haFlag"`
+	Configuration map[string]any `json:"configuration"`
 }
 
 type clusterSpec struct {
-	Name          string            `json:"name"`
-	Distro        string            `json:"distro"`
-	DistroVendor  string            `json:"distroVendor"`
-	DistroVersion string            `json:"distroVersion"`
-	NodeGroups    []clusterGroup    `json:"nodeGroups"`
-	Configuration map[string]string `json:"configuration"`
+	Name          string         `json:"name"`
+	Distro        string         `json:"distro"`
+	DistroVendor  string         `json:"distroVendor"`
+	DistroVersion string         `json:"distroVersion"`
+	NodeGroups    []clusterGroup `json:"nodeGroups"`
+	Configuration map[string]any `json:"configuration"`
 }
 
 // renderClusterSpec renders clusters/<c>/spec.json for `cluster create
-// --specFile`.
+// --specFile`: each group's roles with the bundle's roles around them, and
+// the offline hooks in the cluster's configuration.
 func (c *compiler) renderClusterSpec(p *Plan, cl *def.Cluster) {
-	spec := clusterSpec{Name: cl.Name, NodeGroups: []clusterGroup{}, Configuration: map[string]string{}}
+	spec := clusterSpec{Name: cl.Name, NodeGroups: []clusterGroup{}, Configuration: c.clusterConfiguration(cl)}
 	if ds := cl.Distro; ds != nil {
 		spec.Distro, spec.DistroVendor, spec.DistroVersion = ds.Name, ds.Vendor, ds.Version
 	}
 	for _, g := range cl.NodeGroups {
-		spec.NodeGroups = append(spec.NodeGroups, clusterGroup{Name: g.Name, Roles: slices.Clone(g.Roles), InstanceNum: g.Instances,
+		spec.NodeGroups = append(spec.NodeGroups, clusterGroup{Name: g.Name, Roles: c.specRoles(g), InstanceNum: g.Instances,
 			InstanceType: g.InstanceType, CPUNum: g.CPU, MemCapacityMB: g.MemoryMB, Storage: storageOf(g), HAFlag: haFlag(g),
-			Configuration: map[string]string{}})
+			Configuration: map[string]any{}})
 	}
 	c.addFile(p, "clusters/"+cl.Name+"/spec.json", marshal(spec), false)
 }

@@ -58,6 +58,20 @@ func quorum(cl *def.Cluster) int {
 	return len(hostsWithRole(cl, "mesos_master"))/2 + 1
 }
 
+// dockerArgs is the other_args line of /etc/sysconfig/docker: the mesos
+// cookbook's --insecure-registry 10.0.0.0/8 and the site registry, where
+// the cluster's Docker has the flag.
+func (c *compiler) dockerArgs(cl *def.Cluster) string {
+	var args []string
+	if c.versions(cl).DockerInsecureRegistry() {
+		args = append(args, "--insecure-registry", "10.0.0.0/8")
+		if r := c.registry(); r != "" && registryRE.MatchString(r) {
+			args = append(args, "--insecure-registry", r)
+		}
+	}
+	return `other_args="` + strings.Join(args, " ") + `"`
+}
+
 func (c *compiler) slaveSettings(g *def.NodeGroup) []kv {
 	iso := mesosIsolation
 	if hasRole(g, "mesos_docker") {
@@ -94,6 +108,7 @@ func (c *compiler) renderNodeGroup(p *Plan, cl *def.Cluster, g *def.NodeGroup) {
 			add("mesos-slave/executor_registration_timeout", line("5mins"))
 			add("mesos-slave/isolation", line(dockerIsolation))
 			add("mesos-slave/work_dir", line(mesosWorkDir))
+			add("sysconfig/docker", line(c.dockerArgs(cl)))
 		}
 	} else if len(g.Attributes) > 0 || g.StorageProfile != nil {
 		c.warnf(attrRange(g.Body, "attributes", g.DeclRange), "Attributes without a slave", "Node group %q has Mesos attributes or a storage profile but no mesos_slave role; only slaves advertise attributes.", g.Name)
@@ -148,7 +163,7 @@ func (c *compiler) chefJSON(cl *def.Cluster, g *def.NodeGroup) map[string]any {
 		mesos["chronos"] = map[string]any{"version": v.Chronos, "bin": v.ChronosBin()}
 	}
 	runList := []string{}
-	for _, r := range g.Roles {
+	for _, r := range c.specRoles(g) {
 		runList = append(runList, "role["+r+"]")
 	}
 	return map[string]any{"run_list": runList, "mesos": mesos}

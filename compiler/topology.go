@@ -121,7 +121,38 @@ func clusterVersions(cl *def.Cluster) Versions {
 	if v.Chronos == "" {
 		v.Chronos = defaultChronos
 	}
+	v.HAProxy, v.Docker = defaultHAProxy, defaultDocker
 	return v
+}
+
+// versions is clusterVersions with the HAProxy and Docker versions of the
+// packages in the cluster's repos, when RPM facts were gathered.
+func (c *compiler) versions(cl *def.Cluster) Versions {
+	v := clusterVersions(cl)
+	if ver := c.packageVersion(cl, "haproxy"); ver != "" {
+		v.HAProxy = ver
+	}
+	if ver := c.packageVersion(cl, "docker-io"); ver != "" {
+		v.Docker = ver
+	}
+	return v
+}
+
+// packageVersion returns the highest version of the packages named or
+// providing name in the repos of the cluster's distro, or "".
+func (c *compiler) packageVersion(cl *def.Cluster, name string) string {
+	if c.facts == nil || cl.Distro == nil {
+		return ""
+	}
+	best := ""
+	for _, r := range cl.Distro.Repos {
+		for _, pk := range c.facts.Packages[r.Name] {
+			if pk.Name == name && (best == "" || !versionAtLeast(best, pk.Version)) {
+				best = pk.Version
+			}
+		}
+	}
+	return best
 }
 
 // appsOf returns the apps placed on cluster cl, in declaration order.

@@ -94,12 +94,28 @@ var versionTable = []versionFact{
 	// scalar (numeric-looking) values never match.
 	{"marathon", "scalar-attributes", "0", ""},
 	{"marathon", "scalar-attributes", "1.3.0", "yes"},
+
+	// HAProxy: init-addr (start even when a server name does not resolve)
+	// first appears in 1.7.0 (haproxy commit 6a031d1c9); CentOS 6 ships
+	// 1.5. The rendered configuration needs 1.4.0 or later.
+	{"haproxy", "init-addr", "0", ""},
+	{"haproxy", "init-addr", "1.7.0", "yes"},
+	{"haproxy", "supported", "0", ""},
+	{"haproxy", "supported", "1.4.0", "yes"},
+
+	// Docker: --insecure-registry (pull over plain HTTP from the site
+	// registry) appears in 1.3.0; older daemons pull from any registry.
+	{"docker", "insecure-registry", "0", ""},
+	{"docker", "insecure-registry", "1.3.0", "yes"},
 }
 
 // Default versions assumed when a cluster does not name one.
 const (
 	defaultMarathon = "0.8.0"
 	defaultChronos  = "2.3.0"
+	// Without RPM facts: the haproxy and docker-io of CentOS 6 (EPEL).
+	defaultHAProxy = "1.5.2"
+	defaultDocker  = "1.3.2"
 )
 
 // constraintOps lists every constraint operator Marathon has had, in the
@@ -131,6 +147,29 @@ func since(component, key string) string {
 // features that follow from them.
 type Versions struct {
 	Mesos, Marathon, Chronos string
+	// HAProxy and Docker are the versions of the haproxy and docker-io
+	// packages in the cluster's repos (RPM facts), else the defaults.
+	HAProxy, Docker string
+}
+
+// HAProxyServerOptions are the options after "check" on a server line:
+// init-addr where HAProxy has it, so a server name that does not resolve
+// yet does not stop HAProxy from starting.
+func (v Versions) HAProxyServerOptions() string {
+	if lookup("haproxy", "init-addr", v.HAProxy) != "" {
+		return " init-addr last,libc,none"
+	}
+	return ""
+}
+
+// HAProxySupported reports whether the bundle's haproxy.cfg runs on the
+// cluster's HAProxy.
+func (v Versions) HAProxySupported() bool { return lookup("haproxy", "supported", v.HAProxy) != "" }
+
+// DockerInsecureRegistry reports whether the cluster's Docker has the
+// --insecure-registry flag.
+func (v Versions) DockerInsecureRegistry() bool {
+	return lookup("docker", "insecure-registry", v.Docker) != ""
 }
 
 // MesosPrefix is the install prefix of mesos-master and mesos-slave.

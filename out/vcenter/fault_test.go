@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bdebundle/bundle/out"
 	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/vim25/mo"
 )
@@ -350,6 +351,10 @@ func TestDeployManagementServerGuestOps(t *testing.T) {
 	spec := baseSpec("2015.03.1")
 	spec.templates = nil
 	spec.target.ManagementServer = "DC0_H0_VM0"
+	spec.files["serengeti/chef/cookbooks/bundle_mesos_site/metadata.rb"] = []byte("name \"bundle_mesos_site\"\n")
+	spec.files["serengeti/chef/cookbooks/bundle_mesos_site/recipes/haproxy.rb"] = []byte("package 'haproxy'\n")
+	spec.files["serengeti/chef/roles/bundle_mesos_site_haproxy.json"] = []byte("{}\n")
+	spec.files["serengeti/chef/roles/bundle_mesos_site_before_mesos.json"] = []byte("{}\n")
 	dir := spec.write(t, t.TempDir())
 	s.env["BUNDLE_GUEST_USERNAME"] = "serengeti"
 	s.env["BUNDLE_GUEST_PASSWORD"] = "guest-pw-123"
@@ -358,7 +363,7 @@ func TestDeployManagementServerGuestOps(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "management server DC0_H0_VM0") || !strings.Contains(err.Error(), "VMware Tools") {
 		t.Fatalf("guest ops: %v", err)
 	}
-	if out.Uploads != 11 {
+	if out.Uploads != 15 {
 		t.Fatalf("uploads=%d", out.Uploads)
 	}
 	dry, err := Deploy(ctx, dir, cfg, Options{DryRun: true})
@@ -367,6 +372,52 @@ func TestDeployManagementServerGuestOps(t *testing.T) {
 	}
 	if got := itemLines(dry.Plan.Items, true); strings.Join(got, ",") != "guest serengeti/ update" {
 		t.Fatalf("after a failed guest copy the plan is %v", got)
+	}
+	// The plan lists the guest's commands: exactly the bundle's cookbook,
+	// from the unpacked tree, and its role files by name.
+	var steps []string
+	for _, it := range dry.Plan.Items {
+		if it.Kind == KindGuest {
+			steps = it.Steps
+		}
+	}
+	want := []string{
+		"/bin/tar -xzf /tmp/bundle-mesos-site-2015.03.1.tar.gz -C /opt/serengeti --strip-components=1",
+		"/usr/bin/knife cookbook upload bundle_mesos_site -o /opt/serengeti/chef/cookbooks",
+		"/usr/bin/knife role from file /opt/serengeti/chef/roles/bundle_mesos_site_before_mesos.json /opt/serengeti/chef/roles/bundle_mesos_site_haproxy.json",
+		"/sbin/service tomcat restart",
+		"/bin/rm -f /tmp/bundle-mesos-site-2015.03.1.tar.gz",
+	}
+	if !slices.Equal(steps, want) {
+		t.Fatalf("guest steps:\n%s\nwant:\n%s", strings.Join(steps, "\n"), strings.Join(want, "\n"))
+	}
+	var b strings.Builder
+	if err := dry.Plan.Write(&b, false); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "then: /usr/bin/knife cookbook upload bundle_mesos_site -o /opt/serengeti/chef/cookbooks\n") {
+		t.Fatalf("the printed plan does not list the knife upload:\n%s", b.String())
+	}
+}
+
+// A bundle whose cookbook or role file names would not survive the guest's
+// command line is refused before anything is copied.
+func TestGuestCommandsRefuseOddNames(t *testing.T) {
+	for _, path := range []string{
+		"serengeti/chef/cookbooks/bad name/metadata.rb",
+		"serengeti/chef/cookbooks/x;rm -rf/metadata.rb",
+		"serengeti/chef/roles/-o.json",
+		"serengeti/chef/roles/a$(id).json",
+	} {
+		b := &Bundle{Manifest: &out.Manifest{Name: "s", Version: "1", Files: []File{{Path: path}}}}
+		if _, err := GuestCommands(b, "/tmp/a.tar.gz"); err == nil {
+			t.Errorf("%s: accepted", path)
+		}
+	}
+	b := &Bundle{Manifest: &out.Manifest{Name: "s", Version: "1", Files: []File{{Path: "serengeti/www/specs/map"}}}}
+	cmds, err := GuestCommands(b, "/tmp/a.tar.gz")
+	if err != nil || len(cmds) != 3 {
+		t.Fatalf("a bundle without Chef content: %v %v", cmds, err)
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -43,18 +45,85 @@ func (a *applier) images(ctx context.Context) error {
 const (
 	guestSerengetiDir = "/opt/serengeti"
 	guestTmpDir       = "/tmp"
+	// The bundle's serengeti/chef/{cookbooks,roles} land here.
+	guestCookbooksDir = guestSerengetiDir + "/chef/cookbooks"
+	guestRolesDir     = guestSerengetiDir + "/chef/roles"
 )
 
-// GuestCommands are the programs run in the management server after the
-// tree is copied: unpack it over /opt/serengeti, upload the Chef cookbooks,
-// restart the web service so it reads the new manifest.
-func GuestCommands(archive string) []types.GuestProgramSpec {
-	return []types.GuestProgramSpec{
-		{ProgramPath: "/bin/tar", Arguments: fmt.Sprintf("-xzf %s -C %s --strip-components=1", archive, guestSerengetiDir)},
-		{ProgramPath: "/usr/bin/knife", Arguments: "cookbook upload -a", WorkingDirectory: guestSerengetiDir},
-		{ProgramPath: "/sbin/service", Arguments: "tomcat restart"},
-		{ProgramPath: "/bin/rm", Arguments: "-f " + archive},
+var guestNameRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*$`)
+
+// chefContent returns the cookbooks (directories of serengeti/chef/cookbooks
+// holding a metadata.rb) and role files (serengeti/chef/roles/*.json) the
+// bundle carries, sorted.
+func (b *Bundle) chefContent() (cookbooks, roles []string, err error) {
+	for _, f := range b.serengetiFiles() {
+		if rest, ok := strings.CutPrefix(f.Path, "serengeti/chef/cookbooks/"); ok {
+			if name, file, ok := strings.Cut(rest, "/"); ok && file == "metadata.rb" {
+				if !guestNameRE.MatchString(name) {
+					return nil, nil, fmt.Errorf("cookbook directory %q: a cookbook name is letters, digits, '_', '.' and '-'", name)
+				}
+				cookbooks = append(cookbooks, name)
+			}
+		}
+		if rest, ok := strings.CutPrefix(f.Path, "serengeti/chef/roles/"); ok && strings.HasSuffix(rest, ".json") && !strings.Contains(rest, "/") {
+			if !guestNameRE.MatchString(rest) {
+				return nil, nil, fmt.Errorf("role file %q: a role file name is letters, digits, '_', '.' and '-'", rest)
+			}
+			roles = append(roles, rest)
+		}
 	}
+	sort.Strings(cookbooks)
+	sort.Strings(roles)
+	return cookbooks, roles, nil
+}
+
+// GuestCommands are the programs run in the management server after the
+// tree is copied: unpack it over /opt/serengeti, upload exactly the
+// cookbooks the bundle carries (-o: whatever the server's cookbook_path) and
+// its roles, restart Tomcat (BDE reads the manifest and caches the Chef role
+// list per process), remove the archive.
+func GuestCommands(b *Bundle, archive string) ([]types.GuestProgramSpec, error) {
+	cookbooks, roles, err := b.chefContent()
+	if err != nil {
+		return nil, err
+	}
+	cmds := []types.GuestProgramSpec{
+		{ProgramPath: "/bin/tar", Arguments: fmt.Sprintf("-xzf %s -C %s --strip-components=1", archive, guestSerengetiDir)},
+	}
+	if len(cookbooks) > 0 {
+		cmds = append(cmds, types.GuestProgramSpec{ProgramPath: "/usr/bin/knife",
+			Arguments: "cookbook upload " + strings.Join(cookbooks, " ") + " -o " + guestCookbooksDir, WorkingDirectory: guestSerengetiDir})
+	}
+	if len(roles) > 0 {
+		paths := make([]string, len(roles))
+		for i, r := range roles {
+			paths[i] = guestRolesDir + "/" + r
+		}
+		cmds = append(cmds, types.GuestProgramSpec{ProgramPath: "/usr/bin/knife",
+			Arguments: "role from file " + strings.Join(paths, " "), WorkingDirectory: guestSerengetiDir})
+	}
+	return append(cmds,
+		types.GuestProgramSpec{ProgramPath: "/sbin/service", Arguments: "tomcat restart"},
+		types.GuestProgramSpec{ProgramPath: "/bin/rm", Arguments: "-f " + archive},
+	), nil
+}
+
+// guestArchive is where the tree's archive is copied in the management server.
+func (b *Bundle) guestArchive() string {
+	return fmt.Sprintf("%s/bundle-%s-%s.tar.gz", guestTmpDir, b.Name, b.Version)
+}
+
+// guestSteps are GuestCommands as command lines, for the plan.
+func guestSteps(b *Bundle) ([]string, error) {
+	cmds, err := GuestCommands(b, b.guestArchive())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(cmds))
+	for i, c := range cmds {
+		out[i] = c.ProgramPath + " " + c.Arguments
+	}
+	return out, nil
 }
 
 // guest copies the serengeti/ tree into the management server with vSphere
@@ -108,7 +177,11 @@ func (a *applier) copyToGuest(ctx context.Context, it Item) error {
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
-	dst := fmt.Sprintf("%s/bundle-%s-%s.tar.gz", guestTmpDir, a.p.b.Name, a.p.b.Version)
+	dst := a.p.b.guestArchive()
+	cmds, err := GuestCommands(a.p.b, dst)
+	if err != nil {
+		return err
+	}
 	u, err := fm.InitiateFileTransferToGuest(ctx, auth, dst, &types.GuestPosixFileAttributes{}, size, true)
 	if err != nil {
 		return guestErr(err)
@@ -125,7 +198,7 @@ func (a *applier) copyToGuest(ctx context.Context, it Item) error {
 	if err != nil {
 		return err
 	}
-	for _, spec := range GuestCommands(dst) {
+	for _, spec := range cmds {
 		pid, err := pm.StartProgram(ctx, auth, &spec)
 		if err != nil {
 			return fmt.Errorf("starting %s %s: %w", spec.ProgramPath, spec.Arguments, guestErr(err))

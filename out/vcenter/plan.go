@@ -51,6 +51,8 @@ type Item struct {
 	Size   int64  `json:"size"`
 	Where  string `json:"where"`
 	SHA256 string `json:"sha256,omitempty"`
+	// Steps are the commands a guest item runs in the management server.
+	Steps []string `json:"steps,omitempty"`
 
 	file     File
 	template Template
@@ -132,6 +134,9 @@ func (p *DeployPlan) Write(w io.Writer, verbose bool) error {
 			where = ""
 		}
 		ew.printf("  %3s %-8s %-60s %10s  %s\n", actionSign[it.Action], it.Kind, it.Name, progress.Bytes(it.Size), where)
+		for _, st := range it.Steps {
+			ew.printf("        then: %s\n", st)
+		}
 	}
 	kinds := make([]string, 0, len(left))
 	for k := range left {
@@ -412,7 +417,11 @@ func (p *DeployPlan) planGuest(ctx context.Context, s *Session) error {
 		return vcErr(fmt.Sprintf("finding management server VM %q", p.cfg.ManagementServer), err)
 	}
 	digest, size := p.b.treeDigest()
-	it := Item{Kind: KindGuest, Name: "serengeti/", Size: size, SHA256: digest,
+	steps, err := guestSteps(p.b)
+	if err != nil {
+		return &VerifyError{Dir: p.b.Dir, Err: err}
+	}
+	it := Item{Kind: KindGuest, Name: "serengeti/", Size: size, SHA256: digest, Steps: steps,
 		Where: "management server " + vm.Name(), Action: Update, existing: vm.Reference().Value}
 	if p.state.Guest[p.cfg.ManagementServer] == digest {
 		it.Action = Leave

@@ -1,0 +1,278 @@
+package compiler
+
+import (
+	"fmt"
+	"io/fs"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	def "github.com/bdebundle/bundle/hcl"
+)
+
+// Where the bundle's Chef cookbook and roles go in the serengeti/ tree; deploy
+// uploads them from there.
+const (
+	CookbooksDir = "serengeti/chef/cookbooks/"
+	RolesDir     = "serengeti/chef/roles/"
+)
+
+// The bundle's roles, by suffix of the cookbook name, and the recipe each
+// runs. A node group's roles in clusters/<c>/spec.json name before_mesos
+// first and after_mesos and haproxy last, so Ironfan's run list has them
+// before and after the mesos cookbook's recipes.
+var chefRoles = []struct{ Suffix, Recipe, Description string }{
+	{"_before_mesos", "before_mesos", "Mesos flag files and slave attributes of the node group, before the mesos recipes start Mesos"},
+	{"_after_mesos", "after_mesos", "The bundle's content for the files the mesos recipes write (version table, ZooKeeper ensemble); no Mesos restart on every run; no internet downloads"},
+	{"_haproxy", "haproxy", "HAProxy and haproxy-marathon-bridge with the cluster's rendered header"},
+}
+
+var nonCookbookRE = regexp.MustCompile(`[^A-Za-z0-9_]`)
+
+// CookbookName is the name of a bundle's cookbook: bundle_ and the bundle
+// name with every character but letters, digits and '_' made '_'. It is
+// never "mesos": Chef 11 merges cookbooks of the same name.
+func CookbookName(bundle string) string {
+	return "bundle_" + nonCookbookRE.ReplaceAllString(bundle, "_")
+}
+
+func (c *compiler) cookbook() string {
+	if c.d.Bundle == nil {
+		return CookbookName("")
+	}
+	return CookbookName(c.d.Bundle.Name)
+}
+
+// specRoles are the roles of a node group in its cluster spec: the bundle's
+// roles around the definition's.
+func (c *compiler) specRoles(g *def.NodeGroup) []string {
+	cb := c.cookbook()
+	var out []string
+	if isMesosGroup(g) {
+		out = append(out, cb+"_before_mesos")
+	}
+	out = append(out, g.Roles...)
+	if isMesosGroup(g) {
+		out = append(out, cb+"_after_mesos")
+	}
+	return append(out, cb+"_haproxy")
+}
+
+// clusterConfiguration is the cluster spec's configuration: the mesos
+// cookbook's one offline hook, the Python egg URL, on the management
+// server instead of downloads.mesosphere.io.
+func (c *compiler) clusterConfiguration(cl *def.Cluster) map[string]any {
+	conf := map[string]any{}
+	ds := cl.Distro
+	if ds == nil {
+		return conf
+	}
+	for _, r := range ds.Repos {
+		if r.BaseURL != "" {
+			conf["mesos"] = map[string]any{"python_egg": strings.TrimSuffix(r.BaseURL, "/") + "/mesos-" + ds.Version + "-py2.6.egg"}
+			break
+		}
+	}
+	return conf
+}
+
+// restartFor names the resource that restarts what reads a flag file.
+func restartFor(p string) string {
+	switch {
+	case strings.HasPrefix(p, "/etc/mesos-master/"):
+		return "bash[restart-mesos-master]"
+	case strings.HasPrefix(p, "/etc/mesos-slave/"):
+		return "bash[restart-mesos-slave]"
+	case p == "/etc/sysconfig/docker":
+		return "service[docker]"
+	}
+	return ""
+}
+
+// chefGroup is the cookbook's data of a node group: the files the compiler
+// rendered for it, split into those before_mesos writes and those the mesos
+// cookbook writes (after_mesos gives them the bundle's content), and the
+// mesos attribute overrides.
+func (c *compiler) chefGroup(p *Plan, cl *def.Cluster, g *def.NodeGroup) map[string]any {
+	prefix := "clusters/" + cl.Name + "/nodes/" + g.Name
+	own, upstream, restarts := map[string]any{}, map[string]any{}, map[string]any{}
+	for _, f := range p.Files {
+		if !strings.HasPrefix(f.Path, prefix+"/") {
+			continue
+		}
+		node := strings.TrimPrefix(f.Path, prefix)
+		switch {
+		case node == "/etc/mesos/zk", strings.HasPrefix(node, "/etc/mesos-slave/attributes/"):
+			// Computed at converge time / written from the attributes.
+		case strings.HasPrefix(node, "/etc/default/"), strings.HasPrefix(node, "/etc/init/"):
+			upstream[node] = string(f.Data)
+		default:
+			own[node] = string(f.Data)
+			if r := restartFor(node); r != "" {
+				restarts[node] = r
+			}
+		}
+	}
+	hosts := []string{}
+	if len(g.Hosts) > 0 {
+		hosts = slices.Clone(g.Hosts)
+	}
+	attrs := map[string]string{}
+	if hasRole(g, "mesos_slave") {
+		attrs = groupAttrs(g)
+	}
+	return map[string]any{
+		"roles": slices.Clone(g.Roles), "instances": g.Instances, "hosts": hosts, "attributes": attrs,
+		"files": own, "upstream_files": upstream, "restarts": restarts, "mesos": c.mesosOverrides(cl, g),
+	}
+}
+
+// mesosOverrides are the override attributes of node['mesos'] for a group:
+// what the mesos cookbook's own templates and helpers read.
+func (c *compiler) mesosOverrides(cl *def.Cluster, g *def.NodeGroup) map[string]any {
+	v := clusterVersions(cl)
+	m := map[string]any{
+		"version":        v.Mesos,
+		"zookeeper_path": zkPath(cl),
+		"zookeeper_port": zkPort(cl),
+		"common":         map[string]any{"port": portMesosMaster, "logs": mesosLogs, "logging_level": mesosLoggingLevel, "ulimit": mesosUlimit},
+	}
+	if hasRole(g, "mesos_master") {
+		m["master"] = map[string]any{"zk": zkFromFile, "cluster": cl.Name}
+	}
+	if hasRole(g, "mesos_slave") {
+		s := map[string]any{}
+		for _, kv := range c.slaveSettings(g) {
+			s[kv.K] = kv.V
+			if kv.K == "isolation" {
+				// mesos-slave-env.sh reads node['mesos']['isolation'].
+				m["isolation"] = kv.V
+			}
+		}
+		m["slave"] = s
+	}
+	return m
+}
+
+// chefCluster is the cookbook's data of a cluster.
+func (c *compiler) chefCluster(p *Plan, cl *def.Cluster, hp map[string]any) map[string]any {
+	order := []string{}
+	groups := map[string]any{}
+	for _, g := range cl.NodeGroups {
+		order = append(order, g.Name)
+		groups[g.Name] = c.chefGroup(p, cl, g)
+	}
+	return map[string]any{
+		"group_order":   order,
+		"groups":        groups,
+		"zookeeper":     map[string]any{"port": zkPort(cl), "path": zkPath(cl)},
+		"marathon_port": portMarathon,
+		"haproxy":       hp,
+	}
+}
+
+var numericVersionRE = regexp.MustCompile(`^[0-9]+\.[0-9]+(\.[0-9]+)?$`)
+
+// cookbookVersion is the bundle version as a Chef cookbook version (x.y.z,
+// integers): the bundle version when it is one, else 0.0.<epoch>.
+func (c *compiler) cookbookVersion() string {
+	b := c.d.Bundle
+	if b == nil {
+		return "0.0.0"
+	}
+	if numericVersionRE.MatchString(b.Version) {
+		var out []string
+		for _, part := range strings.Split(b.Version, ".") {
+			n, err := strconv.Atoi(part)
+			if err != nil {
+				break
+			}
+			out = append(out, strconv.Itoa(n))
+		}
+		if len(out) == strings.Count(b.Version, ".")+1 {
+			return strings.Join(out, ".")
+		}
+	}
+	v := fmt.Sprintf("0.0.%d", b.EpochOr(0))
+	c.warnf(attrRange(b.Body, "version", b.DeclRange), "Cookbook version", "The bundle version %q is not a Chef cookbook version (x.y.z of integers); the cookbook %s is version %s.", b.Version, c.cookbook(), v)
+	return v
+}
+
+// renderCookbook renders the bundle's cookbook and roles from the clusters'
+// data.
+func (c *compiler) renderCookbook(p *Plan, clusters map[string]any, sensitive bool, bridges map[string]*File) {
+	cb := c.cookbook()
+	dir := CookbooksDir + cb + "/"
+	name, version, desc := "", "", ""
+	if b := c.d.Bundle; b != nil {
+		name, version, desc = b.Name, b.Version, b.Description
+	}
+	var meta strings.Builder
+	fmt.Fprintf(&meta, "# Generated by bundle from the definition of bundle %s %s.\n", rubyComment(name), rubyComment(version))
+	fmt.Fprintf(&meta, "name %s\n", rubyString(cb))
+	fmt.Fprintf(&meta, "maintainer %s\n", rubyString("bundle"))
+	fmt.Fprintf(&meta, "description %s\n", rubyString(strings.TrimSpace("Settings of bundle "+name+" "+version+" for the mesos cookbook. "+desc)))
+	fmt.Fprintf(&meta, "version %s\n", rubyString(c.cookbookVersion()))
+	for _, d := range []string{"mesos", "hadoop_common", "cluster_service_discovery"} {
+		fmt.Fprintf(&meta, "depends %s\n", rubyString(d))
+	}
+	c.addFile(p, dir+"metadata.rb", []byte(meta.String()), false)
+
+	data := map[string]any{"bundle": name, "version": version, "clusters": clusters}
+	var attrs strings.Builder
+	fmt.Fprintf(&attrs, "#\n# Attributes:: default\n#\n# Generated by bundle: the per-cluster, per-group data of bundle %s %s,\n", rubyComment(name), rubyComment(version))
+	attrs.WriteString("# and the node['mesos'] overrides of the node's own group.\n#\n")
+	fmt.Fprintf(&attrs, "bundle_data = %s\n", rubyLiteral(data))
+	fmt.Fprintf(&attrs, "default[%s] = bundle_data\n\n", rubyString(cb))
+	attrs.WriteString(`cluster_data = bundle_data['clusters'][node['cluster_name'].to_s]
+group_data = cluster_data && cluster_data['groups'][node['facet_name'].to_s]
+if group_data
+  set_mesos = lambda do |dst, src|
+    src.each { |k, v| v.is_a?(Hash) ? set_mesos.call(dst[k], v) : dst[k] = v }
+  end
+  set_mesos.call(override['mesos'], group_data['mesos'])
+end
+`)
+	c.addFile(p, dir+"attributes/default.rb", []byte(attrs.String()), sensitive)
+
+	err := fs.WalkDir(templatesFS, "templates/cookbook", func(fp string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(templatesFS, fp)
+		if err != nil {
+			return err
+		}
+		c.addFile(p, dir+strings.TrimPrefix(fp, "templates/cookbook/"), b, false)
+		return nil
+	})
+	if err != nil {
+		panic(fmt.Sprintf("reading the embedded cookbook: %v", err)) // embedded at build time
+	}
+	c.addFile(p, dir+"files/default/haproxy-marathon-bridge.cron", bridgeCron, false)
+	for cl, f := range bridges {
+		c.addFile(p, dir+"files/default/"+cl+"/haproxy-marathon-bridge", f.Data, f.Sensitive)
+	}
+
+	for _, r := range chefRoles {
+		role := map[string]any{
+			"name": cb + r.Suffix, "description": r.Description + " (bundle " + name + " " + version + ").",
+			"json_class": "Chef::Role", "chef_type": "role",
+			"default_attributes": map[string]any{}, "override_attributes": map[string]any{},
+			"run_list":      []string{"recipe[" + cb + "::" + r.Recipe + "]"},
+			"env_run_lists": map[string]any{},
+		}
+		c.addFile(p, RolesDir+cb+r.Suffix+".json", marshal(role), false)
+	}
+}
+
+// rubyComment makes s safe on a Ruby comment line.
+func rubyComment(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r == 0x85 || r == 0x2028 || r == 0x2029 {
+			return ' '
+		}
+		return r
+	}, s)
+}
