@@ -170,7 +170,7 @@ func TestHAProxyAcceptsTokens(t *testing.T) {
 		if err := os.WriteFile(cfg, f.Data, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if out, err := exec.Command(bin, "-c", "-f", cfg).CombinedOutput(); err != nil {
+		if out, err := exec.Command(bin, "-c", "-dr", "-f", cfg).CombinedOutput(); err != nil {
 			t.Errorf("haproxy -c rejects %s: %v\n%s\n%s", f.Path, err, out, f.Data)
 		}
 	}
