@@ -20,6 +20,9 @@ import (
 func Compile(d *def.Definition, facts *Facts) (*Plan, hcl.Diagnostics) {
 	c := &compiler{d: d, facts: facts}
 	p := c.plan()
+	c.checkNotSensitive()
+	c.markSensitiveFiles(p)
+	c.redactPlan(p)
 	sort.Slice(p.Files, func(i, j int) bool { return p.Files[i].Path < p.Files[j].Path })
 	for _, f := range p.Files {
 		f.Size = len(f.Data)

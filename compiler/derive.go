@@ -89,7 +89,7 @@ func (c *compiler) deriveTemplates(p *Plan) {
 			shown := maps.Clone(props)
 			if c.d.Sensitive["cluster."+cl.Name+".node_group."+g.Name+".template_properties"] {
 				for k := range g.TemplateProperties {
-					shown[k] = "(sensitive)"
+					shown[k] = Redacted
 				}
 			}
 			tp.Derived = append(tp.Derived, &DerivedTemplate{Name: name, Cluster: cl.Name, NodeGroup: g.Name, Properties: shown, OVF: derived})

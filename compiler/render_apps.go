@@ -153,7 +153,8 @@ func (c *compiler) renderApp(p *Plan, a *def.App, hostPorts []int) {
 		}
 		m.HealthChecks = []marathonHealth{h}
 	}
-	c.addFile(p, "clusters/"+a.Cluster.Name+"/marathon/"+a.Name+".json", marshal(m), false)
+	k := "app." + a.Name + "."
+	c.addFile(p, "clusters/"+a.Cluster.Name+"/marathon/"+a.Name+".json", marshal(m), c.sensitive(k+"cmd", k+"args", k+"env", k+"constraints", k+"id"))
 }
 
 //go:embed templates/haproxy-marathon-bridge.cron

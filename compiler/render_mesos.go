@@ -86,8 +86,13 @@ func (c *compiler) slaveSettings(g *def.NodeGroup) []kv {
 func (c *compiler) renderNodeGroup(p *Plan, cl *def.Cluster, g *def.NodeGroup) {
 	v := clusterVersions(cl)
 	base := "clusters/" + cl.Name + "/nodes/" + g.Name + "/etc/"
-	add := func(path string, data []byte) { c.addFile(p, base+path, data, false) }
 	attrs := groupAttrs(g)
+	key := "cluster." + cl.Name + ".node_group." + g.Name
+	secret := c.sensitive(key + ".attributes")
+	if sp := g.StorageProfile; sp != nil {
+		secret = secret || c.sensitive("storage_profile."+sp.Name+".value", "storage_profile."+sp.Name+".attribute")
+	}
+	add := func(path string, data []byte) { c.addFile(p, base+path, data, false) }
 	if isMesosGroup(g) {
 		add("mesos/zk", line(zkURL(cl)))
 		add("default/mesos", defaultsFile([]kv{{"port", fmt.Sprint(portMesosMaster)}, {"logs", mesosLogs}, {"logging_level", mesosLoggingLevel}, {"ulimit", mesosUlimit}}))
@@ -101,7 +106,7 @@ func (c *compiler) renderNodeGroup(p *Plan, cl *def.Cluster, g *def.NodeGroup) {
 		add("default/mesos-slave", defaultsFile(c.slaveSettings(g)))
 		add("mesos-slave/logging_level", line(mesosLoggingLevel))
 		for k, val := range attrs {
-			add("mesos-slave/attributes/"+k, line(val))
+			c.addFile(p, base+"mesos-slave/attributes/"+k, line(val), secret)
 		}
 		if hasRole(g, "mesos_docker") {
 			add("mesos-slave/containerizers", line("docker,mesos"))
@@ -119,7 +124,7 @@ func (c *compiler) renderNodeGroup(p *Plan, cl *def.Cluster, g *def.NodeGroup) {
 	if hasRole(g, "mesos_chronos") {
 		add("init/chronos.conf", execTemplate("upstart.conf.tmpl", map[string]string{"Description": "Chronos scheduler for Mesos", "Exec": v.ChronosBin()}))
 	}
-	c.addFile(p, "clusters/"+cl.Name+"/chef/"+g.Name+".json", marshal(c.chefJSON(cl, g)), false)
+	c.addFile(p, "clusters/"+cl.Name+"/chef/"+g.Name+".json", marshal(c.chefJSON(cl, g)), secret)
 }
 
 // chefJSON is the node attribute override for the BDE cookbooks.

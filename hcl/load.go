@@ -139,7 +139,9 @@ func Load(path string, opts Options) (*Definition, hcl.Diagnostics) {
 	}
 	diags = append(diags, checkDuplicates("variable", vars, func(v *Variable) (string, hcl.Range) { return v.Name, v.DeclRange })...)
 	d.VarFiles = map[string]*hcl.File{}
-	diags = append(diags, resolveVariables(vars, opts, d.VarFiles)...)
+	ds, secretRanges := resolveVariables(vars, opts, d.VarFiles)
+	diags = append(diags, ds...)
+	d.secretRanges = secretRanges
 	d.Variables = vars
 	sensitiveVars := map[string]bool{}
 	varVals := map[string]cty.Value{}
@@ -292,16 +294,26 @@ func (d *Definition) checkAllDuplicates() hcl.Diagnostics {
 }
 
 // digest hashes the normalized definition: each file formatted canonically
-// (by base name, sorted) and every variable's resolved value.
+// (by base name, sorted) and every variable's resolved value. Sensitive
+// variables enter only by name: their values and their defaults in the
+// source are replaced by a marker, so the digest (published in bundle.json)
+// cannot be used to test a guessed secret offline. The digest thus names the
+// definition with its secrets left out, and stays reproducible.
 func digest(d *Definition, files []*hcl.File) string {
 	h := sha256.New()
 	type named struct {
 		name string
 		src  []byte
 	}
+	secret := map[string]bool{}
+	for _, v := range d.Variables {
+		if v.Sensitive {
+			secret[v.Name] = true
+		}
+	}
 	var ns []named
 	for name, f := range d.Files {
-		ns = append(ns, named{filepath.Base(name), hclwrite.Format(f.Bytes)})
+		ns = append(ns, named{filepath.Base(name), hclwrite.Format(withoutSecretDefaults(f.Bytes, name, secret))})
 	}
 	sort.Slice(ns, func(i, j int) bool { return ns[i].name < ns[j].name })
 	for _, n := range ns {
@@ -309,6 +321,10 @@ func digest(d *Definition, files []*hcl.File) string {
 		h.Write(n.src)
 	}
 	for _, v := range d.Variables {
+		if v.Sensitive {
+			fmt.Fprintf(h, "var %s sensitive\n", v.Name)
+			continue
+		}
 		if v.Value == cty.NilVal || !v.Value.IsWhollyKnown() {
 			continue
 		}
@@ -320,6 +336,27 @@ func digest(d *Definition, files []*hcl.File) string {
 		h.Write(b)
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// SensitiveMarker replaces a sensitive value where the definition is hashed.
+const SensitiveMarker = "(sensitive)"
+
+// withoutSecretDefaults returns src with the default of every variable block
+// named in secret replaced by SensitiveMarker.
+func withoutSecretDefaults(src []byte, name string, secret map[string]bool) []byte {
+	if len(secret) == 0 {
+		return src
+	}
+	f, diags := hclwrite.ParseConfig(src, name, hcl.InitialPos)
+	if diags.HasErrors() {
+		return src
+	}
+	for _, b := range f.Body().Blocks() {
+		if b.Type() == "variable" && len(b.Labels()) == 1 && secret[b.Labels()[0]] && b.Body().GetAttribute("default") != nil {
+			b.Body().SetAttributeValue("default", cty.StringVal(SensitiveMarker))
+		}
+	}
+	return f.Bytes()
 }
 
 // markSensitive records "type.name.attr" for every attribute (in any nested

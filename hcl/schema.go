@@ -35,6 +35,10 @@ type Definition struct {
 	// Sensitive lists "block.name.attr" paths whose values derive from a
 	// sensitive variable; such values are never printed.
 	Sensitive map[string]bool
+
+	// secretRanges are the source ranges holding sensitive values (defaults
+	// of sensitive variables, their values in var files), masked in Sources.
+	secretRanges []hcl.Range
 }
 
 // Bundle is the bundle block: the bundle's identity.
@@ -337,10 +341,27 @@ type VCenter struct {
 }
 
 // Sources returns the sources of the definition files and variable files,
-// for rendering diagnostics with snippets.
+// for rendering diagnostics with snippets. The text of sensitive values
+// (defaults of sensitive variables, their values in var files) is masked
+// with '*' (newlines kept), so a snippet never shows it.
 func (d *Definition) Sources() map[string]*hcl.File {
 	m := make(map[string]*hcl.File, len(d.Files)+len(d.VarFiles))
 	maps.Copy(m, d.Files)
 	maps.Copy(m, d.VarFiles)
+	for _, r := range d.secretRanges {
+		f := m[r.Filename]
+		if f == nil || r.End.Byte > len(f.Bytes) || r.Start.Byte > r.End.Byte {
+			continue
+		}
+		if f == d.Files[r.Filename] || f == d.VarFiles[r.Filename] {
+			f = &hcl.File{Body: f.Body, Bytes: append([]byte(nil), f.Bytes...), Nav: f.Nav}
+			m[r.Filename] = f
+		}
+		for i := r.Start.Byte; i < r.End.Byte; i++ {
+			if f.Bytes[i] != '\n' && f.Bytes[i] != '\r' {
+				f.Bytes[i] = '*'
+			}
+		}
+	}
 	return m
 }

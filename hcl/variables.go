@@ -26,12 +26,18 @@ type rawValue struct {
 	rng    *hcl.Range
 }
 
-func resolveVariables(vars []*Variable, opts Options, sources map[string]*hcl.File) hcl.Diagnostics {
+// resolveVariables sets each variable's value. It returns, besides the
+// diagnostics, the source ranges that hold sensitive values.
+func resolveVariables(vars []*Variable, opts Options, sources map[string]*hcl.File) (hcl.Diagnostics, []hcl.Range) {
 	var diags hcl.Diagnostics
+	var secret []hcl.Range
 	byName := map[string]*Variable{}
 	for _, v := range vars {
 		byName[v.Name] = v
 		v.Type = cty.DynamicPseudoType
+		if v.Sensitive && v.DefaultExpr != nil && !isNullExpr(v.DefaultExpr) {
+			secret = append(secret, v.DefaultExpr.Range())
+		}
 		if v.TypeExpr != nil && !isNullExpr(v.TypeExpr) {
 			ty, ds := typeexpr.TypeConstraint(v.TypeExpr)
 			diags = append(diags, ds...)
@@ -81,6 +87,9 @@ func resolveVariables(vars []*Variable, opts Options, sources map[string]*hcl.Fi
 				continue
 			}
 			raw[n] = rawValue{expr: a.Expr, source: "var-file " + vf, rng: a.Expr.Range().Ptr()}
+			if byName[n].Sensitive {
+				secret = append(secret, a.Expr.Range())
+			}
 		}
 	}
 	for _, kv := range opts.Vars {
@@ -171,7 +180,7 @@ func resolveVariables(vars []*Variable, opts Options, sources map[string]*hcl.Fi
 			}
 		}
 	}
-	return diags
+	return diags, secret
 }
 
 func isNullExpr(e hcl.Expression) bool {

@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -604,11 +606,29 @@ func (b *builder) writeManifest(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	byPath := map[string]FileEntry{}
-	for _, f := range files {
-		byPath[f.Path] = f
-	}
 	p := b.plan
+	secret := map[string]bool{}
+	for _, f := range p.Files {
+		if f.Sensitive {
+			secret[f.Path] = true
+		}
+	}
+	for _, tp := range p.Templates {
+		for _, d := range tp.Derived {
+			if slices.Contains(slices.Collect(maps.Values(d.Properties)), compiler.Redacted) {
+				for _, t := range b.templates {
+					if t.Name == d.Name {
+						secret[t.OVF] = true
+					}
+				}
+			}
+		}
+	}
+	byPath := map[string]FileEntry{}
+	for i, f := range files {
+		files[i].Sensitive = secret[f.Path]
+		byPath[f.Path] = files[i]
+	}
 	m := &Manifest{Schema: Schema, Name: p.Name, Version: p.Version, Epoch: p.Epoch,
 		Builder: builderString(b.opts.BuilderVersion), DefinitionSHA256: p.DefinitionDigest,
 		Inputs: b.inputs, Files: files, Images: b.images}

@@ -81,7 +81,10 @@ type FileChange struct {
 	Path   string `json:"path"`
 	Change string `json:"change"`
 	Binary bool   `json:"binary,omitempty"`
-	Diff   string `json:"diff,omitempty"`
+	// Sensitive is set when either side holds a sensitive value: Diff then
+	// says only that it changed.
+	Sensitive bool   `json:"sensitive,omitempty"`
+	Diff      string `json:"diff,omitempty"`
 }
 
 // Empty reports whether nothing changed.
@@ -162,6 +165,12 @@ func Diff(ctx context.Context, oldPath, newPath string) (*Delta, error) {
 		}
 		a, aok := oldData[p]
 		b, bok := newData[p]
+		if o.Sensitive || n.Sensitive {
+			fc.Sensitive = true
+			fc.Diff = p + ": (sensitive value changed)\n"
+			d.Files = append(d.Files, fc)
+			continue
+		}
 		if (inOld && !aok) || (inNew && !bok) || !isText(a) || !isText(b) {
 			fc.Binary = true
 			if inOld && inNew {

@@ -3,6 +3,7 @@ package out
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -168,6 +169,61 @@ func TestZstdDeterministicAcrossConcurrency(t *testing.T) {
 	for i := 1; i < len(outs); i++ {
 		if !bytes.Equal(outs[0], outs[i]) {
 			t.Fatalf("zstd output depends on concurrency (%d vs %d bytes)", len(outs[0]), len(outs[i]))
+		}
+	}
+}
+
+// TestDiffHidesSensitiveFiles: a rendered file that holds a sensitive value
+// is marked in bundle.json, and diff says only that it changed.
+func TestDiffHidesSensitiveFiles(t *testing.T) {
+	src := t.TempDir()
+	writeSite(t, src, time.Unix(1500000000, 0))
+	build := func(password string) string {
+		plan := compileSite(t, src)
+		addExtras(t, plan, src, "g")
+		found := false
+		for _, f := range plan.Files {
+			if strings.HasSuffix(f.Path, "/haproxy.cfg") {
+				if !f.Sensitive {
+					t.Fatalf("%s is not sensitive in the plan", f.Path)
+				}
+				found = true
+				f.Data = bytes.Replace(f.Data, []byte("stats auth admin:"), []byte("stats auth admin:"+password), 1)
+				f.Size = len(f.Data)
+			}
+		}
+		if !found {
+			t.Fatal("no haproxy.cfg in the plan")
+		}
+		res, err := Build(context.Background(), plan, t.TempDir(), testOptions(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Dir
+	}
+	oldB, newB := build("first-secret-"), build("second-secret-")
+	d, err := Diff(context.Background(), oldB, newB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Files) != 1 || !d.Files[0].Sensitive || !strings.Contains(d.Files[0].Diff, "(sensitive value changed)") {
+		t.Fatalf("files: %+v", d.Files)
+	}
+	js, _ := json.Marshal(d)
+	if bytes.Contains(js, []byte("secret-")) {
+		t.Fatalf("diff shows the sensitive value: %s", js)
+	}
+	data, err := os.ReadFile(filepath.Join(newB, ManifestName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := ParseManifest(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range m.Files {
+		if f.Sensitive != strings.HasSuffix(f.Path, "/haproxy.cfg") {
+			t.Errorf("%s: sensitive = %v", f.Path, f.Sensitive)
 		}
 	}
 }

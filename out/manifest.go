@@ -51,6 +51,10 @@ type FileEntry struct {
 	Size   int64  `json:"size"`
 	SHA256 string `json:"sha256"`
 	Mode   string `json:"mode"` // "0644" or "0755"
+	// Sensitive marks a file holding a value derived from a sensitive
+	// variable: tools never print its content (diff says only that it
+	// changed).
+	Sensitive bool `json:"sensitive,omitempty"`
 }
 
 // Executable reports whether the entry's mode is 0755.

@@ -195,6 +195,10 @@ func TestValidateBrokenDefinitions(t *testing.T) {
 		{name: "template_properties not a map", old: "storage_profile = storage_profile.vsan", new: "storage_profile = storage_profile.vsan\n    template_properties = \"«x\"", summary: "Unsuitable value type"},
 		{name: "template_properties without a template", old: "storage_profile = storage_profile.vsan", new: "storage_profile = storage_profile.vsan\n    «template_properties = { role = \"x\" }", summary: "No template"},
 		{name: "missing distro manifest", old: `  roles   = ["zookeeper", "mesos_master", "mesos_slave", "mesos_marathon"]`, new: `  roles   = ["zookeeper", "mesos_master", "mesos_slave", "mesos_marathon"]` + "\n  keep    = [\"0.20.0\"]\n  «manifest = \"old-manifest\"", summary: "Cannot read manifest", detail: "old-manifest"},
+		{name: "newline in a host name", old: "instances = var.count", new: "instances = var.count\n    «hosts     = [\"m1.localdomain\\n  server x 10.0.0.1:80\", \"m2\", \"m3\"]", summary: "Invalid host name (RFC 1123)"},
+		{name: "';' in an attribute value", old: "storage_profile = storage_profile.vsan", new: "storage_profile = storage_profile.vsan\n    «attributes      = { rack = \"r1;gpu:1\" }", summary: "Invalid Mesos attribute value"},
+		{name: "carriage return in the stats password", args: []string{"--var", "pw=long-enough-pw\rstats auth x:y"}, old: `stats_auth = "admin:${var.pw}"`, new: `«stats_auth = "admin:${var.pw}"`, summary: "Invalid HAProxy token", detail: "carriage return"},
+		{name: "sensitive value of the wrong type in a var file", args: []string{"--var-file", "FILE:site.vars.hcl"}, files: map[string]string{"site.vars.hcl": "pw = «[\"long-enough-pw\"]\n"}, summary: "Invalid value for variable"},
 		{name: "second file syntax error", files: map[string]string{"more.hcl": "image \"x\" {\n  ref = [\n«}\n"}, summary: "Invalid expression"},
 	}
 	for _, tc := range cases {
@@ -278,6 +282,27 @@ func TestDiagnosticsTextHasSnippetAndHidesSensitive(t *testing.T) {
 	}
 	if strings.Contains(errs, "long-enough-pw") {
 		t.Errorf("stderr shows the sensitive value:\n%s", errs)
+	}
+}
+
+// TestSnippetsMaskSensitiveValues: a diagnostic whose snippet shows the
+// line of a sensitive value (a var file, a default) shows '*' instead.
+func TestSnippetsMaskSensitiveValues(t *testing.T) {
+	dir := writeSite(t, strings.Replace(baseSite, `default   = "long-enough-pw"`, `default   = ["long-enough-pw"]`, 1))
+	if err := os.WriteFile(filepath.Join(dir, "x.vars.hcl"), []byte("pw = {\n  a = \"long-enough-pw\"\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"validate", dir}, {"validate", dir, "--var-file", filepath.Join(dir, "x.vars.hcl")}} {
+		code, out, errs := run(t, args...)
+		if code != ExitUser || !strings.Contains(errs, "Invalid value for variable") {
+			t.Fatalf("%v: exit %d\n%s%s", args, code, out, errs)
+		}
+		if strings.Contains(out+errs, "long-enough-pw") {
+			t.Errorf("%v: the output shows the sensitive value:\n%s%s", args, out, errs)
+		}
+		if !strings.Contains(errs, "****") {
+			t.Errorf("%v: no masked snippet:\n%s", args, errs)
+		}
 	}
 }
 
