@@ -39,15 +39,14 @@ func (c *compiler) checkRegistry() {
 }
 
 // nodePackages are the packages the mesos cookbook and the bundle's
-// cookbook install on a node group, besides the role packages: they must
-// come from the distro's repos or the OS (baseline) on an air-gapped site.
+// cookbook install on a node group, besides the role packages (docker-io
+// for mesos_docker is one): they must come from the distro's repos or the
+// OS (baseline) on an air-gapped site. The bundle's after_mesos recipe drops
+// mesos::docker's epel-release and python-setuptools.
 func nodePackages(g *def.NodeGroup) []string {
 	pkgs := []string{"haproxy", "curl"}
 	if isMesosGroup(g) {
 		pkgs = append(pkgs, "unzip", "libcurl")
-	}
-	if hasRole(g, "mesos_docker") {
-		pkgs = append(pkgs, "docker-io")
 	}
 	return pkgs
 }

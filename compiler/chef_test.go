@@ -1,0 +1,372 @@
+package compiler
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// needTool fails the test when a real tool it runs is missing.
+func needTool(t testing.TB, name, pkg string) string {
+	t.Helper()
+	bin, err := exec.LookPath(name)
+	if err != nil {
+		t.Fatalf("%s is needed by this test (apt-get install %s): %v", name, pkg, err)
+	}
+	return bin
+}
+
+// writePlanFiles writes the plan's files below prefix into a new directory
+// and returns it.
+func writePlanFiles(t testing.TB, p *Plan, prefix string) string {
+	t.Helper()
+	dir := t.TempDir()
+	n := 0
+	for _, f := range p.Files {
+		rel, ok := strings.CutPrefix(f.Path, prefix)
+		if !ok {
+			continue
+		}
+		n++
+		dst := filepath.Join(dir, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst, f.Data, f.Mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n == 0 {
+		t.Fatalf("the plan has no file under %s", prefix)
+	}
+	return dir
+}
+
+func planFile(t testing.TB, p *Plan, path string) *File {
+	t.Helper()
+	for _, f := range p.Files {
+		if f.Path == path {
+			return f
+		}
+	}
+	t.Fatalf("the plan has no %s", path)
+	return nil
+}
+
+func cookbookPrefix(p *Plan) string { return CookbooksDir + CookbookName(p.Name) + "/" }
+
+// Every .rb of the cookbook passes ruby -c; every .erb compiles with ERB and
+// its compiled source passes ruby -c.
+func TestCookbookRubySyntax(t *testing.T) {
+	ruby := needTool(t, "ruby", "ruby")
+	p := examplePlan(t)
+	dir := writePlanFiles(t, p, cookbookPrefix(p))
+	var rb, erb int
+	err := filepath.WalkDir(dir, func(fp string, e os.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, fp)
+		switch filepath.Ext(fp) {
+		case ".rb":
+			rb++
+			if out, err := exec.Command(ruby, "-c", fp).CombinedOutput(); err != nil {
+				t.Errorf("ruby -c %s: %v\n%s", rel, err, out)
+			}
+		case ".erb":
+			erb++
+			src, err := exec.Command(ruby, "-rerb", "-e", "print ERB.new(File.read(ARGV[0])).src", fp).Output()
+			if err != nil {
+				t.Errorf("ERB does not compile %s: %v", rel, err)
+				return nil
+			}
+			cmd := exec.Command(ruby, "-c")
+			cmd.Stdin = bytes.NewReader(src)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("the compiled source of %s fails ruby -c: %v\n%s", rel, err, out)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rb < 5 || erb < 4 {
+		t.Fatalf("only %d .rb and %d .erb files checked", rb, erb)
+	}
+}
+
+type renderedCookbook struct {
+	Data      map[string]any            `json:"data"`
+	Overrides map[string]map[string]any `json:"overrides"`
+	Files     map[string]string         `json:"files"`
+}
+
+func renderCookbook(t *testing.T, p *Plan) renderedCookbook {
+	t.Helper()
+	ruby := needTool(t, "ruby", "ruby")
+	dir := writePlanFiles(t, p, cookbookPrefix(p))
+	script := filepath.Join(repoRoot(t), "compiler", "testdata", "ruby", "render_cookbook.rb")
+	out, err := exec.Command(ruby, script, dir, CookbookName(p.Name)).Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("rendering the cookbook with Ruby: %v\n%s", err, stderr)
+	}
+	var r renderedCookbook
+	if err := json.Unmarshal(out, &r); err != nil {
+		t.Fatalf("the Ruby renderer's output: %v", err)
+	}
+	return r
+}
+
+// Each template, rendered by Ruby's ERB with the variables its recipe
+// passes (the library's, with the planned hosts), equals byte for byte the
+// file the compiler renders; and the cookbook writes every file the
+// compiler renders for a node.
+func TestCookbookRendersCompilerFiles(t *testing.T) {
+	p := examplePlan(t)
+	r := renderCookbook(t, p)
+	for path, got := range r.Files {
+		f := planFile(t, p, path)
+		if got != string(f.Data) {
+			t.Errorf("%s: the cookbook renders\n%q\nthe compiler\n%q", path, got, f.Data)
+		}
+	}
+	for _, f := range p.Files {
+		covered := strings.Contains(f.Path, "/nodes/") || path.Base(f.Path) == "haproxy.cfg" || path.Base(f.Path) == "marathons"
+		if strings.HasPrefix(f.Path, "clusters/") && covered {
+			if _, ok := r.Files[f.Path]; !ok {
+				t.Errorf("%s is rendered but the cookbook does not write it", f.Path)
+			}
+		}
+	}
+	cb := cookbookPrefix(p)
+	for _, cl := range p.Clusters {
+		want := planFile(t, p, "clusters/"+cl.Name+"/haproxy/haproxy-marathon-bridge")
+		if got := planFile(t, p, cb+"files/default/"+cl.Name+"/haproxy-marathon-bridge"); !bytes.Equal(got.Data, want.Data) || got.Sensitive != want.Sensitive {
+			t.Errorf("the cookbook's bridge of %s differs from clusters/%s/haproxy/haproxy-marathon-bridge", cl.Name, cl.Name)
+		}
+		cron := planFile(t, p, "clusters/"+cl.Name+"/haproxy/cron.d/haproxy-marathon-bridge")
+		if got := planFile(t, p, cb+"files/default/haproxy-marathon-bridge.cron"); !bytes.Equal(got.Data, cron.Data) {
+			t.Errorf("the cookbook's cron.d file differs from the cluster's")
+		}
+	}
+	if !planFile(t, p, cb+"attributes/default.rb").Sensitive {
+		t.Error("attributes/default.rb holds the stats auth but is not sensitive")
+	}
+}
+
+// The data Ruby reads back from attributes/default.rb is the data the
+// compiler meant, and each group's node['mesos'] overrides are its own.
+func TestCookbookAttributes(t *testing.T) {
+	p := examplePlan(t)
+	r := renderCookbook(t, p)
+	roundTrip := func(v any) string {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var x any
+		if err := json.Unmarshal(b, &x); err != nil {
+			t.Fatal(err)
+		}
+		b, _ = json.Marshal(x)
+		return string(b)
+	}
+	cl := r.Data["clusters"].(map[string]any)["mesos01"].(map[string]any)
+	groups := cl["groups"].(map[string]any)
+	if got := roundTrip(cl["group_order"]); got != `["master","fast","bulk"]` {
+		t.Errorf("group order %s", got)
+	}
+	bulk := groups["bulk"].(map[string]any)
+	if got := roundTrip(bulk["attributes"]); got != `{"rack":"r2","storage_profile":"vmax"}` {
+		t.Errorf("bulk attributes %s", got)
+	}
+	if got := roundTrip(cl["zookeeper"]); got != `{"path":"mesos","port":2181}` {
+		t.Errorf("zookeeper %s", got)
+	}
+	if got := r.Overrides["mesos01/bulk"]["slave"].(map[string]any)["isolation"]; got != dockerIsolation {
+		t.Errorf("bulk isolation override %v", got)
+	}
+	if _, ok := r.Overrides["mesos01/master"]["slave"]; ok {
+		t.Error("the master group gets slave overrides")
+	}
+	if got := r.Overrides["mesos01/master"]["zookeeper_path"]; got != "mesos" {
+		t.Errorf("zookeeper_path override %v", got)
+	}
+	master := groups["master"].(map[string]any)
+	if got := master["files"].(map[string]any)["/etc/mesos-master/quorum"]; got != "2\n" {
+		t.Errorf("quorum of 3 masters: %q", got)
+	}
+	if got := master["upstream_files"].(map[string]any)["/etc/init/marathon.conf"].(string); !strings.Contains(got, "exec /usr/bin/marathon\n") {
+		t.Errorf("Marathon 0.8 upstart job: %q", got)
+	}
+}
+
+// rubyLiteral's output, read by Ruby, is the value it was given.
+func TestRubyLiteral(t *testing.T) {
+	ruby := needTool(t, "ruby", "ruby")
+	hostile := []string{"", `"`, `\`, `\"`, "#{`id`}", "#@x #$0", "'", "a\nb\r\tc\x00", "é ✓ 😀", "\u2028", "end; system('id')", "__END__", "=begin"}
+	v := map[string]any{"list": slices.Clone(hostile), "n": 42, "yes": true, "nil": nil, "nested": map[string]any{"#{x}": map[string]string{"\"k": "v\\"}}}
+	for _, s := range hostile {
+		v[s] = s
+	}
+	src := "# encoding: us-ascii\nrequire 'json'\nv = " + rubyLiteral(v) + "\nprint JSON.generate(v)\n"
+	f := filepath.Join(t.TempDir(), "lit.rb")
+	if err := os.WriteFile(f, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(ruby, f).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ruby: %v\n%s\n%s", err, out, src)
+	}
+	var got any
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	want, _ := json.Marshal(v)
+	var w any
+	_ = json.Unmarshal(want, &w)
+	g, _ := json.Marshal(got)
+	w2, _ := json.Marshal(w)
+	if !bytes.Equal(g, w2) {
+		t.Fatalf("Ruby read back\n%s\nwant\n%s", g, w2)
+	}
+}
+
+// Roles parse as JSON with the Chef role fields, each runs a recipe of the
+// cookbook, and each group's spec roles put them around the mesos roles.
+func TestChefRoles(t *testing.T) {
+	p := examplePlan(t)
+	cb := CookbookName(p.Name)
+	roles := map[string]bool{}
+	for _, f := range p.Files {
+		name, ok := strings.CutPrefix(f.Path, RolesDir)
+		if !ok {
+			continue
+		}
+		var r struct {
+			Name, Description, JSONClass, ChefType string
+			RunList                                []string       `json:"run_list"`
+			Default                                map[string]any `json:"default_attributes"`
+			Override                               map[string]any `json:"override_attributes"`
+			EnvRunLists                            map[string]any `json:"env_run_lists"`
+		}
+		var raw map[string]any
+		if err := json.Unmarshal(f.Data, &raw); err != nil {
+			t.Fatalf("%s: %v", f.Path, err)
+		}
+		for _, k := range []string{"name", "description", "json_class", "chef_type", "run_list", "default_attributes", "override_attributes", "env_run_lists"} {
+			if _, ok := raw[k]; !ok {
+				t.Errorf("%s has no %s", f.Path, k)
+			}
+		}
+		if err := json.Unmarshal(f.Data, &r); err != nil {
+			t.Fatalf("%s: %v", f.Path, err)
+		}
+		if r.Name+".json" != name || raw["json_class"] != "Chef::Role" || raw["chef_type"] != "role" {
+			t.Errorf("%s: name %q, json_class %v, chef_type %v", f.Path, r.Name, raw["json_class"], raw["chef_type"])
+		}
+		if len(r.RunList) != 1 || !strings.HasPrefix(r.RunList[0], "recipe["+cb+"::") {
+			t.Errorf("%s: run_list %v", f.Path, r.RunList)
+		} else {
+			recipe := strings.TrimSuffix(strings.TrimPrefix(r.RunList[0], "recipe["+cb+"::"), "]")
+			planFile(t, p, cookbookPrefix(p)+"recipes/"+recipe+".rb")
+		}
+		roles[r.Name] = true
+	}
+	if len(roles) != 3 {
+		t.Fatalf("roles %v", roles)
+	}
+	var spec clusterSpec
+	if err := json.Unmarshal(planFile(t, p, "clusters/mesos01/spec.json").Data, &spec); err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range spec.NodeGroups {
+		first, last := -1, -1
+		for i, r := range g.Roles {
+			if strings.HasPrefix(r, "mesos_") {
+				if first < 0 {
+					first = i
+				}
+				last = i
+			} else if r != "zookeeper" && !roles[r] {
+				t.Errorf("group %s names role %q, which the bundle does not ship", g.Name, r)
+			}
+		}
+		if g.Roles[0] != cb+"_before_mesos" || g.Roles[last+1] != cb+"_after_mesos" || g.Roles[len(g.Roles)-1] != cb+"_haproxy" || first < 1 {
+			t.Errorf("group %s roles %v: want before_mesos first, after_mesos after the mesos roles, haproxy last", g.Name, g.Roles)
+		}
+	}
+	egg, _ := spec.Configuration["mesos"].(map[string]any)["python_egg"].(string)
+	if !strings.HasPrefix(egg, "https://bde.localdomain/yum/") {
+		t.Errorf("python_egg %q does not point at the management server", egg)
+	}
+}
+
+// bash -n and shellcheck pass on every shell script the bundle carries, and
+// on the files the init scripts source.
+func TestShellScripts(t *testing.T) {
+	needTool(t, "bash", "bash")
+	sc := needTool(t, "shellcheck", "shellcheck")
+	p := examplePlan(t)
+	n := 0
+	for _, f := range p.Files {
+		script := bytes.HasPrefix(f.Data, []byte("#!/bin/bash")) || bytes.HasPrefix(f.Data, []byte("#!/bin/sh"))
+		sourced := strings.Contains(f.Path, "/etc/default/") || strings.HasSuffix(f.Path, "/etc/sysconfig/docker")
+		if !script && !sourced {
+			continue
+		}
+		n++
+		fp := filepath.Join(t.TempDir(), path.Base(f.Path))
+		if err := os.WriteFile(fp, f.Data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command("bash", "-n", fp).CombinedOutput(); err != nil {
+			t.Errorf("bash -n %s: %v\n%s", f.Path, err, out)
+		}
+		args := []string{"-s", "bash"}
+		if sourced {
+			// Variables for the init scripts, and the mesos cookbook's
+			// `cat /etc/mesos/zk` as it writes it.
+			args = append(args, "-e", "SC2034,SC2006,SC2148")
+		}
+		if out, err := exec.Command(sc, append(args, fp)...).CombinedOutput(); err != nil {
+			t.Errorf("shellcheck %s: %v\n%s", f.Path, err, out)
+		}
+		if script && f.Mode != 0o755 && !strings.HasPrefix(f.Path, CookbooksDir) {
+			t.Errorf("%s is a script of mode %o", f.Path, f.Mode)
+		}
+	}
+	if n < 4 {
+		t.Fatalf("only %d shell files checked", n)
+	}
+}
+
+// The cron.d file is one root cron line running the installed bridge, as
+// Mesosphere's install_cronjob writes it, not group/world-writable.
+func TestCronFile(t *testing.T) {
+	p := examplePlan(t)
+	f := planFile(t, p, "clusters/mesos01/haproxy/cron.d/haproxy-marathon-bridge")
+	fields := strings.Fields(string(f.Data))
+	if strings.Count(string(f.Data), "\n") != 1 || len(fields) < 8 || strings.Join(fields[:6], " ") != "* * * * * root" || fields[6] != "/usr/local/bin/haproxy-marathon-bridge" {
+		t.Fatalf("cron file %q", f.Data)
+	}
+	if f.Mode&0o022 != 0 {
+		t.Fatalf("cron file mode %o", f.Mode)
+	}
+	recipe := string(planFile(t, p, cookbookPrefix(p)+"recipes/haproxy.rb").Data)
+	i := strings.Index(recipe, "cookbook_file '/etc/cron.d/haproxy-marathon-bridge'")
+	if i < 0 || !strings.Contains(recipe[i:i+200], "owner 'root'") || !strings.Contains(recipe[i:i+200], "mode '0644'") {
+		t.Fatal("the haproxy recipe does not install the cron file root-owned 0644")
+	}
+}
