@@ -61,7 +61,7 @@ func TestChefChecks(t *testing.T) {
 		at       string
 	}{
 		{name: "cluster name with '-'",
-			edits: []edit{{`cluster "mesos01" {`, `cluster "mesos-01" {`}, {`cluster.mesos01`, `cluster.mesos-01`}, {`cluster.mesos01`, `cluster.mesos-01`}},
+			edits:   []edit{{`cluster "mesos01" {`, `cluster "mesos-01" {`}, {`cluster.mesos01`, `cluster.mesos-01`}, {`cluster.mesos01`, `cluster.mesos-01`}},
 			summary: "Invalid cluster name", at: `cluster "mesos-01" {`},
 		{name: "node group name with '_'",
 			edits:   []edit{{`node_group "fast" {`, `node_group "fast_1" {`}},
