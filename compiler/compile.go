@@ -83,8 +83,12 @@ func (c *compiler) plan() *Plan {
 		if b.Epoch != nil && *b.Epoch < 0 {
 			c.errorf(attrRange(b.Body, "epoch", b.DeclRange), "Invalid epoch", "The epoch is a Unix time in seconds and cannot be negative.")
 		}
+		if b.ImageMediaTypes != "" && !validMediaTypes(b.ImageMediaTypes) {
+			c.errorf(attrRange(b.Body, "image_media_types", b.DeclRange), "Invalid image_media_types", "image_media_types is \"preserve\" (keep the upstream manifests and digests) or \"oci\" (rewrite Docker manifests to OCI); got %q.", b.ImageMediaTypes)
+		}
 	}
 	c.checkSyntax()
+	c.checkRegistries()
 	for _, sp := range d.StorageProfiles {
 		c.checkStorageProfile(sp)
 	}
@@ -116,8 +120,18 @@ func (c *compiler) plan() *Plan {
 			Library: v.Library, ResourcePool: v.ResourcePool, Network: v.Network, DatastorePath: v.DatastorePath,
 			Registry: v.Registry, ManagementServer: v.ManagementServer})
 	}
+	// Every target pushes to the one site registry the apps point at.
+	p.Registry = c.registry()
+	for _, t := range p.Targets {
+		if t.Registry == "" {
+			t.Registry = p.Registry
+		}
+	}
 	return p
 }
+
+// validMediaTypes reports whether s is a media_types mode.
+func validMediaTypes(s string) bool { return s == "preserve" || s == "oci" }
 
 func validName(s string) bool {
 	if s == "" {
@@ -409,8 +423,17 @@ func (c *compiler) app(a *def.App) *AppPlan {
 }
 
 func (c *compiler) image(im *def.Image) *ImagePlan {
-	ip := &ImagePlan{Name: im.Name, Ref: im.Ref, Written: im.Ref, Platforms: im.AllPlatforms()}
+	ip := &ImagePlan{Name: im.Name, Ref: im.Ref, Written: im.Ref, Platforms: im.AllPlatforms(), MediaTypes: "preserve"}
 	r := attrRange(im.Body, "ref", im.DeclRange)
+	switch {
+	case im.MediaTypes != "":
+		ip.MediaTypes = im.MediaTypes
+		if !validMediaTypes(im.MediaTypes) {
+			c.errorf(attrRange(im.Body, "media_types", im.DeclRange), "Invalid media_types", "media_types is \"preserve\" (keep the upstream manifests and digests) or \"oci\" (rewrite Docker manifests to OCI); got %q.", im.MediaTypes)
+		}
+	case c.d.Bundle != nil && c.d.Bundle.ImageMediaTypes != "":
+		ip.MediaTypes = c.d.Bundle.ImageMediaTypes
+	}
 	for _, prefix := range []string{"docker-archive:", "oci-layout:"} {
 		if !strings.HasPrefix(im.Ref, prefix) {
 			continue

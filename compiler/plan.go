@@ -25,6 +25,9 @@ type Plan struct {
 	Files []*File `json:"files"`
 	// Targets are the deploy targets (vcenter blocks), carried in the bundle.
 	Targets []*Target `json:"targets,omitempty"`
+	// Registry is the site registry: the apps' image references point at
+	// it and every push of the bundle's images goes there ("" = none).
+	Registry string `json:"registry,omitempty"`
 }
 
 // Dir is the bundle's directory name: <name>-<version>.
@@ -106,6 +109,9 @@ type ImagePlan struct {
 	Ref       string   `json:"-"`   // local paths made absolute
 	Written   string   `json:"ref"` // as written in the definition
 	Platforms []string `json:"platforms"`
+	// MediaTypes is "preserve" or "oci" (the image's media_types, else the
+	// bundle's image_media_types, else "preserve").
+	MediaTypes string `json:"media_types"`
 }
 
 // TemplatePlan is one VM template written under ovf/<name>/.

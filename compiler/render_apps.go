@@ -66,16 +66,36 @@ func intOr(p *int, d int) int {
 	return d
 }
 
-// registry returns the site registry of the deploy targets: the first
-// vcenter block (by name) that sets one.
+// registry returns the site registry: the one registry the vcenter blocks
+// name (checkRegistries refuses two). App definitions reference images there
+// and every push of the bundle's images goes there.
 func (c *compiler) registry() string {
-	best, reg := "", ""
 	for _, v := range c.d.VCenters {
-		if v.Registry != "" && (reg == "" || v.Name < best) {
-			best, reg = v.Name, v.Registry
+		if v.Registry != "" {
+			return strings.TrimSuffix(v.Registry, "/")
 		}
 	}
-	return strings.TrimSuffix(reg, "/")
+	return ""
+}
+
+// checkRegistries refuses vcenter blocks that name different registries:
+// the apps' image references can point at one site registry only.
+func (c *compiler) checkRegistries() {
+	var first *def.VCenter
+	for _, v := range c.d.VCenters {
+		if v.Registry == "" {
+			continue
+		}
+		if first == nil {
+			first = v
+			continue
+		}
+		if strings.TrimSuffix(v.Registry, "/") != strings.TrimSuffix(first.Registry, "/") {
+			c.errorf(attrRange(v.Body, "registry", v.DeclRange), "Two site registries",
+				"vcenter %q names registry %q but vcenter %q names %q. The Marathon apps reference their images at one site registry, and every push goes there: name the same registry in both, or build one bundle per site.",
+				v.Name, v.Registry, first.Name, first.Registry)
+		}
+	}
 }
 
 // imageRef is the reference Docker pulls an app's image by at the site:

@@ -43,12 +43,13 @@ type Definition struct {
 
 // Bundle is the bundle block: the bundle's identity.
 type Bundle struct {
-	Name        string    `hcl:"name,label"`
-	Version     string    `hcl:"version"`
-	Epoch       *int64    `hcl:"epoch,optional"`
-	Description string    `hcl:"description,optional"`
-	DeclRange   hcl.Range `hcl:",def_range"`
-	Body        hcl.Body  `hcl:",body"`
+	Name            string    `hcl:"name,label"`
+	Version         string    `hcl:"version"`
+	Epoch           *int64    `hcl:"epoch,optional"`
+	Description     string    `hcl:"description,optional"`
+	ImageMediaTypes string    `hcl:"image_media_types,optional"` // default media_types of image blocks
+	DeclRange       hcl.Range `hcl:",def_range"`
+	Body            hcl.Body  `hcl:",body"`
 }
 
 // EpochOr returns the bundle's epoch (SOURCE_DATE_EPOCH for every timestamp).
@@ -259,13 +260,14 @@ type HealthCheck struct {
 
 // Image is a container image carried in the bundle.
 type Image struct {
-	Name      string    `hcl:"name,label"`
-	Ref       string    `hcl:"ref"` // registry ref, oci-layout:DIR[:tag] or docker-archive:FILE
-	Platform  string    `hcl:"platform,optional"`
-	Platforms []string  `hcl:"platforms,optional"`
-	DeclRange hcl.Range `hcl:",def_range"`
-	Body      hcl.Body  `hcl:",body"`
-	Dir       string
+	Name       string    `hcl:"name,label"`
+	Ref        string    `hcl:"ref"` // registry ref, oci-layout:DIR[:tag] or docker-archive:FILE
+	Platform   string    `hcl:"platform,optional"`
+	Platforms  []string  `hcl:"platforms,optional"`
+	MediaTypes string    `hcl:"media_types,optional"` // "preserve" | "oci"; "" = the bundle's image_media_types
+	DeclRange  hcl.Range `hcl:",def_range"`
+	Body       hcl.Body  `hcl:",body"`
+	Dir        string
 }
 
 // AllPlatforms returns the platforms requested; none means the source as it

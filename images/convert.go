@@ -24,6 +24,19 @@ const (
 	OCI MediaTypes = "oci"
 )
 
+// ParseMediaTypes parses a media type mode as written in a definition.
+func ParseMediaTypes(s string) (MediaTypes, error) {
+	m := MediaTypes(s)
+	return m, m.check()
+}
+
+func (m MediaTypes) check() error {
+	if m != Preserve && m != OCI {
+		return fmt.Errorf("unknown media type mode %q: want %q or %q", string(m), Preserve, OCI)
+	}
+	return nil
+}
+
 var ociFor = map[types.MediaType]types.MediaType{
 	types.DockerManifestSchema2:   types.OCIManifestSchema1,
 	types.DockerManifestList:      types.OCIImageIndex,

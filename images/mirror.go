@@ -69,6 +69,9 @@ type Spec struct {
 	Platforms []string
 	// Digest is the digest pinned by the lock file for Ref ("" = not pinned).
 	Digest string
+	// MediaTypes says how this image's manifests are stored ("" =
+	// Options.MediaTypes).
+	MediaTypes MediaTypes
 }
 
 // Options tune Lock, Mirror and Push.
@@ -192,8 +195,8 @@ func Mirror(ctx context.Context, layoutDir string, specs []Spec, opts Options) (
 	if err := checkSpecs(specs); err != nil {
 		return nil, err
 	}
-	if opts.MediaTypes != Preserve && opts.MediaTypes != OCI {
-		return nil, fmt.Errorf("unknown media type mode %q: want %q or %q", opts.MediaTypes, Preserve, OCI)
+	if err := opts.MediaTypes.check(); err != nil {
+		return nil, err
 	}
 	parent := filepath.Dir(layoutDir)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
@@ -271,6 +274,11 @@ func checkSpecs(specs []Spec) error {
 		if _, err := parsePlatforms(s.Platforms); err != nil {
 			return fmt.Errorf("image %q: %w", s.Name, err)
 		}
+		if s.MediaTypes != "" {
+			if err := s.MediaTypes.check(); err != nil {
+				return fmt.Errorf("image %q: %w", s.Name, err)
+			}
+		}
 	}
 	return nil
 }
@@ -288,8 +296,9 @@ func (m *mirror) resolve(ctx context.Context, spec Spec) (artifact, v1.Hash, Sou
 	if err != nil {
 		return artifact{}, v1.Hash{}, src, err
 	}
+	mts := m.mediaTypes(spec)
 	if src.Kind == Registry && m.opts.Offline {
-		if a, ok := m.prev.lookup(spec, m.opts.MediaTypes); ok {
+		if a, ok := m.prev.lookup(spec, mts); ok {
 			h, _ := v1.NewHash(spec.Digest)
 			return a, h, src, nil
 		}
@@ -306,12 +315,20 @@ func (m *mirror) resolve(ctx context.Context, spec Spec) (artifact, v1.Hash, Sou
 	if err != nil {
 		return artifact{}, v1.Hash{}, src, err
 	}
-	if m.opts.MediaTypes == OCI {
+	if mts == OCI {
 		if a, err = convertOCI(a); err != nil {
 			return artifact{}, v1.Hash{}, src, fmt.Errorf("converting to OCI media types: %w", err)
 		}
 	}
 	return a, srcDigest, src, nil
+}
+
+// mediaTypes is how spec's manifests are stored.
+func (m *mirror) mediaTypes(spec Spec) MediaTypes {
+	if spec.MediaTypes != "" {
+		return spec.MediaTypes
+	}
+	return m.opts.MediaTypes
 }
 
 // ErrLockMismatch is wrapped by errors about a source that no longer
@@ -377,7 +394,7 @@ func (m *mirror) mirrorOne(ctx context.Context, spec Spec) (Result, v1.Descripto
 	if len(spec.Platforms) > 0 {
 		ann[AnnotationPlatforms] = strings.Join(spec.Platforms, ",")
 	}
-	if m.opts.MediaTypes == OCI {
+	if m.mediaTypes(spec) == OCI {
 		ann[AnnotationMediaTypes] = string(OCI)
 	}
 	desc := v1.Descriptor{MediaType: mt, Digest: d, Size: jobs[0].size, Annotations: ann, Platform: single}

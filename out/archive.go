@@ -286,3 +286,17 @@ func walkArchive(ctx context.Context, p string, t progress.Task, visit func(h *t
 		}
 	}
 }
+
+// WalkArchiveFiles streams the regular files of the bundle archive at p,
+// calling visit with each file's path below the top directory, its size and
+// its content. Entries are checked as Verify checks them; an unsafe entry
+// or a damaged stream stops the walk with an *ArchiveError.
+func WalkArchiveFiles(ctx context.Context, p string, visit func(rel string, size int64, r io.Reader) error) error {
+	_, err := walkArchive(ctx, p, nil, func(h *tar.Header, rel string, r io.Reader) error {
+		if h.Typeflag != tar.TypeReg || rel == "" {
+			return nil
+		}
+		return visit(rel, h.Size, r)
+	})
+	return err
+}

@@ -684,6 +684,7 @@ func (b *builder) writeManifest(ctx context.Context) error {
 		}
 		m.Clusters = append(m.Clusters, ce)
 	}
+	m.SiteRegistry = p.Registry
 	for _, t := range p.Targets {
 		m.Targets = append(m.Targets, TargetEntry{Name: t.Name, Datacenter: t.Datacenter, Datastore: t.Datastore, Folder: t.Folder,
 			Library: t.Library, ResourcePool: t.ResourcePool, Network: t.Network, DatastorePath: t.DatastorePath,

@@ -33,6 +33,7 @@ type Manifest struct {
 	Repos            []RepoEntry     `json:"repos"`
 	Distros          []DistroEntry   `json:"distros"`
 	Clusters         []ClusterEntry  `json:"clusters"`
+	SiteRegistry     string          `json:"site_registry,omitempty"` // where the apps' images are pulled from and pushed to
 	Images           []ImageInfo     `json:"images"`
 	Templates        []TemplateEntry `json:"templates"`
 	Targets          []TargetEntry   `json:"targets"`

@@ -31,7 +31,7 @@ func ImageSpecs(d *def.Definition, plan *compiler.Plan) ([]images.Spec, hcl.Diag
 	}
 	var specs []images.Spec
 	for _, ip := range plan.Images {
-		s := images.Spec{Name: ip.Name, Ref: ip.Ref, Platforms: ip.Platforms}
+		s := images.Spec{Name: ip.Name, Ref: ip.Ref, Platforms: ip.Platforms, MediaTypes: images.MediaTypes(ip.MediaTypes)}
 		if l, ok := locks[ip.Name]; ok && l.Ref == written[ip.Name] {
 			s.Digest = l.Digest
 		}

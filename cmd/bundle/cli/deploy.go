@@ -9,10 +9,10 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/bdebundle/bundle/images"
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/out"
 	"github.com/bdebundle/bundle/out/vcenter"
+	"github.com/bdebundle/bundle/pipeline"
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 )
@@ -47,19 +47,13 @@ func problemsErr(r *out.Report) error {
 	return fmt.Errorf("%d %s:%s", len(r.Problems), noun, b.String())
 }
 
-// pushImages pushes a bundle's OCI layout to a site registry, skipping blobs
-// the registry has and checking each digest after the push.
-var pushImages = func(ctx context.Context, layoutDir, registry string) error {
-	_, err := images.Push(ctx, layoutDir, registry, images.Options{})
-	return err
-}
-
 type deployFlags struct {
 	dryRun        bool
 	target        string
 	keyFile       string
 	workDir       string
 	keepExtracted bool
+	insecure      []string
 	o             vcenter.Overrides
 }
 
@@ -116,7 +110,8 @@ must carry a good signature (bundle.json.sig) by that key.`,
 	fl.StringVar(&f.o.ResourcePool, "resource-pool", "", "resource pool for template imports (GOVC_RESOURCE_POOL)")
 	fl.StringVar(&f.o.Network, "network", "", "network for the templates' NICs (GOVC_NETWORK)")
 	fl.StringVar(&f.o.DatastorePath, "datastore-path", "", "datastore folder for the serengeti/ tree (default bundles/<name>)")
-	fl.StringVar(&f.o.Registry, "registry", "", "site registry to push images to")
+	fl.StringVar(&f.o.Registry, "registry", "", "registry to push images to (default: the target's, which is the bundle's site registry)")
+	fl.StringSliceVar(&f.insecure, "insecure-registry", nil, "registry host that may be spoken to over plain HTTP (repeatable; loopback always may)")
 	fl.StringVar(&f.o.ManagementServer, "management-server", "", "BDE management server VM to copy the tree into")
 	return cmd
 }
@@ -155,10 +150,19 @@ func runDeploy(ctx context.Context, g *Globals, dir string, f *deployFlags) erro
 	var mu sync.Mutex
 	enc := json.NewEncoder(g.Out)
 	opts := vcenter.Options{
-		Verify:     func(ctx context.Context, d string) error { return verifyBundle(ctx, d, key) },
-		PushImages: pushImages,
-		DryRun:     f.dryRun,
-		Progress:   &deployProgress{g: g},
+		Verify: func(ctx context.Context, d string) error { return verifyBundle(ctx, d, key) },
+		PushImages: pipeline.DeployImagePusher(pipeline.PushOptions{Insecure: f.insecure, Progress: &deployProgress{g: g},
+			Warn: func(w string) {
+				if g.JSON {
+					mu.Lock()
+					defer mu.Unlock()
+					_ = enc.Encode(map[string]any{"event": "warning", "message": w})
+					return
+				}
+				fmt.Fprintf(g.Err, "Warning: %s\n", w)
+			}}),
+		DryRun:   f.dryRun,
+		Progress: &deployProgress{g: g},
 	}
 	if g.JSON {
 		opts.Events = func(e vcenter.Event) {

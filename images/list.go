@@ -1,0 +1,130 @@
+package images
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// Entry is one image of an OCI layout, as `bundle images list` shows it.
+type Entry struct {
+	Name string `json:"name"`
+	// Source is the reference the image was mirrored from (local sources
+	// by kind and base name).
+	Source string `json:"source"`
+	// Digest is the stored manifest or index: what the site registry
+	// serves and the apps pin.
+	Digest string `json:"digest"`
+	// SourceDigest is what Source resolved to (what the lock pins); it
+	// differs from Digest after a platform selection or a conversion.
+	SourceDigest string `json:"source_digest"`
+	Repository   string `json:"repository"`
+	Tag          string `json:"tag,omitempty"`
+	// MediaType is the stored manifest's or index's media type;
+	// MediaTypes the mode it was stored with (preserve or oci).
+	MediaType  string     `json:"media_type"`
+	MediaTypes MediaTypes `json:"media_types"`
+	Platforms  []string   `json:"platforms"`
+	// Size is the bytes of every blob the image needs, each counted once.
+	Size int64 `json:"size"`
+}
+
+// List describes the images of the OCI layout at layoutDir, in index.json
+// order (sorted by name in layouts Mirror wrote). It reads index.json and
+// the manifests, not the layers.
+func List(layoutDir string) ([]Entry, error) {
+	g, err := loadDirGraph(layoutDir)
+	if err != nil {
+		return nil, err
+	}
+	return g.list(), nil
+}
+
+// ListStream is List for a layout read as a stream.
+func ListStream(ctx context.Context, walk WalkFunc) ([]Entry, error) {
+	g, err := loadStreamGraph(ctx, walk)
+	if err != nil {
+		return nil, err
+	}
+	return g.list(), nil
+}
+
+func (g *graph) list() []Entry {
+	out := make([]Entry, 0, len(g.entries))
+	for _, d := range g.entries {
+		a := d.Annotations
+		e := Entry{
+			Name:         a[AnnotationName],
+			Source:       a[AnnotationSource],
+			Digest:       d.Digest.String(),
+			SourceDigest: a[AnnotationSourceDigest],
+			Repository:   a[AnnotationRepository],
+			Tag:          a[AnnotationTag],
+			MediaType:    string(d.MediaType),
+			MediaTypes:   Preserve,
+			Platforms:    []string{},
+		}
+		if e.Name == "" {
+			e.Name = a[AnnotationRefName]
+		}
+		if e.SourceDigest == "" {
+			e.SourceDigest = e.Digest
+		}
+		if a[AnnotationMediaTypes] == string(OCI) {
+			e.MediaTypes = OCI
+		}
+		e.Platforms, e.Size = g.describe(d)
+		out = append(out, e)
+	}
+	return out
+}
+
+// describe gives the platforms an entry provides and the size of all its
+// blobs.
+func (g *graph) describe(d v1.Descriptor) ([]string, int64) {
+	seen := map[v1.Hash]bool{}
+	var size int64
+	platforms := []string{}
+	var walk func(d v1.Descriptor, top bool)
+	walk = func(d v1.Descriptor, top bool) {
+		if seen[d.Digest] {
+			return
+		}
+		seen[d.Digest] = true
+		size += d.Size
+		b := g.docs[d.Digest]
+		if d.MediaType.IsIndex() {
+			var im v1.IndexManifest
+			if json.Unmarshal(b, &im) != nil {
+				return
+			}
+			for _, c := range im.Manifests {
+				if top && c.Platform != nil && c.Platform.OS != "unknown" {
+					platforms = append(platforms, c.Platform.String())
+				}
+				walk(c, false)
+			}
+			return
+		}
+		if top && d.Platform != nil {
+			platforms = append(platforms, d.Platform.String())
+		}
+		var m v1.Manifest
+		if json.Unmarshal(b, &m) != nil {
+			return
+		}
+		for _, l := range append([]v1.Descriptor{m.Config}, m.Layers...) {
+			if !seen[l.Digest] {
+				seen[l.Digest] = true
+				size += l.Size
+			}
+		}
+	}
+	walk(d, true)
+	if len(platforms) == 0 && d.Annotations[AnnotationPlatforms] != "" {
+		platforms = strings.Split(d.Annotations[AnnotationPlatforms], ",")
+	}
+	return platforms, size
+}

@@ -1,0 +1,271 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/bdebundle/bundle/images"
+	"github.com/bdebundle/bundle/images/ovf"
+	"github.com/bdebundle/bundle/internal/progress"
+	"github.com/bdebundle/bundle/out"
+	"github.com/bdebundle/bundle/repo"
+	"github.com/google/go-containerregistry/pkg/authn"
+)
+
+// PushOptions tune PushImages and the deploy image step.
+type PushOptions struct {
+	// Registry is where to push (host[:port]); "" = the bundle's site
+	// registry.
+	Registry string
+	// Insecure lists registry hosts (host or host:port) that may be spoken
+	// to over plain HTTP; loopback hosts may be without being listed.
+	Insecure []string
+	// Key, when set, requires bundle.json.sig to be a good signature by it.
+	Key      []byte
+	Progress progress.Reporter
+	// Warn receives warnings (the registry differs from the site
+	// registry) as they arise; they are in the report as well.
+	Warn func(string)
+	// Keychain, Transport, Retries and Backoff are passed to images.Push
+	// (defaults: the Docker config and credential helpers, the default
+	// transport, 3 retries from 500 ms).
+	Keychain  authn.Keychain
+	Transport http.RoundTripper
+	Retries   int
+	Backoff   time.Duration
+}
+
+// PushReport is the outcome of PushImages.
+type PushReport struct {
+	Bundle   string `json:"bundle"`
+	Version  string `json:"version"`
+	Registry string `json:"registry"`
+	// SiteRegistry is the registry the bundle's apps pull from.
+	SiteRegistry string          `json:"site_registry"`
+	Images       []images.Pushed `json:"images"`
+	// NoChanges is set when the registry had everything already.
+	NoChanges bool     `json:"no_changes"`
+	Warnings  []string `json:"warnings"`
+}
+
+// VerifyError is a bundle that does not verify, or is not a bundle.
+type VerifyError struct {
+	Path string
+	Err  error
+}
+
+func (e *VerifyError) Error() string {
+	return fmt.Sprintf("bundle %s does not verify: %v", e.Path, e.Err)
+}
+func (e *VerifyError) Unwrap() error { return e.Err }
+
+// UsageError is a push that cannot be carried out as asked (no registry).
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+// PushImages pushes the images of the bundle at path (a bundle directory or
+// its archive) to the site registry, or to opts.Registry. The bundle is
+// verified first (an archive as a stream; a directory with the deep
+// checks), so nothing is uploaded from a bundle that does not verify. An
+// archive is never extracted: its OCI layout is read from the stream.
+func PushImages(ctx context.Context, path string, opts PushOptions) (*PushReport, error) {
+	m, arch, err := verifiedManifest(ctx, path, opts.Key, opts.Progress)
+	if err != nil {
+		return nil, err
+	}
+	rep := &PushReport{Bundle: m.Name, Version: m.Version, SiteRegistry: m.SiteRegistry, Images: []images.Pushed{}, Warnings: []string{}}
+	rep.Registry, err = pushRegistry(m, opts.Registry, rep, opts.Warn)
+	if err != nil {
+		return nil, err
+	}
+	if len(m.Images) == 0 {
+		rep.NoChanges = true
+		return rep, nil
+	}
+	iopts := opts.imagesOptions()
+	var pushed []images.Pushed
+	if arch {
+		pushed, err = images.PushStream(ctx, archiveLayout(path), rep.Registry, iopts)
+	} else {
+		pushed, err = images.Push(ctx, filepath.Join(path, "images"), rep.Registry, iopts)
+	}
+	if err != nil {
+		return nil, err
+	}
+	rep.Images = pushed
+	rep.NoChanges = true
+	for _, p := range pushed {
+		if p.Changed() {
+			rep.NoChanges = false
+		}
+	}
+	return rep, nil
+}
+
+func (o PushOptions) imagesOptions() images.Options {
+	return images.Options{Insecure: o.Insecure, Progress: o.Progress, Keychain: o.Keychain, Transport: o.Transport, Retries: o.Retries, Backoff: o.Backoff}
+}
+
+// DeployImagePusher returns the deploy image step: it pushes a verified
+// bundle directory's layout with the same code as PushImages, warning when
+// the registry is not the bundle's site registry.
+func DeployImagePusher(opts PushOptions) func(ctx context.Context, layoutDir, registry string) error {
+	return func(ctx context.Context, layoutDir, registry string) error {
+		dir := filepath.Dir(layoutDir)
+		data, err := os.ReadFile(filepath.Join(dir, out.ManifestName))
+		if err != nil {
+			return fmt.Errorf("reading %q: %w", filepath.Join(dir, out.ManifestName), err)
+		}
+		m, err := out.ParseManifest(data)
+		if err != nil {
+			return err
+		}
+		if _, err := pushRegistry(m, registry, &PushReport{}, opts.Warn); err != nil {
+			return err
+		}
+		_, err = images.Push(ctx, layoutDir, registry, opts.imagesOptions())
+		return err
+	}
+}
+
+// pushRegistry chooses where to push: the asked registry, else the
+// bundle's site registry. Pushing elsewhere than the site registry is
+// allowed with a warning: the apps will not find the images there.
+func pushRegistry(m *out.Manifest, asked string, rep *PushReport, warn func(string)) (string, error) {
+	asked = strings.TrimSuffix(asked, "/")
+	site := m.SiteRegistry
+	if asked == "" {
+		if site == "" {
+			return "", &UsageError{fmt.Errorf("bundle %s %s names no site registry: give one with --registry", m.Name, m.Version)}
+		}
+		return site, nil
+	}
+	if asked != site {
+		var w string
+		if site == "" {
+			w = fmt.Sprintf("bundle %s %s names no site registry: its apps reference images without a registry host (Docker Hub), not at %s", m.Name, m.Version, asked)
+		} else {
+			w = fmt.Sprintf("pushing to %s, but the apps of bundle %s %s pull their images from %s: they will not find them unless %s serves the same images", asked, m.Name, m.Version, site, site)
+		}
+		rep.Warnings = append(rep.Warnings, w)
+		if warn != nil {
+			warn(w)
+		}
+	}
+	return asked, nil
+}
+
+// ListImages describes the images of the bundle at path (a directory or an
+// archive, read as a stream). It does not verify the bundle.
+func ListImages(ctx context.Context, path string) (*out.Manifest, []images.Entry, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, nil, &VerifyError{Path: path, Err: err}
+	}
+	m, err := readManifest(ctx, path, !st.IsDir())
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(m.Images) == 0 {
+		return m, []images.Entry{}, nil
+	}
+	var es []images.Entry
+	if st.IsDir() {
+		es, err = images.List(filepath.Join(path, "images"))
+	} else {
+		es, err = images.ListStream(ctx, archiveLayout(path))
+	}
+	if err != nil {
+		return nil, nil, &VerifyError{Path: path, Err: err}
+	}
+	return m, es, nil
+}
+
+// archiveLayout reads the images/ layout of a bundle archive as a stream.
+func archiveLayout(archive string) images.WalkFunc {
+	return func(ctx context.Context, visit func(rel string, size int64, r io.Reader) error) error {
+		return out.WalkArchiveFiles(ctx, archive, func(rel string, size int64, r io.Reader) error {
+			if rest, ok := strings.CutPrefix(rel, "images/"); ok {
+				return visit(rest, size, r)
+			}
+			return nil
+		})
+	}
+}
+
+var errFound = errors.New("found")
+
+// readManifest reads bundle.json of a bundle directory or archive (only as
+// far into the stream as bundle.json).
+func readManifest(ctx context.Context, path string, arch bool) (*out.Manifest, error) {
+	var data []byte
+	if arch {
+		err := out.WalkArchiveFiles(ctx, path, func(rel string, size int64, r io.Reader) error {
+			if rel != out.ManifestName {
+				return nil
+			}
+			b, err := io.ReadAll(io.LimitReader(r, 64<<20))
+			if err != nil {
+				return err
+			}
+			data = b
+			return errFound
+		})
+		if err != nil && !errors.Is(err, errFound) {
+			return nil, &VerifyError{Path: path, Err: err}
+		}
+		if data == nil {
+			return nil, &VerifyError{Path: path, Err: fmt.Errorf("the archive holds no %s: not a bundle", out.ManifestName)}
+		}
+	} else {
+		p := filepath.Join(path, out.ManifestName)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, &VerifyError{Path: path, Err: fmt.Errorf("reading %q: %w (not a bundle directory?)", p, err)}
+		}
+		data = b
+	}
+	m, err := out.ParseManifest(data)
+	if err != nil {
+		return nil, &VerifyError{Path: path, Err: err}
+	}
+	return m, nil
+}
+
+// verifiedManifest verifies the bundle at path and returns its bundle.json;
+// arch is set for an archive.
+func verifiedManifest(ctx context.Context, path string, key []byte, pr progress.Reporter) (*out.Manifest, bool, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, false, &VerifyError{Path: path, Err: err}
+	}
+	arch := !st.IsDir()
+	vopts := out.VerifyOptions{Key: key, Progress: pr}
+	if !arch {
+		vopts.Repodata = repo.VerifyRepodata
+		vopts.Layout = images.VerifyLayout
+		vopts.OVF = func(_ context.Context, dir, name string) error { return ovf.VerifyManifest(dir, name) }
+	}
+	r, err := out.Verify(ctx, path, vopts)
+	if err != nil {
+		return nil, arch, &VerifyError{Path: path, Err: err}
+	}
+	if !r.OK() {
+		var b strings.Builder
+		for _, p := range r.Problems {
+			fmt.Fprintf(&b, "\n  %s: %s", p.Path, p.Problem)
+		}
+		return nil, arch, &VerifyError{Path: path, Err: fmt.Errorf("%d problem(s):%s", len(r.Problems), b.String())}
+	}
+	m, err := readManifest(ctx, path, arch)
+	return m, arch, err
+}
