@@ -54,9 +54,12 @@ type Package struct {
 	// Changelogs holds at most ChangelogLimit entries, oldest first.
 	Changelogs []Changelog
 
-	// SignerKeyID is the hex key id of the key whose signature was verified,
-	// empty when no keyring was given.
+	// SignerKeyID is the hex key id of the (primary) key whose signature
+	// was verified, empty when no keyring was given.
 	SignerKeyID string
+	// Signatures lists the OpenPGP signatures of the signature header,
+	// in rpm's order, whether or not a keyring was given.
+	Signatures []Signature
 }
 
 // Dep is one dependency entry. Flags is "", "EQ", "LT", "GT", "LE" or "GE".

@@ -31,6 +31,8 @@ func TestReadRepodataRoundTrip(t *testing.T) {
 		t.Fatalf("read %d packages, scanned %d", len(read), len(scanned))
 	}
 	for i := range read {
+		// repodata does not record signatures
+		scanned[i].Signatures = nil
 		if !reflect.DeepEqual(read[i], scanned[i]) {
 			t.Errorf("%s: read back\n%+v\nscanned\n%+v", scanned[i].Location, *read[i], *scanned[i])
 		}

@@ -2,18 +2,14 @@ package repo
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto"
-	"crypto/md5"
 	_ "crypto/sha1" // payload and header digests
-	"crypto/sha256"
 	_ "crypto/sha512"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -24,13 +20,13 @@ import (
 	"sync"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
-	"github.com/ProtonMail/go-crypto/openpgp/packet"
 	rpmutils "github.com/sassoftware/go-rpmutils"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/bdebundle/bundle/internal/ctxio"
 	"github.com/bdebundle/bundle/internal/dualsha"
 	"github.com/bdebundle/bundle/internal/progress"
+	"github.com/bdebundle/bundle/repo/rpmsig"
 )
 
 // Cache supplies metadata already known for a file, so Scan need not read
@@ -85,6 +81,10 @@ func Scan(ctx context.Context, paths []string, opts ScanOptions) ([]*Package, er
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	var keyring *rpmsig.Keyring
+	if opts.Keyring != nil {
+		keyring = rpmsig.NewKeyring(opts.Keyring)
+	}
 	task := rep.Start("scan RPMs", total)
 	pkgs := make([]*Package, len(paths))
 	var mu sync.Mutex
@@ -119,7 +119,7 @@ func Scan(ctx context.Context, paths []string, opts ScanOptions) ([]*Package, er
 					return nil
 				}
 			}
-			p, err := readRPM(gctx, path, infos[i].Size(), opts.Keyring, task)
+			p, err := readRPM(gctx, path, infos[i].Size(), keyring, task)
 			if err != nil {
 				if gctx.Err() != nil {
 					return gctx.Err()
@@ -233,7 +233,7 @@ var payloadChunk = 256 << 10
 var chunkPool = sync.Pool{New: func() any { b := make([]byte, payloadChunk); return &b }}
 
 // readRPM reads one RPM: header, digests, signature, sha256 of the file.
-func readRPM(ctx context.Context, path string, size int64, keyring openpgp.EntityList, task progress.Task) (p *Package, err error) {
+func readRPM(ctx context.Context, path string, size int64, keyring *rpmsig.Keyring, task progress.Task) (p *Package, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			p, err = nil, fmt.Errorf("reading %q: corrupt RPM header (%v)", path, r)
@@ -256,11 +256,7 @@ func readRPM(ctx context.Context, path string, size int64, keyring openpgp.Entit
 		sum [32]byte
 	)
 	p = &Package{Size: size}
-	if keyring != nil {
-		hdr, p.SignerKeyID, sum, err = readSigned(br, keyring)
-	} else {
-		hdr, sum, err = readDigests(f, br, src)
-	}
+	hdr, p.Signatures, p.SignerKeyID, sum, err = readPackage(f, br, src, keyring)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -274,120 +270,10 @@ func readRPM(ctx context.Context, path string, size int64, keyring openpgp.Entit
 	return p, nil
 }
 
-// readSigned checks the signatures against keyring with go-rpmutils and
-// hashes the file on the way; it returns the signer's key ID.
-func readSigned(br *bufio.Reader, keyring openpgp.EntityList) (*rpmutils.RpmHeader, string, [32]byte, error) {
-	var sum [32]byte
-	h := sha256.New()
-	hdr, sigs, err := rpmutils.Verify(io.TeeReader(br, h), keyring)
-	if err != nil {
-		return nil, "", sum, errors.New(describeVerifyError(err))
-	}
-	if _, err := io.Copy(h, br); err != nil {
-		return nil, "", sum, err
-	}
-	var signer *rpmutils.Signature
-	for _, s := range sigs {
-		if s.Signer == nil {
-			return nil, "", sum, fmt.Errorf("signed by key %016x, which is not among the trusted keys", s.KeyId)
-		}
-		signer = s
-	}
-	if signer == nil {
-		return nil, "", sum, errors.New("not signed, and a signature from a trusted key is required")
-	}
-	h.Sum(sum[:0])
-	return hdr, fmt.Sprintf("%016x", signer.Signer.PrimaryKey.KeyId), sum, nil
-}
-
 // writerA feeds a dualsha.Pair's file stream.
 type writerA struct{ p *dualsha.Pair }
 
 func (w writerA) Write(b []byte) (int, error) { return w.p.WriteA(b) }
-
-// readDigests reads the headers (go-rpmutils checks the header digest),
-// then checks the payload digest as rpmutils.Verify does without keys, and
-// returns the sha256 of the whole file. A sha256 payload digest (what rpm
-// has written since 4.14) is computed in the same pass as the file's: the
-// two SHA-256 streams share every payload byte.
-func readDigests(f *os.File, br *bufio.Reader, src io.Reader) (*rpmutils.RpmHeader, [32]byte, error) {
-	var sum [32]byte
-	pair := dualsha.New()
-	hdr, err := rpmutils.ReadHeader(io.TeeReader(br, writerA{pair}))
-	if err != nil {
-		return nil, sum, errors.New(describeVerifyError(err))
-	}
-	if err := parseSignatures(hdr); err != nil {
-		return nil, sum, errors.New(describeVerifyError(err))
-	}
-	want, algo := payloadDigest(hdr)
-	var other hash.Hash // the payload digest when it is not sha256
-	var sigmd5 []byte
-	switch {
-	case algo == crypto.SHA256:
-	case algo != 0:
-		if !algo.Available() {
-			return nil, sum, fmt.Errorf("unknown payload digest %s", algo)
-		}
-		other = algo.New()
-	default:
-		// Before payload digests: the MD5 of header and payload in the
-		// signature header.
-		sigmd5, _ = hdr.GetBytes(rpmutils.SIG_MD5)
-		if len(sigmd5) == 0 {
-			return nil, sum, errors.New("no usable payload digest found")
-		}
-		other = md5.New()
-		r := hdr.GetRange()
-		if _, err := io.Copy(other, io.NewSectionReader(f, int64(r.Start), int64(r.End-r.Start))); err != nil {
-			return nil, sum, err
-		}
-	}
-	write := func(b []byte) {
-		if other == nil {
-			pair.WriteBoth(b)
-		} else {
-			pair.WriteA(b)
-			other.Write(b)
-		}
-	}
-	if n := br.Buffered(); n > 0 {
-		b, _ := br.Peek(n)
-		write(b)
-	}
-	bufp := chunkPool.Get().(*[]byte)
-	defer chunkPool.Put(bufp)
-	if cap(*bufp) < payloadChunk {
-		*bufp = make([]byte, payloadChunk)
-	}
-	buf := (*bufp)[:payloadChunk]
-	for {
-		n, err := src.Read(buf)
-		write(buf[:n])
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, sum, err
-		}
-	}
-	fileSum, payloadSum := pair.Sums()
-	switch {
-	case other == nil:
-		if hex.EncodeToString(payloadSum[:]) != want {
-			return nil, sum, errors.New(describeVerifyError(errors.New("payload SHA-256 digest mismatch")))
-		}
-	case sigmd5 != nil:
-		if !bytes.Equal(other.Sum(nil), sigmd5) {
-			return nil, sum, errors.New(describeVerifyError(errors.New("md5 digest mismatch")))
-		}
-	default:
-		if hex.EncodeToString(other.Sum(nil)) != want {
-			return nil, sum, errors.New(describeVerifyError(fmt.Errorf("payload %s digest mismatch", algo)))
-		}
-	}
-	return hdr, fileSum, nil
-}
 
 // payloadDigest returns the header's payload digest and its algorithm, 0
 // when there is none.
@@ -414,33 +300,6 @@ var payloadHashes = map[uint32]crypto.Hash{
 	rpmutils.HASH_SHA384: crypto.SHA384,
 	rpmutils.HASH_SHA512: crypto.SHA512,
 	rpmutils.HASH_SHA224: crypto.SHA224,
-}
-
-// parseSignatures rejects a signature header whose OpenPGP signatures do
-// not parse, as rpmutils.Verify does even without keys.
-func parseSignatures(hdr *rpmutils.RpmHeader) error {
-	for _, tag := range []int{rpmutils.SIG_RSA, rpmutils.SIG_DSA, rpmutils.SIG_PGP, rpmutils.SIG_GPG} {
-		blob, err := hdr.GetBytes(tag)
-		if err != nil {
-			if _, ok := err.(rpmutils.NoSuchTagError); ok {
-				continue
-			}
-			return err
-		}
-		r := bytes.NewReader(blob)
-		pkt, err := packet.Read(r)
-		if err != nil {
-			return err
-		}
-		if r.Len() > 0 {
-			return rpmutils.ErrTrailingGarbage
-		}
-		sig, ok := pkt.(*packet.Signature)
-		if !ok || (sig.IssuerKeyId == nil && len(sig.IssuerFingerprint) == 0) {
-			return rpmutils.ErrNoPGPSignature
-		}
-	}
-	return nil
 }
 
 // describeVerifyError turns go-rpmutils' messages into ones that say what

@@ -22,7 +22,7 @@ import (
 	"syscall"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
-	"github.com/ProtonMail/go-crypto/openpgp/packet"
+	"github.com/bdebundle/bundle/repo/rpmsig"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -410,28 +410,23 @@ func entityDigest(e *openpgp.Entity) ([32]byte, bool) {
 	return d, true
 }
 
-func parseSigPacket(b []byte) (*packet.Signature, bool) {
-	r := bytes.NewReader(b)
-	p, err := packet.Read(r)
-	if err != nil || r.Len() > 0 {
-		return nil, false
-	}
-	s, ok := p.(*packet.Signature)
-	if !ok || (s.IssuerKeyId == nil && len(s.IssuerFingerprint) == 0) {
+func parseSigPacket(b []byte) (*rpmsig.Signature, bool) {
+	s, err := rpmsig.Parse(b)
+	if err != nil || s.KeyID == 0 {
 		return nil, false
 	}
 	return s, true
 }
 
-// signingEntity finds the key that verifies sig the way go-rpmutils does:
-// the first entity whose primary key or a subkey matches the issuer.
-func signingEntity(sig *packet.Signature, keyring openpgp.EntityList) *openpgp.Entity {
+// signingEntity finds the certificate whose primary key or a subkey has
+// the signature's key id, as the scan's keyring does.
+func signingEntity(sig *rpmsig.Signature, keyring openpgp.EntityList) *openpgp.Entity {
 	for _, e := range keyring {
-		if sig.CheckKeyIdOrFingerprint(e.PrimaryKey) {
+		if e.PrimaryKey != nil && e.PrimaryKey.KeyId == sig.KeyID {
 			return e
 		}
 		for _, sub := range e.Subkeys {
-			if sig.CheckKeyIdOrFingerprint(sub.PublicKey) {
+			if sub.PublicKey != nil && sub.PublicKey.KeyId == sig.KeyID {
 				return e
 			}
 		}

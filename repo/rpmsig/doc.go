@@ -1,0 +1,8 @@
+// Package rpmsig reads and verifies the OpenPGP signature packets RPM
+// signature headers carry: version 3 packets (RFC 4880 §5.2.2, what rpm
+// wrote until 4.14 and what every CentOS, EPEL and Mesosphere package of
+// that era carries) and version 4 packets, RSA (PKCS#1 v1.5) and DSA, with
+// the public keys ProtonMail/go-crypto reads from armored key files
+// (primary keys and subkeys). go-crypto refuses version 3 signature
+// packets, so the packet is parsed here; it has a handful of fixed fields.
+package rpmsig
