@@ -6,8 +6,9 @@
 # renders for the group (the master quorum, the slave's isolation, Docker
 # settings) and the slave attributes, so the first start already has them.
 # When a registered slave's attributes change, it removes the checkpointed
-# slave info (work_dir/meta/slaves/latest) and restarts the slave, which
-# Mesos otherwise refuses with "Incompatible slave info detected".
+# slave info (work_dir/meta/slaves/latest) at once and restarts the slave at
+# the end of the run; Mesos otherwise refuses to recover it ("Incompatible
+# slave info detected").
 #
 site = BundleSite.node_group(node[cookbook_name], node[:cluster_name], node[:facet_name])
 group_data = site['group']
@@ -61,7 +62,7 @@ if slave
       mode '0644'
       variables(value: attrs[key] + "\n")
       if registered
-        notifies :delete, "link[#{latest}]", :delayed
+        notifies :delete, "link[#{latest}]", :immediately
         notifies :run, 'bash[restart-mesos-slave]', :delayed
       end
     end
@@ -73,7 +74,7 @@ if slave
     file path do
       action :delete
       if registered
-        notifies :delete, "link[#{latest}]", :delayed
+        notifies :delete, "link[#{latest}]", :immediately
         notifies :run, 'bash[restart-mesos-slave]', :delayed
       end
     end

@@ -11,6 +11,9 @@ cluster_data = site['cluster']
 hp = cluster_data['haproxy']
 lookup = BundleSite.search_lookup(self)
 
+# The distro's repos (a no-op when the mesos or zookeeper recipes added them).
+include_recipe 'hadoop_common::add_repo'
+
 %w(haproxy curl).each do |pkg|
   package pkg
 end
