@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/bdebundle/bundle/internal/regular"
 	"golang.org/x/sys/unix"
 )
 
@@ -15,8 +16,19 @@ import (
 // one bundle never clean up or swap each other's work.
 func lockBundle(outDir, dir string) (func(), error) {
 	p := filepath.Join(outDir, "."+dir+".lock")
-	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o644)
+	// Never through a symbolic link: O_NOFOLLOW, and only a regular file.
+	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0o644)
 	if err != nil {
+		if errors.Is(err, unix.ELOOP) {
+			return nil, fmt.Errorf("locking %q: it is a symbolic link; remove it", p)
+		}
+		return nil, fmt.Errorf("locking %q: %w", p, err)
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		if err == nil {
+			err = fmt.Errorf("it is a %s, not a regular file; remove it", regular.Kind(fi.Mode()))
+		}
 		return nil, fmt.Errorf("locking %q: %w", p, err)
 	}
 	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {

@@ -66,6 +66,11 @@ type BuildOptions struct {
 	Images    ImageWriter
 	Templates TemplateWriter
 
+	// Protect are paths the build reads besides the plan's inputs (the
+	// definition, var files, keys): Build refuses to run when one lies
+	// inside the bundle directory or archive it would replace.
+	Protect []string
+
 	Progress progress.Reporter
 	// Fault, when set, is called before each step (Step* constants); an
 	// error aborts the build there. It exists to test atomicity.
@@ -140,6 +145,13 @@ func Build(ctx context.Context, plan *compiler.Plan, outDir string, opts BuildOp
 		return nil, err
 	}
 	defer unlock()
+	protect := append([]string(nil), opts.Protect...)
+	for _, in := range planInputs(plan) {
+		protect = append(protect, in.Src)
+	}
+	if err := checkReplaceable(outDir, dir, protect); err != nil {
+		return nil, err
+	}
 	if err := recoverLeftovers(outDir, dir); err != nil {
 		return nil, err
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/out"
@@ -51,6 +53,7 @@ func runBuild(cmd *cobra.Command, g *Globals, f *buildFlags, pres *pipeline.Resu
 		NoHardLinks:    f.Run.NoHardLinks,
 		NoCache:        f.Run.NoCache,
 		CacheDir:       f.Run.CacheDir,
+		Protect:        protectedPaths(pres, f.Run.SignKey),
 	}
 	if f.Run.SignKey != "" {
 		key, err := os.ReadFile(f.Run.SignKey)
@@ -73,6 +76,9 @@ func runBuild(cmd *cobra.Command, g *Globals, f *buildFlags, pres *pipeline.Resu
 		if cmd.Context().Err() != nil {
 			return envErr(errors.New("build interrupted; the previous bundle is unchanged"))
 		}
+		if errors.Is(err, out.ErrNotOurs) {
+			return usageErr(err)
+		}
 		return envErr(err)
 	}
 	if g.JSON {
@@ -93,4 +99,34 @@ func runBuild(cmd *cobra.Command, g *Globals, f *buildFlags, pres *pipeline.Resu
 		fmt.Fprintf(g.Out, "  signed: %s\n", filepath.Join(res.Dir, out.SignatureName))
 	}
 	return nil
+}
+
+// protectedPaths are the paths the build reads besides the plan's inputs:
+// the definition, its files, var files, the signing key and local image
+// sources. Build refuses to replace anything holding one of them.
+func protectedPaths(pres *pipeline.Result, signKey string) []string {
+	var out []string
+	if d := pres.Def; d != nil {
+		out = append(out, d.Path)
+		for name := range d.Files {
+			out = append(out, name)
+		}
+		for name := range d.VarFiles {
+			out = append(out, name)
+		}
+	}
+	if signKey != "" {
+		out = append(out, signKey)
+	}
+	if pres.Plan != nil {
+		for _, im := range pres.Plan.Images {
+			for _, prefix := range []string{"docker-archive:", "oci-layout:"} {
+				if rest, ok := strings.CutPrefix(im.Ref, prefix); ok {
+					out = append(out, rest)
+				}
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
