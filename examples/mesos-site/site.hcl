@@ -165,6 +165,12 @@ app "nginx" {
 image "nginx" {
   ref      = "docker-archive:images/nginx-1.7.9.tar"
   platform = "linux/amd64"
+
+  # "preserve" (the default; bundle { image_media_types } sets it for every
+  # image) keeps the upstream manifests byte for byte, so their digests and
+  # any signatures made over them stay valid. "oci" rewrites Docker manifests
+  # to OCI ones (new digests) so that skopeo and podman can read images/.
+  media_types = "preserve"
 }
 
 vm_template "mesos-node" {

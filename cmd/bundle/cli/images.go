@@ -112,19 +112,27 @@ func printPush(g *Globals, r *pipeline.PushReport) {
 		return
 	}
 	if r.NoChanges {
-		fmt.Fprintf(g.Out, "No changes: %s already has all %d images of bundle %s %s.\n", r.Registry, len(r.Images), r.Bundle, r.Version)
+		fmt.Fprintf(g.Out, "No changes: %s already has all %s of bundle %s %s.\n", r.Registry, plural(len(r.Images), "image"), r.Bundle, r.Version)
 		return
 	}
 	w := tabwriter.NewWriter(g.Out, 2, 8, 2, ' ', 0)
 	var up int64
-	var blobs int
+	var blobs, manifests int
 	for _, p := range r.Images {
 		up += p.UploadedBytes
 		blobs += p.UploadedBlobs
-		fmt.Fprintf(w, "  %s\t%s\tuploaded %d blobs (%s), %d present\n", p.Name, p.Ref, p.UploadedBlobs, progress.Bytes(p.UploadedBytes), p.SkippedBlobs)
+		manifests += p.Manifests
+		fmt.Fprintf(w, "  %s\t%s\tuploaded %s (%s), %d present, %s written\n", p.Name, p.Ref, plural(p.UploadedBlobs, "blob"), progress.Bytes(p.UploadedBytes), p.SkippedBlobs, plural(p.Manifests, "manifest"))
 	}
-	fmt.Fprintf(g.Out, "Pushed %d images of bundle %s %s to %s: %d blobs uploaded (%s).\n", len(r.Images), r.Bundle, r.Version, r.Registry, blobs, progress.Bytes(up))
+	fmt.Fprintf(g.Out, "Pushed %s of bundle %s %s to %s: %s uploaded (%s), %s written.\n", plural(len(r.Images), "image"), r.Bundle, r.Version, r.Registry, plural(blobs, "blob"), progress.Bytes(up), plural(manifests, "manifest"))
 	w.Flush()
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func newImagesListCmd(g *Globals) *cobra.Command {

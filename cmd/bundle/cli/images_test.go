@@ -400,6 +400,10 @@ func TestImagesPushResumes(t *testing.T) {
 	}
 }
 
+// TestImagesPushOCIMediaTypes builds with image_media_types = "oci": the
+// tools image takes the default and skopeo copies it from the layout with
+// its digest kept; nginx keeps its own media_types = "preserve" (the
+// example's), which skopeo's oci: transport cannot read.
 func TestImagesPushOCIMediaTypes(t *testing.T) {
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
 	reg := startDockerRegistry(t, "", "")
@@ -410,15 +414,29 @@ func TestImagesPushOCIMediaTypes(t *testing.T) {
 	}
 	var l struct{ Images []images.Entry }
 	must0(t, json.Unmarshal([]byte(stdout), &l))
+	if len(l.Images) != 2 {
+		t.Fatalf("images list: %+v", l)
+	}
 	for _, e := range l.Images {
+		layout := "oci:" + filepath.Join(bundleDir, "images") + ":" + e.Name
+		dst := reg + "/copied/" + e.Name + ":1"
+		if e.Name == "nginx" {
+			if e.MediaTypes != images.Preserve || e.SourceDigest != e.Digest {
+				t.Errorf("nginx (media_types = \"preserve\"): %+v", e)
+			}
+			cmd := exec.Command("skopeo", "--insecure-policy", "copy", "--dest-tls-verify=false", layout, "docker://"+dst)
+			if outb, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(outb), "no descriptor found") {
+				t.Errorf("skopeo copy of a Docker-typed entry: %v\n%s", err, outb)
+			}
+			continue
+		}
 		if e.MediaTypes != images.OCI || e.MediaType != "application/vnd.oci.image.manifest.v1+json" || e.SourceDigest == e.Digest {
 			t.Errorf("%s: %+v", e.Name, e)
 		}
 		// skopeo reads the layout and keeps the digest.
-		dst := reg + "/copied/" + e.Name + ":1"
-		skopeoRun(t, "copy", "--dest-tls-verify=false", "oci:"+filepath.Join(bundleDir, "images")+":"+e.Name, "docker://"+dst)
+		skopeoRun(t, "copy", "--dest-tls-verify=false", layout, "docker://"+dst)
 		if got := skopeoInspectDigest(t, dst); got != e.Digest {
-			t.Errorf("%s: skopeo copy oci:…:%s gives %s, the layout has %s", e.Name, e.Name, got, e.Digest)
+			t.Errorf("%s: skopeo copy %s gives %s, the layout has %s", e.Name, layout, got, e.Digest)
 		}
 	}
 	if code, stdout, stderr := run(t, "images", "push", archive); code != 0 {
