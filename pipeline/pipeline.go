@@ -7,7 +7,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
@@ -261,21 +260,36 @@ func closure(ctx context.Context, ds *def.Distro, scanned map[string][]*repo.Pac
 			}
 		}
 	}
-	problems := repo.Unresolved(pkgs, baseline)
-	sort.Slice(problems, func(i, j int) bool { return problems[i].String() < problems[j].String() })
-	for _, pr := range problems {
+	// One diagnostic per missing capability, naming every package that
+	// needs it: a capability hundreds of packages require is one message.
+	for _, u := range repo.GroupByRequirement(repo.Unresolved(pkgs, baseline)) {
 		sev := hcl.DiagError
 		for _, pat := range ds.AllowUnresolved {
-			if ok, _ := path.Match(pat, depName(pr.Requirement)); ok {
+			if ok, _ := path.Match(pat, depName(u.Requirement)); ok {
 				sev = hcl.DiagWarning
 			}
 		}
+		who := u.Packages[0] + " requires " + u.Requirement
+		if n := len(u.Packages); n > 1 {
+			who = fmt.Sprintf("%d packages require %s (%s)", n, u.Requirement, namesUpTo(u.Packages, maxNamed))
+		}
 		diags = append(diags, &hcl.Diagnostic{Severity: sev, Summary: "Unresolved dependency",
-			Detail: fmt.Sprintf("%s requires %s, which no package of distro %q's repos (%s) nor its baseline provides. Add the package to a repo, list the capability in baseline { provides = [...] }, or match it in allow_unresolved.",
-				pr.Package, pr.Requirement, ds.Name, repoNames(ds)),
+			Detail: fmt.Sprintf("%s, which no package of distro %q's repos (%s) nor its baseline provides. Add the package to a repo, list the capability in baseline { provides = [...] }, or match it in allow_unresolved.",
+				who, ds.Name, repoNames(ds)),
 			Subject: attrRange(ds.Body, "repos", ds.DeclRange)})
 	}
 	return diags
+}
+
+// maxNamed is how many requiring packages an unresolved-dependency
+// diagnostic names before it gives the rest as a count.
+const maxNamed = 20
+
+func namesUpTo(names []string, n int) string {
+	if len(names) <= n {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(names[:n], ", "), len(names)-n)
 }
 
 func repoNames(ds *def.Distro) string {

@@ -98,6 +98,41 @@ func TestUnresolvedDependency(t *testing.T) {
 	}
 }
 
+func TestUnresolvedDependencyGrouped(t *testing.T) {
+	tests := []struct {
+		name     string
+		baseline string
+		want     []string // the details' opening, one per diagnostic, in order
+	}{
+		{"one capability, two packages", strings.Replace(fullBaseline, `"/bin/sh", `, "", 1),
+			[]string{"2 packages require /bin/sh (marathon-0.8.0-1.0.146.el6.x86_64, mesos-0.22.0-1.0.centos65.x86_64), which"}},
+		{"two capabilities, sorted", strings.Replace(strings.Replace(fullBaseline, `"/bin/sh", `, "", 1), `"zlib", `, "", 1),
+			[]string{"2 packages require /bin/sh (", "mesos-0.22.0-1.0.centos65.x86_64 requires zlib, which"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, diags := Compile(context.Background(), writeSite(t, tt.baseline), def.Options{}, Options{})
+			var got []string
+			for _, d := range diags {
+				if d.Summary == "Unresolved dependency" {
+					got = append(got, d.Detail)
+				}
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("%d unresolved-dependency diagnostics, want %d: %q", len(got), len(tt.want), got)
+			}
+			for i, w := range tt.want {
+				if !strings.HasPrefix(got[i], w) {
+					t.Errorf("diagnostic %d: %q, want it to start %q", i, got[i], w)
+				}
+			}
+		})
+	}
+	if got := namesUpTo([]string{"a", "b", "c"}, 2); got != "a, b and 1 more" {
+		t.Errorf("namesUpTo = %q", got)
+	}
+}
+
 func TestBadRPMIsADiagnostic(t *testing.T) {
 	dir := writeSite(t, fullBaseline)
 	bad := filepath.Join(dir, "rpms", "broken-1-1.x86_64.rpm")

@@ -1,6 +1,7 @@
 package repo
 
 import (
+	"slices"
 	"sort"
 	"strings"
 )
@@ -117,4 +118,28 @@ func overlaps(p, r Dep) bool {
 	return (pf&rpmsenseEqual != 0 && rf&rpmsenseEqual != 0) ||
 		(pf&rpmsenseLess != 0 && rf&rpmsenseLess != 0) ||
 		(pf&rpmsenseGreater != 0 && rf&rpmsenseGreater != 0)
+}
+
+// Unmet is one requirement nothing satisfies, with every package that
+// needs it.
+type Unmet struct {
+	Requirement string   // as rpm prints it
+	Packages    []string // NEVRAs of the requiring packages, sorted, each once
+}
+
+// GroupByRequirement folds problems into one Unmet per requirement, sorted
+// by requirement: a capability that hundreds of packages need is one entry,
+// not hundreds.
+func GroupByRequirement(problems []Problem) []Unmet {
+	byReq := map[string][]string{}
+	for _, p := range problems {
+		byReq[p.Requirement] = append(byReq[p.Requirement], p.Package)
+	}
+	out := make([]Unmet, 0, len(byReq))
+	for req, pkgs := range byReq {
+		sort.Strings(pkgs)
+		out = append(out, Unmet{Requirement: req, Packages: slices.Compact(pkgs)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Requirement < out[j].Requirement })
+	return out
 }

@@ -68,57 +68,99 @@ func Index(ctx context.Context, dir string, opts IndexOptions) (*IndexResult, er
 	if err != nil {
 		return nil, err
 	}
-	var cache *updateCache
-	var warnings []string
-	// With a keyring every package is read again: the old repodata does
-	// not record which key signed what.
-	if opts.Update && opts.Keyring == nil {
-		cache, err = loadUpdateCache(ctx, dir)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			// Old repodata that does not match its repomd.xml, or does
-			// not parse, is not trusted: every package is read again.
-			warnings = append(warnings, fmt.Sprintf("--update: not reusing the old repodata (%v); reading every package", err))
-			cache = nil
+	// Repository order: by location (findRPMs sorts the full paths, which
+	// agrees, but the locations are what is written).
+	locs := make([]string, len(paths))
+	for i, p := range paths {
+		if locs[i], err = location(dir, p); err != nil {
+			return nil, err
 		}
 	}
-	sopts := ScanOptions{Workers: opts.Workers, Keyring: opts.Keyring, Progress: opts.Progress, Root: dir}
-	if cache != nil {
-		sopts.Cache = cache
+	order := make([]int, len(paths))
+	for i := range order {
+		order[i] = i
 	}
-	pkgs, err := Scan(ctx, paths, sopts)
+	sort.SliceStable(order, func(a, b int) bool { return locs[order[a]] < locs[order[b]] })
+	sorted := make([]string, len(paths))
+	for i, j := range order {
+		sorted[i] = paths[j]
+	}
+	paths, locs, order = sorted, nil, nil
+
+	res := &IndexResult{Dir: dir, Packages: len(paths), Revision: opts.Revision, Signed: opts.SignKey != nil}
+	err = withTempRepodata(ctx, dir, func(tmp string) error {
+		sp, err := newSpill(tmp, len(paths))
+		if err != nil {
+			return err
+		}
+		defer sp.close()
+		var cache *updateCache
+		// With a keyring every package is read again: the old repodata does
+		// not record which key signed what.
+		if opts.Update && opts.Keyring == nil {
+			cache, err = loadUpdateCache(ctx, dir, sp)
+			if err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				// Old repodata that does not match its repomd.xml, or does
+				// not parse, is not trusted: every package is read again.
+				res.Warnings = append(res.Warnings, fmt.Sprintf("--update: not reusing the old repodata (%v); reading every package", err))
+				cache = nil
+			}
+		}
+		var reuse func(int, string, fs.FileInfo) bool
+		if cache != nil {
+			reuse = func(i int, path string, fi fs.FileInfo) bool {
+				r, ok := cache.lookup(path, fi)
+				if ok {
+					sp.recs[i] = r
+				}
+				return ok
+			}
+		}
+		sopts := ScanOptions{Workers: opts.Workers, Keyring: opts.Keyring, Progress: opts.Progress, Root: dir}
+		err = scanEach(ctx, paths, sopts, reuse, func(i int, p *Package) error {
+			r, err := sp.put(p)
+			sp.recs[i] = r
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if err := sp.finish(); err != nil {
+			return err
+		}
+		ts := opts.Epoch
+		for _, r := range sp.recs {
+			if opts.Epoch == 0 {
+				ts = max(ts, r.buildTime)
+			}
+			res.Bytes += r.size
+		}
+		res.Timestamp = ts
+		if cache != nil {
+			res.Reused = int(cache.hits)
+		}
+		wopts := WriteOptions{Revision: opts.Revision, Timestamp: ts, SignKey: opts.SignKey}
+		if err := writeRepodataDir(ctx, tmp, len(paths), sp.fragments(ts), wopts); err != nil {
+			return err
+		}
+		sp.close()
+		// Mark when the scan began: files changed after that are re-read by
+		// the next --update.
+		if err := os.Chtimes(filepath.Join(tmp, "repomd.xml"), start, start); err != nil {
+			return fmt.Errorf("writing %q: %w", filepath.Join(dir, "repodata", "repomd.xml"), err)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	sort.SliceStable(pkgs, func(i, j int) bool { return pkgs[i].Location < pkgs[j].Location })
-	ts := opts.Epoch
-	if ts == 0 {
-		for _, p := range pkgs {
-			ts = max(ts, p.BuildTime)
-		}
-	}
-	wopts := WriteOptions{Revision: opts.Revision, Timestamp: ts, SignKey: opts.SignKey}
-	if err := WriteRepodata(ctx, dir, pkgs, wopts); err != nil {
-		return nil, err
-	}
-	// Mark when the scan began: files changed after that are re-read by
-	// the next --update.
-	if err := os.Chtimes(filepath.Join(dir, "repodata", "repomd.xml"), start, start); err != nil {
-		return nil, fmt.Errorf("writing %q: %w", filepath.Join(dir, "repodata", "repomd.xml"), err)
-	}
-	res := &IndexResult{Dir: dir, Packages: len(pkgs), Revision: wopts.Revision, Timestamp: ts, Signed: opts.SignKey != nil, Warnings: warnings}
 	if res.Revision == "" {
-		res.Revision = fmt.Sprint(ts)
+		res.Revision = fmt.Sprint(res.Timestamp)
 	}
-	for _, p := range pkgs {
-		res.Bytes += p.Size
-	}
-	if cache != nil {
-		res.Reused = int(cache.hits)
-	}
-	res.Read = len(pkgs) - res.Reused
+	res.Read = res.Packages - res.Reused
 	entries, err := os.ReadDir(filepath.Join(dir, "repodata"))
 	if err != nil {
 		return nil, fmt.Errorf("reading %q: %w", filepath.Join(dir, "repodata"), err)
@@ -132,15 +174,16 @@ func Index(ctx context.Context, dir string, opts IndexOptions) (*IndexResult, er
 // updateCache answers Scan's lookups from existing repodata: a package is
 // reused when its path and size match and the file was neither modified nor
 // replaced (mtime and ctime) after the previous index run began, which
-// Index records as repomd.xml's modification time.
+// Index records as repomd.xml's modification time. The old packages'
+// elements are in the spill file; only their records are kept here.
 type updateCache struct {
-	byLoc map[string]*Package
+	byLoc map[string]spillRec
 	root  string
 	since time.Time
 	hits  int64
 }
 
-func loadUpdateCache(ctx context.Context, dir string) (*updateCache, error) {
+func loadUpdateCache(ctx context.Context, dir string, sp *spill) (*updateCache, error) {
 	md := filepath.Join(dir, "repodata", "repomd.xml")
 	fi, err := os.Stat(md)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -149,26 +192,27 @@ func loadUpdateCache(ctx context.Context, dir string) (*updateCache, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading %q: %w", md, err)
 	}
-	pkgs, err := ReadRepodata(ctx, dir)
+	c := &updateCache{byLoc: map[string]spillRec{}, root: dir, since: fi.ModTime()}
+	err = readRepodataEach(ctx, dir, func(p *Package) error {
+		r, err := sp.put(p)
+		c.byLoc[p.Location] = r
+		return err
+	})
 	if err != nil {
 		return nil, err
-	}
-	c := &updateCache{byLoc: make(map[string]*Package, len(pkgs)), root: dir, since: fi.ModTime()}
-	for _, p := range pkgs {
-		c.byLoc[p.Location] = p
 	}
 	return c, nil
 }
 
-func (c *updateCache) Lookup(path string, fi fs.FileInfo) *Package {
+func (c *updateCache) lookup(path string, fi fs.FileInfo) (spillRec, bool) {
 	rel, err := filepath.Rel(c.root, path)
 	if err != nil {
-		return nil
+		return spillRec{}, false
 	}
-	p := c.byLoc[filepath.ToSlash(rel)]
-	if p == nil || p.Size != fi.Size() || fi.ModTime().After(c.since) || changeTime(fi).After(c.since) {
-		return nil
+	r, ok := c.byLoc[filepath.ToSlash(rel)]
+	if !ok || r.size != fi.Size() || fi.ModTime().After(c.since) || changeTime(fi).After(c.since) {
+		return spillRec{}, false
 	}
 	atomic.AddInt64(&c.hits, 1)
-	return p
+	return r, true
 }

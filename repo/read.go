@@ -84,58 +84,121 @@ func (md *repomdDoc) data(typ string) *repomdData {
 // ReadRepodata parses the primary, filelists and other metadata of an
 // existing repository, in the order primary lists the packages.
 func ReadRepodata(ctx context.Context, repoDir string) ([]*Package, error) {
-	md, err := readRepomd(repoDir)
+	var pkgs []*Package
+	err := readRepodataEach(ctx, repoDir, func(p *Package) error {
+		pkgs = append(pkgs, p)
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	prim := md.href("primary")
-	if prim == "" {
-		return nil, fmt.Errorf("reading %q: no primary metadata listed", filepath.Join(repoDir, "repodata", "repomd.xml"))
+	return pkgs, nil
+}
+
+// readRepodataEach is ReadRepodata handing each package to emit as soon as
+// its primary, filelists and other entries are parsed, so that only a few
+// packages are held at a time.
+func readRepodataEach(ctx context.Context, repoDir string, emit func(*Package) error) error {
+	md, err := readRepomd(repoDir)
+	if err != nil {
+		return err
+	}
+	if md.href("primary") == "" {
+		return fmt.Errorf("reading %q: no primary metadata listed", filepath.Join(repoDir, "repodata", "repomd.xml"))
 	}
 	// The three files are independent streams: parse them at once and join
 	// filelists and other to primary by position, checking each pkgid.
-	kinds := []string{"primary", "filelists", "other"}
-	parsed := make([][]*Package, len(kinds))
+	kinds := [3]string{"primary", "filelists", "other"}
+	var (
+		chans [3]chan *Package
+		errs  [3]error
+	)
 	g, gctx := errgroup.WithContext(ctx)
 	for i, typ := range kinds {
 		d := md.data(typ)
 		if d == nil {
 			continue
 		}
+		ch := make(chan *Package, 64)
+		chans[i] = ch
 		g.Go(func() error {
-			var err error
-			parsed[i], err = parseMetadata(gctx, repoDir, d, typ)
+			err := parseMetadata(gctx, repoDir, d, typ, func(p *Package) error {
+				select {
+				case ch <- p:
+					return nil
+				case <-gctx.Done():
+					return gctx.Err()
+				}
+			})
+			errs[i] = err // seen by the joiner once ch is closed
+			close(ch)
 			return err
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	pkgs := parsed[0]
-	for i, typ := range kinds[1:] {
-		href := md.href(typ)
-		if href == "" {
-			continue
-		}
-		where := filepath.Join(repoDir, filepath.FromSlash(href))
-		extra := parsed[i+1]
-		if len(extra) != len(pkgs) {
-			return nil, fmt.Errorf("reading %q: lists %d packages, primary lists %d", where, len(extra), len(pkgs))
-		}
-		for j, e := range extra {
-			p := pkgs[j]
-			if e.Checksum != p.Checksum {
-				return nil, fmt.Errorf("reading %q: package %d has pkgid %s, primary says %s", where, j+1, e.Checksum, p.Checksum)
+	g.Go(func() error {
+		// A file that fails to parse is reported as such, not as a
+		// count mismatch: its error wins.
+		failed := func() bool { return errs[0] != nil || errs[1] != nil || errs[2] != nil }
+		for n := 0; ; n++ {
+			p, ok := <-chans[0]
+			for i := 1; i < 3; i++ {
+				if chans[i] == nil {
+					continue
+				}
+				e, eok := <-chans[i]
+				if ok != eok {
+					if !ok && errs[0] != nil || !eok && errs[i] != nil {
+						return nil
+					}
+					// Count both to the end for the message.
+					np, ne := n, n
+					if ok {
+						np++
+					}
+					if eok {
+						ne++
+					}
+					for range chans[0] {
+						np++
+					}
+					for range chans[i] {
+						ne++
+					}
+					for j := 1; j < 3; j++ {
+						if chans[j] != nil {
+							for range chans[j] {
+							}
+						}
+					}
+					if failed() {
+						return nil
+					}
+					where := filepath.Join(repoDir, filepath.FromSlash(md.href(kinds[i])))
+					return fmt.Errorf("reading %q: lists %d packages, primary lists %d", where, ne, np)
+				}
+				if !ok {
+					continue
+				}
+				if e.Checksum != p.Checksum {
+					where := filepath.Join(repoDir, filepath.FromSlash(md.href(kinds[i])))
+					return fmt.Errorf("reading %q: package %d has pkgid %s, primary says %s", where, n+1, e.Checksum, p.Checksum)
+				}
+				if i == 1 {
+					// primary lists only some files; filelists has all
+					p.Files = e.Files
+				} else {
+					p.Changelogs = e.Changelogs
+				}
 			}
-			if typ == "filelists" {
-				// primary lists only some files; filelists has all
-				p.Files = e.Files
-			} else {
-				p.Changelogs = e.Changelogs
+			if !ok {
+				return nil
+			}
+			if err := emit(p); err != nil {
+				return err
 			}
 		}
-	}
-	return pkgs, nil
+	})
+	return g.Wait()
 }
 
 func attrOf(se xml.StartElement, name string) string {
@@ -156,17 +219,17 @@ func attrInt(se xml.StartElement, name string) int64 {
 // in file order, and checks the file against the checksum repomd.xml
 // records for it. For filelists and other each package carries only its
 // pkgid (as Checksum) and its files or changelogs.
-func parseMetadata(ctx context.Context, repoDir string, d *repomdData, kind string) ([]*Package, error) {
+func parseMetadata(ctx context.Context, repoDir string, d *repomdData, kind string, emit func(*Package) error) error {
 	href := d.Location.Href
 	where := filepath.Join(repoDir, filepath.FromSlash(href))
 	f, err := os.Open(where)
 	if err != nil {
-		return nil, fmt.Errorf("reading %q: %w", where, err)
+		return fmt.Errorf("reading %q: %w", where, err)
 	}
 	defer f.Close()
 	newHash, ok := metadataHashes[d.Checksum.Type]
 	if !ok {
-		return nil, fmt.Errorf("reading %q: repomd.xml gives a %q checksum, which is not supported (sha1, sha256, sha512)", where, d.Checksum.Type)
+		return fmt.Errorf("reading %q: repomd.xml gives a %q checksum, which is not supported (sha1, sha256, sha512)", where, d.Checksum.Type)
 	}
 	h := newHash()
 	raw := io.TeeReader(f, h)
@@ -174,13 +237,13 @@ func parseMetadata(ctx context.Context, repoDir string, d *repomdData, kind stri
 	if strings.HasSuffix(href, ".gz") {
 		zr, err := gzip.NewReader(rc)
 		if err != nil {
-			return nil, fmt.Errorf("reading %q: %w", where, err)
+			return fmt.Errorf("reading %q: %w", where, err)
 		}
 		rc = zr
 	}
 	dec := xml.NewDecoder(rc)
 	primary := kind == "primary"
-	var out []*Package
+	var count int
 	var cur *Package
 	var text strings.Builder
 	var inText bool
@@ -194,7 +257,7 @@ func parseMetadata(ctx context.Context, repoDir string, d *repomdData, kind stri
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("reading %q: %w", where, err)
+			return fmt.Errorf("reading %q: %w", where, err)
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
@@ -213,8 +276,8 @@ func parseMetadata(ctx context.Context, repoDir string, d *repomdData, kind stri
 				} else {
 					cur = &Package{Checksum: attrOf(t, "pkgid")}
 				}
-				if len(out)%512 == 0 && ctx.Err() != nil {
-					return nil, ctx.Err()
+				if count%512 == 0 && ctx.Err() != nil {
+					return ctx.Err()
 				}
 			case cur == nil:
 			case name == "version" && primary:
@@ -254,7 +317,10 @@ func parseMetadata(ctx context.Context, repoDir string, d *repomdData, kind stri
 			text.Reset()
 			switch t.Name.Local {
 			case "package":
-				out = append(out, cur)
+				if err := emit(cur); err != nil {
+					return err
+				}
+				count++
 				cur = nil
 			case "name":
 				cur.Name = s
@@ -296,15 +362,15 @@ func parseMetadata(ctx context.Context, repoDir string, d *repomdData, kind stri
 	// Read to the end (the gzip trailer, then anything after it) so the
 	// whole file is hashed.
 	if _, err := io.Copy(io.Discard, rc); err != nil {
-		return nil, fmt.Errorf("reading %q: %w", where, err)
+		return fmt.Errorf("reading %q: %w", where, err)
 	}
 	if _, err := io.Copy(io.Discard, raw); err != nil {
-		return nil, fmt.Errorf("reading %q: %w", where, err)
+		return fmt.Errorf("reading %q: %w", where, err)
 	}
 	if want := strings.TrimSpace(d.Checksum.Value); hex.EncodeToString(h.Sum(nil)) != want {
-		return nil, fmt.Errorf("reading %q: %s %x, repomd.xml says %s", where, d.Checksum.Type, h.Sum(nil), want)
+		return fmt.Errorf("reading %q: %s %x, repomd.xml says %s", where, d.Checksum.Type, h.Sum(nil), want)
 	}
-	return out, nil
+	return nil
 }
 
 // VerifyRepodata checks a repository against its repodata: every file

@@ -57,13 +57,45 @@ type ScanOptions struct {
 // in the order of paths. Every bad file is reported, each error naming the
 // file and the problem.
 func Scan(ctx context.Context, paths []string, opts ScanOptions) ([]*Package, error) {
+	pkgs := make([]*Package, len(paths))
+	var reuse func(int, string, fs.FileInfo) bool
+	if opts.Cache != nil {
+		reuse = func(i int, path string, fi fs.FileInfo) bool {
+			p := opts.Cache.Lookup(path, fi)
+			if p == nil {
+				return false
+			}
+			cp := *p
+			cp.Location, _ = location(opts.Root, path) // checked by scanEach first
+			pkgs[i] = &cp
+			return true
+		}
+	}
+	err := scanEach(ctx, paths, opts, reuse, func(i int, p *Package) error {
+		pkgs[i] = p
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return pkgs, nil
+}
+
+// scanEach is Scan without the collecting: each file is offered to reuse
+// (when set), which returns true when it has what it needs without reading
+// the file; every other file is read and handed to emit with its index in
+// paths and its Location set. reuse and emit are called from several
+// goroutines at once; an error from emit stops the scan.
+func scanEach(ctx context.Context, paths []string, opts ScanOptions, reuse func(i int, path string, fi fs.FileInfo) bool, emit func(i int, p *Package) error) error {
 	workers := opts.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	rep := progress.Or(opts.Progress)
 	var total int64
-	infos := make([]fs.FileInfo, len(paths))
+	// Only the sizes are kept (a FileInfo is a few hundred bytes, which
+	// adds up over tens of thousands of packages); reuse gets a fresh one.
+	sizes := make([]int64, len(paths))
 	var errs []error
 	for i, p := range paths {
 		fi, err := os.Stat(p)
@@ -75,18 +107,17 @@ func Scan(ctx context.Context, paths []string, opts ScanOptions) ([]*Package, er
 			errs = append(errs, fmt.Errorf("reading %q: not a regular file", p))
 			continue
 		}
-		infos[i] = fi
+		sizes[i] = fi.Size()
 		total += fi.Size()
 	}
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		return errors.Join(errs...)
 	}
 	var keyring *rpmsig.Keyring
 	if opts.Keyring != nil {
 		keyring = rpmsig.NewKeyring(opts.Keyring)
 	}
 	task := rep.Start("scan RPMs", total)
-	pkgs := make([]*Package, len(paths))
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(workers)
@@ -96,7 +127,7 @@ func Scan(ctx context.Context, paths []string, opts ScanOptions) ([]*Package, er
 	for i := range order {
 		order[i] = i
 	}
-	sort.SliceStable(order, func(a, b int) bool { return infos[order[a]].Size() > infos[order[b]].Size() })
+	sort.SliceStable(order, func(a, b int) bool { return sizes[order[a]] > sizes[order[b]] })
 	for _, i := range order {
 		path := paths[i]
 		if gctx.Err() != nil {
@@ -110,16 +141,21 @@ func Scan(ctx context.Context, paths []string, opts ScanOptions) ([]*Package, er
 				mu.Unlock()
 				return nil
 			}
-			if opts.Cache != nil {
-				if p := opts.Cache.Lookup(path, infos[i]); p != nil {
-					cp := *p
-					cp.Location = loc
-					pkgs[i] = &cp
-					task.Add(infos[i].Size())
+			size := sizes[i]
+			if reuse != nil {
+				fi, err := os.Stat(path)
+				if err != nil {
+					mu.Lock()
+					errs = append(errs, fmt.Errorf("reading %q: %w", path, err))
+					mu.Unlock()
+					return nil
+				}
+				if fi.Size() == size && reuse(i, path, fi) {
+					task.Add(size)
 					return nil
 				}
 			}
-			p, err := readRPM(gctx, path, infos[i].Size(), keyring, task)
+			p, err := readRPM(gctx, path, size, keyring, task)
 			if err != nil {
 				if gctx.Err() != nil {
 					return gctx.Err()
@@ -130,8 +166,7 @@ func Scan(ctx context.Context, paths []string, opts ScanOptions) ([]*Package, er
 				return nil
 			}
 			p.Location = loc
-			pkgs[i] = p
-			return nil
+			return emit(i, p)
 		})
 	}
 	werr := g.Wait()
@@ -140,16 +175,16 @@ func Scan(ctx context.Context, paths []string, opts ScanOptions) ([]*Package, er
 	}
 	if werr != nil {
 		task.Done(werr)
-		return nil, werr
+		return werr
 	}
 	if len(errs) > 0 {
 		sort.Slice(errs, func(i, j int) bool { return errs[i].Error() < errs[j].Error() })
 		err := errors.Join(errs...)
 		task.Done(err)
-		return nil, err
+		return err
 	}
 	task.Done(nil)
-	return pkgs, nil
+	return nil
 }
 
 func location(root, path string) (string, error) {

@@ -75,6 +75,20 @@ func (t teeWriter) Write(p []byte) (int, error) {
 // a temporary directory beside the old one and swapped into place, so a
 // failure leaves the previous repodata untouched.
 func WriteRepodata(ctx context.Context, repoDir string, pkgs []*Package, opts WriteOptions) error {
+	return withTempRepodata(ctx, repoDir, func(tmp string) error {
+		frags := fragments{
+			primary:   func(b []byte, i int) ([]byte, error) { return appendPrimary(b, pkgs[i], opts.Timestamp), nil },
+			filelists: func(b []byte, i int) ([]byte, error) { return appendFilelists(b, pkgs[i]), nil },
+			other:     func(b []byte, i int) ([]byte, error) { return appendOther(b, pkgs[i]), nil },
+		}
+		return writeRepodataDir(ctx, tmp, len(pkgs), frags, opts)
+	})
+}
+
+// withTempRepodata runs write on a new temporary directory beside
+// repoDir/repodata and swaps it into place when write succeeds; on failure
+// the previous repodata is left untouched and the directory removed.
+func withTempRepodata(ctx context.Context, repoDir string, write func(tmp string) error) error {
 	tmp, err := os.MkdirTemp(repoDir, ".repodata-")
 	if err != nil {
 		return fmt.Errorf("creating repodata in %q: %w", repoDir, err)
@@ -85,7 +99,7 @@ func WriteRepodata(ctx context.Context, repoDir string, pkgs []*Package, opts Wr
 			os.RemoveAll(tmp)
 		}
 	}()
-	if err := writeRepodataDir(ctx, tmp, pkgs, opts); err != nil {
+	if err := write(tmp); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
@@ -98,30 +112,40 @@ func WriteRepodata(ctx context.Context, repoDir string, pkgs []*Package, opts Wr
 	return nil
 }
 
-func writeRepodataDir(ctx context.Context, dir string, pkgs []*Package, opts WriteOptions) error {
+// fragments append the i-th package's element of each metadata file to b.
+type fragments struct {
+	primary, filelists, other func(b []byte, i int) ([]byte, error)
+}
+
+// writeRepodataDir writes the metadata of n packages, given as fragments,
+// and repomd.xml (and its signature) into dir.
+func writeRepodataDir(ctx context.Context, dir string, n int, frags fragments, opts WriteOptions) error {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		return err
 	}
 	kinds := []struct {
-		typ    string
-		head   []byte
-		foot   string
-		append func([]byte, *Package) []byte
+		typ  string
+		head []byte
+		foot string
+		frag func([]byte, int) ([]byte, error)
 	}{
-		{"primary", primaryHead(len(pkgs)), "</metadata>", func(b []byte, p *Package) []byte { return appendPrimary(b, p, opts.Timestamp) }},
-		{"filelists", filelistsHead(len(pkgs)), "</filelists>", appendFilelists},
-		{"other", otherHead(len(pkgs)), "</otherdata>", appendOther},
+		{"primary", primaryHead(n), "</metadata>", frags.primary},
+		{"filelists", filelistsHead(n), "</filelists>", frags.filelists},
+		{"other", otherHead(n), "</otherdata>", frags.other},
 	}
 	recs := make([]repomdRecord, len(kinds))
-	g, ctx := errgroup.WithContext(ctx)
+	g, gctx := errgroup.WithContext(ctx)
 	for i, k := range kinds {
 		g.Go(func() error {
-			rec, err := writeXMLGz(ctx, dir, k.typ, k.head, k.foot, pkgs, k.append)
+			rec, err := writeXMLGz(gctx, dir, k.typ, k.head, k.foot, n, k.frag)
 			recs[i] = rec
 			return err
 		})
 	}
 	if err := g.Wait(); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
 		return err
 	}
 	md := repomdXML(recs, opts)
@@ -170,7 +194,7 @@ func writeFileSync(path string, data []byte) error {
 
 // writeXMLGz streams one metadata file into dir as <type>.xml.gz, then
 // renames it to its checksum-prefixed name.
-func writeXMLGz(ctx context.Context, dir, typ string, head []byte, foot string, pkgs []*Package, add func([]byte, *Package) []byte) (repomdRecord, error) {
+func writeXMLGz(ctx context.Context, dir, typ string, head []byte, foot string, n int, frag func([]byte, int) ([]byte, error)) (repomdRecord, error) {
 	tmpName := filepath.Join(dir, typ+".xml.gz")
 	f, err := os.OpenFile(tmpName, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
@@ -189,13 +213,16 @@ func writeXMLGz(ctx context.Context, dir, typ string, head []byte, foot string, 
 		return repomdRecord{}, fmt.Errorf("writing %q: %w", tmpName, err)
 	}
 	buf := make([]byte, 0, 64<<10)
-	for i, p := range pkgs {
+	for i := range n {
 		if i%256 == 0 {
 			if err := ctx.Err(); err != nil {
 				return repomdRecord{}, err
 			}
 		}
-		buf = add(buf[:0], p)
+		buf, err = frag(buf[:0], i)
+		if err != nil {
+			return repomdRecord{}, err
+		}
 		if _, err := out.Write(buf); err != nil {
 			return repomdRecord{}, fmt.Errorf("writing %q: %w", tmpName, err)
 		}

@@ -96,6 +96,15 @@ func appendFile(b []byte, indent string, f File) []byte {
 // appendPrimary appends the primary.xml <package> element of p; fileTime is
 // written as <time file>.
 func appendPrimary(b []byte, p *Package, fileTime int64) []byte {
+	b = appendPrimaryHead(b, p)
+	b = strconv.AppendInt(b, fileTime, 10)
+	return appendPrimaryTail(b, p)
+}
+
+// appendPrimaryHead appends the element up to the <time file> value, which
+// is the one part of a package's metadata that depends on the whole
+// repository (the epoch defaults to the newest build time).
+func appendPrimaryHead(b []byte, p *Package) []byte {
 	b = append(b, "<package type=\"rpm\">\n"...)
 	b = elem(b, "  ", "name", p.Name)
 	b = elem(b, "  ", "arch", p.Arch)
@@ -107,8 +116,12 @@ func appendPrimary(b []byte, p *Package, fileTime int64) []byte {
 	b = elem(b, "  ", "description", p.Description)
 	b = elem(b, "  ", "packager", p.Packager)
 	b = elem(b, "  ", "url", p.URL)
-	b = append(b, `  <time file="`...)
-	b = strconv.AppendInt(b, fileTime, 10)
+	return append(b, `  <time file="`...)
+}
+
+// appendPrimaryTail appends the rest of the element after the <time file>
+// value.
+func appendPrimaryTail(b []byte, p *Package) []byte {
 	b = append(b, `" build="`...)
 	b = strconv.AppendInt(b, p.BuildTime, 10)
 	b = append(b, `"/>`+"\n"+`  <size package="`...)

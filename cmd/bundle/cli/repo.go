@@ -71,8 +71,14 @@ among the packages). The new repodata replaces the old one atomically.`,
 				opts.Progress = nil
 			}
 			// Parsed headers are small and short-lived: trade a little
-			// memory for less garbage collection.
+			// memory for less garbage collection, up to a soft limit
+			// (what Index holds is a few hundred bytes per package; the
+			// metadata itself is spilled to disk), so the peak stays flat
+			// in the number of packages.
 			defer debug.SetGCPercent(debug.SetGCPercent(400))
+			if os.Getenv("GOMEMLIMIT") == "" {
+				defer debug.SetMemoryLimit(debug.SetMemoryLimit(indexMemoryLimit))
+			}
 			res, err := repo.Index(cmd.Context(), args[0], opts)
 			if err != nil {
 				var pe *fs.PathError
@@ -116,3 +122,6 @@ func readSigningKey(path string) (*openpgp.Entity, error) {
 	}
 	return e, nil
 }
+
+// indexMemoryLimit is the soft limit on the Go heap of `bundle repo index`.
+const indexMemoryLimit = 24 << 20
