@@ -6,7 +6,7 @@ EXAMPLE  := examples/mesos-site
 DIST     := dist
 STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $(HOME)/go/bin/staticcheck)
 
-.PHONY: all build test test-quick lint fmt-check vet staticcheck golden bench demo demo-inputs clean
+.PHONY: conformance all build test test-quick lint fmt-check vet staticcheck golden bench demo demo-inputs clean
 
 all: build
 
@@ -17,6 +17,13 @@ build:
 # the race detector (the race detector needs cgo).
 test: lint
 	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 20m ./...
+
+# createrepo_c's test packages (../shared/testdata) indexed by the repo
+# tests besides their own corpus; make test does not need them.
+CONFORMANCE_DATA ?= $(CURDIR)/../shared/testdata
+conformance:
+	@test -d "$(CONFORMANCE_DATA)/createrepo_c-packages" || { echo "make conformance: $(CONFORMANCE_DATA)/createrepo_c-packages is missing (createrepo_c's test RPMs; set CONFORMANCE_DATA)" >&2; exit 1; }
+	BUNDLE_CONFORMANCE_DATA="$(CONFORMANCE_DATA)" $(GO) test -count=1 -timeout 20m ./repo/
 
 test-quick:
 	$(GO) test -count=1 ./...

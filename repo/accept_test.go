@@ -77,7 +77,7 @@ var repoQueries = [][]string{
 // that dnf sees the same repository through both.
 func TestAcceptanceAgainstCreaterepoC(t *testing.T) {
 	needTools(t, "createrepo_c", "dnf", "rpmbuild", "rpm")
-	rpms := append(specFixtures(t), sharedRPMs(t)...)
+	rpms := append(append(specFixtures(t), corpusRPMs(t)...), buildSRPM(t, t.TempDir()))
 	epoch := time.Unix(1426032000, 0)
 	root := t.TempDir()
 	crDir, ourDir := filepath.Join(root, "createrepo_c"), filepath.Join(root, "bundle")
@@ -137,12 +137,20 @@ func TestAcceptanceAgainstCreaterepoC(t *testing.T) {
 	all := res[0][1].out
 	for _, want := range []string{
 		"beta-data|2|5.0|1|x86_64", "gamma-app|0|0.1|1~beta^post|noarch",
-		"Alpha <tools> & \"friends\" 'quoted'", "Příliš žluťoučký kůň", "Balíček s",
+		"Alpha <tools> & \"friends\" 'quoted'", "Příliš žluťoučký kůň",
 		"(base-shell >= 5.0 or coreutils)", "alpha-old < 1.0",
+		// real CentOS 2.1-7 and EPEL 7 packages, i386/i686/noarch, and a
+		// source package
+		"centos-release|10|5|0.0.el5.centos.2|i386", "centos-release|0|6|0.el6.centos.5|i686",
+		"centos-release|1|3.1|1|i386", "centos-release-as|0|2.1AS|4|noarch", "epel-release|0|7|5|noarch",
+		"srcpkg|0|2.0|3|src",
 	} {
 		if !strings.Contains(all, want) {
 			t.Errorf("dnf repoquery output lacks %q", want)
 		}
+	}
+	if os.Getenv(conformanceEnv) != "" && !strings.Contains(all, "Balíček s") {
+		t.Error("dnf repoquery output lacks createrepo_c's Czech package text")
 	}
 	if !strings.Contains(res[6][1].out, "change 3:") || strings.Contains(res[6][1].out, "change 2:") {
 		t.Errorf("changelog should keep the 10 newest entries (3..12):\n%s", res[6][1].out)

@@ -59,13 +59,30 @@ func repoRoot(t testing.TB) string {
 	}
 }
 
-// sharedRPMs returns the createrepo_c test-suite RPMs from ../shared.
-func sharedRPMs(t testing.TB) []string {
+// conformanceEnv names the directory holding createrepo_c's test packages
+// (createrepo_c-packages/); `make conformance` sets it to ../shared/testdata.
+const conformanceEnv = "BUNDLE_CONFORMANCE_DATA"
+
+// corpusRPMs returns the RPMs nobody here made that the tests index: real
+// distro packages from other projects' test data (fetched through the Go
+// module proxy), and, when conformanceEnv is set, createrepo_c's 12 test
+// packages as well.
+func corpusRPMs(t testing.TB) []string {
 	t.Helper()
-	dir := filepath.Join(repoRoot(t), "..", "shared", "testdata", "createrepo_c-packages")
+	out := outsideRPMs(t)
+	if d := os.Getenv(conformanceEnv); d != "" {
+		out = append(out, createrepoRPMs(t, d)...)
+	}
+	return out
+}
+
+// createrepoRPMs returns createrepo_c's test-suite RPMs under dir.
+func createrepoRPMs(t testing.TB, dir string) []string {
+	t.Helper()
+	dir = filepath.Join(dir, "createrepo_c-packages")
 	m, err := filepath.Glob(filepath.Join(dir, "*.rpm"))
 	if err != nil || len(m) != 12 {
-		t.Fatalf("want the 12 createrepo_c test RPMs in %s, found %d (%v)", dir, len(m), err)
+		t.Fatalf("%s: want the 12 createrepo_c test RPMs in %s, found %d (%v)", conformanceEnv, dir, len(m), err)
 	}
 	sort.Strings(m)
 	return m

@@ -11,7 +11,7 @@ import (
 // TestReadRepodataRoundTrip: what ReadRepodata parses back equals what Scan
 // read from the RPMs.
 func TestReadRepodataRoundTrip(t *testing.T) {
-	rpms := append(specFixtures(t), sharedRPMs(t)...)
+	rpms := append(specFixtures(t), corpusRPMs(t)...)
 	dir := t.TempDir()
 	copyFiles(t, dir, rpms, testEpoch)
 	indexDir(t, dir, IndexOptions{})
@@ -40,7 +40,7 @@ func TestReadRepodataRoundTrip(t *testing.T) {
 }
 
 func TestVerifyRepodata(t *testing.T) {
-	rpms := sharedRPMs(t)
+	rpms := corpusRPMs(t)
 	setup := func(t *testing.T) string {
 		dir := t.TempDir()
 		copyFiles(t, dir, rpms, testEpoch)
@@ -56,22 +56,22 @@ func TestVerifyRepodata(t *testing.T) {
 		want   []string
 	}{
 		{"missing package", func(t *testing.T, dir string) {
-			os.Remove(filepath.Join(dir, "Rimmer-1.0.2-2.x86_64.rpm"))
-		}, []string{"Rimmer-1.0.2-2.x86_64.rpm: listed but missing"}},
+			os.Remove(filepath.Join(dir, "centos-release-7-2.1511.el7.centos.2.10.x86_64.rpm"))
+		}, []string{"centos-release-7-2.1511.el7.centos.2.10.x86_64.rpm: listed but missing"}},
 		{"unlisted package", func(t *testing.T, dir string) {
 			copyFiles(t, filepath.Join(dir, "extra"), rpms[:1], testEpoch)
-		}, []string{"extra/Archer-3.4.5-6.x86_64.rpm: not listed"}},
+		}, []string{"extra/centos-release-3.1-1.i386.rpm: not listed"}},
 		{"changed package", func(t *testing.T, dir string) {
-			p := filepath.Join(dir, "fake_bash-1.1.1-1.x86_64.rpm")
+			p := filepath.Join(dir, "epel-release-7-5.noarch.rpm")
 			b, _ := os.ReadFile(p)
 			b[len(b)-1] ^= 1
 			os.WriteFile(p, b, 0o644)
-		}, []string{"fake_bash-1.1.1-1.x86_64.rpm: sha256"}},
+		}, []string{"epel-release-7-5.noarch.rpm: sha256"}},
 		{"resized package", func(t *testing.T, dir string) {
-			p := filepath.Join(dir, "fake_bash-1.1.1-1.x86_64.rpm")
+			p := filepath.Join(dir, "epel-release-7-5.noarch.rpm")
 			b, _ := os.ReadFile(p)
 			os.WriteFile(p, b[:len(b)-1], 0o644)
-		}, []string{"fake_bash-1.1.1-1.x86_64.rpm: size"}},
+		}, []string{"epel-release-7-5.noarch.rpm: size"}},
 		{"corrupt metadata", func(t *testing.T, dir string) {
 			m, _ := filepath.Glob(filepath.Join(dir, "repodata", "*-other.xml.gz"))
 			b, _ := os.ReadFile(m[0])
@@ -79,9 +79,9 @@ func TestVerifyRepodata(t *testing.T) {
 			os.WriteFile(m[0], b, 0o644)
 		}, []string{"other.xml.gz", "sha256"}},
 		{"several problems", func(t *testing.T, dir string) {
-			os.Remove(filepath.Join(dir, "Rimmer-1.0.2-2.x86_64.rpm"))
-			os.Remove(filepath.Join(dir, "Archer-3.4.5-6.x86_64.rpm"))
-		}, []string{"Rimmer", "Archer"}},
+			os.Remove(filepath.Join(dir, "centos-release-7-2.1511.el7.centos.2.10.x86_64.rpm"))
+			os.Remove(filepath.Join(dir, "centos-release-3.1-1.i386.rpm"))
+		}, []string{"centos-release-7-2.1511", "centos-release-3.1-1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

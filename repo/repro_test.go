@@ -41,7 +41,7 @@ func sameRepodata(t *testing.T, a, b map[string][]byte) {
 // file mtimes and expects identical repodata bytes, and the same again on a
 // re-run.
 func TestReproducible(t *testing.T) {
-	rpms := append(specFixtures(t), sharedRPMs(t)...)
+	rpms := append(specFixtures(t), corpusRPMs(t)...)
 	a, b := filepath.Join(t.TempDir(), "one"), filepath.Join(t.TempDir(), "elsewhere", "two")
 	copyFiles(t, a, rpms, time.Unix(1000000000, 0))
 	copyFiles(t, b, rpms, time.Unix(1600000000, 0))

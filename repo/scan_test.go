@@ -11,7 +11,7 @@ import (
 // size of the reads that feed the payload to the hashes (1000 bytes: reads
 // that end off SHA-256 block boundaries).
 func TestScanChecksum(t *testing.T) {
-	rpms := append(specFixtures(t), sharedRPMs(t)...)
+	rpms := append(specFixtures(t), corpusRPMs(t)...)
 	for _, chunk := range []int{1 << 20, 1000} {
 		old := payloadChunk
 		payloadChunk = chunk

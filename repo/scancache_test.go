@@ -20,7 +20,7 @@ import (
 func cacheCorpus(t *testing.T) (string, []string) {
 	t.Helper()
 	dir := t.TempDir()
-	copyFiles(t, dir, append(specFixtures(t), sharedRPMs(t)...), testEpoch)
+	copyFiles(t, dir, append(specFixtures(t), corpusRPMs(t)...), testEpoch)
 	paths, err := findRPMs(dir)
 	if err != nil {
 		t.Fatal(err)

@@ -136,7 +136,7 @@ func TestSignedRepomd(t *testing.T) {
 	needTools(t, "gpg")
 	good, wrong := testKeys(t)
 	dir := t.TempDir()
-	copyFiles(t, dir, sharedRPMs(t)[:3], testEpoch)
+	copyFiles(t, dir, corpusRPMs(t)[:3], testEpoch)
 	indexDir(t, dir, IndexOptions{SignKey: good})
 	md, err := os.ReadFile(filepath.Join(dir, "repodata", "repomd.xml"))
 	if err != nil {

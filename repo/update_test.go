@@ -15,7 +15,7 @@ import (
 // added and removed ones are noticed, and the result is byte-identical to
 // a full index of the same files.
 func TestUpdate(t *testing.T) {
-	rpms := append(specFixtures(t), sharedRPMs(t)...)
+	rpms := append(specFixtures(t), corpusRPMs(t)...)
 	dir := t.TempDir()
 	copyFiles(t, dir, rpms, testEpoch)
 	full := indexDir(t, dir, IndexOptions{})
@@ -83,7 +83,7 @@ func TestUpdate(t *testing.T) {
 // update reads every package, says why, and writes the same repodata as a
 // full index. A baseline read of such repodata is an error naming the file.
 func TestUpdateDistrustsBadRepodata(t *testing.T) {
-	rpms := sharedRPMs(t)[:4]
+	rpms := corpusRPMs(t)[:4]
 	for _, tc := range []struct {
 		name, want string
 		damage     func(t *testing.T, primary string)
