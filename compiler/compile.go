@@ -74,6 +74,7 @@ func (c *compiler) plan() *Plan {
 	p := &Plan{DefinitionDigest: d.Digest}
 	if b := d.Bundle; b != nil {
 		p.Name, p.Version, p.Epoch, p.Description = b.Name, b.Version, b.EpochOr(0), b.Description
+		p.SBOM, p.Provenance = SBOMPath, p.Dir()+ProvenanceSuffix
 		if !validName(b.Name) {
 			c.errorf(b.DeclRange, "Invalid bundle name", "The bundle name %q must start with a letter or digit and hold only letters, digits, '.', '_' and '-'; it names the bundle directory and archive.", b.Name)
 		}

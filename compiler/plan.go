@@ -28,7 +28,20 @@ type Plan struct {
 	// Registry is the site registry: the apps' image references point at
 	// it and every push of the bundle's images goes there ("" = none).
 	Registry string `json:"registry,omitempty"`
+	// SBOM is the bundle path of the CycloneDX SBOM ("sbom.cdx.json"); ""
+	// writes none.
+	SBOM string `json:"sbom,omitempty"`
+	// Provenance is the in-toto provenance file, beside the archive in the
+	// output directory ("<name>-<version>.intoto.json"); "" writes none.
+	Provenance string `json:"provenance,omitempty"`
 }
+
+// SBOMPath is where a bundle carries its SBOM; ProvenanceSuffix follows the
+// bundle's directory name to name its provenance file beside the archive.
+const (
+	SBOMPath         = "sbom.cdx.json"
+	ProvenanceSuffix = ".intoto.json"
+)
 
 // Dir is the bundle's directory name: <name>-<version>.
 func (p *Plan) Dir() string { return p.Name + "-" + p.Version }

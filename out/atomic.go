@@ -68,7 +68,7 @@ func recoverLeftovers(outDir, dir string) error {
 			if err := os.RemoveAll(p); err != nil {
 				return fmt.Errorf("removing leftover %q: %w", p, err)
 			}
-		case strings.HasPrefix(name, "."+dir+".tar") && strings.Contains(name, ".tmp-"):
+		case (strings.HasPrefix(name, "."+dir+".tar") || strings.HasPrefix(name, "."+dir+".intoto.json")) && strings.Contains(name, ".tmp-"):
 			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return fmt.Errorf("removing leftover %q: %w", p, err)
 			}

@@ -18,7 +18,7 @@ import (
 	"github.com/bdebundle/bundle/compiler"
 )
 
-var allSteps = []string{StepStage, StepInputs, StepFiles, StepRepos, StepImages, StepTemplates, StepManifest, StepSync, StepArchive, StepSwapDir, StepSwapArch, StepCleanup}
+var allSteps = []string{StepStage, StepInputs, StepFiles, StepRepos, StepImages, StepTemplates, StepManifest, StepSync, StepArchive, StepProvenance, StepSwapDir, StepSwapArch, StepCleanup}
 
 // bundleGen returns the generation recorded in a built bundle's rendered
 // file, after checking that the bundle and archive verify.
@@ -79,7 +79,7 @@ func TestFaultAtEveryStepKeepsPreviousBundle(t *testing.T) {
 			t.Fatalf("build after fault at %s gave generation %q", step, got)
 		}
 		last = gen + "ok"
-		assertOnly(t, outDir, "mesos-site-2015.03.1", "mesos-site-2015.03.1.tar.zst", ".mesos-site-2015.03.1.lock")
+		assertOnly(t, outDir, "mesos-site-2015.03.1", "mesos-site-2015.03.1.tar.zst", "mesos-site-2015.03.1.intoto.json", ".mesos-site-2015.03.1.lock")
 	}
 }
 
@@ -213,7 +213,7 @@ func TestKilledBuild(t *testing.T) {
 	if g := bundleGen(t, outDir); g != "final" {
 		t.Fatalf("generation %q after the final build", g)
 	}
-	assertOnly(t, outDir, "mesos-site-2015.03.1", "mesos-site-2015.03.1.tar.zst", ".mesos-site-2015.03.1.lock")
+	assertOnly(t, outDir, "mesos-site-2015.03.1", "mesos-site-2015.03.1.tar.zst", "mesos-site-2015.03.1.intoto.json", ".mesos-site-2015.03.1.lock")
 }
 
 func TestConcurrentBuildIsRefused(t *testing.T) {

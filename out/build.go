@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/bdebundle/bundle/compiler"
 	"github.com/bdebundle/bundle/internal/ctxio"
@@ -26,18 +27,19 @@ import (
 
 // Build steps, in order. BuildOptions.Fault is called with each before it runs.
 const (
-	StepStage     = "stage"     // staging directory created
-	StepInputs    = "inputs"    // RPMs, keys, disks placed
-	StepFiles     = "files"     // rendered files written
-	StepRepos     = "repos"     // repository metadata written
-	StepImages    = "images"    // OCI layout written
-	StepTemplates = "templates" // OVF/OVA written
-	StepManifest  = "manifest"  // bundle.json, SHA256SUMS, signature written
-	StepSync      = "sync"      // staging flushed to disk
-	StepArchive   = "archive"   // archive written to a temporary file
-	StepSwapDir   = "swap-dir"  // bundle directory renamed into place
-	StepSwapArch  = "swap-archive"
-	StepCleanup   = "cleanup"
+	StepStage      = "stage"      // staging directory created
+	StepInputs     = "inputs"     // RPMs, keys, disks placed
+	StepFiles      = "files"      // rendered files written
+	StepRepos      = "repos"      // repository metadata written
+	StepImages     = "images"     // OCI layout written
+	StepTemplates  = "templates"  // OVF/OVA written
+	StepManifest   = "manifest"   // bundle.json, SHA256SUMS, signature written
+	StepSync       = "sync"       // staging flushed to disk
+	StepArchive    = "archive"    // archive written to a temporary file
+	StepProvenance = "provenance" // provenance written to a temporary file
+	StepSwapDir    = "swap-dir"   // bundle directory renamed into place
+	StepSwapArch   = "swap-archive"
+	StepCleanup    = "cleanup"
 )
 
 // BuildOptions tune Build. The zero value builds a tar.zst archive, uses the
@@ -98,6 +100,12 @@ type Result struct {
 	CachedHashes int `json:"inputs_hash_cached"`
 	// ManifestSHA256 is the sha256 of bundle.json.
 	ManifestSHA256 string `json:"manifest_sha256"`
+	// Provenance is the in-toto provenance file beside the archive.
+	Provenance string `json:"provenance,omitempty"`
+	// SBOMTime and ProvenanceTime are how long writing the SBOM and the
+	// provenance took.
+	SBOMTime       time.Duration `json:"-"`
+	ProvenanceTime time.Duration `json:"-"`
 }
 
 // ArchivePath is where Build writes the archive of a bundle.
@@ -216,6 +224,22 @@ func Build(ctx context.Context, plan *compiler.Plan, outDir string, opts BuildOp
 		}()
 	}
 
+	var tmpProv string
+	if b.plan.Provenance != "" {
+		if err := fault(StepProvenance); err != nil {
+			return nil, err
+		}
+		tmpProv, err = b.writeProvenance(outDir, dir, res)
+		if err != nil {
+			return nil, err
+		}
+		defer func() {
+			if tmpProv != "" {
+				_ = os.Remove(tmpProv)
+			}
+		}()
+	}
+
 	if err := fault(StepSwapDir); err != nil {
 		return nil, err
 	}
@@ -240,6 +264,14 @@ func Build(ctx context.Context, plan *compiler.Plan, outDir string, opts BuildOp
 		tmpArchive = ""
 		res.Archive = archive
 	}
+	if tmpProv != "" {
+		prov := ProvenancePath(outDir, b.plan.Provenance)
+		if err := os.Rename(tmpProv, prov); err != nil {
+			return nil, fmt.Errorf("renaming provenance into place: %w", err)
+		}
+		tmpProv = ""
+		res.Provenance = prov
+	}
 	if err := syncDir(outDir); err != nil {
 		return nil, err
 	}
@@ -261,6 +293,7 @@ func Build(ctx context.Context, plan *compiler.Plan, outDir string, opts BuildOp
 	res.Linked, res.Cloned, res.Copied = b.placer.counts[Linked], b.placer.counts[Cloned], b.placer.counts[Copied]
 	res.CachedHashes = b.placer.cacheHit
 	res.ManifestSHA256 = b.manifestSum
+	res.SBOMTime, res.ProvenanceTime = b.sbomTime, b.vsTime
 	return res, nil
 }
 
@@ -286,6 +319,9 @@ type builder struct {
 	manifest    *Manifest
 	manifestSum string
 	entries     []archiveEntry
+	// rpmFacts are the repo writer's header facts by bundle path.
+	rpmFacts         map[string]*RPMFacts
+	sbomTime, vsTime time.Duration
 }
 
 func (b *builder) jobs() int {
@@ -342,6 +378,14 @@ func checkPlan(p *compiler.Plan) error {
 		if err := claim(f.Path, "rendered file "+f.Path); err != nil {
 			return err
 		}
+	}
+	if p.SBOM != "" {
+		if err := claim(p.SBOM, "the SBOM"); err != nil {
+			return err
+		}
+	}
+	if p.Provenance != "" && (p.Provenance != filepath.Base(p.Provenance) || strings.HasPrefix(p.Provenance, ".") || CheckRelPath(p.Provenance) != nil) {
+		return fmt.Errorf("building bundle: provenance file %q must be a plain file name", p.Provenance)
 	}
 	for _, r := range p.Repos {
 		if err := CheckRelPath(r.Dir); err != nil {
@@ -457,6 +501,12 @@ func (b *builder) writeRepos(ctx context.Context) error {
 				return fmt.Errorf("writing repository %q: package %w", rp.Name, err)
 			}
 			entry.Packages = append(entry.Packages, PackageEntry{NEVRA: p.NEVRA, Location: p.Location})
+			if p.RPM != nil {
+				if b.rpmFacts == nil {
+					b.rpmFacts = map[string]*RPMFacts{}
+				}
+				b.rpmFacts[rp.Dir+"/"+p.Location] = p.RPM
+			}
 		}
 		b.repos = append(b.repos, entry)
 	}
@@ -617,6 +667,13 @@ func (b *builder) writeManifest(ctx context.Context) error {
 	files, err := b.scan(ctx)
 	if err != nil {
 		return err
+	}
+	if b.plan.SBOM != "" {
+		f, err := b.writeSBOM(files)
+		if err != nil {
+			return err
+		}
+		files = append(files, f)
 	}
 	p := b.plan
 	secret := map[string]bool{}

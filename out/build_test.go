@@ -197,12 +197,12 @@ func TestRebuildReplacesAndCleansLeftovers(t *testing.T) {
 	if string(got) != "r1\n2" {
 		t.Errorf("rebuild did not replace the bundle: %q", got)
 	}
-	assertOnly(t, outDir, "mesos-site-2015.03.1", "mesos-site-2015.03.1.tar.zst", ".mesos-site-2015.03.1.lock")
+	assertOnly(t, outDir, "mesos-site-2015.03.1", "mesos-site-2015.03.1.tar.zst", "mesos-site-2015.03.1.intoto.json", ".mesos-site-2015.03.1.lock")
 	mustVerify(t, second.Dir, VerifyOptions{})
 	// A different format replaces the stale archive of another format.
 	opts.Format = FormatTarGz
 	third := build("3")
-	assertOnly(t, outDir, "mesos-site-2015.03.1", "mesos-site-2015.03.1.tar.gz", ".mesos-site-2015.03.1.lock")
+	assertOnly(t, outDir, "mesos-site-2015.03.1", "mesos-site-2015.03.1.tar.gz", "mesos-site-2015.03.1.intoto.json", ".mesos-site-2015.03.1.lock")
 	mustVerify(t, third.Archive, VerifyOptions{})
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/bdebundle/bundle/sbom"
 	"github.com/pmezard/go-difflib/difflib"
 )
 
@@ -21,6 +22,10 @@ type Delta struct {
 	Templates []TemplateChange `json:"templates"`
 	Distros   []DistroChange   `json:"distros"`
 	Files     []FileChange     `json:"files"`
+	// SBOM lists what changed in sbom.cdx.json: components added or
+	// removed, versions, licenses, suppliers and digests. Empty when
+	// either bundle has no SBOM.
+	SBOM []sbom.Change `json:"sbom"`
 }
 
 // BundleID names a bundle.
@@ -89,7 +94,7 @@ type FileChange struct {
 
 // Empty reports whether nothing changed.
 func (d *Delta) Empty() bool {
-	return len(d.Packages)+len(d.Images)+len(d.Templates)+len(d.Distros)+len(d.Files) == 0
+	return len(d.Packages)+len(d.Images)+len(d.Templates)+len(d.Distros)+len(d.Files)+len(d.SBOM) == 0
 }
 
 const maxDiffSize = 1 << 20
@@ -98,7 +103,8 @@ const maxDiffSize = 1 << 20
 // as opposed to an RPM, repository metadata, an image blob or a VM disk.
 func isConfig(p string) bool {
 	switch {
-	case strings.HasSuffix(p, ".rpm"),
+	case p == sbom.FileName,
+		strings.HasSuffix(p, ".rpm"),
 		strings.HasPrefix(p, "images/"),
 		strings.HasPrefix(p, "ovf/"),
 		strings.Contains("/"+p, "/repodata/"):
@@ -193,6 +199,18 @@ func Diff(ctx context.Context, oldPath, newPath string) (*Delta, error) {
 	}
 	if d.Files == nil {
 		d.Files = []FileChange{}
+	}
+	osb, err := readSBOM(ctx, oldPath, om)
+	if err != nil {
+		return nil, err
+	}
+	nsb, err := readSBOM(ctx, newPath, nm)
+	if err != nil {
+		return nil, err
+	}
+	d.SBOM = []sbom.Change{}
+	if osb != nil && nsb != nil {
+		d.SBOM = sbom.Compare(osb, nsb)
 	}
 	return d, nil
 }

@@ -28,6 +28,21 @@ type RepoInfo struct {
 type PackageInfo struct {
 	NEVRA    string // name-[epoch:]version-release.arch
 	Location string // relative to the repo dir
+	// RPM holds what the package's header says, for the SBOM; nil means
+	// only the NEVRA is known.
+	RPM *RPMFacts
+}
+
+// RPMFacts are the header facts of one RPM that the SBOM records.
+type RPMFacts struct {
+	Name, Epoch, Version, Release, Arch  string
+	License, Vendor, Packager, SourceRPM string
+	// Namespace names the RPM's purl namespace when it has no Vendor: the
+	// distro (or repo) it ships in.
+	Namespace string
+	// Requires are the bundle paths of the bundle's RPMs that satisfy the
+	// package's requirements.
+	Requires []string
 }
 
 // ImageWriter writes the container images of the plan as one OCI image

@@ -67,9 +67,21 @@ func SigningKey(key, passphrase []byte) (*openpgp.Entity, error) {
 // bundle epoch (or the signing key's creation time, if later), so signing is
 // reproducible for deterministic algorithms (RSA, EdDSA).
 func Sign(data, key, passphrase []byte, epoch int64) ([]byte, error) {
+	sig, _, err := signDetached(data, key, passphrase, epoch, true)
+	if err != nil {
+		return nil, fmt.Errorf("signing %s: %w", ManifestName, err)
+	}
+	return sig, nil
+}
+
+// signDetached makes a detached OpenPGP signature of data (armored or
+// binary) with the first secret key of key, at the bundle epoch (or the
+// key's creation time, if later), and returns it with the signing key's
+// fingerprint in hex.
+func signDetached(data, key, passphrase []byte, epoch int64, armored bool) ([]byte, string, error) {
 	signer, err := SigningKey(key, passphrase)
 	if err != nil {
-		return nil, fmt.Errorf("reading signing key: %w", err)
+		return nil, "", fmt.Errorf("reading signing key: %w", err)
 	}
 	when := time.Unix(epoch, 0)
 	latest := signer.PrimaryKey.CreationTime
@@ -84,10 +96,14 @@ func Sign(data, key, passphrase []byte, epoch int64) ([]byte, error) {
 	var buf bytes.Buffer
 	deterministic := false
 	cfg := &packet.Config{Time: func() time.Time { return when }, NonDeterministicSignaturesViaNotation: &deterministic}
-	if err := openpgp.ArmoredDetachSign(&buf, signer, bytes.NewReader(data), cfg); err != nil {
-		return nil, fmt.Errorf("signing %s: %w", ManifestName, err)
+	sign := openpgp.DetachSign
+	if armored {
+		sign = openpgp.ArmoredDetachSign
 	}
-	return buf.Bytes(), nil
+	if err := sign(&buf, signer, bytes.NewReader(data), cfg); err != nil {
+		return nil, "", err
+	}
+	return buf.Bytes(), fmt.Sprintf("%X", signer.PrimaryKey.Fingerprint), nil
 }
 
 // checkSignature verifies an armored (or binary) detached signature of data

@@ -20,6 +20,7 @@ import (
 
 	"github.com/bdebundle/bundle/internal/ctxio"
 	"github.com/bdebundle/bundle/internal/progress"
+	"github.com/bdebundle/bundle/sbom"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -41,15 +42,17 @@ type VerifyOptions struct {
 
 // Report is the outcome of Verify. The bundle is good when Problems is empty.
 type Report struct {
-	Path     string    `json:"path"`
-	Kind     string    `json:"kind"` // "dir" or "archive"
-	Name     string    `json:"name"`
-	Version  string    `json:"version"`
-	Files    int       `json:"files"`
-	Bytes    int64     `json:"bytes"`
-	Signed   bool      `json:"signed"`              // bundle.json.sig is present
-	SignedBy string    `json:"signed_by,omitempty"` // identity of the key that verified it
-	DeepRun  []string  `json:"deep_checks"`
+	Path     string   `json:"path"`
+	Kind     string   `json:"kind"` // "dir" or "archive"
+	Name     string   `json:"name"`
+	Version  string   `json:"version"`
+	Files    int      `json:"files"`
+	Bytes    int64    `json:"bytes"`
+	Signed   bool     `json:"signed"`              // bundle.json.sig is present
+	SignedBy string   `json:"signed_by,omitempty"` // identity of the key that verified it
+	DeepRun  []string `json:"deep_checks"`
+	// SBOM says sbom.cdx.json was checked against bundle.json.
+	SBOM     bool      `json:"sbom_checked"`
 	Problems []Problem `json:"problems"`
 }
 
@@ -80,6 +83,9 @@ type contents struct {
 	hasManifest         bool
 	hasSums, hasSig     bool
 	files               map[string]seen
+	// sbom is the content of sbom.cdx.json (also hashed like any file).
+	sbom    []byte
+	hasSBOM bool
 }
 
 // setMeta records the content of bundle metadata file rel.
@@ -134,6 +140,10 @@ func Verify(ctx context.Context, path string, opts VerifyOptions) (*Report, erro
 		rep.add(ManifestName, "the directory is named %q but bundle.json names %q", filepath.Base(filepath.Clean(path)), m.Dir())
 	}
 	checkSig(c, rep, opts.Key)
+	if hasFile(m, sbom.FileName) && c.hasSBOM {
+		rep.SBOM = true
+		checkSBOM(m, c.sbom, rep)
+	}
 	if !arch {
 		deepChecks(ctx, path, m, rep, opts)
 	}
@@ -307,8 +317,17 @@ func readDir(ctx context.Context, root string, rep *Report, opts VerifyOptions) 
 			if err != nil {
 				return err
 			}
+			var data []byte
+			if rel == sbom.FileName {
+				if data, err = readSmall(p); err != nil {
+					return err
+				}
+			}
 			mu.Lock()
 			c.files[rel] = seen{size: n, sha: sum, exec: fi.Mode().Perm()&0o111 != 0}
+			if rel == sbom.FileName {
+				c.sbom, c.hasSBOM = data, true
+			}
 			mu.Unlock()
 			return nil
 		})
@@ -410,10 +429,18 @@ func readArchive(ctx context.Context, p string, rep *Report, opts VerifyOptions)
 			return nil
 		}
 		hs := sha256.New()
-		n, err := io.CopyBuffer(progress.Writer(hs, task), r, *bp)
+		var w io.Writer = hs
+		var keep bytes.Buffer
+		if rel == sbom.FileName && h.Size <= maxMetaSize {
+			w = io.MultiWriter(hs, &keep)
+		}
+		n, err := io.CopyBuffer(progress.Writer(w, task), r, *bp)
 		if err != nil {
 			rep.add(rel, "reading archive: %v", err)
 			return errStopRead
+		}
+		if rel == sbom.FileName && h.Size <= maxMetaSize {
+			c.sbom, c.hasSBOM = keep.Bytes(), true
 		}
 		c.files[rel] = seen{size: n, sha: hex.EncodeToString(hs.Sum(nil)), exec: h.Mode&0o111 != 0}
 		return nil

@@ -8,6 +8,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/bdebundle/bundle/compiler"
@@ -61,6 +62,9 @@ type Result struct {
 	PrevLayout string
 	// ScanCache counts the RPMs taken from the scan cache and read.
 	ScanCache repo.ScanCacheStats
+
+	requiresOnce sync.Once
+	requires     map[string][]string
 }
 
 // Compile loads the definition at p, gathers facts about its inputs and

@@ -62,8 +62,13 @@ func (w *repoWriter) WriteRepo(ctx context.Context, repoDir string, rp *compiler
 		return nil, fmt.Errorf("writing repodata of repo %q: %w", rp.Name, err)
 	}
 	info := &out.RepoInfo{}
-	for _, p := range placed {
-		info.Packages = append(info.Packages, out.PackageInfo{NEVRA: p.NEVRA(), Location: p.Location})
+	requires := w.r.bundleRequires()
+	ns := w.r.purlNamespace(rp.Name)
+	for i, p := range placed {
+		facts := &out.RPMFacts{Name: p.Name, Epoch: p.Epoch, Version: p.Version, Release: p.Release, Arch: p.Arch,
+			License: p.License, Vendor: p.Vendor, Packager: p.Packager, SourceRPM: p.SourceRPM, Namespace: ns,
+			Requires: requires[rp.Packages[i].Dest]}
+		info.Packages = append(info.Packages, out.PackageInfo{NEVRA: p.NEVRA(), Location: p.Location, RPM: facts})
 	}
 	var keyURLs []string
 	if len(rp.GPGKeys) > 0 {
@@ -74,6 +79,81 @@ func (w *repoWriter) WriteRepo(ctx context.Context, repoDir string, rp *compiler
 	}
 	info.RepoFile = repo.RepoFile(rp.Name, rp.Name+" "+rp.Version, rp.BaseURL, keyURLs)
 	return info, nil
+}
+
+// bundleRequires resolves every scanned RPM's requirements once, within the
+// repos yum sees together: each distro's repos (a repo of no distro on its
+// own). It maps the bundle path of an RPM to the bundle paths of the RPMs
+// that satisfy its requirements.
+func (r *Result) bundleRequires() map[string][]string {
+	r.requiresOnce.Do(func() {
+		byName := map[string]*compiler.RepoPlan{}
+		for _, rp := range r.Plan.Repos {
+			byName[rp.Name] = rp
+		}
+		var sets [][]string
+		inDistro := map[string]bool{}
+		for _, d := range r.Plan.Distros {
+			sets = append(sets, d.Repos)
+			for _, n := range d.Repos {
+				inDistro[n] = true
+			}
+		}
+		for _, rp := range r.Plan.Repos {
+			if !inDistro[rp.Name] {
+				sets = append(sets, []string{rp.Name})
+			}
+		}
+		deps := map[string]map[string]bool{}
+		for _, set := range sets {
+			var pkgs []*repo.Package
+			var paths []string
+			for _, n := range set {
+				rp := byName[n]
+				if rp == nil || len(r.Packages[n]) != len(rp.Packages) {
+					continue
+				}
+				for i, p := range r.Packages[n] {
+					pkgs = append(pkgs, p)
+					paths = append(paths, rp.Packages[i].Dest)
+				}
+			}
+			for i, on := range repo.Providers(pkgs) {
+				if deps[paths[i]] == nil {
+					deps[paths[i]] = map[string]bool{}
+				}
+				for _, j := range on {
+					deps[paths[i]][paths[j]] = true
+				}
+			}
+		}
+		r.requires = make(map[string][]string, len(deps))
+		for p, on := range deps {
+			list := make([]string, 0, len(on))
+			for q := range on {
+				list = append(list, q)
+			}
+			slices.Sort(list)
+			r.requires[p] = list
+		}
+	})
+	return r.requires
+}
+
+// purlNamespace is the purl namespace of a repo's RPMs that carry no
+// Vendor: the first distro (by name) that ships the repo, else the repo.
+func (r *Result) purlNamespace(repoName string) string {
+	var names []string
+	for _, d := range r.Plan.Distros {
+		if slices.Contains(d.Repos, repoName) {
+			names = append(names, d.Name)
+		}
+	}
+	if len(names) == 0 {
+		return repoName
+	}
+	slices.Sort(names)
+	return names[0]
 }
 
 // siteYumURL is the URL of serengeti/www/yum at the site, from the repo's

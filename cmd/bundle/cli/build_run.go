@@ -95,6 +95,9 @@ func runBuild(cmd *cobra.Command, g *Globals, f *buildFlags, pres *pipeline.Resu
 	if res.Archive != "" {
 		fmt.Fprintf(g.Out, "  %s  %s  sha256:%s\n", res.Archive, progress.Bytes(res.ArchiveSize), res.ArchiveSHA256)
 	}
+	if res.Provenance != "" {
+		fmt.Fprintf(g.Out, "  %s  (in-toto SLSA provenance)\n", res.Provenance)
+	}
 	if res.Signed {
 		fmt.Fprintf(g.Out, "  signed: %s\n", filepath.Join(res.Dir, out.SignatureName))
 	}

@@ -17,7 +17,8 @@ func newDiffCmd(g *Globals) *cobra.Command {
 		Long: `diff compares two bundles (directories or archives) and prints what changed:
 packages added, removed, upgraded or downgraded (by repo, name and arch, in rpm
 version order), images whose digest changed, VM templates, distro manifest
-entries, and every rendered configuration file as a unified diff.`,
+entries, SBOM changes (licenses, suppliers, components added or removed), and
+every rendered configuration file as a unified diff.`,
 		Example: `  bundle diff dist/mesos-site-2015.03.1.tar.zst dist/mesos-site-2015.04.0.tar.zst
   bundle diff old/ new/ --json`,
 		Args: cobra.ExactArgs(2),
@@ -71,6 +72,19 @@ func printDelta(g *Globals, d *out.Delta) {
 		fmt.Fprintln(w, "\nDistro manifest:")
 		for _, ds := range d.Distros {
 			fmt.Fprintf(w, "  %s %s %s %s %s\n", ds.Change, ds.Name, ds.Vendor, ds.Version, ds.Detail)
+		}
+	}
+	if len(d.SBOM) > 0 {
+		fmt.Fprintln(w, "\nSBOM:")
+		for _, c := range d.SBOM {
+			switch {
+			case c.What == "added":
+				fmt.Fprintf(w, "  + %s %s\n", c.Component, c.New)
+			case c.What == "removed":
+				fmt.Fprintf(w, "  - %s %s\n", c.Component, c.Old)
+			default:
+				fmt.Fprintf(w, "  ~ %s %s: %q -> %q\n", c.Component, c.What, c.Old, c.New)
+			}
 		}
 	}
 	if len(d.Files) > 0 {
