@@ -48,7 +48,7 @@ end
 
 if slave
   latest = ::File.join(node['mesos']['slave']['work_dir'], 'meta', 'slaves', 'latest')
-  registered = ::File.exist?(latest)
+  registered = ::File.symlink?(latest) || ::File.exist?(latest)
   link latest do
     action :nothing
   end

@@ -10,6 +10,7 @@ site = BundleSite.node_group(node[cookbook_name], node[:cluster_name], node[:fac
 cluster_data = site['cluster']
 hp = cluster_data['haproxy']
 lookup = BundleSite.search_lookup(self)
+bridge = ::File.join(node[:cluster_name].to_s, 'haproxy-marathon-bridge')
 
 # The distro's repos (a no-op when the mesos or zookeeper recipes added them).
 include_recipe 'hadoop_common::add_repo'
@@ -25,7 +26,7 @@ directory '/etc/haproxy-marathon-bridge' do
 end
 
 cookbook_file '/usr/local/bin/haproxy-marathon-bridge' do
-  source ::File.join(node[:cluster_name].to_s, 'haproxy-marathon-bridge')
+  source bridge
   owner 'root'
   group 'root'
   mode '0755'

@@ -1,0 +1,243 @@
+# Runs the bundle cookbook's recipes for one node with a stand-in for the few
+# parts of the Chef 11 recipe DSL they use (Chef itself cannot be installed
+# here): resources are recorded in a collection, blocks are evaluated on the
+# resource as Chef does, and the mesos cookbook's resources the recipes look
+# for are declared between before_mesos and after_mesos, as the run list
+# orders them. Then "converges": each template/cookbook_file resource whose
+# action is not :nothing writes its file, the last writer winning, rendered
+# with Ruby's ERB from the bundle cookbook (or marked "upstream" when it is
+# still the mesos cookbook's). File.exist?, File.symlink? and Dir.glob see absolute paths
+# below ROOT (the node's file system). Prints JSON.
+#
+# Usage: ruby converge_recipes.rb COOKBOOK_DIR COOKBOOK_NAME CLUSTER GROUP ROOT
+require 'erb'
+require 'json'
+
+DIR, CB, CLUSTER, GROUP, ROOT = ARGV
+
+class << File
+  alias_method :real_exist?, :exist?
+  alias_method :real_symlink?, :symlink?
+  def exist?(p)
+    real_exist?(p.to_s.start_with?('/') ? ROOT + p.to_s : p)
+  end
+
+  def symlink?(p)
+    real_symlink?(p.to_s.start_with?('/') ? ROOT + p.to_s : p)
+  end
+end
+class << Dir
+  alias_method :real_glob, :glob
+  def glob(p, *rest)
+    return real_glob(p, *rest) unless p.start_with?('/')
+    real_glob(ROOT + p, *rest).map { |x| x.sub(ROOT, '') }
+  end
+end
+
+module Chef
+  Config = { file_cache_path: '/var/chef/cache' }
+end
+
+class FakeResource
+  attr_reader :type, :name, :props, :notifications
+  def initialize(type, name, cookbook)
+    @type = type
+    @name = name
+    @props = { cookbook: cookbook }
+    @notifications = []
+    @action = nil
+  end
+
+  def to_s
+    "#{@type}[#{@name}]"
+  end
+
+  def action(a = nil)
+    a.nil? ? @action : (@action = a)
+  end
+
+  def notifies(action, target, timing = :delayed)
+    @notifications << [action.to_s, target, timing.to_s]
+  end
+
+  def variables(v = nil)
+    v.nil? ? @props[:variables] : (@props[:variables] = v)
+  end
+
+  def cookbook(c = nil)
+    raise "cookbook wants a String, got #{c.class}" unless c.nil? || c.is_a?(String)
+    c.nil? ? @props[:cookbook] : (@props[:cookbook] = c)
+  end
+
+  %w(source owner group mode recursive command supports code).each do |m|
+    define_method(m) { |*args| args.empty? ? @props[m.to_sym] : (@props[m.to_sym] = args.size == 1 ? args[0] : args) }
+  end
+end
+
+class FakeCollection
+  include Enumerable
+  def initialize
+    @r = []
+  end
+
+  def <<(r)
+    @r << r
+  end
+
+  def each(&b)
+    @r.each(&b)
+  end
+end
+
+RunContext = Struct.new(:resource_collection)
+
+class FakeRecipe
+  attr_reader :node, :cookbook_name, :run_context, :included, :searches
+  def initialize(node, cookbook_name, run_context, hosts)
+    @node = node
+    @cookbook_name = cookbook_name
+    @run_context = run_context
+    @hosts = hosts
+    @included = []
+    @searches = []
+  end
+
+  %w(template directory link file package cookbook_file service execute bash remote_file).each do |t|
+    define_method(t) do |name, &blk|
+      r = FakeResource.new(t, name, @cookbook_name.to_s)
+      r.instance_eval(&blk) if blk
+      @run_context.resource_collection << r
+      r
+    end
+  end
+
+  def include_recipe(name)
+    @included << name
+  end
+
+  # cluster_service_discovery: nodes of the cluster matching conditions,
+  # sorted by facet_index.
+  def providers_for(_name, conditions, _wait = true, _num = 1, _in_block = false)
+    g = conditions['facet_name']
+    @searches << g
+    (@hosts[g] || []).each_with_index.map { |h, i| { 'facet_index' => i, 'fqdn' => h } }
+  end
+
+  def fqdn_of_mgt_network(server)
+    server['fqdn']
+  end
+
+  def run(recipe)
+    instance_eval(File.read(File.join(DIR, 'recipes', recipe + '.rb')), recipe + '.rb', 1)
+  end
+end
+
+# node: automatic/normal attributes plus what attributes/default.rb sets.
+vivify = lambda { Hash.new { |h, k| h[k] = Hash.new(&h.default_proc) } }
+class AttributeFile
+  attr_reader :default, :override, :node
+  def initialize(node, vivify)
+    @node = node
+    @default = vivify.call
+    @override = vivify.call
+  end
+end
+# In a method, so the file sees no local variable of this script.
+def load_attributes(vivify)
+  ctx = AttributeFile.new({ 'cluster_name' => CLUSTER, 'facet_name' => GROUP }, vivify)
+  path = File.join(DIR, 'attributes', 'default.rb')
+  ctx.instance_eval(File.read(path), path, 1)
+  ctx
+end
+attrs = load_attributes(vivify)
+
+def deep_merge(a, b)
+  a.merge(b) { |_k, x, y| x.is_a?(Hash) && y.is_a?(Hash) ? deep_merge(x, y) : y }
+end
+data = JSON.parse(JSON.generate(attrs.default[CB]))
+mesos_defaults = { 'slave' => { 'work_dir' => '/tmp/mesos' } }
+node = {
+  'cluster_name' => CLUSTER, 'facet_name' => GROUP, CB => data,
+  'mesos' => deep_merge(mesos_defaults, JSON.parse(JSON.generate(attrs.override['mesos'])))
+}
+class << node
+  def [](k)
+    super(k.to_s)
+  end
+end
+
+load File.join(DIR, 'libraries', 'site.rb')
+cl = data['clusters'][CLUSTER]
+hosts = {}
+cl['group_order'].each do |g|
+  hosts[g] = (0...cl['groups'][g]['instances']).map { |i| "#{CLUSTER}-#{g}-#{i}.localdomain" }
+end
+roles = cl['groups'][GROUP]['roles']
+master = roles.include?('mesos_master')
+slave = roles.include?('mesos_slave')
+
+rc = RunContext.new(FakeCollection.new)
+recipe = FakeRecipe.new(node, CB.to_sym, rc, hosts)
+recipe.run('before_mesos') if master || slave
+
+# The mesos cookbook's resources the bundle's recipes touch, as
+# mesos::install, ::master, ::slave and ::docker declare them.
+upstream = lambda do |type, name|
+  r = FakeResource.new(type, name, 'mesos')
+  rc.resource_collection << r
+  r
+end
+if master || slave
+  upstream.call('template', '/etc/init/marathon.conf').action(:create) if roles.include?('mesos_marathon')
+  upstream.call('template', '/etc/init/chronos.conf').action(:create) if roles.include?('mesos_chronos')
+end
+if master
+  %w(/etc/default/mesos /etc/default/mesos-master).each { |f| upstream.call('template', f) }
+  %w(quorum logging_level).each { |k| upstream.call('execute', "/etc/mesos-master/#{k}").notifies(:run, 'bash[restart-mesos-master]') }
+  upstream.call('template', '/etc/mesos/zk')
+  upstream.call('template', '/etc/init/marathon.conf') if roles.include?('mesos_marathon')
+  upstream.call('template', '/etc/init/chronos.conf') if roles.include?('mesos_chronos')
+  upstream.call('bash', 'restart-mesos-master')
+end
+if slave
+  if roles.include?('mesos_docker')
+    %w(epel-release docker-io).each { |p| upstream.call('package', p) }
+    upstream.call('bash', 'config docker containerizer for mesos')
+    upstream.call('service', 'docker')
+    upstream.call('package', 'python-setuptools')
+    upstream.call('remote_file', '/var/lib/mesos/executors/docker')
+    upstream.call('remote_file', '/var/chef/cache/mesos.egg')
+    upstream.call('bash', 'install-mesos-egg')
+  end
+  %w(/etc/default/mesos /etc/default/mesos-slave).each { |f| upstream.call('template', f) }
+  upstream.call('execute', '/etc/mesos-slave/logging_level')
+  upstream.call('template', '/etc/mesos/zk')
+  upstream.call('template', '/usr/local/etc/mesos/mesos-slave-env.sh')
+  upstream.call('bash', 'restart-mesos-slave')
+end
+recipe.run('after_mesos') if master || slave
+recipe.run('haproxy')
+
+def render(dir, name, vars)
+  o = Object.new
+  (vars || {}).each { |k, v| o.instance_variable_set("@#{k}", v) }
+  ERB.new(File.read(File.join(dir, 'templates', 'default', name))).result(o.instance_eval { binding })
+end
+
+files = {}
+modes = {}
+resources = []
+rc.resource_collection.each do |r|
+  resources << { 'id' => r.to_s, 'cookbook' => r.props[:cookbook], 'action' => r.action.to_s, 'notifications' => r.notifications }
+  next if r.action == :nothing || r.action == :delete
+  case r.type
+  when 'template'
+    files[r.name] = r.props[:cookbook] == CB ? render(DIR, r.props[:source], r.props[:variables]) : 'upstream'
+    modes[r.name] = [r.props[:owner], r.props[:mode]]
+  when 'cookbook_file'
+    files[r.name] = File.read(File.join(DIR, 'files', 'default', r.props[:source]))
+    modes[r.name] = [r.props[:owner], r.props[:mode]]
+  end
+end
+puts JSON.generate('files' => files, 'modes' => modes, 'resources' => resources,
+                   'included' => recipe.included, 'searches' => recipe.searches.uniq.sort)
