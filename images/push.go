@@ -650,7 +650,7 @@ func (st *pushState) putManifests(ctx context.Context, g *graph, t *target) (int
 		if got, err := remote.Head(ref, st.ropts...); err == nil && got.Digest == d.Digest {
 			continue
 		}
-		if err := remote.Put(ref, rawManifest{g.docs[d.Digest], d.MediaType}, st.ropts...); err != nil {
+		if err := remote.Put(ref, rawManifest{g.docs[d.Digest], bodyMediaType(g.docs[d.Digest], d.MediaType)}, st.ropts...); err != nil {
 			return n, fmt.Errorf("writing %s %s: %w", kind(d.MediaType), d.Digest, err)
 		}
 		n++
@@ -658,13 +658,35 @@ func (st *pushState) putManifests(ctx context.Context, g *graph, t *target) (int
 	if t.tag != "" {
 		tag := t.repo.Tag(t.tag)
 		if got, err := remote.Head(tag, st.ropts...); err != nil || got.Digest != t.desc.Digest {
-			if err := remote.Put(tag, rawManifest{g.docs[t.desc.Digest], t.desc.MediaType}, st.ropts...); err != nil {
+			if err := remote.Put(tag, rawManifest{g.docs[t.desc.Digest], bodyMediaType(g.docs[t.desc.Digest], t.desc.MediaType)}, st.ropts...); err != nil {
 				return n, fmt.Errorf("tagging %s: %w", tag, err)
 			}
 			n++
 		}
 	}
 	return n, verifyPushed(t.repo.Digest(t.desc.Digest.String()), t.desc, st.ropts)
+}
+
+// bodyMediaType is the media type a manifest states itself, else the one
+// its descriptor gives (the OCI one for a Docker type): registries check the body's against the
+// Content-Type, and layouts written by other tools do not always agree
+// with it in their descriptors.
+func bodyMediaType(raw []byte, desc types.MediaType) types.MediaType {
+	var v struct {
+		MediaType types.MediaType `json:"mediaType"`
+	}
+	if json.Unmarshal(raw, &v) == nil && (v.MediaType.IsImage() || v.MediaType.IsIndex()) {
+		return v.MediaType
+	}
+	// Docker schema 2 documents must state their media type: one that
+	// does not is an OCI document.
+	switch desc {
+	case types.DockerManifestList:
+		return types.OCIImageIndex
+	case types.DockerManifestSchema2:
+		return types.OCIManifestSchema1
+	}
+	return desc
 }
 
 type rawManifest struct {

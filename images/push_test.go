@@ -2,10 +2,14 @@ package images
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -345,4 +349,81 @@ func TestPushRefusesPlainHTTP(t *testing.T) {
 	if err == nil || strings.Contains(err.Error(), "plain HTTP refused") || !slices.Contains(nn.schemes, "http") {
 		t.Fatalf("push to a listed insecure registry: %v (requests %q)", err, nn.schemes)
 	}
+}
+
+// moduleDir is the directory of module path in the module cache (go mod
+// download fetches it from the module proxy when missing).
+func moduleDir(t *testing.T, path string) string {
+	t.Helper()
+	out, err := exec.Command("go", "mod", "download", "-json", path).Output()
+	if err != nil {
+		t.Fatalf("go mod download %s: %v", path, err)
+	}
+	var m struct{ Dir string }
+	if err := json.Unmarshal(out, &m); err != nil || m.Dir == "" {
+		t.Fatalf("go mod download %s: %v %s", path, err, out)
+	}
+	return m.Dir
+}
+
+// TestPushRealWorldLayouts pushes the OCI layouts go-containerregistry
+// keeps as test data (written by other tools than ours, without our
+// annotations) to the distribution registry, from the directory and as a
+// stream, and checks each digest with skopeo; a layout with an entry of a
+// media type that is neither image nor index is refused, naming it.
+func TestPushRealWorldLayouts(t *testing.T) {
+	td := filepath.Join(moduleDir(t, "github.com/google/go-containerregistry"), "pkg", "v1", "layout", "testdata")
+	host := startDistribution(t)
+	for _, name := range []string{"test_gc_index"} {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(td, name)
+			if err := VerifyLayout(context.Background(), dir); err != nil {
+				t.Fatalf("the test data does not verify: %v", err)
+			}
+			entries, err := List(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pushed, err := Push(context.Background(), dir, host, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(pushed) != len(entries) || len(pushed) == 0 {
+				t.Fatalf("pushed %d of %d entries", len(pushed), len(entries))
+			}
+			for i, p := range pushed {
+				if p.Digest != entries[i].Digest {
+					t.Errorf("entry %d: pushed %s, listed %s", i, p.Digest, entries[i].Digest)
+				}
+				out := skopeo(t, "inspect", "--raw", "--tls-verify=false", "docker://"+p.Ref)
+				if got := "sha256:" + sha256Hex([]byte(out)); got != p.Digest {
+					t.Errorf("%s: skopeo reads a manifest hashing to %s", p.Ref, got)
+				}
+			}
+			again, err := PushStream(context.Background(), dirWalk(dir), host, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range again {
+				if p.Changed() {
+					t.Errorf("stream re-push of %s: %+v", p.Ref, p)
+				}
+			}
+		})
+	}
+	for name, want := range map[string]string{
+		"test_index":            `unsupported media type "application/vnd.oci.descriptor.v1+json"`,
+		"test_index_one_image":  "has neither a repository nor a name annotation",
+		"test_index_media_type": "has neither a repository nor a name annotation",
+	} {
+		_, err := Push(context.Background(), filepath.Join(td, name), host, Options{})
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+func sha256Hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
 }

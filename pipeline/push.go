@@ -2,6 +2,8 @@ package pipeline
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -94,7 +96,7 @@ func PushImages(ctx context.Context, path string, opts PushOptions) (*PushReport
 	iopts := opts.imagesOptions()
 	var pushed []images.Pushed
 	if arch {
-		pushed, err = images.PushStream(ctx, archiveLayout(path), rep.Registry, iopts)
+		pushed, err = images.PushStream(ctx, archiveLayout(path, m), rep.Registry, iopts)
 	} else {
 		pushed, err = images.Push(ctx, filepath.Join(path, "images"), rep.Registry, iopts)
 	}
@@ -182,7 +184,7 @@ func ListImages(ctx context.Context, path string) (*out.Manifest, []images.Entry
 	if st.IsDir() {
 		es, err = images.List(filepath.Join(path, "images"))
 	} else {
-		es, err = images.ListStream(ctx, archiveLayout(path))
+		es, err = images.ListStream(ctx, archiveLayout(path, nil))
 	}
 	if err != nil {
 		return nil, nil, &VerifyError{Path: path, Err: err}
@@ -191,15 +193,44 @@ func ListImages(ctx context.Context, path string) (*out.Manifest, []images.Entry
 }
 
 // archiveLayout reads the images/ layout of a bundle archive as a stream.
-func archiveLayout(archive string) images.WalkFunc {
+// A file read to its end must still match bundle.json (m, when not nil):
+// the archive was verified in an earlier pass, and index.json, unlike the
+// blobs, is not named by its digest.
+func archiveLayout(archive string, m *out.Manifest) images.WalkFunc {
+	want := map[string]string{}
+	if m != nil {
+		for _, f := range m.Files {
+			want[f.Path] = f.SHA256
+		}
+	}
 	return func(ctx context.Context, visit func(rel string, size int64, r io.Reader) error) error {
 		return out.WalkArchiveFiles(ctx, archive, func(rel string, size int64, r io.Reader) error {
-			if rest, ok := strings.CutPrefix(rel, "images/"); ok {
-				return visit(rest, size, r)
+			rest, ok := strings.CutPrefix(rel, "images/")
+			if !ok {
+				return nil
+			}
+			h := sha256.New()
+			cr := &countReader{r: io.TeeReader(r, h)}
+			if err := visit(rest, size, cr); err != nil {
+				return err
+			}
+			if sum, ok := want[rel]; ok && cr.n == size && hex.EncodeToString(h.Sum(nil)) != sum {
+				return fmt.Errorf("%s in %s changed since it was verified", rel, archive)
 			}
 			return nil
 		})
 	}
+}
+
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 var errFound = errors.New("found")

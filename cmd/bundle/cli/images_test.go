@@ -551,3 +551,44 @@ func TestImagesPushBadInput(t *testing.T) {
 		t.Fatalf("push with credentials: exit %d\n%s%s", code, stdout, stderr)
 	}
 }
+
+// TestDeployPushesImages: deploy's image step is the push of images push:
+// the example bundle deployed to the vCenter simulator pushes its images to
+// the site registry (docker-registry behind the counting proxy), which then
+// serves every image the apps pin; a re-deploy uploads nothing; a deploy
+// with --registry elsewhere warns.
+func TestDeployPushesImages(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	reg := startDockerRegistry(t, "", "")
+	proxy := startProxy(t, reg)
+	bundleDir, _ := buildImagesSite(t, imagesSite(t, proxy.host, ""))
+	startSim(t)
+	t.Setenv("GOVC_RESOURCE_POOL", "DC0_C0/Resources")
+	t.Setenv("GOVC_NETWORK", "VM Network")
+	t.Setenv("GOVC_FOLDER", "vm")
+	code, stdout, stderr := run(t, "deploy", bundleDir, "--datastore-path", "img")
+	if code != 0 {
+		t.Fatalf("deploy: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if got, want := proxy.commits.Load(), int64(uniqueBlobs(t, bundleDir)); got != want {
+		t.Errorf("deploy committed %d blobs, the layout has %d", got, want)
+	}
+	for app, ref := range appImages(t, bundleDir) {
+		_, want, _ := strings.Cut(ref, "@")
+		if got := skopeoInspectDigest(t, ref); got != want {
+			t.Errorf("app %s: skopeo inspect %s gives %s", app, ref, got)
+		}
+	}
+	before := proxy.requests.Load()
+	code, stdout, stderr = run(t, "deploy", bundleDir, "--datastore-path", "img")
+	if code != 0 || !strings.Contains(stdout, "No changes") {
+		t.Fatalf("re-deploy: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if n := proxy.requests.Load() - before; n != 0 {
+		t.Errorf("re-deploy sent %d requests to the registry", n)
+	}
+	code, stdout, stderr = run(t, "deploy", bundleDir, "--datastore-path", "img", "--registry", reg)
+	if code != 0 || !strings.Contains(stderr, "Warning: pushing to "+reg+", but the apps of bundle mesos-site 2015.03.1 pull their images from "+proxy.host) {
+		t.Fatalf("deploy elsewhere: exit %d\n%s%s", code, stdout, stderr)
+	}
+}
