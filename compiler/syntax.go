@@ -306,7 +306,7 @@ var sinks = []sink{
 			}
 		})
 	}},
-	{"haproxy.stats_auth", "haproxy.cfg `stats auth user:password`", []Syntax{SyntaxHAProxyToken}, func(d *def.Definition, emit func(occurrence)) {
+	{"haproxy.stats_auth", "haproxy.cfg `stats auth user:password`, the bridge script's quoted header heredoc", []Syntax{SyntaxHAProxyToken}, func(d *def.Definition, emit func(occurrence)) {
 		for _, cl := range d.Clusters {
 			if hp := cl.HAProxy; hp != nil && hp.StatsAuth != "" {
 				emit(attrOcc(hp.Body, "stats_auth", hp.DeclRange, "cluster "+cl.Name, hp.StatsAuth, "cluster."+cl.Name+".haproxy.stats_auth"))
@@ -378,7 +378,7 @@ var sinks = []sink{
 			}
 		}
 	}},
-	{"vcenter.registry", "Marathon app JSON (image host)", []Syntax{SyntaxHostPort}, func(d *def.Definition, emit func(occurrence)) {
+	{"vcenter.registry", "Marathon app JSON (image host), /etc/sysconfig/docker other_args", []Syntax{SyntaxHostPort}, func(d *def.Definition, emit func(occurrence)) {
 		for _, v := range d.VCenters {
 			if v.Registry != "" {
 				emit(attrOcc(v.Body, "registry", v.DeclRange, "vcenter "+v.Name, strings.TrimSuffix(v.Registry, "/"), "vcenter."+v.Name+".registry"))
