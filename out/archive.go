@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"time"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/bdebundle/bundle/internal/ctxio"
 	"github.com/bdebundle/bundle/internal/progress"
+	"github.com/bdebundle/bundle/internal/zstdframe"
 )
 
 // Format is an archive format.
@@ -45,26 +45,15 @@ func ParseFormat(s string) (Format, error) {
 // Formats lists the archive formats.
 var Formats = []Format{FormatTarZst, FormatTarGz, FormatTar}
 
-// zstdOptions are fixed: the output depends only on the input. The stream
-// is encoded block after block (the concurrency setting only overlaps
-// reading and encoding), so the bytes do not depend on the machine
-// (TestZstdDeterministicAcrossConcurrency checks this). Concurrent blocks
-// (WithConcurrentBlocks) are not used: they change the output between one
-// and several goroutines and buffer hundreds of MB.
-func zstdOptions() []zstd.EOption {
-	return []zstd.EOption{
-		zstd.WithEncoderLevel(zstd.SpeedDefault),
-		zstd.WithEncoderCRC(true),
-		zstd.WithWindowSize(8 << 20),
-		zstd.WithEncoderConcurrency(max(2, runtime.GOMAXPROCS(0))),
-	}
-}
-
-// compressor wraps w in the format's compression.
-func compressor(w io.Writer, f Format) (io.WriteCloser, error) {
+// compressor wraps w in the format's compression. tar.zst is written as
+// independent frames of zstdframe.FrameSize input bytes, compressed on
+// jobs goroutines at zstd's default level (frames that do not compress at
+// the fastest): the bytes depend only on the input, never on jobs or the
+// machine (TestArchiveSameBytesAcrossJobs checks this).
+func compressor(w io.Writer, f Format, jobs int) (io.WriteCloser, error) {
 	switch f {
 	case FormatTarZst:
-		return zstd.NewWriter(w, zstdOptions()...)
+		return zstdframe.NewWriter(w, zstdframe.Options{Level: zstd.SpeedDefault, Workers: jobs})
 	case FormatTarGz:
 		// No name, no time: the gzip header is constant.
 		zw, err := gzip.NewWriterLevel(w, gzip.DefaultCompression)
@@ -92,8 +81,8 @@ type archiveEntry struct {
 // writeArchive writes the deterministic tar of the bundle at root: every
 // directory and file under prefix/, sorted by name, owned by 0:0 with empty
 // owner names, mtime epoch, modes 0755 (dirs, executables) or 0644.
-func writeArchive(ctx context.Context, w io.Writer, root, prefix string, entries []archiveEntry, f Format, epoch int64, t progress.Task) error {
-	cw, err := compressor(w, f)
+func writeArchive(ctx context.Context, w io.Writer, root, prefix string, entries []archiveEntry, f Format, epoch int64, jobs int, t progress.Task) error {
+	cw, err := compressor(w, f, jobs)
 	if err != nil {
 		return err
 	}

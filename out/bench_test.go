@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -160,5 +161,74 @@ func BenchmarkBuild1G(b *testing.B) {
 		b.Logf("build + tar.zst: copies %v (%.2fx of cp+sha256sum+tar|zstd, RSS %.0f MB), hard links %v (%.2fx, RSS %.0f MB)",
 			copyArch.Round(time.Millisecond), r(copyArch, refArchive), mb(copyArchRSS), linkArch.Round(time.Millisecond), r(linkArch, refArchive), mb(linkArchRSS))
 		b.Logf("peak RSS with archive: 256 MiB inputs %.0f MB, 1 GiB inputs %.0f MB", mb(small), mb(copyArchRSS))
+	}
+}
+
+// runChildCPU is runBuildChild also returning the child's user+sys CPU
+// time (the steadier figure on a shared machine).
+func runChildCPU(b *testing.B, job benchJob) (wall, cpu time.Duration, rss int64) {
+	spec, _ := json.Marshal(job)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestBenchHelper$")
+	cmd.Env = append(os.Environ(), "BUNDLE_OUT_BENCH="+string(spec))
+	start := time.Now()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("build child: %v\n%s", err, out)
+	}
+	wall = time.Since(start)
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	return wall, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), ru.Maxrss << 10
+}
+
+// shellCPU runs script under bash and returns its wall time and the CPU
+// time of bash and everything it waited for.
+func shellCPU(b *testing.B, script string) (wall, cpu time.Duration) {
+	cmd := exec.Command("bash", "-c", script)
+	start := time.Now()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("%s: %v\n%s", script, err, out)
+	}
+	wall = time.Since(start)
+	return wall, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+}
+
+// BenchmarkBuildPackingFloor compares `bundle build` (hard links, no hash
+// cache, tar.zst) of 256 MiB of RPM-like (incompressible) inputs with just
+// packing the same bytes: `tar -cf - DIR | zstd -3 -T2`. Best of 3,
+// alternated.
+func BenchmarkBuildPackingFloor(b *testing.B) {
+	inputs := benchInputs(b, 4)
+	srcDir := filepath.Dir(inputs[0])
+	var args []string
+	for _, in := range inputs {
+		args = append(args, filepath.Base(in))
+	}
+	for range b.N {
+		work, err := os.MkdirTemp(filepath.Dir(srcDir), "floor-")
+		if err != nil {
+			b.Fatal(err)
+		}
+		runShell(b, "cat "+strings.Join(inputs, " ")+" > /dev/null")
+		ref := fmt.Sprintf("tar -C %s -cf - %s | zstd -q -3 -T2 -o %s", srcDir, strings.Join(args, " "), filepath.Join(work, "ref.tar.zst"))
+		var refW, refC, ourW, ourC time.Duration
+		var rss int64
+		for i := range 3 {
+			os.Remove(filepath.Join(work, "ref.tar.zst"))
+			w, c := shellCPU(b, ref)
+			if i == 0 || w < refW {
+				refW, refC = w, c
+			}
+			os.RemoveAll(filepath.Join(work, "out"))
+			w, c, r := runChildCPU(b, benchJob{Inputs: inputs, Out: filepath.Join(work, "out")})
+			if i == 0 || w < ourW {
+				ourW, ourC, rss = w, c, r
+			}
+		}
+		os.RemoveAll(work)
+		b.ReportMetric(ourW.Seconds()/refW.Seconds(), "x-tar|zstd")
+		b.ReportMetric(ourC.Seconds()/refC.Seconds(), "x-tar|zstd-cpu")
+		b.ReportMetric(float64(rss)/(1<<20), "MiB-rss")
+		b.Logf("256 MiB of incompressible inputs, best of 3, alternated:\n  bundle build (hard links, no cache, tar.zst): %v wall, %v CPU, %.0f MiB RSS\n  %s: %v wall, %v CPU\n  ratio: wall %.2fx, CPU %.2fx",
+			ourW.Round(time.Millisecond), ourC.Round(time.Millisecond), float64(rss)/(1<<20), ref, refW.Round(time.Millisecond), refC.Round(time.Millisecond),
+			ourW.Seconds()/refW.Seconds(), ourC.Seconds()/refC.Seconds())
 	}
 }

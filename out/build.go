@@ -825,7 +825,7 @@ func (b *builder) archive(ctx context.Context, outDir, dir string, res *Result) 
 	task := b.rep.Start("writing "+filepath.Base(final), total)
 	h := sha256.New()
 	cw := &countWriter{w: io.MultiWriter(f, h)}
-	err = writeArchive(ctx, cw, b.staging, dir, b.entries, b.opts.Format, b.plan.Epoch, task)
+	err = writeArchive(ctx, cw, b.staging, dir, b.entries, b.opts.Format, b.plan.Epoch, b.jobs(), task)
 	task.Done(err)
 	if err != nil {
 		return "", err

@@ -1,9 +1,12 @@
 package out
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -155,6 +158,40 @@ func TestReproducibleAcrossPathsAndTimes(t *testing.T) {
 				t.Fatalf("archives differ: %v", sums)
 			}
 		})
+	}
+}
+
+// TestArchiveSameBytesAcrossJobs: the archive is compressed in parallel,
+// yet its bytes do not depend on the number of jobs or on GOMAXPROCS. The
+// bundle holds several compression frames' worth of compressible and
+// incompressible data.
+func TestArchiveSameBytesAcrossJobs(t *testing.T) {
+	src := t.TempDir()
+	writeSite(t, src, time.Unix(1500000000, 0))
+	big := append(detBytes("big", 9<<20), bytes.Repeat([]byte("mesos-slave --attributes=rack:r1\n"), 200_000)...)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	var sums []string
+	for _, c := range []struct{ procs, jobs int }{{1, 1}, {4, 0}, {2, 8}} {
+		runtime.GOMAXPROCS(c.procs)
+		plan := compileSite(t, src)
+		addExtras(t, plan, src, "1")
+		setFile(plan, &compiler.File{Path: "clusters/mesos01/big.dat", Mode: 0o644, Data: big})
+		opts := testOptions(t)
+		opts.Jobs = c.jobs
+		res, err := Build(context.Background(), plan, t.TempDir(), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.ArchiveSize > int64(len(big)) {
+			t.Errorf("archive of %d bytes for %d bytes of half-compressible data", res.ArchiveSize, len(big))
+		}
+		sums = append(sums, fmt.Sprintf("GOMAXPROCS %d, jobs %d: %s", c.procs, c.jobs, fileSHA(t, res.Archive)))
+		mustVerify(t, res.Archive, VerifyOptions{})
+	}
+	for _, s := range sums[1:] {
+		if s[strings.LastIndex(s, " "):] != sums[0][strings.LastIndex(sums[0], " "):] {
+			t.Fatalf("archives differ:\n%s", strings.Join(sums, "\n"))
+		}
 	}
 }
 

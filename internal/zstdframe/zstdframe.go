@@ -1,0 +1,201 @@
+package zstdframe
+
+import (
+	"errors"
+	"io"
+	"runtime"
+	"sync"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// FrameSize is the input bytes per frame. It is part of the format's
+// reproducibility: changing it changes the output.
+const FrameSize = 4 << 20
+
+// Options tune a Writer. Only Workers may change without changing the
+// output.
+type Options struct {
+	// Level is the encoder level for compressible frames; 0 means
+	// zstd.SpeedDefault.
+	Level zstd.EncoderLevel
+	// Workers is the number of frames compressed at once; 0 means
+	// GOMAXPROCS.
+	Workers int
+}
+
+type job struct {
+	in, out []byte
+	done    chan struct{}
+}
+
+// Writer compresses what is written to it into frames of FrameSize input
+// bytes. It is not safe for concurrent use.
+type Writer struct {
+	w       io.Writer
+	cur     []byte
+	pending *job
+	work    chan *job
+	order   chan *job
+	free    chan *job
+	wg      sync.WaitGroup
+	written chan struct{}
+	mu      sync.Mutex
+	err     error
+	closed  bool
+}
+
+// NewWriter returns a Writer that writes the zstd stream to w.
+func NewWriter(w io.Writer, opts Options) (*Writer, error) {
+	level := opts.Level
+	if level == 0 {
+		level = zstd.SpeedDefault
+	}
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	z := &Writer{
+		w:       w,
+		work:    make(chan *job, workers),
+		order:   make(chan *job, workers+1),
+		free:    make(chan *job, workers+1),
+		written: make(chan struct{}),
+	}
+	encs := make([][2]*zstd.Encoder, workers)
+	for i := range encs {
+		for j, l := range []zstd.EncoderLevel{level, zstd.SpeedFastest} {
+			e, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(l), zstd.WithEncoderConcurrency(1),
+				zstd.WithEncoderCRC(true), zstd.WithWindowSize(FrameSize))
+			if err != nil {
+				return nil, err
+			}
+			encs[i][j] = e
+		}
+	}
+	for i := 0; i < workers+1; i++ {
+		z.free <- &job{done: make(chan struct{}, 1)}
+	}
+	z.wg.Add(workers)
+	for i := range workers {
+		go func(enc, fast *zstd.Encoder) {
+			defer z.wg.Done()
+			for j := range z.work {
+				e := enc
+				if incompressible(fast, j.in, j.out[:0]) {
+					e = fast
+				}
+				j.out = e.EncodeAll(j.in, j.out[:0])
+				j.done <- struct{}{}
+			}
+		}(encs[i][0], encs[i][1])
+	}
+	go z.writeLoop()
+	return z, nil
+}
+
+// sample is the size of each of the samples incompressible tries.
+const sample = 32 << 10
+
+// incompressible reports whether four samples spread over b all fail to
+// shrink by 2% at the fastest level: then the whole frame is encoded at
+// that level.
+func incompressible(fast *zstd.Encoder, b, scratch []byte) bool {
+	if len(b) < 4*sample {
+		return false
+	}
+	for i := range 4 {
+		off := (len(b) - sample) * i / 3
+		s := b[off : off+sample]
+		if out := fast.EncodeAll(s, scratch[:0]); len(out) < sample*98/100 {
+			return false
+		}
+	}
+	return true
+}
+
+func (z *Writer) writeLoop() {
+	defer close(z.written)
+	for j := range z.order {
+		<-j.done
+		z.mu.Lock()
+		failed := z.err != nil
+		z.mu.Unlock()
+		if !failed {
+			if _, err := z.w.Write(j.out); err != nil {
+				z.setErr(err)
+			}
+		}
+		z.free <- j
+	}
+}
+
+func (z *Writer) setErr(err error) {
+	z.mu.Lock()
+	if z.err == nil {
+		z.err = err
+	}
+	z.mu.Unlock()
+}
+
+func (z *Writer) getErr() error {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	return z.err
+}
+
+// Write buffers p, handing each full frame to a worker.
+func (z *Writer) Write(p []byte) (int, error) {
+	if z.closed {
+		return 0, errors.New("zstdframe: write after Close")
+	}
+	if err := z.getErr(); err != nil {
+		return 0, err
+	}
+	n := len(p)
+	for len(p) > 0 {
+		if z.cur == nil {
+			j := <-z.free
+			if cap(j.in) < FrameSize {
+				j.in = make([]byte, 0, FrameSize)
+				// A frame never exceeds its input by more than the
+				// block and frame headers.
+				j.out = make([]byte, 0, FrameSize+FrameSize/1024+64)
+			}
+			z.cur = j.in[:0]
+			z.pending = j
+		}
+		k := min(len(p), FrameSize-len(z.cur))
+		z.cur = append(z.cur, p[:k]...)
+		p = p[k:]
+		if len(z.cur) == FrameSize {
+			z.flushFrame()
+		}
+	}
+	return n, z.getErr()
+}
+
+func (z *Writer) flushFrame() {
+	j := z.pending
+	j.in = z.cur
+	z.cur, z.pending = nil, nil
+	z.order <- j
+	z.work <- j
+}
+
+// Close compresses the last partial frame, waits for every frame to be
+// written and returns the first error.
+func (z *Writer) Close() error {
+	if z.closed {
+		return z.getErr()
+	}
+	z.closed = true
+	if z.cur != nil && len(z.cur) > 0 {
+		z.flushFrame()
+	}
+	close(z.work)
+	close(z.order)
+	z.wg.Wait()
+	<-z.written
+	return z.getErr()
+}

@@ -1,0 +1,183 @@
+package zstdframe
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"os/exec"
+	"runtime"
+	"testing"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// corpus mixes text-like (compressible) and random (incompressible) runs
+// of uneven lengths, so frames of both kinds and a partial last frame
+// occur.
+func corpus(n int) []byte {
+	rng := rand.New(rand.NewChaCha8([32]byte{7}))
+	var b []byte
+	for len(b) < n {
+		if rng.IntN(2) == 0 {
+			for range rng.IntN(200_000) {
+				b = append(b, "mesos marathon chronos zookeeper "[rng.IntN(8)*4:][:4]...)
+			}
+		} else {
+			r := make([]byte, rng.IntN(6<<20))
+			for i := range r {
+				r[i] = byte(rng.Uint32())
+			}
+			b = append(b, r...)
+		}
+	}
+	return b[:n]
+}
+
+func compress(t testing.TB, data []byte, opts Options, chunk int) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w, err := NewWriter(&buf, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for off := 0; off < len(data); off += chunk {
+		if _, err := w.Write(data[off:min(off+chunk, len(data))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestSameBytesWhateverTheWorkersAndGOMAXPROCS(t *testing.T) {
+	data := corpus(3*FrameSize + 12345)
+	want := compress(t, data, Options{Workers: 1}, 1<<20)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, procs := range []int{1, 2, 4} {
+		runtime.GOMAXPROCS(procs)
+		for _, tc := range []struct {
+			workers, chunk int
+		}{{0, 1 << 20}, {1, 100_000}, {2, 4096}, {3, FrameSize}, {8, 7 << 20}} {
+			if got := compress(t, data, Options{Workers: tc.workers}, tc.chunk); !bytes.Equal(got, want) {
+				t.Errorf("GOMAXPROCS %d, %d workers, writes of %d: %d bytes differ from the 1-worker %d bytes", procs, tc.workers, tc.chunk, len(got), len(want))
+			}
+		}
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	for _, n := range []int{1, 1000, FrameSize - 1, FrameSize, FrameSize + 1, 2*FrameSize + 77} {
+		data := corpus(n)
+		z := compress(t, data, Options{Workers: 2}, 64<<10)
+		d, err := zstd.NewReader(bytes.NewReader(z))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(d)
+		d.Close()
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("%d bytes: decoded %d bytes, err %v", n, len(got), err)
+		}
+	}
+}
+
+// TestZstdCLIReadsIt: the reference decoder takes the concatenated frames
+// as one stream and checks each frame's checksum.
+func TestZstdCLIReadsIt(t *testing.T) {
+	if _, err := exec.LookPath("zstd"); err != nil {
+		t.Fatal("zstd not found: install the Debian package zstd")
+	}
+	data := corpus(2*FrameSize + 999)
+	z := compress(t, data, Options{}, 1<<20)
+	cmd := exec.Command("zstd", "-d", "-c")
+	cmd.Stdin = bytes.NewReader(z)
+	var out, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("zstd -d: %v: %s", err, stderr.String())
+	}
+	if !bytes.Equal(out.Bytes(), data) {
+		t.Fatalf("zstd -d gave %d bytes, want %d", out.Len(), len(data))
+	}
+	// A flipped byte inside a frame is caught by the frame checksum.
+	bad := bytes.Clone(z)
+	bad[len(bad)/2] ^= 0x40
+	cmd = exec.Command("zstd", "-d", "-c")
+	cmd.Stdin, cmd.Stdout = bytes.NewReader(bad), io.Discard
+	if err := cmd.Run(); err == nil {
+		t.Error("zstd -d accepted a damaged stream")
+	}
+}
+
+func TestIncompressibleFramesCostLittle(t *testing.T) {
+	rng := rand.New(rand.NewChaCha8([32]byte{9}))
+	random := make([]byte, 2*FrameSize)
+	for i := range random {
+		random[i] = byte(rng.Uint32())
+	}
+	if !incompressible(mustFast(t), random[:FrameSize], nil) {
+		t.Error("random bytes not detected as incompressible")
+	}
+	text := bytes.Repeat([]byte("haproxy backend marathon "), FrameSize/25)
+	if incompressible(mustFast(t), text, nil) {
+		t.Error("text detected as incompressible")
+	}
+	// A frame that is random but for one compressible sample is
+	// compressed at the configured level.
+	mixed := bytes.Clone(random[:FrameSize])
+	copy(mixed[len(mixed)-sample:], text)
+	if incompressible(mustFast(t), mixed, nil) {
+		t.Error("a frame with a compressible sample detected as incompressible")
+	}
+	z := compress(t, random, Options{}, 1<<20)
+	if over := len(z) - len(random); over < 0 || over > 1024 {
+		t.Errorf("random input: %d bytes out of %d in (overhead %d)", len(z), len(random), over)
+	}
+	if z := compress(t, text, Options{}, 1<<20); len(z) > len(text)/50 {
+		t.Errorf("text: %d bytes out of %d in", len(z), len(text))
+	}
+}
+
+func mustFast(t *testing.T) *zstd.Encoder {
+	e, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+type failWriter struct{ after int }
+
+func (f *failWriter) Write(p []byte) (int, error) {
+	if f.after <= 0 {
+		return 0, errors.New("disk full")
+	}
+	f.after--
+	return len(p), nil
+}
+
+// TestWriteErrorIsReturned: a failing destination stops the stream with
+// its error, without hanging, however many frames are in flight.
+func TestWriteErrorIsReturned(t *testing.T) {
+	data := corpus(6 * FrameSize)
+	for _, after := range []int{0, 1, 3} {
+		w, err := NewWriter(&failWriter{after: after}, Options{Workers: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var werr error
+		for off := 0; off < len(data) && werr == nil; off += 1 << 20 {
+			_, werr = w.Write(data[off : off+1<<20])
+		}
+		cerr := w.Close()
+		if cerr == nil || cerr.Error() != "disk full" {
+			t.Errorf("after %d frames: Close = %v (Write %v), want disk full", after, cerr, werr)
+		}
+		if _, err := w.Write([]byte("x")); err == nil {
+			t.Error("Write after Close succeeded")
+		}
+	}
+}
