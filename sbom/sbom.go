@@ -136,7 +136,7 @@ func purlNamespace(s string) string {
 		b.WriteRune(c)
 		dash = false
 	}
-	return strings.Trim(b.String(), "-")
+	return strings.Trim(b.String(), "-._")
 }
 
 // ImagePurl is pkg:oci/<last path element of the repository>@<digest>?repository_url=<repository>[&arch=…].

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bdebundle/bundle/internal/demoinputs"
 	"github.com/bdebundle/bundle/internal/sbomcheck"
 	"github.com/bdebundle/bundle/out"
 	"github.com/bdebundle/bundle/provenance"
@@ -329,5 +330,58 @@ func TestSignedProvenance(t *testing.T) {
 	res2 := buildJSON(t, site(t), "-o", filepath.Join(t.TempDir(), "dist"), "--sign-key", secret)
 	if !bytes.Equal(data, readFile(t, res2.Provenance)) {
 		t.Errorf("signed provenance differs between two builds")
+	}
+}
+
+// TestDiffListsSBOMChanges: a relicensed RPM and an added one show in
+// `bundle diff` as SBOM changes, in text and JSON.
+func TestDiffListsSBOMChanges(t *testing.T) {
+	t.Setenv("BUNDLE_CACHE_DIR", t.TempDir())
+	oldSrc, newSrc := site(t), site(t)
+	dir := filepath.Join(newSrc, "rpms", "mesos-0.22.0")
+	for _, p := range demoinputs.Mesos("0.22.0") {
+		if p.Name != "haproxy" {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, p.FileName())); err != nil {
+			t.Fatal(err)
+		}
+		p.License = "GPLv2+ and BSD"
+		if _, err := demoinputs.WriteRPM(dir, p, 0); err != nil {
+			t.Fatal(err)
+		}
+		p.Name = "haproxy-doc"
+		p.Files = map[string]string{"/usr/share/doc/haproxy-doc/README": "docs\n"}
+		p.Requires, p.Provides = nil, nil
+		if _, err := demoinputs.WriteRPM(dir, p, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	oldB := buildJSON(t, oldSrc, "-o", filepath.Join(t.TempDir(), "a"))
+	newB := buildJSON(t, newSrc, "-o", filepath.Join(t.TempDir(), "b"))
+	code, stdout, stderr := run(t, "diff", oldB.Archive, newB.Archive, "--json")
+	if code != 0 {
+		t.Fatalf("diff: exit %d\n%s%s", code, stdout, stderr)
+	}
+	var d out.Delta
+	if err := json.Unmarshal([]byte(stdout), &d); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, c := range d.SBOM {
+		got[c.Component+" "+c.What] = c.Old + " -> " + c.New
+	}
+	want := map[string]string{
+		"rpm mesos/haproxy.x86_64 license":   "GPLv2+ -> GPLv2+ and BSD",
+		"rpm mesos/haproxy-doc.x86_64 added": " -> 1.5.2-2.el6",
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s: %q, want %q (all: %v)", k, got[k], v, got)
+		}
+	}
+	code, stdout, _ = run(t, "diff", oldB.Dir, newB.Dir)
+	if code != 0 || !strings.Contains(stdout, "\nSBOM:\n") || !strings.Contains(stdout, `~ rpm mesos/haproxy.x86_64 license: "GPLv2+" -> "GPLv2+ and BSD"`) || !strings.Contains(stdout, "+ rpm mesos/haproxy-doc.x86_64 1.5.2-2.el6") {
+		t.Errorf("diff text: exit %d\n%s", code, stdout)
 	}
 }
