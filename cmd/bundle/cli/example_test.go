@@ -51,6 +51,25 @@ func TestExampleEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The bridge ships executable; the cookbook and roles sit in the
+	// serengeti/ tree that deploy copies to the management server.
+	modes := map[string]string{}
+	for _, f := range m.Files {
+		modes[f.Path] = f.Mode
+	}
+	for path, mode := range map[string]string{
+		"clusters/mesos01/haproxy/haproxy-marathon-bridge":              "0755",
+		"serengeti/chef/cookbooks/bundle_mesos_site/metadata.rb":        "0644",
+		"serengeti/chef/roles/bundle_mesos_site_before_mesos.json":      "0644",
+		"serengeti/chef/cookbooks/bundle_mesos_site/recipes/haproxy.rb": "0644",
+	} {
+		if modes[path] != mode {
+			t.Errorf("bundle.json lists %s with mode %q, want %s", path, modes[path], mode)
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(b, "clusters/mesos01/haproxy/haproxy-marathon-bridge")); err != nil || fi.Mode().Perm()&0o111 == 0 {
+		t.Errorf("the bridge is not executable in the bundle: %v", err)
+	}
 	// The template, and one derived per node group (they all use it).
 	if len(m.Repos) != 2 || len(m.Images) != 1 || len(m.Templates) != 4 {
 		t.Fatalf("bundle.json has %d repos, %d images, %d templates", len(m.Repos), len(m.Images), len(m.Templates))
