@@ -454,6 +454,11 @@ func (c *compiler) missingRolePackage(ds *def.Distro, role string) (string, bool
 		return "", true
 	}
 	for _, r := range ds.Repos {
+		if _, scanned := c.facts.Packages[r.Name]; !scanned {
+			return pkg, true // not scanned: nothing to check against
+		}
+	}
+	for _, r := range ds.Repos {
 		for _, p := range c.facts.Packages[r.Name] {
 			if p.provides(pkg) {
 				return pkg, true

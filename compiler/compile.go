@@ -1,8 +1,8 @@
 package compiler
 
 import (
+	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -10,13 +10,13 @@ import (
 
 	"github.com/agext/levenshtein"
 	def "github.com/bdebundle/bundle/hcl"
-	"github.com/bdebundle/bundle/images/ovf"
+	"github.com/bdebundle/bundle/internal/vmtemplate"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
-// Compile checks d and turns it into a Plan. It never writes and reads
-// nothing but the file system metadata (stat, glob) of declared inputs.
+// Compile checks d and turns it into a Plan. It is pure: everything it knows
+// about the inputs arrives in facts (see Wanted for what to gather).
 func Compile(d *def.Definition, facts *Facts) (*Plan, hcl.Diagnostics) {
 	c := &compiler{d: d, facts: facts}
 	p := c.plan()
@@ -101,6 +101,7 @@ func (c *compiler) plan() *Plan {
 	}
 	for _, ds := range d.Distros {
 		p.Distros = append(p.Distros, c.distro(ds))
+		c.checkClosure(ds)
 	}
 	for _, cl := range d.Clusters {
 		p.Clusters = append(p.Clusters, c.cluster(cl))
@@ -159,48 +160,6 @@ func (c *compiler) checkStorageProfile(sp *def.StorageProfile) {
 	}
 }
 
-// expand resolves a list of files, directories and globs relative to dir into
-// sorted absolute paths of files ending in ext.
-func expand(dir string, patterns []string, ext string) (map[string][]string, error) {
-	out := map[string][]string{}
-	for _, pat := range patterns {
-		abs := pat
-		if !filepath.IsAbs(abs) {
-			abs = filepath.Join(dir, pat)
-		}
-		matches, err := filepath.Glob(abs)
-		if err != nil {
-			return nil, fmt.Errorf("bad pattern %q: %w", pat, err)
-		}
-		var files []string
-		for _, m := range matches {
-			fi, err := os.Stat(m)
-			if err != nil {
-				return nil, err
-			}
-			if !fi.IsDir() {
-				files = append(files, m)
-				continue
-			}
-			err = filepath.WalkDir(m, func(path string, e os.DirEntry, err error) error {
-				if err != nil {
-					return err
-				}
-				if !e.IsDir() && strings.HasSuffix(e.Name(), ext) {
-					files = append(files, path)
-				}
-				return nil
-			})
-			if err != nil {
-				return nil, err
-			}
-		}
-		sort.Strings(files)
-		out[pat] = files
-	}
-	return out, nil
-}
-
 func rel(dir, path string) string {
 	if r, err := filepath.Rel(dir, path); err == nil {
 		return filepath.ToSlash(r)
@@ -230,47 +189,41 @@ func (c *compiler) repo(r *def.Repo) *RepoPlan {
 	if len(r.Packages) == 0 {
 		c.errorf(pkgRange, "No packages", "A repo needs at least one RPM file, directory or glob in packages.")
 	}
-	matches, err := expand(r.Dir, r.Packages, ".rpm")
-	if err != nil {
-		c.errorf(pkgRange, "Cannot read packages", "%v", err)
-		return rp
+	if c.facts == nil {
+		return rp // inputs unknown: nothing to place
 	}
 	seen := map[string]string{}
 	for _, pat := range r.Packages {
-		files := matches[pat]
-		if len(files) == 0 {
+		g := c.facts.Globs[InputPath(r.Dir, pat)]
+		if g.Err != "" {
+			c.errorf(pkgRange, "Cannot read packages", "%s", g.Err)
+			return rp
+		}
+		if len(g.Files) == 0 {
 			c.errorf(pkgRange, "Missing input file", "%q (relative to %s) matches no .rpm file.", pat, r.Dir)
 			continue
 		}
-		for _, f := range files {
-			base := filepath.Base(f)
+		for _, f := range g.Files {
+			base := filepath.Base(f.Path)
 			if prev, ok := seen[base]; ok {
-				if prev != f {
-					c.errorf(pkgRange, "Duplicate package file", "Two inputs are both named %s: %s and %s.", base, prev, f)
+				if prev != f.Path {
+					c.errorf(pkgRange, "Duplicate package file", "Two inputs are both named %s: %s and %s.", base, prev, f.Path)
 				}
 				continue
 			}
-			seen[base] = f
-			fi, err := os.Stat(f)
-			if err != nil {
-				c.errorf(pkgRange, "Cannot read package", "%v", err)
-				continue
-			}
-			rp.Packages = append(rp.Packages, &Input{Src: f, Rel: rel(r.Dir, f), Dest: rp.Dir + "/" + base, Size: fi.Size()})
+			seen[base] = f.Path
+			rp.Packages = append(rp.Packages, &Input{Src: f.Path, Rel: rel(r.Dir, f.Path), Dest: rp.Dir + "/" + base, Size: f.Size})
 		}
 	}
 	sort.Slice(rp.Packages, func(i, j int) bool { return rp.Packages[i].Dest < rp.Packages[j].Dest })
 	for _, k := range r.GPGKeys {
-		src := k
-		if !filepath.IsAbs(src) {
-			src = filepath.Join(r.Dir, k)
-		}
-		fi, err := os.Stat(src)
-		if err != nil || fi.IsDir() {
+		src := InputPath(r.Dir, k)
+		fi := c.facts.Paths[src]
+		if !fi.Exists || fi.Dir {
 			c.errorf(attrRange(r.Body, "gpg_keys", r.DeclRange), "Missing input file", "GPG key %q (relative to %s) is not a readable file.", k, r.Dir)
 			continue
 		}
-		rp.GPGKeys = append(rp.GPGKeys, &Input{Src: src, Rel: rel(r.Dir, src), Dest: "serengeti/www/yum/keys/" + filepath.Base(src), Size: fi.Size()})
+		rp.GPGKeys = append(rp.GPGKeys, &Input{Src: src, Rel: rel(r.Dir, src), Dest: "serengeti/www/yum/keys/" + filepath.Base(src), Size: fi.Size})
 	}
 	return rp
 }
@@ -424,35 +377,16 @@ func (c *compiler) app(a *def.App) *AppPlan {
 }
 
 func (c *compiler) image(im *def.Image) *ImagePlan {
-	ip := &ImagePlan{Name: im.Name, Ref: im.Ref, Written: im.Ref, Platforms: im.AllPlatforms(), MediaTypes: "preserve"}
+	ip := &ImagePlan{Name: im.Name, Ref: im.Ref, Written: im.Ref, Platforms: im.AllPlatforms(), MediaTypes: ImageMediaTypes(c.d, im)}
 	r := attrRange(im.Body, "ref", im.DeclRange)
-	switch {
-	case im.MediaTypes != "":
-		ip.MediaTypes = im.MediaTypes
-		if !validMediaTypes(im.MediaTypes) {
-			c.errorf(attrRange(im.Body, "media_types", im.DeclRange), "Invalid media_types", "media_types is \"preserve\" (keep the upstream manifests and digests) or \"oci\" (rewrite Docker manifests to OCI); got %q.", im.MediaTypes)
-		}
-	case c.d.Bundle != nil && c.d.Bundle.ImageMediaTypes != "":
-		ip.MediaTypes = c.d.Bundle.ImageMediaTypes
+	if im.MediaTypes != "" && !validMediaTypes(im.MediaTypes) {
+		c.errorf(attrRange(im.Body, "media_types", im.DeclRange), "Invalid media_types", "media_types is \"preserve\" (keep the upstream manifests and digests) or \"oci\" (rewrite Docker manifests to OCI); got %q.", im.MediaTypes)
 	}
-	for _, prefix := range []string{"docker-archive:", "oci-layout:"} {
-		if !strings.HasPrefix(im.Ref, prefix) {
-			continue
-		}
-		path := strings.TrimPrefix(im.Ref, prefix)
-		tag := ""
-		if prefix == "oci-layout:" {
-			if i := strings.LastIndex(path, ":"); i > 0 && !strings.Contains(path[i:], "/") {
-				path, tag = path[:i], path[i:]
-			}
-		}
-		if !filepath.IsAbs(path) {
-			path = filepath.Join(im.Dir, path)
-		}
-		if _, err := os.Stat(path); err != nil {
+	if path, _, prefix, ok := localImage(im); ok {
+		if c.facts != nil && !c.facts.Paths[path].Exists {
 			c.errorf(r, "Missing input file", "The image source %q (relative to %s) does not exist.", strings.TrimPrefix(im.Ref, prefix), im.Dir)
 		}
-		ip.Ref = prefix + path + tag
+		ip.Ref = ImageSource(im)
 	}
 	if im.Ref == "" {
 		c.errorf(r, "Empty image ref", "ref names a registry image (nginx:1.7.9), oci-layout:DIR[:tag] or docker-archive:FILE.")
@@ -467,6 +401,17 @@ func (c *compiler) image(im *def.Image) *ImagePlan {
 
 func (c *compiler) template(t *def.VMTemplate) *TemplatePlan {
 	tp := &TemplatePlan{Name: t.Name, GuestOS: t.GuestOS, CPU: t.CPU, MemoryMB: t.MemoryMB}
+	before := len(c.diags.Errs())
+	defer func() {
+		// The whole template, its disks' headers included, once the block
+		// itself is sound.
+		if c.facts == nil || len(c.diags.Errs()) > before {
+			return
+		}
+		if err := vmtemplate.Check(tp.OVF, c.probeDisk); err != nil {
+			c.errorf(t.DeclRange, "Invalid VM template", "%v", err)
+		}
+	}()
 	if t.CPU < 1 {
 		c.errorf(attrRange(t.Body, "cpu", t.DeclRange), "Invalid CPU count", "cpu must be 1 or more; got %d.", t.CPU)
 	}
@@ -474,23 +419,24 @@ func (c *compiler) template(t *def.VMTemplate) *TemplatePlan {
 		c.errorf(attrRange(t.Body, "memory_mb", t.DeclRange), "Invalid memory size", "memory_mb must be at least 4; got %d.", t.MemoryMB)
 	}
 	addDisk := func(path string, rng hcl.Range) bool {
-		src := path
-		if !filepath.IsAbs(src) {
-			src = filepath.Join(t.Dir, path)
+		src := InputPath(t.Dir, path)
+		var size int64
+		if c.facts != nil {
+			fi := c.facts.Paths[src]
+			if !fi.Exists || fi.Dir {
+				c.errorf(rng, "Missing input file", "The disk %q (relative to %s) is not a readable file.", path, t.Dir)
+				return false
+			}
+			size = fi.Size
 		}
-		fi, err := os.Stat(src)
-		if err != nil || fi.IsDir() {
-			c.errorf(rng, "Missing input file", "The disk %q (relative to %s) is not a readable file.", path, t.Dir)
-			return false
-		}
-		tp.Disks = append(tp.Disks, &Input{Src: src, Rel: rel(t.Dir, src), Dest: "ovf/" + t.Name + "/" + ovf.DiskFileName(t.Name, len(tp.OVF.Disks)), Size: fi.Size()})
+		tp.Disks = append(tp.Disks, &Input{Src: src, Rel: rel(t.Dir, src), Dest: "ovf/" + t.Name + "/" + vmtemplate.DiskFileName(t.Name, len(tp.OVF.Disks)), Size: size})
 		return true
 	}
-	tp.OVF = ovf.Template{Name: t.Name, GuestOS: t.GuestOS, CPUs: t.CPU, MemoryMB: t.MemoryMB, Firmware: t.Firmware,
+	tp.OVF = vmtemplate.Template{Name: t.Name, GuestOS: t.GuestOS, CPUs: t.CPU, MemoryMB: t.MemoryMB, Firmware: t.Firmware,
 		HardwareVersion: t.HardwareVersion, Annotation: t.Annotation, Product: c.d.Bundle.Name, Version: c.d.Bundle.Version}
 	if t.Disk != "" {
 		if addDisk(t.Disk, attrRange(t.Body, "disk", t.DeclRange)) {
-			tp.OVF.Disks = append(tp.OVF.Disks, ovf.Disk{Path: tp.Disks[len(tp.Disks)-1].Src})
+			tp.OVF.Disks = append(tp.OVF.Disks, vmtemplate.Disk{Path: tp.Disks[len(tp.Disks)-1].Src})
 		}
 	}
 	for _, dd := range t.Disks {
@@ -499,27 +445,39 @@ func (c *compiler) template(t *def.VMTemplate) *TemplatePlan {
 			c.errorf(dd.DeclRange, "Conflicting disk source", "A data_disk has either path (a VMDK) or size_gb (an empty disk), not both.")
 		case dd.Path != "":
 			if addDisk(dd.Path, dd.DeclRange) {
-				tp.OVF.Disks = append(tp.OVF.Disks, ovf.Disk{Path: tp.Disks[len(tp.Disks)-1].Src})
+				tp.OVF.Disks = append(tp.OVF.Disks, vmtemplate.Disk{Path: tp.Disks[len(tp.Disks)-1].Src})
 			}
 		case dd.SizeGB <= 0:
 			c.errorf(dd.DeclRange, "Invalid disk size", "An empty data_disk needs size_gb > 0.")
 		default:
-			tp.OVF.Disks = append(tp.OVF.Disks, ovf.Disk{CapacityMB: int64(dd.SizeGB) * 1024})
+			tp.OVF.Disks = append(tp.OVF.Disks, vmtemplate.Disk{CapacityMB: int64(dd.SizeGB) * 1024})
 		}
 	}
 	if t.Network != "" {
-		tp.OVF.NICs = append(tp.OVF.NICs, ovf.NIC{Network: t.Network})
+		tp.OVF.NICs = append(tp.OVF.NICs, vmtemplate.NIC{Network: t.Network})
 	}
 	for _, n := range t.NICs {
-		tp.OVF.NICs = append(tp.OVF.NICs, ovf.NIC{Network: n.Network, Adapter: n.Adapter})
+		tp.OVF.NICs = append(tp.OVF.NICs, vmtemplate.NIC{Network: n.Network, Adapter: n.Adapter})
 	}
 	for _, p := range t.Properties {
 		uc := true
 		if p.UserConfigurable != nil {
 			uc = *p.UserConfigurable
 		}
-		tp.OVF.Properties = append(tp.OVF.Properties, ovf.Property{Key: p.Key, Type: p.Type, Default: p.Default,
+		tp.OVF.Properties = append(tp.OVF.Properties, vmtemplate.Property{Key: p.Key, Type: p.Type, Default: p.Default,
 			Label: p.Label, Description: p.Description, Password: p.Password, UserConfigurable: uc})
 	}
 	return tp
+}
+
+// probeDisk looks up a disk's header in the facts.
+func (c *compiler) probeDisk(_ int, path string) (int64, error) {
+	f, ok := c.facts.Disks[path]
+	switch {
+	case !ok:
+		return 0, fmt.Errorf("%q was not probed", path)
+	case f.Err != "":
+		return 0, errors.New(f.Err)
+	}
+	return f.Capacity, nil
 }

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	def "github.com/bdebundle/bundle/hcl"
-	"github.com/bdebundle/bundle/images/ovf"
+	"github.com/bdebundle/bundle/internal/vmtemplate"
 )
 
 // groupPropertyValues returns the vApp property values a node group fills
@@ -67,14 +67,14 @@ func (c *compiler) deriveTemplates(p *Plan) {
 			name := tp.Name + "-" + cl.Name + "-" + g.Name
 			derived, err := tp.OVF.Derive(name, props)
 			if err != nil {
-				ps := ovf.Problems{err}
+				ps := vmtemplate.Problems{err}
 				errors.As(err, &ps)
 				for _, e := range ps {
 					c.errorf(rng, "Invalid template property", "%v. The template's properties are %s.", e, propertyKeys(tp.OVF))
 				}
 				continue
 			}
-			if slices.EqualFunc(derived.Properties, tp.OVF.Properties, func(a, b ovf.Property) bool { return a.Default == b.Default }) {
+			if slices.EqualFunc(derived.Properties, tp.OVF.Properties, func(a, b vmtemplate.Property) bool { return a.Default == b.Default }) {
 				continue // nothing to fill: the group uses the template itself
 			}
 			if len(name) > 80 {
@@ -103,7 +103,7 @@ func (c *compiler) deriveTemplates(p *Plan) {
 	}
 }
 
-func propertyKeys(t ovf.Template) string {
+func propertyKeys(t vmtemplate.Template) string {
 	var ks []string
 	for _, p := range t.Properties {
 		ks = append(ks, p.FullKey())

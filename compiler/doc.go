@@ -1,5 +1,6 @@
 // Package compiler turns a loaded Definition plus Facts gathered about its
-// inputs (RPM headers, image digests, disk headers) into a Plan: every file the
+// inputs (which files its globs name, RPM headers, image digests, disk
+// headers; Wanted lists what to gather) into a Plan: every file the
 // bundle will contain and where it comes from. Compile is pure: no network, no
 // writes, no reads beyond what arrives as Facts. All cross-artifact checks and
 // all rendering of text artifacts happen here, so a site that cannot work is

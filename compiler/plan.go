@@ -3,7 +3,7 @@ package compiler
 import (
 	"io/fs"
 
-	"github.com/bdebundle/bundle/images/ovf"
+	"github.com/bdebundle/bundle/internal/vmtemplate"
 )
 
 // Plan is everything the bundle will contain and where each part comes from.
@@ -138,7 +138,7 @@ type TemplatePlan struct {
 	// sharing its disks.
 	Derived []*DerivedTemplate `json:"derived,omitempty"`
 	// OVF is the template to write, its disk paths the absolute inputs.
-	OVF ovf.Template `json:"-"`
+	OVF vmtemplate.Template `json:"-"`
 }
 
 // DerivedTemplate is a node group's copy of a template with the group's
@@ -150,8 +150,8 @@ type DerivedTemplate struct {
 	NodeGroup string `json:"node_group"`
 	// Properties are the filled values, as shown: values from a sensitive
 	// variable read "(sensitive)" (the descriptor has the real ones).
-	Properties map[string]string `json:"properties"`
-	OVF        ovf.Template      `json:"-"`
+	Properties map[string]string   `json:"properties"`
+	OVF        vmtemplate.Template `json:"-"`
 }
 
 // Target is a vCenter deploy target.

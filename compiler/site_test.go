@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -12,6 +13,7 @@ import (
 
 	def "github.com/bdebundle/bundle/hcl"
 	"github.com/bdebundle/bundle/internal/demoinputs"
+	"github.com/bdebundle/bundle/internal/rpmdep"
 	"github.com/hashicorp/hcl/v2"
 )
 
@@ -101,9 +103,10 @@ func siteDir(t testing.TB, text string) string {
 func exampleFacts() *Facts { return &Facts{Manifests: map[string][]byte{}} }
 
 // gatherFacts plays the part of the fact gatherer for the stand-in inputs:
-// the identity of every RPM the plan picked (known from the stand-in
-// package list by file name), a fixed image digest, and the bytes of each
-// manifest a distro names.
+// the files each input path names (globs expanded, sizes), a disk fact
+// for each disk (its file size as capacity), the identity of every RPM
+// (known from the stand-in package list by file name), a fixed image digest,
+// and the bytes of each manifest a distro names.
 func gatherFacts(t testing.TB, d *def.Definition, dir string, extra *Facts) *Facts {
 	t.Helper()
 	known := map[string]demoinputs.Pkg{}
@@ -112,23 +115,71 @@ func gatherFacts(t testing.TB, d *def.Definition, dir string, extra *Facts) *Fac
 			known[p.FileName()] = p
 		}
 	}
-	f := &Facts{Packages: map[string][]PackageFact{}, Images: map[string]ImageFact{
-		"nginx": {Digest: fixedDigest, Repository: "library/nginx"},
-	}, Manifests: map[string][]byte{}}
-	p, _ := Compile(d, nil)
-	for _, rp := range p.Repos {
-		f.Packages[rp.Name] = []PackageFact{}
-		for _, in := range rp.Packages {
-			pk, ok := known[filepath.Base(in.Src)]
-			if !ok {
-				t.Fatalf("unknown package %s", in.Src)
-			}
-			pf := PackageFact{Name: pk.Name, Version: pk.Version, Release: pk.Release, Arch: pk.Arch, Provides: pk.Provides}
-			if pk.Epoch != 0 {
-				pf.Epoch = fmt.Sprint(pk.Epoch)
-			}
-			f.Packages[rp.Name] = append(f.Packages[rp.Name], pf)
+	f := &Facts{Globs: map[string]GlobFact{}, Paths: map[string]PathFact{}, Disks: map[string]DiskFact{},
+		Packages: map[string][]PackageFact{}, Images: map[string]ImageFact{
+			"nginx": {Digest: fixedDigest, Repository: "library/nginx"},
+		}, Manifests: map[string][]byte{}}
+	globs, paths, disks := Wanted(d)
+	for _, g := range globs {
+		matches, err := filepath.Glob(g.Pattern)
+		if err != nil {
+			f.Globs[g.Pattern] = GlobFact{Err: err.Error()}
+			continue
 		}
+		var gf GlobFact
+		for _, m := range matches {
+			err := filepath.WalkDir(m, func(p string, e fs.DirEntry, err error) error {
+				if err != nil {
+					return err
+				}
+				if e.IsDir() || (p != m && !strings.HasSuffix(p, g.Ext)) {
+					return nil
+				}
+				fi, err := e.Info()
+				if err != nil {
+					return err
+				}
+				gf.Files = append(gf.Files, FileFact{Path: p, Size: fi.Size()})
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		f.Globs[g.Pattern] = gf
+	}
+	for _, p := range paths {
+		if fi, err := os.Stat(p); err == nil {
+			f.Paths[p] = PathFact{Exists: true, Dir: fi.IsDir(), Size: fi.Size()}
+		}
+	}
+	for _, p := range disks {
+		f.Disks[p] = DiskFact{Capacity: f.Paths[p].Size}
+	}
+	repoOf := map[string]string{}
+	for _, r := range d.Repos {
+		for _, pat := range r.Packages {
+			for _, file := range f.Globs[InputPath(r.Dir, pat)].Files {
+				repoOf[file.Path] = r.Name
+			}
+		}
+	}
+	for _, r := range d.Repos {
+		f.Packages[r.Name] = []PackageFact{}
+	}
+	for path, rn := range repoOf {
+		pk, ok := known[filepath.Base(path)]
+		if !ok {
+			t.Fatalf("unknown package %s", path)
+		}
+		pf := PackageFact{Name: pk.Name, Version: pk.Version, Release: pk.Release, Arch: pk.Arch}
+		for _, pr := range pk.Provides {
+			pf.Provides = append(pf.Provides, rpmdep.Parse(pr))
+		}
+		if pk.Epoch != 0 {
+			pf.Epoch = fmt.Sprint(pk.Epoch)
+		}
+		f.Packages[rn] = append(f.Packages[rn], pf)
 	}
 	for _, ds := range d.Distros {
 		if ds.Manifest == "" {

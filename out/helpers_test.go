@@ -14,6 +14,7 @@ import (
 	"github.com/bdebundle/bundle/compiler"
 	def "github.com/bdebundle/bundle/hcl"
 	"github.com/bdebundle/bundle/internal/demoinputs"
+	"github.com/bdebundle/bundle/internal/inputfacts"
 )
 
 // writeSite writes the test site definition and its stand-in RPMs, a GPG
@@ -48,7 +49,7 @@ func compileSite(t testing.TB, dir string) *compiler.Plan {
 	if diags.HasErrors() {
 		t.Fatalf("loading %s: %v", dir, diags)
 	}
-	plan, diags := compiler.Compile(d, nil)
+	plan, diags := compiler.Compile(d, inputfacts.Gather(d))
 	if diags.HasErrors() {
 		t.Fatalf("compiling %s: %v", dir, diags)
 	}

@@ -1,7 +1,8 @@
 // Package pipeline runs the front half of a build: it loads a definition,
-// gathers Facts about its inputs (RPM headers and signatures, dependency
-// closure, existing manifests, image digests, VM disk headers) and compiles
-// the Plan. It also supplies out's writer hooks with the real repo, images and
+// gathers Facts about its inputs (the files its paths and globs name, RPM
+// headers and signatures, baseline repodata, existing manifests, image
+// digests, VM disk headers) and compiles the Plan with one compiler.Compile
+// call. It also supplies out's writer hooks with the real repo, images and
 // ovf implementations. The CLI's validate, build, lock and inspect verbs call
 // it; nothing here prints.
 package pipeline

@@ -20,19 +20,15 @@ func LockPath(p string) string {
 	return filepath.Join(filepath.Dir(p), images.LockFileName)
 }
 
-// ImageSpecs returns the image specs of a compiled plan, pinned by the lock
-// file when it holds an entry for the same reference. Stale entries (the
-// definition's ref changed) are not used.
-func ImageSpecs(d *def.Definition, plan *compiler.Plan) ([]images.Spec, hcl.Diagnostics) {
+// ImageSpecs returns the image specs of a definition (local sources made
+// absolute), pinned by the lock file when it holds an entry for the same
+// reference. Stale entries (the definition's ref changed) are not used.
+func ImageSpecs(d *def.Definition) ([]images.Spec, hcl.Diagnostics) {
 	locks, diags := images.ReadLock(LockPath(d.Path))
-	written := map[string]string{}
-	for _, im := range d.Images {
-		written[im.Name] = im.Ref
-	}
 	var specs []images.Spec
-	for _, ip := range plan.Images {
-		s := images.Spec{Name: ip.Name, Ref: ip.Ref, Platforms: ip.Platforms, MediaTypes: images.MediaTypes(ip.MediaTypes)}
-		if l, ok := locks[ip.Name]; ok && l.Ref == written[ip.Name] {
+	for _, im := range d.Images {
+		s := images.Spec{Name: im.Name, Ref: compiler.ImageSource(im), Platforms: im.AllPlatforms(), MediaTypes: images.MediaTypes(compiler.ImageMediaTypes(d, im))}
+		if l, ok := locks[im.Name]; ok && l.Ref == im.Ref {
 			s.Digest = l.Digest
 		}
 		specs = append(specs, s)
@@ -44,8 +40,8 @@ func ImageSpecs(d *def.Definition, plan *compiler.Plan) ([]images.Spec, hcl.Diag
 // Registry references are resolved only when opts.Registry allows it (build,
 // lock) or when the previous layout holds them pinned; otherwise they get no
 // fact and the renderers use the reference as written.
-func gatherImages(ctx context.Context, d *def.Definition, plan *compiler.Plan, res *Result, opts Options) (hcl.Diagnostics, map[string]compiler.ImageFact) {
-	specs, diags := ImageSpecs(d, plan)
+func gatherImages(ctx context.Context, d *def.Definition, facts *compiler.Facts, res *Result, opts Options) (hcl.Diagnostics, map[string]compiler.ImageFact) {
+	specs, diags := ImageSpecs(d)
 	if diags.HasErrors() || len(specs) == 0 {
 		return diags, nil
 	}
@@ -54,15 +50,18 @@ func gatherImages(ctx context.Context, d *def.Definition, plan *compiler.Plan, r
 	for _, im := range d.Images {
 		byName[im.Name] = im
 	}
-	facts := map[string]compiler.ImageFact{}
+	found := map[string]compiler.ImageFact{}
 	iopts := images.Options{Offline: !opts.Registry, Insecure: opts.Insecure, Progress: opts.Progress, UpdateLock: opts.UpdateLock}
 	for _, s := range specs {
+		im := byName[s.Name]
+		if p, ok := compiler.ImagePath(im); im.Ref == "" || ok && !facts.Paths[p].Exists {
+			continue // the compiler reports the empty ref or the missing source
+		}
 		src, err := images.ParseSource(s.Ref)
 		if err == nil && src.Kind == images.Registry && !opts.Registry && s.Digest == "" {
 			continue // not pinned and no network: nothing to resolve
 		}
 		r, err := images.Resolve(ctx, res.PrevLayout, []images.Spec{s}, iopts)
-		im := byName[s.Name]
 		if err != nil {
 			sev := hcl.DiagError
 			if src.Kind == images.Registry && !opts.Registry && !opts.Build {
@@ -71,8 +70,8 @@ func gatherImages(ctx context.Context, d *def.Definition, plan *compiler.Plan, r
 			diags = append(diags, &hcl.Diagnostic{Severity: sev, Summary: "Cannot resolve image", Detail: err.Error(), Subject: attrRange(im.Body, "ref", im.DeclRange)})
 			continue
 		}
-		facts[s.Name] = compiler.ImageFact{Digest: r[0].Digest, Repository: r[0].Repository}
+		found[s.Name] = compiler.ImageFact{Digest: r[0].Digest, Repository: r[0].Repository}
 		res.Images = append(res.Images, r[0])
 	}
-	return diags, facts
+	return diags, found
 }

@@ -5,17 +5,16 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path"
 	"path/filepath"
-	"strings"
+	"sort"
 	"sync"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/bdebundle/bundle/compiler"
 	def "github.com/bdebundle/bundle/hcl"
 	"github.com/bdebundle/bundle/images"
-	"github.com/bdebundle/bundle/images/ovf"
 	"github.com/bdebundle/bundle/internal/cachedir"
+	"github.com/bdebundle/bundle/internal/inputfacts"
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/repo"
 	"github.com/hashicorp/hcl/v2"
@@ -68,29 +67,25 @@ type Result struct {
 }
 
 // Compile loads the definition at p, gathers facts about its inputs and
-// compiles it. The Result is non-nil whenever the definition loaded (its Def
-// carries the files needed to render the diagnostics).
+// compiles it, once. The Result is non-nil whenever the definition loaded
+// (its Def carries the files needed to render the diagnostics); its Plan is
+// nil when gathering failed.
 func Compile(ctx context.Context, p string, lopts def.Options, opts Options) (*Result, hcl.Diagnostics) {
 	d, diags := def.Load(p, lopts)
 	res := &Result{Def: d, Packages: map[string][]*repo.Package{}}
 	if diags.HasErrors() {
 		return res, diags
 	}
-	// A first compile checks the definition and expands the inputs.
-	plan, cds := compiler.Compile(d, nil)
-	if cds.HasErrors() {
-		return res, append(diags, cds...)
+	if opts.OutDir != "" && d.Bundle != nil {
+		res.PrevLayout = filepath.Join(opts.OutDir, d.Bundle.Name+"-"+d.Bundle.Version, "images")
 	}
-	if opts.OutDir != "" {
-		res.PrevLayout = filepath.Join(opts.OutDir, plan.Dir(), "images")
-	}
-	facts, gds := gather(ctx, d, plan, res, opts)
+	facts, gds := gather(ctx, d, res, opts)
 	diags = append(diags, gds...)
 	if gds.HasErrors() {
 		return res, diags
 	}
 	res.Facts = facts
-	plan, cds = compiler.Compile(d, facts)
+	plan, cds := compiler.Compile(d, facts)
 	res.Plan = plan
 	return res, append(diags, cds...)
 }
@@ -126,60 +121,64 @@ func errDiag(subject *hcl.Range, summary, detail string) *hcl.Diagnostic {
 	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: subject}
 }
 
-func gather(ctx context.Context, d *def.Definition, plan *compiler.Plan, res *Result, opts Options) (*compiler.Facts, hcl.Diagnostics) {
+// gather collects the Facts of d's inputs: the files its globs and paths
+// name, RPM headers (and signatures), baseline repodata, manifests, VM disk
+// headers and image digests. Inputs that are missing are recorded as such;
+// the compiler reports them.
+func gather(ctx context.Context, d *def.Definition, res *Result, opts Options) (*compiler.Facts, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
-	facts := &compiler.Facts{Packages: map[string][]compiler.PackageFact{}, Images: map[string]compiler.ImageFact{}, Manifests: map[string][]byte{}}
+	facts := inputfacts.Gather(d)
 	scache := openScanCache(opts)
 	defer func() { res.ScanCache = scache.Stats() }()
-	repos := map[string]*def.Repo{}
 	for _, r := range d.Repos {
-		repos[r.Name] = r
-	}
-	for _, rp := range plan.Repos {
-		r := repos[rp.Name]
 		var ring openpgp.EntityList
-		if len(rp.GPGKeys) > 0 {
-			for _, k := range rp.GPGKeys {
-				kr, err := readKeyring(k.Src)
-				if err != nil {
-					diags = append(diags, errDiag(attrRange(r.Body, "gpg_keys", r.DeclRange), "Cannot read GPG key", err.Error()))
-					continue
-				}
-				ring = append(ring, kr...)
+		for _, k := range r.GPGKeys {
+			src := compiler.InputPath(r.Dir, k)
+			if fi := facts.Paths[src]; !fi.Exists || fi.Dir {
+				continue // the compiler reports it missing
 			}
-			if diags.HasErrors() {
+			kr, err := readKeyring(src)
+			if err != nil {
+				diags = append(diags, errDiag(attrRange(r.Body, "gpg_keys", r.DeclRange), "Cannot read GPG key", err.Error()))
 				continue
 			}
+			ring = append(ring, kr...)
 		}
-		paths := make([]string, len(rp.Packages))
-		for i, in := range rp.Packages {
-			paths[i] = in.Src
-		}
-		pkgs, err := scache.Scan(ctx, paths, repo.ScanOptions{Workers: opts.Workers, Keyring: ring, Progress: opts.Progress})
-		if err != nil {
-			diags = append(diags, errDiag(attrRange(r.Body, "packages", r.DeclRange), "Bad package in repo "+rp.Name, err.Error()))
+		if diags.HasErrors() {
 			continue
 		}
-		res.Packages[rp.Name] = pkgs
+		files := repoFiles(r, facts)
+		pkgs, err := scache.Scan(ctx, files, repo.ScanOptions{Workers: opts.Workers, Keyring: ring, Progress: opts.Progress})
+		if err != nil {
+			diags = append(diags, errDiag(attrRange(r.Body, "packages", r.DeclRange), "Bad package in repo "+r.Name, err.Error()))
+			continue
+		}
+		res.Packages[r.Name] = pkgs
+		facts.Packages[r.Name] = []compiler.PackageFact{}
 		for _, pk := range pkgs {
-			pf := compiler.PackageFact{Name: pk.Name, Epoch: pk.Epoch, Version: pk.Version, Release: pk.Release, Arch: pk.Arch}
-			for _, pr := range pk.Provides {
-				pf.Provides = append(pf.Provides, pr.String())
-			}
-			facts.Packages[rp.Name] = append(facts.Packages[rp.Name], pf)
+			facts.Packages[r.Name] = append(facts.Packages[r.Name], packageFact(pk))
 		}
 	}
 	if diags.HasErrors() {
 		return facts, diags
 	}
 	for _, ds := range d.Distros {
-		diags = append(diags, closure(ctx, ds, res.Packages)...)
-		if ds.Manifest != "" {
-			p := ds.Manifest
-			if !filepath.IsAbs(p) {
-				p = filepath.Join(ds.Dir, p)
+		if b := ds.Baseline; b != nil {
+			for _, dir := range b.Repodata {
+				base, err := repo.ReadRepodata(ctx, compiler.InputPath(ds.Dir, dir))
+				if err != nil {
+					diags = append(diags, errDiag(b.DeclRange.Ptr(), "Cannot read baseline repodata", err.Error()))
+					continue
+				}
+				var pfs []compiler.PackageFact
+				for _, bp := range base {
+					pfs = append(pfs, packageFact(bp))
+				}
+				facts.Baselines[dir] = pfs
 			}
-			b, err := os.ReadFile(p)
+		}
+		if ds.Manifest != "" {
+			b, err := os.ReadFile(compiler.InputPath(ds.Dir, ds.Manifest))
 			if err != nil {
 				diags = append(diags, errDiag(attrRange(ds.Body, "manifest", ds.DeclRange), "Cannot read manifest", err.Error()))
 				continue
@@ -187,17 +186,7 @@ func gather(ctx context.Context, d *def.Definition, plan *compiler.Plan, res *Re
 			facts.Manifests[ds.Manifest] = b
 		}
 	}
-	for _, t := range d.VMTemplates {
-		tp := findTemplate(plan, t.Name)
-		if tp == nil {
-			continue
-		}
-		// Check reads each disk's header and checks the whole template.
-		if err := ovf.Check(tp.OVF); err != nil {
-			diags = append(diags, errDiag(t.DeclRange.Ptr(), "Invalid VM template", err.Error()))
-		}
-	}
-	ids, imgFacts := gatherImages(ctx, d, plan, res, opts)
+	ids, imgFacts := gatherImages(ctx, d, facts, res, opts)
 	diags = append(diags, ids...)
 	for k, v := range imgFacts {
 		facts.Images[k] = v
@@ -205,13 +194,36 @@ func gather(ctx context.Context, d *def.Definition, plan *compiler.Plan, res *Re
 	return facts, diags
 }
 
-func findTemplate(p *compiler.Plan, name string) *compiler.TemplatePlan {
-	for _, t := range p.Templates {
-		if t.Name == name {
-			return t
+// repoFiles returns the distinct RPM files r's patterns matched, in the
+// order the plan lists them (by file name).
+func repoFiles(r *def.Repo, facts *compiler.Facts) []string {
+	seen := map[string]bool{}
+	var files []string
+	for _, pat := range r.Packages {
+		for _, f := range facts.Globs[compiler.InputPath(r.Dir, pat)].Files {
+			if !seen[f.Path] {
+				seen[f.Path] = true
+				files = append(files, f.Path)
+			}
 		}
 	}
-	return nil
+	sort.SliceStable(files, func(i, j int) bool {
+		if bi, bj := filepath.Base(files[i]), filepath.Base(files[j]); bi != bj {
+			return bi < bj
+		}
+		return files[i] < files[j]
+	})
+	return files
+}
+
+// packageFact is what the compiler needs of a scanned package.
+func packageFact(pk *repo.Package) compiler.PackageFact {
+	pf := compiler.PackageFact{Name: pk.Name, Epoch: pk.Epoch, Version: pk.Version, Release: pk.Release, Arch: pk.Arch,
+		Provides: pk.Provides, Requires: pk.Requires}
+	for _, f := range pk.Files {
+		pf.Files = append(pf.Files, f.Path)
+	}
+	return pf
 }
 
 func readKeyring(p string) (openpgp.EntityList, error) {
@@ -230,100 +242,4 @@ func readKeyring(p string) (openpgp.EntityList, error) {
 		return nil, fmt.Errorf("reading %q: not an OpenPGP public key: %w", p, err)
 	}
 	return kr, nil
-}
-
-// closure checks that every requirement of the distro's packages is met by
-// its repos and baseline.
-func closure(ctx context.Context, ds *def.Distro, scanned map[string][]*repo.Package) hcl.Diagnostics {
-	var diags hcl.Diagnostics
-	var pkgs []*repo.Package
-	for _, r := range ds.Repos {
-		pkgs = append(pkgs, scanned[r.Name]...)
-	}
-	var baseline []repo.Dep
-	if b := ds.Baseline; b != nil {
-		for _, p := range b.Provides {
-			baseline = append(baseline, parseDep(p))
-		}
-		for _, dir := range b.Repodata {
-			full := dir
-			if !filepath.IsAbs(full) {
-				full = filepath.Join(ds.Dir, dir)
-			}
-			base, err := repo.ReadRepodata(ctx, full)
-			if err != nil {
-				diags = append(diags, errDiag(b.DeclRange.Ptr(), "Cannot read baseline repodata", err.Error()))
-				continue
-			}
-			for _, bp := range base {
-				baseline = append(baseline, repo.Dep{Name: bp.Name, Flags: "EQ", Epoch: bp.Epoch, Version: bp.Version, Release: bp.Release})
-				baseline = append(baseline, bp.Provides...)
-				for _, f := range bp.Files {
-					baseline = append(baseline, repo.Dep{Name: f.Path})
-				}
-			}
-		}
-	}
-	// One diagnostic per missing capability, naming every package that
-	// needs it: a capability hundreds of packages require is one message.
-	for _, u := range repo.GroupByRequirement(repo.Unresolved(pkgs, baseline)) {
-		sev := hcl.DiagError
-		for _, pat := range ds.AllowUnresolved {
-			if ok, _ := path.Match(pat, depName(u.Requirement)); ok {
-				sev = hcl.DiagWarning
-			}
-		}
-		who := u.Packages[0] + " requires " + u.Requirement
-		if n := len(u.Packages); n > 1 {
-			who = fmt.Sprintf("%d packages require %s (%s)", n, u.Requirement, namesUpTo(u.Packages, maxNamed))
-		}
-		diags = append(diags, &hcl.Diagnostic{Severity: sev, Summary: "Unresolved dependency",
-			Detail: fmt.Sprintf("%s, which no package of distro %q's repos (%s) nor its baseline provides. Add the package to a repo, list the capability in baseline { provides = [...] }, or match it in allow_unresolved.",
-				who, ds.Name, repoNames(ds)),
-			Subject: attrRange(ds.Body, "repos", ds.DeclRange)})
-	}
-	return diags
-}
-
-// maxNamed is how many requiring packages an unresolved-dependency
-// diagnostic names before it gives the rest as a count.
-const maxNamed = 20
-
-func namesUpTo(names []string, n int) string {
-	if len(names) <= n {
-		return strings.Join(names, ", ")
-	}
-	return fmt.Sprintf("%s and %d more", strings.Join(names[:n], ", "), len(names)-n)
-}
-
-func repoNames(ds *def.Distro) string {
-	var ns []string
-	for _, r := range ds.Repos {
-		ns = append(ns, r.Name)
-	}
-	return strings.Join(ns, ", ")
-}
-
-func depName(req string) string {
-	n, _, _ := strings.Cut(strings.TrimPrefix(req, "("), " ")
-	return n
-}
-
-// parseDep parses "name", or "name OP evr" with OP one of = < > <= >=.
-func parseDep(s string) repo.Dep {
-	f := strings.Fields(s)
-	if len(f) != 3 {
-		return repo.Dep{Name: strings.TrimSpace(s)}
-	}
-	flags := map[string]string{"=": "EQ", "==": "EQ", "<": "LT", ">": "GT", "<=": "LE", ">=": "GE"}[f[1]]
-	if flags == "" {
-		return repo.Dep{Name: strings.TrimSpace(s)}
-	}
-	d := repo.Dep{Name: f[0], Flags: flags}
-	evr := f[2]
-	if e, rest, ok := strings.Cut(evr, ":"); ok {
-		d.Epoch, evr = e, rest
-	}
-	d.Version, d.Release, _ = strings.Cut(evr, "-")
-	return d
 }

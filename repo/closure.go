@@ -1,145 +1,46 @@
 package repo
 
-import (
-	"slices"
-	"sort"
-	"strings"
-)
+import "github.com/bdebundle/bundle/internal/rpmdep"
 
 // Problem is one requirement nothing satisfies.
-type Problem struct {
-	Package     string // NEVRA of the requiring package
-	Requirement string // the requirement as rpm prints it
-}
+type Problem = rpmdep.Problem
 
-func (p Problem) String() string {
-	return p.Package + " requires " + p.Requirement
-}
+// VerCmp compares two version (or release) strings with rpm's rpmvercmp
+// rules (see rpmdep.VerCmp).
+func VerCmp(a, b string) int { return rpmdep.VerCmp(a, b) }
 
-type depIndex struct {
-	provides map[string][]Dep
-	files    map[string]struct{}
-}
+// CompareEVR compares two "[epoch:]version[-release]" strings the way rpm
+// does (see rpmdep.CompareEVR).
+func CompareEVR(a, b string) int { return rpmdep.CompareEVR(a, b) }
 
-func newDepIndex(pkgs []*Package, baseline []Dep) *depIndex {
-	ix := &depIndex{provides: map[string][]Dep{}, files: map[string]struct{}{}}
-	for _, p := range pkgs {
-		for _, d := range p.Provides {
-			ix.provides[d.Name] = append(ix.provides[d.Name], d)
-		}
-		for _, f := range p.Files {
-			ix.files[f.Path] = struct{}{}
-		}
-	}
-	for _, d := range baseline {
-		ix.provides[d.Name] = append(ix.provides[d.Name], d)
-		if strings.HasPrefix(d.Name, "/") && d.Flags == "" {
-			ix.files[d.Name] = struct{}{}
-		}
-	}
-	return ix
-}
-
-// Unresolved checks dependency closure: every Requires of every package must
-// be satisfied by the provides or files of the package set, or by the
-// baseline provides (which may name files, e.g. "/bin/sh"). Versions are
-// compared with rpm semantics. Rich (boolean) dependencies are evaluated.
-// Problems come back sorted.
+// Unresolved checks the dependency closure of pkgs with the baseline (see
+// rpmdep.Unresolved). Problems come back sorted.
 func Unresolved(pkgs []*Package, baseline []Dep) []Problem {
-	ix := newDepIndex(pkgs, baseline)
-	var out []Problem
-	for _, p := range pkgs {
-		for _, r := range p.Requires {
-			if strings.HasPrefix(r.Name, "rpmlib(") {
-				continue
-			}
-			if !ix.satisfied(r) {
-				out = append(out, Problem{Package: p.NEVRA(), Requirement: r.String()})
-			}
+	return rpmdep.Unresolved(DepPackages(pkgs), baseline)
+}
+
+// DepPackages returns what the closure check needs of each package.
+func DepPackages(pkgs []*Package) []rpmdep.Package {
+	out := make([]rpmdep.Package, len(pkgs))
+	for i, p := range pkgs {
+		dp := rpmdep.Package{NEVRA: p.NEVRA(), Provides: p.Provides, Requires: p.Requires}
+		for _, f := range p.Files {
+			dp.Files = append(dp.Files, f.Path)
 		}
+		out[i] = dp
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Package != out[j].Package {
-			return out[i].Package < out[j].Package
-		}
-		return out[i].Requirement < out[j].Requirement
-	})
 	return out
-}
-
-func (ix *depIndex) satisfied(r Dep) bool {
-	if strings.HasPrefix(r.Name, "(") {
-		ok, err := ix.evalRich(r.Name)
-		return err == nil && ok
-	}
-	if strings.HasPrefix(r.Name, "/") {
-		if _, ok := ix.files[r.Name]; ok {
-			return true
-		}
-	}
-	for _, p := range ix.provides[r.Name] {
-		if overlaps(p, r) {
-			return true
-		}
-	}
-	return false
-}
-
-func senseBits(flags string) int {
-	switch flags {
-	case "EQ":
-		return rpmsenseEqual
-	case "LT":
-		return rpmsenseLess
-	case "GT":
-		return rpmsenseGreater
-	case "LE":
-		return rpmsenseLess | rpmsenseEqual
-	case "GE":
-		return rpmsenseGreater | rpmsenseEqual
-	}
-	return 0
-}
-
-// overlaps reports whether the ranges of a provide and a requirement
-// intersect (rpm's rpmdsCompare).
-func overlaps(p, r Dep) bool {
-	pf, rf := senseBits(p.Flags), senseBits(r.Flags)
-	if pf == 0 || rf == 0 {
-		return true
-	}
-	sense := compareEVRParts(p.Epoch, p.Version, p.Release, r.Epoch, r.Version, r.Release)
-	switch {
-	case sense < 0:
-		return pf&rpmsenseGreater != 0 || rf&rpmsenseLess != 0
-	case sense > 0:
-		return pf&rpmsenseLess != 0 || rf&rpmsenseGreater != 0
-	}
-	return (pf&rpmsenseEqual != 0 && rf&rpmsenseEqual != 0) ||
-		(pf&rpmsenseLess != 0 && rf&rpmsenseLess != 0) ||
-		(pf&rpmsenseGreater != 0 && rf&rpmsenseGreater != 0)
 }
 
 // Unmet is one requirement nothing satisfies, with every package that
 // needs it.
-type Unmet struct {
-	Requirement string   // as rpm prints it
-	Packages    []string // NEVRAs of the requiring packages, sorted, each once
-}
+type Unmet = rpmdep.Unmet
 
-// GroupByRequirement folds problems into one Unmet per requirement, sorted
-// by requirement: a capability that hundreds of packages need is one entry,
-// not hundreds.
-func GroupByRequirement(problems []Problem) []Unmet {
-	byReq := map[string][]string{}
-	for _, p := range problems {
-		byReq[p.Requirement] = append(byReq[p.Requirement], p.Package)
-	}
-	out := make([]Unmet, 0, len(byReq))
-	for req, pkgs := range byReq {
-		sort.Strings(pkgs)
-		out = append(out, Unmet{Requirement: req, Packages: slices.Compact(pkgs)})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Requirement < out[j].Requirement })
-	return out
-}
+// GroupByRequirement folds problems into one Unmet per requirement (see
+// rpmdep.GroupByRequirement).
+func GroupByRequirement(problems []Problem) []Unmet { return rpmdep.GroupByRequirement(problems) }
+
+// Providers resolves requirements within a package set (see
+// rpmdep.Providers): for each package, the indexes of the others that
+// satisfy its requirements.
+func Providers(pkgs []*Package) [][]int { return rpmdep.Providers(DepPackages(pkgs)) }

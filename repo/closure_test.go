@@ -75,19 +75,19 @@ func TestGroupByRequirement(t *testing.T) {
 		want []Unmet
 	}{
 		{"none", nil, []Unmet{}},
-		{"one", []Problem{pr("a-1-1.noarch", "java")}, []Unmet{{"java", []string{"a-1-1.noarch"}}}},
+		{"one", []Problem{pr("a-1-1.noarch", "java")}, []Unmet{{Requirement: "java", Packages: []string{"a-1-1.noarch"}}}},
 		{"one capability, many packages, sorted",
 			[]Problem{pr("c-1-1.noarch", "java"), pr("a-1-1.noarch", "java"), pr("b-1-1.noarch", "java")},
-			[]Unmet{{"java", []string{"a-1-1.noarch", "b-1-1.noarch", "c-1-1.noarch"}}}},
+			[]Unmet{{Requirement: "java", Packages: []string{"a-1-1.noarch", "b-1-1.noarch", "c-1-1.noarch"}}}},
 		{"requirements sorted, packages per requirement",
 			[]Problem{pr("a-1-1.noarch", "zlib"), pr("b-1-1.noarch", "/bin/sh"), pr("a-1-1.noarch", "/bin/sh")},
-			[]Unmet{{"/bin/sh", []string{"a-1-1.noarch", "b-1-1.noarch"}}, {"zlib", []string{"a-1-1.noarch"}}}},
+			[]Unmet{{Requirement: "/bin/sh", Packages: []string{"a-1-1.noarch", "b-1-1.noarch"}}, {Requirement: "zlib", Packages: []string{"a-1-1.noarch"}}}},
 		{"a package requiring the same thing twice is named once",
 			[]Problem{pr("a-1-1.noarch", "java"), pr("a-1-1.noarch", "java")},
-			[]Unmet{{"java", []string{"a-1-1.noarch"}}}},
+			[]Unmet{{Requirement: "java", Packages: []string{"a-1-1.noarch"}}}},
 		{"versioned requirements are distinct",
 			[]Problem{pr("a-1-1.noarch", "lib >= 2"), pr("b-1-1.noarch", "lib >= 3")},
-			[]Unmet{{"lib >= 2", []string{"a-1-1.noarch"}}, {"lib >= 3", []string{"b-1-1.noarch"}}}},
+			[]Unmet{{Requirement: "lib >= 2", Packages: []string{"a-1-1.noarch"}}, {Requirement: "lib >= 3", Packages: []string{"b-1-1.noarch"}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

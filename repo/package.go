@@ -3,6 +3,8 @@ package repo
 import (
 	"fmt"
 	"strings"
+
+	"github.com/bdebundle/bundle/internal/rpmdep"
 )
 
 // Package is everything learned about one RPM: the fields createrepo_c
@@ -62,12 +64,8 @@ type Package struct {
 	Signatures []Signature
 }
 
-// Dep is one dependency entry. Flags is "", "EQ", "LT", "GT", "LE" or "GE".
-// Pre marks requirements needed by scriptlets (Requires(pre), (post), PreReq).
-type Dep struct {
-	Name, Flags, Epoch, Version, Release string
-	Pre                                  bool
-}
+// Dep is one dependency entry (see rpmdep.Dep).
+type Dep = rpmdep.Dep
 
 // File is one file of a package. Type is "" (regular file or symlink),
 // "dir" or "ghost".
@@ -99,29 +97,6 @@ func (p *Package) EVR() string {
 		e = "0"
 	}
 	return e + ":" + p.Version + "-" + p.Release
-}
-
-// String formats a dependency the way rpm prints it: "name >= 1:2.0-3".
-func (d Dep) String() string {
-	op := map[string]string{"EQ": "=", "LT": "<", "GT": ">", "LE": "<=", "GE": ">="}[d.Flags]
-	if op == "" {
-		return d.Name
-	}
-	var b strings.Builder
-	b.WriteString(d.Name)
-	b.WriteString(" ")
-	b.WriteString(op)
-	b.WriteString(" ")
-	if d.Epoch != "" && d.Epoch != "0" {
-		b.WriteString(d.Epoch)
-		b.WriteString(":")
-	}
-	b.WriteString(d.Version)
-	if d.Release != "" {
-		b.WriteString("-")
-		b.WriteString(d.Release)
-	}
-	return b.String()
 }
 
 // isPrimaryFile reports whether createrepo_c lists path in primary.xml:

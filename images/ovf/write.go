@@ -1,6 +1,8 @@
 package ovf
 
 import (
+	"github.com/bdebundle/bundle/internal/vmtemplate"
+
 	"context"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -73,7 +75,7 @@ func manifestHash(name string) (string, func() hash.Hash, error) {
 }
 
 // DiskFileName is the name Write gives the i-th (0-based) disk of template name.
-func DiskFileName(name string, i int) string { return fmt.Sprintf("%s-disk%d.vmdk", name, i+1) }
+func DiskFileName(name string, i int) string { return vmtemplate.DiskFileName(name, i) }
 
 // Write checks t and writes dir/<name>.ovf, dir/<name>.mf and the disk files
 // (<name>-disk<N>.vmdk). The output bytes depend only on t and the disks. The
@@ -91,7 +93,7 @@ func Write(ctx context.Context, dir string, t Template, opts Options) (res *Resu
 	if err := checkDerived(t, opts.Derived); err != nil {
 		return nil, err
 	}
-	t = t.withDefaults()
+	t = t.WithDefaults()
 
 	var total int64
 	for _, in := range infos {
@@ -158,7 +160,7 @@ func Write(ctx context.Context, dir string, t Template, opts Options) (res *Resu
 		return nil, fmt.Errorf("writing template %q: %w", t.Name, err)
 	}
 	for _, v := range opts.Derived {
-		vdesc := render(v.withDefaults(), disks)
+		vdesc := render(v.WithDefaults(), disks)
 		if err := writeFile(filepath.Join(tmp, v.Name+".ovf"), vdesc); err != nil {
 			return nil, fmt.Errorf("writing template %q: %w", v.Name, err)
 		}
@@ -196,7 +198,7 @@ func checkDerived(t Template, derived []Template) error {
 		switch {
 		case seen[v.Name]:
 			return fmt.Errorf("writing template %q: derived template name %q is used twice", t.Name, v.Name)
-		case !nameRE.MatchString(v.Name):
+		case !vmtemplate.ValidName(v.Name):
 			return fmt.Errorf("writing template %q: invalid derived template name %q", t.Name, v.Name)
 		case !slices.Equal(v.Disks, t.Disks):
 			return fmt.Errorf("writing template %q: derived template %q has other disks; derived templates share the base template's disks", t.Name, v.Name)

@@ -34,12 +34,12 @@ unless it is given --update-lock.`,
 				printDiags(g, d.Sources(), diags)
 				return &exitError{code: ExitUser}
 			}
-			plan, cds := compiler.Compile(d, nil)
+			_, cds := compiler.Compile(d, nil)
 			if cds.HasErrors() {
 				printDiags(g, d.Sources(), cds)
 				return &exitError{code: ExitUser}
 			}
-			specs, lds := pipeline.ImageSpecs(d, plan)
+			specs, lds := pipeline.ImageSpecs(d)
 			if lds.HasErrors() {
 				printDiags(g, d.Sources(), lds)
 				return &exitError{code: ExitUser}

@@ -1,4 +1,4 @@
-package repo
+package rpmdep
 
 import (
 	"slices"
@@ -11,7 +11,7 @@ import (
 // every package whose provides (with rpm's version ranges) or files meet it;
 // a rich one by those that meet any of its terms. Lists are sorted and hold
 // no duplicates.
-func Providers(pkgs []*Package) [][]int {
+func Providers(pkgs []Package) [][]int {
 	type prov struct {
 		dep Dep
 		pkg int
@@ -23,7 +23,7 @@ func Providers(pkgs []*Package) [][]int {
 			provides[d.Name] = append(provides[d.Name], prov{d, i})
 		}
 		for _, f := range p.Files {
-			files[f.Path] = append(files[f.Path], i)
+			files[f] = append(files[f], i)
 		}
 	}
 	meet := func(r Dep, into []int) []int {
@@ -74,7 +74,7 @@ func richTerms(s string) []Dep {
 		if i+2 < len(toks) {
 			if fl, ok := map[string]string{"=": "EQ", "==": "EQ", "<": "LT", ">": "GT", "<=": "LE", "=<": "LE", ">=": "GE", "=>": "GE"}[toks[i+1]]; ok {
 				d.Flags = fl
-				d.Epoch, d.Version, d.Release = parseEVR(toks[i+2])
+				d.Epoch, d.Version, d.Release = ParseEVR(toks[i+2])
 				i += 2
 			}
 		}

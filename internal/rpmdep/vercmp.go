@@ -1,4 +1,4 @@
-package repo
+package rpmdep
 
 import "strings"
 
@@ -101,8 +101,8 @@ func VerCmp(a, b string) int {
 	return 1
 }
 
-// parseEVR splits "[epoch:]version[-release]"; a missing epoch is "0".
-func parseEVR(s string) (epoch, version, release string) {
+// ParseEVR splits "[epoch:]version[-release]"; a missing epoch is "0".
+func ParseEVR(s string) (epoch, version, release string) {
 	if i := strings.IndexByte(s, ':'); i >= 0 && strings.Trim(s[:i], "0123456789") == "" {
 		epoch, s = s[:i], s[i+1:]
 	}
@@ -118,12 +118,12 @@ func parseEVR(s string) (epoch, version, release string) {
 // does: epochs numerically (missing = 0), then version and release with
 // VerCmp. A release missing on either side is not compared.
 func CompareEVR(a, b string) int {
-	ea, va, ra := parseEVR(a)
-	eb, vb, rb := parseEVR(b)
-	return compareEVRParts(ea, va, ra, eb, vb, rb)
+	ea, va, ra := ParseEVR(a)
+	eb, vb, rb := ParseEVR(b)
+	return CompareEVRParts(ea, va, ra, eb, vb, rb)
 }
 
-func compareEVRParts(ea, va, ra, eb, vb, rb string) int {
+func CompareEVRParts(ea, va, ra, eb, vb, rb string) int {
 	if c := compareEpoch(ea, eb); c != 0 {
 		return c
 	}

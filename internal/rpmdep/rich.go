@@ -1,4 +1,4 @@
-package repo
+package rpmdep
 
 import (
 	"errors"
@@ -112,7 +112,7 @@ func (ix *depIndex) richSimple(toks []string, pos *int) (bool, error) {
 	if *pos+1 < len(toks) {
 		if fl, ok := map[string]string{"=": "EQ", "==": "EQ", "<": "LT", ">": "GT", "<=": "LE", "=<": "LE", ">=": "GE", "=>": "GE"}[toks[*pos]]; ok {
 			d.Flags = fl
-			d.Epoch, d.Version, d.Release = parseEVR(toks[*pos+1])
+			d.Epoch, d.Version, d.Release = ParseEVR(toks[*pos+1])
 			*pos += 2
 		}
 	}
