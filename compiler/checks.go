@@ -453,10 +453,8 @@ func (c *compiler) missingRolePackage(ds *def.Distro, role string) (string, bool
 	if !ok {
 		return "", true
 	}
-	for _, r := range ds.Repos {
-		if _, scanned := c.facts.Packages[r.Name]; !scanned {
-			return pkg, true // not scanned: nothing to check against
-		}
+	if !c.scanned(ds) {
+		return pkg, true // nothing to check against
 	}
 	for _, r := range ds.Repos {
 		for _, p := range c.facts.Packages[r.Name] {
@@ -466,4 +464,15 @@ func (c *compiler) missingRolePackage(ds *def.Distro, role string) (string, bool
 		}
 	}
 	return pkg, false
+}
+
+// scanned reports whether the packages of every repo of ds are in the
+// facts; the checks over a distro's packages are skipped when not.
+func (c *compiler) scanned(ds *def.Distro) bool {
+	for _, r := range ds.Repos {
+		if _, ok := c.facts.Packages[r.Name]; !ok {
+			return false
+		}
+	}
+	return true
 }

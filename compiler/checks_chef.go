@@ -54,7 +54,7 @@ func nodePackages(g *def.NodeGroup) []string {
 // available reports whether a package of the distro's repos or its
 // baseline provides name.
 func (c *compiler) available(ds *def.Distro, name string) bool {
-	if ds.Baseline != nil && slices.Contains(ds.Baseline.Provides, name) {
+	if !c.scanned(ds) || ds.Baseline != nil && slices.Contains(ds.Baseline.Provides, name) {
 		return true
 	}
 	for _, r := range ds.Repos {
