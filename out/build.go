@@ -500,7 +500,7 @@ func (b *builder) writeRepos(ctx context.Context) error {
 			if err := CheckRelPath(p.Location); err != nil {
 				return fmt.Errorf("writing repository %q: package %w", rp.Name, err)
 			}
-			entry.Packages = append(entry.Packages, PackageEntry{NEVRA: p.NEVRA, Location: p.Location})
+			entry.Packages = append(entry.Packages, PackageEntry{NEVRA: p.NEVRA, Location: p.Location, Signatures: p.Signatures})
 			if p.RPM != nil {
 				if b.rpmFacts == nil {
 					b.rpmFacts = map[string]*RPMFacts{}

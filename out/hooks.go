@@ -31,6 +31,9 @@ type PackageInfo struct {
 	// RPM holds what the package's header says, for the SBOM; nil means
 	// only the NEVRA is known.
 	RPM *RPMFacts
+	// Signatures describes the package's OpenPGP signatures
+	// (repo.Package.SignatureSummary); empty when unsigned.
+	Signatures []string
 }
 
 // RPMFacts are the header facts of one RPM that the SBOM records.

@@ -76,6 +76,10 @@ type PackageEntry struct {
 	Location string `json:"location"` // relative to the repo dir
 	Size     int64  `json:"size"`
 	SHA256   string `json:"sha256"`
+	// Signatures describes the OpenPGP signatures of the package, one
+	// line per kind and key ("V3 RSA/SHA256 key 24c6a8a7f4a80eb5
+	// (RSAHEADER, PGP), verified"); absent when unsigned.
+	Signatures []string `json:"signatures,omitempty"`
 }
 
 // DistroEntry is one BDE distro manifest entry.

@@ -68,7 +68,7 @@ func (w *repoWriter) WriteRepo(ctx context.Context, repoDir string, rp *compiler
 		facts := &out.RPMFacts{Name: p.Name, Epoch: p.Epoch, Version: p.Version, Release: p.Release, Arch: p.Arch,
 			License: p.License, Vendor: p.Vendor, Packager: p.Packager, SourceRPM: p.SourceRPM, Namespace: ns,
 			Requires: requires[rp.Packages[i].Dest]}
-		info.Packages = append(info.Packages, out.PackageInfo{NEVRA: p.NEVRA(), Location: p.Location, RPM: facts})
+		info.Packages = append(info.Packages, out.PackageInfo{NEVRA: p.NEVRA(), Location: p.Location, RPM: facts, Signatures: p.SignatureSummary()})
 	}
 	var keyURLs []string
 	if len(rp.GPGKeys) > 0 {

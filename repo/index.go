@@ -50,6 +50,19 @@ type IndexResult struct {
 	Signed    bool     `json:"signed"`
 	Files     []string `json:"files"`
 	Warnings  []string `json:"warnings,omitempty"`
+	// Signatures lists, for every package read (not reused by --update),
+	// the OpenPGP signatures its signature header carries, sorted by
+	// location; an unsigned package has none.
+	Signatures []PackageSignatures `json:"package_signatures"`
+}
+
+// PackageSignatures are the signatures of one package.
+type PackageSignatures struct {
+	Location   string      `json:"location"`
+	NEVRA      string      `json:"nevra"`
+	Signatures []Signature `json:"signatures"`
+	// Summary is Package.SignatureSummary.
+	Summary []string `json:"summary"`
 }
 
 // Index writes repodata for every *.rpm under dir (recursively, sorted by
@@ -120,7 +133,13 @@ func Index(ctx context.Context, dir string, opts IndexOptions) (*IndexResult, er
 			}
 		}
 		sopts := ScanOptions{Workers: opts.Workers, Keyring: opts.Keyring, Progress: opts.Progress, Root: dir}
+		sigs := make([]*PackageSignatures, len(paths))
 		err = scanEach(ctx, paths, sopts, reuse, func(i int, p *Package) error {
+			ps := &PackageSignatures{Location: p.Location, NEVRA: p.NEVRA(), Signatures: p.Signatures, Summary: p.SignatureSummary()}
+			if ps.Signatures == nil {
+				ps.Signatures, ps.Summary = []Signature{}, []string{}
+			}
+			sigs[i] = ps
 			r, err := sp.put(p)
 			sp.recs[i] = r
 			return err
@@ -130,6 +149,12 @@ func Index(ctx context.Context, dir string, opts IndexOptions) (*IndexResult, er
 		}
 		if err := sp.finish(); err != nil {
 			return err
+		}
+		res.Signatures = []PackageSignatures{}
+		for _, ps := range sigs {
+			if ps != nil {
+				res.Signatures = append(res.Signatures, *ps)
+			}
 		}
 		ts := opts.Epoch
 		for _, r := range sp.recs {

@@ -250,3 +250,43 @@ func readPackage(f *os.File, br *bufio.Reader, src io.Reader, keyring *rpmsig.Ke
 	}
 	return hdr, sigs, signer, fileSum, nil
 }
+
+// SignatureSummary describes the package's signatures, one line per kind
+// and key in rpm's order: "V3 RSA/SHA256 key 24c6a8a7f4a80eb5 (RSAHEADER,
+// PGP)", with ", verified" when a trusted key verified them. It is nil for
+// an unsigned package.
+func (p *Package) SignatureSummary() []string {
+	type group struct {
+		kind, key string
+		tags      []string
+		verified  bool
+	}
+	var groups []*group
+	for _, s := range p.Signatures {
+		var g *group
+		for _, x := range groups {
+			if x.kind == s.Kind && x.key == s.KeyID {
+				g = x
+			}
+		}
+		if g == nil {
+			g = &group{kind: s.Kind, key: s.KeyID, verified: true}
+			groups = append(groups, g)
+		}
+		g.tags = append(g.tags, s.Tag)
+		g.verified = g.verified && s.Verified
+	}
+	var out []string
+	for _, g := range groups {
+		line := g.kind
+		if g.key != "" {
+			line += " key " + g.key
+		}
+		line += " (" + strings.Join(g.tags, ", ") + ")"
+		if g.verified {
+			line += ", verified"
+		}
+		out = append(out, line)
+	}
+	return out
+}

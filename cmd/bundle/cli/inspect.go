@@ -54,7 +54,11 @@ func printInspection(g *Globals, in *out.Inspection) {
 	for _, r := range m.Repos {
 		fmt.Fprintf(w, "repo %s %s\t%s/\t%d packages\n", r.Name, r.Version, r.Dir, len(r.Packages))
 		for _, p := range r.Packages {
-			fmt.Fprintf(w, "  %s\t%s\t\n", p.NEVRA, progress.Bytes(p.Size))
+			sig := "unsigned"
+			if len(p.Signatures) > 0 {
+				sig = strings.Join(p.Signatures, "; ")
+			}
+			fmt.Fprintf(w, "  %s\t%s\t%s\n", p.NEVRA, progress.Bytes(p.Size), sig)
 		}
 	}
 	for _, d := range m.Distros {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strconv"
+	"strings"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/spf13/cobra"
@@ -38,7 +39,9 @@ func newRepoIndexCmd(g *Globals) *cobra.Command {
 		Use:   "index DIR",
 		Short: "Write createrepo_c-compatible repodata for a directory of RPMs",
 		Long: `index reads the header of every *.rpm under DIR (recursively), checks its
-digests, and writes DIR/repodata: repomd.xml, primary, filelists and other
+digests (and, with -v or --json, lists each package's signature kinds and
+key ids; a signature is information here, never a reason to refuse a
+package), and writes DIR/repodata: repomd.xml, primary, filelists and other
 (.xml.gz), as createrepo_c does. The output is byte-reproducible: every
 timestamp is --epoch (default: $SOURCE_DATE_EPOCH, else the newest build time
 among the packages). The new repodata replaces the old one atomically.`,
@@ -96,6 +99,15 @@ among the packages). The new repodata replaces the old one atomically.`,
 			if !g.Quiet {
 				fmt.Fprintf(g.Out, "%s: %d packages (%d read, %d reused), revision %s\n",
 					res.Dir, res.Packages, res.Read, res.Reused, res.Revision)
+			}
+			if g.Verbose {
+				for _, ps := range res.Signatures {
+					sum := "unsigned"
+					if len(ps.Summary) > 0 {
+						sum = strings.Join(ps.Summary, "; ")
+					}
+					fmt.Fprintf(g.Out, "  %s: %s\n", ps.Location, sum)
+				}
 			}
 			return nil
 		},
