@@ -307,16 +307,26 @@ func Encode(b *Bundle) ([]byte, error) {
 	bom.Components = &comps
 	bom.Dependencies = &deps
 
-	// The serial number is derived from the document without it, so equal
-	// content gets an equal serial and any change a new one.
+	// The serial number is derived from the document: it is encoded with a
+	// placeholder of the same length, which the UUIDv5 of that encoding's
+	// sha256 replaces, so equal content gets an equal serial and any change
+	// a new one.
+	bom.SerialNumber = serialPlaceholder
 	body, err := encode(bom)
 	if err != nil {
 		return nil, err
 	}
 	sum := sha256.Sum256(body)
-	bom.SerialNumber = uuid.NewSHA1(uuid.NameSpaceURL, []byte("https://github.com/bdebundle/bundle/sbom/"+hex.EncodeToString(sum[:]))).URN()
-	return encode(bom)
+	serial := uuid.NewSHA1(uuid.NameSpaceURL, []byte("https://github.com/bdebundle/bundle/sbom/"+hex.EncodeToString(sum[:]))).URN()
+	i := bytes.Index(body, []byte(`"serialNumber": "`+serialPlaceholder+`"`))
+	if i < 0 || len(serial) != len(serialPlaceholder) {
+		return nil, fmt.Errorf("encoding %s: no serial number placeholder", FileName)
+	}
+	copy(body[i+len(`"serialNumber": "`):], serial)
+	return body, nil
 }
+
+const serialPlaceholder = "urn:uuid:00000000-0000-0000-0000-000000000000"
 
 func orZero(e string) string {
 	if e == "" {
@@ -334,12 +344,19 @@ func dependency(ref string, on []string) cdx.Dependency {
 	return d
 }
 
+// encode writes the document as CycloneDX SpecVersion JSON. It uses no
+// field newer than that version, so it encodes the BOM as it is rather than
+// through EncodeVersion (which deep-copies the whole BOM with gob to convert
+// it).
 func encode(bom *cdx.BOM) ([]byte, error) {
+	bom.SpecVersion = SpecVersion
+	bom.JSONSchema = "http://cyclonedx.org/schema/bom-" + SpecVersion.String() + ".schema.json"
+	bom.XMLNS = ""
 	var buf bytes.Buffer
 	enc := cdx.NewBOMEncoder(&buf, cdx.BOMFileFormatJSON)
 	enc.SetPretty(true)
 	enc.SetEscapeHTML(false)
-	if err := enc.EncodeVersion(bom, SpecVersion); err != nil {
+	if err := enc.Encode(bom); err != nil {
 		return nil, fmt.Errorf("encoding %s: %w", FileName, err)
 	}
 	return buf.Bytes(), nil
