@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/bdebundle/bundle/internal/testutil"
 )
 
 // needTool fails the test when a real tool it runs is missing.
@@ -113,7 +115,7 @@ func renderCookbook(t *testing.T, p *Plan) renderedCookbook {
 	t.Helper()
 	ruby := needTool(t, "ruby", "ruby")
 	dir := writePlanFiles(t, p, cookbookPrefix(p))
-	script := filepath.Join(repoRoot(t), "compiler", "testdata", "ruby", "render_cookbook.rb")
+	script := filepath.Join(testutil.ModuleRoot(t), "compiler", "testdata", "ruby", "render_cookbook.rb")
 	out, err := exec.Command(ruby, script, dir, CookbookName(p.Name)).Output()
 	if err != nil {
 		var stderr []byte
@@ -390,7 +392,7 @@ type convergedNode struct {
 func converge(t *testing.T, p *Plan, cookbook, cluster, group, root string) convergedNode {
 	t.Helper()
 	ruby := needTool(t, "ruby", "ruby")
-	script := filepath.Join(repoRoot(t), "compiler", "testdata", "ruby", "converge_recipes.rb")
+	script := filepath.Join(testutil.ModuleRoot(t), "compiler", "testdata", "ruby", "converge_recipes.rb")
 	cmd := exec.Command(ruby, script, cookbook, CookbookName(p.Name), cluster, group, root)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

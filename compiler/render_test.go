@@ -10,6 +10,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/bdebundle/bundle/internal/testutil"
 )
 
 // TestHAProxyConfigs runs every rendered haproxy.cfg through haproxy -c.
@@ -17,10 +19,7 @@ import (
 // resolve here, so -dr lets the check ignore resolution failures; on a node
 // the cookbook puts the real host names in.
 func TestHAProxyConfigs(t *testing.T) {
-	bin, err := exec.LookPath("haproxy")
-	if err != nil {
-		t.Fatalf("haproxy is needed (apt-get install haproxy): %v", err)
-	}
+	bin := testutil.RequireTool(t, "haproxy", "haproxy")
 	n := 0
 	for _, f := range examplePlan(t).Files {
 		if path.Base(f.Path) != "haproxy.cfg" {

@@ -7,13 +7,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
 	def "github.com/bdebundle/bundle/hcl"
 	"github.com/bdebundle/bundle/internal/demoinputs"
 	"github.com/bdebundle/bundle/internal/rpmdep"
+	"github.com/bdebundle/bundle/internal/testutil"
 	"github.com/hashicorp/hcl/v2"
 )
 
@@ -55,27 +55,10 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// repoRoot is the module root (the directory holding go.mod).
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	dir := filepath.Dir(file)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
-}
-
 // exampleHCL returns the example site's definition text.
 func exampleHCL(t testing.TB) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(repoRoot(t), "examples", "mesos-site", "site.hcl"))
+	b, err := os.ReadFile(filepath.Join(testutil.ModuleRoot(t), "examples", "mesos-site", "site.hcl"))
 	if err != nil {
 		t.Fatal(err)
 	}

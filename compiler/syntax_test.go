@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/internal/testutil"
 )
 
 // TestInjection edits the example so that a string would break the syntax
@@ -225,7 +226,7 @@ func TestSyntaxes(t *testing.T) {
 // TestSinksDocumented keeps the destination table of docs/compiler.md in
 // step with sinks.
 func TestSinksDocumented(t *testing.T) {
-	doc, err := os.ReadFile(filepath.Join(repoRoot(t), "docs", "compiler.md"))
+	doc, err := os.ReadFile(filepath.Join(testutil.ModuleRoot(t), "docs", "compiler.md"))
 	if err != nil {
 		t.Fatal(err)
 	}

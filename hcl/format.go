@@ -3,8 +3,8 @@ package hcl
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 
+	"github.com/bdebundle/bundle/internal/atomicfs"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
@@ -39,7 +39,7 @@ func Format(path string, write bool) ([]FormatResult, error) {
 		}
 		r.After = hclwrite.Format(src)
 		if write && string(r.After) != string(src) {
-			if err := writeFileAtomic(f, r.After); err != nil {
+			if err := rewrite(f, r.After); err != nil {
 				return out, err
 			}
 		}
@@ -52,29 +52,11 @@ func formatFiles(path string) ([]string, error) {
 	return listHCL(path, true)
 }
 
-func writeFileAtomic(path string, data []byte) error {
+// rewrite replaces the file at path with data, keeping its mode.
+func rewrite(path string, data []byte) error {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".fmt-*")
-	if err != nil {
-		return fmt.Errorf("writing %q: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %q: %w", path, err)
-	}
-	if err := tmp.Chmod(fi.Mode().Perm()); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("writing %q: %w", path, err)
-	}
-	return nil
+	return atomicfs.WriteFile(path, data, fi.Mode().Perm())
 }

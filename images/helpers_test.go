@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bdebundle/bundle/internal/testutil"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -44,10 +45,7 @@ func startGGCR(t testing.TB, wrap func(http.Handler) http.Handler) string {
 // on a free loopback port with filesystem storage in a temporary directory.
 func startDistribution(t testing.TB) string {
 	t.Helper()
-	bin, err := exec.LookPath("docker-registry")
-	if err != nil {
-		t.Fatalf("docker-registry is required (Debian package docker-registry): %v", err)
-	}
+	bin := testutil.RequireTool(t, "docker-registry", "docker-registry")
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -26,6 +26,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/bdebundle/bundle/internal/atomicfs"
 	"github.com/bdebundle/bundle/internal/progress"
 )
 
@@ -249,7 +250,7 @@ func Mirror(ctx context.Context, layoutDir string, specs []Spec, opts Options) (
 	if err := writeIndexJSON(stage, descs); err != nil {
 		return nil, err
 	}
-	if err := replaceDir(stage, layoutDir); err != nil {
+	if err := atomicfs.ReplaceDir(stage, layoutDir); err != nil {
 		return nil, err
 	}
 	committed = true
@@ -743,36 +744,6 @@ func writeIndexJSON(dir string, descs []v1.Descriptor) error {
 	}
 	if err := os.WriteFile(filepath.Join(dir, "oci-layout"), []byte(`{"imageLayoutVersion":"1.0.0"}`+"\n"), 0o644); err != nil {
 		return fmt.Errorf("writing oci-layout: %w", err)
-	}
-	return nil
-}
-
-// replaceDir renames stage to dst, replacing a previous dst.
-func replaceDir(stage, dst string) error {
-	if _, err := os.Lstat(dst); errors.Is(err, os.ErrNotExist) {
-		if err := os.Rename(stage, dst); err != nil {
-			return fmt.Errorf("renaming layout into place: %w", err)
-		}
-		return nil
-	} else if err != nil {
-		return fmt.Errorf("replacing %q: %w", dst, err)
-	}
-	old, err := os.MkdirTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".old-")
-	if err != nil {
-		return fmt.Errorf("replacing %q: %w", dst, err)
-	}
-	if err := os.Remove(old); err != nil {
-		return fmt.Errorf("replacing %q: %w", dst, err)
-	}
-	if err := os.Rename(dst, old); err != nil {
-		return fmt.Errorf("replacing %q: %w", dst, err)
-	}
-	if err := os.Rename(stage, dst); err != nil {
-		_ = os.Rename(old, dst)
-		return fmt.Errorf("replacing %q: %w", dst, err)
-	}
-	if err := os.RemoveAll(old); err != nil {
-		return fmt.Errorf("removing previous layout %q: %w", old, err)
 	}
 	return nil
 }

@@ -1,3 +1,7 @@
+//go:build linux
+
+// The benchmarks compare against GNU tar and read peak RSS from Linux rusage.
+
 package out
 
 import (

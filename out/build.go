@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/bdebundle/bundle/compiler"
+	"github.com/bdebundle/bundle/internal/atomicfs"
 	"github.com/bdebundle/bundle/internal/ctxio"
 	"github.com/bdebundle/bundle/internal/progress"
 	"golang.org/x/sync/errgroup"
@@ -193,7 +194,7 @@ func Build(ctx context.Context, plan *compiler.Plan, outDir string, opts BuildOp
 		{StepImages, b.writeImages},
 		{StepTemplates, b.writeTemplates},
 		{StepManifest, b.writeManifest},
-		{StepSync, func(context.Context) error { return syncTree(staging) }},
+		{StepSync, func(context.Context) error { return atomicfs.SyncTree(staging) }},
 	}
 	for _, s := range steps {
 		if err := fault(s.name); err != nil {
@@ -243,7 +244,10 @@ func Build(ctx context.Context, plan *compiler.Plan, outDir string, opts BuildOp
 	if err := fault(StepSwapDir); err != nil {
 		return nil, err
 	}
-	if err := swapDir(staging, res.Dir); err != nil {
+	// Where the two cannot be exchanged atomically the previous bundle is
+	// renamed aside first; recoverLeftovers restores it if the process dies
+	// between the two renames.
+	if err := atomicfs.Exchange(staging, res.Dir); err != nil {
 		return nil, err
 	}
 	// staging now holds the previous bundle (or nothing): remove it below.
@@ -272,7 +276,7 @@ func Build(ctx context.Context, plan *compiler.Plan, outDir string, opts BuildOp
 		tmpProv = ""
 		res.Provenance = prov
 	}
-	if err := syncDir(outDir); err != nil {
+	if err := atomicfs.SyncDir(outDir); err != nil {
 		return nil, err
 	}
 	if err := fault(StepCleanup); err != nil {

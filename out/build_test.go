@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bdebundle/bundle/compiler"
+	"github.com/bdebundle/bundle/internal/testutil"
 )
 
 func buildSite(t *testing.T, gen string, opts BuildOptions) (outDir string, res *Result) {
@@ -104,7 +105,7 @@ func TestBuildLayoutAndManifest(t *testing.T) {
 	if fast.Attributes["storage_profile"] != "vsan" || fast.Attributes["rack"] != "r1" || fast.Instances != 5 {
 		t.Errorf("node group fast: %+v", fast)
 	}
-	if len(m.Templates) != 1 || m.Templates[0].OVF != "ovf/mesos-node/mesos-node.ovf" || m.Templates[0].SHA256 != fileSHA(t, filepath.Join(res.Dir, m.Templates[0].OVF)) {
+	if len(m.Templates) != 1 || m.Templates[0].OVF != "ovf/mesos-node/mesos-node.ovf" || m.Templates[0].SHA256 != testutil.FileSHA256(t, filepath.Join(res.Dir, m.Templates[0].OVF)) {
 		t.Errorf("templates: %+v", m.Templates)
 	}
 	if len(m.Targets) != 1 || m.Targets[0].Datacenter != "DC1" {
@@ -119,7 +120,7 @@ func TestBuildLayoutAndManifest(t *testing.T) {
 	}
 	mustVerify(t, res.Dir, VerifyOptions{})
 	mustVerify(t, res.Archive, VerifyOptions{})
-	if res.ArchiveSHA256 != fileSHA(t, res.Archive) {
+	if res.ArchiveSHA256 != testutil.FileSHA256(t, res.Archive) {
 		t.Error("result archive sha256 differs from the file")
 	}
 }
@@ -152,7 +153,7 @@ func TestReproducibleAcrossPathsAndTimes(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				sums = append(sums, fileSHA(t, res.Archive), res.ManifestSHA256)
+				sums = append(sums, testutil.FileSHA256(t, res.Archive), res.ManifestSHA256)
 			}
 			if sums[0] != sums[2] || sums[1] != sums[3] {
 				t.Fatalf("archives differ: %v", sums)
@@ -185,7 +186,7 @@ func TestArchiveSameBytesAcrossJobs(t *testing.T) {
 		if res.ArchiveSize > int64(len(big)) {
 			t.Errorf("archive of %d bytes for %d bytes of half-compressible data", res.ArchiveSize, len(big))
 		}
-		sums = append(sums, fmt.Sprintf("GOMAXPROCS %d, jobs %d: %s", c.procs, c.jobs, fileSHA(t, res.Archive)))
+		sums = append(sums, fmt.Sprintf("GOMAXPROCS %d, jobs %d: %s", c.procs, c.jobs, testutil.FileSHA256(t, res.Archive)))
 		mustVerify(t, res.Archive, VerifyOptions{})
 	}
 	for _, s := range sums[1:] {

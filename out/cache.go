@@ -7,9 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"github.com/bdebundle/bundle/internal/cachedir"
+	"github.com/bdebundle/bundle/internal/osfs"
 )
 
 // hashCache maps (absolute path, size, mtime, device, inode) of an input to
@@ -35,11 +35,11 @@ func newHashCache(dir string) *hashCache {
 }
 
 func cacheKey(abs string, fi os.FileInfo) (string, bool) {
-	st, ok := fi.Sys().(*syscall.Stat_t)
+	id, ok := osfs.ID(fi)
 	if !ok {
-		return "", false
+		return "", false // no inode (Windows): no cache
 	}
-	k := fmt.Sprintf("v2\x00%s\x00%d\x00%d\x00%d\x00%d", abs, fi.Size(), fi.ModTime().UnixNano(), uint64(st.Dev), uint64(st.Ino))
+	k := fmt.Sprintf("v2\x00%s\x00%d\x00%d\x00%d\x00%d", abs, fi.Size(), fi.ModTime().UnixNano(), id.Dev, id.Ino)
 	sum := sha256.Sum256([]byte(k))
 	return hex.EncodeToString(sum[:]), true
 }

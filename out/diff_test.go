@@ -12,6 +12,7 @@ import (
 
 	"github.com/bdebundle/bundle/compiler"
 	"github.com/bdebundle/bundle/internal/demoinputs"
+	"github.com/bdebundle/bundle/internal/testutil"
 )
 
 func TestCompareEVR(t *testing.T) {
@@ -131,7 +132,7 @@ func TestDiffReleaseNotes(t *testing.T) {
 }
 
 func TestInspect(t *testing.T) {
-	sec, _ := newKey(t, "release")
+	sec, _ := testutil.KeyPair(t, "release")
 	opts := testOptions(t)
 	opts.SignKey = sec
 	_, res := buildSite(t, "1", opts)

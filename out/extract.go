@@ -12,8 +12,7 @@ import (
 	"strings"
 	"syscall"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/bdebundle/bundle/internal/atomicfs"
 	"github.com/bdebundle/bundle/internal/ctxio"
 	"github.com/bdebundle/bundle/internal/progress"
 )
@@ -149,14 +148,17 @@ func extractInto(ctx context.Context, archive, destDir, tmp string, task progres
 	if m.Dir() != prefix {
 		return "", &ArchiveError{Archive: archive, Err: fmt.Errorf("the top directory is %q but %s names %q", prefix, ManifestName, m.Dir())}
 	}
-	if err := syncTree(tmp); err != nil {
+	if err := atomicfs.SyncTree(tmp); err != nil {
 		return "", err
 	}
 	dest := filepath.Join(destDir, prefix)
-	if err := renameNoReplace(tmp, dest); err != nil {
+	if err := atomicfs.RenameNoReplace(tmp, dest); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			err = fmt.Errorf("%q already exists", dest)
+		}
 		return "", fmt.Errorf("extracting %q: %w", archive, err)
 	}
-	if err := syncDir(destDir); err != nil {
+	if err := atomicfs.SyncDir(destDir); err != nil {
 		if rerr := os.RemoveAll(dest); rerr != nil {
 			return "", errors.Join(err, fmt.Errorf("removing %q: %w", dest, rerr))
 		}
@@ -214,25 +216,4 @@ func (e *errReader) Read(p []byte) (int, error) {
 		e.err = err
 	}
 	return n, err
-}
-
-// renameNoReplace renames the directory src to dst, failing when dst exists.
-func renameNoReplace(src, dst string) error {
-	err := unix.Renameat2(unix.AT_FDCWD, src, unix.AT_FDCWD, dst, unix.RENAME_NOREPLACE)
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, unix.EEXIST):
-		return fmt.Errorf("%q already exists", dst)
-	case !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOSYS) && !errors.Is(err, unix.ENOTSUP):
-		return fmt.Errorf("renaming into %q: %w", dst, err)
-	}
-	// The file system cannot refuse atomically: check, then rename.
-	if _, err := os.Lstat(dst); err == nil {
-		return fmt.Errorf("%q already exists", dst)
-	}
-	if err := os.Rename(src, dst); err != nil {
-		return fmt.Errorf("renaming into %q: %w", dst, err)
-	}
-	return nil
 }

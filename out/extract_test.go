@@ -12,12 +12,12 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/bdebundle/bundle/compiler"
 	"github.com/bdebundle/bundle/internal/progress"
+	"github.com/bdebundle/bundle/internal/testutil"
 	"github.com/klauspost/compress/gzip"
 )
 
@@ -139,19 +139,13 @@ func leftovers(t *testing.T, destDir string, want ...string) []string {
 	return extra
 }
 
-// syscallUmask sets the process umask for the rest of the test.
-func syscallUmask(t *testing.T, mask int) {
-	old := syscall.Umask(mask)
-	t.Cleanup(func() { syscall.Umask(old) })
-}
-
 func TestExtractRoundTrip(t *testing.T) {
 	for _, f := range Formats {
 		t.Run(string(f), func(t *testing.T) {
 			res := smallBuild(t, f)
 			dest := t.TempDir()
 			rep := &countReporter{}
-			syscallUmask(t, 0o077) // modes come from the archive, not the umask
+			testutil.Umask(t, 0o077) // modes come from the archive, not the umask
 			got, err := Extract(context.Background(), res.Archive, dest, ExtractOptions{Progress: rep})
 			if err != nil {
 				t.Fatal(err)
@@ -186,7 +180,7 @@ func TestExtractRoundTrip(t *testing.T) {
 // TestExtractSignedSite extracts the full test site (repodata, template,
 // signature) and checks the signature on the result.
 func TestExtractSignedSite(t *testing.T) {
-	secret, public := newKey(t, "Release")
+	secret, public := testutil.KeyPair(t, "Release")
 	opts := testOptions(t)
 	opts.SignKey = secret
 	_, res := buildSite(t, "1", opts)

@@ -11,9 +11,8 @@ import (
 	"path/filepath"
 	"sync"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/bdebundle/bundle/internal/ctxio"
+	"github.com/bdebundle/bundle/internal/osfs"
 	"github.com/bdebundle/bundle/internal/progress"
 )
 
@@ -23,7 +22,7 @@ type Placement int
 // Placements, from cheapest to dearest.
 const (
 	Linked Placement = iota // hard link to the input
-	Cloned                  // reflink (FICLONE): shared extents, copy on write
+	Cloned                  // reflink (FICLONE on Linux): shared extents, copy on write
 	Copied                  // byte copy
 )
 
@@ -96,7 +95,7 @@ func (p *placer) place(ctx context.Context, src, dst string) (string, int64, err
 		return "", 0, fmt.Errorf("creating %q: %w", dst, err)
 	}
 	defer out.Close()
-	if cloneErr := unix.IoctlFileClone(int(out.Fd()), int(in.Fd())); cloneErr == nil {
+	if cloneErr := osfs.Clone(out, in); cloneErr == nil {
 		if digest, err = p.sharedDigest(ctx, abs, fi, digest, cached); err != nil {
 			return "", 0, err
 		}

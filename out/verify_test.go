@@ -11,9 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ProtonMail/go-crypto/openpgp"
-	"github.com/ProtonMail/go-crypto/openpgp/armor"
-	"github.com/ProtonMail/go-crypto/openpgp/packet"
+	"github.com/bdebundle/bundle/internal/testutil"
 )
 
 // copyTree copies a bundle dir so a test can damage the copy.
@@ -203,30 +201,9 @@ func TestVerifyArchiveDamage(t *testing.T) {
 	}
 }
 
-// newKey makes an RSA OpenPGP key pair: armored secret and public keys.
-func newKey(t *testing.T, name string) (secret, public []byte) {
-	t.Helper()
-	e, err := openpgp.NewEntity(name, "", name+"@example.org", &packet.Config{Algorithm: packet.PubKeyAlgoRSA, RSABits: 2048})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s, p bytes.Buffer
-	w, _ := armor.Encode(&s, openpgp.PrivateKeyType, nil)
-	if err := e.SerializePrivate(w, nil); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
-	w, _ = armor.Encode(&p, openpgp.PublicKeyType, nil)
-	if err := e.Serialize(w); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
-	return s.Bytes(), p.Bytes()
-}
-
 func TestSignature(t *testing.T) {
-	sec, pub := newKey(t, "release")
-	_, otherPub := newKey(t, "intruder")
+	sec, pub := testutil.KeyPair(t, "release")
+	_, otherPub := testutil.KeyPair(t, "intruder")
 	opts := testOptions(t)
 	opts.SignKey = sec
 	_, res := buildSite(t, "1", opts)
@@ -290,7 +267,7 @@ func mustVerifyNoKey(t *testing.T, p string) *Report {
 }
 
 func TestSignedArchiveIsReproducible(t *testing.T) {
-	sec, _ := newKey(t, "release")
+	sec, _ := testutil.KeyPair(t, "release")
 	var sums []string
 	for range 2 {
 		opts := testOptions(t)

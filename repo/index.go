@@ -13,6 +13,7 @@ import (
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 
+	"github.com/bdebundle/bundle/internal/osfs"
 	"github.com/bdebundle/bundle/internal/progress"
 )
 
@@ -235,7 +236,7 @@ func (c *updateCache) lookup(path string, fi fs.FileInfo) (spillRec, bool) {
 		return spillRec{}, false
 	}
 	r, ok := c.byLoc[filepath.ToSlash(rel)]
-	if !ok || r.size != fi.Size() || fi.ModTime().After(c.since) || changeTime(fi).After(c.since) {
+	if !ok || r.size != fi.Size() || fi.ModTime().After(c.since) || osfs.ChangeTime(fi).After(c.since) {
 		return spillRec{}, false
 	}
 	atomic.AddInt64(&c.hits, 1)

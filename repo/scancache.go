@@ -19,11 +19,12 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"syscall"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/bdebundle/bundle/repo/rpmsig"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/bdebundle/bundle/internal/osfs"
 )
 
 // scanCacheVersion names the layout of cache entries and the rules that
@@ -366,12 +367,12 @@ func shape(w io.Writer, t reflect.Type, seen map[reflect.Type]bool) {
 // scanKey is the entry key of the file at abs: the hex sha256 of the cache
 // layout version and everything that identifies the file's content.
 func scanKey(abs string, fi fs.FileInfo) (string, bool) {
-	st, ok := fi.Sys().(*syscall.Stat_t)
+	id, ok := osfs.ID(fi)
 	if !ok {
-		return "", false
+		return "", false // no inode (Windows): no cache
 	}
 	k := fmt.Sprintf("%s\x00%s\x00%s\x00%d\x00%d\x00%d\x00%d\x00%d", scanCacheVersion, packageShape(), abs,
-		fi.Size(), fi.ModTime().UnixNano(), changeTime(fi).UnixNano(), uint64(st.Dev), uint64(st.Ino))
+		fi.Size(), fi.ModTime().UnixNano(), osfs.ChangeTime(fi).UnixNano(), id.Dev, id.Ino)
 	sum := sha256.Sum256([]byte(k))
 	return hex.EncodeToString(sum[:]), true
 }

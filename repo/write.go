@@ -18,6 +18,8 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 	"github.com/klauspost/compress/gzip"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/bdebundle/bundle/internal/atomicfs"
 )
 
 // WriteOptions control the reproducible parts of the repodata.
@@ -105,7 +107,7 @@ func withTempRepodata(ctx context.Context, repoDir string, write func(tmp string
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := swapDir(tmp, filepath.Join(repoDir, "repodata")); err != nil {
+	if err := atomicfs.ReplaceDir(tmp, filepath.Join(repoDir, "repodata")); err != nil {
 		return fmt.Errorf("replacing %q: %w", filepath.Join(repoDir, "repodata"), err)
 	}
 	ok = true

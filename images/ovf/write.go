@@ -8,7 +8,6 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -17,6 +16,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/bdebundle/bundle/internal/atomicfs"
 	"github.com/bdebundle/bundle/internal/ctxio"
 	"github.com/bdebundle/bundle/internal/progress"
 )
@@ -175,7 +175,7 @@ func Write(ctx context.Context, dir string, t Template, opts Options) (res *Resu
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := replaceDir(tmp, dir); err != nil {
+	if err := atomicfs.ReplaceDir(tmp, dir); err != nil {
 		return nil, fmt.Errorf("writing template %q: %w", t.Name, err)
 	}
 	tmp = ""
@@ -264,32 +264,4 @@ func copyCtx(ctx context.Context, w io.Writer, r io.Reader) (int64, error) {
 
 func writeFile(path string, data []byte) error {
 	return os.WriteFile(path, data, 0o644)
-}
-
-// replaceDir renames tmp to dir, replacing an existing dir.
-func replaceDir(tmp, dir string) error {
-	err := os.Rename(tmp, dir)
-	if err == nil {
-		return nil
-	}
-	if _, serr := os.Lstat(dir); serr != nil {
-		return err
-	}
-	old, err := os.MkdirTemp(filepath.Dir(dir), "."+filepath.Base(dir)+".old-")
-	if err != nil {
-		return err
-	}
-	if err := os.Remove(old); err != nil {
-		return err
-	}
-	if err := os.Rename(dir, old); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		if rerr := os.Rename(old, dir); rerr != nil {
-			return errors.Join(err, rerr)
-		}
-		return err
-	}
-	return os.RemoveAll(old)
 }

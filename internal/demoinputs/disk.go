@@ -8,8 +8,9 @@ import (
 	"compress/zlib"
 	"encoding/binary"
 	"fmt"
-	"os"
 	"path/filepath"
+
+	"github.com/bdebundle/bundle/internal/atomicfs"
 )
 
 // Layout constants of a stream-optimized sparse extent (VMware "Virtual Disk
@@ -68,24 +69,8 @@ func Disk(path string, capacityMB int64) error {
 	if err != nil {
 		return fmt.Errorf("writing demo disk %q: %w", path, err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("writing demo disk %q: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing demo disk %q: %w", path, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing demo disk %q: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing demo disk %q: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("writing demo disk %q: %w", path, err)
+	if err := atomicfs.WriteFile(path, data, 0o644); err != nil {
+		return fmt.Errorf("writing demo disk: %w", err)
 	}
 	return nil
 }

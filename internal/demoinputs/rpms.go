@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bdebundle/bundle/internal/atomicfs"
 	"github.com/google/rpmpack"
 )
 
@@ -189,11 +190,7 @@ func writeIfChanged(path string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return fmt.Errorf("writing %q: %w", path, err)
-	}
-	return os.Rename(tmp, path)
+	return atomicfs.WriteFile(path, data, 0o644)
 }
 
 const mesosInitWrapper = `#!/bin/bash

@@ -3,8 +3,6 @@ package vcenter
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -21,6 +19,7 @@ import (
 	"testing"
 	"text/template"
 
+	"github.com/bdebundle/bundle/internal/testutil"
 	"github.com/vmware/govmomi/simulator"
 	_ "github.com/vmware/govmomi/vapi/simulator"
 	"github.com/vmware/govmomi/vmdk"
@@ -181,25 +180,11 @@ func writeDescriptor(t testing.TB, td, name, disk string, size int64, note strin
 	}
 	var mf strings.Builder
 	for _, f := range []string{name + ".ovf", disk} {
-		fmt.Fprintf(&mf, "SHA256(%s)= %s\n", f, fileSHA(t, filepath.Join(td, f)))
+		fmt.Fprintf(&mf, "SHA256(%s)= %s\n", f, testutil.FileSHA256(t, filepath.Join(td, f)))
 	}
 	if err := os.WriteFile(filepath.Join(td, name+".mf"), []byte(mf.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func fileSHA(t testing.TB, p string) string {
-	t.Helper()
-	f, err := os.Open(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(h.Sum(nil))
 }
 
 // write builds the bundle directory <root>/<name>-<version> from spec, as
@@ -226,7 +211,7 @@ func (spec *bundleSpec) write(t testing.TB, root string) string {
 		writeTemplate(t, dir, n, spec.templates[n])
 		ovf := "ovf/" + n + "/" + n + ".ovf"
 		templates = append(templates, map[string]string{"name": n, "ovf": ovf, "ova": "",
-			"sha256": fileSHA(t, filepath.Join(dir, filepath.FromSlash(ovf)))})
+			"sha256": testutil.FileSHA256(t, filepath.Join(dir, filepath.FromSlash(ovf)))})
 	}
 	names = names[:0]
 	for n := range spec.derived {
@@ -244,7 +229,7 @@ func (spec *bundleSpec) write(t testing.TB, root string) string {
 		writeDescriptor(t, td, n, disk, st.Size(), note)
 		ovf := "ovf/" + base + "/" + n + ".ovf"
 		templates = append(templates, map[string]string{"name": n, "ovf": ovf, "ova": "", "base": base,
-			"sha256": fileSHA(t, filepath.Join(dir, filepath.FromSlash(ovf)))})
+			"sha256": testutil.FileSHA256(t, filepath.Join(dir, filepath.FromSlash(ovf)))})
 	}
 	writeManifest(t, dir, spec, templates)
 	return dir
@@ -266,7 +251,7 @@ func writeManifest(t testing.TB, dir string, spec *bundleSpec, templates []map[s
 		if err != nil {
 			return err
 		}
-		files = append(files, File{Path: rel, Size: st.Size(), SHA256: fileSHA(t, p), Mode: "0644"})
+		files = append(files, File{Path: rel, Size: st.Size(), SHA256: testutil.FileSHA256(t, p), Mode: "0644"})
 		return nil
 	})
 	if err != nil {

@@ -9,12 +9,12 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/bdebundle/bundle/internal/osfs"
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/out"
 	"github.com/bdebundle/bundle/out/vcenter"
 	"github.com/bdebundle/bundle/pipeline"
 	"github.com/spf13/cobra"
-	"golang.org/x/sys/unix"
 )
 
 func init() { register(newDeployCmd) }
@@ -231,11 +231,11 @@ func extractArchive(ctx context.Context, g *Globals, archive string, key []byte,
 	if workDir == "" {
 		workDir = os.TempDir()
 	}
-	var fs unix.Statfs_t
-	if err := unix.Statfs(workDir, &fs); err != nil {
+	free, err := osfs.FreeBytes(workDir)
+	if err != nil && !errors.Is(err, errors.ErrUnsupported) {
 		return "", nil, envErr(fmt.Errorf("reading work dir %q: %w", workDir, err))
 	}
-	if free := int64(fs.Bavail) * fs.Bsize; free < r.Bytes {
+	if err == nil && free < r.Bytes {
 		return "", nil, envErr(fmt.Errorf("work dir %q has %s free, the bundle needs %s: choose another with --work-dir", workDir, progress.Bytes(free), progress.Bytes(r.Bytes)))
 	}
 	tmp, err := os.MkdirTemp(workDir, "bundle-deploy-")

@@ -13,11 +13,9 @@ import (
 	"testing"
 
 	"github.com/bdebundle/bundle/compiler"
+	"github.com/bdebundle/bundle/internal/testutil"
 	"github.com/bdebundle/bundle/out"
 
-	"github.com/ProtonMail/go-crypto/openpgp"
-	"github.com/ProtonMail/go-crypto/openpgp/armor"
-	"github.com/ProtonMail/go-crypto/openpgp/packet"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"github.com/vmware/govmomi/simulator"
@@ -120,27 +118,6 @@ func TestDeployCommand(t *testing.T) {
 	}
 }
 
-// newKeyPair makes an OpenPGP key pair: armored secret and public keys.
-func newKeyPair(t *testing.T) (secret, public []byte) {
-	t.Helper()
-	e, err := openpgp.NewEntity("Release", "", "release@example.org", &packet.Config{Algorithm: packet.PubKeyAlgoRSA, RSABits: 2048})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s, p bytes.Buffer
-	w, _ := armor.Encode(&s, openpgp.PrivateKeyType, nil)
-	if err := e.SerializePrivate(w, nil); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
-	w, _ = armor.Encode(&p, openpgp.PublicKeyType, nil)
-	if err := e.Serialize(w); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
-	return s.Bytes(), p.Bytes()
-}
-
 // rewriteZst decompresses a .tar.zst, lets edit change the tar and writes
 // the result compressed to dir/name.
 func rewriteZst(t *testing.T, src, dir, name string, edit func(tarData []byte) []byte) string {
@@ -186,7 +163,7 @@ func dirEntries(t *testing.T, dir string) []string {
 }
 
 func TestDeployArchive(t *testing.T) {
-	secret, public := newKeyPair(t)
+	secret, public := testutil.KeyPair(t, "Release")
 	keyFile := filepath.Join(t.TempDir(), "release.pub.asc")
 	if err := os.WriteFile(keyFile, public, 0o644); err != nil {
 		t.Fatal(err)

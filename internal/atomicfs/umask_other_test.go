@@ -1,0 +1,7 @@
+//go:build !unix
+
+package atomicfs
+
+import "testing"
+
+func strictUmask(*testing.T) {}

@@ -1,0 +1,33 @@
+package osfs
+
+import (
+	"io/fs"
+	"os"
+	"time"
+)
+
+// FileID identifies a file on one machine while it exists.
+type FileID struct{ Dev, Ino uint64 }
+
+// ID returns the identity of the file fi describes, when the system
+// provides one.
+func ID(fi fs.FileInfo) (FileID, bool) { return fileID(fi) }
+
+// ChangeTime is the inode change time: it moves whenever the file is
+// written, renamed over or has its mtime reset. Where the system has none it
+// is the modification time.
+func ChangeTime(fi fs.FileInfo) time.Time {
+	if t, ok := changeTime(fi); ok {
+		return t
+	}
+	return fi.ModTime()
+}
+
+// FreeBytes returns the bytes an unprivileged user may still write on the
+// file system holding dir.
+func FreeBytes(dir string) (int64, error) { return freeBytes(dir) }
+
+// Clone makes dst, which must be a new, empty file, share src's content
+// (a reflink). It fails, leaving dst empty, where the file system cannot
+// clone; errors.ErrUnsupported means the system has no such call.
+func Clone(dst, src *os.File) error { return clone(dst, src) }
