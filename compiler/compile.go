@@ -160,6 +160,17 @@ func (c *compiler) checkStorageProfile(sp *def.StorageProfile) {
 	}
 }
 
+// special says what a path that is not a regular file is, for messages.
+func special(fi PathFact) string {
+	switch {
+	case fi.Special != "":
+		return " (it is a " + fi.Special + ")"
+	case fi.Dir:
+		return " (it is a directory)"
+	}
+	return ""
+}
+
 func rel(dir, path string) string {
 	if r, err := filepath.Rel(dir, path); err == nil {
 		return filepath.ToSlash(r)
@@ -219,8 +230,8 @@ func (c *compiler) repo(r *def.Repo) *RepoPlan {
 	for _, k := range r.GPGKeys {
 		src := InputPath(r.Dir, k)
 		fi := c.facts.Paths[src]
-		if !fi.Exists || fi.Dir {
-			c.errorf(attrRange(r.Body, "gpg_keys", r.DeclRange), "Missing input file", "GPG key %q (relative to %s) is not a readable file.", k, r.Dir)
+		if !fi.Exists || fi.Dir || fi.Special != "" {
+			c.errorf(attrRange(r.Body, "gpg_keys", r.DeclRange), "Missing input file", "GPG key %q (relative to %s) is not a readable regular file%s.", k, r.Dir, special(fi))
 			continue
 		}
 		rp.GPGKeys = append(rp.GPGKeys, &Input{Src: src, Rel: rel(r.Dir, src), Dest: "serengeti/www/yum/keys/" + filepath.Base(src), Size: fi.Size})
@@ -383,8 +394,11 @@ func (c *compiler) image(im *def.Image) *ImagePlan {
 		c.errorf(attrRange(im.Body, "media_types", im.DeclRange), "Invalid media_types", "media_types is \"preserve\" (keep the upstream manifests and digests) or \"oci\" (rewrite Docker manifests to OCI); got %q.", im.MediaTypes)
 	}
 	if path, _, prefix, ok := localImage(im); ok {
-		if c.facts != nil && !c.facts.Paths[path].Exists {
+		if fi := c.facts.Paths[path]; c.facts != nil && !fi.Exists {
 			c.errorf(r, "Missing input file", "The image source %q (relative to %s) does not exist.", strings.TrimPrefix(im.Ref, prefix), im.Dir)
+		} else if c.facts != nil && (fi.Special != "" || fi.Dir != (prefix == "oci-layout:")) {
+			c.errorf(r, "Invalid image source", "The image source %q (relative to %s) is not a %s%s.", strings.TrimPrefix(im.Ref, prefix), im.Dir,
+				map[bool]string{true: "directory (oci-layout: names an OCI image layout)", false: "regular file (docker-archive: names a docker save tar)"}[prefix == "oci-layout:"], special(fi))
 		}
 		ip.Ref = ImageSource(im)
 	}
@@ -423,8 +437,8 @@ func (c *compiler) template(t *def.VMTemplate) *TemplatePlan {
 		var size int64
 		if c.facts != nil {
 			fi := c.facts.Paths[src]
-			if !fi.Exists || fi.Dir {
-				c.errorf(rng, "Missing input file", "The disk %q (relative to %s) is not a readable file.", path, t.Dir)
+			if !fi.Exists || fi.Dir || fi.Special != "" {
+				c.errorf(rng, "Missing input file", "The disk %q (relative to %s) is not a readable regular file%s.", path, t.Dir, special(fi))
 				return false
 			}
 			size = fi.Size

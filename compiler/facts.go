@@ -59,6 +59,9 @@ type PathFact struct {
 	Exists bool
 	Dir    bool
 	Size   int64
+	// Special names what the path is when it is neither a regular file nor
+	// a directory ("named pipe", "device"...): such an input is refused.
+	Special string
 }
 
 // DiskFact is a probed VM disk: its capacity, or why it cannot be used.

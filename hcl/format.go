@@ -2,6 +2,7 @@ package hcl
 
 import (
 	"fmt"
+	"github.com/bdebundle/bundle/internal/regular"
 	"os"
 
 	"github.com/bdebundle/bundle/internal/atomicfs"
@@ -27,7 +28,7 @@ func Format(path string, write bool) ([]FormatResult, error) {
 	}
 	var out []FormatResult
 	for _, f := range files {
-		src, err := os.ReadFile(f)
+		src, err := regular.ReadFile(f, MaxFileSize)
 		if err != nil {
 			return out, fmt.Errorf("reading %q: %w", f, err)
 		}

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/bdebundle/bundle/internal/regular"
 	"os"
 	"path/filepath"
 	"sort"
@@ -102,7 +103,16 @@ func Load(path string, opts Options) (*Definition, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	var bodies []*hcl.File
 	for _, f := range files {
-		file, ds := p.ParseHCLFile(f)
+		src, err := regular.ReadFile(f, MaxFileSize)
+		if err != nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read definition", Detail: err.Error()})
+			continue
+		}
+		if ds := checkNesting(src, f); ds.HasErrors() {
+			diags = append(diags, ds...)
+			continue
+		}
+		file, ds := p.ParseHCL(src, f)
 		diags = append(diags, ds...)
 		if file != nil {
 			bodies = append(bodies, file)

@@ -2,7 +2,7 @@ package hcl
 
 import (
 	"fmt"
-	"os"
+	"github.com/bdebundle/bundle/internal/regular"
 	"sort"
 	"strings"
 
@@ -59,7 +59,7 @@ func resolveVariables(vars []*Variable, opts Options, sources map[string]*hcl.Fi
 		raw[name] = rawValue{raw: val, source: "env " + k}
 	}
 	for _, vf := range opts.VarFiles {
-		src, err := os.ReadFile(vf)
+		src, err := regular.ReadFile(vf, MaxFileSize)
 		if err != nil {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read variable file", Detail: fmt.Sprintf("reading %q: %v", vf, err)})
 			continue

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/bdebundle/bundle/internal/regular"
 	"io"
 	"os"
 	"path/filepath"
@@ -85,7 +86,7 @@ func (p *placer) place(ctx context.Context, src, dst string) (string, int64, err
 			return digest, fi.Size(), nil
 		}
 	}
-	in, err := os.Open(abs)
+	in, err := regular.Open(abs)
 	if err != nil {
 		return "", 0, fmt.Errorf("reading input %q: %w", src, err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -16,6 +15,7 @@ import (
 	"github.com/bdebundle/bundle/internal/cachedir"
 	"github.com/bdebundle/bundle/internal/inputfacts"
 	"github.com/bdebundle/bundle/internal/progress"
+	"github.com/bdebundle/bundle/internal/regular"
 	"github.com/bdebundle/bundle/repo"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -178,7 +178,7 @@ func gather(ctx context.Context, d *def.Definition, res *Result, opts Options) (
 			}
 		}
 		if ds.Manifest != "" {
-			b, err := os.ReadFile(compiler.InputPath(ds.Dir, ds.Manifest))
+			b, err := regular.ReadFile(compiler.InputPath(ds.Dir, ds.Manifest), def.MaxFileSize)
 			if err != nil {
 				diags = append(diags, errDiag(attrRange(ds.Body, "manifest", ds.DeclRange), "Cannot read manifest", err.Error()))
 				continue
@@ -227,7 +227,7 @@ func packageFact(pk *repo.Package) compiler.PackageFact {
 }
 
 func readKeyring(p string) (openpgp.EntityList, error) {
-	f, err := os.Open(p)
+	f, err := regular.Open(p)
 	if err != nil {
 		return nil, fmt.Errorf("reading %q: %w", p, err)
 	}

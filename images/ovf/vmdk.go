@@ -6,8 +6,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/bdebundle/bundle/internal/regular"
 	"io"
-	"os"
 	"strings"
 )
 
@@ -75,7 +75,7 @@ type vmdkHeader struct {
 // seeks to the metadata and never reads the grain data, so it costs a few
 // kilobytes per 32 MiB of capacity whatever the file size.
 func ProbeVMDK(path string) (*VMDKInfo, error) {
-	f, err := os.Open(path)
+	f, err := regular.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("opening disk %q: %w", path, err)
 	}

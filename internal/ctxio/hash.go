@@ -5,8 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/bdebundle/bundle/internal/regular"
 	"io"
-	"os"
 	"sync"
 
 	"github.com/bdebundle/bundle/internal/progress"
@@ -20,7 +20,7 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
 // is returned as is (errors.Is(err, fs.ErrNotExist) holds for a missing
 // file); a read error names the file.
 func SHA256File(ctx context.Context, path string, t progress.Task) (string, int64, error) {
-	f, err := os.Open(path)
+	f, err := regular.Open(path)
 	if err != nil {
 		return "", 0, err
 	}

@@ -8,6 +8,7 @@ package inputfacts
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -16,6 +17,7 @@ import (
 	"github.com/bdebundle/bundle/compiler"
 	def "github.com/bdebundle/bundle/hcl"
 	"github.com/bdebundle/bundle/images/ovf"
+	"github.com/bdebundle/bundle/internal/regular"
 )
 
 // Gather returns Facts holding Globs, Paths and Disks for d; the other
@@ -30,11 +32,15 @@ func Gather(d *def.Definition) *compiler.Facts {
 	}
 	for _, p := range paths {
 		if fi, err := os.Stat(p); err == nil {
-			facts.Paths[p] = compiler.PathFact{Exists: true, Dir: fi.IsDir(), Size: fi.Size()}
+			pf := compiler.PathFact{Exists: true, Dir: fi.IsDir(), Size: fi.Size()}
+			if !fi.IsDir() && !fi.Mode().IsRegular() {
+				pf.Special = regular.Kind(fi.Mode())
+			}
+			facts.Paths[p] = pf
 		}
 	}
 	for _, p := range disks {
-		if fi := facts.Paths[p]; !fi.Exists || fi.Dir {
+		if fi := facts.Paths[p]; !fi.Exists || fi.Dir || fi.Special != "" {
 			continue // the compiler reports it missing
 		}
 		info, err := ovf.ProbeVMDK(p)
@@ -48,40 +54,63 @@ func Gather(d *def.Definition) *compiler.Facts {
 }
 
 // expand resolves a file, directory or glob into the sorted files it names
-// (directories walked for files ending in ext), with their sizes.
+// (directories walked for files ending in ext), with their sizes. Symbolic
+// links are followed, to files and directories alike (a directory reached
+// twice is walked once); anything but a regular file or a directory is an
+// error naming it.
 func expand(pattern, ext string) compiler.GlobFact {
 	matches, err := filepath.Glob(pattern)
 	if err != nil {
 		return compiler.GlobFact{Err: fmt.Sprintf("bad pattern %q: %v", pattern, err)}
 	}
 	var files []compiler.FileFact
+	walked := map[string]bool{}
 	for _, m := range matches {
-		fi, err := os.Stat(m)
-		if err != nil {
-			return compiler.GlobFact{Err: err.Error()}
-		}
-		if !fi.IsDir() {
-			files = append(files, compiler.FileFact{Path: m, Size: fi.Size()})
-			continue
-		}
-		err = filepath.WalkDir(m, func(path string, e os.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if e.IsDir() || !strings.HasSuffix(e.Name(), ext) {
-				return nil
-			}
-			fi, err := os.Stat(path)
-			if err != nil {
-				return err
-			}
-			files = append(files, compiler.FileFact{Path: path, Size: fi.Size()})
-			return nil
-		})
-		if err != nil {
+		if err := expandPath(m, ext, true, walked, &files); err != nil {
 			return compiler.GlobFact{Err: err.Error()}
 		}
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	return compiler.GlobFact{Files: files}
+}
+
+// expandPath adds path when it is a regular file (named, or ending in ext),
+// or the files below it when it is a directory.
+func expandPath(path, ext string, named bool, walked map[string]bool, files *[]compiler.FileFact) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	switch {
+	case fi.Mode().IsRegular():
+		if named || strings.HasSuffix(path, ext) {
+			*files = append(*files, compiler.FileFact{Path: path, Size: fi.Size()})
+		}
+		return nil
+	case fi.IsDir():
+		real, err := filepath.EvalSymlinks(path)
+		if err != nil {
+			return err
+		}
+		if walked[real] {
+			return nil
+		}
+		walked[real] = true
+		ents, err := os.ReadDir(path)
+		if err != nil {
+			return err
+		}
+		for _, e := range ents {
+			if !strings.HasSuffix(e.Name(), ext) && !e.IsDir() && e.Type()&fs.ModeSymlink == 0 {
+				continue
+			}
+			if err := expandPath(filepath.Join(path, e.Name()), ext, false, walked, files); err != nil {
+				return err
+			}
+		}
+		return nil
+	case !named && !strings.HasSuffix(path, ext):
+		return nil
+	}
+	return fmt.Errorf("%q is a %s, not a regular file", path, regular.Kind(fi.Mode()))
 }

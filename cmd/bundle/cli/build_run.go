@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"github.com/bdebundle/bundle/internal/regular"
 	"os"
 	"path/filepath"
 	"sort"
@@ -56,7 +57,7 @@ func runBuild(cmd *cobra.Command, g *Globals, f *buildFlags, pres *pipeline.Resu
 		Protect:        protectedPaths(pres, f.Run.SignKey),
 	}
 	if f.Run.SignKey != "" {
-		key, err := os.ReadFile(f.Run.SignKey)
+		key, err := regular.ReadFile(f.Run.SignKey, maxKeyFile)
 		if err != nil {
 			return usageErr(fmt.Errorf("reading signing key %q: %w", f.Run.SignKey, err))
 		}

@@ -101,3 +101,6 @@ func writeJSON(g *Globals, v any) error {
 	}
 	return nil
 }
+
+// maxKeyFile bounds key and keyring files read by --key and --sign-key.
+const maxKeyFile = 16 << 20

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/bdebundle/bundle/internal/regular"
 	"io/fs"
 	"os"
 	"runtime/debug"
@@ -124,7 +125,7 @@ among the packages). The new repodata replaces the old one atomically.`,
 // readSigningKey loads the first secret key of an armored (or binary) key
 // file, unlocked with $BUNDLE_SIGN_PASSPHRASE when it is encrypted.
 func readSigningKey(path string) (*openpgp.Entity, error) {
-	data, err := os.ReadFile(path)
+	data, err := regular.ReadFile(path, maxKeyFile)
 	if err != nil {
 		return nil, fmt.Errorf("reading %q: %w", path, err)
 	}

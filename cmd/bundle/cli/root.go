@@ -133,6 +133,12 @@ func Execute(ctx context.Context, args []string, s Streams) int {
 		if ee.err != nil {
 			fmt.Fprintf(s.Err, "Error: %v\n", ee.err)
 		}
+		if ctx.Err() != nil {
+			// Whatever failed after an interrupt failed because of it: the
+			// same exit code in every verb.
+			fmt.Fprintln(s.Err, "Error: interrupted")
+			return ExitEnv
+		}
 		return ee.code
 	}
 	// Errors cobra raises itself (unknown command, bad args) are usage errors.

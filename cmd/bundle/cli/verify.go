@@ -3,7 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
-	"os"
+	"github.com/bdebundle/bundle/internal/regular"
 
 	"github.com/bdebundle/bundle/images"
 	"github.com/bdebundle/bundle/images/ovf"
@@ -30,7 +30,7 @@ func readPublicKey(path string) ([]byte, error) {
 	if path == "" {
 		return nil, nil
 	}
-	key, err := os.ReadFile(path)
+	key, err := regular.ReadFile(path, maxKeyFile)
 	if err != nil {
 		return nil, usageErr(fmt.Errorf("reading key: %w", err))
 	}
