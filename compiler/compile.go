@@ -394,7 +394,11 @@ func (c *compiler) image(im *def.Image) *ImagePlan {
 		c.errorf(attrRange(im.Body, "media_types", im.DeclRange), "Invalid media_types", "media_types is \"preserve\" (keep the upstream manifests and digests) or \"oci\" (rewrite Docker manifests to OCI); got %q.", im.MediaTypes)
 	}
 	if path, _, prefix, ok := localImage(im); ok {
-		if fi := c.facts.Paths[path]; c.facts != nil && !fi.Exists {
+		var fi PathFact
+		if c.facts != nil {
+			fi = c.facts.Paths[path]
+		}
+		if c.facts != nil && !fi.Exists {
 			c.errorf(r, "Missing input file", "The image source %q (relative to %s) does not exist.", strings.TrimPrefix(im.Ref, prefix), im.Dir)
 		} else if c.facts != nil && (fi.Special != "" || fi.Dir != (prefix == "oci-layout:")) {
 			c.errorf(r, "Invalid image source", "The image source %q (relative to %s) is not a %s%s.", strings.TrimPrefix(im.Ref, prefix), im.Dir,

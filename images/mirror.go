@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/bdebundle/bundle/internal/regular"
 	"io"
 	"net/http"
 	"os"
@@ -465,7 +466,7 @@ func open(ctx context.Context, src Source, opts Options) (artifact, v1.Hash, err
 		img, err := desc.Image()
 		return artifact{img: img}, desc.Digest, err
 	case DockerArchive:
-		if _, err := os.Stat(src.Path); err != nil {
+		if err := regular.Check(src.Path); err != nil {
 			return artifact{}, v1.Hash{}, fmt.Errorf("reading docker archive: %w", err)
 		}
 		img, err := tarball.ImageFromPath(src.Path, nil)
