@@ -71,11 +71,14 @@ type Result struct {
 // (its Def carries the files needed to render the diagnostics); its Plan is
 // nil when gathering failed.
 func Compile(ctx context.Context, p string, lopts def.Options, opts Options) (*Result, hcl.Diagnostics) {
+	load := progress.Or(opts.Progress).Start("loading the definition "+p, -1)
 	d, diags := def.Load(p, lopts)
 	res := &Result{Def: d, Packages: map[string][]*repo.Package{}}
 	if diags.HasErrors() {
+		load.Done(fmt.Errorf("the definition has errors"))
 		return res, diags
 	}
+	load.Done(nil)
 	if opts.OutDir != "" && d.Bundle != nil {
 		res.PrevLayout = filepath.Join(opts.OutDir, d.Bundle.Name+"-"+d.Bundle.Version, "images")
 	}

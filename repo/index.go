@@ -169,7 +169,10 @@ func Index(ctx context.Context, dir string, opts IndexOptions) (*IndexResult, er
 			res.Reused = int(cache.hits)
 		}
 		wopts := WriteOptions{Revision: opts.Revision, Timestamp: ts, SignKey: opts.SignKey}
-		if err := writeRepodataDir(ctx, tmp, len(paths), sp.fragments(ts), wopts); err != nil {
+		wt := progress.Or(opts.Progress).Start(fmt.Sprintf("writing repodata of %d packages", len(paths)), -1)
+		err = writeRepodataDir(ctx, tmp, len(paths), sp.fragments(ts), wopts)
+		wt.Done(err)
+		if err != nil {
 			return err
 		}
 		sp.close()

@@ -117,7 +117,7 @@ func scanEach(ctx context.Context, paths []string, opts ScanOptions, reuse func(
 	if opts.Keyring != nil {
 		keyring = rpmsig.NewKeyring(opts.Keyring)
 	}
-	task := rep.Start("scan RPMs", total)
+	task := rep.Start(fmt.Sprintf("scanning %d RPMs", len(paths)), total)
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(workers)
@@ -152,6 +152,7 @@ func scanEach(ctx context.Context, paths []string, opts ScanOptions, reuse func(
 				}
 				if fi.Size() == size && reuse(i, path, fi) {
 					task.Add(size)
+					progress.AddItems(task, 1)
 					return nil
 				}
 			}
@@ -166,6 +167,7 @@ func scanEach(ctx context.Context, paths []string, opts ScanOptions, reuse func(
 				return nil
 			}
 			p.Location = loc
+			progress.AddItems(task, 1)
 			return emit(i, p)
 		})
 	}

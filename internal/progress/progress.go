@@ -17,6 +17,20 @@ type Task interface {
 	Done(err error)
 }
 
+// ItemTask is a Task that also counts items (files, packages) done, so
+// that a task over many small items can show how many it has done.
+type ItemTask interface {
+	Task
+	AddItems(n int64)
+}
+
+// AddItems records n more items done on t when t counts items.
+func AddItems(t Task, n int64) {
+	if it, ok := t.(ItemTask); ok {
+		it.AddItems(n)
+	}
+}
+
 // Discard is a Reporter that reports nothing.
 var Discard Reporter = discard{}
 

@@ -34,11 +34,18 @@ bundle will contain, and from which inputs, without writing anything.`,
   bundle build examples/mesos-site --plan --json`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// Progress from the first moment: loading the definition and
+			// scanning its RPMs are shown too, not only the build.
+			var rep reporter = nopReporter{}
+			if !f.Plan {
+				rep = newReporter(g)
+			}
 			res, diags := pipeline.Compile(cmd.Context(), pathArg(args), f.options(),
 				pipeline.Options{Registry: !f.Plan && !f.Run.Offline, UpdateLock: f.Run.UpdateLock, Insecure: f.Run.Insecure,
-					OutDir: f.Out, Build: !f.Plan, CacheDir: f.Run.CacheDir, NoCache: f.Run.NoCache})
+					OutDir: f.Out, Build: !f.Plan, CacheDir: f.Run.CacheDir, NoCache: f.Run.NoCache, Progress: rep})
 			d, plan := res.Def, res.Plan
 			if diags.HasErrors() {
+				rep.Close()
 				if g.JSON {
 					_ = writeJSON(g, map[string]any{"diagnostics": toJSONDiags(diags)})
 				}
@@ -53,7 +60,7 @@ bundle will contain, and from which inputs, without writing anything.`,
 				printPlan(g, plan)
 				return nil
 			}
-			return runBuild(cmd, g, &f, res)
+			return runBuild(cmd, g, &f, res, rep)
 		},
 	}
 	addDefFlags(cmd, &f.defFlags)

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/out"
@@ -41,8 +42,12 @@ func addRunFlags(cmd *cobra.Command, f *runFlags) {
 }
 
 // runBuild executes the plan into the output directory.
-func runBuild(cmd *cobra.Command, g *Globals, f *buildFlags, pres *pipeline.Result) error {
+// rep, started before the definition was compiled, is closed when the
+// build ends.
+func runBuild(cmd *cobra.Command, g *Globals, f *buildFlags, pres *pipeline.Result, rep reporter) error {
 	plan := pres.Plan
+	closeRep := sync.OnceFunc(rep.Close)
+	defer closeRep()
 	format, err := out.ParseFormat(f.Run.Format)
 	if err != nil {
 		return usageErr(err)
@@ -67,12 +72,11 @@ func runBuild(cmd *cobra.Command, g *Globals, f *buildFlags, pres *pipeline.Resu
 			return usageErr(fmt.Errorf("reading signing key %q: %w", f.Run.SignKey, err))
 		}
 	}
-	rep := newReporter(g)
 	opts.Progress = rep
 	opts.Repos, opts.Images, opts.Templates = pres.Writers(pipeline.WriterOptions{
 		Offline: f.Run.Offline, UpdateLock: f.Run.UpdateLock, Insecure: f.Run.Insecure, Progress: rep, PrevLayout: pres.PrevLayout})
 	res, err := out.Build(cmd.Context(), plan, f.Out, opts)
-	rep.Close()
+	closeRep()
 	if err != nil {
 		if cmd.Context().Err() != nil {
 			return envErr(errors.New("build interrupted; the previous bundle is unchanged"))
@@ -88,16 +92,17 @@ func runBuild(cmd *cobra.Command, g *Globals, f *buildFlags, pres *pipeline.Resu
 	if g.Quiet {
 		return nil
 	}
-	fmt.Fprintf(g.Out, "Built %s-%s: %d files, %s; %d packages, %d images, %d templates\n",
+	fmt.Fprintf(g.Out, "Built %s-%s: %d files, %s in the bundle directory; %d packages, %d images, %d templates\n",
 		res.Name, res.Version, res.Files, progress.Bytes(res.Bytes), res.Packages, res.Images, res.Templates)
 	fmt.Fprintf(g.Out, "  inputs: %d hard-linked, %d reflinked, %d copied; %d digests from the cache\n",
 		res.Linked, res.Cloned, res.Copied, res.CachedHashes)
-	fmt.Fprintf(g.Out, "  %s%c\n", res.Dir, filepath.Separator)
+	fmt.Fprintf(g.Out, "  directory: %s%c\n", res.Dir, filepath.Separator)
 	if res.Archive != "" {
-		fmt.Fprintf(g.Out, "  %s  %s  sha256:%s\n", res.Archive, progress.Bytes(res.ArchiveSize), res.ArchiveSHA256)
-	}
-	if res.Provenance != "" {
-		fmt.Fprintf(g.Out, "  %s  (in-toto SLSA provenance)\n", res.Provenance)
+		fmt.Fprintf(g.Out, "  archive: %s, %s compressed (%s)", res.Archive, progress.Bytes(res.ArchiveSize), f.Run.Format)
+		if res.Bytes > 0 {
+			fmt.Fprintf(g.Out, ", %.0f%% of the directory", float64(res.ArchiveSize)*100/float64(res.Bytes))
+		}
+		fmt.Fprintf(g.Out, ", sha256:%s\n", res.ArchiveSHA256)
 	}
 	if res.Signed {
 		fmt.Fprintf(g.Out, "  signed: %s\n", filepath.Join(res.Dir, out.SignatureName))

@@ -7,9 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/bdebundle/bundle/internal/demoinputs"
+	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/out"
 )
 
@@ -120,5 +123,74 @@ func TestProgressReporters(t *testing.T) {
 	r.Start("x", 1).Done(nil)
 	if buf.Len() != 0 {
 		t.Fatalf("-q printed %q", buf.String())
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe to read while a reporter writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestLineProgressWhileRunning: a long task prints where it is (items
+// done, input done of the total, rate) until it ends, and every size says
+// what it is.
+func TestLineProgressWhileRunning(t *testing.T) {
+	defer func(d time.Duration) { progressEvery = d }(progressEvery)
+	progressEvery = 10 * time.Millisecond
+	tests := []struct {
+		name         string
+		total, bytes int64
+		items        int64
+		start, tick  string
+		done         string
+	}{
+		{"scanning 4 RPMs", 4096, 2048, 2, "scanning 4 RPMs (4.0 KiB of input)...",
+			"scanning 4 RPMs: 2 done (", "scanning 4 RPMs: done, 2.0 KiB of input in "},
+		{"hashing", 1 << 20, 1 << 19, 0, "hashing (1.0 MiB of input)...",
+			"hashing: 512.0 KiB of 1.0 MiB input (50%), ", "hashing: done, 512.0 KiB of input in "},
+		{"deep check: repodata of 2 repos", -1, 0, 0, "deep check: repodata of 2 repos...",
+			"deep check: repodata of 2 repos: 0 B of input so far", "deep check: repodata of 2 repos: done in "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf lockedBuffer
+			r := &lineReporter{w: &buf}
+			task := r.Start(tt.name, tt.total)
+			task.Add(tt.bytes)
+			progress.AddItems(task, tt.items)
+			deadline := time.Now().Add(5 * time.Second)
+			for !strings.Contains(buf.String(), tt.tick) {
+				if time.Now().After(deadline) {
+					t.Fatalf("no progress line %q in %q", tt.tick, buf.String())
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			task.Done(nil)
+			out := buf.String()
+			if !strings.HasPrefix(out, tt.start+"\n") {
+				t.Errorf("start line: %q, want %q", out, tt.start)
+			}
+			lines := strings.Split(strings.TrimSpace(out), "\n")
+			if last := lines[len(lines)-1]; !strings.HasPrefix(last, tt.done) {
+				t.Errorf("last line %q, want it to start %q", last, tt.done)
+			}
+			time.Sleep(30 * time.Millisecond)
+			if after := buf.String(); after != out {
+				t.Errorf("printed after Done: %q", after[len(out):])
+			}
+		})
 	}
 }

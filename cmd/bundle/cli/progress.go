@@ -76,21 +76,27 @@ func (t *barTask) Done(err error) {
 	t.bar.SetTotal(-1, true)
 }
 
-// lineReporter prints a line when a task starts and when it ends.
+// lineReporter prints a line when a task starts, every progressEvery while
+// it runs, and when it ends. Sizes are the task's input (what it reads).
 type lineReporter struct {
 	mu sync.Mutex
 	w  io.Writer
 }
 
+// progressEvery is how often a running task prints where it is.
+var progressEvery = 2 * time.Second
+
 func (r *lineReporter) Start(name string, total int64) progress.Task {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if total > 0 {
-		fmt.Fprintf(r.w, "%s (%s)...\n", name, progress.Bytes(total))
+		fmt.Fprintf(r.w, "%s (%s of input)...\n", name, progress.Bytes(total))
 	} else {
 		fmt.Fprintf(r.w, "%s...\n", name)
 	}
-	return &lineTask{r: r, name: name, start: time.Now()}
+	t := &lineTask{r: r, name: name, total: total, start: time.Now(), done: make(chan struct{})}
+	go t.tick()
+	return t
 }
 
 func (r *lineReporter) Close() {}
@@ -98,20 +104,70 @@ func (r *lineReporter) Close() {}
 type lineTask struct {
 	r     *lineReporter
 	name  string
+	total int64
 	start time.Time
 	n     atomic.Int64
+	items atomic.Int64
+	done  chan struct{}
+	once  sync.Once
 }
 
 func (t *lineTask) Add(n int64) { t.n.Add(n) }
 
+// AddItems implements progress.ItemTask.
+func (t *lineTask) AddItems(n int64) { t.items.Add(n) }
+
+// tick prints the task's progress until it is done.
+func (t *lineTask) tick() {
+	tk := time.NewTicker(progressEvery)
+	defer tk.Stop()
+	for {
+		select {
+		case <-t.done:
+			return
+		case <-tk.C:
+			n, items, d := t.n.Load(), t.items.Load(), time.Since(t.start)
+			count := ""
+			if items > 0 {
+				count = fmt.Sprintf("%d done (%.0f/s), ", items, float64(items)/d.Seconds())
+			}
+			t.r.mu.Lock()
+			select {
+			case <-t.done:
+			default:
+				if t.total > 0 {
+					fmt.Fprintf(t.r.w, "%s: %s%s of %s input (%d%%), %s\n", t.name, count, progress.Bytes(n), progress.Bytes(t.total), n*100/t.total, rate(n, d))
+				} else {
+					fmt.Fprintf(t.r.w, "%s: %s%s of input so far, %s\n", t.name, count, progress.Bytes(n), rate(n, d))
+				}
+			}
+			t.r.mu.Unlock()
+		}
+	}
+}
+
+// rate formats n bytes over d as "12.3 MiB/s".
+func rate(n int64, d time.Duration) string {
+	if d <= 0 {
+		return "- /s"
+	}
+	return progress.Bytes(int64(float64(n)/d.Seconds())) + "/s"
+}
+
 func (t *lineTask) Done(err error) {
 	t.r.mu.Lock()
 	defer t.r.mu.Unlock()
+	t.once.Do(func() { close(t.done) })
 	if err != nil {
 		fmt.Fprintf(t.r.w, "%s: failed: %v\n", t.name, err)
 		return
 	}
-	fmt.Fprintf(t.r.w, "%s: done, %s in %s\n", t.name, progress.Bytes(t.n.Load()), time.Since(t.start).Round(time.Millisecond))
+	d := time.Since(t.start)
+	if n := t.n.Load(); n > 0 || t.total > 0 {
+		fmt.Fprintf(t.r.w, "%s: done, %s of input in %s (%s)\n", t.name, progress.Bytes(n), d.Round(time.Millisecond), rate(n, d))
+	} else {
+		fmt.Fprintf(t.r.w, "%s: done in %s\n", t.name, d.Round(time.Millisecond))
+	}
 }
 
 // jsonReporter writes one JSON object per event.

@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/spf13/cobra"
@@ -71,9 +72,12 @@ among the packages). The new repodata replaces the old one atomically.`,
 				}
 				opts.SignKey = k
 			}
-			if !g.JSON && !g.Quiet {
-				opts.Progress = nil
-			}
+			// Progress on stderr: lines (or bars on a terminal), JSON
+			// events with --json, nothing with -q.
+			rep := newReporter(g)
+			closeRep := sync.OnceFunc(rep.Close)
+			defer closeRep()
+			opts.Progress = rep
 			// Parsed headers are small and short-lived: trade a little
 			// memory for less garbage collection, up to a soft limit
 			// (what Index holds is a few hundred bytes per package; the
@@ -84,6 +88,7 @@ among the packages). The new repodata replaces the old one atomically.`,
 				defer debug.SetMemoryLimit(debug.SetMemoryLimit(indexMemoryLimit))
 			}
 			res, err := repo.Index(cmd.Context(), args[0], opts)
+			closeRep()
 			if err != nil {
 				var pe *fs.PathError
 				if errors.As(err, &pe) && !errors.Is(err, fs.ErrNotExist) {
