@@ -520,3 +520,36 @@ func TestRecipesRegisteredSlave(t *testing.T) {
 		t.Errorf("resources found %v", found)
 	}
 }
+
+func TestCookbookNameAndVersion(t *testing.T) {
+	for in, want := range map[string]string{"mesos": "bundle_mesos", "mesos-site": "bundle_mesos_site", "a.b_c": "bundle_a_b_c"} {
+		if got := CookbookName(in); got != want {
+			t.Errorf("CookbookName(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for _, tc := range []struct{ version, want, warn string }{
+		{"2015.03.1", "2015.3.1", ""},
+		{"1.2", "1.2", ""},
+		{"2015.03.1-rc1", "0.0.1426032000", "Cookbook version"},
+		{"2015.03.1.4", "0.0.1426032000", "Cookbook version"},
+	} {
+		p, diags, _ := compileText(t, strings.Replace(exampleHCL(t), `version     = "2015.03.1"`, `version     = "`+tc.version+`"`, 1), nil)
+		meta := string(planFile(t, p, cookbookPrefix(p)+"metadata.rb").Data)
+		if !strings.Contains(meta, "\nversion \""+tc.want+"\"\n") {
+			t.Errorf("bundle version %s: metadata.rb\n%s", tc.version, meta)
+		}
+		warned := false
+		for _, d := range diags {
+			warned = warned || d.Summary == "Cookbook version"
+		}
+		if warned != (tc.warn != "") {
+			t.Errorf("bundle version %s: warned %v", tc.version, warned)
+		}
+		if !strings.Contains(meta, "\nname \"bundle_mesos_site\"\n") || !strings.Contains(meta, "\ndepends \"mesos\"\n") {
+			t.Errorf("metadata.rb lacks its name or depends 'mesos':\n%s", meta)
+		}
+		if strings.Contains(meta, "source_url") || strings.Contains(meta, "issues_url") || strings.Contains(meta, "chef_version") {
+			t.Errorf("metadata.rb uses fields Chef 11 lacks:\n%s", meta)
+		}
+	}
+}
