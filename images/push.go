@@ -698,7 +698,7 @@ func (r rawManifest) RawManifest() ([]byte, error)        { return r.raw, nil }
 func (r rawManifest) MediaType() (types.MediaType, error) { return r.mt, nil }
 
 func blobExists(ctx context.Context, repo name.Repository, h v1.Hash, ropts []remote.Option) (bool, error) {
-	l, err := remote.Layer(repo.Digest(h.String()), append(ropts, remote.WithContext(ctx))...)
+	l, err := remote.Layer(repo.Digest(h.String()), append(slices.Clip(ropts), remote.WithContext(ctx))...)
 	if err != nil {
 		return false, err
 	}

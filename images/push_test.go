@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -319,9 +320,14 @@ func TestPlainHTTPAllowed(t *testing.T) {
 
 // noNetwork is a transport that fails every request at once, recording
 // which were asked of it.
-type noNetwork struct{ schemes []string }
+type noNetwork struct {
+	mu      sync.Mutex
+	schemes []string
+}
 
 func (n *noNetwork) RoundTrip(r *http.Request) (*http.Response, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	n.schemes = append(n.schemes, r.URL.Scheme)
 	return nil, errors.New("no TLS server here")
 }
