@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -153,47 +154,7 @@ func TestSBOMAndProvenance(t *testing.T) {
 	if len(rpms) != 12 {
 		t.Fatalf("%d RPMs in bundle.json, want 12", len(rpms))
 	}
-	args := []string{"-qp", "--nosignature", "--nodigest", "--qf", `%{NAME}|%{EPOCHNUM}|%{VERSION}|%{RELEASE}|%{ARCH}|%{LICENSE}|%{VENDOR}|%{SOURCERPM}\n`}
-	for _, p := range rpms {
-		args = append(args, filepath.Join(res.Dir, p))
-	}
-	rpmOut, err := exec.Command("rpm", args...).Output()
-	if err != nil {
-		t.Fatalf("rpm -qp (install the Debian package rpm): %v", err)
-	}
-	lines := strings.Split(strings.TrimSpace(string(rpmOut)), "\n")
-	if len(lines) != len(rpms) {
-		t.Fatalf("rpm printed %d lines for %d RPMs", len(lines), len(rpms))
-	}
-	for i, p := range rpms {
-		f := strings.Split(lines[i], "|")
-		name, epoch, ver, rel, arch, lic, vendor, srpm := f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7]
-		c, ok := byRef["rpm:"+p]
-		if !ok {
-			t.Errorf("%s: not in the SBOM", p)
-			continue
-		}
-		if c.sha() != fileSum(t, filepath.Join(res.Dir, p)) {
-			t.Errorf("%s: SBOM sha256 %s is not the file's", p, c.sha())
-		}
-		ns := strings.ToLower(vendor)
-		wantPurl := "pkg:rpm/" + ns + "/" + name + "@" + ver + "-" + rel + "?arch=" + arch
-		if epoch != "0" {
-			wantPurl += "&epoch=" + epoch
-		}
-		if c.Purl != wantPurl {
-			t.Errorf("%s: purl %q, want %q", p, c.Purl, wantPurl)
-		}
-		if len(c.Licenses) != 1 || c.Licenses[0].License.Name != lic || lic == "" {
-			t.Errorf("%s: licenses %+v, rpm says %q", p, c.Licenses, lic)
-		}
-		if c.Supplier == nil || c.Supplier.Name != vendor {
-			t.Errorf("%s: supplier %+v, rpm says vendor %q", p, c.Supplier, vendor)
-		}
-		if c.prop("bundle:rpm:sourcerpm") != srpm || c.prop("bundle:rpm:epoch") != epoch || c.prop("bundle:rpm:arch") != arch {
-			t.Errorf("%s: properties %+v, rpm says %s", p, c.Properties, lines[i])
-		}
-	}
+	checkRPMs(t, res.Dir, rpms, byRef, nil)
 	// chronos requires mesos >= 0.20.0: each chronos depends on the mesos of
 	// its own distro's repo, not the other.
 	chronos := 0
@@ -383,5 +344,121 @@ func TestDiffListsSBOMChanges(t *testing.T) {
 	code, stdout, _ = run(t, "diff", oldB.Dir, newB.Dir)
 	if code != 0 || !strings.Contains(stdout, "\nSBOM:\n") || !strings.Contains(stdout, `~ rpm mesos/haproxy.x86_64 license: "GPLv2+" -> "GPLv2+ and BSD"`) || !strings.Contains(stdout, "+ rpm mesos/haproxy-doc.x86_64 1.5.2-2.el6") {
 		t.Errorf("diff text: exit %d\n%s", code, stdout)
+	}
+}
+
+// checkRPMs compares the SBOM component of each RPM (bundle paths under
+// dir) with what rpm itself reads from the file: sha256, purl, license,
+// supplier, epoch, arch and source RPM. ns gives the purl namespace of an
+// RPM without a Vendor, by path prefix.
+func checkRPMs(t *testing.T, dir string, rpms []string, byRef map[string]cdxComponent, ns map[string]string) {
+	t.Helper()
+	args := []string{"-qp", "--nosignature", "--nodigest", "--qf", `%{NAME}|%{EPOCHNUM}|%{VERSION}|%{RELEASE}|%{ARCH}|%{LICENSE}|%{VENDOR}|%{SOURCERPM}\n`}
+	for _, p := range rpms {
+		args = append(args, filepath.Join(dir, p))
+	}
+	rpmOut, err := exec.Command("rpm", args...).Output()
+	if err != nil {
+		t.Fatalf("rpm -qp (install the Debian package rpm): %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(rpmOut)), "\n")
+	if len(lines) != len(rpms) {
+		t.Fatalf("rpm printed %d lines for %d RPMs", len(lines), len(rpms))
+	}
+	unsafe := regexp.MustCompile(`[^a-z0-9._-]+`)
+	for i, p := range rpms {
+		f := strings.Split(lines[i], "|")
+		name, epoch, ver, rel, arch, lic, vendor, srpm := f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7]
+		c, ok := byRef["rpm:"+p]
+		if !ok {
+			t.Errorf("%s: not in the SBOM", p)
+			continue
+		}
+		if c.sha() != fileSum(t, filepath.Join(dir, p)) {
+			t.Errorf("%s: SBOM sha256 %s is not the file's", p, c.sha())
+		}
+		space := strings.Trim(unsafe.ReplaceAllString(strings.ToLower(vendor), "-"), "-._")
+		if vendor == "(none)" {
+			vendor = ""
+			for prefix, n := range ns {
+				if strings.HasPrefix(p, prefix) {
+					space = n
+				}
+			}
+		}
+		wantPurl := "pkg:rpm/" + space + "/" + name + "@" + ver + "-" + rel + "?arch=" + arch
+		if epoch != "0" {
+			wantPurl += "&epoch=" + epoch
+		}
+		if c.Purl != wantPurl {
+			t.Errorf("%s: purl %q, want %q", p, c.Purl, wantPurl)
+		}
+		if lic == "(none)" || len(c.Licenses) != 1 || c.Licenses[0].License.Name != lic {
+			t.Errorf("%s: licenses %+v, rpm says %q", p, c.Licenses, lic)
+		}
+		if vendor != "" && (c.Supplier == nil || c.Supplier.Name != vendor) || vendor == "" && c.Supplier != nil {
+			t.Errorf("%s: supplier %+v, rpm says vendor %q", p, c.Supplier, vendor)
+		}
+		if srpm == "(none)" {
+			srpm = ""
+		}
+		if c.prop("bundle:rpm:sourcerpm") != srpm || c.prop("bundle:rpm:epoch") != epoch || c.prop("bundle:rpm:arch") != arch || c.Name != name {
+			t.Errorf("%s: %s %+v, rpm says %s", p, c.Name, c.Properties, lines[i])
+		}
+	}
+}
+
+// TestSBOMOfRealRPMs: CentOS 3 to 7 and EPEL packages (other projects' test
+// data, through the Go module proxy) are named in the SBOM as rpm reads them,
+// and the SBOM passes the strict validator.
+func TestSBOMOfRealRPMs(t *testing.T) {
+	t.Setenv("BUNDLE_CACHE_DIR", t.TempDir())
+	td := centosTestdata(t)
+	real, err := filepath.Glob(filepath.Join(td, "*.rpm"))
+	if err != nil || len(real) < 5 {
+		t.Fatalf("real RPMs: %v %v", real, err)
+	}
+	src := site(t)
+	copyInto(t, filepath.Join(src, "rpms", "centos"), real...)
+	hcl := filepath.Join(src, "site.hcl")
+	b := readFile(t, hcl)
+	b = append(b, []byte("\nrepo \"centos\" {\n  version  = \"7\"\n  packages = [\"rpms/centos\"]\n  base_url = \"http://yum.example.com/centos/7/\"\n}\n")...)
+	if err := os.WriteFile(hcl, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := buildJSON(t, src, "-o", filepath.Join(t.TempDir(), "dist"))
+	sbomPath := filepath.Join(res.Dir, "sbom.cdx.json")
+	if err := sbomcheck.Validate(t.Context(), sbomPath); err != nil {
+		t.Fatal(err)
+	}
+	var doc cdxDoc
+	if err := json.Unmarshal(readFile(t, sbomPath), &doc); err != nil {
+		t.Fatal(err)
+	}
+	byRef := map[string]cdxComponent{}
+	for _, c := range doc.Components {
+		byRef[c.Ref] = c
+	}
+	m, err := out.ParseManifest(readFile(t, filepath.Join(res.Dir, "bundle.json")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rpms []string
+	ns := map[string]string{}
+	for _, r := range m.Repos {
+		if r.Name != "centos" {
+			continue
+		}
+		ns[r.Dir+"/"] = "centos" // a repo of no distro names its own RPMs
+		for _, p := range r.Packages {
+			rpms = append(rpms, r.Dir+"/"+p.Location)
+		}
+	}
+	if len(rpms) != len(real) {
+		t.Fatalf("%d of %d real RPMs in bundle.json", len(rpms), len(real))
+	}
+	checkRPMs(t, res.Dir, rpms, byRef, ns)
+	if code, stdout, _ := run(t, "verify", res.Archive); code != 0 {
+		t.Errorf("verify: exit %d\n%s", code, stdout)
 	}
 }
