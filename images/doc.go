@@ -1,3 +1,5 @@
 // Package images mirrors container images into an OCI image layout pinned by
-// digest and pushes a layout to a site registry, using go-containerregistry.
+// digest, lists a layout's images, and pushes a layout (a directory, or a
+// stream of its files such as a bundle archive holds) to a site registry,
+// using go-containerregistry. It never prints.
 package images

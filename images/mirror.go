@@ -84,7 +84,9 @@ type Options struct {
 	// Docker config and credential helpers).
 	Keychain authn.Keychain
 	// Insecure lists registry hosts (host:port) reached over plain HTTP.
-	// Loopback and private addresses use HTTP without being listed.
+	// When pulling, loopback and private addresses use HTTP without being
+	// listed; Push and PushStream speak plain HTTP only to loopback hosts
+	// and listed ones (host or host:port).
 	Insecure []string
 	// Progress receives one task per image (nil = progress.Discard).
 	Progress progress.Reporter

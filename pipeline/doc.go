@@ -3,6 +3,8 @@
 // headers and signatures, baseline repodata, existing manifests, image
 // digests, VM disk headers) and compiles the Plan with one compiler.Compile
 // call. It also supplies out's writer hooks with the real repo, images and
-// ovf implementations. The CLI's validate, build, lock and inspect verbs call
-// it; nothing here prints.
+// ovf implementations, and pushes and lists a bundle's images (PushImages,
+// ListImages, and DeployImagePusher for deploy's image step). The CLI's
+// validate, build, lock, inspect and images verbs call it; nothing here
+// prints.
 package pipeline
