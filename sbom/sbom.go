@@ -261,6 +261,7 @@ func Encode(b *Bundle) ([]byte, error) {
 				continue // a single-platform image is its own manifest
 			}
 			_, arch, _ := strings.Cut(p.Platform, "/")
+			arch, _, _ = strings.Cut(arch, "/") // os/arch[/variant]
 			sub = append(sub, cdx.Component{BOMRef: imageRef(im.Name) + "@" + p.Platform, Type: cdx.ComponentTypeContainer,
 				Name: im.Name, Version: p.Digest, PackageURL: ImagePurl(im.Repository, p.Digest, arch),
 				Hashes: sha256Hashes(strings.TrimPrefix(p.Digest, "sha256:")), Properties: props(PropPlatform, p.Platform)})
