@@ -108,6 +108,10 @@ type Options struct {
 	// MediaTypes chooses how manifests are stored: Preserve (default) or
 	// OCI.
 	MediaTypes MediaTypes
+	// AnswerTimeout bounds how long Push waits for a registry's answer
+	// once a request has been sent in full (default 2 minutes), so a
+	// registry that stops answering fails the push instead of hanging it.
+	AnswerTimeout time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -131,6 +135,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MediaTypes == "" {
 		o.MediaTypes = Preserve
+	}
+	if o.AnswerTimeout <= 0 {
+		o.AnswerTimeout = 2 * time.Minute
 	}
 	return o
 }

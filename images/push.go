@@ -411,7 +411,7 @@ func push(ctx context.Context, g *graph, src blobSource, registry string, opts O
 	if err != nil {
 		return nil, err
 	}
-	ropts := append(opts.remote(ctx), remote.WithTransport(plainHTTPGuard(opts.Transport, opts.Insecure)))
+	ropts := append(opts.remote(ctx), remote.WithTransport(plainHTTPGuard(&answerTimeout{base: opts.Transport, d: opts.AnswerTimeout}, opts.Insecure)))
 	st := &pushState{opts: opts, ropts: ropts, targets: targets, results: make([]Pushed, len(targets)), tasks: make([]progress.Task, len(targets))}
 	for i, t := range targets {
 		st.results[i] = Pushed{Name: t.name, Repository: t.repo.RepositoryStr(), Digest: t.desc.Digest.String(),
@@ -832,4 +832,74 @@ func PlainHTTPAllowed(host string, insecure []string) bool {
 	}
 	ip := net.ParseIP(h)
 	return ip != nil && ip.IsLoopback()
+}
+
+// answerTimeout fails a request whose answer (the response headers) does
+// not come within d of the request being sent in full. The clock starts
+// when the body has been read to its end (at once for requests without
+// one), so long uploads are not cut short.
+type answerTimeout struct {
+	base http.RoundTripper
+	d    time.Duration
+}
+
+// ErrNoAnswer is wrapped by errors about a registry that stopped answering.
+var ErrNoAnswer = errors.New("the registry did not answer")
+
+func (a *answerTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx, cancel := context.WithCancelCause(req.Context())
+	var timer atomic.Pointer[time.Timer]
+	start := func() {
+		if timer.Load() == nil {
+			timer.Store(time.AfterFunc(a.d, func() { cancel(fmt.Errorf("%w within %s", ErrNoAnswer, a.d)) }))
+		}
+	}
+	req = req.Clone(ctx)
+	if req.Body == nil || req.Body == http.NoBody {
+		start()
+	} else {
+		req.Body = &startAtEOF{ReadCloser: req.Body, start: start}
+	}
+	resp, err := a.base.RoundTrip(req)
+	if t := timer.Load(); t != nil {
+		t.Stop()
+	}
+	if err != nil {
+		if cause := context.Cause(ctx); errors.Is(cause, ErrNoAnswer) {
+			err = fmt.Errorf("%s %s: %w", req.Method, req.URL.Redacted(), cause)
+		}
+		cancel(nil)
+		return nil, err
+	}
+	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: func() { cancel(nil) }}
+	return resp, nil
+}
+
+type startAtEOF struct {
+	io.ReadCloser
+	start func()
+}
+
+func (s *startAtEOF) Read(p []byte) (int, error) {
+	n, err := s.ReadCloser.Read(p)
+	if err != nil {
+		s.start()
+	}
+	return n, err
+}
+
+func (s *startAtEOF) Close() error {
+	s.start()
+	return s.ReadCloser.Close()
+}
+
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel func()
+}
+
+func (c *cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
 }

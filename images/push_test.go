@@ -433,3 +433,41 @@ func sha256Hex(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
 }
+
+// TestPushRegistryStopsAnswering: a registry that takes requests but never
+// answers fails the push after Options.AnswerTimeout instead of hanging it.
+func TestPushRegistryStopsAnswering(t *testing.T) {
+	src := startGGCR(t, nil)
+	fx := newFixture(t, src)
+	dir := filepath.Join(t.TempDir(), "images")
+	if _, err := Mirror(context.Background(), dir, fx.specs[:1], Options{}); err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	silent := startGGCR(t, func(http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-release })
+	})
+	defer close(release)
+	for _, tc := range []struct {
+		name string
+		push func() error
+	}{
+		{"directory", func() error {
+			_, err := Push(context.Background(), dir, silent, Options{AnswerTimeout: 200 * time.Millisecond, Retries: -1})
+			return err
+		}},
+		{"stream", func() error {
+			_, err := PushStream(context.Background(), dirWalk(dir), silent, Options{AnswerTimeout: 200 * time.Millisecond, Retries: -1})
+			return err
+		}},
+	} {
+		start := time.Now()
+		err := tc.push()
+		if err == nil || !strings.Contains(err.Error(), "the registry did not answer within 200ms") {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+		if d := time.Since(start); d > 10*time.Second {
+			t.Errorf("%s: took %s", tc.name, d)
+		}
+	}
+}
