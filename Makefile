@@ -6,7 +6,7 @@ EXAMPLE  := examples/mesos-site
 DIST     := dist
 STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $(HOME)/go/bin/staticcheck)
 
-.PHONY: conformance all build test test-quick lint fmt-check vet staticcheck golden bench demo demo-inputs clean
+.PHONY: sbomcheck-deps conformance all build test test-quick lint fmt-check vet staticcheck golden bench demo demo-inputs clean
 
 all: build
 
@@ -15,7 +15,7 @@ build:
 
 # The README's test command: formatting, vet, staticcheck, then every test with
 # the race detector (the race detector needs cgo).
-test: lint
+test: lint sbomcheck-deps
 	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 20m ./...
 
 # createrepo_c's test packages (../shared/testdata) indexed by the repo
@@ -25,10 +25,17 @@ conformance:
 	@test -d "$(CONFORMANCE_DATA)/createrepo_c-packages" || { echo "make conformance: $(CONFORMANCE_DATA)/createrepo_c-packages is missing (createrepo_c's test RPMs; set CONFORMANCE_DATA)" >&2; exit 1; }
 	BUNDLE_CONFORMANCE_DATA="$(CONFORMANCE_DATA)" $(GO) test -count=1 -timeout 20m ./repo/
 
-test-quick:
+test-quick: sbomcheck-deps
 	$(GO) test -count=1 ./...
 
 lint: fmt-check vet staticcheck
+
+# The CycloneDX project's validator that the SBOM tests run (npm packages
+# pinned in internal/sbomcheck/package-lock.json; needs node and npm).
+sbomcheck-deps:
+	@test -d internal/sbomcheck/node_modules/@cyclonedx/cyclonedx-library || \
+	{ command -v npm >/dev/null || { echo "make: npm is missing: apt-get install nodejs npm" >&2; exit 1; }; \
+	  cd internal/sbomcheck && npm ci --no-audit --no-fund --loglevel=error; }
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

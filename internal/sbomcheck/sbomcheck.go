@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Dir is this package's source directory, which holds package.json,
@@ -40,6 +41,28 @@ func ensure(ctx context.Context, dir string) error {
 		return nil
 	}
 	lib := filepath.Join(dir, "node_modules", "@cyclonedx", "cyclonedx-library", "package.json")
+	if _, err := os.Stat(lib); err == nil {
+		install.done = true
+		return nil
+	}
+	// Test binaries of several packages may get here at once: one runs
+	// npm ci under a lock file, the others wait for it.
+	lock := filepath.Join(dir, ".npm-ci.lock")
+	for start := time.Now(); ; time.Sleep(200 * time.Millisecond) {
+		f, err := os.OpenFile(lock, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+		if err == nil {
+			f.Close()
+			defer os.Remove(lock)
+			break
+		}
+		if _, err := os.Stat(lib); err == nil {
+			install.done = true
+			return nil
+		}
+		if time.Since(start) > 5*time.Minute {
+			return fmt.Errorf("sbomcheck: %s has been held for 5 minutes; remove it if no npm ci is running, or run `npm ci` in internal/sbomcheck", lock)
+		}
+	}
 	if _, err := os.Stat(lib); err == nil {
 		install.done = true
 		return nil

@@ -47,3 +47,12 @@ func TestValidateRefusesInvalid(t *testing.T) {
 		}
 	}
 }
+
+// Without node the validator fails, saying what to install and run.
+func TestMissingNodeSaysWhatToRun(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	err := Validate(context.Background(), "x.json")
+	if err == nil || !strings.Contains(err.Error(), "apt-get install nodejs npm") || !strings.Contains(err.Error(), "npm ci") {
+		t.Fatalf("Validate without node: %v", err)
+	}
+}
