@@ -85,13 +85,14 @@ func PushImages(ctx context.Context, path string, opts PushOptions) (*PushReport
 		return nil, err
 	}
 	rep := &PushReport{Bundle: m.Name, Version: m.Version, SiteRegistry: m.SiteRegistry, Images: []images.Pushed{}, Warnings: []string{}}
+	if len(m.Images) == 0 {
+		rep.Registry = opts.Registry
+		rep.NoChanges = true
+		return rep, nil
+	}
 	rep.Registry, err = pushRegistry(m, opts.Registry, rep, opts.Warn)
 	if err != nil {
 		return nil, err
-	}
-	if len(m.Images) == 0 {
-		rep.NoChanges = true
-		return rep, nil
 	}
 	iopts := opts.imagesOptions()
 	var pushed []images.Pushed

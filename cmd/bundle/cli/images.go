@@ -111,6 +111,10 @@ func printPush(g *Globals, r *pipeline.PushReport) {
 	if g.Quiet {
 		return
 	}
+	if len(r.Images) == 0 {
+		fmt.Fprintf(g.Out, "Bundle %s %s carries no images: nothing to push.\n", r.Bundle, r.Version)
+		return
+	}
 	if r.NoChanges {
 		fmt.Fprintf(g.Out, "No changes: %s already has all %s of bundle %s %s.\n", r.Registry, plural(len(r.Images), "image"), r.Bundle, r.Version)
 		return

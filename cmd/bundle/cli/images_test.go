@@ -592,3 +592,15 @@ func TestDeployPushesImages(t *testing.T) {
 		t.Fatalf("deploy elsewhere: exit %d\n%s%s", code, stdout, stderr)
 	}
 }
+
+func TestImagesPushWithoutImages(t *testing.T) {
+	dir := writeDeployBundle(t)
+	code, stdout, stderr := run(t, "images", "push", dir)
+	if code != 0 || !strings.Contains(stdout, "Bundle mesos-site 2015.03.1 carries no images: nothing to push.") {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	code, stdout, stderr = run(t, "images", "list", dir)
+	if code != 0 || strings.TrimSpace(stdout) != "NAME  SOURCE  DIGEST  SOURCE DIGEST  MEDIA TYPES  PLATFORMS  SIZE" {
+		t.Fatalf("list: exit %d\n%q%s", code, stdout, stderr)
+	}
+}
