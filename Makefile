@@ -51,9 +51,13 @@ staticcheck:
 golden:
 	$(GO) test ./compiler ./images ./images/ovf ./repo -run . -update
 
-# Benchmarks against the reference tools, measured in the same run.
+# Benchmarks against the reference tools, measured in the same run. The
+# generated RPM corpora of the repo index benchmarks are kept in
+# BUNDLE_BENCH_CORPUS for the next run.
+BUNDLE_BENCH_CORPUS ?= $(HOME)/.cache/bundle-bench/repo
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./...
+	mkdir -p $(BUNDLE_BENCH_CORPUS)
+	BUNDLE_BENCH_CORPUS=$(BUNDLE_BENCH_CORPUS) $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./...
 
 demo-inputs:
 	$(GO) run ./internal/cmd/demo-inputs -dir $(EXAMPLE)

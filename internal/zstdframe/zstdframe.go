@@ -190,7 +190,7 @@ func (z *Writer) Close() error {
 		return z.getErr()
 	}
 	z.closed = true
-	if z.cur != nil && len(z.cur) > 0 {
+	if len(z.cur) > 0 {
 		z.flushFrame()
 	}
 	close(z.work)
