@@ -112,6 +112,9 @@ func (c *compiler) plan() *Plan {
 	for _, im := range d.Images {
 		p.Images = append(p.Images, c.image(im))
 	}
+	if len(p.Images) > 0 {
+		p.ImageLayout = ImagesDir
+	}
 	for _, t := range d.VMTemplates {
 		p.Templates = append(p.Templates, c.template(t))
 	}
@@ -180,8 +183,8 @@ func rel(dir, path string) string {
 
 func (c *compiler) repo(r *def.Repo) *RepoPlan {
 	rp := &RepoPlan{Name: r.Name, Version: r.Version, BaseURL: r.BaseURL,
-		Dir:      "serengeti/www/yum/repos/" + r.RepoPath() + "/" + r.Version,
-		RepoFile: "serengeti/www/yum/" + r.Name + ".repo"}
+		Dir:      repoDir(r.RepoPath(), r.Version),
+		RepoFile: repoFilePath(r.Name)}
 	if !validVersion(r.Version) {
 		c.errorf(attrRange(r.Body, "version", r.DeclRange), "Invalid repo version", "The version %q must start with a letter or digit and hold only letters, digits and . _ + ~ ^ -; it names the directory www/yum/repos/%s/VERSION.", r.Version, r.RepoPath())
 	}
@@ -234,7 +237,7 @@ func (c *compiler) repo(r *def.Repo) *RepoPlan {
 			c.errorf(attrRange(r.Body, "gpg_keys", r.DeclRange), "Missing input file", "GPG key %q (relative to %s) is not a readable regular file%s.", k, r.Dir, special(fi))
 			continue
 		}
-		rp.GPGKeys = append(rp.GPGKeys, &Input{Src: src, Rel: rel(r.Dir, src), Dest: "serengeti/www/yum/keys/" + filepath.Base(src), Size: fi.Size})
+		rp.GPGKeys = append(rp.GPGKeys, &Input{Src: src, Rel: rel(r.Dir, src), Dest: gpgKeyPath(filepath.Base(src)), Size: fi.Size})
 	}
 	return rp
 }
@@ -418,7 +421,8 @@ func (c *compiler) image(im *def.Image) *ImagePlan {
 }
 
 func (c *compiler) template(t *def.VMTemplate) *TemplatePlan {
-	tp := &TemplatePlan{Name: t.Name, GuestOS: t.GuestOS, CPU: t.CPU, MemoryMB: t.MemoryMB}
+	tp := NewTemplatePlan(t.Name)
+	tp.GuestOS, tp.CPU, tp.MemoryMB = t.GuestOS, t.CPU, t.MemoryMB
 	before := len(c.diags.Errs())
 	defer func() {
 		// The whole template, its disks' headers included, once the block
@@ -447,7 +451,7 @@ func (c *compiler) template(t *def.VMTemplate) *TemplatePlan {
 			}
 			size = fi.Size
 		}
-		tp.Disks = append(tp.Disks, &Input{Src: src, Rel: rel(t.Dir, src), Dest: "ovf/" + t.Name + "/" + vmtemplate.DiskFileName(t.Name, len(tp.OVF.Disks)), Size: size})
+		tp.Disks = append(tp.Disks, &Input{Src: src, Rel: rel(t.Dir, src), Dest: tp.diskPath(len(tp.OVF.Disks)), Size: size})
 		return true
 	}
 	tp.OVF = vmtemplate.Template{Name: t.Name, GuestOS: t.GuestOS, CPUs: t.CPU, MemoryMB: t.MemoryMB, Firmware: t.Firmware,

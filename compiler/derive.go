@@ -92,7 +92,9 @@ func (c *compiler) deriveTemplates(p *Plan) {
 					shown[k] = Redacted
 				}
 			}
-			tp.Derived = append(tp.Derived, &DerivedTemplate{Name: name, Cluster: cl.Name, NodeGroup: g.Name, Properties: shown, OVF: derived})
+			dt := tp.newDerived(name)
+			dt.Cluster, dt.NodeGroup, dt.Properties, dt.OVF = cl.Name, g.Name, shown, derived
+			tp.Derived = append(tp.Derived, dt)
 			if i < len(p.Clusters) && j < len(p.Clusters[i].NodeGroups) {
 				p.Clusters[i].NodeGroups[j].Template = name
 			}

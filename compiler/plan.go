@@ -15,12 +15,15 @@ type Plan struct {
 	Description      string `json:"description,omitempty"`
 	DefinitionDigest string `json:"definition_sha256"`
 
-	Repos     []*RepoPlan     `json:"repos"`
-	Distros   []*DistroPlan   `json:"distros"`
-	Clusters  []*ClusterPlan  `json:"clusters"`
-	Apps      []*AppPlan      `json:"apps"`
-	Images    []*ImagePlan    `json:"images"`
-	Templates []*TemplatePlan `json:"templates"`
+	Repos    []*RepoPlan    `json:"repos"`
+	Distros  []*DistroPlan  `json:"distros"`
+	Clusters []*ClusterPlan `json:"clusters"`
+	Apps     []*AppPlan     `json:"apps"`
+	Images   []*ImagePlan   `json:"images"`
+	// ImageLayout is the OCI image layout the images are written to
+	// ("images"); "" when there are none.
+	ImageLayout string          `json:"image_layout,omitempty"`
+	Templates   []*TemplatePlan `json:"templates"`
 	// Files are rendered text artifacts, sorted by Path.
 	Files []*File `json:"files"`
 	// Targets are the deploy targets (vcenter blocks), carried in the bundle.
@@ -44,7 +47,7 @@ const (
 )
 
 // Dir is the bundle's directory name: <name>-<version>.
-func (p *Plan) Dir() string { return p.Name + "-" + p.Version }
+func (p *Plan) Dir() string { return BundleDir(p.Name, p.Version) }
 
 // Input is an input file copied into the bundle.
 type Input struct {
@@ -134,6 +137,12 @@ type TemplatePlan struct {
 	CPU      int      `json:"cpu"`
 	MemoryMB int      `json:"memory_mb"`
 	Disks    []*Input `json:"disks,omitempty"`
+	// Dir is the template's directory (ovf/<name>): its descriptor,
+	// manifest and disks; OVFPath, MFPath and OVAPath are the files.
+	Dir     string `json:"dir"`
+	OVFPath string `json:"ovf"`
+	MFPath  string `json:"mf"`
+	OVAPath string `json:"ova"`
 	// Derived are the per-node-group templates written beside this one,
 	// sharing its disks.
 	Derived []*DerivedTemplate `json:"derived,omitempty"`
@@ -148,6 +157,10 @@ type DerivedTemplate struct {
 	Name      string `json:"name"`
 	Cluster   string `json:"cluster"`
 	NodeGroup string `json:"node_group"`
+	// OVFPath and MFPath are its descriptor and manifest, in the base
+	// template's directory.
+	OVFPath string `json:"ovf"`
+	MFPath  string `json:"mf"`
 	// Properties are the filled values, as shown: values from a sensitive
 	// variable read "(sensitive)" (the descriptor has the real ones).
 	Properties map[string]string   `json:"properties"`

@@ -521,7 +521,10 @@ func (b *builder) writeImages(ctx context.Context) error {
 	if b.opts.Images == nil || len(b.plan.Images) == 0 {
 		return nil
 	}
-	dir := b.abs("images")
+	if err := CheckRelPath(b.plan.ImageLayout); err != nil {
+		return fmt.Errorf("writing images: image layout %w", err)
+	}
+	dir := b.abs(b.plan.ImageLayout)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("creating %q: %w", dir, err)
 	}
@@ -538,39 +541,36 @@ func (b *builder) writeTemplates(ctx context.Context) error {
 		return nil
 	}
 	for _, tp := range b.plan.Templates {
-		dir := b.abs("ovf")
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("creating %q: %w", dir, err)
-		}
-		info, err := b.opts.Templates.WriteTemplate(ctx, dir, tp)
-		if err != nil {
-			return fmt.Errorf("writing template %q: %w", tp.Name, err)
-		}
-		if info == nil {
-			return fmt.Errorf("writing template %q: the template writer returned nothing", tp.Name)
-		}
-		e := TemplateEntry{Name: tp.Name}
-		if info.OVF != "" {
-			e.OVF = "ovf/" + info.OVF
-		}
-		if info.OVA != "" {
-			e.OVA = "ovf/" + info.OVA
-		}
-		for _, p := range []string{e.OVF, e.OVA} {
-			if p == "" {
-				continue
+		files := []string{tp.OVFPath, tp.MFPath, tp.OVAPath}
+		for _, d := range tp.Derived {
+			if d.Name == "" {
+				return fmt.Errorf("writing template %q: a derived template has no name", tp.Name)
 			}
+			files = append(files, d.OVFPath, d.MFPath)
+		}
+		for _, p := range append([]string{tp.Dir}, files...) {
 			if err := CheckRelPath(p); err != nil {
 				return fmt.Errorf("writing template %q: %w", tp.Name, err)
 			}
 		}
-		b.templates = append(b.templates, e)
-		for _, d := range info.Derived {
-			de := TemplateEntry{Name: d.Name, OVF: "ovf/" + d.OVF, Base: tp.Name, Cluster: d.Cluster, NodeGroup: d.NodeGroup}
-			if err := CheckRelPath(de.OVF); err != nil || d.Name == "" {
-				return fmt.Errorf("writing template %q: derived template %q at %q: invalid", tp.Name, d.Name, d.OVF)
+		for _, p := range files {
+			if dir := path.Dir(p); dir != "." {
+				if err := os.MkdirAll(b.abs(dir), 0o755); err != nil {
+					return fmt.Errorf("creating %q: %w", b.abs(dir), err)
+				}
 			}
-			b.templates = append(b.templates, de)
+		}
+		if err := b.opts.Templates.WriteTemplate(ctx, b.staging, tp); err != nil {
+			return fmt.Errorf("writing template %q: %w", tp.Name, err)
+		}
+		for _, p := range files {
+			if fi, err := os.Lstat(b.abs(p)); err != nil || !fi.Mode().IsRegular() {
+				return fmt.Errorf("writing template %q: the template writer did not write %s", tp.Name, p)
+			}
+		}
+		b.templates = append(b.templates, TemplateEntry{Name: tp.Name, OVF: tp.OVFPath, OVA: tp.OVAPath})
+		for _, d := range tp.Derived {
+			b.templates = append(b.templates, TemplateEntry{Name: d.Name, OVF: d.OVFPath, Base: tp.Name, Cluster: d.Cluster, NodeGroup: d.NodeGroup})
 		}
 	}
 	return nil

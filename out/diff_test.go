@@ -79,6 +79,7 @@ func TestDiffReleaseNotes(t *testing.T) {
 		plan := compileSite(t, src)
 		addExtras(t, plan, src, gen)
 		plan.Images = []*compiler.ImagePlan{{Name: "nginx", Ref: "nginx:1.7.9", Platforms: []string{"linux/amd64"}}}
+		plan.ImageLayout = compiler.ImagesDir
 		if dropDistro {
 			plan.Distros = plan.Distros[:1]
 		}

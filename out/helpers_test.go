@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"testing"
 	"time"
@@ -70,8 +71,9 @@ func addExtras(t testing.TB, plan *compiler.Plan, dir, gen string) {
 	}
 	setFile(plan, &compiler.File{Path: "clusters/mesos01/nodes/fast/etc/mesos-slave/attributes/rack", Mode: 0o644, Data: []byte("r1\n" + gen)})
 	setFile(plan, &compiler.File{Path: "clusters/mesos01/haproxy/cron.d/haproxy-marathon-bridge", Mode: 0o755, Data: []byte("#!/bin/sh\necho bridge\n")})
-	tp := &compiler.TemplatePlan{Name: "mesos-node", GuestOS: "centos64Guest", CPU: 2, MemoryMB: 4096,
-		Disks: []*compiler.Input{{Src: disk, Rel: "disks/node.vmdk", Dest: "ovf/mesos-node/node.vmdk", Size: 300 << 10}}}
+	tp := compiler.NewTemplatePlan("mesos-node")
+	tp.GuestOS, tp.CPU, tp.MemoryMB = "centos64Guest", 2, 4096
+	tp.Disks = []*compiler.Input{{Src: disk, Rel: "disks/node.vmdk", Dest: "ovf/mesos-node/node.vmdk", Size: 300 << 10}}
 	for i, old := range plan.Templates {
 		if old.Name == tp.Name {
 			plan.Templates[i] = tp
@@ -106,21 +108,17 @@ func detBytes(seed string, n int) []byte {
 // fakeTemplates writes a small .ovf, .mf and .ova for each template.
 type fakeTemplates struct{}
 
-func (fakeTemplates) WriteTemplate(ctx context.Context, ovfDir string, tp *compiler.TemplatePlan) (*TemplateInfo, error) {
+func (fakeTemplates) WriteTemplate(ctx context.Context, root string, tp *compiler.TemplatePlan) error {
 	ovf := fmt.Sprintf("<Envelope><VirtualSystem ovf:id=%q><cpu>%d</cpu></VirtualSystem></Envelope>\n", tp.Name, tp.CPU)
-	dir := filepath.Join(ovfDir, tp.Name)
-	if err := os.WriteFile(filepath.Join(dir, tp.Name+".ovf"), []byte(ovf), 0o600); err != nil {
-		return nil, err
+	if err := os.WriteFile(filepath.Join(root, tp.OVFPath), []byte(ovf), 0o600); err != nil {
+		return err
 	}
 	sum := sha256.Sum256([]byte(ovf))
-	mf := fmt.Sprintf("SHA256(%s.ovf)= %x\n", tp.Name, sum)
-	if err := os.WriteFile(filepath.Join(dir, tp.Name+".mf"), []byte(mf), 0o644); err != nil {
-		return nil, err
+	mf := fmt.Sprintf("SHA256(%s)= %x\n", path.Base(tp.OVFPath), sum)
+	if err := os.WriteFile(filepath.Join(root, tp.MFPath), []byte(mf), 0o644); err != nil {
+		return err
 	}
-	if err := os.WriteFile(filepath.Join(ovfDir, tp.Name+".ova"), []byte(ovf+mf), 0o644); err != nil {
-		return nil, err
-	}
-	return &TemplateInfo{OVF: tp.Name + "/" + tp.Name + ".ovf", OVA: tp.Name + ".ova"}, nil
+	return os.WriteFile(filepath.Join(root, tp.OVAPath), []byte(ovf+mf), 0o644)
 }
 
 // fakeImages writes a minimal OCI layout with one blob per image.

@@ -6,6 +6,10 @@ import (
 	"github.com/bdebundle/bundle/compiler"
 )
 
+// ImagesDir is where a bundle holds its OCI image layout (the Plan's
+// ImageLayout when it was built): what readers of a built bundle open.
+const ImagesDir = compiler.ImagesDir
+
 // RepoWriter writes a yum repository's metadata. Build calls it once per
 // repo after the repo's RPMs are placed in repoDir (the staging path of
 // RepoPlan.Dir); it writes repodata/ there and returns what bundle.json
@@ -49,31 +53,16 @@ type RPMFacts struct {
 }
 
 // ImageWriter writes the container images of the plan as one OCI image
-// layout into layoutDir (the staging path of images/).
+// layout into layoutDir (the staging path of Plan.ImageLayout).
 type ImageWriter interface {
 	WriteImages(ctx context.Context, layoutDir string, images []*compiler.ImagePlan) ([]ImageInfo, error)
 }
 
-// TemplateWriter writes one VM template: Build has placed the template's
-// disks at their Dest (ovf/<name>/<disk>); the writer adds the .ovf and .mf
-// beside them and the .ova in ovfDir (the staging path of ovf/).
+// TemplateWriter writes one VM template at the paths its plan names, under
+// root (the staging directory): Build has placed the template's disks at
+// their Dest in tp.Dir; the writer adds tp.OVFPath and tp.MFPath beside them,
+// each derived template's OVFPath and MFPath, and tp.OVAPath. It writes in
+// place: Build's staging directory is what makes the bundle atomic.
 type TemplateWriter interface {
-	WriteTemplate(ctx context.Context, ovfDir string, tp *compiler.TemplatePlan) (*TemplateInfo, error)
-}
-
-// TemplateInfo locates a written template; paths are relative to ovfDir,
-// like "mesos-node/mesos-node.ovf" and "mesos-node.ova".
-type TemplateInfo struct {
-	OVF     string
-	OVA     string
-	Derived []DerivedTemplateInfo
-}
-
-// DerivedTemplateInfo locates a node group's derived template, written
-// beside its base template (no OVA of its own).
-type DerivedTemplateInfo struct {
-	Name      string
-	Cluster   string
-	NodeGroup string
-	OVF       string // relative to ovfDir, like "mesos-node/mesos-node-mesos01-fast.ovf"
+	WriteTemplate(ctx context.Context, root string, tp *compiler.TemplatePlan) error
 }

@@ -488,7 +488,7 @@ func deepChecks(ctx context.Context, root string, m *Manifest, rep *Report, opts
 	if opts.Layout != nil && len(m.Images) > 0 {
 		rep.DeepRun = append(rep.DeepRun, "images")
 		task := start(fmt.Sprintf("deep check: OCI layout of %d images", len(m.Images)))
-		if err := opts.Layout(ctx, filepath.Join(root, "images")); err != nil {
+		if err := opts.Layout(ctx, filepath.Join(root, ImagesDir)); err != nil {
 			rep.add("images", "OCI layout: %v", err)
 		}
 		task.Done(ctx.Err())

@@ -80,7 +80,7 @@ func Compile(ctx context.Context, p string, lopts def.Options, opts Options) (*R
 	}
 	load.Done(nil)
 	if opts.OutDir != "" && d.Bundle != nil {
-		res.PrevLayout = filepath.Join(opts.OutDir, d.Bundle.Name+"-"+d.Bundle.Version, "images")
+		res.PrevLayout = filepath.Join(opts.OutDir, compiler.BundleDir(d.Bundle.Name, d.Bundle.Version), compiler.ImagesDir)
 	}
 	facts, gds := gather(ctx, d, res, opts)
 	diags = append(diags, gds...)

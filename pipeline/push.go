@@ -99,7 +99,7 @@ func PushImages(ctx context.Context, path string, opts PushOptions) (*PushReport
 	if arch {
 		pushed, err = images.PushStream(ctx, archiveLayout(path, m), rep.Registry, iopts)
 	} else {
-		pushed, err = images.Push(ctx, filepath.Join(path, "images"), rep.Registry, iopts)
+		pushed, err = images.Push(ctx, filepath.Join(path, out.ImagesDir), rep.Registry, iopts)
 	}
 	if err != nil {
 		return nil, err
@@ -183,7 +183,7 @@ func ListImages(ctx context.Context, path string) (*out.Manifest, []images.Entry
 	}
 	var es []images.Entry
 	if st.IsDir() {
-		es, err = images.List(filepath.Join(path, "images"))
+		es, err = images.List(filepath.Join(path, out.ImagesDir))
 	} else {
 		es, err = images.ListStream(ctx, archiveLayout(path, nil))
 	}

@@ -209,18 +209,24 @@ type templateWriter struct {
 	opts WriterOptions
 }
 
-// WriteTemplate writes ovf/<name>/ (descriptor, manifest, disks hard-linked
-// from the inputs where possible) and ovf/<name>.ova.
-func (w *templateWriter) WriteTemplate(ctx context.Context, ovfDir string, tp *compiler.TemplatePlan) (*out.TemplateInfo, error) {
-	dir := filepath.Join(ovfDir, tp.Name)
-	// Build has placed each disk in dir as a hard link, reflink or copy of
-	// its input, as the user asked: the template is written from those, and
-	// linking them into the new directory shares their inodes.
+// WriteTemplate writes the template's descriptor and manifest (and its
+// derived templates') in tp.Dir beside the disks Build placed there, and
+// the .ova at tp.OVAPath, all under root.
+func (w *templateWriter) WriteTemplate(ctx context.Context, root string, tp *compiler.TemplatePlan) error {
+	dir := filepath.Join(root, filepath.FromSlash(tp.Dir))
+	// Build has placed each disk at its Dest as a hard link, reflink or
+	// copy of its input, as the user asked: the template is written from
+	// those, and linking them into the new directory shares their inodes.
 	staged := func(t ovf.Template) ovf.Template {
 		t.Disks = slices.Clone(t.Disks)
+		j := 0
 		for i := range t.Disks {
-			p := filepath.Join(dir, ovf.DiskFileName(tp.Name, i))
-			if _, err := os.Stat(p); t.Disks[i].Path != "" && err == nil {
+			if t.Disks[i].Path == "" || j >= len(tp.Disks) {
+				continue
+			}
+			p := filepath.Join(root, filepath.FromSlash(tp.Disks[j].Dest))
+			j++
+			if _, err := os.Stat(p); err == nil {
 				t.Disks[i].Path = p
 			}
 		}
@@ -231,25 +237,21 @@ func (w *templateWriter) WriteTemplate(ctx context.Context, ovfDir string, tp *c
 		derived = append(derived, staged(d.OVF))
 	}
 	if _, err := ovf.Write(ctx, dir, staged(tp.OVF), ovf.Options{Link: true, Progress: w.opts.Progress, Derived: derived}); err != nil {
-		return nil, err
+		return err
 	}
-	ovaPath := filepath.Join(ovfDir, tp.Name+".ova")
+	ovaPath := filepath.Join(root, filepath.FromSlash(tp.OVAPath))
 	f, err := os.Create(ovaPath)
 	if err != nil {
-		return nil, fmt.Errorf("writing %q: %w", ovaPath, err)
+		return fmt.Errorf("writing %q: %w", ovaPath, err)
 	}
 	if err := ovf.WriteOVA(ctx, f, dir, tp.Name, w.r.Plan.Epoch); err != nil {
 		f.Close()
-		return nil, err
+		return err
 	}
 	if err := f.Close(); err != nil {
-		return nil, fmt.Errorf("writing %q: %w", ovaPath, err)
+		return fmt.Errorf("writing %q: %w", ovaPath, err)
 	}
-	info := &out.TemplateInfo{OVF: tp.Name + "/" + tp.Name + ".ovf", OVA: tp.Name + ".ova"}
-	for _, d := range tp.Derived {
-		info.Derived = append(info.Derived, out.DerivedTemplateInfo{Name: d.Name, Cluster: d.Cluster, NodeGroup: d.NodeGroup, OVF: tp.Name + "/" + d.Name + ".ovf"})
-	}
-	return info, nil
+	return nil
 }
 
 // linkTree fills dst with hard links (or copies) of the files under src, when
