@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/bdebundle/bundle/repo"
 	"github.com/bdebundle/bundle/sbom"
 	"github.com/pmezard/go-difflib/difflib"
 )
@@ -231,9 +232,9 @@ func pkgIndex(m *Manifest) map[pkgKey][]PackageEntry {
 	idx := map[pkgKey][]PackageEntry{}
 	for _, r := range m.Repos {
 		for _, p := range r.Packages {
-			n, ok := ParseNEVRA(p.NEVRA)
+			n, ok := repo.ParseNEVRA(p.NEVRA)
 			if !ok {
-				n = NEVRA{Name: strings.TrimSuffix(path.Base(p.Location), ".rpm")}
+				n = repo.NEVRA{Name: strings.TrimSuffix(path.Base(p.Location), ".rpm")}
 			}
 			k := pkgKey{r.Name, n.Name, n.Arch}
 			idx[k] = append(idx[k], p)
@@ -262,9 +263,9 @@ func diffPackages(om, nm *Manifest) []PackageChange {
 			c.Change, c.Old = Removed, olds.NEVRA
 		default:
 			c.Old, c.New = olds.NEVRA, news.NEVRA
-			on, _ := ParseNEVRA(olds.NEVRA)
-			nn, _ := ParseNEVRA(news.NEVRA)
-			switch cmp := CompareEVR(on, nn); {
+			on, _ := repo.ParseNEVRA(olds.NEVRA)
+			nn, _ := repo.ParseNEVRA(news.NEVRA)
+			switch cmp := repo.CompareNEVRA(on, nn); {
 			case cmp < 0:
 				c.Change = Upgraded
 			case cmp > 0:
@@ -293,10 +294,10 @@ func diffPackages(om, nm *Manifest) []PackageChange {
 // newest returns the highest-versioned package of a list.
 func newest(ps []PackageEntry) *PackageEntry {
 	var best *PackageEntry
-	var bestN NEVRA
+	var bestN repo.NEVRA
 	for i := range ps {
-		n, _ := ParseNEVRA(ps[i].NEVRA)
-		if best == nil || CompareEVR(n, bestN) > 0 {
+		n, _ := repo.ParseNEVRA(ps[i].NEVRA)
+		if best == nil || repo.CompareNEVRA(n, bestN) > 0 {
 			best, bestN = &ps[i], n
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bdebundle/bundle/repo"
 	"github.com/bdebundle/bundle/sbom"
 )
 
@@ -44,7 +45,7 @@ func (b *builder) sbomBundle(files []FileEntry) (*sbom.Bundle, error) {
 					rpm.Namespace = facts.Namespace
 				}
 				rpm.Requires = facts.Requires
-			} else if n, ok := ParseNEVRA(pk.NEVRA); ok {
+			} else if n, ok := repo.ParseNEVRA(pk.NEVRA); ok {
 				rpm.Name, rpm.Epoch, rpm.Version, rpm.Release, rpm.Arch = n.Name, n.Epoch, n.Version, n.Release, n.Arch
 			} else {
 				rpm.Name = strings.TrimSuffix(path.Base(pk.Location), ".rpm")

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/bdebundle/bundle/out"
+	"github.com/bdebundle/bundle/repo"
 	"github.com/spf13/cobra"
 )
 
@@ -102,7 +103,7 @@ func printDelta(g *Globals, d *out.Delta) {
 }
 
 func evr(nevra string) string {
-	if n, ok := out.ParseNEVRA(nevra); ok {
+	if n, ok := repo.ParseNEVRA(nevra); ok {
 		return n.EVR()
 	}
 	return nevra

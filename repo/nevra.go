@@ -1,10 +1,6 @@
-package out
+package repo
 
-import (
-	"strings"
-
-	"github.com/bdebundle/bundle/repo"
-)
+import "strings"
 
 // NEVRA is a parsed name-[epoch:]version-release.arch.
 type NEVRA struct {
@@ -48,8 +44,8 @@ func (n NEVRA) EVR() string {
 	return s
 }
 
-// CompareEVR orders two packages of one name like rpm: epoch, then version,
-// then release, each with rpmvercmp.
-func CompareEVR(a, b NEVRA) int {
-	return repo.CompareEVR(a.EVR(), b.EVR())
+// CompareNEVRA orders two packages of one name like rpm: epoch, then
+// version, then release, each with rpmvercmp.
+func CompareNEVRA(a, b NEVRA) int {
+	return CompareEVR(a.EVR(), b.EVR())
 }
