@@ -521,10 +521,11 @@ func (b *builder) writeImages(ctx context.Context) error {
 	if b.opts.Images == nil || len(b.plan.Images) == 0 {
 		return nil
 	}
-	if err := CheckRelPath(b.plan.ImageLayout); err != nil {
+	layout := b.imageLayout()
+	if err := CheckRelPath(layout); err != nil {
 		return fmt.Errorf("writing images: image layout %w", err)
 	}
-	dir := b.abs(b.plan.ImageLayout)
+	dir := b.abs(layout)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("creating %q: %w", dir, err)
 	}
@@ -534,6 +535,15 @@ func (b *builder) writeImages(ctx context.Context) error {
 	}
 	b.images = infos
 	return nil
+}
+
+// imageLayout is the plan's image layout; a plan made by hand with images
+// but no ImageLayout gets the compiler's.
+func (b *builder) imageLayout() string {
+	if b.plan.ImageLayout == "" {
+		return compiler.ImagesDir
+	}
+	return b.plan.ImageLayout
 }
 
 func (b *builder) writeTemplates(ctx context.Context) error {

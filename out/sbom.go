@@ -160,7 +160,7 @@ func (b *builder) imagePlatforms(im ImageInfo) ([]sbom.Platform, error) {
 		return nil, fmt.Errorf("writing %s: image %q has digest %q, want sha256:<hex>", b.plan.SBOM, im.Name, im.Digest)
 	}
 	var d ociDescriptor
-	if data, err := readSmall(filepath.Join(b.abs(b.plan.ImageLayout), "blobs", "sha256", hex)); err == nil {
+	if data, err := readSmall(filepath.Join(b.abs(b.imageLayout()), "blobs", "sha256", hex)); err == nil {
 		_ = json.Unmarshal(data, &d)
 	}
 	var out []sbom.Platform

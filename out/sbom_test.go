@@ -21,7 +21,6 @@ func TestVerifyChecksSBOM(t *testing.T) {
 	plan := compileSite(t, src)
 	addExtras(t, plan, src, "1")
 	plan.Images = []*compiler.ImagePlan{{Name: "nginx", Ref: "nginx:1.7.9", Platforms: []string{"linux/amd64"}}}
-	plan.ImageLayout = compiler.ImagesDir
 	opts := testOptions(t)
 	opts.Images = fakeImages{}
 	res, err := Build(t.Context(), plan, t.TempDir(), opts)
