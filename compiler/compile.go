@@ -3,6 +3,7 @@ package compiler
 import (
 	"errors"
 	"fmt"
+	"path"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -121,6 +122,9 @@ func (c *compiler) plan() *Plan {
 	c.deriveTemplates(p)
 	c.render(p, repos)
 	for _, v := range d.VCenters {
+		if dp := v.DatastorePath; dp != "" && (path.Clean(dp) != dp || strings.HasPrefix(dp, "/") || dp == ".." || strings.HasPrefix(dp, "../") || strings.Contains(dp, "/../") || strings.HasSuffix(dp, "/..") || strings.Contains(dp, "\\")) {
+			c.errorf(attrRange(v.Body, "datastore_path", v.DeclRange), "Invalid datastore_path", "datastore_path is a clean relative folder of the datastore, like bundles/mesos-site (no leading '/', no '..'); got %q.", dp)
+		}
 		p.Targets = append(p.Targets, &Target{Name: v.Name, Datacenter: v.Datacenter, Datastore: v.Datastore, Folder: v.Folder,
 			Library: v.Library, ResourcePool: v.ResourcePool, Network: v.Network, DatastorePath: v.DatastorePath,
 			Registry: v.Registry, ManagementServer: v.ManagementServer})
@@ -174,12 +178,28 @@ func special(fi PathFact) string {
 	return ""
 }
 
+// rel is how an input is named in the plan and bundle.json: its path
+// relative to the definition's directory. An input outside that directory
+// has each leading ".." written as "_parent_" (bundle.json paths never hold
+// ".."), which stays the same whatever the checkout path.
 func rel(dir, path string) string {
-	if r, err := filepath.Rel(dir, path); err == nil {
-		return filepath.ToSlash(r)
+	r, err := filepath.Rel(dir, path)
+	if err != nil {
+		return filepath.Base(path)
 	}
-	return filepath.Base(path)
+	segs := strings.Split(filepath.ToSlash(r), "/")
+	for i, s := range segs {
+		if s != ".." {
+			break
+		}
+		segs[i] = parentSegment
+	}
+	return strings.Join(segs, "/")
 }
+
+// parentSegment stands for ".." in the names of inputs outside the
+// definition's directory.
+const parentSegment = "_parent_"
 
 func (c *compiler) repo(r *def.Repo) *RepoPlan {
 	rp := &RepoPlan{Name: r.Name, Version: r.Version, BaseURL: r.BaseURL,

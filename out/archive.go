@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/bdebundle/bundle/internal/regular"
 	"io"
 	"os"
 	"path/filepath"
@@ -180,7 +181,7 @@ func openArchive(path string) (tr *tar.Reader, closeFn func(), err error) {
 // openArchiveCounted is openArchive reporting to t (when not nil) the bytes
 // read from the archive file, before decompression.
 func openArchiveCounted(path string, t progress.Task) (tr *tar.Reader, closeFn func(), err error) {
-	f, err := os.Open(path)
+	f, err := regular.Open(path)
 	if err != nil {
 		return nil, nil, err
 	}

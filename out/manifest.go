@@ -295,7 +295,57 @@ func ParseManifest(data []byte) (*Manifest, error) {
 			return nil, fmt.Errorf("parsing %s: files lists %q, which is bundle metadata", ManifestName, f.Path)
 		}
 	}
+	if err := m.checkPaths(); err != nil {
+		return nil, fmt.Errorf("parsing %s: %w", ManifestName, err)
+	}
 	return &m, nil
+}
+
+// checkPaths checks every path field besides files[].path: each is a clean
+// relative path inside the bundle (optional ones may be empty), and inputs
+// are relative to the definition without "..".
+func (m *Manifest) checkPaths() error {
+	check := func(what, p string, optional bool) error {
+		if optional && p == "" {
+			return nil
+		}
+		if err := CheckRelPath(p); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		return nil
+	}
+	for _, in := range m.Inputs {
+		if err := check("input", in.Path, false); err != nil {
+			return err
+		}
+	}
+	for _, r := range m.Repos {
+		if err := check(fmt.Sprintf("repo %q dir", r.Name), r.Dir, false); err != nil {
+			return err
+		}
+		if err := check(fmt.Sprintf("repo %q repo_file", r.Name), r.RepoFile, true); err != nil {
+			return err
+		}
+		for _, pk := range r.Packages {
+			if err := check(fmt.Sprintf("repo %q package location", r.Name), pk.Location, false); err != nil {
+				return err
+			}
+		}
+	}
+	for _, t := range m.Templates {
+		if err := check(fmt.Sprintf("template %q ovf", t.Name), t.OVF, true); err != nil {
+			return err
+		}
+		if err := check(fmt.Sprintf("template %q ova", t.Name), t.OVA, true); err != nil {
+			return err
+		}
+	}
+	for _, tg := range m.Targets {
+		if err := check(fmt.Sprintf("target %q datastore_path", tg.Name), tg.DatastorePath, true); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // CheckRelPath accepts clean, relative, slash-separated paths without "..".
