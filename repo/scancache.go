@@ -207,6 +207,9 @@ func (v *scanView) load(key string) *Package {
 	p := &e.Package
 	if v.keyring == nil {
 		p.SignerKeyID = ""
+		for i := range p.Signatures {
+			p.Signatures[i].Verified = false
+		}
 		return p
 	}
 	if len(e.Sigs) == 0 || p.SignerKeyID == "" {

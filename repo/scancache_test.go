@@ -3,6 +3,8 @@ package repo
 import (
 	"bytes"
 	"context"
+	"crypto"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -302,7 +304,52 @@ func TestScanCacheKeyring(t *testing.T) {
 				if p.SignerKeyID != s.signer {
 					t.Errorf("%s: %s signer %q, want %q", s.name, p.Name, p.SignerKeyID, s.signer)
 				}
+				if len(p.Signatures) == 0 {
+					t.Errorf("%s: %s lists no signatures", s.name, p.Name)
+				}
+				for _, sig := range p.Signatures {
+					if sig.Verified != (s.keyring != nil) {
+						t.Errorf("%s: %s %s verified %v with keyring %v", s.name, p.Name, sig.Tag, sig.Verified, s.keyring != nil)
+					}
+				}
 			}
+		}
+	})
+	t.Run("V3 signatures", func(t *testing.T) {
+		rsaK, _, _, stranger := v3Keys(t)
+		dir := t.TempDir()
+		var v3 []string
+		for _, u := range unsigned {
+			p := filepath.Join(dir, filepath.Base(u))
+			v3Sign(t, u, p, sigSpec{key: rsaK, hash: crypto.SHA256, header: true, full: true})
+			v3 = append(v3, p)
+		}
+		cdir := t.TempDir()
+		for _, step := range []struct {
+			name         string
+			keyring      openpgp.EntityList
+			hits, misses int64
+		}{
+			{"first read", openpgp.EntityList{rsaK.entity}, 0, 2},
+			{"cached", openpgp.EntityList{stranger.entity, rsaK.entity}, 2, 0},
+		} {
+			c := openCache(t, cdir)
+			pkgs, err := c.Scan(context.Background(), v3, ScanOptions{Keyring: step.keyring})
+			if err != nil {
+				t.Fatalf("%s: %v", step.name, err)
+			}
+			if st := c.Stats(); st.Hits != step.hits || st.Misses != step.misses {
+				t.Errorf("%s: %+v, want %d hits %d misses", step.name, st, step.hits, step.misses)
+			}
+			for _, p := range pkgs {
+				if p.SignerKeyID != fmt.Sprintf("%016x", rsaK.keyID) {
+					t.Errorf("%s: signer %q", step.name, p.SignerKeyID)
+				}
+			}
+		}
+		c := openCache(t, cdir)
+		if _, err := c.Scan(context.Background(), v3, ScanOptions{Keyring: openpgp.EntityList{stranger.entity}}); err == nil {
+			t.Error("a cached V3 entry satisfied a keyring without its key")
 		}
 	})
 	t.Run("unsigned entry does not satisfy a keyring", func(t *testing.T) {
