@@ -236,7 +236,7 @@ func (w *templateWriter) WriteTemplate(ctx context.Context, root string, tp *com
 	for _, d := range tp.Derived {
 		derived = append(derived, staged(d.OVF))
 	}
-	if _, err := ovf.Write(ctx, dir, staged(tp.OVF), ovf.Options{Link: true, Progress: w.opts.Progress, Derived: derived}); err != nil {
+	if _, err := ovf.Write(ctx, dir, staged(tp.OVF), ovf.Options{Link: true, InPlace: true, Progress: w.opts.Progress, Derived: derived}); err != nil {
 		return err
 	}
 	ovaPath := filepath.Join(root, filepath.FromSlash(tp.OVAPath))

@@ -31,6 +31,12 @@ type Options struct {
 	Link bool
 	// Progress receives the bytes of disk copied and hashed; nil reports nothing.
 	Progress progress.Reporter
+	// InPlace writes into dir itself instead of a temporary directory that
+	// then replaces dir: for a dir inside a staging directory the caller
+	// swaps into place as a whole (out.Build's), so the template is not
+	// staged twice. Disks already at their place in dir are hashed, not
+	// copied. On error dir may hold part of the template.
+	InPlace bool
 	// Derived templates (from Template.Derive: same disks, NICs and
 	// hardware, other names and property defaults) are written into the same
 	// directory as <derived>.ovf and <derived>.mf, referencing the base
@@ -111,17 +117,25 @@ func Write(ctx context.Context, dir string, t Template, opts Options) (res *Resu
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return nil, fmt.Errorf("writing template %q: %w", t.Name, err)
 	}
-	tmp, err := os.MkdirTemp(parent, "."+base+".tmp-")
-	if err != nil {
-		return nil, fmt.Errorf("writing template %q: %w", t.Name, err)
-	}
-	defer func() {
-		if tmp != "" {
-			os.RemoveAll(tmp)
+	var tmp string
+	if opts.InPlace {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("writing template %q: %w", t.Name, err)
 		}
-	}()
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return nil, fmt.Errorf("writing template %q: %w", t.Name, err)
+		tmp = dir
+	} else {
+		tmp, err = os.MkdirTemp(parent, "."+base+".tmp-")
+		if err != nil {
+			return nil, fmt.Errorf("writing template %q: %w", t.Name, err)
+		}
+		defer func() {
+			if tmp != "" {
+				os.RemoveAll(tmp)
+			}
+		}()
+		if err := os.Chmod(tmp, 0o755); err != nil {
+			return nil, fmt.Errorf("writing template %q: %w", t.Name, err)
+		}
 	}
 
 	res = &Result{Dir: dir, OVF: t.Name + ".ovf", Manifest: t.Name + ".mf", ManifestHash: algo, Disks: infos}
@@ -175,6 +189,9 @@ func Write(ctx context.Context, dir string, t Template, opts Options) (res *Resu
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if opts.InPlace {
+		return res, nil
+	}
 	if err := atomicfs.ReplaceDir(tmp, dir); err != nil {
 		return nil, fmt.Errorf("writing template %q: %w", t.Name, err)
 	}
@@ -218,7 +235,8 @@ func checkDerived(t Template, derived []Template) error {
 func placeDisk(ctx context.Context, in *VMDKInfo, dst string, newHash func() hash.Hash, link bool, task progress.Task) (File, error) {
 	h := newHash()
 	var n int64
-	linked := link && os.Link(in.Path, dst) == nil
+	// A disk already at dst (placed there by the caller) is only hashed.
+	linked := filepath.Clean(in.Path) == filepath.Clean(dst) || link && os.Link(in.Path, dst) == nil
 	if linked {
 		f, err := os.Open(dst)
 		if err != nil {
