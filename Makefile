@@ -4,18 +4,20 @@ GO       ?= go
 BIN      := bin
 EXAMPLE  := examples/mesos-site
 DIST     := dist
-STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $(HOME)/go/bin/staticcheck)
+# Cross-compiled in CI: the CLI must build and vet for laptops too.
+CROSS    := darwin/arm64 darwin/amd64 windows/amd64
 
-.PHONY: sbomcheck-deps conformance all build test test-quick lint fmt-check vet staticcheck golden bench demo demo-inputs clean
+.PHONY: sbomcheck-deps conformance deps cross all build test test-quick lint fmt-check vet staticcheck golden bench demo demo-inputs clean
 
 all: build
 
 build:
 	$(GO) build -trimpath -o $(BIN)/bundle ./cmd/bundle
 
-# The README's test command: formatting, vet, staticcheck, then every test with
-# the race detector (the race detector needs cgo).
-test: lint sbomcheck-deps
+# The README's test command: install missing test tools (scripts/deps.sh),
+# formatting, vet, staticcheck, then every test with the race detector (the
+# race detector needs cgo).
+test: deps lint sbomcheck-deps
 	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 20m ./...
 
 # createrepo_c's test packages (../shared/testdata) indexed by the repo
@@ -44,8 +46,21 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 
+# staticcheck is pinned by go.mod's tool directive.
 staticcheck:
-	$(STATICCHECK) ./...
+	$(GO) tool staticcheck ./...
+
+# Debian packages and npm packages the tests use (scripts/debian-packages.txt).
+deps:
+	./scripts/deps.sh
+
+# The CLI built and vetted for macOS and Windows.
+cross:
+	@set -e; for t in $(CROSS); do \
+		echo "GOOS=$${t%/*} GOARCH=$${t#*/} build + vet"; \
+		GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) build -o /dev/null ./cmd/bundle; \
+		GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) vet ./...; \
+	done
 
 # Regenerate golden files under testdata/.
 golden:

@@ -18,9 +18,6 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// LockFileName is the lock file's name beside the definition.
-const LockFileName = "bundle.lock.hcl"
-
 // Locked is one image entry of the lock file.
 type Locked struct {
 	Name string

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	def "github.com/bdebundle/bundle/hcl"
+
 	"github.com/hashicorp/hcl/v2"
 )
 
@@ -20,7 +22,7 @@ func TestLockRoundTrip(t *testing.T) {
 		{Name: "app", Ref: "registry.example:5000/team/app@sha256:" + strings.Repeat("a", 64), Digest: "sha256:" + strings.Repeat("a", 64)},
 		{Name: "multi", Ref: "docker-archive:images/multi.tar", Digest: "sha256:" + strings.Repeat("b", 64), Platforms: []string{"linux/amd64", "linux/arm64/v8"}},
 	}
-	path := filepath.Join(t.TempDir(), LockFileName)
+	path := filepath.Join(t.TempDir(), def.LockFile)
 	if err := WriteLock(path, locks); err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +100,7 @@ func TestReadLockErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), LockFileName)
+			path := filepath.Join(t.TempDir(), def.LockFile)
 			if err := os.WriteFile(path, []byte(tt.src), 0o644); err != nil {
 				t.Fatal(err)
 			}
@@ -107,7 +109,7 @@ func TestReadLockErrors(t *testing.T) {
 				t.Fatal("no error")
 			}
 			msg := diags.Error()
-			for _, w := range append(tt.want, LockFileName) {
+			for _, w := range append(tt.want, def.LockFile) {
 				if !strings.Contains(msg, w) {
 					t.Errorf("diagnostics %q lack %q", msg, w)
 				}

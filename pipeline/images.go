@@ -15,9 +15,9 @@ import (
 // the definition's directory.
 func LockPath(p string) string {
 	if fi, err := os.Stat(p); err == nil && fi.IsDir() {
-		return filepath.Join(p, images.LockFileName)
+		return filepath.Join(p, def.LockFile)
 	}
-	return filepath.Join(filepath.Dir(p), images.LockFileName)
+	return filepath.Join(filepath.Dir(p), def.LockFile)
 }
 
 // ImageSpecs returns the image specs of a definition (local sources made

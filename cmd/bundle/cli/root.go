@@ -100,6 +100,9 @@ Exit codes: 0 ok, 1 user error (diagnostics, failed verification), 2 usage,
 				level = slog.LevelError
 			}
 			g.Log = slog.New(slog.NewTextHandler(g.Err, &slog.HandlerOptions{Level: level}))
+			// Libraries log through slog's default logger: -v shows their
+			// debug records, -q silences their warnings.
+			slog.SetDefault(g.Log)
 			if !isTTY(g.Err) {
 				g.NoColor = true
 			}

@@ -1,0 +1,56 @@
+package cli
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bdebundle/bundle/internal/demoinputs"
+)
+
+// TestVerboseShowsLibraryLogs: -v shows the debug records libraries log
+// through slog (here pipeline's, when the scan cache cannot be opened
+// because the cache directory is a file); without -v they are not shown.
+func TestVerboseShowsLibraryLogs(t *testing.T) {
+	dir := t.TempDir()
+	src, err := os.ReadFile("../../../examples/mesos-site/site.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "site.hcl"), src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := demoinputs.WriteAll(context.Background(), dir); err != nil {
+		t.Fatal(err)
+	}
+	if code, stdout, stderr := run(t, "lock", dir, "-q"); code != 0 {
+		t.Fatalf("lock: exit %d\n%s%s", code, stdout, stderr)
+	}
+	notADir := filepath.Join(t.TempDir(), "cache")
+	if err := os.WriteFile(notADir, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		flag []string
+		want bool
+	}{
+		{"verbose", []string{"-v"}, true},
+		{"default", nil, false},
+		{"quiet", []string{"-q"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"build", dir, "--plan", "--offline", "--cache-dir", notADir}, tt.flag...)
+			code, stdout, stderr := run(t, args...)
+			if code != 0 {
+				t.Fatalf("build --plan: exit %d\n%s%s", code, stdout, stderr)
+			}
+			if got := strings.Contains(stderr, "scan cache disabled"); got != tt.want {
+				t.Errorf("stderr shows the library's debug record: %v, want %v\n%s", got, tt.want, stderr)
+			}
+		})
+	}
+}
