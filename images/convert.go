@@ -24,12 +24,6 @@ const (
 	OCI MediaTypes = "oci"
 )
 
-// ParseMediaTypes parses a media type mode as written in a definition.
-func ParseMediaTypes(s string) (MediaTypes, error) {
-	m := MediaTypes(s)
-	return m, m.check()
-}
-
 func (m MediaTypes) check() error {
 	if m != Preserve && m != OCI {
 		return fmt.Errorf("unknown media type mode %q: want %q or %q", string(m), Preserve, OCI)

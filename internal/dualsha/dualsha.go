@@ -88,10 +88,6 @@ func New() *Pair {
 	return p
 }
 
-// Accelerated reports whether the two streams share one pass of the SHA
-// extensions; otherwise each stream is hashed on its own.
-func Accelerated() bool { return useSHA }
-
 // WriteA appends p to stream A only.
 func (s *Pair) WriteA(p []byte) (int, error) {
 	if s.ha != nil {
