@@ -24,6 +24,7 @@ every rendered configuration file as a unified diff.`,
   bundle diff old/ new/ --json`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			g.Out, g.Err = escaped(g.Out), escaped(g.Err)
 			d, err := out.Diff(cmd.Context(), args[0], args[1])
 			if err != nil {
 				return userErr(err)

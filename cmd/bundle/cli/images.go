@@ -51,6 +51,7 @@ is used only for loopback registries and hosts named with
   bundle images push mesos-site-2015.03.1.tar.zst --registry 10.0.0.5:5000 --insecure-registry 10.0.0.5:5000 --json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			g.Out, g.Err = escaped(g.Out), escaped(g.Err)
 			key, err := readPublicKey(keyFile)
 			if err != nil {
 				return err
@@ -152,6 +153,7 @@ and size. It does not verify the bundle; use verify.`,
   bundle images list dist/mesos-site-2015.03.1 --json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			g.Out, g.Err = escaped(g.Out), escaped(g.Err)
 			m, es, err := pipeline.ListImages(cmd.Context(), args[0])
 			if err != nil {
 				return pushErr(err)

@@ -26,6 +26,7 @@ summary. inspect does not check hashes; use verify.`,
   bundle inspect dist/mesos-site-2015.03.1 --json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			g.Out, g.Err = escaped(g.Out), escaped(g.Err)
 			in, err := out.Inspect(cmd.Context(), args[0])
 			if err != nil {
 				return userErr(err)

@@ -134,7 +134,7 @@ func Execute(ctx context.Context, args []string, s Streams) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil {
-			fmt.Fprintf(s.Err, "Error: %v\n", ee.err)
+			fmt.Fprintf(escaped(s.Err), "Error: %v\n", ee.err)
 		}
 		if ctx.Err() != nil {
 			// Whatever failed after an interrupt failed because of it: the

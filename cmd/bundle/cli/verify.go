@@ -55,6 +55,7 @@ layout, OVF) run on directories. Exits 1 when anything is wrong.`,
   bundle verify dist/mesos-site-2015.03.1.tar.zst --key release.pub.asc`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			g.Out, g.Err = escaped(g.Out), escaped(g.Err)
 			opts := out.VerifyOptions{}
 			key, err := readPublicKey(keyFile)
 			if err != nil {
