@@ -4,7 +4,8 @@
 // digests, VM disk headers) and compiles the Plan with one compiler.Compile
 // call. It also supplies out's writer hooks with the real repo, images and
 // ovf implementations, and pushes and lists a bundle's images (PushImages,
-// ListImages, and DeployImagePusher for deploy's image step). The CLI's
+// ListImages, and DeployImagePusher for deploy's image step) and runs the
+// lock flow (Lock: check, resolve every image, write the lock file). The CLI's
 // validate, build, lock, inspect and images verbs call it; nothing here
 // prints.
 package pipeline

@@ -3,9 +3,6 @@ package cli
 import (
 	"fmt"
 
-	"github.com/bdebundle/bundle/compiler"
-	def "github.com/bdebundle/bundle/hcl"
-	"github.com/bdebundle/bundle/images"
 	"github.com/bdebundle/bundle/pipeline"
 	"github.com/spf13/cobra"
 )
@@ -28,37 +25,15 @@ unless it is given --update-lock.`,
   bundle lock . --update`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			path := pathArg(args)
-			d, diags := def.Load(path, f.options())
+			res, d, diags, err := pipeline.Lock(cmd.Context(), pathArg(args), f.options(), pipeline.LockOptions{Update: update, Insecure: insecure})
 			if diags.HasErrors() {
 				printDiags(g, d.Sources(), diags)
 				return &exitError{code: ExitUser}
 			}
-			_, cds := compiler.Compile(d, nil)
-			if cds.HasErrors() {
-				printDiags(g, d.Sources(), cds)
-				return &exitError{code: ExitUser}
-			}
-			specs, lds := pipeline.ImageSpecs(d)
-			if lds.HasErrors() {
-				printDiags(g, d.Sources(), lds)
-				return &exitError{code: ExitUser}
-			}
-			locked, err := images.Lock(cmd.Context(), specs, images.Options{UpdateLock: update, Insecure: insecure})
 			if err != nil {
 				return envErr(err)
 			}
-			written := map[string]string{}
-			for _, im := range d.Images {
-				written[im.Name] = im.Ref
-			}
-			for i := range locked {
-				locked[i].Ref = written[locked[i].Name] // as written: no host paths in the lock
-			}
-			lockPath := pipeline.LockPath(path)
-			if err := images.WriteLock(lockPath, locked); err != nil {
-				return envErr(err)
-			}
+			locked, lockPath := res.Images, res.Path
 			if g.JSON {
 				type entry struct {
 					Name, Ref, Digest string
