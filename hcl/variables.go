@@ -258,7 +258,20 @@ func evalLocals(attrs []*hcl.Attribute, vars map[string]cty.Value, sensitiveVars
 		if refersSensitive(a.Expr, sensitiveVars, nil) {
 			sensitive[name] = true
 		}
-		v, ds := a.Expr.Value(evalContext(vars, vals))
+		// Only the locals the expression refers to go into its context:
+		// a context of every local would make long chains quadratic.
+		refs := map[string]cty.Value{}
+		for _, t := range a.Expr.Variables() {
+			if t.RootName() != "local" || len(t) < 2 {
+				continue
+			}
+			if ta, ok := t[1].(hcl.TraverseAttr); ok {
+				if v, ok := vals[ta.Name]; ok {
+					refs[ta.Name] = v
+				}
+			}
+		}
+		v, ds := a.Expr.Value(evalContext(vars, refs))
 		diags = append(diags, ds...)
 		if !ds.HasErrors() {
 			vals[name] = v
