@@ -15,16 +15,14 @@ import (
 	def "github.com/bdebundle/bundle/hcl"
 	"github.com/bdebundle/bundle/internal/demoinputs"
 	"github.com/bdebundle/bundle/internal/inputfacts"
+	"github.com/bdebundle/bundle/internal/testutil"
 )
 
 // writeSite writes the test site definition and its stand-in RPMs, a GPG
 // key and a disk into dir, with every input's mtime set to mtime.
 func writeSite(t testing.TB, dir string, mtime time.Time) {
 	t.Helper()
-	src, err := os.ReadFile("testdata/site/site.hcl")
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := []byte(testutil.PlainSite(t))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}

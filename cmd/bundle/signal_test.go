@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/bdebundle/bundle/internal/demoinputs"
+	"github.com/bdebundle/bundle/internal/testutil"
 )
 
 var binary string
@@ -69,10 +70,7 @@ func hangingServer(t *testing.T) (addr string, accepted chan struct{}) {
 func writeSite(t *testing.T, extra string) string {
 	t.Helper()
 	dir := t.TempDir()
-	src, err := os.ReadFile("../../out/testdata/site/site.hcl")
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := []byte(testutil.PlainSite(t))
 	if err := os.WriteFile(filepath.Join(dir, "site.hcl"), append(src, extra...), 0o644); err != nil {
 		t.Fatal(err)
 	}

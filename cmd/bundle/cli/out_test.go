@@ -13,6 +13,7 @@ import (
 
 	"github.com/bdebundle/bundle/internal/demoinputs"
 	"github.com/bdebundle/bundle/internal/progress"
+	"github.com/bdebundle/bundle/internal/testutil"
 	"github.com/bdebundle/bundle/out"
 )
 
@@ -20,10 +21,7 @@ import (
 func site(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	src, err := os.ReadFile("../../../out/testdata/site/site.hcl")
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := []byte(testutil.PlainSite(t))
 	if err := os.WriteFile(filepath.Join(dir, "site.hcl"), src, 0o644); err != nil {
 		t.Fatal(err)
 	}
