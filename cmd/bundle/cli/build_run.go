@@ -3,12 +3,14 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"github.com/bdebundle/bundle/internal/regular"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/bdebundle/bundle/internal/regular"
 
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/out"
@@ -20,6 +22,7 @@ import (
 type runFlags struct {
 	Format      string
 	SignKey     string
+	SignRepos   bool
 	NoArchive   bool
 	NoHardLinks bool
 	NoCache     bool
@@ -32,6 +35,7 @@ type runFlags struct {
 func addRunFlags(cmd *cobra.Command, f *runFlags) {
 	cmd.Flags().StringVar(&f.Format, "format", "tar.zst", "archive format: tar.zst, tar.gz or tar")
 	cmd.Flags().StringVar(&f.SignKey, "sign-key", "", "armored OpenPGP secret key: write bundle.json.sig (passphrase in $BUNDLE_SIGN_PASSPHRASE)")
+	cmd.Flags().BoolVar(&f.SignRepos, "sign-repos", false, "also sign each repository's repomd.xml with --sign-key (repomd.xml.asc, for repo_gpgcheck)")
 	cmd.Flags().BoolVar(&f.NoArchive, "no-archive", false, "write only the bundle directory")
 	cmd.Flags().BoolVar(&f.NoHardLinks, "no-hardlinks", false, "copy (or reflink) inputs instead of hard-linking them")
 	cmd.Flags().BoolVar(&f.NoCache, "no-cache", false, "read and hash every input again instead of using the scan and hash caches")
@@ -61,6 +65,10 @@ func runBuild(cmd *cobra.Command, g *Globals, f *buildFlags, pres *pipeline.Resu
 		CacheDir:       f.Run.CacheDir,
 		Protect:        protectedPaths(pres, f.Run.SignKey),
 	}
+	if f.Run.SignRepos && f.Run.SignKey == "" {
+		return usageErr(errors.New("--sign-repos signs with --sign-key: give both"))
+	}
+	var repoKey *openpgp.Entity
 	if f.Run.SignKey != "" {
 		key, err := regular.ReadFile(f.Run.SignKey, maxKeyFile)
 		if err != nil {
@@ -68,13 +76,17 @@ func runBuild(cmd *cobra.Command, g *Globals, f *buildFlags, pres *pipeline.Resu
 		}
 		opts.SignKey = key
 		opts.SignPassphrase = []byte(os.Getenv("BUNDLE_SIGN_PASSPHRASE"))
-		if _, err := out.SigningKey(key, opts.SignPassphrase); err != nil {
+		e, err := out.SigningKey(key, opts.SignPassphrase)
+		if err != nil {
 			return usageErr(fmt.Errorf("reading signing key %q: %w", f.Run.SignKey, err))
+		}
+		if f.Run.SignRepos {
+			repoKey = e
 		}
 	}
 	opts.Progress = rep
 	opts.Repos, opts.Images, opts.Templates = pres.Writers(pipeline.WriterOptions{
-		Offline: f.Run.Offline, UpdateLock: f.Run.UpdateLock, Insecure: f.Run.Insecure, Progress: rep, PrevLayout: pres.PrevLayout})
+		RepoSignKey: repoKey, Offline: f.Run.Offline, UpdateLock: f.Run.UpdateLock, Insecure: f.Run.Insecure, Progress: rep, PrevLayout: pres.PrevLayout})
 	res, err := out.Build(cmd.Context(), plan, f.Out, opts)
 	closeRep()
 	if err != nil {
