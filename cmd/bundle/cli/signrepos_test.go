@@ -82,6 +82,13 @@ func TestBuildSignRepos(t *testing.T) {
 	if out, err := gpgRun("--verify", mds[0]+".asc", tampered); err == nil {
 		t.Errorf("gpg verified a changed repomd.xml:\n%s", out)
 	}
+	manifest, err := os.ReadFile(filepath.Join(res.Dir, "bundle.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(manifest), "repodata/repomd.xml.asc") {
+		t.Error("bundle.json does not list repomd.xml.asc")
+	}
 	if code, _, stderr := run(t, "verify", res.Dir, "-q", "--key", pubFile); code != 0 {
 		t.Fatalf("verify of the signed bundle: exit %d\n%s", code, stderr)
 	}
