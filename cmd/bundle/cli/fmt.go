@@ -24,7 +24,7 @@ not formatted; with -diff it prints what it would change.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			res, err := def.Format(pathArg(args), !check)
 			if err != nil {
-				return envErr(err)
+				return pathErr(err)
 			}
 			var unformatted []string
 			for _, r := range res {

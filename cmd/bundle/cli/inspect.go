@@ -29,7 +29,7 @@ summary. inspect does not check hashes; use verify.`,
 			g.Out, g.Err = escaped(g.Out), escaped(g.Err)
 			in, err := out.Inspect(cmd.Context(), args[0])
 			if err != nil {
-				return userErr(err)
+				return pathErr(err)
 			}
 			if g.JSON {
 				return writeJSON(g, in)

@@ -88,7 +88,7 @@ func TestBuildVerifyInspectDiff(t *testing.T) {
 	if code, _, _ := run(t, "build", src, "-o", dist2, "--format", "zip"); code != ExitUsage {
 		t.Fatalf("bad --format: exit %d", code)
 	}
-	if code, _, _ := run(t, "verify", filepath.Join(t.TempDir(), "missing")); code != ExitEnv {
+	if code, _, _ := run(t, "verify", filepath.Join(t.TempDir(), "missing")); code != ExitUser {
 		t.Fatalf("verify of a missing path: exit %d", code)
 	}
 }

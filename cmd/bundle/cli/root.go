@@ -1,9 +1,12 @@
 package cli
 
 import (
+	"io/fs"
+
 	"context"
 	"errors"
 	"fmt"
+	"github.com/bdebundle/bundle/internal/regular"
 	"io"
 	"log/slog"
 	"os"
@@ -56,8 +59,19 @@ func (e *exitError) Unwrap() error { return e.err }
 
 // userErr, envErr and usageErr tag an error with the exit code it maps to.
 // A nil err with userErr means "diagnostics were already printed".
-func userErr(err error) error  { return &exitError{ExitUser, err} }
-func envErr(err error) error   { return &exitError{ExitEnv, err} }
+func userErr(err error) error { return &exitError{ExitUser, err} }
+func envErr(err error) error  { return &exitError{ExitEnv, err} }
+
+// pathErr maps an error reading a path the user named: a path that does
+// not exist or is not a regular file or directory is a user error (1), as
+// for definitions in validate and build; other I/O failures are
+// environment errors (3). Every verb uses it for its path arguments.
+func pathErr(err error) error {
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, regular.ErrNotRegular) {
+		return userErr(err)
+	}
+	return envErr(err)
+}
 func usageErr(err error) error { return &exitError{ExitUsage, err} }
 
 // commands lists the verbs; each file of this package adds its constructor.

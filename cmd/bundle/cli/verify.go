@@ -68,7 +68,7 @@ layout, OVF) run on directories. Exits 1 when anything is wrong.`,
 			r, err := out.Verify(cmd.Context(), args[0], opts)
 			rep.Close()
 			if err != nil {
-				return envErr(err)
+				return pathErr(err)
 			}
 			if g.JSON {
 				if err := writeJSON(g, r); err != nil {
