@@ -5,7 +5,8 @@
 // call. It also supplies out's writer hooks with the real repo, images and
 // ovf implementations, and pushes and lists a bundle's images (PushImages,
 // ListImages, and DeployImagePusher for deploy's image step) and runs the
-// lock flow (Lock: check, resolve every image, write the lock file). The CLI's
-// validate, build, lock, inspect and images verbs call it; nothing here
-// prints.
+// lock flow (Lock: check, resolve every image, write the lock file) and
+// verify with its deep checks (Verify: repodata, image layout, OVF). The CLI's
+// validate, build, lock, verify, deploy, inspect and images verbs call it;
+// nothing here prints.
 package pipeline

@@ -22,9 +22,7 @@ func init() { register(newDeployCmd) }
 // verifyBundle checks a bundle directory before it is deployed, deep checks
 // included; with a key, bundle.json.sig must be a good signature by it.
 var verifyBundle = func(ctx context.Context, bundleDir string, key []byte) error {
-	opts := out.VerifyOptions{Key: key}
-	verifyHooks(&opts)
-	r, err := out.Verify(ctx, bundleDir, opts)
+	r, err := pipeline.Verify(ctx, bundleDir, out.VerifyOptions{Key: key})
 	if err != nil {
 		return err
 	}

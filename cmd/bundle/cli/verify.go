@@ -1,28 +1,16 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"github.com/bdebundle/bundle/internal/regular"
 
-	"github.com/bdebundle/bundle/images"
-	"github.com/bdebundle/bundle/images/ovf"
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/out"
-	"github.com/bdebundle/bundle/repo"
+	"github.com/bdebundle/bundle/pipeline"
 	"github.com/spf13/cobra"
 )
 
 func init() { register(newVerifyCmd) }
-
-// verifyHooks adds the deep checks (repodata, OCI layout, OVF) to Verify.
-var verifyHooks = func(opts *out.VerifyOptions) {
-	opts.Repodata = repo.VerifyRepodata
-	opts.Layout = images.VerifyLayout
-	opts.OVF = func(_ context.Context, dir, name string) error {
-		return ovf.VerifyManifest(dir, name)
-	}
-}
 
 // readPublicKey reads the --key file of verify and deploy; "" is no key.
 // A file that holds no OpenPGP key is a usage error naming it.
@@ -62,10 +50,9 @@ layout, OVF) run on directories. Exits 1 when anything is wrong.`,
 				return err
 			}
 			opts.Key = key
-			verifyHooks(&opts)
 			rep := newReporter(g)
 			opts.Progress = rep
-			r, err := out.Verify(cmd.Context(), args[0], opts)
+			r, err := pipeline.Verify(cmd.Context(), args[0], opts)
 			rep.Close()
 			if err != nil {
 				return pathErr(err)
