@@ -305,6 +305,13 @@ func TestBuildRefusesBadPlans(t *testing.T) {
 		}, "both write"},
 		{"no version", func(p *compiler.Plan) { p.Version = "" }, "invalid name"},
 		{"missing input", func(p *compiler.Plan) { p.Repos[0].Packages[0].Src = filepath.Join(src, "gone.rpm") }, "gone.rpm"},
+		{"file at the SBOM's path", func(p *compiler.Plan) {
+			p.Files = append(p.Files, &compiler.File{Path: p.SBOM, Data: []byte("{}")})
+		}, "both write \"sbom.cdx.json\""},
+		{"SBOM outside", func(p *compiler.Plan) { p.SBOM = "../sbom.cdx.json" }, "leaves the bundle"},
+		{"SBOM as metadata", func(p *compiler.Plan) { p.SBOM = "SHA256SUMS" }, "reserved for bundle metadata"},
+		{"provenance in a directory", func(p *compiler.Plan) { p.Provenance = "../x.intoto.json" }, "must be a plain file name"},
+		{"hidden provenance", func(p *compiler.Plan) { p.Provenance = ".x.intoto.json" }, "must be a plain file name"},
 	}
 	// The unmutated plan builds, so each refusal is the mutation's doing.
 	if _, err := Build(context.Background(), compileSite(t, src), t.TempDir(), testOptions(t)); err != nil {
