@@ -1,3 +1,7 @@
+//go:build linux
+
+// The benchmark reads peak RSS from Linux rusage.
+
 package repo
 
 import (
