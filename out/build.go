@@ -225,20 +225,34 @@ func Build(ctx context.Context, plan *compiler.Plan, outDir string, opts BuildOp
 		}()
 	}
 
-	var tmpProv string
+	// With an archive the provenance was written (and flushed together
+	// with it) by b.archive; without one it is written here.
+	tmpProv := b.provTmp
+	defer func() {
+		if tmpProv != "" {
+			_ = os.Remove(tmpProv)
+		}
+	}()
 	if b.plan.Provenance != "" {
 		if err := fault(StepProvenance); err != nil {
 			return nil, err
 		}
-		tmpProv, err = b.writeProvenance(outDir, dir, res)
-		if err != nil {
-			return nil, err
-		}
-		defer func() {
-			if tmpProv != "" {
-				_ = os.Remove(tmpProv)
+		if tmpProv == "" {
+			start := time.Now()
+			f, err := b.provenanceTemp(outDir, dir, res)
+			if err != nil {
+				return nil, err
 			}
-		}()
+			tmpProv = f.Name()
+			err = f.Sync()
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			b.vsTime += time.Since(start)
+			if err != nil {
+				return nil, fmt.Errorf("writing %q: %w", tmpProv, err)
+			}
+		}
 	}
 
 	if err := fault(StepSwapDir); err != nil {
@@ -326,6 +340,8 @@ type builder struct {
 	// rpmFacts are the repo writer's header facts by bundle path.
 	rpmFacts         map[string]*RPMFacts
 	sbomTime, vsTime time.Duration
+	// provTmp is the provenance's temporary file, once written.
+	provTmp string
 }
 
 func (b *builder) jobs() int {
@@ -847,15 +863,56 @@ func (b *builder) archive(ctx context.Context, outDir, dir string, res *Result) 
 	if err := f.Chmod(0o644); err != nil {
 		return "", fmt.Errorf("writing archive %q: %w", name, err)
 	}
-	if err := f.Sync(); err != nil {
+	res.ArchiveSize = cw.n
+	res.ArchiveSHA256 = hex.EncodeToString(h.Sum(nil))
+	// The provenance names the archive's digest, known now: it is written
+	// before the archive is flushed, and both are flushed at once.
+	var prov *os.File
+	if b.plan.Provenance != "" {
+		start := time.Now()
+		prov, err = b.provenanceTemp(outDir, dir, res)
+		b.vsTime += time.Since(start)
+		if err != nil {
+			return "", err
+		}
+		b.provTmp = prov.Name()
+		defer func() {
+			if !ok {
+				os.Remove(b.provTmp)
+				b.provTmp = ""
+			}
+		}()
+	}
+	provDone := make(chan error, 1)
+	var provAt time.Time
+	if prov != nil {
+		go func() {
+			err := prov.Sync()
+			if cerr := prov.Close(); err == nil {
+				err = cerr
+			}
+			provAt = time.Now()
+			provDone <- err
+		}()
+	} else {
+		provDone <- nil
+	}
+	err = f.Sync()
+	archiveAt := time.Now()
+	perr := <-provDone
+	if prov != nil && provAt.After(archiveAt) {
+		b.vsTime += provAt.Sub(archiveAt) // what the provenance's flush added
+	}
+	if err != nil {
 		return "", fmt.Errorf("flushing archive %q: %w", name, err)
+	}
+	if perr != nil {
+		return "", fmt.Errorf("writing %q: %w", b.provTmp, perr)
 	}
 	if err := f.Close(); err != nil {
 		return "", fmt.Errorf("writing archive %q: %w", name, err)
 	}
 	ok = true
-	res.ArchiveSize = cw.n
-	res.ArchiveSHA256 = hex.EncodeToString(h.Sum(nil))
 	return name, nil
 }
 

@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/bdebundle/bundle/provenance"
 )
@@ -37,48 +36,40 @@ func (b *builder) provenanceBuild(dir, archiveName, archiveSHA string) provenanc
 	return pb
 }
 
-// writeProvenance writes the provenance (a DSSE envelope signed with
-// opts.SignKey when one is given) to a temporary file in outDir, flushed,
-// and returns its name.
-func (b *builder) writeProvenance(outDir, dir string, res *Result) (string, error) {
-	start := time.Now()
-	defer func() { b.vsTime = time.Since(start) }()
+// provenanceTemp writes the provenance (a DSSE envelope signed with
+// opts.SignKey when one is given) to a new temporary file in outDir and
+// returns it open and not yet flushed: the caller flushes and closes it.
+func (b *builder) provenanceTemp(outDir, dir string, res *Result) (*os.File, error) {
 	archiveName := ""
 	if res.ArchiveSHA256 != "" {
 		archiveName = filepath.Base(ArchivePath(outDir, dir, b.opts.Format))
 	}
 	stmt, err := provenance.Statement(b.provenanceBuild(dir, archiveName, res.ArchiveSHA256))
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	data := stmt
 	if len(b.opts.SignKey) > 0 {
 		sig, keyID, err := signDetached(provenance.PAE(provenance.PayloadType, stmt), b.opts.SignKey, b.opts.SignPassphrase, b.plan.Epoch, false)
 		if err != nil {
-			return "", fmt.Errorf("signing %s: %w", b.plan.Provenance, err)
+			return nil, fmt.Errorf("signing %s: %w", b.plan.Provenance, err)
 		}
 		if data, err = provenance.Envelope(stmt, keyID, sig); err != nil {
-			return "", err
+			return nil, err
 		}
 	}
 	f, err := os.CreateTemp(outDir, "."+b.plan.Provenance+".tmp-")
 	if err != nil {
-		return "", fmt.Errorf("writing provenance in %q: %w", outDir, err)
+		return nil, fmt.Errorf("writing provenance in %q: %w", outDir, err)
 	}
-	name := f.Name()
 	_, err = f.Write(data)
 	if err == nil {
 		err = f.Chmod(0o644)
 	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
 	if err != nil {
-		os.Remove(name)
-		return "", fmt.Errorf("writing %q: %w", name, err)
+		f.Close()
+		os.Remove(f.Name())
+		return nil, fmt.Errorf("writing %q: %w", f.Name(), err)
 	}
-	return name, nil
+	return f, nil
 }
