@@ -5,6 +5,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"github.com/bdebundle/bundle/internal/regular"
 	"io"
@@ -181,6 +182,17 @@ func openArchive(path string) (tr *tar.Reader, closeFn func(), err error) {
 // openArchiveCounted is openArchive reporting to t (when not nil) the bytes
 // read from the archive file, before decompression.
 func openArchiveCounted(path string, t progress.Task) (tr *tar.Reader, closeFn func(), err error) {
+	r, closeFn, err := openStream(path, t)
+	if err != nil {
+		return nil, nil, err
+	}
+	return tar.NewReader(r), closeFn, nil
+}
+
+// openStream returns the decompressed stream of the archive at path,
+// detecting the compression from its first bytes; t, when not nil, receives
+// the bytes read from the file. close releases it.
+func openStream(path string, t progress.Task) (r io.Reader, closeFn func(), err error) {
 	f, err := regular.Open(path)
 	if err != nil {
 		return nil, nil, err
@@ -198,16 +210,16 @@ func openArchiveCounted(path string, t progress.Task) (tr *tar.Reader, closeFn f
 			f.Close()
 			return nil, nil, fmt.Errorf("reading %q: %w", path, err)
 		}
-		return tar.NewReader(zr), func() { zr.Close(); f.Close() }, nil
+		return zr, func() { zr.Close(); f.Close() }, nil
 	case bytes.HasPrefix(head, gzipMagic):
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			f.Close()
 			return nil, nil, fmt.Errorf("reading %q: %w", path, err)
 		}
-		return tar.NewReader(zr), func() { zr.Close(); f.Close() }, nil
+		return zr, func() { zr.Close(); f.Close() }, nil
 	}
-	return tar.NewReader(br), func() { f.Close() }, nil
+	return br, func() { f.Close() }, nil
 }
 
 // isArchive reports whether path is a regular file (an archive) rather than
@@ -243,19 +255,30 @@ func (e *ArchiveError) Error() string {
 func (e *ArchiveError) Unwrap() error { return e.Err }
 
 // walkArchive streams the archive at p. Every entry is checked with
-// safeEntry before visit sees it; visit gets the entry's path below the top
-// directory ("" for the top directory itself) and, for files, a reader of
-// its content. The walk stops with an *ArchiveError at the first unsafe
-// entry or damaged header, with the error of visit when it returns one, and
-// with ctx's error when ctx is done. It returns the top directory's name
-// ("" for an archive without entries). t, when not nil, receives the bytes
-// read from the archive file.
+// safeEntry and against the bounds of bundle.json (see bounds) before visit
+// sees it; visit gets the entry's path below the top directory ("" for the
+// top directory itself) and, for files, a reader of its content. The walk
+// stops with an *ArchiveError at the first unsafe or unbounded entry or
+// damaged header, with the error of visit when it returns one, and with
+// ctx's error when ctx is done. It returns the top directory's name ("" for
+// an archive without entries). t, when not nil, receives the bytes read
+// from the archive file.
 func walkArchive(ctx context.Context, p string, t progress.Task, visit func(h *tar.Header, rel string, r io.Reader) error) (prefix string, err error) {
-	tr, closeFn, err := openArchiveCounted(p, t)
+	r, closeFn, err := openStream(p, t)
 	if err != nil {
 		return "", fmt.Errorf("reading bundle %q: %w", p, err)
 	}
 	defer closeFn()
+	b := newBounds(r)
+	tr := tar.NewReader(b)
+	refused := func(h *tar.Header, err error) error {
+		var ae *ArchiveError
+		if errors.As(err, &ae) {
+			ae.Archive = p
+			return ae
+		}
+		return &ArchiveError{Archive: p, Entry: h.Name, Refused: true, Err: err}
+	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return prefix, err
@@ -265,13 +288,32 @@ func walkArchive(ctx context.Context, p string, t progress.Task, visit func(h *t
 			return prefix, nil
 		}
 		if err != nil {
-			return prefix, &ArchiveError{Archive: p, Err: err}
+			return prefix, &ArchiveError{Archive: p, Refused: errors.Is(err, errExpands), Err: err}
 		}
 		rel, err := safeEntry(h, &prefix)
 		if err != nil {
-			return prefix, &ArchiveError{Archive: p, Entry: h.Name, Refused: true, Err: err}
+			return prefix, refused(h, err)
 		}
-		if err := visit(h, rel, tr); err != nil {
+		if err := b.admit(h, rel); err != nil {
+			return prefix, refused(h, err)
+		}
+		var data io.Reader = tr
+		if h.Typeflag == tar.TypeReg && rel == ManifestName && !b.manifestSeen {
+			// Read here: its sizes bound the rest of the stream.
+			buf, err := io.ReadAll(tr)
+			if err != nil {
+				return prefix, &ArchiveError{Archive: p, Entry: h.Name, Err: err}
+			}
+			m, _ := ParseManifest(buf) // a bad one is the readers' to report
+			if err := b.setManifest(m); err != nil {
+				return prefix, refused(h, err)
+			}
+			data = bytes.NewReader(buf)
+		}
+		if err := visit(h, rel, data); err != nil {
+			if errors.Is(err, errExpands) && b.err != nil {
+				return prefix, &ArchiveError{Archive: p, Entry: h.Name, Refused: true, Err: fmt.Errorf("%q: %w", h.Name, b.err)}
+			}
 			return prefix, err
 		}
 	}

@@ -62,39 +62,25 @@ func Inspect(ctx context.Context, path string) (*Inspection, error) {
 
 // readArchiveFiles streams an archive and returns the content of the files
 // (paths below the top directory) for which want is true, each at most
-// limit bytes. Unsafe entries are an error.
+// limit bytes. Unsafe entries, and entries bundle.json does not bound, are
+// an error.
 func readArchiveFiles(ctx context.Context, path string, want func(rel string) bool, limit int64) (map[string][]byte, error) {
-	tr, closeFn, err := openArchive(path)
+	out := map[string][]byte{}
+	_, err := walkArchive(ctx, path, nil, func(h *tar.Header, rel string, r io.Reader) error {
+		if h.Typeflag != tar.TypeReg || !want(rel) || h.Size > limit {
+			return nil
+		}
+		data, err := io.ReadAll(r)
+		if err != nil {
+			return &ArchiveError{Archive: path, Entry: h.Name, Err: err}
+		}
+		out[rel] = data
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("reading bundle %q: %w", path, err)
 	}
-	defer closeFn()
-	out := map[string][]byte{}
-	prefix := ""
-	for {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		h, err := tr.Next()
-		if err == io.EOF {
-			return out, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reading bundle %q: %w", path, err)
-		}
-		rel, err := safeEntry(h, &prefix)
-		if err != nil {
-			return nil, fmt.Errorf("reading bundle %q: refused archive entry: %w", path, err)
-		}
-		if h.Typeflag != tar.TypeReg || !want(rel) || h.Size > limit {
-			continue
-		}
-		data, err := io.ReadAll(tr)
-		if err != nil {
-			return nil, fmt.Errorf("reading %q in %q: %w", rel, path, err)
-		}
-		out[rel] = data
-	}
+	return out, nil
 }
 
 // readBundleFiles returns the content of the wanted files of a bundle dir

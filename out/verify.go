@@ -460,7 +460,11 @@ func readArchive(ctx context.Context, p string, rep *Report, opts VerifyOptions)
 		return nil, prefix, nil
 	case errors.As(err, &ae) && ae.Refused:
 		task.Done(nil)
-		rep.add(ae.Entry, "refused archive entry: %v", ae.Err)
+		at := ae.Entry
+		if at == "" {
+			at = filepath.Base(p)
+		}
+		rep.add(at, "refused archive entry: %v", ae.Err)
 		return nil, prefix, nil
 	case errors.As(err, &ae):
 		task.Done(err)
