@@ -173,22 +173,6 @@ var (
 	gzipMagic = []byte{0x1f, 0x8b}
 )
 
-// openArchive returns a tar reader over the archive at path, detecting the
-// compression from its first bytes. close releases it.
-func openArchive(path string) (tr *tar.Reader, closeFn func(), err error) {
-	return openArchiveCounted(path, nil)
-}
-
-// openArchiveCounted is openArchive reporting to t (when not nil) the bytes
-// read from the archive file, before decompression.
-func openArchiveCounted(path string, t progress.Task) (tr *tar.Reader, closeFn func(), err error) {
-	r, closeFn, err := openStream(path, t)
-	if err != nil {
-		return nil, nil, err
-	}
-	return tar.NewReader(r), closeFn, nil
-}
-
 // openStream returns the decompressed stream of the archive at path,
 // detecting the compression from its first bytes; t, when not nil, receives
 // the bytes read from the file. close releases it.
