@@ -2,8 +2,12 @@ package hcl
 
 import (
 	"fmt"
+	"math/big"
+	"sort"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // Limits on what Load reads, so that a hostile or broken file is a clear
@@ -15,8 +19,74 @@ const (
 	MaxNesting = 64
 	// MaxListLength bounds list and map attributes (hosts, packages,
 	// provides, attributes, env, constraints...).
-	MaxListLength = 100000
+	MaxListLength = 10000
+	// MaxInstances bounds a node group's or an app's instances.
+	MaxInstances = 10000
 )
+
+// checkSizes evaluates every attribute of the bodies (blocks included, at
+// any depth) and refuses, at the attribute, a list, set, map or object
+// holding more than MaxListLength elements in all (nested ones counted) and
+// an instances count above MaxInstances, before the definition is decoded
+// and compiled. Evaluation errors are left to decoding to report.
+func checkSizes(bodies []*hcl.File, ctx *hcl.EvalContext) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	var walk func(b *hclsyntax.Body)
+	walk = func(b *hclsyntax.Body) {
+		names := make([]string, 0, len(b.Attributes))
+		for n := range b.Attributes {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			a := b.Attributes[n]
+			v, ds := a.Expr.Value(ctx)
+			if ds.HasErrors() {
+				continue
+			}
+			if n == "instances" && v.IsKnown() && !v.IsNull() && v.Type() == cty.Number {
+				if bf := v.AsBigFloat(); bf.Cmp(big.NewFloat(MaxInstances)) > 0 {
+					diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Too many instances",
+						Detail:  fmt.Sprintf("instances is %s; at most %d are allowed.", bf.Text('g', 10), MaxInstances),
+						Subject: a.SrcRange.Ptr()})
+				}
+				continue
+			}
+			if k := elements(v, MaxListLength+1); k > MaxListLength {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "List too long",
+					Detail:  fmt.Sprintf("%s holds more than %d elements (nested ones counted); that is the limit.", n, MaxListLength),
+					Subject: a.SrcRange.Ptr()})
+			}
+		}
+		for _, blk := range b.Blocks {
+			walk(blk.Body)
+		}
+	}
+	for _, f := range bodies {
+		if b, ok := f.Body.(*hclsyntax.Body); ok {
+			walk(b)
+		}
+	}
+	return diags
+}
+
+// elements counts the elements of v's collections, nested ones included,
+// stopping once the count reaches stop.
+func elements(v cty.Value, stop int) int {
+	if !v.IsKnown() || v.IsNull() {
+		return 0
+	}
+	t := v.Type()
+	if !t.IsListType() && !t.IsSetType() && !t.IsMapType() && !t.IsTupleType() && !t.IsObjectType() {
+		return 0
+	}
+	n := v.LengthInt()
+	for it := v.ElementIterator(); n < stop && it.Next(); {
+		_, e := it.Element()
+		n += elements(e, stop-n)
+	}
+	return n
+}
 
 // checkNesting refuses sources whose blocks and expressions nest deeper
 // than MaxNesting, before the recursive parser sees them. It skips quoted

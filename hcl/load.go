@@ -172,6 +172,11 @@ func Load(path string, opts Options) (*Definition, hcl.Diagnostics) {
 
 	// Pass 2: every block, evaluated.
 	ctx := evalContext(varVals, locals)
+	if ds := checkSizes(bodies, ctx); ds.HasErrors() {
+		diags = append(diags, ds...)
+		redact(diags, sensitiveVars, sensitiveLocals)
+		return d, diags
+	}
 	var all root
 	for _, f := range bodies {
 		var r root
