@@ -173,21 +173,29 @@ func TestChecks(t *testing.T) {
 			}
 			_, diags = Compile(d, gatherFacts(t, d, dir, exampleFacts()))
 			errs := errorsOf(diags)
-			if tc.summary == "" {
-				if len(errs) > 0 {
-					t.Fatalf("unexpected errors:%s", diagText(errs))
-				}
-				return
-			}
-			i := strings.Index(text, tc.at)
-			if i < 0 {
-				t.Fatalf("%q is not in the edited definition", tc.at)
-			}
-			line := strings.Count(text[:i], "\n") + 1
-			if !hasDiag(errs, tc.summary, line) {
-				t.Errorf("want %q at site.hcl:%d; got:%s", tc.summary, line, diagText(diags))
-			}
+			wantDiagAt(t, text, tc.at, tc.summary, errs, diags)
 		})
+	}
+}
+
+// wantDiagAt fails t unless, with summary empty, errs is empty, or errs
+// holds an error summary on the line of text where at first stands; diags
+// (all of the compile's diagnostics) is shown on failure.
+func wantDiagAt(t *testing.T, text, at, summary string, errs, diags hcl.Diagnostics) {
+	t.Helper()
+	if summary == "" {
+		if len(errs) > 0 {
+			t.Fatalf("unexpected errors:%s", diagText(errs))
+		}
+		return
+	}
+	i := strings.Index(text, at)
+	if i < 0 {
+		t.Fatalf("%q is not in the edited definition", at)
+	}
+	line := strings.Count(text[:i], "\n") + 1
+	if !hasDiag(errs, summary, line) {
+		t.Errorf("want %q at site.hcl:%d; got:%s", summary, line, diagText(diags))
 	}
 }
 

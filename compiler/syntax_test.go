@@ -112,20 +112,7 @@ func TestInjection(t *testing.T) {
 			if tc.secret != "" && strings.Contains(diagText(diags), tc.secret) {
 				t.Errorf("a diagnostic shows the sensitive value:%s", diagText(diags))
 			}
-			if tc.summary == "" {
-				if len(errs) > 0 {
-					t.Fatalf("unexpected errors:%s", diagText(errs))
-				}
-				return
-			}
-			i := strings.Index(text, tc.at)
-			if i < 0 {
-				t.Fatalf("%q is not in the edited definition", tc.at)
-			}
-			line := strings.Count(text[:i], "\n") + 1
-			if !hasDiag(errs, tc.summary, line) {
-				t.Errorf("want %q at site.hcl:%d; got:%s", tc.summary, line, diagText(diags))
-			}
+			wantDiagAt(t, text, tc.at, tc.summary, errs, diags)
 		})
 	}
 }

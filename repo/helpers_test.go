@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bdebundle/bundle/internal/testutil"
 	"github.com/google/rpmpack"
 	"github.com/klauspost/compress/gzip"
 )
@@ -112,26 +113,7 @@ func run(t testing.TB, dir string, name string, args ...string) string {
 // copyFiles copies files into dir and sets every mtime to mtime.
 func copyFiles(t testing.TB, dir string, files []string, mtime time.Time) {
 	t.Helper()
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range files {
-		in, err := os.Open(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		dst := filepath.Join(dir, filepath.Base(f))
-		out, err := os.Create(dst)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := io.Copy(out, in); err != nil {
-			t.Fatal(err)
-		}
-		in.Close()
-		if err := out.Close(); err != nil {
-			t.Fatal(err)
-		}
+	for _, dst := range testutil.CopyFiles(t, dir, files...) {
 		if err := os.Chtimes(dst, mtime, mtime); err != nil {
 			t.Fatal(err)
 		}

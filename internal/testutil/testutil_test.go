@@ -50,3 +50,26 @@ func TestRequireTool(t *testing.T) {
 		t.Error("RequireTool returned no path for go")
 	}
 }
+
+func TestCopyFiles(t *testing.T) {
+	src := t.TempDir()
+	a, b := filepath.Join(src, "a.rpm"), filepath.Join(src, "b.key")
+	if err := os.WriteFile(a, []byte("aa"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(b, []byte("bbb"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "sub", "dir")
+	got := CopyFiles(t, dir, a, b)
+	want := []string{filepath.Join(dir, "a.rpm"), filepath.Join(dir, "b.key")}
+	if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Fatalf("CopyFiles = %q, want %q", got, want)
+	}
+	for i, body := range []string{"aa", "bbb"} {
+		data, err := os.ReadFile(got[i])
+		if err != nil || string(data) != body {
+			t.Errorf("%s = %q, %v; want %q", got[i], data, err, body)
+		}
+	}
+}

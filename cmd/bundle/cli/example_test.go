@@ -15,22 +15,34 @@ import (
 	"github.com/bdebundle/bundle/out"
 )
 
+// writeExample writes examples/mesos-site/site.hcl and its stand-in inputs
+// (demoinputs) into dir, creating it, and returns the input files written.
+func writeExample(t testing.TB, dir string) []string {
+	t.Helper()
+	src, err := os.ReadFile("../../../examples/mesos-site/site.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "site.hcl"), src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	files, err := demoinputs.WriteAll(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
 // TestExampleEndToEnd builds the example site with its stand-in inputs and
 // reads the result with the real clients: dnf over each bundled repo,
 // haproxy -c over the rendered config, and bundle verify on the directory and
 // the archive.
 func TestExampleEndToEnd(t *testing.T) {
 	dir := t.TempDir()
-	src, err := os.ReadFile("../../../examples/mesos-site/site.hcl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "site.hcl"), src, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := demoinputs.WriteAll(context.Background(), dir); err != nil {
-		t.Fatal(err)
-	}
+	writeExample(t, dir)
 	dist := filepath.Join(t.TempDir(), "dist")
 	for _, args := range [][]string{
 		{"lock", dir},
@@ -145,22 +157,9 @@ func TestExampleEndToEnd(t *testing.T) {
 // inputs have different mtimes, at different times, with the hash cache off
 // and on, and gets the same archive bytes.
 func TestExampleReproducible(t *testing.T) {
-	src, err := os.ReadFile("../../../examples/mesos-site/site.hcl")
-	if err != nil {
-		t.Fatal(err)
-	}
 	build := func(mtime time.Time, extra ...string) string {
 		dir := filepath.Join(t.TempDir(), "checkout", "examples", "mesos-site")
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, "site.hcl"), src, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		files, err := demoinputs.WriteAll(context.Background(), dir)
-		if err != nil {
-			t.Fatal(err)
-		}
+		files := writeExample(t, dir)
 		for _, f := range files {
 			if err := os.Chtimes(f, mtime, mtime); err != nil {
 				t.Fatal(err)
@@ -185,18 +184,8 @@ func TestExampleReproducible(t *testing.T) {
 // bundle shares an inode with an input (so editing an input in place never
 // changes a built bundle); by default the RPMs and the disk are linked.
 func TestNoHardlinksCopiesEveryInput(t *testing.T) {
-	src, err := os.ReadFile("../../../examples/mesos-site/site.hcl")
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "site.hcl"), src, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	inputs, err := demoinputs.WriteAll(context.Background(), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	inputs := writeExample(t, dir)
 	shared := func(extra ...string) []string {
 		dist := t.TempDir()
 		args := append([]string{"build", dir, "-o", dist, "-q", "--offline", "--no-cache"}, extra...)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/bdebundle/bundle/images"
 	"github.com/bdebundle/bundle/internal/demoinputs"
+	"github.com/bdebundle/bundle/internal/testutil"
 	"github.com/bdebundle/bundle/out"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/random"
@@ -31,60 +32,17 @@ import (
 // basic auth as user with password pass (an htpasswd file).
 func startDockerRegistry(t *testing.T, user, pass string) string {
 	t.Helper()
-	bin, err := exec.LookPath("docker-registry")
-	if err != nil {
-		t.Fatalf("docker-registry is required (Debian package docker-registry): %v", err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	host := l.Addr().String()
-	l.Close()
-	dir := t.TempDir()
 	auth := ""
 	if user != "" {
 		h, err := bcrypt.GenerateFromPassword([]byte(pass), bcrypt.MinCost)
 		if err != nil {
 			t.Fatal(err)
 		}
-		pw := filepath.Join(dir, "htpasswd")
+		pw := filepath.Join(t.TempDir(), "htpasswd")
 		must0(t, os.WriteFile(pw, []byte(user+":"+string(h)+"\n"), 0o644))
 		auth = fmt.Sprintf("auth:\n  htpasswd:\n    realm: site\n    path: %s\n", pw)
 	}
-	cfg := filepath.Join(dir, "config.yml")
-	must0(t, os.WriteFile(cfg, []byte(fmt.Sprintf(`version: 0.1
-log:
-  level: error
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: %s
-http:
-  addr: %s
-%s`, filepath.Join(dir, "data"), host, auth)), 0o644))
-	cmd := exec.Command(bin, "serve", cfg)
-	var logs strings.Builder
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	must0(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	for deadline := time.Now().Add(15 * time.Second); ; {
-		resp, err := http.Get("http://" + host + "/v2/")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusUnauthorized {
-				return host
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("docker-registry did not answer on %s: %v\n%s", host, err, logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	return testutil.DockerRegistry(t, auth)
 }
 
 // regProxy is a loopback reverse proxy in front of a registry. It counts

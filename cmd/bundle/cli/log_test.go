@@ -1,13 +1,10 @@
 package cli
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/bdebundle/bundle/internal/demoinputs"
 )
 
 // TestVerboseShowsLibraryLogs: -v shows the debug records libraries log
@@ -15,16 +12,7 @@ import (
 // because the cache directory is a file); without -v they are not shown.
 func TestVerboseShowsLibraryLogs(t *testing.T) {
 	dir := t.TempDir()
-	src, err := os.ReadFile("../../../examples/mesos-site/site.hcl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "site.hcl"), src, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := demoinputs.WriteAll(context.Background(), dir); err != nil {
-		t.Fatal(err)
-	}
+	writeExample(t, dir)
 	if code, stdout, stderr := run(t, "lock", dir, "-q"); code != 0 {
 		t.Fatalf("lock: exit %d\n%s%s", code, stdout, stderr)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/bdebundle/bundle/internal/demoinputs"
 	"github.com/bdebundle/bundle/internal/sbomcheck"
+	"github.com/bdebundle/bundle/internal/testutil"
 	"github.com/bdebundle/bundle/out"
 	"github.com/bdebundle/bundle/provenance"
 )
@@ -419,7 +420,7 @@ func TestSBOMOfRealRPMs(t *testing.T) {
 		t.Fatalf("real RPMs: %v %v", real, err)
 	}
 	src := site(t)
-	copyInto(t, filepath.Join(src, "rpms", "centos"), real...)
+	testutil.CopyFiles(t, filepath.Join(src, "rpms", "centos"), real...)
 	hcl := filepath.Join(src, "site.hcl")
 	b := readFile(t, hcl)
 	b = append(b, []byte("\nrepo \"centos\" {\n  version  = \"7\"\n  packages = [\"rpms/centos\"]\n  base_url = \"http://yum.example.com/centos/7/\"\n}\n")...)

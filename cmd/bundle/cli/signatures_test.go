@@ -1,15 +1,14 @@
 package cli
 
 import (
-	"bytes"
 	"encoding/json"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/bdebundle/bundle/internal/testutil"
 	"github.com/bdebundle/bundle/repo"
 )
 
@@ -27,32 +26,13 @@ func centosTestdata(t *testing.T) string {
 	return filepath.Join(info.Dir, "testdata")
 }
 
-func copyInto(t *testing.T, dir string, files ...string) {
-	t.Helper()
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range files {
-		in, err := os.Open(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var b bytes.Buffer
-		io.Copy(&b, in)
-		in.Close()
-		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), b.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // TestRepoIndexListsSignatures: real V3-signed packages index without
 // keys, and --json and -v say which signature kinds and key ids each
 // carries.
 func TestRepoIndexListsSignatures(t *testing.T) {
 	td := centosTestdata(t)
 	dir := t.TempDir()
-	copyInto(t, dir, filepath.Join(td, "centos-release-7-2.1511.el7.centos.2.10.x86_64.rpm"),
+	testutil.CopyFiles(t, dir, filepath.Join(td, "centos-release-7-2.1511.el7.centos.2.10.x86_64.rpm"),
 		filepath.Join(td, "centos-release-5-0.0.el5.centos.2.i386.rpm"), filepath.Join(td, "centos-release-as-2.1AS-4.noarch.rpm"))
 	code, stdout, stderr := run(t, "repo", "index", dir, "--json")
 	if code != 0 {
@@ -96,8 +76,8 @@ func TestBuildInspectSignatures(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("BUNDLE_CACHE_DIR", t.TempDir())
 			src := site(t)
-			copyInto(t, filepath.Join(src, "rpms", "centos"), filepath.Join(td, "centos-release-7-2.1511.el7.centos.2.10.x86_64.rpm"), filepath.Join(td, "epel-release-7-5.noarch.rpm"))
-			copyInto(t, filepath.Join(src, "keys"), filepath.Join(td, "RPM-GPG-KEY-CentOS-7"))
+			testutil.CopyFiles(t, filepath.Join(src, "rpms", "centos"), filepath.Join(td, "centos-release-7-2.1511.el7.centos.2.10.x86_64.rpm"), filepath.Join(td, "epel-release-7-5.noarch.rpm"))
+			testutil.CopyFiles(t, filepath.Join(src, "keys"), filepath.Join(td, "RPM-GPG-KEY-CentOS-7"))
 			hcl := filepath.Join(src, "site.hcl")
 			b, err := os.ReadFile(hcl)
 			if err != nil {

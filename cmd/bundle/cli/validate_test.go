@@ -344,16 +344,7 @@ func TestVarSourcesPrecedence(t *testing.T) {
 
 func TestExampleValidatesAndIsFormatted(t *testing.T) {
 	dir := t.TempDir()
-	src, err := os.ReadFile("../../../examples/mesos-site/site.hcl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "site.hcl"), src, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := demoinputs.WriteAll(context.Background(), dir); err != nil {
-		t.Fatal(err)
-	}
+	writeExample(t, dir)
 	if code, out, errs := run(t, "validate", dir); code != 0 {
 		t.Fatalf("validate example: exit %d\n%s%s", code, out, errs)
 	}
