@@ -90,7 +90,7 @@ func TestSizeLimits(t *testing.T) {
 			}
 			start := time.Now()
 			_, diags := Load(dir, Options{})
-			if took := time.Since(start); took > 10*time.Second {
+			if took := time.Since(start); took > time.Minute {
 				t.Errorf("Load took %v", took)
 			}
 			var hit *hcl.Diagnostic
