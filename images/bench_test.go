@@ -17,15 +17,11 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
-// BenchmarkMirrorSharedLayers mirrors N images that share their base
-// layers from an in-process registry that counts the bytes it serves, and
-// compares with skopeo copying the same images one by one into one OCI
-// layout. fetched/unique is the bytes served divided by the sum of the
-// unique blob sizes (1.0 = each blob fetched once).
-func BenchmarkMirrorSharedLayers(b *testing.B) {
-	const n, baseLayers = 8, 3
-	counter := &countingHandler{}
-	host := startGGCR(b, func(h http.Handler) http.Handler { counter.h = h; return counter })
+// pushSharedImages pushes n images, bench/app0:1 to bench/app<n-1>:1, to
+// the registry at host; all share baseLayers random 1 MiB base layers and
+// each has one 2 KiB layer of its own. It returns their specs.
+func pushSharedImages(b *testing.B, host string, n, baseLayers int) []Spec {
+	b.Helper()
 	var base []v1.Layer
 	for range baseLayers {
 		l, err := random.Layer(1<<20, types.OCILayer)
@@ -41,6 +37,19 @@ func BenchmarkMirrorSharedLayers(b *testing.B) {
 		pushImage(b, r, img)
 		specs = append(specs, Spec{Name: fmt.Sprintf("app%d", i), Ref: r})
 	}
+	return specs
+}
+
+// BenchmarkMirrorSharedLayers mirrors N images that share their base
+// layers from an in-process registry that counts the bytes it serves, and
+// compares with skopeo copying the same images one by one into one OCI
+// layout. fetched/unique is the bytes served divided by the sum of the
+// unique blob sizes (1.0 = each blob fetched once).
+func BenchmarkMirrorSharedLayers(b *testing.B) {
+	const n, baseLayers = 8, 3
+	counter := &countingHandler{}
+	host := startGGCR(b, func(h http.Handler) http.Handler { counter.h = h; return counter })
+	specs := pushSharedImages(b, host, n, baseLayers)
 	ctx := context.Background()
 
 	var ours, ref time.Duration
@@ -122,21 +131,7 @@ func (c *countedBody) Read(p []byte) (int, error) {
 func BenchmarkPushSharedLayers(b *testing.B) {
 	const n, baseLayers = 8, 3
 	src := startGGCR(b, nil)
-	var base []v1.Layer
-	for range baseLayers {
-		l, err := random.Layer(1<<20, types.OCILayer)
-		if err != nil {
-			b.Fatal(err)
-		}
-		base = append(base, l)
-	}
-	var specs []Spec
-	for i := range n {
-		img := platformImage(b, testPlatforms[0], base, 1, true)
-		r := fmt.Sprintf("%s/bench/app%d:1", src, i)
-		pushImage(b, r, img)
-		specs = append(specs, Spec{Name: fmt.Sprintf("app%d", i), Ref: r})
-	}
+	specs := pushSharedImages(b, src, n, baseLayers)
 	ctx := context.Background()
 	dir := filepath.Join(b.TempDir(), "images")
 	if _, err := Mirror(ctx, dir, specs, Options{}); err != nil {

@@ -45,6 +45,19 @@ func startDockerRegistry(t *testing.T, user, pass string) string {
 	return testutil.DockerRegistry(t, auth)
 }
 
+// wantAppImagesPushed checks, with skopeo inspect, that the image each
+// Marathon app of bundleDir pulls (name@digest, from its app definition) is
+// in its registry with that digest.
+func wantAppImagesPushed(t *testing.T, bundleDir string) {
+	t.Helper()
+	for app, ref := range appImages(t, bundleDir) {
+		_, want, _ := strings.Cut(ref, "@")
+		if got := skopeoInspectDigest(t, ref); got != want {
+			t.Errorf("app %s: skopeo inspect %s gives %s", app, ref, got)
+		}
+	}
+}
+
 // regProxy is a loopback reverse proxy in front of a registry. It counts
 // the blob uploads the registry committed and, with failFrom set, rejects
 // every blob upload from the failFrom-th on (as a registry that refuses a
@@ -350,12 +363,7 @@ func TestImagesPushResumes(t *testing.T) {
 	if second := proxy.commits.Load() - first; second != int64(blobs)-first {
 		t.Errorf("resumed push committed %d blobs, want the %d left", second, int64(blobs)-first)
 	}
-	for app, ref := range appImages(t, bundleDir) {
-		_, want, _ := strings.Cut(ref, "@")
-		if got := skopeoInspectDigest(t, ref); got != want {
-			t.Errorf("app %s: skopeo inspect %s gives %s", app, ref, got)
-		}
-	}
+	wantAppImagesPushed(t, bundleDir)
 }
 
 // TestImagesPushOCIMediaTypes builds with image_media_types = "oci": the
@@ -400,12 +408,7 @@ func TestImagesPushOCIMediaTypes(t *testing.T) {
 	if code, stdout, stderr := run(t, "images", "push", archive); code != 0 {
 		t.Fatalf("images push: exit %d\n%s%s", code, stdout, stderr)
 	}
-	for app, ref := range appImages(t, bundleDir) {
-		_, want, _ := strings.Cut(ref, "@")
-		if got := skopeoInspectDigest(t, ref); got != want {
-			t.Errorf("app %s: skopeo inspect %s gives %s", app, ref, got)
-		}
-	}
+	wantAppImagesPushed(t, bundleDir)
 }
 
 func TestImagesPushBadInput(t *testing.T) {
@@ -531,12 +534,7 @@ func TestDeployPushesImages(t *testing.T) {
 	if got, want := proxy.commits.Load(), int64(uniqueBlobs(t, bundleDir)); got != want {
 		t.Errorf("deploy committed %d blobs, the layout has %d", got, want)
 	}
-	for app, ref := range appImages(t, bundleDir) {
-		_, want, _ := strings.Cut(ref, "@")
-		if got := skopeoInspectDigest(t, ref); got != want {
-			t.Errorf("app %s: skopeo inspect %s gives %s", app, ref, got)
-		}
-	}
+	wantAppImagesPushed(t, bundleDir)
 	before := proxy.requests.Load()
 	code, stdout, stderr = run(t, "deploy", bundleDir, "--datastore-path", "img")
 	if code != 0 || !strings.Contains(stdout, "No changes") {
