@@ -146,8 +146,6 @@ func (l *lockedBuffer) String() string {
 // done, input done of the total, rate) until it ends, and every size says
 // what it is.
 func TestLineProgressWhileRunning(t *testing.T) {
-	defer func(d time.Duration) { progressEvery = d }(progressEvery)
-	progressEvery = 10 * time.Millisecond
 	tests := []struct {
 		name         string
 		total, bytes int64
@@ -165,7 +163,7 @@ func TestLineProgressWhileRunning(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var buf lockedBuffer
-			r := &lineReporter{w: &buf}
+			r := &lineReporter{w: &buf, every: 10 * time.Millisecond}
 			task := r.Start(tt.name, tt.total)
 			task.Add(tt.bytes)
 			progress.AddItems(task, tt.items)

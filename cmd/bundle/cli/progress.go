@@ -76,15 +76,16 @@ func (t *barTask) Done(err error) {
 	t.bar.SetTotal(-1, true)
 }
 
-// lineReporter prints a line when a task starts, every progressEvery while
-// it runs, and when it ends. Sizes are the task's input (what it reads).
+// lineReporter prints a line when a task starts, every interval while it
+// runs, and when it ends. Sizes are the task's input (what it reads).
 type lineReporter struct {
-	mu sync.Mutex
-	w  io.Writer
+	mu    sync.Mutex
+	w     io.Writer
+	every time.Duration // how often a running task prints; 0 means progressEvery
 }
 
 // progressEvery is how often a running task prints where it is.
-var progressEvery = 2 * time.Second
+const progressEvery = 2 * time.Second
 
 func (r *lineReporter) Start(name string, total int64) progress.Task {
 	r.mu.Lock()
@@ -94,8 +95,12 @@ func (r *lineReporter) Start(name string, total int64) progress.Task {
 	} else {
 		fmt.Fprintf(r.w, "%s...\n", name)
 	}
+	every := r.every
+	if every <= 0 {
+		every = progressEvery
+	}
 	t := &lineTask{r: r, name: name, total: total, start: time.Now(), done: make(chan struct{})}
-	go t.tick()
+	go t.tick(every)
 	return t
 }
 
@@ -118,8 +123,8 @@ func (t *lineTask) Add(n int64) { t.n.Add(n) }
 func (t *lineTask) AddItems(n int64) { t.items.Add(n) }
 
 // tick prints the task's progress until it is done.
-func (t *lineTask) tick() {
-	tk := time.NewTicker(progressEvery)
+func (t *lineTask) tick(every time.Duration) {
+	tk := time.NewTicker(every)
 	defer tk.Stop()
 	for {
 		select {
