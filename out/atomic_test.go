@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/bdebundle/bundle/compiler"
+	"github.com/bdebundle/bundle/out/internal/outtest"
+	"github.com/bdebundle/bundle/out/read"
 )
 
 var allSteps = []string{StepStage, StepInputs, StepFiles, StepRepos, StepImages, StepTemplates, StepManifest, StepSync, StepArchive, StepProvenance, StepSwapDir, StepSwapArch, StepCleanup}
@@ -28,8 +30,8 @@ func bundleGen(t *testing.T, outDir string) string {
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
 		return ""
 	}
-	mustVerify(t, dir, VerifyOptions{})
-	mustVerify(t, dir+".tar.zst", VerifyOptions{})
+	mustVerify(t, dir, read.VerifyOptions{})
+	mustVerify(t, dir+".tar.zst", read.VerifyOptions{})
 	b, err := os.ReadFile(filepath.Join(dir, "clusters/mesos01/nodes/fast/etc/mesos-slave/attributes/rack"))
 	if err != nil {
 		t.Fatal(err)
@@ -39,12 +41,12 @@ func bundleGen(t *testing.T, outDir string) string {
 
 func TestFaultAtEveryStepKeepsPreviousBundle(t *testing.T) {
 	src := t.TempDir()
-	writeSite(t, src, time.Unix(1500000000, 0))
+	outtest.WriteSite(t, src, time.Unix(1500000000, 0))
 	outDir := t.TempDir()
 	opts := testOptions(t)
 	build := func(gen string, fault func(string) error) error {
-		plan := compileSite(t, src)
-		addExtras(t, plan, src, gen)
+		plan := outtest.CompileSite(t, src)
+		outtest.AddExtras(t, plan, src, gen)
 		o := opts
 		o.Fault = fault
 		_, err := Build(context.Background(), plan, outDir, o)
@@ -85,10 +87,10 @@ func TestFaultAtEveryStepKeepsPreviousBundle(t *testing.T) {
 
 func TestCancelledBuildKeepsPreviousBundle(t *testing.T) {
 	src := t.TempDir()
-	writeSite(t, src, time.Unix(1500000000, 0))
+	outtest.WriteSite(t, src, time.Unix(1500000000, 0))
 	outDir := t.TempDir()
-	plan := compileSite(t, src)
-	addExtras(t, plan, src, "1")
+	plan := outtest.CompileSite(t, src)
+	outtest.AddExtras(t, plan, src, "1")
 	if _, err := Build(context.Background(), plan, outDir, testOptions(t)); err != nil {
 		t.Fatal(err)
 	}
@@ -100,8 +102,8 @@ func TestCancelledBuildKeepsPreviousBundle(t *testing.T) {
 		}
 		return nil
 	}
-	plan2 := compileSite(t, src)
-	addExtras(t, plan2, src, "2")
+	plan2 := outtest.CompileSite(t, src)
+	outtest.AddExtras(t, plan2, src, "2")
 	if _, err := Build(ctx, plan2, outDir, opts); !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v", err)
 	}
@@ -113,11 +115,11 @@ func TestCancelledBuildKeepsPreviousBundle(t *testing.T) {
 // helperPlan is the plan the killed subprocess builds: the test site plus
 // one large input, so that the copy takes a while.
 func helperPlan(t testing.TB, src, gen string) *compiler.Plan {
-	plan := compileSite(t, src)
-	addExtras(t, plan, src, gen)
+	plan := outtest.CompileSite(t, src)
+	outtest.AddExtras(t, plan, src, gen)
 	big := filepath.Join(src, "disks", "big.vmdk")
 	if _, err := os.Stat(big); err != nil {
-		if err := os.WriteFile(big, detBytes("big", 24<<20), 0o644); err != nil {
+		if err := os.WriteFile(big, outtest.DetBytes("big", 24<<20), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -134,7 +136,7 @@ func TestHelperProcess(t *testing.T) {
 	src, outDir, gen := os.Getenv("BUNDLE_OUT_SRC"), os.Getenv("BUNDLE_OUT_DIR"), os.Getenv("BUNDLE_OUT_GEN")
 	plan := helperPlan(t, src, gen)
 	w := bufio.NewWriter(os.Stdout)
-	opts := BuildOptions{BuilderVersion: "v0.0.0-test", NoCache: true, NoHardLinks: true, Templates: fakeTemplates{},
+	opts := BuildOptions{BuilderVersion: "v0.0.0-test", NoCache: true, NoHardLinks: true, Templates: outtest.FakeTemplates{},
 		Fault: func(step string) error {
 			fmt.Fprintln(w, step)
 			w.Flush()
@@ -151,7 +153,7 @@ func TestHelperProcess(t *testing.T) {
 
 func TestKilledBuild(t *testing.T) {
 	src := t.TempDir()
-	writeSite(t, src, time.Unix(1500000000, 0))
+	outtest.WriteSite(t, src, time.Unix(1500000000, 0))
 	helperPlan(t, src, "0") // writes the large input once
 	outDir := t.TempDir()
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -218,14 +220,14 @@ func TestKilledBuild(t *testing.T) {
 
 func TestConcurrentBuildIsRefused(t *testing.T) {
 	src := t.TempDir()
-	writeSite(t, src, time.Unix(1500000000, 0))
+	outtest.WriteSite(t, src, time.Unix(1500000000, 0))
 	outDir := t.TempDir()
 	unlock, err := lockBundle(outDir, "mesos-site-2015.03.1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer unlock()
-	plan := compileSite(t, src)
+	plan := outtest.CompileSite(t, src)
 	_, err = Build(context.Background(), plan, outDir, testOptions(t))
 	if err == nil || !strings.Contains(err.Error(), "mesos-site-2015.03.1") || !strings.Contains(err.Error(), "running") {
 		t.Fatalf("a second concurrent build: %v; want a refusal naming the bundle and the running build", err)

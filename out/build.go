@@ -23,6 +23,7 @@ import (
 	"github.com/bdebundle/bundle/internal/atomicfs"
 	"github.com/bdebundle/bundle/internal/ctxio"
 	"github.com/bdebundle/bundle/internal/progress"
+	"github.com/bdebundle/bundle/out/manifest"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -136,7 +137,7 @@ func Build(ctx context.Context, plan *compiler.Plan, outDir string, opts BuildOp
 		return nil, err
 	}
 	if len(opts.SignKey) > 0 {
-		if _, err := SigningKey(opts.SignKey, opts.SignPassphrase); err != nil {
+		if _, err := manifest.SigningKey(opts.SignKey, opts.SignPassphrase); err != nil {
 			return nil, fmt.Errorf("reading signing key: %w", err)
 		}
 	}
@@ -330,11 +331,11 @@ type builder struct {
 	placer      *placer
 	mu          sync.Mutex
 	known       map[string]known // bundle path -> digest
-	inputs      []InputEntry
-	repos       []RepoEntry
-	images      []ImageInfo
-	templates   []TemplateEntry
-	manifest    *Manifest
+	inputs      []manifest.InputEntry
+	repos       []manifest.RepoEntry
+	images      []manifest.ImageInfo
+	templates   []manifest.TemplateEntry
+	manifest    *manifest.Manifest
 	manifestSum string
 	entries     []archiveEntry
 	// rpmFacts are the repo writer's header facts by bundle path.
@@ -377,10 +378,10 @@ func checkPlan(p *compiler.Plan) error {
 	}
 	seen := map[string]string{}
 	claim := func(dest, what string) error {
-		if err := CheckRelPath(dest); err != nil {
+		if err := manifest.CheckRelPath(dest); err != nil {
 			return fmt.Errorf("building bundle: %s: %w", what, err)
 		}
-		if isMetaFile(dest) {
+		if manifest.IsMetaFile(dest) {
 			return fmt.Errorf("building bundle: %s writes %q, which is reserved for bundle metadata", what, dest)
 		}
 		if prev, ok := seen[dest]; ok && prev != what {
@@ -404,11 +405,11 @@ func checkPlan(p *compiler.Plan) error {
 			return err
 		}
 	}
-	if p.Provenance != "" && (p.Provenance != filepath.Base(p.Provenance) || strings.HasPrefix(p.Provenance, ".") || CheckRelPath(p.Provenance) != nil) {
+	if p.Provenance != "" && (p.Provenance != filepath.Base(p.Provenance) || strings.HasPrefix(p.Provenance, ".") || manifest.CheckRelPath(p.Provenance) != nil) {
 		return fmt.Errorf("building bundle: provenance file %q must be a plain file name", p.Provenance)
 	}
 	for _, r := range p.Repos {
-		if err := CheckRelPath(r.Dir); err != nil {
+		if err := manifest.CheckRelPath(r.Dir); err != nil {
 			return fmt.Errorf("building bundle: repo %q: %w", r.Name, err)
 		}
 	}
@@ -430,7 +431,7 @@ func (b *builder) placeInputs(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(b.jobs())
 	done := map[string]bool{}
-	inputs := map[string]InputEntry{}
+	inputs := map[string]manifest.InputEntry{}
 	for _, in := range ins {
 		if done[in.Dest] {
 			continue
@@ -448,7 +449,7 @@ func (b *builder) placeInputs(ctx context.Context) error {
 			if rel == "" {
 				rel = path.Base(filepath.ToSlash(in.Src))
 			}
-			inputs[rel] = InputEntry{Path: rel, Size: size, SHA256: sum}
+			inputs[rel] = manifest.InputEntry{Path: rel, Size: size, SHA256: sum}
 			return nil
 		})
 	}
@@ -481,7 +482,7 @@ func (b *builder) writeFiles(ctx context.Context) error {
 
 func (b *builder) writeRepos(ctx context.Context) error {
 	for _, rp := range b.plan.Repos {
-		entry := RepoEntry{Name: rp.Name, Version: rp.Version, Dir: rp.Dir}
+		entry := manifest.RepoEntry{Name: rp.Name, Version: rp.Version, Dir: rp.Dir}
 		repoDir := b.abs(rp.Dir)
 		if err := os.MkdirAll(repoDir, 0o755); err != nil {
 			return fmt.Errorf("creating %q: %w", repoDir, err)
@@ -517,10 +518,10 @@ func (b *builder) writeRepos(ctx context.Context) error {
 			}
 		}
 		for _, p := range pkgs {
-			if err := CheckRelPath(p.Location); err != nil {
+			if err := manifest.CheckRelPath(p.Location); err != nil {
 				return fmt.Errorf("writing repository %q: package %w", rp.Name, err)
 			}
-			entry.Packages = append(entry.Packages, PackageEntry{NEVRA: p.NEVRA, Location: p.Location, Signatures: p.Signatures})
+			entry.Packages = append(entry.Packages, manifest.PackageEntry{NEVRA: p.NEVRA, Location: p.Location, Signatures: p.Signatures})
 			if p.RPM != nil {
 				if b.rpmFacts == nil {
 					b.rpmFacts = map[string]*RPMFacts{}
@@ -538,7 +539,7 @@ func (b *builder) writeImages(ctx context.Context) error {
 		return nil
 	}
 	layout := b.imageLayout()
-	if err := CheckRelPath(layout); err != nil {
+	if err := manifest.CheckRelPath(layout); err != nil {
 		return fmt.Errorf("writing images: image layout %w", err)
 	}
 	dir := b.abs(layout)
@@ -575,7 +576,7 @@ func (b *builder) writeTemplates(ctx context.Context) error {
 			files = append(files, d.OVFPath, d.MFPath)
 		}
 		for _, p := range append([]string{tp.Dir}, files...) {
-			if err := CheckRelPath(p); err != nil {
+			if err := manifest.CheckRelPath(p); err != nil {
 				return fmt.Errorf("writing template %q: %w", tp.Name, err)
 			}
 		}
@@ -594,9 +595,9 @@ func (b *builder) writeTemplates(ctx context.Context) error {
 				return fmt.Errorf("writing template %q: the template writer did not write %s", tp.Name, p)
 			}
 		}
-		b.templates = append(b.templates, TemplateEntry{Name: tp.Name, OVF: tp.OVFPath, OVA: tp.OVAPath})
+		b.templates = append(b.templates, manifest.TemplateEntry{Name: tp.Name, OVF: tp.OVFPath, OVA: tp.OVAPath})
 		for _, d := range tp.Derived {
-			b.templates = append(b.templates, TemplateEntry{Name: d.Name, OVF: d.OVFPath, Base: tp.Name, Cluster: d.Cluster, NodeGroup: d.NodeGroup})
+			b.templates = append(b.templates, manifest.TemplateEntry{Name: d.Name, OVF: d.OVFPath, Base: tp.Name, Cluster: d.Cluster, NodeGroup: d.NodeGroup})
 		}
 	}
 	return nil
@@ -604,9 +605,9 @@ func (b *builder) writeTemplates(ctx context.Context) error {
 
 // scan walks the staging dir, hashing files not yet known, normalizing
 // modes, and refusing anything but regular files and directories.
-func (b *builder) scan(ctx context.Context) ([]FileEntry, error) {
+func (b *builder) scan(ctx context.Context) ([]manifest.FileEntry, error) {
 	var todo []string
-	var files []FileEntry
+	var files []manifest.FileEntry
 	err := filepath.WalkDir(b.staging, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -621,16 +622,16 @@ func (b *builder) scan(ctx context.Context) ([]FileEntry, error) {
 			return nil
 		case !d.Type().IsRegular():
 			return fmt.Errorf("building bundle: %q is not a regular file (%s); bundles hold only files and directories", rel, d.Type())
-		case isMetaFile(rel):
+		case manifest.IsMetaFile(rel):
 			return fmt.Errorf("building bundle: %q was written by a part of the build; it is reserved for bundle metadata", rel)
 		}
-		if err := CheckRelPath(rel); err != nil {
+		if err := manifest.CheckRelPath(rel); err != nil {
 			return fmt.Errorf("building bundle: %w", err)
 		}
 		if _, ok := b.known[rel]; !ok {
 			todo = append(todo, rel)
 		}
-		files = append(files, FileEntry{Path: rel})
+		files = append(files, manifest.FileEntry{Path: rel})
 		return nil
 	})
 	if err != nil {
@@ -671,7 +672,7 @@ func (b *builder) scan(ctx context.Context) ([]FileEntry, error) {
 	}
 	for i := range files {
 		k := b.known[files[i].Path]
-		files[i].SHA256, files[i].Size, files[i].Mode = k.sha, k.size, modeString(k.exec)
+		files[i].SHA256, files[i].Size, files[i].Mode = k.sha, k.size, manifest.ModeString(k.exec)
 		want := os.FileMode(0o644)
 		if k.exec {
 			want = 0o755
@@ -723,12 +724,12 @@ func (b *builder) writeManifest(ctx context.Context) error {
 			}
 		}
 	}
-	byPath := map[string]FileEntry{}
+	byPath := map[string]manifest.FileEntry{}
 	for i, f := range files {
 		files[i].Sensitive = secret[f.Path]
 		byPath[f.Path] = files[i]
 	}
-	m := &Manifest{Schema: Schema, Name: p.Name, Version: p.Version, Epoch: p.Epoch,
+	m := &manifest.Manifest{Schema: manifest.Schema, Name: p.Name, Version: p.Version, Epoch: p.Epoch,
 		Builder: builderString(b.opts.BuilderVersion), DefinitionSHA256: p.DefinitionDigest,
 		Inputs: b.inputs, Files: files, Images: b.images}
 	for _, r := range b.repos {
@@ -756,11 +757,11 @@ func (b *builder) writeManifest(ctx context.Context) error {
 		m.Templates = append(m.Templates, t)
 	}
 	for _, d := range p.Distros {
-		m.Distros = append(m.Distros, DistroEntry{Name: d.Name, Vendor: d.Vendor, Version: d.Version,
+		m.Distros = append(m.Distros, manifest.DistroEntry{Name: d.Name, Vendor: d.Vendor, Version: d.Version,
 			Roles: append([]string(nil), d.Roles...), Repos: append([]string(nil), d.Repos...)})
 	}
 	for _, c := range p.Clusters {
-		ce := ClusterEntry{Name: c.Name, Distro: c.Distro}
+		ce := manifest.ClusterEntry{Name: c.Name, Distro: c.Distro}
 		for _, g := range c.NodeGroups {
 			attrs := map[string]string{}
 			if g.StorageProfile != "" {
@@ -769,7 +770,7 @@ func (b *builder) writeManifest(ctx context.Context) error {
 			for k, v := range g.Attributes {
 				attrs[k] = v
 			}
-			ce.NodeGroups = append(ce.NodeGroups, NodeGroupEntry{Name: g.Name, Roles: append([]string(nil), g.Roles...), Instances: g.Instances, Attributes: attrs})
+			ce.NodeGroups = append(ce.NodeGroups, manifest.NodeGroupEntry{Name: g.Name, Roles: append([]string(nil), g.Roles...), Instances: g.Instances, Attributes: attrs})
 		}
 		for _, a := range p.Apps {
 			if a.Cluster != c.Name {
@@ -779,13 +780,13 @@ func (b *builder) writeManifest(ctx context.Context) error {
 			for _, c := range a.Constraints {
 				cons = append(cons, append([]string(nil), c...))
 			}
-			ce.Apps = append(ce.Apps, AppEntry{Name: a.Name, ID: a.ID, Instances: a.Instances, Constraints: cons, Image: a.Image})
+			ce.Apps = append(ce.Apps, manifest.AppEntry{Name: a.Name, ID: a.ID, Instances: a.Instances, Constraints: cons, Image: a.Image})
 		}
 		m.Clusters = append(m.Clusters, ce)
 	}
 	m.SiteRegistry = p.Registry
 	for _, t := range p.Targets {
-		m.Targets = append(m.Targets, TargetEntry{Name: t.Name, Datacenter: t.Datacenter, Datastore: t.Datastore, Folder: t.Folder,
+		m.Targets = append(m.Targets, manifest.TargetEntry{Name: t.Name, Datacenter: t.Datacenter, Datastore: t.Datastore, Folder: t.Folder,
 			Library: t.Library, ResourcePool: t.ResourcePool, Network: t.Network, DatastorePath: t.DatastorePath,
 			Registry: t.Registry, ManagementServer: t.ManagementServer})
 	}
@@ -793,23 +794,23 @@ func (b *builder) writeManifest(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileExcl(b.abs(ManifestName), data, 0o644); err != nil {
+	if err := writeFileExcl(b.abs(manifest.FileName), data, 0o644); err != nil {
 		return err
 	}
-	sums := Sums(m.Files)
-	if err := writeFileExcl(b.abs(SumsName), sums, 0o644); err != nil {
+	sums := manifest.Sums(m.Files)
+	if err := writeFileExcl(b.abs(manifest.SumsName), sums, 0o644); err != nil {
 		return err
 	}
-	meta := []archiveEntry{{path: ManifestName, size: int64(len(data))}, {path: SumsName, size: int64(len(sums))}}
+	meta := []archiveEntry{{path: manifest.FileName, size: int64(len(data))}, {path: manifest.SumsName, size: int64(len(sums))}}
 	if len(b.opts.SignKey) > 0 {
-		sig, err := Sign(data, b.opts.SignKey, b.opts.SignPassphrase, p.Epoch)
+		sig, err := manifest.Sign(data, b.opts.SignKey, b.opts.SignPassphrase, p.Epoch)
 		if err != nil {
 			return err
 		}
-		if err := writeFileExcl(b.abs(SignatureName), sig, 0o644); err != nil {
+		if err := writeFileExcl(b.abs(manifest.SignatureName), sig, 0o644); err != nil {
 			return err
 		}
-		meta = append(meta, archiveEntry{path: SignatureName, size: int64(len(sig))})
+		meta = append(meta, archiveEntry{path: manifest.SignatureName, size: int64(len(sig))})
 	}
 	sum := sha256.Sum256(data)
 	b.manifestSum = hex.EncodeToString(sum[:])

@@ -13,14 +13,17 @@ import (
 
 	"github.com/bdebundle/bundle/compiler"
 	"github.com/bdebundle/bundle/internal/testutil"
+	"github.com/bdebundle/bundle/out/internal/outtest"
+	"github.com/bdebundle/bundle/out/manifest"
+	"github.com/bdebundle/bundle/out/read"
 )
 
 func buildSite(t *testing.T, gen string, opts BuildOptions) (outDir string, res *Result) {
 	t.Helper()
 	src := t.TempDir()
-	writeSite(t, src, time.Unix(1500000000, 0))
-	plan := compileSite(t, src)
-	addExtras(t, plan, src, gen)
+	outtest.WriteSite(t, src, time.Unix(1500000000, 0))
+	plan := outtest.CompileSite(t, src)
+	outtest.AddExtras(t, plan, src, gen)
 	outDir = t.TempDir()
 	res, err := Build(context.Background(), plan, outDir, opts)
 	if err != nil {
@@ -57,7 +60,7 @@ func TestBuildLayoutAndManifest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := ParseManifest(data)
+	m, err := manifest.Parse(data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +78,7 @@ func TestBuildLayoutAndManifest(t *testing.T) {
 		}
 		last = i
 	}
-	if m.Builder != "bundle v0.0.0-test" || m.Epoch != 1426032000 || m.Schema != Schema {
+	if m.Builder != "bundle v0.0.0-test" || m.Epoch != 1426032000 || m.Schema != manifest.Schema {
 		t.Errorf("header: %+v", m)
 	}
 	if len(m.Repos) != 2 || m.Repos[0].Name != "mesos" || len(m.Repos[0].Packages) != 6 || m.Repos[0].RepoFile != "" {
@@ -96,7 +99,7 @@ func TestBuildLayoutAndManifest(t *testing.T) {
 	if c.Name != "mesos01" || len(c.NodeGroups) != 3 || len(c.Apps) != 2 {
 		t.Fatalf("cluster: %+v", c)
 	}
-	var fast NodeGroupEntry
+	var fast manifest.NodeGroupEntry
 	for _, g := range c.NodeGroups {
 		if g.Name == "fast" {
 			fast = g
@@ -115,11 +118,11 @@ func TestBuildLayoutAndManifest(t *testing.T) {
 		t.Error("empty images list is not []")
 	}
 	sums, _ := os.ReadFile(filepath.Join(res.Dir, "SHA256SUMS"))
-	if string(sums) != string(Sums(m.Files)) || len(strings.Split(strings.TrimSpace(string(sums)), "\n")) != len(m.Files) {
+	if string(sums) != string(manifest.Sums(m.Files)) || len(strings.Split(strings.TrimSpace(string(sums)), "\n")) != len(m.Files) {
 		t.Error("SHA256SUMS does not list every file")
 	}
-	mustVerify(t, res.Dir, VerifyOptions{})
-	mustVerify(t, res.Archive, VerifyOptions{})
+	mustVerify(t, res.Dir, read.VerifyOptions{})
+	mustVerify(t, res.Archive, read.VerifyOptions{})
 	if res.ArchiveSHA256 != testutil.FileSHA256(t, res.Archive) {
 		t.Error("result archive sha256 differs from the file")
 	}
@@ -127,7 +130,7 @@ func TestBuildLayoutAndManifest(t *testing.T) {
 
 func TestSHA256SUMSWithCoreutils(t *testing.T) {
 	_, res := buildSite(t, "1", testOptions(t))
-	cmd := execCommand(t, res.Dir, "sha256sum", "--check", "--strict", "--quiet", "SHA256SUMS")
+	cmd := outtest.Command(t, res.Dir, "sha256sum", "--check", "--strict", "--quiet", "SHA256SUMS")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("sha256sum -c: %v\n%s", err, out)
 	}
@@ -141,12 +144,12 @@ func TestReproducibleAcrossPathsAndTimes(t *testing.T) {
 			var sums []string
 			for i, mtime := range []time.Time{time.Unix(1400000000, 0), time.Now()} {
 				src := filepath.Join(t.TempDir(), "checkout", strings.Repeat("x", i+1))
-				writeSite(t, src, mtime)
-				plan := compileSite(t, src)
-				addExtras(t, plan, src, "1")
+				outtest.WriteSite(t, src, mtime)
+				plan := outtest.CompileSite(t, src)
+				outtest.AddExtras(t, plan, src, "1")
 				opts := testOptions(t)
 				opts.Format = f
-				opts.Images = fakeImages{}
+				opts.Images = outtest.FakeImages{}
 				plan.Images = []*compiler.ImagePlan{{Name: "nginx", Ref: "nginx:1.7.9", Platforms: []string{"linux/amd64"}}}
 				plan.ImageLayout = compiler.ImagesDir
 				opts.NoHardLinks = i == 1
@@ -169,15 +172,15 @@ func TestReproducibleAcrossPathsAndTimes(t *testing.T) {
 // incompressible data.
 func TestArchiveSameBytesAcrossJobs(t *testing.T) {
 	src := t.TempDir()
-	writeSite(t, src, time.Unix(1500000000, 0))
-	big := append(detBytes("big", 9<<20), bytes.Repeat([]byte("mesos-slave --attributes=rack:r1\n"), 200_000)...)
+	outtest.WriteSite(t, src, time.Unix(1500000000, 0))
+	big := append(outtest.DetBytes("big", 9<<20), bytes.Repeat([]byte("mesos-slave --attributes=rack:r1\n"), 200_000)...)
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	var sums []string
 	for _, c := range []struct{ procs, jobs int }{{1, 1}, {4, 0}, {2, 8}} {
 		runtime.GOMAXPROCS(c.procs)
-		plan := compileSite(t, src)
-		addExtras(t, plan, src, "1")
-		setFile(plan, &compiler.File{Path: "clusters/mesos01/big.dat", Mode: 0o644, Data: big})
+		plan := outtest.CompileSite(t, src)
+		outtest.AddExtras(t, plan, src, "1")
+		outtest.SetFile(plan, &compiler.File{Path: "clusters/mesos01/big.dat", Mode: 0o644, Data: big})
 		opts := testOptions(t)
 		opts.Jobs = c.jobs
 		res, err := Build(context.Background(), plan, t.TempDir(), opts)
@@ -188,7 +191,7 @@ func TestArchiveSameBytesAcrossJobs(t *testing.T) {
 			t.Errorf("archive of %d bytes for %d bytes of half-compressible data", res.ArchiveSize, len(big))
 		}
 		sums = append(sums, fmt.Sprintf("GOMAXPROCS %d, jobs %d: %s", c.procs, c.jobs, testutil.FileSHA256(t, res.Archive)))
-		mustVerify(t, res.Archive, VerifyOptions{})
+		mustVerify(t, res.Archive, read.VerifyOptions{})
 	}
 	for _, s := range sums[1:] {
 		if s[strings.LastIndex(s, " "):] != sums[0][strings.LastIndex(sums[0], " "):] {
@@ -199,13 +202,13 @@ func TestArchiveSameBytesAcrossJobs(t *testing.T) {
 
 func TestRebuildReplacesAndCleansLeftovers(t *testing.T) {
 	src := t.TempDir()
-	writeSite(t, src, time.Unix(1500000000, 0))
+	outtest.WriteSite(t, src, time.Unix(1500000000, 0))
 	outDir := t.TempDir()
 	opts := testOptions(t)
 	build := func(gen string) *Result {
 		t.Helper()
-		plan := compileSite(t, src)
-		addExtras(t, plan, src, gen)
+		plan := outtest.CompileSite(t, src)
+		outtest.AddExtras(t, plan, src, gen)
 		res, err := Build(context.Background(), plan, outDir, opts)
 		if err != nil {
 			t.Fatal(err)
@@ -237,12 +240,12 @@ func TestRebuildReplacesAndCleansLeftovers(t *testing.T) {
 		t.Errorf("rebuild did not replace the bundle: %q", got)
 	}
 	assertOnly(t, outDir, "mesos-site-2015.03.1", "mesos-site-2015.03.1.tar.zst", "mesos-site-2015.03.1.intoto.json", ".mesos-site-2015.03.1.lock")
-	mustVerify(t, second.Dir, VerifyOptions{})
+	mustVerify(t, second.Dir, read.VerifyOptions{})
 	// A different format replaces the stale archive of another format.
 	opts.Format = FormatTarGz
 	third := build("3")
 	assertOnly(t, outDir, "mesos-site-2015.03.1", "mesos-site-2015.03.1.tar.gz", "mesos-site-2015.03.1.intoto.json", ".mesos-site-2015.03.1.lock")
-	mustVerify(t, third.Archive, VerifyOptions{})
+	mustVerify(t, third.Archive, read.VerifyOptions{})
 }
 
 func assertOnly(t *testing.T, dir string, names ...string) {
@@ -287,7 +290,7 @@ func TestHardLinksAndCopies(t *testing.T) {
 
 func TestBuildRefusesBadPlans(t *testing.T) {
 	src := t.TempDir()
-	writeSite(t, src, time.Unix(1500000000, 0))
+	outtest.WriteSite(t, src, time.Unix(1500000000, 0))
 	cases := []struct {
 		name   string
 		mutate func(p *compiler.Plan)
@@ -314,12 +317,12 @@ func TestBuildRefusesBadPlans(t *testing.T) {
 		{"hidden provenance", func(p *compiler.Plan) { p.Provenance = ".x.intoto.json" }, "must be a plain file name"},
 	}
 	// The unmutated plan builds, so each refusal is the mutation's doing.
-	if _, err := Build(context.Background(), compileSite(t, src), t.TempDir(), testOptions(t)); err != nil {
+	if _, err := Build(context.Background(), outtest.CompileSite(t, src), t.TempDir(), testOptions(t)); err != nil {
 		t.Fatalf("the good plan: %v", err)
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			plan := compileSite(t, src)
+			plan := outtest.CompileSite(t, src)
 			tc.mutate(plan)
 			outDir := t.TempDir()
 			_, err := Build(context.Background(), plan, outDir, testOptions(t))

@@ -10,6 +10,7 @@ import (
 
 	"github.com/bdebundle/bundle/internal/cachedir"
 	"github.com/bdebundle/bundle/internal/osfs"
+	"github.com/bdebundle/bundle/out/manifest"
 )
 
 // hashCache maps (absolute path, size, mtime, device, inode) of an input to
@@ -60,7 +61,7 @@ func (c *hashCache) get(abs string, fi os.FileInfo) (string, bool) {
 		return "", false
 	}
 	d, tag, ok := strings.Cut(strings.TrimSuffix(string(b), "\n"), " ")
-	if !ok || !isSHA256(d) || tag != entryTag(key, d) {
+	if !ok || !manifest.IsSHA256(d) || tag != entryTag(key, d) {
 		return "", false
 	}
 	return d, true

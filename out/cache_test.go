@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bdebundle/bundle/out/internal/outtest"
+	"github.com/bdebundle/bundle/out/read"
 )
 
 func TestHashCacheRefusesBadEntries(t *testing.T) {
@@ -72,8 +75,8 @@ func TestHashCacheRefusesBadEntries(t *testing.T) {
 // by well-formed wrong digests still writes a bundle that verifies.
 func TestBuildWithTamperedCache(t *testing.T) {
 	src := t.TempDir()
-	writeSite(t, src, time.Unix(1400000000, 0))
-	plan := compileSite(t, src)
+	outtest.WriteSite(t, src, time.Unix(1400000000, 0))
+	plan := outtest.CompileSite(t, src)
 	opts := testOptions(t)
 	opts.NoHardLinks = true
 	outDir := t.TempDir()
@@ -100,5 +103,5 @@ func TestBuildWithTamperedCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustVerify(t, res.Dir, VerifyOptions{})
+	mustVerify(t, res.Dir, read.VerifyOptions{})
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/bdebundle/bundle/internal/regular"
+	"github.com/bdebundle/bundle/out/manifest"
 )
 
 // ErrNotOurs is wrapped by Build's error when the output path holds
@@ -72,21 +73,21 @@ func checkReplaceable(outDir, dir string, protect []string) error {
 
 // ownBundleDir checks that dest is a bundle directory this tool wrote.
 func ownBundleDir(dest, dir string) error {
-	p := filepath.Join(dest, ManifestName)
-	data, err := regular.ReadFile(p, maxMetaSize)
+	p := filepath.Join(dest, manifest.FileName)
+	data, err := regular.ReadFile(p, manifest.MaxMetaSize)
 	if err != nil {
 		ents, _ := os.ReadDir(dest)
 		if len(ents) == 0 && err != nil && errors.Is(err, fs.ErrNotExist) {
 			return nil // an empty directory holds nothing to lose
 		}
-		return fmt.Errorf("it has no readable %s (%v), %w", ManifestName, err, ErrNotOurs)
+		return fmt.Errorf("it has no readable %s (%v), %w", manifest.FileName, err, ErrNotOurs)
 	}
-	m, err := ParseManifest(data)
+	m, err := manifest.Parse(data)
 	if err != nil {
-		return fmt.Errorf("its %s is not valid (%v), %w", ManifestName, err, ErrNotOurs)
+		return fmt.Errorf("its %s is not valid (%v), %w", manifest.FileName, err, ErrNotOurs)
 	}
 	if m.Dir() != dir {
-		return fmt.Errorf("its %s names bundle %s, %w", ManifestName, strconv.Quote(m.Dir()), ErrNotOurs)
+		return fmt.Errorf("its %s names bundle %s, %w", manifest.FileName, strconv.Quote(m.Dir()), ErrNotOurs)
 	}
 	return nil
 }

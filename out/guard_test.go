@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/bdebundle/bundle/compiler"
+	"github.com/bdebundle/bundle/out/internal/outtest"
+	"github.com/bdebundle/bundle/out/manifest"
 )
 
 // TestBuildReplacesOnlyItsOwn: the output path must be absent or a bundle
@@ -17,7 +19,7 @@ import (
 // replaces. Each refused case leaves what was there untouched.
 func TestBuildReplacesOnlyItsOwn(t *testing.T) {
 	src := t.TempDir()
-	writeSite(t, src, time.Unix(1500000000, 0))
+	outtest.WriteSite(t, src, time.Unix(1500000000, 0))
 	const dir = "mesos-site-2015.03.1"
 	cases := []struct {
 		name    string
@@ -33,14 +35,14 @@ func TestBuildReplacesOnlyItsOwn(t *testing.T) {
 			return write(t, filepath.Join(o, dir, "site.hcl"), "bundle \"x\" {}")
 		}, want: "has no readable bundle.json"},
 		{name: "directory with a broken bundle.json", prepare: func(t *testing.T, o string) string {
-			write(t, filepath.Join(o, dir, ManifestName), `{"schema": "bundle/v1"`)
+			write(t, filepath.Join(o, dir, manifest.FileName), `{"schema": "bundle/v1"`)
 			return write(t, filepath.Join(o, dir, "notes.txt"), "mine")
 		}, want: "bundle.json is not valid"},
 		{name: "another bundle's directory", prepare: func(t *testing.T, o string) string {
 			other := filepath.Join(t.TempDir(), "b")
 			buildInto(t, src, other)
-			data, _ := os.ReadFile(filepath.Join(other, dir, ManifestName))
-			write(t, filepath.Join(o, dir, ManifestName), strings.Replace(string(data), `"version": "2015.03.1"`, `"version": "9.9"`, 1))
+			data, _ := os.ReadFile(filepath.Join(other, dir, manifest.FileName))
+			write(t, filepath.Join(o, dir, manifest.FileName), strings.Replace(string(data), `"version": "2015.03.1"`, `"version": "9.9"`, 1))
 			return write(t, filepath.Join(o, dir, "notes.txt"), "mine")
 		}, want: "names bundle"},
 		{name: "a regular file", prepare: func(t *testing.T, o string) string { return write(t, filepath.Join(o, dir), "mine") }, want: "it is a regular file"},
@@ -82,7 +84,7 @@ func TestBuildReplacesOnlyItsOwn(t *testing.T) {
 			if keep != "" {
 				before, _ = os.ReadFile(keep)
 			}
-			plan := compileSite(t, src)
+			plan := outtest.CompileSite(t, src)
 			if tc.mutate != nil {
 				tc.mutate(plan, outDir)
 			}
@@ -113,13 +115,13 @@ func TestBuildReplacesOnlyItsOwn(t *testing.T) {
 // its target never created.
 func TestLockFileNotFollowed(t *testing.T) {
 	src := t.TempDir()
-	writeSite(t, src, time.Unix(1500000000, 0))
+	outtest.WriteSite(t, src, time.Unix(1500000000, 0))
 	outDir := t.TempDir()
 	target := filepath.Join(t.TempDir(), "victim")
 	if err := os.Symlink(target, filepath.Join(outDir, ".mesos-site-2015.03.1.lock")); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Build(context.Background(), compileSite(t, src), outDir, testOptions(t))
+	_, err := Build(context.Background(), outtest.CompileSite(t, src), outDir, testOptions(t))
 	if err == nil || !strings.Contains(err.Error(), "symbolic link") {
 		t.Fatalf("Build: %v; want a refusal of the symlinked lock", err)
 	}
@@ -146,7 +148,7 @@ func write(t *testing.T, p, content string) string {
 
 func buildInto(t *testing.T, src, outDir string) {
 	t.Helper()
-	if _, err := Build(context.Background(), compileSite(t, src), outDir, testOptions(t)); err != nil {
+	if _, err := Build(context.Background(), outtest.CompileSite(t, src), outDir, testOptions(t)); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/bdebundle/bundle/compiler"
+	"github.com/bdebundle/bundle/out/manifest"
 )
 
 // ImagesDir is where a bundle holds its OCI image layout (the Plan's
@@ -55,7 +56,7 @@ type RPMFacts struct {
 // ImageWriter writes the container images of the plan as one OCI image
 // layout into layoutDir (the staging path of Plan.ImageLayout).
 type ImageWriter interface {
-	WriteImages(ctx context.Context, layoutDir string, images []*compiler.ImagePlan) ([]ImageInfo, error)
+	WriteImages(ctx context.Context, layoutDir string, images []*compiler.ImagePlan) ([]manifest.ImageInfo, error)
 }
 
 // TemplateWriter writes one VM template at the paths its plan names, under

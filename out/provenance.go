@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/bdebundle/bundle/provenance"
 )
 
@@ -24,7 +25,7 @@ func (b *builder) provenanceBuild(dir, archiveName, archiveSHA string) provenanc
 		pb.Format = string(b.opts.Format)
 		pb.Subjects = append(pb.Subjects, provenance.Artifact{Name: archiveName, SHA256: archiveSHA})
 	}
-	pb.Subjects = append(pb.Subjects, provenance.Artifact{Name: dir + "/" + ManifestName, SHA256: b.manifestSum})
+	pb.Subjects = append(pb.Subjects, provenance.Artifact{Name: dir + "/" + manifest.FileName, SHA256: b.manifestSum})
 	for _, in := range b.inputs {
 		pb.Inputs = append(pb.Inputs, provenance.Artifact{Name: in.Path, SHA256: in.SHA256})
 	}
@@ -50,7 +51,7 @@ func (b *builder) provenanceTemp(outDir, dir string, res *Result) (*os.File, err
 	}
 	data := stmt
 	if len(b.opts.SignKey) > 0 {
-		sig, keyID, err := signDetached(provenance.PAE(provenance.PayloadType, stmt), b.opts.SignKey, b.opts.SignPassphrase, b.plan.Epoch, false)
+		sig, keyID, err := manifest.SignDetached(provenance.PAE(provenance.PayloadType, stmt), b.opts.SignKey, b.opts.SignPassphrase, b.plan.Epoch, false)
 		if err != nil {
 			return nil, fmt.Errorf("signing %s: %w", b.plan.Provenance, err)
 		}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/bdebundle/bundle/compiler"
+	"github.com/bdebundle/bundle/out/internal/outtest"
+	"github.com/bdebundle/bundle/out/read"
 )
 
 // createrepoHook writes repodata with createrepo_c and reads NEVRAs with
@@ -41,22 +43,22 @@ func TestRepoWriterHook(t *testing.T) {
 		}
 	}
 	src := t.TempDir()
-	writeSite(t, src, time.Unix(1500000000, 0))
-	plan := compileSite(t, src)
+	outtest.WriteSite(t, src, time.Unix(1500000000, 0))
+	plan := outtest.CompileSite(t, src)
 	opts := testOptions(t)
 	opts.Repos = createrepoHook{}
 	res, err := Build(context.Background(), plan, t.TempDir(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep := mustVerify(t, res.Dir, VerifyOptions{Repodata: func(ctx context.Context, dir string) error {
+	rep := mustVerify(t, res.Dir, read.VerifyOptions{Repodata: func(ctx context.Context, dir string) error {
 		_, err := os.Stat(filepath.Join(dir, "repodata", "repomd.xml"))
 		return err
 	}})
 	if len(rep.DeepRun) != 1 {
 		t.Errorf("deep checks: %v", rep.DeepRun)
 	}
-	in, err := Inspect(context.Background(), res.Archive)
+	in, err := read.Inspect(context.Background(), res.Archive)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package out
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -12,6 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bdebundle/bundle/internal/regular"
+
+	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/bdebundle/bundle/repo"
 	"github.com/bdebundle/bundle/sbom"
 )
@@ -20,11 +22,11 @@ import (
 // packages the repo writer described, the images and their per-platform
 // manifests (read from the staged layout), the templates with their parts,
 // and every other file.
-func (b *builder) sbomBundle(files []FileEntry) (*sbom.Bundle, error) {
+func (b *builder) sbomBundle(files []manifest.FileEntry) (*sbom.Bundle, error) {
 	p := b.plan
 	sb := &sbom.Bundle{Name: p.Name, Version: p.Version, Epoch: p.Epoch, Builder: builderString(b.opts.BuilderVersion),
 		DefinitionSHA256: p.DefinitionDigest}
-	byPath := make(map[string]FileEntry, len(files))
+	byPath := make(map[string]manifest.FileEntry, len(files))
 	for _, f := range files {
 		byPath[f.Path] = f
 	}
@@ -120,21 +122,21 @@ func (b *builder) sbomBundle(files []FileEntry) (*sbom.Bundle, error) {
 
 // writeSBOM writes the plan's SBOM into the staging dir and returns its
 // file entry.
-func (b *builder) writeSBOM(files []FileEntry) (FileEntry, error) {
+func (b *builder) writeSBOM(files []manifest.FileEntry) (manifest.FileEntry, error) {
 	start := time.Now()
 	defer func() { b.sbomTime = time.Since(start) }()
 	sb, err := b.sbomBundle(files)
 	if err != nil {
-		return FileEntry{}, err
+		return manifest.FileEntry{}, err
 	}
 	data, err := sbom.Encode(sb)
 	if err != nil {
-		return FileEntry{}, err
+		return manifest.FileEntry{}, err
 	}
 	if err := writeFileExcl(b.abs(b.plan.SBOM), data, 0o644); err != nil {
-		return FileEntry{}, err
+		return manifest.FileEntry{}, err
 	}
-	return FileEntry{Path: b.plan.SBOM, Size: int64(len(data)), SHA256: sha256Hex(data), Mode: modeString(false)}, nil
+	return manifest.FileEntry{Path: b.plan.SBOM, Size: int64(len(data)), SHA256: sha256Hex(data), Mode: manifest.ModeString(false)}, nil
 }
 
 // ociDescriptor is the part of an OCI index or manifest the SBOM reads.
@@ -154,13 +156,13 @@ type ociDescriptor struct {
 // imagePlatforms reads the staged blob of an image's digest: for an index,
 // the manifest of each platform; otherwise (a manifest, or a blob the SBOM
 // cannot read as an index) the image's own digest for its platforms.
-func (b *builder) imagePlatforms(im ImageInfo) ([]sbom.Platform, error) {
+func (b *builder) imagePlatforms(im manifest.ImageInfo) ([]sbom.Platform, error) {
 	algo, hex, ok := strings.Cut(im.Digest, ":")
-	if !ok || algo != "sha256" || !isSHA256(hex) {
+	if !ok || algo != "sha256" || !manifest.IsSHA256(hex) {
 		return nil, fmt.Errorf("writing %s: image %q has digest %q, want sha256:<hex>", b.plan.SBOM, im.Name, im.Digest)
 	}
 	var d ociDescriptor
-	if data, err := readSmall(filepath.Join(b.abs(b.imageLayout()), "blobs", "sha256", hex)); err == nil {
+	if data, err := regular.ReadFile(filepath.Join(b.abs(b.imageLayout()), "blobs", "sha256", hex), manifest.MaxMetaSize); err == nil {
 		_ = json.Unmarshal(data, &d)
 	}
 	var out []sbom.Platform
@@ -181,107 +183,6 @@ func (b *builder) imagePlatforms(im ImageInfo) ([]sbom.Platform, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Platform < out[j].Platform })
 	return out, nil
-}
-
-// checkSBOM compares the bundle's SBOM with bundle.json: every RPM, image,
-// template and file must be named with its digest.
-func checkSBOM(m *Manifest, data []byte, rep *Report) {
-	s, err := sbom.Read(data)
-	if err != nil {
-		rep.add(sbom.FileName, "%v", err)
-		return
-	}
-	if s.Name != m.Name || s.Version != m.Version {
-		rep.add(sbom.FileName, "describes %s %s, bundle.json names %s %s", s.Name, s.Version, m.Name, m.Version)
-	}
-	for _, r := range m.Repos {
-		for _, p := range r.Packages {
-			fp := r.Dir + "/" + p.Location
-			got, ok := s.RPMs[fp]
-			switch {
-			case !ok:
-				rep.add(sbom.FileName, "does not name RPM %s (%s)", p.NEVRA, fp)
-			case got.SHA256 != p.SHA256:
-				rep.add(sbom.FileName, "names RPM %s with sha256 %s, bundle.json says %s", fp, got.SHA256, p.SHA256)
-			case got.Purl == "":
-				rep.add(sbom.FileName, "RPM %s has no purl", fp)
-			}
-		}
-	}
-	for _, im := range m.Images {
-		got, ok := s.Images[im.Name]
-		switch {
-		case !ok:
-			rep.add(sbom.FileName, "does not name image %q", im.Name)
-		case got.Digest != im.Digest:
-			rep.add(sbom.FileName, "names image %q with digest %s, bundle.json says %s", im.Name, got.Digest, im.Digest)
-		}
-	}
-	for _, t := range m.Templates {
-		got, ok := s.Templates[t.Name]
-		switch {
-		case !ok:
-			rep.add(sbom.FileName, "does not name template %q", t.Name)
-		case got.SHA256 != t.SHA256:
-			rep.add(sbom.FileName, "names template %q with sha256 %s, bundle.json says %s", t.Name, got.SHA256, t.SHA256)
-		}
-	}
-	for _, f := range m.Files {
-		if f.Path == sbom.FileName {
-			continue
-		}
-		got, ok := s.Files[f.Path]
-		switch {
-		case !ok:
-			rep.add(sbom.FileName, "does not name file %s", f.Path)
-		case got != f.SHA256:
-			rep.add(sbom.FileName, "names %s with sha256 %s, bundle.json says %s", f.Path, got, f.SHA256)
-		}
-	}
-	listed := make(map[string]bool, len(m.Files))
-	for _, f := range m.Files {
-		listed[f.Path] = true
-	}
-	var extra []string
-	for p := range s.Files {
-		if !listed[p] {
-			extra = append(extra, p)
-		}
-	}
-	sort.Strings(extra)
-	for _, p := range extra {
-		rep.add(sbom.FileName, "names %s, which is not in the bundle", p)
-	}
-}
-
-// readSBOM reads the SBOM of a bundle directory or archive; nil when the
-// bundle has none.
-func readSBOM(ctx context.Context, bundlePath string, m *Manifest) (*sbom.Summary, error) {
-	if !hasFile(m, sbom.FileName) {
-		return nil, nil
-	}
-	files, err := readBundleFiles(ctx, bundlePath, []string{sbom.FileName}, maxMetaSize)
-	if err != nil {
-		return nil, err
-	}
-	data, ok := files[sbom.FileName]
-	if !ok {
-		return nil, fmt.Errorf("reading %q: %s is listed in bundle.json but missing", bundlePath, sbom.FileName)
-	}
-	s, err := sbom.Read(data)
-	if err != nil {
-		return nil, fmt.Errorf("reading %q: %w", bundlePath, err)
-	}
-	return s, nil
-}
-
-func hasFile(m *Manifest, p string) bool {
-	for _, f := range m.Files {
-		if f.Path == p {
-			return true
-		}
-	}
-	return false
 }
 
 func sha256Hex(data []byte) string {

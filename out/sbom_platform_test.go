@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"github.com/bdebundle/bundle/compiler"
+	"github.com/bdebundle/bundle/out/internal/outtest"
+	"github.com/bdebundle/bundle/out/manifest"
+	"github.com/bdebundle/bundle/out/read"
 	"github.com/bdebundle/bundle/sbom"
 )
 
@@ -18,7 +21,7 @@ import (
 // manifests and an attestation entry.
 type indexImages struct{}
 
-func (indexImages) WriteImages(ctx context.Context, dir string, images []*compiler.ImagePlan) ([]ImageInfo, error) {
+func (indexImages) WriteImages(ctx context.Context, dir string, images []*compiler.ImagePlan) ([]manifest.ImageInfo, error) {
 	blobs := filepath.Join(dir, "blobs", "sha256")
 	if err := os.MkdirAll(blobs, 0o755); err != nil {
 		return nil, err
@@ -45,15 +48,15 @@ func (indexImages) WriteImages(ctx context.Context, dir string, images []*compil
 	if err := os.WriteFile(filepath.Join(dir, "index.json"), []byte(`{"schemaVersion":2,"manifests":[{"digest":"`+idx+`","size":1}]}`), 0o644); err != nil {
 		return nil, err
 	}
-	return []ImageInfo{{Name: images[0].Name, Ref: images[0].Ref, Repository: "index.docker.io/library/nginx", Digest: idx, Platforms: []string{"linux/amd64", "linux/arm64/v8"}}}, nil
+	return []manifest.ImageInfo{{Name: images[0].Name, Ref: images[0].Ref, Repository: "index.docker.io/library/nginx", Digest: idx, Platforms: []string{"linux/amd64", "linux/arm64/v8"}}}, nil
 }
 
 // TestSBOMPlatformManifests: a multi-platform image is named with the
 // manifest digest of each platform (attestations left out).
 func TestSBOMPlatformManifests(t *testing.T) {
 	src := t.TempDir()
-	writeSite(t, src, time.Unix(1500000000, 0))
-	plan := compileSite(t, src)
+	outtest.WriteSite(t, src, time.Unix(1500000000, 0))
+	plan := outtest.CompileSite(t, src)
 	plan.Images = []*compiler.ImagePlan{{Name: "nginx", Ref: "nginx:1.27", Platforms: []string{"linux/amd64", "linux/arm64/v8"}}}
 	opts := testOptions(t)
 	opts.Images = indexImages{}
@@ -77,5 +80,5 @@ func TestSBOMPlatformManifests(t *testing.T) {
 	if !strings.Contains(string(data), "pkg:oci/nginx@"+im.Platforms["linux/arm64/v8"]+"?arch=arm64&") {
 		t.Errorf("no purl with arch for the arm64 manifest:\n%s", data)
 	}
-	mustVerify(t, res.Dir, VerifyOptions{})
+	mustVerify(t, res.Dir, read.VerifyOptions{})
 }

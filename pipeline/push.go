@@ -17,6 +17,8 @@ import (
 	"github.com/bdebundle/bundle/images/ovf"
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/out"
+	"github.com/bdebundle/bundle/out/manifest"
+	"github.com/bdebundle/bundle/out/read"
 	"github.com/bdebundle/bundle/repo"
 	"github.com/google/go-containerregistry/pkg/authn"
 )
@@ -124,11 +126,11 @@ func (o PushOptions) imagesOptions() images.Options {
 func DeployImagePusher(opts PushOptions) func(ctx context.Context, layoutDir, registry string) error {
 	return func(ctx context.Context, layoutDir, registry string) error {
 		dir := filepath.Dir(layoutDir)
-		data, err := os.ReadFile(filepath.Join(dir, out.ManifestName))
+		data, err := os.ReadFile(filepath.Join(dir, manifest.FileName))
 		if err != nil {
-			return fmt.Errorf("reading %q: %w", filepath.Join(dir, out.ManifestName), err)
+			return fmt.Errorf("reading %q: %w", filepath.Join(dir, manifest.FileName), err)
 		}
-		m, err := out.ParseManifest(data)
+		m, err := manifest.Parse(data)
 		if err != nil {
 			return err
 		}
@@ -143,7 +145,7 @@ func DeployImagePusher(opts PushOptions) func(ctx context.Context, layoutDir, re
 // pushRegistry chooses where to push: the asked registry, else the
 // bundle's site registry. Pushing elsewhere than the site registry is
 // allowed with a warning: the apps will not find the images there.
-func pushRegistry(m *out.Manifest, asked string, rep *PushReport, warn func(string)) (string, error) {
+func pushRegistry(m *manifest.Manifest, asked string, rep *PushReport, warn func(string)) (string, error) {
 	asked = strings.TrimSuffix(asked, "/")
 	site := m.SiteRegistry
 	if asked == "" {
@@ -169,7 +171,7 @@ func pushRegistry(m *out.Manifest, asked string, rep *PushReport, warn func(stri
 
 // ListImages describes the images of the bundle at path (a directory or an
 // archive, read as a stream). It does not verify the bundle.
-func ListImages(ctx context.Context, path string) (*out.Manifest, []images.Entry, error) {
+func ListImages(ctx context.Context, path string) (*manifest.Manifest, []images.Entry, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, nil, &VerifyError{Path: path, Err: err}
@@ -197,7 +199,7 @@ func ListImages(ctx context.Context, path string) (*out.Manifest, []images.Entry
 // A file read to its end must still match bundle.json (m, when not nil):
 // the archive was verified in an earlier pass, and index.json, unlike the
 // blobs, is not named by its digest.
-func archiveLayout(archive string, m *out.Manifest) images.WalkFunc {
+func archiveLayout(archive string, m *manifest.Manifest) images.WalkFunc {
 	want := map[string]string{}
 	if m != nil {
 		for _, f := range m.Files {
@@ -205,7 +207,7 @@ func archiveLayout(archive string, m *out.Manifest) images.WalkFunc {
 		}
 	}
 	return func(ctx context.Context, visit func(rel string, size int64, r io.Reader) error) error {
-		return out.WalkArchiveFiles(ctx, archive, func(rel string, size int64, r io.Reader) error {
+		return read.WalkArchiveFiles(ctx, archive, func(rel string, size int64, r io.Reader) error {
 			rest, ok := strings.CutPrefix(rel, "images/")
 			if !ok {
 				return nil
@@ -238,11 +240,11 @@ var errFound = errors.New("found")
 
 // readManifest reads bundle.json of a bundle directory or archive (only as
 // far into the stream as bundle.json).
-func readManifest(ctx context.Context, path string, arch bool) (*out.Manifest, error) {
+func readManifest(ctx context.Context, path string, arch bool) (*manifest.Manifest, error) {
 	var data []byte
 	if arch {
-		err := out.WalkArchiveFiles(ctx, path, func(rel string, size int64, r io.Reader) error {
-			if rel != out.ManifestName {
+		err := read.WalkArchiveFiles(ctx, path, func(rel string, size int64, r io.Reader) error {
+			if rel != manifest.FileName {
 				return nil
 			}
 			b, err := io.ReadAll(io.LimitReader(r, 64<<20))
@@ -256,17 +258,17 @@ func readManifest(ctx context.Context, path string, arch bool) (*out.Manifest, e
 			return nil, &VerifyError{Path: path, Err: err}
 		}
 		if data == nil {
-			return nil, &VerifyError{Path: path, Err: fmt.Errorf("the archive holds no %s: not a bundle", out.ManifestName)}
+			return nil, &VerifyError{Path: path, Err: fmt.Errorf("the archive holds no %s: not a bundle", manifest.FileName)}
 		}
 	} else {
-		p := filepath.Join(path, out.ManifestName)
+		p := filepath.Join(path, manifest.FileName)
 		b, err := os.ReadFile(p)
 		if err != nil {
 			return nil, &VerifyError{Path: path, Err: fmt.Errorf("reading %q: %w (not a bundle directory?)", p, err)}
 		}
 		data = b
 	}
-	m, err := out.ParseManifest(data)
+	m, err := manifest.Parse(data)
 	if err != nil {
 		return nil, &VerifyError{Path: path, Err: err}
 	}
@@ -275,19 +277,19 @@ func readManifest(ctx context.Context, path string, arch bool) (*out.Manifest, e
 
 // verifiedManifest verifies the bundle at path and returns its bundle.json;
 // arch is set for an archive.
-func verifiedManifest(ctx context.Context, path string, key []byte, pr progress.Reporter) (*out.Manifest, bool, error) {
+func verifiedManifest(ctx context.Context, path string, key []byte, pr progress.Reporter) (*manifest.Manifest, bool, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, false, &VerifyError{Path: path, Err: err}
 	}
 	arch := !st.IsDir()
-	vopts := out.VerifyOptions{Key: key, Progress: pr}
+	vopts := read.VerifyOptions{Key: key, Progress: pr}
 	if !arch {
 		vopts.Repodata = repo.VerifyRepodata
 		vopts.Layout = images.VerifyLayout
 		vopts.OVF = func(_ context.Context, dir, name string) error { return ovf.VerifyManifest(dir, name) }
 	}
-	r, err := out.Verify(ctx, path, vopts)
+	r, err := read.Verify(ctx, path, vopts)
 	if err != nil {
 		return nil, arch, &VerifyError{Path: path, Err: err}
 	}

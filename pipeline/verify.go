@@ -5,7 +5,7 @@ import (
 
 	"github.com/bdebundle/bundle/images"
 	"github.com/bdebundle/bundle/images/ovf"
-	"github.com/bdebundle/bundle/out"
+	"github.com/bdebundle/bundle/out/read"
 	"github.com/bdebundle/bundle/repo"
 )
 
@@ -13,7 +13,7 @@ import (
 // deep checks of a directory: repodata against its RPMs (repo), the OCI
 // image layout (images) and each template's .mf (ovf). opts' own hooks, when
 // set, are kept.
-func Verify(ctx context.Context, bundle string, opts out.VerifyOptions) (*out.Report, error) {
+func Verify(ctx context.Context, bundle string, opts read.VerifyOptions) (*read.Report, error) {
 	if opts.Repodata == nil {
 		opts.Repodata = repo.VerifyRepodata
 	}
@@ -25,5 +25,5 @@ func Verify(ctx context.Context, bundle string, opts out.VerifyOptions) (*out.Re
 			return ovf.VerifyManifest(dir, name)
 		}
 	}
-	return out.Verify(ctx, bundle, opts)
+	return read.Verify(ctx, bundle, opts)
 }

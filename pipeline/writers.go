@@ -15,6 +15,7 @@ import (
 	"github.com/bdebundle/bundle/images/ovf"
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/out"
+	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/bdebundle/bundle/repo"
 )
 
@@ -171,7 +172,7 @@ type imageWriter struct {
 }
 
 // WriteImages mirrors every image into one OCI layout.
-func (w *imageWriter) WriteImages(ctx context.Context, layoutDir string, plans []*compiler.ImagePlan) ([]out.ImageInfo, error) {
+func (w *imageWriter) WriteImages(ctx context.Context, layoutDir string, plans []*compiler.ImagePlan) ([]manifest.ImageInfo, error) {
 	if len(w.r.ImageSpecs) == 0 {
 		return nil, nil
 	}
@@ -194,12 +195,12 @@ func (w *imageWriter) WriteImages(ctx context.Context, layoutDir string, plans [
 			facts[n] = f.Digest
 		}
 	}
-	var infos []out.ImageInfo
+	var infos []manifest.ImageInfo
 	for _, m := range res {
 		if d, ok := facts[m.Name]; ok && d != m.Digest {
 			return nil, fmt.Errorf("image %q: resolved to %s while compiling but mirrored %s; the source changed during the build", m.Name, d, m.Digest)
 		}
-		infos = append(infos, out.ImageInfo{Name: m.Name, Ref: written[m.Name], Repository: m.Repository, Digest: m.Digest, Platforms: m.Platforms})
+		infos = append(infos, manifest.ImageInfo{Name: m.Name, Ref: written[m.Name], Repository: m.Repository, Digest: m.Digest, Platforms: m.Platforms})
 	}
 	return infos, nil
 }

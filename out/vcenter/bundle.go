@@ -13,12 +13,12 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/bdebundle/bundle/out"
+	"github.com/bdebundle/bundle/out/manifest"
 )
 
 // Bundle is the bundle.json of a bundle directory, as deploy reads it.
 type Bundle struct {
-	*out.Manifest
+	*manifest.Manifest
 
 	// Dir is the bundle directory the manifest was read from.
 	Dir string
@@ -26,10 +26,10 @@ type Bundle struct {
 
 // The entries of bundle.json that deploy reads.
 type (
-	File     = out.FileEntry
-	Image    = out.ImageInfo
-	Template = out.TemplateEntry
-	Target   = out.TargetEntry
+	File     = manifest.FileEntry
+	Image    = manifest.ImageInfo
+	Template = manifest.TemplateEntry
+	Target   = manifest.TargetEntry
 )
 
 // ID names the bundle as "name version".
@@ -55,7 +55,7 @@ func LoadBundle(dir string) (*Bundle, error) {
 	if err != nil {
 		return nil, &VerifyError{Dir: dir, Err: fmt.Errorf("reading %q: %w", p, err)}
 	}
-	m, err := out.ParseManifest(data)
+	m, err := manifest.Parse(data)
 	if err != nil {
 		return nil, &VerifyError{Dir: dir, Err: fmt.Errorf("reading %q: %w", p, err)}
 	}
@@ -199,4 +199,4 @@ func (b *Bundle) treeDigest() (digest string, size int64) {
 }
 
 // checkRelPath is out.CheckRelPath, for places where out names a variable.
-var checkRelPath = out.CheckRelPath
+var checkRelPath = manifest.CheckRelPath

@@ -9,9 +9,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bdebundle/bundle/out"
 	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/vim25/mo"
+
+	"github.com/bdebundle/bundle/out/manifest"
 )
 
 // vmsIn lists the VM names in folder p of DC0.
@@ -409,12 +410,12 @@ func TestGuestCommandsRefuseOddNames(t *testing.T) {
 		"serengeti/chef/roles/-o.json",
 		"serengeti/chef/roles/a$(id).json",
 	} {
-		b := &Bundle{Manifest: &out.Manifest{Name: "s", Version: "1", Files: []File{{Path: path}}}}
+		b := &Bundle{Manifest: &manifest.Manifest{Name: "s", Version: "1", Files: []File{{Path: path}}}}
 		if _, err := GuestCommands(b, "/tmp/a.tar.gz"); err == nil {
 			t.Errorf("%s: accepted", path)
 		}
 	}
-	b := &Bundle{Manifest: &out.Manifest{Name: "s", Version: "1", Files: []File{{Path: "serengeti/www/specs/map"}}}}
+	b := &Bundle{Manifest: &manifest.Manifest{Name: "s", Version: "1", Files: []File{{Path: "serengeti/www/specs/map"}}}}
 	cmds, err := GuestCommands(b, "/tmp/a.tar.gz")
 	if err != nil || len(cmds) != 3 {
 		t.Fatalf("a bundle without Chef content: %v %v", cmds, err)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/out"
+	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/bdebundle/bundle/pipeline"
 	"github.com/spf13/cobra"
 )
@@ -76,7 +77,7 @@ func runBuild(cmd *cobra.Command, g *Globals, f *buildFlags, pres *pipeline.Resu
 		}
 		opts.SignKey = key
 		opts.SignPassphrase = []byte(os.Getenv("BUNDLE_SIGN_PASSPHRASE"))
-		e, err := out.SigningKey(key, opts.SignPassphrase)
+		e, err := manifest.SigningKey(key, opts.SignPassphrase)
 		if err != nil {
 			return usageErr(fmt.Errorf("reading signing key %q: %w", f.Run.SignKey, err))
 		}
@@ -117,7 +118,7 @@ func runBuild(cmd *cobra.Command, g *Globals, f *buildFlags, pres *pipeline.Resu
 		fmt.Fprintf(g.Out, ", sha256:%s\n", res.ArchiveSHA256)
 	}
 	if res.Signed {
-		fmt.Fprintf(g.Out, "  signed: %s\n", filepath.Join(res.Dir, out.SignatureName))
+		fmt.Fprintf(g.Out, "  signed: %s\n", filepath.Join(res.Dir, manifest.SignatureName))
 	}
 	return nil
 }

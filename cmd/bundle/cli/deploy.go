@@ -11,7 +11,7 @@ import (
 
 	"github.com/bdebundle/bundle/internal/osfs"
 	"github.com/bdebundle/bundle/internal/progress"
-	"github.com/bdebundle/bundle/out"
+	"github.com/bdebundle/bundle/out/read"
 	"github.com/bdebundle/bundle/out/vcenter"
 	"github.com/bdebundle/bundle/pipeline"
 	"github.com/spf13/cobra"
@@ -22,7 +22,7 @@ func init() { register(newDeployCmd) }
 // verifyBundle checks a bundle directory before it is deployed, deep checks
 // included; with a key, bundle.json.sig must be a good signature by it.
 var verifyBundle = func(ctx context.Context, bundleDir string, key []byte) error {
-	r, err := pipeline.Verify(ctx, bundleDir, out.VerifyOptions{Key: key})
+	r, err := pipeline.Verify(ctx, bundleDir, read.VerifyOptions{Key: key})
 	if err != nil {
 		return err
 	}
@@ -30,7 +30,7 @@ var verifyBundle = func(ctx context.Context, bundleDir string, key []byte) error
 }
 
 // problemsErr is nil for a good report, else an error listing its problems.
-func problemsErr(r *out.Report) error {
+func problemsErr(r *read.Report) error {
 	if r.OK() {
 		return nil
 	}
@@ -218,7 +218,7 @@ func runDeploy(ctx context.Context, g *Globals, dir string, f *deployFlags) erro
 func extractArchive(ctx context.Context, g *Globals, archive string, key []byte, f *deployFlags) (string, func(), error) {
 	rep := newReporter(g)
 	defer rep.Close()
-	r, err := out.Verify(ctx, archive, out.VerifyOptions{Key: key, Progress: rep})
+	r, err := read.Verify(ctx, archive, read.VerifyOptions{Key: key, Progress: rep})
 	if err != nil {
 		return "", nil, envErr(err)
 	}
@@ -240,12 +240,12 @@ func extractArchive(ctx context.Context, g *Globals, archive string, key []byte,
 	if err != nil {
 		return "", nil, envErr(fmt.Errorf("creating a directory in work dir %q: %w", workDir, err))
 	}
-	dir, err := out.Extract(ctx, archive, tmp, out.ExtractOptions{Progress: rep})
+	dir, err := read.Extract(ctx, archive, tmp, read.ExtractOptions{Progress: rep})
 	if err != nil {
 		if rerr := os.RemoveAll(tmp); rerr != nil {
 			err = errors.Join(err, fmt.Errorf("removing %q: %w", tmp, rerr))
 		}
-		var ae *out.ArchiveError
+		var ae *read.ArchiveError
 		if errors.As(err, &ae) {
 			return "", nil, userErr(err)
 		}

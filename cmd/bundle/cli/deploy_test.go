@@ -15,6 +15,7 @@ import (
 	"github.com/bdebundle/bundle/compiler"
 	"github.com/bdebundle/bundle/internal/testutil"
 	"github.com/bdebundle/bundle/out"
+	"github.com/bdebundle/bundle/out/read"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -270,7 +271,7 @@ func TestDeployArchive(t *testing.T) {
 	if err != nil || len(kept) != 1 {
 		t.Fatalf("kept bundle: %v %v", kept, err)
 	}
-	r, err := out.Verify(context.Background(), kept[0], out.VerifyOptions{Key: public})
+	r, err := read.Verify(context.Background(), kept[0], read.VerifyOptions{Key: public})
 	if err != nil || !r.OK() || r.SignedBy == "" {
 		t.Fatalf("kept bundle does not verify: %v %+v", err, r)
 	}

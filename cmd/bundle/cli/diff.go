@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/bdebundle/bundle/out"
+	"github.com/bdebundle/bundle/out/read"
 	"github.com/bdebundle/bundle/repo"
 	"github.com/spf13/cobra"
 )
@@ -25,7 +25,7 @@ every rendered configuration file as a unified diff.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			g.Out, g.Err = escaped(g.Out), escaped(g.Err)
-			d, err := out.Diff(cmd.Context(), args[0], args[1])
+			d, err := read.Diff(cmd.Context(), args[0], args[1])
 			if err != nil {
 				return userErr(err)
 			}
@@ -38,7 +38,7 @@ every rendered configuration file as a unified diff.`,
 	}
 }
 
-func printDelta(g *Globals, d *out.Delta) {
+func printDelta(g *Globals, d *read.Delta) {
 	w := g.Out
 	fmt.Fprintf(w, "%s %s -> %s %s\n", d.Old.Name, d.Old.Version, d.New.Name, d.New.Version)
 	if d.Empty() {
@@ -49,9 +49,9 @@ func printDelta(g *Globals, d *out.Delta) {
 		fmt.Fprintln(w, "\nPackages:")
 		for _, p := range d.Packages {
 			switch p.Change {
-			case out.Added:
+			case read.Added:
 				fmt.Fprintf(w, "  + %s (%s)\n", p.New, p.Repo)
-			case out.Removed:
+			case read.Removed:
 				fmt.Fprintf(w, "  - %s (%s)\n", p.Old, p.Repo)
 			default:
 				fmt.Fprintf(w, "  ~ %s.%s %s: %s -> %s (%s)\n", p.Name, p.Arch, p.Change, evr(p.Old), evr(p.New), p.Repo)

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/bdebundle/bundle/internal/demoinputs"
-	"github.com/bdebundle/bundle/out"
+	"github.com/bdebundle/bundle/out/manifest"
 )
 
 // writeExample writes examples/mesos-site/site.hcl and its stand-in inputs
@@ -59,7 +59,7 @@ func TestExampleEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := out.ParseManifest(data)
+	m, err := manifest.Parse(data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestExampleEndToEnd(t *testing.T) {
 		{"mesos-node-mesos01-master", `ovf:key="role" ovf:type="string" ovf:userConfigurable="true" ovf:value="zookeeper,mesos_master,mesos_marathon,mesos_chronos"`},
 		{"mesos-node-mesos01-master", `ovf:key="zookeeper" ovf:type="string" ovf:userConfigurable="true" ovf:value="zk://master-1.localdomain:2181,master-2.localdomain:2181,master-3.localdomain:2181/mesos"`},
 	} {
-		i := slices.IndexFunc(m.Templates, func(e out.TemplateEntry) bool { return e.Name == tc.template })
+		i := slices.IndexFunc(m.Templates, func(e manifest.TemplateEntry) bool { return e.Name == tc.template })
 		if i < 0 {
 			t.Errorf("no template %s in bundle.json", tc.template)
 			continue

@@ -20,7 +20,7 @@ import (
 	"github.com/bdebundle/bundle/images"
 	"github.com/bdebundle/bundle/internal/demoinputs"
 	"github.com/bdebundle/bundle/internal/testutil"
-	"github.com/bdebundle/bundle/out"
+	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
@@ -181,13 +181,13 @@ func appImages(t *testing.T, bundleDir string) map[string]string {
 	return got
 }
 
-func readManifestFile(t *testing.T, bundleDir string) *out.Manifest {
+func readManifestFile(t *testing.T, bundleDir string) *manifest.Manifest {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(bundleDir, "bundle.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := out.ParseManifest(data)
+	m, err := manifest.Parse(data)
 	if err != nil {
 		t.Fatal(err)
 	}

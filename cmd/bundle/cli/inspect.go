@@ -7,7 +7,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/bdebundle/bundle/internal/progress"
-	"github.com/bdebundle/bundle/out"
+	"github.com/bdebundle/bundle/out/read"
 	"github.com/spf13/cobra"
 )
 
@@ -27,7 +27,7 @@ summary. inspect does not check hashes; use verify.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			g.Out, g.Err = escaped(g.Out), escaped(g.Err)
-			in, err := out.Inspect(cmd.Context(), args[0])
+			in, err := read.Inspect(cmd.Context(), args[0])
 			if err != nil {
 				return pathErr(err)
 			}
@@ -40,7 +40,7 @@ summary. inspect does not check hashes; use verify.`,
 	}
 }
 
-func printInspection(g *Globals, in *out.Inspection) {
+func printInspection(g *Globals, in *read.Inspection) {
 	m := in.Manifest
 	w := tabwriter.NewWriter(g.Out, 2, 8, 2, ' ', 0)
 	defer w.Flush()

@@ -15,6 +15,7 @@ import (
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/internal/testutil"
 	"github.com/bdebundle/bundle/out"
+	"github.com/bdebundle/bundle/out/read"
 )
 
 // site writes the out package's test site with its stand-in RPMs.
@@ -52,7 +53,7 @@ func TestBuildVerifyInspectDiff(t *testing.T) {
 		}
 	}
 	code, stdout, _ = run(t, "inspect", res.Archive, "--json")
-	var in out.Inspection
+	var in read.Inspection
 	if err := json.Unmarshal([]byte(stdout), &in); err != nil || code != 0 || len(in.Manifest.Repos) != 2 {
 		t.Fatalf("inspect --json: %d %v %+v", code, err, in)
 	}
@@ -73,7 +74,7 @@ func TestBuildVerifyInspectDiff(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, stdout, _ = run(t, "verify", filepath.Join(dist2, "mesos-site-2015.03.1"), "--json")
-	var rep out.Report
+	var rep read.Report
 	if err := json.Unmarshal([]byte(stdout), &rep); err != nil || code != ExitUser || len(rep.Problems) == 0 {
 		t.Fatalf("verify of a damaged bundle: exit %d %v %+v", code, err, rep)
 	}

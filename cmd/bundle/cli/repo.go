@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/bdebundle/bundle/internal/regular"
 	"io/fs"
 	"os"
 	"runtime/debug"
@@ -12,10 +11,12 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/bdebundle/bundle/internal/regular"
+
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/spf13/cobra"
 
-	"github.com/bdebundle/bundle/out"
+	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/bdebundle/bundle/repo"
 )
 
@@ -134,7 +135,7 @@ func readSigningKey(path string) (*openpgp.Entity, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading %q: %w", path, err)
 	}
-	e, err := out.SigningKey(data, []byte(os.Getenv("BUNDLE_SIGN_PASSPHRASE")))
+	e, err := manifest.SigningKey(data, []byte(os.Getenv("BUNDLE_SIGN_PASSPHRASE")))
 	if err != nil {
 		return nil, fmt.Errorf("reading signing key %q: %w", path, err)
 	}

@@ -16,6 +16,8 @@ import (
 	"github.com/bdebundle/bundle/internal/sbomcheck"
 	"github.com/bdebundle/bundle/internal/testutil"
 	"github.com/bdebundle/bundle/out"
+	"github.com/bdebundle/bundle/out/manifest"
+	"github.com/bdebundle/bundle/out/read"
 	"github.com/bdebundle/bundle/provenance"
 )
 
@@ -121,11 +123,11 @@ func TestSBOMAndProvenance(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	m, err := out.ParseManifest(readFile(t, filepath.Join(res.Dir, "bundle.json")))
+	m, err := manifest.Parse(readFile(t, filepath.Join(res.Dir, "bundle.json")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.ContainsFunc(m.Files, func(f out.FileEntry) bool { return f.Path == "sbom.cdx.json" }) {
+	if !slices.ContainsFunc(m.Files, func(f manifest.FileEntry) bool { return f.Path == "sbom.cdx.json" }) {
 		t.Errorf("bundle.json does not list sbom.cdx.json")
 	}
 	var doc cdxDoc
@@ -325,7 +327,7 @@ func TestDiffListsSBOMChanges(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("diff: exit %d\n%s%s", code, stdout, stderr)
 	}
-	var d out.Delta
+	var d read.Delta
 	if err := json.Unmarshal([]byte(stdout), &d); err != nil {
 		t.Fatal(err)
 	}
@@ -440,7 +442,7 @@ func TestSBOMOfRealRPMs(t *testing.T) {
 	for _, c := range doc.Components {
 		byRef[c.Ref] = c
 	}
-	m, err := out.ParseManifest(readFile(t, filepath.Join(res.Dir, "bundle.json")))
+	m, err := manifest.Parse(readFile(t, filepath.Join(res.Dir, "bundle.json")))
 	if err != nil {
 		t.Fatal(err)
 	}

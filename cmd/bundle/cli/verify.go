@@ -2,10 +2,12 @@ package cli
 
 import (
 	"fmt"
+
 	"github.com/bdebundle/bundle/internal/regular"
 
 	"github.com/bdebundle/bundle/internal/progress"
-	"github.com/bdebundle/bundle/out"
+	"github.com/bdebundle/bundle/out/manifest"
+	"github.com/bdebundle/bundle/out/read"
 	"github.com/bdebundle/bundle/pipeline"
 	"github.com/spf13/cobra"
 )
@@ -22,7 +24,7 @@ func readPublicKey(path string) ([]byte, error) {
 	if err != nil {
 		return nil, usageErr(fmt.Errorf("reading key: %w", err))
 	}
-	if err := out.CheckPublicKey(key); err != nil {
+	if err := manifest.CheckPublicKey(key); err != nil {
 		return nil, usageErr(fmt.Errorf("reading key %q: %w", path, err))
 	}
 	return key, nil
@@ -44,7 +46,7 @@ layout, OVF) run on directories. Exits 1 when anything is wrong.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			g.Out, g.Err = escaped(g.Out), escaped(g.Err)
-			opts := out.VerifyOptions{}
+			opts := read.VerifyOptions{}
 			key, err := readPublicKey(keyFile)
 			if err != nil {
 				return err

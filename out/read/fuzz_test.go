@@ -1,4 +1,4 @@
-package out
+package read
 
 import (
 	"archive/tar"
@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/bdebundle/bundle/out/manifest"
 )
 
 // seedManifest is a small valid bundle.json.
@@ -36,17 +38,17 @@ func FuzzParseManifest(f *testing.F) {
 	f.Add([]byte(`{"schema":"bundle/v1"}`))
 	f.Add([]byte(strings.Repeat("[", 20000)))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		m, err := ParseManifest(data)
+		m, err := manifest.Parse(data)
 		if err != nil {
 			return
 		}
 		for _, fe := range m.Files {
-			if CheckRelPath(fe.Path) != nil {
+			if manifest.CheckRelPath(fe.Path) != nil {
 				t.Fatalf("accepted file path %q", fe.Path)
 			}
 		}
 		for _, r := range m.Repos {
-			if CheckRelPath(r.Dir) != nil {
+			if manifest.CheckRelPath(r.Dir) != nil {
 				t.Fatalf("accepted repo dir %q", r.Dir)
 			}
 		}
@@ -54,7 +56,7 @@ func FuzzParseManifest(f *testing.F) {
 		if err != nil {
 			t.Fatalf("accepted but cannot encode: %v", err)
 		}
-		if _, err := ParseManifest(enc); err != nil {
+		if _, err := manifest.Parse(enc); err != nil {
 			t.Fatalf("re-encoded manifest refused: %v\n%s", err, enc)
 		}
 	})
@@ -88,7 +90,7 @@ func FuzzReadArchive(f *testing.F) {
 		files, err := readArchiveFiles(ctx, p, func(string) bool { return true }, 1<<20)
 		if err == nil {
 			for rel := range files {
-				if rel != "" && CheckRelPath(rel) != nil {
+				if rel != "" && manifest.CheckRelPath(rel) != nil {
 					t.Fatalf("read entry %q", rel)
 				}
 			}
@@ -113,14 +115,14 @@ func TestManifestPathFields(t *testing.T) {
 		{`"ova": ""`, `"ova": "/t.ova"`, "template \"t\" ova"},
 		{`"targets": []`, `"targets": [{"name":"s","datacenter":"","datastore":"","folder":"","library":"","resource_pool":"","network":"","datastore_path":"../up","registry":"","management_server":""}]`, "datastore_path"},
 	}
-	if _, err := ParseManifest([]byte(seedManifest)); err != nil {
+	if _, err := manifest.Parse([]byte(seedManifest)); err != nil {
 		t.Fatalf("the seed is refused: %v", err)
 	}
 	for _, tc := range cases {
 		if !strings.Contains(seedManifest, tc.old) {
 			t.Fatalf("seed lacks %q", tc.old)
 		}
-		_, err := ParseManifest([]byte(strings.Replace(seedManifest, tc.old, tc.new, 1)))
+		_, err := manifest.Parse([]byte(strings.Replace(seedManifest, tc.old, tc.new, 1)))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: got %v, want an error naming %q", tc.new, err, tc.want)
 		}

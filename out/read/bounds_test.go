@@ -1,4 +1,4 @@
-package out
+package read
 
 import (
 	"archive/tar"
@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/bdebundle/bundle/compiler"
+	"github.com/bdebundle/bundle/out"
+	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 )
@@ -26,22 +28,26 @@ type craft struct {
 	cut  bool
 }
 
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
+
 // writeCrafted writes the entries as an archive of format f into dir.
-func writeCrafted(t *testing.T, dir string, f Format, entries []craft) string {
+func writeCrafted(t *testing.T, dir string, f out.Format, entries []craft) string {
 	t.Helper()
 	p := filepath.Join(dir, "mesos-site-2015.03.1."+string(f))
-	out, err := os.Create(p)
+	file, err := os.Create(p)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var cw io.WriteCloser
 	switch f {
-	case FormatTarZst:
-		cw, err = zstd.NewWriter(out, zstd.WithEncoderLevel(zstd.SpeedFastest))
-	case FormatTarGz:
-		cw, err = gzip.NewWriterLevel(out, gzip.BestSpeed)
+	case out.FormatTarZst:
+		cw, err = zstd.NewWriter(file, zstd.WithEncoderLevel(zstd.SpeedFastest))
+	case out.FormatTarGz:
+		cw, err = gzip.NewWriterLevel(file, gzip.BestSpeed)
 	default:
-		cw = nopCloser{out}
+		cw = nopCloser{file}
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -84,7 +90,7 @@ func writeCrafted(t *testing.T, dir string, f Format, entries []craft) string {
 	if err := cw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := out.Close(); err != nil {
+	if err := file.Close(); err != nil {
 		t.Fatal(err)
 	}
 	return p
@@ -102,7 +108,7 @@ func boundsBundle(t *testing.T) (dir string, meta, files []craft) {
 			{Path: "serengeti/www/distros/manifest", Mode: 0o644, Data: []byte("[]\n")},
 		},
 	}
-	res, err := Build(context.Background(), plan, t.TempDir(), BuildOptions{Format: FormatTar, NoCache: true, NoArchive: true, BuilderVersion: "v0.0.0-test"})
+	res, err := out.Build(context.Background(), plan, t.TempDir(), out.BuildOptions{Format: out.FormatTar, NoCache: true, NoArchive: true, BuilderVersion: "v0.0.0-test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +122,7 @@ func boundsBundle(t *testing.T) (dir string, meta, files []craft) {
 	d := func(rel string) craft {
 		return craft{h: tar.Header{Name: boundsTop + rel, Typeflag: tar.TypeDir, Mode: 0o755}}
 	}
-	meta = []craft{d(""), read(SumsName), read(ManifestName)}
+	meta = []craft{d(""), read(manifest.SumsName), read(manifest.FileName)}
 	files = []craft{d("clusters/"), d("clusters/mesos01/"), read("clusters/mesos01/zero.bin"),
 		d("serengeti/"), d("serengeti/www/"), d("serengeti/www/distros/"), read("serengeti/www/distros/manifest")}
 	return res.Dir, meta, files
@@ -156,24 +162,24 @@ func TestArchiveBounds(t *testing.T) {
 	}
 	cases := []struct {
 		name    string
-		f       Format
+		f       out.Format
 		entries []craft
 		want    string
 		// extract, when set, is what Extract says instead (it stops at
 		// the first duplicate on its own).
 		extract string
 	}{
-		{"larger than bundle.json says", FormatTar, join(meta, resized(2, 1<<20+1)), `"` + boundsTop + zero + `" is 1048577 bytes in the archive, bundle.json says 1048576`, ""},
-		{"smaller than bundle.json says", FormatTarGz, join(meta, resized(2, 10)), `is 10 bytes in the archive, bundle.json says 1048576`, ""},
-		{"huge header after bundle.json", FormatTarZst, join(meta, files[:2], []craft{{h: reg(zero, 1<<40).h, cut: true}}), `is 1099511627776 bytes in the archive, bundle.json says 1048576`, ""},
-		{"file not in bundle.json", FormatTar, join(meta, files, []craft{reg("serengeti/extra", 3)}), `"` + boundsTop + `serengeti/extra" is not listed in bundle.json`, ""},
-		{"directory not in bundle.json", FormatTar, join(meta, files, []craft{{h: tar.Header{Name: boundsTop + "zz/", Typeflag: tar.TypeDir, Mode: 0o755}}}), `directory "` + boundsTop + `zz/" holds no file bundle.json lists`, ""},
-		{"unlisted file before bundle.json", FormatTarGz, join(meta[:2], []craft{reg("0extra", 5)}, meta[2:], files), `"` + boundsTop + `0extra" is not listed in bundle.json (read before bundle.json)`, ""},
-		{"wrong size before bundle.json", FormatTar, join(meta[:2], []craft{reg(zero, 7)}, meta[2:], files), `is 7 bytes in the archive, bundle.json says 1048576 (read before bundle.json)`, ""},
-		{"huge header before bundle.json", FormatTarZst, join(meta[:2], []craft{{h: reg("clusters/x", 1<<40).h, cut: true}}), `"` + boundsTop + `clusters/x" is 1099511627776 bytes, more than the`, ""},
-		{"huge bundle.json", FormatTarGz, join(meta[:2], []craft{{h: reg(ManifestName, maxMetaSize+1).h, cut: true}}), fmt.Sprintf("is %d bytes, more than the %d bytes allowed for bundle.json", maxMetaSize+1, maxMetaSize), ""},
-		{"bomb before bundle.json", FormatTarZst, join(meta[:2], early, meta[2:], files), "bytes left for entries before bundle.json", ""},
-		{"bomb after bundle.json", FormatTarZst, join(meta, files, dups), "the archive expands beyond what bundle.json allows", "appears twice"},
+		{"larger than bundle.json says", out.FormatTar, join(meta, resized(2, 1<<20+1)), `"` + boundsTop + zero + `" is 1048577 bytes in the archive, bundle.json says 1048576`, ""},
+		{"smaller than bundle.json says", out.FormatTarGz, join(meta, resized(2, 10)), `is 10 bytes in the archive, bundle.json says 1048576`, ""},
+		{"huge header after bundle.json", out.FormatTarZst, join(meta, files[:2], []craft{{h: reg(zero, 1<<40).h, cut: true}}), `is 1099511627776 bytes in the archive, bundle.json says 1048576`, ""},
+		{"file not in bundle.json", out.FormatTar, join(meta, files, []craft{reg("serengeti/extra", 3)}), `"` + boundsTop + `serengeti/extra" is not listed in bundle.json`, ""},
+		{"directory not in bundle.json", out.FormatTar, join(meta, files, []craft{{h: tar.Header{Name: boundsTop + "zz/", Typeflag: tar.TypeDir, Mode: 0o755}}}), `directory "` + boundsTop + `zz/" holds no file bundle.json lists`, ""},
+		{"unlisted file before bundle.json", out.FormatTarGz, join(meta[:2], []craft{reg("0extra", 5)}, meta[2:], files), `"` + boundsTop + `0extra" is not listed in bundle.json (read before bundle.json)`, ""},
+		{"wrong size before bundle.json", out.FormatTar, join(meta[:2], []craft{reg(zero, 7)}, meta[2:], files), `is 7 bytes in the archive, bundle.json says 1048576 (read before bundle.json)`, ""},
+		{"huge header before bundle.json", out.FormatTarZst, join(meta[:2], []craft{{h: reg("clusters/x", 1<<40).h, cut: true}}), `"` + boundsTop + `clusters/x" is 1099511627776 bytes, more than the`, ""},
+		{"huge bundle.json", out.FormatTarGz, join(meta[:2], []craft{{h: reg(manifest.FileName, manifest.MaxMetaSize+1).h, cut: true}}), fmt.Sprintf("is %d bytes, more than the %d bytes allowed for bundle.json", manifest.MaxMetaSize+1, manifest.MaxMetaSize), ""},
+		{"bomb before bundle.json", out.FormatTarZst, join(meta[:2], early, meta[2:], files), "bytes left for entries before bundle.json", ""},
+		{"bomb after bundle.json", out.FormatTarZst, join(meta, files, dups), "the archive expands beyond what bundle.json allows", "appears twice"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -229,7 +235,7 @@ func TestArchiveBoundsAdmitGoodArchives(t *testing.T) {
 	dir, meta, files := boundsBundle(t)
 	ctx := context.Background()
 	archives := map[string]string{}
-	for _, f := range Formats {
+	for _, f := range out.Formats {
 		archives["crafted "+string(f)] = writeCrafted(t, t.TempDir(), f, join(meta, files))
 	}
 	tarBin, err := exec.LookPath("tar")

@@ -1,4 +1,4 @@
-package out
+package read
 
 import (
 	"archive/tar"
@@ -15,6 +15,7 @@ import (
 	"github.com/bdebundle/bundle/internal/atomicfs"
 	"github.com/bdebundle/bundle/internal/ctxio"
 	"github.com/bdebundle/bundle/internal/progress"
+	"github.com/bdebundle/bundle/out/manifest"
 )
 
 // ExtractOptions tune Extract.
@@ -134,19 +135,19 @@ func extractInto(ctx context.Context, archive, destDir, tmp string, task progres
 	if prefix == "" {
 		return "", &ArchiveError{Archive: archive, Err: errors.New("the archive is empty")}
 	}
-	data, err := readSmall(filepath.Join(tmp, ManifestName))
+	data, err := readSmall(filepath.Join(tmp, manifest.FileName))
 	if errors.Is(err, fs.ErrNotExist) {
-		return "", &ArchiveError{Archive: archive, Err: fmt.Errorf("no %s in %s/", ManifestName, prefix)}
+		return "", &ArchiveError{Archive: archive, Err: fmt.Errorf("no %s in %s/", manifest.FileName, prefix)}
 	}
 	if err != nil {
 		return "", err
 	}
-	m, err := ParseManifest(data)
+	m, err := manifest.Parse(data)
 	if err != nil {
-		return "", &ArchiveError{Archive: archive, Entry: prefix + "/" + ManifestName, Err: err}
+		return "", &ArchiveError{Archive: archive, Entry: prefix + "/" + manifest.FileName, Err: err}
 	}
 	if m.Dir() != prefix {
-		return "", &ArchiveError{Archive: archive, Err: fmt.Errorf("the top directory is %q but %s names %q", prefix, ManifestName, m.Dir())}
+		return "", &ArchiveError{Archive: archive, Err: fmt.Errorf("the top directory is %q but %s names %q", prefix, manifest.FileName, m.Dir())}
 	}
 	if err := atomicfs.SyncTree(tmp); err != nil {
 		return "", err

@@ -1,4 +1,4 @@
-package out
+package read
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/bdebundle/bundle/repo"
 	"github.com/bdebundle/bundle/sbom"
 	"github.com/pmezard/go-difflib/difflib"
@@ -218,8 +219,8 @@ func Diff(ctx context.Context, oldPath, newPath string) (*Delta, error) {
 
 func isText(b []byte) bool { return utf8.Valid(b) && !bytes.ContainsRune(b, 0) }
 
-func fileMap(m *Manifest) map[string]FileEntry {
-	out := map[string]FileEntry{}
+func fileMap(m *manifest.Manifest) map[string]manifest.FileEntry {
+	out := map[string]manifest.FileEntry{}
 	for _, f := range m.Files {
 		out[f.Path] = f
 	}
@@ -228,8 +229,8 @@ func fileMap(m *Manifest) map[string]FileEntry {
 
 type pkgKey struct{ repo, name, arch string }
 
-func pkgIndex(m *Manifest) map[pkgKey][]PackageEntry {
-	idx := map[pkgKey][]PackageEntry{}
+func pkgIndex(m *manifest.Manifest) map[pkgKey][]manifest.PackageEntry {
+	idx := map[pkgKey][]manifest.PackageEntry{}
 	for _, r := range m.Repos {
 		for _, p := range r.Packages {
 			n, ok := repo.ParseNEVRA(p.NEVRA)
@@ -243,7 +244,7 @@ func pkgIndex(m *Manifest) map[pkgKey][]PackageEntry {
 	return idx
 }
 
-func diffPackages(om, nm *Manifest) []PackageChange {
+func diffPackages(om, nm *manifest.Manifest) []PackageChange {
 	oi, ni := pkgIndex(om), pkgIndex(nm)
 	out := []PackageChange{}
 	keys := map[pkgKey]bool{}
@@ -292,8 +293,8 @@ func diffPackages(om, nm *Manifest) []PackageChange {
 }
 
 // newest returns the highest-versioned package of a list.
-func newest(ps []PackageEntry) *PackageEntry {
-	var best *PackageEntry
+func newest(ps []manifest.PackageEntry) *manifest.PackageEntry {
+	var best *manifest.PackageEntry
 	var bestN repo.NEVRA
 	for i := range ps {
 		n, _ := repo.ParseNEVRA(ps[i].NEVRA)
@@ -304,13 +305,13 @@ func newest(ps []PackageEntry) *PackageEntry {
 	return best
 }
 
-func diffImages(om, nm *Manifest) []ImageChange {
+func diffImages(om, nm *manifest.Manifest) []ImageChange {
 	out := []ImageChange{}
-	oi := map[string]ImageInfo{}
+	oi := map[string]manifest.ImageInfo{}
 	for _, im := range om.Images {
 		oi[im.Name] = im
 	}
-	ni := map[string]ImageInfo{}
+	ni := map[string]manifest.ImageInfo{}
 	for _, im := range nm.Images {
 		ni[im.Name] = im
 		o, ok := oi[im.Name]
@@ -330,9 +331,9 @@ func diffImages(om, nm *Manifest) []ImageChange {
 	return out
 }
 
-func diffTemplates(om, nm *Manifest) []TemplateChange {
+func diffTemplates(om, nm *manifest.Manifest) []TemplateChange {
 	out := []TemplateChange{}
-	ot := map[string]TemplateEntry{}
+	ot := map[string]manifest.TemplateEntry{}
 	for _, t := range om.Templates {
 		ot[t.Name] = t
 	}
@@ -356,10 +357,10 @@ func diffTemplates(om, nm *Manifest) []TemplateChange {
 	return out
 }
 
-func diffDistros(om, nm *Manifest) []DistroChange {
-	key := func(d DistroEntry) string { return d.Vendor + "\x00" + d.Version }
+func diffDistros(om, nm *manifest.Manifest) []DistroChange {
+	key := func(d manifest.DistroEntry) string { return d.Vendor + "\x00" + d.Version }
 	out := []DistroChange{}
-	od := map[string]DistroEntry{}
+	od := map[string]manifest.DistroEntry{}
 	for _, d := range om.Distros {
 		od[key(d)] = d
 	}

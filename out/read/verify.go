@@ -1,4 +1,4 @@
-package out
+package read
 
 import (
 	"archive/tar"
@@ -18,8 +18,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bdebundle/bundle/compiler"
+
 	"github.com/bdebundle/bundle/internal/ctxio"
 	"github.com/bdebundle/bundle/internal/progress"
+	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/bdebundle/bundle/sbom"
 	"golang.org/x/sync/errgroup"
 )
@@ -91,16 +94,14 @@ type contents struct {
 // setMeta records the content of bundle metadata file rel.
 func (c *contents) setMeta(rel string, data []byte) {
 	switch rel {
-	case ManifestName:
+	case manifest.FileName:
 		c.manifest, c.hasManifest = data, true
-	case SumsName:
+	case manifest.SumsName:
 		c.sums, c.hasSums = data, true
 	default:
 		c.sig, c.hasSig = data, true
 	}
 }
-
-const maxMetaSize = 64 << 20
 
 // Verify checks the bundle at path, a bundle directory or an archive
 // (.tar.zst, .tar.gz, .tar; read as a stream, never extracted): every file's
@@ -137,7 +138,7 @@ func Verify(ctx context.Context, path string, opts VerifyOptions) (*Report, erro
 		rep.add(prefix+"/", "the archive's top directory is %q but bundle.json names %q", prefix, m.Dir())
 	}
 	if !arch && filepath.Base(filepath.Clean(path)) != m.Dir() {
-		rep.add(ManifestName, "the directory is named %q but bundle.json names %q", filepath.Base(filepath.Clean(path)), m.Dir())
+		rep.add(manifest.FileName, "the directory is named %q but bundle.json names %q", filepath.Base(filepath.Clean(path)), m.Dir())
 	}
 	checkSig(c, rep, opts.Key)
 	if hasFile(m, sbom.FileName) && c.hasSBOM {
@@ -157,31 +158,31 @@ func checkSig(c *contents, rep *Report, key []byte) {
 		return
 	}
 	if !c.hasSig {
-		rep.add(SignatureName, "missing: a key was given but the bundle is not signed")
+		rep.add(manifest.SignatureName, "missing: a key was given but the bundle is not signed")
 		return
 	}
-	who, err := checkSignature(c.manifest, c.sig, key, time.Now())
+	who, err := manifest.CheckSignature(c.manifest, c.sig, key, time.Now())
 	if err != nil {
-		rep.add(SignatureName, "bad signature of bundle.json: %v", err)
+		rep.add(manifest.SignatureName, "bad signature of bundle.json: %v", err)
 		return
 	}
 	rep.SignedBy = who
 }
 
 // checkContents compares what was read with bundle.json and SHA256SUMS.
-func checkContents(c *contents, rep *Report) *Manifest {
+func checkContents(c *contents, rep *Report) *manifest.Manifest {
 	if !c.hasManifest {
-		rep.add(ManifestName, "missing")
+		rep.add(manifest.FileName, "missing")
 		return nil
 	}
-	m, err := ParseManifest(c.manifest)
+	m, err := manifest.Parse(c.manifest)
 	if err != nil {
-		rep.add(ManifestName, "%v", err)
+		rep.add(manifest.FileName, "%v", err)
 		return nil
 	}
 	rep.Name, rep.Version = m.Name, m.Version
 	rep.Files = len(m.Files)
-	listed := map[string]FileEntry{}
+	listed := map[string]manifest.FileEntry{}
 	for _, f := range m.Files {
 		if _, dup := listed[f.Path]; dup {
 			rep.add(f.Path, "listed twice in bundle.json")
@@ -197,7 +198,7 @@ func checkContents(c *contents, rep *Report) *Manifest {
 		case got.sha != f.SHA256:
 			rep.add(f.Path, "sha256 is %s, bundle.json says %s", got.sha, f.SHA256)
 		case got.exec != f.Executable():
-			rep.add(f.Path, "mode is %s, bundle.json says %s", modeString(got.exec), f.Mode)
+			rep.add(f.Path, "mode is %s, bundle.json says %s", manifest.ModeString(got.exec), f.Mode)
 		}
 	}
 	for p := range c.files {
@@ -206,9 +207,9 @@ func checkContents(c *contents, rep *Report) *Manifest {
 		}
 	}
 	if !c.hasSums {
-		rep.add(SumsName, "missing")
-	} else if want := Sums(m.Files); !bytes.Equal(c.sums, want) {
-		rep.add(SumsName, "does not match bundle.json (%s)", firstSumsDiff(c.sums, want))
+		rep.add(manifest.SumsName, "missing")
+	} else if want := manifest.Sums(m.Files); !bytes.Equal(c.sums, want) {
+		rep.add(manifest.SumsName, "does not match bundle.json (%s)", firstSumsDiff(c.sums, want))
 	}
 	// Cross-references inside bundle.json.
 	for _, r := range m.Repos {
@@ -281,7 +282,7 @@ func readDir(ctx context.Context, root string, rep *Report, opts VerifyOptions) 
 			return nil
 		}
 		switch rel {
-		case ManifestName, SumsName, SignatureName:
+		case manifest.FileName, manifest.SumsName, manifest.SignatureName:
 			data, err := readSmall(p)
 			if err != nil {
 				return err
@@ -346,12 +347,12 @@ func readSmall(p string) ([]byte, error) {
 		return nil, fmt.Errorf("reading %q: %w", p, err)
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxMetaSize+1))
+	data, err := io.ReadAll(io.LimitReader(f, manifest.MaxMetaSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("reading %q: %w", p, err)
 	}
-	if len(data) > maxMetaSize {
-		return nil, fmt.Errorf("reading %q: larger than %d bytes", p, maxMetaSize)
+	if len(data) > manifest.MaxMetaSize {
+		return nil, fmt.Errorf("reading %q: larger than %d bytes", p, manifest.MaxMetaSize)
 	}
 	return data, nil
 }
@@ -418,13 +419,13 @@ func readArchive(ctx context.Context, p string, rep *Report, opts VerifyOptions)
 		if h.Typeflag == tar.TypeDir {
 			return nil
 		}
-		if _, dup := c.files[rel]; dup || (isMetaFile(rel) && (rel == ManifestName && c.hasManifest || rel == SumsName && c.hasSums || rel == SignatureName && c.hasSig)) {
+		if _, dup := c.files[rel]; dup || (manifest.IsMetaFile(rel) && (rel == manifest.FileName && c.hasManifest || rel == manifest.SumsName && c.hasSums || rel == manifest.SignatureName && c.hasSig)) {
 			rep.add(rel, "appears twice in the archive")
 			return nil
 		}
-		if isMetaFile(rel) {
-			if h.Size > maxMetaSize {
-				rep.add(rel, "larger than %d bytes", maxMetaSize)
+		if manifest.IsMetaFile(rel) {
+			if h.Size > manifest.MaxMetaSize {
+				rep.add(rel, "larger than %d bytes", manifest.MaxMetaSize)
 				return nil
 			}
 			data, err := io.ReadAll(r)
@@ -438,7 +439,7 @@ func readArchive(ctx context.Context, p string, rep *Report, opts VerifyOptions)
 		hs := sha256.New()
 		var w io.Writer = hs
 		var keep bytes.Buffer
-		if rel == sbom.FileName && h.Size <= maxMetaSize {
+		if rel == sbom.FileName && h.Size <= manifest.MaxMetaSize {
 			w = io.MultiWriter(hs, &keep)
 		}
 		n, err := io.CopyBuffer(progress.Writer(w, task), r, *bp)
@@ -446,7 +447,7 @@ func readArchive(ctx context.Context, p string, rep *Report, opts VerifyOptions)
 			rep.add(rel, "reading archive: %v", err)
 			return errStopRead
 		}
-		if rel == sbom.FileName && h.Size <= maxMetaSize {
+		if rel == sbom.FileName && h.Size <= manifest.MaxMetaSize {
 			c.sbom, c.hasSBOM = keep.Bytes(), true
 		}
 		c.files[rel] = seen{size: n, sha: hex.EncodeToString(hs.Sum(nil)), exec: h.Mode&0o111 != 0}
@@ -482,7 +483,7 @@ func readArchive(ctx context.Context, p string, rep *Report, opts VerifyOptions)
 	return c, prefix, nil
 }
 
-func deepChecks(ctx context.Context, root string, m *Manifest, rep *Report, opts VerifyOptions) {
+func deepChecks(ctx context.Context, root string, m *manifest.Manifest, rep *Report, opts VerifyOptions) {
 	// Each deep check is a task of its own, so that verify shows it is
 	// still working until the last one ends.
 	start := func(name string) progress.Task { return progress.Or(opts.Progress).Start(name, -1) }
@@ -499,7 +500,7 @@ func deepChecks(ctx context.Context, root string, m *Manifest, rep *Report, opts
 	if opts.Layout != nil && len(m.Images) > 0 {
 		rep.DeepRun = append(rep.DeepRun, "images")
 		task := start(fmt.Sprintf("deep check: OCI layout of %d images", len(m.Images)))
-		if err := opts.Layout(ctx, filepath.Join(root, ImagesDir)); err != nil {
+		if err := opts.Layout(ctx, filepath.Join(root, compiler.ImagesDir)); err != nil {
 			rep.add("images", "OCI layout: %v", err)
 		}
 		task.Done(ctx.Err())
@@ -508,7 +509,7 @@ func deepChecks(ctx context.Context, root string, m *Manifest, rep *Report, opts
 		rep.DeepRun = append(rep.DeepRun, "templates")
 		task := start(fmt.Sprintf("deep check: OVF of %d templates", len(m.Templates)))
 		for _, t := range m.Templates {
-			if t.OVF == "" || CheckRelPath(t.OVF) != nil {
+			if t.OVF == "" || manifest.CheckRelPath(t.OVF) != nil {
 				continue // reported with the file list
 			}
 			dir, file := path.Split(t.OVF)

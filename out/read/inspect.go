@@ -1,4 +1,4 @@
-package out
+package read
 
 import (
 	"archive/tar"
@@ -7,16 +7,18 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/bdebundle/bundle/out/manifest"
 )
 
 // Inspection is what a bundle holds, from its bundle.json.
 type Inspection struct {
-	Path     string    `json:"path"`
-	Kind     string    `json:"kind"` // "dir" or "archive"
-	Signed   bool      `json:"signed"`
-	Files    int       `json:"files"`
-	Bytes    int64     `json:"bytes"`
-	Manifest *Manifest `json:"manifest"`
+	Path     string             `json:"path"`
+	Kind     string             `json:"kind"` // "dir" or "archive"
+	Signed   bool               `json:"signed"`
+	Files    int                `json:"files"`
+	Bytes    int64              `json:"bytes"`
+	Manifest *manifest.Manifest `json:"manifest"`
 }
 
 // Inspect reads bundle.json from a bundle directory or archive. It does not
@@ -30,28 +32,28 @@ func Inspect(ctx context.Context, path string) (*Inspection, error) {
 	var data []byte
 	if arch {
 		in.Kind = "archive"
-		got, err := readArchiveFiles(ctx, path, func(rel string) bool { return rel == ManifestName || rel == SignatureName }, maxMetaSize)
+		got, err := readArchiveFiles(ctx, path, func(rel string) bool { return rel == manifest.FileName || rel == manifest.SignatureName }, manifest.MaxMetaSize)
 		if err != nil {
 			return nil, err
 		}
 		var ok bool
-		if data, ok = got[ManifestName]; !ok {
-			return nil, fmt.Errorf("reading bundle %q: no %s in the archive", path, ManifestName)
+		if data, ok = got[manifest.FileName]; !ok {
+			return nil, fmt.Errorf("reading bundle %q: no %s in the archive", path, manifest.FileName)
 		}
-		_, in.Signed = got[SignatureName]
+		_, in.Signed = got[manifest.SignatureName]
 	} else {
-		data, err = readSmall(filepath.Join(path, ManifestName))
+		data, err = readSmall(filepath.Join(path, manifest.FileName))
 		if err != nil {
 			return nil, fmt.Errorf("reading bundle %q: %w", path, err)
 		}
-		_, err = os.Stat(filepath.Join(path, SignatureName))
+		_, err = os.Stat(filepath.Join(path, manifest.SignatureName))
 		in.Signed = err == nil
 	}
-	m, err := ParseManifest(data)
+	m, err := manifest.Parse(data)
 	if err != nil {
 		return nil, fmt.Errorf("reading bundle %q: %w", path, err)
 	}
-	m.normalize()
+	m.Normalize()
 	in.Manifest = m
 	in.Files = len(m.Files)
 	for _, f := range m.Files {
@@ -99,7 +101,7 @@ func readBundleFiles(ctx context.Context, path string, paths []string, limit int
 	}
 	out := map[string][]byte{}
 	for p := range set {
-		if CheckRelPath(p) != nil {
+		if manifest.CheckRelPath(p) != nil {
 			continue
 		}
 		full := filepath.Join(path, filepath.FromSlash(p))

@@ -1,4 +1,4 @@
-package out
+package manifest
 
 import (
 	"bytes"
@@ -15,10 +15,14 @@ const Schema = "bundle/v1"
 
 // Names of the bundle's own metadata files at the root of the bundle dir.
 const (
-	ManifestName  = "bundle.json"
+	FileName  = "bundle.json"
 	SumsName      = "SHA256SUMS"
 	SignatureName = "bundle.json.sig"
 )
+
+// MaxMetaSize bounds each metadata file (bundle.json, SHA256SUMS,
+// bundle.json.sig) and the other small files readers hold in memory.
+const MaxMetaSize = 64 << 20
 
 // Manifest is bundle.json. Field order is the key order of the file.
 type Manifest struct {
@@ -155,9 +159,9 @@ type TargetEntry struct {
 // Dir is the bundle's directory name: <name>-<version>.
 func (m *Manifest) Dir() string { return m.Name + "-" + m.Version }
 
-// normalize turns nil lists into empty ones and sorts every list, so the
+// Normalize turns nil lists into empty ones and sorts every list, so the
 // encoding is canonical.
-func (m *Manifest) normalize() {
+func (m *Manifest) Normalize() {
 	if m.Inputs == nil {
 		m.Inputs = []InputEntry{}
 	}
@@ -244,59 +248,59 @@ func nonNil(s []string) []string {
 // Encode returns the canonical bundle.json bytes: 2-space indent, keys in
 // the documented order, lists sorted, a final newline.
 func (m *Manifest) Encode() ([]byte, error) {
-	m.normalize()
+	m.Normalize()
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(m); err != nil {
-		return nil, fmt.Errorf("encoding %s: %w", ManifestName, err)
+		return nil, fmt.Errorf("encoding %s: %w", FileName, err)
 	}
 	return buf.Bytes(), nil
 }
 
-// ParseManifest decodes bundle.json and checks its shape: the schema, the
+// Parse decodes bundle.json and checks its shape: the schema, the
 // name and version, and that every file path is clean and relative.
-func ParseManifest(data []byte) (*Manifest, error) {
+func Parse(data []byte) (*Manifest, error) {
 	var m Manifest
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&m); err != nil {
-		return nil, fmt.Errorf("parsing %s: %w", ManifestName, err)
+		return nil, fmt.Errorf("parsing %s: %w", FileName, err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("parsing %s: data after the JSON object", ManifestName)
+		return nil, fmt.Errorf("parsing %s: data after the JSON object", FileName)
 	}
 	if m.Schema != Schema {
-		return nil, fmt.Errorf("parsing %s: schema is %q, want %q", ManifestName, m.Schema, Schema)
+		return nil, fmt.Errorf("parsing %s: schema is %q, want %q", FileName, m.Schema, Schema)
 	}
 	if m.Name == "" || m.Version == "" || strings.ContainsAny(m.Dir(), "/\\") || m.Dir() == "." || m.Dir() == ".." {
-		return nil, fmt.Errorf("parsing %s: invalid name %q or version %q", ManifestName, m.Name, m.Version)
+		return nil, fmt.Errorf("parsing %s: invalid name %q or version %q", FileName, m.Name, m.Version)
 	}
 	seen := make(map[string]bool, len(m.Files))
 	for _, f := range m.Files {
 		if err := CheckRelPath(f.Path); err != nil {
-			return nil, fmt.Errorf("parsing %s: file %w", ManifestName, err)
+			return nil, fmt.Errorf("parsing %s: file %w", FileName, err)
 		}
 		if seen[f.Path] {
-			return nil, fmt.Errorf("parsing %s: file %q listed twice", ManifestName, f.Path)
+			return nil, fmt.Errorf("parsing %s: file %q listed twice", FileName, f.Path)
 		}
 		seen[f.Path] = true
-		if !isSHA256(f.SHA256) {
-			return nil, fmt.Errorf("parsing %s: file %q: sha256 %q is not 64 hex digits in lowercase", ManifestName, f.Path, f.SHA256)
+		if !IsSHA256(f.SHA256) {
+			return nil, fmt.Errorf("parsing %s: file %q: sha256 %q is not 64 hex digits in lowercase", FileName, f.Path, f.SHA256)
 		}
 		if f.Size < 0 {
-			return nil, fmt.Errorf("parsing %s: file %q: negative size", ManifestName, f.Path)
+			return nil, fmt.Errorf("parsing %s: file %q: negative size", FileName, f.Path)
 		}
 		if f.Mode != "0644" && f.Mode != "0755" {
-			return nil, fmt.Errorf("parsing %s: file %q has mode %q, want \"0644\" or \"0755\"", ManifestName, f.Path, f.Mode)
+			return nil, fmt.Errorf("parsing %s: file %q has mode %q, want \"0644\" or \"0755\"", FileName, f.Path, f.Mode)
 		}
-		if isMetaFile(f.Path) {
-			return nil, fmt.Errorf("parsing %s: files lists %q, which is bundle metadata", ManifestName, f.Path)
+		if IsMetaFile(f.Path) {
+			return nil, fmt.Errorf("parsing %s: files lists %q, which is bundle metadata", FileName, f.Path)
 		}
 	}
 	if err := m.checkPaths(); err != nil {
-		return nil, fmt.Errorf("parsing %s: %w", ManifestName, err)
+		return nil, fmt.Errorf("parsing %s: %w", FileName, err)
 	}
 	return &m, nil
 }
@@ -370,7 +374,7 @@ func CheckRelPath(p string) error {
 	return nil
 }
 
-func isSHA256(s string) bool {
+func IsSHA256(s string) bool {
 	if len(s) != 64 {
 		return false
 	}
@@ -382,8 +386,8 @@ func isSHA256(s string) bool {
 	return true
 }
 
-func isMetaFile(p string) bool {
-	return p == ManifestName || p == SumsName || p == SignatureName
+func IsMetaFile(p string) bool {
+	return p == FileName || p == SumsName || p == SignatureName
 }
 
 // Sums returns the SHA256SUMS content for files, sorted by path, in the
@@ -398,7 +402,7 @@ func Sums(files []FileEntry) []byte {
 	return b.Bytes()
 }
 
-func modeString(exec bool) string {
+func ModeString(exec bool) string {
 	if exec {
 		return "0755"
 	}

@@ -1,4 +1,4 @@
-package out
+package read
 
 import (
 	"archive/tar"
@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/bdebundle/bundle/internal/testutil"
+	"github.com/bdebundle/bundle/out"
+	"github.com/bdebundle/bundle/out/internal/outtest"
+	"github.com/bdebundle/bundle/out/manifest"
 )
 
 // copyTree copies a bundle dir so a test can damage the copy.
@@ -68,7 +71,7 @@ func TestVerifyCatchesDamage(t *testing.T) {
 		{"tampered bundle.json hash", rpmPath, "bundle.json says", func(t *testing.T, dir string) {
 			p := filepath.Join(dir, "bundle.json")
 			b, _ := os.ReadFile(p)
-			m, _ := ParseManifest(b)
+			m, _ := manifest.Parse(b)
 			for i := range m.Files {
 				if m.Files[i].Path == rpmPath {
 					m.Files[i].SHA256 = strings.Repeat("0", 64)
@@ -80,7 +83,7 @@ func TestVerifyCatchesDamage(t *testing.T) {
 		{"tampered bundle.json package", rpmPath, "different size or sha256", func(t *testing.T, dir string) {
 			p := filepath.Join(dir, "bundle.json")
 			b, _ := os.ReadFile(p)
-			m, _ := ParseManifest(b)
+			m, _ := manifest.Parse(b)
 			m.Repos[0].Packages[4].SHA256 = strings.Repeat("1", 64)
 			nb, _ := m.Encode()
 			os.WriteFile(p, nb, 0o644)
@@ -178,7 +181,7 @@ func TestVerifyRefusesUnsafeArchives(t *testing.T) {
 
 func TestVerifyArchiveDamage(t *testing.T) {
 	opts := testOptions(t)
-	opts.Format = FormatTar
+	opts.Format = out.FormatTar
 	_, res := buildSite(t, "1", opts)
 	data, err := os.ReadFile(res.Archive)
 	if err != nil {
@@ -216,26 +219,26 @@ func TestSignature(t *testing.T) {
 			t.Errorf("%s: signed %v by %q", p, rep.Signed, rep.SignedBy)
 		}
 		rep, _ = Verify(context.Background(), p, VerifyOptions{Key: otherPub})
-		if !hasProblem(rep, SignatureName, "bad signature") {
+		if !hasProblem(rep, manifest.SignatureName, "bad signature") {
 			t.Errorf("%s: a signature by another key passed: %+v", p, rep.Problems)
 		}
 	}
 	// bundle.json edited in a way the file list cannot see.
 	dir := copyTree(t, res.Dir)
-	mp := filepath.Join(dir, ManifestName)
+	mp := filepath.Join(dir, manifest.FileName)
 	b, _ := os.ReadFile(mp)
 	os.WriteFile(mp, bytes.Replace(b, []byte(`"mesos_master"`), []byte(`"mesos_slave0"`), 1), 0o644)
 	if rep := mustVerifyNoKey(t, dir); !rep.OK() {
 		t.Fatalf("role edit should pass without a key: %+v", rep.Problems)
 	}
 	rep, _ := Verify(context.Background(), dir, VerifyOptions{Key: pub})
-	if !hasProblem(rep, SignatureName, "bad signature") {
+	if !hasProblem(rep, manifest.SignatureName, "bad signature") {
 		t.Fatalf("tampered bundle.json passed the signature check: %+v", rep.Problems)
 	}
 	// A key but no signature.
 	_, unsigned := buildSite(t, "1", testOptions(t))
 	rep, _ = Verify(context.Background(), unsigned.Dir, VerifyOptions{Key: pub})
-	if !hasProblem(rep, SignatureName, "not signed") {
+	if !hasProblem(rep, manifest.SignatureName, "not signed") {
 		t.Fatalf("missing signature passed: %+v", rep.Problems)
 	}
 	// gpg agrees.
@@ -244,7 +247,7 @@ func TestSignature(t *testing.T) {
 	pubFile := filepath.Join(home, "pub.asc")
 	os.WriteFile(pubFile, pub, 0o644)
 	gpg := func(args ...string) ([]byte, error) {
-		cmd := execCommand(t, res.Dir, "gpg", append([]string{"--homedir", home, "--batch"}, args...)...)
+		cmd := outtest.Command(t, res.Dir, "gpg", append([]string{"--homedir", home, "--batch"}, args...)...)
 		return cmd.CombinedOutput()
 	}
 	if out, err := gpg("--import", pubFile); err != nil {

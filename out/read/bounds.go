@@ -1,10 +1,12 @@
-package out
+package read
 
 import (
 	"archive/tar"
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/bdebundle/bundle/out/manifest"
 )
 
 // Bounds of an archive read. Every byte a walk decompresses is counted:
@@ -18,7 +20,7 @@ import (
 const (
 	// preManifestLimit bounds the decompressed bytes before bundle.json
 	// has been parsed (its own bytes included).
-	preManifestLimit = 2*maxMetaSize + 1<<20
+	preManifestLimit = 2*manifest.MaxMetaSize + 1<<20
 	// entryOverhead is allowed per entry for its header, padding and
 	// PAX records, on top of twice the length of its name.
 	entryOverhead = 8 << 10
@@ -79,15 +81,15 @@ func (b *bounds) admit(h *tar.Header, rel string) error {
 	if h.Size < 0 {
 		return fmt.Errorf("%q has a negative size", h.Name)
 	}
-	if isMetaFile(rel) {
-		if h.Size > maxMetaSize {
-			return fmt.Errorf("%q is %d bytes, more than the %d bytes allowed for %s", h.Name, h.Size, maxMetaSize, rel)
+	if manifest.IsMetaFile(rel) {
+		if h.Size > manifest.MaxMetaSize {
+			return fmt.Errorf("%q is %d bytes, more than the %d bytes allowed for %s", h.Name, h.Size, manifest.MaxMetaSize, rel)
 		}
 		if b.sizes != nil && !b.meta[rel] {
 			b.meta[rel] = true
 			b.limit += h.Size
 		}
-		if b.sizes == nil && rel != ManifestName {
+		if b.sizes == nil && rel != manifest.FileName {
 			b.early = append(b.early, earlyEntry{h.Name, rel, h.Size})
 		}
 		return nil
@@ -118,7 +120,7 @@ func (b *bounds) check(name, rel string, size int64) error {
 // read before it are checked against it, and the rest of the stream gets
 // room for the files not yet read plus overhead. A bundle.json that does
 // not parse leaves the fixed limit in force.
-func (b *bounds) setManifest(m *Manifest) error {
+func (b *bounds) setManifest(m *manifest.Manifest) error {
 	b.manifestSeen = true
 	if m == nil {
 		return nil
@@ -139,7 +141,7 @@ func (b *bounds) setManifest(m *Manifest) error {
 	}
 	b.sizes, b.dirs = sizes, dirs
 	for _, e := range b.early {
-		if isMetaFile(e.rel) {
+		if manifest.IsMetaFile(e.rel) {
 			b.meta[e.rel] = true
 			continue
 		}

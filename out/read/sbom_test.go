@@ -1,4 +1,4 @@
-package out
+package read
 
 import (
 	"encoding/json"
@@ -10,6 +10,9 @@ import (
 
 	"github.com/bdebundle/bundle/compiler"
 
+	"github.com/bdebundle/bundle/out"
+	"github.com/bdebundle/bundle/out/internal/outtest"
+	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/bdebundle/bundle/sbom"
 )
 
@@ -17,13 +20,13 @@ import (
 // and reports every RPM, image, template or file it misnames.
 func TestVerifyChecksSBOM(t *testing.T) {
 	src := t.TempDir()
-	writeSite(t, src, time.Unix(1500000000, 0))
-	plan := compileSite(t, src)
-	addExtras(t, plan, src, "1")
+	outtest.WriteSite(t, src, time.Unix(1500000000, 0))
+	plan := outtest.CompileSite(t, src)
+	outtest.AddExtras(t, plan, src, "1")
 	plan.Images = []*compiler.ImagePlan{{Name: "nginx", Ref: "nginx:1.7.9", Platforms: []string{"linux/amd64"}}}
 	opts := testOptions(t)
-	opts.Images = fakeImages{}
-	res, err := Build(t.Context(), plan, t.TempDir(), opts)
+	opts.Images = outtest.FakeImages{}
+	res, err := out.Build(t.Context(), plan, t.TempDir(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,11 +35,11 @@ func TestVerifyChecksSBOM(t *testing.T) {
 			t.Errorf("verify %s did not check the SBOM", p)
 		}
 	}
-	mdata, err := os.ReadFile(filepath.Join(res.Dir, ManifestName))
+	mdata, err := os.ReadFile(filepath.Join(res.Dir, manifest.FileName))
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := ParseManifest(mdata)
+	m, err := manifest.Parse(mdata)
 	if err != nil {
 		t.Fatal(err)
 	}

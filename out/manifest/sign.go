@@ -1,4 +1,4 @@
-package out
+package manifest
 
 import (
 	"bytes"
@@ -67,18 +67,18 @@ func SigningKey(key, passphrase []byte) (*openpgp.Entity, error) {
 // bundle epoch (or the signing key's creation time, if later), so signing is
 // reproducible for deterministic algorithms (RSA, EdDSA).
 func Sign(data, key, passphrase []byte, epoch int64) ([]byte, error) {
-	sig, _, err := signDetached(data, key, passphrase, epoch, true)
+	sig, _, err := SignDetached(data, key, passphrase, epoch, true)
 	if err != nil {
-		return nil, fmt.Errorf("signing %s: %w", ManifestName, err)
+		return nil, fmt.Errorf("signing %s: %w", FileName, err)
 	}
 	return sig, nil
 }
 
-// signDetached makes a detached OpenPGP signature of data (armored or
+// SignDetached makes a detached OpenPGP signature of data (armored or
 // binary) with the first secret key of key, at the bundle epoch (or the
 // key's creation time, if later), and returns it with the signing key's
 // fingerprint in hex.
-func signDetached(data, key, passphrase []byte, epoch int64, armored bool) ([]byte, string, error) {
+func SignDetached(data, key, passphrase []byte, epoch int64, armored bool) ([]byte, string, error) {
 	signer, err := SigningKey(key, passphrase)
 	if err != nil {
 		return nil, "", fmt.Errorf("reading signing key: %w", err)
@@ -106,9 +106,9 @@ func signDetached(data, key, passphrase []byte, epoch int64, armored bool) ([]by
 	return buf.Bytes(), fmt.Sprintf("%X", signer.PrimaryKey.Fingerprint), nil
 }
 
-// checkSignature verifies an armored (or binary) detached signature of data
+// CheckSignature verifies an armored (or binary) detached signature of data
 // against the keys in keyring and returns the signer's identity.
-func checkSignature(data, sig, keyring []byte, now time.Time) (string, error) {
+func CheckSignature(data, sig, keyring []byte, now time.Time) (string, error) {
 	el, err := readKeyRing(keyring)
 	if err != nil {
 		return "", fmt.Errorf("reading key: %w", err)

@@ -1,4 +1,4 @@
-package out
+package read
 
 import (
 	"archive/tar"
@@ -18,6 +18,9 @@ import (
 	"github.com/bdebundle/bundle/compiler"
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/internal/testutil"
+	"github.com/bdebundle/bundle/out"
+	"github.com/bdebundle/bundle/out/internal/outtest"
+	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/klauspost/compress/gzip"
 )
 
@@ -80,24 +83,24 @@ func readTree(t *testing.T, root string) map[string]treeFile {
 
 // smallBuild builds a small bundle with a nested executable and a file
 // larger than the copy buffer, with the archive in format f.
-func smallBuild(t *testing.T, f Format) *Result {
+func smallBuild(t *testing.T, f out.Format) *out.Result {
 	t.Helper()
 	plan := &compiler.Plan{Name: "mesos-site", Version: "2015.03.1", Epoch: 1426032000, DefinitionDigest: strings.Repeat("0", 64),
 		Files: []*compiler.File{
 			{Path: "serengeti/www/distros/manifest", Mode: 0o644, Data: []byte("[]\n")},
 			{Path: "serengeti/www/yum/mesos.repo", Mode: 0o644, Data: []byte("[mesos]\nname=mesos\n")},
 			{Path: "clusters/mesos01/haproxy/cron.d/haproxy-marathon-bridge", Mode: 0o755, Data: []byte("#!/bin/sh\necho bridge\n")},
-			{Path: "clusters/mesos01/big.bin", Mode: 0o644, Data: detBytes("big", 3<<20+17)},
+			{Path: "clusters/mesos01/big.bin", Mode: 0o644, Data: outtest.DetBytes("big", 3<<20+17)},
 		},
 	}
-	res, err := Build(context.Background(), plan, t.TempDir(), BuildOptions{Format: f, NoCache: true, BuilderVersion: "v0.0.0-test"})
+	res, err := out.Build(context.Background(), plan, t.TempDir(), out.BuildOptions{Format: f, NoCache: true, BuilderVersion: "v0.0.0-test"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return res
 }
 
-func checkExtracted(t *testing.T, res *Result, got string, opts VerifyOptions) {
+func checkExtracted(t *testing.T, res *out.Result, got string, opts VerifyOptions) {
 	t.Helper()
 	if filepath.Base(got) != "mesos-site-2015.03.1" {
 		t.Fatalf("extracted to %s", got)
@@ -140,7 +143,7 @@ func leftovers(t *testing.T, destDir string, want ...string) []string {
 }
 
 func TestExtractRoundTrip(t *testing.T) {
-	for _, f := range Formats {
+	for _, f := range out.Formats {
 		t.Run(string(f), func(t *testing.T) {
 			res := smallBuild(t, f)
 			dest := t.TempDir()
@@ -159,7 +162,7 @@ func TestExtractRoundTrip(t *testing.T) {
 				t.Fatalf("progress %+v, archive is %d bytes", c, res.ArchiveSize)
 			}
 			// Times come from the bundle epoch.
-			fi, err := os.Stat(filepath.Join(got, ManifestName))
+			fi, err := os.Stat(filepath.Join(got, manifest.FileName))
 			if err != nil || !fi.ModTime().Equal(time.Unix(1426032000, 0)) {
 				t.Fatalf("bundle.json time %v %v", fi, err)
 			}
@@ -320,7 +323,7 @@ func TestExtractRefusesUnsafeArchives(t *testing.T) {
 }
 
 func TestExtractDamagedArchive(t *testing.T) {
-	for _, f := range Formats {
+	for _, f := range out.Formats {
 		res := smallBuild(t, f)
 		data, err := os.ReadFile(res.Archive)
 		if err != nil {
@@ -351,8 +354,8 @@ func TestExtractDamagedArchive(t *testing.T) {
 }
 
 func TestExtractWrongTopDirectory(t *testing.T) {
-	res := smallBuild(t, FormatTarGz)
-	manifest, err := os.ReadFile(filepath.Join(res.Dir, ManifestName))
+	res := smallBuild(t, out.FormatTarGz)
+	manifest, err := os.ReadFile(filepath.Join(res.Dir, manifest.FileName))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -371,7 +374,7 @@ func TestExtractWrongTopDirectory(t *testing.T) {
 }
 
 func TestExtractCancelled(t *testing.T) {
-	res := smallBuild(t, FormatTarZst)
+	res := smallBuild(t, out.FormatTarZst)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	dest := t.TempDir()

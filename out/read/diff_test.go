@@ -1,4 +1,4 @@
-package out
+package read
 
 import (
 	"bytes"
@@ -13,6 +13,9 @@ import (
 	"github.com/bdebundle/bundle/compiler"
 	"github.com/bdebundle/bundle/internal/demoinputs"
 	"github.com/bdebundle/bundle/internal/testutil"
+	"github.com/bdebundle/bundle/out"
+	"github.com/bdebundle/bundle/out/internal/outtest"
+	"github.com/bdebundle/bundle/out/manifest"
 )
 
 func TestDiffReleaseNotes(t *testing.T) {
@@ -20,8 +23,8 @@ func TestDiffReleaseNotes(t *testing.T) {
 	// chronos removed, a new package, a changed config, an image digest
 	// change, a removed distro.
 	oldSrc, newSrc := t.TempDir(), t.TempDir()
-	writeSite(t, oldSrc, time.Unix(1500000000, 0))
-	writeSite(t, newSrc, time.Unix(1500000000, 0))
+	outtest.WriteSite(t, oldSrc, time.Unix(1500000000, 0))
+	outtest.WriteSite(t, newSrc, time.Unix(1500000000, 0))
 	dir := filepath.Join(newSrc, "rpms", "mesos-0.22.0")
 	for _, p := range demoinputs.Mesos("0.22.0") {
 		switch p.Name {
@@ -47,16 +50,16 @@ func TestDiffReleaseNotes(t *testing.T) {
 		t.Fatal(err)
 	}
 	build := func(src, gen, salt string, dropDistro bool) string {
-		plan := compileSite(t, src)
-		addExtras(t, plan, src, gen)
+		plan := outtest.CompileSite(t, src)
+		outtest.AddExtras(t, plan, src, gen)
 		plan.Images = []*compiler.ImagePlan{{Name: "nginx", Ref: "nginx:1.7.9", Platforms: []string{"linux/amd64"}}}
 		plan.ImageLayout = compiler.ImagesDir
 		if dropDistro {
 			plan.Distros = plan.Distros[:1]
 		}
 		opts := testOptions(t)
-		opts.Images = fakeImages{salt: salt}
-		res, err := Build(context.Background(), plan, t.TempDir(), opts)
+		opts.Images = outtest.FakeImages{Salt: salt}
+		res, err := out.Build(context.Background(), plan, t.TempDir(), opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -126,14 +129,14 @@ func TestInspect(t *testing.T) {
 // is marked in bundle.json, and diff says only that it changed.
 func TestDiffHidesSensitiveFiles(t *testing.T) {
 	src := t.TempDir()
-	writeSite(t, src, time.Unix(1500000000, 0))
+	outtest.WriteSite(t, src, time.Unix(1500000000, 0))
 	secret := map[string]bool{}
 	build := func(password string) string {
-		plan := compileSite(t, src)
+		plan := outtest.CompileSite(t, src)
 		for _, f := range plan.Files {
 			secret[f.Path] = f.Sensitive
 		}
-		addExtras(t, plan, src, "g")
+		outtest.AddExtras(t, plan, src, "g")
 		found := false
 		for _, f := range plan.Files {
 			if strings.HasSuffix(f.Path, "/haproxy.cfg") {
@@ -148,7 +151,7 @@ func TestDiffHidesSensitiveFiles(t *testing.T) {
 		if !found {
 			t.Fatal("no haproxy.cfg in the plan")
 		}
-		res, err := Build(context.Background(), plan, t.TempDir(), testOptions(t))
+		res, err := out.Build(context.Background(), plan, t.TempDir(), testOptions(t))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -166,11 +169,11 @@ func TestDiffHidesSensitiveFiles(t *testing.T) {
 	if bytes.Contains(js, []byte("secret-")) {
 		t.Fatalf("diff shows the sensitive value: %s", js)
 	}
-	data, err := os.ReadFile(filepath.Join(newB, ManifestName))
+	data, err := os.ReadFile(filepath.Join(newB, manifest.FileName))
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := ParseManifest(data)
+	m, err := manifest.Parse(data)
 	if err != nil {
 		t.Fatal(err)
 	}
