@@ -15,7 +15,7 @@ const Schema = "bundle/v1"
 
 // Names of the bundle's own metadata files at the root of the bundle dir.
 const (
-	FileName  = "bundle.json"
+	FileName      = "bundle.json"
 	SumsName      = "SHA256SUMS"
 	SignatureName = "bundle.json.sig"
 )
