@@ -156,6 +156,19 @@ func TestChecks(t *testing.T) {
 		{name: "repo without base_url",
 			edits:   []edit{{`base_url = "${local.yum}/repos/mesos/0.22.0/"`, ``}},
 			summary: "No repo URL", at: `repo "mesos" {`},
+		// Two inputs on one bundle path: out.Build refuses the plan too,
+		// but only while building; validate must say it first, here.
+		{name: "two repos in one directory",
+			edits:   []edit{{"path     = \"mesos\"\n  version  = \"0.21.0\"", "version  = \"0.22.0\" # the mesos repo's\n  path     = \"mesos\""}},
+			summary: "Duplicate repo directory", at: `version  = "0.22.0" # the mesos repo's`},
+		{name: "two GPG keys with one file name",
+			edits:   []edit{{`packages = ["rpms/mesos-0.22.0"]`, `packages = ["rpms/mesos-0.22.0"]` + "\n  gpg_keys = [\"k1/RPM-GPG-KEY\", \"k2/RPM-GPG-KEY\"]"}},
+			files:   map[string]string{"k1/RPM-GPG-KEY": "one", "k2/RPM-GPG-KEY": "another"},
+			summary: "Duplicate key file name", at: `gpg_keys = ["k1/RPM-GPG-KEY"`},
+		{name: "one GPG key named twice",
+			edits: []edit{{`packages = ["rpms/mesos-0.22.0"]`, `packages = ["rpms/mesos-0.22.0"]` + "\n  gpg_keys = [\"k1/RPM-GPG-KEY\"]"},
+				{`packages = ["rpms/mesos-0.21.0"]`, `packages = ["rpms/mesos-0.21.0"]` + "\n  gpg_keys = [\"k1/RPM-GPG-KEY\"]"}},
+			files: map[string]string{"k1/RPM-GPG-KEY": "one"}},
 	}
 	base := exampleHCL(t)
 	for _, tc := range cases {
@@ -163,6 +176,9 @@ func TestChecks(t *testing.T) {
 			text := applyEdits(t, base, tc.edits)
 			dir := siteDir(t, text)
 			for name, content := range tc.files {
+				if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+					t.Fatal(err)
+				}
 				if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
 					t.Fatal(err)
 				}

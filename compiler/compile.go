@@ -121,6 +121,7 @@ func (c *compiler) plan() *Plan {
 	}
 	c.deriveTemplates(p)
 	c.render(p, repos)
+	c.checkLayout(p, repos)
 	for _, v := range d.VCenters {
 		if dp := v.DatastorePath; dp != "" && (path.Clean(dp) != dp || strings.HasPrefix(dp, "/") || dp == ".." || strings.HasPrefix(dp, "../") || strings.Contains(dp, "/../") || strings.HasSuffix(dp, "/..") || strings.Contains(dp, "\\")) {
 			c.errorf(attrRange(v.Body, "datastore_path", v.DeclRange), "Invalid datastore_path", "datastore_path is a clean relative folder of the datastore, like bundles/mesos-site (no leading '/', no '..'); got %q.", dp)

@@ -1,6 +1,12 @@
 package compiler
 
-import "github.com/bdebundle/bundle/internal/vmtemplate"
+import (
+	"fmt"
+	"path"
+
+	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/internal/vmtemplate"
+)
 
 // The bundle's layout. Every path a bundle holds is decided in this file (the
 // rendered text files name theirs in Plan.Files) and carried in the Plan, so
@@ -47,4 +53,48 @@ func (tp *TemplatePlan) diskPath(i int) string {
 // no .ova of its own).
 func (tp *TemplatePlan) newDerived(name string) *DerivedTemplate {
 	return &DerivedTemplate{Name: name, OVFPath: tp.Dir + "/" + name + ".ovf", MFPath: tp.Dir + "/" + name + ".mf"}
+}
+
+// repodataDir is what the repo writer adds to each repo directory.
+const repodataDir = "repodata"
+
+// checkLayout refuses a plan in which two inputs would land on one bundle
+// path, or an input on a path a writer fills: the executor refuses such a
+// plan too, but only once it runs; here the error is a diagnostic at the
+// attribute that placed the input, so validate reports it first.
+func (c *compiler) checkLayout(p *Plan, repos map[*def.Repo]*RepoPlan) {
+	type claim struct {
+		src, what string
+	}
+	claimed := map[string]claim{}
+	for _, f := range p.Files {
+		claimed[f.Path] = claim{what: "the rendered file " + f.Path}
+	}
+	dirs := map[string]*def.Repo{}
+	for _, r := range c.d.Repos {
+		rp := repos[r]
+		if rp == nil {
+			continue
+		}
+		if prev, ok := dirs[rp.Dir]; ok {
+			c.errorf(attrRange(r.Body, "version", r.DeclRange), "Duplicate repo directory",
+				"repo %q and repo %q both write %s/ (path %q, version %q): each would overwrite the other's repodata. Give one another path or version.", prev.Name, r.Name, rp.Dir, r.RepoPath(), r.Version)
+			continue
+		}
+		dirs[rp.Dir] = r
+		for _, in := range rp.Packages {
+			if path.Base(in.Dest) == repodataDir {
+				c.errorf(attrRange(r.Body, "packages", r.DeclRange), "Reserved package file name",
+					"The package file %s is named %q, which is the directory the repository's metadata is written to; rename the file.", in.Src, repodataDir)
+			}
+		}
+		for _, k := range rp.GPGKeys {
+			if prev, ok := claimed[k.Dest]; ok && prev.src != k.Src {
+				c.errorf(attrRange(r.Body, "gpg_keys", r.DeclRange), "Duplicate key file name",
+					"The GPG key %s of repo %q and %s both go to %s (keys are stored by file name); rename one of them.", k.Src, r.Name, prev.what, k.Dest)
+				continue
+			}
+			claimed[k.Dest] = claim{src: k.Src, what: fmt.Sprintf("the GPG key %s of repo %q", k.Src, r.Name)}
+		}
+	}
 }

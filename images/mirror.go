@@ -112,6 +112,11 @@ type Options struct {
 	// once a request has been sent in full (default 2 minutes), so a
 	// registry that stops answering fails the push instead of hanging it.
 	AnswerTimeout time.Duration
+	// VerifyLocal makes Resolve read every blob of a local source
+	// (oci-layout:, docker-archive:) and check its size and digest, as
+	// Mirror does while copying: a missing or corrupt layer is then found
+	// before anything is built.
+	VerifyLocal bool
 }
 
 func (o Options) withDefaults() Options {

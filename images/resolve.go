@@ -2,7 +2,10 @@ package images
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"io"
 
 	"golang.org/x/sync/errgroup"
 )
@@ -25,9 +28,14 @@ func Resolve(ctx context.Context, layoutDir string, specs []Spec, opts Options) 
 	g.SetLimit(opts.Workers)
 	for i, spec := range specs {
 		g.Go(func() error {
-			a, srcDigest, _, err := m.resolve(gctx, spec)
+			a, srcDigest, src, err := m.resolve(gctx, spec)
 			if err != nil {
 				return fmt.Errorf("image %q from %s: %w", spec.Name, spec.Ref, err)
+			}
+			if opts.VerifyLocal && src.Kind != Registry {
+				if err := verifyBlobs(gctx, a); err != nil {
+					return fmt.Errorf("image %q from %s: %w", spec.Name, spec.Ref, err)
+				}
 			}
 			d, err := a.digest()
 			if err != nil {
@@ -46,4 +54,42 @@ func Resolve(ctx context.Context, layoutDir string, specs []Spec, opts Options) 
 		return nil, err
 	}
 	return out, nil
+}
+
+// verifyBlobs reads every blob of a (local) artifact and checks its size and
+// digest against the manifests that name it.
+func verifyBlobs(ctx context.Context, a artifact) error {
+	jobs, err := collect(a, false)
+	if err != nil {
+		return err
+	}
+	for _, j := range jobs {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := verifyBlob(j); err != nil {
+			return fmt.Errorf("%s %s: %w", j.what, j.digest, err)
+		}
+	}
+	return nil
+}
+
+func verifyBlob(j job) error {
+	rc, err := j.open()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, rc)
+	if err != nil {
+		return err
+	}
+	if j.size >= 0 && n != j.size {
+		return fmt.Errorf("%w: got %d bytes, want %d", ErrDigestMismatch, n, j.size)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != j.digest.Hex {
+		return fmt.Errorf("%w: content hashes to sha256:%s", ErrDigestMismatch, got)
+	}
+	return nil
 }

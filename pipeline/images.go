@@ -51,7 +51,9 @@ func gatherImages(ctx context.Context, d *def.Definition, facts *compiler.Facts,
 		byName[im.Name] = im
 	}
 	found := map[string]compiler.ImageFact{}
-	iopts := images.Options{Offline: !opts.Registry, Insecure: opts.Insecure, Progress: opts.Progress, UpdateLock: opts.UpdateLock}
+	// Local sources are read in full (every blob's digest checked), so
+	// that validate refuses a broken layer as build would.
+	iopts := images.Options{Offline: !opts.Registry, Insecure: opts.Insecure, Progress: opts.Progress, UpdateLock: opts.UpdateLock, VerifyLocal: true}
 	for _, s := range specs {
 		im := byName[s.Name]
 		if p, ok := compiler.ImagePath(im); im.Ref == "" || ok && !facts.Paths[p].Exists {

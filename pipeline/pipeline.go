@@ -85,12 +85,81 @@ func Compile(ctx context.Context, p string, lopts def.Options, opts Options) (*R
 	facts, gds := gather(ctx, d, res, opts)
 	diags = append(diags, gds...)
 	if gds.HasErrors() {
-		return res, diags
+		// The inputs could not all be read, so there is no plan. The
+		// definition's own problems are still reported with the input
+		// errors, not in a later run: the checks are run over the file
+		// facts (which every path and glob has) without the packages,
+		// baselines and images, whose checks the compiler then skips.
+		_, cds := compiler.Compile(d, fileFacts(facts))
+		return res, sortDiags(dedupeDiags(append(diags, notEchoes(cds, gds)...)))
 	}
 	res.Facts = facts
 	plan, cds := compiler.Compile(d, facts)
 	res.Plan = plan
-	return res, append(diags, cds...)
+	return res, sortDiags(append(diags, cds...))
+}
+
+// fileFacts is the part of facts that does not depend on reading the
+// inputs' contents: what is at each path and glob, the disk headers, and
+// the manifests that were read.
+func fileFacts(f *compiler.Facts) *compiler.Facts {
+	return &compiler.Facts{Globs: f.Globs, Paths: f.Paths, Disks: f.Disks, Manifests: f.Manifests,
+		Packages: map[string][]compiler.PackageFact{}, Baselines: map[string][]compiler.PackageFact{}, Images: map[string]compiler.ImageFact{}}
+}
+
+// notEchoes drops the diagnostics of cds at a place where gds already
+// holds an error: the compiler's echo of an input that could not be read.
+func notEchoes(cds, gds hcl.Diagnostics) hcl.Diagnostics {
+	at := map[string]bool{}
+	for _, g := range gds {
+		if g.Severity == hcl.DiagError && g.Subject != nil {
+			at[g.Subject.String()] = true
+		}
+	}
+	var out hcl.Diagnostics
+	for _, c := range cds {
+		if c.Subject == nil || !at[c.Subject.String()] {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// dedupeDiags drops a diagnostic repeated with the same severity, summary,
+// detail and place (a check made with and without facts).
+func dedupeDiags(diags hcl.Diagnostics) hcl.Diagnostics {
+	seen := map[string]bool{}
+	out := diags[:0:0]
+	for _, d := range diags {
+		k := fmt.Sprintf("%d|%s|%s", d.Severity, d.Summary, d.Detail)
+		if d.Subject != nil {
+			k += "|" + d.Subject.String()
+		}
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// sortDiags orders diagnostics by file, line and column (those without a
+// place first), keeping the order of those at one place: every run prints
+// them the same way, whichever phase found them.
+func sortDiags(diags hcl.Diagnostics) hcl.Diagnostics {
+	sort.SliceStable(diags, func(i, j int) bool {
+		a, b := diags[i].Subject, diags[j].Subject
+		switch {
+		case a == nil || b == nil:
+			return a == nil && b != nil
+		case a.Filename != b.Filename:
+			return a.Filename < b.Filename
+		case a.Start.Line != b.Start.Line:
+			return a.Start.Line < b.Start.Line
+		}
+		return a.Start.Column < b.Start.Column
+	})
+	return diags
 }
 
 // openScanCache opens the scan cache opts ask for; without a usable cache

@@ -236,3 +236,78 @@ func TestBaselineRepodata(t *testing.T) {
 		t.Errorf("baseline with a broken primary: %v", diags)
 	}
 }
+
+// TestGatherFailureKeepsDefinitionErrors: when an input cannot be read, the
+// definition's own errors are reported in the same run, beside the input
+// error and sorted by position, and the compiler's echo of the unread
+// input is not repeated.
+func TestGatherFailureKeepsDefinitionErrors(t *testing.T) {
+	cases := []struct {
+		name     string
+		baseline string
+		edit     func(t *testing.T, dir string, src string) string
+		gathered string // the input error's summary
+	}{
+		{name: "corrupt RPM", baseline: fullBaseline, gathered: "Bad package in repo mesos",
+			edit: func(t *testing.T, dir, src string) string {
+				p := filepath.Join(dir, "rpms", demoinputs.Mesos("0.22.0")[0].FileName())
+				fi, err := os.Stat(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Truncate(p, fi.Size()/2); err != nil {
+					t.Fatal(err)
+				}
+				return src
+			}},
+		{name: "GPG key that is no key", baseline: fullBaseline, gathered: "Cannot read GPG key",
+			edit: func(t *testing.T, dir, src string) string {
+				if err := os.WriteFile(filepath.Join(dir, "key.asc"), []byte("not a key\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return strings.Replace(src, `packages = ["rpms"]`, `packages = ["rpms"]`+"\n  gpg_keys = [\"key.asc\"]", 1)
+			}},
+		{name: "baseline repodata missing", gathered: "Cannot read baseline repodata",
+			baseline: strings.Replace(fullBaseline, "baseline {", "baseline {\n    repodata = [\"os\"]", 1)},
+		{name: "manifest that is a directory", baseline: fullBaseline, gathered: "Cannot read manifest",
+			edit: func(t *testing.T, dir, src string) string {
+				if err := os.Mkdir(filepath.Join(dir, "old-manifest"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				return strings.Replace(src, `repos   = [repo.mesos]`, `repos   = [repo.mesos]`+"\n  manifest = \"old-manifest\"", 1)
+			}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := writeSite(t, tc.baseline)
+			p := filepath.Join(dir, "site.hcl")
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A definition error no fact is needed for, above the input
+			// that fails: the bundle's version.
+			src := strings.Replace(string(b), `version = "1"`, `version = "1 x"`, 1)
+			if tc.edit != nil {
+				src = tc.edit(t, dir, src)
+			}
+			if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			res, diags := Compile(context.Background(), dir, def.Options{}, Options{})
+			if res.Plan != nil {
+				t.Fatal("a plan although an input could not be read")
+			}
+			var errs []string
+			for _, d := range diags {
+				if d.Severity == hcl.DiagError {
+					errs = append(errs, d.Summary)
+				}
+			}
+			want := []string{"Invalid bundle version", tc.gathered}
+			if strings.Join(errs, "|") != strings.Join(want, "|") {
+				t.Fatalf("errors %q, want %q (in this order)\n%s", errs, want, diags.Error())
+			}
+		})
+	}
+}
