@@ -51,7 +51,7 @@ type IndexResult struct {
 	Signed    bool     `json:"signed"`
 	Files     []string `json:"files"`
 	Warnings  []string `json:"warnings,omitempty"`
-	// Signatures lists, for every package read (not reused by --update),
+	// Signatures lists, for every package (read, or reused by --update),
 	// the OpenPGP signatures its signature header carries, sorted by
 	// location; an unsigned package has none.
 	Signatures []PackageSignatures `json:"package_signatures"`
@@ -123,24 +123,31 @@ func Index(ctx context.Context, dir string, opts IndexOptions) (*IndexResult, er
 				cache = nil
 			}
 		}
+		sigs := make([]*PackageSignatures, len(paths))
 		var reuse func(int, string, fs.FileInfo) bool
 		if cache != nil {
 			reuse = func(i int, path string, fi fs.FileInfo) bool {
-				r, ok := cache.lookup(path, fi)
-				if ok {
-					sp.recs[i] = r
+				loc, op, ok := cache.lookup(path, fi)
+				if !ok {
+					return false
 				}
-				return ok
+				// The old repodata does not record signatures: they are
+				// read again from the signature header, which is all of
+				// the file that is read. A file whose signature header
+				// does not read is read in full (and reported).
+				ss, err := readSignatures(path)
+				if err != nil {
+					return false
+				}
+				atomic.AddInt64(&cache.hits, 1)
+				sp.recs[i] = op.rec
+				sigs[i] = packageSignatures(loc, op.nevra, &Package{Signatures: ss})
+				return true
 			}
 		}
 		sopts := ScanOptions{Workers: opts.Workers, Keyring: opts.Keyring, Progress: opts.Progress, Root: dir}
-		sigs := make([]*PackageSignatures, len(paths))
 		err = scanEach(ctx, paths, sopts, reuse, func(i int, p *Package) error {
-			ps := &PackageSignatures{Location: p.Location, NEVRA: p.NEVRA(), Signatures: p.Signatures, Summary: p.SignatureSummary()}
-			if ps.Signatures == nil {
-				ps.Signatures, ps.Summary = []Signature{}, []string{}
-			}
-			sigs[i] = ps
+			sigs[i] = packageSignatures(p.Location, p.NEVRA(), p)
 			r, err := sp.put(p)
 			sp.recs[i] = r
 			return err
@@ -200,13 +207,21 @@ func Index(ctx context.Context, dir string, opts IndexOptions) (*IndexResult, er
 	return res, nil
 }
 
+func packageSignatures(loc, nevra string, p *Package) *PackageSignatures {
+	ps := &PackageSignatures{Location: loc, NEVRA: nevra, Signatures: p.Signatures, Summary: p.SignatureSummary()}
+	if ps.Signatures == nil {
+		ps.Signatures, ps.Summary = []Signature{}, []string{}
+	}
+	return ps
+}
+
 // updateCache answers Scan's lookups from existing repodata: a package is
 // reused when its path and size match and the file was neither modified nor
 // replaced (mtime and ctime) after the previous index run began, which
 // Index records as repomd.xml's modification time. The old packages'
 // elements are in the spill file; only their records are kept here.
 type updateCache struct {
-	byLoc map[string]spillRec
+	byLoc map[string]oldPackage
 	root  string
 	since time.Time
 	hits  int64
@@ -221,11 +236,9 @@ func loadUpdateCache(ctx context.Context, dir string, sp *spill) (*updateCache, 
 	if err != nil {
 		return nil, fmt.Errorf("reading %q: %w", md, err)
 	}
-	c := &updateCache{byLoc: map[string]spillRec{}, root: dir, since: fi.ModTime()}
-	err = readRepodataEach(ctx, dir, func(p *Package) error {
-		r, err := sp.put(p)
-		c.byLoc[p.Location] = r
-		return err
+	c := &updateCache{byLoc: map[string]oldPackage{}, root: dir, since: fi.ModTime()}
+	err = loadOldRepodata(ctx, dir, sp, func(loc string, op oldPackage) {
+		c.byLoc[loc] = op
 	})
 	if err != nil {
 		return nil, err
@@ -233,15 +246,17 @@ func loadUpdateCache(ctx context.Context, dir string, sp *spill) (*updateCache, 
 	return c, nil
 }
 
-func (c *updateCache) lookup(path string, fi fs.FileInfo) (spillRec, bool) {
+// lookup returns the old package at path's location when it can be
+// reused.
+func (c *updateCache) lookup(path string, fi fs.FileInfo) (string, oldPackage, bool) {
 	rel, err := filepath.Rel(c.root, path)
 	if err != nil {
-		return spillRec{}, false
+		return "", oldPackage{}, false
 	}
-	r, ok := c.byLoc[filepath.ToSlash(rel)]
-	if !ok || r.size != fi.Size() || fi.ModTime().After(c.since) || osfs.ChangeTime(fi).After(c.since) {
-		return spillRec{}, false
+	loc := filepath.ToSlash(rel)
+	op, ok := c.byLoc[loc]
+	if !ok || op.rec.size != fi.Size() || fi.ModTime().After(c.since) || osfs.ChangeTime(fi).After(c.since) {
+		return "", oldPackage{}, false
 	}
-	atomic.AddInt64(&c.hits, 1)
-	return r, true
+	return loc, op, true
 }

@@ -72,17 +72,49 @@ func (s *spill) put(p *Package) (spillRec, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	off, err := s.write(b)
+	if err != nil {
+		return spillRec{}, err
+	}
+	return spillRec{off: off, split: uint32(split), prim: uint32(prim), files: uint32(files), oth: uint32(oth),
+		size: p.Size, buildTime: p.BuildTime, set: true}, nil
+}
+
+// putRaw appends elements already rendered (those of old repodata that
+// --update reuses): primary's without its <time file> value, which belongs
+// after its first split bytes.
+func (s *spill) putRaw(prim []byte, split int, files, oth []byte, size, buildTime int64) (spillRec, error) {
+	if int64(len(prim))+int64(len(files))+int64(len(oth)) >= maxElement {
+		return spillRec{}, fmt.Errorf("writing %q: metadata of %d bytes is too large", s.path, len(prim)+len(files)+len(oth))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	off, err := s.write(prim)
+	if err == nil {
+		_, err = s.write(files)
+	}
+	if err == nil {
+		_, err = s.write(oth)
+	}
+	if err != nil {
+		return spillRec{}, err
+	}
+	return spillRec{off: off, split: uint32(split), prim: uint32(len(prim)), files: uint32(len(files)), oth: uint32(len(oth)),
+		size: size, buildTime: buildTime, set: true}, nil
+}
+
+// write appends b to the spill file and returns its offset; s.mu is held.
+func (s *spill) write(b []byte) (int64, error) {
 	if s.werr != nil {
-		return spillRec{}, s.werr
+		return 0, s.werr
 	}
 	off := s.off
 	if _, err := s.w.Write(b); err != nil {
 		s.werr = fmt.Errorf("writing %q: %w", s.path, err)
-		return spillRec{}, s.werr
+		return 0, s.werr
 	}
 	s.off += int64(len(b))
-	return spillRec{off: off, split: uint32(split), prim: uint32(prim), files: uint32(files), oth: uint32(oth),
-		size: p.Size, buildTime: p.BuildTime, set: true}, nil
+	return off, nil
 }
 
 // finish flushes the spill file so that it can be read back.

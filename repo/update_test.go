@@ -3,9 +3,12 @@ package repo
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +32,19 @@ func TestUpdate(t *testing.T) {
 		t.Errorf("unchanged update read %d, reused %d; want 0 and %d", res.Read, res.Reused, len(rpms))
 	}
 	sameRepodata(t, want, repodataBytes(t, dir))
+	// Reused packages list their signatures as read ones do.
+	signed := 0
+	for _, ps := range full.Signatures {
+		if len(ps.Signatures) > 0 {
+			signed++
+		}
+	}
+	if signed == 0 {
+		t.Fatal("no signed fixture: the signature comparison would prove nothing")
+	}
+	if !reflect.DeepEqual(res.Signatures, full.Signatures) {
+		t.Errorf("signatures after an unchanged update:\n%+v\nwant (full index):\n%+v", res.Signatures, full.Signatures)
+	}
 
 	// Replace one RPM by another file of the same name, then reset its
 	// mtime to the old value (as cp -p would): ctime still gives it away.
@@ -120,6 +136,137 @@ func TestUpdateDistrustsBadRepodata(t *testing.T) {
 			sameRepodata(t, want, repodataBytes(t, dir))
 		})
 	}
+}
+
+// TestUpdateMalformedOldRepodata: old repodata whose checksums match
+// repomd.xml but whose XML is damaged is not copied: --update warns,
+// naming the file and what is wrong, reads every package and writes what a
+// full index writes. Truncating primary anywhere or flipping any byte never
+// panics or hangs.
+func TestUpdateMalformedOldRepodata(t *testing.T) {
+	rpms := corpusRPMs(t)[:4]
+	base := t.TempDir()
+	copyFiles(t, base, rpms, testEpoch)
+	indexDir(t, base, IndexOptions{})
+	want := repodataBytes(t, base)
+	cut := func(sep string, n int) func([]byte) []byte { // everything from the n-th sep on
+		return func(b []byte) []byte {
+			i := -1
+			for range n {
+				i += 1 + bytes.Index(b[i+1:], []byte(sep))
+			}
+			return b[:i]
+		}
+	}
+	repl := func(old, new string) func([]byte) []byte {
+		return func(b []byte) []byte { return bytes.Replace(b, []byte(old), []byte(new), 1) }
+	}
+	for _, tc := range []struct {
+		name, kind, want string
+		damage           func([]byte) []byte
+	}{
+		{"primary truncated in a package", "primary", "ends inside package 2", cut("<summary>", 2)},
+		{"primary truncated before the root closes", "primary", "ends before </metadata>", cut("</metadata>", 1)},
+		{"primary without a root", "primary", "unexpected", repl("<metadata ", "<other ")},
+		{"filelists tags unbalanced", "filelists", "does not close", repl("</file>", "</fil>")},
+		{"other nested package", "other", "unbalanced", repl("</package>", "<package>")},
+		{"primary bad entity", "primary", "bad entity reference", repl("<summary>", "<summary>&bogus;")},
+		{"primary bad character reference", "primary", "bad entity reference", repl("<summary>", "<summary>&#1;")},
+		{"primary unquoted attribute", "primary", "unquoted attribute", repl(`ver="`, `ver=`)},
+		{"primary attribute with <", "primary", "bad value of attribute", repl(`ver="`, `ver="<`)},
+		{"primary not UTF-8", "primary", "not UTF-8", repl("<summary>", "<summary>\xff")},
+		{"primary comment in a package", "primary", "comment", repl("<summary>", "<!-- x --><summary>")},
+		{"primary without time file", "primary", "no <time file>", repl("<time file=", "<time fyle=")},
+		{"primary without location", "primary", "no <location href>", repl("<location href=", "<location hruf=")},
+		{"primary text between packages", "primary", "text outside", repl("</package>\n", "</package>\nx")},
+		{"other pkgid differs", "other", "primary says", repl(`pkgid="`, `pkgid="0`)},
+		{"filelists lacks the last package", "filelists", "number of packages differs", func(b []byte) []byte {
+			i := bytes.LastIndex(b, []byte("<package "))
+			j := bytes.LastIndex(b, []byte("</package>\n")) + len("</package>\n")
+			return append(b[:i:i], b[j:]...)
+		}},
+		{"filelists lacks the first package", "filelists", "primary says", func(b []byte) []byte {
+			i := bytes.Index(b, []byte("<package "))
+			j := bytes.Index(b, []byte("</package>\n")) + len("</package>\n")
+			return append(b[:i:i], b[j:]...)
+		}},
+		{"other empty", "other", "ends before </otherdata>", func([]byte) []byte { return nil }},
+		{"filelists binary", "filelists", "text outside", func([]byte) []byte { return []byte("\x00\x01\x02<\x03\x04\x05\x06\x07\x08\x09\x0a") }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			copyFiles(t, dir, rpms, testEpoch)
+			indexDir(t, dir, IndexOptions{})
+			file := rewriteMetadata(t, dir, tc.kind, tc.damage)
+			res := indexDir(t, dir, IndexOptions{Update: true})
+			if res.Read != len(rpms) || res.Reused != 0 || len(res.Warnings) != 1 ||
+				!strings.Contains(res.Warnings[0], "reading every package") ||
+				!strings.Contains(res.Warnings[0], file) || !strings.Contains(res.Warnings[0], tc.want) {
+				t.Errorf("update read %d, reused %d, warnings %q; want one naming %s and saying %q", res.Read, res.Reused, res.Warnings, file, tc.want)
+			}
+			sameRepodata(t, want, repodataBytes(t, dir))
+		})
+	}
+	// Truncated anywhere, or with any one byte changed (checksums
+	// matching): an error or a result, never a panic or a hang.
+	t.Run("every truncation and flip", func(t *testing.T) {
+		dir := t.TempDir()
+		copyFiles(t, dir, rpms, testEpoch)
+		indexDir(t, dir, IndexOptions{})
+		orig := readRepodataFiles(t, dir)["primary"]
+		sp, err := newSpill(t.TempDir(), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sp.close()
+		step := max(1, len(orig)/400)
+		for i := 0; i < len(orig); i += step {
+			for _, damaged := range [][]byte{orig[:i], append(append(append([]byte(nil), orig[:i]...), orig[i]^0x20), orig[i+1:]...)} {
+				rewriteMetadata(t, dir, "primary", func([]byte) []byte { return damaged })
+				n := 0
+				err := loadOldRepodata(t.Context(), dir, sp, func(string, oldPackage) { n++ })
+				if len(damaged) < len(orig) && err == nil {
+					t.Fatalf("primary truncated to %d of %d bytes: no error (%d packages)", len(damaged), len(orig), n)
+				}
+				if err != nil && !strings.Contains(err.Error(), "primary") {
+					t.Fatalf("error does not name the file: %v", err)
+				}
+			}
+		}
+	})
+}
+
+// rewriteMetadata replaces the uncompressed content of one metadata file
+// with damage(content), gzipped, and records its checksum in repomd.xml
+// so that only the XML is wrong. It returns the file's base name.
+func rewriteMetadata(t *testing.T, dir, kind string, damage func([]byte) []byte) string {
+	t.Helper()
+	md, err := readRepomd(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := md.data(kind)
+	p := filepath.Join(dir, filepath.FromSlash(d.Location.Href))
+	writeGz(t, p, damage(readGz(t, p)))
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	mdPath := filepath.Join(dir, "repodata", "repomd.xml")
+	mdb, err := os.ReadFile(mdPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := ">" + strings.TrimSpace(d.Checksum.Value) + "<"
+	if !bytes.Contains(mdb, []byte(old)) {
+		t.Fatalf("repomd.xml has no %s", old)
+	}
+	mdb = bytes.Replace(mdb, []byte(old), []byte(">"+hex.EncodeToString(sum[:])+"<"), 1)
+	if err := os.WriteFile(mdPath, mdb, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Base(p)
 }
 
 func readGz(t *testing.T, p string) []byte {

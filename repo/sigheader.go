@@ -1,0 +1,86 @@
+package repo
+
+import (
+	"encoding/binary"
+	"fmt"
+	"os"
+
+	rpmutils "github.com/sassoftware/go-rpmutils"
+
+	"github.com/bdebundle/bundle/repo/rpmsig"
+)
+
+// signatureInfo describes the signature packet blob of signature header
+// tag name, as a package read in full lists it.
+func signatureInfo(name string, blob []byte) Signature {
+	info := Signature{Tag: name}
+	sig, err := rpmsig.Parse(blob)
+	if err != nil {
+		info.Kind = "unreadable: " + err.Error()
+		return info
+	}
+	info.Kind, info.KeyID, info.Created = sig.Kind(), sig.KeyIDString(), sig.Created.Unix()
+	return info
+}
+
+// readSignatures lists the OpenPGP signatures of an RPM by reading only
+// its lead and signature header (a few KiB), for packages whose metadata
+// --update reuses: the same list a full read gives, without checking
+// anything a full read checks.
+func readSignatures(path string) ([]Signature, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading %q: %w", path, err)
+	}
+	defer f.Close()
+	buf := make([]byte, 8<<10)
+	n, _ := f.ReadAt(buf, 0)
+	buf = buf[:n]
+	if n < 96+16 || binary.BigEndian.Uint32(buf) != 0xedabeedb || buf[96] != 0x8e || buf[97] != 0xad || buf[98] != 0xe8 {
+		return nil, fmt.Errorf("reading %q: no RPM signature header", path)
+	}
+	tags := int64(binary.BigEndian.Uint32(buf[96+8:]))
+	data := int64(binary.BigEndian.Uint32(buf[96+12:]))
+	if tags == 0 || tags > maxHeaderTags || data > maxHeaderData {
+		return nil, fmt.Errorf("reading %q: corrupt signature header (%d tags, %d data bytes)", path, tags, data)
+	}
+	length := 96 + 16 + tags*16 + data
+	if int64(len(buf)) < length {
+		more := make([]byte, length)
+		if _, err := f.ReadAt(more, 0); err != nil {
+			return nil, fmt.Errorf("reading %q: %w", path, err)
+		}
+		buf = more
+	}
+	index := buf[96+16 : 96+16+tags*16]
+	store := buf[96+16+tags*16 : length]
+	// As go-rpmutils reads the header: the last entry of a tag wins.
+	var blobs [4][]byte
+	var present [4]bool
+	for i := int64(0); i < tags; i++ {
+		e := index[i*16:]
+		tag := int(binary.BigEndian.Uint32(e))
+		for j, st := range sigTagOrder {
+			if tag != st.tag%16384 { // go-rpmutils numbers PGP and GPG 16384 up
+				continue
+			}
+			present[j] = true
+			blobs[j] = nil
+			typ, off, count := binary.BigEndian.Uint32(e[4:]), int64(binary.BigEndian.Uint32(e[8:])), int64(binary.BigEndian.Uint32(e[12:]))
+			if typ != rpmutils.RPM_BIN_TYPE {
+				continue
+			}
+			if off+count > int64(len(store)) {
+				return nil, fmt.Errorf("reading %q: corrupt signature header (%s out of bounds)", path, st.name)
+			}
+			blobs[j] = store[off : off+count]
+		}
+	}
+	var sigs []Signature
+	for j, st := range sigTagOrder {
+		if present[j] {
+			sigs = append(sigs, signatureInfo(st.name, blobs[j]))
+		}
+	}
+	return sigs, nil
+}
