@@ -40,6 +40,10 @@ func checkSizes(bodies []*hcl.File, ctx *hcl.EvalContext) hcl.Diagnostics {
 		sort.Strings(names)
 		for _, n := range names {
 			a := b.Attributes[n]
+			if ds := checkForSize(a.Expr, ctx); ds.HasErrors() {
+				diags = append(diags, ds...)
+				continue
+			}
 			v, ds := a.Expr.Value(ctx)
 			if ds.HasErrors() {
 				continue
@@ -131,4 +135,162 @@ func checkNesting(src []byte, filename string) hcl.Diagnostics {
 		col++
 	}
 	return nil
+}
+
+// forBound measures, before an expression is evaluated, how many elements
+// its for expressions would build (nested ones counted, as elements
+// counts them). HCL builds a for expression's whole result in memory, so
+// `[for a in A : [for b in B : ...]]` over two literal lists of a thousand
+// would hold a million values before checkSizes could count them. The
+// measure counts each iteration's elements (one for an iteration whose
+// value has none) and walks the expression: a part without a for expression is
+// evaluated (its cost is that of its value); a for expression's collection
+// is measured, then evaluated, and its body measured once per element with
+// the element bound, stopping as soon as the count passes the limit. The
+// work done is thus bounded by the limit, whatever the product would be.
+type forBound struct {
+	limit  int
+	hasFor map[hclsyntax.Expression]bool
+	at     *hcl.Range // the outermost for expression found over the limit
+}
+
+// checkForSize refuses e, at its outermost offending for expression, when
+// its for expressions would build more than MaxListLength elements.
+func checkForSize(e hcl.Expression, ctx *hcl.EvalContext) hcl.Diagnostics {
+	se, ok := e.(hclsyntax.Expression)
+	if !ok {
+		return nil
+	}
+	b := &forBound{limit: MaxListLength, hasFor: map[hclsyntax.Expression]bool{}}
+	if !b.containsFor(se) {
+		return nil
+	}
+	if b.count(se, ctx) <= b.limit || b.at == nil {
+		// Within the limit, or over it only by adding up for expressions
+		// each within it: what they build is bounded by the source's
+		// size, and checkSizes counts the value.
+		return nil
+	}
+	return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "List too long",
+		Detail:  fmt.Sprintf("This for expression builds more than %d elements (its iterations' elements counted); that is the limit of an attribute's value, so it is refused before it is evaluated.", MaxListLength),
+		Subject: b.at}}
+}
+
+func (b *forBound) containsFor(e hclsyntax.Expression) bool {
+	if v, ok := b.hasFor[e]; ok {
+		return v
+	}
+	found := false
+	hclsyntax.VisitAll(e, func(n hclsyntax.Node) hcl.Diagnostics {
+		if _, ok := n.(*hclsyntax.ForExpr); ok {
+			found = true
+		}
+		return nil
+	})
+	b.hasFor[e] = found
+	return found
+}
+
+// add and mul saturate just above the limit.
+func (b *forBound) add(x, y int) int { return min(x+y, b.limit+1) }
+
+func (b *forBound) count(e hclsyntax.Expression, ctx *hcl.EvalContext) int {
+	if e == nil {
+		return 0
+	}
+	if !b.containsFor(e) {
+		v, diags := e.Value(ctx)
+		if diags.HasErrors() {
+			return 0 // reported when the attribute is evaluated
+		}
+		return elements(v, b.limit+1)
+	}
+	n := 0
+	sum := func(es ...hclsyntax.Expression) int {
+		for _, x := range es {
+			if n > b.limit {
+				break
+			}
+			n = b.add(n, b.count(x, ctx))
+		}
+		return n
+	}
+	switch e := e.(type) {
+	case *hclsyntax.ForExpr:
+		return b.forCount(e, ctx)
+	case *hclsyntax.TupleConsExpr:
+		n = min(len(e.Exprs), b.limit+1)
+		return sum(e.Exprs...)
+	case *hclsyntax.ObjectConsExpr:
+		n = min(len(e.Items), b.limit+1)
+		for _, it := range e.Items {
+			sum(it.KeyExpr, it.ValueExpr)
+		}
+		return n
+	case *hclsyntax.ObjectConsKeyExpr:
+		return sum(e.Wrapped)
+	case *hclsyntax.FunctionCallExpr:
+		return sum(e.Args...)
+	case *hclsyntax.ConditionalExpr:
+		sum(e.Condition)
+		return b.add(n, max(b.count(e.TrueResult, ctx), b.count(e.FalseResult, ctx)))
+	case *hclsyntax.TemplateExpr:
+		return sum(e.Parts...)
+	case *hclsyntax.TemplateWrapExpr:
+		return sum(e.Wrapped)
+	case *hclsyntax.TemplateJoinExpr:
+		return sum(e.Tuple)
+	case *hclsyntax.ParenthesesExpr:
+		return sum(e.Expression)
+	case *hclsyntax.IndexExpr:
+		return sum(e.Collection, e.Key)
+	case *hclsyntax.SplatExpr:
+		return sum(e.Source, e.Each)
+	case *hclsyntax.RelativeTraversalExpr:
+		return sum(e.Source)
+	case *hclsyntax.UnaryOpExpr:
+		return sum(e.Val)
+	case *hclsyntax.BinaryOpExpr:
+		return sum(e.LHS, e.RHS)
+	}
+	return b.limit + 1 // an expression kind not known here: refuse rather than guess
+}
+
+// forCount measures a for expression: its collection, then its key, value
+// and condition once per element, with the element bound as HCL binds it.
+func (b *forBound) forCount(e *hclsyntax.ForExpr, ctx *hcl.EvalContext) int {
+	if c := b.count(e.CollExpr, ctx); c > b.limit {
+		b.at = e.SrcRange.Ptr()
+		return c
+	}
+	n := 0
+	coll, diags := e.CollExpr.Value(ctx)
+	if diags.HasErrors() || !coll.IsWhollyKnown() || coll.IsNull() || !coll.CanIterateElements() {
+		return n // reported when the attribute is evaluated
+	}
+	coll, _ = coll.Unmark()
+	for it := coll.ElementIterator(); it.Next(); {
+		key, v := it.Element()
+		child := ctx.NewChild()
+		child.Variables = map[string]cty.Value{}
+		if e.KeyVar != "" {
+			child.Variables[e.KeyVar] = key
+		}
+		child.Variables[e.ValVar] = v
+		// An iteration counts its value's elements, or one for a value
+		// without any: a list of 100 lists of 100 is 10,000.
+		k := 0
+		for _, x := range []hclsyntax.Expression{e.CondExpr, e.KeyExpr, e.ValExpr} {
+			if k > b.limit {
+				break
+			}
+			k = b.add(k, b.count(x, child))
+		}
+		n = b.add(n, max(k, 1))
+		if n > b.limit {
+			b.at = e.SrcRange.Ptr()
+			return n
+		}
+	}
+	return n
 }

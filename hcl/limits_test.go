@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -72,13 +73,13 @@ func TestSizeLimits(t *testing.T) {
 		{"node group instances", "cluster \"c\" {\n  node_group \"g\" {\n    instances = 10001\n  }\n}\n", "instances is 10001; at most 10000", 3, 5},
 		{"app instances", "app \"a\" {\n  instances = 1e12\n}\n", "instances is 1e+12; at most 10000", 2, 3},
 		{"instances at the limit", "app \"a\" {\n  instances = 10000\n}\n", "", 0, 0},
-		{"hosts from nested for", "cluster \"c\" {\n  node_group \"g\" {\n    hosts = flatten([for i in range(101) : [for j in range(100) : \"h${i}-${j}.example.com\"]])\n  }\n}\n", "hosts holds more than 10000 elements", 3, 5},
+		{"hosts from nested for", "cluster \"c\" {\n  node_group \"g\" {\n    hosts = flatten([for i in range(101) : [for j in range(100) : \"h${i}-${j}.example.com\"]])\n  }\n}\n", "for expression builds more than 10000 elements", 3, 21},
 		{"packages concatenated", "repo \"r\" {\n  packages = concat(range(1000), flatten([for i in range(10) : range(1000)]))\n}\n", "packages holds more than 10000 elements", 2, 3},
-		{"packages nested a million", "repo \"r\" {\n  packages = flatten([for i in range(1000) : range(1000)])\n}\n", "packages holds more than 10000 elements", 2, 3},
+		{"packages nested a million", "repo \"r\" {\n  packages = flatten([for i in range(1000) : range(1000)])\n}\n", "for expression builds more than 10000 elements", 2, 22},
 		{"datastores through a local", "locals {\n  many = flatten([for i in range(50) : range(101)])\n}\ncluster \"c\" {\n  node_group \"g\" {\n    storage {\n      datastores = concat(local.many, local.many)\n    }\n  }\n}\n", "datastores holds more than 10000", 7, 7},
 		{"nested constraints", "app \"a\" {\n  constraints = [for i in range(100) : [for j in range(40) : [\"hostname\", \"UNIQUE\"]]]\n}\n", "constraints holds more than 10000 elements (nested ones counted)", 2, 3},
-		{"attributes map", "cluster \"c\" {\n  node_group \"g\" {\n    attributes = { for i in flatten([for j in range(101) : range(j * 100, j * 100 + 100)]) : \"k${i}\" => \"v\" }\n  }\n}\n", "attributes holds more than 10000", 3, 5},
-		{"env map", "app \"a\" {\n  env = merge([for j in range(101) : { for i in range(100) : \"K${j}_${i}\" => \"v\" }]...)\n}\n", "env holds more than 10000", 2, 3},
+		{"attributes map", "cluster \"c\" {\n  node_group \"g\" {\n    attributes = { for i in flatten([for j in range(101) : range(j * 100, j * 100 + 100)]) : \"k${i}\" => \"v\" }\n  }\n}\n", "for expression builds more than 10000", 3, 18},
+		{"env map", "app \"a\" {\n  env = merge([for j in range(101) : { for i in range(100) : \"K${j}_${i}\" => \"v\" }]...)\n}\n", "for expression builds more than 10000", 2, 15},
 		{"list at the limit", "repo \"r\" {\n  packages = flatten([for i in range(100) : range(100)])\n}\n", "", 0, 0},
 	}
 	for _, c := range cases {
@@ -110,6 +111,100 @@ func TestSizeLimits(t *testing.T) {
 			}
 			if hit.Subject == nil || !strings.HasSuffix(hit.Subject.Filename, "site.hcl") || hit.Subject.Start.Line != c.line+3 || hit.Subject.Start.Column != c.col {
 				t.Fatalf("diagnostic at %v, want site.hcl:%d:%d", hit.Subject, c.line+3, c.col)
+			}
+		})
+	}
+}
+
+// TestForExpressionBound: nested for expressions over big literal lists are
+// refused at the for expression before HCL builds their product, wherever
+// they stand (attribute, local, variable default, var file, template), and
+// loading them takes neither the memory nor the time of the product. The
+// product here is 300,000 elements (30 times the limit): without the bound
+// it is built in full, a few hundred MB.
+func TestForExpressionBound(t *testing.T) {
+	list := func(n int, prefix string) string {
+		items := make([]string, n)
+		for i := range items {
+			items[i] = fmt.Sprintf("%q", fmt.Sprintf("%s%d", prefix, i))
+		}
+		return "[" + strings.Join(items, ", ") + "]"
+	}
+	outer, inner := list(1000, "a"), list(300, "b")
+	nested := "[for a in " + outer + " : [for b in " + inner + " : \"${a}${b}\"]]"
+	groups := make([]string, 100)
+	for i := range groups {
+		groups[i] = fmt.Sprintf("{ name = \"g%d\", hosts = %s }", i, list(5, fmt.Sprintf("h%d-", i)))
+	}
+	cases := []struct {
+		name     string
+		body     string
+		varFile  string
+		refused  bool
+		at       string // the refused for expression starts with this text
+		inVarDir bool
+	}{
+		{name: "attribute", body: "app \"a\" {\n  constraints = " + nested + "\n}\n", refused: true, at: "[for a in"},
+		{name: "local", body: "locals {\n  x = " + nested + "\n}\n", refused: true, at: "[for a in"},
+		{name: "variable default", body: "variable \"v\" {\n  default = " + nested + "\n}\n", refused: true, at: "[for a in"},
+		{name: "var file", body: "variable \"v\" {\n}\n", varFile: "v = " + nested + "\n", refused: true, at: "[for a in"},
+		{name: "template directives", body: "locals {\n  x = \"%{for a in " + outer + "}%{for b in " + inner + "}${a}${b}%{endfor}%{endfor}\"\n}\n", refused: true, at: "%{for a in"},
+		{name: "through locals", body: "locals {\n  o = " + outer + "\n  i = " + inner + "\n  x = [for a in local.o : { for b in local.i : \"${a}${b}\" => b }]\n}\n", refused: true, at: "[for a in local.o"},
+		{name: "filtered, the iterations counted", body: "locals {\n  x = [for a in " + outer + " : [for b in " + inner + " : b if b == a]]\n}\n", refused: true, at: "[for a in"},
+		{name: "groups and their hosts", body: "locals {\n  groups = [" + strings.Join(groups, ", ") + "]\n  x = flatten([for g in local.groups : [for h in g.hosts : \"${g.name}/${h}\"]])\n}\n"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			src := "bundle \"q\" {\n  version = \"1\"\n}\n" + tc.body
+			if err := os.WriteFile(filepath.Join(dir, "site.hcl"), []byte(src), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var opts Options
+			file, text := "site.hcl", src
+			if tc.varFile != "" {
+				p := filepath.Join(t.TempDir(), "x.vars.hcl")
+				if err := os.WriteFile(p, []byte(tc.varFile), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				opts.VarFiles = []string{p}
+				file, text = "x.vars.hcl", tc.varFile
+			}
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			start := time.Now()
+			_, diags := Load(dir, opts)
+			took := time.Since(start)
+			runtime.ReadMemStats(&after)
+			alloc := after.TotalAlloc - before.TotalAlloc
+			t.Logf("%s: %v, %.1f MiB allocated", tc.name, took.Round(time.Millisecond), float64(alloc)/(1<<20))
+			var hit *hcl.Diagnostic
+			for _, d := range diags {
+				if strings.Contains(d.Detail, "for expression builds more than") {
+					hit = d
+				}
+			}
+			if !tc.refused {
+				if diags.HasErrors() {
+					t.Fatalf("refused: %v", diags)
+				}
+				return
+			}
+			if hit == nil {
+				t.Fatalf("not refused at the for expression: %v", diags)
+			}
+			i := strings.Index(text, tc.at)
+			line := strings.Count(text[:i], "\n") + 1
+			col := i - strings.LastIndex(text[:i], "\n")
+			if hit.Subject == nil || filepath.Base(hit.Subject.Filename) != file || hit.Subject.Start.Line != line || hit.Subject.Start.Column != col {
+				t.Errorf("diagnostic at %v, want %s:%d:%d", hit.Subject, file, line, col)
+			}
+			if alloc > 64<<20 {
+				t.Errorf("loading allocated %.0f MiB: the product was built", float64(alloc)/(1<<20))
+			}
+			if took > 20*time.Second {
+				t.Errorf("loading took %v", took)
 			}
 		})
 	}

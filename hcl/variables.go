@@ -111,8 +111,10 @@ func resolveVariables(vars []*Variable, opts Options, sources map[string]*hcl.Fi
 		var val cty.Value
 		switch {
 		case given && r.expr != nil:
-			var ds hcl.Diagnostics
-			val, ds = r.expr.Value(nil)
+			ds := checkForSize(r.expr, nil)
+			if !ds.HasErrors() {
+				val, ds = r.expr.Value(nil)
+			}
 			diags = append(diags, ds...)
 			if ds.HasErrors() {
 				continue
@@ -127,8 +129,10 @@ func resolveVariables(vars []*Variable, opts Options, sources map[string]*hcl.Fi
 						Detail: fmt.Sprintf("The value given by %s for variable %q is not a valid expression: %s", r.source, v.Name, ds.Error()), Subject: v.DeclRange.Ptr()})
 					continue
 				}
-				var ds2 hcl.Diagnostics
-				val, ds2 = e.Value(nil)
+				ds2 := checkForSize(e, nil)
+				if !ds2.HasErrors() {
+					val, ds2 = e.Value(nil)
+				}
 				if ds2.HasErrors() {
 					diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid value for variable",
 						Detail: fmt.Sprintf("The value given by %s for variable %q cannot be evaluated: %s", r.source, v.Name, ds2.Error()), Subject: v.DeclRange.Ptr()})
@@ -136,8 +140,10 @@ func resolveVariables(vars []*Variable, opts Options, sources map[string]*hcl.Fi
 				}
 			}
 		case v.DefaultExpr != nil && !isNullExpr(v.DefaultExpr):
-			var ds hcl.Diagnostics
-			val, ds = v.DefaultExpr.Value(nil)
+			ds := checkForSize(v.DefaultExpr, nil)
+			if !ds.HasErrors() {
+				val, ds = v.DefaultExpr.Value(nil)
+			}
 			diags = append(diags, ds...)
 			if ds.HasErrors() {
 				continue
@@ -162,7 +168,11 @@ func resolveVariables(vars []*Variable, opts Options, sources map[string]*hcl.Fi
 		v.Value, v.Source = cv, r.source
 		for _, rule := range v.Validations {
 			ctx := &hcl.EvalContext{Variables: map[string]cty.Value{"var": cty.ObjectVal(map[string]cty.Value{v.Name: cv})}, Functions: functions()}
-			res, ds := rule.Condition.Value(ctx)
+			ds := checkForSize(rule.Condition, ctx)
+			var res cty.Value
+			if !ds.HasErrors() {
+				res, ds = rule.Condition.Value(ctx)
+			}
 			if ds.HasErrors() {
 				diags = append(diags, ds...)
 				continue
@@ -271,7 +281,12 @@ func evalLocals(attrs []*hcl.Attribute, vars map[string]cty.Value, sensitiveVars
 				}
 			}
 		}
-		v, ds := a.Expr.Value(evalContext(vars, refs))
+		lctx := evalContext(vars, refs)
+		if ds := checkForSize(a.Expr, lctx); ds.HasErrors() {
+			diags = append(diags, ds...)
+			return false
+		}
+		v, ds := a.Expr.Value(lctx)
 		diags = append(diags, ds...)
 		if !ds.HasErrors() {
 			vals[name] = v
