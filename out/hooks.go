@@ -7,10 +7,6 @@ import (
 	"github.com/bdebundle/bundle/out/manifest"
 )
 
-// ImagesDir is where a bundle holds its OCI image layout (the Plan's
-// ImageLayout when it was built): what readers of a built bundle open.
-const ImagesDir = compiler.ImagesDir
-
 // RepoWriter writes a yum repository's metadata. Build calls it once per
 // repo after the repo's RPMs are placed in repoDir (the staging path of
 // RepoPlan.Dir); it writes repodata/ there and returns what bundle.json

@@ -13,10 +13,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bdebundle/bundle/compiler"
 	"github.com/bdebundle/bundle/images"
 	"github.com/bdebundle/bundle/images/ovf"
 	"github.com/bdebundle/bundle/internal/progress"
-	"github.com/bdebundle/bundle/out"
 	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/bdebundle/bundle/out/read"
 	"github.com/bdebundle/bundle/repo"
@@ -101,7 +101,7 @@ func PushImages(ctx context.Context, path string, opts PushOptions) (*PushReport
 	if arch {
 		pushed, err = images.PushStream(ctx, archiveLayout(path, m), rep.Registry, iopts)
 	} else {
-		pushed, err = images.Push(ctx, filepath.Join(path, out.ImagesDir), rep.Registry, iopts)
+		pushed, err = images.Push(ctx, filepath.Join(path, compiler.ImagesDir), rep.Registry, iopts)
 	}
 	if err != nil {
 		return nil, err
@@ -185,7 +185,7 @@ func ListImages(ctx context.Context, path string) (*manifest.Manifest, []images.
 	}
 	var es []images.Entry
 	if st.IsDir() {
-		es, err = images.List(filepath.Join(path, out.ImagesDir))
+		es, err = images.List(filepath.Join(path, compiler.ImagesDir))
 	} else {
 		es, err = images.ListStream(ctx, archiveLayout(path, nil))
 	}
@@ -208,7 +208,7 @@ func archiveLayout(archive string, m *manifest.Manifest) images.WalkFunc {
 	}
 	return func(ctx context.Context, visit func(rel string, size int64, r io.Reader) error) error {
 		return read.WalkArchiveFiles(ctx, archive, func(rel string, size int64, r io.Reader) error {
-			rest, ok := strings.CutPrefix(rel, "images/")
+			rest, ok := strings.CutPrefix(rel, compiler.ImagesDir+"/")
 			if !ok {
 				return nil
 			}

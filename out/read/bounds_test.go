@@ -12,11 +12,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+
 	"github.com/bdebundle/bundle/compiler"
 	"github.com/bdebundle/bundle/out"
 	"github.com/bdebundle/bundle/out/manifest"
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
 )
 
 // craft is one entry of a test archive: a header (Size as given) and data

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/bdebundle/bundle/compiler"
 	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/bdebundle/bundle/repo"
 	"github.com/bdebundle/bundle/sbom"
@@ -107,8 +108,8 @@ func isConfig(p string) bool {
 	switch {
 	case p == sbom.FileName,
 		strings.HasSuffix(p, ".rpm"),
-		strings.HasPrefix(p, "images/"),
-		strings.HasPrefix(p, "ovf/"),
+		strings.HasPrefix(p, compiler.ImagesDir+"/"),
+		strings.HasPrefix(p, compiler.OVFDir+"/"),
 		strings.Contains("/"+p, "/repodata/"):
 		return false
 	}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/bdebundle/bundle/compiler"
-
 	"github.com/bdebundle/bundle/out"
 	"github.com/bdebundle/bundle/out/internal/outtest"
 	"github.com/bdebundle/bundle/out/manifest"

@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/bdebundle/bundle/compiler"
-
 	"github.com/bdebundle/bundle/internal/ctxio"
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/out/manifest"

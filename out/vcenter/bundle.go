@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/bdebundle/bundle/compiler"
 	"github.com/bdebundle/bundle/out/manifest"
 )
 
@@ -181,7 +182,7 @@ func (b *Bundle) imageDigest() (digest string, size int64) {
 		fmt.Fprintf(h, "%s %s %s\n", im.Name, im.Ref, im.Digest)
 	}
 	for _, f := range b.Files {
-		if strings.HasPrefix(f.Path, "images/") {
+		if strings.HasPrefix(f.Path, compiler.ImagesDir+"/") {
 			size += f.Size
 		}
 	}

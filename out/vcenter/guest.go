@@ -14,8 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bdebundle/bundle/compiler"
 	"github.com/bdebundle/bundle/internal/progress"
-	"github.com/bdebundle/bundle/out"
 	"github.com/vmware/govmomi/guest"
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/vim25/soap"
@@ -28,7 +28,7 @@ func (a *applier) images(ctx context.Context) error {
 		if a.o.PushImages == nil {
 			return configErr("the target names registry %q but this deploy cannot push images", a.p.cfg.Registry)
 		}
-		if err := a.o.PushImages(ctx, filepath.Join(a.p.b.Dir, out.ImagesDir), a.p.cfg.Registry); err != nil {
+		if err := a.o.PushImages(ctx, filepath.Join(a.p.b.Dir, compiler.ImagesDir), a.p.cfg.Registry); err != nil {
 			return fmt.Errorf("pushing images to %s: %w", a.p.cfg.Registry, err)
 		}
 		a.mu.Lock()
