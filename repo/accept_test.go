@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bdebundle/bundle/internal/rpmdep"
 	"github.com/pmezard/go-difflib/difflib"
 )
 
@@ -167,7 +168,7 @@ func TestAcceptanceAgainstCreaterepoC(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := map[string]bool{}
-	for _, p := range Unresolved(pkgs, nil) {
+	for _, p := range rpmdep.Unresolved(DepPackages(pkgs), nil) {
 		got[p.Package+" "+p.Requirement] = true
 	}
 	want := parseRepoclosure(ourClosure)

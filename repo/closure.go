@@ -2,9 +2,6 @@ package repo
 
 import "github.com/bdebundle/bundle/internal/rpmdep"
 
-// Problem is one requirement nothing satisfies.
-type Problem = rpmdep.Problem
-
 // VerCmp compares two version (or release) strings with rpm's rpmvercmp
 // rules (see rpmdep.VerCmp).
 func VerCmp(a, b string) int { return rpmdep.VerCmp(a, b) }
@@ -12,12 +9,6 @@ func VerCmp(a, b string) int { return rpmdep.VerCmp(a, b) }
 // CompareEVR compares two "[epoch:]version[-release]" strings the way rpm
 // does (see rpmdep.CompareEVR).
 func CompareEVR(a, b string) int { return rpmdep.CompareEVR(a, b) }
-
-// Unresolved checks the dependency closure of pkgs with the baseline (see
-// rpmdep.Unresolved). Problems come back sorted.
-func Unresolved(pkgs []*Package, baseline []Dep) []Problem {
-	return rpmdep.Unresolved(DepPackages(pkgs), baseline)
-}
 
 // DepPackages returns what the closure check needs of each package.
 func DepPackages(pkgs []*Package) []rpmdep.Package {
@@ -31,14 +22,6 @@ func DepPackages(pkgs []*Package) []rpmdep.Package {
 	}
 	return out
 }
-
-// Unmet is one requirement nothing satisfies, with every package that
-// needs it.
-type Unmet = rpmdep.Unmet
-
-// GroupByRequirement folds problems into one Unmet per requirement (see
-// rpmdep.GroupByRequirement).
-func GroupByRequirement(problems []Problem) []Unmet { return rpmdep.GroupByRequirement(problems) }
 
 // Providers resolves requirements within a package set (see
 // rpmdep.Providers): for each package, the indexes of the others that

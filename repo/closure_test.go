@@ -3,6 +3,8 @@ package repo
 import (
 	"reflect"
 	"testing"
+
+	"github.com/bdebundle/bundle/internal/rpmdep"
 )
 
 func TestUnresolved(t *testing.T) {
@@ -43,7 +45,7 @@ func TestUnresolved(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			app := pkg("app", "0", "1", "1", nil, tt.requires)
 			var got []string
-			for _, p := range Unresolved([]*Package{lib, app}, tt.baseline) {
+			for _, p := range rpmdep.Unresolved(DepPackages([]*Package{lib, app}), tt.baseline) {
 				if p.Package != "app-1-1.noarch" {
 					t.Errorf("problem names %q", p.Package)
 				}
@@ -68,30 +70,30 @@ func TestNEVRA(t *testing.T) {
 }
 
 func TestGroupByRequirement(t *testing.T) {
-	pr := func(pkg, req string) Problem { return Problem{Package: pkg, Requirement: req} }
+	pr := func(pkg, req string) rpmdep.Problem { return rpmdep.Problem{Package: pkg, Requirement: req} }
 	tests := []struct {
 		name string
-		in   []Problem
-		want []Unmet
+		in   []rpmdep.Problem
+		want []rpmdep.Unmet
 	}{
-		{"none", nil, []Unmet{}},
-		{"one", []Problem{pr("a-1-1.noarch", "java")}, []Unmet{{Requirement: "java", Packages: []string{"a-1-1.noarch"}}}},
+		{"none", nil, []rpmdep.Unmet{}},
+		{"one", []rpmdep.Problem{pr("a-1-1.noarch", "java")}, []rpmdep.Unmet{{Requirement: "java", Packages: []string{"a-1-1.noarch"}}}},
 		{"one capability, many packages, sorted",
-			[]Problem{pr("c-1-1.noarch", "java"), pr("a-1-1.noarch", "java"), pr("b-1-1.noarch", "java")},
-			[]Unmet{{Requirement: "java", Packages: []string{"a-1-1.noarch", "b-1-1.noarch", "c-1-1.noarch"}}}},
+			[]rpmdep.Problem{pr("c-1-1.noarch", "java"), pr("a-1-1.noarch", "java"), pr("b-1-1.noarch", "java")},
+			[]rpmdep.Unmet{{Requirement: "java", Packages: []string{"a-1-1.noarch", "b-1-1.noarch", "c-1-1.noarch"}}}},
 		{"requirements sorted, packages per requirement",
-			[]Problem{pr("a-1-1.noarch", "zlib"), pr("b-1-1.noarch", "/bin/sh"), pr("a-1-1.noarch", "/bin/sh")},
-			[]Unmet{{Requirement: "/bin/sh", Packages: []string{"a-1-1.noarch", "b-1-1.noarch"}}, {Requirement: "zlib", Packages: []string{"a-1-1.noarch"}}}},
+			[]rpmdep.Problem{pr("a-1-1.noarch", "zlib"), pr("b-1-1.noarch", "/bin/sh"), pr("a-1-1.noarch", "/bin/sh")},
+			[]rpmdep.Unmet{{Requirement: "/bin/sh", Packages: []string{"a-1-1.noarch", "b-1-1.noarch"}}, {Requirement: "zlib", Packages: []string{"a-1-1.noarch"}}}},
 		{"a package requiring the same thing twice is named once",
-			[]Problem{pr("a-1-1.noarch", "java"), pr("a-1-1.noarch", "java")},
-			[]Unmet{{Requirement: "java", Packages: []string{"a-1-1.noarch"}}}},
+			[]rpmdep.Problem{pr("a-1-1.noarch", "java"), pr("a-1-1.noarch", "java")},
+			[]rpmdep.Unmet{{Requirement: "java", Packages: []string{"a-1-1.noarch"}}}},
 		{"versioned requirements are distinct",
-			[]Problem{pr("a-1-1.noarch", "lib >= 2"), pr("b-1-1.noarch", "lib >= 3")},
-			[]Unmet{{Requirement: "lib >= 2", Packages: []string{"a-1-1.noarch"}}, {Requirement: "lib >= 3", Packages: []string{"b-1-1.noarch"}}}},
+			[]rpmdep.Problem{pr("a-1-1.noarch", "lib >= 2"), pr("b-1-1.noarch", "lib >= 3")},
+			[]rpmdep.Unmet{{Requirement: "lib >= 2", Packages: []string{"a-1-1.noarch"}}, {Requirement: "lib >= 3", Packages: []string{"b-1-1.noarch"}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := GroupByRequirement(tt.in); !reflect.DeepEqual(got, tt.want) {
+			if got := rpmdep.GroupByRequirement(tt.in); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got %q, want %q", got, tt.want)
 			}
 		})

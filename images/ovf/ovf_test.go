@@ -15,6 +15,7 @@ import (
 	"github.com/bdebundle/bundle/images/ovf"
 	"github.com/bdebundle/bundle/internal/demoinputs"
 	"github.com/bdebundle/bundle/internal/progress"
+	"github.com/bdebundle/bundle/internal/vmtemplate"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -283,11 +284,11 @@ func TestDerive(t *testing.T) {
 
 func TestCheckNetworks(t *testing.T) {
 	tpl := ovf.Template{Name: "n", NICs: []ovf.NIC{{Network: "VM Network"}, {Network: "storage"}}}
-	err := ovf.CheckNetworks(tpl, []string{"VM Network", "DC0_DVPG0"})
+	err := vmtemplate.CheckNetworks(tpl, []string{"VM Network", "DC0_DVPG0"})
 	if err == nil || !strings.Contains(err.Error(), `network "storage" is not in the target`) {
 		t.Errorf("got %v", err)
 	}
-	if err := ovf.CheckNetworks(tpl, []string{"storage", "VM Network"}); err != nil {
+	if err := vmtemplate.CheckNetworks(tpl, []string{"storage", "VM Network"}); err != nil {
 		t.Error(err)
 	}
 }

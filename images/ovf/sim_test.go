@@ -27,6 +27,7 @@ import (
 	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/bdebundle/bundle/images/ovf"
+	"github.com/bdebundle/bundle/internal/vmtemplate"
 )
 
 type simEnv struct {
@@ -216,11 +217,11 @@ func TestSimulatorNetworks(t *testing.T) {
 		known = append(known, path.Base(n.GetInventoryPath()))
 	}
 	tpl := ovf.Template{Name: "n", NICs: []ovf.NIC{{Network: "VM Network"}, {Network: "DC0_DVPG0"}}}
-	if err := ovf.CheckNetworks(tpl, known); err != nil {
+	if err := vmtemplate.CheckNetworks(tpl, known); err != nil {
 		t.Errorf("networks of the simulator %v: %v", known, err)
 	}
 	tpl.NICs = append(tpl.NICs, ovf.NIC{Network: "storage-net"})
-	if err := ovf.CheckNetworks(tpl, known); err == nil || !strings.Contains(err.Error(), "storage-net") {
+	if err := vmtemplate.CheckNetworks(tpl, known); err == nil || !strings.Contains(err.Error(), "storage-net") {
 		t.Errorf("unknown network: %v", err)
 	}
 }

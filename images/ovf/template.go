@@ -25,14 +25,6 @@ const (
 	DefaultGuestOS         = vmtemplate.DefaultGuestOS
 )
 
-// Check validates t without touching the network: names, hardware, property
-// keys and values, and every disk file (ProbeVMDK). It returns nil or
-// Problems listing every problem found.
-func Check(t Template) error {
-	_, err := check(t)
-	return err
-}
-
 // check returns the probed disks (nil for empty disks) along with problems.
 func check(t Template) ([]*VMDKInfo, error) {
 	infos := make([]*VMDKInfo, len(t.Disks))
@@ -49,7 +41,3 @@ func check(t Template) ([]*VMDKInfo, error) {
 	}
 	return infos, nil
 }
-
-// CheckNetworks reports every network a template's adapters use that is not
-// in known (the networks present in the target vCenter datacenter).
-func CheckNetworks(t Template, known []string) error { return vmtemplate.CheckNetworks(t, known) }
