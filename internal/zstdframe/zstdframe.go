@@ -1,11 +1,14 @@
 package zstdframe
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
 	"runtime"
 	"sync"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -81,11 +84,11 @@ func NewWriter(w io.Writer, opts Options) (*Writer, error) {
 		go func(enc, fast *zstd.Encoder) {
 			defer z.wg.Done()
 			for j := range z.work {
-				e := enc
 				if incompressible(fast, j.in, j.out[:0]) {
-					e = fast
+					j.out = encodeMostlyStored(fast, j.out[:0], j.in)
+				} else {
+					j.out = enc.EncodeAll(j.in, j.out[:0])
 				}
-				j.out = e.EncodeAll(j.in, j.out[:0])
 				j.done <- struct{}{}
 			}
 		}(encs[i][0], encs[i][1])
@@ -98,8 +101,8 @@ func NewWriter(w io.Writer, opts Options) (*Writer, error) {
 const sample = 32 << 10
 
 // incompressible reports whether four samples spread over b all fail to
-// shrink by 2% at the fastest level: then the whole frame is encoded at
-// that level.
+// shrink by 2% at the fastest level: then the frame is encoded without a
+// match search where it looks incompressible (encodeMostlyStored).
 func incompressible(fast *zstd.Encoder, b, scratch []byte) bool {
 	if len(b) < 4*sample {
 		return false
@@ -112,6 +115,74 @@ func incompressible(fast *zstd.Encoder, b, scratch []byte) bool {
 		}
 	}
 	return true
+}
+
+// storedBlock is the size of the raw blocks of a stored frame: the block
+// size zstd's fastest level uses, so data none of whose blocks that level
+// would compress comes out byte for byte as it would have encoded it.
+const storedBlock = 64 << 10
+
+// encodeMostlyStored encodes a frame that incompressible found
+// incompressible without a match search: runs of storedBlock-sized blocks
+// that look incompressible (few zero and space bytes: an RPM's headers hold
+// many of both, compressed payloads almost none) become one stored frame
+// each (appendStored), runs that look compressible are encoded at the
+// fastest level as frames of their own. A frame without such a block is one
+// stored frame, what the fastest level writes for it anyway.
+func encodeMostlyStored(fast *zstd.Encoder, dst, b []byte) []byte {
+	emit := func(run []byte, compressible bool) {
+		if compressible || len(run) < storedBlock {
+			dst = fast.EncodeAll(run, dst)
+		} else {
+			dst = appendStored(dst, run)
+		}
+	}
+	start, runKind := 0, false
+	for off := 0; off < len(b); off += storedBlock {
+		k := looksCompressible(b[off:min(off+storedBlock, len(b))])
+		if off > start && k != runKind {
+			emit(b[start:off], runKind)
+			start = off
+		}
+		runKind = k
+	}
+	emit(b[start:], runKind)
+	return dst
+}
+
+// looksCompressible reports whether a block holds more than 1,024 zero
+// bytes or 1,024 spaces: 64 KiB of random bytes hold 256 of each on average
+// (the odds of random data passing either bound are nil), a tar header adds
+// fewer than 512, RPM headers and text many more.
+func looksCompressible(b []byte) bool {
+	return bytes.Count(b, zero) > 1024 || bytes.Count(b, space) > 1024
+}
+
+var zero, space = []byte{0}, []byte{' '}
+
+// appendStored appends b, at least storedBlock bytes, to dst as one zstd
+// frame of raw blocks: the frame header (single segment, the content size
+// in two bytes, less 256, or four, content checksum), a raw block per
+// storedBlock bytes and the low 32 bits of b's XXH64. This is what
+// klauspost/compress writes at the fastest level for data none of whose
+// blocks compress, without its match search.
+func appendStored(dst, b []byte) []byte {
+	dst = append(dst, 0x28, 0xb5, 0x2f, 0xfd)
+	if n := len(b); n < 65536+256 {
+		dst = binary.LittleEndian.AppendUint16(append(dst, 0x64), uint16(n-256))
+	} else {
+		dst = binary.LittleEndian.AppendUint32(append(dst, 0xa4), uint32(n))
+	}
+	for off := 0; off < len(b); off += storedBlock {
+		end := min(off+storedBlock, len(b))
+		h := uint32(end-off) << 3 // block type 0: raw
+		if end == len(b) {
+			h |= 1 // last block
+		}
+		dst = append(dst, byte(h), byte(h>>8), byte(h>>16))
+		dst = append(dst, b[off:end]...)
+	}
+	return binary.LittleEndian.AppendUint32(dst, uint32(xxhash.Sum64(b)))
 }
 
 func (z *Writer) writeLoop() {

@@ -181,3 +181,83 @@ func TestWriteErrorIsReturned(t *testing.T) {
 		}
 	}
 }
+
+// TestStoredFrameIsTheFastestLevelsOutput: for data none of whose blocks
+// compress, a stored frame is byte for byte what klauspost/compress writes
+// at the fastest level (with the Writer's options), so skipping its match
+// search keeps the format; zstd reads it, checksum included.
+func TestStoredFrameIsTheFastestLevelsOutput(t *testing.T) {
+	rng := rand.New(rand.NewChaCha8([32]byte{11}))
+	fast, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1),
+		zstd.WithEncoderCRC(true), zstd.WithWindowSize(FrameSize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{storedBlock, storedBlock + 1, 65791, 65792, 4 * sample, storedBlock*3 + 1, FrameSize - 1, FrameSize} {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(rng.Uint32())
+		}
+		got := appendStored(nil, b)
+		if want := fast.EncodeAll(b, nil); !bytes.Equal(got, want) {
+			t.Errorf("%d random bytes: stored frame of %d bytes differs from the fastest level's %d", n, len(got), len(want))
+		}
+		d, err := zstd.NewReader(bytes.NewReader(got))
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := io.ReadAll(d)
+		d.Close()
+		if err != nil || !bytes.Equal(back, b) {
+			t.Errorf("%d bytes: decoded %d bytes, %v", n, len(back), err)
+		}
+	}
+}
+
+// TestMostlyStoredKeepsCompressibleRuns: in a frame the samples found
+// incompressible, a run that looks compressible (an RPM header's zeros) is
+// still compressed, the random rest stored; it all decodes back.
+func TestMostlyStoredKeepsCompressibleRuns(t *testing.T) {
+	rng := rand.New(rand.NewChaCha8([32]byte{12}))
+	b := make([]byte, FrameSize)
+	for i := range b {
+		b[i] = byte(rng.Uint32())
+	}
+	fast := mustFast(t)
+	random := encodeMostlyStored(fast, nil, b)
+	if want := appendStored(nil, b); !bytes.Equal(random, want) {
+		t.Errorf("random frame: %d bytes, want one stored frame of %d", len(random), len(want))
+	}
+	header := bytes.Repeat([]byte("\x00\x00\x03\xe8\x00\x00\x00\x06/usr/share/doc/mesos\x00"), 200_000/33)
+	mixed := bytes.Clone(b)
+	copy(mixed[1_000_003:], header)
+	if !incompressible(fast, mixed, nil) {
+		t.Fatal("the samples found the header: the test no longer tests encodeMostlyStored")
+	}
+	z := encodeMostlyStored(fast, nil, mixed)
+	if saved := len(random) - len(z); saved < len(header)/2 {
+		t.Errorf("a %d-byte compressible run saved %d bytes", len(header), saved)
+	}
+	d, err := zstd.NewReader(bytes.NewReader(z))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if got, err := io.ReadAll(d); err != nil || !bytes.Equal(got, mixed) {
+		t.Fatalf("decoded %d bytes, %v", len(got), err)
+	}
+	for _, tc := range []struct {
+		name string
+		b    []byte
+		want bool
+	}{
+		{"random", b[:storedBlock], false},
+		{"random with a tar header", append(make([]byte, 512), b[:storedBlock-512]...), false},
+		{"rpm header", header[:storedBlock], true},
+		{"text", bytes.Repeat([]byte("backend marathon "), storedBlock/17), true},
+	} {
+		if got := looksCompressible(tc.b); got != tc.want {
+			t.Errorf("%s: looksCompressible = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
