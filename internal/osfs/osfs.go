@@ -31,3 +31,9 @@ func FreeBytes(dir string) (int64, error) { return freeBytes(dir) }
 // (a reflink). It fails, leaving dst empty, where the file system cannot
 // clone; errors.ErrUnsupported means the system has no such call.
 func Clone(dst, src *os.File) error { return clone(dst, src) }
+
+// StartWriteback asks the system to start writing the n bytes of f at off
+// to disk, without waiting for them: a later f.Sync then has less left to
+// flush. It is a hint; systems without one (everywhere but Linux) ignore
+// it, and so does this function on failure.
+func StartWriteback(f *os.File, off, n int64) { startWriteback(f, off, n) }

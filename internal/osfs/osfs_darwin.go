@@ -29,3 +29,5 @@ func freeBytes(dir string) (int64, error) {
 // clone is unsupported: macOS clones by path (clonefile) into a file that
 // does not exist yet, so callers copy.
 func clone(dst, src *os.File) error { return errors.ErrUnsupported }
+
+func startWriteback(*os.File, int64, int64) {}

@@ -29,3 +29,9 @@ func freeBytes(dir string) (int64, error) {
 func clone(dst, src *os.File) error {
 	return unix.IoctlFileClone(int(dst.Fd()), int(src.Fd()))
 }
+
+// startWriteback is sync_file_range(SYNC_FILE_RANGE_WRITE): writeback of
+// the range's dirty pages is queued, nothing is waited for.
+func startWriteback(f *os.File, off, n int64) {
+	_ = unix.SyncFileRange(int(f.Fd()), off, n, unix.SYNC_FILE_RANGE_WRITE)
+}
