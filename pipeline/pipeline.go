@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -209,12 +210,19 @@ func gather(ctx context.Context, d *def.Definition, res *Result, opts Options) (
 			if fi := facts.Paths[src]; !fi.Exists || fi.Dir {
 				continue // the compiler reports it missing
 			}
-			kr, err := readKeyring(src)
+			kr, data, err := readKeyring(src)
 			if err != nil {
 				diags = append(diags, errDiag(attrRange(r.Body, "gpg_keys", r.DeclRange), "Cannot read GPG key", err.Error()))
 				continue
 			}
 			ring = append(ring, kr...)
+			for _, rf := range repo.RPMKeyRefusals(data) {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "GPG key rpm refuses to import",
+					Subject: attrRange(r.Body, "gpg_keys", r.DeclRange),
+					Detail: fmt.Sprintf("%s: key %d (id %s): `rpmkeys --import` (rpm 4.18) refuses it: %s. "+
+						"bundle verifies the packages with it, but a node whose rpm is 4.18 or newer cannot import it, "+
+						"so dnf's gpgcheck of this repo fails there (yum on CentOS 5-7 imports it).", k, rf.Key, orUnknown(rf.KeyID), rf.Reason)})
+			}
 		}
 		if diags.HasErrors() {
 			continue
@@ -298,20 +306,24 @@ func packageFact(pk *repo.Package) compiler.PackageFact {
 	return pf
 }
 
-func readKeyring(p string) (openpgp.EntityList, error) {
-	f, err := regular.Open(p)
+func readKeyring(p string) (openpgp.EntityList, []byte, error) {
+	data, err := regular.ReadFile(p, def.MaxFileSize)
 	if err != nil {
-		return nil, fmt.Errorf("reading %q: %w", p, err)
+		return nil, nil, fmt.Errorf("reading %q: %w", p, err)
 	}
-	defer f.Close()
-	kr, err := openpgp.ReadArmoredKeyRing(f)
+	kr, err := openpgp.ReadArmoredKeyRing(bytes.NewReader(data))
 	if err != nil {
-		if _, serr := f.Seek(0, 0); serr == nil {
-			if kr2, err2 := openpgp.ReadKeyRing(f); err2 == nil {
-				return kr2, nil
-			}
+		if kr2, err2 := openpgp.ReadKeyRing(bytes.NewReader(data)); err2 == nil {
+			return kr2, data, nil
 		}
-		return nil, fmt.Errorf("reading %q: not an OpenPGP public key: %w", p, err)
+		return nil, nil, fmt.Errorf("reading %q: not an OpenPGP public key: %w", p, err)
 	}
-	return kr, nil
+	return kr, data, nil
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unreadable"
+	}
+	return s
 }

@@ -5,4 +5,8 @@
 // the public keys ProtonMail/go-crypto reads from armored key files
 // (primary keys and subkeys). go-crypto refuses version 3 signature
 // packets, so the packet is parsed here; it has a handful of fixed fields.
+// Other V4 algorithms (ECDSA, EdDSA) are verified through go-crypto.
+//
+// ImportRefusal tells whether rpm 4.18's key import would refuse a public
+// key, following the rules of rpm's own OpenPGP parser.
 package rpmsig
