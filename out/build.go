@@ -133,7 +133,7 @@ func Build(ctx context.Context, plan *compiler.Plan, outDir string, opts BuildOp
 		return nil, err
 	}
 	opts.Format = format
-	if err := checkPlan(plan); err != nil {
+	if err := CheckPlan(plan); err != nil {
 		return nil, err
 	}
 	if len(opts.SignKey) > 0 {
@@ -367,9 +367,10 @@ func planInputs(p *compiler.Plan) []*compiler.Input {
 	return ins
 }
 
-// checkPlan refuses plans that would write outside the bundle or twice to
-// one path.
-func checkPlan(p *compiler.Plan) error {
+// CheckPlan refuses plans that would write outside the bundle or twice to
+// one path. Build calls it first; pipeline.Compile calls it on every plan,
+// so validate refuses whatever it refuses.
+func CheckPlan(p *compiler.Plan) error {
 	if p.Name == "" || p.Version == "" || strings.ContainsAny(p.Dir(), "/\\") || strings.HasPrefix(p.Dir(), ".") {
 		return fmt.Errorf("building bundle: invalid name %q or version %q", p.Name, p.Version)
 	}

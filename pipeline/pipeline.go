@@ -17,6 +17,7 @@ import (
 	"github.com/bdebundle/bundle/internal/inputfacts"
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/internal/regular"
+	"github.com/bdebundle/bundle/out"
 	"github.com/bdebundle/bundle/repo"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -97,6 +98,18 @@ func Compile(ctx context.Context, p string, lopts def.Options, opts Options) (*R
 	res.Facts = facts
 	plan, cds := compiler.Compile(d, facts)
 	res.Plan = plan
+	if !cds.HasErrors() {
+		// The executor's own check of the plan, run here too so that
+		// validate refuses every plan build would (the compiler's checks
+		// say it first, at the attribute; this is the backstop).
+		if err := out.CheckPlan(plan); err != nil {
+			var at *hcl.Range
+			if d.Bundle != nil {
+				at = d.Bundle.DeclRange.Ptr()
+			}
+			cds = append(cds, errDiag(at, "Invalid bundle layout", err.Error()))
+		}
+	}
 	return res, sortDiags(append(diags, cds...))
 }
 
