@@ -398,3 +398,24 @@ func editSigHeader(t testing.TB, path, out string, edit func([]hdrEntry) []hdrEn
 		t.Fatal(err)
 	}
 }
+
+var (
+	eddsaOnce sync.Once
+	eddsaEnt  *openpgp.Entity
+	eddsaErr  error
+)
+
+// eddsaKey generates, once, an Ed25519 key (OpenPGP EdDSA, algorithm 22,
+// the V4 kind rpm 4.18 imports and verifies) that signs with its primary
+// key; go-crypto gives it a Curve25519 encryption subkey.
+func eddsaKey(t testing.TB) *openpgp.Entity {
+	t.Helper()
+	eddsaOnce.Do(func() {
+		eddsaEnt, eddsaErr = openpgp.NewEntity("EdDSA Test", "", "eddsa@example.com",
+			&packet.Config{Algorithm: packet.PubKeyAlgoEdDSA, DefaultHash: crypto.SHA256, Time: func() time.Time { return keyTime }})
+	})
+	if eddsaErr != nil {
+		t.Fatal(eddsaErr)
+	}
+	return eddsaEnt
+}

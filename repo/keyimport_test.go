@@ -72,6 +72,30 @@ func TestRPMKeyRefusalsAgainstRpmkeys(t *testing.T) {
 			write("gen-eddsa-signing-subkey", armoredPublic(t, e))
 		}
 	}
+	// An RSA key certified by an ECDSA key (a signature rpm 4.18 does
+	// not read) and one certified by an EdDSA key.
+	for _, c := range []struct {
+		name string
+		cfg  *packet.Config
+	}{
+		{"rsa-certified-by-ecdsa", &packet.Config{Algorithm: packet.PubKeyAlgoECDSA, Curve: packet.CurveNistP256, Time: when}},
+		{"rsa-certified-by-eddsa", &packet.Config{Algorithm: packet.PubKeyAlgoEdDSA, Time: when}},
+	} {
+		signer, err := openpgp.NewEntity("signer", "", "signer@example.com", c.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := openpgp.NewEntity("certified", "", "certified@example.com", &packet.Config{Algorithm: packet.PubKeyAlgoRSA, RSABits: 2048, Time: when})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name := range e.Identities {
+			if err := e.SignIdentity(name, signer, &packet.Config{Time: when}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		write(c.name, armoredPublic(t, e))
+	}
 	c5, c6, c7 := read(centosKey(t, "5")), read(centosKey(t, "6")), read(centosKey(t, "7"))
 	write("two-good-one-bad", bytes.Join([][]byte{c7, c5, c6}, nil))
 	write("bad-first", bytes.Join([][]byte{c5, c7}, nil))

@@ -10,8 +10,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
 	"github.com/google/rpmpack"
 	rpmutils "github.com/sassoftware/go-rpmutils"
 )
@@ -152,6 +154,49 @@ func sigFixtures(t testing.TB) []sigFixture {
 			}
 			add("v4 RSA/SHA256 (go-rpmutils)", out("v4-rsa"))
 		}()
+		// V4 EdDSA (Ed25519) over the header (RSAHEADER, where rpm puts
+		// every header-only V4 signature) and over header and payload
+		// (PGP), and damaged copies.
+		ed := eddsaKey(t)
+		for _, b := range []string{"beta-data", "packed"} {
+			func() {
+				f, err := os.Open(bases[b])
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer f.Close()
+				if _, err := rpmutils.SignRpmFile(f, out(b+"-v4-eddsa"), ed.PrivateKey, &rpmutils.SignatureOptions{Hash: crypto.SHA256, CreationTime: keyTime}); err != nil {
+					t.Fatal(err)
+				}
+				add(b+"/v4 EdDSA/SHA256", out(b+"-v4-eddsa"))
+			}()
+		}
+		edSigned := out("beta-data-v4-eddsa")
+		eb, err := os.ReadFile(edSigned)
+		if err != nil {
+			t.Fatal(err)
+		}
+		edSigEnd := func(tag uint32) int {
+			il := int(beU32(eb[96+8:]))
+			for i := 0; i < il; i++ {
+				e := eb[96+16+i*16:]
+				if beU32(e) == tag {
+					return 96 + 16 + il*16 + int(beU32(e[8:])) + int(beU32(e[12:])) - 1
+				}
+			}
+			t.Fatalf("no tag %d in the EdDSA-signed fixture", tag)
+			return 0
+		}
+		edID := fmt.Sprintf("%016x", ed.PrimaryKey.KeyId)
+		flipAt(t, edSigned, out("eddsa-flip-rsaheader"), func([]byte) int { return edSigEnd(268) })
+		add("v4 EdDSA, flipped signature byte (RSAHEADER value)", out("eddsa-flip-rsaheader"), "RSAHEADER", edID)
+		flipAt(t, edSigned, out("eddsa-flip-pgp"), func([]byte) int { return edSigEnd(1002) })
+		add("v4 EdDSA, flipped signature byte (PGP value)", out("eddsa-flip-pgp"), "PGP", edID)
+		_, _, edRest := splitRPM(t, eb)
+		flipAt(t, edSigned, out("eddsa-flip-header"), func(b []byte) int { return len(b) - len(edRest) + mainHeaderLen(edRest) - 10 })
+		add("v4 EdDSA, flipped header byte", out("eddsa-flip-header"), "header digest mismatch")
+		flipAt(t, edSigned, out("eddsa-flip-payload"), func(b []byte) int { return len(b) - 40 })
+		add("v4 EdDSA, flipped payload byte", out("eddsa-flip-payload"), "payload digest mismatch")
 
 		// Damage to a V3-signed package.
 		signed := out("beta-data-v3-rsa-sha256")
@@ -287,6 +332,11 @@ func trustedKeys(t testing.TB) ([]string, openpgp.EntityList) {
 		}
 		paths = append(paths, p)
 	}
+	p := filepath.Join(dir, "RPM-GPG-KEY-test-eddsa")
+	if err := os.WriteFile(p, armoredPublic(t, eddsaKey(t)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	paths = append(paths, p)
 	for _, n := range []string{"2", "3", "4", "5", "6", "7"} {
 		paths = append(paths, centosKey(t, n))
 	}
@@ -453,4 +503,114 @@ func TestBadSignaturesReportedAtOnce(t *testing.T) {
 		}
 	}
 	sameRepodata(t, before, repodataBytes(t, dir))
+}
+
+// TestEdDSAAgainstRpmkeys pins what the V4 EdDSA fixtures prove: rpmkeys
+// imports the Ed25519 key and says OK to both signatures of the signed
+// packages and BAD to the flipped ones (so they are not the NOKEY
+// exception of TestSignaturesAgainstRpmkeys), and bundle, given the key,
+// verifies the good ones and refuses the bad ones.
+func TestEdDSAAgainstRpmkeys(t *testing.T) {
+	needTools(t, "rpmkeys", "rpmbuild")
+	fixtures := sigFixtures(t)
+	keyFiles, keyring := trustedKeys(t)
+	db, refused := rpmkeysDB(t, keyFiles)
+	ed := eddsaKey(t)
+	id := fmt.Sprintf("%016x", ed.PrimaryKey.KeyId)
+	if refused[id[8:]] != "" {
+		t.Fatalf("rpmkeys refused the EdDSA key: %s", refused[id[8:]])
+	}
+	n := 0
+	for _, fx := range fixtures {
+		if !strings.Contains(fx.name, "EdDSA") {
+			continue
+		}
+		n++
+		ok, out := rpmkeysVerdict(t, db, fx.path)
+		pkgs, err := Scan(t.Context(), []string{fx.path}, ScanOptions{Keyring: keyring})
+		switch {
+		case strings.HasSuffix(fx.name, "v4 EdDSA/SHA256"):
+			if !ok || strings.Count(out, "V4 EdDSA/SHA256 Signature, key ID "+id[8:]+": OK") != 2 {
+				t.Errorf("%s: rpmkeys does not say OK to two EdDSA signatures:\n%s", fx.name, out)
+			}
+			if err != nil {
+				t.Errorf("%s: bundle refuses it: %v", fx.name, err)
+			} else if len(pkgs[0].Signatures) != 2 || !pkgs[0].Signatures[0].Verified || pkgs[0].Signatures[0].Kind != "V4 EdDSA/SHA256" {
+				t.Errorf("%s: signatures %+v", fx.name, pkgs[0].Signatures)
+			}
+		case strings.Contains(fx.name, "signature byte"):
+			if ok || !strings.Contains(out, "EdDSA/SHA256 Signature, key ID "+id[8:]+": BAD") {
+				t.Errorf("%s: rpmkeys does not say BAD:\n%s", fx.name, out)
+			}
+			if err == nil {
+				t.Errorf("%s: bundle accepts it", fx.name)
+			}
+		default:
+			if ok || err == nil {
+				t.Errorf("%s: rpmkeys ok %v, bundle %v; want both to refuse:\n%s", fx.name, ok, err, out)
+			}
+		}
+	}
+	if n != 6 {
+		t.Fatalf("%d EdDSA fixtures, want 6", n)
+	}
+}
+
+// TestECDSASignedPackage: a package signed with a V4 ECDSA P-256 key.
+// rpm 4.18 neither imports such a key nor reads the signature (it says BAD,
+// "invalid OpenPGP signature", without any key); bundle verifies it with
+// go-crypto, refuses it with a flipped signature byte, and warns that rpm
+// refuses the key (RPMKeyRefusals). The rpm side is pinned so that a
+// change in rpm is noticed.
+func TestECDSASignedPackage(t *testing.T) {
+	needTools(t, "rpmkeys", "rpmbuild")
+	e, err := openpgp.NewEntity("ECDSA Test", "", "ecdsa@example.com", &packet.Config{Algorithm: packet.PubKeyAlgoECDSA, Curve: packet.CurveNistP256, Time: func() time.Time { return keyTime }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	signed := filepath.Join(dir, "ecdsa.rpm")
+	f, err := os.Open(specFixtures(t)[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := rpmutils.SignRpmFile(f, signed, e.PrivateKey, &rpmutils.SignatureOptions{Hash: crypto.SHA256, CreationTime: keyTime}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(signed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	il := int(beU32(b[96+8:]))
+	flip := -1
+	for i := 0; i < il; i++ {
+		if en := b[96+16+i*16:]; beU32(en) == 268 {
+			flip = 96 + 16 + il*16 + int(beU32(en[8:])) + int(beU32(en[12:])) - 1
+		}
+	}
+	if flip < 0 {
+		t.Fatal("no RSAHEADER in the signed package")
+	}
+	flipped := filepath.Join(dir, "ecdsa-flipped.rpm")
+	flipAt(t, signed, flipped, func([]byte) int { return flip })
+	keyring := openpgp.EntityList{e}
+	pkgs, err := Scan(t.Context(), []string{signed}, ScanOptions{Keyring: keyring})
+	if err != nil {
+		t.Fatalf("bundle refuses the ECDSA-signed package: %v", err)
+	}
+	if s := pkgs[0].Signatures; len(s) != 2 || s[0].Kind != "V4 ECDSA/SHA256" || !s[0].Verified || !s[1].Verified {
+		t.Errorf("signatures %+v", s)
+	}
+	if _, err := Scan(t.Context(), []string{flipped}, ScanOptions{Keyring: keyring}); err == nil || !strings.Contains(err.Error(), "RSAHEADER") {
+		t.Errorf("flipped ECDSA signature byte: %v", err)
+	}
+	ok, out := rpmkeysVerdict(t, t.TempDir(), signed)
+	if ok || strings.Count(out, "invalid OpenPGP signature") != 2 {
+		t.Errorf("rpmkeys now reads ECDSA signatures; the documented difference changed:\n%s", out)
+	}
+	rf := RPMKeyRefusals(armoredPublic(t, e))
+	if len(rf) != 1 || rf[0].KeyID != fmt.Sprintf("%016x", e.PrimaryKey.KeyId) {
+		t.Errorf("RPMKeyRefusals of the ECDSA key: %+v", rf)
+	}
 }

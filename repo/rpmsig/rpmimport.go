@@ -28,7 +28,7 @@ const maxImportBytes = 65535
 // pgpPrtParams): the key must be at most 64 KiB of well-formed packets
 // (no partial lengths), begin with a V4 RSA, DSA or EdDSA primary key,
 // every signature packet must be V3 or V4 with the number of MPIs its
-// algorithm has (RSA, DSA, ECDSA, EdDSA), a V4 one with exactly one
+// algorithm has (RSA, DSA, EdDSA), a V4 one with exactly one
 // hashed creation time, at most one hashed key-flags subpacket and no
 // critical subpacket other than those two and the issuer, and every subkey
 // must be followed by a subkey binding signature that the primary key
@@ -209,8 +209,8 @@ func mpisFit(b []byte, n int) bool {
 }
 
 // sigMPIs is the number of MPIs of a signature by each algorithm rpm 4.18
-// knows.
-var sigMPIs = map[byte]int{algoRSA: 1, algoDSA: 2, algoECDSA: 2, algoEdDSA: 2}
+// reads (Debian's rpm 4.18 calls an ECDSA signature "invalid").
+var sigMPIs = map[byte]int{algoRSA: 1, algoDSA: 2, algoEdDSA: 2}
 
 // checkImportSig checks a signature packet of a key as rpm's pgpPrtSig
 // does and parses it.
