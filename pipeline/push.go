@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,11 +14,9 @@ import (
 
 	"github.com/bdebundle/bundle/compiler"
 	"github.com/bdebundle/bundle/images"
-	"github.com/bdebundle/bundle/images/ovf"
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/bdebundle/bundle/out/read"
-	"github.com/bdebundle/bundle/repo"
 	"github.com/google/go-containerregistry/pkg/authn"
 )
 
@@ -176,9 +173,9 @@ func ListImages(ctx context.Context, path string) (*manifest.Manifest, []images.
 	if err != nil {
 		return nil, nil, &VerifyError{Path: path, Err: err}
 	}
-	m, err := readManifest(ctx, path, !st.IsDir())
+	m, err := read.Manifest(ctx, path)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, &VerifyError{Path: path, Err: err}
 	}
 	if len(m.Images) == 0 {
 		return m, []images.Entry{}, nil
@@ -236,45 +233,6 @@ func (c *countReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-var errFound = errors.New("found")
-
-// readManifest reads bundle.json of a bundle directory or archive (only as
-// far into the stream as bundle.json).
-func readManifest(ctx context.Context, path string, arch bool) (*manifest.Manifest, error) {
-	var data []byte
-	if arch {
-		err := read.WalkArchiveFiles(ctx, path, func(rel string, size int64, r io.Reader) error {
-			if rel != manifest.FileName {
-				return nil
-			}
-			b, err := io.ReadAll(io.LimitReader(r, 64<<20))
-			if err != nil {
-				return err
-			}
-			data = b
-			return errFound
-		})
-		if err != nil && !errors.Is(err, errFound) {
-			return nil, &VerifyError{Path: path, Err: err}
-		}
-		if data == nil {
-			return nil, &VerifyError{Path: path, Err: fmt.Errorf("the archive holds no %s: not a bundle", manifest.FileName)}
-		}
-	} else {
-		p := filepath.Join(path, manifest.FileName)
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return nil, &VerifyError{Path: path, Err: fmt.Errorf("reading %q: %w (not a bundle directory?)", p, err)}
-		}
-		data = b
-	}
-	m, err := manifest.Parse(data)
-	if err != nil {
-		return nil, &VerifyError{Path: path, Err: err}
-	}
-	return m, nil
-}
-
 // verifiedManifest verifies the bundle at path and returns its bundle.json;
 // arch is set for an archive.
 func verifiedManifest(ctx context.Context, path string, key []byte, pr progress.Reporter) (*manifest.Manifest, bool, error) {
@@ -282,24 +240,9 @@ func verifiedManifest(ctx context.Context, path string, key []byte, pr progress.
 	if err != nil {
 		return nil, false, &VerifyError{Path: path, Err: err}
 	}
-	arch := !st.IsDir()
-	vopts := read.VerifyOptions{Key: key, Progress: pr}
-	if !arch {
-		vopts.Repodata = repo.VerifyRepodata
-		vopts.Layout = images.VerifyLayout
-		vopts.OVF = func(_ context.Context, dir, name string) error { return ovf.VerifyManifest(dir, name) }
-	}
-	r, err := read.Verify(ctx, path, vopts)
+	r, err := verified(ctx, path, read.VerifyOptions{Key: key, Progress: pr})
 	if err != nil {
-		return nil, arch, &VerifyError{Path: path, Err: err}
+		return nil, !st.IsDir(), err
 	}
-	if !r.OK() {
-		var b strings.Builder
-		for _, p := range r.Problems {
-			fmt.Fprintf(&b, "\n  %s: %s", p.Path, p.Problem)
-		}
-		return nil, arch, &VerifyError{Path: path, Err: fmt.Errorf("%d problem(s):%s", len(r.Problems), b.String())}
-	}
-	m, err := readManifest(ctx, path, arch)
-	return m, arch, err
+	return r.Manifest, !st.IsDir(), nil
 }

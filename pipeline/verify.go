@@ -2,6 +2,8 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
 	"github.com/bdebundle/bundle/images"
 	"github.com/bdebundle/bundle/images/ovf"
@@ -9,11 +11,16 @@ import (
 	"github.com/bdebundle/bundle/repo"
 )
 
-// Verify checks a bundle directory or archive with out.Verify, adding the
+// Verify checks a bundle directory or archive with read.Verify, adding the
 // deep checks of a directory: repodata against its RPMs (repo), the OCI
 // image layout (images) and each template's .mf (ovf). opts' own hooks, when
 // set, are kept.
 func Verify(ctx context.Context, bundle string, opts read.VerifyOptions) (*read.Report, error) {
+	return read.Verify(ctx, bundle, deepOptions(opts))
+}
+
+// deepOptions fills in the deep checks opts leaves unset.
+func deepOptions(opts read.VerifyOptions) read.VerifyOptions {
 	if opts.Repodata == nil {
 		opts.Repodata = repo.VerifyRepodata
 	}
@@ -25,5 +32,47 @@ func Verify(ctx context.Context, bundle string, opts read.VerifyOptions) (*read.
 			return ovf.VerifyManifest(dir, name)
 		}
 	}
-	return read.Verify(ctx, bundle, opts)
+	return opts
+}
+
+// verified verifies the bundle at path (a directory with the deep checks,
+// an archive as a stream) and returns the report of a good bundle, its
+// Manifest set. A bundle that cannot be read as one, or has problems, is a
+// *VerifyError.
+func verified(ctx context.Context, path string, opts read.VerifyOptions) (*read.Report, error) {
+	r, err := Verify(ctx, path, opts)
+	if err != nil {
+		return nil, &VerifyError{Path: path, Err: err}
+	}
+	if !r.OK() {
+		return nil, &VerifyError{Path: path, Err: problemsErr(r)}
+	}
+	return r, nil
+}
+
+// problemsErr is nil for a good report, else an error listing its problems.
+func problemsErr(r *read.Report) error {
+	if r.OK() {
+		return nil
+	}
+	var b strings.Builder
+	for _, p := range r.Problems {
+		fmt.Fprintf(&b, "\n  %s: %s", p.Path, p.Problem)
+	}
+	noun := "problems"
+	if len(r.Problems) == 1 {
+		noun = "problem"
+	}
+	return fmt.Errorf("%d %s:%s", len(r.Problems), noun, b.String())
+}
+
+// Inspect describes the bundle at path, a directory or an archive, from its
+// bundle.json (read.Inspect; no hashes are checked).
+func Inspect(ctx context.Context, path string) (*read.Inspection, error) {
+	return read.Inspect(ctx, path)
+}
+
+// Diff compares two bundles, directories or archives (read.Diff).
+func Diff(ctx context.Context, oldPath, newPath string) (*read.Delta, error) {
+	return read.Diff(ctx, oldPath, newPath)
 }

@@ -188,7 +188,7 @@ func TestArchiveBounds(t *testing.T) {
 			p := writeCrafted(t, t.TempDir(), c.f, c.entries)
 
 			dest := t.TempDir()
-			got, err := Extract(ctx, p, dest, ExtractOptions{})
+			got, _, err := Extract(ctx, p, dest, VerifyOptions{})
 			want, refused := c.want, true
 			if c.extract != "" {
 				want, refused = c.extract, false
@@ -255,7 +255,7 @@ func TestArchiveBoundsAdmitGoodArchives(t *testing.T) {
 			if _, err := Inspect(ctx, p); err != nil {
 				t.Fatal(err)
 			}
-			got, err := Extract(ctx, p, t.TempDir(), ExtractOptions{})
+			got, _, err := Extract(ctx, p, t.TempDir(), VerifyOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -2,7 +2,10 @@ package read
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -16,65 +19,68 @@ import (
 	"github.com/bdebundle/bundle/internal/ctxio"
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/out/manifest"
+	"github.com/bdebundle/bundle/sbom"
 )
 
-// ExtractOptions tune Extract.
-type ExtractOptions struct {
-	// Progress receives the bytes read from the archive file.
-	Progress progress.Reporter
-}
-
 // Extract unpacks the bundle archive (.tar.zst, .tar.gz or .tar, detected
-// from its first bytes) into destDir/<name>-<version> and returns that
-// path. The archive is read as a stream. Every entry is checked before
-// anything is written for it, and the first unsafe one stops the extraction
-// (the entries Verify refuses: links, devices, absolute paths, "..", and
-// anything outside the <name>-<version>/ top directory), so nothing is ever
-// written outside destDir. Files get mode 0755 when executable in the
-// archive and 0644 otherwise, directories 0755; times come from the
-// archive. The bundle is written into a hidden temporary directory inside
-// destDir and renamed into place at the end; on any error that directory is
-// removed and nothing is left. An existing destDir/<name>-<version> is never
-// replaced.
+// from its first bytes) into destDir/<name>-<version>, verifying it in the
+// same pass, and returns that path with the Report. The archive is read
+// once, as a stream. Every entry is checked before anything is written for
+// it, and the first unsafe one stops the extraction (the entries Verify
+// refuses: links, devices, absolute paths, "..", anything outside the
+// <name>-<version>/ top directory, entries bundle.json does not list or
+// whose size it contradicts), so nothing is ever written outside destDir.
+// Each file is hashed as it is written; at the end the bundle is checked as
+// Verify checks an archive (every file's size, sha256 and mode against
+// bundle.json, no missing or extra files, SHA256SUMS, the SBOM, the
+// signature when opts.Key is set), then opts' deep checks run over the
+// extracted tree. Files get mode 0755 when executable in the archive and
+// 0644 otherwise, directories 0755; times come from the archive.
 //
-// Extract checks that the archive holds a bundle.json naming the top
-// directory, but not the files' hashes: run Verify on the result.
-// Faults of the archive's content are *ArchiveError; other errors come from
-// the local file system or ctx.
-func Extract(ctx context.Context, archive, destDir string, opts ExtractOptions) (string, error) {
+// The bundle is written into a hidden temporary directory inside destDir
+// and renamed into place only when it verifies; on any error or problem
+// that directory is removed and nothing is left: a bundle with problems
+// returns "" and the Report. An existing destDir/<name>-<version> is never
+// replaced. Faults of the archive's content are *ArchiveError; other errors
+// come from the local file system or ctx. opts.Progress receives the bytes
+// read from the archive file.
+func Extract(ctx context.Context, archive, destDir string, opts VerifyOptions) (string, *Report, error) {
 	fi, err := os.Stat(archive)
 	if err != nil {
-		return "", fmt.Errorf("reading bundle %q: %w", archive, err)
+		return "", nil, fmt.Errorf("reading bundle %q: %w", archive, err)
 	}
 	if fi.IsDir() {
-		return "", fmt.Errorf("reading bundle %q: a directory, not an archive", archive)
+		return "", nil, fmt.Errorf("reading bundle %q: a directory, not an archive", archive)
 	}
 	tmp, err := os.MkdirTemp(destDir, ".bundle-extract-")
 	if err != nil {
-		return "", fmt.Errorf("extracting %q: %w", archive, err)
+		return "", nil, fmt.Errorf("extracting %q: %w", archive, err)
 	}
 	task := progress.Or(opts.Progress).Start("extracting "+filepath.Base(archive), fi.Size())
-	dest, err := extractInto(ctx, archive, destDir, tmp, task)
-	if err != nil {
-		task.Done(err)
+	dest, rep, err := extractInto(ctx, archive, destDir, tmp, task, opts)
+	task.Done(err)
+	if err != nil || dest == "" {
 		if rerr := os.RemoveAll(tmp); rerr != nil {
-			return "", errors.Join(err, fmt.Errorf("removing %q: %w", tmp, rerr))
+			return "", rep, errors.Join(err, fmt.Errorf("removing %q: %w", tmp, rerr))
 		}
-		return "", err
+		return "", rep, err
 	}
-	task.Done(nil)
-	return dest, nil
+	return dest, rep, nil
 }
 
-func extractInto(ctx context.Context, archive, destDir, tmp string, task progress.Task) (string, error) {
+// extractInto writes the archive's bundle into tmp while collecting what
+// Verify reads, checks it, and renames tmp to destDir/<name>-<version>
+// when it verifies. It returns "" and the report when it does not.
+func extractInto(ctx context.Context, archive, destDir, tmp string, task progress.Task, opts VerifyOptions) (string, *Report, error) {
 	if err := os.Chmod(tmp, 0o755); err != nil {
-		return "", fmt.Errorf("extracting %q: %w", archive, err)
+		return "", nil, fmt.Errorf("extracting %q: %w", archive, err)
 	}
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	entryErr := func(h *tar.Header, err error) error {
 		return &ArchiveError{Archive: archive, Entry: h.Name, Err: err}
 	}
+	c := &contents{files: map[string]seen{}}
 	prefix, err := walkArchive(ctx, archive, task, func(h *tar.Header, rel string, r io.Reader) error {
 		if rel == "" {
 			return nil // the top directory: tmp stands for it
@@ -108,8 +114,24 @@ func extractInto(ctx context.Context, archive, destDir, tmp string, task progres
 		if err != nil {
 			return fmt.Errorf("extracting %q: %w", archive, err)
 		}
+		// What Verify reads of the entry: metadata in full (the bounds
+		// keep it within manifest.MaxMetaSize), the SBOM's content, and
+		// every other file's digest.
+		meta := manifest.IsMetaFile(rel)
+		keepSBOM := rel == sbom.FileName && h.Size <= manifest.MaxMetaSize
+		hs := sha256.New()
+		var keep bytes.Buffer
+		var w io.Writer = f
+		switch {
+		case meta:
+			w = io.MultiWriter(f, &keep)
+		case keepSBOM:
+			w = io.MultiWriter(f, hs, &keep)
+		default:
+			w = io.MultiWriter(f, hs)
+		}
 		src := &errReader{r: ctxio.Reader(ctx, r)}
-		_, err = io.CopyBuffer(f, src, *bp)
+		n, err := io.CopyBuffer(w, src, *bp)
 		if err == nil {
 			err = f.Chmod(mode) // exact, whatever the umask
 		}
@@ -127,45 +149,59 @@ func extractInto(ctx context.Context, archive, destDir, tmp string, task progres
 		if err := os.Chtimes(target, h.ModTime, h.ModTime); err != nil {
 			return fmt.Errorf("writing %q: %w", target, err)
 		}
+		if meta {
+			c.setMeta(rel, keep.Bytes())
+			return nil
+		}
+		if keepSBOM {
+			c.sbom, c.hasSBOM = keep.Bytes(), true
+		}
+		c.files[rel] = seen{size: n, sha: hex.EncodeToString(hs.Sum(nil)), exec: mode&0o111 != 0}
 		return nil
 	})
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	if prefix == "" {
-		return "", &ArchiveError{Archive: archive, Err: errors.New("the archive is empty")}
+		return "", nil, &ArchiveError{Archive: archive, Err: errors.New("the archive is empty")}
 	}
-	data, err := readSmall(filepath.Join(tmp, manifest.FileName))
-	if errors.Is(err, fs.ErrNotExist) {
-		return "", &ArchiveError{Archive: archive, Err: fmt.Errorf("no %s in %s/", manifest.FileName, prefix)}
+	if !c.hasManifest {
+		return "", nil, &ArchiveError{Archive: archive, Err: fmt.Errorf("no %s in %s/", manifest.FileName, prefix)}
 	}
+	m, err := manifest.Parse(c.manifest)
 	if err != nil {
-		return "", err
-	}
-	m, err := manifest.Parse(data)
-	if err != nil {
-		return "", &ArchiveError{Archive: archive, Entry: prefix + "/" + manifest.FileName, Err: err}
+		return "", nil, &ArchiveError{Archive: archive, Entry: prefix + "/" + manifest.FileName, Err: err}
 	}
 	if m.Dir() != prefix {
-		return "", &ArchiveError{Archive: archive, Err: fmt.Errorf("the top directory is %q but %s names %q", prefix, manifest.FileName, m.Dir())}
+		return "", nil, &ArchiveError{Archive: archive, Err: fmt.Errorf("the top directory is %q but %s names %q", prefix, manifest.FileName, m.Dir())}
+	}
+	rep := &Report{Path: archive, Kind: "archive", DeepRun: []string{}, Problems: []Problem{}}
+	if m := checkContents(c, rep); m != nil {
+		checkRest(ctx, c, m, rep, opts, tmp)
+	}
+	if err := ctx.Err(); err != nil {
+		return "", nil, err
+	}
+	if !rep.OK() {
+		return "", rep, nil
 	}
 	if err := atomicfs.SyncTree(tmp); err != nil {
-		return "", err
+		return "", nil, err
 	}
 	dest := filepath.Join(destDir, prefix)
 	if err := atomicfs.RenameNoReplace(tmp, dest); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			err = fmt.Errorf("%q already exists", dest)
 		}
-		return "", fmt.Errorf("extracting %q: %w", archive, err)
+		return "", nil, fmt.Errorf("extracting %q: %w", archive, err)
 	}
 	if err := atomicfs.SyncDir(destDir); err != nil {
 		if rerr := os.RemoveAll(dest); rerr != nil {
-			return "", errors.Join(err, fmt.Errorf("removing %q: %w", dest, rerr))
+			return "", nil, errors.Join(err, fmt.Errorf("removing %q: %w", dest, rerr))
 		}
-		return "", err
+		return "", nil, err
 	}
-	return dest, nil
+	return dest, rep, nil
 }
 
 // mkdirs creates the directories of the "/"-separated path rel below root

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -149,9 +150,12 @@ func TestExtractRoundTrip(t *testing.T) {
 			dest := t.TempDir()
 			rep := &countReporter{}
 			testutil.Umask(t, 0o077) // modes come from the archive, not the umask
-			got, err := Extract(context.Background(), res.Archive, dest, ExtractOptions{Progress: rep})
+			got, vrep, err := Extract(context.Background(), res.Archive, dest, VerifyOptions{Progress: rep})
 			if err != nil {
 				t.Fatal(err)
+			}
+			if !vrep.OK() || vrep.Kind != "archive" || vrep.Path != res.Archive || vrep.Files != res.Files {
+				t.Fatalf("report %+v", vrep)
 			}
 			checkExtracted(t, res, got, VerifyOptions{})
 			if extra := leftovers(t, dest, "mesos-site-2015.03.1"); len(extra) > 0 {
@@ -168,7 +172,7 @@ func TestExtractRoundTrip(t *testing.T) {
 			}
 
 			// A second extraction never replaces the first.
-			_, err = Extract(context.Background(), res.Archive, dest, ExtractOptions{})
+			_, _, err = Extract(context.Background(), res.Archive, dest, VerifyOptions{})
 			if err == nil || !strings.Contains(err.Error(), "already exists") {
 				t.Fatalf("second extraction: %v", err)
 			}
@@ -187,9 +191,12 @@ func TestExtractSignedSite(t *testing.T) {
 	opts := testOptions(t)
 	opts.SignKey = secret
 	_, res := buildSite(t, "1", opts)
-	got, err := Extract(context.Background(), res.Archive, t.TempDir(), ExtractOptions{})
+	got, rep, err := Extract(context.Background(), res.Archive, t.TempDir(), VerifyOptions{Key: public})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !rep.OK() || rep.SignedBy == "" || !rep.SBOM {
+		t.Fatalf("report %+v", rep)
 	}
 	checkExtracted(t, res, got, VerifyOptions{Key: public})
 }
@@ -295,7 +302,7 @@ func TestExtractRefusesUnsafeArchives(t *testing.T) {
 			before := snapshot(t, parent)
 			cwd, _ := os.Getwd()
 
-			got, err := Extract(context.Background(), p, dest, ExtractOptions{})
+			got, _, err := Extract(context.Background(), p, dest, VerifyOptions{})
 			var ae *ArchiveError
 			if err == nil || !errors.As(err, &ae) || ae.Refused != c.refused || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("Extract = %q, %v; want an archive error with %q (refused %v)", got, err, c.want, c.refused)
@@ -340,7 +347,7 @@ func TestExtractDamagedArchive(t *testing.T) {
 					t.Fatal(err)
 				}
 				dest := t.TempDir()
-				got, err := Extract(context.Background(), p, dest, ExtractOptions{})
+				got, _, err := Extract(context.Background(), p, dest, VerifyOptions{})
 				var ae *ArchiveError
 				if err == nil || !errors.As(err, &ae) || ae.Refused {
 					t.Fatalf("Extract = %q, %v; want an archive error", got, err)
@@ -355,16 +362,16 @@ func TestExtractDamagedArchive(t *testing.T) {
 
 func TestExtractWrongTopDirectory(t *testing.T) {
 	res := smallBuild(t, out.FormatTarGz)
-	manifest, err := os.ReadFile(filepath.Join(res.Dir, manifest.FileName))
+	data, err := os.ReadFile(filepath.Join(res.Dir, manifest.FileName))
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := writeTarGz(t, t.TempDir(), "renamed.tar.gz", []tarEntry{
 		{h: &tar.Header{Name: "renamed-1/", Typeflag: tar.TypeDir, Mode: 0o755}},
-		{h: &tar.Header{Name: "renamed-1/bundle.json", Typeflag: tar.TypeReg, Mode: 0o644}, data: string(manifest)},
+		{h: &tar.Header{Name: "renamed-1/bundle.json", Typeflag: tar.TypeReg, Mode: 0o644}, data: string(data)},
 	})
 	dest := t.TempDir()
-	_, err = Extract(context.Background(), p, dest, ExtractOptions{})
+	_, _, err = Extract(context.Background(), p, dest, VerifyOptions{})
 	if err == nil || !strings.Contains(err.Error(), `names "mesos-site-2015.03.1"`) {
 		t.Fatalf("Extract: %v", err)
 	}
@@ -378,10 +385,106 @@ func TestExtractCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	dest := t.TempDir()
-	if _, err := Extract(ctx, res.Archive, dest, ExtractOptions{}); !errors.Is(err, context.Canceled) {
+	if _, _, err := Extract(ctx, res.Archive, dest, VerifyOptions{}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Extract: %v", err)
 	}
 	if extra := leftovers(t, dest); len(extra) > 0 {
 		t.Fatalf("left in the destination: %v", extra)
+	}
+}
+
+// packDir writes dir (a bundle directory, possibly edited) as a .tar.gz
+// made by GNU tar, in its directory order.
+func packDir(t *testing.T, dir string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), filepath.Base(dir)+".tar.gz")
+	if out, err := outtest.Command(t, "", "tar", "-czf", p, "-C", filepath.Dir(dir), filepath.Base(dir)).CombinedOutput(); err != nil {
+		t.Fatalf("tar: %v\n%s", err, out)
+	}
+	return p
+}
+
+// TestExtractVerifies: Extract checks what it writes as Verify checks an
+// archive, runs the deep checks over the extracted tree, and leaves
+// nothing when the bundle has problems.
+func TestExtractVerifies(t *testing.T) {
+	secret, public := testutil.KeyPair(t, "Release")
+	_, other := testutil.KeyPair(t, "Other")
+	small := smallBuild(t, out.FormatTarGz)
+	opts := testOptions(t)
+	opts.SignKey = secret
+	_, signed := buildSite(t, "1", opts)
+	edited := func(edit func(dir string)) string {
+		dir := copyTree(t, small.Dir)
+		edit(dir)
+		return packDir(t, dir)
+	}
+	rewrite := func(rel string, change func([]byte) []byte) func(string) {
+		return func(dir string) {
+			p := filepath.Join(dir, filepath.FromSlash(rel))
+			data, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, change(data), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	flip := func(b []byte) []byte { b[len(b)/2] ^= 1; return b }
+	badRepodata := errors.New("repomd.xml names a package that is not there")
+	cases := []struct {
+		name, archive string
+		opts          VerifyOptions
+		path, want    string
+	}{
+		{"tampered file", edited(rewrite("clusters/mesos01/big.bin", flip)), VerifyOptions{}, "clusters/mesos01/big.bin", "sha256 is"},
+		{"edited SHA256SUMS", edited(rewrite(manifest.SumsName, flip)), VerifyOptions{}, manifest.SumsName, "does not match bundle.json"},
+		{"unsigned, a key given", small.Archive, VerifyOptions{Key: public}, manifest.SignatureName, "not signed"},
+		{"signed by another key", signed.Archive, VerifyOptions{Key: other}, manifest.SignatureName, "bad signature"},
+		{"deep check fails", signed.Archive, VerifyOptions{Key: public, Repodata: func(context.Context, string) error { return badRepodata }}, "serengeti/www/yum/repos/mesos/0.22.0", badRepodata.Error()},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dest := t.TempDir()
+			got, rep, err := Extract(context.Background(), c.archive, dest, c.opts)
+			if err != nil {
+				t.Fatalf("Extract: %v", err)
+			}
+			if got != "" || rep == nil || rep.OK() {
+				t.Fatalf("Extract = %q, %+v; want problems", got, rep)
+			}
+			if !hasProblem(rep, c.path, c.want) {
+				t.Errorf("problems %+v; want %s: %q", rep.Problems, c.path, c.want)
+			}
+			if extra := leftovers(t, dest); len(extra) > 0 {
+				t.Fatalf("left in the destination: %v", extra)
+			}
+		})
+	}
+
+	// A good bundle: the deep checks see the extracted tree.
+	dest := t.TempDir()
+	var seen []string
+	got, rep, err := Extract(context.Background(), signed.Archive, dest, VerifyOptions{Key: public, Repodata: func(_ context.Context, dir string) error {
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			return fmt.Errorf("not a directory: %v", err)
+		}
+		seen = append(seen, dir)
+		return nil
+	}})
+	if err != nil || !rep.OK() {
+		t.Fatalf("Extract: %v %+v", err, rep)
+	}
+	if len(seen) != 2 || !slices.Contains(rep.DeepRun, "repodata") {
+		t.Fatalf("deep checks ran over %v (%v); want the two repos", seen, rep.DeepRun)
+	}
+	for _, d := range seen {
+		if !strings.HasPrefix(d, dest+string(filepath.Separator)) {
+			t.Errorf("deep check of %s, outside %s", d, dest)
+		}
+	}
+	if got != filepath.Join(dest, "mesos-site-2015.03.1") {
+		t.Fatalf("extracted to %s", got)
 	}
 }

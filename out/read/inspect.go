@@ -3,6 +3,7 @@ package read
 import (
 	"archive/tar"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -60,6 +61,49 @@ func Inspect(ctx context.Context, path string) (*Inspection, error) {
 		in.Bytes += f.Size
 	}
 	return in, nil
+}
+
+// errFound ends an archive walk once what it looks for was read.
+var errFound = errors.New("found")
+
+// Manifest reads and parses bundle.json of a bundle directory or archive;
+// an archive is read only as far as bundle.json, its entries checked as
+// Verify checks them. It checks no hashes: run Verify for that.
+func Manifest(ctx context.Context, path string) (*manifest.Manifest, error) {
+	arch, err := isArchive(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading bundle %q: %w", path, err)
+	}
+	var data []byte
+	if arch {
+		_, err := walkArchive(ctx, path, nil, func(h *tar.Header, rel string, r io.Reader) error {
+			if h.Typeflag != tar.TypeReg || rel != manifest.FileName {
+				return nil
+			}
+			b, err := io.ReadAll(r) // bounded: walkArchive admits at most manifest.MaxMetaSize
+			if err != nil {
+				return &ArchiveError{Archive: path, Entry: h.Name, Err: err}
+			}
+			data = b
+			return errFound
+		})
+		if err != nil && !errors.Is(err, errFound) {
+			return nil, fmt.Errorf("reading bundle %q: %w", path, err)
+		}
+		if data == nil {
+			return nil, fmt.Errorf("reading bundle %q: the archive holds no %s: not a bundle", path, manifest.FileName)
+		}
+	} else {
+		p := filepath.Join(path, manifest.FileName)
+		if data, err = readSmall(p); err != nil {
+			return nil, fmt.Errorf("reading bundle %q: %w (not a bundle directory?)", path, err)
+		}
+	}
+	m, err := manifest.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("reading bundle %q: %w", path, err)
+	}
+	return m, nil
 }
 
 // readArchiveFiles streams an archive and returns the content of the files

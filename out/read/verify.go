@@ -31,9 +31,10 @@ type VerifyOptions struct {
 	// Key is an armored (or binary) OpenPGP public key or keyring. When set,
 	// bundle.json.sig must be a valid signature of bundle.json by one of its keys.
 	Key []byte
-	// Deep checks run on bundle directories (not on archives): Repodata for
-	// each repo dir, Layout for images/, OVF for each template (dir holds
-	// dir/<name>.ovf and dir/<name>.mf).
+	// Deep checks run on bundle directories, and in Extract on the
+	// extracted tree (Verify does not run them on an archive's stream):
+	// Repodata for each repo dir, Layout for images/, OVF for each template
+	// (dir holds dir/<name>.ovf and dir/<name>.mf).
 	Repodata func(ctx context.Context, repoDir string) error
 	Layout   func(ctx context.Context, dir string) error
 	OVF      func(ctx context.Context, dir, name string) error
@@ -56,6 +57,8 @@ type Report struct {
 	// SBOM says sbom.cdx.json was checked against bundle.json.
 	SBOM     bool      `json:"sbom_checked"`
 	Problems []Problem `json:"problems"`
+	// Manifest is the bundle's bundle.json when it parsed.
+	Manifest *manifest.Manifest `json:"-"`
 }
 
 // Problem is one thing wrong with a bundle.
@@ -139,16 +142,27 @@ func Verify(ctx context.Context, path string, opts VerifyOptions) (*Report, erro
 	if !arch && filepath.Base(filepath.Clean(path)) != m.Dir() {
 		rep.add(manifest.FileName, "the directory is named %q but bundle.json names %q", filepath.Base(filepath.Clean(path)), m.Dir())
 	}
+	deepRoot := ""
+	if !arch {
+		deepRoot = path
+	}
+	checkRest(ctx, c, m, rep, opts, deepRoot)
+	return rep, nil
+}
+
+// checkRest finishes a check of what was read against bundle.json m: the
+// signature, the SBOM, and, when deepRoot names the bundle's directory, the
+// deep checks over it. Problems come out sorted by path.
+func checkRest(ctx context.Context, c *contents, m *manifest.Manifest, rep *Report, opts VerifyOptions, deepRoot string) {
 	checkSig(c, rep, opts.Key)
 	if hasFile(m, sbom.FileName) && c.hasSBOM {
 		rep.SBOM = true
 		checkSBOM(m, c.sbom, rep)
 	}
-	if !arch {
-		deepChecks(ctx, path, m, rep, opts)
+	if deepRoot != "" {
+		deepChecks(ctx, deepRoot, m, rep, opts)
 	}
 	sort.SliceStable(rep.Problems, func(i, j int) bool { return rep.Problems[i].Path < rep.Problems[j].Path })
-	return rep, nil
 }
 
 func checkSig(c *contents, rep *Report, key []byte) {
@@ -179,7 +193,7 @@ func checkContents(c *contents, rep *Report) *manifest.Manifest {
 		rep.add(manifest.FileName, "%v", err)
 		return nil
 	}
-	rep.Name, rep.Version = m.Name, m.Version
+	rep.Name, rep.Version, rep.Manifest = m.Name, m.Version, m
 	rep.Files = len(m.Files)
 	listed := map[string]manifest.FileEntry{}
 	for _, f := range m.Files {

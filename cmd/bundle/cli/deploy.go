@@ -5,45 +5,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 
-	"github.com/bdebundle/bundle/internal/osfs"
 	"github.com/bdebundle/bundle/internal/progress"
-	"github.com/bdebundle/bundle/out/read"
 	"github.com/bdebundle/bundle/out/vcenter"
 	"github.com/bdebundle/bundle/pipeline"
 	"github.com/spf13/cobra"
 )
 
 func init() { register(newDeployCmd) }
-
-// verifyBundle checks a bundle directory before it is deployed, deep checks
-// included; with a key, bundle.json.sig must be a good signature by it.
-var verifyBundle = func(ctx context.Context, bundleDir string, key []byte) error {
-	r, err := pipeline.Verify(ctx, bundleDir, read.VerifyOptions{Key: key})
-	if err != nil {
-		return err
-	}
-	return problemsErr(r)
-}
-
-// problemsErr is nil for a good report, else an error listing its problems.
-func problemsErr(r *read.Report) error {
-	if r.OK() {
-		return nil
-	}
-	var b strings.Builder
-	for _, p := range r.Problems {
-		fmt.Fprintf(&b, "\n  %s: %s", p.Path, p.Problem)
-	}
-	noun := "problems"
-	if len(r.Problems) == 1 {
-		noun = "problem"
-	}
-	return fmt.Errorf("%d %s:%s", len(r.Problems), noun, b.String())
-}
 
 type deployFlags struct {
 	dryRun        bool
@@ -114,42 +85,25 @@ must carry a good signature (bundle.json.sig) by that key.`,
 	return cmd
 }
 
-func runDeploy(ctx context.Context, g *Globals, dir string, f *deployFlags) error {
+func runDeploy(ctx context.Context, g *Globals, path string, f *deployFlags) error {
 	key, err := readPublicKey(f.keyFile)
 	if err != nil {
 		return err
 	}
-	st, err := os.Stat(dir)
-	if err != nil {
-		return userErr(fmt.Errorf("reading %q: %w", dir, err))
-	}
-	if !st.IsDir() {
-		extracted, cleanup, err := extractArchive(ctx, g, dir, key, f)
-		if err != nil {
-			return err
-		}
-		defer cleanup()
-		dir = extracted
-	}
-	b, err := vcenter.LoadBundle(dir)
-	if err != nil {
-		return userErr(err)
-	}
-	tgt, err := vcenter.SelectTarget(b.Targets, f.target)
-	if err != nil {
-		return usageErr(err)
-	}
-	cfg, err := vcenter.ResolveTarget(tgt, os.Getenv, f.o)
-	if err != nil {
-		return usageErr(err)
-	}
-	g.Log.Debug("deploy", "bundle", b.ID(), "vcenter", cfg.Redacted(), "target", cfg.Target)
-
+	// rep shows the reading of an archive; it is closed before the plan
+	// is printed.
+	rep := newReporter(g)
+	closeRep := sync.OnceFunc(rep.Close)
+	defer closeRep()
 	var mu sync.Mutex
 	enc := json.NewEncoder(g.Out)
-	opts := vcenter.Options{
-		Verify: func(ctx context.Context, d string) error { return verifyBundle(ctx, d, key) },
-		PushImages: pipeline.DeployImagePusher(pipeline.PushOptions{Insecure: f.insecure, Progress: &deployProgress{g: g},
+	opts := pipeline.DeployOptions{
+		Key:           key,
+		Target:        f.target,
+		Overrides:     f.o,
+		WorkDir:       f.workDir,
+		KeepExtracted: f.keepExtracted,
+		Push: pipeline.PushOptions{Insecure: f.insecure, Progress: &deployProgress{g: g},
 			Warn: func(w string) {
 				if g.JSON {
 					mu.Lock()
@@ -158,9 +112,10 @@ func runDeploy(ctx context.Context, g *Globals, dir string, f *deployFlags) erro
 					return
 				}
 				fmt.Fprintf(g.Err, "Warning: %s\n", w)
-			}}),
+			}},
 		DryRun:   f.dryRun,
-		Progress: &deployProgress{g: g},
+		Progress: rep,
+		Uploads:  &deployProgress{g: g},
 	}
 	if g.JSON {
 		opts.Events = func(e vcenter.Event) {
@@ -170,24 +125,32 @@ func runDeploy(ctx context.Context, g *Globals, dir string, f *deployFlags) erro
 		}
 	} else {
 		opts.OnPlan = func(p *vcenter.DeployPlan) {
+			closeRep()
 			if !g.Quiet || p.Changes() > 0 {
 				_ = p.Write(g.Out, g.Verbose)
 			}
 		}
 	}
-	out, err := vcenter.Deploy(ctx, dir, cfg, opts)
+	res, err := pipeline.Deploy(ctx, path, opts)
+	closeRep()
+	if res != nil && res.Kept != "" && !g.Quiet && !g.JSON {
+		fmt.Fprintf(g.Err, "The extracted bundle is kept in %s\n", res.Kept)
+	}
 	if err != nil {
+		var pve *pipeline.VerifyError
 		var ve *vcenter.VerifyError
+		var pue *pipeline.UsageError
 		var ce *vcenter.ConfigError
 		switch {
-		case errors.As(err, &ve):
+		case errors.As(err, &pve), errors.As(err, &ve):
 			return userErr(err)
-		case errors.As(err, &ce):
+		case errors.As(err, &pue), errors.As(err, &ce):
 			return usageErr(err)
 		default:
-			return envErr(err)
+			return pathErr(err)
 		}
 	}
+	out := res.Outcome
 	if g.JSON || g.Quiet || out.NoChanges {
 		return nil
 	}
@@ -208,63 +171,6 @@ func runDeploy(ctx context.Context, g *Globals, dir string, f *deployFlags) erro
 	}
 	fmt.Fprintf(g.Out, "\nDeployed bundle %s %s: %s.\n", out.Bundle, out.Version, strings.Join(parts, ", "))
 	return nil
-}
-
-// extractArchive verifies the archive (with the signature when key is set),
-// then extracts it into a new temporary directory under the work dir. It
-// returns the bundle directory and a cleanup that removes the temporary
-// directory (or, with --keep-extracted, says where it is). On error nothing
-// is left in the work dir.
-func extractArchive(ctx context.Context, g *Globals, archive string, key []byte, f *deployFlags) (string, func(), error) {
-	rep := newReporter(g)
-	defer rep.Close()
-	r, err := read.Verify(ctx, archive, read.VerifyOptions{Key: key, Progress: rep})
-	if err != nil {
-		return "", nil, envErr(err)
-	}
-	if err := problemsErr(r); err != nil {
-		return "", nil, userErr(fmt.Errorf("the archive %s does not verify: %w", archive, err))
-	}
-	workDir := f.workDir
-	if workDir == "" {
-		workDir = os.TempDir()
-	}
-	free, err := osfs.FreeBytes(workDir)
-	if err != nil && !errors.Is(err, errors.ErrUnsupported) {
-		return "", nil, envErr(fmt.Errorf("reading work dir %q: %w", workDir, err))
-	}
-	if err == nil && free < r.Bytes {
-		return "", nil, envErr(fmt.Errorf("work dir %q has %s free, the bundle needs %s: choose another with --work-dir", workDir, progress.Bytes(free), progress.Bytes(r.Bytes)))
-	}
-	tmp, err := os.MkdirTemp(workDir, "bundle-deploy-")
-	if err != nil {
-		return "", nil, envErr(fmt.Errorf("creating a directory in work dir %q: %w", workDir, err))
-	}
-	dir, err := read.Extract(ctx, archive, tmp, read.ExtractOptions{Progress: rep})
-	if err != nil {
-		if rerr := os.RemoveAll(tmp); rerr != nil {
-			err = errors.Join(err, fmt.Errorf("removing %q: %w", tmp, rerr))
-		}
-		var ae *read.ArchiveError
-		if errors.As(err, &ae) {
-			return "", nil, userErr(err)
-		}
-		return "", nil, envErr(err)
-	}
-	g.Log.Debug("extracted", "archive", archive, "dir", dir)
-	cleanup := func() {
-		if f.keepExtracted {
-			g.Log.Info("kept the extracted bundle", "dir", dir)
-			if !g.Quiet && !g.JSON {
-				fmt.Fprintf(g.Err, "The extracted bundle is kept in %s\n", dir)
-			}
-			return
-		}
-		if err := os.RemoveAll(tmp); err != nil {
-			g.Log.Warn("removing the extracted bundle", "dir", tmp, "err", err)
-		}
-	}
-	return dir, cleanup, nil
 }
 
 // deployProgress reports finished uploads on stderr in verbose mode.

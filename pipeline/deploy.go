@@ -1,0 +1,197 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/bdebundle/bundle/internal/osfs"
+	"github.com/bdebundle/bundle/internal/progress"
+	"github.com/bdebundle/bundle/out/read"
+	"github.com/bdebundle/bundle/out/vcenter"
+)
+
+// DeployOptions tune Deploy.
+type DeployOptions struct {
+	// Key, when set, requires bundle.json.sig to be a good signature by it.
+	Key []byte
+	// Target names the bundle target to deploy to; "" is the first.
+	Target string
+	// Overrides win over the environment and the target.
+	Overrides vcenter.Overrides
+	// Getenv reads the govc environment; nil is os.Getenv.
+	Getenv func(string) string
+	// WorkDir is where an archive is extracted; "" is os.TempDir().
+	WorkDir string
+	// KeepExtracted keeps the bundle extracted from an archive.
+	KeepExtracted bool
+	// Push tunes the image step (Insecure, Warn, Progress).
+	Push PushOptions
+	// DryRun plans and changes nothing.
+	DryRun bool
+	// Progress receives the reading of an archive; Uploads the transfers
+	// to vCenter.
+	Progress progress.Reporter
+	Uploads  progress.Reporter
+	// Events and OnPlan are passed to vcenter.Deploy.
+	Events func(vcenter.Event)
+	OnPlan func(*vcenter.DeployPlan)
+}
+
+// DeployResult is the outcome of Deploy.
+type DeployResult struct {
+	// Outcome is vcenter's; nil when the deploy did not get that far.
+	Outcome *vcenter.Outcome
+	// Kept is the extracted bundle directory that KeepExtracted kept.
+	Kept string
+}
+
+// Deploy deploys the bundle at path, a bundle directory or its archive, to
+// the vCenter of its target (see vcenter.Deploy). Nothing is planned or
+// uploaded, and vCenter is not contacted, unless the bundle verifies: a
+// directory with the deep checks; an archive while it is extracted (see
+// PrepareDeploy). The result is non-nil whenever an extracted bundle was
+// kept, errors included. A bundle that does not verify is a *VerifyError
+// (or a *vcenter.VerifyError); a target that cannot be chosen or completed
+// is a *UsageError (or a *vcenter.ConfigError).
+func Deploy(ctx context.Context, path string, opts DeployOptions) (*DeployResult, error) {
+	prep, err := PrepareDeploy(ctx, path, PrepareOptions{Key: opts.Key, WorkDir: opts.WorkDir, Progress: opts.Progress})
+	if err != nil {
+		return nil, err
+	}
+	res := &DeployResult{}
+	defer func() {
+		if opts.KeepExtracted && prep.Extracted {
+			res.Kept = prep.Dir
+			slog.Info("kept the extracted bundle", "dir", prep.Dir)
+			return
+		}
+		if err := prep.Cleanup(); err != nil {
+			slog.Warn("removing the extracted bundle", "dir", prep.Dir, "err", err)
+		}
+	}()
+	b, err := vcenter.LoadBundle(prep.Dir)
+	if err != nil {
+		return res, err
+	}
+	tgt, err := vcenter.SelectTarget(b.Targets, opts.Target)
+	if err != nil {
+		return res, &UsageError{err}
+	}
+	getenv := opts.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	cfg, err := vcenter.ResolveTarget(tgt, getenv, opts.Overrides)
+	if err != nil {
+		return res, &UsageError{err}
+	}
+	slog.Debug("deploy", "bundle", b.ID(), "vcenter", cfg.Redacted(), "target", cfg.Target)
+	vopts := vcenter.Options{
+		Verify:     prep.Verify,
+		PushImages: DeployImagePusher(opts.Push),
+		DryRun:     opts.DryRun,
+		Progress:   opts.Uploads,
+		Events:     opts.Events,
+		OnPlan:     opts.OnPlan,
+	}
+	res.Outcome, err = vcenter.Deploy(ctx, prep.Dir, cfg, vopts)
+	return res, err
+}
+
+// PrepareOptions tune PrepareDeploy.
+type PrepareOptions struct {
+	// Key, when set, requires bundle.json.sig to be a good signature by it.
+	Key []byte
+	// WorkDir is where an archive is extracted; "" is os.TempDir().
+	WorkDir string
+	// Progress receives the reading of an archive.
+	Progress progress.Reporter
+}
+
+// Prepared is a bundle directory ready to deploy.
+type Prepared struct {
+	// Dir is the bundle directory.
+	Dir string
+	// Extracted is set when Dir was extracted from an archive (into a new
+	// directory of the work dir that Cleanup removes).
+	Extracted bool
+	// Verify is the check vcenter.Deploy runs before it contacts vCenter:
+	// for a directory the full verification with the deep checks; for an
+	// extracted archive nothing more, as Extract verified what it wrote.
+	Verify func(ctx context.Context, dir string) error
+	// Cleanup removes what PrepareDeploy extracted; a no-op for a
+	// directory.
+	Cleanup func() error
+}
+
+// PrepareDeploy returns the bundle directory to deploy for path. A
+// directory is used in place and verified by the deploy itself (Verify).
+// An archive is read twice: as far as bundle.json, to check that the work
+// dir has room for the bundle before anything is written, then once in
+// full by read.Extract, which writes it into a new directory of the work dir
+// while verifying it (every file's digest, SHA256SUMS, the SBOM, the
+// signature with Key) and runs the deep checks over what it wrote. An
+// archive that is unsafe, damaged or does not verify is a *VerifyError, and
+// nothing is left in the work dir.
+func PrepareDeploy(ctx context.Context, path string, opts PrepareOptions) (*Prepared, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading %q: %w", path, err)
+	}
+	if st.IsDir() {
+		return &Prepared{Dir: path, Cleanup: func() error { return nil },
+			Verify: func(ctx context.Context, dir string) error {
+				_, err := verified(ctx, dir, read.VerifyOptions{Key: opts.Key})
+				return err
+			}}, nil
+	}
+	m, err := read.Manifest(ctx, path)
+	if err != nil {
+		return nil, archiveErr(path, err)
+	}
+	var need int64
+	for _, f := range m.Files {
+		need += f.Size
+	}
+	workDir := opts.WorkDir
+	if workDir == "" {
+		workDir = os.TempDir()
+	}
+	free, err := osfs.FreeBytes(workDir)
+	if err != nil && !errors.Is(err, errors.ErrUnsupported) {
+		return nil, fmt.Errorf("reading work dir %q: %w", workDir, err)
+	}
+	if err == nil && free < need {
+		return nil, fmt.Errorf("work dir %q has %s free, the bundle needs %s: choose another with --work-dir", workDir, progress.Bytes(free), progress.Bytes(need))
+	}
+	tmp, err := os.MkdirTemp(workDir, "bundle-deploy-")
+	if err != nil {
+		return nil, fmt.Errorf("creating a directory in work dir %q: %w", workDir, err)
+	}
+	dir, rep, err := read.Extract(ctx, path, tmp, deepOptions(read.VerifyOptions{Key: opts.Key, Progress: opts.Progress}))
+	if err == nil && !rep.OK() {
+		err = &VerifyError{Path: path, Err: problemsErr(rep)}
+	}
+	if err != nil {
+		if rerr := os.RemoveAll(tmp); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("removing %q: %w", tmp, rerr))
+		}
+		return nil, archiveErr(path, err)
+	}
+	slog.Debug("extracted", "archive", path, "dir", dir)
+	return &Prepared{Dir: dir, Extracted: true, Cleanup: func() error { return os.RemoveAll(tmp) },
+		Verify: func(context.Context, string) error { return nil }}, nil
+}
+
+// archiveErr makes a fault of an archive's content a *VerifyError.
+func archiveErr(path string, err error) error {
+	var ae *read.ArchiveError
+	var ve *VerifyError
+	if errors.As(err, &ae) && !errors.As(err, &ve) {
+		return &VerifyError{Path: path, Err: err}
+	}
+	return err
+}
