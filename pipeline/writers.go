@@ -286,3 +286,28 @@ func linkTree(src, dst string) error {
 		return os.WriteFile(target, data, 0o644)
 	})
 }
+
+// BuildOptions tune Build.
+type BuildOptions struct {
+	// Out are the builder's options; Build sets their Format and writers.
+	Out out.BuildOptions
+	// Format names the archive format (tar.zst, tar.gz or tar); "" is
+	// tar.zst.
+	Format string
+	// Writers tune the repo, image and template writers.
+	Writers WriterOptions
+}
+
+// Build executes the compiled plan into outDir (out.Build) with the
+// writers backed by the repo, images and ovf packages. An unknown format
+// is a *UsageError, refused before anything is written.
+func (r *Result) Build(ctx context.Context, outDir string, opts BuildOptions) (*out.Result, error) {
+	format, err := out.ParseFormat(opts.Format)
+	if err != nil {
+		return nil, &UsageError{err}
+	}
+	bo := opts.Out
+	bo.Format = format
+	bo.Repos, bo.Images, bo.Templates = r.Writers(opts.Writers)
+	return out.Build(ctx, r.Plan, outDir, bo)
+}

@@ -75,6 +75,10 @@ func TestImportFences(t *testing.T) {
 		{"repo does not reach forward", mod + "/repo", []string{mod + "/compiler", mod + "/images", mod + "/out", mod + "/pipeline"}, nil},
 		{"images do not reach forward", mod + "/images", []string{mod + "/out", mod + "/pipeline"}, nil},
 		{"out does not reach back to the composition root", mod + "/out", []string{mod + "/pipeline"}, nil},
+		{"the bundle.json schema stands alone", mod + "/out/manifest", []string{mod + "/out", mod + "/compiler", mod + "/repo", mod + "/images", mod + "/sbom", mod + "/provenance", mod + "/pipeline"}, nil},
+		{"the readers neither build nor deploy", mod + "/out/read", []string{mod + "/out/vcenter"}, []string{mod + "/out"}},
+		{"deploy reads bundles through the schema only", mod + "/out/vcenter", []string{mod + "/out/read"}, []string{mod + "/out"}},
+		{"only the readers read built bundles in out", mod + "/out", []string{mod + "/out/read"}, nil},
 		{"no library imports the CLI", mod + "/pipeline", []string{mod + "/cmd"}, nil},
 	}
 	for _, tt := range tests {
@@ -111,6 +115,123 @@ func TestImportFences(t *testing.T) {
 				t.Errorf("%s depends on the CLI package %s", path, d)
 			}
 		}
+	}
+}
+
+// flowPackages are the packages whose functions only pipeline calls: the
+// builder, the readers and the deployer. The CLI may name their types,
+// constants and variables to print results and tell errors apart.
+var flowPackages = []string{mod + "/out", mod + "/out/read", mod + "/out/vcenter"}
+
+// funcsOf returns the top-level functions of the Go files (no methods).
+func funcsOf(t *testing.T, dir string, files []string) map[string]bool {
+	t.Helper()
+	funcs := map[string]bool{}
+	for _, name := range files {
+		f, err := parser.ParseFile(token.NewFileSet(), filepath.Join(dir, name), nil, parser.SkipObjectResolution)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range f.Decls {
+			if fd, ok := d.(*ast.FuncDecl); ok && fd.Recv == nil && fd.Name.IsExported() {
+				funcs[fd.Name.Name] = true
+			}
+		}
+	}
+	return funcs
+}
+
+// flowCalls returns "file:line: pkg.Func" for each use in the Go source src
+// of a function of the packages in funcs (import path to function names).
+func flowCalls(t *testing.T, name string, src any, funcs map[string]map[string]bool) []string {
+	t.Helper()
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, name, src, parser.SkipObjectResolution)
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := map[string]map[string]bool{} // the import's name in the file
+	for _, imp := range f.Imports {
+		p := strings.Trim(imp.Path.Value, `"`)
+		fs, ok := funcs[p]
+		if !ok {
+			continue
+		}
+		n := p[strings.LastIndex(p, "/")+1:]
+		if imp.Name != nil {
+			n = imp.Name.Name
+		}
+		local[n] = fs
+	}
+	var found []string
+	ast.Inspect(f, func(n ast.Node) bool {
+		sel, ok := n.(*ast.SelectorExpr)
+		if !ok {
+			return true
+		}
+		if x, ok := sel.X.(*ast.Ident); ok && local[x.Name][sel.Sel.Name] {
+			found = append(found, fset.Position(sel.Pos()).String()+": "+x.Name+"."+sel.Sel.Name)
+		}
+		return true
+	})
+	return found
+}
+
+// TestCLIWiresNoFlow: pipeline is the one composition root. The CLI calls
+// no function of the builder, the readers or the deployer; each verb calls
+// pipeline and prints.
+func TestCLIWiresNoFlow(t *testing.T) {
+	pkgs := list(t)
+	funcs := map[string]map[string]bool{}
+	for _, p := range flowPackages {
+		fp, ok := pkgs[p]
+		if !ok {
+			t.Fatalf("package %s not found", p)
+		}
+		funcs[p] = funcsOf(t, fp.Dir, fp.GoFiles)
+		if len(funcs[p]) == 0 {
+			t.Fatalf("%s has no functions; the fence checks nothing", p)
+		}
+	}
+	cli, ok := pkgs[mod+"/cmd/bundle/cli"]
+	if !ok {
+		t.Fatal("package cmd/bundle/cli not found")
+	}
+	if !slices.Contains(cli.Imports, mod+"/pipeline") {
+		t.Fatal("the CLI does not import pipeline; the fence checks nothing")
+	}
+	for _, imp := range cli.Imports {
+		if under(imp, mod+"/out") && imp != mod+"/out/manifest" && !slices.Contains(flowPackages, imp) {
+			t.Errorf("the CLI imports %s", imp)
+		}
+	}
+	for _, f := range cli.GoFiles {
+		for _, hit := range flowCalls(t, filepath.Join(cli.Dir, f), nil, funcs) {
+			t.Errorf("%s: the CLI wires a flow itself; call pipeline", hit)
+		}
+	}
+}
+
+// TestFlowCallScanner shows the scanner catches calls and function values,
+// renamed imports included, and lets types and constants pass.
+func TestFlowCallScanner(t *testing.T) {
+	funcs := map[string]map[string]bool{mod + "/out/read": {"Verify": true, "Extract": true}}
+	tests := []struct {
+		name, src string
+		want      int
+	}{
+		{"call", `package p; import "` + mod + `/out/read"; func f() { read.Verify(nil, "", read.VerifyOptions{}) }`, 1},
+		{"function value", `package p; import "` + mod + `/out/read"; var v = read.Extract`, 1},
+		{"renamed import", `package p; import r "` + mod + `/out/read"; func f() { r.Verify(nil, "", r.VerifyOptions{}) }`, 1},
+		{"types and constants", `package p; import "` + mod + `/out/read"; var d *read.Delta; var k = read.Added`, 0},
+		{"another package's Verify", `package p; import "` + mod + `/pipeline"; func f() { pipeline.Verify(nil, "", nil) }`, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := flowCalls(t, "x.go", tt.src, funcs); len(got) != tt.want {
+				t.Errorf("found %q, want %d", got, tt.want)
+			}
+		})
 	}
 }
 

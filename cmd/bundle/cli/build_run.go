@@ -50,16 +50,10 @@ func addRunFlags(cmd *cobra.Command, f *runFlags) {
 // rep, started before the definition was compiled, is closed when the
 // build ends.
 func runBuild(cmd *cobra.Command, g *Globals, f *buildFlags, pres *pipeline.Result, rep reporter) error {
-	plan := pres.Plan
 	closeRep := sync.OnceFunc(rep.Close)
 	defer closeRep()
-	format, err := out.ParseFormat(f.Run.Format)
-	if err != nil {
-		return usageErr(err)
-	}
 	opts := out.BuildOptions{
 		BuilderVersion: Version,
-		Format:         format,
 		NoArchive:      f.Run.NoArchive,
 		NoHardLinks:    f.Run.NoHardLinks,
 		NoCache:        f.Run.NoCache,
@@ -86,11 +80,14 @@ func runBuild(cmd *cobra.Command, g *Globals, f *buildFlags, pres *pipeline.Resu
 		}
 	}
 	opts.Progress = rep
-	opts.Repos, opts.Images, opts.Templates = pres.Writers(pipeline.WriterOptions{
-		RepoSignKey: repoKey, Offline: f.Run.Offline, UpdateLock: f.Run.UpdateLock, Insecure: f.Run.Insecure, Progress: rep, PrevLayout: pres.PrevLayout})
-	res, err := out.Build(cmd.Context(), plan, f.Out, opts)
+	res, err := pres.Build(cmd.Context(), f.Out, pipeline.BuildOptions{Out: opts, Format: f.Run.Format, Writers: pipeline.WriterOptions{
+		RepoSignKey: repoKey, Offline: f.Run.Offline, UpdateLock: f.Run.UpdateLock, Insecure: f.Run.Insecure, Progress: rep, PrevLayout: pres.PrevLayout}})
 	closeRep()
 	if err != nil {
+		var ue *pipeline.UsageError
+		if errors.As(err, &ue) {
+			return usageErr(err)
+		}
 		if cmd.Context().Err() != nil {
 			return envErr(errors.New("build interrupted; the previous bundle is unchanged"))
 		}

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/bdebundle/bundle/out/read"
+	"github.com/bdebundle/bundle/pipeline"
 	"github.com/bdebundle/bundle/repo"
 	"github.com/spf13/cobra"
 )
@@ -25,7 +26,7 @@ every rendered configuration file as a unified diff.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			g.Out, g.Err = escaped(g.Out), escaped(g.Err)
-			d, err := read.Diff(cmd.Context(), args[0], args[1])
+			d, err := pipeline.Diff(cmd.Context(), args[0], args[1])
 			if err != nil {
 				return userErr(err)
 			}
