@@ -306,6 +306,13 @@ func (s *elemSplitter) run(ctx context.Context, root string, primary bool, emit 
 			if end < 0 {
 				return s.failf("the file ends inside <%s> (truncated?)", root)
 			}
+			// The elements are copied under the root bundle writes: its
+			// namespaces must be the ones they were written under.
+			for _, ns := range rootNamespaces[root] {
+				if !bytes.Contains(s.buf[s.pos:end], []byte(ns)) {
+					return s.failf("<%s> does not declare %s", root, ns)
+				}
+			}
 			if s.buf[end-1] == '/' {
 				state = after
 			} else {
@@ -342,6 +349,14 @@ func (s *elemSplitter) run(ctx context.Context, root string, primary bool, emit 
 			return s.failf("unexpected %q", rest[:n])
 		}
 	}
+}
+
+// rootNamespaces are the declarations the root element of each metadata
+// file must carry (those bundle writes).
+var rootNamespaces = map[string][]string{
+	"metadata":  {`xmlns="` + nsCommon + `"`, `xmlns:rpm="` + nsRPM + `"`},
+	"filelists": {`xmlns="` + nsFilelists + `"`},
+	"otherdata": {`xmlns="` + nsOther + `"`},
 }
 
 func isSpaceByte(c byte) bool { return c == ' ' || c == '\n' || c == '\t' || c == '\r' }
@@ -467,6 +482,9 @@ func checkPackageElement(e []byte, primary bool) (fragment, error) {
 			}
 			if len(attrName) == 0 || j+1 >= len(e) || e[j] != '=' {
 				return f, fmt.Errorf("bad attribute in <%s>", tag)
+			}
+			if bytes.HasPrefix(attrName, []byte("xmlns")) {
+				return f, fmt.Errorf("a namespace declaration in <%s>", tag)
 			}
 			j++
 			for j < len(e) && isSpaceByte(e[j]) {

@@ -168,6 +168,8 @@ func TestUpdateMalformedOldRepodata(t *testing.T) {
 		{"primary truncated in a package", "primary", "ends inside package 2", cut("<summary>", 2)},
 		{"primary truncated before the root closes", "primary", "ends before </metadata>", cut("</metadata>", 1)},
 		{"primary without a root", "primary", "unexpected", repl("<metadata ", "<other ")},
+		{"primary rpm namespace elsewhere", "primary", "does not declare", repl(`xmlns:rpm="http://linux.duke.edu/metadata/rpm"`, `xmlns:rpm="urn:other"`)},
+		{"filelists namespace declared in a package", "filelists", "namespace declaration", repl(`<package pkgid=`, `<package xmlns="urn:x" pkgid=`)},
 		{"filelists tags unbalanced", "filelists", "does not close", repl("</file>", "</fil>")},
 		{"other nested package", "other", "unbalanced", repl("</package>", "<package>")},
 		{"primary bad entity", "primary", "bad entity reference", repl("<summary>", "<summary>&bogus;")},
@@ -190,6 +192,8 @@ func TestUpdateMalformedOldRepodata(t *testing.T) {
 			j := bytes.Index(b, []byte("</package>\n")) + len("</package>\n")
 			return append(b[:i:i], b[j:]...)
 		}},
+		{"primary gzip stream truncated", "primary.gz", "unexpected EOF", func(b []byte) []byte { return b[:len(b)/2] }},
+		{"primary gzip trailer cut", "primary.gz", "EOF", func(b []byte) []byte { return b[:len(b)-4] }},
 		{"other empty", "other", "ends before </otherdata>", func([]byte) []byte { return nil }},
 		{"filelists binary", "filelists", "text outside", func([]byte) []byte { return []byte("\x00\x01\x02<\x03\x04\x05\x06\x07\x08\x09\x0a") }},
 	} {
@@ -237,17 +241,28 @@ func TestUpdateMalformedOldRepodata(t *testing.T) {
 }
 
 // rewriteMetadata replaces the uncompressed content of one metadata file
-// with damage(content), gzipped, and records its checksum in repomd.xml
-// so that only the XML is wrong. It returns the file's base name.
+// with damage(content), gzipped (kind "primary.gz": damages primary's
+// compressed bytes), and records its checksum in repomd.xml so that only
+// the content is wrong. It returns the file's base name.
 func rewriteMetadata(t *testing.T, dir, kind string, damage func([]byte) []byte) string {
 	t.Helper()
 	md, err := readRepomd(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := md.data(kind)
+	d := md.data(strings.TrimSuffix(kind, ".gz"))
 	p := filepath.Join(dir, filepath.FromSlash(d.Location.Href))
-	writeGz(t, p, damage(readGz(t, p)))
+	if kind == "primary.gz" { // damage the compressed bytes
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, damage(b), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		writeGz(t, p, damage(readGz(t, p)))
+	}
 	b, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)
