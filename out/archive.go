@@ -85,8 +85,14 @@ func writeArchive(ctx context.Context, w io.Writer, root, prefix string, entries
 	if err != nil {
 		return err
 	}
-	bw := bufio.NewWriterSize(cw, 1<<20)
-	tw := tar.NewWriter(bw)
+	// zstdframe gathers whole frames itself; the other formats get a
+	// buffer, so tar's 512-byte headers are not one write each.
+	var bw *bufio.Writer
+	tw := tar.NewWriter(cw)
+	if f != FormatTarZst {
+		bw = bufio.NewWriterSize(cw, 1<<20)
+		tw = tar.NewWriter(bw)
+	}
 	mtime := time.Unix(epoch, 0).UTC()
 
 	type item struct {
@@ -148,9 +154,11 @@ func writeArchive(ctx context.Context, w io.Writer, root, prefix string, entries
 		cw.Close()
 		return fmt.Errorf("writing archive: %w", err)
 	}
-	if err := bw.Flush(); err != nil {
-		cw.Close()
-		return fmt.Errorf("writing archive: %w", err)
+	if bw != nil {
+		if err := bw.Flush(); err != nil {
+			cw.Close()
+			return fmt.Errorf("writing archive: %w", err)
+		}
 	}
 	if err := cw.Close(); err != nil {
 		return fmt.Errorf("writing archive: %w", err)

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"maps"
 	"os"
@@ -22,6 +21,7 @@ import (
 	"github.com/bdebundle/bundle/compiler"
 	"github.com/bdebundle/bundle/internal/atomicfs"
 	"github.com/bdebundle/bundle/internal/ctxio"
+	"github.com/bdebundle/bundle/internal/outfile"
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/out/manifest"
 	"golang.org/x/sync/errgroup"
@@ -855,9 +855,12 @@ func (b *builder) archive(ctx context.Context, outDir, dir string, res *Result) 
 		total += e.size
 	}
 	task := b.rep.Start("writing "+filepath.Base(final), total)
-	h := sha256.New()
-	cw := &countWriter{w: io.MultiWriter(f, h)}
-	err = writeArchive(ctx, cw, b.staging, dir, b.entries, b.opts.Format, b.plan.Epoch, b.jobs(), task)
+	// The archive's sha256 is computed from the bytes as they are written
+	// (on a goroutine of its own), and their writeback starts every few
+	// MiB, so the fsync below has little left to wait for.
+	ow := outfile.New(f)
+	err = writeArchive(ctx, ow, b.staging, dir, b.entries, b.opts.Format, b.plan.Epoch, b.jobs(), task)
+	ow.Close()
 	task.Done(err)
 	if err != nil {
 		return "", err
@@ -865,8 +868,8 @@ func (b *builder) archive(ctx context.Context, outDir, dir string, res *Result) 
 	if err := f.Chmod(0o644); err != nil {
 		return "", fmt.Errorf("writing archive %q: %w", name, err)
 	}
-	res.ArchiveSize = cw.n
-	res.ArchiveSHA256 = hex.EncodeToString(h.Sum(nil))
+	res.ArchiveSize = ow.Size()
+	res.ArchiveSHA256 = hex.EncodeToString(ow.Sum())
 	// The provenance names the archive's digest, known now: it is written
 	// before the archive is flushed, and both are flushed at once.
 	var prov *os.File
@@ -916,15 +919,4 @@ func (b *builder) archive(ctx context.Context, outDir, dir string, res *Result) 
 	}
 	ok = true
 	return name, nil
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }

@@ -19,11 +19,18 @@ func corpus(n int) []byte {
 	rng := rand.New(rand.NewChaCha8([32]byte{7}))
 	var b []byte
 	for len(b) < n {
-		if rng.IntN(2) == 0 {
+		switch rng.IntN(3) {
+		case 0:
 			for range rng.IntN(200_000) {
 				b = append(b, "mesos marathon chronos zookeeper "[rng.IntN(8)*4:][:4]...)
 			}
-		} else {
+		case 1:
+			// An RPM-header-like island, short enough for the samples of a
+			// random frame to miss it (encodeMostlyStored compresses it).
+			for range rng.IntN(3000) {
+				b = append(b, 0, 0, 0, byte(rng.IntN(16)), 0, 0, 0, 6, '/', 'u', 's', 'r', 0)
+			}
+		default:
 			r := make([]byte, rng.IntN(6<<20))
 			for i := range r {
 				r[i] = byte(rng.Uint32())
@@ -53,7 +60,25 @@ func compress(t testing.TB, data []byte, opts Options, chunk int) []byte {
 }
 
 func TestSameBytesWhateverTheWorkersAndGOMAXPROCS(t *testing.T) {
-	data := corpus(3*FrameSize + 12345)
+	// Three frames of the corpus, one random frame with an RPM-header-like
+	// island the samples miss, a partial frame.
+	data := append(corpus(3*FrameSize), mixedFrame(t)...)
+	data = append(data, corpus(12345)...)
+	kinds := map[string]int{}
+	for off := 0; off < len(data); off += FrameSize {
+		f := data[off:min(off+FrameSize, len(data))]
+		switch {
+		case !incompressible(mustFast(t), f, nil):
+			kinds["compressed"]++
+		case !bytes.Equal(encodeMostlyStored(mustFast(t), nil, f), appendStored(nil, f)):
+			kinds["mixed"]++
+		default:
+			kinds["stored"]++
+		}
+	}
+	if kinds["compressed"] == 0 || kinds["stored"] == 0 || kinds["mixed"] == 0 {
+		t.Fatalf("frames by kind %v: the data no longer has frames of each kind", kinds)
+	}
 	want := compress(t, data, Options{Workers: 1}, 1<<20)
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	for _, procs := range []int{1, 2, 4} {
@@ -90,7 +115,7 @@ func TestZstdCLIReadsIt(t *testing.T) {
 	if _, err := exec.LookPath("zstd"); err != nil {
 		t.Fatal("zstd not found: install the Debian package zstd")
 	}
-	data := corpus(2*FrameSize + 999)
+	data := append(mixedFrame(t), corpus(2*FrameSize+999)...)
 	z := compress(t, data, Options{}, 1<<20)
 	cmd := exec.Command("zstd", "-d", "-c")
 	cmd.Stdin = bytes.NewReader(z)
@@ -228,15 +253,13 @@ func TestMostlyStoredKeepsCompressibleRuns(t *testing.T) {
 	if want := appendStored(nil, b); !bytes.Equal(random, want) {
 		t.Errorf("random frame: %d bytes, want one stored frame of %d", len(random), len(want))
 	}
-	header := bytes.Repeat([]byte("\x00\x00\x03\xe8\x00\x00\x00\x06/usr/share/doc/mesos\x00"), 200_000/33)
-	mixed := bytes.Clone(b)
-	copy(mixed[1_000_003:], header)
+	mixed := mixedFrame(t)
 	if !incompressible(fast, mixed, nil) {
 		t.Fatal("the samples found the header: the test no longer tests encodeMostlyStored")
 	}
 	z := encodeMostlyStored(fast, nil, mixed)
-	if saved := len(random) - len(z); saved < len(header)/2 {
-		t.Errorf("a %d-byte compressible run saved %d bytes", len(header), saved)
+	if saved := len(random) - len(z); saved < len(rpmHeader)/2 {
+		t.Errorf("a %d-byte compressible run saved %d bytes", len(rpmHeader), saved)
 	}
 	d, err := zstd.NewReader(bytes.NewReader(z))
 	if err != nil {
@@ -253,11 +276,27 @@ func TestMostlyStoredKeepsCompressibleRuns(t *testing.T) {
 	}{
 		{"random", b[:storedBlock], false},
 		{"random with a tar header", append(make([]byte, 512), b[:storedBlock-512]...), false},
-		{"rpm header", header[:storedBlock], true},
+		{"rpm header", rpmHeader[:storedBlock], true},
 		{"text", bytes.Repeat([]byte("backend marathon "), storedBlock/17), true},
 	} {
 		if got := looksCompressible(tc.b); got != tc.want {
 			t.Errorf("%s: looksCompressible = %v, want %v", tc.name, got, tc.want)
 		}
 	}
+}
+
+// rpmHeader is compressible like an RPM's header: binary index entries
+// (many zero bytes) and file names.
+var rpmHeader = bytes.Repeat([]byte("\x00\x00\x03\xe8\x00\x00\x00\x06/usr/share/doc/mesos\x00"), 200_000/33)
+
+// mixedFrame is a random frame holding rpmHeader where incompressible's
+// samples do not look.
+func mixedFrame(t *testing.T) []byte {
+	rng := rand.New(rand.NewChaCha8([32]byte{12}))
+	b := make([]byte, FrameSize)
+	for i := range b {
+		b[i] = byte(rng.Uint32())
+	}
+	copy(b[1_000_003:], rpmHeader)
+	return b
 }
