@@ -63,6 +63,13 @@ type BuildOptions struct {
 	NoCache  bool
 	// NoHardLinks copies (or reflinks) inputs instead of hard-linking them.
 	NoHardLinks bool
+	// Digests, when set, offers the sha256 of an input the caller has
+	// already read (pipeline's RPM scan): it is given the input's absolute
+	// path and its stat just before it is placed, and answers only when
+	// that is the file it read, unchanged since (same size, modification
+	// and change times, device and inode). Build then does not read the
+	// input to hash it.
+	Digests func(abs string, fi fs.FileInfo) (sha256 string, ok bool)
 	// Jobs bounds parallel placing and hashing; 0 is GOMAXPROCS.
 	Jobs int
 
@@ -100,6 +107,8 @@ type Result struct {
 	Cloned       int `json:"inputs_cloned"`
 	Copied       int `json:"inputs_copied"`
 	CachedHashes int `json:"inputs_hash_cached"`
+	// ScannedHashes are the digests BuildOptions.Digests supplied.
+	ScannedHashes int `json:"inputs_hash_scanned"`
 	// ManifestSHA256 is the sha256 of bundle.json.
 	ManifestSHA256 string `json:"manifest_sha256"`
 	// Provenance is the in-toto provenance file beside the archive.
@@ -310,7 +319,7 @@ func Build(ctx context.Context, plan *compiler.Plan, outDir string, opts BuildOp
 	res.Images, res.Templates = len(m.Images), len(m.Templates)
 	res.Signed = len(opts.SignKey) > 0
 	res.Linked, res.Cloned, res.Copied = b.placer.counts[Linked], b.placer.counts[Cloned], b.placer.counts[Copied]
-	res.CachedHashes = b.placer.cacheHit
+	res.CachedHashes, res.ScannedHashes = b.placer.cacheHit, b.placer.knownHit
 	res.ManifestSHA256 = b.manifestSum
 	res.SBOMTime, res.ProvenanceTime = b.sbomTime, b.vsTime
 	return res, nil
@@ -428,7 +437,7 @@ func (b *builder) placeInputs(ctx context.Context) error {
 		cache = newHashCache(cacheDir(b.opts.CacheDir))
 	}
 	task := b.rep.Start("placing and hashing inputs", total)
-	b.placer = &placer{cache: cache, noLink: b.opts.NoHardLinks, task: task}
+	b.placer = &placer{cache: cache, known: b.opts.Digests, noLink: b.opts.NoHardLinks, task: task}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(b.jobs())
 	done := map[string]bool{}

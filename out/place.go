@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"github.com/bdebundle/bundle/internal/regular"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"github.com/bdebundle/bundle/internal/ctxio"
 	"github.com/bdebundle/bundle/internal/osfs"
 	"github.com/bdebundle/bundle/internal/progress"
+	"github.com/bdebundle/bundle/out/manifest"
 )
 
 // Placement says how an input reached the staging directory.
@@ -33,12 +35,16 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return
 
 // placer puts inputs into the staging directory and learns their digests.
 type placer struct {
-	cache    *hashCache
+	cache *hashCache
+	// known offers digests the caller has already computed
+	// (BuildOptions.Digests); nil offers none.
+	known    func(abs string, fi fs.FileInfo) (string, bool)
 	noLink   bool
 	task     progress.Task
 	mu       sync.Mutex
 	counts   [3]int
 	cacheHit int
+	knownHit int
 }
 
 // sharedDigest returns the digest of an input placed without copying (hard
@@ -75,6 +81,13 @@ func (p *placer) place(ctx context.Context, src, dst string) (string, int64, err
 		return "", 0, fmt.Errorf("creating %q: %w", filepath.Dir(dst), err)
 	}
 	digest, cached := p.cache.get(abs, fi)
+	known := false
+	if !cached && p.known != nil {
+		if d, ok := p.known(abs, fi); ok && manifest.IsSHA256(d) {
+			digest, cached, known = d, true, true
+			p.cache.put(abs, fi, d)
+		}
+	}
 	// A hard link shares the inode, mode included, so only inputs that
 	// already have the bundle's mode are linked.
 	if !p.noLink && fi.Mode().Perm() == 0o644 {
@@ -82,7 +95,7 @@ func (p *placer) place(ctx context.Context, src, dst string) (string, int64, err
 			if digest, err = p.sharedDigest(ctx, abs, fi, digest, cached); err != nil {
 				return "", 0, err
 			}
-			p.count(Linked, cached)
+			p.count(Linked, cached, known)
 			return digest, fi.Size(), nil
 		}
 	}
@@ -100,7 +113,7 @@ func (p *placer) place(ctx context.Context, src, dst string) (string, int64, err
 		if digest, err = p.sharedDigest(ctx, abs, fi, digest, cached); err != nil {
 			return "", 0, err
 		}
-		p.count(Cloned, cached)
+		p.count(Cloned, cached, known)
 		return digest, fi.Size(), out.Close()
 	}
 	var n int64
@@ -124,18 +137,24 @@ func (p *placer) place(ctx context.Context, src, dst string) (string, int64, err
 	if !cached {
 		p.cache.put(abs, fi, digest)
 	}
-	p.count(Copied, cached)
+	p.count(Copied, cached, known)
 	if err := out.Close(); err != nil {
 		return "", 0, fmt.Errorf("writing %q: %w", dst, err)
 	}
 	return digest, n, nil
 }
 
-func (p *placer) count(how Placement, cached bool) {
+// count records how an input was placed and where its digest came from:
+// the hash cache (cached), the caller (known, which cached also is) or a
+// read.
+func (p *placer) count(how Placement, cached, known bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.counts[how]++
-	if cached {
+	switch {
+	case known:
+		p.knownHit++
+	case cached:
 		p.cacheHit++
 	}
 }

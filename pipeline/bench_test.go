@@ -116,9 +116,7 @@ func BenchmarkSBOMProvenance405(b *testing.B) {
 			}
 			b.FailNow()
 		}
-		opts := out.BuildOptions{BuilderVersion: "bench", NoCache: true}
-		opts.Repos, opts.Images, opts.Templates = res.Writers(WriterOptions{Offline: true})
-		r, err := out.Build(ctx, res.Plan, outDir, opts)
+		r, err := res.Build(ctx, outDir, BuildOptions{Out: out.BuildOptions{BuilderVersion: "bench", NoCache: true}, Writers: WriterOptions{Offline: true}})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -15,6 +17,7 @@ import (
 	"github.com/bdebundle/bundle/images"
 	"github.com/bdebundle/bundle/internal/cachedir"
 	"github.com/bdebundle/bundle/internal/inputfacts"
+	"github.com/bdebundle/bundle/internal/osfs"
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/internal/regular"
 	"github.com/bdebundle/bundle/out"
@@ -66,6 +69,51 @@ type Result struct {
 
 	requiresOnce sync.Once
 	requires     map[string][]string
+	// scanned are the RPMs the scan read, by absolute path: their stat
+	// before the read and their sha256 (InputDigest).
+	scanned map[string]scannedFile
+}
+
+type scannedFile struct {
+	fi  fs.FileInfo
+	sum string
+}
+
+// InputDigest answers out.BuildOptions.Digests from the RPM scan: the
+// sha256 the scan computed of the file at abs, when fi (its stat as Build
+// places it) shows the file the scan read, untouched since: the same size,
+// modification and change times (any write or rename moves the change
+// time), device and inode, as stat'ed before the scan read it. Where the
+// system has no inode numbers (Windows) it never answers.
+func (r *Result) InputDigest(abs string, fi fs.FileInfo) (string, bool) {
+	s, ok := r.scanned[abs]
+	if !ok || !sameFile(s.fi, fi) {
+		return "", false
+	}
+	return s.sum, true
+}
+
+func sameFile(a, b fs.FileInfo) bool {
+	ia, ok := osfs.ID(a)
+	ib, okb := osfs.ID(b)
+	return ok && okb && ia == ib && a.Size() == b.Size() && a.ModTime().Equal(b.ModTime()) &&
+		osfs.ChangeTime(a).Equal(osfs.ChangeTime(b))
+}
+
+// statScanned stats the files about to be scanned; files it cannot stat
+// are left out (the scan reports them).
+func statScanned(files []string) map[string]fs.FileInfo {
+	m := make(map[string]fs.FileInfo, len(files))
+	for _, f := range files {
+		abs, err := filepath.Abs(f)
+		if err != nil {
+			continue
+		}
+		if fi, err := os.Stat(abs); err == nil && fi.Mode().IsRegular() {
+			m[f] = fi
+		}
+	}
+	return m
 }
 
 // Compile loads the definition at p, gathers facts about its inputs and
@@ -241,12 +289,25 @@ func gather(ctx context.Context, d *def.Definition, res *Result, opts Options) (
 			continue
 		}
 		files := repoFiles(r, facts)
+		before := statScanned(files)
 		pkgs, err := scache.Scan(ctx, files, repo.ScanOptions{Workers: opts.Workers, Keyring: ring, Progress: opts.Progress})
 		if err != nil {
 			diags = append(diags, errDiag(attrRange(r.Body, "packages", r.DeclRange), "Bad package in repo "+r.Name, err.Error()))
 			continue
 		}
 		res.Packages[r.Name] = pkgs
+		for i, pk := range pkgs {
+			if i >= len(files) {
+				break
+			}
+			if fi, ok := before[files[i]]; ok && pk != nil && fi.Size() == pk.Size {
+				abs, _ := filepath.Abs(files[i])
+				if res.scanned == nil {
+					res.scanned = map[string]scannedFile{}
+				}
+				res.scanned[abs] = scannedFile{fi: fi, sum: pk.Checksum}
+			}
+		}
 		facts.Packages[r.Name] = []compiler.PackageFact{}
 		for _, pk := range pkgs {
 			facts.Packages[r.Name] = append(facts.Packages[r.Name], packageFact(pk))

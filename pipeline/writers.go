@@ -299,8 +299,10 @@ type BuildOptions struct {
 }
 
 // Build executes the compiled plan into outDir (out.Build) with the
-// writers backed by the repo, images and ovf packages. An unknown format
-// is a *UsageError, refused before anything is written.
+// writers backed by the repo, images and ovf packages, and the RPM scan's
+// digests of the inputs it read (InputDigest), so an untouched RPM is read
+// once per build. An unknown format is a *UsageError, refused before
+// anything is written.
 func (r *Result) Build(ctx context.Context, outDir string, opts BuildOptions) (*out.Result, error) {
 	format, err := out.ParseFormat(opts.Format)
 	if err != nil {
@@ -309,5 +311,8 @@ func (r *Result) Build(ctx context.Context, outDir string, opts BuildOptions) (*
 	bo := opts.Out
 	bo.Format = format
 	bo.Repos, bo.Images, bo.Templates = r.Writers(opts.Writers)
+	if bo.Digests == nil {
+		bo.Digests = r.InputDigest
+	}
 	return out.Build(ctx, r.Plan, outDir, bo)
 }

@@ -39,7 +39,7 @@ func addRunFlags(cmd *cobra.Command, f *runFlags) {
 	cmd.Flags().BoolVar(&f.SignRepos, "sign-repos", false, "also sign each repository's repomd.xml with --sign-key (repomd.xml.asc, for repo_gpgcheck)")
 	cmd.Flags().BoolVar(&f.NoArchive, "no-archive", false, "write only the bundle directory")
 	cmd.Flags().BoolVar(&f.NoHardLinks, "no-hardlinks", false, "copy (or reflink) inputs instead of hard-linking them")
-	cmd.Flags().BoolVar(&f.NoCache, "no-cache", false, "read and hash every input again instead of using the scan and hash caches")
+	cmd.Flags().BoolVar(&f.NoCache, "no-cache", false, "read and hash every input (once: the RPM scan's digests are reused) instead of using the scan and hash caches")
 	cmd.Flags().BoolVar(&f.Offline, "offline", false, "never touch the network: images come from local sources or the lock and the previous bundle")
 	cmd.Flags().BoolVar(&f.UpdateLock, "update-lock", false, "accept image digests that differ from bundle.lock.hcl")
 	cmd.Flags().StringSliceVar(&f.Insecure, "insecure-registry", nil, "registry host:port reached over plain HTTP")
@@ -104,8 +104,8 @@ func runBuild(cmd *cobra.Command, g *Globals, f *buildFlags, pres *pipeline.Resu
 	}
 	fmt.Fprintf(g.Out, "Built %s-%s: %d files, %s in the bundle directory; %d packages, %d images, %d templates\n",
 		res.Name, res.Version, res.Files, progress.Bytes(res.Bytes), res.Packages, res.Images, res.Templates)
-	fmt.Fprintf(g.Out, "  inputs: %d hard-linked, %d reflinked, %d copied; %d digests from the cache\n",
-		res.Linked, res.Cloned, res.Copied, res.CachedHashes)
+	fmt.Fprintf(g.Out, "  inputs: %d hard-linked, %d reflinked, %d copied; %d digests from the cache, %d from the scan\n",
+		res.Linked, res.Cloned, res.Copied, res.CachedHashes, res.ScannedHashes)
 	fmt.Fprintf(g.Out, "  directory: %s%c\n", res.Dir, filepath.Separator)
 	if res.Archive != "" {
 		fmt.Fprintf(g.Out, "  archive: %s, %s compressed (%s)", res.Archive, progress.Bytes(res.ArchiveSize), f.Run.Format)
