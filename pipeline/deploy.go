@@ -144,8 +144,11 @@ func PrepareDeploy(ctx context.Context, path string, opts PrepareOptions) (*Prep
 	if st.IsDir() {
 		return &Prepared{Dir: path, Cleanup: func() error { return nil },
 			Verify: func(ctx context.Context, dir string) error {
-				_, err := verified(ctx, dir, read.VerifyOptions{Key: opts.Key})
-				return err
+				r, err := Verify(ctx, dir, read.VerifyOptions{Key: opts.Key})
+				if err != nil {
+					return err
+				}
+				return problemsErr(r) // vcenter.Deploy makes it a *vcenter.VerifyError
 			}}, nil
 	}
 	m, err := read.Manifest(ctx, path)

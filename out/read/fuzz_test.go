@@ -12,54 +12,17 @@ import (
 	"github.com/bdebundle/bundle/out/manifest"
 )
 
-// seedManifest is a small valid bundle.json.
-const seedManifest = `{
-  "schema": "bundle/v1",
-  "name": "s",
-  "version": "1",
-  "epoch": 0,
-  "builder": "bundle test",
-  "definition_sha256": "",
-  "inputs": [{"path": "rpms/a.rpm", "size": 1, "sha256": "0000000000000000000000000000000000000000000000000000000000000000"}],
-  "files": [{"path": "a/b", "size": 1, "sha256": "0000000000000000000000000000000000000000000000000000000000000000", "mode": "0644"}],
-  "repos": [{"name": "r", "version": "1", "dir": "serengeti/www/yum/repos/r/1", "repo_file": "", "packages": []}],
-  "distros": [],
-  "clusters": [],
-  "images": [],
-  "templates": [{"name": "t", "ovf": "ovf/t/t.ovf", "ova": "", "sha256": ""}],
-  "targets": []
-}`
-
-// FuzzParseManifest: ParseManifest never panics, and whatever it accepts
-// has only clean relative paths and re-encodes to something it accepts.
-func FuzzParseManifest(f *testing.F) {
-	f.Add([]byte(seedManifest))
-	f.Add([]byte(strings.Replace(seedManifest, `"a/b"`, `"../b"`, 1)))
-	f.Add([]byte(`{"schema":"bundle/v1"}`))
-	f.Add([]byte(strings.Repeat("[", 20000)))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		m, err := manifest.Parse(data)
-		if err != nil {
-			return
-		}
-		for _, fe := range m.Files {
-			if manifest.CheckRelPath(fe.Path) != nil {
-				t.Fatalf("accepted file path %q", fe.Path)
-			}
-		}
-		for _, r := range m.Repos {
-			if manifest.CheckRelPath(r.Dir) != nil {
-				t.Fatalf("accepted repo dir %q", r.Dir)
-			}
-		}
-		enc, err := m.Encode()
-		if err != nil {
-			t.Fatalf("accepted but cannot encode: %v", err)
-		}
-		if _, err := manifest.Parse(enc); err != nil {
-			t.Fatalf("re-encoded manifest refused: %v\n%s", err, enc)
-		}
-	})
+// seedManifest returns a small valid bundle.json, encoded by the schema
+// package.
+func seedManifest(f *testing.F) []byte {
+	zero := strings.Repeat("0", 64)
+	m := &manifest.Manifest{Schema: manifest.Schema, Name: "s", Version: "1", Builder: "bundle test",
+		Files: []manifest.FileEntry{{Path: "a/b", Size: 1, SHA256: zero, Mode: "0644"}}}
+	data, err := m.Encode()
+	if err != nil {
+		f.Fatal(err)
+	}
+	return data
 }
 
 // FuzzReadArchive: reading an archive (verify's stream walk and inspect's
@@ -68,7 +31,7 @@ func FuzzParseManifest(f *testing.F) {
 func FuzzReadArchive(f *testing.F) {
 	var b bytes.Buffer
 	tw := tar.NewWriter(&b)
-	for _, e := range []struct{ name, body string }{{"s-1/", ""}, {"s-1/bundle.json", seedManifest}, {"s-1/a/b", "x"}} {
+	for _, e := range []struct{ name, body string }{{"s-1/", ""}, {"s-1/bundle.json", string(seedManifest(f))}, {"s-1/a/b", "x"}} {
 		h := &tar.Header{Name: e.name, Mode: 0o644, Size: int64(len(e.body)), Typeflag: tar.TypeReg}
 		if strings.HasSuffix(e.name, "/") {
 			h.Typeflag, h.Mode = tar.TypeDir, 0o755
@@ -102,29 +65,4 @@ func FuzzReadArchive(f *testing.F) {
 			t.Fatalf("reading the archive wrote into its directory: %v", ents)
 		}
 	})
-}
-
-// TestManifestPathFields: every path field of bundle.json is checked.
-func TestManifestPathFields(t *testing.T) {
-	cases := []struct{ old, new, want string }{
-		{`"path": "rpms/a.rpm"`, `"path": "../rpms/a.rpm"`, "input"},
-		{`"dir": "serengeti/www/yum/repos/r/1"`, `"dir": "/srv/x"`, "repo \"r\" dir"},
-		{`"repo_file": ""`, `"repo_file": "a/../../x"`, "repo_file"},
-		{`"packages": []`, `"packages": [{"nevra":"a","location":"../../etc/passwd","size":1,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"}]`, "package location"},
-		{`"ovf": "ovf/t/t.ovf"`, `"ovf": "ovf/../../t.ovf"`, "template \"t\" ovf"},
-		{`"ova": ""`, `"ova": "/t.ova"`, "template \"t\" ova"},
-		{`"targets": []`, `"targets": [{"name":"s","datacenter":"","datastore":"","folder":"","library":"","resource_pool":"","network":"","datastore_path":"../up","registry":"","management_server":""}]`, "datastore_path"},
-	}
-	if _, err := manifest.Parse([]byte(seedManifest)); err != nil {
-		t.Fatalf("the seed is refused: %v", err)
-	}
-	for _, tc := range cases {
-		if !strings.Contains(seedManifest, tc.old) {
-			t.Fatalf("seed lacks %q", tc.old)
-		}
-		_, err := manifest.Parse([]byte(strings.Replace(seedManifest, tc.old, tc.new, 1)))
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: got %v, want an error naming %q", tc.new, err, tc.want)
-		}
-	}
 }

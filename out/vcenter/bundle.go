@@ -69,7 +69,7 @@ func LoadBundle(dir string) (*Bundle, error) {
 		seen[f.Path] = true
 	}
 	for i, t := range b.Templates {
-		if t.Name == "" || checkRelPath(t.OVF) != nil || !seen[t.OVF] {
+		if t.Name == "" || manifest.CheckRelPath(t.OVF) != nil || !seen[t.OVF] {
 			return nil, bad("templates[%d] %q: ovf %q is not a file of the bundle", i, t.Name, t.OVF)
 		}
 	}
@@ -198,6 +198,3 @@ func (b *Bundle) treeDigest() (digest string, size int64) {
 	}
 	return hex.EncodeToString(h.Sum(nil)), size
 }
-
-// checkRelPath is out.CheckRelPath, for places where out names a variable.
-var checkRelPath = manifest.CheckRelPath

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/vmware/govmomi/vim25/soap"
+
+	"github.com/bdebundle/bundle/out/manifest"
 )
 
 // Config is where and how to deploy: the vCenter connection and the
@@ -159,7 +161,7 @@ func ResolveTarget(t Target, env func(string) string, flags Overrides) (Config, 
 	c.URL = u
 	if c.DatastorePath != "" {
 		c.DatastorePath = strings.Trim(c.DatastorePath, "/")
-		if err := checkRelPath(c.DatastorePath); err != nil {
+		if err := manifest.CheckRelPath(c.DatastorePath); err != nil {
 			return c, configErr("datastore_path: %v", err)
 		}
 	}

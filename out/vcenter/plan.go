@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/bdebundle/bundle/internal/progress"
+	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/vmware/govmomi/fault"
 	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/object"
@@ -241,7 +242,7 @@ func (p *DeployPlan) planFiles(ctx context.Context, s *Session) error {
 	for name := range st.Files {
 		// Only files of the serengeti/ tree deploy uploads are ever
 		// deleted, whatever a damaged state file lists.
-		if !inBundle[name] && strings.HasPrefix(name, "serengeti/") && checkRelPath(name) == nil {
+		if !inBundle[name] && strings.HasPrefix(name, "serengeti/") && manifest.CheckRelPath(name) == nil {
 			gone = append(gone, name)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/bdebundle/bundle/internal/progress"
+	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/ovf/importer"
 	"github.com/vmware/govmomi/vapi/library"
@@ -87,7 +88,7 @@ func (a *applier) templateUploads(t Template) ([]File, error) {
 	dir := path.Dir(t.OVF)
 	for _, r := range env.References {
 		f, ok := byPath[path.Join(dir, r.Href)]
-		if !ok || checkRelPath(r.Href) != nil {
+		if !ok || manifest.CheckRelPath(r.Href) != nil {
 			return nil, fmt.Errorf("%s references %q, which is not a file of the bundle", t.OVF, r.Href)
 		}
 		out = append(out, f)

@@ -52,10 +52,12 @@ GOVC_RESOURCE_POOL, GOVC_NETWORK. The bundle's target (--target) gives the
 defaults, the environment overrides it, flags override both.
 
 BUNDLE is a bundle directory or its archive (.tar.zst, .tar.gz, .tar). An
-archive is verified as a stream first (unsafe entries are refused), then
-extracted into a temporary directory under --work-dir, which is removed
-after the deploy unless --keep-extracted is given. With --key, the bundle
-must carry a good signature (bundle.json.sig) by that key.`,
+archive is extracted into a temporary directory under --work-dir and
+verified as it is written (unsafe entries are refused before anything is
+written for them; a bundle that does not verify is removed before vCenter
+is contacted); the directory is removed after the deploy unless
+--keep-extracted is given. With --key, the bundle must carry a good
+signature (bundle.json.sig) by that key.`,
 		Example: `  bundle deploy mesos-site-2015.03.1.tar.zst --key release.pub.asc --dry-run
   bundle deploy dist/mesos-site-2015.03.1 --dry-run
   GOVC_URL=https://vcenter.example.com/sdk GOVC_USERNAME=deployer GOVC_PASSWORD=... \
