@@ -164,6 +164,9 @@ func Load(path string, opts Options) (*Definition, hcl.Diagnostics) {
 	locals, sensitiveLocals, ds := evalLocals(localAttrs, varVals, sensitiveVars)
 	diags = append(diags, ds...)
 	d.Locals = locals
+	for n := range sensitiveLocals {
+		d.Sensitive["locals."+n] = true
+	}
 	if diags.HasErrors() {
 		diags = dedupe(diags)
 		redact(diags, sensitiveVars, sensitiveLocals)
@@ -426,4 +429,88 @@ func refersSensitive(e hcl.Expression, vars, locals map[string]bool) bool {
 		}
 	}
 	return false
+}
+
+// SensitiveStrings returns every string that derives from a sensitive
+// variable: the variables' values, the sensitive locals' values and the
+// value of every attribute (in any block, at any depth) whose expression
+// refers to one, evaluated again. It works on a definition that failed to
+// load too (what was evaluated is there), so that messages about it can
+// be scrubbed.
+func (d *Definition) SensitiveStrings() []string {
+	var out []string
+	seen := map[string]bool{}
+	add := func(v cty.Value) {
+		eachString(v, func(s string) {
+			if !seen[s] {
+				seen[s] = true
+				out = append(out, s)
+			}
+		})
+	}
+	vars := map[string]bool{}
+	varVals := map[string]cty.Value{}
+	for _, v := range d.Variables {
+		if v.Value != cty.NilVal {
+			varVals[v.Name] = v.Value
+		}
+		if v.Sensitive {
+			vars[v.Name] = true
+			add(v.Value)
+		}
+	}
+	if len(vars) == 0 {
+		return nil
+	}
+	locals := map[string]bool{}
+	for n, v := range d.Locals {
+		if d.Sensitive["locals."+n] {
+			locals[n] = true
+			add(v)
+		}
+	}
+	ctx := evalContext(varVals, d.Locals)
+	var walk func(b *hclsyntax.Body)
+	walk = func(b *hclsyntax.Body) {
+		for _, a := range b.Attributes {
+			if !refersSensitive(a.Expr, vars, locals) || checkForSize(a.Expr, ctx).HasErrors() {
+				continue
+			}
+			if v, diags := a.Expr.Value(ctx); !diags.HasErrors() {
+				add(v)
+			}
+		}
+		for _, nb := range b.Blocks {
+			walk(nb.Body)
+		}
+	}
+	names := make([]string, 0, len(d.Files))
+	for n := range d.Files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if sb, ok := d.Files[n].Body.(*hclsyntax.Body); ok {
+			walk(sb)
+		}
+	}
+	return out
+}
+
+// eachString calls f with every known string inside v.
+func eachString(v cty.Value, f func(string)) {
+	if v == cty.NilVal || v.IsNull() || !v.IsKnown() {
+		return
+	}
+	v, _ = v.Unmark()
+	ty := v.Type()
+	switch {
+	case ty == cty.String:
+		f(v.AsString())
+	case ty.IsListType() || ty.IsSetType() || ty.IsTupleType() || ty.IsMapType() || ty.IsObjectType():
+		for it := v.ElementIterator(); it.Next(); {
+			_, e := it.Element()
+			eachString(e, f)
+		}
+	}
 }

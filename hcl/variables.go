@@ -1,6 +1,9 @@
 package hcl
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"github.com/bdebundle/bundle/internal/regular"
 	"sort"
@@ -331,9 +334,29 @@ func functions() map[string]function.Function {
 		"distinct": stdlib.DistinctFunc, "sort": stdlib.SortFunc, "contains": stdlib.ContainsFunc,
 		"coalesce": stdlib.CoalesceFunc, "tostring": stdlib.MakeToFunc(cty.String),
 		"tonumber": stdlib.MakeToFunc(cty.Number), "tobool": stdlib.MakeToFunc(cty.Bool),
-		"regex": stdlib.RegexFunc,
+		"regex": stdlib.RegexFunc, "jsonencode": stdlib.JSONEncodeFunc,
+		"base64encode": base64EncodeFunc, "sha256": sha256Func,
 	}
 }
+
+// base64EncodeFunc is base64encode(): a string's standard base64 encoding.
+var base64EncodeFunc = function.New(&function.Spec{
+	Params: []function.Parameter{{Name: "str", Type: cty.String}},
+	Type:   function.StaticReturnType(cty.String),
+	Impl: func(args []cty.Value, retType cty.Type) (cty.Value, error) {
+		return cty.StringVal(base64.StdEncoding.EncodeToString([]byte(args[0].AsString()))), nil
+	},
+})
+
+// sha256Func is sha256(): the hex SHA-256 of a string.
+var sha256Func = function.New(&function.Spec{
+	Params: []function.Parameter{{Name: "str", Type: cty.String}},
+	Type:   function.StaticReturnType(cty.String),
+	Impl: func(args []cty.Value, retType cty.Type) (cty.Value, error) {
+		sum := sha256.Sum256([]byte(args[0].AsString()))
+		return cty.StringVal(hex.EncodeToString(sum[:])), nil
+	},
+})
 
 // lengthFunc is length() for strings (in characters) and collections alike.
 var lengthFunc = function.New(&function.Spec{

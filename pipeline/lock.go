@@ -33,14 +33,14 @@ type LockResult struct {
 func Lock(ctx context.Context, p string, lopts def.Options, opts LockOptions) (*LockResult, *def.Definition, hcl.Diagnostics, error) {
 	d, diags := def.Load(p, lopts)
 	if diags.HasErrors() {
-		return nil, d, diags, nil
+		return nil, d, compiler.Scrub(d, diags), nil
 	}
 	if _, cds := compiler.Compile(d, nil); cds.HasErrors() {
-		return nil, d, cds, nil
+		return nil, d, compiler.Scrub(d, cds), nil
 	}
 	specs, lds := ImageSpecs(d)
 	if lds.HasErrors() {
-		return nil, d, lds, nil
+		return nil, d, compiler.Scrub(d, lds), nil
 	}
 	locked, err := images.Lock(ctx, specs, images.Options{UpdateLock: opts.Update, Insecure: opts.Insecure})
 	if err != nil {

@@ -121,6 +121,12 @@ func statScanned(files []string) map[string]fs.FileInfo {
 // (its Def carries the files needed to render the diagnostics); its Plan is
 // nil when gathering failed.
 func Compile(ctx context.Context, p string, lopts def.Options, opts Options) (*Result, hcl.Diagnostics) {
+	res, diags := compile(ctx, p, lopts, opts)
+	// No message, whichever phase or library wrote it, shows a secret.
+	return res, compiler.Scrub(res.Def, diags)
+}
+
+func compile(ctx context.Context, p string, lopts def.Options, opts Options) (*Result, hcl.Diagnostics) {
 	load := progress.Or(opts.Progress).Start("loading the definition "+p, -1)
 	d, diags := def.Load(p, lopts)
 	res := &Result{Def: d, Packages: map[string][]*repo.Package{}}
