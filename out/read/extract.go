@@ -58,7 +58,6 @@ func Extract(ctx context.Context, archive, destDir string, opts VerifyOptions) (
 	}
 	task := progress.Or(opts.Progress).Start("extracting "+filepath.Base(archive), fi.Size())
 	dest, rep, err := extractInto(ctx, archive, destDir, tmp, task, opts)
-	task.Done(err)
 	if err != nil || dest == "" {
 		if rerr := os.RemoveAll(tmp); rerr != nil {
 			return "", rep, errors.Join(err, fmt.Errorf("removing %q: %w", tmp, rerr))
@@ -70,10 +69,14 @@ func Extract(ctx context.Context, archive, destDir string, opts VerifyOptions) (
 
 // extractInto writes the archive's bundle into tmp while collecting what
 // Verify reads, checks it, and renames tmp to destDir/<name>-<version>
-// when it verifies. It returns "" and the report when it does not.
+// when it verifies. It returns "" and the report when it does not. task,
+// the reading of the archive, is done when the stream ends (before the
+// deep checks, which are tasks of their own).
 func extractInto(ctx context.Context, archive, destDir, tmp string, task progress.Task, opts VerifyOptions) (string, *Report, error) {
 	if err := os.Chmod(tmp, 0o755); err != nil {
-		return "", nil, fmt.Errorf("extracting %q: %w", archive, err)
+		err = fmt.Errorf("extracting %q: %w", archive, err)
+		task.Done(err)
+		return "", nil, err
 	}
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
@@ -159,6 +162,7 @@ func extractInto(ctx context.Context, archive, destDir, tmp string, task progres
 		c.files[rel] = seen{size: n, sha: hex.EncodeToString(hs.Sum(nil)), exec: mode&0o111 != 0}
 		return nil
 	})
+	task.Done(err)
 	if err != nil {
 		return "", nil, err
 	}
