@@ -22,7 +22,48 @@ const (
 	MaxListLength = 10000
 	// MaxInstances bounds a node group's or an app's instances.
 	MaxInstances = 10000
+	// MaxValueBytes bounds the string bytes one value (a variable's, a
+	// local's, an attribute's) holds, nested strings counted: a chain of
+	// locals that each double the last would otherwise grow past any
+	// memory in thirty steps.
+	MaxValueBytes = 1 << 20
 )
+
+// checkValueBytes refuses v, at rng, when its strings hold more than
+// MaxValueBytes bytes.
+func checkValueBytes(v cty.Value, what string, rng *hcl.Range) hcl.Diagnostics {
+	if n := stringBytes(v, MaxValueBytes+1); n > MaxValueBytes {
+		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Value too large",
+			Detail:  fmt.Sprintf("%s holds more than %d bytes of strings; that is the limit of a value.", what, MaxValueBytes),
+			Subject: rng}}
+	}
+	return nil
+}
+
+// stringBytes counts the bytes of v's strings, nested ones included,
+// stopping once the count reaches stop.
+func stringBytes(v cty.Value, stop int) int {
+	if v == cty.NilVal || !v.IsKnown() || v.IsNull() {
+		return 0
+	}
+	v, _ = v.Unmark()
+	t := v.Type()
+	switch {
+	case t == cty.String:
+		return len(v.AsString())
+	case t.IsListType() || t.IsSetType() || t.IsMapType() || t.IsTupleType() || t.IsObjectType():
+		n := 0
+		for it := v.ElementIterator(); n < stop && it.Next(); {
+			k, e := it.Element()
+			if t.IsMapType() || t.IsObjectType() {
+				n += stringBytes(k, stop-n)
+			}
+			n += stringBytes(e, stop-n)
+		}
+		return n
+	}
+	return 0
+}
 
 // checkSizes evaluates every attribute of the bodies (blocks included, at
 // any depth) and refuses, at the attribute, a list, set, map or object
@@ -54,6 +95,10 @@ func checkSizes(bodies []*hcl.File, ctx *hcl.EvalContext) hcl.Diagnostics {
 						Detail:  fmt.Sprintf("instances is %s; at most %d are allowed.", bf.Text('g', 10), MaxInstances),
 						Subject: a.SrcRange.Ptr()})
 				}
+				continue
+			}
+			if ds := checkValueBytes(v, n, a.SrcRange.Ptr()); ds.HasErrors() {
+				diags = append(diags, ds...)
 				continue
 			}
 			if k := elements(v, MaxListLength+1); k > MaxListLength {

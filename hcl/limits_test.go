@@ -209,3 +209,73 @@ func TestForExpressionBound(t *testing.T) {
 		})
 	}
 }
+
+// TestValueBytesLimit: a value holding more than MaxValueBytes of strings
+// is refused where it is made, once: 22 locals that each double the last
+// stop at the first over the limit, in milliseconds, without an error for
+// each local that uses it. (Without the limit they hold 128 MiB; thirty
+// would hold 32 GiB, and the loader ran out of memory.)
+func TestValueBytesLimit(t *testing.T) {
+	var chain strings.Builder
+	chain.WriteString("locals {\n  a0 = \"xxxxxxxxxxxxxxxx\"\n")
+	for i := 1; i <= 22; i++ {
+		fmt.Fprintf(&chain, "  a%d = \"${local.a%d}${local.a%d}\"\n", i, i-1, i-1)
+	}
+	chain.WriteString("}\n")
+	kib := strings.Repeat("k", 1024)
+	cases := []struct {
+		name, body, varFile string
+		refused             bool
+	}{
+		{name: "locals doubling", body: chain.String(), refused: true},
+		{name: "attribute joined from a for", body: "bundle \"q\" {\n  version = \"1\"\n  description = join(\"\", [for i in range(1000) : \"${local.k}${local.k}\"])\n}\nlocals {\n  k = \"" + kib + "\"\n}\n", refused: true},
+		{name: "var file value", body: "variable \"v\" {\n}\n", varFile: "v = \"" + strings.Repeat("v", MaxValueBytes+1) + "\"\n", refused: true},
+		{name: "half the limit", body: "bundle \"q\" {\n  version = \"1\"\n  description = join(\"\", [for i in range(512) : local.k])\n}\nlocals {\n  k = \"" + kib + "\"\n}\n"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			src := tc.body
+			if !strings.HasPrefix(src, "bundle") {
+				src = "bundle \"q\" {\n  version = \"1\"\n}\n" + src
+			}
+			if err := os.WriteFile(filepath.Join(dir, "site.hcl"), []byte(src), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var opts Options
+			if tc.varFile != "" {
+				p := filepath.Join(t.TempDir(), "x.vars.hcl")
+				if err := os.WriteFile(p, []byte(tc.varFile), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				opts.VarFiles = []string{p}
+			}
+			start := time.Now()
+			_, diags := Load(dir, opts)
+			if took := time.Since(start); took > 20*time.Second {
+				t.Errorf("Load took %v", took)
+			}
+			var hits, errs int
+			for _, d := range diags {
+				if d.Severity == hcl.DiagError {
+					errs++
+				}
+				if d.Summary == "Value too large" {
+					hits++
+				}
+			}
+			if !tc.refused {
+				if errs > 0 {
+					t.Fatalf("refused: %v", diags)
+				}
+				return
+			}
+			if hits != 1 || errs != 1 {
+				for _, d := range diags {
+					t.Log(d)
+				}
+				t.Fatalf("want one error, Value too large; got %d", len(diags))
+			}
+		})
+	}
+}

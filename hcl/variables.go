@@ -158,6 +158,10 @@ func resolveVariables(vars []*Variable, opts Options, sources map[string]*hcl.Fi
 				Subject: v.DeclRange.Ptr()})
 			continue
 		}
+		if ds := checkValueBytes(val, "The value of variable "+v.Name, v.DeclRange.Ptr()); ds.HasErrors() {
+			diags = append(diags, ds...)
+			continue
+		}
 		cv, err := convert.Convert(val, v.Type)
 		if err != nil {
 			subj := r.rng
@@ -232,12 +236,13 @@ func evalLocals(attrs []*hcl.Attribute, vars map[string]cty.Value, sensitiveVars
 	vals := map[string]cty.Value{}
 	sensitive := map[string]bool{}
 	state := map[string]int{} // 0 new, 1 visiting, 2 done
+	failed := map[string]bool{}
 	var visit func(name string, path []string) bool
 	visit = func(name string, path []string) bool {
 		a := byName[name]
 		switch state[name] {
 		case 2:
-			return true
+			return !failed[name] // a local that failed is reported once, not again by each that uses it
 		case 1:
 			cycle := append(path[indexOf(path, name):], name)
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cycle in local values",
@@ -266,6 +271,7 @@ func evalLocals(attrs []*hcl.Attribute, vars map[string]cty.Value, sensitiveVars
 		}
 		state[name] = 2
 		if !ok {
+			failed[name] = true
 			return false
 		}
 		if refersSensitive(a.Expr, sensitiveVars, nil) {
@@ -287,14 +293,20 @@ func evalLocals(attrs []*hcl.Attribute, vars map[string]cty.Value, sensitiveVars
 		lctx := evalContext(vars, refs)
 		if ds := checkForSize(a.Expr, lctx); ds.HasErrors() {
 			diags = append(diags, ds...)
+			failed[name] = true
 			return false
 		}
 		v, ds := a.Expr.Value(lctx)
-		diags = append(diags, ds...)
 		if !ds.HasErrors() {
-			vals[name] = v
+			ds = checkValueBytes(v, "local."+name, a.Expr.Range().Ptr())
 		}
-		return !ds.HasErrors()
+		diags = append(diags, ds...)
+		if ds.HasErrors() {
+			failed[name] = true
+			return false
+		}
+		vals[name] = v
+		return true
 	}
 	for _, n := range keys(byName) {
 		visit(n, nil)
