@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
+	"sync"
 
 	rpmutils "github.com/sassoftware/go-rpmutils"
 
@@ -23,6 +24,8 @@ func signatureInfo(name string, blob []byte) Signature {
 	return info
 }
 
+var sigBufPool = sync.Pool{New: func() any { b := make([]byte, 8<<10); return &b }}
+
 // readSignatures lists the OpenPGP signatures of an RPM by reading only
 // its lead and signature header (a few KiB), for packages whose metadata
 // --update reuses: the same list a full read gives, without checking
@@ -33,7 +36,9 @@ func readSignatures(path string) ([]Signature, error) {
 		return nil, fmt.Errorf("reading %q: %w", path, err)
 	}
 	defer f.Close()
-	buf := make([]byte, 8<<10)
+	bp := sigBufPool.Get().(*[]byte)
+	defer sigBufPool.Put(bp)
+	buf := (*bp)[:cap(*bp)]
 	n, _ := f.ReadAt(buf, 0)
 	buf = buf[:n]
 	if n < 96+16 || binary.BigEndian.Uint32(buf) != 0xedabeedb || buf[96] != 0x8e || buf[97] != 0xad || buf[98] != 0xe8 {
