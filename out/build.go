@@ -865,11 +865,14 @@ func (b *builder) archive(ctx context.Context, outDir, dir string, res *Result) 
 	}
 	task := b.rep.Start("writing "+filepath.Base(final), total)
 	// The archive's sha256 is computed from the bytes as they are written
-	// (on a goroutine of its own), and their writeback starts every few
-	// MiB, so the fsync below has little left to wait for.
+	// (on a goroutine of its own), and the bytes go to the disk as they are
+	// written (direct I/O, or writeback started every few MiB), so the
+	// fsync below has little left to wait for.
 	ow := outfile.New(f)
 	err = writeArchive(ctx, ow, b.staging, dir, b.entries, b.opts.Format, b.plan.Epoch, b.jobs(), task)
-	ow.Close()
+	if cerr := ow.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("writing archive %q: %w", name, cerr)
+	}
 	task.Done(err)
 	if err != nil {
 		return "", err

@@ -37,3 +37,14 @@ func Clone(dst, src *os.File) error { return clone(dst, src) }
 // flush. It is a hint; systems without one (everywhere but Linux) ignore
 // it, and so does this function on failure.
 func StartWriteback(f *os.File, off, n int64) { startWriteback(f, off, n) }
+
+// SetDirect turns direct I/O (O_DIRECT: writes go from the caller's memory
+// to the device, bypassing the page cache) on or off for f. Direct writes
+// must start at offsets, come from memory and have lengths aligned to the
+// device's logical block size (DirectAlign is enough everywhere Linux
+// runs). Where the system or the file system has none it returns an
+// error (errors.ErrUnsupported outside Linux).
+func SetDirect(f *os.File, on bool) error { return setDirect(f, on) }
+
+// DirectAlign is the alignment SetDirect's writes keep.
+const DirectAlign = 4096

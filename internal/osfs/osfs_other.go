@@ -16,3 +16,5 @@ func freeBytes(string) (int64, error) { return 0, errors.ErrUnsupported }
 func clone(dst, src *os.File) error { return errors.ErrUnsupported }
 
 func startWriteback(*os.File, int64, int64) {}
+
+func setDirect(*os.File, bool) error { return errors.ErrUnsupported }

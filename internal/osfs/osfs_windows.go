@@ -29,3 +29,5 @@ func freeBytes(dir string) (int64, error) {
 func clone(dst, src *os.File) error { return errors.ErrUnsupported }
 
 func startWriteback(*os.File, int64, int64) {}
+
+func setDirect(*os.File, bool) error { return errors.ErrUnsupported }

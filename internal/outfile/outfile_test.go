@@ -52,8 +52,9 @@ func TestSumAndContent(t *testing.T) {
 	}
 }
 
-// TestWriteErrorIsReturned: a write the file refuses is an error, and the
-// hashing goroutine does not hang.
+// TestWriteErrorIsReturned: a write the file refuses is an error, from
+// Write or (for bytes a direct chunk held) from Close, and the hashing
+// goroutine does not hang.
 func TestWriteErrorIsReturned(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "a")
 	if err := os.WriteFile(p, nil, 0o644); err != nil {
@@ -65,10 +66,54 @@ func TestWriteErrorIsReturned(t *testing.T) {
 	}
 	defer f.Close()
 	w := New(f)
-	for _, n := range []int{10, 1 << 20} {
-		if _, err := w.Write(make([]byte, n)); err == nil {
-			t.Errorf("write of %d to a read-only file succeeded", n)
+	var werr error
+	for _, n := range []int{10, 1 << 20, 5 << 20} {
+		if _, err := w.Write(make([]byte, n)); err != nil && werr == nil {
+			werr = err
 		}
 	}
-	w.Close()
+	if cerr := w.Close(); werr == nil && cerr == nil {
+		t.Error("writes to a read-only file succeeded")
+	}
+	if _, err := w.Write([]byte("x")); err == nil {
+		t.Error("a write after the error succeeded")
+	}
+}
+
+// TestDirectWhereTheFileSystemHasIt reports which path the test's file
+// system takes and checks both write the same file: direct I/O (on Linux
+// file systems that have it) and the page cache (tmpfs, when /dev/shm is
+// one, refuses O_DIRECT or its writes).
+func TestDirectWhereTheFileSystemHasIt(t *testing.T) {
+	dirs := []string{t.TempDir()}
+	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+		d, err := os.MkdirTemp("/dev/shm", "outfile-")
+		if err == nil {
+			defer os.RemoveAll(d)
+			dirs = append(dirs, d)
+		}
+	}
+	data := bytes.Repeat([]byte("0123456789abcdef"), (directChunk+directChunk/3)/16)
+	for _, dir := range dirs {
+		f, err := os.Create(filepath.Join(dir, "a"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := New(f)
+		direct := w.direct
+		for off := 0; off < len(data); off += 100_000 {
+			if _, err := w.Write(data[off:min(off+100_000, len(data))]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		got, err := os.ReadFile(f.Name())
+		if err != nil || !bytes.Equal(got, data) {
+			t.Errorf("%s: read back %d bytes of %d (%v)", dir, len(got), len(data), err)
+		}
+		t.Logf("%s: direct I/O %v", dir, direct)
+	}
 }
