@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -17,6 +16,8 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/bdebundle/bundle/internal/regular"
 )
 
 // The old repodata of --update is not parsed into packages: its elements
@@ -148,7 +149,7 @@ func loadOldRepodata(ctx context.Context, dir string, sp *spill, add func(loc st
 // <package> element to emit, and checks the file against the checksum
 // repomd.xml gives.
 func splitMetadata(ctx context.Context, where string, d *repomdData, root string, primary bool, emit func(fragment) error) error {
-	f, err := os.Open(where)
+	f, err := regular.Open(where)
 	if err != nil {
 		return fmt.Errorf("reading %q: %w", where, err)
 	}

@@ -13,7 +13,6 @@ import (
 	"hash"
 	"io"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"sort"
@@ -21,6 +20,7 @@ import (
 	"strings"
 
 	"github.com/bdebundle/bundle/internal/ctxio"
+	"github.com/bdebundle/bundle/internal/regular"
 	"github.com/klauspost/compress/gzip"
 	"golang.org/x/sync/errgroup"
 )
@@ -52,9 +52,12 @@ type checksum struct {
 // checks; createrepo_c writes sha256 unless told otherwise.
 var metadataHashes = map[string]func() hash.Hash{"sha": sha1.New, "sha1": sha1.New, "sha256": sha256.New, "sha512": sha512.New}
 
+// maxRepomd bounds repomd.xml (a few KiB in practice).
+const maxRepomd = 16 << 20
+
 func readRepomd(repoDir string) (*repomdDoc, error) {
 	p := filepath.Join(repoDir, "repodata", "repomd.xml")
-	b, err := os.ReadFile(p)
+	b, err := regular.ReadFile(p, maxRepomd)
 	if err != nil {
 		return nil, fmt.Errorf("reading %q: %w", p, err)
 	}
@@ -222,7 +225,7 @@ func attrInt(se xml.StartElement, name string) int64 {
 func parseMetadata(ctx context.Context, repoDir string, d *repomdData, kind string, emit func(*Package) error) error {
 	href := d.Location.Href
 	where := filepath.Join(repoDir, filepath.FromSlash(href))
-	f, err := os.Open(where)
+	f, err := regular.Open(where)
 	if err != nil {
 		return fmt.Errorf("reading %q: %w", where, err)
 	}
@@ -433,7 +436,7 @@ func VerifyRepodata(ctx context.Context, repoDir string) error {
 }
 
 func checkMetadataFile(p string, size int64, sum string, openSize int64, openSum string) string {
-	f, err := os.Open(p)
+	f, err := regular.Open(p)
 	if err != nil {
 		return err.Error()
 	}

@@ -3,11 +3,11 @@ package repo
 import (
 	"encoding/binary"
 	"fmt"
-	"os"
 	"sync"
 
 	rpmutils "github.com/sassoftware/go-rpmutils"
 
+	"github.com/bdebundle/bundle/internal/regular"
 	"github.com/bdebundle/bundle/repo/rpmsig"
 )
 
@@ -31,7 +31,7 @@ var sigBufPool = sync.Pool{New: func() any { b := make([]byte, 8<<10); return &b
 // --update reuses: the same list a full read gives, without checking
 // anything a full read checks.
 func readSignatures(path string) ([]Signature, error) {
-	f, err := os.Open(path)
+	f, err := regular.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading %q: %w", path, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -113,6 +114,12 @@ func TestUpdateDistrustsBadRepodata(t *testing.T) {
 		}},
 		{"missing primary", "no such file", func(t *testing.T, primary string) {
 			os.Remove(primary)
+		}},
+		{"primary is a FIFO", "not a regular file", func(t *testing.T, primary string) {
+			os.Remove(primary)
+			if err := syscall.Mkfifo(primary, 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -282,6 +289,47 @@ func rewriteMetadata(t *testing.T, dir, kind string, damage func([]byte) []byte)
 		t.Fatal(err)
 	}
 	return filepath.Base(p)
+}
+
+// TestUpdateBadRepomd: a repomd.xml that is a FIFO (which would block a
+// plain read), too large, or not XML is not trusted: a warning naming it,
+// every package read, the full index's bytes.
+func TestUpdateBadRepomd(t *testing.T) {
+	rpms := corpusRPMs(t)[:3]
+	for _, tc := range []struct {
+		name, want string
+		damage     func(t *testing.T, repomd string)
+	}{
+		{"FIFO", "not a regular file", func(t *testing.T, repomd string) {
+			os.Remove(repomd)
+			if err := syscall.Mkfifo(repomd, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"too large", "too large", func(t *testing.T, repomd string) {
+			if err := os.Truncate(repomd, maxRepomd+1); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"not XML", "XML syntax error", func(t *testing.T, repomd string) {
+			if err := os.WriteFile(repomd, []byte("<repomd><data"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			copyFiles(t, dir, rpms, testEpoch)
+			indexDir(t, dir, IndexOptions{})
+			want := repodataBytes(t, dir)
+			tc.damage(t, filepath.Join(dir, "repodata", "repomd.xml"))
+			res := indexDir(t, dir, IndexOptions{Update: true})
+			if res.Read != len(rpms) || len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "repomd.xml") || !strings.Contains(res.Warnings[0], tc.want) {
+				t.Errorf("update read %d, warnings %q; want one naming repomd.xml and saying %q", res.Read, res.Warnings, tc.want)
+			}
+			sameRepodata(t, want, repodataBytes(t, dir))
+		})
+	}
 }
 
 func readGz(t *testing.T, p string) []byte {
