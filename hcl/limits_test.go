@@ -230,6 +230,13 @@ func TestValueBytesLimit(t *testing.T) {
 		{name: "locals doubling", body: chain.String(), refused: true},
 		{name: "attribute joined from a for", body: "bundle \"q\" {\n  version = \"1\"\n  description = join(\"\", [for i in range(1000) : \"${local.k}${local.k}\"])\n}\nlocals {\n  k = \"" + kib + "\"\n}\n", refused: true},
 		{name: "var file value", body: "variable \"v\" {\n}\n", varFile: "v = \"" + strings.Repeat("v", MaxValueBytes+1) + "\"\n", refused: true},
+		// One expression that multiplies: refused before it is evaluated
+		// (each would allocate 64 to 256 MiB; with a 1 MiB local, a
+		// replace would be a terabyte).
+		{name: "replace by itself", body: "locals {\n  k = join(\"\", [for i in range(16) : \"" + kib + "\"])\n  r = replace(local.k, \"k\", local.k)\n}\n", refused: true},
+		{name: "template naming a local a thousand times", body: "locals {\n  k = join(\"\", [for i in range(64) : \"" + kib + "\"])\n  t = \"" + strings.Repeat("${local.k}", 1000) + "\"\n}\n", refused: true},
+		{name: "format widths", body: "locals {\n  f = format(\"" + strings.Repeat("%900000d", 100) + "\"" + strings.Repeat(", 1", 100) + ")\n}\n", refused: true},
+		{name: "join with a long separator", body: "locals {\n  k = join(\"\", [for i in range(64) : \"" + kib + "\"])\n  j = join(local.k, range(1000))\n}\n", refused: true},
 		{name: "half the limit", body: "bundle \"q\" {\n  version = \"1\"\n  description = join(\"\", [for i in range(512) : local.k])\n}\nlocals {\n  k = \"" + kib + "\"\n}\n"},
 	}
 	for _, tc := range cases {
@@ -250,10 +257,17 @@ func TestValueBytesLimit(t *testing.T) {
 				}
 				opts.VarFiles = []string{p}
 			}
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
 			start := time.Now()
 			_, diags := Load(dir, opts)
 			if took := time.Since(start); took > 20*time.Second {
 				t.Errorf("Load took %v", took)
+			}
+			runtime.ReadMemStats(&after)
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 32<<20 {
+				t.Errorf("loading allocated %.0f MiB", float64(alloc)/(1<<20))
 			}
 			var hits, errs int
 			for _, d := range diags {
