@@ -362,3 +362,24 @@ func writeGz(t *testing.T, p string, b []byte) {
 		t.Fatal(err)
 	}
 }
+
+// TestUpdateOverCreaterepoC: repodata createrepo_c wrote is reused by
+// --update (every package), and the result is byte for byte what a full
+// index of the same files writes, with the signatures of a full read.
+func TestUpdateOverCreaterepoC(t *testing.T) {
+	needTools(t, "createrepo_c", "rpmbuild")
+	rpms := append(specFixtures(t), corpusRPMs(t)...)
+	dir := t.TempDir()
+	copyFiles(t, dir, rpms, testEpoch)
+	run(t, dir, "createrepo_c", "--no-database", "--workers", "2", "-q", dir)
+	res := indexDir(t, dir, IndexOptions{Update: true})
+	if res.Reused != len(rpms) || len(res.Warnings) != 0 {
+		t.Fatalf("update over createrepo_c's repodata reused %d of %d, warnings %q", res.Reused, len(rpms), res.Warnings)
+	}
+	updated := repodataBytes(t, dir)
+	full := indexDir(t, dir, IndexOptions{})
+	sameRepodata(t, repodataBytes(t, dir), updated)
+	if !reflect.DeepEqual(res.Signatures, full.Signatures) {
+		t.Errorf("signatures after the update differ from a full index's")
+	}
+}
