@@ -7,7 +7,7 @@ DIST     := dist
 # Cross-compiled in CI: the CLI must build and vet for laptops too.
 CROSS    := darwin/arm64 darwin/amd64 windows/amd64
 
-.PHONY: sbomcheck-deps conformance deps cross all build test test-quick lint fmt-check vet staticcheck golden bench demo demo-inputs clean
+.PHONY: sbomcheck-deps conformance deps cross all build test test-quick lint fmt-check vet staticcheck golden bench bench-floor demo demo-inputs clean
 
 all: build
 
@@ -73,6 +73,15 @@ BUNDLE_BENCH_CORPUS ?= $(HOME)/.cache/bundle-bench/repo
 bench:
 	mkdir -p $(BUNDLE_BENCH_CORPUS)
 	BUNDLE_BENCH_CORPUS=$(BUNDLE_BENCH_CORPUS) $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./...
+
+# bundle build against the packing floor (tar | zstd -3 -T2 of the same
+# inputs, both fsynced), three runs each: 256 MiB of incompressible inputs
+# through out.Build, and bundle build --no-cache of 405 generated RPMs. Each
+# prints its commands and the build/reference ratios (best and median, wall
+# and CPU); make bench runs them once with the rest.
+bench-floor:
+	$(GO) test ./out -run '^$$' -bench 'BuildPackingFloor$$' -benchtime 1x -count 3
+	$(GO) test ./pipeline -run '^$$' -bench 'BuildPackingFloor405$$' -benchtime 1x -count 3
 
 demo-inputs:
 	$(GO) run ./internal/cmd/demo-inputs -dir $(EXAMPLE)
