@@ -1,8 +1,10 @@
 // Package read reads built bundles, a bundle directory or an archive
-// (.tar.zst, .tar.gz, .tar) streamed once per call: Verify checks every file
-// against bundle.json, SHA256SUMS, the SBOM and the signature; Inspect
-// summarizes a bundle; Diff compares two; Extract unpacks an archive
-// safely. Archive entries are checked before they are read (links, absolute
-// paths, "..", entries bundle.json does not list or sizes it contradicts are
-// refused). It never writes a bundle; the builder is package out.
+// (.tar.zst, .tar.gz, .tar; read as a stream): Verify checks every file
+// against bundle.json, SHA256SUMS, the SBOM and the signature; Manifest and
+// Inspect read bundle.json; Diff compares two bundles; Extract unpacks an
+// archive and verifies it in the same pass; WalkArchiveFiles streams an
+// archive's files. Archive entries are checked before they are read (links,
+// absolute paths, "..", entries bundle.json does not list or whose size it
+// contradicts are refused). It never writes a bundle: the builder is package
+// out, the schema package out/manifest.
 package read
