@@ -350,20 +350,66 @@ func (d *Definition) Sources() map[string]*hcl.File {
 	m := make(map[string]*hcl.File, len(d.Files)+len(d.VarFiles))
 	maps.Copy(m, d.Files)
 	maps.Copy(m, d.VarFiles)
+	own := func(name string) *hcl.File {
+		f := m[name]
+		if f != nil && (f == d.Files[name] || f == d.VarFiles[name]) {
+			f = &hcl.File{Body: f.Body, Bytes: append([]byte(nil), f.Bytes...), Nav: f.Nav}
+			m[name] = f
+		}
+		return f
+	}
 	for _, r := range d.secretRanges {
 		f := m[r.Filename]
 		if f == nil || r.End.Byte > len(f.Bytes) || r.Start.Byte > r.End.Byte {
 			continue
 		}
-		if f == d.Files[r.Filename] || f == d.VarFiles[r.Filename] {
-			f = &hcl.File{Body: f.Body, Bytes: append([]byte(nil), f.Bytes...), Nav: f.Nav}
-			m[r.Filename] = f
-		}
+		f = own(r.Filename)
 		for i := r.Start.Byte; i < r.End.Byte; i++ {
 			if f.Bytes[i] != '\n' && f.Bytes[i] != '\r' {
 				f.Bytes[i] = '*'
 			}
 		}
 	}
+	// Snippets print source lines as they are: control characters (an
+	// escape sequence that clears the terminal or sets its title) are shown
+	// as '?', byte for byte, so that every range still points where it did.
+	for name, f := range m {
+		if !hasControl(f.Bytes) {
+			continue
+		}
+		f = own(name)
+		for i := 0; i < len(f.Bytes); i++ {
+			if n := controlLen(f.Bytes, i); n > 0 {
+				for k := range n {
+					f.Bytes[i+k] = '?'
+				}
+				i += n - 1
+			}
+		}
+	}
 	return m
+}
+
+// controlLen returns the length of the control character other than tab,
+// newline and carriage return (C0, DEL, or a C1 character's two bytes in
+// UTF-8) that starts at b[i], or 0.
+func controlLen(b []byte, i int) int {
+	c := b[i]
+	switch {
+	case c < 0x20 && c != '\t' && c != '\n' && c != '\r', c == 0x7f:
+		return 1
+	case c == 0xc2 && i+1 < len(b) && b[i+1] >= 0x80 && b[i+1] < 0xa0:
+		return 2
+	}
+	return 0
+}
+
+// hasControl reports whether b holds a control character controlLen finds.
+func hasControl(b []byte) bool {
+	for i := range b {
+		if controlLen(b, i) > 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -60,3 +60,36 @@ func TestInspectEscapesBundleStrings(t *testing.T) {
 		}
 	}
 }
+
+// TestSnippetsShowNoControlCharacters: a definition line holding control
+// characters (an escape sequence that would clear the terminal or set its
+// title, BEL, DEL, a C1 CSI) is printed in a diagnostic's snippet with each
+// shown as '?', so the terminal never runs them.
+func TestSnippetsShowNoControlCharacters(t *testing.T) {
+	for _, tc := range []struct{ name, text, shown string }{
+		{"escape sequences", "\x1b[2J\x1b]0;pwned\x07", "?[2J?]0;pwned?"},
+		{"DEL", "a\x7fb", "a?b"},
+		{"C1 CSI", "\u009b2J", "??2J"},
+		{"in a comment", "x\" # \x1b[31mred", "x\" # ?[31mred"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			src := "bundle \"q\" {\n  version = \"1 " + tc.text + "\"\n}\n"
+			if err := os.WriteFile(filepath.Join(dir, "site.hcl"), []byte(src), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			code, stdout, stderr := run(t, "validate", dir)
+			if code != ExitUser {
+				t.Fatalf("exit %d, want %d\n%s%s", code, ExitUser, stdout, stderr)
+			}
+			for i, r := range stderr {
+				if (r < 0x20 && r != '\n' && r != '\t') || (r >= 0x7f && r < 0xa0) {
+					t.Fatalf("stderr holds control character %U at byte %d:\n%q", r, i, stderr)
+				}
+			}
+			if !strings.Contains(stderr, tc.shown) {
+				t.Errorf("the snippet does not show %q:\n%s", tc.shown, stderr)
+			}
+		})
+	}
+}
