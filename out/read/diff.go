@@ -118,17 +118,20 @@ func isConfig(p string) bool {
 
 // Diff compares two bundles (directories or archives): packages by repo,
 // name and arch in rpm version order, image digests, templates, distro
-// manifest entries, and rendered configuration files as unified diffs.
+// manifest entries, the SBOMs, and rendered configuration files as unified
+// diffs. An archive is read twice: as far as bundle.json, then once in full
+// for the changed files and the SBOM.
 func Diff(ctx context.Context, oldPath, newPath string) (*Delta, error) {
-	oi, err := Inspect(ctx, oldPath)
+	om, err := Manifest(ctx, oldPath)
 	if err != nil {
 		return nil, err
 	}
-	ni, err := Inspect(ctx, newPath)
+	nm, err := Manifest(ctx, newPath)
 	if err != nil {
 		return nil, err
 	}
-	om, nm := oi.Manifest, ni.Manifest
+	om.Normalize()
+	nm.Normalize()
 	d := &Delta{
 		Old: BundleID{Path: oldPath, Name: om.Name, Version: om.Version},
 		New: BundleID{Path: newPath, Name: nm.Name, Version: nm.Version},
@@ -154,11 +157,21 @@ func Diff(ctx context.Context, oldPath, newPath string) (*Delta, error) {
 		}
 	}
 	sort.Strings(paths)
-	oldData, err := readBundleFiles(ctx, oldPath, paths, maxDiffSize)
+	limits := func(m *manifest.Manifest) map[string]int64 {
+		l := make(map[string]int64, len(paths)+1)
+		for _, p := range paths {
+			l[p] = maxDiffSize
+		}
+		if hasFile(m, sbom.FileName) {
+			l[sbom.FileName] = manifest.MaxMetaSize
+		}
+		return l
+	}
+	oldData, err := readBundleFiles(ctx, oldPath, limits(om))
 	if err != nil {
 		return nil, err
 	}
-	newData, err := readBundleFiles(ctx, newPath, paths, maxDiffSize)
+	newData, err := readBundleFiles(ctx, newPath, limits(nm))
 	if err != nil {
 		return nil, err
 	}
@@ -203,11 +216,11 @@ func Diff(ctx context.Context, oldPath, newPath string) (*Delta, error) {
 	if d.Files == nil {
 		d.Files = []FileChange{}
 	}
-	osb, err := readSBOM(ctx, oldPath, om)
+	osb, err := sbomOf(oldPath, om, oldData)
 	if err != nil {
 		return nil, err
 	}
-	nsb, err := readSBOM(ctx, newPath, nm)
+	nsb, err := sbomOf(newPath, nm, newData)
 	if err != nil {
 		return nil, err
 	}

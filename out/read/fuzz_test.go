@@ -50,7 +50,7 @@ func FuzzReadArchive(f *testing.F) {
 			t.Fatal(err)
 		}
 		ctx := context.Background()
-		files, err := readArchiveFiles(ctx, p, func(string) bool { return true }, 1<<20)
+		files, err := readArchiveFiles(ctx, p, func(string) int64 { return 1 << 20 })
 		if err == nil {
 			for rel := range files {
 				if rel != "" && manifest.CheckRelPath(rel) != nil {

@@ -33,7 +33,12 @@ func Inspect(ctx context.Context, path string) (*Inspection, error) {
 	var data []byte
 	if arch {
 		in.Kind = "archive"
-		got, err := readArchiveFiles(ctx, path, func(rel string) bool { return rel == manifest.FileName || rel == manifest.SignatureName }, manifest.MaxMetaSize)
+		got, err := readArchiveFiles(ctx, path, func(rel string) int64 {
+			if rel == manifest.FileName || rel == manifest.SignatureName {
+				return manifest.MaxMetaSize
+			}
+			return -1
+		})
 		if err != nil {
 			return nil, err
 		}
@@ -107,13 +112,17 @@ func Manifest(ctx context.Context, path string) (*manifest.Manifest, error) {
 }
 
 // readArchiveFiles streams an archive and returns the content of the files
-// (paths below the top directory) for which want is true, each at most
-// limit bytes. Unsafe entries, and entries bundle.json does not bound, are
-// an error.
-func readArchiveFiles(ctx context.Context, path string, want func(rel string) bool, limit int64) (map[string][]byte, error) {
+// (paths below the top directory) that limit admits: limit(rel) is the most
+// bytes to read of rel (a larger file is left out), negative for a file not
+// wanted. Unsafe entries, and entries bundle.json does not bound, are an
+// error.
+func readArchiveFiles(ctx context.Context, path string, limit func(rel string) int64) (map[string][]byte, error) {
 	out := map[string][]byte{}
 	_, err := walkArchive(ctx, path, nil, func(h *tar.Header, rel string, r io.Reader) error {
-		if h.Typeflag != tar.TypeReg || !want(rel) || h.Size > limit {
+		if h.Typeflag != tar.TypeReg {
+			return nil
+		}
+		if max := limit(rel); max < 0 || h.Size > max {
 			return nil
 		}
 		data, err := io.ReadAll(r)
@@ -129,22 +138,24 @@ func readArchiveFiles(ctx context.Context, path string, want func(rel string) bo
 	return out, nil
 }
 
-// readBundleFiles returns the content of the wanted files of a bundle dir
-// or archive, each at most limit bytes (larger ones are left out).
-func readBundleFiles(ctx context.Context, path string, paths []string, limit int64) (map[string][]byte, error) {
-	set := map[string]bool{}
-	for _, p := range paths {
-		set[p] = true
-	}
+// readBundleFiles returns the content of the files of a bundle dir or
+// archive named in limits, each read when it holds at most the bytes limits
+// gives it (larger ones are left out). An archive is read once.
+func readBundleFiles(ctx context.Context, path string, limits map[string]int64) (map[string][]byte, error) {
 	arch, err := isArchive(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading bundle %q: %w", path, err)
 	}
 	if arch {
-		return readArchiveFiles(ctx, path, func(rel string) bool { return set[rel] }, limit)
+		return readArchiveFiles(ctx, path, func(rel string) int64 {
+			if max, ok := limits[rel]; ok {
+				return max
+			}
+			return -1
+		})
 	}
 	out := map[string][]byte{}
-	for p := range set {
+	for p, limit := range limits {
 		if manifest.CheckRelPath(p) != nil {
 			continue
 		}

@@ -1,7 +1,6 @@
 package read
 
 import (
-	"context"
 	"fmt"
 	"sort"
 
@@ -80,15 +79,11 @@ func checkSBOM(m *manifest.Manifest, data []byte, rep *Report) {
 	}
 }
 
-// readSBOM reads the SBOM of a bundle directory or archive; nil when the
-// bundle has none.
-func readSBOM(ctx context.Context, bundlePath string, m *manifest.Manifest) (*sbom.Summary, error) {
+// sbomOf parses the SBOM of the bundle at bundlePath from files (what
+// readBundleFiles read of it); nil when the bundle has none.
+func sbomOf(bundlePath string, m *manifest.Manifest, files map[string][]byte) (*sbom.Summary, error) {
 	if !hasFile(m, sbom.FileName) {
 		return nil, nil
-	}
-	files, err := readBundleFiles(ctx, bundlePath, []string{sbom.FileName}, manifest.MaxMetaSize)
-	if err != nil {
-		return nil, err
 	}
 	data, ok := files[sbom.FileName]
 	if !ok {
