@@ -25,10 +25,10 @@ import (
 // and only what deciding reuse needs (location, size, build time, pkgid,
 // name and version) is taken from primary. Each <package> element is
 // checked to be well-formed (balanced tags, quoted attributes, known
-// entity and character references, UTF-8) before it is copied, so
-// whatever the old files hold, the new ones are well-formed XML; repodata
-// that bundle or createrepo_c 0.17 wrote is copied into exactly the bytes
-// a full index writes.
+// entity and character references, UTF-8), and to be exactly what a full
+// index renders for the package it describes (canonicalElement), before it
+// is copied: the new files are well-formed and have the bytes of a full
+// index. Repodata another tool formatted is not copied.
 
 // oldPackage is what --update learns about one package of the old
 // repodata.
@@ -77,7 +77,7 @@ func loadOldRepodata(ctx context.Context, dir string, sp *spill, add func(loc st
 		ch := make(chan fragment, 64)
 		chans[i] = ch
 		g.Go(func() error {
-			err := splitMetadata(gctx, where(i), datas[i], roots[i], i == 0, func(f fragment) error {
+			err := splitMetadata(gctx, where(i), datas[i], roots[i], i, func(f fragment) error {
 				select {
 				case ch <- f:
 					return nil
@@ -148,7 +148,7 @@ func loadOldRepodata(ctx context.Context, dir string, sp *spill, add func(loc st
 // splitMetadata reads one metadata file (decompressing .gz), hands each
 // <package> element to emit, and checks the file against the checksum
 // repomd.xml gives.
-func splitMetadata(ctx context.Context, where string, d *repomdData, root string, primary bool, emit func(fragment) error) error {
+func splitMetadata(ctx context.Context, where string, d *repomdData, root string, kind int, emit func(fragment) error) error {
 	f, err := regular.Open(where)
 	if err != nil {
 		return fmt.Errorf("reading %q: %w", where, err)
@@ -169,7 +169,7 @@ func splitMetadata(ctx context.Context, where string, d *repomdData, root string
 		rc = zr
 	}
 	s := &elemSplitter{r: rc, buf: make([]byte, 0, 256<<10)}
-	if err := s.run(ctx, root, primary, emit); err != nil {
+	if err := s.run(ctx, root, kind, emit); err != nil {
 		return fmt.Errorf("reading %q: %w", where, err)
 	}
 	// Read to the end (the gzip trailer, then anything after it) so the
@@ -259,7 +259,7 @@ func (s *elemSplitter) failf(format string, args ...any) error {
 	return fmt.Errorf("offset %d: %s", s.off+int64(s.pos), fmt.Sprintf(format, args...))
 }
 
-func (s *elemSplitter) run(ctx context.Context, root string, primary bool, emit func(fragment) error) error {
+func (s *elemSplitter) run(ctx context.Context, root string, kind int, emit func(fragment) error) error {
 	const (
 		before = iota // before the root element
 		inside
@@ -337,7 +337,7 @@ func (s *elemSplitter) run(ctx context.Context, root string, primary bool, emit 
 				return s.failf("the file ends inside package %d (truncated?)", count)
 			}
 			end += len("</package>")
-			f, err := checkPackageElement(s.buf[s.pos:end], primary)
+			f, err := checkPackageElement(s.buf[s.pos:end], kind)
 			if err != nil {
 				return s.failf("package %d: %v", count, err)
 			}
@@ -379,7 +379,8 @@ func isNameByte(c byte) bool {
 // first "</package>", is one well-formed element, and copies it (and a
 // newline) into a pooled buffer; for primary without the <time file>
 // value, with the fields reuse needs.
-func checkPackageElement(e []byte, primary bool) (fragment, error) {
+func checkPackageElement(e []byte, kind int) (fragment, error) {
+	primary := kind == kindPrimary
 	var f fragment
 	if !utf8.Valid(e) {
 		return f, errors.New("not UTF-8")
@@ -565,6 +566,10 @@ func checkPackageElement(e []byte, primary bool) (fragment, error) {
 	}
 	b = append(b, '\n')
 	*bp = b
+	if !canonicalElement(b, kind) {
+		fragPool.Put(bp)
+		return f, errors.New("not in the form bundle (and createrepo_c 0.17) writes it: repodata another tool wrote is not copied")
+	}
 	f.b = bp
 	return f, nil
 }

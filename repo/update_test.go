@@ -189,6 +189,12 @@ func TestUpdateMalformedOldRepodata(t *testing.T) {
 		{"primary without location", "primary", "no <location href>", repl("<location href=", "<location hruf=")},
 		{"primary text between packages", "primary", "text outside", repl("</package>\n", "</package>\nx")},
 		{"other pkgid differs", "other", "primary says", repl(`pkgid="`, `pkgid="0`)},
+		// Well-formed, but not as bundle (or createrepo_c 0.17) writes it.
+		{"primary attributes reordered", "primary", "not in the form", repl(`type="sha256" pkgid="YES"`, `pkgid="YES" type="sha256"`)},
+		{"filelists indented otherwise", "filelists", "not in the form", repl("\n  <file>", "\n    <file>")},
+		{"other with an unknown element", "other", "not in the form", repl("</package>", "<extra/></package>")},
+		{"primary number written otherwise", "primary", "not in the form", repl(`<size package="`, `<size package="0`)},
+		{"primary non-primary file", "primary", "not in the form", repl("    <file>", "    <file>/usr/share/doc/x</file>\n    <file>")},
 		{"filelists lacks the last package", "filelists", "number of packages differs", func(b []byte) []byte {
 			i := bytes.LastIndex(b, []byte("<package "))
 			j := bytes.LastIndex(b, []byte("</package>\n")) + len("</package>\n")
