@@ -73,6 +73,15 @@ func resolveVariables(vars []*Variable, opts Options, sources map[string]*hcl.Fi
 			sources[vf] = f
 		}
 		if ds.HasErrors() {
+			// Which bytes hold which variable's value is not known in a
+			// file that does not parse: with a sensitive variable
+			// declared, its snippets show none of it.
+			for _, v := range vars {
+				if v.Sensitive {
+					secret = append(secret, hcl.Range{Filename: vf, End: hcl.Pos{Byte: len(src)}})
+					break
+				}
+			}
 			continue
 		}
 		attrs, ds := f.Body.JustAttributes()
