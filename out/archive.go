@@ -3,6 +3,7 @@ package out
 import (
 	"archive/tar"
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -85,13 +86,14 @@ func writeArchive(ctx context.Context, w io.Writer, root, prefix string, entries
 	if err != nil {
 		return err
 	}
-	// zstdframe gathers whole frames itself; the other formats get a
-	// buffer, so tar's 512-byte headers are not one write each.
+	// zstdframe gathers whole frames itself and reads each file straight
+	// into them; the other formats get a buffer, so the 512-byte headers
+	// are not one write each.
+	var out io.Writer = cw
 	var bw *bufio.Writer
-	tw := tar.NewWriter(cw)
 	if f != FormatTarZst {
 		bw = bufio.NewWriterSize(cw, 1<<20)
-		tw = tar.NewWriter(bw)
+		out = bw
 	}
 	mtime := time.Unix(epoch, 0).UTC()
 
@@ -116,10 +118,14 @@ func writeArchive(ctx context.Context, w io.Writer, root, prefix string, entries
 
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
+	fail := func(err error) error {
+		cw.Close()
+		return err
+	}
+	var hdr bytes.Buffer
 	for _, it := range items {
 		if err := ctx.Err(); err != nil {
-			cw.Close()
-			return err
+			return fail(err)
 		}
 		h := &tar.Header{Name: it.name, ModTime: mtime, Mode: 0o644, Typeflag: tar.TypeReg, Size: it.e.size}
 		if it.dir {
@@ -127,9 +133,15 @@ func writeArchive(ctx context.Context, w io.Writer, root, prefix string, entries
 		} else if it.e.exec {
 			h.Mode = 0o755
 		}
-		if err := tw.WriteHeader(h); err != nil {
-			cw.Close()
-			return fmt.Errorf("writing archive entry %q: %w", it.name, err)
+		// archive/tar encodes the header (and its PAX records, if any);
+		// the content is written here, so a file's bytes go from the
+		// kernel straight into zstdframe's frames.
+		hdr.Reset()
+		if err := tar.NewWriter(&hdr).WriteHeader(h); err != nil {
+			return fail(fmt.Errorf("writing archive entry %q: %w", it.name, err))
+		}
+		if _, err := out.Write(hdr.Bytes()); err != nil {
+			return fail(fmt.Errorf("writing archive: %w", err))
 		}
 		if it.dir {
 			continue
@@ -137,27 +149,39 @@ func writeArchive(ctx context.Context, w io.Writer, root, prefix string, entries
 		src := filepath.Join(root, filepath.FromSlash(it.e.path))
 		in, err := os.Open(src)
 		if err != nil {
-			cw.Close()
-			return fmt.Errorf("reading %q: %w", src, err)
+			return fail(fmt.Errorf("reading %q: %w", src, err))
 		}
-		n, err := io.CopyBuffer(tw, progress.Reader(ctxio.Reader(ctx, in), t), *bp)
+		// One byte more than expected is read to notice a file that grew.
+		r := io.LimitReader(progress.Reader(ctxio.Reader(ctx, in), t), it.e.size+1)
+		var n int64
+		if rf, ok := out.(io.ReaderFrom); ok && bw == nil {
+			n, err = rf.ReadFrom(r)
+		} else {
+			n, err = io.CopyBuffer(out, r, *bp)
+		}
 		in.Close()
 		if err == nil && n != it.e.size {
 			err = fmt.Errorf("size changed to %d bytes", n)
+			if n > it.e.size {
+				err = fmt.Errorf("size changed: more than %d bytes", it.e.size)
+			}
 		}
 		if err != nil {
-			cw.Close()
-			return fmt.Errorf("archiving %q: %w", src, err)
+			return fail(fmt.Errorf("archiving %q: %w", src, err))
+		}
+		if pad := (blockSize - it.e.size%blockSize) % blockSize; pad > 0 {
+			if _, err := out.Write(zeroBlocks[:pad]); err != nil {
+				return fail(fmt.Errorf("writing archive: %w", err))
+			}
 		}
 	}
-	if err := tw.Close(); err != nil {
-		cw.Close()
-		return fmt.Errorf("writing archive: %w", err)
+	// The end of the archive: two zero blocks, as tar.Writer.Close writes.
+	if _, err := out.Write(zeroBlocks[:]); err != nil {
+		return fail(fmt.Errorf("writing archive: %w", err))
 	}
 	if bw != nil {
 		if err := bw.Flush(); err != nil {
-			cw.Close()
-			return fmt.Errorf("writing archive: %w", err)
+			return fail(fmt.Errorf("writing archive: %w", err))
 		}
 	}
 	if err := cw.Close(); err != nil {
@@ -165,6 +189,12 @@ func writeArchive(ctx context.Context, w io.Writer, root, prefix string, entries
 	}
 	return nil
 }
+
+// blockSize is tar's block; zeroBlocks pads an entry to a whole block and,
+// both blocks, ends the archive.
+const blockSize = 512
+
+var zeroBlocks [2 * blockSize]byte
 
 func pathDir(p string) string {
 	if i := strings.LastIndexByte(p, '/'); i >= 0 {

@@ -225,17 +225,7 @@ func (z *Writer) Write(p []byte) (int, error) {
 	}
 	n := len(p)
 	for len(p) > 0 {
-		if z.cur == nil {
-			j := <-z.free
-			if cap(j.in) < FrameSize {
-				j.in = make([]byte, 0, FrameSize)
-				// A frame never exceeds its input by more than the
-				// block and frame headers.
-				j.out = make([]byte, 0, FrameSize+FrameSize/1024+64)
-			}
-			z.cur = j.in[:0]
-			z.pending = j
-		}
+		z.frame()
 		k := min(len(p), FrameSize-len(z.cur))
 		z.cur = append(z.cur, p[:k]...)
 		p = p[k:]
@@ -244,6 +234,49 @@ func (z *Writer) Write(p []byte) (int, error) {
 		}
 	}
 	return n, z.getErr()
+}
+
+// frame makes sure a frame is being filled.
+func (z *Writer) frame() {
+	if z.cur != nil {
+		return
+	}
+	j := <-z.free
+	if cap(j.in) < FrameSize {
+		j.in = make([]byte, 0, FrameSize)
+		// A frame never exceeds its input by more than the block and
+		// frame headers.
+		j.out = make([]byte, 0, FrameSize+FrameSize/1024+64)
+	}
+	z.cur = j.in[:0]
+	z.pending = j
+}
+
+// ReadFrom reads r to its end straight into the frames (no buffer in
+// between), as if what it read were written.
+func (z *Writer) ReadFrom(r io.Reader) (int64, error) {
+	if z.closed {
+		return 0, errors.New("zstdframe: write after Close")
+	}
+	var n int64
+	for {
+		if err := z.getErr(); err != nil {
+			return n, err
+		}
+		z.frame()
+		k, err := r.Read(z.cur[len(z.cur):FrameSize])
+		z.cur = z.cur[:len(z.cur)+k]
+		n += int64(k)
+		if len(z.cur) == FrameSize {
+			z.flushFrame()
+		}
+		if err == io.EOF {
+			return n, z.getErr()
+		}
+		if err != nil {
+			return n, err
+		}
+	}
 }
 
 func (z *Writer) flushFrame() {

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"runtime"
 	"testing"
+	"testing/iotest"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -89,6 +90,23 @@ func TestSameBytesWhateverTheWorkersAndGOMAXPROCS(t *testing.T) {
 			if got := compress(t, data, Options{Workers: tc.workers}, tc.chunk); !bytes.Equal(got, want) {
 				t.Errorf("GOMAXPROCS %d, %d workers, writes of %d: %d bytes differ from the 1-worker %d bytes", procs, tc.workers, tc.chunk, len(got), len(want))
 			}
+		}
+		// ReadFrom, mixed with writes, gives the same bytes.
+		var buf bytes.Buffer
+		w, err := NewWriter(&buf, Options{Workers: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(data[:1000])
+		if n, err := w.ReadFrom(iotest.HalfReader(bytes.NewReader(data[1000 : len(data)-5000]))); err != nil || n != int64(len(data)-6000) {
+			t.Fatalf("ReadFrom: %d, %v", n, err)
+		}
+		w.Write(data[len(data)-5000:])
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(buf.Bytes(), want) {
+			t.Errorf("GOMAXPROCS %d: ReadFrom gave %d bytes that differ from the writes' %d", procs, buf.Len(), len(want))
 		}
 	}
 }
