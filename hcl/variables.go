@@ -75,10 +75,10 @@ func resolveVariables(vars []*Variable, opts Options, sources map[string]*hcl.Fi
 		if ds.HasErrors() {
 			// Which bytes hold which variable's value is not known in a
 			// file that does not parse: with a sensitive variable
-			// declared, its snippets show none of it.
+			// declared, its snippets show the names, never a value.
 			for _, v := range vars {
 				if v.Sensitive {
-					secret = append(secret, hcl.Range{Filename: vf, End: hcl.Pos{Byte: len(src)}})
+					secret = append(secret, valueRanges(vf, src)...)
 					break
 				}
 			}
@@ -426,4 +426,29 @@ func redact(diags hcl.Diagnostics, vars, locals map[string]bool) {
 		}
 		d.EvalContext = nc
 	}
+}
+
+// valueRanges returns, for each line of src, the range of what may be a
+// value: after the first '=' (from its first non-blank byte), or the whole
+// line when it has none (a value continued from an earlier line).
+func valueRanges(filename string, src []byte) []hcl.Range {
+	var out []hcl.Range
+	for start := 0; start < len(src); {
+		end := start
+		for end < len(src) && src[end] != '\n' {
+			end++
+		}
+		from := start
+		if i := strings.IndexByte(string(src[start:end]), '='); i >= 0 {
+			from = start + i + 1
+		}
+		for from < end && (src[from] == ' ' || src[from] == '\t') {
+			from++
+		}
+		if from < end {
+			out = append(out, hcl.Range{Filename: filename, Start: hcl.Pos{Byte: from}, End: hcl.Pos{Byte: end}})
+		}
+		start = end + 1
+	}
+	return out
 }
