@@ -32,7 +32,9 @@ func Resolve(ctx context.Context, layoutDir string, specs []Spec, opts Options) 
 			if err != nil {
 				return fmt.Errorf("image %q from %s: %w", spec.Name, spec.Ref, err)
 			}
-			if opts.VerifyLocal && src.Kind != Registry {
+			// Local sources, and registry images taken offline from the
+			// previous layout, are read in full: what the build copies.
+			if opts.VerifyLocal && (src.Kind != Registry || a.preselected) {
 				if err := verifyBlobs(gctx, a); err != nil {
 					return fmt.Errorf("image %q from %s: %w", spec.Name, spec.Ref, err)
 				}

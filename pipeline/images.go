@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 
@@ -60,16 +61,28 @@ func gatherImages(ctx context.Context, d *def.Definition, facts *compiler.Facts,
 			continue // the compiler reports the empty ref or the missing source
 		}
 		src, err := images.ParseSource(s.Ref)
-		if err == nil && src.Kind == images.Registry && !opts.Registry && s.Digest == "" {
-			continue // not pinned and no network: nothing to resolve
+		// Without the network a registry image resolves only from the
+		// previous bundle's layout, pinned. Offline (build --offline, and
+		// validate --offline and build --plan --offline, which refuse what
+		// it refuses) that is an error; otherwise (validate, build --plan)
+		// a warning: a build with the network resolves it.
+		soft := err == nil && src.Kind == images.Registry && !opts.Registry && !opts.Build && !opts.Offline
+		if soft && s.Digest == "" {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Image not pinned",
+				Detail: fmt.Sprintf("Image %q: %s is not pinned in %s (run bundle lock): bundle build --offline would refuse it.",
+					s.Name, s.Ref, def.LockFile), Subject: attrRange(im.Body, "ref", im.DeclRange)})
+			continue
 		}
 		r, err := images.Resolve(ctx, res.PrevLayout, []images.Spec{s}, iopts)
 		if err != nil {
-			sev := hcl.DiagError
-			if src.Kind == images.Registry && !opts.Registry && !opts.Build {
-				sev = hcl.DiagWarning // pinned, but not in a previous layout: resolved at build time
+			sev, detail := hcl.DiagError, err.Error()
+			if soft {
+				// Pinned, but not in a previous layout: resolved when
+				// built with the network.
+				sev = hcl.DiagWarning
+				detail += "; bundle build --offline would refuse it (bundle validate --offline refuses it as an error)"
 			}
-			diags = append(diags, &hcl.Diagnostic{Severity: sev, Summary: "Cannot resolve image", Detail: err.Error(), Subject: attrRange(im.Body, "ref", im.DeclRange)})
+			diags = append(diags, &hcl.Diagnostic{Severity: sev, Summary: "Cannot resolve image", Detail: detail, Subject: attrRange(im.Body, "ref", im.DeclRange)})
 			continue
 		}
 		found[s.Name] = compiler.ImageFact{Digest: r[0].Digest, Repository: r[0].Repository}

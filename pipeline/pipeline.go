@@ -40,6 +40,11 @@ type Options struct {
 	// Build says the result will be built: images that cannot be resolved
 	// are then errors, not warnings.
 	Build bool
+	// Offline refuses what build --offline refuses: a registry image that
+	// resolves neither from the network (Registry is then false) nor,
+	// pinned, from the previous bundle's layout is an error, not a warning
+	// (validate --offline, build --plan --offline).
+	Offline bool
 	// OutDir is where the bundle is built: the previous build's images/
 	// layout there resolves pinned registry images without the network.
 	OutDir string

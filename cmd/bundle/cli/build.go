@@ -42,7 +42,7 @@ bundle will contain, and from which inputs, without writing anything.`,
 			}
 			res, diags := pipeline.Compile(cmd.Context(), pathArg(args), f.options(),
 				pipeline.Options{Registry: !f.Plan && !f.Run.Offline, UpdateLock: f.Run.UpdateLock, Insecure: f.Run.Insecure,
-					OutDir: f.Out, Build: !f.Plan, CacheDir: f.Run.CacheDir, NoCache: f.Run.NoCache, Progress: rep})
+					OutDir: f.Out, Build: !f.Plan, Offline: f.Run.Offline, CacheDir: f.Run.CacheDir, NoCache: f.Run.NoCache, Progress: rep})
 			d, plan := res.Def, res.Plan
 			if diags.HasErrors() {
 				rep.Close()

@@ -14,25 +14,31 @@ func init() { register(newValidateCmd) }
 
 // load loads the definition at path, gathers facts about its inputs and
 // compiles it.
-func load(ctx context.Context, g *Globals, path string, f *defFlags) (*pipeline.Result, hcl.Diagnostics) {
-	return pipeline.Compile(ctx, path, f.options(), pipeline.Options{})
+func load(ctx context.Context, g *Globals, path string, f *defFlags, offline bool, outDir string) (*pipeline.Result, hcl.Diagnostics) {
+	return pipeline.Compile(ctx, path, f.options(), pipeline.Options{Offline: offline, OutDir: outDir})
 }
 
 func newValidateCmd(g *Globals) *cobra.Command {
 	var f defFlags
+	var offline bool
+	var outDir string
 	cmd := &cobra.Command{
 		Use:   "validate [PATH]",
 		Short: "Parse and check a definition; print diagnostics",
 		Long: `validate loads the definition at PATH (a .hcl file or a directory of them,
 default "."), evaluates variables and references, and runs every check of the
 compiler. It prints each problem with file:line:col and a source snippet and
-exits 1 if any is an error.`,
+exits 1 if any is an error. It never uses the network: a registry image is
+resolved, pinned by bundle.lock.hcl, from the previous bundle's images/ under
+--output (as bundle build --offline does); one it cannot resolve is a warning,
+and with --offline an error, exactly as bundle build --offline refuses it.`,
 		Example: `  bundle validate examples/mesos-site
   bundle validate site.hcl --var stats_password=s3cret-pass
-  bundle validate . --json`,
+  bundle validate . --json
+  bundle validate . --offline -o dist`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			res, diags := load(cmd.Context(), g, pathArg(args), &f)
+			res, diags := load(cmd.Context(), g, pathArg(args), &f, offline, outDir)
 			d := res.Def
 			if g.JSON {
 				if err := writeJSON(g, map[string]any{"valid": !diags.HasErrors(), "diagnostics": toJSONDiags(diags)}); err != nil {
@@ -51,5 +57,7 @@ exits 1 if any is an error.`,
 		},
 	}
 	addDefFlags(cmd, &f)
+	cmd.Flags().BoolVar(&offline, "offline", false, "refuse what build --offline refuses: a registry image not pinned and in the previous bundle is an error")
+	cmd.Flags().StringVarP(&outDir, "output", "o", "dist", "where build writes the bundle: its previous images/ resolves pinned registry images")
 	return cmd
 }
