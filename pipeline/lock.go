@@ -6,7 +6,9 @@ import (
 	"github.com/bdebundle/bundle/compiler"
 	def "github.com/bdebundle/bundle/hcl"
 	"github.com/bdebundle/bundle/images"
+	"github.com/bdebundle/bundle/internal/inputfacts"
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
 // LockOptions tune Lock.
@@ -25,8 +27,10 @@ type LockResult struct {
 	Images []images.Locked
 }
 
-// Lock is the lock flow: it loads and checks the definition at p (without
-// reading its inputs), resolves every image block to the digest it names now
+// Lock is the lock flow: it loads and checks the definition at p (reading
+// no input but its local image sources, which it refuses as validate does:
+// a missing source, a blob missing or not matching its digest, or, without
+// opts.Update, a digest other than the one pinned), resolves every image block to the digest it names now
 // and writes the lock file. Definition problems come back as diagnostics,
 // with the definition (nil when it did not load) for rendering them;
 // resolving and writing problems as the error.
@@ -41,6 +45,9 @@ func Lock(ctx context.Context, p string, lopts def.Options, opts LockOptions) (*
 	specs, lds := ImageSpecs(d)
 	if lds.HasErrors() {
 		return nil, d, compiler.Scrub(d, lds), nil
+	}
+	if ids := checkLocalImages(ctx, d, specs, opts.Update); ids.HasErrors() {
+		return nil, d, compiler.Scrub(d, ids), nil
 	}
 	locked, err := images.Lock(ctx, specs, images.Options{UpdateLock: opts.Update, Insecure: opts.Insecure})
 	if err != nil {
@@ -58,4 +65,52 @@ func Lock(ctx context.Context, p string, lopts def.Options, opts LockOptions) (*
 		return nil, d, nil, err
 	}
 	return res, d, nil, nil
+}
+
+// checkLocalImages refuses the local image sources (oci-layout:,
+// docker-archive:) of specs as validate does, with the same diagnostics at
+// the same place: the compiler's checks of the source path, then every blob
+// read and its digest checked, and, unless update, the digest the lock file
+// pins (as `terraform init` refuses a provider whose checksum differs from
+// its lock). Registry references are left to images.Lock.
+func checkLocalImages(ctx context.Context, d *def.Definition, specs []images.Spec, update bool) hcl.Diagnostics {
+	facts := inputfacts.Gather(d)
+	byName := map[string]*def.Image{}
+	for _, im := range d.Images {
+		byName[im.Name] = im
+	}
+	// As gather does: every local source that exists is resolved, then the
+	// compiler's diagnostics not at the place of one of those errors.
+	var diags hcl.Diagnostics
+	iopts := images.Options{Offline: true, UpdateLock: update, VerifyLocal: true}
+	for _, s := range specs {
+		im := byName[s.Name]
+		if p, ok := compiler.ImagePath(im); !ok || !facts.Paths[p].Exists {
+			continue // a registry reference, or a source the compiler reports missing
+		}
+		if _, err := images.Resolve(ctx, "", []images.Spec{s}, iopts); err != nil {
+			diags = append(diags, errDiag(attrRange(im.Body, "ref", im.DeclRange), "Cannot resolve image", err.Error()))
+		}
+	}
+	_, cds := compiler.Compile(d, fileFacts(facts))
+	for _, c := range notEchoes(cds, diags) {
+		if c.Severity == hcl.DiagError && inImageBlock(d, c.Subject) {
+			diags = append(diags, c)
+		}
+	}
+	return sortDiags(diags)
+}
+
+// inImageBlock reports whether r lies inside one of d's image blocks.
+func inImageBlock(d *def.Definition, r *hcl.Range) bool {
+	if r == nil {
+		return false
+	}
+	for _, im := range d.Images {
+		if sb, ok := im.Body.(*hclsyntax.Body); ok && sb.SrcRange.Filename == r.Filename &&
+			(sb.SrcRange.ContainsOffset(r.Start.Byte) || im.DeclRange.ContainsOffset(r.Start.Byte)) {
+			return true
+		}
+	}
+	return false
 }

@@ -171,10 +171,12 @@ func errorsAt(t *testing.T, stdout string) []string {
 // or of its inputs, derived from the example site, build refuses it as
 // validate does and build --plan does — exit 1 with the same diagnostics at
 // the same file:line:col, before anything is written — and lock refuses
-// the definition's own faults with the same exit code (it reads no input:
-// an image it pins is opened for its digest only, one already pinned not
-// at all, so a broken input passes lock and is refused by the others). Each case used to pass validate and fail only while
-// building (exit 3, no position), or is one build always refused first.
+// the definition's own faults and its local images' with the same exit code
+// and, for the images, the same diagnostics (it reads no other input, so a
+// broken RPM or disk passes lock and is refused by the others). Each case
+// used to pass validate and fail only while building (exit 3, no position),
+// or is one build always refused first; the broken local images used to
+// pass lock, which wrote a lock file naming them.
 func TestBuildRefusesOnlyWhatValidateRefuses(t *testing.T) {
 	t.Setenv("BUNDLE_CACHE_DIR", t.TempDir())
 	rpm := func(dir, name string) string { return filepath.Join(dir, "rpms", "mesos-0.22.0", name) }
@@ -182,7 +184,8 @@ func TestBuildRefusesOnlyWhatValidateRefuses(t *testing.T) {
 		name    string
 		prepare func(t *testing.T, dir string)
 		want    string // the summary of one of the errors
-		lock    int    // lock's exit code: 1 for faults of the definition, 0 for inputs lock does not read
+		lock    int    // lock's exit code: 1 for faults of the definition and of local images, 0 for inputs lock does not read
+		image   bool   // a fault of a local image: lock reports validate's diagnostics
 	}{
 		{name: "two repos in one directory", want: "Duplicate repo directory", lock: 1,
 			prepare: func(t *testing.T, d string) {
@@ -195,19 +198,19 @@ func TestBuildRefusesOnlyWhatValidateRefuses(t *testing.T) {
 				}
 				editFile(t, d, "site.hcl", `packages = ["rpms/mesos-0.22.0"]`, `packages = ["rpms/mesos-0.22.0", "rpms/repodata"]`)
 			}},
-		{name: "OCI layout missing its layer", want: "Cannot resolve image", lock: 0,
+		{name: "OCI layout missing its layer", want: "Cannot resolve image", lock: 1, image: true,
 			prepare: func(t *testing.T, d string) {
 				if err := os.Remove(ociLayout(t, d)); err != nil {
 					t.Fatal(err)
 				}
 			}},
-		{name: "OCI layout with a corrupt layer", want: "Cannot resolve image", lock: 0,
+		{name: "OCI layout with a corrupt layer", want: "Cannot resolve image", lock: 1, image: true,
 			prepare: func(t *testing.T, d string) { flipByte(t, ociLayout(t, d), 10) }},
-		{name: "docker archive with a corrupt layer", want: "Cannot resolve image", lock: 0,
+		{name: "docker archive with a corrupt layer", want: "Cannot resolve image", lock: 1, image: true,
 			prepare: func(t *testing.T, d string) {
 				corruptTarMember(t, filepath.Join(d, "images", "nginx-1.7.9.tar"), ".tar.gz")
 			}},
-		{name: "lock file pinning another digest", want: "Cannot resolve image", lock: 0,
+		{name: "lock file pinning another digest", want: "Cannot resolve image", lock: 1, image: true,
 			prepare: func(t *testing.T, d string) {
 				// Another valid digest: its first hex digit changed.
 				b, err := os.ReadFile(filepath.Join(d, "bundle.lock.hcl"))
@@ -220,6 +223,17 @@ func TestBuildRefusesOnlyWhatValidateRefuses(t *testing.T) {
 					other = "1"
 				}
 				editFile(t, d, "bundle.lock.hcl", string(b[i-len(`"sha256:`):i+1]), `"sha256:`+other)
+			}},
+		{name: "missing image archive", want: "Missing input file", lock: 1, image: true,
+			prepare: func(t *testing.T, d string) {
+				if err := os.Remove(filepath.Join(d, "images", "nginx-1.7.9.tar")); err != nil {
+					t.Fatal(err)
+				}
+			}},
+		{name: "OCI layout given as a docker archive", want: "Cannot resolve image", lock: 1, image: true,
+			prepare: func(t *testing.T, d string) {
+				ociLayout(t, d)
+				editFile(t, d, "site.hcl", `ref      = "oci-layout:img:latest"`, `ref      = "docker-archive:img"`)
 			}},
 		{name: "truncated RPM", want: "Bad package in repo mesos", lock: 0,
 			prepare: func(t *testing.T, d string) {
@@ -327,8 +341,19 @@ func TestBuildRefusesOnlyWhatValidateRefuses(t *testing.T) {
 					t.Errorf("the refused build wrote into %s: %v", dist, entries)
 				}
 			}
-			if code, stdout, stderr := run(t, "lock", dir); code != tc.lock {
+			lockFile := filepath.Join(dir, "bundle.lock.hcl")
+			lockBefore, _ := os.ReadFile(lockFile)
+			code, stdout, stderr := run(t, "lock", dir, "--json")
+			if code != tc.lock {
 				t.Errorf("lock: exit %d, want %d\nstdout: %s\nstderr: %s", code, tc.lock, stdout, stderr)
+			}
+			if code == ExitUser && tc.image {
+				if errs := errorsAt(t, stdout); strings.Join(errs, "\n") != strings.Join(first, "\n") {
+					t.Errorf("lock reports\n  %s\nbut validate reports\n  %s", strings.Join(errs, "\n  "), strings.Join(first, "\n  "))
+				}
+			}
+			if lockAfter, _ := os.ReadFile(lockFile); code != ExitOK && !bytes.Equal(lockBefore, lockAfter) {
+				t.Errorf("a refused lock changed %s:\n%s", lockFile, lockAfter)
 			}
 		})
 	}

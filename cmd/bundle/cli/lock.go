@@ -18,7 +18,10 @@ func newLockCmd(g *Globals) *cobra.Command {
 		Short: "Pin every image of the definition to a digest in bundle.lock.hcl",
 		Long: `lock resolves every image block's reference (registry tag, oci-layout or
 docker-archive) to the digest it names now and writes bundle.lock.hcl beside
-the definition. Entries already pinned keep their digest unless --update is
+the definition. A local source is read in full first and refused, as validate
+refuses it, when it is missing, a blob of it is missing or corrupt, or (without
+--update) it no longer has the digest pinned: the lock never names a broken
+image. Entries already pinned keep their digest unless --update is
 given. bundle build uses the lock and refuses a reference whose digest changed
 unless it is given --update-lock.`,
 		Example: `  bundle lock examples/mesos-site
@@ -27,6 +30,11 @@ unless it is given --update-lock.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			res, d, diags, err := pipeline.Lock(cmd.Context(), pathArg(args), f.options(), pipeline.LockOptions{Update: update, Insecure: insecure})
 			if diags.HasErrors() {
+				if g.JSON {
+					if err := writeJSON(g, map[string]any{"diagnostics": toJSONDiags(diags)}); err != nil {
+						return err
+					}
+				}
 				printDiags(g, d.Sources(), diags)
 				return &exitError{code: ExitUser}
 			}
