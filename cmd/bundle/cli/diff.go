@@ -28,7 +28,7 @@ every rendered configuration file as a unified diff.`,
 			g.Out, g.Err = escaped(g.Out), escaped(g.Err)
 			d, err := pipeline.Diff(cmd.Context(), args[0], args[1])
 			if err != nil {
-				return userErr(err)
+				return bundleErr(err)
 			}
 			if g.JSON {
 				return writeJSON(g, d)

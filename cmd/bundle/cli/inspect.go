@@ -30,7 +30,7 @@ summary. inspect does not check hashes; use verify.`,
 			g.Out, g.Err = escaped(g.Out), escaped(g.Err)
 			in, err := pipeline.Inspect(cmd.Context(), args[0])
 			if err != nil {
-				return pathErr(err)
+				return bundleErr(err)
 			}
 			if g.JSON {
 				return writeJSON(g, in)

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -74,6 +75,20 @@ func pathErr(err error) error {
 }
 func usageErr(err error) error { return &exitError{ExitUsage, err} }
 
+// bundleErr maps an error reading a bundle the user named (inspect, diff):
+// a path that names nothing, or something that is no readable bundle (not
+// a regular file or directory, a bundle.json that does not parse, a
+// truncated or corrupt archive), is a user error (1), as verify reports it;
+// a failure of the system reading it (permission, I/O) is an environment
+// error (3), as in pathErr.
+func bundleErr(err error) error {
+	var errno syscall.Errno
+	if errors.As(err, &errno) && !errors.Is(err, fs.ErrNotExist) && errno != syscall.EISDIR && errno != syscall.ENOTDIR {
+		return envErr(err)
+	}
+	return userErr(err)
+}
+
 // commands lists the verbs; each file of this package adds its constructor.
 var commands []func(*Globals) *cobra.Command
 
@@ -97,7 +112,7 @@ running Apache Mesos, Marathon, Chronos, ZooKeeper, Docker and HAProxy, and push
 it to vCenter with "bundle deploy".
 
 Exit codes: 0 ok, 1 user error (diagnostics, failed verification), 2 usage,
-3 environment (I/O, network, vCenter).`,
+3 environment (I/O, network, vCenter; an interrupted command).`,
 		Example: `  bundle validate examples/mesos-site
   bundle build examples/mesos-site -o dist
   bundle verify dist/mesos-site-2015.03.1.tar.zst
@@ -105,7 +120,12 @@ Exit codes: 0 ok, 1 user error (diagnostics, failed verification), 2 usage,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       Version,
-		PersistentPreRun: func(cmd *cobra.Command, args []string) {
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			// Interrupted before it started: no verb runs (Execute says
+			// "interrupted", exit 3, as for one interrupted while running).
+			if err := cmd.Context().Err(); err != nil {
+				return err
+			}
 			level := slog.LevelWarn
 			if g.Verbose {
 				level = slog.LevelDebug
@@ -120,6 +140,7 @@ Exit codes: 0 ok, 1 user error (diagnostics, failed verification), 2 usage,
 			if !isTTY(g.Err) {
 				g.NoColor = true
 			}
+			return nil
 		},
 	}
 	root.SetIn(s.In)
@@ -143,7 +164,17 @@ func Execute(ctx context.Context, args []string, s Streams) int {
 	root.SetArgs(singleDashLong(args))
 	err := root.ExecuteContext(ctx)
 	if err == nil {
+		if ctx.Err() != nil {
+			// Interrupted, though the verb ran to its end: exit 3 in
+			// every verb, as when the interrupt made it fail.
+			fmt.Fprintln(s.Err, "Error: interrupted")
+			return ExitEnv
+		}
 		return ExitOK
+	}
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		fmt.Fprintln(s.Err, "Error: interrupted")
+		return ExitEnv
 	}
 	var ee *exitError
 	if errors.As(err, &ee) {
