@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"hash"
 	"math/big"
-	"slices"
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
@@ -400,25 +399,6 @@ func (k *Keyring) Lookup(id uint64) []Key {
 		return nil
 	}
 	return k.byID[id]
-}
-
-// Len is the number of keys (primary keys and subkeys).
-func (k *Keyring) Len() int {
-	n := 0
-	for _, v := range k.byID {
-		n += len(v)
-	}
-	return n
-}
-
-// IDs lists the key ids of the keyring, sorted, as hex.
-func (k *Keyring) IDs() []string {
-	var out []string
-	for id := range k.byID {
-		out = append(out, fmt.Sprintf("%016x", id))
-	}
-	slices.Sort(out)
-	return out
 }
 
 // VerifyWith checks the signature over digest against every key of the
