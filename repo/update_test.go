@@ -10,9 +10,10 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/bdebundle/bundle/internal/testutil"
 )
 
 // TestUpdate checks --update: unchanged packages are reused, changed,
@@ -117,9 +118,7 @@ func TestUpdateDistrustsBadRepodata(t *testing.T) {
 		}},
 		{"primary is a FIFO", "not a regular file", func(t *testing.T, primary string) {
 			os.Remove(primary)
-			if err := syscall.Mkfifo(primary, 0o644); err != nil {
-				t.Fatal(err)
-			}
+			testutil.Mkfifo(t, primary)
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -308,9 +307,7 @@ func TestUpdateBadRepomd(t *testing.T) {
 	}{
 		{"FIFO", "not a regular file", func(t *testing.T, repomd string) {
 			os.Remove(repomd)
-			if err := syscall.Mkfifo(repomd, 0o644); err != nil {
-				t.Fatal(err)
-			}
+			testutil.Mkfifo(t, repomd)
 		}},
 		{"too large", "too large", func(t *testing.T, repomd string) {
 			if err := os.Truncate(repomd, maxRepomd+1); err != nil {

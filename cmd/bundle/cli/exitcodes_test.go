@@ -6,8 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
+
+	"github.com/bdebundle/bundle/internal/testutil"
 )
 
 // TestMissingPathSameExitCode: a path argument that names nothing is the
@@ -49,9 +50,7 @@ func TestExitCodesPerFault(t *testing.T) {
 	editFile(t, noParse, "site.hcl", `vcenter "site" {`, `vcenter "site" {{`)
 	// A FIFO where a file or directory is meant.
 	fifo := filepath.Join(tmp, "fifo")
-	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testutil.Mkfifo(t, fifo)
 	// A bundle directory whose bundle.json is no JSON, and one with a file
 	// that does not match its hash.
 	badJSON := filepath.Join(tmp, "badjson")
