@@ -72,7 +72,8 @@ func Lock(ctx context.Context, p string, lopts def.Options, opts LockOptions) (*
 // the same place: the compiler's checks of the source path, then every blob
 // read and its digest checked, and, unless update, the digest the lock file
 // pins (as `terraform init` refuses a provider whose checksum differs from
-// its lock). Registry references are left to images.Lock.
+// its lock). A reference that does not parse is refused here too; registry
+// references are left to images.Lock.
 func checkLocalImages(ctx context.Context, d *def.Definition, specs []images.Spec, update bool) hcl.Diagnostics {
 	facts := inputfacts.Gather(d)
 	byName := map[string]*def.Image{}
@@ -85,8 +86,11 @@ func checkLocalImages(ctx context.Context, d *def.Definition, specs []images.Spe
 	iopts := images.Options{Offline: true, UpdateLock: update, VerifyLocal: true}
 	for _, s := range specs {
 		im := byName[s.Name]
-		if p, ok := compiler.ImagePath(im); !ok || !facts.Paths[p].Exists {
-			continue // a registry reference, or a source the compiler reports missing
+		if src, err := images.ParseSource(s.Ref); err == nil && src.Kind == images.Registry {
+			continue // resolved by images.Lock (a reference that does not parse is refused here)
+		}
+		if p, ok := compiler.ImagePath(im); ok && !facts.Paths[p].Exists {
+			continue // the compiler reports it missing
 		}
 		if _, err := images.Resolve(ctx, "", []images.Spec{s}, iopts); err != nil {
 			diags = append(diags, errDiag(attrRange(im.Body, "ref", im.DeclRange), "Cannot resolve image", err.Error()))

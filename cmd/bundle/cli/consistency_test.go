@@ -235,6 +235,14 @@ func TestBuildRefusesOnlyWhatValidateRefuses(t *testing.T) {
 				ociLayout(t, d)
 				editFile(t, d, "site.hcl", `ref      = "oci-layout:img:latest"`, `ref      = "docker-archive:img"`)
 			}},
+		{name: "image reference that does not parse", want: "Cannot resolve image", lock: 1, image: true,
+			prepare: func(t *testing.T, d string) {
+				editFile(t, d, "site.hcl", `ref      = "docker-archive:images/nginx-1.7.9.tar"`, `ref      = "nginx:::bad"`)
+			}},
+		{name: "platform the image lacks", want: "Cannot resolve image", lock: 1, image: true,
+			prepare: func(t *testing.T, d string) {
+				editFile(t, d, "site.hcl", `platform = "linux/amd64"`, `platform = "linux/arm64"`)
+			}},
 		{name: "truncated RPM", want: "Bad package in repo mesos", lock: 0,
 			prepare: func(t *testing.T, d string) {
 				p := rpm(d, "mesos-0.22.0-1.0.centos65.x86_64.rpm")
