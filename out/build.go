@@ -204,7 +204,6 @@ func Build(ctx context.Context, plan *compiler.Plan, outDir string, opts BuildOp
 		{StepImages, b.writeImages},
 		{StepTemplates, b.writeTemplates},
 		{StepManifest, b.writeManifest},
-		{StepSync, func(context.Context) error { return atomicfs.SyncTree(staging) }},
 	}
 	for _, s := range steps {
 		if err := fault(s.name); err != nil {
@@ -217,6 +216,23 @@ func Build(ctx context.Context, plan *compiler.Plan, outDir string, opts BuildOp
 			return nil, err
 		}
 	}
+	// The staging dir is flushed while the archive is written (the flush
+	// mostly waits for the disk; the archive reads what is flushed, from
+	// the page cache): it must be complete before the swap, not before
+	// the archive.
+	if err := fault(StepSync); err != nil {
+		return nil, err
+	}
+	synced := make(chan error, 1)
+	go func() { synced <- atomicfs.SyncTree(staging) }()
+	waitSync := func() error {
+		err, ok := <-synced
+		if ok {
+			close(synced)
+		}
+		return err
+	}
+	defer waitSync() // before the staging dir is removed
 
 	archive := ArchivePath(outDir, dir, format)
 	var tmpArchive string
@@ -233,6 +249,10 @@ func Build(ctx context.Context, plan *compiler.Plan, outDir string, opts BuildOp
 				_ = os.Remove(tmpArchive)
 			}
 		}()
+	}
+
+	if err := waitSync(); err != nil {
+		return nil, err
 	}
 
 	// With an archive the provenance was written (and flushed together

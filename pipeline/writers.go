@@ -59,7 +59,7 @@ func (w *repoWriter) WriteRepo(ctx context.Context, repoDir string, rp *compiler
 		cp.Location = path.Base(rp.Packages[i].Dest)
 		placed[i] = &cp
 	}
-	if err := repo.WriteRepodata(ctx, repoDir, placed, repo.WriteOptions{Timestamp: w.r.Plan.Epoch, SignKey: w.opts.RepoSignKey}); err != nil {
+	if err := repo.WriteRepodata(ctx, repoDir, placed, repo.WriteOptions{Timestamp: w.r.Plan.Epoch, SignKey: w.opts.RepoSignKey, NoSync: true}); err != nil {
 		return nil, fmt.Errorf("writing repodata of repo %q: %w", rp.Name, err)
 	}
 	info := &out.RepoInfo{}

@@ -71,3 +71,25 @@ func TestReproducible(t *testing.T) {
 	}
 	sameRepodata(t, repodataBytes(t, a), repodataBytes(t, b))
 }
+
+// TestNoSyncSameRepodata: WriteRepodata without its own flushes (the
+// build flushes the staging tree) writes the same bytes.
+func TestNoSyncSameRepodata(t *testing.T) {
+	rpms := specFixtures(t)
+	pkgs, err := Scan(t.Context(), rpms, ScanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := t.TempDir(), t.TempDir()
+	if err := WriteRepodata(t.Context(), a, pkgs, WriteOptions{Timestamp: 1426032000}); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteRepodata(t.Context(), b, pkgs, WriteOptions{Timestamp: 1426032000, NoSync: true}); err != nil {
+		t.Fatal(err)
+	}
+	first := repodataBytes(t, a)
+	if len(first) < 4 {
+		t.Fatalf("repodata holds %d files, want repomd.xml and three metadata files", len(first))
+	}
+	sameRepodata(t, first, repodataBytes(t, b))
+}

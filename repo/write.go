@@ -32,6 +32,10 @@ type WriteOptions struct {
 	// SignKey, when set, signs repomd.xml into repomd.xml.asc (armored,
 	// detached).
 	SignKey *openpgp.Entity
+	// NoSync leaves the files unflushed, for a caller that flushes the
+	// whole tree itself (out.Build flushes its staging directory); by
+	// default each file is flushed before repodata/ is swapped in.
+	NoSync bool
 }
 
 // gzipLevel trades a few percent of size for speed; the metadata is small
@@ -139,7 +143,7 @@ func writeRepodataDir(ctx context.Context, dir string, n int, frags fragments, o
 	g, gctx := errgroup.WithContext(ctx)
 	for i, k := range kinds {
 		g.Go(func() error {
-			rec, err := writeXMLGz(gctx, dir, k.typ, k.head, k.foot, n, k.frag)
+			rec, err := writeXMLGz(gctx, dir, k.typ, k.head, k.foot, n, k.frag, !opts.NoSync)
 			recs[i] = rec
 			return err
 		})
@@ -151,7 +155,7 @@ func writeRepodataDir(ctx context.Context, dir string, n int, frags fragments, o
 		return err
 	}
 	md := repomdXML(recs, opts)
-	if err := writeFileSync(filepath.Join(dir, "repomd.xml"), md); err != nil {
+	if err := writeFileSync(filepath.Join(dir, "repomd.xml"), md, !opts.NoSync); err != nil {
 		return err
 	}
 	if opts.SignKey != nil {
@@ -168,14 +172,15 @@ func writeRepodataDir(ctx context.Context, dir string, n int, frags fragments, o
 			return fmt.Errorf("signing repomd.xml: %w", err)
 		}
 		sig.WriteByte('\n')
-		if err := writeFileSync(filepath.Join(dir, "repomd.xml.asc"), sig.Bytes()); err != nil {
+		if err := writeFileSync(filepath.Join(dir, "repomd.xml.asc"), sig.Bytes(), !opts.NoSync); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func writeFileSync(path string, data []byte) error {
+// writeFileSync writes data to path, flushed to disk when sync is set.
+func writeFileSync(path string, data []byte, sync bool) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return fmt.Errorf("writing %q: %w", path, err)
@@ -183,6 +188,9 @@ func writeFileSync(path string, data []byte) error {
 	if _, err := f.Write(data); err != nil {
 		f.Close()
 		return fmt.Errorf("writing %q: %w", path, err)
+	}
+	if !sync {
+		return f.Close()
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
@@ -194,9 +202,9 @@ func writeFileSync(path string, data []byte) error {
 	return nil
 }
 
-// writeXMLGz streams one metadata file into dir as <type>.xml.gz, then
-// renames it to its checksum-prefixed name.
-func writeXMLGz(ctx context.Context, dir, typ string, head []byte, foot string, n int, frag func([]byte, int) ([]byte, error)) (repomdRecord, error) {
+// writeXMLGz streams one metadata file into dir as <type>.xml.gz (flushed
+// when sync is set), then renames it to its checksum-prefixed name.
+func writeXMLGz(ctx context.Context, dir, typ string, head []byte, foot string, n int, frag func([]byte, int) ([]byte, error), sync bool) (repomdRecord, error) {
 	tmpName := filepath.Join(dir, typ+".xml.gz")
 	f, err := os.OpenFile(tmpName, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
@@ -232,7 +240,13 @@ func writeXMLGz(ctx context.Context, dir, typ string, head []byte, foot string, 
 	if _, err := out.WriteString(foot); err != nil {
 		return repomdRecord{}, fmt.Errorf("writing %q: %w", tmpName, err)
 	}
-	if err := errors.Join(out.Flush(), zw.Close(), fileBuf.Flush(), f.Sync(), f.Close()); err != nil {
+	flush := func() error {
+		if sync {
+			return f.Sync()
+		}
+		return nil
+	}
+	if err := errors.Join(out.Flush(), zw.Close(), fileBuf.Flush(), flush(), f.Close()); err != nil {
 		return repomdRecord{}, fmt.Errorf("writing %q: %w", tmpName, err)
 	}
 	rec := repomdRecord{

@@ -5,56 +5,82 @@ import (
 	"errors"
 	"hash"
 	"os"
+	"sync"
 	"syscall"
 	"unsafe"
 
 	"github.com/bdebundle/bundle/internal/osfs"
 )
 
-// Writes of at least parallelMin bytes are hashed while they are written;
-// smaller ones are hashed first (handing them over costs more than it saves).
-const parallelMin = 64 << 10
-
 // WritebackChunk is how many written bytes accumulate before their
 // writeback is started (buffered writes).
 const WritebackChunk = 8 << 20
 
-// directChunk is the size of each direct write.
+// directChunk is the size of each chunk: each direct write, and the
+// buffers the bytes are gathered in.
 const directChunk = 4 << 20
 
-// Writer writes to a file, hashing what it writes. Where the file system
-// takes direct I/O (Linux: ext4, XFS, btrfs...) the bytes go to the device
-// in aligned chunks of 4 MiB without passing through the page cache (the
-// copy into it cost more CPU than compressing incompressible data), the
-// last partial chunk through the page cache at Close; elsewhere they are
-// written normally and their writeback is started every WritebackChunk
-// bytes. Either way the file still needs its fsync. A Writer is not safe
-// for concurrent use.
+// chunks is the number of chunk buffers: one being filled, one being
+// hashed, one being written and one to spare, so that neither the hashing
+// nor the writes wait for the other.
+const chunks = 4
+
+// Writer writes to a file, hashing what it writes. Write only copies the
+// bytes into a chunk of 4 MiB; each full chunk is hashed on one goroutine
+// and then written on another, so the hashing of one chunk overlaps the
+// write of the one before and the caller's next bytes. Where the file
+// system takes direct I/O (Linux: ext4, XFS, btrfs...) the chunks go to
+// the device without passing through the page cache (the copy into it
+// cost more CPU than compressing incompressible data), the last partial
+// chunk through the page cache at Close; elsewhere they are written
+// normally and their writeback is started every WritebackChunk bytes.
+// Either way the file still needs its fsync. A Writer is not safe for
+// concurrent use.
 type Writer struct {
-	f       *os.File
-	h       hash.Hash
-	n       int64 // bytes accepted
+	f      *os.File
+	h      hash.Hash
+	n      int64  // bytes accepted
+	cur    []byte // the chunk being filled
+	free   chan []byte
+	full   chan []byte // to the hashing goroutine
+	hashed chan []byte // from it to the writing goroutine
+	done   chan struct{}
+	closed bool
+
+	mu  sync.Mutex
+	err error // the first write error
+
+	// Owned by the writing goroutine until done is closed.
 	written int64 // bytes written to the file
 	started int64 // bytes whose writeback was started
 	direct  bool
-	buf     []byte // direct I/O: aligned, holds the bytes not yet written
-	todo    chan []byte
-	done    chan struct{}
-	closed  bool
-	err     error
 }
 
 // New returns a Writer appending to f, a new empty file.
 func New(f *os.File) *Writer {
-	w := &Writer{f: f, h: sha256.New(), todo: make(chan []byte), done: make(chan struct{})}
+	w := &Writer{f: f, h: sha256.New(), free: make(chan []byte, chunks), full: make(chan []byte, chunks),
+		hashed: make(chan []byte, chunks), done: make(chan struct{})}
 	if osfs.SetDirect(f, true) == nil {
 		w.direct = true
-		w.buf = alignedBuffer(directChunk)
+	}
+	for range chunks {
+		w.free <- alignedBuffer(directChunk)
 	}
 	go func() {
-		for p := range w.todo {
+		for p := range w.full {
 			w.h.Write(p)
-			w.done <- struct{}{}
+			w.hashed <- p
+		}
+		close(w.hashed)
+	}()
+	go func() {
+		for p := range w.hashed {
+			if w.getErr() == nil {
+				if err := w.write(p); err != nil {
+					w.setErr(err)
+				}
+			}
+			w.free <- p[:0]
 		}
 		close(w.done)
 	}()
@@ -72,49 +98,65 @@ func alignedBuffer(n int) []byte {
 	return b[off : off : off+n]
 }
 
-// Write writes p to the file (or keeps it for the next direct chunk) and
-// adds it to the digest.
-func (w *Writer) Write(p []byte) (int, error) {
-	if w.err != nil {
-		return 0, w.err
-	}
-	if len(p) >= parallelMin && !w.closed {
-		w.todo <- p
-		w.err = w.sink(p)
-		<-w.done
-	} else {
-		w.h.Write(p)
-		w.err = w.sink(p)
-	}
-	if w.err != nil {
-		return 0, w.err
-	}
-	w.n += int64(len(p))
-	return len(p), nil
+func (w *Writer) getErr() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
 }
 
-func (w *Writer) sink(p []byte) error {
-	if !w.direct {
-		return w.write(p)
+func (w *Writer) setErr(err error) {
+	w.mu.Lock()
+	if w.err == nil {
+		w.err = err
 	}
+	w.mu.Unlock()
+}
+
+// Write copies p into the chunk being filled, handing each full chunk on
+// to be hashed and written. A write error shows in a later Write or in
+// Close.
+func (w *Writer) Write(p []byte) (int, error) {
+	if err := w.getErr(); err != nil {
+		return 0, err
+	}
+	if w.closed {
+		// After Close: straight through the page cache, hashed here.
+		if err := w.write(p); err != nil {
+			w.setErr(err)
+			return 0, err
+		}
+		w.h.Write(p)
+		w.n += int64(len(p))
+		return len(p), nil
+	}
+	n := len(p)
 	for len(p) > 0 {
-		k := copy(w.buf[len(w.buf):cap(w.buf)], p)
-		w.buf = w.buf[:len(w.buf)+k]
+		if w.cur == nil {
+			w.cur = <-w.free
+		}
+		k := copy(w.cur[len(w.cur):cap(w.cur)], p)
+		w.cur = w.cur[:len(w.cur)+k]
 		p = p[k:]
-		if len(w.buf) == cap(w.buf) {
-			if err := w.write(w.buf); err != nil {
-				return err
-			}
-			w.buf = w.buf[:0]
+		if len(w.cur) == cap(w.cur) {
+			w.full <- w.cur
+			w.cur = nil
 		}
 	}
-	return nil
+	w.n += int64(n)
+	return n, nil
 }
 
 // write writes p at the end of the file. A direct write the file system
 // refuses (EINVAL: no direct I/O after all, or another alignment) turns
-// direct I/O off and is written again through the page cache.
+// direct I/O off and is written again through the page cache, and so is a
+// chunk whose length is not aligned (the last one).
 func (w *Writer) write(p []byte) error {
+	if w.direct && len(p)%osfs.DirectAlign != 0 {
+		w.direct = false
+		if err := osfs.SetDirect(w.f, false); err != nil {
+			return err
+		}
+	}
 	n, err := w.f.Write(p)
 	if err != nil && w.direct && errors.Is(err, syscall.EINVAL) && n == 0 {
 		w.direct = false
@@ -140,25 +182,26 @@ func (w *Writer) Size() int64 { return w.n }
 // Sum is the SHA-256 of what was written.
 func (w *Writer) Sum() []byte { return w.h.Sum(nil) }
 
-// Close writes what a direct chunk still holds (through the page cache)
-// and stops the hashing goroutine; the file stays open. Later writes go
+// Close hashes and writes what the last chunk holds (through the page
+// cache), waits for every chunk to be written and stops the goroutines;
+// the file stays open, with direct I/O off. Later writes go straight
 // through the page cache, hashed inline.
 func (w *Writer) Close() error {
 	if w.closed {
-		return w.err
+		return w.getErr()
 	}
 	w.closed = true
-	close(w.todo)
+	if len(w.cur) > 0 {
+		w.full <- w.cur
+	}
+	w.cur = nil
+	close(w.full)
 	<-w.done
 	if w.direct {
 		w.direct = false
-		if w.err == nil {
-			w.err = osfs.SetDirect(w.f, false)
+		if err := osfs.SetDirect(w.f, false); err != nil {
+			w.setErr(err)
 		}
-		if w.err == nil && len(w.buf) > 0 {
-			w.err = w.write(w.buf)
-		}
-		w.buf = nil
 	}
-	return w.err
+	return w.getErr()
 }

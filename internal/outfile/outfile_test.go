@@ -9,8 +9,8 @@ import (
 	"testing"
 )
 
-// TestSumAndContent: whatever the sizes of the writes (below and above the
-// parallel threshold, across writeback chunks, after Close), the file holds
+// TestSumAndContent: whatever the sizes of the writes (small ones, around
+// the chunk size, across writeback chunks, after Close), the file holds
 // what was written and Sum is its SHA-256.
 func TestSumAndContent(t *testing.T) {
 	rng := rand.New(rand.NewChaCha8([32]byte{3}))
@@ -18,7 +18,7 @@ func TestSumAndContent(t *testing.T) {
 	for i := range data {
 		data[i] = byte(rng.Uint32())
 	}
-	for _, chunk := range []int{1000, parallelMin - 1, parallelMin, 4 << 20, len(data)} {
+	for _, chunk := range []int{1000, 64<<10 - 1, 64 << 10, directChunk - 1, directChunk, directChunk + 1, len(data)} {
 		p := filepath.Join(t.TempDir(), "a")
 		f, err := os.Create(p)
 		if err != nil {

@@ -29,7 +29,11 @@ type Options struct {
 
 type job struct {
 	in, out []byte
-	done    chan struct{}
+	// segs is the frame's output in order: pieces of out (headers,
+	// compressed blocks) and of in (the content of raw blocks, written
+	// from the input without a copy into out).
+	segs [][]byte
+	done chan struct{}
 }
 
 // Writer compresses what is written to it into frames of FrameSize input
@@ -85,9 +89,10 @@ func NewWriter(w io.Writer, opts Options) (*Writer, error) {
 			defer z.wg.Done()
 			for j := range z.work {
 				if incompressible(fast, j.in, j.out[:0]) {
-					j.out = encodeMostlyStored(fast, j.out[:0], j.in)
+					j.out, j.segs = encodeMostlyStored(fast, j.out[:0], j.segs[:0], j.in)
 				} else {
 					j.out = enc.EncodeAll(j.in, j.out[:0])
+					j.segs = append(j.segs[:0], j.out)
 				}
 				j.done <- struct{}{}
 			}
@@ -128,14 +133,20 @@ const storedBlock = 64 << 10
 // many of both, compressed payloads almost none) become one stored frame
 // each (appendStored), runs that look compressible are encoded at the
 // fastest level as frames of their own. A frame without such a block is one
-// stored frame, what the fastest level writes for it anyway.
-func encodeMostlyStored(fast *zstd.Encoder, dst, b []byte) []byte {
+// stored frame, what the fastest level writes for it anyway. The output is
+// segs, pieces of dst and of b in order: the content of raw blocks is not
+// copied.
+func encodeMostlyStored(fast *zstd.Encoder, dst []byte, segs [][]byte, b []byte) ([]byte, [][]byte) {
+	mark := 0 // where the bytes of dst not yet in segs start
 	emit := func(run []byte, compressible bool) {
 		if compressible || len(run) < storedBlock {
 			dst = fast.EncodeAll(run, dst)
-		} else {
-			dst = appendStored(dst, run)
+			return
 		}
+		dst = appendStored(dst, run, func(d, raw []byte) {
+			segs = append(segs, d[mark:], raw)
+			mark = len(d)
+		})
 	}
 	start, runKind := 0, false
 	for off := 0; off < len(b); off += storedBlock {
@@ -147,7 +158,10 @@ func encodeMostlyStored(fast *zstd.Encoder, dst, b []byte) []byte {
 		runKind = k
 	}
 	emit(b[start:], runKind)
-	return dst
+	if mark < len(dst) {
+		segs = append(segs, dst[mark:])
+	}
+	return dst, segs
 }
 
 // looksCompressible reports whether a block holds more than 1,024 zero
@@ -165,8 +179,10 @@ var zero, space = []byte{0}, []byte{' '}
 // in two bytes, less 256, or four, content checksum), a raw block per
 // storedBlock bytes and the low 32 bits of b's XXH64. This is what
 // klauspost/compress writes at the fastest level for data none of whose
-// blocks compress, without its match search.
-func appendStored(dst, b []byte) []byte {
+// blocks compress, without its match search. Each block's content is
+// appended to dst, or, when raw is set, given to raw after its block
+// header is appended (in place of appending it), with dst as it is then.
+func appendStored(dst, b []byte, raw func(dst, content []byte)) []byte {
 	dst = append(dst, 0x28, 0xb5, 0x2f, 0xfd)
 	if n := len(b); n < 65536+256 {
 		dst = binary.LittleEndian.AppendUint16(append(dst, 0x64), uint16(n-256))
@@ -180,7 +196,11 @@ func appendStored(dst, b []byte) []byte {
 			h |= 1 // last block
 		}
 		dst = append(dst, byte(h), byte(h>>8), byte(h>>16))
-		dst = append(dst, b[off:end]...)
+		if raw != nil {
+			raw(dst, b[off:end])
+		} else {
+			dst = append(dst, b[off:end]...)
+		}
 	}
 	return binary.LittleEndian.AppendUint32(dst, uint32(xxhash.Sum64(b)))
 }
@@ -192,9 +212,13 @@ func (z *Writer) writeLoop() {
 		z.mu.Lock()
 		failed := z.err != nil
 		z.mu.Unlock()
-		if !failed {
-			if _, err := z.w.Write(j.out); err != nil {
+		for _, s := range j.segs {
+			if failed {
+				break
+			}
+			if _, err := z.w.Write(s); err != nil {
 				z.setErr(err)
+				failed = true
 			}
 		}
 		z.free <- j
