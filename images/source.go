@@ -3,10 +3,13 @@ package images
 import (
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"path/filepath"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
 // SourceKind says where an image comes from.
@@ -194,4 +197,19 @@ func sanitizeRepo(s string) string {
 // <registry>/<repository>@sha256:…
 func SiteRef(registry, repository, digest string) string {
 	return strings.TrimSuffix(registry, "/") + "/" + repository + "@" + digest
+}
+
+// IsNetwork reports whether err is a failure to reach a registry
+// (connection refused, a name that does not resolve, a timeout, TLS), not
+// an answer from it (an unknown tag or repository, denied access): the
+// environment's fault, not the definition's.
+func IsNetwork(err error) bool {
+	var te *transport.Error
+	if errors.As(err, &te) {
+		return false
+	}
+	var ue *url.Error
+	var oe *net.OpError
+	var de *net.DNSError
+	return errors.As(err, &ue) || errors.As(err, &oe) || errors.As(err, &de)
 }

@@ -82,11 +82,31 @@ func gatherImages(ctx context.Context, d *def.Definition, facts *compiler.Facts,
 				sev = hcl.DiagWarning
 				detail += "; bundle build --offline would refuse it (bundle validate --offline refuses it as an error)"
 			}
-			diags = append(diags, &hcl.Diagnostic{Severity: sev, Summary: "Cannot resolve image", Detail: detail, Subject: attrRange(im.Body, "ref", im.DeclRange)})
+			dg := &hcl.Diagnostic{Severity: sev, Summary: "Cannot resolve image", Detail: detail, Subject: attrRange(im.Body, "ref", im.DeclRange)}
+			if images.IsNetwork(err) {
+				dg.Extra = EnvironmentFault{}
+			}
+			diags = append(diags, dg)
 			continue
 		}
 		found[s.Name] = compiler.ImageFact{Digest: r[0].Digest, Repository: r[0].Repository}
 		res.Images = append(res.Images, r[0])
 	}
 	return diags, found
+}
+
+// EnvironmentFault, as the Extra of an error diagnostic, says the
+// environment caused it (a registry that cannot be reached), not the
+// definition: the CLI exits 3 for it, as for any network failure.
+type EnvironmentFault struct{}
+
+// HasEnvironmentFault reports whether an error of diags is an
+// EnvironmentFault.
+func HasEnvironmentFault(diags hcl.Diagnostics) bool {
+	for _, d := range diags {
+		if _, ok := d.Extra.(EnvironmentFault); ok && d.Severity == hcl.DiagError {
+			return true
+		}
+	}
+	return false
 }

@@ -2,6 +2,8 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
 	"github.com/bdebundle/bundle/compiler"
 	def "github.com/bdebundle/bundle/hcl"
@@ -51,7 +53,13 @@ func Lock(ctx context.Context, p string, lopts def.Options, opts LockOptions) (*
 	}
 	locked, err := images.Lock(ctx, specs, images.Options{UpdateLock: opts.Update, Insecure: opts.Insecure})
 	if err != nil {
-		return nil, d, nil, err
+		if images.IsNetwork(err) || ctx.Err() != nil {
+			return nil, d, nil, err
+		}
+		// The registry answered (no such tag or repository, a platform
+		// the image lacks...): a fault of the definition, reported as
+		// build reports it, at the image's ref.
+		return nil, d, compiler.Scrub(d, hcl.Diagnostics{errDiag(lockErrAt(d, err), "Cannot resolve image", err.Error())}), nil
 	}
 	written := map[string]string{}
 	for _, im := range d.Images {
@@ -117,4 +125,15 @@ func inImageBlock(d *def.Definition, r *hcl.Range) bool {
 		}
 	}
 	return false
+}
+
+// lockErrAt is the ref of the image an images.Lock error names (its
+// messages start with image "NAME"), or nil.
+func lockErrAt(d *def.Definition, err error) *hcl.Range {
+	for _, im := range d.Images {
+		if strings.HasPrefix(err.Error(), fmt.Sprintf("image %q", im.Name)) {
+			return attrRange(im.Body, "ref", im.DeclRange)
+		}
+	}
+	return nil
 }

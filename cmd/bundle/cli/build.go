@@ -50,6 +50,9 @@ bundle will contain, and from which inputs, without writing anything.`,
 					_ = writeJSON(g, map[string]any{"diagnostics": toJSONDiags(diags)})
 				}
 				printDiags(g, d.Sources(), diags)
+				if pipeline.HasEnvironmentFault(diags) {
+					return &exitError{code: ExitEnv} // a registry that cannot be reached
+				}
 				return &exitError{code: ExitUser}
 			}
 			printDiags(g, d.Sources(), diags)

@@ -519,3 +519,55 @@ func treeSums(t *testing.T, dir string) string {
 	}
 	return b.String()
 }
+
+// TestRegistryFaultsSameInBuildAndLock: a registry that answers that the
+// image is not there is a fault of the definition, refused by build and
+// lock alike (exit 1, the same diagnostic at the image's ref); one that
+// cannot be reached is the environment's (exit 3) in both. build used to
+// exit 1 for the unreachable registry, and lock 3 for the unknown tag,
+// without a position.
+func TestRegistryFaultsSameInBuildAndLock(t *testing.T) {
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer srv.Close()
+	up := strings.TrimPrefix(srv.URL, "http://")
+	for _, tc := range []struct {
+		name string
+		ref  string
+		want int
+	}{
+		{"tag the registry does not have", up + "/team/web:404", ExitUser},
+		{"registry that cannot be reached", "127.0.0.1:1/team/web:1", ExitEnv},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			site := baseSite + "\nimage \"web\" {\n  ref = \"" + tc.ref + "\"\n}\n"
+			site = strings.Replace(site, "  cmd       = \"python -m SimpleHTTPServer $PORT0\"\n", "  image     = image.web\n", 1)
+			dir := writeSite(t, site)
+			var first []string
+			for _, args := range [][]string{
+				{"build", dir, "-o", filepath.Join(t.TempDir(), "dist"), "-q", "--json"},
+				{"lock", dir, "--json"},
+			} {
+				code, stdout, stderr := run(t, args...)
+				if code != tc.want {
+					t.Errorf("%v: exit %d, want %d\nstdout: %.2000s\nstderr: %.2000s", args, code, tc.want, stdout, stderr)
+					continue
+				}
+				if tc.want != ExitUser {
+					continue
+				}
+				errs := errorsAt(t, stdout)
+				if !strings.Contains(strings.Join(errs, "\n"), "Cannot resolve image @ site.hcl:") {
+					t.Errorf("%v: no Cannot resolve image at site.hcl among %q", args, errs)
+				}
+				if first == nil {
+					first = errs
+				} else if strings.Join(errs, "\n") != strings.Join(first, "\n") {
+					t.Errorf("%v reports\n  %s\nbut build reports\n  %s", args, strings.Join(errs, "\n  "), strings.Join(first, "\n  "))
+				}
+			}
+			if _, err := os.Stat(filepath.Join(dir, "bundle.lock.hcl")); err == nil {
+				t.Errorf("a refused lock wrote %s", filepath.Join(dir, "bundle.lock.hcl"))
+			}
+		})
+	}
+}
