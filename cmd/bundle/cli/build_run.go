@@ -67,13 +67,13 @@ func runBuild(cmd *cobra.Command, g *Globals, f *buildFlags, pres *pipeline.Resu
 	if f.Run.SignKey != "" {
 		key, err := regular.ReadFile(f.Run.SignKey, maxKeyFile)
 		if err != nil {
-			return usageErr(fmt.Errorf("reading signing key %q: %w", f.Run.SignKey, err))
+			return readErr(fmt.Errorf("reading signing key %q: %w", f.Run.SignKey, err))
 		}
 		opts.SignKey = key
 		opts.SignPassphrase = []byte(os.Getenv("BUNDLE_SIGN_PASSPHRASE"))
 		e, err := manifest.SigningKey(key, opts.SignPassphrase)
 		if err != nil {
-			return usageErr(fmt.Errorf("reading signing key %q: %w", f.Run.SignKey, err))
+			return userErr(fmt.Errorf("reading signing key %q: %w", f.Run.SignKey, err))
 		}
 		if f.Run.SignRepos {
 			repoKey = e

@@ -108,6 +108,21 @@ func TestExitCodesPerFault(t *testing.T) {
 		{"images push", func(in string) []string { return []string{"images", "push", in, "--registry", closed} }},
 		{"images list", func(in string) []string { return []string{"images", "list", in} }},
 	}
+	keyVerbs := []verb{
+		{"verify --key", func(in string) []string { return []string{"verify", archive, "--key", in} }},
+		{"deploy --key", func(in string) []string { return []string{"deploy", archive, "--dry-run", "--key", in} }},
+		{"images push --key", func(in string) []string {
+			return []string{"images", "push", archive, "--key", in, "--registry", closed}
+		}},
+		{"build --sign-key", func(in string) []string {
+			return []string{"build", site, "-o", filepath.Join(t.TempDir(), "d"), "-q", "--offline", "--sign-key", in}
+		}},
+		{"repo index --sign-key", func(in string) []string {
+			d := filepath.Join(t.TempDir(), "rpms")
+			copyTree(t, rpms, d)
+			return []string{"repo", "index", d, "--sign-key", in}
+		}},
+	}
 	repoVerb := verb{"repo index", func(in string) []string {
 		return []string{"repo", "index", in}
 	}}
@@ -127,6 +142,9 @@ func TestExitCodesPerFault(t *testing.T) {
 		{"truncated archive", truncated, bundleVerbs, ExitUser},
 		{"file that is no archive", notArchive, bundleVerbs, ExitUser},
 		{"directory with a corrupt RPM", badRPMs, []verb{repoVerb}, ExitUser},
+		{"key file that is missing", filepath.Join(tmp, "missing.asc"), keyVerbs, ExitUser},
+		{"key file that is a FIFO", fifo, keyVerbs, ExitUser},
+		{"key file that is no key", notArchive, keyVerbs, ExitUser},
 		{"unknown flag", site, []verb{
 			{"validate", func(in string) []string { return []string{"validate", in, "--nope"} }},
 			{"build", func(in string) []string { return []string{"build", in, "--nope"} }},

@@ -49,12 +49,12 @@ func TestHostileFiles(t *testing.T) {
 		{name: "FIFO signing key", prepare: func(t *testing.T, d string) { fifo(t, filepath.Join(d, "key.asc")) },
 			args: func(d string) []string {
 				return []string{"build", d, "-o", filepath.Join(d, "dist"), "--sign-key", filepath.Join(d, "key.asc")}
-			}, code: ExitUsage, want: "named pipe"},
+			}, code: ExitUser, want: "named pipe"},
 		{name: "device as signing key", args: func(d string) []string {
 			return []string{"build", d, "-o", filepath.Join(d, "dist"), "--sign-key", "/dev/zero"}
-		}, code: ExitUsage, want: "character device"},
+		}, code: ExitUser, want: "character device"},
 		{name: "FIFO verify key", prepare: func(t *testing.T, d string) { fifo(t, filepath.Join(d, "key.asc")) },
-			args: func(d string) []string { return []string{"verify", d, "--key", filepath.Join(d, "key.asc")} }, code: ExitUsage, want: "named pipe"},
+			args: func(d string) []string { return []string{"verify", d, "--key", filepath.Join(d, "key.asc")} }, code: ExitUser, want: "named pipe"},
 		{name: "FIFO among the RPMs", prepare: func(t *testing.T, d string) { fifo(t, filepath.Join(d, "rpms", "evil-1-1.noarch.rpm")) },
 			args: func(d string) []string { return []string{"validate", d} }, code: ExitUser, want: "named pipe"},
 		{name: "FIFO as a GPG key", site: strings.Replace(baseSite, `packages = ["rpms"]`, `packages = ["rpms"]`+"\n  gpg_keys = [\"k.asc\"]", 1),
@@ -79,7 +79,7 @@ func TestHostileFiles(t *testing.T) {
 		{name: "var file over the size limit", prepare: func(t *testing.T, d string) { big(t, filepath.Join(d, "x.vars.hcl"), 17<<20) },
 			args: func(d string) []string { return []string{"validate", d, "--var-file", filepath.Join(d, "x.vars.hcl")} }, code: ExitUser, want: "file too large"},
 		{name: "key over the size limit", prepare: func(t *testing.T, d string) { big(t, filepath.Join(d, "key.asc"), 17<<20) },
-			args: func(d string) []string { return []string{"verify", d, "--key", filepath.Join(d, "key.asc")} }, code: ExitUsage, want: "file too large"},
+			args: func(d string) []string { return []string{"verify", d, "--key", filepath.Join(d, "key.asc")} }, code: ExitUser, want: "file too large"},
 		{name: "deep nesting", site: baseSite + "\nlocals {\n  deep = " + strings.Repeat("[", 100000) + strings.Repeat("]", 100000) + "\n}\n",
 			args: func(d string) []string { return []string{"validate", d} }, code: ExitUser, want: "Nesting too deep"},
 		{name: "deep nesting of blocks", site: baseSite + "\n" + strings.Repeat("a {\n", 5000) + strings.Repeat("}\n", 5000),

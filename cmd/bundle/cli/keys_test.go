@@ -77,8 +77,8 @@ func TestBadKeyFiles(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("BUNDLE_SIGN_PASSPHRASE", tc.env)
 			code, _, stderr := run(t, tc.args...)
-			if code == 0 || code == ExitEnv || !strings.Contains(stderr, tc.key) || !strings.Contains(stderr, tc.want) {
-				t.Errorf("exit %d, stderr:\n%s\nwant a user or usage error naming %s and saying %q", code, stderr, tc.key, tc.want)
+			if code != ExitUser || !strings.Contains(stderr, tc.key) || !strings.Contains(stderr, tc.want) {
+				t.Errorf("exit %d, stderr:\n%s\nwant a user error (%d) naming %s and saying %q", code, stderr, ExitUser, tc.key, tc.want)
 			}
 			if entries, _ := os.ReadDir(dist); len(entries) != 0 {
 				t.Errorf("%s holds %d entries after a refused key", dist, len(entries))

@@ -69,7 +69,7 @@ among the packages). The new repodata replaces the old one atomically.`,
 			if signKey != "" {
 				k, err := readSigningKey(signKey)
 				if err != nil {
-					return userErr(err)
+					return readErr(err)
 				}
 				opts.SignKey = k
 			}
@@ -133,11 +133,11 @@ among the packages). The new repodata replaces the old one atomically.`,
 func readSigningKey(path string) (*openpgp.Entity, error) {
 	data, err := regular.ReadFile(path, maxKeyFile)
 	if err != nil {
-		return nil, fmt.Errorf("reading %q: %w", path, err)
+		return nil, fmt.Errorf("reading signing key %q: %w", path, err)
 	}
 	e, err := manifest.SigningKey(data, []byte(os.Getenv("BUNDLE_SIGN_PASSPHRASE")))
 	if err != nil {
-		return nil, fmt.Errorf("reading signing key %q: %w", path, err)
+		return nil, userErr(fmt.Errorf("reading signing key %q: %w", path, err))
 	}
 	return e, nil
 }

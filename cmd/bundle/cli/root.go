@@ -75,6 +75,20 @@ func pathErr(err error) error {
 }
 func usageErr(err error) error { return &exitError{ExitUsage, err} }
 
+// readErr maps an error reading a file a flag names (--key, --sign-key) as
+// pathErr maps path arguments, and a file over its size limit as the user's
+// (1), as for var files.
+func readErr(err error) error {
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return err // already mapped
+	}
+	if errors.Is(err, regular.ErrTooLarge) {
+		return userErr(err)
+	}
+	return pathErr(err)
+}
+
 // bundleErr maps an error reading a bundle the user named (inspect, diff):
 // a path that names nothing, or something that is no readable bundle (not
 // a regular file or directory, a bundle.json that does not parse, a

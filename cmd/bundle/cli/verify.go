@@ -22,10 +22,10 @@ func readPublicKey(path string) ([]byte, error) {
 	}
 	key, err := regular.ReadFile(path, maxKeyFile)
 	if err != nil {
-		return nil, usageErr(fmt.Errorf("reading key: %w", err))
+		return nil, readErr(fmt.Errorf("reading key %q: %w", path, err))
 	}
 	if err := manifest.CheckPublicKey(key); err != nil {
-		return nil, usageErr(fmt.Errorf("reading key %q: %w", path, err))
+		return nil, userErr(fmt.Errorf("reading key %q: %w", path, err))
 	}
 	return key, nil
 }
