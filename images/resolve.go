@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -36,6 +37,11 @@ func Resolve(ctx context.Context, layoutDir string, specs []Spec, opts Options) 
 			// previous layout, are read in full: what the build copies.
 			if opts.VerifyLocal && (src.Kind != Registry || a.preselected) {
 				if err := verifyBlobs(gctx, a); err != nil {
+					return fmt.Errorf("image %q from %s: %w", spec.Name, spec.Ref, err)
+				}
+			}
+			if opts.VerifyLocal && src.Kind == DockerArchive && a.img != nil {
+				if err := verifyDiffIDs(gctx, a.img); err != nil {
 					return fmt.Errorf("image %q from %s: %w", spec.Name, spec.Ref, err)
 				}
 			}
@@ -92,6 +98,45 @@ func verifyBlob(j job) error {
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != j.digest.Hex {
 		return fmt.Errorf("%w: content hashes to sha256:%s", ErrDigestMismatch, got)
+	}
+	return nil
+}
+
+// verifyDiffIDs decompresses every layer of img and checks it against the
+// diff_id its config names. A docker archive's layers are not named by
+// their digests (those are computed from the bytes as read), so this is
+// the only check of their content: a corrupt gzip stream is refused here,
+// not pulled at the site.
+func verifyDiffIDs(ctx context.Context, img v1.Image) error {
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return fmt.Errorf("reading the image config: %w", err)
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		return err
+	}
+	if len(layers) != len(cf.RootFS.DiffIDs) {
+		return fmt.Errorf("the config names %d layers (rootfs.diff_ids), the manifest %d", len(cf.RootFS.DiffIDs), len(layers))
+	}
+	for i, l := range layers {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		want := cf.RootFS.DiffIDs[i]
+		rc, err := l.Uncompressed()
+		if err != nil {
+			return fmt.Errorf("layer %d: %w", i+1, err)
+		}
+		h := sha256.New()
+		_, err = io.Copy(h, rc)
+		rc.Close()
+		if err != nil {
+			return fmt.Errorf("layer %d: decompressing: %w", i+1, err)
+		}
+		if got := hex.EncodeToString(h.Sum(nil)); got != want.Hex {
+			return fmt.Errorf("layer %d: %w: its uncompressed content hashes to sha256:%s, the config's diff_id is %s", i+1, ErrDigestMismatch, got, want)
+		}
 	}
 	return nil
 }

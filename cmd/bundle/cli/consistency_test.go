@@ -210,6 +210,15 @@ func TestBuildRefusesOnlyWhatValidateRefuses(t *testing.T) {
 			prepare: func(t *testing.T, d string) {
 				corruptTarMember(t, filepath.Join(d, "images", "nginx-1.7.9.tar"), ".tar.gz")
 			}},
+		{name: "docker archive with a corrupt layer, not pinned", want: "Cannot resolve image", lock: 1, image: true,
+			prepare: func(t *testing.T, d string) {
+				// Only the layer's diff_id can tell: the archive's digests
+				// are computed from its bytes.
+				corruptTarMember(t, filepath.Join(d, "images", "nginx-1.7.9.tar"), ".tar.gz")
+				if err := os.Remove(filepath.Join(d, "bundle.lock.hcl")); err != nil {
+					t.Fatal(err)
+				}
+			}},
 		{name: "lock file pinning another digest", want: "Cannot resolve image", lock: 1, image: true,
 			prepare: func(t *testing.T, d string) {
 				// Another valid digest: its first hex digit changed.
