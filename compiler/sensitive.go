@@ -36,7 +36,7 @@ func (c *compiler) secrets() []string {
 	}
 	for _, v := range c.d.Variables {
 		if v.Sensitive && v.Value != cty.NilVal {
-			eachString(v.Value, add)
+			def.EachString(v.Value, add)
 		}
 	}
 	// Every attribute derived from one, wherever it goes (the sinks below
@@ -56,24 +56,6 @@ func (c *compiler) secrets() []string {
 		})
 	}
 	return out
-}
-
-// eachString calls f with every known string inside v.
-func eachString(v cty.Value, f func(string)) {
-	if v.IsNull() || !v.IsKnown() {
-		return
-	}
-	v, _ = v.Unmark()
-	ty := v.Type()
-	switch {
-	case ty == cty.String:
-		f(v.AsString())
-	case ty.IsListType() || ty.IsSetType() || ty.IsTupleType() || ty.IsMapType() || ty.IsObjectType():
-		for it := v.ElementIterator(); it.Next(); {
-			_, e := it.Element()
-			eachString(e, f)
-		}
-	}
 }
 
 // markSensitiveFiles marks every rendered file that holds a sensitive string

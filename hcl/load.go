@@ -441,7 +441,7 @@ func (d *Definition) SensitiveStrings() []string {
 	var out []string
 	seen := map[string]bool{}
 	add := func(v cty.Value) {
-		eachString(v, func(s string) {
+		EachString(v, func(s string) {
 			if !seen[s] {
 				seen[s] = true
 				out = append(out, s)
@@ -497,8 +497,9 @@ func (d *Definition) SensitiveStrings() []string {
 	return out
 }
 
-// eachString calls f with every known string inside v.
-func eachString(v cty.Value, f func(string)) {
+// EachString calls f with every known string inside v, at any depth
+// (marks removed; null and unknown values hold none).
+func EachString(v cty.Value, f func(string)) {
 	if v == cty.NilVal || v.IsNull() || !v.IsKnown() {
 		return
 	}
@@ -510,7 +511,7 @@ func eachString(v cty.Value, f func(string)) {
 	case ty.IsListType() || ty.IsSetType() || ty.IsTupleType() || ty.IsMapType() || ty.IsObjectType():
 		for it := v.ElementIterator(); it.Next(); {
 			_, e := it.Element()
-			eachString(e, f)
+			EachString(e, f)
 		}
 	}
 }

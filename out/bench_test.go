@@ -13,13 +13,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/bdebundle/bundle/compiler"
+	"github.com/bdebundle/bundle/internal/testutil"
 )
 
 const benchFile = 64 << 20
@@ -233,26 +233,14 @@ func BenchmarkBuildPackingFloor(b *testing.B) {
 			rss = max(rss, r)
 		}
 		os.RemoveAll(work)
-		for _, d := range [][]time.Duration{refW, refC, ourW, ourC} {
-			slices.Sort(d)
-		}
-		best := func(d []time.Duration) time.Duration { return d[0] }
-		med := func(d []time.Duration) time.Duration { return d[len(d)/2] }
-		ratio := func(a, b time.Duration) float64 { return a.Seconds() / b.Seconds() }
-		ms := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
-		b.ReportMetric(ratio(best(ourW), best(refW)), "x-tar|zstd")
-		b.ReportMetric(ratio(med(ourW), med(refW)), "x-tar|zstd-median")
-		b.ReportMetric(ratio(best(ourC), best(refC)), "x-tar|zstd-cpu")
-		b.ReportMetric(ratio(med(ourC), med(refC)), "x-tar|zstd-cpu-median")
+		ours, refs, ratios := testutil.FloorRuns{OurWall: ourW, OurCPU: ourC, RefWall: refW, RefCPU: refC}.Report(b)
 		b.ReportMetric(float64(rss)/(1<<20), "MiB-rss")
 		b.Logf(`256 MiB of incompressible inputs, %d runs alternated (best / median):
-  bundle build (hard links, no cache, tar.zst, fsynced): wall %v / %v, CPU %v / %v, peak RSS %.0f MiB
+  bundle build (hard links, no cache, tar.zst, fsynced): %s, peak RSS %.0f MiB
   %s:
-                                                         wall %v / %v, CPU %v / %v
-  build / reference: wall %.2fx / %.2fx, CPU %.2fx / %.2fx
+    %s
+  build / reference: %s
   (go test ./out -run '^$' -bench BuildPackingFloor -benchtime 1x -count 3)`,
-			runs, ms(best(ourW)), ms(med(ourW)), ms(best(ourC)), ms(med(ourC)), float64(rss)/(1<<20),
-			ref, ms(best(refW)), ms(med(refW)), ms(best(refC)), ms(med(refC)),
-			ratio(best(ourW), best(refW)), ratio(med(ourW), med(refW)), ratio(best(ourC), best(refC)), ratio(med(ourC), med(refC)))
+			runs, ours, float64(rss)/(1<<20), ref, refs, ratios)
 	}
 }

@@ -11,12 +11,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"syscall"
 	"testing"
 	"time"
 
 	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/internal/testutil"
 	"github.com/bdebundle/bundle/out"
 )
 
@@ -70,25 +70,13 @@ func BenchmarkBuildPackingFloor405(b *testing.B) {
 			}
 			os.RemoveAll(outDir)
 		}
-		for _, d := range [][]time.Duration{refW, refC, ourW, ourC} {
-			slices.Sort(d)
-		}
-		best := func(d []time.Duration) time.Duration { return d[0] }
-		med := func(d []time.Duration) time.Duration { return d[len(d)/2] }
-		ratio := func(a, b time.Duration) float64 { return a.Seconds() / b.Seconds() }
-		ms := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
-		b.ReportMetric(ratio(best(ourW), best(refW)), "x-tar|zstd")
-		b.ReportMetric(ratio(med(ourW), med(refW)), "x-tar|zstd-median")
-		b.ReportMetric(ratio(best(ourC), best(refC)), "x-tar|zstd-cpu")
-		b.ReportMetric(ratio(med(ourC), med(refC)), "x-tar|zstd-cpu-median")
+		ours, refs, ratios := testutil.FloorRuns{OurWall: ourW, OurCPU: ourC, RefWall: refW, RefCPU: refC}.Report(b)
 		b.Logf(`405 RPMs (405 MiB), %d runs alternated (best / median):
-  bundle build --no-cache (load, scan, repodata, SBOM, hard links, tar.zst, fsynced): wall %v / %v, CPU %v / %v
+  bundle build --no-cache (load, scan, repodata, SBOM, hard links, tar.zst, fsynced): %s
   %s:
-    wall %v / %v, CPU %v / %v
-  build / reference: wall %.2fx / %.2fx, CPU %.2fx / %.2fx
+    %s
+  build / reference: %s
   (go test ./pipeline -run '^$' -bench BuildPackingFloor405 -benchtime 1x -count 3)`,
-			runs, ms(best(ourW)), ms(med(ourW)), ms(best(ourC)), ms(med(ourC)),
-			ref, ms(best(refW)), ms(med(refW)), ms(best(refC)), ms(med(refC)),
-			ratio(best(ourW), best(refW)), ratio(med(ourW), med(refW)), ratio(best(ourC), best(refC)), ratio(med(ourC), med(refC)))
+			runs, ours, ref, refs, ratios)
 	}
 }

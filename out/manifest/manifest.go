@@ -374,6 +374,8 @@ func CheckRelPath(p string) error {
 	return nil
 }
 
+// IsSHA256 reports whether s is a SHA-256 digest in lower-case hex, as
+// bundle.json, SHA256SUMS and the provenance write them.
 func IsSHA256(s string) bool {
 	if len(s) != 64 {
 		return false
@@ -386,6 +388,8 @@ func IsSHA256(s string) bool {
 	return true
 }
 
+// IsMetaFile reports whether p is one of the files that describe the bundle
+// rather than belong to it: bundle.json, SHA256SUMS and the signature.
 func IsMetaFile(p string) bool {
 	return p == FileName || p == SumsName || p == SignatureName
 }
