@@ -70,24 +70,12 @@ func loadOldRepodata(ctx context.Context, dir string, sp *spill, add func(loc st
 		}
 	}
 	where := func(i int) string { return filepath.Join(dir, filepath.FromSlash(datas[i].Location.Href)) }
-	var chans [3]chan fragment
+	var chans [3]<-chan fragment
 	var errs [3]error
 	g, gctx := errgroup.WithContext(ctx)
 	for i := range kinds {
-		ch := make(chan fragment, 64)
-		chans[i] = ch
-		g.Go(func() error {
-			err := splitMetadata(gctx, where(i), datas[i], roots[i], i, func(f fragment) error {
-				select {
-				case ch <- f:
-					return nil
-				case <-gctx.Done():
-					return gctx.Err()
-				}
-			})
-			errs[i] = err // seen by the joiner once ch is closed
-			close(ch)
-			return err
+		chans[i] = produce(gctx, g, &errs[i], func(emit func(fragment) error) error {
+			return splitMetadata(gctx, where(i), datas[i], roots[i], i, emit)
 		})
 	}
 	g.Go(func() error {

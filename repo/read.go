@@ -113,7 +113,7 @@ func readRepodataEach(ctx context.Context, repoDir string, emit func(*Package) e
 	// filelists and other to primary by position, checking each pkgid.
 	kinds := [3]string{"primary", "filelists", "other"}
 	var (
-		chans [3]chan *Package
+		chans [3]<-chan *Package
 		errs  [3]error
 	)
 	g, gctx := errgroup.WithContext(ctx)
@@ -122,20 +122,8 @@ func readRepodataEach(ctx context.Context, repoDir string, emit func(*Package) e
 		if d == nil {
 			continue
 		}
-		ch := make(chan *Package, 64)
-		chans[i] = ch
-		g.Go(func() error {
-			err := parseMetadata(gctx, repoDir, d, typ, func(p *Package) error {
-				select {
-				case ch <- p:
-					return nil
-				case <-gctx.Done():
-					return gctx.Err()
-				}
-			})
-			errs[i] = err // seen by the joiner once ch is closed
-			close(ch)
-			return err
+		chans[i] = produce(gctx, g, &errs[i], func(emit func(*Package) error) error {
+			return parseMetadata(gctx, repoDir, d, typ, emit)
 		})
 	}
 	g.Go(func() error {
@@ -501,4 +489,26 @@ func findRPMs(dir string) ([]string, error) {
 		return path.Clean(filepath.ToSlash(out[i])) < path.Clean(filepath.ToSlash(out[j]))
 	})
 	return out, nil
+}
+
+// produce runs parse on g and returns a channel of what it emits, closed
+// when parse returns; *errp holds parse's error by then, so a reader that
+// sees the channel closed can tell an ended stream from a failed one. An
+// emit blocked on a full channel gives up when ctx is done.
+func produce[T any](ctx context.Context, g *errgroup.Group, errp *error, parse func(emit func(T) error) error) <-chan T {
+	ch := make(chan T, 64)
+	g.Go(func() error {
+		err := parse(func(v T) error {
+			select {
+			case ch <- v:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+		*errp = err
+		close(ch)
+		return err
+	})
+	return ch
 }
