@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -82,8 +83,19 @@ func newBridge(t *testing.T, p *Plan) bridgeEnv {
 
 func (e bridgeEnv) run(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
-	cmd := exec.Command("bash", append([]string{e.script}, args...)...)
-	cmd.Env = append(os.Environ(), "BRIDGE_HAPROXY_CFG="+e.cfg, "BRIDGE_RELOAD="+filepath.Join(filepath.Dir(e.script), "reload"),
+	return e.runEnv(t, os.Environ(), args...)
+}
+
+// cronEnv is the environment cron gives a cron.d job (cron's
+// _PATH_DEFPATH), plus the bridge's test overrides.
+var cronEnv = []string{"PATH=/usr/bin:/bin", "SHELL=/bin/sh", "HOME=/root", "LOGNAME=root"}
+
+// runEnv runs the bridge with exactly env (plus its BRIDGE_* overrides) as
+// /bin/sh -c runs a cron command.
+func (e bridgeEnv) runEnv(t *testing.T, env []string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	cmd := exec.Command("/bin/sh", append([]string{"-c", `exec "$0" "$@"`, e.script}, args...)...)
+	cmd.Env = append(slices.Clone(env), "BRIDGE_HAPROXY_CFG="+e.cfg, "BRIDGE_RELOAD="+filepath.Join(filepath.Dir(e.script), "reload"),
 		"BRIDGE_CONF_DIR="+filepath.Join(filepath.Dir(e.script), "conf"), "BRIDGE_CRON_FILE="+filepath.Join(filepath.Dir(e.script), "cron"),
 		"BRIDGE_SCRIPT_PATH="+filepath.Join(filepath.Dir(e.script), "installed"))
 	var o, s bytes.Buffer
@@ -270,5 +282,60 @@ func TestBridgeInstallCronjob(t *testing.T) {
 	out, err := cmd.Output()
 	if err != nil || !bytes.Equal(out, planFile(t, p, "clusters/mesos01/haproxy/cron.d/haproxy-marathon-bridge").Data) {
 		t.Errorf("cronjob prints %q (%v)", out, err)
+	}
+}
+
+// Under cron's environment (env -i PATH=/usr/bin:/bin, where Debian's and
+// CentOS's haproxy in /usr/sbin is not found) the bridge still checks each
+// new haproxy.cfg with haproxy -c: a config HAProxy refuses (a server name
+// that does not resolve) is not installed and HAProxy is not reloaded; one
+// it accepts is installed and reloaded.
+func TestBridgeChecksUnderCron(t *testing.T) {
+	bin := needTool(t, "haproxy", "haproxy")
+	for _, d := range filepath.SplitList("/usr/bin:/bin") {
+		if _, err := os.Stat(filepath.Join(d, "haproxy")); err == nil {
+			t.Fatalf("haproxy is in %s: cron's PATH finds it, so this test would prove nothing", d)
+		}
+	}
+	if _, err := os.Stat("/usr/sbin/haproxy"); err != nil {
+		t.Fatalf("haproxy is %s, not /usr/sbin/haproxy as on a node: %v", bin, err)
+	}
+	p := examplePlan(t)
+	e := newBridge(t, p)
+	if err := os.WriteFile(e.cfg, []byte("site config\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	bad, _ := marathon08(t, "nginx\t80\tno-such-node.bundle-test.invalid:31000\t\n")
+	_, stderr, err := e.runEnv(t, cronEnv, "refresh_system_haproxy", strings.TrimPrefix(bad.URL, "http://"))
+	if err == nil {
+		t.Fatal("a config haproxy -c refuses was accepted under cron's PATH")
+	}
+	if !strings.Contains(stderr, "fails haproxy -c") {
+		t.Errorf("stderr does not say haproxy -c refused the file:\n%s", stderr)
+	}
+	if b, _ := os.ReadFile(e.cfg); string(b) != "site config\n" || e.reloadCount(t) != 0 {
+		t.Fatalf("a refused config was installed (%q) or HAProxy reloaded (%d)", b, e.reloadCount(t))
+	}
+	good, _ := marathon08(t, "nginx\t80\t127.0.0.1:31000\t\n")
+	if _, stderr, err := e.runEnv(t, cronEnv, "refresh_system_haproxy", strings.TrimPrefix(good.URL, "http://")); err != nil {
+		t.Fatalf("refresh under cron's PATH: %v\n%s", err, stderr)
+	}
+	if b, _ := os.ReadFile(e.cfg); !bytes.Contains(b, []byte("  server nginx-1 127.0.0.1:31000 check\n")) || e.reloadCount(t) != 1 {
+		t.Fatalf("an accepted config was not installed and reloaded (%d reloads):\n%s", e.reloadCount(t), b)
+	}
+}
+
+// With no haproxy to check with, the bridge installs nothing.
+func TestBridgeWithoutHAProxy(t *testing.T) {
+	p := examplePlan(t)
+	e := newBridge(t, p)
+	srv, _ := marathon08(t, "nginx\t80\t127.0.0.1:31000\t\n")
+	env := append(slices.Clone(cronEnv), "BRIDGE_HAPROXY=haproxy-not-installed")
+	_, stderr, err := e.runEnv(t, env, "refresh_system_haproxy", strings.TrimPrefix(srv.URL, "http://"))
+	if err == nil || !strings.Contains(stderr, "no haproxy-not-installed in") {
+		t.Fatalf("refresh without haproxy: %v\n%s", err, stderr)
+	}
+	if _, err := os.Stat(e.cfg); !os.IsNotExist(err) || e.reloadCount(t) != 0 {
+		t.Fatalf("haproxy.cfg written (%v) or reloaded (%d) with nothing to check it", err, e.reloadCount(t))
 	}
 }
