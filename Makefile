@@ -22,10 +22,18 @@ test: deps lint sbomcheck-deps
 
 # createrepo_c's test packages (../shared/testdata) indexed by the repo
 # tests besides their own corpus; make test does not need them.
+#
+# The judges (../shared/judges, see its README): the real programs a 2015
+# node runs. HAProxy 1.5.2 is built from its source once and cached under
+# the bundle cache (internal/haproxyjudge); it judges every haproxy.cfg the
+# compiler, the cookbook and both bridges write.
 CONFORMANCE_DATA ?= $(CURDIR)/../shared/testdata
+BUNDLE_JUDGES ?= $(CURDIR)/../shared/judges
 conformance:
 	@test -d "$(CONFORMANCE_DATA)/createrepo_c-packages" || { echo "make conformance: $(CONFORMANCE_DATA)/createrepo_c-packages is missing (createrepo_c's test RPMs; set CONFORMANCE_DATA)" >&2; exit 1; }
+	@test -f "$(BUNDLE_JUDGES)/haproxy-1.5.2.tar.gz" || { echo "make conformance: $(BUNDLE_JUDGES)/haproxy-1.5.2.tar.gz is missing (the judges; set BUNDLE_JUDGES)" >&2; exit 1; }
 	BUNDLE_CONFORMANCE_DATA="$(CONFORMANCE_DATA)" $(GO) test -count=1 -timeout 20m ./repo/
+	BUNDLE_JUDGES="$(BUNDLE_JUDGES)" $(GO) test -count=1 -timeout 20m ./internal/haproxyjudge/ ./compiler/
 
 test-quick: sbomcheck-deps
 	$(GO) test -count=1 ./...
