@@ -64,44 +64,98 @@ func planFile(t testing.TB, p *Plan, path string) *File {
 
 func cookbookPrefix(p *Plan) string { return CookbooksDir + CookbookName(p.Name) + "/" }
 
-// Every .rb of the cookbook passes ruby -c; every .erb compiles with ERB and
-// its compiled source passes ruby -c.
-func TestCookbookRubySyntax(t *testing.T) {
+// ruby19Result is what testdata/ruby/ruby19_check.rb prints.
+type ruby19Result struct {
+	RB     int                 `json:"rb"`
+	ERB    int                 `json:"erb"`
+	Errors map[string][]string `json:"errors"`
+}
+
+// ruby19Check reads files with the Ruby 1.9 grammar (.rb) or compiles them
+// with Erubis and reads the result with it (.erb).
+func ruby19Check(t *testing.T, files ...string) ruby19Result {
+	t.Helper()
 	ruby := needTool(t, "ruby", "ruby")
+	script := filepath.Join(testutil.ModuleRoot(t), "compiler", "testdata", "ruby", "ruby19_check.rb")
+	cmd := exec.Command(ruby, append([]string{script}, files...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s (needs ruby-whitequark-parser and ruby-erubis): %v\n%s", script, err, stderr.String())
+	}
+	var r ruby19Result
+	if err := json.Unmarshal(out, &r); err != nil {
+		t.Fatalf("%s: %v: %s", script, err, out)
+	}
+	return r
+}
+
+// Every .rb of the cookbook parses with the Ruby 1.9 grammar Chef 11 runs
+// (and is ASCII or declares its encoding); every .erb compiles with Erubis,
+// Chef 11's template engine, to Ruby the 1.9 grammar parses.
+func TestCookbookRuby19(t *testing.T) {
 	p := examplePlan(t)
 	dir := writePlanFiles(t, p, cookbookPrefix(p))
-	var rb, erb int
+	var files []string
 	err := filepath.WalkDir(dir, func(fp string, e os.DirEntry, err error) error {
-		if err != nil || e.IsDir() {
-			return err
+		if err == nil && !e.IsDir() && (filepath.Ext(fp) == ".rb" || filepath.Ext(fp) == ".erb") {
+			files = append(files, fp)
 		}
-		rel, _ := filepath.Rel(dir, fp)
-		switch filepath.Ext(fp) {
-		case ".rb":
-			rb++
-			if out, err := exec.Command(ruby, "-c", fp).CombinedOutput(); err != nil {
-				t.Errorf("ruby -c %s: %v\n%s", rel, err, out)
-			}
-		case ".erb":
-			erb++
-			src, err := exec.Command(ruby, "-rerb", "-e", "print ERB.new(File.read(ARGV[0])).src", fp).Output()
-			if err != nil {
-				t.Errorf("ERB does not compile %s: %v", rel, err)
-				return nil
-			}
-			cmd := exec.Command(ruby, "-c")
-			cmd.Stdin = bytes.NewReader(src)
-			if out, err := cmd.CombinedOutput(); err != nil {
-				t.Errorf("the compiled source of %s fails ruby -c: %v\n%s", rel, err, out)
-			}
-		}
-		return nil
+		return err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rb < 5 || erb < 4 {
-		t.Fatalf("only %d .rb and %d .erb files checked", rb, erb)
+	r := ruby19Check(t, files...)
+	for f, errs := range r.Errors {
+		rel, _ := filepath.Rel(dir, f)
+		t.Errorf("%s:\n%s", rel, strings.Join(errs, "\n"))
+	}
+	if r.RB < 5 || r.ERB < 4 || r.RB+r.ERB != len(files) {
+		t.Fatalf("only %d .rb and %d .erb of %d files checked", r.RB, r.ERB, len(files))
+	}
+}
+
+// The Ruby 1.9 check refuses what Ruby 1.9.3 refuses and Ruby 2 and later
+// accept, and accepts the 1.9 syntax the cookbook uses.
+func TestRuby19CheckRefusesNewerRuby(t *testing.T) {
+	dir := t.TempDir()
+	var files []string
+	want, names := map[string]bool{}, map[string]string{}
+	for _, tc := range []struct {
+		name, file, src string
+		ok              bool
+	}{
+		{"1.9 hash and lambda", "a.rb", "variables(a: 1, 'b' => [2])\nf = ->(x) { x }\nsupports status: true\n", true},
+		{"erb with a block", "a.erb", "<%= @l.map { |x| \"#{x['n']}\\n\" }.join %>", true},
+		{"encoding comment", "a.rb", "# encoding: utf-8\nx = 'caf\u00e9'\n", true},
+		{"symbol array", "a.rb", "x = %i[a b]\n", false},
+		{"keyword argument", "a.rb", "def f(a:, b: 1)\n  a\nend\n", false},
+		{"double splat", "a.rb", "def f(**o)\n  o\nend\n", false},
+		{"safe navigation", "a.rb", "x = node&.name\n", false},
+		{"squiggly heredoc", "a.rb", "x = <<~EOS\n  a\nEOS\n", false},
+		{"string symbol key", "a.rb", "h = { \"a\": 1 }\n", false},
+		{"safe navigation in erb", "a.erb", "<%= @a&.b %>\n", false},
+		{"unclosed erb code", "a.erb", "<%= @a.map { |x| x %>\n", false},
+		{"non-ASCII without encoding comment", "a.rb", "x = 'caf\u00e9'\n", false},
+	} {
+		fp := filepath.Join(dir, fmt.Sprintf("case%02d-%s", len(files), tc.file))
+		if err := os.WriteFile(fp, []byte(tc.src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, fp)
+		want[fp] = tc.ok
+		names[fp] = tc.name
+	}
+	r := ruby19Check(t, files...)
+	if r.RB+r.ERB != len(files) {
+		t.Fatalf("%d of %d files checked", r.RB+r.ERB, len(files))
+	}
+	for _, fp := range files {
+		if errs := r.Errors[fp]; (len(errs) == 0) != want[fp] {
+			t.Errorf("%s: accepted = %v, want %v: %v", names[fp], len(errs) == 0, want[fp], errs)
+		}
 	}
 }
 
@@ -131,7 +185,7 @@ func renderCookbook(t *testing.T, p *Plan) renderedCookbook {
 	return r
 }
 
-// Each template, rendered by Ruby's ERB with the variables its recipe
+// Each template, rendered by Erubis (Chef 11's engine) with the variables its recipe
 // passes (the library's, with the planned hosts), equals byte for byte the
 // file the compiler renders; and the cookbook writes every file the
 // compiler renders for a node.
@@ -227,6 +281,10 @@ func TestRubyLiteral(t *testing.T) {
 	f := filepath.Join(t.TempDir(), "lit.rb")
 	if err := os.WriteFile(f, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
+	}
+	// Chef 11's Ruby 1.9 reads the literal too.
+	if r := ruby19Check(t, f); len(r.Errors) > 0 {
+		t.Fatalf("the Ruby 1.9 grammar refuses the literal: %v\n%s", r.Errors, src)
 	}
 	out, err := exec.Command(ruby, f).CombinedOutput()
 	if err != nil {

@@ -5,12 +5,12 @@
 # for are declared between before_mesos and after_mesos, as the run list
 # orders them. Then "converges": each template/cookbook_file resource whose
 # action is not :nothing writes its file, the last writer winning, rendered
-# with Ruby's ERB from the bundle cookbook (or marked "upstream" when it is
+# with Erubis (Chef 11's template engine) from the bundle cookbook (or marked "upstream" when it is
 # still the mesos cookbook's). File.exist?, File.symlink? and Dir.glob see absolute paths
 # below ROOT (the node's file system). Prints JSON.
 #
 # Usage: ruby converge_recipes.rb COOKBOOK_DIR COOKBOOK_NAME CLUSTER GROUP ROOT
-require 'erb'
+require 'erubis'
 require 'json'
 
 DIR, CB, CLUSTER, GROUP, ROOT = ARGV
@@ -218,10 +218,10 @@ end
 recipe.run('after_mesos') if master || slave
 recipe.run('haproxy')
 
+# Chef 11 renders a template with Erubis::Eruby in an Erubis::Context
+# holding the resource's variables.
 def render(dir, name, vars)
-  o = Object.new
-  (vars || {}).each { |k, v| o.instance_variable_set("@#{k}", v) }
-  ERB.new(File.read(File.join(dir, 'templates', 'default', name))).result(o.instance_eval { binding })
+  Erubis::Eruby.new(File.read(File.join(dir, 'templates', 'default', name))).evaluate(Erubis::Context.new(vars || {}))
 end
 
 files = {}

@@ -1,12 +1,13 @@
 # Renders a bundle cookbook's templates outside Chef, the way its recipes
 # do: loads attributes/default.rb (as Chef would, with a node of each
-# cluster and group), the library, and renders each template with Ruby's ERB
-# and the variables the recipe passes, host names from the placeholder
+# cluster and group), the library, and renders each template with Erubis
+# (Chef 11's template engine: Erubis::Eruby evaluated in an Erubis::Context
+# holding the resource's variables) and the variables the recipe passes, host names from the placeholder
 # lookup (<cluster>-<group>-<i>.localdomain). Prints JSON:
 #   { "data": <the cookbook's data>, "overrides": { "c/g": <node['mesos']> },
 #     "files": { "<plan path>": "<content>" } }
 # Usage: ruby render_cookbook.rb COOKBOOK_DIR COOKBOOK_NAME
-require 'erb'
+require 'erubis'
 require 'json'
 
 dir, cb = ARGV
@@ -38,9 +39,7 @@ def plain(h)
 end
 
 def render(dir, name, vars)
-  o = Object.new
-  vars.each { |k, v| o.instance_variable_set("@#{k}", v) }
-  ERB.new(File.read(File.join(dir, 'templates', 'default', name))).result(o.instance_eval { binding })
+  Erubis::Eruby.new(File.read(File.join(dir, 'templates', 'default', name))).evaluate(Erubis::Context.new(vars))
 end
 
 load File.join(dir, 'libraries', 'site.rb')
