@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -441,28 +442,47 @@ type convergedNode struct {
 		Action        string     `json:"action"`
 		Notifications [][]string `json:"notifications"`
 	} `json:"resources"`
-	Included []string `json:"included"`
-	Searches []string `json:"searches"`
+	Included []string       `json:"included"`
+	Searches []string       `json:"searches"`
+	Polls    map[string]int `json:"polls"`
 }
 
 // converge runs the recipes for one node of the example with
 // testdata/ruby/converge_recipes.rb over a node file system rooted at root.
 func converge(t *testing.T, p *Plan, cookbook, cluster, group, root string) convergedNode {
 	t.Helper()
+	n, stderr, err := convergeIndexed(t, p, cookbook, cluster, group, root, nil)
+	if err != nil {
+		t.Fatalf("running the recipes for %s/%s: %v\n%s", cluster, group, err, stderr)
+	}
+	return n
+}
+
+// convergeIndexed is converge with a Chef search that has indexed, per
+// node group and per search, only the facet indexes listed (nil: all).
+func convergeIndexed(t *testing.T, p *Plan, cookbook, cluster, group, root string, indexed map[string][][]int) (convergedNode, string, error) {
+	t.Helper()
 	ruby := needTool(t, "ruby", "ruby")
 	script := filepath.Join(testutil.ModuleRoot(t), "compiler", "testdata", "ruby", "converge_recipes.rb")
 	cmd := exec.Command(ruby, script, cookbook, CookbookName(p.Name), cluster, group, root)
+	if indexed != nil {
+		b, err := json.Marshal(indexed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd.Env = append(os.Environ(), "BUNDLE_TEST_INDEXED="+string(b))
+	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("running the recipes for %s/%s: %v\n%s", cluster, group, err, stderr.String())
+		return convergedNode{}, stderr.String(), err
 	}
 	var n convergedNode
 	if err := json.Unmarshal(out, &n); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	return n
+	return n, stderr.String(), nil
 }
 
 // The recipes, run in run-list order around the mesos cookbook's resources,
@@ -609,5 +629,85 @@ func TestCookbookNameAndVersion(t *testing.T) {
 		if strings.Contains(meta, "source_url") || strings.Contains(meta, "issues_url") || strings.Contains(meta, "chef_version") {
 			t.Errorf("metadata.rb uses fields Chef 11 lacks:\n%s", meta)
 		}
+	}
+}
+
+// indexedRounds lists, per search, the first counts[k] facet indexes of a
+// group counted from its last node (the search indexes nodes in any order).
+func indexedRounds(instances int, counts ...int) [][]int {
+	var out [][]int
+	for _, c := range counts {
+		r := []int{}
+		for i := instances - 1; i >= instances-c; i-- {
+			r = append(r, i)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// On the first converge the Chef search may have indexed only some nodes of
+// a group. The recipes wait (bounded) for every instance, so the ZooKeeper
+// ensemble, the marathons list and the HAProxy servers are complete: the
+// compiler's files, with the nodes at their facet_index. A group whose
+// nodes never all appear fails the run with a message naming it.
+func TestRecipesWaitForEveryNode(t *testing.T) {
+	// Without declared hosts, the masters (the ZooKeeper ensemble) are
+	// looked up too.
+	text := exampleHCL(t)
+	hostsLine := regexp.MustCompile(`(?m)^\s*hosts\s*=\s*\["master-1.*\n`)
+	if !hostsLine.MatchString(text) {
+		t.Fatal("the example no longer declares the masters' hosts")
+	}
+	p, diags, _ := compileText(t, hostsLine.ReplaceAllString(text, ""), exampleFacts())
+	if errs := errorsOf(diags); len(errs) > 0 {
+		t.Fatalf("does not compile:%s", diagText(errs))
+	}
+	cb := writePlanFiles(t, p, cookbookPrefix(p))
+	partial := map[string][][]int{
+		"master": indexedRounds(3, 1, 2, 2, 3),
+		"fast":   indexedRounds(5, 0, 4, 5),
+		"bulk":   indexedRounds(10, 2, 7, 9, 10),
+	}
+	for _, g := range []string{"master", "bulk"} {
+		t.Run(g, func(t *testing.T) {
+			n, stderr, err := convergeIndexed(t, p, cb, "mesos01", g, t.TempDir(), partial)
+			if err != nil {
+				t.Fatalf("converge: %v\n%s", err, stderr)
+			}
+			want := map[string]string{
+				"/etc/mesos/zk":                          "clusters/mesos01/nodes/" + g + "/etc/mesos/zk",
+				"/etc/haproxy/haproxy.cfg":               "clusters/mesos01/haproxy/haproxy.cfg",
+				"/etc/haproxy-marathon-bridge/marathons": "clusters/mesos01/haproxy/marathons",
+			}
+			for node, plan := range want {
+				if got, wantData := n.Files[node], string(planFile(t, p, plan).Data); got != wantData {
+					t.Errorf("%s:\n%s\nwant\n%s", node, got, wantData)
+				}
+			}
+			for grp, rounds := range partial {
+				if n.Polls[grp] < len(rounds) {
+					t.Errorf("group %s searched %d times; its nodes are all indexed only at search %d", grp, n.Polls[grp], len(rounds))
+				}
+			}
+		})
+	}
+	for _, tc := range []struct {
+		name    string
+		indexed [][]int
+		says    string
+	}{
+		{"never all indexed", indexedRounds(10, 3, 9), "did not find the 10 nodes of node group bulk of cluster mesos01 in time"},
+		{"a node missing", [][]int{{0, 1, 2, 4, 5, 6, 7, 8, 9, 10}}, "node group bulk of cluster mesos01 has 10 nodes, the Chef search found facet_index 0, 1, 2, 4, 5, 6, 7, 8, 9, 10; missing 3"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, stderr, err := convergeIndexed(t, p, cb, "mesos01", "fast", t.TempDir(), map[string][][]int{"bulk": tc.indexed})
+			if err == nil {
+				t.Fatal("the run succeeded with host lists it cannot complete")
+			}
+			if !strings.Contains(stderr, tc.says) {
+				t.Fatalf("the error does not say %q:\n%s", tc.says, stderr)
+			}
+		})
 	}
 }

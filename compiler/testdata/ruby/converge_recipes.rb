@@ -10,10 +10,14 @@
 # below ROOT (the node's file system). Prints JSON.
 #
 # Usage: ruby converge_recipes.rb COOKBOOK_DIR COOKBOOK_NAME CLUSTER GROUP ROOT
+# (BUNDLE_TEST_INDEXED: which nodes the Chef search has indexed, see
+# providers_for).
 require 'erubis'
 require 'json'
 
 DIR, CB, CLUSTER, GROUP, ROOT = ARGV
+# BUNDLE_TEST_INDEXED: JSON { group: [[facet_index...] per search...] }.
+INDEXED = JSON.parse(ENV['BUNDLE_TEST_INDEXED'] || '{}')
 
 class << File
   alias_method :real_exist?, :exist?
@@ -92,7 +96,7 @@ end
 RunContext = Struct.new(:resource_collection)
 
 class FakeRecipe
-  attr_reader :node, :cookbook_name, :run_context, :included, :searches
+  attr_reader :node, :cookbook_name, :run_context, :included, :searches, :polls
   def initialize(node, cookbook_name, run_context, hosts)
     @node = node
     @cookbook_name = cookbook_name
@@ -100,6 +104,7 @@ class FakeRecipe
     @hosts = hosts
     @included = []
     @searches = []
+    @polls = {}
   end
 
   %w(template directory link file package cookbook_file service execute bash remote_file).each do |t|
@@ -115,12 +120,27 @@ class FakeRecipe
     @included << name
   end
 
-  # cluster_service_discovery: nodes of the cluster matching conditions,
-  # sorted by facet_index.
-  def providers_for(_name, conditions, _wait = true, _num = 1, _in_block = false)
+  # cluster_service_discovery's providers_for: the nodes of the cluster
+  # matching conditions, sorted by facet_index; with wait, it searches again
+  # every 5 s until at least num nodes match and raises the helper's message
+  # once more than 1800 s have passed (simulated time). By default the
+  # search has indexed every node of the group; INDEXED[group] lists, per
+  # search, the facet indexes indexed so far (the last list repeating).
+  def providers_for(name, conditions = {}, wait = true, num = 1, _in_block = false)
     g = conditions['facet_name']
     @searches << g
-    (@hosts[g] || []).each_with_index.map { |h, i| { 'facet_index' => i, 'fqdn' => h } }
+    rounds = INDEXED[g] || [(0...(@hosts[g] || []).size).to_a]
+    polls = 0
+    loop do
+      indexes = rounds[[polls, rounds.size - 1].min]
+      polls += 1
+      @polls[g] = (@polls[g] || 0) + 1
+      found = indexes.sort.map { |i| { 'facet_index' => i, 'fqdn' => "#{CLUSTER}-#{g}-#{i}.localdomain" } }
+      return found if !wait || found.size >= num
+      if (polls - 1) * 5 > 1800
+        raise "Can't find any nodes which provide #{name}. Did any node provide #{name}? Or is the Chef Solr Server down?"
+      end
+    end
   end
 
   def fqdn_of_mgt_network(server)
@@ -240,4 +260,4 @@ rc.resource_collection.each do |r|
   end
 end
 puts JSON.generate('files' => files, 'modes' => modes, 'resources' => resources,
-                   'included' => recipe.included, 'searches' => recipe.searches.uniq.sort)
+                   'included' => recipe.included, 'searches' => recipe.searches.uniq.sort, 'polls' => recipe.polls)

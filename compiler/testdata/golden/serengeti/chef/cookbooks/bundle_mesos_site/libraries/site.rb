@@ -5,8 +5,9 @@
 # computes the host-dependent values: the ZooKeeper ensemble, the marathons
 # list and the HAProxy servers. Host names come from the definition when it
 # declares a group's hosts, otherwise from the lookup the recipe passes
-# (a Chef search of the group's nodes at converge time). Plain Ruby 1.9: the
-# bundle's tests run it with Ruby's ERB outside Chef.
+# (a Chef search that waits for every node of the group at converge time).
+# Plain Ruby 1.9: the bundle's tests read it with the Ruby 1.9 grammar and
+# run it outside Chef.
 #
 module BundleSite
   module_function
@@ -66,7 +67,8 @@ module BundleSite
       addrs = []
       l['servers'].each do |s|
         h = hosts(cl, s['group'], lookup)[s['index']]
-        addrs << "#{h}:#{s['port']}" unless h.nil?
+        raise "bundle: node group #{s['group']} has no node #{s['index']} for listen #{l['name']}" if h.nil?
+        addrs << "#{h}:#{s['port']}"
       end
       servers = []
       addrs.each_with_index do |a, j|
@@ -80,13 +82,46 @@ end
 module BundleSite
   module_function
 
-  # A lookup for hosts: the nodes of a node group of this cluster, found with
-  # the cluster_service_discovery search helper (sorted by facet_index), by
-  # the FQDN of their management network (hadoop_common).
+  # A lookup for hosts: the FQDNs on the management network (hadoop_common's
+  # fqdn_of_mgt_network) of every node of a node group of this cluster,
+  # ordered by facet_index. It asks cluster_service_discovery's
+  # providers_for for all the group's instances, not one, so it waits as
+  # that helper does (a search every 5 s, up to 30 minutes, failing when BDE
+  # sets the cluster's abort flag) until the Chef search has indexed every
+  # node; a first converge thus never writes a ZooKeeper ensemble, marathons
+  # list or HAProxy server list with only the nodes indexed so far. When the
+  # nodes never all appear, or one lacks its FQDN, the run fails naming the
+  # group, the count and the indexes found. Each group is searched once per
+  # lookup.
   def search_lookup(recipe)
-    lambda do |g, _instances|
-      nodes = recipe.providers_for("node group #{g}", { 'facet_name' => g }, true, 1)
-      nodes.map { |s| recipe.fqdn_of_mgt_network(s) }
+    found = {}
+    lambda do |g, instances|
+      found[g] ||= group_fqdns(recipe, g, instances)
+    end
+  end
+
+  # The FQDNs of nodes 0...instances of node group g (see search_lookup).
+  def group_fqdns(recipe, g, instances)
+    want = instances.to_i
+    what = "node group #{g} of cluster #{recipe.node[:cluster_name]}"
+    begin
+      nodes = recipe.providers_for(what, { 'facet_name' => g }, true, want)
+    rescue RuntimeError => e
+      raise "bundle: the Chef search did not find the #{want} nodes of #{what} in time, so its host names cannot be written (#{e.message})"
+    end
+    by_index = {}
+    (nodes || []).each do |s|
+      i = s['facet_index']
+      by_index[i.to_i] ||= s unless i.nil?
+    end
+    missing = (0...want).reject { |i| by_index.key?(i) }
+    unless missing.empty?
+      raise "bundle: #{what} has #{want} nodes, the Chef search found facet_index #{by_index.keys.sort.join(', ')}; missing #{missing.join(', ')}"
+    end
+    (0...want).map do |i|
+      fqdn = recipe.fqdn_of_mgt_network(by_index[i]).to_s
+      raise "bundle: node #{i} of #{what} has no FQDN on the management network yet" if fqdn.empty?
+      fqdn
     end
   end
 
