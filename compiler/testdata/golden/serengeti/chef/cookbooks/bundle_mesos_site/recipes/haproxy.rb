@@ -4,7 +4,10 @@
 # HAProxy and the bundle's haproxy-marathon-bridge on every node of the
 # cluster: haproxy from the distro's repos, the bridge (with the cluster's
 # stats auth in its header), the marathons list, the first haproxy.cfg and
-# the cron.d file that refreshes it from Marathon every minute.
+# the cron.d file that refreshes it from Marathon every minute. Host names
+# of groups without declared hosts come from a Chef search that waits for
+# every node of the group (BundleSite.search_lookup), so the first
+# converge writes complete lists.
 #
 site = BundleSite.node_group(node[cookbook_name], node[:cluster_name], node[:facet_name])
 cluster_data = site['cluster']
