@@ -81,9 +81,10 @@ func newBridge(t *testing.T, p *Plan) bridgeEnv {
 	return e
 }
 
+// run runs the bridge as cron runs it: /bin/sh -c with cron's environment.
 func (e bridgeEnv) run(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
-	return e.runEnv(t, os.Environ(), args...)
+	return e.runEnv(t, cronEnv, args...)
 }
 
 // cronEnv is the environment cron gives a cron.d job (cron's
