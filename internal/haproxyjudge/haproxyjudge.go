@@ -124,7 +124,8 @@ func ServerHosts(cfg []byte) []string {
 }
 
 // Check runs `bin -c -f cfg`. When known is not empty, it runs in a new
-// mount namespace (unshare -m, which needs root or CAP_SYS_ADMIN) with an
+// mount namespace (unshare -m as root, else unshare -r -m, which needs
+// unprivileged user namespaces) with an
 // /etc/hosts mapping each of those names to 127.0.0.1, the way a node's
 // resolver knows the cluster's hosts; other names resolve as on this
 // machine. It returns HAProxy's output and an error when HAProxy refuses
@@ -171,8 +172,15 @@ func Check(ctx context.Context, bin, cfg string, known []string) ([]byte, error)
 	if err != nil {
 		return nil, fmt.Errorf("checking with an /etc/hosts of the cluster's names needs unshare (util-linux): %w", err)
 	}
+	// Root gets a mount namespace of its own; anyone else a user namespace
+	// mapping them to root as well.
+	args := []string{"-m"}
+	if os.Geteuid() != 0 {
+		args = []string{"-r", "-m"}
+	}
 	script := `mount --bind "$1" /etc/hosts && exec "$2" -c -f "$3"`
-	out, err := exec.CommandContext(ctx, unshare, "-m", "sh", "-c", script, "sh", f.Name(), bin, cfg).CombinedOutput()
+	args = append(args, "sh", "-c", script, "sh", f.Name(), bin, cfg)
+	out, err := exec.CommandContext(ctx, unshare, args...).CombinedOutput()
 	if err != nil {
 		return out, fmt.Errorf("%s -c -f %s (hosts %s): %w", bin, cfg, strings.Join(known, " "), err)
 	}
