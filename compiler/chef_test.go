@@ -451,7 +451,7 @@ type convergedNode struct {
 // testdata/ruby/converge_recipes.rb over a node file system rooted at root.
 func converge(t *testing.T, p *Plan, cookbook, cluster, group, root string) convergedNode {
 	t.Helper()
-	n, stderr, err := convergeIndexed(t, p, cookbook, cluster, group, root, nil)
+	n, stderr, err := convergeIndexed(t, p, cookbook, cluster, group, root, nil, nil)
 	if err != nil {
 		t.Fatalf("running the recipes for %s/%s: %v\n%s", cluster, group, err, stderr)
 	}
@@ -459,18 +459,20 @@ func converge(t *testing.T, p *Plan, cookbook, cluster, group, root string) conv
 }
 
 // convergeIndexed is converge with a Chef search that has indexed, per
-// node group and per search, only the facet indexes listed (nil: all).
-func convergeIndexed(t *testing.T, p *Plan, cookbook, cluster, group, root string, indexed map[string][][]int) (convergedNode, string, error) {
+// node group and per search, only the facet indexes listed (nil: all), and
+// with the nodes of noFQDN (group: facet indexes) lacking an FQDN.
+func convergeIndexed(t *testing.T, p *Plan, cookbook, cluster, group, root string, indexed map[string][][]int, noFQDN map[string][]int) (convergedNode, string, error) {
 	t.Helper()
 	ruby := needTool(t, "ruby", "ruby")
 	script := filepath.Join(testutil.ModuleRoot(t), "compiler", "testdata", "ruby", "converge_recipes.rb")
 	cmd := exec.Command(ruby, script, cookbook, CookbookName(p.Name), cluster, group, root)
-	if indexed != nil {
-		b, err := json.Marshal(indexed)
-		if err != nil {
+	cmd.Env = os.Environ()
+	for name, v := range map[string]any{"BUNDLE_TEST_INDEXED": indexed, "BUNDLE_TEST_NO_FQDN": noFQDN} {
+		if b, err := json.Marshal(v); err != nil {
 			t.Fatal(err)
+		} else if string(b) != "null" {
+			cmd.Env = append(cmd.Env, name+"="+string(b))
 		}
-		cmd.Env = append(os.Environ(), "BUNDLE_TEST_INDEXED="+string(b))
 	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -671,7 +673,7 @@ func TestRecipesWaitForEveryNode(t *testing.T) {
 	}
 	for _, g := range []string{"master", "bulk"} {
 		t.Run(g, func(t *testing.T) {
-			n, stderr, err := convergeIndexed(t, p, cb, "mesos01", g, t.TempDir(), partial)
+			n, stderr, err := convergeIndexed(t, p, cb, "mesos01", g, t.TempDir(), partial, nil)
 			if err != nil {
 				t.Fatalf("converge: %v\n%s", err, stderr)
 			}
@@ -695,13 +697,15 @@ func TestRecipesWaitForEveryNode(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		indexed [][]int
+		noFQDN  []int
 		says    string
 	}{
-		{"never all indexed", indexedRounds(10, 3, 9), "did not find the 10 nodes of node group bulk of cluster mesos01 in time"},
-		{"a node missing", [][]int{{0, 1, 2, 4, 5, 6, 7, 8, 9, 10}}, "node group bulk of cluster mesos01 has 10 nodes, the Chef search found facet_index 0, 1, 2, 4, 5, 6, 7, 8, 9, 10; missing 3"},
+		{"never all indexed", indexedRounds(10, 3, 9), nil, "the Chef search did not return the 10 nodes of node group bulk of cluster mesos01"},
+		{"a node missing", [][]int{{0, 1, 2, 4, 5, 6, 7, 8, 9, 10}}, nil, "node group bulk of cluster mesos01 has 10 nodes, the Chef search found facet_index 0, 1, 2, 4, 5, 6, 7, 8, 9, 10; missing 3"},
+		{"a node without FQDN", indexedRounds(10, 10), []int{6}, "node 6 of node group bulk of cluster mesos01 has no FQDN on the management network yet"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, stderr, err := convergeIndexed(t, p, cb, "mesos01", "fast", t.TempDir(), map[string][][]int{"bulk": tc.indexed})
+			_, stderr, err := convergeIndexed(t, p, cb, "mesos01", "fast", t.TempDir(), map[string][][]int{"bulk": tc.indexed}, map[string][]int{"bulk": tc.noFQDN})
 			if err == nil {
 				t.Fatal("the run succeeded with host lists it cannot complete")
 			}

@@ -18,6 +18,8 @@ require 'json'
 DIR, CB, CLUSTER, GROUP, ROOT = ARGV
 # BUNDLE_TEST_INDEXED: JSON { group: [[facet_index...] per search...] }.
 INDEXED = JSON.parse(ENV['BUNDLE_TEST_INDEXED'] || '{}')
+# BUNDLE_TEST_NO_FQDN: JSON { group: [facet_index...] } of nodes without an FQDN.
+NO_FQDN = JSON.parse(ENV['BUNDLE_TEST_NO_FQDN'] || '{}')
 
 class << File
   alias_method :real_exist?, :exist?
@@ -135,7 +137,7 @@ class FakeRecipe
       indexes = rounds[[polls, rounds.size - 1].min]
       polls += 1
       @polls[g] = (@polls[g] || 0) + 1
-      found = indexes.sort.map { |i| { 'facet_index' => i, 'fqdn' => "#{CLUSTER}-#{g}-#{i}.localdomain" } }
+      found = indexes.sort.map { |i| { 'facet_name' => g, 'facet_index' => i, 'fqdn' => "#{CLUSTER}-#{g}-#{i}.localdomain" } }
       return found if !wait || found.size >= num
       if (polls - 1) * 5 > 1800
         raise "Can't find any nodes which provide #{name}. Did any node provide #{name}? Or is the Chef Solr Server down?"
@@ -143,8 +145,10 @@ class FakeRecipe
     end
   end
 
+  # hadoop_common's fqdn_of_mgt_network; NO_FQDN[group] lists the facet
+  # indexes whose node has no FQDN yet.
   def fqdn_of_mgt_network(server)
-    server['fqdn']
+    (NO_FQDN[server['facet_name']] || []).include?(server['facet_index']) ? nil : server['fqdn']
   end
 
   def run(recipe)

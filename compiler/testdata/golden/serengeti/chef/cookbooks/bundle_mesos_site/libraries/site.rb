@@ -107,7 +107,7 @@ module BundleSite
     begin
       nodes = recipe.providers_for(what, { 'facet_name' => g }, true, want)
     rescue RuntimeError => e
-      raise "bundle: the Chef search did not find the #{want} nodes of #{what} in time, so its host names cannot be written (#{e.message})"
+      raise "bundle: the Chef search did not return the #{want} nodes of #{what} (it waits up to 1800 s and stops at BDE's abort flag), so their host names cannot be written: #{e.message}"
     end
     by_index = {}
     (nodes || []).each do |s|
