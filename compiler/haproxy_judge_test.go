@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/bdebundle/bundle/internal/haproxyjudge"
+	"github.com/bdebundle/bundle/internal/testutil"
 )
 
 // Tests judged by HAProxy 1.5.2 (CentOS 6.6's haproxy), built from
@@ -44,12 +45,12 @@ app "api" {
 `
 }
 
-// Every haproxy.cfg the compiler renders (the example, and the example
-// with a two-port app) and the one the cookbook's template renders with
+// Every haproxy.cfg the compiler renders (the example, the example with a
+// two-port app, the tests' plain site) and the one the cookbook's template renders with
 // Erubis are accepted by HAProxy 1.5.2.
 func TestHAProxy152AcceptsRenderedConfigs(t *testing.T) {
 	bin := haproxyjudge.FromJudges(t)
-	for name, text := range map[string]string{"example": exampleHCL(t), "two-port app": multiPortSite(t)} {
+	for name, text := range map[string]string{"example": exampleHCL(t), "two-port app": multiPortSite(t), "plain site": testutil.PlainSite(t)} {
 		t.Run(name, func(t *testing.T) {
 			p, diags, _ := compileText(t, text, exampleFacts())
 			if errs := errorsOf(diags); len(errs) > 0 {
