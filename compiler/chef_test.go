@@ -252,8 +252,16 @@ func TestCookbookAttributes(t *testing.T) {
 	if got := roundTrip(cl["zookeeper"]); got != `{"path":"mesos","port":2181}` {
 		t.Errorf("zookeeper %s", got)
 	}
-	if got := r.Overrides["mesos01/bulk"]["slave"].(map[string]any)["isolation"]; got != dockerIsolation {
-		t.Errorf("bulk isolation override %v", got)
+	// node['mesos'] holds only what the mesos cookbook reads: the slave's
+	// /etc/default/mesos-slave is MASTER alone; isolation is a flag file.
+	if got := roundTrip(r.Overrides["mesos01/bulk"]["slave"]); got != `{"master":"`+"`cat /etc/mesos/zk`"+`"}` {
+		t.Errorf("bulk slave override %s", got)
+	}
+	if _, ok := r.Overrides["mesos01/bulk"]["isolation"]; ok {
+		t.Error("node['mesos']['isolation'] is set: only mesos-slave-env.sh reads it, and nothing reads that file")
+	}
+	if got := bulk["files"].(map[string]any)["/etc/mesos-slave/isolation"]; got != dockerIsolation+"\n" {
+		t.Errorf("bulk isolation flag file %q", got)
 	}
 	if _, ok := r.Overrides["mesos01/master"]["slave"]; ok {
 		t.Error("the master group gets slave overrides")
@@ -338,11 +346,26 @@ func TestChefRoles(t *testing.T) {
 		if r.Name+".json" != name || raw["json_class"] != "Chef::Role" || raw["chef_type"] != "role" {
 			t.Errorf("%s: name %q, json_class %v, chef_type %v", f.Path, r.Name, raw["json_class"], raw["chef_type"])
 		}
-		if len(r.RunList) != 1 || !strings.HasPrefix(r.RunList[0], "recipe["+cb+"::") {
-			t.Errorf("%s: run_list %v", f.Path, r.RunList)
-		} else {
-			recipe := strings.TrimSuffix(strings.TrimPrefix(r.RunList[0], "recipe["+cb+"::"), "]")
-			planFile(t, p, cookbookPrefix(p)+"recipes/"+recipe+".rb")
+		recipes := 0
+		for i, e := range r.RunList {
+			switch {
+			case strings.HasPrefix(e, "recipe["+cb+"::"):
+				recipes++
+				recipe := strings.TrimSuffix(strings.TrimPrefix(e, "recipe["+cb+"::"), "]")
+				planFile(t, p, cookbookPrefix(p)+"recipes/"+recipe+".rb")
+			case e == "role[basic]" && i == 0:
+			default:
+				t.Errorf("%s: run_list entry %q", f.Path, e)
+			}
+		}
+		if recipes == 0 {
+			t.Errorf("%s: run_list %v runs no recipe of the cookbook", f.Path, r.RunList)
+		}
+		// BDE's error handler (hadoop_common::pre_run, in role[basic]) is
+		// registered before the first recipe of the bundle runs, and the
+		// group's packages are installed before any file is written.
+		if strings.HasSuffix(r.Name, "_before_mesos") && !slices.Equal(r.RunList, []string{"role[basic]", "recipe[" + cb + "::install]", "recipe[" + cb + "::before_mesos]"}) {
+			t.Errorf("%s: run_list %v, want role[basic], install, before_mesos", f.Path, r.RunList)
 		}
 		roles[r.Name] = true
 	}

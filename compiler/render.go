@@ -18,6 +18,8 @@ func (c *compiler) render(p *Plan, repos map[*def.Repo]*RepoPlan) {
 		c.checkClusterAttrs(cl)
 		c.checkZookeeper(cl)
 		c.checkPorts(cl)
+		c.checkMesosFlags(cl)
+		c.checkExecPaths(cl)
 		c.renderClusterSpec(p, cl)
 		for _, g := range cl.NodeGroups {
 			c.renderNodeGroup(p, cl, g)

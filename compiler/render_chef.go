@@ -18,14 +18,23 @@ const (
 	RolesDir     = "serengeti/chef/roles/"
 )
 
-// The bundle's roles, by suffix of the cookbook name, and the recipe each
-// runs. A node group's roles in clusters/<c>/spec.json name before_mesos
-// first and after_mesos and haproxy last, so Ironfan's run list has them
-// before and after the mesos cookbook's recipes.
-var chefRoles = []struct{ Suffix, Recipe, Description string }{
-	{"_before_mesos", "before_mesos", "Mesos flag files and slave attributes of the node group, before the mesos recipes start Mesos"},
-	{"_after_mesos", "after_mesos", "The bundle's content for the files the mesos recipes write (version table, ZooKeeper ensemble); no Mesos restart on every run; no internet downloads"},
-	{"_haproxy", "haproxy", "HAProxy and haproxy-marathon-bridge with the cluster's rendered header"},
+// The bundle's roles, by suffix of the cookbook name, and their run lists:
+// recipes of the bundle's cookbook, or role[...] entries as written. A node
+// group's roles in clusters/<c>/spec.json name before_mesos first and
+// after_mesos and haproxy last, so Ironfan's run list has them before and
+// after the mesos cookbook's recipes. before_mesos starts with role[basic]
+// so that hadoop_common::pre_run registers BDE's error handler before any
+// bundle recipe runs (Chef runs an expanded recipe once, where it first
+// appears), then installs the group's packages at their exact versions,
+// then writes the configuration.
+var chefRoles = []struct {
+	Suffix      string
+	RunList     []string
+	Description string
+}{
+	{"_before_mesos", []string{"role[basic]", "install", "before_mesos"}, "BDE's basic role first (its error handler), then the node group's packages at the bundle's exact versions, then the Mesos flag files and slave attributes, before the mesos recipes start Mesos"},
+	{"_after_mesos", []string{"after_mesos"}, "The bundle's content for the files the mesos recipes write (init jobs with the packages' paths, ZooKeeper ensemble); no Mesos restart on every run; no internet downloads"},
+	{"_haproxy", []string{"haproxy"}, "HAProxy and haproxy-marathon-bridge with the cluster's rendered header"},
 }
 
 var nonCookbookRE = regexp.MustCompile(`[^A-Za-z0-9_]`)
@@ -122,37 +131,15 @@ func (c *compiler) chefGroup(p *Plan, cl *def.Cluster, g *def.NodeGroup) map[str
 	if hasRole(g, "mesos_slave") {
 		attrs = groupAttrs(g)
 	}
+	mesos := map[string]any{}
+	if isMesosGroup(g) {
+		mesos = c.mesosAttrs(cl, g)
+	}
 	return map[string]any{
 		"roles": slices.Clone(g.Roles), "instances": g.Instances, "hosts": hosts, "attributes": attrs,
-		"files": own, "upstream_files": upstream, "restarts": restarts, "mesos": c.mesosOverrides(cl, g),
+		"files": own, "upstream_files": upstream, "restarts": restarts, "mesos": mesos,
+		"packages": c.installList(cl, g), "work_dir": mesosWorkDir,
 	}
-}
-
-// mesosOverrides are the override attributes of node['mesos'] for a group:
-// what the mesos cookbook's own templates and helpers read.
-func (c *compiler) mesosOverrides(cl *def.Cluster, g *def.NodeGroup) map[string]any {
-	v := clusterVersions(cl)
-	m := map[string]any{
-		"version":        v.Mesos,
-		"zookeeper_path": zkPath(cl),
-		"zookeeper_port": zkPort(cl),
-		"common":         map[string]any{"port": portMesosMaster, "logs": mesosLogs, "logging_level": mesosLoggingLevel, "ulimit": mesosUlimit},
-	}
-	if hasRole(g, "mesos_master") {
-		m["master"] = map[string]any{"zk": zkFromFile, "cluster": cl.Name}
-	}
-	if hasRole(g, "mesos_slave") {
-		s := map[string]any{}
-		for _, kv := range c.slaveSettings(g) {
-			s[kv.K] = kv.V
-			if kv.K == "isolation" {
-				// mesos-slave-env.sh reads node['mesos']['isolation'].
-				m["isolation"] = kv.V
-			}
-		}
-		m["slave"] = s
-	}
-	return m
 }
 
 // chefCluster is the cookbook's data of a cluster.
@@ -256,11 +243,18 @@ end
 	}
 
 	for _, r := range chefRoles {
+		runList := []string{}
+		for _, e := range r.RunList {
+			if !strings.HasPrefix(e, "role[") {
+				e = "recipe[" + cb + "::" + e + "]"
+			}
+			runList = append(runList, e)
+		}
 		role := map[string]any{
 			"name": cb + r.Suffix, "description": r.Description + " (bundle " + name + " " + version + ").",
 			"json_class": "Chef::Role", "chef_type": "role",
 			"default_attributes": map[string]any{}, "override_attributes": map[string]any{},
-			"run_list":      []string{"recipe[" + cb + "::" + r.Recipe + "]"},
+			"run_list":      runList,
 			"env_run_lists": map[string]any{},
 		}
 		c.addFile(p, RolesDir+cb+r.Suffix+".json", marshal(role), false)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"embed"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"text/template"
 
@@ -23,15 +25,19 @@ func execTemplate(name string, data any) []byte {
 	return b.Bytes()
 }
 
-// Mesos settings the serengeti-pantry mesos cookbook sets by default.
+// Mesos settings: the serengeti-pantry mesos cookbook's defaults, each
+// given once, where mesos-init-wrapper reads it.
 const (
 	mesosLogs         = "/var/log/mesos"
 	mesosLoggingLevel = "ERROR"
 	mesosUlimit       = "-n 16384"
 	mesosWorkDir      = "/tmp/mesos"
-	mesosIsolation    = "process"
-	dockerIsolation   = "cgroups/cpu,cgroups/mem"
-	zkFromFile        = "`cat /etc/mesos/zk`"
+	// The master's replicated log; the packages ship the same in
+	// /etc/mesos-master/work_dir.
+	mesosMasterWorkDir = "/var/lib/mesos"
+	mesosIsolation     = "process"
+	dockerIsolation    = "cgroups/cpu,cgroups/mem"
+	zkFromFile         = "`cat /etc/mesos/zk`"
 )
 
 type kv struct{ K, V string }
@@ -72,19 +78,69 @@ func (c *compiler) dockerArgs(cl *def.Cluster) string {
 	return `other_args="` + strings.Join(args, " ") + `"`
 }
 
-func (c *compiler) slaveSettings(g *def.NodeGroup) []kv {
-	iso := mesosIsolation
-	if hasRole(g, "mesos_docker") {
-		iso = dockerIsolation
+// defaultsVars are the variables of /etc/default/mesos (daemon "") and
+// /etc/default/mesos-<daemon>: only what mesos-init-wrapper reads
+// (wrapperVars, ULIMIT). PORT and CLUSTER are read for the master only, so
+// they are in mesos-master's file.
+func defaultsVars(cl *def.Cluster, daemon string) []kv {
+	switch daemon {
+	case "master":
+		return []kv{{"zk", zkFromFile}, {"port", fmt.Sprint(portMesosMaster)}, {"cluster", cl.Name}}
+	case "slave":
+		return []kv{{"master", zkFromFile}}
 	}
-	return []kv{{"work_dir", mesosWorkDir}, {"isolation", iso}, {"master", zkFromFile},
-		{"checkpoint", "true"}, {"strict", "false"}, {"recover", "reconnect"}}
+	return []kv{{"logs", mesosLogs}, {"ulimit", mesosUlimit}}
+}
+
+// flagFiles are the files the bundle writes in /etc/mesos-<daemon>/ for a
+// group, by flag name: one file per flag, each flag given nowhere else.
+func (c *compiler) flagFiles(g *def.NodeGroup, daemon string) map[string]string {
+	out := map[string]string{"logging_level": mesosLoggingLevel}
+	switch daemon {
+	case "master":
+		out["quorum"] = ""
+		out["work_dir"] = mesosMasterWorkDir
+		for k, v := range g.MesosMasterFlags {
+			out[k] = v
+		}
+	case "slave":
+		out["work_dir"] = mesosWorkDir
+		out["isolation"] = mesosIsolation
+		if hasRole(g, "mesos_docker") {
+			out["isolation"] = dockerIsolation
+			out["containerizers"] = "docker,mesos"
+			out["executor_registration_timeout"] = "5mins"
+		}
+		for k, v := range g.MesosSlaveFlags {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// bundleFlags lists the flags the bundle itself gives a daemon: a group's
+// mesos_*_flags may not name them.
+func (c *compiler) bundleFlags(g *def.NodeGroup, daemon string) []string {
+	saved := *g
+	saved.MesosMasterFlags, saved.MesosSlaveFlags = nil, nil
+	var out []string
+	for k := range c.flagFiles(&saved, daemon) {
+		out = append(out, k)
+	}
+	for _, f := range wrapperVars[daemon] {
+		out = append(out, f)
+	}
+	if daemon == "slave" {
+		out = append(out, "attributes")
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // renderNodeGroup renders clusters/<c>/nodes/<group>/etc/... and
 // clusters/<c>/chef/<group>.json.
 func (c *compiler) renderNodeGroup(p *Plan, cl *def.Cluster, g *def.NodeGroup) {
-	v := clusterVersions(cl)
+	v := c.versions(cl)
 	base := "clusters/" + cl.Name + "/nodes/" + g.Name + "/etc/"
 	attrs := groupAttrs(g)
 	key := "cluster." + cl.Name + ".node_group." + g.Name
@@ -93,26 +149,32 @@ func (c *compiler) renderNodeGroup(p *Plan, cl *def.Cluster, g *def.NodeGroup) {
 		secret = secret || c.sensitive("storage_profile."+sp.Name+".value", "storage_profile."+sp.Name+".attribute")
 	}
 	add := func(path string, data []byte) { c.addFile(p, base+path, data, false) }
+	flags := func(daemon string) {
+		ff := c.flagFiles(g, daemon)
+		if daemon == "master" {
+			ff["quorum"] = fmt.Sprint(quorum(cl))
+		}
+		for _, k := range slices.Sorted(maps.Keys(ff)) {
+			add("mesos-"+daemon+"/"+k, line(ff[k]))
+		}
+	}
 	if isMesosGroup(g) {
 		add("mesos/zk", line(zkURL(cl)))
-		add("default/mesos", defaultsFile([]kv{{"port", fmt.Sprint(portMesosMaster)}, {"logs", mesosLogs}, {"logging_level", mesosLoggingLevel}, {"ulimit", mesosUlimit}}))
+		add("default/mesos", defaultsFile(defaultsVars(cl, "")))
 	}
 	if hasRole(g, "mesos_master") {
-		add("default/mesos-master", defaultsFile([]kv{{"zk", zkFromFile}, {"cluster", cl.Name}}))
-		add("mesos-master/quorum", line(fmt.Sprint(quorum(cl))))
-		add("mesos-master/logging_level", line(mesosLoggingLevel))
+		add("default/mesos-master", defaultsFile(defaultsVars(cl, "master")))
+		flags("master")
+		add("init/mesos-master.conf", execTemplate("upstart.conf.tmpl", map[string]string{"Description": "mesos master", "Exec": v.MesosInitWrapper() + " master"}))
 	}
 	if hasRole(g, "mesos_slave") {
-		add("default/mesos-slave", defaultsFile(c.slaveSettings(g)))
-		add("mesos-slave/logging_level", line(mesosLoggingLevel))
+		add("default/mesos-slave", defaultsFile(defaultsVars(cl, "slave")))
+		flags("slave")
 		for k, val := range attrs {
 			c.addFile(p, base+"mesos-slave/attributes/"+k, line(val), secret)
 		}
+		add("init/mesos-slave.conf", execTemplate("upstart.conf.tmpl", map[string]string{"Description": "mesos slave", "Exec": v.MesosInitWrapper() + " slave"}))
 		if hasRole(g, "mesos_docker") {
-			add("mesos-slave/containerizers", line("docker,mesos"))
-			add("mesos-slave/executor_registration_timeout", line("5mins"))
-			add("mesos-slave/isolation", line(dockerIsolation))
-			add("mesos-slave/work_dir", line(mesosWorkDir))
 			add("sysconfig/docker", line(c.dockerArgs(cl)))
 		}
 	} else if len(g.Attributes) > 0 || g.StorageProfile != nil {
@@ -127,49 +189,45 @@ func (c *compiler) renderNodeGroup(p *Plan, cl *def.Cluster, g *def.NodeGroup) {
 	c.addFile(p, "clusters/"+cl.Name+"/chef/"+g.Name+".json", marshal(c.chefJSON(cl, g)), secret)
 }
 
-// chefJSON is the node attribute override for the BDE cookbooks.
-func (c *compiler) chefJSON(cl *def.Cluster, g *def.NodeGroup) map[string]any {
-	v := clusterVersions(cl)
-	var zkHosts []string
-	for _, h := range hostsWithRole(cl, "zookeeper") {
-		zkHosts = append(zkHosts, h.Name)
+// mesosAttrs are the node['mesos'] attributes the mesos cookbook reads for
+// a group, set to the bundle's values: its templates of /etc/default/mesos*
+// render node['mesos']['common'|'master'|'slave'] (one KEY="value" line per
+// key), zk.erb and mesos-slave-env.sh read zookeeper_path and _port, and
+// attributes/default.rb reads version for the Python egg URL. Nothing
+// else: no setting here that nothing reads.
+func (c *compiler) mesosAttrs(cl *def.Cluster, g *def.NodeGroup) map[string]any {
+	pairs := func(kvs []kv) map[string]any {
+		m := map[string]any{}
+		for _, p := range kvs {
+			m[p.K] = p.V
+		}
+		return m
 	}
-	mesos := map[string]any{
-		"version":         v.Mesos,
-		"prefix":          v.MesosPrefix(),
-		"master_bin":      v.MesosMasterBin(),
-		"slave_bin":       v.MesosSlaveBin(),
-		"zookeeper_path":  zkPath(cl),
-		"zookeeper_port":  zkPort(cl),
-		"zookeeper_hosts": zkHosts,
-		"common":          map[string]any{"port": portMesosMaster, "logs": mesosLogs, "logging_level": mesosLoggingLevel, "ulimit": mesosUlimit},
-	}
-	if zkHosts == nil {
-		mesos["zookeeper_hosts"] = []string{}
+	m := map[string]any{
+		"version":        clusterVersions(cl).Mesos,
+		"zookeeper_path": zkPath(cl),
+		"zookeeper_port": zkPort(cl),
+		"common":         pairs(defaultsVars(cl, "")),
 	}
 	if hasRole(g, "mesos_master") {
-		mesos["master"] = map[string]any{"zk": zkFromFile, "cluster": cl.Name, "quorum": quorum(cl)}
+		m["master"] = pairs(defaultsVars(cl, "master"))
 	}
 	if hasRole(g, "mesos_slave") {
-		s := map[string]any{"attributes": groupAttrs(g)}
-		for _, p := range c.slaveSettings(g) {
-			s[p.K] = p.V
-		}
-		if hasRole(g, "mesos_docker") {
-			s["containerizers"] = "docker,mesos"
-			s["executor_registration_timeout"] = "5mins"
-		}
-		mesos["slave"] = s
+		m["slave"] = pairs(defaultsVars(cl, "slave"))
 	}
-	if hasRole(g, "mesos_marathon") {
-		mesos["marathon"] = map[string]any{"version": v.Marathon, "bin": v.MarathonBin()}
-	}
-	if hasRole(g, "mesos_chronos") {
-		mesos["chronos"] = map[string]any{"version": v.Chronos, "bin": v.ChronosBin()}
-	}
+	return m
+}
+
+// chefJSON is the node attribute override for the BDE cookbooks: the run
+// list and the node['mesos'] attributes the mesos cookbook reads.
+func (c *compiler) chefJSON(cl *def.Cluster, g *def.NodeGroup) map[string]any {
 	runList := []string{}
 	for _, r := range c.specRoles(g) {
 		runList = append(runList, "role["+r+"]")
 	}
-	return map[string]any{"run_list": runList, "mesos": mesos}
+	out := map[string]any{"run_list": runList}
+	if isMesosGroup(g) {
+		out["mesos"] = c.mesosAttrs(cl, g)
+	}
+	return out
 }

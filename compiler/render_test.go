@@ -11,7 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	def "github.com/bdebundle/bundle/hcl"
 	"github.com/bdebundle/bundle/internal/testutil"
+	"github.com/hashicorp/hcl/v2"
 )
 
 // TestHAProxyConfigs runs every rendered haproxy.cfg through haproxy -c.
@@ -145,34 +147,77 @@ func TestAttributesThroughWrapper(t *testing.T) {
 	}
 }
 
-// TestVersionedPaths checks that the upstart jobs and Chef overrides follow
-// the version table: a Mesos 0.21 / Marathon 0.7 cluster gets /usr/local.
-func TestVersionedPaths(t *testing.T) {
-	text := exampleHCL(t)
-	text = strings.Replace(text, "distro   = distro.mesos\n  marathon = \"0.8.0\"\n  chronos  = \"2.3.0\"", "distro   = distro.mesos-previous\n  marathon = \"0.7.5\"\n  chronos  = \"2.2.0\"", 1)
-	p, diags, _ := compileText(t, text, exampleFacts())
-	if errs := errorsOf(diags); len(errs) > 0 {
-		t.Fatalf("unexpected errors:%s", diagText(errs))
+// compileFacts compiles text with the stand-in facts changed by mutate.
+func compileFacts(t *testing.T, text string, mutate func(*Facts)) (*Plan, hcl.Diagnostics) {
+	t.Helper()
+	dir := siteDir(t, text)
+	d, diags := def.Load(dir, def.Options{})
+	if diags.HasErrors() {
+		t.Fatalf("loading: %s", diagText(diags))
 	}
-	files := map[string]string{}
-	for _, f := range p.Files {
-		files[f.Path] = string(f.Data)
+	f := gatherFacts(t, d, dir, exampleFacts())
+	if mutate != nil {
+		mutate(f)
 	}
-	for path, want := range map[string]string{
-		"clusters/mesos01/nodes/master/etc/init/marathon.conf": "exec /usr/local/bin/marathon\n",
-		"clusters/mesos01/nodes/master/etc/init/chronos.conf":  "exec /usr/local/bin/chronos\n",
-		"clusters/mesos01/chef/master.json":                    `"master_bin": "/usr/local/sbin/mesos-master"`,
-		"clusters/mesos01/spec.json":                           `"distroVersion": "0.21.0"`,
+	return Compile(d, f)
+}
+
+// setFiles replaces the file list of package name in every repo.
+func setFiles(name string, files ...string) func(*Facts) {
+	return func(f *Facts) {
+		for _, pkgs := range f.Packages {
+			for i := range pkgs {
+				if pkgs[i].Name == name {
+					pkgs[i].Files = files
+				}
+			}
+		}
+	}
+}
+
+// TestPackagePaths checks that every launcher path an init job execs comes
+// from the file list of the package the bundle ships, not from a version
+// number; the version table is the fallback without RPM facts.
+func TestPackagePaths(t *testing.T) {
+	previous := strings.Replace(exampleHCL(t), "distro   = distro.mesos\n  marathon = \"0.8.0\"", "distro   = distro.mesos-previous\n  marathon = \"0.7.5\"", 1)
+	for _, tc := range []struct {
+		name, text string
+		facts      bool
+		mutate     func(*Facts)
+		want       map[string]string
+	}{
+		// Chronos 2.3.0-0.1.20141121000021 was built before chronos-pkg
+		// moved to /usr: its launcher is /usr/local/bin/chronos.
+		{"0.22 packages", exampleHCL(t), true, nil, map[string]string{
+			"marathon.conf": "exec /usr/bin/marathon\n", "chronos.conf": "exec /usr/local/bin/chronos\n",
+			"mesos-master.conf": "exec /usr/bin/mesos-init-wrapper master\n"}},
+		{"0.21 packages", previous, true, nil, map[string]string{
+			"marathon.conf": "exec /usr/local/bin/marathon\n", "chronos.conf": "exec /usr/local/bin/chronos\n"}},
+		{"a Chronos built in 2015", exampleHCL(t), true, setFiles("chronos", "/etc/init/chronos.conf", "/usr/bin/chronos"), map[string]string{
+			"chronos.conf": "exec /usr/bin/chronos\n"}},
+		{"a wrapper elsewhere", exampleHCL(t), true, setFiles("mesos", "/usr/sbin/mesos-master", "/usr/sbin/mesos-slave", "/opt/mesosphere/bin/mesos-init-wrapper"), map[string]string{
+			"mesos-master.conf": "exec /opt/mesosphere/bin/mesos-init-wrapper master\n"}},
+		{"no facts", previous, false, nil, map[string]string{
+			"marathon.conf": "exec /usr/local/bin/marathon\n", "chronos.conf": "exec /usr/local/bin/chronos\n"}},
 	} {
-		if !strings.Contains(files[path], want) {
-			t.Errorf("%s lacks %q:\n%s", path, want, files[path])
-		}
-	}
-	p, _, _ = compileText(t, exampleHCL(t), exampleFacts())
-	for _, f := range p.Files {
-		if f.Path == "clusters/mesos01/nodes/master/etc/init/marathon.conf" && !strings.Contains(string(f.Data), "exec /usr/bin/marathon\n") {
-			t.Errorf("Marathon 0.8.0 job:\n%s", f.Data)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			var p *Plan
+			var diags hcl.Diagnostics
+			if tc.facts {
+				p, diags = compileFacts(t, tc.text, tc.mutate)
+			} else {
+				p, diags, _ = compileText(t, tc.text, nil)
+			}
+			if errs := errorsOf(diags); len(errs) > 0 {
+				t.Fatalf("unexpected errors:%s", diagText(errs))
+			}
+			for job, want := range tc.want {
+				got := string(planFile(t, p, "clusters/mesos01/nodes/master/etc/init/"+job).Data)
+				if !strings.HasSuffix(got, want) {
+					t.Errorf("%s:\n%s\nwant it to end in %q", job, got, want)
+				}
+			}
+		})
 	}
 }
 

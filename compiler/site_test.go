@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -156,6 +157,10 @@ func gatherFacts(t testing.TB, d *def.Definition, dir string, extra *Facts) *Fac
 			t.Fatalf("unknown package %s", path)
 		}
 		pf := PackageFact{Name: pk.Name, Version: pk.Version, Release: pk.Release, Arch: pk.Arch}
+		for f := range pk.Files {
+			pf.Files = append(pf.Files, strings.TrimSuffix(f, "/"))
+		}
+		slices.Sort(pf.Files)
 		for _, pr := range pk.Provides {
 			pf.Provides = append(pf.Provides, rpmdep.Parse(pr))
 		}

@@ -126,7 +126,8 @@ func clusterVersions(cl *def.Cluster) Versions {
 }
 
 // versions is clusterVersions with the HAProxy and Docker versions of the
-// packages in the cluster's repos, when RPM facts were gathered.
+// packages in the cluster's repos and the launcher paths from their file
+// lists, when RPM facts were gathered.
 func (c *compiler) versions(cl *def.Cluster) Versions {
 	v := clusterVersions(cl)
 	if ver := c.packageVersion(cl, "haproxy"); ver != "" {
@@ -135,6 +136,7 @@ func (c *compiler) versions(cl *def.Cluster) Versions {
 	if ver := c.packageVersion(cl, "docker-io"); ver != "" {
 		v.Docker = ver
 	}
+	c.addPackagePaths(cl, &v)
 	return v
 }
 

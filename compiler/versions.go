@@ -71,14 +71,21 @@ type versionFact struct {
 // Marathon and Chronos releases. Everything version-dependent the compiler
 // renders or checks looks it up here.
 var versionTable = []versionFact{
-	// Install prefix of the binaries: Mesosphere's el6 packages moved from
-	// /usr/local to /usr with Mesos 0.22.0 and Marathon 0.8.0.
+	// Install prefix of the binaries, used only when no RPM facts were
+	// gathered: with facts every path comes from the file list of the
+	// package the bundle ships (packagePaths). Mesosphere's el6 Mesos
+	// packages moved from /usr/local to /usr with 0.22.0 (the wrapper of
+	// mesos-deb-packaging f46d9d3 execs /usr/sbin/mesos-*, a245843
+	// /usr/local/sbin), Marathon with 0.8.0. Chronos' prefix follows the
+	// build date, not the version (chronos-pkg e7138c6, 2015-01-13): the
+	// 2.3.0 builds of 2014 install under /usr/local; 2.3.1 is the first
+	// release built after the move.
 	{"mesos", "prefix", "0", "/usr/local"},
 	{"mesos", "prefix", "0.22.0", "/usr"},
 	{"marathon", "prefix", "0", "/usr/local"},
 	{"marathon", "prefix", "0.8.0", "/usr"},
 	{"chronos", "prefix", "0", "/usr/local"},
-	{"chronos", "prefix", "2.3.0", "/usr"},
+	{"chronos", "prefix", "2.3.1", "/usr"},
 
 	// Marathon constraint operators (marathon.proto): MAX_PER first appears
 	// in 1.3.0.
@@ -150,6 +157,13 @@ type Versions struct {
 	// HAProxy and Docker are the versions of the haproxy and docker-io
 	// packages in the cluster's repos (RPM facts), else the defaults.
 	HAProxy, Docker string
+	// Paths are the launcher paths found in the file lists of the packages
+	// the cluster's repos ship, by key (see packagePaths); a key that is
+	// absent falls back to the version table.
+	Paths map[string]string
+	// Packages are the NEVRAs of the packages the paths come from, by the
+	// same keys.
+	Packages map[string]string
 }
 
 // HAProxyServerOptions are the options after "check" on a server line:
@@ -172,22 +186,44 @@ func (v Versions) DockerInsecureRegistry() bool {
 	return lookup("docker", "insecure-registry", v.Docker) != ""
 }
 
-// MesosPrefix is the install prefix of mesos-master and mesos-slave.
+// MesosPrefix is the install prefix of mesos-master and mesos-slave by the
+// version table.
 func (v Versions) MesosPrefix() string { return lookup("mesos", "prefix", v.Mesos) }
+
+// path is the shipped package's path for key, else the fallback.
+func (v Versions) path(key, fallback string) string {
+	if p, ok := v.Paths[key]; ok {
+		return p
+	}
+	return fallback
+}
 
 // MarathonBin is the path of the marathon launcher.
 func (v Versions) MarathonBin() string {
-	return lookup("marathon", "prefix", v.Marathon) + "/bin/marathon"
+	return v.path("marathon", lookup("marathon", "prefix", v.Marathon)+"/bin/marathon")
 }
 
 // ChronosBin is the path of the chronos launcher.
-func (v Versions) ChronosBin() string { return lookup("chronos", "prefix", v.Chronos) + "/bin/chronos" }
+func (v Versions) ChronosBin() string {
+	return v.path("chronos", lookup("chronos", "prefix", v.Chronos)+"/bin/chronos")
+}
 
 // MesosMasterBin is the path of mesos-master.
-func (v Versions) MesosMasterBin() string { return v.MesosPrefix() + "/sbin/mesos-master" }
+func (v Versions) MesosMasterBin() string {
+	return v.path("mesos-master", v.MesosPrefix()+"/sbin/mesos-master")
+}
 
 // MesosSlaveBin is the path of mesos-slave.
-func (v Versions) MesosSlaveBin() string { return v.MesosPrefix() + "/sbin/mesos-slave" }
+func (v Versions) MesosSlaveBin() string {
+	return v.path("mesos-slave", v.MesosPrefix()+"/sbin/mesos-slave")
+}
+
+// MesosInitWrapper is the path of Mesosphere's mesos-init-wrapper, which
+// the mesos-master and mesos-slave init jobs run (/usr/bin in every
+// revision of mesos-deb-packaging).
+func (v Versions) MesosInitWrapper() string {
+	return v.path("mesos-init-wrapper", "/usr/bin/mesos-init-wrapper")
+}
 
 // HasOperator reports whether the cluster's Marathon knows the constraint
 // operator op.

@@ -199,6 +199,8 @@ type NodeGroup struct {
 	Attributes         map[string]string `hcl:"attributes,optional"`
 	TemplateProperties map[string]string `hcl:"template_properties,optional"` // vApp property defaults of the group's derived template
 	Hosts              []string          `hcl:"hosts,optional"`               // planned FQDNs, for marathons/HAProxy files
+	MesosMasterFlags   map[string]string `hcl:"mesos_master_flags,optional"`  // extra mesos-master flags, one /etc/mesos-master/<name> file each
+	MesosSlaveFlags    map[string]string `hcl:"mesos_slave_flags,optional"`   // extra mesos-slave flags, one /etc/mesos-slave/<name> file each
 	DeclRange          hcl.Range         `hcl:",def_range"`
 	Body               hcl.Body          `hcl:",body"`
 

@@ -21,6 +21,7 @@ type Pkg struct {
 	Provides, Requires, Conflicts, Obsoletes                   []string
 	Files                                                      map[string]string // path -> content; paths ending in / are dirs
 	Config                                                     []string          // paths that are %config(noreplace)
+	ConfigEtc                                                  bool              // every file under /etc is %config(noreplace), as fpm --config-files etc/ makes it
 	Postin                                                     string
 	PayloadKB                                                  int // extra deterministic payload, to make sizes realistic
 }
@@ -32,13 +33,34 @@ func (p Pkg) FileName() string {
 
 // Mesos returns the stand-in packages of a Mesos release (0.21.0 or 0.22.0
 // with Marathon, Chronos, ZooKeeper, Docker and HAProxy), laid out like the
-// Mesosphere el6 repository of early 2015.
+// Mesosphere el6 repository of early 2015. Where each fact comes from:
+//
+//   - mesos: mesosphere/mesos-deb-packaging's build_mesos (a245843 for
+//     0.21.0, f46d9d3 for 0.22.0): fpm --config-files etc/, so every /etc
+//     file is %config(noreplace); /etc/default/mesos{,-master,-slave} with
+//     the content of its default/ files, /etc/mesos/zk,
+//     /etc/mesos-master/{work_dir,quorum}, the upstart jobs
+//     /etc/init/mesos-{master,slave}.conf and /usr/bin/mesos-init-wrapper;
+//     the daemons under the prefix the wrapper of that revision execs
+//     (/usr/local/sbin for 0.21.0, /usr/sbin for 0.22.0). The wrapper here
+//     is a stand-in script, not Mesosphere's.
+//   - marathon: /usr/local/bin/marathon before 0.8.0 and /usr/bin/marathon
+//     from 0.8.0, with the upstart job that execs it.
+//   - chronos 2.3.0-0.1.20141121000021: chronos-pkg before e7138c6
+//     (f22c398): PREFIX usr/local, fpm --config-files etc/,
+//     /etc/init/chronos.conf exec /usr/local/bin/chronos,
+//     /etc/chronos/conf/http_port 4400. Builds after 2015-01-13 use /usr.
+//   - docker-io 1.3.2-2.el6 (EPEL 6), haproxy 1.5.2-2.el6 (CentOS 6.6):
+//     their configuration files %config(noreplace).
 func Mesos(version string) []Pkg {
 	prefix := "/usr"
-	marathon, marathonRel := "0.8.0", "1.0.146.el6"
+	marathon, marathonRel, marathonPrefix := "0.8.0", "1.0.146.el6", "/usr"
 	if version < "0.22.0" {
 		prefix = "/usr/local"
-		marathon, marathonRel = "0.7.5", "1.0.el6"
+		marathon, marathonRel, marathonPrefix = "0.7.5", "1.0.el6", "/usr/local"
+	}
+	upstart := func(desc, exec string) string {
+		return "description \"" + desc + "\"\n\nstart on runlevel [2345]\nstop on runlevel [!2345]\n\nrespawn\nrespawn limit 10 5\n\nexec " + exec + "\n"
 	}
 	return []Pkg{
 		{Name: "mesos", Version: version, Release: "1.0.centos65", Arch: "x86_64", Summary: "Cluster resource manager with efficient resource isolation",
@@ -48,36 +70,41 @@ func Mesos(version string) []Pkg {
 			Files: map[string]string{
 				prefix + "/sbin/mesos-master":               "#!/bin/sh\nexec " + prefix + "/libexec/mesos/mesos-master \"$@\"\n",
 				prefix + "/sbin/mesos-slave":                "#!/bin/sh\nexec " + prefix + "/libexec/mesos/mesos-slave \"$@\"\n",
-				"/usr/bin/mesos-init-wrapper":               mesosInitWrapper,
+				"/usr/bin/mesos-init-wrapper":               standInWrapper,
 				prefix + "/lib/libmesos-" + version + ".so": "",
+				"/usr/share/java/mesos-" + version + ".jar": "",
 				"/etc/mesos/zk":                             "zk://localhost:2181/mesos\n",
 				"/etc/default/mesos":                        "LOGS=/var/log/mesos\nULIMIT=\"-n 8192\"\n",
 				"/etc/default/mesos-master":                 "PORT=5050\nZK=`cat /etc/mesos/zk`\n",
 				"/etc/default/mesos-slave":                  "MASTER=`cat /etc/mesos/zk`\n",
 				"/etc/mesos-master/quorum":                  "1\n",
 				"/etc/mesos-master/work_dir":                "/var/lib/mesos\n",
+				"/etc/init/mesos-master.conf":               "description \"mesos master\"\n\nstart on stopped rc RUNLEVEL=[2345]\nrespawn\n\nexec /usr/bin/mesos-init-wrapper master\n",
+				"/etc/init/mesos-slave.conf":                "description \"mesos slave\"\n\nstart on stopped rc RUNLEVEL=[2345]\nrespawn\n\nexec /usr/bin/mesos-init-wrapper slave\n",
 				"/etc/mesos-slave/":                         "",
+				"/var/lib/mesos/":                           "",
+				"/var/log/mesos/":                           "",
 			},
-			Config:    []string{"/etc/mesos/zk", "/etc/default/mesos", "/etc/default/mesos-master", "/etc/default/mesos-slave"},
-			PayloadKB: 512},
+			ConfigEtc: true, PayloadKB: 512},
 		{Name: "marathon", Version: marathon, Release: marathonRel, Arch: "x86_64", Summary: "Cluster-wide init and control system for services on Mesos",
 			URL: "https://mesosphere.github.io/marathon/", License: "Apache-2.0", Group: "Applications/System",
 			Requires: []string{"mesos >= 0.20.0", "java", "/bin/sh"},
 			Files: map[string]string{
-				"/usr/bin/marathon":            "#!/bin/sh\nexec java -jar /usr/share/java/marathon.jar \"$@\"\n",
-				"/usr/share/java/marathon.jar": "",
-				"/etc/init/marathon.conf":      "description \"Marathon scheduler for Mesos\"\n\nstart on runlevel [2345]\nstop on runlevel [!2345]\n\nrespawn\nrespawn limit 10 5\n\nexec /usr/bin/marathon\n",
+				marathonPrefix + "/bin/marathon": "#!/bin/sh\nexec java -jar /usr/share/java/marathon.jar \"$@\"\n",
+				"/usr/share/java/marathon.jar":   "",
+				"/etc/init/marathon.conf":        upstart("Marathon scheduler for Mesos", marathonPrefix+"/bin/marathon"),
 			},
-			PayloadKB: 256},
-		{Name: "chronos", Version: "2.3.0", Release: "0.1.20141121000021", Arch: "x86_64", Summary: "Fault tolerant job scheduler for Mesos",
-			URL: "https://mesos.github.io/chronos/", License: "Apache-2.0", Group: "Applications/System",
-			Requires: []string{"mesos >= 0.20.0", "java", "/bin/sh"},
+			ConfigEtc: true, PayloadKB: 256},
+		{Name: "chronos", Version: "2.3.0", Release: "0.1.20141121000021", Arch: "x86_64", Summary: "Fault tolerant job scheduler for Mesos which handles dependencies and ISO8601 based schedules",
+			URL: "https://github.com/mesosphere/chronos", License: "Apache-2.0", Group: "default",
+			Requires: []string{"coreutils", "java >= 1.6"},
 			Files: map[string]string{
-				"/usr/bin/chronos":            "#!/bin/sh\nexec java -jar /usr/share/java/chronos.jar \"$@\"\n",
-				"/usr/share/java/chronos.jar": "",
-				"/etc/init/chronos.conf":      "description \"Chronos scheduler for Mesos\"\n\nstart on runlevel [2345]\nstop on runlevel [!2345]\n\nrespawn\n\nexec /usr/bin/chronos\n",
+				// The runnable jar: a shell stub with the jar appended.
+				"/usr/local/bin/chronos":      "#!/bin/sh\nexec java -jar \"$0\" \"$@\"\n",
+				"/etc/init/chronos.conf":      upstart("Chronos scheduler for Mesos", "/usr/local/bin/chronos"),
+				"/etc/chronos/conf/http_port": "4400\n",
 			},
-			PayloadKB: 128},
+			ConfigEtc: true, PayloadKB: 128},
 		{Name: "mesosphere-zookeeper", Version: "3.4.6", Release: "0.1.20141204175332.centos6", Arch: "x86_64", Summary: "High-performance coordination service for distributed applications",
 			URL: "https://zookeeper.apache.org/", License: "Apache-2.0", Group: "Applications/Databases",
 			Provides: []string{"zookeeper = 3.4.6"},
@@ -87,10 +114,10 @@ func Mesos(version string) []Pkg {
 				"/etc/zookeeper/conf/zoo.cfg":               "tickTime=2000\ndataDir=/var/lib/zookeeper\nclientPort=2181\n",
 				"/var/lib/zookeeper/":                       "",
 			},
-			Config: []string{"/etc/zookeeper/conf/zoo.cfg"}, PayloadKB: 64},
-		{Name: "docker-io", Version: "1.3.2", Release: "2.el6", Arch: "x86_64", Summary: "Automates deployment of containerized applications",
+			ConfigEtc: true, PayloadKB: 64},
+		{Name: "docker-io", Version: DockerVersion, Release: "2.el6", Arch: "x86_64", Summary: "Automates deployment of containerized applications",
 			URL: "https://www.docker.com", License: "ASL 2.0", Group: "System Environment/Base",
-			Provides: []string{"docker = 1.3.2-2.el6", "docker-io = 1.3.2-2.el6"},
+			Provides: []string{"docker = " + DockerVersion + "-2.el6", "docker-io = " + DockerVersion + "-2.el6"},
 			Requires: []string{"device-mapper-libs >= 1.02.63", "lxc", "iptables", "xz", "libcgroup", "git", "procps", "/bin/sh"},
 			Files: map[string]string{
 				"/usr/bin/docker":         "#!/bin/sh\necho docker\n",
@@ -109,6 +136,10 @@ func Mesos(version string) []Pkg {
 			Config: []string{"/etc/haproxy/haproxy.cfg"}, Postin: "/sbin/chkconfig --add haproxy\n", PayloadKB: 64},
 	}
 }
+
+// DockerVersion is the version of the stand-in docker-io: EPEL 6's of early
+// 2015, which speaks only the v1 registry protocol.
+const DockerVersion = "1.3.2"
 
 // WriteRPM writes p as an RPM file in dir, with every timestamp at epoch.
 func WriteRPM(dir string, p Pkg, epoch int64) (string, error) {
@@ -136,7 +167,7 @@ func WriteRPM(dir string, p Pkg, epoch int64) (string, error) {
 		case strings.HasPrefix(body, "#!"):
 			f.Mode = 0o100755
 		}
-		if config[path] {
+		if config[path] || p.ConfigEtc && strings.HasPrefix(path, "/etc/") && !strings.HasSuffix(path, "/") {
 			f.Type = rpmpack.ConfigFile | rpmpack.NoReplaceFile
 		}
 		r.AddFile(f)
@@ -193,13 +224,11 @@ func writeIfChanged(path string, data []byte) error {
 	return atomicfs.WriteFile(path, data, 0o644)
 }
 
-const mesosInitWrapper = `#!/bin/bash
-set -o errexit -o nounset -o pipefail
-function slave {
-  local etc_slave=/etc/mesos-slave
-  local attributes=()
-  for f in "$etc_slave"/attributes/*
-  do [[ ! -s $f ]] || attributes+=( "$(basename "$f")":"$(cat "$f")" )
-  done
-}
+// standInWrapper stands in for Mesosphere's mesos-init-wrapper, which is
+// not redistributed here: the node simulation test runs the real one.
+const standInWrapper = `#!/bin/bash
+# Stand-in for Mesosphere's mesos-init-wrapper (mesos-deb-packaging): the
+# demo's packages are not meant to run Mesos.
+echo "mesos-init-wrapper stand-in: $*" >&2
+exit 1
 `

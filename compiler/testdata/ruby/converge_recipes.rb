@@ -7,7 +7,12 @@
 # action is not :nothing writes its file, the last writer winning, rendered
 # with Erubis (Chef 11's template engine) from the bundle cookbook (or marked "upstream" when it is
 # still the mesos cookbook's). File.exist?, File.symlink? and Dir.glob see absolute paths
-# below ROOT (the node's file system). Prints JSON.
+# below ROOT (the node's file system). Prints JSON: the files, and the
+# steps a converge takes in resource-collection order (packages installed,
+# directories made, files written or deleted), which the node simulation
+# replays on a scratch root. With PANTRY_TEMPLATES set (serengeti-pantry's
+# mesos/templates/default), the files the mesos cookbook still writes are
+# rendered from its templates in the steps.
 #
 # Usage: ruby converge_recipes.rb COOKBOOK_DIR COOKBOOK_NAME CLUSTER GROUP ROOT
 # (BUNDLE_TEST_INDEXED: which nodes the Chef search has indexed, see
@@ -43,6 +48,7 @@ end
 module Chef
   Config = { file_cache_path: '/var/chef/cache' }
 end
+ACTION_INSTALL_PACKAGE = 'Installing package'.freeze
 
 class FakeResource
   attr_reader :type, :name, :props, :notifications
@@ -75,7 +81,7 @@ class FakeResource
     c.nil? ? @props[:cookbook] : (@props[:cookbook] = c)
   end
 
-  %w(source owner group mode recursive command supports code).each do |m|
+  %w(source owner group mode recursive command supports code version arch allow_downgrade).each do |m|
     define_method(m) { |*args| args.empty? ? @props[m.to_sym] : (@props[m.to_sym] = args.size == 1 ? args[0] : args) }
   end
 end
@@ -109,7 +115,7 @@ class FakeRecipe
     @polls = {}
   end
 
-  %w(template directory link file package cookbook_file service execute bash remote_file).each do |t|
+  %w(template directory link file package yum_package cookbook_file service execute bash remote_file).each do |t|
     define_method(t) do |name, &blk|
       r = FakeResource.new(t, name, @cookbook_name.to_s)
       r.instance_eval(&blk) if blk
@@ -121,6 +127,9 @@ class FakeRecipe
   def include_recipe(name)
     @included << name
   end
+
+  # hadoop_common's progress reporting.
+  def set_bootstrap_action(*_args); end
 
   # cluster_service_discovery's providers_for: the nodes of the cluster
   # matching conditions, sorted by facet_index; with wait, it searches again
@@ -188,6 +197,10 @@ class << node
   def [](k)
     super(k.to_s)
   end
+
+  def normal
+    @normal ||= {}
+  end
 end
 
 load File.join(DIR, 'libraries', 'site.rb')
@@ -202,7 +215,10 @@ slave = roles.include?('mesos_slave')
 
 rc = RunContext.new(FakeCollection.new)
 recipe = FakeRecipe.new(node, CB.to_sym, rc, hosts)
-recipe.run('before_mesos') if master || slave
+if master || slave
+  recipe.run('install')
+  recipe.run('before_mesos')
+end
 
 # The mesos cookbook's resources the bundle's recipes touch, as
 # mesos::install, ::master, ::slave and ::docker declare them.
@@ -211,17 +227,36 @@ upstream = lambda do |type, name|
   rc.resource_collection << r
   r
 end
+init_job = lambda do |svc, action|
+  t = upstream.call('template', "/etc/init/#{svc}.conf")
+  t.source("#{svc}.conf.erb")
+  t.variables(action: action)
+  t
+end
+zk_hosts = cl['group_order'].select { |g| cl['groups'][g]['roles'].include?('zookeeper') }.flat_map { |g| hosts[g] }
+zk_vars = { zookeeper_server_list: zk_hosts, zookeeper_port: node['mesos']['zookeeper_port'], zookeeper_path: node['mesos']['zookeeper_path'] }
 if master || slave
-  upstream.call('template', '/etc/init/marathon.conf').action(:create) if roles.include?('mesos_marathon')
-  upstream.call('template', '/etc/init/chronos.conf').action(:create) if roles.include?('mesos_chronos')
+  # mesos::install
+  %w(unzip libcurl).each { |p| upstream.call('yum_package', p) }
+  upstream.call('package', 'mesos')
+  upstream.call('package', 'chronos') if roles.include?('mesos_chronos')
+  upstream.call('package', 'marathon') if roles.include?('mesos_marathon')
+  svcs = %w(mesos-master mesos-slave)
+  svcs << 'chronos' if roles.include?('mesos_chronos')
+  svcs << 'marathon' if roles.include?('mesos_marathon')
+  svcs.each { |svc| init_job.call(svc, 'stop') }
 end
 if master
-  %w(/etc/default/mesos /etc/default/mesos-master).each { |f| upstream.call('template', f) }
+  %w(/etc/default/mesos /etc/default/mesos-master).each { |f| upstream.call('template', f).source('mesos.erb') }
   %w(quorum logging_level).each { |k| upstream.call('execute', "/etc/mesos-master/#{k}").notifies(:run, 'bash[restart-mesos-master]') }
-  upstream.call('template', '/etc/mesos/zk')
-  upstream.call('template', '/etc/init/marathon.conf') if roles.include?('mesos_marathon')
-  upstream.call('template', '/etc/init/chronos.conf') if roles.include?('mesos_chronos')
-  upstream.call('bash', 'restart-mesos-master')
+  zk = upstream.call('template', '/etc/mesos/zk')
+  zk.source('zk.erb')
+  zk.variables(zk_vars)
+  svcs = %w(mesos-master)
+  svcs << 'chronos' if roles.include?('mesos_chronos')
+  svcs << 'marathon' if roles.include?('mesos_marathon')
+  svcs.each { |svc| init_job.call(svc, 'start') }
+  upstream.call('bash', 'restart-mesos-master').action(:nothing)
 end
 if slave
   if roles.include?('mesos_docker')
@@ -233,11 +268,16 @@ if slave
     upstream.call('remote_file', '/var/chef/cache/mesos.egg')
     upstream.call('bash', 'install-mesos-egg')
   end
-  %w(/etc/default/mesos /etc/default/mesos-slave).each { |f| upstream.call('template', f) }
+  %w(/etc/default/mesos /etc/default/mesos-slave).each { |f| upstream.call('template', f).source('mesos.erb') }
   upstream.call('execute', '/etc/mesos-slave/logging_level')
-  upstream.call('template', '/etc/mesos/zk')
-  upstream.call('template', '/usr/local/etc/mesos/mesos-slave-env.sh')
-  upstream.call('bash', 'restart-mesos-slave')
+  zk = upstream.call('template', '/etc/mesos/zk')
+  zk.source('zk.erb')
+  zk.variables(zk_vars)
+  env = upstream.call('template', '/usr/local/etc/mesos/mesos-slave-env.sh')
+  env.source('mesos-slave-env.sh.erb')
+  env.variables(zk_vars.merge(logs_dir: '/var/log/mesos', work_dir: '/tmp/mesos', isolation: node['mesos']['isolation']))
+  init_job.call('mesos-slave', 'start')
+  upstream.call('bash', 'restart-mesos-slave').action(:nothing)
 end
 recipe.run('after_mesos') if master || slave
 recipe.run('haproxy')
@@ -248,20 +288,41 @@ def render(dir, name, vars)
   Erubis::Eruby.new(File.read(File.join(dir, 'templates', 'default', name))).evaluate(Erubis::Context.new(vars || {}))
 end
 
+# The mesos cookbook's own templates, rendered as Chef 11 renders them.
+def render_pantry(dir, name, vars)
+  Erubis::Eruby.new(File.read(File.join(dir, name))).evaluate(Erubis::Context.new(vars || {}))
+end
+
+pantry = ENV['PANTRY_TEMPLATES']
 files = {}
 modes = {}
 resources = []
+steps = []
 rc.resource_collection.each do |r|
   resources << { 'id' => r.to_s, 'cookbook' => r.props[:cookbook], 'action' => r.action.to_s, 'notifications' => r.notifications }
-  next if r.action == :nothing || r.action == :delete
+  next if r.action == :nothing
+  if r.action == :delete
+    steps << { 'op' => 'delete', 'path' => r.name } if %w(file link).include?(r.type)
+    next
+  end
   case r.type
+  when 'package', 'yum_package'
+    steps << { 'op' => 'package', 'name' => r.name, 'version' => r.props[:version].to_s, 'arch' => r.props[:arch].to_s }
+  when 'directory'
+    steps << { 'op' => 'mkdir', 'path' => r.name }
   when 'template'
     files[r.name] = r.props[:cookbook] == CB ? render(DIR, r.props[:source], r.props[:variables]) : 'upstream'
     modes[r.name] = [r.props[:owner], r.props[:mode]]
+    content = files[r.name]
+    if content == 'upstream'
+      content = pantry && r.props[:source] ? render_pantry(pantry, r.props[:source], r.props[:variables]) : nil
+    end
+    steps << { 'op' => 'write', 'path' => r.name, 'content' => content, 'cookbook' => r.props[:cookbook] }
   when 'cookbook_file'
     files[r.name] = File.read(File.join(DIR, 'files', 'default', r.props[:source]))
     modes[r.name] = [r.props[:owner], r.props[:mode]]
+    steps << { 'op' => 'write', 'path' => r.name, 'content' => files[r.name], 'cookbook' => r.props[:cookbook] }
   end
 end
-puts JSON.generate('files' => files, 'modes' => modes, 'resources' => resources,
+puts JSON.generate('files' => files, 'modes' => modes, 'resources' => resources, 'steps' => steps,
                    'included' => recipe.included, 'searches' => recipe.searches.uniq.sort, 'polls' => recipe.polls)

@@ -4,8 +4,9 @@
 # Its role comes after the mesos roles in the node group's roles, so when
 # this is compiled the mesos cookbook's resources are in the run. It makes
 # each of them that writes a file the bundle renders write the bundle's
-# content instead (the version table: Marathon and Chronos exec paths,
-# isolation; the ZooKeeper ensemble), stops the mesos cookbook from
+# content instead (the init jobs with the exec paths of the shipped
+# packages, /etc/default/mesos* with only what mesos-init-wrapper reads;
+# the ZooKeeper ensemble), stops the mesos cookbook from
 # rewriting the flag files before_mesos owns (it rewrote them and restarted
 # Mesos on every run, with a hard-coded quorum of 1), and drops the
 # downloads an air-gapped node cannot make.
@@ -23,8 +24,8 @@ upstream.keys.sort.each do |path|
     r.cookbook(cb)
     r.source('value.erb')
     r.variables(value: upstream[path])
-    # mesos::install writes the init jobs stopped, mesos::master again
-    # started: keep the last.
+    # mesos::install writes the init jobs stopped, mesos::master and
+    # mesos::slave again started: keep the last.
     r.action(:nothing) if path.start_with?('/etc/init/') && i < copies.size - 1
   end
 end

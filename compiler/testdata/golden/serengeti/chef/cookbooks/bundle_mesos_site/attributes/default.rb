@@ -31,24 +31,28 @@ bundle_data = {
           "instances" => 10,
           "mesos" => {
             "common" => {
-              "logging_level" => "ERROR",
               "logs" => "/var/log/mesos",
-              "port" => 5050,
               "ulimit" => "-n 16384"
             },
-            "isolation" => "cgroups/cpu,cgroups/mem",
             "slave" => {
-              "checkpoint" => "true",
-              "isolation" => "cgroups/cpu,cgroups/mem",
-              "master" => "`cat /etc/mesos/zk`",
-              "recover" => "reconnect",
-              "strict" => "false",
-              "work_dir" => "/tmp/mesos"
+              "master" => "`cat /etc/mesos/zk`"
             },
             "version" => "0.22.0",
             "zookeeper_path" => "mesos",
             "zookeeper_port" => 2181
           },
+          "packages" => [
+            {
+              "arch" => "x86_64",
+              "name" => "mesos",
+              "version" => "0.22.0-1.0.centos65"
+            },
+            {
+              "arch" => "x86_64",
+              "name" => "docker-io",
+              "version" => "1.3.2-2.el6"
+            }
+          ],
           "restarts" => {
             "/etc/mesos-slave/containerizers" => "bash[restart-mesos-slave]",
             "/etc/mesos-slave/executor_registration_timeout" => "bash[restart-mesos-slave]",
@@ -62,9 +66,11 @@ bundle_data = {
             "mesos_docker"
           ],
           "upstream_files" => {
-            "/etc/default/mesos" => "PORT=\"5050\"\nLOGS=\"/var/log/mesos\"\nLOGGING_LEVEL=\"ERROR\"\nULIMIT=\"-n 16384\"\n",
-            "/etc/default/mesos-slave" => "WORK_DIR=\"/tmp/mesos\"\nISOLATION=\"cgroups/cpu,cgroups/mem\"\nMASTER=\"`cat /etc/mesos/zk`\"\nCHECKPOINT=\"true\"\nSTRICT=\"false\"\nRECOVER=\"reconnect\"\n"
-          }
+            "/etc/default/mesos" => "LOGS=\"/var/log/mesos\"\nULIMIT=\"-n 16384\"\n",
+            "/etc/default/mesos-slave" => "MASTER=\"`cat /etc/mesos/zk`\"\n",
+            "/etc/init/mesos-slave.conf" => "description \"mesos slave\"\n\nstart on runlevel [2345]\nstop on runlevel [!2345]\n\nrespawn\nrespawn limit 10 5\n\nexec /usr/bin/mesos-init-wrapper slave\n"
+          },
+          "work_dir" => "/tmp/mesos"
         },
         "fast" => {
           "attributes" => {
@@ -83,24 +89,28 @@ bundle_data = {
           "instances" => 5,
           "mesos" => {
             "common" => {
-              "logging_level" => "ERROR",
               "logs" => "/var/log/mesos",
-              "port" => 5050,
               "ulimit" => "-n 16384"
             },
-            "isolation" => "cgroups/cpu,cgroups/mem",
             "slave" => {
-              "checkpoint" => "true",
-              "isolation" => "cgroups/cpu,cgroups/mem",
-              "master" => "`cat /etc/mesos/zk`",
-              "recover" => "reconnect",
-              "strict" => "false",
-              "work_dir" => "/tmp/mesos"
+              "master" => "`cat /etc/mesos/zk`"
             },
             "version" => "0.22.0",
             "zookeeper_path" => "mesos",
             "zookeeper_port" => 2181
           },
+          "packages" => [
+            {
+              "arch" => "x86_64",
+              "name" => "mesos",
+              "version" => "0.22.0-1.0.centos65"
+            },
+            {
+              "arch" => "x86_64",
+              "name" => "docker-io",
+              "version" => "1.3.2-2.el6"
+            }
+          ],
           "restarts" => {
             "/etc/mesos-slave/containerizers" => "bash[restart-mesos-slave]",
             "/etc/mesos-slave/executor_registration_timeout" => "bash[restart-mesos-slave]",
@@ -114,15 +124,18 @@ bundle_data = {
             "mesos_docker"
           ],
           "upstream_files" => {
-            "/etc/default/mesos" => "PORT=\"5050\"\nLOGS=\"/var/log/mesos\"\nLOGGING_LEVEL=\"ERROR\"\nULIMIT=\"-n 16384\"\n",
-            "/etc/default/mesos-slave" => "WORK_DIR=\"/tmp/mesos\"\nISOLATION=\"cgroups/cpu,cgroups/mem\"\nMASTER=\"`cat /etc/mesos/zk`\"\nCHECKPOINT=\"true\"\nSTRICT=\"false\"\nRECOVER=\"reconnect\"\n"
-          }
+            "/etc/default/mesos" => "LOGS=\"/var/log/mesos\"\nULIMIT=\"-n 16384\"\n",
+            "/etc/default/mesos-slave" => "MASTER=\"`cat /etc/mesos/zk`\"\n",
+            "/etc/init/mesos-slave.conf" => "description \"mesos slave\"\n\nstart on runlevel [2345]\nstop on runlevel [!2345]\n\nrespawn\nrespawn limit 10 5\n\nexec /usr/bin/mesos-init-wrapper slave\n"
+          },
+          "work_dir" => "/tmp/mesos"
         },
         "master" => {
           "attributes" => {},
           "files" => {
             "/etc/mesos-master/logging_level" => "ERROR\n",
-            "/etc/mesos-master/quorum" => "2\n"
+            "/etc/mesos-master/quorum" => "2\n",
+            "/etc/mesos-master/work_dir" => "/var/lib/mesos\n"
           },
           "hosts" => [
             "master-1.localdomain",
@@ -132,22 +145,39 @@ bundle_data = {
           "instances" => 3,
           "mesos" => {
             "common" => {
-              "logging_level" => "ERROR",
               "logs" => "/var/log/mesos",
-              "port" => 5050,
               "ulimit" => "-n 16384"
             },
             "master" => {
               "cluster" => "mesos01",
+              "port" => "5050",
               "zk" => "`cat /etc/mesos/zk`"
             },
             "version" => "0.22.0",
             "zookeeper_path" => "mesos",
             "zookeeper_port" => 2181
           },
+          "packages" => [
+            {
+              "arch" => "x86_64",
+              "name" => "mesos",
+              "version" => "0.22.0-1.0.centos65"
+            },
+            {
+              "arch" => "x86_64",
+              "name" => "marathon",
+              "version" => "0.8.0-1.0.146.el6"
+            },
+            {
+              "arch" => "x86_64",
+              "name" => "chronos",
+              "version" => "2.3.0-0.1.20141121000021"
+            }
+          ],
           "restarts" => {
             "/etc/mesos-master/logging_level" => "bash[restart-mesos-master]",
-            "/etc/mesos-master/quorum" => "bash[restart-mesos-master]"
+            "/etc/mesos-master/quorum" => "bash[restart-mesos-master]",
+            "/etc/mesos-master/work_dir" => "bash[restart-mesos-master]"
           },
           "roles" => [
             "zookeeper",
@@ -156,11 +186,13 @@ bundle_data = {
             "mesos_chronos"
           ],
           "upstream_files" => {
-            "/etc/default/mesos" => "PORT=\"5050\"\nLOGS=\"/var/log/mesos\"\nLOGGING_LEVEL=\"ERROR\"\nULIMIT=\"-n 16384\"\n",
-            "/etc/default/mesos-master" => "ZK=\"`cat /etc/mesos/zk`\"\nCLUSTER=\"mesos01\"\n",
-            "/etc/init/chronos.conf" => "description \"Chronos scheduler for Mesos\"\n\nstart on runlevel [2345]\nstop on runlevel [!2345]\n\nrespawn\nrespawn limit 10 5\n\nexec /usr/bin/chronos\n",
-            "/etc/init/marathon.conf" => "description \"Marathon scheduler for Mesos\"\n\nstart on runlevel [2345]\nstop on runlevel [!2345]\n\nrespawn\nrespawn limit 10 5\n\nexec /usr/bin/marathon\n"
-          }
+            "/etc/default/mesos" => "LOGS=\"/var/log/mesos\"\nULIMIT=\"-n 16384\"\n",
+            "/etc/default/mesos-master" => "ZK=\"`cat /etc/mesos/zk`\"\nPORT=\"5050\"\nCLUSTER=\"mesos01\"\n",
+            "/etc/init/chronos.conf" => "description \"Chronos scheduler for Mesos\"\n\nstart on runlevel [2345]\nstop on runlevel [!2345]\n\nrespawn\nrespawn limit 10 5\n\nexec /usr/local/bin/chronos\n",
+            "/etc/init/marathon.conf" => "description \"Marathon scheduler for Mesos\"\n\nstart on runlevel [2345]\nstop on runlevel [!2345]\n\nrespawn\nrespawn limit 10 5\n\nexec /usr/bin/marathon\n",
+            "/etc/init/mesos-master.conf" => "description \"mesos master\"\n\nstart on runlevel [2345]\nstop on runlevel [!2345]\n\nrespawn\nrespawn limit 10 5\n\nexec /usr/bin/mesos-init-wrapper master\n"
+          },
+          "work_dir" => "/tmp/mesos"
         }
       },
       "haproxy" => {

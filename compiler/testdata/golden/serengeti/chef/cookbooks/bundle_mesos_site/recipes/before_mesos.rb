@@ -2,9 +2,12 @@
 # Recipe:: before_mesos
 #
 # Its role comes first in the node group's roles, so this runs before
-# mesos::master and mesos::slave. It writes the Mesos flag files the bundle
-# renders for the group (the master quorum, the slave's isolation, Docker
-# settings) and the slave attributes, so the first start already has them.
+# mesos::master and mesos::slave, after role[basic] and the install recipe
+# have installed the group's packages (so no package installed later can
+# shadow or overwrite what this writes). It writes the Mesos flag files the
+# bundle renders for the group (each flag once: the master quorum and
+# work_dir, the slave's isolation, work_dir and Docker settings) and the
+# slave attributes, so the first start already has them.
 # When a registered slave's attributes change, it removes the checkpointed
 # slave info (work_dir/meta/slaves/latest) at once and restarts the slave at
 # the end of the run; Mesos otherwise refuses to recover it ("Incompatible
@@ -47,7 +50,7 @@ files.keys.sort.each do |path|
 end
 
 if slave
-  latest = ::File.join(node['mesos']['slave']['work_dir'], 'meta', 'slaves', 'latest')
+  latest = ::File.join(group_data['work_dir'], 'meta', 'slaves', 'latest')
   registered = ::File.symlink?(latest) || ::File.exist?(latest)
   link latest do
     action :nothing
