@@ -154,7 +154,7 @@ func (n *simNode) rpm(args ...string) (string, error) {
 // the bundle is installed (filesystem, initscripts, upstart, cronie).
 var centos6Dirs = []string{"etc/default", "etc/init", "etc/sysconfig", "etc/cron.d", "etc/rc.d/init.d", "usr/bin", "usr/sbin", "usr/local/bin", "usr/local/sbin", "usr/local/etc", "var/log", "var/lib", "tmp"}
 
-func newSimNode(t *testing.T, rpmDir string) *simNode {
+func newSimNode(t *testing.T, rpmDirs ...string) *simNode {
 	t.Helper()
 	needTool(t, "rpm", "rpm")
 	n := &simNode{t: t, root: t.TempDir(), bundle: map[string]bool{}}
@@ -166,9 +166,13 @@ func newSimNode(t *testing.T, rpmDir string) *simNode {
 	if out, err := n.rpm("--initdb"); err != nil {
 		t.Fatalf("rpm --initdb: %v\n%s", err, out)
 	}
-	files, err := filepath.Glob(filepath.Join(rpmDir, "*.rpm"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no RPMs in %s: %v", rpmDir, err)
+	var files []string
+	for _, dir := range rpmDirs {
+		m, err := filepath.Glob(filepath.Join(dir, "*.rpm"))
+		if err != nil || len(m) == 0 {
+			t.Fatalf("no RPMs in %s: %v", dir, err)
+		}
+		files = append(files, m...)
 	}
 	for _, f := range files {
 		out, err := exec.Command("rpm", "-qp", "--qf", "%{NAME} %{VERSION}-%{RELEASE} %{ARCH}", f).Output()
@@ -699,5 +703,149 @@ func TestMesosFlagListsMatchJudges(t *testing.T) {
 				t.Errorf("mesos-%s %s: the compiler's flags differ from the judges' list", d, v)
 			}
 		}
+	}
+}
+
+// expandRunList expands a node's run list as Chef does: roles into their
+// run lists, depth first, each recipe kept where it first appears. Bundle
+// roles come from the plan, BDE's from serengeti-pantry's roles/*.rb.
+func expandRunList(t *testing.T, p *Plan, pantryRoles string, entries []string, seen map[string]bool, out *[]string) {
+	t.Helper()
+	for _, e := range entries {
+		role, isRole := strings.CutPrefix(e, "role[")
+		if !isRole {
+			r := strings.TrimSuffix(strings.TrimPrefix(e, "recipe["), "]")
+			if !strings.Contains(r, "::") {
+				r += "::default"
+			}
+			if !seen[r] {
+				seen[r] = true
+				*out = append(*out, r)
+			}
+			continue
+		}
+		role = strings.TrimSuffix(role, "]")
+		if seen["role:"+role] {
+			continue
+		}
+		seen["role:"+role] = true
+		var list []string
+		if f := planFileOrNil(p, RolesDir+role+".json"); f != nil {
+			var r struct {
+				RunList []string `json:"run_list"`
+			}
+			if err := json.Unmarshal(f.Data, &r); err != nil {
+				t.Fatal(err)
+			}
+			list = r.RunList
+		} else {
+			b, err := os.ReadFile(filepath.Join(pantryRoles, role+".rb"))
+			if err != nil {
+				t.Fatalf("role %s is neither the bundle's nor BDE's: %v", role, err)
+			}
+			m := regexp.MustCompile(`run_list \*%w\[([^\]]*(?:\][^\]]*)*?)\n\]`).FindSubmatch(b)
+			if m == nil {
+				t.Fatalf("%s: no run_list", role)
+			}
+			list = strings.Fields(string(m[1]))
+		}
+		expandRunList(t, p, pantryRoles, list, seen, out)
+	}
+}
+
+func planFileOrNil(p *Plan, path string) *File {
+	for _, f := range p.Files {
+		if f.Path == path {
+			return f
+		}
+	}
+	return nil
+}
+
+// On every node, BDE's error handler (hadoop_common::pre_run, in
+// role[basic]) is registered before any recipe of the bundle runs; the
+// packages are installed before the configuration is written, and that
+// before the mesos recipes start Mesos.
+func TestRunListOrder(t *testing.T) {
+	j := judges(t)
+	for _, site := range simSites(t) {
+		p, diags := compileFacts(t, site.text, nil)
+		if errs := errorsOf(diags); len(errs) > 0 {
+			t.Fatalf("%s does not compile:%s", site.name, diagText(errs))
+		}
+		cb := CookbookName(p.Name)
+		var spec clusterSpec
+		if err := json.Unmarshal(planFile(t, p, "clusters/mesos01/spec.json").Data, &spec); err != nil {
+			t.Fatal(err)
+		}
+		for _, g := range spec.NodeGroups {
+			var entries, recipes []string
+			for _, r := range g.Roles {
+				entries = append(entries, "role["+r+"]")
+			}
+			expandRunList(t, p, filepath.Join(j, "serengeti-pantry/roles"), entries, map[string]bool{}, &recipes)
+			at := func(r string) int { return slices.Index(recipes, r) }
+			order := []string{"hadoop_common::pre_run", cb + "::install", cb + "::before_mesos", "mesos::master", "mesos::slave", cb + "::after_mesos", cb + "::haproxy"}
+			last, lastName := -1, ""
+			for _, r := range order {
+				i := at(r)
+				if i < 0 {
+					continue
+				}
+				if i < last {
+					t.Errorf("%s/%s: %s runs before %s: %v", site.name, g.Name, r, lastName, recipes)
+				}
+				last, lastName = i, r
+			}
+			// zookeeper::default includes pre_run itself (bde-chef.md §3).
+			handler := at("hadoop_common::pre_run")
+			if z := at("zookeeper::default"); z >= 0 && (handler < 0 || z < handler) {
+				handler = z
+			}
+			for i, r := range recipes {
+				if strings.HasPrefix(r, cb+"::") && (handler < 0 || i < handler) {
+					t.Errorf("%s/%s: %s runs before BDE's error handler is registered: %v", site.name, g.Name, r, recipes)
+				}
+			}
+		}
+	}
+}
+
+// The install recipe brings a node to exactly the bundle's versions from
+// whatever is installed: a 0.21.0 node is upgraded by the example's
+// converge, a 0.22.0 node downgraded by the 0.21.0 site's.
+func TestNodeExactVersions(t *testing.T) {
+	j := judges(t)
+	sites := simSites(t)
+	for _, tc := range []struct {
+		site             simSite
+		group, installed string
+		want             map[string]string
+	}{
+		{sites[0], "master", "0.21.0", map[string]string{"mesos": "0.22.0-1.0.centos65", "marathon": "0.8.0-1.0.146.el6"}},
+		{sites[1], "ctl", "0.22.0", map[string]string{"mesos": "0.21.0-1.0.centos65", "marathon": "0.7.5-1.0.el6"}},
+	} {
+		t.Run(tc.site.name, func(t *testing.T) {
+			p, diags := compileFacts(t, tc.site.text, nil)
+			if errs := errorsOf(diags); len(errs) > 0 {
+				t.Fatalf("the site does not compile:%s", diagText(errs))
+			}
+			cb := writePlanFiles(t, p, cookbookPrefix(p))
+			steps := convergeSteps(t, p, cb, tc.group, filepath.Join(j, "serengeti-pantry/cookbooks/mesos/templates/default"))
+			n := newSimNode(t, filepath.Join(inputsDir, "rpms", "mesos-"+tc.installed), filepath.Join(inputsDir, "rpms", "mesos-"+tc.site.mesos))
+			for name, vr := range map[string]string{"mesos": tc.installed + "-1.0.centos65", "marathon": map[string]string{"0.21.0": "0.7.5-1.0.el6", "0.22.0": "0.8.0-1.0.146.el6"}[tc.installed]} {
+				n.install(name, vr, "x86_64")
+			}
+			n.replay(steps)
+			for _, f := range n.faults {
+				t.Error(f)
+			}
+			for name, vr := range tc.want {
+				out, err := n.rpm("-q", "--qf", "%{VERSION}-%{RELEASE}", name)
+				if err != nil || out != vr {
+					t.Errorf("%s installed: %q (%v), want %s", name, out, err, vr)
+				}
+			}
+		})
 	}
 }
