@@ -26,7 +26,9 @@ test: deps lint sbomcheck-deps
 # The judges (../shared/judges, see its README): the real programs a 2015
 # node runs. HAProxy 1.5.2 is built from its source once and cached under
 # the bundle cache (internal/haproxyjudge); it judges every haproxy.cfg the
-# compiler, the cookbook and both bridges write.
+# compiler, the cookbook and both bridges write. The compiler's node
+# simulation runs the real mesos-init-wrapper, Mesos' flag lists and
+# serengeti-pantry's templates and roles against the bundle's RPMs.
 CONFORMANCE_DATA ?= $(CURDIR)/../shared/testdata
 BUNDLE_JUDGES ?= $(CURDIR)/../shared/judges
 conformance:

@@ -297,6 +297,26 @@ var sinks = []sink{
 			}
 		})
 	}},
+	{"node_group.mesos_master_flags, mesos_slave_flags names", "/etc/mesos-master/NAME, /etc/mesos-slave/NAME (file name), the daemon's --NAME", []Syntax{SyntaxFileName}, func(d *def.Definition, emit func(occurrence)) {
+		eachGroup(d, func(cl *def.Cluster, g *def.NodeGroup, key string) {
+			for _, k := range sortedKeys(g.MesosMasterFlags) {
+				emit(attrOcc(g.Body, "mesos_master_flags", g.DeclRange, "node group "+g.Name, k, key+".mesos_master_flags"))
+			}
+			for _, k := range sortedKeys(g.MesosSlaveFlags) {
+				emit(attrOcc(g.Body, "mesos_slave_flags", g.DeclRange, "node group "+g.Name, k, key+".mesos_slave_flags"))
+			}
+		})
+	}},
+	{"node_group.mesos_master_flags, mesos_slave_flags values", "flag file content, --NAME=VALUE, cookbook attributes", []Syntax{SyntaxLine}, func(d *def.Definition, emit func(occurrence)) {
+		eachGroup(d, func(cl *def.Cluster, g *def.NodeGroup, key string) {
+			for _, k := range sortedKeys(g.MesosMasterFlags) {
+				emit(attrOcc(g.Body, "mesos_master_flags", g.DeclRange, "flag "+k+" of node group "+g.Name, g.MesosMasterFlags[k], key+".mesos_master_flags"))
+			}
+			for _, k := range sortedKeys(g.MesosSlaveFlags) {
+				emit(attrOcc(g.Body, "mesos_slave_flags", g.DeclRange, "flag "+k+" of node group "+g.Name, g.MesosSlaveFlags[k], key+".mesos_slave_flags"))
+			}
+		})
+	}},
 	{"node_group.storage.datastores", "cluster spec.json", []Syntax{SyntaxJSON}, func(d *def.Definition, emit func(occurrence)) {
 		eachGroup(d, func(cl *def.Cluster, g *def.NodeGroup, key string) {
 			if s := g.Storage; s != nil {
