@@ -42,9 +42,13 @@ type wrapperFlag struct{ name, from string }
 func (c *compiler) wrapperFlags(cl *def.Cluster, g *def.NodeGroup, daemon string, pk *PackageFact) []wrapperFlag {
 	var out []wrapperFlag
 	for _, file := range []string{"", daemon} {
+		path := "/etc/default/mesos"
+		if file != "" {
+			path += "-" + file
+		}
 		for _, kv := range defaultsVars(cl, file) {
 			if f, ok := wrapperVars[daemon][strings.ToUpper(kv.K)]; ok {
-				out = append(out, wrapperFlag{f, "/etc/default/mesos" + map[bool]string{true: "-" + file}[file != ""] + " " + strings.ToUpper(kv.K)})
+				out = append(out, wrapperFlag{f, path + " " + strings.ToUpper(kv.K)})
 			}
 		}
 	}

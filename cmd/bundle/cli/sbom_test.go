@@ -158,21 +158,22 @@ func TestSBOMAndProvenance(t *testing.T) {
 		t.Fatalf("%d RPMs in bundle.json, want 12", len(rpms))
 	}
 	checkRPMs(t, res.Dir, rpms, byRef, nil)
-	// chronos requires mesos >= 0.20.0: each chronos depends on the mesos of
-	// its own distro's repo, not the other.
-	chronos := 0
+	// marathon requires mesos >= 0.20.0: each marathon depends on the mesos of
+	// its own distro's repo, not the other (Chronos' packages require only
+	// coreutils and java).
+	marathon := 0
 	for _, dep := range doc.Dependencies {
-		if !strings.Contains(dep.Ref, "/chronos-") {
+		if !strings.Contains(dep.Ref, "/marathon-") {
 			continue
 		}
-		chronos++
+		marathon++
 		dir := dep.Ref[:strings.LastIndex(dep.Ref, "/")]
 		if len(dep.DependsOn) != 1 || !strings.HasPrefix(dep.DependsOn[0], dir+"/mesos-0.") {
 			t.Errorf("%s depends on %v, want only the mesos RPM of %s", dep.Ref, dep.DependsOn, dir)
 		}
 	}
-	if chronos != 2 {
-		t.Errorf("%d dependency entries for chronos, want 2", chronos)
+	if marathon != 2 {
+		t.Errorf("%d dependency entries for marathon, want 2", marathon)
 	}
 	for _, im := range m.Images {
 		c, ok := byRef["image:"+im.Name]
