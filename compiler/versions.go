@@ -68,8 +68,9 @@ type versionFact struct {
 }
 
 // versionTable is the single place that knows what differs between Mesos,
-// Marathon and Chronos releases. Everything version-dependent the compiler
-// renders or checks looks it up here.
+// Marathon and Chronos releases (with the flag lists of each Mesos release
+// in mesos_flags.go). Everything version-dependent the compiler renders or
+// checks looks it up here.
 var versionTable = []versionFact{
 	// Install prefix of the binaries, used only when no RPM facts were
 	// gathered: with facts every path comes from the file list of the
@@ -78,8 +79,9 @@ var versionTable = []versionFact{
 	// mesos-deb-packaging f46d9d3 execs /usr/sbin/mesos-*, a245843
 	// /usr/local/sbin), Marathon with 0.8.0. Chronos' prefix follows the
 	// build date, not the version (chronos-pkg e7138c6, 2015-01-13): the
-	// 2.3.0 builds of 2014 install under /usr/local; 2.3.1 is the first
-	// release built after the move.
+	// 2.3.0 builds of 2014 install under /usr/local; without facts the
+	// table assumes /usr from the next release, 2.3.1 (an assumption: only
+	// the RPM's file list tells).
 	{"mesos", "prefix", "0", "/usr/local"},
 	{"mesos", "prefix", "0.22.0", "/usr"},
 	{"marathon", "prefix", "0", "/usr/local"},
