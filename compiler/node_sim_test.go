@@ -106,7 +106,8 @@ func convergeSteps(t *testing.T, p *Plan, cookbook, group, pantry string) []simS
 	t.Helper()
 	ruby := needTool(t, "ruby", "ruby")
 	script := filepath.Join(testutil.ModuleRoot(t), "compiler", "testdata", "ruby", "converge_recipes.rb")
-	cmd := exec.Command(ruby, script, cookbook, CookbookName(p.Name), "mesos01", group, t.TempDir())
+	roles := writePlanFiles(t, p, RolesDir)
+	cmd := exec.Command(ruby, script, cookbook, CookbookName(p.Name), "mesos01", group, t.TempDir(), roles)
 	cmd.Env = append(os.Environ(), "PANTRY_TEMPLATES="+pantry)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

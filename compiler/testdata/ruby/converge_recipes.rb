@@ -14,13 +14,17 @@
 # mesos/templates/default), the files the mesos cookbook still writes are
 # rendered from its templates in the steps.
 #
-# Usage: ruby converge_recipes.rb COOKBOOK_DIR COOKBOOK_NAME CLUSTER GROUP ROOT
+# The bundle recipes before the mesos cookbook's are those of the
+# <cb>_before_mesos role in ROLES_DIR (the bundle's roles), in its run-list
+# order; without ROLES_DIR, install and before_mesos.
+#
+# Usage: ruby converge_recipes.rb COOKBOOK_DIR COOKBOOK_NAME CLUSTER GROUP ROOT [ROLES_DIR]
 # (BUNDLE_TEST_INDEXED: which nodes the Chef search has indexed, see
 # providers_for).
 require 'erubis'
 require 'json'
 
-DIR, CB, CLUSTER, GROUP, ROOT = ARGV
+DIR, CB, CLUSTER, GROUP, ROOT, ROLES = ARGV
 # BUNDLE_TEST_INDEXED: JSON { group: [[facet_index...] per search...] }.
 INDEXED = JSON.parse(ENV['BUNDLE_TEST_INDEXED'] || '{}')
 # BUNDLE_TEST_NO_FQDN: JSON { group: [facet_index...] } of nodes without an FQDN.
@@ -215,10 +219,12 @@ slave = roles.include?('mesos_slave')
 
 rc = RunContext.new(FakeCollection.new)
 recipe = FakeRecipe.new(node, CB.to_sym, rc, hosts)
-if master || slave
-  recipe.run('install')
-  recipe.run('before_mesos')
+before = %w(install before_mesos)
+if ROLES
+  role = JSON.parse(File.read(File.join(ROLES, "#{CB}_before_mesos.json")))
+  before = role['run_list'].map { |e| e[/\Arecipe\[#{CB}::(.*)\]\z/, 1] }.compact
 end
+before.each { |r| recipe.run(r) } if master || slave
 
 # The mesos cookbook's resources the bundle's recipes touch, as
 # mesos::install, ::master, ::slave and ::docker declare them.
