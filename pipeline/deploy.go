@@ -121,7 +121,9 @@ type Prepared struct {
 	// Verify is the check vcenter.Deploy runs before it contacts vCenter:
 	// for a directory the full verification with the deep checks; for an
 	// extracted archive nothing more, as Extract verified what it wrote.
-	Verify func(ctx context.Context, dir string) error
+	// It returns the sha256 of the bundle.json verified, which the deploy
+	// holds every upload to.
+	Verify func(ctx context.Context, dir string) (string, error)
 	// Cleanup removes what PrepareDeploy extracted; a no-op for a
 	// directory.
 	Cleanup func() error
@@ -143,12 +145,12 @@ func PrepareDeploy(ctx context.Context, path string, opts PrepareOptions) (*Prep
 	}
 	if st.IsDir() {
 		return &Prepared{Dir: path, Cleanup: func() error { return nil },
-			Verify: func(ctx context.Context, dir string) error {
+			Verify: func(ctx context.Context, dir string) (string, error) {
 				r, err := Verify(ctx, dir, read.VerifyOptions{Key: opts.Key})
 				if err != nil {
-					return err
+					return "", err
 				}
-				return problemsErr(r) // vcenter.Deploy makes it a *vcenter.VerifyError
+				return r.ManifestSHA256, problemsErr(r) // vcenter.Deploy makes it a *vcenter.VerifyError
 			}}, nil
 	}
 	m, err := read.Manifest(ctx, path)
@@ -186,7 +188,7 @@ func PrepareDeploy(ctx context.Context, path string, opts PrepareOptions) (*Prep
 	}
 	slog.Debug("extracted", "archive", path, "dir", dir)
 	return &Prepared{Dir: dir, Extracted: true, Cleanup: func() error { return os.RemoveAll(tmp) },
-		Verify: func(context.Context, string) error { return nil }}, nil
+		Verify: func(context.Context, string) (string, error) { return rep.ManifestSHA256, nil }}, nil
 }
 
 // archiveErr makes a fault of an archive's content a *VerifyError.

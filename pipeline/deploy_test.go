@@ -54,8 +54,8 @@ func TestPrepareDeploy(t *testing.T) {
 	if err != nil || prep.Dir != res.Dir || prep.Extracted {
 		t.Fatalf("directory: %+v %v", prep, err)
 	}
-	if err := prep.Verify(ctx, prep.Dir); err != nil {
-		t.Fatalf("verifying the directory: %v", err)
+	if sum, err := prep.Verify(ctx, prep.Dir); err != nil || len(sum) != 64 {
+		t.Fatalf("verifying the directory: %q %v", sum, err)
 	}
 	edited := filepath.Join(t.TempDir(), "small-1")
 	if err := os.CopyFS(edited, os.DirFS(res.Dir)); err != nil {
@@ -64,7 +64,7 @@ func TestPrepareDeploy(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(edited, "clusters/c/marker"), []byte("MARKER-X123456789\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := prep.Verify(ctx, edited); err == nil || !strings.Contains(err.Error(), "clusters/c/marker: sha256 is") {
+	if _, err := prep.Verify(ctx, edited); err == nil || !strings.Contains(err.Error(), "clusters/c/marker: sha256 is") {
 		t.Fatalf("verifying an edited directory: %v", err)
 	}
 
@@ -78,8 +78,8 @@ func TestPrepareDeploy(t *testing.T) {
 	if data, err := os.ReadFile(filepath.Join(prep.Dir, "clusters/c/marker")); err != nil || string(data) != "MARKER-0123456789\n" {
 		t.Fatalf("extracted file: %q %v", data, err)
 	}
-	if err := prep.Verify(ctx, prep.Dir); err != nil {
-		t.Fatal(err)
+	if sum, err := prep.Verify(ctx, prep.Dir); err != nil || len(sum) != 64 {
+		t.Fatalf("%q %v", sum, err)
 	}
 	if err := prep.Cleanup(); err != nil {
 		t.Fatal(err)

@@ -57,8 +57,11 @@ type Report struct {
 	// SBOM says sbom.cdx.json was checked against bundle.json.
 	SBOM     bool      `json:"sbom_checked"`
 	Problems []Problem `json:"problems"`
-	// Manifest is the bundle's bundle.json when it parsed.
-	Manifest *manifest.Manifest `json:"-"`
+	// Manifest is the bundle's bundle.json when it parsed; ManifestSHA256
+	// the digest of the bytes it was parsed from (what deploy binds its
+	// uploads to).
+	Manifest       *manifest.Manifest `json:"-"`
+	ManifestSHA256 string             `json:"-"`
 }
 
 // Problem is one thing wrong with a bundle.
@@ -194,6 +197,8 @@ func checkContents(c *contents, rep *Report) *manifest.Manifest {
 		return nil
 	}
 	rep.Name, rep.Version, rep.Manifest = m.Name, m.Version, m
+	sum := sha256.Sum256(c.manifest)
+	rep.ManifestSHA256 = hex.EncodeToString(sum[:])
 	rep.Files = len(m.Files)
 	listed := map[string]manifest.FileEntry{}
 	for _, f := range m.Files {

@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"path"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -25,9 +23,11 @@ import (
 
 // Options tune a deploy.
 type Options struct {
-	// Verify checks the bundle before anything is planned or touched;
-	// nil means CheckFiles.
-	Verify func(ctx context.Context, bundleDir string) error
+	// Verify checks the bundle before anything is planned or touched and
+	// returns the sha256 of the bundle.json it checked against; nil means
+	// CheckFiles. Deploy reads bundle.json once more, refuses it unless it
+	// has that digest, and uploads every file hashed against it.
+	Verify func(ctx context.Context, bundleDir string) (manifestSHA256 string, err error)
 	// PushImages pushes the OCI image layout in layoutDir to registry.
 	// Needed when the target names a registry and the bundle has images.
 	PushImages func(ctx context.Context, layoutDir, registry string) error
@@ -50,11 +50,19 @@ type Options struct {
 	// the state file (defaults 64 MiB and 64 files).
 	BatchBytes int64
 	BatchFiles int
+	// LockTTL is how long the lock on the datastore folder is good for
+	// without being renewed (default 1 hour); it is renewed at every
+	// write of the state file. A lock past its expiry is taken over.
+	LockTTL time.Duration
+	// LockGrace is how long a lock without a readable owner file is
+	// given to get one before it is taken over as a dead deploy's
+	// (default 5s).
+	LockGrace time.Duration
 }
 
 func (o *Options) defaults() {
 	if o.Verify == nil {
-		o.Verify = CheckFiles
+		o.Verify = checkFiles
 	}
 	o.Progress = progress.Or(o.Progress)
 	if o.Events == nil {
@@ -76,6 +84,12 @@ func (o *Options) defaults() {
 	}
 	if o.BatchFiles <= 0 {
 		o.BatchFiles = 64
+	}
+	if o.LockTTL == 0 {
+		o.LockTTL = time.Hour
+	}
+	if o.LockGrace <= 0 {
+		o.LockGrace = 5 * time.Second
 	}
 }
 
@@ -109,21 +123,45 @@ type Outcome struct {
 // unless opts.DryRun, applies the plan.
 func Deploy(ctx context.Context, bundleDir string, cfg Config, opts Options) (*Outcome, error) {
 	opts.defaults()
-	if err := opts.Verify(ctx, bundleDir); err != nil {
+	verified, err := opts.Verify(ctx, bundleDir)
+	if err != nil {
 		var ve *VerifyError
 		if !errors.As(err, &ve) {
 			err = &VerifyError{Dir: bundleDir, Err: err}
 		}
 		return nil, err
 	}
+	b, err := LoadBundle(bundleDir)
+	if err != nil {
+		return nil, err
+	}
+	if b.SHA256 != verified {
+		return nil, &VerifyError{Dir: bundleDir, Err: fmt.Errorf("bundle.json %w: it hashes to sha256:%s, the verified one to sha256:%s", ErrChanged, b.SHA256, verified)}
+	}
 	s, err := Connect(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = s.Logout(context.WithoutCancel(ctx)) }()
-	plan, err := Plan(ctx, s, bundleDir, cfg)
+	if cfg.DatastorePath == "" {
+		cfg.DatastorePath = defaultDatastorePath(b)
+	}
+	plan, err := planBundle(ctx, s, b, cfg)
 	if err != nil {
 		return nil, redactErr(cfg, err)
+	}
+	if !opts.DryRun && plan.Changes() > 0 {
+		// Changes are made under the lock, from a plan made again under
+		// it: no other deploy writes the folder or its state meanwhile.
+		lock, err := acquireLock(ctx, s, plan.inv, cfg.DatastorePath, b, opts)
+		if err != nil {
+			return nil, redactErr(cfg, err)
+		}
+		defer func() { _ = lock.release(context.WithoutCancel(ctx)) }()
+		if plan, err = planBundle(ctx, s, b, cfg); err != nil {
+			return nil, redactErr(cfg, err)
+		}
+		plan.lock = lock
 	}
 	for i := range plan.Items {
 		opts.Events(Event{Event: "plan", Item: &plan.Items[i]})
@@ -195,6 +233,11 @@ func (a *applier) saveState(ctx context.Context) error {
 	a.mu.Lock()
 	st := a.st.clone()
 	a.mu.Unlock()
+	if a.p.lock != nil {
+		if _, err := retry(ctx, a.o, func() error { return a.p.lock.check(ctx) }); err != nil {
+			return err
+		}
+	}
 	_, err := retry(ctx, a.o, func() error { return writeState(ctx, a.s, a.p.inv, a.p.DatastorePath, st) })
 	return err
 }
@@ -324,9 +367,8 @@ func (a *applier) uploadBatch(ctx context.Context, batch []Item) error {
 // uploadFile puts one file on the datastore, retrying transient failures
 // with exponential back-off.
 func (a *applier) uploadFile(ctx context.Context, it Item) (retried int, err error) {
-	local := filepath.Join(a.p.b.Dir, filepath.FromSlash(it.file.Path))
 	dst := path.Join(a.p.DatastorePath, it.Name)
-	retried, err = retry(ctx, a.o, func() error { return a.putOnce(ctx, local, dst, it) })
+	retried, err = retry(ctx, a.o, func() error { return a.putOnce(ctx, dst, it) })
 	if err != nil {
 		return retried, vcErr("uploading "+it.file.Path+" to "+it.Where, err)
 	}
@@ -352,16 +394,21 @@ func retry(ctx context.Context, o Options, f func() error) (retried int, err err
 	}
 }
 
-func (a *applier) putOnce(ctx context.Context, local, dst string, it Item) error {
-	f, err := os.Open(local)
+func (a *applier) putOnce(ctx context.Context, dst string, it Item) error {
+	f, err := openChecked(a.p.b.Dir, it.file)
 	if err != nil {
-		return fmt.Errorf("opening %q: %w", it.file.Path, err)
+		return err
 	}
 	defer f.Close()
 	task := a.o.Progress.Start(it.file.Path, it.Size)
 	up := soap.DefaultUpload
 	up.ContentLength = it.Size
 	err = a.p.inv.ds.Upload(ctx, progress.Reader(f, task), dst, &up)
+	if err == nil {
+		err = f.done()
+	} else if f.err != nil {
+		err = f.err
+	}
 	task.Done(err)
 	return err
 }
@@ -372,7 +419,7 @@ func transient(err error) bool {
 	if err == nil {
 		return false
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrChanged) {
 		return false
 	}
 	var ne net.Error

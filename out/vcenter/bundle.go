@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/bdebundle/bundle/compiler"
+	"github.com/bdebundle/bundle/internal/regular"
 	"github.com/bdebundle/bundle/out/manifest"
 )
 
@@ -23,6 +24,8 @@ type Bundle struct {
 
 	// Dir is the bundle directory the manifest was read from.
 	Dir string
+	// SHA256 is the digest of the bundle.json bytes this was parsed from.
+	SHA256 string
 }
 
 // The entries of bundle.json that deploy reads.
@@ -52,7 +55,7 @@ func (e *VerifyError) Unwrap() error { return e.Err }
 // *VerifyError naming the file.
 func LoadBundle(dir string) (*Bundle, error) {
 	p := filepath.Join(dir, "bundle.json")
-	data, err := os.ReadFile(p)
+	data, err := regular.ReadFile(p, manifest.MaxMetaSize)
 	if err != nil {
 		return nil, &VerifyError{Dir: dir, Err: fmt.Errorf("reading %q: %w", p, err)}
 	}
@@ -60,7 +63,8 @@ func LoadBundle(dir string) (*Bundle, error) {
 	if err != nil {
 		return nil, &VerifyError{Dir: dir, Err: fmt.Errorf("reading %q: %w", p, err)}
 	}
-	b := Bundle{Manifest: m}
+	sum := sha256.Sum256(data)
+	b := Bundle{Manifest: m, SHA256: hex.EncodeToString(sum[:])}
 	bad := func(format string, a ...any) error {
 		return &VerifyError{Dir: dir, Err: fmt.Errorf("%s: %s", p, fmt.Sprintf(format, a...))}
 	}
@@ -79,16 +83,23 @@ func LoadBundle(dir string) (*Bundle, error) {
 
 // CheckFiles verifies every entry of bundle.json files[] against the bundle
 // directory: each file exists, is regular, has the listed size and sha256.
-// It is the default verification of deploy; a mismatch is a *VerifyError.
+// A mismatch is a *VerifyError.
 func CheckFiles(ctx context.Context, dir string) error {
+	_, err := checkFiles(ctx, dir)
+	return err
+}
+
+// checkFiles is CheckFiles giving the digest of the bundle.json it checked
+// against: the default verification of deploy.
+func checkFiles(ctx context.Context, dir string) (string, error) {
 	b, err := LoadBundle(dir)
 	if err != nil {
-		return err
+		return "", err
 	}
 	var errs []error
 	for _, f := range b.Files {
 		if err := ctx.Err(); err != nil {
-			return err
+			return "", err
 		}
 		if err := checkFile(filepath.Join(dir, filepath.FromSlash(f.Path)), f); err != nil {
 			errs = append(errs, err)
@@ -98,9 +109,9 @@ func CheckFiles(ctx context.Context, dir string) error {
 		}
 	}
 	if len(errs) > 0 {
-		return &VerifyError{Dir: dir, Err: errors.Join(errs...)}
+		return "", &VerifyError{Dir: dir, Err: errors.Join(errs...)}
 	}
-	return nil
+	return b.SHA256, nil
 }
 
 func checkFile(p string, f File) error {

@@ -12,7 +12,7 @@ import (
 )
 
 func deployOpts() Options {
-	return Options{Parallel: 2, RetryDelay: 20 * time.Millisecond, BatchFiles: 3}
+	return Options{Parallel: 2, RetryDelay: 20 * time.Millisecond, BatchFiles: 3, LockGrace: 50 * time.Millisecond}
 }
 
 // performed turns plan items and outcome items into comparable lines.

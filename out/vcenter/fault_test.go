@@ -151,7 +151,9 @@ func TestDeployDroppedConnection(t *testing.T) {
 	})
 
 	t.Run("outage", func(t *testing.T) {
-		cnt := &counter{failPut: 5}
+		// PUT 1 writes the lock's owner file; 2-4 the first batch, 5
+		// the state file; 6 and later fail.
+		cnt := &counter{failPut: 6}
 		cfg := s.config(t, spec.target, Overrides{DatastorePath: "outage"})
 		cfg.WrapTransport = cnt.wrap
 		opts := deployOpts()
@@ -337,7 +339,7 @@ func TestDeployTamperedBundle(t *testing.T) {
 		t.Fatalf("a tampered bundle touched the datastore: %v", err)
 	}
 	// A custom verifier is honoured, and its error is a verification error.
-	_, err = Deploy(ctx, dir, cfg, Options{Verify: func(context.Context, string) error { return errors.New("bad signature") }})
+	_, err = Deploy(ctx, dir, cfg, Options{Verify: func(context.Context, string) (string, error) { return "", errors.New("bad signature") }})
 	if !errors.As(err, &ve) || !strings.Contains(err.Error(), "bad signature") {
 		t.Fatalf("custom verify: %v", err)
 	}

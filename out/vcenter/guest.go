@@ -251,17 +251,17 @@ func (a *applier) packTree(w io.Writer) error {
 		if err := tw.WriteHeader(hdr); err != nil {
 			return err
 		}
-		fh, err := os.Open(filepath.Join(a.p.b.Dir, filepath.FromSlash(f.Path)))
+		fh, err := openChecked(a.p.b.Dir, f)
 		if err != nil {
-			return fmt.Errorf("opening %q: %w", f.Path, err)
+			return err
 		}
-		n, err := io.Copy(tw, fh)
+		_, err = io.Copy(tw, fh)
 		fh.Close()
-		if err != nil {
-			return fmt.Errorf("reading %q: %w", f.Path, err)
+		if err == nil {
+			err = fh.done()
 		}
-		if n != f.Size {
-			return fmt.Errorf("%q changed since it was verified", f.Path)
+		if err != nil {
+			return err
 		}
 	}
 	return errors.Join(tw.Close(), gz.Close())

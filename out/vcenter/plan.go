@@ -78,6 +78,7 @@ type DeployPlan struct {
 	state *deployState
 	dirs  map[string]bool // datastore folders (relative to DatastorePath) that exist
 	lib   *library.Library
+	lock  *dsLock // held by Deploy for Apply; nil for a dry run
 }
 
 // Changes counts the items that are not Leave.
@@ -179,7 +180,7 @@ func Plan(ctx context.Context, s *Session, bundleDir string, cfg Config) (*Deplo
 
 func planBundle(ctx context.Context, s *Session, b *Bundle, cfg Config) (*DeployPlan, error) {
 	if cfg.DatastorePath == "" {
-		cfg.DatastorePath = "bundles/" + b.Name
+		cfg.DatastorePath = defaultDatastorePath(b)
 	}
 	inv, err := s.resolve(ctx, cfg, len(b.Templates) > 0)
 	if err != nil {
@@ -203,6 +204,10 @@ func planBundle(ctx context.Context, s *Session, b *Bundle, cfg Config) (*Deploy
 	return p, nil
 }
 
+// defaultDatastorePath is the datastore folder of a bundle's deploy when
+// neither the target nor the flags name one.
+func defaultDatastorePath(b *Bundle) string { return "bundles/" + b.Name }
+
 func (p *DeployPlan) dsPath(rel string) string {
 	return p.inv.ds.Path(path.Join(p.DatastorePath, rel))
 }
@@ -216,6 +221,12 @@ func (p *DeployPlan) planFiles(ctx context.Context, s *Session) error {
 	}
 	if warning != "" {
 		p.Warnings = append(p.Warnings, warning)
+	}
+	// Deploy owns only what it wrote: a folder whose state names another
+	// bundle is that bundle's, and nothing in it is overwritten or deleted.
+	if st.Bundle != "" && st.Bundle != p.b.Name {
+		return &ConfigError{Err: fmt.Errorf("%w: %s holds the deploy state of bundle %q (version %s), not of %q; deploy each bundle to its own folder (--datastore-path)",
+			ErrOtherBundle, p.dsPath(StateFile), st.Bundle, st.Version, p.b.Name)}
 	}
 	p.state = st
 	listing, dirs, err := listDatastore(ctx, p.inv, p.DatastorePath)

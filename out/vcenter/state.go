@@ -93,7 +93,12 @@ func writeState(ctx context.Context, s *Session, inv *inventory, dir string, st 
 		return err
 	}
 	data = append(data, '\n')
-	p := path.Join(dir, StateFile)
+	return uploadAtomic(ctx, s, inv, path.Join(dir, StateFile), data)
+}
+
+// uploadAtomic uploads data beside datastore path p, then moves it into
+// place, so an interrupted write never leaves a torn file.
+func uploadAtomic(ctx context.Context, s *Session, inv *inventory, p string, data []byte) error {
 	tmp := p + ".tmp"
 	up := soap.DefaultUpload
 	up.ContentLength = int64(len(data))

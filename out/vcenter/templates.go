@@ -10,6 +10,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/out/manifest"
@@ -71,18 +72,17 @@ func (a *applier) createLibrary(ctx context.Context) error {
 // templateUploads lists the files of a template to upload: the .ovf first,
 // then the files it references, with their sizes and sha256s.
 func (a *applier) templateUploads(t Template) ([]File, error) {
-	ovfFile := filepath.Join(a.p.b.Dir, filepath.FromSlash(t.OVF))
-	data, err := os.ReadFile(ovfFile)
+	byPath := map[string]File{}
+	for _, f := range a.p.b.templateFiles(t) {
+		byPath[f.Path] = f
+	}
+	data, err := readChecked(a.p.b.Dir, byPath[t.OVF])
 	if err != nil {
-		return nil, fmt.Errorf("reading %q: %w", t.OVF, err)
+		return nil, err
 	}
 	env, err := importer.ReadEnvelope(data)
 	if err != nil {
 		return nil, fmt.Errorf("reading %q: %w", t.OVF, err)
-	}
-	byPath := map[string]File{}
-	for _, f := range a.p.b.templateFiles(t) {
-		byPath[f.Path] = f
 	}
 	out := []File{byPath[t.OVF]}
 	dir := path.Dir(t.OVF)
@@ -165,9 +165,9 @@ func (a *applier) deleteLibraryItems(ctx context.Context, m *library.Manager, li
 
 func (a *applier) libraryUpload(ctx context.Context, m *library.Manager, session string, f File) error {
 	name := path.Base(f.Path)
-	fh, err := os.Open(filepath.Join(a.p.b.Dir, filepath.FromSlash(f.Path)))
+	fh, err := openChecked(a.p.b.Dir, f)
 	if err != nil {
-		return fmt.Errorf("opening %q: %w", f.Path, err)
+		return err
 	}
 	defer fh.Close()
 	up, err := m.AddLibraryItemFile(ctx, session, library.UpdateFile{
@@ -186,6 +186,11 @@ func (a *applier) libraryUpload(ctx context.Context, m *library.Manager, session
 	p.ContentLength = f.Size
 	rc, _ := a.s.restClient(ctx)
 	err = rc.Upload(ctx, progress.Reader(fh, task), u, &p)
+	if err == nil {
+		err = fh.done()
+	} else if fh.err != nil {
+		err = fh.err
+	}
 	task.Done(err)
 	if err != nil {
 		return fmt.Errorf("uploading %q: %w", f.Path, err)
@@ -206,9 +211,13 @@ func (a *applier) folderImport(ctx context.Context, it Item) error {
 		return err
 	}
 	ovfFile := filepath.Join(a.p.b.Dir, filepath.FromSlash(t.OVF))
-	data, err := os.ReadFile(ovfFile)
+	arch := &checkedArchive{dir: a.p.b.Dir, ovf: ovfFile, files: map[string]File{}, r: a.o.Progress}
+	for _, f := range a.p.b.templateFiles(t) {
+		arch.files[filepath.Join(a.p.b.Dir, filepath.FromSlash(f.Path))] = f
+	}
+	data, err := readChecked(a.p.b.Dir, arch.files[ovfFile])
 	if err != nil {
-		return fmt.Errorf("reading %q: %w", t.OVF, err)
+		return err
 	}
 	env, err := importer.ReadEnvelope(data)
 	if err != nil {
@@ -223,13 +232,16 @@ func (a *applier) folderImport(ctx context.Context, it Item) error {
 	imp := importer.Importer{
 		Client: a.s.Vim, Finder: a.s.finder,
 		Datacenter: inv.dc, Datastore: inv.ds, ResourcePool: inv.pool, Folder: inv.folder,
-		Archive: &progressArchive{Archive: &importer.FileArchive{Path: ovfFile, Opener: importer.Opener{Client: a.s.Vim}}, r: a.o.Progress, ovf: ovfFile},
+		Archive:    arch,
 		Log: func(msg string) (int, error) {
 			slog.Debug("ovf import", "template", t.Name, "msg", strings.TrimSpace(msg))
 			return len(msg), nil
 		},
 	}
 	ref, err := imp.Import(ctx, ovfFile, opts)
+	if err == nil {
+		err = arch.check()
+	}
 	if err != nil {
 		if derr := a.destroyVM(context.WithoutCancel(ctx), path.Join(inv.fpath, staging)); derr != nil {
 			return fmt.Errorf("%w (and removing the partial VM %q failed: %v)", err, staging, derr)
@@ -281,20 +293,53 @@ func (a *applier) destroyVM(ctx context.Context, p string) error {
 	return nil
 }
 
-// progressArchive reports the bytes read from each file of an OVF.
-type progressArchive struct {
-	importer.Archive
-	r   progress.Reporter
-	ovf string
+// checkedArchive gives the OVF importer the files of one template, each
+// hashed as it is read and checked against bundle.json (see checkedReader),
+// reporting the bytes read from each disk.
+type checkedArchive struct {
+	dir   string
+	ovf   string
+	files map[string]File // absolute path → entry
+	r     progress.Reporter
+
+	mu     sync.Mutex
+	opened []*checkedReader
 }
 
-func (p *progressArchive) Open(name string) (io.ReadCloser, int64, error) {
-	rc, n, err := p.Archive.Open(name)
-	if err != nil || name == p.ovf {
-		return rc, n, err
+func (a *checkedArchive) Open(name string) (io.ReadCloser, int64, error) {
+	p := name
+	if name != a.ovf && !filepath.IsAbs(name) {
+		p = filepath.Join(filepath.Dir(a.ovf), name)
 	}
-	t := p.r.Start(path.Base(name), n)
-	return &progressReadCloser{Reader: progress.Reader(rc, t), c: rc, t: t}, n, nil
+	f, ok := a.files[filepath.Clean(p)]
+	if !ok {
+		return nil, 0, fmt.Errorf("opening %q: %w: not a file of the template in bundle.json", name, os.ErrNotExist)
+	}
+	c, err := openChecked(a.dir, f)
+	if err != nil {
+		return nil, 0, err
+	}
+	a.mu.Lock()
+	a.opened = append(a.opened, c)
+	a.mu.Unlock()
+	if p == a.ovf {
+		return c, f.Size, nil
+	}
+	t := a.r.Start(path.Base(f.Path), f.Size)
+	return &progressReadCloser{Reader: progress.Reader(c, t), c: c, t: t}, f.Size, nil
+}
+
+// check reports the first file the importer read that did not match, or
+// that it stopped reading before the end.
+func (a *checkedArchive) check() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, c := range a.opened {
+		if err := c.done(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 type progressReadCloser struct {

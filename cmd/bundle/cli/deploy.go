@@ -144,7 +144,9 @@ func runDeploy(ctx context.Context, g *Globals, path string, f *deployFlags) err
 		var pue *pipeline.UsageError
 		var ce *vcenter.ConfigError
 		switch {
-		case errors.As(err, &pve), errors.As(err, &ve):
+		case errors.As(err, &pve), errors.As(err, &ve), errors.Is(err, vcenter.ErrChanged):
+			// A file that changed after verify is a bundle that does
+			// not verify.
 			return userErr(err)
 		case errors.As(err, &pue), errors.As(err, &ce):
 			return usageErr(err)
