@@ -232,7 +232,7 @@ func (a *applier) folderImport(ctx context.Context, it Item) error {
 	imp := importer.Importer{
 		Client: a.s.Vim, Finder: a.s.finder,
 		Datacenter: inv.dc, Datastore: inv.ds, ResourcePool: inv.pool, Folder: inv.folder,
-		Archive:    arch,
+		Archive: arch,
 		Log: func(msg string) (int, error) {
 			slog.Debug("ovf import", "template", t.Name, "msg", strings.TrimSpace(msg))
 			return len(msg), nil
