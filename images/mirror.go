@@ -15,12 +15,10 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
@@ -83,10 +81,9 @@ type Options struct {
 	// Keychain supplies registry credentials (default authn.DefaultKeychain:
 	// Docker config and credential helpers).
 	Keychain authn.Keychain
-	// Insecure lists registry hosts (host:port) reached over plain HTTP.
-	// When pulling, loopback and private addresses use HTTP without being
-	// listed; Push and PushStream speak plain HTTP only to loopback hosts
-	// and listed ones (host or host:port).
+	// Insecure lists registry hosts (host or host:port) that may be
+	// spoken to over plain HTTP. Pulling and pushing alike, plain HTTP is
+	// spoken only to them and to loopback hosts (see registryTransport).
 	Insecure []string
 	// Progress receives one task per image (nil = progress.Discard).
 	Progress progress.Reporter
@@ -103,15 +100,28 @@ type Options struct {
 	// (default 500ms).
 	Backoff time.Duration
 	// Transport is the HTTP transport for registries (default
-	// remote.DefaultTransport).
+	// remote.DefaultTransport with ConnectTimeout and an IdleTimeout on
+	// every write). The HTTP policy of registryTransport wraps it.
 	Transport http.RoundTripper
 	// MediaTypes chooses how manifests are stored: Preserve (default) or
 	// OCI.
 	MediaTypes MediaTypes
-	// AnswerTimeout bounds how long Push waits for a registry's answer
-	// once a request has been sent in full (default 2 minutes), so a
-	// registry that stops answering fails the push instead of hanging it.
+	// AnswerTimeout bounds how long a registry's answer may take once a
+	// request has been sent in full (default 2 minutes), so a registry
+	// that stops answering fails the command instead of hanging it.
 	AnswerTimeout time.Duration
+	// ConnectTimeout bounds connecting, TLS included (default 30s; only
+	// for the default Transport).
+	ConnectTimeout time.Duration
+	// IdleTimeout bounds the wait for each read of an answer's body and
+	// each write of a request (default 1 minute).
+	IdleTimeout time.Duration
+	// RequestTimeout bounds a whole request from the answer to the end of
+	// its body (default 5 minutes), plus the time the body's announced
+	// length takes at MinRate bytes per second (default 32 KiB/s): a
+	// registry that drips its answer fails too.
+	RequestTimeout time.Duration
+	MinRate        int64
 	// VerifyLocal makes Resolve read every blob of a local source
 	// (oci-layout:, docker-archive:) and check its size and digest, as
 	// Mirror does while copying: a missing or corrupt layer is then found
@@ -135,14 +145,26 @@ func (o Options) withDefaults() Options {
 	if o.Backoff <= 0 {
 		o.Backoff = 500 * time.Millisecond
 	}
+	if o.ConnectTimeout <= 0 {
+		o.ConnectTimeout = defaultConnectTimeout
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = defaultIdleTimeout
+	}
+	if o.RequestTimeout <= 0 {
+		o.RequestTimeout = defaultRequestTimeout
+	}
+	if o.MinRate <= 0 {
+		o.MinRate = defaultMinRate
+	}
 	if o.Transport == nil {
-		o.Transport = remote.DefaultTransport
+		o.Transport = newBaseTransport(o)
 	}
 	if o.MediaTypes == "" {
 		o.MediaTypes = Preserve
 	}
 	if o.AnswerTimeout <= 0 {
-		o.AnswerTimeout = 2 * time.Minute
+		o.AnswerTimeout = defaultAnswerTimeout
 	}
 	return o
 }
@@ -151,7 +173,7 @@ func (o Options) remote(ctx context.Context) []remote.Option {
 	return []remote.Option{
 		remote.WithContext(ctx),
 		remote.WithAuthFromKeychain(o.Keychain),
-		remote.WithTransport(o.Transport),
+		remote.WithTransport(newRegistryTransport(o)),
 		remote.WithJobs(o.Workers),
 		remote.WithRetryBackoff(remote.Backoff{Duration: o.Backoff, Factor: 2, Jitter: 0.1, Steps: o.Retries + 1}),
 	}
@@ -472,18 +494,25 @@ func open(ctx context.Context, src Source, opts Options) (artifact, v1.Hash, err
 		}
 		if desc.MediaType.IsIndex() {
 			idx, err := desc.ImageIndex()
-			return artifact{idx: idx}, desc.Digest, err
+			if err != nil {
+				return artifact{}, v1.Hash{}, err
+			}
+			return artifact{idx: boundedIndex{idx}}, desc.Digest, nil
 		}
 		if !desc.MediaType.IsImage() {
 			return artifact{}, v1.Hash{}, fmt.Errorf("unsupported manifest media type %q", desc.MediaType)
 		}
 		img, err := desc.Image()
-		return artifact{img: img}, desc.Digest, err
+		if err != nil {
+			return artifact{}, v1.Hash{}, err
+		}
+		return artifact{img: boundedImage{img}}, desc.Digest, nil
 	case DockerArchive:
 		if err := regular.Check(src.Path); err != nil {
 			return artifact{}, v1.Hash{}, fmt.Errorf("reading docker archive: %w", err)
 		}
-		img, err := tarball.ImageFromPath(src.Path, nil)
+		tb, err := tarball.ImageFromPath(src.Path, nil)
+		img := boundedImage{tb}
 		if err != nil {
 			if terr := checkTar(src.Path); terr != nil {
 				err = terr
@@ -501,22 +530,17 @@ func open(ctx context.Context, src Source, opts Options) (artifact, v1.Hash, err
 	return artifact{}, v1.Hash{}, fmt.Errorf("unknown source kind %v", src.Kind)
 }
 
+// openLayout opens the image of the layout at dir named tag (or its only
+// one). index.json and every manifest and index are read bounded and
+// checked against their digests before anything is used (loadDirGraph).
 func openLayout(dir, tag string) (artifact, v1.Hash, error) {
-	p, err := layout.FromPath(dir)
+	g, err := loadDirGraph(dir)
 	if err != nil {
 		return artifact{}, v1.Hash{}, fmt.Errorf("reading OCI layout %q: %w", dir, err)
-	}
-	ii, err := p.ImageIndex()
-	if err != nil {
-		return artifact{}, v1.Hash{}, fmt.Errorf("reading OCI layout %q: %w", dir, err)
-	}
-	im, err := ii.IndexManifest()
-	if err != nil {
-		return artifact{}, v1.Hash{}, fmt.Errorf("reading OCI layout %q: index.json: %w", dir, err)
 	}
 	var found []v1.Descriptor
 	var names []string
-	for _, d := range im.Manifests {
+	for _, d := range g.entries {
 		n := d.Annotations[AnnotationRefName]
 		names = append(names, n)
 		if tag == "" || n == tag {
@@ -534,21 +558,11 @@ func openLayout(dir, tag string) (artifact, v1.Hash, error) {
 		return artifact{}, v1.Hash{}, fmt.Errorf("OCI layout %q has %d images named %q", dir, len(found), tag)
 	}
 	d := found[0]
-	switch {
-	case d.MediaType.IsIndex():
-		idx, err := ii.ImageIndex(d.Digest)
-		if err != nil {
-			return artifact{}, v1.Hash{}, fmt.Errorf("reading OCI layout %q: %w", dir, err)
-		}
-		return artifact{idx: idx}, d.Digest, nil
-	case d.MediaType.IsImage():
-		img, err := ii.Image(d.Digest)
-		if err != nil {
-			return artifact{}, v1.Hash{}, fmt.Errorf("reading OCI layout %q: %w", dir, err)
-		}
-		return artifact{img: img}, d.Digest, nil
+	a, err := g.artifactOf(filepath.Join(dir, "blobs", "sha256"), d)
+	if err != nil {
+		return artifact{}, v1.Hash{}, fmt.Errorf("reading OCI layout %q: %w", dir, err)
 	}
-	return artifact{}, v1.Hash{}, fmt.Errorf("OCI layout %q: entry %s has unsupported media type %q", dir, d.Digest, d.MediaType)
+	return a, d.Digest, nil
 }
 
 func parsePlatforms(ps []string) ([]v1.Platform, error) {
@@ -660,7 +674,8 @@ func collect(a artifact, retry bool) ([]job, error) {
 		}
 	}
 	var walkImage func(img v1.Image) error
-	var walkIndex func(idx v1.ImageIndex) error
+	var walkIndex func(idx v1.ImageIndex, depth int) error
+	onPath := map[v1.Hash]bool{}
 	walkImage = func(img v1.Image) error {
 		raw, err := img.RawManifest()
 		if err != nil {
@@ -674,6 +689,9 @@ func collect(a artifact, retry bool) ([]job, error) {
 		mf, err := img.Manifest()
 		if err != nil {
 			return fmt.Errorf("parsing manifest %s: %w", h, err)
+		}
+		if err := checkConfigSize(mf); err != nil {
+			return fmt.Errorf("manifest %s: %w", h, err)
 		}
 		add(job{digest: mf.Config.Digest, size: mf.Config.Size, what: "config", open: func() (io.ReadCloser, error) {
 			b, err := img.RawConfigFile()
@@ -693,7 +711,7 @@ func collect(a artifact, retry bool) ([]job, error) {
 		}
 		return nil
 	}
-	walkIndex = func(idx v1.ImageIndex) error {
+	walkIndex = func(idx v1.ImageIndex, depth int) error {
 		raw, err := idx.RawManifest()
 		if err != nil {
 			return fmt.Errorf("reading index: %w", err)
@@ -702,6 +720,14 @@ func collect(a artifact, retry bool) ([]job, error) {
 		if err != nil {
 			return err
 		}
+		if onPath[h] {
+			return fmt.Errorf("%w: index %s names itself", ErrTooDeep, h)
+		}
+		if depth > maxIndexDepth {
+			return fmt.Errorf("%w: index %s is below %d indexes (the limit is %d)", ErrTooDeep, h, depth, maxIndexDepth)
+		}
+		onPath[h] = true
+		defer delete(onPath, h)
 		add(bytesJob("index", h, raw))
 		im, err := idx.IndexManifest()
 		if err != nil {
@@ -714,7 +740,7 @@ func collect(a artifact, retry bool) ([]job, error) {
 				if err != nil {
 					return fmt.Errorf("index %s: %w", d.Digest, err)
 				}
-				if err := walkIndex(child); err != nil {
+				if err := walkIndex(child, depth+1); err != nil {
 					return err
 				}
 			case d.MediaType.IsImage():
@@ -733,7 +759,7 @@ func collect(a artifact, retry bool) ([]job, error) {
 	}
 	var err error
 	if a.idx != nil {
-		err = walkIndex(a.idx)
+		err = walkIndex(a.idx, 0)
 	} else {
 		err = walkImage(a.img)
 	}
@@ -769,50 +795,35 @@ func writeIndexJSON(dir string, descs []v1.Descriptor) error {
 type previous struct {
 	dir     string
 	blobDir string
-	entries []v1.Descriptor
-	mu      sync.Mutex
+	g       *graph // nil when there is no readable previous layout
 }
 
 func openPrevious(dir string) previous {
-	b, err := os.ReadFile(filepath.Join(dir, "index.json"))
+	g, err := loadDirGraph(dir)
 	if err != nil {
 		return previous{}
 	}
-	var im v1.IndexManifest
-	if json.Unmarshal(b, &im) != nil {
-		return previous{}
-	}
-	return previous{dir: dir, blobDir: filepath.Join(dir, "blobs", "sha256"), entries: im.Manifests}
+	return previous{dir: dir, blobDir: filepath.Join(dir, "blobs", "sha256"), g: g}
 }
 
 // lookup finds the entry mirrored earlier from the same reference, pinned
 // digest and platforms.
 func (p *previous) lookup(spec Spec, mt MediaTypes) (artifact, bool) {
-	if p.dir == "" || spec.Digest == "" {
+	if p.g == nil || spec.Digest == "" {
 		return artifact{}, false
 	}
-	for _, d := range p.entries {
+	for _, d := range p.g.entries {
 		a := d.Annotations
 		if a[AnnotationSource] != spec.Ref || a[AnnotationSourceDigest] != spec.Digest || a[AnnotationPlatforms] != strings.Join(spec.Platforms, ",") ||
 			(a[AnnotationMediaTypes] == string(OCI)) != (mt == OCI) {
 			continue
 		}
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		lp, err := layout.FromPath(p.dir)
+		art, err := p.g.artifactOf(p.blobDir, d)
 		if err != nil {
 			return artifact{}, false
 		}
-		if d.MediaType.IsIndex() {
-			idx, err := lp.ImageIndex()
-			if err != nil {
-				return artifact{}, false
-			}
-			child, err := idx.ImageIndex(d.Digest)
-			return artifact{idx: child, preselected: true}, err == nil
-		}
-		img, err := lp.Image(d.Digest)
-		return artifact{img: img, preselected: true}, err == nil
+		art.preselected = true
+		return art, true
 	}
 	return artifact{}, false
 }

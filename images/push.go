@@ -28,6 +28,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/bdebundle/bundle/internal/progress"
+	"github.com/bdebundle/bundle/internal/regular"
 )
 
 // Pushed describes one image pushed to the site registry.
@@ -59,10 +60,6 @@ func (p Pushed) Changed() bool { return p.UploadedBlobs > 0 || p.Manifests > 0 }
 // Files outside the layout are not visited. Each call reads the stream
 // again from its start.
 type WalkFunc func(ctx context.Context, visit func(rel string, size int64, r io.Reader) error) error
-
-// maxManifestSize bounds the manifests and indexes read into memory (the
-// distribution registry refuses larger ones).
-const maxManifestSize = 4 << 20
 
 // Push pushes every image and index of the OCI layout at layoutDir to
 // registry (host[:port]) under its repository (the layout's repository
@@ -102,22 +99,18 @@ type graph struct {
 	docs    map[v1.Hash][]byte
 }
 
+// loadDirGraph reads the layout at dir: index.json and every manifest and
+// index it reaches, each a regular file bounded by its descriptor and the
+// hard cap, and checked against its digest.
 func loadDirGraph(dir string) (*graph, error) {
-	raw, err := os.ReadFile(filepath.Join(dir, "index.json"))
+	raw, err := regular.ReadFile(filepath.Join(dir, "index.json"), maxManifestSize)
 	if err != nil {
 		return nil, fmt.Errorf("reading OCI layout %q: %w", dir, err)
 	}
 	g := &graph{where: fmt.Sprintf("OCI layout %q", dir), docs: map[v1.Hash][]byte{}}
-	read := func(h v1.Hash) ([]byte, error) {
-		p := filepath.Join(dir, "blobs", "sha256", h.Hex)
-		st, err := os.Stat(p)
-		if err != nil {
-			return nil, err
-		}
-		if st.Size() > maxManifestSize {
-			return nil, fmt.Errorf("%s is %d bytes, more than a manifest may be", h, st.Size())
-		}
-		return os.ReadFile(p)
+	blobDir := filepath.Join(dir, "blobs", "sha256")
+	read := func(d v1.Descriptor) ([]byte, error) {
+		return readLayoutBlob(blobDir, d, maxManifestSize)
 	}
 	if err := g.load(raw, read); err != nil {
 		return nil, err
@@ -128,25 +121,32 @@ func loadDirGraph(dir string) (*graph, error) {
 func loadStreamGraph(ctx context.Context, walk WalkFunc) (*graph, error) {
 	var index []byte
 	small := map[v1.Hash][]byte{}
+	var kept int64
 	err := walk(ctx, func(rel string, size int64, r io.Reader) error {
 		if rel == "index.json" {
 			b, err := io.ReadAll(io.LimitReader(r, maxManifestSize+1))
 			if err != nil {
 				return fmt.Errorf("reading index.json: %w", err)
 			}
+			if len(b) > maxManifestSize {
+				return fmt.Errorf("index.json: %w: more than %d bytes", ErrTooLarge, maxManifestSize)
+			}
 			index = b
 			return nil
 		}
 		hx, ok := strings.CutPrefix(rel, "blobs/sha256/")
-		if !ok || size > maxManifestSize {
+		if !ok || size < 0 || size > maxManifestSize {
 			return nil
 		}
-		b, err := io.ReadAll(r)
+		b, err := io.ReadAll(io.LimitReader(r, maxManifestSize+1))
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", rel, err)
 		}
-		if len(b) > 0 && b[0] == '{' {
+		if len(b) > 0 && len(b) <= maxManifestSize && b[0] == '{' {
 			if h, err := v1.NewHash("sha256:" + hx); err == nil {
+				if kept += int64(len(b)); kept > maxStreamDocs {
+					return fmt.Errorf("%w: the OCI layout holds more than %d bytes of small JSON blobs", ErrTooLarge, maxStreamDocs)
+				}
 				small[h] = b
 			}
 		}
@@ -159,9 +159,12 @@ func loadStreamGraph(ctx context.Context, walk WalkFunc) (*graph, error) {
 		return nil, errors.New("the OCI layout has no index.json")
 	}
 	g := &graph{where: "OCI layout", docs: map[v1.Hash][]byte{}}
-	read := func(h v1.Hash) ([]byte, error) {
-		b, ok := small[h]
+	read := func(d v1.Descriptor) ([]byte, error) {
+		b, ok := small[d.Digest]
 		if !ok {
+			if d.Size > maxManifestSize {
+				return nil, fmt.Errorf("%w: the descriptor says %d bytes, the limit for a %s is %d", ErrTooLarge, d.Size, kind(d.MediaType), maxManifestSize)
+			}
 			return nil, os.ErrNotExist
 		}
 		return b, nil
@@ -173,22 +176,31 @@ func loadStreamGraph(ctx context.Context, walk WalkFunc) (*graph, error) {
 }
 
 // load parses index.json and reads every manifest and index it reaches,
-// checking each against its digest.
-func (g *graph) load(index []byte, read func(v1.Hash) ([]byte, error)) error {
+// checking each against its digest. Indexes nest at most maxIndexDepth
+// deep; an index that names itself, or one of the indexes above it, is
+// refused (which its digest check already makes impossible).
+func (g *graph) load(index []byte, read func(v1.Descriptor) ([]byte, error)) error {
 	var im v1.IndexManifest
 	if err := json.Unmarshal(index, &im); err != nil {
 		return fmt.Errorf("%s: index.json: %w", g.where, err)
 	}
 	g.entries = im.Manifests
-	var walk func(d v1.Descriptor) error
-	walk = func(d v1.Descriptor) error {
+	onPath := map[v1.Hash]bool{}
+	var walk func(d v1.Descriptor, depth int) error
+	walk = func(d v1.Descriptor, depth int) error {
+		if onPath[d.Digest] {
+			return fmt.Errorf("%s: %w: index %s names itself", g.where, ErrTooDeep, d.Digest)
+		}
 		if _, ok := g.docs[d.Digest]; ok {
 			return nil
 		}
 		if !d.MediaType.IsIndex() && !d.MediaType.IsImage() {
 			return fmt.Errorf("%s: %s has unsupported media type %q", g.where, d.Digest, d.MediaType)
 		}
-		b, err := read(d.Digest)
+		if depth > maxIndexDepth {
+			return fmt.Errorf("%s: %w: %s %s is below %d indexes (the limit is %d)", g.where, ErrTooDeep, kind(d.MediaType), d.Digest, depth, maxIndexDepth)
+		}
+		b, err := read(d)
 		if err != nil {
 			return fmt.Errorf("%s: %s %s: %w", g.where, kind(d.MediaType), d.Digest, err)
 		}
@@ -201,16 +213,18 @@ func (g *graph) load(index []byte, read func(v1.Hash) ([]byte, error)) error {
 			if err := json.Unmarshal(b, &child); err != nil {
 				return fmt.Errorf("%s: index %s: %w", g.where, d.Digest, err)
 			}
+			onPath[d.Digest] = true
 			for _, c := range child.Manifests {
-				if err := walk(c); err != nil {
+				if err := walk(c, depth+1); err != nil {
 					return err
 				}
 			}
+			delete(onPath, d.Digest)
 		}
 		return nil
 	}
 	for _, d := range g.entries {
-		if err := walk(d); err != nil {
+		if err := walk(d, 0); err != nil {
 			return err
 		}
 	}
@@ -411,7 +425,7 @@ func push(ctx context.Context, g *graph, src blobSource, registry string, opts O
 	if err != nil {
 		return nil, err
 	}
-	ropts := append(opts.remote(ctx), remote.WithTransport(plainHTTPGuard(&answerTimeout{base: opts.Transport, d: opts.AnswerTimeout}, opts.Insecure)))
+	ropts := opts.remote(ctx)
 	st := &pushState{opts: opts, ropts: ropts, targets: targets, results: make([]Pushed, len(targets)), tasks: make([]progress.Task, len(targets))}
 	for i, t := range targets {
 		st.results[i] = Pushed{Name: t.name, Repository: t.repo.RepositoryStr(), Digest: t.desc.Digest.String(),
@@ -780,32 +794,6 @@ func verifyPushed(ref name.Digest, want v1.Descriptor, ropts []remote.Option) er
 	return nil
 }
 
-// plainHTTPGuard refuses plain-HTTP requests except to loopback hosts and
-// hosts listed in insecure. go-containerregistry falls back to HTTP for
-// private addresses on its own; pushing to the site registry must not.
-func plainHTTPGuard(base http.RoundTripper, insecure []string) http.RoundTripper {
-	return &httpGuard{base: base, insecure: insecure}
-}
-
-type httpGuard struct {
-	base     http.RoundTripper
-	insecure []string
-}
-
-// ErrPlainHTTP is wrapped by errors about a registry that would be spoken
-// to over plain HTTP without being named insecure.
-var ErrPlainHTTP = errors.New("plain HTTP refused")
-
-func (g *httpGuard) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Scheme == "http" && !PlainHTTPAllowed(req.URL.Host, g.insecure) {
-		if req.Body != nil {
-			req.Body.Close()
-		}
-		return nil, fmt.Errorf("%w for registry %s: it is neither loopback nor named with --insecure-registry", ErrPlainHTTP, req.URL.Host)
-	}
-	return g.base.RoundTrip(req)
-}
-
 // listedInsecure reports whether registry (host[:port]) is named in
 // insecure, with or without its port.
 func listedInsecure(registry string, insecure []string) bool {
@@ -832,74 +820,4 @@ func PlainHTTPAllowed(host string, insecure []string) bool {
 	}
 	ip := net.ParseIP(h)
 	return ip != nil && ip.IsLoopback()
-}
-
-// answerTimeout fails a request whose answer (the response headers) does
-// not come within d of the request being sent in full. The clock starts
-// when the body has been read to its end (at once for requests without
-// one), so long uploads are not cut short.
-type answerTimeout struct {
-	base http.RoundTripper
-	d    time.Duration
-}
-
-// ErrNoAnswer is wrapped by errors about a registry that stopped answering.
-var ErrNoAnswer = errors.New("the registry did not answer")
-
-func (a *answerTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
-	ctx, cancel := context.WithCancelCause(req.Context())
-	var timer atomic.Pointer[time.Timer]
-	start := func() {
-		if timer.Load() == nil {
-			timer.Store(time.AfterFunc(a.d, func() { cancel(fmt.Errorf("%w within %s", ErrNoAnswer, a.d)) }))
-		}
-	}
-	req = req.Clone(ctx)
-	if req.Body == nil || req.Body == http.NoBody {
-		start()
-	} else {
-		req.Body = &startAtEOF{ReadCloser: req.Body, start: start}
-	}
-	resp, err := a.base.RoundTrip(req)
-	if t := timer.Load(); t != nil {
-		t.Stop()
-	}
-	if err != nil {
-		if cause := context.Cause(ctx); errors.Is(cause, ErrNoAnswer) {
-			err = fmt.Errorf("%s %s: %w", req.Method, req.URL.Redacted(), cause)
-		}
-		cancel(nil)
-		return nil, err
-	}
-	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: func() { cancel(nil) }}
-	return resp, nil
-}
-
-type startAtEOF struct {
-	io.ReadCloser
-	start func()
-}
-
-func (s *startAtEOF) Read(p []byte) (int, error) {
-	n, err := s.ReadCloser.Read(p)
-	if err != nil {
-		s.start()
-	}
-	return n, err
-}
-
-func (s *startAtEOF) Close() error {
-	s.start()
-	return s.ReadCloser.Close()
-}
-
-type cancelOnClose struct {
-	io.ReadCloser
-	cancel func()
-}
-
-func (c *cancelOnClose) Close() error {
-	err := c.ReadCloser.Close()
-	c.cancel()
-	return err
 }

@@ -200,10 +200,18 @@ func SiteRef(registry, repository, digest string) string {
 }
 
 // IsNetwork reports whether err is a failure to reach a registry
-// (connection refused, a name that does not resolve, a timeout, TLS), not
-// an answer from it (an unknown tag or repository, denied access): the
-// environment's fault, not the definition's.
+// (connection refused, a name that does not resolve, a timeout, TLS, a
+// registry that stopped answering), not an answer from it (an unknown tag
+// or repository, denied access, a manifest over the size limit, a redirect
+// or plain HTTP the policy refuses): the environment's fault, not the
+// definition's.
 func IsNetwork(err error) bool {
+	if errors.Is(err, ErrNoAnswer) {
+		return true
+	}
+	if errors.Is(err, ErrTooLarge) || errors.Is(err, ErrRedirect) || errors.Is(err, ErrPlainHTTP) || errors.Is(err, ErrDigestMismatch) {
+		return false
+	}
 	var te *transport.Error
 	if errors.As(err, &te) {
 		return false
