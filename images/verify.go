@@ -9,6 +9,7 @@ import (
 	"sort"
 
 	"github.com/bdebundle/bundle/internal/ctxio"
+	"github.com/bdebundle/bundle/internal/regular"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
@@ -21,7 +22,7 @@ func VerifyLayout(ctx context.Context, layoutDir string) error {
 	var problems []error
 	add := func(format string, a ...any) { problems = append(problems, fmt.Errorf(format, a...)) }
 
-	if b, err := os.ReadFile(filepath.Join(layoutDir, "oci-layout")); err != nil {
+	if b, err := regular.ReadFile(filepath.Join(layoutDir, "oci-layout"), maxManifestSize); err != nil {
 		add("oci-layout: %v", err)
 	} else {
 		var ol struct {
@@ -62,7 +63,7 @@ func VerifyLayout(ctx context.Context, layoutDir string) error {
 		}
 	}
 
-	b, err := os.ReadFile(filepath.Join(layoutDir, "index.json"))
+	b, err := regular.ReadFile(filepath.Join(layoutDir, "index.json"), maxManifestSize)
 	if err != nil {
 		add("index.json: %v", err)
 		return layoutError(layoutDir, problems)
@@ -74,7 +75,7 @@ func VerifyLayout(ctx context.Context, layoutDir string) error {
 	}
 
 	checked := map[v1.Hash]bool{}
-	var walk func(d v1.Descriptor, from string)
+	var walk func(d v1.Descriptor, from string, depth int)
 	need := func(d v1.Descriptor, from string) bool {
 		n, ok := sizes[d.Digest.Hex]
 		switch {
@@ -91,7 +92,7 @@ func VerifyLayout(ctx context.Context, layoutDir string) error {
 		}
 		return false
 	}
-	walk = func(d v1.Descriptor, from string) {
+	walk = func(d v1.Descriptor, from string, depth int) {
 		if checked[d.Digest] {
 			return
 		}
@@ -99,12 +100,19 @@ func VerifyLayout(ctx context.Context, layoutDir string) error {
 		if !need(d, from) {
 			return
 		}
-		raw, err := os.ReadFile(filepath.Join(blobDir, d.Digest.Hex))
-		if err != nil {
-			add("%s: %v", from, err)
+		here := kind(d.MediaType) + " " + d.Digest.String()
+		if depth > maxIndexDepth {
+			add("%s: %s: %v (the limit is %d)", from, here, ErrTooDeep, maxIndexDepth)
 			return
 		}
-		here := kind(d.MediaType) + " " + d.Digest.String()
+		if !d.MediaType.IsIndex() && !d.MediaType.IsImage() {
+			return
+		}
+		raw, err := readLayoutBlob(blobDir, d, maxManifestSize)
+		if err != nil {
+			add("%s: %s: %v", from, here, err)
+			return
+		}
 		switch {
 		case d.MediaType.IsIndex():
 			var im v1.IndexManifest
@@ -113,7 +121,7 @@ func VerifyLayout(ctx context.Context, layoutDir string) error {
 				return
 			}
 			for _, c := range im.Manifests {
-				walk(c, here)
+				walk(c, here, depth+1)
 			}
 		case d.MediaType.IsImage():
 			var m v1.Manifest
@@ -123,6 +131,8 @@ func VerifyLayout(ctx context.Context, layoutDir string) error {
 			}
 			if m.Config.Digest.Hex == "" {
 				add("%s: no config", here)
+			} else if err := checkConfigSize(&m); err != nil {
+				add("%s: %v", here, err)
 			} else {
 				need(m.Config, here)
 			}
@@ -132,7 +142,7 @@ func VerifyLayout(ctx context.Context, layoutDir string) error {
 		}
 	}
 	for _, d := range top.Manifests {
-		walk(d, "index.json")
+		walk(d, "index.json", 0)
 	}
 	return layoutError(layoutDir, problems)
 }
