@@ -7,7 +7,7 @@ DIST     := dist
 # Cross-compiled in CI: the CLI must build and vet for laptops too.
 CROSS    := darwin/arm64 darwin/amd64 windows/amd64
 
-.PHONY: sbomcheck-deps conformance deps cross all build test test-quick lint fmt-check vet staticcheck golden bench bench-floor demo demo-inputs clean
+.PHONY: fuzz sbomcheck-deps conformance deps cross all build test test-quick lint fmt-check vet staticcheck golden bench bench-floor demo demo-inputs clean
 
 all: build
 
@@ -36,6 +36,11 @@ conformance:
 	@test -f "$(BUNDLE_JUDGES)/haproxy-1.5.2.tar.gz" || { echo "make conformance: $(BUNDLE_JUDGES)/haproxy-1.5.2.tar.gz is missing (the judges; set BUNDLE_JUDGES)" >&2; exit 1; }
 	BUNDLE_CONFORMANCE_DATA="$(CONFORMANCE_DATA)" $(GO) test -count=1 -timeout 20m ./repo/
 	BUNDLE_JUDGES="$(BUNDLE_JUDGES)" $(GO) test -count=1 -timeout 20m ./internal/haproxyjudge/ ./compiler/
+
+# Fuzz targets run briefly (their seed corpora run in every go test).
+FUZZTIME ?= 20s
+fuzz:
+	$(GO) test ./images -run '^$$' -fuzz '^FuzzLayout$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 
 test-quick: sbomcheck-deps
 	$(GO) test -count=1 ./...

@@ -536,7 +536,7 @@ func open(ctx context.Context, src Source, opts Options) (artifact, v1.Hash, err
 func openLayout(dir, tag string) (artifact, v1.Hash, error) {
 	g, err := loadDirGraph(dir)
 	if err != nil {
-		return artifact{}, v1.Hash{}, fmt.Errorf("reading OCI layout %q: %w", dir, err)
+		return artifact{}, v1.Hash{}, err
 	}
 	var found []v1.Descriptor
 	var names []string
