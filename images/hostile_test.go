@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -348,5 +349,31 @@ func TestPlainHTTPPolicy(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestPushRefusesLyingHead: a registry that answers HEAD of a blob with 200
+// and a Content-Length that is not the blob's does not get the blob
+// skipped: the push fails naming the blob.
+func TestPushRefusesLyingHead(t *testing.T) {
+	dir, m := testLayout(t)
+	raw, err := os.ReadFile(blobPath(dir, m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mf v1.Manifest
+	if err := json.Unmarshal(raw, &mf); err != nil {
+		t.Fatal(err)
+	}
+	layer := mf.Layers[0]
+	h := startHostile(t)
+	h.on(http.MethodHead, "/blobs/"+layer.Digest.String(), func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "7")
+		w.Header().Set("Docker-Content-Digest", layer.Digest.String())
+		w.WriteHeader(http.StatusOK)
+	})
+	_, err = Push(context.Background(), dir, h.host, quick())
+	if !errors.Is(err, ErrDigestMismatch) || !strings.Contains(err.Error(), layer.Digest.String()) || !strings.Contains(err.Error(), "as 7 bytes") {
+		t.Fatalf("push to a registry that lies in HEAD: %v", err)
 	}
 }

@@ -459,7 +459,7 @@ func push(ctx context.Context, g *graph, src blobSource, registry string, opts O
 	eg.SetLimit(opts.Workers)
 	for i, n := range checks {
 		eg.Go(func() error {
-			ok, err := blobExists(ectx, targets[n.t].repo, n.desc.Digest, st.ropts)
+			ok, err := blobExists(ectx, targets[n.t].repo, n.desc, st.ropts)
 			if err != nil {
 				return fmt.Errorf("pushing image %q to %s: %w", targets[n.t].name, registry, explain(err, registry))
 			}
@@ -711,12 +711,27 @@ type rawManifest struct {
 func (r rawManifest) RawManifest() ([]byte, error)        { return r.raw, nil }
 func (r rawManifest) MediaType() (types.MediaType, error) { return r.mt, nil }
 
-func blobExists(ctx context.Context, repo name.Repository, h v1.Hash, ropts []remote.Option) (bool, error) {
-	l, err := remote.Layer(repo.Digest(h.String()), append(slices.Clip(ropts), remote.WithContext(ctx))...)
+// blobExists asks the registry whether repo holds blob desc. A registry
+// that says it does, with a size that is not the blob's, is refused: what
+// it holds under that digest is not the layout's blob, and the push would
+// otherwise skip it.
+func blobExists(ctx context.Context, repo name.Repository, desc v1.Descriptor, ropts []remote.Option) (bool, error) {
+	l, err := remote.Layer(repo.Digest(desc.Digest.String()), append(slices.Clip(ropts), remote.WithContext(ctx))...)
 	if err != nil {
 		return false, err
 	}
-	return partial.Exists(l)
+	ok, err := partial.Exists(l)
+	if err != nil || !ok {
+		return ok, err
+	}
+	n, err := l.Size()
+	if err != nil {
+		return false, err
+	}
+	if n != desc.Size {
+		return false, fmt.Errorf("%w: the registry holds %s %s as %d bytes, the layout's is %d bytes", ErrDigestMismatch, kind(desc.MediaType), desc.Digest, n, desc.Size)
+	}
+	return true, nil
 }
 
 // blobLayer is a layout blob as go-containerregistry uploads it: its

@@ -284,7 +284,7 @@ func TestPushRefusesTamperedBlob(t *testing.T) {
 					t.Errorf("the registry holds manifest %s after a failed push", e.Digest)
 				}
 				h, _ := v1.NewHash("sha256:" + biggest)
-				if ok, err := blobExists(context.Background(), repo, h, nil); err != nil || ok {
+				if ok, err := blobExists(context.Background(), repo, v1.Descriptor{Digest: h}, nil); err != nil || ok {
 					t.Errorf("the registry holds the tampered blob: %v %v", ok, err)
 				}
 			}

@@ -106,16 +106,16 @@ func runBuild(cmd *cobra.Command, g *Globals, f *buildFlags, pres *pipeline.Resu
 		res.Name, res.Version, res.Files, progress.Bytes(res.Bytes), res.Packages, res.Images, res.Templates)
 	fmt.Fprintf(g.Out, "  inputs: %d hard-linked, %d reflinked, %d copied; %d digests from the cache, %d from the scan\n",
 		res.Linked, res.Cloned, res.Copied, res.CachedHashes, res.ScannedHashes)
-	fmt.Fprintf(g.Out, "  directory: %s%c\n", res.Dir, filepath.Separator)
+	fmt.Fprintf(g.Out, "  directory: %s%c\n", printable(res.Dir), filepath.Separator)
 	if res.Archive != "" {
-		fmt.Fprintf(g.Out, "  archive: %s, %s compressed (%s)", res.Archive, progress.Bytes(res.ArchiveSize), f.Run.Format)
+		fmt.Fprintf(g.Out, "  archive: %s, %s compressed (%s)", printable(res.Archive), progress.Bytes(res.ArchiveSize), f.Run.Format)
 		if res.Bytes > 0 {
 			fmt.Fprintf(g.Out, ", %.0f%% of the directory", float64(res.ArchiveSize)*100/float64(res.Bytes))
 		}
 		fmt.Fprintf(g.Out, ", sha256:%s\n", res.ArchiveSHA256)
 	}
 	if res.Signed {
-		fmt.Fprintf(g.Out, "  signed: %s\n", filepath.Join(res.Dir, manifest.SignatureName))
+		fmt.Fprintf(g.Out, "  signed: %s\n", printable(filepath.Join(res.Dir, manifest.SignatureName)))
 	}
 	return nil
 }

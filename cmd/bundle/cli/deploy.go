@@ -136,7 +136,7 @@ func runDeploy(ctx context.Context, g *Globals, path string, f *deployFlags) err
 	res, err := pipeline.Deploy(ctx, path, opts)
 	closeRep()
 	if res != nil && res.Kept != "" && !g.Quiet && !g.JSON {
-		fmt.Fprintf(g.Err, "The extracted bundle is kept in %s\n", res.Kept)
+		fmt.Fprintf(g.Err, "The extracted bundle is kept in %s\n", printable(res.Kept))
 	}
 	if err != nil {
 		var pve *pipeline.VerifyError

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -43,4 +44,13 @@ func (e escapeWriter) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return len(p), nil
+}
+
+// printable is s as escapeWriter writes it: for paths and names a command
+// prints on a stream it does not escape as a whole (one a progress display
+// shares), such as an -o directory holding control characters.
+func printable(s string) string {
+	var b strings.Builder
+	_, _ = escapeWriter{&b}.Write([]byte(s))
+	return b.String()
 }

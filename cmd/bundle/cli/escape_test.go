@@ -93,3 +93,21 @@ func TestSnippetsShowNoControlCharacters(t *testing.T) {
 		})
 	}
 }
+
+// TestBuildEscapesOutputPath: an -o directory holding control characters
+// is printed escaped in build's summary.
+func TestBuildEscapesOutputPath(t *testing.T) {
+	t.Setenv("BUNDLE_CACHE_DIR", t.TempDir())
+	src := site(t)
+	dist := filepath.Join(t.TempDir(), "dist\x1b[2J\rx")
+	code, out, stderr := run(t, "build", src, "-o", dist, "--no-archive")
+	if code != 0 {
+		t.Fatalf("build: %s", stderr)
+	}
+	if strings.ContainsAny(out, "\x1b\r") {
+		t.Errorf("build prints the -o path raw:\n%q", out)
+	}
+	if !strings.Contains(out, `dist\x1b[2J\x0dx`) {
+		t.Errorf("build does not show the escaped path:\n%s", out)
+	}
+}

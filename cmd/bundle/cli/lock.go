@@ -54,9 +54,9 @@ unless it is given --update-lock.`,
 				return writeJSON(g, map[string]any{"lock_file": lockPath, "images": out})
 			}
 			for _, l := range locked {
-				fmt.Fprintf(g.Out, "image %s\t%s\t%s\n", l.Name, l.Ref, l.Digest)
+				fmt.Fprintf(g.Out, "image %s\t%s\t%s\n", printable(l.Name), printable(l.Ref), l.Digest)
 			}
-			fmt.Fprintf(g.Out, "Wrote %s (%d images).\n", lockPath, len(locked))
+			fmt.Fprintf(g.Out, "Wrote %s (%d images).\n", printable(lockPath), len(locked))
 			return nil
 		},
 	}
