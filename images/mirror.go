@@ -110,6 +110,10 @@ type Options struct {
 	// request has been sent in full (default 2 minutes), so a registry
 	// that stops answering fails the command instead of hanging it.
 	AnswerTimeout time.Duration
+	// Timeout, when set, is the default of AnswerTimeout, ConnectTimeout
+	// and IdleTimeout, and half that of RequestTimeout (the CLI's
+	// --registry-timeout).
+	Timeout time.Duration
 	// ConnectTimeout bounds connecting, TLS included (default 30s; only
 	// for the default Transport).
 	ConnectTimeout time.Duration
@@ -144,6 +148,16 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Backoff <= 0 {
 		o.Backoff = 500 * time.Millisecond
+	}
+	if o.Timeout > 0 {
+		for _, d := range []*time.Duration{&o.AnswerTimeout, &o.ConnectTimeout, &o.IdleTimeout} {
+			if *d <= 0 {
+				*d = o.Timeout
+			}
+		}
+		if o.RequestTimeout <= 0 {
+			o.RequestTimeout = 2 * o.Timeout
+		}
 	}
 	if o.ConnectTimeout <= 0 {
 		o.ConnectTimeout = defaultConnectTimeout

@@ -54,7 +54,7 @@ func gatherImages(ctx context.Context, d *def.Definition, facts *compiler.Facts,
 	found := map[string]compiler.ImageFact{}
 	// Local sources are read in full (every blob's digest checked), so
 	// that validate refuses a broken layer as build would.
-	iopts := images.Options{Offline: !opts.Registry, Insecure: opts.Insecure, Progress: opts.Progress, UpdateLock: opts.UpdateLock, VerifyLocal: true}
+	iopts := images.Options{Offline: !opts.Registry, Insecure: opts.Insecure, Timeout: opts.RegistryTimeout, Progress: opts.Progress, UpdateLock: opts.UpdateLock, VerifyLocal: true}
 	for _, s := range specs {
 		im := byName[s.Name]
 		if p, ok := compiler.ImagePath(im); im.Ref == "" || ok && !facts.Paths[p].Exists {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/bdebundle/bundle/compiler"
 	def "github.com/bdebundle/bundle/hcl"
@@ -19,6 +20,8 @@ type LockOptions struct {
 	Update bool
 	// Insecure lists registry hosts reached over plain HTTP.
 	Insecure []string
+	// RegistryTimeout bounds each wait for a registry (0 = the defaults).
+	RegistryTimeout time.Duration
 }
 
 // LockResult is what Lock wrote.
@@ -51,7 +54,7 @@ func Lock(ctx context.Context, p string, lopts def.Options, opts LockOptions) (*
 	if ids := checkLocalImages(ctx, d, specs, opts.Update); ids.HasErrors() {
 		return nil, d, compiler.Scrub(d, ids), nil
 	}
-	locked, err := images.Lock(ctx, specs, images.Options{UpdateLock: opts.Update, Insecure: opts.Insecure})
+	locked, err := images.Lock(ctx, specs, images.Options{UpdateLock: opts.Update, Insecure: opts.Insecure, Timeout: opts.RegistryTimeout})
 	if err != nil {
 		if images.IsNetwork(err) || ctx.Err() != nil {
 			return nil, d, nil, err

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/bdebundle/bundle/compiler"
@@ -37,6 +38,9 @@ type Options struct {
 	UpdateLock bool
 	// Insecure lists registry hosts reached over plain HTTP.
 	Insecure []string
+	// RegistryTimeout bounds each wait for a registry (images.Options
+	// Timeout; 0 = the defaults).
+	RegistryTimeout time.Duration
 	// Build says the result will be built: images that cannot be resolved
 	// are then errors, not warnings.
 	Build bool

@@ -28,6 +28,9 @@ type PushOptions struct {
 	// Insecure lists registry hosts (host or host:port) that may be spoken
 	// to over plain HTTP; loopback hosts may be without being listed.
 	Insecure []string
+	// RegistryTimeout bounds each wait for the registry (0 = the
+	// defaults).
+	RegistryTimeout time.Duration
 	// Key, when set, requires bundle.json.sig to be a good signature by it.
 	Key      []byte
 	Progress progress.Reporter
@@ -114,7 +117,7 @@ func PushImages(ctx context.Context, path string, opts PushOptions) (*PushReport
 }
 
 func (o PushOptions) imagesOptions() images.Options {
-	return images.Options{Insecure: o.Insecure, Progress: o.Progress, Keychain: o.Keychain, Transport: o.Transport, Retries: o.Retries, Backoff: o.Backoff}
+	return images.Options{Insecure: o.Insecure, Timeout: o.RegistryTimeout, Progress: o.Progress, Keychain: o.Keychain, Transport: o.Transport, Retries: o.Retries, Backoff: o.Backoff}
 }
 
 // DeployImagePusher returns the deploy image step: it pushes a verified

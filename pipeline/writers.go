@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/bdebundle/bundle/compiler"
@@ -28,7 +29,9 @@ type WriterOptions struct {
 	// UpdateLock accepts image digests that differ from the lock file.
 	UpdateLock bool
 	Insecure   []string
-	Progress   progress.Reporter
+	// RegistryTimeout bounds each wait for a registry (0 = the defaults).
+	RegistryTimeout time.Duration
+	Progress        progress.Reporter
 	// PrevLayout is the images/ layout of the previous build of this bundle:
 	// its blobs are reused (re-hashed) instead of fetched, and offline it
 	// supplies pinned registry images.
@@ -181,7 +184,7 @@ func (w *imageWriter) WriteImages(ctx context.Context, layoutDir string, plans [
 			return nil, fmt.Errorf("reusing the previous image layout: %w", err)
 		}
 	}
-	res, err := images.Mirror(ctx, layoutDir, w.r.ImageSpecs, images.Options{Offline: w.opts.Offline, UpdateLock: w.opts.UpdateLock, Insecure: w.opts.Insecure, Progress: w.opts.Progress})
+	res, err := images.Mirror(ctx, layoutDir, w.r.ImageSpecs, images.Options{Offline: w.opts.Offline, UpdateLock: w.opts.UpdateLock, Insecure: w.opts.Insecure, Timeout: w.opts.RegistryTimeout, Progress: w.opts.Progress})
 	if err != nil {
 		return nil, err
 	}

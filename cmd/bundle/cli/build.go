@@ -41,7 +41,7 @@ bundle will contain, and from which inputs, without writing anything.`,
 				rep = newReporter(g)
 			}
 			res, diags := pipeline.Compile(cmd.Context(), pathArg(args), f.options(),
-				pipeline.Options{Registry: !f.Plan && !f.Run.Offline, UpdateLock: f.Run.UpdateLock, Insecure: f.Run.Insecure,
+				pipeline.Options{Registry: !f.Plan && !f.Run.Offline, UpdateLock: f.Run.UpdateLock, Insecure: f.Run.Insecure, RegistryTimeout: f.Run.Timeout,
 					OutDir: f.Out, Build: !f.Plan, Offline: f.Run.Offline, CacheDir: f.Run.CacheDir, NoCache: f.Run.NoCache, Progress: rep})
 			d, plan := res.Def, res.Plan
 			if diags.HasErrors() {

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/bdebundle/bundle/internal/regular"
@@ -31,6 +32,7 @@ type runFlags struct {
 	Offline     bool
 	UpdateLock  bool
 	Insecure    []string
+	Timeout     time.Duration
 }
 
 func addRunFlags(cmd *cobra.Command, f *runFlags) {
@@ -42,7 +44,8 @@ func addRunFlags(cmd *cobra.Command, f *runFlags) {
 	cmd.Flags().BoolVar(&f.NoCache, "no-cache", false, "read and hash every input (once: the RPM scan's digests are reused) instead of using the scan and hash caches")
 	cmd.Flags().BoolVar(&f.Offline, "offline", false, "never touch the network: images come from local sources or the lock and the previous bundle")
 	cmd.Flags().BoolVar(&f.UpdateLock, "update-lock", false, "accept image digests that differ from bundle.lock.hcl")
-	cmd.Flags().StringSliceVar(&f.Insecure, "insecure-registry", nil, "registry host:port reached over plain HTTP")
+	cmd.Flags().StringSliceVar(&f.Insecure, "insecure-registry", nil, "registry host (or host:port) that may be spoken to over plain HTTP (loopback always may)")
+	cmd.Flags().DurationVar(&f.Timeout, "registry-timeout", 0, "how long to wait for a registry to connect, answer, or send the next bytes (default 30s to connect, 2m to answer, 1m between bytes)")
 	cmd.Flags().StringVar(&f.CacheDir, "cache-dir", "", "scan and hash cache directory (default $BUNDLE_CACHE_DIR, $XDG_CACHE_HOME/bundle or ~/.cache/bundle)")
 }
 
@@ -81,7 +84,7 @@ func runBuild(cmd *cobra.Command, g *Globals, f *buildFlags, pres *pipeline.Resu
 	}
 	opts.Progress = rep
 	res, err := pres.Build(cmd.Context(), f.Out, pipeline.BuildOptions{Out: opts, Format: f.Run.Format, Writers: pipeline.WriterOptions{
-		RepoSignKey: repoKey, Offline: f.Run.Offline, UpdateLock: f.Run.UpdateLock, Insecure: f.Run.Insecure, Progress: rep, PrevLayout: pres.PrevLayout}})
+		RepoSignKey: repoKey, Offline: f.Run.Offline, UpdateLock: f.Run.UpdateLock, Insecure: f.Run.Insecure, RegistryTimeout: f.Run.Timeout, Progress: rep, PrevLayout: pres.PrevLayout}})
 	closeRep()
 	if err != nil {
 		var ue *pipeline.UsageError

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"text/tabwriter"
+	"time"
 
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/pipeline"
@@ -30,6 +31,7 @@ layout), for sites that load them into their own registry without
 func newImagesPushCmd(g *Globals) *cobra.Command {
 	var registry, keyFile string
 	var insecure []string
+	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "push BUNDLE",
 		Short: "Push a bundle's images to the site registry: verified first, idempotent, resumes",
@@ -64,7 +66,7 @@ is used only for loopback registries and hosts named with
 				defer mu.Unlock()
 				_ = enc.Encode(v)
 			}
-			opts := pipeline.PushOptions{Registry: registry, Insecure: insecure, Key: key, Progress: rep,
+			opts := pipeline.PushOptions{Registry: registry, Insecure: insecure, RegistryTimeout: timeout, Key: key, Progress: rep,
 				Warn: func(w string) {
 					if g.JSON {
 						event(map[string]any{"event": "warning", "message": w})
@@ -91,6 +93,7 @@ is used only for loopback registries and hosts named with
 	fl := cmd.Flags()
 	fl.StringVar(&registry, "registry", "", "registry to push to, HOST[:PORT] (default: the bundle's site registry)")
 	fl.StringSliceVar(&insecure, "insecure-registry", nil, "registry host that may be spoken to over plain HTTP (repeatable; loopback always may)")
+	fl.DurationVar(&timeout, "registry-timeout", 0, "how long to wait for the registry to connect, answer, or take or send the next bytes (default 30s to connect, 2m to answer, 1m between bytes)")
 	fl.StringVar(&keyFile, "key", "", "armored OpenPGP public key or keyring: require a good bundle.json.sig")
 	return cmd
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/bdebundle/bundle/pipeline"
 	"github.com/spf13/cobra"
@@ -13,6 +14,7 @@ func newLockCmd(g *Globals) *cobra.Command {
 	var f defFlags
 	var update bool
 	var insecure []string
+	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "lock [PATH]",
 		Short: "Pin every image of the definition to a digest in bundle.lock.hcl",
@@ -28,7 +30,7 @@ unless it is given --update-lock.`,
   bundle lock . --update`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			res, d, diags, err := pipeline.Lock(cmd.Context(), pathArg(args), f.options(), pipeline.LockOptions{Update: update, Insecure: insecure})
+			res, d, diags, err := pipeline.Lock(cmd.Context(), pathArg(args), f.options(), pipeline.LockOptions{Update: update, Insecure: insecure, RegistryTimeout: timeout})
 			if diags.HasErrors() {
 				if g.JSON {
 					if err := writeJSON(g, map[string]any{"diagnostics": toJSONDiags(diags)}); err != nil {
@@ -62,6 +64,7 @@ unless it is given --update-lock.`,
 	}
 	addDefFlags(cmd, &f)
 	cmd.Flags().BoolVar(&update, "update", false, "re-resolve entries that are already pinned")
-	cmd.Flags().StringSliceVar(&insecure, "insecure-registry", nil, "registry host:port reached over plain HTTP")
+	cmd.Flags().StringSliceVar(&insecure, "insecure-registry", nil, "registry host (or host:port) that may be spoken to over plain HTTP (loopback always may)")
+	cmd.Flags().DurationVar(&timeout, "registry-timeout", 0, "how long to wait for a registry to connect, answer, or send the next bytes (default 30s to connect, 2m to answer, 1m between bytes)")
 	return cmd
 }

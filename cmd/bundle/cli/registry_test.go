@@ -5,11 +5,13 @@ import (
 	"encoding/hex"
 	"io"
 	"log"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -118,5 +120,57 @@ func must0(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRegistryThatNeverAnswers: lock, build and images push against a
+// registry that accepts connections and never answers (or drips its
+// answer) end within --registry-timeout, exit 3 and say why.
+func TestRegistryThatNeverAnswers(t *testing.T) {
+	t.Setenv("BUNDLE_CACHE_DIR", t.TempDir())
+	for _, mode := range []string{"silent", "drip"} {
+		t.Run(mode, func(t *testing.T) {
+			done := make(chan struct{})
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if mode == "drip" {
+					w.Header().Set("Content-Length", "1000")
+					w.WriteHeader(http.StatusOK)
+					for range 1000 {
+						if _, err := w.Write([]byte{' '}); err != nil {
+							return
+						}
+						w.(http.Flusher).Flush()
+						select {
+						case <-time.After(100 * time.Millisecond):
+						case <-done:
+							return
+						}
+					}
+				}
+				select {
+				case <-r.Context().Done():
+				case <-done:
+				}
+			}))
+			t.Cleanup(srv.Close)
+			t.Cleanup(func() { close(done) })
+			host := strings.TrimPrefix(srv.URL, "http://")
+			site := baseSite + "\nimage \"web\" {\n  ref = \"" + host + "/team/web:1\"\n}\n"
+			site = strings.Replace(site, "  cmd       = \"python -m SimpleHTTPServer $PORT0\"\n", "  image     = image.web\n", 1)
+			dir := writeSite(t, site)
+			for _, args := range [][]string{
+				{"lock", dir, "--registry-timeout", "300ms"},
+				{"build", dir, "-o", filepath.Join(t.TempDir(), "dist"), "-q", "--registry-timeout", "300ms"},
+			} {
+				start := time.Now()
+				code, stdout, stderr := run(t, args...)
+				if code != ExitEnv || !strings.Contains(stdout+stderr, "the registry did not answer") {
+					t.Errorf("bundle %v: exit %d, want 3 naming the silence\n%s%s", args, code, stdout, stderr)
+				}
+				if d := time.Since(start); d > 10*time.Second {
+					t.Errorf("bundle %v took %s", args, d)
+				}
+			}
+		})
 	}
 }
