@@ -120,7 +120,10 @@ func TestHostileLayouts(t *testing.T) {
 	}
 	spec := func(dir string) Spec { return Spec{Name: "web", Ref: "oci-layout:" + dir + ":web"} }
 	readers := []reader{
-		{"lock", func(ctx context.Context, dir string) error { _, err := Lock(ctx, []Spec{spec(dir)}, quick()); return err }},
+		{"lock", func(ctx context.Context, dir string) error {
+			_, err := Lock(ctx, []Spec{spec(dir)}, quick())
+			return err
+		}},
 		{"validate", func(ctx context.Context, dir string) error {
 			o := quick()
 			o.VerifyLocal = true

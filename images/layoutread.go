@@ -39,14 +39,6 @@ var ErrTooLarge = errors.New("too large")
 // maxIndexDepth, or that name themselves.
 var ErrTooDeep = errors.New("indexes nested too deep")
 
-// capFor is the hard cap on a document of media type mt read into memory.
-func capFor(mt types.MediaType) int64 {
-	if mt.IsIndex() || mt.IsImage() {
-		return maxManifestSize
-	}
-	return maxConfigSize
-}
-
 // readLayoutBlob reads the blob d of the layout whose blobs/sha256 is
 // blobDir into memory: a regular file, no larger than cap and than d.Size,
 // hashing to d.Digest.
