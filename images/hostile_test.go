@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -293,17 +294,17 @@ func TestBlobRedirectAllowed(t *testing.T) {
 	img := platformImage(t, testPlatforms[0], nil, 2, true)
 	pushImage(t, h.host+"/team/web:1", img)
 	pushImage(t, storage+"/team/web:1", img)
-	redirected := 0
+	var redirected atomic.Int32
 	h.on(http.MethodGet, "/blobs/", func(w http.ResponseWriter, r *http.Request) {
-		redirected++
+		redirected.Add(1)
 		redirect(storage)(w, r)
 	})
 	res, err := Mirror(context.Background(), filepath.Join(t.TempDir(), "images"), []Spec{{Name: "web", Ref: h.host + "/team/web:1"}}, quick())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if redirected < 3 || res[0].Digest != digestOf(t, img) {
-		t.Errorf("%d blob downloads redirected, digest %s", redirected, res[0].Digest)
+	if redirected.Load() < 3 || res[0].Digest != digestOf(t, img) {
+		t.Errorf("%d blob downloads redirected, digest %s", redirected.Load(), res[0].Digest)
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/bdebundle/bundle/internal/progress"
+	"github.com/bdebundle/bundle/internal/regular"
 )
 
 // store writes verified blobs into a layout's blobs/sha256 directory, each
@@ -98,8 +99,8 @@ func (s *store) put(ctx context.Context, j job, task progress.Task) error {
 func (s *store) fetch(ctx context.Context, j job, task progress.Task) error {
 	if s.prevDir != "" {
 		p := filepath.Join(s.prevDir, j.digest.Hex)
-		if st, err := os.Stat(p); err == nil && st.Size() == j.size {
-			open := func() (io.ReadCloser, error) { return os.Open(p) }
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Size() == j.size {
+			open := func() (io.ReadCloser, error) { return regular.Open(p) }
 			if err := s.copy(j, open, task); err == nil {
 				return nil
 			}
