@@ -4,6 +4,8 @@ import (
 	"archive/tar"
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -168,7 +170,10 @@ func (a *applier) copyToGuest(ctx context.Context, it Item) error {
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
-	if err := a.packTree(tmp); err != nil {
+	// The archive is hashed as it is written and again as it is sent:
+	// what leaves is what was packed from the verified files.
+	sum := sha256.New()
+	if err := a.packTree(io.MultiWriter(tmp, sum)); err != nil {
 		return err
 	}
 	size, err := tmp.Seek(0, io.SeekCurrent)
@@ -194,7 +199,14 @@ func (a *applier) copyToGuest(ctx context.Context, it Item) error {
 	p := soap.DefaultUpload
 	p.ContentLength = size
 	task := a.o.Progress.Start("management server "+dst, size)
-	err = a.s.Vim.Upload(ctx, progress.Reader(tmp, task), tu, &p)
+	body := &checkedReader{r: tmp, c: io.NopCloser(nil), h: sha256.New(),
+		f: File{Path: "the archive of the serengeti/ tree", Size: size, SHA256: hex.EncodeToString(sum.Sum(nil))}}
+	err = a.s.Vim.Upload(ctx, progress.Reader(body, task), tu, &p)
+	if err == nil {
+		err = body.done()
+	} else if body.err != nil {
+		err = body.err
+	}
 	task.Done(err)
 	if err != nil {
 		return err
