@@ -226,6 +226,23 @@ func TestHostileRegistry(t *testing.T) {
 			h.on(http.MethodGet, "/blobs/"+m.Layers[0].Digest.String(), h.drip(int(m.Layers[0].Size), time.Hour))
 			return Spec{Name: "web", Ref: h.host + "/team/web:1"}
 		}, []string{"build"}, ErrNoAnswer, true},
+		{"indexes nested 12 deep", func(t *testing.T, h *hostile) Spec {
+			_, d := hostileImage(t, h)
+			raw, err := remote.Get(ref(t, h.host+"/team/web@"+d))
+			if err != nil {
+				t.Fatal(err)
+			}
+			child := raw.Descriptor
+			for i := range 12 {
+				b, _ := json.Marshal(v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: []v1.Descriptor{child}})
+				tag := fmt.Sprintf("nest%d", i)
+				if err := remote.Put(ref(t, h.host+"/team/web:"+tag), rawIndex(b)); err != nil {
+					t.Fatal(err)
+				}
+				child = v1.Descriptor{MediaType: types.OCIImageIndex, Size: int64(len(b)), Digest: v1.Hash{Algorithm: "sha256", Hex: sha256Hex(b)}}
+			}
+			return Spec{Name: "web", Ref: h.host + "/team/web:nest11"}
+		}, []string{"build"}, ErrTooDeep, false},
 		{"500s", func(t *testing.T, h *hostile) Spec {
 			h.on("", "/manifests/", status(http.StatusInternalServerError))
 			return Spec{Name: "web", Ref: h.host + "/team/web:1"}
