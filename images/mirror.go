@@ -525,6 +525,9 @@ func open(ctx context.Context, src Source, opts Options) (artifact, v1.Hash, err
 		if err := regular.Check(src.Path); err != nil {
 			return artifact{}, v1.Hash{}, fmt.Errorf("reading docker archive: %w", err)
 		}
+		if err := checkTarJSON(src.Path); err != nil {
+			return artifact{}, v1.Hash{}, fmt.Errorf("reading docker archive %q: %w", src.Path, err)
+		}
 		tb, err := tarball.ImageFromPath(src.Path, nil)
 		img := boundedImage{tb}
 		if err != nil {
@@ -840,6 +843,30 @@ func (p *previous) lookup(spec Spec, mt MediaTypes) (artifact, bool) {
 		return art, true
 	}
 	return artifact{}, false
+}
+
+// checkTarJSON refuses a docker archive whose JSON entries (manifest.json,
+// the configs) are larger than the caps: go-containerregistry reads them
+// whole into memory. Only the tar headers are read.
+func checkTarJSON(path string) error {
+	f, err := regular.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			return nil // a damaged archive is reported by the reader
+		}
+		switch {
+		case h.Name == "manifest.json" && h.Size > maxManifestSize:
+			return fmt.Errorf("%w: manifest.json is %d bytes, the limit is %d", ErrTooLarge, h.Size, maxManifestSize)
+		case strings.HasSuffix(h.Name, ".json") && h.Size > maxConfigSize:
+			return fmt.Errorf("%w: %s is %d bytes, the limit for a config is %d", ErrTooLarge, h.Name, h.Size, maxConfigSize)
+		}
+	}
 }
 
 // checkTar reads a tar file to its end and says what is wrong with it.
