@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/bdebundle/bundle/internal/regular"
+	"github.com/bdebundle/bundle/internal/testutil"
 )
 
 // testLayout writes an OCI layout holding one image named "web" and
@@ -104,9 +104,7 @@ func sparse(t testing.TB, p string, n int64) {
 func mkfifo(t testing.TB, p string) {
 	t.Helper()
 	os.Remove(p)
-	if err := syscall.Mkfifo(p, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testutil.Mkfifo(t, p)
 }
 
 // TestHostileLayouts reads layouts that lie (sizes, digests), hold files
