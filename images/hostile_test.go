@@ -395,3 +395,57 @@ func TestPushRefusesLyingHead(t *testing.T) {
 		t.Fatalf("push to a registry that lies in HEAD: %v", err)
 	}
 }
+
+// TestPushHoldsIndexToVerified: given the verified index.json's sha256,
+// push (directory and stream) refuses a layout whose index.json changed
+// since, before anything is sent; the rest of the layout is named by
+// digests from index.json.
+func TestPushHoldsIndexToVerified(t *testing.T) {
+	dir, _ := testLayout(t)
+	p := filepath.Join(dir, "index.json")
+	orig, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verified := sha256Hex(orig)
+	for _, tc := range []struct {
+		name string
+		push func(registry string, o Options) error
+	}{
+		{"directory", func(r string, o Options) error { _, err := Push(context.Background(), dir, r, o); return err }},
+		{"stream", func(r string, o Options) error {
+			_, err := PushStream(context.Background(), dirWalk(dir), r, o)
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := os.WriteFile(p, orig, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			o := quick()
+			o.IndexSHA256 = verified
+			if err := tc.push(startGGCR(t, nil), o); err != nil {
+				t.Fatalf("push of the verified layout: %v", err)
+			}
+			if err := os.WriteFile(p, append(append([]byte(nil), orig...), ' '), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var sent atomic.Int32
+			r := startGGCR(t, func(h http.Handler) http.Handler {
+				return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+					if req.Method != http.MethodGet && req.Method != http.MethodHead {
+						sent.Add(1)
+					}
+					h.ServeHTTP(w, req)
+				})
+			})
+			err := tc.push(r, o)
+			if !errors.Is(err, ErrDigestMismatch) || !strings.Contains(err.Error(), "changed since it was verified") {
+				t.Fatalf("push of a layout whose index.json changed: %v", err)
+			}
+			if sent.Load() != 0 {
+				t.Errorf("%d writes reached the registry", sent.Load())
+			}
+		})
+	}
+}

@@ -126,6 +126,11 @@ type Options struct {
 	// registry that drips its answer fails too.
 	RequestTimeout time.Duration
 	MinRate        int64
+	// IndexSHA256, when set, is the sha256 of the index.json that was
+	// verified (its bundle.json entry): Push and PushStream refuse a
+	// layout whose index.json, as they read it, hashes to anything else.
+	// The rest of the layout is named by digests from there.
+	IndexSHA256 string
 	// VerifyLocal makes Resolve read every blob of a local source
 	// (oci-layout:, docker-archive:) and check its size and digest, as
 	// Mirror does while copying: a missing or corrupt layer is then found

@@ -95,6 +95,8 @@ func PushStream(ctx context.Context, walk WalkFunc, registry string, opts Option
 // reaches.
 type graph struct {
 	where   string // for errors: the layout directory or "OCI layout"
+	// indexSHA256 is the sha256 of the index.json bytes read.
+	indexSHA256 string
 	entries []v1.Descriptor
 	docs    map[v1.Hash][]byte
 }
@@ -180,6 +182,8 @@ func loadStreamGraph(ctx context.Context, walk WalkFunc) (*graph, error) {
 // deep; an index that names itself, or one of the indexes above it, is
 // refused (which its digest check already makes impossible).
 func (g *graph) load(index []byte, read func(v1.Descriptor) ([]byte, error)) error {
+	sum := sha256.Sum256(index)
+	g.indexSHA256 = hex.EncodeToString(sum[:])
 	var im v1.IndexManifest
 	if err := json.Unmarshal(index, &im); err != nil {
 		return fmt.Errorf("%s: index.json: %w", g.where, err)
@@ -421,6 +425,9 @@ type pushState struct {
 }
 
 func push(ctx context.Context, g *graph, src blobSource, registry string, opts Options) ([]Pushed, error) {
+	if opts.IndexSHA256 != "" && g.indexSHA256 != opts.IndexSHA256 {
+		return nil, fmt.Errorf("%s: %w: index.json hashes to sha256:%s, the verified one to sha256:%s (it changed since it was verified)", g.where, ErrDigestMismatch, g.indexSHA256, opts.IndexSHA256)
+	}
 	targets, err := g.targets(registry, opts)
 	if err != nil {
 		return nil, err

@@ -15,6 +15,7 @@ import (
 	"github.com/bdebundle/bundle/compiler"
 	"github.com/bdebundle/bundle/images"
 	"github.com/bdebundle/bundle/internal/progress"
+	"github.com/bdebundle/bundle/internal/regular"
 	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/bdebundle/bundle/out/read"
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -97,6 +98,7 @@ func PushImages(ctx context.Context, path string, opts PushOptions) (*PushReport
 		return nil, err
 	}
 	iopts := opts.imagesOptions()
+	iopts.IndexSHA256 = indexSHA256(m)
 	var pushed []images.Pushed
 	if arch {
 		pushed, err = images.PushStream(ctx, archiveLayout(path, m), rep.Registry, iopts)
@@ -116,6 +118,17 @@ func PushImages(ctx context.Context, path string, opts PushOptions) (*PushReport
 	return rep, nil
 }
 
+// indexSHA256 is the sha256 bundle.json m lists for the layout's
+// index.json: what push holds the layout it reads to.
+func indexSHA256(m *manifest.Manifest) string {
+	for _, f := range m.Files {
+		if f.Path == compiler.ImagesDir+"/index.json" {
+			return f.SHA256
+		}
+	}
+	return ""
+}
+
 func (o PushOptions) imagesOptions() images.Options {
 	return images.Options{Insecure: o.Insecure, Timeout: o.RegistryTimeout, Progress: o.Progress, Keychain: o.Keychain, Transport: o.Transport, Retries: o.Retries, Backoff: o.Backoff}
 }
@@ -123,10 +136,10 @@ func (o PushOptions) imagesOptions() images.Options {
 // DeployImagePusher returns the deploy image step: it pushes a verified
 // bundle directory's layout with the same code as PushImages, warning when
 // the registry is not the bundle's site registry.
-func DeployImagePusher(opts PushOptions) func(ctx context.Context, layoutDir, registry string) error {
-	return func(ctx context.Context, layoutDir, registry string) error {
+func DeployImagePusher(opts PushOptions) func(ctx context.Context, layoutDir, registry, indexSHA256 string) error {
+	return func(ctx context.Context, layoutDir, registry, indexSHA256 string) error {
 		dir := filepath.Dir(layoutDir)
-		data, err := os.ReadFile(filepath.Join(dir, manifest.FileName))
+		data, err := regular.ReadFile(filepath.Join(dir, manifest.FileName), manifest.MaxMetaSize)
 		if err != nil {
 			return fmt.Errorf("reading %q: %w", filepath.Join(dir, manifest.FileName), err)
 		}
@@ -137,7 +150,9 @@ func DeployImagePusher(opts PushOptions) func(ctx context.Context, layoutDir, re
 		if _, err := pushRegistry(m, registry, &PushReport{}, opts.Warn); err != nil {
 			return err
 		}
-		_, err = images.Push(ctx, layoutDir, registry, opts.imagesOptions())
+		iopts := opts.imagesOptions()
+		iopts.IndexSHA256 = indexSHA256
+		_, err = images.Push(ctx, layoutDir, registry, iopts)
 		return err
 	}
 }

@@ -28,9 +28,11 @@ type Options struct {
 	// CheckFiles. Deploy reads bundle.json once more, refuses it unless it
 	// has that digest, and uploads every file hashed against it.
 	Verify func(ctx context.Context, bundleDir string) (manifestSHA256 string, err error)
-	// PushImages pushes the OCI image layout in layoutDir to registry.
+	// PushImages pushes the OCI image layout in layoutDir to registry,
+	// refusing a layout whose index.json does not hash to indexSHA256
+	// (its entry in the verified bundle.json).
 	// Needed when the target names a registry and the bundle has images.
-	PushImages func(ctx context.Context, layoutDir, registry string) error
+	PushImages func(ctx context.Context, layoutDir, registry, indexSHA256 string) error
 	// DryRun stops after the plan.
 	DryRun bool
 	// OnPlan, when set, sees the plan before it is applied.

@@ -442,7 +442,7 @@ func TestDeployImagesHook(t *testing.T) {
 	cfg := s.config(t, spec.target, Overrides{})
 	var pushes []string
 	opts := deployOpts()
-	opts.PushImages = func(_ context.Context, layout, registry string) error {
+	opts.PushImages = func(_ context.Context, layout, registry, _ string) error {
 		if _, err := os.Stat(filepath.Join(layout, "oci-layout")); err != nil {
 			return err
 		}

@@ -30,7 +30,13 @@ func (a *applier) images(ctx context.Context) error {
 		if a.o.PushImages == nil {
 			return configErr("the target names registry %q but this deploy cannot push images", a.p.cfg.Registry)
 		}
-		if err := a.o.PushImages(ctx, filepath.Join(a.p.b.Dir, compiler.ImagesDir), a.p.cfg.Registry); err != nil {
+		index := ""
+		for _, f := range a.p.b.Files {
+			if f.Path == compiler.ImagesDir+"/index.json" {
+				index = f.SHA256
+			}
+		}
+		if err := a.o.PushImages(ctx, filepath.Join(a.p.b.Dir, compiler.ImagesDir), a.p.cfg.Registry, index); err != nil {
 			return fmt.Errorf("pushing images to %s: %w", a.p.cfg.Registry, err)
 		}
 		a.mu.Lock()
