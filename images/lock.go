@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/bdebundle/bundle/internal/atomicfs"
+	"github.com/bdebundle/bundle/internal/regular"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
@@ -76,6 +77,10 @@ func Lock(ctx context.Context, specs []Spec, opts Options) ([]Locked, error) {
 	return out, nil
 }
 
+// maxLockSize bounds the lock file read (a FIFO or device there is
+// refused, not waited on).
+const maxLockSize = 16 << 20
+
 type lockImage struct {
 	Name      string    `hcl:"name,label"`
 	Ref       string    `hcl:"ref"`
@@ -88,7 +93,7 @@ type lockImage struct {
 // file is no error (nothing is locked yet). Other top-level blocks are left
 // for their own readers.
 func ReadLock(path string) (map[string]Locked, hcl.Diagnostics) {
-	src, err := os.ReadFile(path)
+	src, err := regular.ReadFile(path, maxLockSize)
 	if errors.Is(err, os.ErrNotExist) {
 		return map[string]Locked{}, nil
 	}
@@ -159,7 +164,7 @@ func WriteLock(path string, locks []Locked) error {
 		}
 	}
 	f := hclwrite.NewEmptyFile()
-	if old, err := os.ReadFile(path); err == nil {
+	if old, err := regular.ReadFile(path, maxLockSize); err == nil {
 		of, diags := hclwrite.ParseConfig(old, path, hcl.InitialPos)
 		if diags.HasErrors() {
 			return fmt.Errorf("reading %q: %s", path, diags.Error())

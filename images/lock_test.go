@@ -3,6 +3,7 @@ package images
 import (
 	"context"
 	"flag"
+	"github.com/bdebundle/bundle/internal/testutil"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -113,6 +114,35 @@ func TestReadLockErrors(t *testing.T) {
 				if !strings.Contains(msg, w) {
 					t.Errorf("diagnostics %q lack %q", msg, w)
 				}
+			}
+		})
+	}
+}
+
+// TestReadLockNotAFile: a lock file that is a FIFO or too large is an
+// error naming it, at once, not a hang or an unbounded read.
+func TestReadLockNotAFile(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		make func(t *testing.T, p string)
+		want string
+	}{
+		{"fifo", func(t *testing.T, p string) { testutil.Mkfifo(t, p) }, "not a regular file"},
+		{"17 MiB", func(t *testing.T, p string) {
+			if err := os.WriteFile(p, []byte(strings.Repeat("#", 17<<20)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, "file too large"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), def.LockFile)
+			tc.make(t, p)
+			_, diags := ReadLock(p)
+			if !diags.HasErrors() || !strings.Contains(diags.Error(), tc.want) {
+				t.Fatalf("ReadLock: %v", diags)
+			}
+			if err := WriteLock(p, []Locked{{Name: "a", Ref: "n:1", Digest: "sha256:" + strings.Repeat("a", 64)}}); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("WriteLock: %v", err)
 			}
 		})
 	}
