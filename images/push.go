@@ -94,11 +94,11 @@ func PushStream(ctx context.Context, walk WalkFunc, registry string, opts Option
 // graph is an OCI layout's index.json with every manifest and index it
 // reaches.
 type graph struct {
-	where   string // for errors: the layout directory or "OCI layout"
+	where string // for errors: the layout directory or "OCI layout"
 	// indexSHA256 is the sha256 of the index.json bytes read.
 	indexSHA256 string
-	entries []v1.Descriptor
-	docs    map[v1.Hash][]byte
+	entries     []v1.Descriptor
+	docs        map[v1.Hash][]byte
 }
 
 // loadDirGraph reads the layout at dir: index.json and every manifest and
