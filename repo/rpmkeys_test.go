@@ -194,7 +194,7 @@ func sigFixtures(t testing.TB) []sigFixture {
 		add("v4 EdDSA, flipped signature byte (PGP value)", out("eddsa-flip-pgp"), "PGP", edID)
 		_, _, edRest := splitRPM(t, eb)
 		flipAt(t, edSigned, out("eddsa-flip-header"), func(b []byte) int { return len(b) - len(edRest) + mainHeaderLen(edRest) - 10 })
-		add("v4 EdDSA, flipped header byte", out("eddsa-flip-header"), "header digest mismatch")
+		add("v4 EdDSA, flipped header byte (in the region trailer)", out("eddsa-flip-header"), "corrupt header (region trailer: BAD")
 		flipAt(t, edSigned, out("eddsa-flip-payload"), func(b []byte) int { return len(b) - 40 })
 		add("v4 EdDSA, flipped payload byte", out("eddsa-flip-payload"), "payload digest mismatch")
 
@@ -302,7 +302,7 @@ func sigFixtures(t testing.TB) []sigFixture {
 		}
 		_, _, crest := splitRPM(t, cb)
 		flipAt(t, c7, out("c7-flip-header"), func(b []byte) int { return len(b) - len(crest) + mainHeaderLen(crest) - 10 })
-		add("CentOS 7, flipped header byte", out("c7-flip-header"), "header digest mismatch")
+		add("CentOS 7, flipped header byte (in the region trailer)", out("c7-flip-header"), "corrupt header (region trailer: BAD")
 		c5 := outsideRPM(t, "centos-release-5-0.0.el5.centos.2.x86_64.rpm")
 		flipAt(t, c5, out("c5-flip-payload"), func(b []byte) int { return len(b) - 100 })
 		add("CentOS 5, flipped payload byte", out("c5-flip-payload"), "MD5 digest mismatch")

@@ -200,65 +200,85 @@ func location(root, path string) (string, error) {
 	return filepath.ToSlash(rel), nil
 }
 
-// Limits rpm itself places on a header (hdrchkTags, hdrchkData).
+// Limits rpm itself places on a header (hdrchkTags, hdrchkData), used
+// where a header is located without being read (sigheader.go, scancache.go).
 const (
-	maxHeaderTags = 0xffff
-	maxHeaderData = 256 << 20
+	maxHeaderTags = headerTagsMax
+	maxHeaderData = headerDataMax
 )
 
-// precheck validates the lead and the sizes in both header intros before
-// go-rpmutils allocates buffers of those sizes.
-func precheck(f *os.File, size int64) error {
+// headerBufPool holds the buffers precheck reads both headers into.
+var headerBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+
+// precheck validates the lead and both headers with rpm's rules
+// (checkHeaderBlob) before go-rpmutils reads them, and returns the main
+// header (intro, index and data) read into a pooled buffer for readPackage
+// to digest; release returns the buffer.
+func precheck(f *os.File, size int64) (header []byte, headerAt int64, release func(), err error) {
 	if size == 0 {
-		return errors.New("empty file")
+		return nil, 0, nil, errors.New("empty file")
 	}
 	var lead [96 + 16]byte
 	if n, _ := f.ReadAt(lead[:], 0); n < len(lead) {
 		if n >= 4 && binary.BigEndian.Uint32(lead[:4]) != 0xedabeedb {
-			return errors.New("not an RPM (bad lead magic)")
+			return nil, 0, nil, errors.New("not an RPM (bad lead magic)")
 		}
-		return errors.New("truncated (file ends inside the RPM lead)")
+		return nil, 0, nil, errors.New("truncated (file ends inside the RPM lead)")
 	}
 	if binary.BigEndian.Uint32(lead[:4]) != 0xedabeedb {
-		return errors.New("not an RPM (bad lead magic)")
+		return nil, 0, nil, errors.New("not an RPM (bad lead magic)")
 	}
+	// Locate both headers from their intros, checking rpm's limits on
+	// the sizes before reading (or allocating) anything of those sizes.
 	off := int64(96)
+	var starts, lens [2]int64
 	for i, name := range []string{"signature header", "header"} {
 		var intro [16]byte
 		if i == 0 {
 			copy(intro[:], lead[96:])
 		} else if n, _ := f.ReadAt(intro[:], off); n < 16 {
-			return fmt.Errorf("truncated (file ends before the %s)", name)
+			return nil, 0, nil, fmt.Errorf("truncated (file ends before the %s)", name)
 		}
 		if intro[0] != 0x8e || intro[1] != 0xad || intro[2] != 0xe8 {
-			return fmt.Errorf("corrupt %s (bad magic)", name)
+			return nil, 0, nil, fmt.Errorf("corrupt %s (bad magic)", name)
 		}
 		tags := binary.BigEndian.Uint32(intro[8:12])
 		data := binary.BigEndian.Uint32(intro[12:16])
-		if tags == 0 || tags > maxHeaderTags || data > maxHeaderData {
-			return fmt.Errorf("corrupt %s (%d tags, %d data bytes)", name, tags, data)
-		}
-		// Every header rpm has written since 4.0 opens with its region
-		// tag (62 in the signature header, 63 in the main header); the
-		// signature header has no digest of its own, so this catches
-		// damage there.
-		var first [4]byte
-		if n, _ := f.ReadAt(first[:], off+16); n < 4 {
-			return fmt.Errorf("truncated (file ends inside the %s)", name)
-		}
-		if tag := binary.BigEndian.Uint32(first[:]); tag != uint32(62+i) {
-			return fmt.Errorf("corrupt %s (first tag %d is not the region tag %d)", name, tag, 62+i)
+		if err := headerLimits(tags, data, i == 0); err != nil {
+			return nil, 0, nil, fmt.Errorf("corrupt %s (%w)", name, err)
 		}
 		length := 16 + int64(tags)*16 + int64(data)
+		starts[i], lens[i] = off, length
 		if i == 0 {
-			length = 16 + int64(tags)*16 + (int64(data)+7)/8*8
+			length = (length + 7) / 8 * 8 // padded to 8 bytes
 		}
 		if off+length > size {
-			return fmt.Errorf("truncated (file ends inside the %s)", name)
+			return nil, 0, nil, fmt.Errorf("truncated (file ends inside the %s)", name)
 		}
 		off += length
 	}
-	return nil
+	bp := headerBufPool.Get().(*[]byte)
+	release = func() { headerBufPool.Put(bp) }
+	n := int(off - 96)
+	if cap(*bp) < n {
+		*bp = make([]byte, n)
+	}
+	buf := (*bp)[:n]
+	if _, err := f.ReadAt(buf, 96); err != nil {
+		release()
+		return nil, 0, nil, fmt.Errorf("reading the headers: %w", err)
+	}
+	sig := buf[:lens[0]]
+	main := buf[starts[1]-96 : starts[1]-96+lens[1]]
+	if err := checkHeaderBlob(sig, true); err != nil {
+		release()
+		return nil, 0, nil, fmt.Errorf("corrupt signature header (%w)", err)
+	}
+	if err := checkHeaderBlob(main, false); err != nil {
+		release()
+		return nil, 0, nil, fmt.Errorf("corrupt header (%w)", err)
+	}
+	return main, starts[1], release, nil
 }
 
 var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 64<<10) }}
@@ -281,9 +301,11 @@ func readRPM(ctx context.Context, path string, size int64, keyring *rpmsig.Keyri
 		return nil, fmt.Errorf("reading %q: %w", path, err)
 	}
 	defer f.Close()
-	if err := precheck(f, size); err != nil {
+	header, headerAt, release, err := precheck(f, size)
+	if err != nil {
 		return nil, fmt.Errorf("reading %q: %w", path, err)
 	}
+	defer release()
 	br := readerPool.Get().(*bufio.Reader)
 	defer readerPool.Put(br)
 	src := ctxio.Reader(ctx, progress.Reader(f, task))
@@ -293,7 +315,7 @@ func readRPM(ctx context.Context, path string, size int64, keyring *rpmsig.Keyri
 		sum [32]byte
 	)
 	p = &Package{Size: size}
-	hdr, p.Signatures, p.SignerKeyID, sum, err = readPackage(f, br, src, keyring)
+	hdr, p.Signatures, p.SignerKeyID, sum, err = readPackage(f, br, src, keyring, header, headerAt)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()

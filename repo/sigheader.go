@@ -46,7 +46,7 @@ func readSignatures(path string) ([]Signature, error) {
 	}
 	tags := int64(binary.BigEndian.Uint32(buf[96+8:]))
 	data := int64(binary.BigEndian.Uint32(buf[96+12:]))
-	if tags == 0 || tags > maxHeaderTags || data > maxHeaderData {
+	if err := headerLimits(uint32(tags), uint32(data), true); tags == 0 || err != nil {
 		return nil, fmt.Errorf("reading %q: corrupt signature header (%d tags, %d data bytes)", path, tags, data)
 	}
 	length := 96 + 16 + tags*16 + data

@@ -64,7 +64,7 @@ type pkgSig struct {
 // to verify with a trusted key, hashing the file for its sha256 in the same
 // pass. A sha256 payload digest shares the file hash's SHA-256 pass
 // (internal/dualsha).
-func readPackage(f *os.File, br *bufio.Reader, src io.Reader, keyring *rpmsig.Keyring) (*rpmutils.RpmHeader, []Signature, string, [32]byte, error) {
+func readPackage(f *os.File, br *bufio.Reader, src io.Reader, keyring *rpmsig.Keyring, checked []byte, checkedAt int64) (*rpmutils.RpmHeader, []Signature, string, [32]byte, error) {
 	var sum [32]byte
 	pair := dualsha.New()
 	hdr, err := rpmutils.ReadHeader(io.TeeReader(br, writerA{pair}))
@@ -72,7 +72,13 @@ func readPackage(f *os.File, br *bufio.Reader, src io.Reader, keyring *rpmsig.Ke
 		return nil, nil, "", sum, errors.New(describeVerifyError(err))
 	}
 	rng := hdr.GetRange()
-	var header []byte // the main header, read again when something needs it
+	// The main header as precheck read and checked it; read again only
+	// when go-rpmutils located it elsewhere (it cannot, having read the
+	// same bytes).
+	var header []byte
+	if checkedAt == int64(rng.Start) && int64(len(checked)) == int64(rng.End-rng.Start) {
+		header = checked
+	}
 	headerBytes := func() ([]byte, error) {
 		if header == nil {
 			header = make([]byte, rng.End-rng.Start)
@@ -159,6 +165,14 @@ func readPackage(f *os.File, br *bufio.Reader, src io.Reader, keyring *rpmsig.Ke
 		}
 		md5sum.Write(b)
 		streams = append(streams, md5sum)
+	}
+	// rpm requires a digest over the header (rpmvsVerify: every range,
+	// header and payload, verified by some digest, else "DIGESTS NOT
+	// OK"): SHA256HEADER or SHA1HEADER (go-rpmutils checked one of them
+	// while reading) or the MD5 over header and payload. Without one, a
+	// changed header byte would go unnoticed.
+	if !hdr.HasTag(rpmutils.SIG_SHA256) && !hdr.HasTag(rpmutils.SIG_SHA1) && md5sum == nil {
+		return nil, nil, "", sum, errors.New("no header digest: the signature header has no SHA256HEADER, SHA1HEADER or MD5, so the header cannot be checked (rpmkeys -K: DIGESTS NOT OK)")
 	}
 	covered := algo != 0 || md5sum != nil
 	for _, c := range checks {
