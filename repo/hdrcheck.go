@@ -133,7 +133,7 @@ func checkHeaderBlob(b []byte, sig bool) error {
 		switch {
 		case end > off:
 			return bad("its data overlaps the previous entry's")
-		case tag < headerI18NTable:
+		case int32(tag) < headerI18NTable: // rpm_tag_t is signed
 			return bad("tag number below 100")
 		case typ > rpmMaxType:
 			return bad("unknown type")
@@ -152,6 +152,11 @@ func checkHeaderBlob(b []byte, sig bool) error {
 		n, ok := dataLength(typ, data[off:], count)
 		if !ok || n <= 0 || uint64(off)+uint64(n) > uint64(dl) {
 			return bad("data does not fit")
+		}
+		if sig {
+			if why := sigEntryRule(tag, typ, count, data[off:off+uint32(n)]); why != "" {
+				return bad(why)
+			}
 		}
 		end = off + uint32(n)
 		if end > rdl-regionTagCount && off < rdl {
@@ -204,4 +209,48 @@ func dataLength(typ uint32, d []byte, count uint32) (int64, bool) {
 	}
 	n := typeSizes[typ] * int64(count)
 	return n, n <= int64(len(d))
+}
+
+// checkLead applies rpm's rpmLeadCheck (lib/rpmlead.c) to the 96-byte
+// lead, past its magic: format major version 3 or 4, signature type 5
+// (RPMSIGTYPE_HEADERSIG, a signature header follows).
+func checkLead(lead []byte) error {
+	if major := lead[4]; major < 3 || major > 4 {
+		return fmt.Errorf("unsupported RPM package version %d", major)
+	}
+	if st := binary.BigEndian.Uint16(lead[78:80]); st != 5 {
+		return fmt.Errorf("illegal signature type %d", st)
+	}
+	return nil
+}
+
+// sigEntryRule is what rpmsinfoInit (lib/rpmvs.c) requires of the
+// signature header's digests and signatures (its rpmvfytags table): the
+// MD5 binary and 16 bytes, the signatures binary, SHA1HEADER and
+// SHA256HEADER one string of 40 or 64 hex digits. "" when v passes.
+func sigEntryRule(tag, typ, count uint32, v []byte) string {
+	switch tag {
+	case 1004: // MD5
+		if typ != typeBin || count != 16 {
+			return "MD5 must be 16 bytes of binary"
+		}
+	case 267, 268, 1002, 1005: // DSAHEADER, RSAHEADER, PGP, GPG
+		if typ != typeBin {
+			return "a signature must be binary"
+		}
+	case 269, 273: // SHA1HEADER, SHA256HEADER
+		size := 41
+		if tag == 273 {
+			size = 65
+		}
+		if typ != typeString || len(v) != size {
+			return fmt.Sprintf("a header digest must be a string of %d hex digits", size-1)
+		}
+		for _, c := range v[:size-1] {
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return "a header digest must be hex"
+			}
+		}
+	}
+	return ""
 }

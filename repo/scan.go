@@ -228,6 +228,9 @@ func precheck(f *os.File, size int64) (header []byte, headerAt int64, release fu
 	if binary.BigEndian.Uint32(lead[:4]) != 0xedabeedb {
 		return nil, 0, nil, errors.New("not an RPM (bad lead magic)")
 	}
+	if err := checkLead(lead[:96]); err != nil {
+		return nil, 0, nil, fmt.Errorf("corrupt RPM lead (%w)", err)
+	}
 	// Locate both headers from their intros, checking rpm's limits on
 	// the sizes before reading (or allocating) anything of those sizes.
 	off := int64(96)

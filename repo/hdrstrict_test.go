@@ -1,0 +1,229 @@
+package repo
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// mainHeaderAt returns the offset of the main header of the RPM b.
+func mainHeaderAt(b []byte) int {
+	il := int(binary.BigEndian.Uint32(b[96+8:]))
+	dl := int(binary.BigEndian.Uint32(b[96+12:]))
+	return 96 + 16 + il*16 + (dl+7)/8*8
+}
+
+// hdrView gives the index and data of the header at off in b.
+type hdrView struct {
+	b          []byte
+	off        int
+	il, dl     int
+	index, dat []byte
+}
+
+func viewHeader(b []byte, off int) hdrView {
+	il := int(binary.BigEndian.Uint32(b[off+8:]))
+	dl := int(binary.BigEndian.Uint32(b[off+12:]))
+	return hdrView{b: b, off: off, il: il, dl: dl, index: b[off+16 : off+16+il*16], dat: b[off+16+il*16 : off+16+il*16+dl]}
+}
+
+func (h hdrView) field(i, f int) uint32  { return binary.BigEndian.Uint32(h.index[i*16+f*4:]) }
+func (h hdrView) set(i, f int, v uint32) { binary.BigEndian.PutUint32(h.index[i*16+f*4:], v) }
+func (h hdrView) find(tag uint32) (int, bool) {
+	for i := 0; i < h.il; i++ {
+		if h.field(i, 0) == tag {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// strictCase is a mutation of a real package that rpm refuses as malformed.
+type strictCase struct {
+	name string
+	// mutate changes the package; false when it does not apply to it.
+	mutate func(t *testing.T, in []byte) ([]byte, bool)
+	want   string // in bundle's refusal
+}
+
+// withSigEntries rebuilds the signature header of b with extra entries.
+func withSigEntries(t *testing.T, b []byte, extra func([]hdrEntry) []hdrEntry) []byte {
+	lead, ents, rest := splitRPM(t, b)
+	return joinRPM(lead, extra(ents), rest)
+}
+
+var strictCases = []strictCase{
+	{"33 signature header tags (rpm allows 32)", func(t *testing.T, b []byte) ([]byte, bool) {
+		return withSigEntries(t, b, func(es []hdrEntry) []hdrEntry {
+			for tag := uint32(2000); len(es) < 32; tag++ {
+				es = append(es, hdrEntry{tag: tag, typ: 7, count: 1, data: []byte{0}})
+			}
+			return es
+		}), true
+	}, "corrupt signature header (33 tags, rpm allows at most 32)"},
+	{"65535 signature header string tags (20 s of CPU before)", func(t *testing.T, b []byte) ([]byte, bool) {
+		return withSigEntries(t, b, func(es []hdrEntry) []hdrEntry {
+			for tag := uint32(2000); len(es) < 65534; tag++ {
+				es = append(es, hdrEntry{tag: tag, typ: 6, count: 1, data: []byte("x\x00")})
+			}
+			return es
+		}), true
+	}, "65535 tags, rpm allows at most 32"},
+	{"provides overlapping the previous entry's data", func(t *testing.T, b []byte) ([]byte, bool) {
+		h := viewHeader(b, mainHeaderAt(b))
+		i, ok := h.find(tagProvideName)
+		if !ok || i < 2 {
+			return nil, false
+		}
+		h.set(i, 2, h.field(i-1, 2)&^3)
+		return b, true
+	}, "overlaps the previous entry's"},
+	{"entry tag below 100", func(t *testing.T, b []byte) ([]byte, bool) {
+		h := viewHeader(b, mainHeaderAt(b))
+		h.set(1, 0, 99)
+		return b, true
+	}, "tag number below 100"},
+	{"unknown entry type 10", func(t *testing.T, b []byte) ([]byte, bool) {
+		h := viewHeader(b, mainHeaderAt(b))
+		h.set(1, 1, 10)
+		return b, true
+	}, "unknown type"},
+	{"entry count 0", func(t *testing.T, b []byte) ([]byte, bool) {
+		h := viewHeader(b, mainHeaderAt(b))
+		h.set(1, 3, 0)
+		return b, true
+	}, "count out of range"},
+	{"misaligned INT32 entry", func(t *testing.T, b []byte) ([]byte, bool) {
+		h := viewHeader(b, mainHeaderAt(b))
+		i, ok := h.find(tagBuildTime)
+		if !ok {
+			return nil, false
+		}
+		h.set(i, 2, h.field(i, 2)+1)
+		return b, true
+	}, "misaligned"},
+	{"string array with more strings than data", func(t *testing.T, b []byte) ([]byte, bool) {
+		h := viewHeader(b, mainHeaderAt(b))
+		i, ok := h.find(tagProvideName)
+		if !ok {
+			return nil, false
+		}
+		h.set(i, 3, uint32(h.dl))
+		return b, true
+	}, "data does not fit"},
+	{"tag with another type than rpm's (NAME as BIN)", func(t *testing.T, b []byte) ([]byte, bool) {
+		h := viewHeader(b, mainHeaderAt(b))
+		i, ok := h.find(tagName)
+		if !ok {
+			return nil, false
+		}
+		h.set(i, 1, 7)
+		return b, true
+	}, "type does not match the tag's"},
+	{"region trailer damaged", func(t *testing.T, b []byte) ([]byte, bool) {
+		h := viewHeader(b, mainHeaderAt(b))
+		binary.BigEndian.PutUint32(h.dat[h.field(0, 2)+4:], 8)
+		return b, true
+	}, "region trailer: BAD"},
+	{"region smaller than the header (an entry outside it)", func(t *testing.T, b []byte) ([]byte, bool) {
+		h := viewHeader(b, mainHeaderAt(b))
+		tr := h.dat[h.field(0, 2)+8:]
+		binary.BigEndian.PutUint32(tr, uint32(int32(-(h.il-1)*16)))
+		return b, true
+	}, "tag number mismatch"},
+	{"no header digest: SHA256HEADER renamed, SHA1HEADER and MD5 gone, a header byte flipped", func(t *testing.T, b []byte) ([]byte, bool) {
+		b = withSigEntries(t, b, func(es []hdrEntry) []hdrEntry {
+			var k []hdrEntry
+			for _, e := range es {
+				switch e.tag {
+				case 269, 1004: // SHA1HEADER, MD5
+				case 273: // SHA256HEADER
+					e.tag = 275
+					k = append(k, e)
+				default:
+					k = append(k, e)
+				}
+			}
+			return k
+		})
+		h := viewHeader(b, mainHeaderAt(b))
+		i, ok := h.find(tagSummary)
+		if !ok {
+			return nil, false
+		}
+		h.dat[h.field(i, 2)] ^= 0x20 // the summary's first letter changes case
+		return b, true
+	}, "no header digest"},
+}
+
+// strictBases are the real packages the strict cases mutate: rpmbuild's,
+// rpmpack's and CentOS 7's.
+func strictBases(t *testing.T) []string {
+	spec := specFixtures(t)
+	var out []string
+	for _, p := range spec {
+		if strings.HasPrefix(filepath.Base(p), "beta-data-") {
+			out = append(out, p)
+		}
+	}
+	out = append(out, outsideRPM(t, "centos-release-7-2.1511.el7.centos.2.10.x86_64.rpm"))
+	return out
+}
+
+// TestHeaderStrictAsRpm: each mutation of a real package is refused by
+// `rpmkeys -K --nosignature` and by the scan, for the reason named. Every
+// case is accepted without its check (the scan read the packages before).
+func TestHeaderStrictAsRpm(t *testing.T) {
+	needTools(t, "rpmkeys", "rpmbuild")
+	db := t.TempDir()
+	dir := t.TempDir()
+	for _, base := range strictBases(t) {
+		orig, err := os.ReadFile(base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Scan(context.Background(), []string{base}, ScanOptions{}); err != nil {
+			t.Fatalf("the base package is refused: %v", err)
+		}
+		for i, c := range strictCases {
+			t.Run(filepath.Base(base)+"/"+c.name, func(t *testing.T) {
+				b, ok := c.mutate(t, bytes.Clone(orig))
+				if !ok {
+					t.Skipf("%s has nothing this case changes", filepath.Base(base))
+				}
+				p := filepath.Join(dir, fmt.Sprintf("%d-%s", i, filepath.Base(base)))
+				if err := os.WriteFile(p, b, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				if ok, out := rpmkeysVerdict(t, db, p, "--nosignature"); ok {
+					t.Fatalf("rpmkeys -K accepts the mutation; the case proves nothing:\n%s", out)
+				}
+				_, err := Scan(context.Background(), []string{p}, ScanOptions{})
+				if err == nil || !strings.Contains(err.Error(), c.want) {
+					t.Fatalf("scan says %v; want a refusal saying %q", err, c.want)
+				}
+			})
+		}
+	}
+}
+
+// TestHeaderStrictCorpus: the strict checks keep the verdict rpm gives
+// every real package of the corpus (distro packages, and createrepo_c's
+// test packages under make conformance): accepted where `rpmkeys -K
+// --nosignature` says OK, refused where it does not.
+func TestHeaderStrictCorpus(t *testing.T) {
+	needTools(t, "rpmkeys")
+	db := t.TempDir()
+	for _, p := range corpusRPMs(t) {
+		rpmOK, out := rpmkeysVerdict(t, db, p, "--nosignature")
+		_, err := Scan(context.Background(), []string{p}, ScanOptions{})
+		if rpmOK != (err == nil) {
+			t.Errorf("%s: scan says %v, rpmkeys -K --nosignature:\n%s", filepath.Base(p), err, out)
+		}
+	}
+}
