@@ -3,11 +3,13 @@ package ovf
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"github.com/bdebundle/bundle/internal/regular"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -221,6 +223,13 @@ func probe(f io.ReaderAt, size int64) (*VMDKInfo, error) {
 }
 
 // countGrains walks the grain directory and tables, one table at a time.
+// The tables must lie inside the file, each at its own place: no two
+// directory entries name the same table or overlapping ones, and no table
+// overlaps the header, the descriptor or the directory. Every table is
+// then read once and the tables together are no larger than the file, so
+// the walk costs at most the file's size in reads whatever the header
+// claims (a directory whose entries all named one table made a few MB
+// claiming 512 TiB cost minutes). No grain may start inside that metadata.
 func countGrains(f io.ReaderAt, size int64, h *vmdkHeader, gdOffset uint64, info *VMDKInfo) error {
 	grains := (h.Capacity + h.GrainSize - 1) / h.GrainSize
 	numGTs := (grains + uint64(h.NumGTEsPerGT) - 1) / uint64(h.NumGTEsPerGT)
@@ -229,24 +238,63 @@ func countGrains(f io.ReaderAt, size int64, h *vmdkHeader, gdOffset uint64, info
 	if gdOffset >= sectors || int64(gdOffset)*sectorSize+gdBytes > size {
 		return fmt.Errorf("truncated: grain directory at sector %d is past the end of the file", gdOffset)
 	}
+	gtBytes := int64(h.NumGTEsPerGT) * 4
+	gtSectors := uint64((gtBytes + sectorSize - 1) / sectorSize)
+	gdSectors := uint64((gdBytes + sectorSize - 1) / sectorSize)
+	// The metadata the tables and grains must stay clear of: header and
+	// descriptor, the directory, and (below) every table.
+	type span struct{ start, end uint64 } // sectors, end exclusive
+	fixed := []span{{0, max(1, h.DescriptorOffset+h.DescriptorSize)}, {gdOffset, gdOffset + gdSectors}}
+	overlaps := func(a span, b span) bool { return a.start < b.end && b.start < a.end }
 	// No marker is required before the directory: VMware tools write one,
 	// qemu-img keeps the tables in space reserved after the header.
-	gdr := bufio.NewReaderSize(io.NewSectionReader(f, int64(gdOffset)*sectorSize, gdBytes), 4096)
-	gt := make([]byte, int(h.NumGTEsPerGT)*4)
-	var allocated uint64
-	for t := uint64(0); t < numGTs; t++ {
-		var e [4]byte
-		if _, err := io.ReadFull(gdr, e[:]); err != nil {
-			return fmt.Errorf("reading grain directory: %w", err)
-		}
-		gtSector := uint64(binary.LittleEndian.Uint32(e[:]))
+	gd := make([]uint32, numGTs) // bounded by the file: the directory fits in it
+	if err := binary.Read(bufio.NewReaderSize(io.NewSectionReader(f, int64(gdOffset)*sectorSize, gdBytes), 4096), binary.LittleEndian, gd); err != nil {
+		return fmt.Errorf("reading grain directory: %w", err)
+	}
+	tables := make([]span, 0, numGTs)
+	for t, gtSector := range gd {
 		if gtSector == 0 {
 			continue
 		}
-		if int64(gtSector)*sectorSize+int64(len(gt)) > size {
+		sp := span{uint64(gtSector), uint64(gtSector) + gtSectors}
+		if int64(gtSector)*sectorSize+gtBytes > size {
 			return fmt.Errorf("truncated: grain table %d at sector %d is past the end of the file", t, gtSector)
 		}
-		if _, err := f.ReadAt(gt, int64(gtSector)*sectorSize); err != nil {
+		for _, m := range fixed {
+			if overlaps(sp, m) {
+				return fmt.Errorf("corrupt grain directory: grain table %d at sector %d overlaps the header, descriptor or grain directory", t, gtSector)
+			}
+		}
+		tables = append(tables, sp)
+	}
+	sorted := slices.Clone(tables)
+	slices.SortFunc(sorted, func(a, b span) int { return cmp.Compare(a.start, b.start) })
+	for i := 1; i < len(sorted); i++ {
+		if sorted[i].start < sorted[i-1].end {
+			what := "overlap"
+			if sorted[i].start == sorted[i-1].start {
+				what = "are the same table"
+			}
+			return fmt.Errorf("corrupt grain directory: the grain tables at sectors %d and %d %s", sorted[i-1].start, sorted[i].start, what)
+		}
+	}
+	inMetadata := func(s uint64) bool {
+		for _, m := range fixed {
+			if s >= m.start && s < m.end {
+				return true
+			}
+		}
+		i, found := slices.BinarySearchFunc(sorted, s, func(sp span, s uint64) int { return cmp.Compare(sp.start, s) })
+		return found || i > 0 && s < sorted[i-1].end
+	}
+	gt := make([]byte, gtBytes)
+	var allocated uint64
+	t := -1
+	for _, sp := range tables {
+		for t++; gd[t] == 0; t++ {
+		}
+		if _, err := f.ReadAt(gt, int64(sp.start)*sectorSize); err != nil {
 			return fmt.Errorf("reading grain table %d: %w", t, err)
 		}
 		for i := 0; i < len(gt); i += 4 {
@@ -258,7 +306,10 @@ func countGrains(f io.ReaderAt, size int64, h *vmdkHeader, gdOffset uint64, info
 				continue // a grain known to be zero
 			}
 			if gs >= sectors {
-				return fmt.Errorf("truncated: grain %d at sector %d is past the end of the file", t*uint64(h.NumGTEsPerGT)+uint64(i/4), gs)
+				return fmt.Errorf("truncated: grain %d at sector %d is past the end of the file", uint64(t)*uint64(h.NumGTEsPerGT)+uint64(i/4), gs)
+			}
+			if inMetadata(gs) {
+				return fmt.Errorf("corrupt grain table %d: grain %d at sector %d lies inside the header, descriptor, grain directory or a grain table", t, uint64(t)*uint64(h.NumGTEsPerGT)+uint64(i/4), gs)
 			}
 			allocated++
 		}
