@@ -29,6 +29,14 @@ import (
 // 10,000), and the iterations of nested for expressions count together
 // (two template directives of 1,000 and 300 are 300,000). The work done is
 // thus bounded by the limits, whatever the product would be.
+//
+// Time is bounded the same way: every step of the evaluation counts as
+// work (MaxWork): a reference the size of its value, a function call the
+// size of its arguments (contains, distinct, flatten... walk them: a
+// filter `contains(local.big, x)` over local.big itself is quadratic
+// while building nothing), an iteration one. Measuring costs what it
+// counts, and it stops once the count passes the limit, so the refusal
+// itself comes fast.
 
 // cost is what a value holds: elements (nested counted) and string bytes.
 type cost struct{ n, b int }
@@ -40,7 +48,26 @@ type bounder struct {
 	// iterations counts the for iterations measured in all: nested ones
 	// do the work of their product even when they build strings.
 	iterations int
+	// work counts the steps of the evaluation (MaxWork); atW is the
+	// outermost for expression over it, or the expression itself.
+	work, maxWork int
+	atW           *hcl.Range
 }
+
+// over reports whether a limit was passed: measuring stops.
+func (c *bounder) over() bool { return c.atN != nil || c.atB != nil || c.atW != nil }
+
+// addWork counts w steps of evaluation at r.
+func (c *bounder) addWork(w int, r hcl.Range) {
+	c.work = min(c.work+w, c.maxWork+1)
+	if c.work > c.maxWork && c.atW == nil {
+		c.atW = r.Ptr()
+	}
+}
+
+// argWork is the work of walking a value of cost x once: its elements,
+// and its strings at 64 bytes a step.
+func argWork(x cost) int { return 1 + x.n + x.b/64 }
 
 func (c *bounder) sat(x cost) cost { return cost{min(x.n, c.maxN+1), min(x.b, c.maxB+1)} }
 
@@ -79,9 +106,13 @@ func checkForSize(e hcl.Expression, ctx *hcl.EvalContext) hcl.Diagnostics {
 	if !ok {
 		return nil
 	}
-	c := &bounder{maxN: MaxListLength, maxB: MaxValueBytes}
+	c := &bounder{maxN: MaxListLength, maxB: MaxValueBytes, maxWork: MaxWork}
 	c.measure(se, ctx)
 	switch {
+	case c.atW != nil:
+		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Expression too costly",
+			Detail:  fmt.Sprintf("Evaluating this expression takes more than %d steps (each iteration's references and function calls counted by the size of the values they walk, as contains over a list walks the list); that is the limit of an expression, so it is refused before it is evaluated.", MaxWork),
+			Subject: c.atW}}
 	case c.atN != nil:
 		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "List too long",
 			Detail:  fmt.Sprintf("This for expression builds more than %d elements (its iterations' elements counted); that is the limit of an attribute's value, so it is refused before it is evaluated.", MaxListLength),
@@ -120,10 +151,12 @@ func (c *bounder) measure(e hclsyntax.Expression, ctx *hcl.EvalContext) cost {
 	switch e := e.(type) {
 	case *hclsyntax.LiteralValueExpr:
 		r = c.value(e.Val)
+		c.addWork(1, e.SrcRange)
 	case *hclsyntax.ScopeTraversalExpr:
 		if v, ok := eval(e, ctx); ok {
 			r = c.value(v)
 		}
+		c.addWork(argWork(r), e.SrcRange)
 	case *hclsyntax.RelativeTraversalExpr:
 		r = c.measure(e.Source, ctx) // a part of the source
 	case *hclsyntax.IndexExpr:
@@ -194,7 +227,8 @@ func (c *bounder) call(e *hclsyntax.FunctionCallExpr, ctx *hcl.EvalContext) cost
 		sum = c.plus(sum, args[i])
 		maxN = max(maxN, args[i].n)
 	}
-	if c.atN != nil || c.atB != nil {
+	c.addWork(argWork(sum), e.Range())
+	if c.over() {
 		return sum
 	}
 	arg := func(i int) cost {
@@ -268,7 +302,7 @@ func (c *bounder) forCost(e *hclsyntax.ForExpr, ctx *hcl.EvalContext) cost {
 	if cc.n > c.maxN {
 		c.atN = e.SrcRange.Ptr()
 	}
-	if c.atN != nil || c.atB != nil {
+	if c.over() {
 		return cc
 	}
 	coll, ok := eval(e.CollExpr, ctx)
@@ -285,18 +319,22 @@ func (c *bounder) forCost(e *hclsyntax.ForExpr, ctx *hcl.EvalContext) cost {
 		}
 		child.Variables[e.ValVar] = v
 		c.iterations++
+		c.addWork(1, e.SrcRange)
 		k := c.plus(c.measure(e.CondExpr, child), c.measure(e.KeyExpr, child), c.measure(e.ValExpr, child))
 		total = c.plus(total, cost{max(k.n, 1), k.b})
 		if total.n > c.maxN || c.iterations > c.maxN {
 			c.atN = e.SrcRange.Ptr()
 		}
 		c.overB(total, e.SrcRange)
-		if c.atN != nil || c.atB != nil {
+		if c.over() {
 			break
 		}
 	}
 	if c.atN != nil {
 		c.atN = e.SrcRange.Ptr() // the outermost for over the limit
+	}
+	if c.atW != nil {
+		c.atW = e.SrcRange.Ptr()
 	}
 	return total
 }

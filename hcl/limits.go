@@ -27,6 +27,12 @@ const (
 	// locals that each double the last would otherwise grow past any
 	// memory in thirty steps.
 	MaxValueBytes = 1 << 20
+	// MaxWork bounds the steps evaluating one expression takes, counted
+	// before it is evaluated (hcl/cost.go): a reference or function call
+	// costs the elements (and 64-byte runs of string) it walks, an
+	// iteration one. A for expression filtering a list of 10,000 with
+	// contains over a list of 100 takes about 1.1 million.
+	MaxWork = 4 << 20
 )
 
 // checkValueBytes refuses v, at rng, when its strings hold more than
