@@ -24,27 +24,46 @@ import (
 	"github.com/bdebundle/bundle/repo/rpmsig"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/bdebundle/bundle/internal/cachedir"
 	"github.com/bdebundle/bundle/internal/osfs"
 )
 
 // scanCacheVersion names the layout of cache entries and the rules that
 // turn a header into a Package; bump it when either changes. Changes to the
 // fields of Package are picked up on their own (packageShape).
-const scanCacheVersion = "rpm-scan-v1"
+const scanCacheVersion = "rpm-scan-v2"
 
 // ScanCache keeps what Scan learned about each RPM on disk, so a file that
 // is unchanged since it was last scanned is not read again. An entry is
-// keyed by the file's absolute path, size, modification and change times
-// (nanoseconds), device and inode: replacing, rewriting, touching or moving
-// the file changes the key. Each entry is one file,
-// <dir>/rpm/<sha256 of the key>, written through a temporary file and a
-// rename, so concurrent builds may share a directory. Entries that cannot be
-// read or fail their checksum are ignored and written again. Nothing is
-// ever removed: the directory may be deleted at any time.
+// keyed by the file's device, inode, size and modification time: any path
+// to the same file (a hard link) finds it; replacing, rewriting or touching
+// the file changes the key. Each entry is one file, <dir>/rpm/<sha256 of
+// the key>, written through a temporary file and a rename, so concurrent
+// builds may share a directory.
+//
+// An entry is a hint, never an authority. It is used only when it
+// authenticates under the cache directory's key (internal/cachedir: a
+// directory only its owner can write, else no cache at all), so nobody
+// without that key can forge or edit one. It records the file's change
+// time and the sha256 of its lead and headers: when the change time
+// still matches, nothing has touched the file since it was read (a
+// change time cannot be set back); when it moved (a hard link made or
+// removed, as every build makes one, a chmod, or a rewrite with the
+// modification time set back), the lead and headers are read again and
+// must hash the same, so the signature verdicts over the header, the
+// header and payload digests it carries, and every dependency field are
+// those of the bytes on disk. The payload is not read again then: a
+// payload changed in place under a restored modification time would leave
+// the file's sha256 in the repodata stale, which dnf refuses, and its
+// payload digest failing, which rpm refuses (docs/repo.md). Entries that
+// fail any check are ignored and written again; entries unused for
+// cachedir.MaxAge are pruned, at most once a day.
 //
 // The methods of a ScanCache are safe for concurrent use.
 type ScanCache struct {
-	dir string
+	dir   string
+	store *cachedir.Store
+	prune sync.Once
 	// MinSize is the smallest file the cache keeps: reading a small RPM
 	// costs about what reading its entry does, and writing an entry costs
 	// more. OpenScanCache sets it to DefaultScanCacheMinSize.
@@ -66,16 +85,18 @@ type ScanCacheStats struct {
 }
 
 // OpenScanCache opens (creating it when needed) the scan cache under the
-// cache directory dir, typically internal/cachedir.Dir's answer.
+// cache directory dir, typically internal/cachedir.Dir's answer; it fails
+// when cachedir.Open refuses the directory.
 func OpenScanCache(dir string) (*ScanCache, error) {
-	if dir == "" {
-		return nil, errors.New("opening the scan cache: no cache directory")
+	st, err := cachedir.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("opening the scan cache: %w", err)
 	}
-	d := filepath.Join(dir, "rpm")
-	if err := os.MkdirAll(d, 0o755); err != nil {
-		return nil, fmt.Errorf("opening the scan cache %q: %w", d, err)
+	d, err := st.Sub("rpm")
+	if err != nil {
+		return nil, fmt.Errorf("opening the scan cache: %w", err)
 	}
-	return &ScanCache{dir: d, MinSize: DefaultScanCacheMinSize}, nil
+	return &ScanCache{dir: d, store: st, MinSize: DefaultScanCacheMinSize}, nil
 }
 
 // Stats reports the cache's counters.
@@ -132,6 +153,7 @@ func (c *ScanCache) Scan(ctx context.Context, paths []string, opts ScanOptions) 
 		})
 	}
 	_ = g.Wait()
+	c.prune.Do(func() { cachedir.Prune(c.dir) })
 	return pkgs, nil
 }
 
@@ -146,16 +168,24 @@ type scanView struct {
 	misses map[string]missed
 }
 
-// missed is a file Scan had to read, with the key it had when looked up.
-type missed struct{ path, abs, key string }
+// missed is a file Scan had to read, with the key and change time it had
+// when looked up.
+type missed struct {
+	path, key string
+	ctime     int64
+}
 
 // scanEntry is what an entry file holds (gob-encoded).
 type scanEntry struct {
 	Key string
 	// Sigs are the signatures the file was verified with, each with the
 	// digest of the key that verified it; empty when no keyring was given.
-	Sigs    []sigRecord
-	Package Package
+	Sigs []sigRecord
+	// Ctime is the file's change time (ns) when it was read, HeaderSum
+	// the sha256 of its bytes up to the payload (lead and both headers).
+	Ctime     int64
+	HeaderSum [32]byte
+	Package   Package
 }
 
 type sigRecord struct {
@@ -174,35 +204,58 @@ func (v *scanView) Lookup(path string, fi fs.FileInfo) *Package {
 	if fi.Size() < v.c.MinSize {
 		return nil
 	}
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return nil
-	}
-	key, ok := scanKey(abs, fi)
+	key, ok := scanKey(fi)
 	if !ok {
 		return nil
 	}
-	if p := v.load(key); p != nil {
+	ctime := osfs.ChangeTime(fi).UnixNano()
+	if p := v.load(path, fi, key, ctime); p != nil {
 		v.c.hits.Add(1)
 		return p
 	}
 	v.c.misses.Add(1)
 	v.mu.Lock()
-	v.misses[path] = missed{path: path, abs: abs, key: key}
+	v.misses[path] = missed{path: path, key: key, ctime: ctime}
 	v.mu.Unlock()
 	return nil
 }
 
-// load returns the package of the entry for key when it is sound and
-// usable with the view's keyring.
-func (v *scanView) load(key string) *Package {
-	b, err := os.ReadFile(v.c.entryPath(key))
+// load returns the package of the entry for key when it authenticates,
+// still describes the file at path (its change time, or else its lead and
+// headers, unchanged) and is usable with the view's keyring.
+func (v *scanView) load(path string, fi fs.FileInfo, key string, ctime int64) *Package {
+	ep := v.c.entryPath(key)
+	f, err := os.Open(ep)
 	if err != nil {
 		return nil
 	}
-	e, ok := decodeEntry(b)
+	efi, err := f.Stat()
+	if err != nil || !efi.Mode().IsRegular() || efi.Size() > maxScanEntry {
+		f.Close()
+		return nil
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxScanEntry))
+	f.Close()
+	if err != nil {
+		return nil
+	}
+	e, ok := v.c.decodeEntry(b)
 	if !ok || e.Key != key {
 		return nil
+	}
+	if e.Ctime != ctime {
+		sum, err := headerSum(path, e.Package.HeaderEnd, fi.Size())
+		if err != nil || sum != e.HeaderSum {
+			return nil
+		}
+		// The same headers: record the new change time (a hard link
+		// made by the last build) so the next lookup need not read them.
+		e.Ctime = ctime
+		if nb, ok := v.c.encodeEntry(e); ok {
+			v.c.write(key, nb)
+		}
+	} else {
+		cachedir.Touch(ep, efi)
 	}
 	p := &e.Package
 	if v.keyring == nil {
@@ -231,13 +284,41 @@ func (v *scanView) load(key string) *Package {
 	return p
 }
 
+// maxScanEntry bounds an entry file (a package with a hundred thousand
+// files makes a few MiB).
+const maxScanEntry = 64 << 20
+
+// headerSum is the sha256 of the first end bytes of the file at path (its
+// lead and headers), which must lie inside its size.
+func headerSum(path string, end, size int64) ([32]byte, error) {
+	var sum [32]byte
+	if end <= 96 || end > size || end > 96+maxHeaderTags*16+maxHeaderData+8+16+sigHeaderTagsMax*16+sigHeaderDataMax+8 {
+		return sum, errors.New("bad header range")
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return sum, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, io.NewSectionReader(f, 0, end)); err != nil {
+		return sum, err
+	}
+	copy(sum[:], h.Sum(nil))
+	return sum, nil
+}
+
 // store records pkg, read from m.path, unless the file changed since it
 // was looked up. Failures are ignored: the cache only saves time.
 func (v *scanView) store(m missed, pkg *Package) {
-	e := scanEntry{Key: m.key, Package: *pkg}
+	e := scanEntry{Key: m.key, Ctime: m.ctime, Package: *pkg}
 	e.Package.Location = ""
+	sum, err := headerSum(m.path, pkg.HeaderEnd, pkg.Size)
+	if err != nil {
+		return
+	}
+	e.HeaderSum = sum
 	var fi fs.FileInfo
-	var err error
 	if v.keyring == nil {
 		fi, err = os.Stat(m.path)
 	} else {
@@ -246,10 +327,10 @@ func (v *scanView) store(m missed, pkg *Package) {
 	if err != nil {
 		return
 	}
-	if key, ok := scanKey(m.abs, fi); !ok || key != m.key {
+	if key, ok := scanKey(fi); !ok || key != m.key || osfs.ChangeTime(fi).UnixNano() != m.ctime {
 		return
 	}
-	b, ok := encodeEntry(&e)
+	b, ok := v.c.encodeEntry(&e)
 	if !ok {
 		return
 	}
@@ -305,21 +386,25 @@ func (c *ScanCache) write(key string, b []byte) bool {
 	return true
 }
 
-// encodeEntry lays an entry out as the magic, the sha256 of the body and
-// the gob-encoded body.
-func encodeEntry(e *scanEntry) ([]byte, bool) {
+// scanEntryDomain separates the scan cache's tags from other caches'.
+const scanEntryDomain = "rpm-scan"
+
+// encodeEntry lays an entry out as the magic, the tag authenticating the
+// body under the cache's key (cachedir.Store.Seal) and the gob-encoded
+// body.
+func (c *ScanCache) encodeEntry(e *scanEntry) ([]byte, bool) {
 	var body bytes.Buffer
 	if err := gob.NewEncoder(&body).Encode(e); err != nil {
 		return nil, false
 	}
-	sum := sha256.Sum256(body.Bytes())
+	sum := c.store.Seal(scanEntryDomain, body.Bytes())
 	out := make([]byte, 0, len(entryMagic)+len(sum)+body.Len())
 	out = append(out, entryMagic...)
 	out = append(out, sum[:]...)
 	return append(out, body.Bytes()...), true
 }
 
-func decodeEntry(b []byte) (e *scanEntry, ok bool) {
+func (c *ScanCache) decodeEntry(b []byte) (e *scanEntry, ok bool) {
 	defer func() {
 		if recover() != nil {
 			e, ok = nil, false
@@ -330,7 +415,7 @@ func decodeEntry(b []byte) (e *scanEntry, ok bool) {
 	}
 	sum := b[len(entryMagic) : len(entryMagic)+sha256.Size]
 	body := b[len(entryMagic)+sha256.Size:]
-	if got := sha256.Sum256(body); !bytes.Equal(got[:], sum) {
+	if !c.store.Verify(scanEntryDomain, body, sum) {
 		return nil, false
 	}
 	e = new(scanEntry)
@@ -367,15 +452,16 @@ func shape(w io.Writer, t reflect.Type, seen map[reflect.Type]bool) {
 	fmt.Fprint(w, ")")
 }
 
-// scanKey is the entry key of the file at abs: the hex sha256 of the cache
-// layout version and everything that identifies the file's content.
-func scanKey(abs string, fi fs.FileInfo) (string, bool) {
+// scanKey is the entry key of the file fi describes: the hex sha256 of the
+// cache layout version and the file's device, inode, size and modification
+// time, whatever path reaches it.
+func scanKey(fi fs.FileInfo) (string, bool) {
 	id, ok := osfs.ID(fi)
 	if !ok {
 		return "", false // no inode (Windows): no cache
 	}
-	k := fmt.Sprintf("%s\x00%s\x00%s\x00%d\x00%d\x00%d\x00%d\x00%d", scanCacheVersion, packageShape(), abs,
-		fi.Size(), fi.ModTime().UnixNano(), osfs.ChangeTime(fi).UnixNano(), id.Dev, id.Ino)
+	k := fmt.Sprintf("%s\x00%s\x00%d\x00%d\x00%d\x00%d", scanCacheVersion, packageShape(),
+		fi.Size(), fi.ModTime().UnixNano(), id.Dev, id.Ino)
 	sum := sha256.Sum256([]byte(k))
 	return hex.EncodeToString(sum[:]), true
 }

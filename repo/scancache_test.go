@@ -155,13 +155,17 @@ func TestScanCacheRereadsChangedFiles(t *testing.T) {
 	if pkgs[0].Name != "replacement" {
 		t.Errorf("rewritten file scanned as %q", pkgs[0].Name)
 	}
-	// A moved file is a new key too.
+	// A moved file is the same file (device and inode): found under its
+	// new path, its location that path.
 	moved := filepath.Join(dir, "moved.rpm")
 	if err := os.Rename(paths[2], moved); err != nil {
 		t.Fatal(err)
 	}
-	_, st = cachedScan(t, cdir, []string{moved}, ScanOptions{Root: dir})
-	wantStats(t, st, 0, 1, 1)
+	pkgs, st = cachedScan(t, cdir, []string{moved}, ScanOptions{Root: dir})
+	wantStats(t, st, 1, 0, 0)
+	if pkgs[0].Location != "moved.rpm" {
+		t.Errorf("moved file located at %q", pkgs[0].Location)
+	}
 }
 
 func TestScanCacheIgnoresBadEntries(t *testing.T) {

@@ -1,4 +1,7 @@
-// Package cachedir resolves the directory bundle keeps its caches in.
+// Package cachedir resolves the directory bundle keeps its caches in and
+// opens it (Open): refused unless only its owner, the user running bundle,
+// can write it; entries authenticated with a random key kept there; old
+// entries pruned.
 package cachedir
 
 import (
