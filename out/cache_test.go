@@ -3,6 +3,8 @@ package out
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,7 +34,7 @@ func TestHashCacheRefusesBadEntries(t *testing.T) {
 	}
 	good := strings.Repeat("ab", 32)
 	entry := func(c *hashCache, p string) string {
-		k, _ := cacheKey(p, stat(p))
+		k, _ := cacheKey(stat(p))
 		return c.path(k)
 	}
 	for _, tc := range []struct {
@@ -104,4 +106,54 @@ func TestBuildWithTamperedCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustVerify(t, res.Dir, read.VerifyOptions{})
+}
+
+// TestHashCacheTrust: an entry is found through any hard link to the
+// input; one written by someone without the cache's key (the tag the cache
+// used to take, unkeyed) is not believed; a cache directory others can
+// write is not used at all.
+func TestHashCacheTrust(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "input.rpm")
+	if err := os.WriteFile(in, []byte("the input"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	good := strings.Repeat("ab", 32)
+	c := newHashCache(t.TempDir())
+	fi, _ := os.Stat(in)
+	c.put(in, fi, good)
+	link := filepath.Join(dir, "linked.rpm")
+	if err := os.Link(in, link); err != nil {
+		t.Fatal(err)
+	}
+	lfi, _ := os.Stat(link)
+	if d, ok := c.get(link, lfi); !ok || d != good {
+		t.Errorf("through a hard link: %q %v", d, ok)
+	}
+
+	other := filepath.Join(dir, "other.rpm")
+	if err := os.WriteFile(other, []byte("other"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ofi, _ := os.Stat(other)
+	key, _ := cacheKey(ofi)
+	forged := strings.Repeat("cd", 32)
+	sum := sha256.Sum256([]byte("bundle hash cache\x00" + key + "\x00" + forged))
+	if err := os.MkdirAll(filepath.Dir(c.path(key)), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(c.path(key), []byte(forged+" "+hex.EncodeToString(sum[:16])+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if d, ok := c.get(other, ofi); ok {
+		t.Errorf("forged entry believed: %q", d)
+	}
+
+	shared := t.TempDir()
+	if err := os.Chmod(shared, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if c := newHashCache(shared); c != nil {
+		t.Error("a cache directory anyone can write was used")
+	}
 }

@@ -251,7 +251,7 @@ func openScanCache(opts Options) *repo.ScanCache {
 	}
 	c, err := repo.OpenScanCache(dir)
 	if err != nil {
-		slog.Debug("scan cache disabled", "err", err)
+		slog.Warn("scan cache not used", "err", err)
 		return nil
 	}
 	return c
