@@ -65,7 +65,30 @@ func readRepomd(repoDir string) (*repomdDoc, error) {
 	if err := xml.Unmarshal(b, &md); err != nil {
 		return nil, fmt.Errorf("reading %q: %w", p, err)
 	}
+	for _, d := range md.Data {
+		if h := d.Location.Href; h != "" && !insideRepodata(h) {
+			return nil, fmt.Errorf("reading %q: the %s metadata's location %q is not a file in the repodata directory", p, d.Type, h)
+		}
+	}
 	return &md, nil
+}
+
+// insideRepodata reports whether href, from repomd.xml, names a file of
+// the repodata directory ("repodata/<name>", as createrepo_c writes it):
+// never a path that climbs out (../../../../etc/hostname), an absolute
+// one or one that needs cleaning.
+func insideRepodata(href string) bool {
+	name, ok := strings.CutPrefix(href, "repodata/")
+	return ok && name != "" && name != "." && name != ".." && !strings.ContainsAny(name, "/\\\x00")
+}
+
+// insideRepo reports whether a package location from the repodata is a
+// clean relative path inside the repository.
+func insideRepo(loc string) bool {
+	if loc == "" || path.IsAbs(loc) || path.Clean(loc) != loc || strings.ContainsAny(loc, "\\\x00") {
+		return false
+	}
+	return loc != ".." && !strings.HasPrefix(loc, "../")
 }
 
 func (md *repomdDoc) href(typ string) string {
@@ -393,6 +416,10 @@ func VerifyRepodata(ctx context.Context, repoDir string) error {
 			return err
 		}
 		listed[p.Location] = true
+		if !insideRepo(p.Location) {
+			probs = append(probs, fmt.Sprintf("%s: not a path inside the repository", p.Location))
+			continue
+		}
 		fp := filepath.Join(repoDir, filepath.FromSlash(p.Location))
 		sum, size, err := ctxio.SHA256File(ctx, fp, nil)
 		switch {

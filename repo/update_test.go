@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -311,6 +312,27 @@ func TestUpdateBadRepomd(t *testing.T) {
 		}},
 		{"too large", "too large", func(t *testing.T, repomd string) {
 			if err := os.Truncate(repomd, maxRepomd+1); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		// The primary metadata moved out of the repository (intact, its
+		// checksum right) and repomd.xml pointing there: not read.
+		{"href climbing out of the repodata directory", "not a file in the repodata directory", func(t *testing.T, repomd string) {
+			b, err := os.ReadFile(repomd)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := regexp.MustCompile(`href="(repodata/[^"]*primary[^"]*)"`).FindSubmatch(b)
+			if m == nil {
+				t.Fatalf("no primary href in %s", b)
+			}
+			repo := filepath.Dir(filepath.Dir(repomd))
+			planted := filepath.Join(filepath.Dir(repo), "planted-primary.xml.gz")
+			if err := os.Rename(filepath.Join(repo, filepath.FromSlash(string(m[1]))), planted); err != nil {
+				t.Fatal(err)
+			}
+			href := "../" + filepath.Base(planted)
+			if err := os.WriteFile(repomd, bytes.Replace(b, m[1], []byte(href), 1), 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}},
