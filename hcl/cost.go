@@ -245,6 +245,11 @@ func (c *bounder) call(e *hclsyntax.FunctionCallExpr, ctx *hcl.EvalContext) cost
 		return cost{}
 	case "length", "tonumber", "tobool", "abs", "ceil", "floor", "max", "min", "contains":
 		return cost{}
+	case "distinct":
+		// cty compares each element with every one kept before it
+		n := arg(0).n
+		c.addWork(mul(n, max(n/2, 1), c.maxWork), e.Range())
+		return arg(0)
 	case "sha256":
 		return cost{0, 64}
 	case "tostring":

@@ -311,6 +311,7 @@ func TestWorkBound(t *testing.T) {
 	}{
 		{"contains over the list being filtered", "  a = [for i in range(999) : [for j in range(9) : j]]\n  b = [for x in local.a : x if contains(local.a, x)]\n", true, "[for x in local.a"},
 		{"contains in a nested for", "  a = range(1000)\n  b = [for x in local.a : [for y in range(5) : y if contains(local.a, y)]]\n", true, "[for x in local.a"},
+		{"distinct of 9,000 elements (quadratic in cty)", "  a = [for i in range(999) : [for j in range(9) : j]]\n  b = distinct(flatten(local.a))\n", true, "distinct("},
 		{"contains over a small list", "  hosts = [" + strings.Join(hosts, ", ") + "]\n  masters = [\"h1\", \"h2\", \"h3\"]\n  b = [for h in local.hosts : h if contains(local.masters, h)]\n", false, ""},
 	}
 	for _, tc := range cases {
