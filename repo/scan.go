@@ -261,7 +261,11 @@ func precheck(f *os.File, size int64) (header []byte, headerAt int64, release fu
 		off += length
 	}
 	bp := headerBufPool.Get().(*[]byte)
-	release = func() { headerBufPool.Put(bp) }
+	release = func() {
+		if cap(*bp) <= 4<<20 { // a rare huge header is not kept
+			headerBufPool.Put(bp)
+		}
+	}
 	n := int(off - 96)
 	if cap(*bp) < n {
 		*bp = make([]byte, n)
