@@ -3,6 +3,7 @@ package out
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -52,7 +53,11 @@ func newHashCache(dir string) *hashCache {
 			return &hashCache{dir: d, store: st}
 		}
 	}
-	slog.Warn("hash cache not used", "err", err)
+	if errors.Is(err, cachedir.ErrNotPrivate) {
+		slog.Warn("hash cache not used", "err", err)
+	} else {
+		slog.Debug("hash cache disabled", "err", err)
+	}
 	return nil
 }
 

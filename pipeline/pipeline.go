@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -251,7 +252,11 @@ func openScanCache(opts Options) *repo.ScanCache {
 	}
 	c, err := repo.OpenScanCache(dir)
 	if err != nil {
-		slog.Warn("scan cache not used", "err", err)
+		if errors.Is(err, cachedir.ErrNotPrivate) {
+			slog.Warn("scan cache not used", "err", err)
+		} else {
+			slog.Debug("scan cache disabled", "err", err)
+		}
 		return nil
 	}
 	return c

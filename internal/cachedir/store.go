@@ -25,6 +25,11 @@ type Store struct {
 	key []byte
 }
 
+// ErrNotPrivate is wrapped by the errors of Open and Sub for a directory
+// or key someone other than its owner could write (or, the key, read):
+// the caller warns and runs without a cache.
+var ErrNotPrivate = errors.New("only the user running bundle may write the cache directory")
+
 // keySize is the size of the HMAC-SHA256 key.
 const keySize = 32
 
@@ -40,7 +45,7 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("cache directory %q: %w", dir, err)
 	}
 	if err := checkOwned(dir, true); err != nil {
-		return nil, fmt.Errorf("cache directory %q: %w; not used", dir, err)
+		return nil, fmt.Errorf("cache directory %q: %w; not used (%w)", dir, err, ErrNotPrivate)
 	}
 	key, err := loadKey(filepath.Join(dir, "key"))
 	if err != nil {
@@ -64,7 +69,7 @@ func loadKey(p string) ([]byte, error) {
 				return nil, fmt.Errorf("key %q is not a %d-byte file", p, keySize)
 			}
 			if err := checkOwned(p, false); err != nil {
-				return nil, fmt.Errorf("key %q: %w", p, err)
+				return nil, fmt.Errorf("key %q: %w (%w)", p, err, ErrNotPrivate)
 			}
 			key := make([]byte, keySize)
 			if _, err := f.ReadAt(key, 0); err != nil {
@@ -113,7 +118,7 @@ func (s *Store) Sub(name string) (string, error) {
 		return "", fmt.Errorf("cache directory %q: %w", d, err)
 	}
 	if err := checkOwned(d, true); err != nil {
-		return "", fmt.Errorf("cache directory %q: %w; not used", d, err)
+		return "", fmt.Errorf("cache directory %q: %w; not used (%w)", d, err, ErrNotPrivate)
 	}
 	return d, nil
 }

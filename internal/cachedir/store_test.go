@@ -2,6 +2,7 @@ package cachedir
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -68,6 +69,9 @@ func TestOpen(t *testing.T) {
 			}
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Open: %v, want %q", err, tc.want)
+			}
+			if private := tc.name != "key of the wrong size" && tc.name != "key a symlink"; errors.Is(err, ErrNotPrivate) != private {
+				t.Errorf("Open: %v; errors.Is ErrNotPrivate %v, want %v", err, !private, private)
 			}
 		})
 	}

@@ -42,3 +42,27 @@ func TestVerboseShowsLibraryLogs(t *testing.T) {
 		})
 	}
 }
+
+// TestSharedCacheDirWarns: a cache directory others can write is not used,
+// and a warning says so without -v.
+func TestSharedCacheDirWarns(t *testing.T) {
+	dir := t.TempDir()
+	writeExample(t, dir)
+	if code, stdout, stderr := run(t, "lock", dir, "-q"); code != 0 {
+		t.Fatalf("lock: exit %d\n%s%s", code, stdout, stderr)
+	}
+	shared := t.TempDir()
+	if err := os.Chmod(shared, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := run(t, "build", dir, "--plan", "--offline", "--cache-dir", shared)
+	if code != 0 {
+		t.Fatalf("build --plan: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stderr, "scan cache not used") || !strings.Contains(stderr, "writable by group or others") {
+		t.Errorf("no warning about the shared cache directory:\n%s", stderr)
+	}
+	if _, err := os.Stat(filepath.Join(shared, "key")); err == nil {
+		t.Error("a key was written into the shared directory")
+	}
+}
