@@ -36,19 +36,13 @@ conformance:
 	@test -f "$(BUNDLE_JUDGES)/haproxy-1.5.2.tar.gz" || { echo "make conformance: $(BUNDLE_JUDGES)/haproxy-1.5.2.tar.gz is missing (the judges; set BUNDLE_JUDGES)" >&2; exit 1; }
 	BUNDLE_CONFORMANCE_DATA="$(CONFORMANCE_DATA)" $(GO) test -count=1 -timeout 20m ./repo/
 	BUNDLE_JUDGES="$(BUNDLE_JUDGES)" $(GO) test -count=1 -timeout 20m ./internal/haproxyjudge/ ./compiler/
-	$(MAKE) fuzz-short
-
-# A few seconds of each untrusted-input fuzz target beyond its seeds (which
-# every test run covers): RPM headers against rpmkeys -K, VMDK grain tables.
-FUZZTIME ?= 8s
-fuzz-short:
-	$(GO) test ./repo/ -run '^$$' -fuzz FuzzRPMHeaderAgainstRpmkeys -fuzztime $(FUZZTIME)
-	$(GO) test ./images/ovf/ -run '^$$' -fuzz FuzzVMDKGrainTables -fuzztime $(FUZZTIME)
 
 # Fuzz targets run briefly (their seed corpora run in every go test).
 FUZZTIME ?= 20s
 fuzz:
 	$(GO) test ./images -run '^$$' -fuzz '^FuzzLayout$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./repo -run '^$$' -fuzz '^FuzzRPMHeaderAgainstRpmkeys$$' -fuzztime 8s -fuzzminimizetime 5s
+	$(GO) test ./images/ovf -run '^$$' -fuzz '^FuzzVMDKGrainTables$$' -fuzztime 8s -fuzzminimizetime 5s
 
 test-quick: sbomcheck-deps
 	$(GO) test -count=1 ./...
