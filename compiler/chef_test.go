@@ -369,7 +369,7 @@ func TestChefRoles(t *testing.T) {
 		}
 		roles[r.Name] = true
 	}
-	if len(roles) != 3 {
+	if len(roles) != len(chefRoles) {
 		t.Fatalf("roles %v", roles)
 	}
 	var spec clusterSpec

@@ -37,6 +37,11 @@ type compiler struct {
 	diags hcl.Diagnostics
 
 	warnedRegistry map[*def.Image]bool // images already warned about a missing registry
+
+	// archives are the images delivered as docker load archives, by image
+	// name; archiveURLs their URLs at the site, by cluster then image.
+	archives    map[string]*DockerArchivePlan
+	archiveURLs map[string]map[string]string
 }
 
 func (c *compiler) errorf(subject hcl.Range, summary, format string, args ...any) {

@@ -22,8 +22,11 @@ type Plan struct {
 	Images   []*ImagePlan   `json:"images"`
 	// ImageLayout is the OCI image layout the images are written to
 	// ("images"); "" when there are none.
-	ImageLayout string          `json:"image_layout,omitempty"`
-	Templates   []*TemplatePlan `json:"templates"`
+	ImageLayout string `json:"image_layout,omitempty"`
+	// DockerArchives are the images written again as docker load archives
+	// for clusters whose Docker cannot pull by digest; nil when none.
+	DockerArchives *DockerArchivesPlan `json:"docker_archives,omitempty"`
+	Templates      []*TemplatePlan     `json:"templates"`
 	// Files are rendered text artifacts, sorted by Path.
 	Files []*File `json:"files"`
 	// Targets are the deploy targets (vcenter blocks), carried in the bundle.

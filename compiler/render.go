@@ -40,5 +40,6 @@ func (c *compiler) render(p *Plan, repos map[*def.Repo]*RepoPlan) {
 		c.checkHAProxy(cl)
 		clusters[cl.Name] = c.chefCluster(p, cl, hp)
 	}
+	c.planDockerArchives(p)
 	c.renderCookbook(p, clusters, sensitive, bridges)
 }

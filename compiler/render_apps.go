@@ -100,7 +100,7 @@ func (c *compiler) checkRegistries() {
 
 // imageRef is the reference Docker pulls an app's image by at the site:
 // <registry>/<repository>@sha256:<digest> from the facts, else the ref as
-// written.
+// written. Clusters whose Docker cannot pull by digest use loadRef instead.
 func (c *compiler) imageRef(im *def.Image) string {
 	if c.facts == nil {
 		return im.Ref
@@ -133,7 +133,11 @@ func (c *compiler) renderApp(p *Plan, a *def.App, hostPorts []int) {
 	m := marathonApp{ID: appID(a), Cmd: a.Cmd, Args: a.Args, CPUs: a.CPUs, Mem: a.Mem, Instances: a.Instances,
 		Constraints: a.Constraints, Env: a.Env}
 	if a.Image != nil {
-		ct := &marathonContainer{Type: "DOCKER", Docker: marathonDocker{Image: c.imageRef(a.Image), Network: appNetwork(a)}}
+		ref := c.imageRef(a.Image)
+		if c.loadsImages(a.Cluster) {
+			ref = c.loadRef(a)
+		}
+		ct := &marathonContainer{Type: "DOCKER", Docker: marathonDocker{Image: ref, Network: appNetwork(a)}}
 		if bridged(a) {
 			for i, port := range a.Ports {
 				ct.Docker.PortMappings = append(ct.Docker.PortMappings, portMapping{ContainerPort: port, HostPort: hostPorts[i], ServicePort: port, Protocol: "tcp"})

@@ -21,8 +21,8 @@ const (
 // The bundle's roles, by suffix of the cookbook name, and their run lists:
 // recipes of the bundle's cookbook, or role[...] entries as written. A node
 // group's roles in clusters/<c>/spec.json name before_mesos first and
-// after_mesos and haproxy last, so Ironfan's run list has them before and
-// after the mesos cookbook's recipes. before_mesos starts with role[basic]
+// after_mesos, docker_images (mesos_docker groups) and haproxy last, so
+// Ironfan's run list has them before and after the mesos cookbook's recipes. before_mesos starts with role[basic]
 // so that hadoop_common::pre_run registers BDE's error handler before any
 // bundle recipe runs (Chef runs an expanded recipe once, where it first
 // appears), then installs the group's packages at their exact versions,
@@ -35,6 +35,7 @@ var chefRoles = []struct {
 	{"_before_mesos", []string{"role[basic]", "install", "before_mesos"}, "BDE's basic role first (its error handler), then the node group's packages at the bundle's exact versions, then the Mesos flag files and slave attributes, before the mesos recipes start Mesos"},
 	{"_after_mesos", []string{"after_mesos"}, "The bundle's content for the files the mesos recipes write (init jobs with the packages' paths, ZooKeeper ensemble); no Mesos restart on every run; no internet downloads"},
 	{"_haproxy", []string{"haproxy"}, "HAProxy and haproxy-marathon-bridge with the cluster's rendered header"},
+	{"_docker_images", []string{"docker_images"}, "The container images of a cluster whose Docker cannot pull by digest: docker load archives from the management server, checked by sha256 and image id"},
 }
 
 var nonCookbookRE = regexp.MustCompile(`[^A-Za-z0-9_]`)
@@ -64,6 +65,10 @@ func (c *compiler) specRoles(g *def.NodeGroup) []string {
 	out = append(out, g.Roles...)
 	if isMesosGroup(g) {
 		out = append(out, cb+"_after_mesos")
+	}
+	if hasRole(g, "mesos_docker") {
+		// After mesos::docker has installed and started Docker.
+		out = append(out, cb+"_docker_images")
 	}
 	return append(out, cb+"_haproxy")
 }
@@ -156,6 +161,7 @@ func (c *compiler) chefCluster(p *Plan, cl *def.Cluster, hp map[string]any) map[
 		"zookeeper":     map[string]any{"port": zkPort(cl), "path": zkPath(cl)},
 		"marathon_port": portMarathon,
 		"haproxy":       hp,
+		"docker_images": c.dockerImagesData(cl),
 	}
 }
 

@@ -222,7 +222,8 @@ func TestPackagePaths(t *testing.T) {
 }
 
 // TestImageRef checks the image reference with a site registry, with facts
-// and without.
+// and without, on a cluster whose Docker pulls by digest (docker-io 1.6.2);
+// TestDockerLoadRef covers Docker before 1.6.
 func TestImageRef(t *testing.T) {
 	const exampleReg = "\n  registry       = \"registry.localdomain:5000\""
 	if !strings.Contains(exampleHCL(t), exampleReg) {
@@ -240,7 +241,7 @@ func TestImageRef(t *testing.T) {
 		{"no facts", withReg, nil, `"image": "docker-archive:images/nginx-1.7.9.tar"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p, _, _ := compileText(t, tc.text, tc.facts)
+			p, _ := compileDocker(t, tc.text, tc.facts, "1.6.2")
 			for _, f := range p.Files {
 				if f.Path == "clusters/mesos01/marathon/nginx.json" {
 					if !strings.Contains(string(f.Data), tc.want) {

@@ -8,6 +8,14 @@ bundle_data = {
   "bundle" => "mesos-site",
   "clusters" => {
     "mesos01" => {
+      "docker_images" => [
+        {
+          "name" => "nginx",
+          "repository" => "library/nginx",
+          "tag" => "sha256-9d2c5a6b0c1ef7d5bd33b5b7a1b5e7f3bde9a1d2b2fa0f9c2d6d5b4b1f0e3a77",
+          "url" => "https://bde.localdomain/docker/nginx.tar"
+        }
+      ],
       "group_order" => [
         "master",
         "fast",
