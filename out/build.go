@@ -581,7 +581,7 @@ func (b *builder) writeImages(ctx context.Context) error {
 		return fmt.Errorf("writing images: %w", err)
 	}
 	b.images = infos
-	return nil
+	return b.writeDockerArchives(ctx)
 }
 
 // imageLayout is the plan's image layout; a plan made by hand with images

@@ -1,0 +1,102 @@
+package images
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/bdebundle/bundle/images/dockersave"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+)
+
+// WriteDockerArchive writes the image called name in the OCI layout at
+// layoutDir, for platform (os/arch), as a legacy `docker save` archive to w
+// (package dockersave). sourceDigest is the digest the image was resolved
+// to (what the app's tag names): the layout entry must have been mirrored
+// from it. An index entry gives its manifest for platform; a single image
+// must be of that platform.
+func WriteDockerArchive(ctx context.Context, w io.Writer, layoutDir, name, sourceDigest, platform string, opts dockersave.Options) (dockersave.Result, error) {
+	var res dockersave.Result
+	img, err := layoutImage(layoutDir, name, sourceDigest, platform)
+	if err != nil {
+		return res, err
+	}
+	res, err = dockersave.Write(ctx, w, img, opts)
+	if err != nil {
+		return res, fmt.Errorf("image %q as a docker load archive: %w", name, err)
+	}
+	return res, nil
+}
+
+func layoutImage(layoutDir, name, sourceDigest, platform string) (v1.Image, error) {
+	osName, arch, ok := strings.Cut(platform, "/")
+	if !ok {
+		return nil, fmt.Errorf("platform %q is not os/arch", platform)
+	}
+	arch, variant, _ := strings.Cut(arch, "/")
+	p, err := layout.FromPath(layoutDir)
+	if err != nil {
+		return nil, fmt.Errorf("reading OCI layout %q: %w", layoutDir, err)
+	}
+	idx, err := p.ImageIndex()
+	if err != nil {
+		return nil, fmt.Errorf("reading OCI layout %q: %w", layoutDir, err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, fmt.Errorf("reading OCI layout %q: %w", layoutDir, err)
+	}
+	var entry *v1.Descriptor
+	for i, d := range im.Manifests {
+		if d.Annotations[AnnotationName] == name {
+			entry = &im.Manifests[i]
+		}
+	}
+	if entry == nil {
+		return nil, fmt.Errorf("image %q is not in the OCI layout %q", name, layoutDir)
+	}
+	src := entry.Annotations[AnnotationSourceDigest]
+	if src == "" {
+		src = entry.Digest.String()
+	}
+	if src != sourceDigest {
+		return nil, fmt.Errorf("image %q: the layout holds it as mirrored from %s, but the apps name %s", name, src, sourceDigest)
+	}
+	match := func(pl *v1.Platform) bool {
+		return pl != nil && pl.OS == osName && pl.Architecture == arch && (variant == "" || pl.Variant == variant)
+	}
+	if entry.MediaType.IsIndex() {
+		child, err := idx.ImageIndex(entry.Digest)
+		if err != nil {
+			return nil, fmt.Errorf("image %q: reading its index: %w", name, err)
+		}
+		cm, err := child.IndexManifest()
+		if err != nil {
+			return nil, fmt.Errorf("image %q: reading its index: %w", name, err)
+		}
+		for _, d := range cm.Manifests {
+			if d.MediaType.IsImage() && match(d.Platform) {
+				img, err := child.Image(d.Digest)
+				if err != nil {
+					return nil, fmt.Errorf("image %q %s: %w", name, platform, err)
+				}
+				return img, nil
+			}
+		}
+		return nil, fmt.Errorf("image %q has no %s image", name, platform)
+	}
+	img, err := idx.Image(entry.Digest)
+	if err != nil {
+		return nil, fmt.Errorf("image %q: %w", name, err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("image %q: reading its config: %w", name, err)
+	}
+	if pl := cf.Platform(); !match(pl) {
+		return nil, fmt.Errorf("image %q is %s/%s, not %s", name, cf.OS, cf.Architecture, platform)
+	}
+	return img, nil
+}
