@@ -374,6 +374,11 @@ var sinks = []sink{
 			emit(attrOcc(im.Body, "ref", im.DeclRange, "image "+im.Name, im.Ref, "image."+im.Name+".ref"))
 		}
 	}},
+	{"image label", "serengeti/www/docker/IMAGE.tar and its URL (Docker before 1.6)", []Syntax{SyntaxFileName}, func(d *def.Definition, emit func(occurrence)) {
+		for _, im := range d.Images {
+			emit(occurrence{Value: im.Name, Range: im.DeclRange, Where: "image label"})
+		}
+	}},
 	{"vm_template label", "ovf/TEMPLATE/, .ovf/.mf/.ova names", []Syntax{SyntaxFileName}, func(d *def.Definition, emit func(occurrence)) {
 		for _, t := range d.VMTemplates {
 			emit(occurrence{Value: t.Name, Range: t.DeclRange, Where: "vm_template label"})

@@ -8,7 +8,7 @@
 # the tag the Marathon apps name points at the archive's v1 image id. Plain
 # Ruby 1.9: the bundle's tests run it outside Chef with a stand-in docker.
 #
-require 'digest'
+require 'digest/sha2'
 require 'json'
 
 module BundleDocker
