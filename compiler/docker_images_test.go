@@ -256,3 +256,25 @@ func TestDockerLibraryLoads(t *testing.T) {
 		}
 	}
 }
+
+// TestDockerRubyGrammar: the docker_images recipe and library, and the
+// attributes file the build writes, parse with the Ruby 1.9 grammar (Chef 11
+// embeds Ruby 1.9.3) of whitequark's parser.
+func TestDockerRubyGrammar(t *testing.T) {
+	parse := needTool(t, "ruby-parse", "ruby-whitequark-parser")
+	p := examplePlan(t)
+	cb := writePlanFiles(t, p, cookbookPrefix(p))
+	attrs, err := DockerArchivesAttributes(p, map[string]DockerArchive{"nginx": {SHA256: strings.Repeat("ab", 32), ImageID: strings.Repeat("cd", 32), Size: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	generated := filepath.Join(cb, "attributes", "docker_archives.rb")
+	if err := os.WriteFile(generated, attrs, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{filepath.Join(cb, "recipes", "docker_images.rb"), filepath.Join(cb, "libraries", "docker_images.rb"), generated} {
+		if out, err := exec.Command(parse, "--19", f).CombinedOutput(); err != nil {
+			t.Errorf("ruby-parse --19 %s: %v\n%s", filepath.Base(f), err, out)
+		}
+	}
+}
