@@ -47,8 +47,9 @@ type DockerArchivePlan struct {
 	// the Marathon apps of those clusters name.
 	Repository string `json:"repository"`
 	Tag        string `json:"tag"`
-	// Digest is the source digest the tag is made from: the build writes the
-	// archive from the layout entry mirrored from this digest.
+	// Digest is the image's digest (the image fact: what the layout stores
+	// and the site registry serves) the tag is made from; the build writes
+	// the archive from the layout entry of this digest.
 	Digest   string   `json:"digest"`
 	Platform string   `json:"platform"`
 	Clusters []string `json:"clusters"`

@@ -13,13 +13,13 @@ import (
 
 // WriteDockerArchive writes the image called name in the OCI layout at
 // layoutDir, for platform (os/arch), as a legacy `docker save` archive to w
-// (package dockersave). sourceDigest is the digest the image was resolved
-// to (what the app's tag names): the layout entry must have been mirrored
-// from it. An index entry gives its manifest for platform; a single image
-// must be of that platform.
-func WriteDockerArchive(ctx context.Context, w io.Writer, layoutDir, name, sourceDigest, platform string, opts dockersave.Options) (dockersave.Result, error) {
+// (package dockersave). digest is the image's stored digest (the compiler's
+// image fact, what the app's tag names): the layout entry must be it. An
+// index entry gives its manifest for platform; a single image must be of
+// that platform, or name none.
+func WriteDockerArchive(ctx context.Context, w io.Writer, layoutDir, name, digest, platform string, opts dockersave.Options) (dockersave.Result, error) {
 	var res dockersave.Result
-	img, err := layoutImage(layoutDir, name, sourceDigest, platform)
+	img, err := layoutImage(layoutDir, name, digest, platform)
 	if err != nil {
 		return res, err
 	}
@@ -30,7 +30,7 @@ func WriteDockerArchive(ctx context.Context, w io.Writer, layoutDir, name, sourc
 	return res, nil
 }
 
-func layoutImage(layoutDir, name, sourceDigest, platform string) (v1.Image, error) {
+func layoutImage(layoutDir, name, digest, platform string) (v1.Image, error) {
 	osName, arch, ok := strings.Cut(platform, "/")
 	if !ok {
 		return nil, fmt.Errorf("platform %q is not os/arch", platform)
@@ -57,12 +57,8 @@ func layoutImage(layoutDir, name, sourceDigest, platform string) (v1.Image, erro
 	if entry == nil {
 		return nil, fmt.Errorf("image %q is not in the OCI layout %q", name, layoutDir)
 	}
-	src := entry.Annotations[AnnotationSourceDigest]
-	if src == "" {
-		src = entry.Digest.String()
-	}
-	if src != sourceDigest {
-		return nil, fmt.Errorf("image %q: the layout holds it as mirrored from %s, but the apps name %s", name, src, sourceDigest)
+	if entry.Digest.String() != digest {
+		return nil, fmt.Errorf("image %q: the layout holds %s, but the apps name %s", name, entry.Digest, digest)
 	}
 	match := func(pl *v1.Platform) bool {
 		return pl != nil && pl.OS == osName && pl.Architecture == arch && (variant == "" || pl.Variant == variant)
@@ -94,6 +90,10 @@ func layoutImage(layoutDir, name, sourceDigest, platform string) (v1.Image, erro
 	cf, err := img.ConfigFile()
 	if err != nil {
 		return nil, fmt.Errorf("image %q: reading its config: %w", name, err)
+	}
+	if cf.OS == "" && cf.Architecture == "" {
+		// No platform stated (Docker 1.3 reads none either).
+		return img, nil
 	}
 	if pl := cf.Platform(); !match(pl) {
 		return nil, fmt.Errorf("image %q is %s/%s, not %s", name, cf.OS, cf.Architecture, platform)

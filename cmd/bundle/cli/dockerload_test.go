@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/bdebundle/bundle/images/dockersave"
+	"github.com/bdebundle/bundle/internal/demoinputs"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 )
 
@@ -119,4 +120,23 @@ func TestExampleDockerArchive(t *testing.T) {
 	if err != nil || !bytes.Equal(again, data) {
 		t.Errorf("a second build wrote another archive (%v)", err)
 	}
+}
+
+// shipDocker writes the stand-in docker-io RPM at version into rpmDir: with
+// 1.6.0 or later in the distro's repo the cluster's Docker pulls by digest
+// from the site registry (the highest docker-io of the repos decides).
+func shipDocker(t *testing.T, rpmDir, version string) {
+	t.Helper()
+	for _, p := range demoinputs.Mesos("0.22.0") {
+		if p.Name != "docker-io" {
+			continue
+		}
+		p.Version, p.PayloadKB = version, 0
+		p.Provides = []string{"docker = " + version + "-" + p.Release, "docker-io = " + version + "-" + p.Release}
+		if _, err := demoinputs.WriteRPM(rpmDir, p, demoinputs.Epoch); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	t.Fatal("the stand-in packages have no docker-io")
 }

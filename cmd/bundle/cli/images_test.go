@@ -134,6 +134,8 @@ image "tools" {
 	if _, err := demoinputs.WriteAll(context.Background(), dir); err != nil {
 		t.Fatal(err)
 	}
+	// Docker 1.6.2: the apps pull by digest from the site registry.
+	shipDocker(t, filepath.Join(dir, "rpms", "mesos-0.22.0"), "1.6.2")
 	img, err := random.Image(2048, 3)
 	if err != nil {
 		t.Fatal(err)

@@ -53,6 +53,7 @@ func TestRegistryImageLockAndOffline(t *testing.T) {
 	site := baseSite + "\nimage \"web\" {\n  ref = \"" + host + "/team/web:1\"\n}\n"
 	site = strings.Replace(site, "  cmd       = \"python -m SimpleHTTPServer $PORT0\"\n", "  image     = image.web\n", 1)
 	dir := writeSite(t, site)
+	shipDocker(t, filepath.Join(dir, "rpms"), "1.6.2") // the app pulls by digest
 	dist := filepath.Join(t.TempDir(), "dist")
 	mustRun := func(want int, args ...string) string {
 		t.Helper()
