@@ -55,20 +55,24 @@ type DockerArchivePlan struct {
 	Clusters []string `json:"clusters"`
 }
 
-// dockerVersionFact describes what decides a cluster's Docker version: the
-// docker-io package of its repos, else the default.
+// dockerVersionFact names a cluster's Docker and what decides its version:
+// the docker-io package of its repos, else the default.
 func (c *compiler) dockerVersionFact(cl *def.Cluster) string {
 	v := c.versions(cl).Docker
-	if c.facts != nil && cl.Distro != nil {
-		for _, r := range cl.Distro.Repos {
-			for _, pk := range c.facts.Packages[r.Name] {
-				if pk.Name == "docker-io" && pk.Version == v {
-					return fmt.Sprintf("package %s of repo %q", pk.NEVRA(), r.Name)
-				}
+	if cl.Distro == nil {
+		return fmt.Sprintf("docker-io %s (the default: the cluster has no distro)", v)
+	}
+	if c.facts == nil || !c.scanned(cl.Distro) {
+		return fmt.Sprintf("docker-io %s (the default: the repos of distro %q were not scanned)", v, cl.Distro.Name)
+	}
+	for _, r := range cl.Distro.Repos {
+		for _, pk := range c.facts.Packages[r.Name] {
+			if pk.Name == "docker-io" && pk.Version == v {
+				return fmt.Sprintf("docker-io %s (package %s of repo %q)", v, pk.NEVRA(), r.Name)
 			}
 		}
 	}
-	return fmt.Sprintf("docker-io %s (assumed: no docker-io package was found in the cluster's repos)", v)
+	return fmt.Sprintf("docker-io %s (the default: no docker-io package in the repos of distro %q)", v, cl.Distro.Name)
 }
 
 // loadsImages reports whether the cluster's Docker needs its images as
@@ -98,14 +102,13 @@ func (c *compiler) imageDigest(im *def.Image) string {
 // plans no archive: the build, which always resolves, renders the tag.
 func (c *compiler) loadRef(a *def.App) string {
 	im, cl := a.Image, a.Cluster
-	why := c.dockerVersionFact(cl)
-	v := c.versions(cl).Docker
+	docker := c.dockerVersionFact(cl)
 	platformOK := true
 	if ps := im.AllPlatforms(); len(ps) > 0 && !slices.Contains(ps, dockerLoadPlatform) {
 		platformOK = false
 		c.errorf(attrRange(im.Body, "platform", attrRange(im.Body, "platforms", im.DeclRange)), "Image cannot run on the cluster's Docker",
-			"App %q of cluster %q runs image %q, which has no %s platform (%s). Docker %s (%s) cannot pull by digest, so the bundle delivers the image as a docker load archive of its %s image: add platform %q, or ship docker-io 1.6 or later.",
-			a.Name, cl.Name, im.Name, dockerLoadPlatform, strings.Join(ps, ", "), v, why, dockerLoadPlatform, dockerLoadPlatform)
+			"App %q of cluster %q runs image %q, which has no %s platform (%s). The cluster's %s cannot pull by digest, so the bundle delivers the image as a docker load archive of its %s image: add platform %q, or ship docker-io 1.6 or later.",
+			a.Name, cl.Name, im.Name, dockerLoadPlatform, strings.Join(ps, ", "), docker, dockerLoadPlatform, dockerLoadPlatform)
 	}
 	digest := c.imageDigest(im)
 	repo := im.Name
@@ -120,7 +123,7 @@ func (c *compiler) loadRef(a *def.App) string {
 	tag := "sha256-" + digest
 	if !dockersave.ValidRepository(repo) || !dockersave.ValidTag(tag) {
 		c.errorf(attrRange(im.Body, "ref", im.DeclRange), "Image cannot run on the cluster's Docker",
-			"Image %q would be loaded as %s:%s, which Docker %s (%s) does not accept as a repository and tag.", im.Name, repo, tag, v, why)
+			"Image %q would be loaded as %s:%s, which the cluster's %s does not accept as a repository and tag (lower-case path components; a tag of at most 128 letters, digits, '_', '.', '-').", im.Name, repo, tag, docker)
 		return im.Ref
 	}
 	if !platformOK {
@@ -129,8 +132,8 @@ func (c *compiler) loadRef(a *def.App) string {
 	url := c.dockerURL(cl, im)
 	if url == "" {
 		c.errorf(attrRange(a.Body, "image", a.DeclRange), "No management server URL for the image archive",
-			"Docker %s (%s) cannot pull by digest, so the nodes of cluster %q download image %q from the BDE management server, at the site root of the distro's yum repos; set base_url on a repo of distro %q (like https://<server>/yum/repos/<path>/<version>/).",
-			v, why, cl.Name, im.Name, distroName(cl))
+			"The %s of cluster %q cannot pull by digest, so its nodes download image %q from the BDE management server, at the site root of the distro's yum repos; set base_url on a repo of distro %q (like https://<server>/yum/repos/<path>/<version>/).",
+			docker, cl.Name, im.Name, distroName(cl))
 	}
 	if c.archives == nil {
 		c.archives = map[string]*DockerArchivePlan{}

@@ -250,6 +250,12 @@ func TestBuildRefusesOnlyWhatValidateRefuses(t *testing.T) {
 			}},
 		{name: "platform the image lacks", want: "Cannot resolve image", lock: 1, image: true,
 			prepare: func(t *testing.T, d string) {
+				// linux/amd64 stays: without it the example's docker-io 1.3.2
+				// (docker load archives of linux/amd64) refuses the image first.
+				editFile(t, d, "site.hcl", `platform = "linux/amd64"`, `platforms = ["linux/amd64", "linux/arm64"]`)
+			}},
+		{name: "image docker-io 1.3.2 cannot load", want: "Image cannot run on the cluster's Docker", lock: 1,
+			prepare: func(t *testing.T, d string) {
 				editFile(t, d, "site.hcl", `platform = "linux/amd64"`, `platform = "linux/arm64"`)
 			}},
 		{name: "truncated RPM", want: "Bad package in repo mesos", lock: 0,
