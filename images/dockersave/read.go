@@ -144,6 +144,11 @@ func Read(r io.Reader) (*Archive, error) {
 				return nil, errors.New("repositories names an empty repository")
 			}
 			for tag, id := range tags {
+				// Docker 1.3's TagStore.Set: a tag is not empty and holds
+				// neither '/' nor ':'.
+				if tag == "" || strings.ContainsAny(tag, "/:") {
+					return nil, fmt.Errorf("repositories tags %s with %q, which Docker 1.3 refuses", repo, tag)
+				}
 				if a.Layers[id] == nil {
 					return nil, fmt.Errorf("repositories tags %s:%s as %s, which the archive does not hold", repo, tag, id)
 				}

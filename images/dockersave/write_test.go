@@ -287,6 +287,7 @@ func TestReadRefuses(t *testing.T) {
 		{"missing parent", arch(id+"/", "", id+"/json", js(id, pid), id+"/layer.tar", lt), "does not hold"},
 		{"tag to a missing id", arch(id+"/", "", id+"/json", js(id, ""), id+"/layer.tar", lt, "repositories", `{"nginx":{"1":"`+pid+`"}}`), "does not hold"},
 		{"bad repositories", arch("repositories", `{`), "parsing repositories"},
+		{"tag with a colon", arch(id+"/", "", id+"/json", js(id, ""), id+"/layer.tar", lt, "repositories", `{"nginx":{"a:b":"`+id+`"}}`), "Docker 1.3 refuses"},
 		{"truncated", arch(id+"/", "", id+"/json", js(id, ""))[:700], "reading"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
