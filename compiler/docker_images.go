@@ -20,13 +20,6 @@ const dockerDigestPull = "1.6.0"
 // nodes are x86_64.
 const dockerLoadPlatform = "linux/amd64"
 
-// DockerDir is where the `docker load` archives go: under serengeti/www, so
-// the management server serves them at https://<server>/docker/.
-const DockerDir = "serengeti/www/docker"
-
-// DockerArchivePath is the bundle path of an image's archive.
-func DockerArchivePath(image string) string { return DockerDir + "/" + image + ".tar" }
-
 // DockerArchivesPlan lists the images delivered as `docker load` archives,
 // and the cookbook attributes file the build writes with what it learns
 // while writing them (each archive's sha256 and v1 image id).
@@ -199,7 +192,7 @@ func (c *compiler) planDockerArchives(p *Plan) {
 		return
 	}
 	cb := c.cookbook()
-	dp := &DockerArchivesPlan{Attributes: CookbooksDir + cb + "/attributes/docker_archives.rb", Key: cb + "_docker_archives"}
+	dp := &DockerArchivesPlan{Attributes: DockerArchivesAttributesPath(cb), Key: cb + "_docker_archives"}
 	for _, im := range c.d.Images {
 		if ap := c.archives[im.Name]; ap != nil {
 			dp.Images = append(dp.Images, ap)

@@ -24,7 +24,20 @@ const (
 	ImagesDir = "images"
 	// OVFDir holds one directory per VM template and each template's .ova.
 	OVFDir = "ovf"
+	// DockerDir holds the docker load archives of clusters whose Docker
+	// cannot pull by digest: under serengeti/www, so the management server
+	// serves them at https://<server>/docker/.
+	DockerDir = "serengeti/www/docker"
 )
+
+// DockerArchivePath is the bundle path of an image's docker load archive.
+func DockerArchivePath(image string) string { return DockerDir + "/" + image + ".tar" }
+
+// DockerArchivesAttributesPath is the cookbook attributes file the build
+// writes with each docker load archive's sha256 and image id.
+func DockerArchivesAttributesPath(cookbook string) string {
+	return CookbooksDir + cookbook + "/attributes/docker_archives.rb"
+}
 
 // BundleDir is the bundle's directory name: <name>-<version>.
 func BundleDir(name, version string) string { return name + "-" + version }

@@ -100,6 +100,11 @@ func printPlan(g *Globals, p *compiler.Plan) {
 	for _, im := range p.Images {
 		fmt.Fprintf(w, "image %s\t%s\t%v\n", im.Name, im.Written, im.Platforms)
 	}
+	if da := p.DockerArchives; da != nil {
+		for _, a := range da.Images {
+			fmt.Fprintf(w, "docker load %s\t%s:%s for %s\t-> %s\n", a.Name, a.Repository, a.Tag, strings.Join(a.Clusters, ","), a.Path)
+		}
+	}
 	for _, t := range p.Templates {
 		var size int64
 		for _, in := range t.Disks {
