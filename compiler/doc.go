@@ -4,5 +4,7 @@
 // bundle will contain and where it comes from. Compile is pure: no network, no
 // writes, no reads beyond what arrives as Facts. All cross-artifact checks and
 // all rendering of text artifacts happen here, so a site that cannot work is
-// refused before anything is written.
+// refused before anything is written. The one file whose content only the
+// build learns (each docker load archive's sha256 and image id) is named in
+// the Plan and rendered here too, by DockerArchivesAttributes.
 package compiler
