@@ -283,3 +283,27 @@ func TestDockerRubyGrammar(t *testing.T) {
 		}
 	}
 }
+
+// TestDockerLoadNoRegistryWarning: without a site registry, a cluster that
+// loads its images gets no warning about Docker Hub (it pulls nothing); one
+// that pulls by digest does.
+func TestDockerLoadNoRegistryWarning(t *testing.T) {
+	const reg = "\n  registry       = \"registry.localdomain:5000\""
+	text := strings.Replace(exampleHCL(t), reg, "", 1)
+	if text == exampleHCL(t) {
+		t.Fatal("the example no longer names its site registry")
+	}
+	for _, tc := range []struct {
+		version string
+		warn    bool
+	}{{"", false}, {"1.6.2", true}} {
+		_, diags := compileDocker(t, text, exampleFacts(), tc.version)
+		warned := false
+		for _, d := range diags {
+			warned = warned || d.Summary == "No site registry"
+		}
+		if warned != tc.warn {
+			t.Errorf("docker-io %q: warned %v, want %v:%s", tc.version, warned, tc.warn, diagText(diags))
+		}
+	}
+}

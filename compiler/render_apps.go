@@ -133,9 +133,11 @@ func (c *compiler) renderApp(p *Plan, a *def.App, hostPorts []int) {
 	m := marathonApp{ID: appID(a), Cmd: a.Cmd, Args: a.Args, CPUs: a.CPUs, Mem: a.Mem, Instances: a.Instances,
 		Constraints: a.Constraints, Env: a.Env}
 	if a.Image != nil {
-		ref := c.imageRef(a.Image)
+		var ref string
 		if c.loadsImages(a.Cluster) {
 			ref = c.loadRef(a)
+		} else {
+			ref = c.imageRef(a.Image)
 		}
 		ct := &marathonContainer{Type: "DOCKER", Docker: marathonDocker{Image: ref, Network: appNetwork(a)}}
 		if bridged(a) {
