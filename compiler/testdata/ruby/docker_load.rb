@@ -1,7 +1,8 @@
 # Runs the cookbook's BundleDocker module (libraries/docker_images.rb) outside
 # Chef against a stand-in docker: `docker load -i FILE` reads the archive's
 # repositories file (with the real tar) and tags as Docker 1.3's load does;
-# `docker inspect REF` prints [{"id": ...}] as Docker 1.3 does, or fails.
+# `docker inspect REF` prints what Docker 1.3's CmdLookup prints for an image
+# ("Id", "ContainerConfig" with its "Entrypoint", ...), or fails.
 #
 # Usage: ruby docker_load.rb LIBRARY TMPDIR; prints a JSON summary.
 require 'json'
@@ -17,7 +18,11 @@ docker = lambda do |argv|
   case argv[1]
   when 'inspect'
     id = tags[argv[2]]
-    id ? [true, JSON.generate([{ 'id' => id, 'parent' => '' }]), ''] : [false, '[]', "Error: No such image or container: #{argv[2]}"]
+    if id
+      [true, JSON.generate([{ 'Id' => id, 'Parent' => '', 'ContainerConfig' => { 'Entrypoint' => nil }, 'Config' => { 'Cmd' => ['nginx'] }, 'Os' => 'linux' }]), '']
+    else
+      [false, '[]', "Error: No such image or container: #{argv[2]}"]
+    end
   when 'load'
     loads += 1
     repos = JSON.parse(IO.popen(['tar', '-xOf', argv[3], 'repositories'], &:read))

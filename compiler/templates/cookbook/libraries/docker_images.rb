@@ -30,8 +30,8 @@ module BundleDocker
   end
 
   # The image id ref names in the local Docker, or nil. run.call(argv)
-  # returns [success, stdout, stderr]. Docker 1.3 prints "id", later
-  # versions "Id".
+  # returns [success, stdout, stderr]. docker inspect prints "Id" (Docker
+  # 1.x's CmdLookup); the image's own json says "id".
   def image_id(run, ref)
     ok, out, _err = run.call(['docker', 'inspect', ref])
     return nil unless ok
