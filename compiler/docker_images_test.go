@@ -1,6 +1,8 @@
 package compiler
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -9,9 +11,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/images/dockersave"
 	"github.com/bdebundle/bundle/internal/testutil"
+	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/hashicorp/hcl/v2"
 )
 
@@ -305,5 +310,80 @@ func TestDockerLoadNoRegistryWarning(t *testing.T) {
 		if warned != tc.warn {
 			t.Errorf("docker-io %q: warned %v, want %v:%s", tc.version, warned, tc.warn, diagText(diags))
 		}
+	}
+}
+
+// TestDockerRecipeConverges runs the docker_images recipe itself
+// (testdata/ruby/docker_converge.rb: the Chef 11 calls it makes, a stand-in
+// docker) on a node of group fast with a real archive written by
+// images/dockersave and the docker_archives.rb the build would write: the
+// first converge downloads and loads it and the app's tag then names the
+// archive's id; the second downloads and loads nothing; a node whose
+// download is another file stops at the checksum and loads nothing.
+func TestDockerRecipeConverges(t *testing.T) {
+	ruby := needTool(t, "ruby", "ruby")
+	needTool(t, "tar", "tar")
+	p := examplePlan(t)
+	if p.DockerArchives == nil || len(p.DockerArchives.Images) != 1 {
+		t.Fatalf("archives %+v", p.DockerArchives)
+	}
+	ap := p.DockerArchives.Images[0]
+	img, err := random.Image(1024, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	res, err := dockersave.Write(context.Background(), &buf, img, dockersave.Options{Repository: ap.Repository, Tag: ap.Tag, ModTime: time.Unix(p.Epoch, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := t.TempDir()
+	archive := filepath.Join(tmp, "nginx.tar")
+	other := filepath.Join(tmp, "other.tar")
+	if err := os.WriteFile(archive, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(other, append(buf.Bytes(), 0), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cb := writePlanFiles(t, p, cookbookPrefix(p))
+	attrs, err := DockerArchivesAttributes(p, map[string]DockerArchive{ap.Name: {SHA256: res.SHA256, ImageID: res.ID, Size: res.Size}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cb, "attributes", "docker_archives.rb"), attrs, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	script := filepath.Join(testutil.ModuleRoot(t), "compiler", "testdata", "ruby", "docker_converge.rb")
+	type result struct {
+		Downloads, Loads int
+		Tags             map[string]string
+		Error            string
+	}
+	converge := func(state, file string) result {
+		t.Helper()
+		urls, _ := json.Marshal(map[string]string{"https://bde.localdomain/docker/nginx.tar": file})
+		out, err := exec.Command(ruby, script, cb, CookbookName(p.Name), "mesos01", "fast", state, string(urls)).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		var r result
+		if err := json.Unmarshal(out, &r); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		return r
+	}
+	ref := ap.Repository + ":" + ap.Tag
+	state := filepath.Join(t.TempDir(), "state.json")
+	first := converge(state, archive)
+	if first.Error != "" || first.Downloads != 1 || first.Loads != 1 || first.Tags[ref] != res.ID {
+		t.Errorf("first converge: %+v, want one download, one load, %s = %s", first, ref, res.ID)
+	}
+	if second := converge(state, archive); second.Error != "" || second.Downloads != 0 || second.Loads != 0 {
+		t.Errorf("second converge: %+v, want nothing done", second)
+	}
+	bad := converge(filepath.Join(t.TempDir(), "state.json"), other)
+	if !strings.Contains(bad.Error, "Checksum") || bad.Loads != 0 || len(bad.Tags) != 0 {
+		t.Errorf("a download of another file: %+v, want a checksum error and no load", bad)
 	}
 }
