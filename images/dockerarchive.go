@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 
 	"github.com/bdebundle/bundle/images/dockersave"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 )
 
 // WriteDockerArchive writes the image called name in the OCI layout at
@@ -19,7 +19,7 @@ import (
 // that platform, or name none.
 func WriteDockerArchive(ctx context.Context, w io.Writer, layoutDir, name, digest, platform string, opts dockersave.Options) (dockersave.Result, error) {
 	var res dockersave.Result
-	img, err := layoutImage(layoutDir, name, digest, platform)
+	img, err := dockerLayoutImage(layoutDir, name, digest, platform)
 	if err != nil {
 		return res, err
 	}
@@ -30,28 +30,22 @@ func WriteDockerArchive(ctx context.Context, w io.Writer, layoutDir, name, diges
 	return res, nil
 }
 
-func layoutImage(layoutDir, name, digest, platform string) (v1.Image, error) {
+// dockerLayoutImage finds the image the archive is written from, reading
+// the layout through the bounded loader (layoutread.go).
+func dockerLayoutImage(layoutDir, name, digest, platform string) (v1.Image, error) {
 	osName, arch, ok := strings.Cut(platform, "/")
 	if !ok {
 		return nil, fmt.Errorf("platform %q is not os/arch", platform)
 	}
 	arch, variant, _ := strings.Cut(arch, "/")
-	p, err := layout.FromPath(layoutDir)
+	g, err := loadDirGraph(layoutDir)
 	if err != nil {
-		return nil, fmt.Errorf("reading OCI layout %q: %w", layoutDir, err)
-	}
-	idx, err := p.ImageIndex()
-	if err != nil {
-		return nil, fmt.Errorf("reading OCI layout %q: %w", layoutDir, err)
-	}
-	im, err := idx.IndexManifest()
-	if err != nil {
-		return nil, fmt.Errorf("reading OCI layout %q: %w", layoutDir, err)
+		return nil, err
 	}
 	var entry *v1.Descriptor
-	for i, d := range im.Manifests {
+	for i, d := range g.entries {
 		if d.Annotations[AnnotationName] == name {
-			entry = &im.Manifests[i]
+			entry = &g.entries[i]
 		}
 	}
 	if entry == nil {
@@ -60,21 +54,21 @@ func layoutImage(layoutDir, name, digest, platform string) (v1.Image, error) {
 	if entry.Digest.String() != digest {
 		return nil, fmt.Errorf("image %q: the layout holds %s, but the apps name %s", name, entry.Digest, digest)
 	}
+	a, err := g.artifactOf(filepath.Join(layoutDir, "blobs", "sha256"), *entry)
+	if err != nil {
+		return nil, fmt.Errorf("image %q: %w", name, err)
+	}
 	match := func(pl *v1.Platform) bool {
 		return pl != nil && pl.OS == osName && pl.Architecture == arch && (variant == "" || pl.Variant == variant)
 	}
-	if entry.MediaType.IsIndex() {
-		child, err := idx.ImageIndex(entry.Digest)
+	if a.idx != nil {
+		im, err := a.idx.IndexManifest()
 		if err != nil {
 			return nil, fmt.Errorf("image %q: reading its index: %w", name, err)
 		}
-		cm, err := child.IndexManifest()
-		if err != nil {
-			return nil, fmt.Errorf("image %q: reading its index: %w", name, err)
-		}
-		for _, d := range cm.Manifests {
+		for _, d := range im.Manifests {
 			if d.MediaType.IsImage() && match(d.Platform) {
-				img, err := child.Image(d.Digest)
+				img, err := a.idx.Image(d.Digest)
 				if err != nil {
 					return nil, fmt.Errorf("image %q %s: %w", name, platform, err)
 				}
@@ -83,10 +77,7 @@ func layoutImage(layoutDir, name, digest, platform string) (v1.Image, error) {
 		}
 		return nil, fmt.Errorf("image %q has no %s image", name, platform)
 	}
-	img, err := idx.Image(entry.Digest)
-	if err != nil {
-		return nil, fmt.Errorf("image %q: %w", name, err)
-	}
+	img := a.img
 	cf, err := img.ConfigFile()
 	if err != nil {
 		return nil, fmt.Errorf("image %q: reading its config: %w", name, err)
