@@ -10,10 +10,10 @@ import (
 	"unicode/utf8"
 
 	"github.com/bdebundle/bundle/compiler"
+	"github.com/bdebundle/bundle/internal/udiff"
 	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/bdebundle/bundle/repo"
 	"github.com/bdebundle/bundle/sbom"
-	"github.com/pmezard/go-difflib/difflib"
 )
 
 // Delta is what changed from one bundle to the next: its release notes.
@@ -206,10 +206,7 @@ func Diff(ctx context.Context, oldPath, newPath string) (*Delta, error) {
 			if !inNew {
 				to = "/dev/null"
 			}
-			fc.Diff, _ = difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
-				A: difflib.SplitLines(string(a)), B: difflib.SplitLines(string(b)),
-				FromFile: from, ToFile: to, Context: 3,
-			})
+			fc.Diff = udiff.Unified(from, to, string(a), string(b))
 		}
 		d.Files = append(d.Files, fc)
 	}

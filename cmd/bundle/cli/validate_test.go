@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/bdebundle/bundle/internal/demoinputs"
+	"github.com/bdebundle/bundle/internal/testutil"
 )
 
 // baseSite is a small valid definition; each broken case edits it.
@@ -371,6 +373,22 @@ func TestFmt(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(path); string(b) != messy {
 		t.Fatal("fmt -check changed the file")
+	}
+	// The printed patch applies with git apply and patch -p1 from "/" (the
+	// path is absolute), giving what fmt writes.
+	patchFile := filepath.Join(t.TempDir(), "fmt.diff")
+	if err := os.WriteFile(patchFile, []byte(out), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range [][]string{
+		{testutil.RequireTool(t, "git", "git"), "apply", "--check", patchFile},
+		{testutil.RequireTool(t, "patch", "patch"), "-p1", "--dry-run", "-d", "/", "-i", patchFile},
+	} {
+		cmd := exec.Command(c[0], c[1:]...)
+		cmd.Dir = "/"
+		if o, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v\n%s\n%s", c, err, o, out)
+		}
 	}
 	if code, _, errs := run(t, "fmt", dir); code != 0 {
 		t.Fatalf("fmt: exit %d %s", code, errs)
