@@ -475,8 +475,11 @@ func (c *compiler) template(t *def.VMTemplate) *TemplatePlan {
 		tp.Disks = append(tp.Disks, &Input{Src: src, Rel: rel(t.Dir, src), Dest: tp.diskPath(len(tp.OVF.Disks)), Size: size})
 		return true
 	}
+	// No bundle version in the descriptor: a template whose disks and
+	// settings did not change keeps the same .ovf and .mf from one release
+	// to the next, so deploy does not import it again.
 	tp.OVF = vmtemplate.Template{Name: t.Name, GuestOS: t.GuestOS, CPUs: t.CPU, MemoryMB: t.MemoryMB, Firmware: t.Firmware,
-		HardwareVersion: t.HardwareVersion, Annotation: t.Annotation, Product: c.d.Bundle.Name, Version: c.d.Bundle.Version}
+		HardwareVersion: t.HardwareVersion, Annotation: t.Annotation, Product: c.d.Bundle.Name}
 	if t.Disk != "" {
 		if addDisk(t.Disk, attrRange(t.Body, "disk", t.DeclRange)) {
 			tp.OVF.Disks = append(tp.OVF.Disks, vmtemplate.Disk{Path: tp.Disks[len(tp.Disks)-1].Src})
