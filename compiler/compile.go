@@ -37,6 +37,10 @@ type compiler struct {
 	diags hcl.Diagnostics
 
 	warnedRegistry map[*def.Image]bool // images already warned about a missing registry
+
+	// The site's manifest (the upgrade block), read once by siteManifest.
+	oldDone, oldOK bool
+	oldEntries     []oldEntry
 }
 
 func (c *compiler) errorf(subject hcl.Range, summary, format string, args ...any) {
@@ -104,6 +108,7 @@ func (c *compiler) plan() *Plan {
 		p.Distros = append(p.Distros, c.distro(ds))
 		c.checkClosure(ds)
 	}
+	c.checkSharedRepos()
 	for _, cl := range d.Clusters {
 		p.Clusters = append(p.Clusters, c.cluster(cl))
 	}
@@ -264,23 +269,17 @@ func (c *compiler) repo(r *def.Repo) *RepoPlan {
 }
 
 func (c *compiler) distro(ds *def.Distro) *DistroPlan {
-	dp := &DistroPlan{Name: ds.Name, Vendor: ds.Vendor, Version: ds.Version, Roles: ds.Roles, Keep: ds.Keep}
+	dp := &DistroPlan{Name: ds.Name, Vendor: ds.Vendor, Version: ds.Version, Roles: ds.Roles}
 	for _, r := range ds.Repos {
 		dp.Repos = append(dp.Repos, r.Name)
 	}
+	c.checkReplacedAttrs(ds)
+	c.checkDistroMoves(dp, ds)
 	if !validName(ds.Vendor) || strings.ContainsAny(ds.Vendor, ".-") {
 		c.errorf(attrRange(ds.Body, "vendor", ds.DeclRange), "Invalid vendor", "The vendor %q must be letters, digits and '_' (it is listed in serengeti.distro_vendor).", ds.Vendor)
 	}
 	if !validDotted(ds.Version) {
 		c.errorf(attrRange(ds.Body, "version", ds.DeclRange), "Invalid distro version", "The version %q must be dotted numbers like 0.22.0.", ds.Version)
-	}
-	for _, k := range ds.Keep {
-		if !validDotted(k) {
-			c.errorf(attrRange(ds.Body, "keep", ds.DeclRange), "Invalid kept version", "The kept version %q must be dotted numbers like 0.21.0.", k)
-		}
-		if k == ds.Version {
-			c.errorf(attrRange(ds.Body, "keep", ds.DeclRange), "Invalid kept version", "keep lists the distro's own version %s; keep is for older versions.", k)
-		}
 	}
 	rolesRange := attrRange(ds.Body, "roles", ds.DeclRange)
 	if len(ds.Roles) == 0 {
@@ -318,6 +317,7 @@ func (c *compiler) cluster(cl *def.Cluster) *ClusterPlan {
 		c.errorf(attrRange(cl.Body, "chronos", cl.DeclRange), "Invalid Chronos version", "The version %q must be dotted numbers like 2.3.0.", cl.Chronos)
 	}
 	c.checkBDENames(cl)
+	c.checkRunning(cp, cl)
 	if len(cl.NodeGroups) == 0 {
 		c.errorf(cl.DeclRange, "No node groups", "A cluster needs at least one node_group block.")
 	}
