@@ -244,6 +244,20 @@ func Diff(ctx context.Context, oldPath, newPath string) (*Delta, error) {
 	}
 	d.SBOM = []sbom.Change{}
 	if osb != nil && nsb != nil {
+		// RPMs by repo directory, as the packages above: a renamed repo
+		// label is not a removal and an addition.
+		for _, x := range []struct {
+			s *sbom.Summary
+			m *manifest.Manifest
+		}{{osb, om}, {nsb, nm}} {
+			dirs := repoDirs(x.m)
+			for k, r := range x.s.RPMs {
+				if d, ok := dirs[r.Repo]; ok {
+					r.Repo = d
+					x.s.RPMs[k] = r
+				}
+			}
+		}
 		d.SBOM = sbom.Compare(osb, nsb)
 	}
 	return d, nil
