@@ -69,10 +69,9 @@ func (c *compiler) addExec(p *Plan, path string, data []byte, sensitive bool) {
 // block names, written back as it is. A distro block of an entry's name
 // updates that entry in place.
 func (c *compiler) renderManifest(p *Plan, repos map[*def.Repo]*RepoPlan) {
-	type entry struct {
-		manifestDistro
-		raw json.RawMessage // a kept entry of the site's manifest
-	}
+	// An entry is a distro block's, or (raw set) a kept entry of the
+	// site's manifest.
+	type entry = oldEntry
 	var entries []entry
 	for _, ds := range c.d.Distros {
 		e := manifestDistro{Name: ds.Name, Vendor: ds.Vendor, Version: ds.Version, HVESupported: ds.HVESupported != nil && *ds.HVESupported}
@@ -92,7 +91,7 @@ func (c *compiler) renderManifest(p *Plan, repos map[*def.Repo]*RepoPlan) {
 		entries = append(entries, entry{manifestDistro: e})
 	}
 	for _, o := range c.keptEntries(repos) {
-		entries = append(entries, entry{manifestDistro: o.manifestDistro, raw: o.raw})
+		entries = append(entries, o)
 	}
 	sort.SliceStable(entries, func(i, j int) bool { return entries[i].Name < entries[j].Name })
 	out := []any{}

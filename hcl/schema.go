@@ -147,22 +147,22 @@ type Baseline struct {
 
 // Distro is a BDE distro: a manifest entry tying roles to package repos.
 type Distro struct {
-	Name            string         `hcl:"name,label"`
-	Vendor          string         `hcl:"vendor"`
-	Version         string         `hcl:"version"`
-	ReposExpr       hcl.Expression `hcl:"repos"`
-	Roles           []string       `hcl:"roles"`
+	Name      string         `hcl:"name,label"`
+	Vendor    string         `hcl:"vendor"`
+	Version   string         `hcl:"version"`
+	ReposExpr hcl.Expression `hcl:"repos"`
+	Roles     []string       `hcl:"roles"`
 	// Keep and Manifest are the attributes an upgrade was once written
 	// with; the compiler refuses them and says what replaced them (each
 	// kept version its own distro block, the site's manifest in the
 	// upgrade block).
-	Keep            []string       `hcl:"keep,optional"`
-	Manifest        string         `hcl:"manifest,optional"`
-	HVESupported    *bool          `hcl:"hve_supported,optional"`
-	Baseline        *Baseline      `hcl:"baseline,block"`
-	AllowUnresolved []string       `hcl:"allow_unresolved,optional"`
-	DeclRange       hcl.Range      `hcl:",def_range"`
-	Body            hcl.Body       `hcl:",body"`
+	Keep            []string  `hcl:"keep,optional"`
+	Manifest        string    `hcl:"manifest,optional"`
+	HVESupported    *bool     `hcl:"hve_supported,optional"`
+	Baseline        *Baseline `hcl:"baseline,block"`
+	AllowUnresolved []string  `hcl:"allow_unresolved,optional"`
+	DeclRange       hcl.Range `hcl:",def_range"`
+	Body            hcl.Body  `hcl:",body"`
 	Dir             string
 
 	Repos []*Repo // resolved from ReposExpr

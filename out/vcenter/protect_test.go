@@ -18,10 +18,10 @@ func TestDeployKeepsWhatTheManifestPointsAt(t *testing.T) {
 	r1 := baseSpec("2015.02.0")
 	r1.templates = nil
 	old := map[string]string{
-		"serengeti/www/yum/mesos-old.repo":                          "[mesos-old]\nname=mesos-old\nbaseurl=https://bde.localdomain/yum/repos/mesos/0.21.0/\n",
-		"serengeti/www/yum/repos/mesos/0.21.0/mesos-0.21.0.rpm":     "rpm 0.21.0",
+		"serengeti/www/yum/mesos-old.repo":                         "[mesos-old]\nname=mesos-old\nbaseurl=https://bde.localdomain/yum/repos/mesos/0.21.0/\n",
+		"serengeti/www/yum/repos/mesos/0.21.0/mesos-0.21.0.rpm":    "rpm 0.21.0",
 		"serengeti/www/yum/repos/mesos/0.21.0/repodata/repomd.xml": "<repomd/>",
-		"serengeti/www/yum/dropped.repo":                            "[dropped]\n",
+		"serengeti/www/yum/dropped.repo":                           "[dropped]\n",
 	}
 	for p, c := range old {
 		r1.files[p] = []byte(c)
