@@ -90,9 +90,7 @@ func (c *compiler) renderManifest(p *Plan, repos map[*def.Repo]*RepoPlan) {
 		e.Packages = []manifestPackage{pkg}
 		entries = append(entries, entry{manifestDistro: e})
 	}
-	for _, o := range c.keptEntries(repos) {
-		entries = append(entries, o)
-	}
+	entries = append(entries, c.keptEntries(repos)...)
 	sort.SliceStable(entries, func(i, j int) bool { return entries[i].Name < entries[j].Name })
 	out := []any{}
 	for _, e := range entries {
