@@ -30,6 +30,10 @@ func applyEdits(t *testing.T, text string, edits []edit) string {
 	return text
 }
 
+// siteEntry is release 1's manifest entry, as examples/mesos-site/site/manifest
+// has it, without the closing bracket.
+const siteEntry = `[{"name":"mesos","vendor":"MESOS","version":"0.21.0","packages":[{"roles":["mesos_master"],"package_repos":["https://bde.localdomain/yum/mesos.repo"]}]}`
+
 func TestChecks(t *testing.T) {
 	cases := []struct {
 		name    string
@@ -132,24 +136,46 @@ func TestChecks(t *testing.T) {
 		{name: "invalid ZooKeeper path",
 			edits:   []edit{{`path = "/mesos"`, `path = "/me sos"`}},
 			summary: "Invalid ZooKeeper path", at: `path = "/me sos"`},
-		{name: "kept version nowhere",
-			edits:   []edit{{`keep    = ["0.21.0"]`, `keep    = ["0.20.0"]`}},
-			summary: "Kept version not found", at: `keep    = ["0.20.0"]`},
-		{name: "kept version not in the manifest",
-			edits:   []edit{{`keep    = ["0.21.0"]`, `keep    = ["0.20.0"]` + "\n  manifest = \"old-manifest\""}},
-			files:   map[string]string{"old-manifest": `[{"name":"mesos-old","vendor":"MESOS","version":"0.19.0","packages":[{"roles":["mesos_master"],"package_repos":["http://x/m.repo"]}]}]`},
-			summary: "Kept version not found", at: `keep    = ["0.20.0"]`},
-		{name: "kept version from the manifest",
-			edits: []edit{{`keep    = ["0.21.0"]`, `keep    = ["0.20.0"]` + "\n  manifest = \"old-manifest\""}},
-			files: map[string]string{"old-manifest": `[{"name":"mesos-old","vendor":"MESOS","version":"0.20.0","packages":[{"roles":["mesos_master"],"package_repos":["http://x/m.repo"]}]}]`}},
-		{name: "kept manifest entry with a taken name",
-			edits:   []edit{{`keep    = ["0.21.0"]`, `keep    = ["0.20.0"]` + "\n  manifest = \"old-manifest\""}},
-			files:   map[string]string{"old-manifest": `[{"name":"mesos","vendor":"MESOS","version":"0.20.0","packages":[{"roles":["mesos_master"],"package_repos":["http://x/m.repo"]}]}]`},
-			summary: "Duplicate manifest entry", at: `distro "mesos" {`},
-		{name: "invalid manifest",
-			edits:   []edit{{`keep    = ["0.21.0"]`, `keep    = ["0.20.0"]` + "\n  manifest = \"old-manifest\""}},
+		// Upgrades (compiler/upgrade.go): the attributes that once shipped
+		// a broken manifest are refused with what replaced them.
+		{name: "keep is replaced",
+			edits:   []edit{{`repos   = [repo.mesos]`, `repos   = [repo.mesos]` + "\n  keep    = [\"0.21.0\"]"}},
+			summary: "keep is replaced", at: `keep    = ["0.21.0"]`},
+		{name: "manifest on a distro is replaced",
+			edits:   []edit{{`repos   = [repo.mesos]`, `repos   = [repo.mesos]` + "\n  manifest = \"site/manifest\""}},
+			summary: "manifest is replaced", at: `manifest = "site/manifest"` + "\n  roles"},
+		{name: "site manifest with other entries kept as they are",
+			edits: []edit{{`manifest = "site/manifest"`, `manifest = "old-manifest"`}},
+			files: map[string]string{"old-manifest": siteEntry + `,{"name":"cdh4","vendor":"CDH","version":"4.7.0","packages":[{"roles":["hadoop_namenode"],"package_repos":["http://x/cdh4.repo"]}]}]`}},
+		{name: "kept entry pointing at a rewritten .repo",
+			edits:   []edit{{`manifest = "site/manifest"`, `manifest = "old-manifest"`}},
+			files:   map[string]string{"old-manifest": siteEntry + `,{"name":"mesos020","vendor":"MESOS","version":"0.20.0","packages":[{"roles":["mesos_master"],"package_repos":["https://bde.localdomain/yum/mesos.repo"]}]}]`},
+			summary: "Kept entry would install another version", at: `manifest = "old-manifest"`},
+		{name: "invalid site manifest",
+			edits:   []edit{{`manifest = "site/manifest"`, `manifest = "old-manifest"`}},
 			files:   map[string]string{"old-manifest": `[{"name": "mesos", }]`},
 			summary: "Invalid manifest", at: `manifest = "old-manifest"`},
+		{name: "site manifest with a name twice",
+			edits:   []edit{{`manifest = "site/manifest"`, `manifest = "old-manifest"`}},
+			files:   map[string]string{"old-manifest": siteEntry + "," + siteEntry[1:] + "]"},
+			summary: "Duplicate manifest entry", at: `manifest = "old-manifest"`},
+		{name: "running cluster moved to another distro name",
+			edits:   []edit{{`distro  = "mesos"`, `distro  = "mesos-previous"`}},
+			summary: "Running cluster cannot change distro", at: `distro  = "mesos-previous"`},
+		{name: "running version the site does not run",
+			edits:   []edit{{"distro  = \"mesos\"\n    version = \"0.21.0\"", "distro  = \"mesos\"\n    version = \"0.20.0\""}},
+			summary: "Running version differs from the site", at: `version = "0.20.0"`},
+		{name: "running distro the site does not have",
+			edits:   []edit{{`manifest = "site/manifest"`, `manifest = "old-manifest"`}},
+			files:   map[string]string{"old-manifest": strings.Replace(siteEntry, `"mesos"`, `"mesos-x"`, 1) + "]"},
+			summary: "Running distro not on the site", at: `distro  = "mesos"`},
+		{name: "vendor of a running distro changed",
+			edits:   []edit{{`manifest = "site/manifest"`, `manifest = "old-manifest"`}},
+			files:   map[string]string{"old-manifest": strings.Replace(siteEntry, `"MESOS"`, `"MESOSPHERE"`, 1) + "]"},
+			summary: "Vendor of a running distro changed", at: `vendor  = "MESOS"`},
+		{name: "one repo for two versions",
+			edits:   []edit{{`repos   = [repo.mesos-previous]`, `repos   = [repo.mesos] # shared`}},
+			summary: "Repo shared by two versions", at: `repos   = [repo.mesos] # shared`},
 		{name: "health check on a missing port",
 			edits:   []edit{{`constraints = [["storage_profile", "CLUSTER", "vsan"], ["hostname", "UNIQUE"]]`, hadoopCons + "\n  health_check {\n    protocol = \"TCP\"\n  }"}},
 			summary: "Invalid health check port", at: "health_check {\n    protocol = \"TCP\""},

@@ -42,6 +42,10 @@ type compiler struct {
 	// name; archiveURLs their URLs at the site, by cluster then image.
 	archives    map[string]*DockerArchivePlan
 	archiveURLs map[string]map[string]string
+
+	// The site's manifest (the upgrade block), read once by siteManifest.
+	oldDone, oldOK bool
+	oldEntries     []oldEntry
 }
 
 func (c *compiler) errorf(subject hcl.Range, summary, format string, args ...any) {
@@ -109,6 +113,7 @@ func (c *compiler) plan() *Plan {
 		p.Distros = append(p.Distros, c.distro(ds))
 		c.checkClosure(ds)
 	}
+	c.checkSharedRepos()
 	for _, cl := range d.Clusters {
 		p.Clusters = append(p.Clusters, c.cluster(cl))
 	}
@@ -269,23 +274,17 @@ func (c *compiler) repo(r *def.Repo) *RepoPlan {
 }
 
 func (c *compiler) distro(ds *def.Distro) *DistroPlan {
-	dp := &DistroPlan{Name: ds.Name, Vendor: ds.Vendor, Version: ds.Version, Roles: ds.Roles, Keep: ds.Keep}
+	dp := &DistroPlan{Name: ds.Name, Vendor: ds.Vendor, Version: ds.Version, Roles: ds.Roles}
 	for _, r := range ds.Repos {
 		dp.Repos = append(dp.Repos, r.Name)
 	}
+	c.checkReplacedAttrs(ds)
+	c.checkDistroMoves(dp, ds)
 	if !validName(ds.Vendor) || strings.ContainsAny(ds.Vendor, ".-") {
 		c.errorf(attrRange(ds.Body, "vendor", ds.DeclRange), "Invalid vendor", "The vendor %q must be letters, digits and '_' (it is listed in serengeti.distro_vendor).", ds.Vendor)
 	}
 	if !validDotted(ds.Version) {
 		c.errorf(attrRange(ds.Body, "version", ds.DeclRange), "Invalid distro version", "The version %q must be dotted numbers like 0.22.0.", ds.Version)
-	}
-	for _, k := range ds.Keep {
-		if !validDotted(k) {
-			c.errorf(attrRange(ds.Body, "keep", ds.DeclRange), "Invalid kept version", "The kept version %q must be dotted numbers like 0.21.0.", k)
-		}
-		if k == ds.Version {
-			c.errorf(attrRange(ds.Body, "keep", ds.DeclRange), "Invalid kept version", "keep lists the distro's own version %s; keep is for older versions.", k)
-		}
 	}
 	rolesRange := attrRange(ds.Body, "roles", ds.DeclRange)
 	if len(ds.Roles) == 0 {
@@ -323,6 +322,7 @@ func (c *compiler) cluster(cl *def.Cluster) *ClusterPlan {
 		c.errorf(attrRange(cl.Body, "chronos", cl.DeclRange), "Invalid Chronos version", "The version %q must be dotted numbers like 2.3.0.", cl.Chronos)
 	}
 	c.checkBDENames(cl)
+	c.checkRunning(cp, cl)
 	if len(cl.NodeGroups) == 0 {
 		c.errorf(cl.DeclRange, "No node groups", "A cluster needs at least one node_group block.")
 	}
@@ -480,8 +480,11 @@ func (c *compiler) template(t *def.VMTemplate) *TemplatePlan {
 		tp.Disks = append(tp.Disks, &Input{Src: src, Rel: rel(t.Dir, src), Dest: tp.diskPath(len(tp.OVF.Disks)), Size: size})
 		return true
 	}
+	// No bundle version in the descriptor: a template whose disks and
+	// settings did not change keeps the same .ovf and .mf from one release
+	// to the next, so deploy does not import it again.
 	tp.OVF = vmtemplate.Template{Name: t.Name, GuestOS: t.GuestOS, CPUs: t.CPU, MemoryMB: t.MemoryMB, Firmware: t.Firmware,
-		HardwareVersion: t.HardwareVersion, Annotation: t.Annotation, Product: c.d.Bundle.Name, Version: c.d.Bundle.Version}
+		HardwareVersion: t.HardwareVersion, Annotation: t.Annotation, Product: c.d.Bundle.Name}
 	if t.Disk != "" {
 		if addDisk(t.Disk, attrRange(t.Body, "disk", t.DeclRange)) {
 			tp.OVF.Disks = append(tp.OVF.Disks, vmtemplate.Disk{Path: tp.Disks[len(tp.Disks)-1].Src})

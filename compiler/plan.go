@@ -88,7 +88,10 @@ type DistroPlan struct {
 	Version string   `json:"version"`
 	Roles   []string `json:"roles"`
 	Repos   []string `json:"repos"`
-	Keep    []string `json:"keep,omitempty"`
+	// Previous is the version the site's manifest (the upgrade block) has
+	// under this name when it differs: the entry is updated in place and
+	// every cluster created on it moves.
+	Previous string `json:"previous,omitempty"`
 }
 
 // ClusterPlan is one Mesos cluster.
@@ -98,6 +101,18 @@ type ClusterPlan struct {
 	Mesos      string           `json:"mesos"`
 	Marathon   string           `json:"marathon,omitempty"`
 	NodeGroups []*NodeGroupPlan `json:"node_groups"`
+	// Running is set when the cluster already runs on the site (its
+	// running block); Moves when it runs another version than Mesos, so
+	// the release moves it and deploy re-runs Chef on it (cluster config).
+	Running *RunningPlan `json:"running,omitempty"`
+	Moves   bool         `json:"moves,omitempty"`
+}
+
+// RunningPlan is what a running cluster runs before the release: the
+// distro name BDE created it on and that entry's version.
+type RunningPlan struct {
+	Distro  string `json:"distro"`
+	Version string `json:"version"`
 }
 
 // NodeGroupPlan is one node group of a cluster.

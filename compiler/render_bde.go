@@ -64,19 +64,15 @@ func (c *compiler) addExec(p *Plan, path string, data []byte, sensitive bool) {
 	p.Files = append(p.Files, &File{Path: path, Mode: 0o755, Data: data, Sensitive: sensitive})
 }
 
-// renderManifest renders the distro manifest: one entry per distro of the
-// definition, plus each kept version not declared as a distro, merged from
-// the distro's existing manifest.
+// renderManifest renders the distro manifest: one entry per distro block,
+// and each entry of the site's manifest (the upgrade block) that no distro
+// block names, written back as it is. A distro block of an entry's name
+// updates that entry in place.
 func (c *compiler) renderManifest(p *Plan, repos map[*def.Repo]*RepoPlan) {
-	var entries []manifestDistro
-	declared := func(vendor, version string) bool {
-		for _, ds := range c.d.Distros {
-			if ds.Vendor == vendor && ds.Version == version {
-				return true
-			}
-		}
-		return false
-	}
+	// An entry is a distro block's, or (raw set) a kept entry of the
+	// site's manifest.
+	type entry = oldEntry
+	var entries []entry
 	for _, ds := range c.d.Distros {
 		e := manifestDistro{Name: ds.Name, Vendor: ds.Vendor, Version: ds.Version, HVESupported: ds.HVESupported != nil && *ds.HVESupported}
 		pkg := manifestPackage{Roles: slices.Clone(ds.Roles)}
@@ -92,51 +88,16 @@ func (c *compiler) renderManifest(p *Plan, repos map[*def.Repo]*RepoPlan) {
 			pkg.PackageRepos = append(pkg.PackageRepos, rp.RepoURL)
 		}
 		e.Packages = []manifestPackage{pkg}
-		entries = append(entries, e)
+		entries = append(entries, entry{manifestDistro: e})
 	}
-	for _, ds := range c.d.Distros {
-		keepRange := attrRange(ds.Body, "keep", ds.DeclRange)
-		var old []manifestDistro
-		haveOld := false
-		if ds.Manifest != "" && c.facts != nil {
-			data, ok := c.facts.Manifests[ds.Manifest]
-			if !ok {
-				c.errorf(attrRange(ds.Body, "manifest", ds.DeclRange), "Manifest not read", "The manifest %q of distro %q was not read before compiling.", ds.Manifest, ds.Name)
-			} else if err := json.Unmarshal(data, &old); err != nil {
-				c.errorf(attrRange(ds.Body, "manifest", ds.DeclRange), "Invalid manifest", "The manifest %q of distro %q is not a JSON array of distros: %v.", ds.Manifest, ds.Name, err)
-			} else {
-				haveOld = true
-			}
-		}
-		for _, k := range ds.Keep {
-			if declared(ds.Vendor, k) {
-				continue
-			}
-			found := false
-			for _, o := range old {
-				if o.Vendor == ds.Vendor && o.Version == k {
-					entries = append(entries, o)
-					found = true
-				}
-			}
-			switch {
-			case found:
-			case ds.Manifest != "" && !haveOld:
-				// The manifest was not read (no facts): nothing to merge from.
-			case ds.Manifest != "":
-				c.errorf(keepRange, "Kept version not found", "Distro %q keeps %s %s, but neither the definition nor the manifest %q has a distro of that vendor and version.", ds.Name, ds.Vendor, k, ds.Manifest)
-			default:
-				c.errorf(keepRange, "Kept version not found", "Distro %q keeps %s %s, but no distro block declares that vendor and version and no manifest is given to merge it from (set manifest = \"path/to/old/manifest\").", ds.Name, ds.Vendor, k)
-			}
-		}
-	}
+	entries = append(entries, c.keptEntries(repos)...)
 	sort.SliceStable(entries, func(i, j int) bool { return entries[i].Name < entries[j].Name })
-	seen := map[string]bool{}
+	out := []any{}
 	for _, e := range entries {
-		if seen[e.Name] {
-			c.errorf(c.distroRange(e.Name), "Duplicate manifest entry", "Two manifest entries are named %q; BDE keys distros by name.", e.Name)
+		if e.raw != nil {
+			out = append(out, e.raw)
+			continue
 		}
-		seen[e.Name] = true
 		roles := map[string]bool{}
 		for _, pk := range e.Packages {
 			for _, r := range pk.Roles {
@@ -145,26 +106,16 @@ func (c *compiler) renderManifest(p *Plan, repos map[*def.Repo]*RepoPlan) {
 				}
 				roles[r] = true
 			}
-			if pk.Tarball != "" && len(pk.PackageRepos) > 0 {
-				c.errorf(c.distroRange(e.Name), "Invalid manifest entry", "Manifest entry %q has both tarball and package_repos.", e.Name)
-			}
 		}
+		out = append(out, e.manifestDistro)
 	}
-	if entries == nil {
-		entries = []manifestDistro{}
-	}
-	c.addFile(p, manifestPath, marshal(entries), false)
+	c.addFile(p, manifestPath, marshal(out), false)
 }
 
 func (c *compiler) distroRange(name string) (r hcl.Range) {
 	for _, ds := range c.d.Distros {
 		if ds.Name == name {
 			return ds.DeclRange
-		}
-	}
-	for _, ds := range c.d.Distros {
-		if ds.Manifest != "" {
-			return attrRange(ds.Body, "manifest", ds.DeclRange)
 		}
 	}
 	if c.d.Bundle != nil {
@@ -229,9 +180,11 @@ func (c *compiler) renderSpecs(p *Plan) {
 		for _, ds := range c.d.Distros {
 			if ds.Vendor == vendor {
 				versions = append(versions, regexp.QuoteMeta(ds.Version))
-				for _, k := range ds.Keep {
-					versions = append(versions, regexp.QuoteMeta(k))
-				}
+			}
+		}
+		for _, o := range c.oldEntries {
+			if o.Vendor == vendor && !slices.ContainsFunc(c.d.Distros, func(ds *def.Distro) bool { return ds.Name == o.Name }) {
+				versions = append(versions, regexp.QuoteMeta(o.Version))
 			}
 		}
 		sort.Strings(versions)

@@ -76,6 +76,10 @@ func siteDir(t testing.TB, text string) string {
 			t.Fatal(err)
 		}
 	}
+	// The site's manifest the example's upgrade block names.
+	if err := os.Symlink(filepath.Join(testutil.ModuleRoot(t), "examples", "mesos-site", "site"), filepath.Join(dir, "site")); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(filepath.Join(dir, "site.hcl"), []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -169,12 +173,9 @@ func gatherFacts(t testing.TB, d *def.Definition, dir string, extra *Facts) *Fac
 		}
 		f.Packages[rn] = append(f.Packages[rn], pf)
 	}
-	for _, ds := range d.Distros {
-		if ds.Manifest == "" {
-			continue
-		}
-		if b, err := os.ReadFile(filepath.Join(dir, ds.Manifest)); err == nil {
-			f.Manifests[ds.Manifest] = b
+	if u := d.Upgrade; u != nil {
+		if b, err := os.ReadFile(InputPath(u.Dir, u.Manifest)); err == nil {
+			f.Manifests[u.Manifest] = b
 		}
 	}
 	for k, v := range extra.Manifests {

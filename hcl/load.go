@@ -46,6 +46,7 @@ type root struct {
 	Images          []*Image          `hcl:"image,block"`
 	VMTemplates     []*VMTemplate     `hcl:"vm_template,block"`
 	VCenters        []*VCenter        `hcl:"vcenter,block"`
+	Upgrades        []*Upgrade        `hcl:"upgrade,block"`
 }
 
 type localsBlock struct {
@@ -200,6 +201,9 @@ func Load(path string, opts Options) (*Definition, hcl.Diagnostics) {
 		for _, x := range r.VMTemplates {
 			x.Dir = dir
 		}
+		for _, x := range r.Upgrades {
+			x.Dir = dir
+		}
 		all.Bundles = append(all.Bundles, r.Bundles...)
 		all.StorageProfiles = append(all.StorageProfiles, r.StorageProfiles...)
 		all.Repos = append(all.Repos, r.Repos...)
@@ -209,6 +213,7 @@ func Load(path string, opts Options) (*Definition, hcl.Diagnostics) {
 		all.Images = append(all.Images, r.Images...)
 		all.VMTemplates = append(all.VMTemplates, r.VMTemplates...)
 		all.VCenters = append(all.VCenters, r.VCenters...)
+		all.Upgrades = append(all.Upgrades, r.Upgrades...)
 		markSensitive(f.Body, sensitiveVars, sensitiveLocals, d.Sensitive)
 	}
 	switch len(all.Bundles) {
@@ -221,6 +226,13 @@ func Load(path string, opts Options) (*Definition, hcl.Diagnostics) {
 		for _, b := range all.Bundles[1:] {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Duplicate bundle block",
 				Detail: fmt.Sprintf("Only one bundle block is allowed. Another was defined at %s.", all.Bundles[0].DeclRange), Subject: b.DeclRange.Ptr()})
+		}
+	}
+	if len(all.Upgrades) > 0 {
+		d.Upgrade = all.Upgrades[0]
+		for _, u := range all.Upgrades[1:] {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Duplicate upgrade block",
+				Detail: fmt.Sprintf("Only one upgrade block is allowed. Another was defined at %s.", all.Upgrades[0].DeclRange), Subject: u.DeclRange.Ptr()})
 		}
 	}
 	d.StorageProfiles, d.Repos, d.Distros, d.Clusters = all.StorageProfiles, all.Repos, all.Distros, all.Clusters

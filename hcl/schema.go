@@ -31,6 +31,9 @@ type Definition struct {
 	Images          []*Image
 	VMTemplates     []*VMTemplate
 	VCenters        []*VCenter
+	// Upgrade is the upgrade block: the site this release goes over (nil
+	// when the definition has none).
+	Upgrade *Upgrade
 
 	// Sensitive lists "block.name.attr" paths whose values derive from a
 	// sensitive variable; such values are never printed.
@@ -144,18 +147,22 @@ type Baseline struct {
 
 // Distro is a BDE distro: a manifest entry tying roles to package repos.
 type Distro struct {
-	Name            string         `hcl:"name,label"`
-	Vendor          string         `hcl:"vendor"`
-	Version         string         `hcl:"version"`
-	ReposExpr       hcl.Expression `hcl:"repos"`
-	Roles           []string       `hcl:"roles"`
-	Keep            []string       `hcl:"keep,optional"`     // older versions kept in the manifest
-	Manifest        string         `hcl:"manifest,optional"` // existing manifest to merge kept entries from
-	HVESupported    *bool          `hcl:"hve_supported,optional"`
-	Baseline        *Baseline      `hcl:"baseline,block"`
-	AllowUnresolved []string       `hcl:"allow_unresolved,optional"`
-	DeclRange       hcl.Range      `hcl:",def_range"`
-	Body            hcl.Body       `hcl:",body"`
+	Name      string         `hcl:"name,label"`
+	Vendor    string         `hcl:"vendor"`
+	Version   string         `hcl:"version"`
+	ReposExpr hcl.Expression `hcl:"repos"`
+	Roles     []string       `hcl:"roles"`
+	// Keep and Manifest are the attributes an upgrade was once written
+	// with; the compiler refuses them and says what replaced them (each
+	// kept version its own distro block, the site's manifest in the
+	// upgrade block).
+	Keep            []string  `hcl:"keep,optional"`
+	Manifest        string    `hcl:"manifest,optional"`
+	HVESupported    *bool     `hcl:"hve_supported,optional"`
+	Baseline        *Baseline `hcl:"baseline,block"`
+	AllowUnresolved []string  `hcl:"allow_unresolved,optional"`
+	DeclRange       hcl.Range `hcl:",def_range"`
+	Body            hcl.Body  `hcl:",body"`
 	Dir             string
 
 	Repos []*Repo // resolved from ReposExpr
@@ -170,10 +177,33 @@ type Cluster struct {
 	Zookeeper  *Zookeeper     `hcl:"zookeeper,block"`
 	NodeGroups []*NodeGroup   `hcl:"node_group,block"`
 	HAProxy    *HAProxy       `hcl:"haproxy,block"`
+	Running    *Running       `hcl:"running,block"`
 	DeclRange  hcl.Range      `hcl:",def_range"`
 	Body       hcl.Body       `hcl:",body"`
 
 	Distro *Distro // resolved
+}
+
+// Running says that a cluster already runs on the site: the distro name BDE
+// created it on (fixed for the cluster's life) and the version its nodes run
+// before this release. The cluster's distro block is the version it moves
+// to; when the versions differ, the release moves the cluster.
+type Running struct {
+	Distro    string    `hcl:"distro"`
+	Version   string    `hcl:"version"`
+	DeclRange hcl.Range `hcl:",def_range"`
+	Body      hcl.Body  `hcl:",body"`
+}
+
+// Upgrade describes the site this release is deployed over.
+type Upgrade struct {
+	// Manifest is the distro manifest the site serves now (the last
+	// release's serengeti/www/distros/manifest, or a copy of
+	// /opt/serengeti/www/distros/manifest), relative to the file.
+	Manifest  string    `hcl:"manifest"`
+	DeclRange hcl.Range `hcl:",def_range"`
+	Body      hcl.Body  `hcl:",body"`
+	Dir       string
 }
 
 // Zookeeper configures the ZooKeeper ensemble path and port.

@@ -792,6 +792,9 @@ func (b *builder) writeManifest(ctx context.Context) error {
 	}
 	for _, c := range p.Clusters {
 		ce := manifest.ClusterEntry{Name: c.Name, Distro: c.Distro}
+		if c.Moves && c.Running != nil {
+			ce.MovesFrom = c.Running.Version
+		}
 		for _, g := range c.NodeGroups {
 			attrs := map[string]string{}
 			if g.StorageProfile != "" {

@@ -38,6 +38,11 @@ type DeployOptions struct {
 	// Events and OnPlan are passed to vcenter.Deploy.
 	Events func(vcenter.Event)
 	OnPlan func(*vcenter.DeployPlan)
+	// ClusterConfig says whether and how cluster config runs on the
+	// clusters the bundle moves, after the upload; OnClusterPlan sees that
+	// step's plan first, before vCenter's.
+	ClusterConfig ClusterConfigOptions
+	OnClusterPlan func(*ClusterConfigPlan)
 }
 
 // DeployResult is the outcome of Deploy.
@@ -46,6 +51,10 @@ type DeployResult struct {
 	Outcome *vcenter.Outcome
 	// Kept is the extracted bundle directory that KeepExtracted kept.
 	Kept string
+	// ClusterPlan is the cluster config step; Configured lists the
+	// clusters it configured.
+	ClusterPlan *ClusterConfigPlan
+	Configured  []string
 }
 
 // Deploy deploys the bundle at path, a bundle directory or its archive, to
@@ -89,15 +98,33 @@ func Deploy(ctx context.Context, path string, opts DeployOptions) (*DeployResult
 		return res, &UsageError{err}
 	}
 	slog.Debug("deploy", "bundle", b.ID(), "vcenter", cfg.Redacted(), "target", cfg.Target)
+	cp, err := planClusterConfig(b.Manifest, opts.ClusterConfig, cfg.ManagementServer)
+	if err != nil {
+		return res, err
+	}
+	res.ClusterPlan = cp
 	vopts := vcenter.Options{
 		Verify:     prep.Verify,
 		PushImages: DeployImagePusher(opts.Push),
 		DryRun:     opts.DryRun,
 		Progress:   opts.Uploads,
 		Events:     opts.Events,
-		OnPlan:     opts.OnPlan,
+		OnPlan: func(p *vcenter.DeployPlan) {
+			if opts.OnClusterPlan != nil && len(cp.Moves) > 0 {
+				opts.OnClusterPlan(cp)
+			}
+			if opts.OnPlan != nil {
+				opts.OnPlan(p)
+			}
+		},
 	}
 	res.Outcome, err = vcenter.Deploy(ctx, prep.Dir, cfg, vopts)
+	if err != nil || opts.DryRun {
+		return res, err
+	}
+	// The REST step runs once the upload is complete: a failure of it
+	// leaves a deployed bundle that a re-run finishes.
+	res.Configured, err = runClusterConfig(ctx, prep.Dir, cp, opts.ClusterConfig)
 	return res, err
 }
 

@@ -9,6 +9,7 @@ import (
 
 	def "github.com/bdebundle/bundle/hcl"
 	"github.com/bdebundle/bundle/internal/demoinputs"
+	"github.com/bdebundle/bundle/internal/testutil"
 )
 
 // exampleSite copies the example definition into a directory with the
@@ -28,6 +29,7 @@ func exampleSite(t *testing.T, chronos *demoinputs.Pkg) string {
 	if err := os.WriteFile(filepath.Join(dir, "site.hcl"), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	testutil.CopyExampleSiteManifest(t, dir)
 	if _, err := demoinputs.Write(context.Background(), dir); err != nil {
 		t.Fatal(err)
 	}

@@ -351,13 +351,13 @@ func gather(ctx context.Context, d *def.Definition, res *Result, opts Options) (
 				facts.Baselines[dir] = pfs
 			}
 		}
-		if ds.Manifest != "" {
-			b, err := regular.ReadFile(compiler.InputPath(ds.Dir, ds.Manifest), def.MaxFileSize)
-			if err != nil {
-				diags = append(diags, errDiag(attrRange(ds.Body, "manifest", ds.DeclRange), "Cannot read manifest", err.Error()))
-				continue
-			}
-			facts.Manifests[ds.Manifest] = b
+	}
+	if u := d.Upgrade; u != nil && u.Manifest != "" {
+		b, err := regular.ReadFile(compiler.InputPath(u.Dir, u.Manifest), def.MaxFileSize)
+		if err != nil {
+			diags = append(diags, errDiag(attrRange(u.Body, "manifest", u.DeclRange), "Cannot read manifest", err.Error()))
+		} else {
+			facts.Manifests[u.Manifest] = b
 		}
 	}
 	ids, imgFacts := gatherImages(ctx, d, facts, res, opts)

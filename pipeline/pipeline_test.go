@@ -280,7 +280,7 @@ func TestGatherFailureKeepsDefinitionErrors(t *testing.T) {
 				if err := os.Mkdir(filepath.Join(dir, "old-manifest"), 0o755); err != nil {
 					t.Fatal(err)
 				}
-				return strings.Replace(src, `repos   = [repo.mesos]`, `repos   = [repo.mesos]`+"\n  manifest = \"old-manifest\"", 1)
+				return src + "\nupgrade {\n  manifest = \"old-manifest\"\n}\n"
 			}},
 	}
 	for _, tc := range cases {

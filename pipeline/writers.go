@@ -62,7 +62,7 @@ func (w *repoWriter) WriteRepo(ctx context.Context, repoDir string, rp *compiler
 		cp.Location = path.Base(rp.Packages[i].Dest)
 		placed[i] = &cp
 	}
-	if err := repo.WriteRepodata(ctx, repoDir, placed, repo.WriteOptions{Timestamp: w.r.Plan.Epoch, SignKey: w.opts.RepoSignKey, NoSync: true}); err != nil {
+	if err := repo.WriteRepodata(ctx, repoDir, placed, repo.WriteOptions{Timestamp: RepodataTime(placed), SignKey: w.opts.RepoSignKey, NoSync: true}); err != nil {
 		return nil, fmt.Errorf("writing repodata of repo %q: %w", rp.Name, err)
 	}
 	info := &out.RepoInfo{}
@@ -83,6 +83,20 @@ func (w *repoWriter) WriteRepo(ctx context.Context, repoDir string, rp *compiler
 	}
 	info.RepoFile = repo.RepoFile(rp.Name, rp.Name+" "+rp.Version, rp.BaseURL, keyURLs)
 	return info, nil
+}
+
+// RepodataTime is the time a repo's metadata carries (its <revision>,
+// every <timestamp>, each package's file time and the repomd.xml
+// signature's time): the newest build time of its packages. It comes from
+// the repo's content, not from the release, so a repo whose packages did
+// not change keeps byte-identical repodata from one release to the next and
+// deploy uploads none of it again.
+func RepodataTime(pkgs []*repo.Package) int64 {
+	var t int64
+	for _, p := range pkgs {
+		t = max(t, p.BuildTime)
+	}
+	return t
 }
 
 // bundleRequires resolves every scanned RPM's requirements once, within the

@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 bin=${BIN:-bin}
 mkdir -p "$bin"
 export CGO_ENABLED=0
-go build -trimpath -o "$bin/" ./cmd/bundle ./internal/cmd/vcsim ./internal/cmd/govc ./internal/cmd/registry
+go build -trimpath -o "$bin/" ./cmd/bundle ./internal/cmd/vcsim ./internal/cmd/govc ./internal/cmd/registry ./internal/cmd/bde-standin
 
 log=$(mktemp)
 "$bin/vcsim" -port 0 >"$log" 2>&1 &
@@ -20,7 +20,13 @@ sim=$!
 reglog=$(mktemp)
 "$bin/registry" >"$reglog" 2>&1 &
 reg=$!
-trap 'kill "$sim" "$reg" 2>/dev/null || true; wait "$sim" "$reg" 2>/dev/null || true; rm -f "$log" "$reglog"' EXIT
+# BDE's REST API, stood in on loopback: cluster mesos01 runs on distro mesos,
+# which the example's release moves from 0.21.0 to 0.22.0 (cluster config).
+bdelog=$(mktemp)
+export BUNDLE_BDE_PASSWORD=demo-password
+"$bin/bde-standin" -cluster mesos01=mesos >"$bdelog" 2>&1 &
+bde=$!
+trap 'kill "$sim" "$reg" "$bde" 2>/dev/null || true; wait "$sim" "$reg" "$bde" 2>/dev/null || true; rm -f "$log" "$reglog" "$bdelog"' EXIT
 for _ in $(seq 1 100); do
 	grep -q '^GOVC_URL=' "$log" && break
 	sleep 0.1
@@ -32,13 +38,20 @@ for _ in $(seq 1 100); do
 done
 registry=$(sed -n 's/^REGISTRY=//p' "$reglog")
 [ -n "$registry" ] || { echo "registry did not start:" >&2; cat "$reglog" >&2; exit 3; }
+for _ in $(seq 1 100); do
+	grep -q '^BDE_URL=' "$bdelog" && break
+	sleep 0.1
+done
+bde_url=$(sed -n 's/^BDE_URL=//p' "$bdelog")
+[ -n "$bde_url" ] || { echo "the BDE stand-in did not start:" >&2; cat "$bdelog" >&2; exit 3; }
+export BUNDLE_BDE_URL=$bde_url BUNDLE_BDE_USERNAME=admin
 [ -n "$url" ] || { echo "vcsim did not start:" >&2; cat "$log" >&2; exit 3; }
 
 # The simulator's inventory: DC0, LocalDS_0, DC0_C0/Resources, "VM Network".
 export GOVC_URL=$url GOVC_INSECURE=true
 export GOVC_DATACENTER=DC0 GOVC_DATASTORE=LocalDS_0
 export GOVC_RESOURCE_POOL=DC0_C0/Resources GOVC_NETWORK="VM Network"
-echo "== vCenter simulator at ${url%%//*}//127.0.0.1:${url##*:}, site registry at $registry"
+echo "== vCenter simulator at ${url%%//*}//127.0.0.1:${url##*:}, site registry at $registry, BDE stand-in at $bde_url"
 
 echo "== bundle deploy --dry-run"
 "$bin/bundle" deploy "$bundle_dir" --registry "$registry" --dry-run
@@ -46,8 +59,8 @@ echo
 echo "== bundle deploy"
 "$bin/bundle" deploy "$bundle_dir" --registry "$registry"
 echo
-echo "== bundle deploy (again: nothing to do)"
-"$bin/bundle" deploy "$bundle_dir" --registry "$registry"
+echo "== bundle deploy --no-cluster-config (again: nothing to do; without the flag cluster config would run again)"
+"$bin/bundle" deploy "$bundle_dir" --registry "$registry" --no-cluster-config
 echo
 
 echo "== govc ls /DC0/vm"

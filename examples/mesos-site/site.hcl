@@ -31,6 +31,16 @@ locals {
   yum = "https://${var.bde_server}/yum"
 }
 
+# The site this release goes over: release 1 left Mesos 0.21.0 under the
+# distro name "mesos" (site/manifest is its www/distros/manifest). BDE fixed
+# that name for cluster mesos01 when it created it, so the distro block
+# "mesos" below updates that entry in place to 0.22.0, and 0.21.0 stays
+# available under a name of its own ("mesos-previous", with its own repo
+# directory and .repo file). See docs/upgrade.md.
+upgrade {
+  manifest = "site/manifest"
+}
+
 storage_profile "vsan" {
   backend    = "VMware VSAN"
   storage    = "shared"
@@ -61,7 +71,6 @@ distro "mesos" {
   version = "0.22.0"
   repos   = [repo.mesos]
   roles   = ["zookeeper", "mesos_master", "mesos_slave", "mesos_docker", "mesos_chronos", "mesos_marathon"]
-  keep    = ["0.21.0"]
 
   baseline {
     provides = ["/bin/sh", "/bin/bash", "bash", "glibc", "libcurl", "zlib", "cyrus-sasl-md5", "subversion", "apr", "apr-util", "java-1.7.0-openjdk", "java", "unzip", "initscripts", "chkconfig", "shadow-utils", "iptables", "device-mapper-libs", "libcgroup", "lxc", "xz", "git", "procps", "coreutils", "util-linux", "logrotate", "socat", "openssl", "rsyslog", "curl", "e2fsprogs", "python"]
@@ -83,6 +92,13 @@ cluster "mesos01" {
   distro   = distro.mesos
   marathon = "0.8.0"
   chronos  = "2.3.0"
+
+  # mesos01 runs on the site: created on distro "mesos", at 0.21.0 until
+  # this release moves it to 0.22.0 (deploy then runs cluster config).
+  running {
+    distro  = "mesos"
+    version = "0.21.0"
+  }
 
   zookeeper {
     path = "/mesos"

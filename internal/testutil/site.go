@@ -21,10 +21,11 @@ var plainSiteEdits = []struct {
 	{regexp.MustCompile(`(?ms)^image "[\w-]+" \{\n.*?^\}\n\n?`), ""},
 	{regexp.MustCompile(`(?ms)^vm_template "[\w-]+" \{\n.*?^\}\n\n?`), ""},
 	{regexp.MustCompile(`(?m)^[ \t]+registry[ \t]+= .*\n`), ""},
+	{regexp.MustCompile(`(?ms)^upgrade \{\n.*?^\}\n\n?`), ""},
 }
 
 // PlainSite returns the definition text of examples/mesos-site without its
-// image, VM template and site registry: the site the out and CLI tests build
+// image, VM template, site registry and upgrade block (no site manifest): the site the out and CLI tests build
 // with stand-in RPMs only. It is derived from the example, so the two never
 // drift apart; each edit must apply.
 func PlainSite(t testing.TB) string {
@@ -46,4 +47,12 @@ func PlainSite(t testing.TB) string {
 		}
 	}
 	return s
+}
+
+// CopyExampleSiteManifest copies the site's manifest the example's upgrade
+// block names (examples/mesos-site/site/manifest) into dir/site, so a copy
+// of the example's site.hcl in dir loads as the example does.
+func CopyExampleSiteManifest(t testing.TB, dir string) {
+	t.Helper()
+	CopyFiles(t, filepath.Join(dir, "site"), filepath.Join(ModuleRoot(t), "examples", "mesos-site", "site", "manifest"))
 }

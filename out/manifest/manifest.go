@@ -97,8 +97,12 @@ type DistroEntry struct {
 
 // ClusterEntry is one Mesos cluster with its node groups and apps.
 type ClusterEntry struct {
-	Name       string           `json:"name"`
-	Distro     string           `json:"distro"`
+	Name   string `json:"name"`
+	Distro string `json:"distro"`
+	// MovesFrom is the version the cluster runs on the site before this
+	// bundle when the bundle moves it to another (its running block):
+	// deploy then re-runs Chef on it through BDE (cluster config).
+	MovesFrom  string           `json:"moves_from,omitempty"`
 	NodeGroups []NodeGroupEntry `json:"node_groups"`
 	Apps       []AppEntry       `json:"apps"`
 }

@@ -6,14 +6,15 @@ import (
 	"fmt"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/bdebundle/bundle/compiler"
+	"github.com/bdebundle/bundle/internal/udiff"
 	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/bdebundle/bundle/repo"
 	"github.com/bdebundle/bundle/sbom"
-	"github.com/pmezard/go-difflib/difflib"
 )
 
 // Delta is what changed from one bundle to the next: its release notes.
@@ -24,6 +25,7 @@ type Delta struct {
 	Images    []ImageChange    `json:"images"`
 	Templates []TemplateChange `json:"templates"`
 	Distros   []DistroChange   `json:"distros"`
+	Clusters  []ClusterChange  `json:"clusters"`
 	Files     []FileChange     `json:"files"`
 	// SBOM lists what changed in sbom.cdx.json: components added or
 	// removed, versions, licenses, suppliers and digests. Empty when
@@ -48,7 +50,10 @@ const (
 	Changed    = "changed"
 )
 
-// PackageChange is one RPM (by repo, name and arch) that changed.
+// PackageChange is one RPM (by repo directory, name and arch) that
+// changed. Repo is the directory under www/yum/repos (path/version), which
+// is what a .repo file's baseurl names: a repo whose label is renamed
+// keeps its packages.
 type PackageChange struct {
 	Repo   string `json:"repo"`
 	Name   string `json:"name"`
@@ -74,13 +79,28 @@ type TemplateChange struct {
 	Change string `json:"change"`
 }
 
-// DistroChange is one BDE distro manifest entry added, removed or changed.
+// DistroChange is one BDE distro manifest entry, keyed by name as BDE
+// keys it, added, removed, upgraded, downgraded (its version changed in
+// place) or changed (its roles or repo directories). Clusters are the
+// clusters of the new bundle created on it: an upgrade moves them.
 type DistroChange struct {
-	Name    string `json:"name"`
-	Vendor  string `json:"vendor"`
-	Version string `json:"version"`
-	Change  string `json:"change"`
-	Detail  string `json:"detail,omitempty"`
+	Name       string   `json:"name"`
+	Vendor     string   `json:"vendor"`
+	Version    string   `json:"version"`
+	OldVersion string   `json:"old_version,omitempty"`
+	Change     string   `json:"change"`
+	Detail     string   `json:"detail,omitempty"`
+	Clusters   []string `json:"clusters,omitempty"`
+}
+
+// ClusterChange is one cluster (by name), node group (by name) or
+// Marathon app (by id) added, removed or changed; Detail says what.
+type ClusterChange struct {
+	Cluster   string `json:"cluster"`
+	NodeGroup string `json:"node_group,omitempty"`
+	App       string `json:"app,omitempty"`
+	Change    string `json:"change"`
+	Detail    string `json:"detail,omitempty"`
 }
 
 // FileChange is one rendered configuration file added, removed or changed,
@@ -97,7 +117,7 @@ type FileChange struct {
 
 // Empty reports whether nothing changed.
 func (d *Delta) Empty() bool {
-	return len(d.Packages)+len(d.Images)+len(d.Templates)+len(d.Distros)+len(d.Files)+len(d.SBOM) == 0
+	return len(d.Packages)+len(d.Images)+len(d.Templates)+len(d.Distros)+len(d.Clusters)+len(d.Files)+len(d.SBOM) == 0
 }
 
 const maxDiffSize = 1 << 20
@@ -140,6 +160,7 @@ func Diff(ctx context.Context, oldPath, newPath string) (*Delta, error) {
 	d.Images = diffImages(om, nm)
 	d.Templates = diffTemplates(om, nm)
 	d.Distros = diffDistros(om, nm)
+	d.Clusters = diffClusters(om, nm)
 
 	of, nf := fileMap(om), fileMap(nm)
 	var paths []string
@@ -206,10 +227,7 @@ func Diff(ctx context.Context, oldPath, newPath string) (*Delta, error) {
 			if !inNew {
 				to = "/dev/null"
 			}
-			fc.Diff, _ = difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
-				A: difflib.SplitLines(string(a)), B: difflib.SplitLines(string(b)),
-				FromFile: from, ToFile: to, Context: 3,
-			})
+			fc.Diff = udiff.Unified(from, to, string(a), string(b))
 		}
 		d.Files = append(d.Files, fc)
 	}
@@ -226,6 +244,20 @@ func Diff(ctx context.Context, oldPath, newPath string) (*Delta, error) {
 	}
 	d.SBOM = []sbom.Change{}
 	if osb != nil && nsb != nil {
+		// RPMs by repo directory, as the packages above: a renamed repo
+		// label is not a removal and an addition.
+		for _, x := range []struct {
+			s *sbom.Summary
+			m *manifest.Manifest
+		}{{osb, om}, {nsb, nm}} {
+			dirs := repoDirs(x.m)
+			for k, r := range x.s.RPMs {
+				if d, ok := dirs[r.Repo]; ok {
+					r.Repo = d
+					x.s.RPMs[k] = r
+				}
+			}
+		}
 		d.SBOM = sbom.Compare(osb, nsb)
 	}
 	return d, nil
@@ -243,6 +275,18 @@ func fileMap(m *manifest.Manifest) map[string]manifest.FileEntry {
 
 type pkgKey struct{ repo, name, arch string }
 
+// repoKey is a repo's directory under www/yum/repos (path/version), or its
+// name when the directory is elsewhere.
+func repoKey(r manifest.RepoEntry) string {
+	if k, ok := strings.CutPrefix(r.Dir, compiler.YumDir+"/repos/"); ok {
+		return k
+	}
+	if r.Dir != "" {
+		return r.Dir
+	}
+	return r.Name
+}
+
 func pkgIndex(m *manifest.Manifest) map[pkgKey][]manifest.PackageEntry {
 	idx := map[pkgKey][]manifest.PackageEntry{}
 	for _, r := range m.Repos {
@@ -251,7 +295,7 @@ func pkgIndex(m *manifest.Manifest) map[pkgKey][]manifest.PackageEntry {
 			if !ok {
 				n = repo.NEVRA{Name: strings.TrimSuffix(path.Base(p.Location), ".rpm")}
 			}
-			k := pkgKey{r.Name, n.Name, n.Arch}
+			k := pkgKey{repoKey(r), n.Name, n.Arch}
 			idx[k] = append(idx[k], p)
 		}
 	}
@@ -372,34 +416,221 @@ func diffTemplates(om, nm *manifest.Manifest) []TemplateChange {
 }
 
 func diffDistros(om, nm *manifest.Manifest) []DistroChange {
-	key := func(d manifest.DistroEntry) string { return d.Vendor + "\x00" + d.Version }
 	out := []DistroChange{}
 	od := map[string]manifest.DistroEntry{}
 	for _, d := range om.Distros {
-		od[key(d)] = d
+		od[d.Name] = d
 	}
+	onDistro := map[string][]string{}
+	for _, c := range nm.Clusters {
+		onDistro[c.Distro] = append(onDistro[c.Distro], c.Name)
+	}
+	oldDirs, newDirs := repoDirs(om), repoDirs(nm)
 	nd := map[string]bool{}
 	for _, d := range nm.Distros {
-		nd[key(d)] = true
-		o, ok := od[key(d)]
-		switch {
-		case !ok:
-			out = append(out, DistroChange{Name: d.Name, Vendor: d.Vendor, Version: d.Version, Change: Added})
-		case strings.Join(o.Roles, ",") != strings.Join(d.Roles, ",") || strings.Join(o.Repos, ",") != strings.Join(d.Repos, ","):
-			out = append(out, DistroChange{Name: d.Name, Vendor: d.Vendor, Version: d.Version, Change: Changed,
-				Detail: fmt.Sprintf("roles %v -> %v, repos %v -> %v", o.Roles, d.Roles, o.Repos, d.Repos)})
+		nd[d.Name] = true
+		o, ok := od[d.Name]
+		c := DistroChange{Name: d.Name, Vendor: d.Vendor, Version: d.Version}
+		if !ok {
+			c.Change = Added
+			out = append(out, c)
+			continue
 		}
+		var details []string
+		if o.Vendor != d.Vendor {
+			details = append(details, fmt.Sprintf("vendor %s -> %s", o.Vendor, d.Vendor))
+		}
+		if a, b := sortedSet(o.Roles), sortedSet(d.Roles); a != b {
+			details = append(details, fmt.Sprintf("roles %s -> %s", a, b))
+		}
+		if a, b := dirsOf(o.Repos, oldDirs), dirsOf(d.Repos, newDirs); a != b {
+			details = append(details, fmt.Sprintf("repos %s -> %s", a, b))
+		}
+		switch cmp := compareDotted(o.Version, d.Version); {
+		case cmp < 0:
+			c.Change = Upgraded
+		case cmp > 0:
+			c.Change = Downgraded
+		case len(details) > 0:
+			c.Change = Changed
+		default:
+			continue
+		}
+		if c.Change != Changed {
+			c.OldVersion = o.Version
+			c.Clusters = onDistro[d.Name]
+		}
+		c.Detail = strings.Join(details, ", ")
+		out = append(out, c)
 	}
 	for _, d := range om.Distros {
-		if !nd[key(d)] {
+		if !nd[d.Name] {
 			out = append(out, DistroChange{Name: d.Name, Vendor: d.Vendor, Version: d.Version, Change: Removed})
 		}
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Vendor != out[j].Vendor {
-			return out[i].Vendor < out[j].Vendor
-		}
-		return out[i].Version < out[j].Version
-	})
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+// repoDirs maps a bundle's repo names to their directories.
+func repoDirs(m *manifest.Manifest) map[string]string {
+	out := map[string]string{}
+	for _, r := range m.Repos {
+		out[r.Name] = repoKey(r)
+	}
+	return out
+}
+
+// dirsOf lists the directories of repos, sorted: what a distro's entry
+// installs from, whatever the repos' labels.
+func dirsOf(repos []string, dirs map[string]string) string {
+	var out []string
+	for _, r := range repos {
+		if d, ok := dirs[r]; ok {
+			out = append(out, d)
+		} else {
+			out = append(out, r)
+		}
+	}
+	return sortedSet(out)
+}
+
+func sortedSet(xs []string) string {
+	c := append([]string(nil), xs...)
+	sort.Strings(c)
+	return "[" + strings.Join(c, " ") + "]"
+}
+
+// compareDotted compares dotted version numbers numerically (0.9 < 0.10);
+// parts that are not numbers compare as text.
+func compareDotted(a, b string) int {
+	as, bs := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < len(as) || i < len(bs); i++ {
+		var x, y string
+		if i < len(as) {
+			x = as[i]
+		}
+		if i < len(bs) {
+			y = bs[i]
+		}
+		xn, xerr := strconv.Atoi(x)
+		yn, yerr := strconv.Atoi(y)
+		switch {
+		case xerr == nil && yerr == nil && xn != yn:
+			if xn < yn {
+				return -1
+			}
+			return 1
+		case (xerr != nil || yerr != nil) && x != y:
+			return strings.Compare(x, y)
+		}
+	}
+	return 0
+}
+
+// diffClusters compares clusters by name, their node groups by name and
+// their apps by Marathon id, as BDE and Marathon key them.
+func diffClusters(om, nm *manifest.Manifest) []ClusterChange {
+	out := []ClusterChange{}
+	oc := map[string]manifest.ClusterEntry{}
+	for _, c := range om.Clusters {
+		oc[c.Name] = c
+	}
+	seen := map[string]bool{}
+	for _, c := range nm.Clusters {
+		seen[c.Name] = true
+		o, ok := oc[c.Name]
+		if !ok {
+			out = append(out, ClusterChange{Cluster: c.Name, Change: Added, Detail: "distro " + c.Distro})
+			continue
+		}
+		if o.Distro != c.Distro {
+			out = append(out, ClusterChange{Cluster: c.Name, Change: Changed, Detail: fmt.Sprintf("distro %s -> %s (BDE cannot move a running cluster to another distro name)", o.Distro, c.Distro)})
+		}
+		og := map[string]manifest.NodeGroupEntry{}
+		for _, g := range o.NodeGroups {
+			og[g.Name] = g
+		}
+		gs := map[string]bool{}
+		for _, g := range c.NodeGroups {
+			gs[g.Name] = true
+			p, ok := og[g.Name]
+			if !ok {
+				out = append(out, ClusterChange{Cluster: c.Name, NodeGroup: g.Name, Change: Added, Detail: fmt.Sprintf("%d instances, roles %s", g.Instances, sortedSet(g.Roles))})
+				continue
+			}
+			var det []string
+			if p.Instances != g.Instances {
+				det = append(det, fmt.Sprintf("instances %d -> %d", p.Instances, g.Instances))
+			}
+			if a, b := sortedSet(p.Roles), sortedSet(g.Roles); a != b {
+				det = append(det, fmt.Sprintf("roles %s -> %s", a, b))
+			}
+			if a, b := attrs(p.Attributes), attrs(g.Attributes); a != b {
+				det = append(det, fmt.Sprintf("attributes %s -> %s", a, b))
+			}
+			if len(det) > 0 {
+				out = append(out, ClusterChange{Cluster: c.Name, NodeGroup: g.Name, Change: Changed, Detail: strings.Join(det, ", ")})
+			}
+		}
+		for _, g := range o.NodeGroups {
+			if !gs[g.Name] {
+				out = append(out, ClusterChange{Cluster: c.Name, NodeGroup: g.Name, Change: Removed})
+			}
+		}
+		oa := map[string]manifest.AppEntry{}
+		for _, a := range o.Apps {
+			oa[a.ID] = a
+		}
+		as := map[string]bool{}
+		for _, a := range c.Apps {
+			as[a.ID] = true
+			p, ok := oa[a.ID]
+			if !ok {
+				out = append(out, ClusterChange{Cluster: c.Name, App: a.ID, Change: Added, Detail: fmt.Sprintf("%d instances", a.Instances)})
+				continue
+			}
+			var det []string
+			if p.Instances != a.Instances {
+				det = append(det, fmt.Sprintf("instances %d -> %d", p.Instances, a.Instances))
+			}
+			if x, y := fmt.Sprint(p.Constraints), fmt.Sprint(a.Constraints); x != y {
+				det = append(det, fmt.Sprintf("constraints %s -> %s", x, y))
+			}
+			if p.Image != a.Image {
+				det = append(det, fmt.Sprintf("image %q -> %q", p.Image, a.Image))
+			}
+			if len(det) > 0 {
+				out = append(out, ClusterChange{Cluster: c.Name, App: a.ID, Change: Changed, Detail: strings.Join(det, ", ")})
+			}
+		}
+		for _, a := range o.Apps {
+			if !as[a.ID] {
+				out = append(out, ClusterChange{Cluster: c.Name, App: a.ID, Change: Removed})
+			}
+		}
+	}
+	for _, c := range om.Clusters {
+		if !seen[c.Name] {
+			out = append(out, ClusterChange{Cluster: c.Name, Change: Removed})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Cluster < out[j].Cluster })
+	return out
+}
+
+func attrs(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteString(";")
+		}
+		b.WriteString(k + ":" + m[k])
+	}
+	return "{" + b.String() + "}"
 }

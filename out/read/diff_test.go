@@ -77,10 +77,10 @@ func TestDiffReleaseNotes(t *testing.T) {
 			got[p.Repo+"/"+p.Name] = p.Change + " " + p.Old + " -> " + p.New
 		}
 		want := map[string]string{
-			"mesos/marathon":    "upgraded marathon-0.8.0-1.0.146.el6.x86_64 -> marathon-0.8.1-1.0.146.el6.x86_64",
-			"mesos/docker-io":   "downgraded docker-io-1.3.2-2.el6.x86_64 -> docker-io-1.3.1-2.el6.x86_64",
-			"mesos/chronos":     "removed chronos-2.3.0-0.1.20141121000021.x86_64 -> ",
-			"mesos/mesos-devel": "added  -> mesos-devel-0.22.0-1.0.centos65.x86_64",
+			"mesos/0.22.0/marathon":    "upgraded marathon-0.8.0-1.0.146.el6.x86_64 -> marathon-0.8.1-1.0.146.el6.x86_64",
+			"mesos/0.22.0/docker-io":   "downgraded docker-io-1.3.2-2.el6.x86_64 -> docker-io-1.3.1-2.el6.x86_64",
+			"mesos/0.22.0/chronos":     "removed chronos-2.3.0-0.1.20141121000021.x86_64 -> ",
+			"mesos/0.22.0/mesos-devel": "added  -> mesos-devel-0.22.0-1.0.centos65.x86_64",
 		}
 		if len(got) != len(want) {
 			t.Errorf("packages: %v", got)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -249,13 +250,23 @@ func (p *DeployPlan) planFiles(ctx context.Context, s *Session) error {
 		}
 		p.Items = append(p.Items, it)
 	}
-	var gone []string
+	var gone, kept []string
+	keptFiles, keptDirs := p.keptByManifest(ctx)
 	for name := range st.Files {
 		// Only files of the serengeti/ tree deploy uploads are ever
-		// deleted, whatever a damaged state file lists.
+		// deleted, whatever a damaged state file lists, and never what
+		// an entry of the bundle's distro manifest points at.
 		if !inBundle[name] && strings.HasPrefix(name, "serengeti/") && manifest.CheckRelPath(name) == nil {
+			if keptFiles[name] || slices.ContainsFunc(keptDirs, func(d string) bool { return strings.HasPrefix(name, d) }) {
+				kept = append(kept, name)
+				continue
+			}
 			gone = append(gone, name)
 		}
+	}
+	if len(kept) > 0 {
+		sort.Strings(kept)
+		p.Warnings = append(p.Warnings, fmt.Sprintf("%d files the bundle no longer carries are kept, because an entry of its distro manifest points at them: %s", len(kept), strings.Join(kept, ", ")))
 	}
 	sort.Strings(gone)
 	for _, name := range gone {

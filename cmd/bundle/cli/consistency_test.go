@@ -32,6 +32,7 @@ func exampleSite(t *testing.T) string {
 	dir := t.TempDir()
 	root := filepath.Join(testutil.ModuleRoot(t), "examples", "mesos-site")
 	testutil.CopyFiles(t, dir, filepath.Join(root, "site.hcl"), filepath.Join(root, "bundle.lock.hcl"))
+	testutil.CopyExampleSiteManifest(t, dir)
 	if _, err := demoinputs.Write(context.Background(), dir); err != nil {
 		t.Fatal(err)
 	}
@@ -296,7 +297,7 @@ func TestBuildRefusesOnlyWhatValidateRefuses(t *testing.T) {
 				if err := os.WriteFile(filepath.Join(d, "old-manifest"), []byte("[{"), 0o644); err != nil {
 					t.Fatal(err)
 				}
-				editFile(t, d, "site.hcl", `keep    = ["0.21.0"]`, `keep    = ["0.21.0"]`+"\n  manifest = \"old-manifest\"")
+				editFile(t, d, "site.hcl", `manifest = "site/manifest"`, `manifest = "old-manifest"`)
 			}},
 		{name: "unknown role", want: "Unknown role", lock: 1,
 			prepare: func(t *testing.T, d string) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 
@@ -24,6 +25,10 @@ type deployFlags struct {
 	keepExtracted bool
 	insecure      []string
 	o             vcenter.Overrides
+
+	noClusterConfig bool
+	bdeURL, bdeUser string
+	bdeInsecure     bool
 }
 
 func newDeployCmd(g *Globals) *cobra.Command {
@@ -43,7 +48,14 @@ the plan out:
      or, without a library, as a VM template in the folder;
   3. pushes the images to the site registry, when the target names one;
   4. copies the tree into the BDE management server, when the target names
-     one (guest credentials from BUNDLE_GUEST_USERNAME/BUNDLE_GUEST_PASSWORD).
+     one (guest credentials from BUNDLE_GUEST_USERNAME/BUNDLE_GUEST_PASSWORD);
+  5. for each cluster the bundle moves to another version of its distro (a
+     running block in the definition), runs BDE's cluster config through its
+     REST API (--bde-url or BUNDLE_BDE_URL, --bde-user or
+     BUNDLE_BDE_USERNAME, the password only from BUNDLE_BDE_PASSWORD), so
+     Chef runs again on every node of the cluster. The plan lists this step
+     first; --no-cluster-config leaves it out. It runs only after the upload
+     succeeded; a re-run after it failed runs it again.
 
 Running it again changes nothing. The connection comes from the govc
 environment: GOVC_URL, GOVC_USERNAME, GOVC_PASSWORD, GOVC_INSECURE,
@@ -84,6 +96,10 @@ signature (bundle.json.sig) by that key.`,
 	fl.StringVar(&f.o.Registry, "registry", "", "registry to push images to (default: the target's, which is the bundle's site registry)")
 	fl.StringSliceVar(&f.insecure, "insecure-registry", nil, "registry host that may be spoken to over plain HTTP (repeatable; loopback always may)")
 	fl.StringVar(&f.o.ManagementServer, "management-server", "", "BDE management server VM to copy the tree into")
+	fl.BoolVar(&f.noClusterConfig, "no-cluster-config", false, "do not run BDE's cluster config on the clusters the bundle moves")
+	fl.StringVar(&f.bdeURL, "bde-url", "", "BDE server for cluster config: host or https://host:8443/serengeti (BUNDLE_BDE_URL)")
+	fl.StringVar(&f.bdeUser, "bde-user", "", "BDE user for cluster config (BUNDLE_BDE_USERNAME); the password comes from BUNDLE_BDE_PASSWORD only")
+	fl.BoolVar(&f.bdeInsecure, "bde-insecure", false, "do not check the BDE server's TLS certificate (BUNDLE_BDE_INSECURE=1)")
 	return cmd
 }
 
@@ -115,9 +131,10 @@ func runDeploy(ctx context.Context, g *Globals, path string, f *deployFlags) err
 				}
 				fmt.Fprintf(g.Err, "Warning: %s\n", w)
 			}},
-		DryRun:   f.dryRun,
-		Progress: rep,
-		Uploads:  &deployProgress{g: g},
+		DryRun:        f.dryRun,
+		Progress:      rep,
+		Uploads:       &deployProgress{g: g},
+		ClusterConfig: clusterConfigOptions(f, g),
 	}
 	if g.JSON {
 		opts.Events = func(e vcenter.Event) {
@@ -126,11 +143,22 @@ func runDeploy(ctx context.Context, g *Globals, path string, f *deployFlags) err
 			_ = enc.Encode(e)
 		}
 	} else {
+		opts.OnClusterPlan = func(p *pipeline.ClusterConfigPlan) {
+			closeRep()
+			writeClusterPlan(g, p)
+		}
 		opts.OnPlan = func(p *vcenter.DeployPlan) {
 			closeRep()
 			if !g.Quiet || p.Changes() > 0 {
 				_ = p.Write(g.Out, g.Verbose)
 			}
+		}
+	}
+	if g.JSON {
+		opts.OnClusterPlan = func(p *pipeline.ClusterConfigPlan) {
+			mu.Lock()
+			defer mu.Unlock()
+			_ = enc.Encode(map[string]any{"event": "cluster_config_plan", "plan": p})
 		}
 	}
 	res, err := pipeline.Deploy(ctx, path, opts)
@@ -143,7 +171,15 @@ func runDeploy(ctx context.Context, g *Globals, path string, f *deployFlags) err
 		var ve *vcenter.VerifyError
 		var pue *pipeline.UsageError
 		var ce *vcenter.ConfigError
+		var unreachable *pipeline.BDEUnreachableError
+		var cce *pipeline.ClusterConfigError
 		switch {
+		case errors.As(err, &unreachable):
+			return envErr(err)
+		case errors.As(err, &cce) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded):
+			// BDE answered: a refused login, a refused call, a task
+			// that failed.
+			return userErr(err)
 		case errors.As(err, &pve), errors.As(err, &ve), errors.Is(err, vcenter.ErrChanged):
 			// A file that changed after verify is a bundle that does
 			// not verify.
@@ -155,7 +191,7 @@ func runDeploy(ctx context.Context, g *Globals, path string, f *deployFlags) err
 		}
 	}
 	out := res.Outcome
-	if g.JSON || g.Quiet || out.NoChanges {
+	if g.JSON || g.Quiet || (out.NoChanges && len(res.Configured) == 0) {
 		return nil
 	}
 	if f.dryRun {
@@ -172,6 +208,9 @@ func runDeploy(ctx context.Context, g *Globals, path string, f *deployFlags) err
 	}
 	if out.Retried > 0 {
 		parts = append(parts, fmt.Sprintf("%d transfers retried", out.Retried))
+	}
+	if len(res.Configured) > 0 {
+		parts = append(parts, "cluster config of "+strings.Join(res.Configured, ", "))
 	}
 	fmt.Fprintf(g.Out, "\nDeployed bundle %s %s: %s.\n", out.Bundle, out.Version, strings.Join(parts, ", "))
 	return nil
@@ -205,4 +244,48 @@ func (t *deployTask) Done(err error) {
 		return
 	}
 	fmt.Fprintf(t.g.Err, "uploaded %s (%s)\n", t.name, progress.Bytes(t.n))
+}
+
+// clusterConfigOptions takes the BDE server and user from the flags, else
+// the environment; the password only from the environment.
+func clusterConfigOptions(f *deployFlags, g *Globals) pipeline.ClusterConfigOptions {
+	env := func(k, flag string) string {
+		if flag != "" {
+			return flag
+		}
+		return os.Getenv(k)
+	}
+	o := pipeline.ClusterConfigOptions{
+		Skip:     f.noClusterConfig,
+		Server:   env("BUNDLE_BDE_URL", f.bdeURL),
+		Username: env("BUNDLE_BDE_USERNAME", f.bdeUser),
+		Password: os.Getenv("BUNDLE_BDE_PASSWORD"),
+		Insecure: f.bdeInsecure || os.Getenv("BUNDLE_BDE_INSECURE") == "1" || os.Getenv("BUNDLE_BDE_INSECURE") == "true",
+	}
+	if g.Verbose && !g.JSON {
+		o.Progress = func(cluster string, t pipeline.BDETask) {
+			fmt.Fprintf(g.Err, "cluster config %s: task %d %s %d%% %s\n", cluster, t.ID, t.Status, int(t.Progress*100), t.ProgressMessage)
+		}
+	}
+	return o
+}
+
+// writeClusterPlan prints the cluster config step, first in the plan.
+func writeClusterPlan(g *Globals, p *pipeline.ClusterConfigPlan) {
+	w := g.Out
+	server := p.Server
+	if server == "" {
+		server = "(no BDE server)"
+	}
+	fmt.Fprintf(w, "Cluster config through BDE %s, after the upload (Chef runs again on every node of each cluster):\n", server)
+	for _, mv := range p.Moves {
+		fmt.Fprintf(w, "  %3s %-8s %-20s %s %s -> %s  PUT /serengeti/api/cluster/%s/config\n", "~", "cluster", mv.Cluster, mv.Distro, mv.From, mv.To, mv.Cluster)
+	}
+	if p.LeftOut != "" {
+		fmt.Fprintf(w, "  left out: %s\n", p.LeftOut)
+	}
+	fmt.Fprintln(w)
+	for _, warn := range p.Warnings {
+		fmt.Fprintf(g.Err, "Warning: %s\n\n", warn)
+	}
 }

@@ -17,10 +17,13 @@ func newDiffCmd(g *Globals) *cobra.Command {
 		Use:   "diff OLD NEW",
 		Short: "Release notes between two bundles: packages, images, distros, config diffs",
 		Long: `diff compares two bundles (directories or archives) and prints what changed:
-packages added, removed, upgraded or downgraded (by repo, name and arch, in rpm
-version order), images whose digest changed, VM templates, distro manifest
-entries, SBOM changes (licenses, suppliers, components added or removed), and
-every rendered configuration file as a unified diff.`,
+packages added, removed, upgraded or downgraded (by repo directory, name and
+arch, in rpm version order), images whose digest changed, VM templates by name,
+distro manifest entries by name as BDE keys them ("upgraded mesos 0.21.0 →
+0.22.0 (cluster mesos01 moves)"), clusters and node groups by name and
+Marathon apps by id, SBOM changes (licenses, suppliers, components added or
+removed), and every rendered configuration file as a unified diff that
+git apply and patch -p1 accept (a/ and b/ prefixes, from the bundle root).`,
 		Example: `  bundle diff dist/mesos-site-2015.03.1.tar.zst dist/mesos-site-2015.04.0.tar.zst
   bundle diff old/ new/ --json`,
 		Args: cobra.ExactArgs(2),
@@ -72,9 +75,42 @@ func printDelta(g *Globals, d *read.Delta) {
 		}
 	}
 	if len(d.Distros) > 0 {
-		fmt.Fprintln(w, "\nDistro manifest:")
+		fmt.Fprintln(w, "\nDistro manifest (by name, as BDE keys it):")
 		for _, ds := range d.Distros {
-			fmt.Fprintf(w, "  %s %s %s %s %s\n", ds.Change, ds.Name, ds.Vendor, ds.Version, ds.Detail)
+			line := fmt.Sprintf("  %s %s", ds.Change, ds.Name)
+			switch ds.Change {
+			case read.Upgraded, read.Downgraded:
+				line += fmt.Sprintf(" %s → %s", ds.OldVersion, ds.Version)
+				if n := len(ds.Clusters); n > 0 {
+					noun, verb := "cluster", "moves"
+					if n > 1 {
+						noun, verb = "clusters", "move"
+					}
+					line += fmt.Sprintf(" (%s %s %s)", noun, strings.Join(ds.Clusters, ", "), verb)
+				}
+			default:
+				line += fmt.Sprintf(" %s %s", ds.Vendor, ds.Version)
+			}
+			if ds.Detail != "" {
+				line += ": " + ds.Detail
+			}
+			fmt.Fprintln(w, line)
+		}
+	}
+	if len(d.Clusters) > 0 {
+		fmt.Fprintln(w, "\nClusters:")
+		for _, c := range d.Clusters {
+			what := "cluster " + c.Cluster
+			switch {
+			case c.NodeGroup != "":
+				what += " node group " + c.NodeGroup
+			case c.App != "":
+				what += " app " + c.App
+			}
+			if c.Detail != "" {
+				what += ": " + c.Detail
+			}
+			fmt.Fprintf(w, "  %s %s\n", c.Change, what)
 		}
 	}
 	if len(d.SBOM) > 0 {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bdebundle/bundle/internal/demoinputs"
+	"github.com/bdebundle/bundle/internal/testutil"
 	"github.com/bdebundle/bundle/out/manifest"
 )
 
@@ -29,6 +30,7 @@ func writeExample(t testing.TB, dir string) []string {
 	if err := os.WriteFile(filepath.Join(dir, "site.hcl"), src, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	testutil.CopyExampleSiteManifest(t, dir)
 	files, err := demoinputs.WriteAll(context.Background(), dir)
 	if err != nil {
 		t.Fatal(err)

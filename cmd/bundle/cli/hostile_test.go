@@ -60,7 +60,7 @@ func TestHostileFiles(t *testing.T) {
 		{name: "FIFO as a GPG key", site: strings.Replace(baseSite, `packages = ["rpms"]`, `packages = ["rpms"]`+"\n  gpg_keys = [\"k.asc\"]", 1),
 			prepare: func(t *testing.T, d string) { fifo(t, filepath.Join(d, "k.asc")) },
 			args:    func(d string) []string { return []string{"validate", d} }, code: ExitUser, want: "named pipe"},
-		{name: "FIFO as a manifest", site: strings.Replace(baseSite, `roles   = ["zookeeper", "mesos_master", "mesos_slave", "mesos_marathon"]`, `roles   = ["zookeeper", "mesos_master", "mesos_slave", "mesos_marathon"]`+"\n  keep = [\"0.20.0\"]\n  manifest = \"m\"", 1),
+		{name: "FIFO as a manifest", site: baseSite + "\nupgrade {\n  manifest = \"m\"\n}\n",
 			prepare: func(t *testing.T, d string) { fifo(t, filepath.Join(d, "m")) },
 			args:    func(d string) []string { return []string{"build", d, "--plan"} }, code: ExitUser, want: "named pipe"},
 		{name: "FIFO as a docker archive", site: baseSite + "\nimage \"x\" {\n  ref = \"docker-archive:x.tar\"\n}\n",

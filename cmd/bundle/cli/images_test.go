@@ -131,6 +131,7 @@ image "tools" {
 }
 `
 	must0(t, os.WriteFile(filepath.Join(dir, "site.hcl"), []byte(s), 0o644))
+	testutil.CopyExampleSiteManifest(t, dir)
 	if _, err := demoinputs.WriteAll(context.Background(), dir); err != nil {
 		t.Fatal(err)
 	}

@@ -337,8 +337,8 @@ func TestDiffListsSBOMChanges(t *testing.T) {
 		got[c.Component+" "+c.What] = c.Old + " -> " + c.New
 	}
 	want := map[string]string{
-		"rpm mesos/haproxy.x86_64 license":   "GPLv2+ -> GPLv2+ and BSD",
-		"rpm mesos/haproxy-doc.x86_64 added": " -> 1.5.2-2.el6",
+		"rpm mesos/0.22.0/haproxy.x86_64 license":   "GPLv2+ -> GPLv2+ and BSD",
+		"rpm mesos/0.22.0/haproxy-doc.x86_64 added": " -> 1.5.2-2.el6",
 	}
 	for k, v := range want {
 		if got[k] != v {
@@ -346,7 +346,7 @@ func TestDiffListsSBOMChanges(t *testing.T) {
 		}
 	}
 	code, stdout, _ = run(t, "diff", oldB.Dir, newB.Dir)
-	if code != 0 || !strings.Contains(stdout, "\nSBOM:\n") || !strings.Contains(stdout, `~ rpm mesos/haproxy.x86_64 license: "GPLv2+" -> "GPLv2+ and BSD"`) || !strings.Contains(stdout, "+ rpm mesos/haproxy-doc.x86_64 1.5.2-2.el6") {
+	if code != 0 || !strings.Contains(stdout, "\nSBOM:\n") || !strings.Contains(stdout, `~ rpm mesos/0.22.0/haproxy.x86_64 license: "GPLv2+" -> "GPLv2+ and BSD"`) || !strings.Contains(stdout, "+ rpm mesos/0.22.0/haproxy-doc.x86_64 1.5.2-2.el6") {
 		t.Errorf("diff text: exit %d\n%s", code, stdout)
 	}
 }

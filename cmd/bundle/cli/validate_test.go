@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/bdebundle/bundle/internal/demoinputs"
+	"github.com/bdebundle/bundle/internal/testutil"
 )
 
 // baseSite is a small valid definition; each broken case edits it.
@@ -194,7 +196,8 @@ func TestValidateBrokenDefinitions(t *testing.T) {
 		{name: "negative epoch", old: "epoch   = 1426032000", new: "«epoch   = -5", summary: "Invalid epoch"},
 		{name: "template_properties not a map", old: "storage_profile = storage_profile.vsan", new: "storage_profile = storage_profile.vsan\n    template_properties = \"«x\"", summary: "Unsuitable value type"},
 		{name: "template_properties without a template", old: "storage_profile = storage_profile.vsan", new: "storage_profile = storage_profile.vsan\n    «template_properties = { role = \"x\" }", summary: "No template"},
-		{name: "missing distro manifest", old: `  roles   = ["zookeeper", "mesos_master", "mesos_slave", "mesos_marathon"]`, new: `  roles   = ["zookeeper", "mesos_master", "mesos_slave", "mesos_marathon"]` + "\n  keep    = [\"0.20.0\"]\n  «manifest = \"old-manifest\"", summary: "Cannot read manifest", detail: "old-manifest"},
+		{name: "missing site manifest", extra: "\nupgrade {\n  «manifest = \"old-manifest\"\n}\n", summary: "Cannot read manifest", detail: "old-manifest"},
+		{name: "keep, which upgrade replaced", old: `  roles   = ["zookeeper", "mesos_master", "mesos_slave", "mesos_marathon"]`, new: `  roles   = ["zookeeper", "mesos_master", "mesos_slave", "mesos_marathon"]` + "\n  «keep    = [\"0.20.0\"]", summary: "keep is replaced", detail: "distro block of its own name"},
 		{name: "newline in a host name", old: "instances = var.count", new: "instances = var.count\n    «hosts     = [\"m1.localdomain\\n  server x 10.0.0.1:80\", \"m2\", \"m3\"]", summary: "Invalid host name (RFC 1123)"},
 		{name: "';' in an attribute value", old: "storage_profile = storage_profile.vsan", new: "storage_profile = storage_profile.vsan\n    «attributes      = { rack = \"r1;gpu:1\" }", summary: "Invalid Mesos attribute value"},
 		{name: "bad media_types", extra: "\nimage \"x\" {\n  ref         = \"nginx:1.7.9\"\n  «media_types = \"docker\"\n}\n", summary: "Invalid media_types", detail: `"preserve"`},
@@ -371,6 +374,22 @@ func TestFmt(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(path); string(b) != messy {
 		t.Fatal("fmt -check changed the file")
+	}
+	// The printed patch applies with git apply and patch -p1 from "/" (the
+	// path is absolute), giving what fmt writes.
+	patchFile := filepath.Join(t.TempDir(), "fmt.diff")
+	if err := os.WriteFile(patchFile, []byte(out), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range [][]string{
+		{testutil.RequireTool(t, "git", "git"), "apply", "--check", patchFile},
+		{testutil.RequireTool(t, "patch", "patch"), "-p1", "--dry-run", "-d", "/", "-i", patchFile},
+	} {
+		cmd := exec.Command(c[0], c[1:]...)
+		cmd.Dir = "/"
+		if o, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v\n%s\n%s", c, err, o, out)
+		}
 	}
 	if code, _, errs := run(t, "fmt", dir); code != 0 {
 		t.Fatalf("fmt: exit %d %s", code, errs)
