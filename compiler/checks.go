@@ -422,7 +422,7 @@ func (c *compiler) checkRolePackages() {
 					continue // reported as "Role not in distro"
 				}
 				if pkg, ok := c.missingRolePackage(ds, r); !ok {
-					c.errorf(attrRange(g.Body, "roles", g.DeclRange), "Role package missing", "Role %q of node group %q needs package %q, but no package of the repos of distro %q (%s) is named or provides it.", r, g.Name, pkg, ds.Name, repoNames(ds))
+					MarkFollows(c.errorf(attrRange(g.Body, "roles", g.DeclRange), "Role package missing", "Role %q of node group %q needs package %q, but no package of the repos of distro %q (%s) is named or provides it.", r, g.Name, pkg, ds.Name, repoNames(ds)), repoCauses(ds)...)
 				}
 				used[ds][r] = true
 			}
@@ -434,10 +434,20 @@ func (c *compiler) checkRolePackages() {
 				continue
 			}
 			if pkg, ok := c.missingRolePackage(ds, r); !ok {
-				c.errorf(attrRange(ds.Body, "roles", ds.DeclRange), "Role package missing", "Role %q of distro %q needs package %q, but no package of its repos (%s) is named or provides it.", r, ds.Name, pkg, repoNames(ds))
+				MarkFollows(c.errorf(attrRange(ds.Body, "roles", ds.DeclRange), "Role package missing", "Role %q of distro %q needs package %q, but no package of its repos (%s) is named or provides it.", r, ds.Name, pkg, repoNames(ds)), repoCauses(ds)...)
 			}
 		}
 	}
+}
+
+// repoCauses are the root causes the errors over a distro's packages can
+// follow from: a package path of one of its repos that names nothing.
+func repoCauses(ds *def.Distro) []string {
+	var keys []string
+	for _, r := range ds.Repos {
+		keys = append(keys, RepoPackagesCause(r.Name))
+	}
+	return keys
 }
 
 func repoNames(ds *def.Distro) string {

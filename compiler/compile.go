@@ -39,8 +39,10 @@ type compiler struct {
 	warnedRegistry map[*def.Image]bool // images already warned about a missing registry
 }
 
-func (c *compiler) errorf(subject hcl.Range, summary, format string, args ...any) {
-	c.diags = append(c.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: fmt.Sprintf(format, args...), Subject: subject.Ptr()})
+func (c *compiler) errorf(subject hcl.Range, summary, format string, args ...any) *hcl.Diagnostic {
+	d := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: fmt.Sprintf(format, args...), Subject: subject.Ptr()}
+	c.diags = append(c.diags, d)
+	return d
 }
 
 func (c *compiler) warnf(subject hcl.Range, summary, format string, args ...any) {
@@ -198,6 +200,26 @@ func rel(dir, path string) string {
 	return strings.Join(segs, "/")
 }
 
+// relPath is p relative to dir as the user would write it (p itself when
+// it has no relative form).
+func relPath(dir, p string) string {
+	if r, err := filepath.Rel(dir, p); err == nil {
+		return filepath.ToSlash(r)
+	}
+	return p
+}
+
+// suggestPath is " Did you mean \"PATH\"?" for the sibling of the missing
+// path closest to its name, written relative to dir; "" when none is close.
+func suggestPath(dir, missing string, siblings []string) string {
+	s := suggest(filepath.Base(missing), siblings)
+	if s == "" {
+		return ""
+	}
+	best := s[len(" Did you mean \"") : len(s)-len("\"?")]
+	return fmt.Sprintf(" Did you mean %q?", relPath(dir, filepath.Join(filepath.Dir(missing), best)))
+}
+
 // parentSegment stands for ".." in the names of inputs outside the
 // definition's directory.
 const parentSegment = "_parent_"
@@ -235,7 +257,12 @@ func (c *compiler) repo(r *def.Repo) *RepoPlan {
 			return rp
 		}
 		if len(g.Files) == 0 {
-			c.errorf(pkgRange, "Missing input file", "%q (relative to %s) matches no .rpm file.", pat, r.Dir)
+			if g.Missing != "" {
+				MarkCause(c.errorf(pkgRange, "Missing input file", "%q (relative to %s) does not exist, so %q names no package.%s",
+					relPath(r.Dir, g.Missing), r.Dir, pat, suggestPath(r.Dir, g.Missing, g.Siblings)), RepoPackagesCause(r.Name))
+				continue
+			}
+			MarkCause(c.errorf(pkgRange, "Missing input file", "%q (relative to %s) matches no .rpm file.", pat, r.Dir), RepoPackagesCause(r.Name))
 			continue
 		}
 		for _, f := range g.Files {
@@ -255,7 +282,11 @@ func (c *compiler) repo(r *def.Repo) *RepoPlan {
 		src := InputPath(r.Dir, k)
 		fi := c.facts.Paths[src]
 		if !fi.Exists || fi.Dir || fi.Special != "" {
-			c.errorf(attrRange(r.Body, "gpg_keys", r.DeclRange), "Missing input file", "GPG key %q (relative to %s) is not a readable regular file%s.", k, r.Dir, special(fi))
+			what := "is not a readable regular file" + special(fi)
+			if !fi.Exists {
+				what = "does not exist"
+			}
+			MarkCause(c.errorf(attrRange(r.Body, "gpg_keys", r.DeclRange), "Missing input file", "GPG key %q (relative to %s) %s.", k, r.Dir, what), RepoKeysCause(r.Name))
 			continue
 		}
 		rp.GPGKeys = append(rp.GPGKeys, &Input{Src: src, Rel: rel(r.Dir, src), Dest: gpgKeyPath(filepath.Base(src)), Size: fi.Size})
@@ -423,7 +454,7 @@ func (c *compiler) image(im *def.Image) *ImagePlan {
 			fi = c.facts.Paths[path]
 		}
 		if c.facts != nil && !fi.Exists {
-			c.errorf(r, "Missing input file", "The image source %q (relative to %s) does not exist.", strings.TrimPrefix(im.Ref, prefix), im.Dir)
+			MarkCause(c.errorf(r, "Missing input file", "The image source %q (relative to %s) does not exist.", strings.TrimPrefix(im.Ref, prefix), im.Dir), "image."+im.Name+".ref")
 		} else if c.facts != nil && (fi.Special != "" || fi.Dir != (prefix == "oci-layout:")) {
 			c.errorf(r, "Invalid image source", "The image source %q (relative to %s) is not a %s%s.", strings.TrimPrefix(im.Ref, prefix), im.Dir,
 				map[bool]string{true: "directory (oci-layout: names an OCI image layout)", false: "regular file (docker-archive: names a docker save tar)"}[prefix == "oci-layout:"], special(fi))
@@ -466,7 +497,11 @@ func (c *compiler) template(t *def.VMTemplate) *TemplatePlan {
 		var size int64
 		if c.facts != nil {
 			fi := c.facts.Paths[src]
-			if !fi.Exists || fi.Dir || fi.Special != "" {
+			if !fi.Exists {
+				MarkCause(c.errorf(rng, "Missing input file", "The disk %q (relative to %s) does not exist.", path, t.Dir), "vm_template."+t.Name+".disk")
+				return false
+			}
+			if fi.Dir || fi.Special != "" {
 				c.errorf(rng, "Missing input file", "The disk %q (relative to %s) is not a readable regular file%s.", path, t.Dir, special(fi))
 				return false
 			}
