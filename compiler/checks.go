@@ -296,7 +296,7 @@ func (c *compiler) checkPlacement(a *def.App, allowed []host, pinned bool) {
 	}
 	if len(allowed) == 0 {
 		rng := attrRange(a.Body, "constraints", a.DeclRange)
-		c.errorf(rng, "Unsatisfiable constraints", "No slave of cluster %q satisfies the constraints of app %q%s.", a.Cluster.Name, a.Name, describeSlaves(a.Cluster))
+		c.errorf(rng, "Unsatisfiable constraints", "No slave of cluster %q satisfies the constraints of app %q%s.%s", a.Cluster.Name, a.Name, describeSlaves(a.Cluster), constraintHints(a))
 		return
 	}
 	perHost := func(h host) int {
@@ -374,6 +374,50 @@ func (c *compiler) checkPlacement(a *def.App, allowed []host, pinned bool) {
 			"App %q asks for %d instances of %g CPUs and %g MB, but the %d slaves its constraints allow (node groups %s) hold at most %d: %s.",
 			a.Name, a.Instances, a.CPUs, a.Mem, len(allowed), strings.Join(groups, ", "), limit, limitWhy)
 	}
+}
+
+// constraintHints suggests, for each constraint of a naming a field or a
+// value no slave of its cluster carries, the attribute or value of the
+// slaves closest to it ("SSD" where the profile is ssd).
+func constraintHints(a *def.App) string {
+	values := map[string][]string{}
+	var fields []string
+	for _, h := range hostsWithRole(a.Cluster, "mesos_slave") {
+		for k, v := range h.Attrs {
+			if _, ok := values[k]; !ok {
+				fields = append(fields, k)
+			}
+			if !slices.Contains(values[k], v) {
+				values[k] = append(values[k], v)
+			}
+		}
+	}
+	sort.Strings(fields)
+	var hints []string
+	for _, con := range a.Constraints {
+		field := con[0]
+		if field == "hostname" {
+			continue
+		}
+		vals, ok := values[field]
+		if !ok {
+			if s := suggest(field, fields); s != "" {
+				hints = append(hints, fmt.Sprintf("No slave carries attribute %q.%s", field, s))
+			}
+			continue
+		}
+		if len(con) < 3 || (con[1] != "CLUSTER" && con[1] != "LIKE") || slices.Contains(vals, con[2]) {
+			continue
+		}
+		sort.Strings(vals)
+		if s := suggest(con[2], vals); s != "" {
+			hints = append(hints, fmt.Sprintf("No slave has %s:%s.%s", field, con[2], s))
+		}
+	}
+	if len(hints) == 0 {
+		return ""
+	}
+	return " " + strings.Join(hints, " ")
 }
 
 func describeSlaves(cl *def.Cluster) string {

@@ -59,7 +59,15 @@ func attrRange(body hcl.Body, name string, fallback hcl.Range) hcl.Range {
 	return fallback
 }
 
+// suggest is " Did you mean \"X\"?" for the candidate X closest to name: one
+// that differs only in case, else the closest by edit distance (at most 3,
+// and less than name's length); "" when none is close.
 func suggest(name string, candidates []string) string {
+	for _, c := range candidates {
+		if c != name && strings.EqualFold(c, name) {
+			return fmt.Sprintf(" Did you mean %q?", c)
+		}
+	}
 	best, bestD := "", 1<<30
 	for _, c := range candidates {
 		if d := levenshtein.Distance(name, c, nil); d < bestD {
@@ -88,7 +96,7 @@ func (c *compiler) plan() *Plan {
 			c.errorf(attrRange(b.Body, "epoch", b.DeclRange), "Invalid epoch", "The epoch is a Unix time in seconds and cannot be negative.")
 		}
 		if b.ImageMediaTypes != "" && !validMediaTypes(b.ImageMediaTypes) {
-			c.errorf(attrRange(b.Body, "image_media_types", b.DeclRange), "Invalid image_media_types", "image_media_types is \"preserve\" (keep the upstream manifests and digests) or \"oci\" (rewrite Docker manifests to OCI); got %q.", b.ImageMediaTypes)
+			c.errorf(attrRange(b.Body, "image_media_types", b.DeclRange), "Invalid image_media_types", "image_media_types is \"preserve\" (keep the upstream manifests and digests) or \"oci\" (rewrite Docker manifests to OCI); got %q.%s", b.ImageMediaTypes, suggest(b.ImageMediaTypes, mediaTypes))
 		}
 	}
 	c.checkSyntax()
@@ -141,6 +149,8 @@ func (c *compiler) plan() *Plan {
 	}
 	return p
 }
+
+var mediaTypes = []string{"preserve", "oci"}
 
 // validMediaTypes reports whether s is a media_types mode.
 func validMediaTypes(s string) bool { return s == "preserve" || s == "oci" }
@@ -374,7 +384,7 @@ func (c *compiler) cluster(cl *def.Cluster) *ClusterPlan {
 			c.errorf(attrRange(g.Body, "instance_type", g.DeclRange), "Invalid instance type", "instance_type must be one of %s; got %q.%s", strings.Join(instanceTypes, ", "), g.InstanceType, suggest(g.InstanceType, instanceTypes))
 		}
 		if g.HA != "" && !slices.Contains(haFlags, g.HA) {
-			c.errorf(attrRange(g.Body, "ha", g.DeclRange), "Invalid HA flag", "ha must be one of on, off, ft; got %q.", g.HA)
+			c.errorf(attrRange(g.Body, "ha", g.DeclRange), "Invalid HA flag", "ha must be one of on, off, ft; got %q.%s", g.HA, suggest(g.HA, haFlags))
 		}
 		if g.Storage != nil {
 			if g.Storage.Type != "" && !slices.Contains(storageTypes, strings.ToLower(g.Storage.Type)) {
@@ -446,7 +456,7 @@ func (c *compiler) image(im *def.Image) *ImagePlan {
 	ip := &ImagePlan{Name: im.Name, Ref: im.Ref, Written: im.Ref, Platforms: im.AllPlatforms(), MediaTypes: ImageMediaTypes(c.d, im)}
 	r := attrRange(im.Body, "ref", im.DeclRange)
 	if im.MediaTypes != "" && !validMediaTypes(im.MediaTypes) {
-		c.errorf(attrRange(im.Body, "media_types", im.DeclRange), "Invalid media_types", "media_types is \"preserve\" (keep the upstream manifests and digests) or \"oci\" (rewrite Docker manifests to OCI); got %q.", im.MediaTypes)
+		c.errorf(attrRange(im.Body, "media_types", im.DeclRange), "Invalid media_types", "media_types is \"preserve\" (keep the upstream manifests and digests) or \"oci\" (rewrite Docker manifests to OCI); got %q.%s", im.MediaTypes, suggest(im.MediaTypes, mediaTypes))
 	}
 	if path, _, prefix, ok := localImage(im); ok {
 		var fi PathFact
