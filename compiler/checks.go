@@ -371,8 +371,10 @@ func (c *compiler) checkPlacement(a *def.App, allowed []host, pinned bool) {
 			}
 		}
 		c.errorf(attrRange(a.Body, "instances", a.DeclRange), "Not enough capacity",
-			"App %q asks for %d instances of %g CPUs and %g MB, but the %d slaves its constraints allow (node groups %s) hold at most %d: %s.",
-			a.Name, a.Instances, a.CPUs, a.Mem, len(allowed), strings.Join(groups, ", "), limit, limitWhy)
+			"App %q asks for %s of %s and %g MB, but the %s its constraints allow (node %s %s) %s at most %d: %s.",
+			a.Name, plural(a.Instances, "instance", "instances"), cpus(a.CPUs), a.Mem, plural(len(allowed), "slave", "slaves"),
+			map[bool]string{true: "group", false: "groups"}[len(groups) == 1], strings.Join(groups, ", "),
+			map[bool]string{true: "holds", false: "hold"}[len(allowed) == 1], limit, limitWhy)
 	}
 }
 
@@ -418,6 +420,14 @@ func constraintHints(a *def.App) string {
 		return ""
 	}
 	return " " + strings.Join(hints, " ")
+}
+
+// cpus is "1 CPU" or "0.5 CPUs".
+func cpus(n float64) string {
+	if n == 1 {
+		return "1 CPU"
+	}
+	return fmt.Sprintf("%g CPUs", n)
 }
 
 func describeSlaves(cl *def.Cluster) string {

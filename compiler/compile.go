@@ -479,7 +479,51 @@ func (c *compiler) image(im *def.Image) *ImagePlan {
 			c.errorf(attrRange(im.Body, "platform", im.DeclRange), "Invalid platform", "Platforms are os/arch[/variant], like linux/amd64; got %q.", pl)
 		}
 	}
+	c.checkImageArch(im, ip.Platforms)
 	return ip
+}
+
+// rpmArchs maps an RPM architecture to the Go/OCI architecture of the
+// nodes that install it.
+var rpmArchs = map[string]string{"x86_64": "amd64", "aarch64": "arm64", "i686": "386", "i386": "386", "ppc64le": "ppc64le", "s390x": "s390x"}
+
+// nodeArch is the architecture of the nodes, as OCI platforms name it and
+// as RPMs do: that of the first architecture-specific package of the repos,
+// else x86_64 (BDE deploys x86_64 VMs).
+func (c *compiler) nodeArch() (oci, rpm string) {
+	if c.facts != nil {
+		for _, r := range c.d.Repos {
+			for _, p := range c.facts.Packages[r.Name] {
+				if a, ok := rpmArchs[p.Arch]; ok {
+					return a, p.Arch
+				}
+			}
+		}
+	}
+	return "amd64", "x86_64"
+}
+
+// checkImageArch warns about an image none of whose platforms (as declared,
+// else as the source provides them) runs on the nodes' architecture.
+func (c *compiler) checkImageArch(im *def.Image, declared []string) {
+	plats := declared
+	if len(plats) == 0 && c.facts != nil {
+		plats = c.facts.Images[im.Name].Platforms
+	}
+	if len(plats) == 0 {
+		return
+	}
+	oci, rpm := c.nodeArch()
+	for _, pl := range plats {
+		os, rest, _ := strings.Cut(pl, "/")
+		arch, _, _ := strings.Cut(rest, "/")
+		if os == "linux" && arch == oci {
+			return
+		}
+	}
+	c.warnf(attrRange(im.Body, "ref", im.DeclRange), "Image for another architecture",
+		"Image %q provides %s, and the nodes are %s (linux/%s): Docker on the slaves cannot run it. Name an image, or a platform of it, for linux/%s.",
+		im.Name, strings.Join(plats, ", "), rpm, oci, oci)
 }
 
 func (c *compiler) template(t *def.VMTemplate) *TemplatePlan {

@@ -96,6 +96,8 @@ type ImageFact struct {
 	// Repository is the repository path the site registry serves the image
 	// under, like "library/nginx".
 	Repository string
+	// Platforms are the platforms the stored image provides, os/arch[/variant].
+	Platforms []string
 }
 
 // NEVRA formats the package as name-[epoch:]version-release.arch.
