@@ -26,7 +26,7 @@ func TestFirstErrorIsTheCause(t *testing.T) {
 		suggestion string   // the first diagnostic's "Did you mean", if any
 	}{
 		{name: "package directory that does not exist", old: `packages = ["rpms"]`, new: `packages = ["rpms/mesos-0.21"]`,
-			detail: []string{`"rpms/mesos-0.21" (relative to `, "does not exist"}, followers: "and 4 errors that follow from it, not shown: Role package missing ×4", noneAfter: "Role package missing"},
+			detail: []string{`"rpms/mesos-0.21" (relative to `, "does not exist"}, followers: "and 6 errors that follow from it, not shown: Role package missing ×4, Node package missing ×2", noneAfter: "Role package missing"},
 		{name: "mistyped package directory", old: `packages = ["rpms"]`, new: `packages = ["rpm"]`,
 			detail: []string{`"rpm" (relative to `, "does not exist"}, followers: "errors that follow from it", noneAfter: "Role package missing", suggestion: `Did you mean "rpms"?`},
 		{name: "glob under a directory that does not exist", old: `packages = ["rpms"]`, new: `packages = ["rpms/mesos-0.21/*.rpm"]`,
