@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/agext/levenshtein"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
@@ -165,9 +166,9 @@ var synonyms = map[string][]string{
 }
 
 // suggestAttr suggests the attribute of attrs a user who wrote name meant:
-// a known synonym, a name that differs only in case, one that holds name as
-// a whole _-separated part (memory → memory_mb), or the closest by edit
-// distance. "" when none fits.
+// a known synonym, a name that differs only in case or by one letter, one
+// that holds name as a whole _-separated part (memory → memory_mb), or the
+// closest by edit distance. "" when none fits.
 func suggestAttr(name string, attrs []string) string {
 	has := func(a string) bool {
 		for _, x := range attrs {
@@ -185,6 +186,11 @@ func suggestAttr(name string, attrs []string) string {
 	for _, a := range attrs {
 		if strings.EqualFold(a, name) {
 			return a
+		}
+	}
+	for _, a := range attrs {
+		if levenshtein.Distance(name, a, nil) == 1 {
+			return a // a plain typo: one letter off
 		}
 	}
 	var parts []string
