@@ -147,7 +147,7 @@ func (c *compiler) checkPorts(cl *def.Cluster) {
 				continue
 			}
 			if p >= portTaskFirst && p <= portTaskLast {
-				c.errorf(rng, "Service port taken", "Service port %d of app %q lies in %d-%d, the ports Mesos offers to tasks; HAProxy binding it on every node would collide with task ports.", p, a.Name, portTaskFirst, portTaskLast)
+				c.errorf(rng, "Service port in the task range", "Service port %d of app %q lies in %d-%d, the ports Mesos offers to tasks; HAProxy binding it on every node would collide with task ports.", p, a.Name, portTaskFirst, portTaskLast)
 				continue
 			}
 			if prev, ok := owner[p]; ok {
@@ -175,7 +175,7 @@ func (c *compiler) checkConstraints(a *def.App) (allowed []host, ok bool) {
 		}
 		field, op := con[0], con[1]
 		if field == "" {
-			c.errorf(rng, "Invalid constraint", "The constraint %q has an empty field; use hostname or a slave attribute name.", con)
+			c.errorf(rng, "Empty constraint field", "The constraint %q has an empty field; use hostname or a slave attribute name.", con)
 			ok = false
 		}
 		if !slices.Contains(constraintOps, op) {

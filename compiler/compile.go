@@ -268,11 +268,11 @@ func (c *compiler) repo(r *def.Repo) *RepoPlan {
 		}
 		if len(g.Files) == 0 {
 			if g.Missing != "" {
-				MarkCause(c.errorf(pkgRange, "Missing input file", "%q (relative to %s) does not exist, so %q names no package.%s",
+				MarkCause(c.errorf(pkgRange, "Missing package path", "%q (relative to %s) does not exist, so %q names no package.%s",
 					relPath(r.Dir, g.Missing), r.Dir, pat, suggestPath(r.Dir, g.Missing, g.Siblings)), RepoPackagesCause(r.Name))
 				continue
 			}
-			MarkCause(c.errorf(pkgRange, "Missing input file", "%q (relative to %s) matches no .rpm file.", pat, r.Dir), RepoPackagesCause(r.Name))
+			MarkCause(c.errorf(pkgRange, "No package matches", "%q (relative to %s) matches no .rpm file.", pat, r.Dir), RepoPackagesCause(r.Name))
 			continue
 		}
 		for _, f := range g.Files {
@@ -296,7 +296,7 @@ func (c *compiler) repo(r *def.Repo) *RepoPlan {
 			if !fi.Exists {
 				what = "does not exist"
 			}
-			MarkCause(c.errorf(attrRange(r.Body, "gpg_keys", r.DeclRange), "Missing input file", "GPG key %q (relative to %s) %s.", k, r.Dir, what), RepoKeysCause(r.Name))
+			MarkCause(c.errorf(attrRange(r.Body, "gpg_keys", r.DeclRange), "Missing GPG key file", "GPG key %q (relative to %s) %s.", k, r.Dir, what), RepoKeysCause(r.Name))
 			continue
 		}
 		rp.GPGKeys = append(rp.GPGKeys, &Input{Src: src, Rel: rel(r.Dir, src), Dest: gpgKeyPath(filepath.Base(src)), Size: fi.Size})
@@ -320,7 +320,7 @@ func (c *compiler) distro(ds *def.Distro) *DistroPlan {
 			c.errorf(attrRange(ds.Body, "keep", ds.DeclRange), "Invalid kept version", "The kept version %q must be dotted numbers like 0.21.0.", k)
 		}
 		if k == ds.Version {
-			c.errorf(attrRange(ds.Body, "keep", ds.DeclRange), "Invalid kept version", "keep lists the distro's own version %s; keep is for older versions.", k)
+			c.errorf(attrRange(ds.Body, "keep", ds.DeclRange), "Distro keeps its own version", "keep lists the distro's own version %s; keep is for older versions.", k)
 		}
 	}
 	rolesRange := attrRange(ds.Body, "roles", ds.DeclRange)
@@ -408,7 +408,7 @@ func (c *compiler) cluster(cl *def.Cluster) *ClusterPlan {
 		}
 		for k, v := range g.Attributes {
 			if v == "" {
-				c.errorf(attrRange(g.Body, "attributes", g.DeclRange), "Invalid Mesos attribute value", "Attribute %q has an empty value; Mesos attributes are name:value.", k)
+				c.errorf(attrRange(g.Body, "attributes", g.DeclRange), "Empty Mesos attribute value", "Attribute %q has an empty value; Mesos attributes are name:value.", k)
 			}
 		}
 	}
@@ -464,7 +464,7 @@ func (c *compiler) image(im *def.Image) *ImagePlan {
 			fi = c.facts.Paths[path]
 		}
 		if c.facts != nil && !fi.Exists {
-			MarkCause(c.errorf(r, "Missing input file", "The image source %q (relative to %s) does not exist.", strings.TrimPrefix(im.Ref, prefix), im.Dir), "image."+im.Name+".ref")
+			MarkCause(c.errorf(r, "Missing image source", "The image source %q (relative to %s) does not exist.", strings.TrimPrefix(im.Ref, prefix), im.Dir), "image."+im.Name+".ref")
 		} else if c.facts != nil && (fi.Special != "" || fi.Dir != (prefix == "oci-layout:")) {
 			c.errorf(r, "Invalid image source", "The image source %q (relative to %s) is not a %s%s.", strings.TrimPrefix(im.Ref, prefix), im.Dir,
 				map[bool]string{true: "directory (oci-layout: names an OCI image layout)", false: "regular file (docker-archive: names a docker save tar)"}[prefix == "oci-layout:"], special(fi))
@@ -552,11 +552,11 @@ func (c *compiler) template(t *def.VMTemplate) *TemplatePlan {
 		if c.facts != nil {
 			fi := c.facts.Paths[src]
 			if !fi.Exists {
-				MarkCause(c.errorf(rng, "Missing input file", "The disk %q (relative to %s) does not exist.", path, t.Dir), "vm_template."+t.Name+".disk")
+				MarkCause(c.errorf(rng, "Missing disk file", "The disk %q (relative to %s) does not exist.", path, t.Dir), "vm_template."+t.Name+".disk")
 				return false
 			}
 			if fi.Dir || fi.Special != "" {
-				c.errorf(rng, "Missing input file", "The disk %q (relative to %s) is not a readable regular file%s.", path, t.Dir, special(fi))
+				c.errorf(rng, "Disk not a regular file", "The disk %q (relative to %s) is not a readable regular file%s.", path, t.Dir, special(fi))
 				return false
 			}
 			size = fi.Size
@@ -580,7 +580,7 @@ func (c *compiler) template(t *def.VMTemplate) *TemplatePlan {
 				tp.OVF.Disks = append(tp.OVF.Disks, vmtemplate.Disk{Path: tp.Disks[len(tp.Disks)-1].Src})
 			}
 		case dd.SizeGB <= 0:
-			c.errorf(dd.DeclRange, "Invalid disk size", "An empty data_disk needs size_gb > 0.")
+			c.errorf(dd.DeclRange, "Empty data disk without size", "An empty data_disk needs size_gb > 0.")
 		default:
 			tp.OVF.Disks = append(tp.OVF.Disks, vmtemplate.Disk{CapacityMB: int64(dd.SizeGB) * 1024})
 		}

@@ -20,29 +20,30 @@ func TestFirstErrorIsTheCause(t *testing.T) {
 		old, new   string // replace old with new in baseSite
 		extra      string // appended to the definition
 		setup      func(t *testing.T, dir string)
+		summary    string   // the first diagnostic's
 		detail     []string // the first diagnostic's detail holds each
 		followers  string   // "" (nothing folded) or the folded count's text
 		noneAfter  string   // no later diagnostic's summary holds this
 		suggestion string   // the first diagnostic's "Did you mean", if any
 	}{
-		{name: "package directory that does not exist", old: `packages = ["rpms"]`, new: `packages = ["rpms/mesos-0.21"]`,
+		{name: "package directory that does not exist", summary: "Missing package path", old: `packages = ["rpms"]`, new: `packages = ["rpms/mesos-0.21"]`,
 			detail: []string{`"rpms/mesos-0.21" (relative to `, "does not exist"}, followers: "and 6 errors that follow from it, not shown: Role package missing ×4, Node package missing ×2", noneAfter: "Role package missing"},
-		{name: "mistyped package directory", old: `packages = ["rpms"]`, new: `packages = ["rpm"]`,
+		{name: "mistyped package directory", summary: "Missing package path", old: `packages = ["rpms"]`, new: `packages = ["rpm"]`,
 			detail: []string{`"rpm" (relative to `, "does not exist"}, followers: "errors that follow from it", noneAfter: "Role package missing", suggestion: `Did you mean "rpms"?`},
-		{name: "glob under a directory that does not exist", old: `packages = ["rpms"]`, new: `packages = ["rpms/mesos-0.21/*.rpm"]`,
+		{name: "glob under a directory that does not exist", summary: "Missing package path", old: `packages = ["rpms"]`, new: `packages = ["rpms/mesos-0.21/*.rpm"]`,
 			detail: []string{`"rpms/mesos-0.21" (relative to `, "does not exist", `"rpms/mesos-0.21/*.rpm" names no package`}, followers: "errors that follow from it", noneAfter: "Role package missing"},
-		{name: "glob that matches nothing", old: `packages = ["rpms"]`, new: `packages = ["rpms/none-*.rpm"]`,
+		{name: "glob that matches nothing", summary: "No package matches", old: `packages = ["rpms"]`, new: `packages = ["rpms/none-*.rpm"]`,
 			detail: []string{`"rpms/none-*.rpm" (relative to `, "matches no .rpm file"}, followers: "errors that follow from it", noneAfter: "Role package missing"},
-		{name: "one of two package paths missing", old: `packages = ["rpms"]`, new: `packages = ["rpms", "rpms-extra"]`,
+		{name: "one of two package paths missing", summary: "Missing package path", old: `packages = ["rpms"]`, new: `packages = ["rpms", "rpms-extra"]`,
 			detail: []string{`"rpms-extra" (relative to `, "does not exist"}},
-		{name: "image source that does not exist", extra: "\nimage \"web\" {\n  ref = \"oci-layout:images/ngnix\"\n}\n",
+		{name: "image source that does not exist", summary: "Missing image source", extra: "\nimage \"web\" {\n  ref = \"oci-layout:images/ngnix\"\n}\n",
 			setup: func(t *testing.T, dir string) {
 				if err := os.MkdirAll(filepath.Join(dir, "images", "nginx"), 0o755); err != nil {
 					t.Fatal(err)
 				}
 			},
 			detail: []string{`The image source "images/ngnix" (relative to `, "does not exist"}},
-		{name: "disk that does not exist", extra: "\nvm_template \"centos\" {\n  guest_os  = \"centos64Guest\"\n  cpu       = 2\n  memory_mb = 4096\n  disk      = \"disks/boot.vmdk\"\n}\n",
+		{name: "disk that does not exist", summary: "Missing disk file", extra: "\nvm_template \"centos\" {\n  guest_os  = \"centos64Guest\"\n  cpu       = 2\n  memory_mb = 4096\n  disk      = \"disks/boot.vmdk\"\n}\n",
 			detail: []string{`The disk "disks/boot.vmdk" (relative to `, "does not exist"}},
 	}
 	for _, tc := range cases {
@@ -58,7 +59,7 @@ func TestFirstErrorIsTheCause(t *testing.T) {
 			if tc.setup != nil {
 				tc.setup(t, dir)
 			}
-			checkFirst(t, dir, "Missing input file", tc.detail, tc.followers, tc.noneAfter, tc.suggestion)
+			checkFirst(t, dir, tc.summary, tc.detail, tc.followers, tc.noneAfter, tc.suggestion)
 		})
 	}
 }
@@ -73,7 +74,7 @@ func TestFirstErrorIsTheMissingKey(t *testing.T) {
 	dir := writeSite(t, src)
 	testutil.CopyFiles(t, filepath.Join(dir, "centos"), filepath.Join(td, "centos-release-7-2.1511.el7.centos.2.10.x86_64.rpm"))
 	testutil.CopyFiles(t, filepath.Join(dir, "keys"), filepath.Join(td, "RPM-GPG-KEY-CentOS-6"), filepath.Join(td, "RPM-GPG-KEY-CentOS-7"))
-	checkFirst(t, dir, "Missing input file", []string{`GPG key "keys/RPM-GPG-KEY-CentOS7" (relative to `, "does not exist"}, "and 1 error that follows from it", "Bad package in repo centos", "")
+	checkFirst(t, dir, "Missing GPG key file", []string{`GPG key "keys/RPM-GPG-KEY-CentOS7" (relative to `, "does not exist"}, "and 1 error that follows from it", "Bad package in repo centos", "")
 
 	// With the key file named right but not listed, the refusal says
 	// which keys are trusted.
