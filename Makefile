@@ -82,6 +82,8 @@ cross:
 # Regenerate golden files under testdata/.
 golden:
 	$(GO) test ./compiler ./images ./images/ovf ./repo -run . -update
+	$(GO) test ./out/vcenter -run TestPlanWriteColumns -update
+	$(GO) test ./cmd/bundle/cli -run TestDiagnosticsGolden -update
 
 # Benchmarks against the reference tools, measured in the same run. The
 # generated RPM corpora of the repo index benchmarks are kept in

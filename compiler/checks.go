@@ -147,7 +147,7 @@ func (c *compiler) checkPorts(cl *def.Cluster) {
 				continue
 			}
 			if p >= portTaskFirst && p <= portTaskLast {
-				c.errorf(rng, "Service port taken", "Service port %d of app %q lies in %d-%d, the ports Mesos offers to tasks; HAProxy binding it on every node would collide with task ports.", p, a.Name, portTaskFirst, portTaskLast)
+				c.errorf(rng, "Service port in the task range", "Service port %d of app %q lies in %d-%d, the ports Mesos offers to tasks; HAProxy binding it on every node would collide with task ports.", p, a.Name, portTaskFirst, portTaskLast)
 				continue
 			}
 			if prev, ok := owner[p]; ok {
@@ -175,7 +175,7 @@ func (c *compiler) checkConstraints(a *def.App) (allowed []host, ok bool) {
 		}
 		field, op := con[0], con[1]
 		if field == "" {
-			c.errorf(rng, "Invalid constraint", "The constraint %q has an empty field; use hostname or a slave attribute name.", con)
+			c.errorf(rng, "Empty constraint field", "The constraint %q has an empty field; use hostname or a slave attribute name.", con)
 			ok = false
 		}
 		if !slices.Contains(constraintOps, op) {
@@ -296,7 +296,7 @@ func (c *compiler) checkPlacement(a *def.App, allowed []host, pinned bool) {
 	}
 	if len(allowed) == 0 {
 		rng := attrRange(a.Body, "constraints", a.DeclRange)
-		c.errorf(rng, "Unsatisfiable constraints", "No slave of cluster %q satisfies the constraints of app %q%s.", a.Cluster.Name, a.Name, describeSlaves(a.Cluster))
+		c.errorf(rng, "Unsatisfiable constraints", "No slave of cluster %q satisfies the constraints of app %q%s.%s", a.Cluster.Name, a.Name, describeSlaves(a.Cluster), constraintHints(a))
 		return
 	}
 	perHost := func(h host) int {
@@ -371,9 +371,63 @@ func (c *compiler) checkPlacement(a *def.App, allowed []host, pinned bool) {
 			}
 		}
 		c.errorf(attrRange(a.Body, "instances", a.DeclRange), "Not enough capacity",
-			"App %q asks for %d instances of %g CPUs and %g MB, but the %d slaves its constraints allow (node groups %s) hold at most %d: %s.",
-			a.Name, a.Instances, a.CPUs, a.Mem, len(allowed), strings.Join(groups, ", "), limit, limitWhy)
+			"App %q asks for %s of %s and %g MB, but the %s its constraints allow (node %s %s) %s at most %d: %s.",
+			a.Name, plural(a.Instances, "instance", "instances"), cpus(a.CPUs), a.Mem, plural(len(allowed), "slave", "slaves"),
+			map[bool]string{true: "group", false: "groups"}[len(groups) == 1], strings.Join(groups, ", "),
+			map[bool]string{true: "holds", false: "hold"}[len(allowed) == 1], limit, limitWhy)
 	}
+}
+
+// constraintHints suggests, for each constraint of a naming a field or a
+// value no slave of its cluster carries, the attribute or value of the
+// slaves closest to it ("SSD" where the profile is ssd).
+func constraintHints(a *def.App) string {
+	values := map[string][]string{}
+	var fields []string
+	for _, h := range hostsWithRole(a.Cluster, "mesos_slave") {
+		for k, v := range h.Attrs {
+			if _, ok := values[k]; !ok {
+				fields = append(fields, k)
+			}
+			if !slices.Contains(values[k], v) {
+				values[k] = append(values[k], v)
+			}
+		}
+	}
+	sort.Strings(fields)
+	var hints []string
+	for _, con := range a.Constraints {
+		field := con[0]
+		if field == "hostname" {
+			continue
+		}
+		vals, ok := values[field]
+		if !ok {
+			if s := suggest(field, fields); s != "" {
+				hints = append(hints, fmt.Sprintf("No slave carries attribute %q.%s", field, s))
+			}
+			continue
+		}
+		if len(con) < 3 || (con[1] != "CLUSTER" && con[1] != "LIKE") || slices.Contains(vals, con[2]) {
+			continue
+		}
+		sort.Strings(vals)
+		if s := suggest(con[2], vals); s != "" {
+			hints = append(hints, fmt.Sprintf("No slave has %s:%s.%s", field, con[2], s))
+		}
+	}
+	if len(hints) == 0 {
+		return ""
+	}
+	return " " + strings.Join(hints, " ")
+}
+
+// cpus is "1 CPU" or "0.5 CPUs".
+func cpus(n float64) string {
+	if n == 1 {
+		return "1 CPU"
+	}
+	return fmt.Sprintf("%g CPUs", n)
 }
 
 func describeSlaves(cl *def.Cluster) string {
@@ -422,7 +476,7 @@ func (c *compiler) checkRolePackages() {
 					continue // reported as "Role not in distro"
 				}
 				if pkg, ok := c.missingRolePackage(ds, r); !ok {
-					c.errorf(attrRange(g.Body, "roles", g.DeclRange), "Role package missing", "Role %q of node group %q needs package %q, but no package of the repos of distro %q (%s) is named or provides it.", r, g.Name, pkg, ds.Name, repoNames(ds))
+					MarkFollows(c.errorf(attrRange(g.Body, "roles", g.DeclRange), "Role package missing", "Role %q of node group %q needs package %q, but no package of the repos of distro %q (%s) is named or provides it.", r, g.Name, pkg, ds.Name, repoNames(ds)), repoCauses(ds)...)
 				}
 				used[ds][r] = true
 			}
@@ -434,10 +488,20 @@ func (c *compiler) checkRolePackages() {
 				continue
 			}
 			if pkg, ok := c.missingRolePackage(ds, r); !ok {
-				c.errorf(attrRange(ds.Body, "roles", ds.DeclRange), "Role package missing", "Role %q of distro %q needs package %q, but no package of its repos (%s) is named or provides it.", r, ds.Name, pkg, repoNames(ds))
+				MarkFollows(c.errorf(attrRange(ds.Body, "roles", ds.DeclRange), "Role package missing", "Role %q of distro %q needs package %q, but no package of its repos (%s) is named or provides it.", r, ds.Name, pkg, repoNames(ds)), repoCauses(ds)...)
 			}
 		}
 	}
+}
+
+// repoCauses are the root causes the errors over a distro's packages can
+// follow from: a package path of one of its repos that names nothing.
+func repoCauses(ds *def.Distro) []string {
+	var keys []string
+	for _, r := range ds.Repos {
+		keys = append(keys, RepoPackagesCause(r.Name))
+	}
+	return keys
 }
 
 func repoNames(ds *def.Distro) string {

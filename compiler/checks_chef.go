@@ -81,7 +81,7 @@ func (c *compiler) checkHAProxy(cl *def.Cluster) {
 				}
 			}
 			if len(missing) > 0 {
-				c.errorf(attrRange(g.Body, "roles", g.DeclRange), "Node package missing", "Node group %q installs %s, but neither the repos of distro %q (%s) nor its baseline provide it; an air-gapped node cannot install it.", g.Name, strings.Join(missing, ", "), cl.Distro.Name, repoNames(cl.Distro))
+				MarkFollows(c.errorf(attrRange(g.Body, "roles", g.DeclRange), "Node package missing", "Node group %q installs %s, but neither the repos of distro %q (%s) nor its baseline provide it; an air-gapped node cannot install it.", g.Name, strings.Join(missing, ", "), cl.Distro.Name, repoNames(cl.Distro)), repoCauses(cl.Distro)...)
 			}
 		}
 	}

@@ -119,7 +119,7 @@ func TestChecks(t *testing.T) {
 			summary: "Service port taken", at: "ports       = [80]"},
 		{name: "service port in the task range",
 			edits:   []edit{{"ports       = [80]", "ports       = [31005]"}},
-			summary: "Service port taken", at: "ports       = [31005]"},
+			summary: "Service port in the task range", at: "ports       = [31005]"},
 		{name: "duplicate service port",
 			edits:   []edit{{`cmd         = "/opt/hadoop/bin/yarn resourcemanager"`, `cmd         = "/opt/hadoop/bin/yarn resourcemanager"` + "\n  ports       = [80]"}},
 			summary: "Duplicate service port", at: "ports       = [80]\n  image"},

@@ -56,10 +56,10 @@ func (c *compiler) checkClosure(ds *def.Distro) {
 		if n := len(u.Packages); n > 1 {
 			who = fmt.Sprintf("%d packages require %s (%s)", n, u.Requirement, namesUpTo(u.Packages, maxNamed))
 		}
-		c.diags = append(c.diags, &hcl.Diagnostic{Severity: sev, Summary: "Unresolved dependency",
+		c.diags = append(c.diags, MarkFollows(&hcl.Diagnostic{Severity: sev, Summary: "Unresolved dependency",
 			Detail: fmt.Sprintf("%s, which no package of distro %q's repos (%s) nor its baseline provides. Add the package to a repo, list the capability in baseline { provides = [...] }, or match it in allow_unresolved.",
 				who, ds.Name, repoNames(ds)),
-			Subject: attrRange(ds.Body, "repos", ds.DeclRange).Ptr()})
+			Subject: attrRange(ds.Body, "repos", ds.DeclRange).Ptr()}, repoCauses(ds)...))
 	}
 }
 

@@ -48,8 +48,10 @@ type compiler struct {
 	oldEntries     []oldEntry
 }
 
-func (c *compiler) errorf(subject hcl.Range, summary, format string, args ...any) {
-	c.diags = append(c.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: fmt.Sprintf(format, args...), Subject: subject.Ptr()})
+func (c *compiler) errorf(subject hcl.Range, summary, format string, args ...any) *hcl.Diagnostic {
+	d := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: fmt.Sprintf(format, args...), Subject: subject.Ptr()}
+	c.diags = append(c.diags, d)
+	return d
 }
 
 func (c *compiler) warnf(subject hcl.Range, summary, format string, args ...any) {
@@ -66,7 +68,15 @@ func attrRange(body hcl.Body, name string, fallback hcl.Range) hcl.Range {
 	return fallback
 }
 
+// suggest is " Did you mean \"X\"?" for the candidate X closest to name: one
+// that differs only in case, else the closest by edit distance (at most 3,
+// and less than name's length); "" when none is close.
 func suggest(name string, candidates []string) string {
+	for _, c := range candidates {
+		if c != name && strings.EqualFold(c, name) {
+			return fmt.Sprintf(" Did you mean %q?", c)
+		}
+	}
 	best, bestD := "", 1<<30
 	for _, c := range candidates {
 		if d := levenshtein.Distance(name, c, nil); d < bestD {
@@ -95,7 +105,7 @@ func (c *compiler) plan() *Plan {
 			c.errorf(attrRange(b.Body, "epoch", b.DeclRange), "Invalid epoch", "The epoch is a Unix time in seconds and cannot be negative.")
 		}
 		if b.ImageMediaTypes != "" && !validMediaTypes(b.ImageMediaTypes) {
-			c.errorf(attrRange(b.Body, "image_media_types", b.DeclRange), "Invalid image_media_types", "image_media_types is \"preserve\" (keep the upstream manifests and digests) or \"oci\" (rewrite Docker manifests to OCI); got %q.", b.ImageMediaTypes)
+			c.errorf(attrRange(b.Body, "image_media_types", b.DeclRange), "Invalid image_media_types", "image_media_types is \"preserve\" (keep the upstream manifests and digests) or \"oci\" (rewrite Docker manifests to OCI); got %q.%s", b.ImageMediaTypes, suggest(b.ImageMediaTypes, mediaTypes))
 		}
 	}
 	c.checkSyntax()
@@ -149,6 +159,8 @@ func (c *compiler) plan() *Plan {
 	}
 	return p
 }
+
+var mediaTypes = []string{"preserve", "oci"}
 
 // validMediaTypes reports whether s is a media_types mode.
 func validMediaTypes(s string) bool { return s == "preserve" || s == "oci" }
@@ -208,6 +220,26 @@ func rel(dir, path string) string {
 	return strings.Join(segs, "/")
 }
 
+// relPath is p relative to dir as the user would write it (p itself when
+// it has no relative form).
+func relPath(dir, p string) string {
+	if r, err := filepath.Rel(dir, p); err == nil {
+		return filepath.ToSlash(r)
+	}
+	return p
+}
+
+// suggestPath is " Did you mean \"PATH\"?" for the sibling of the missing
+// path closest to its name, written relative to dir; "" when none is close.
+func suggestPath(dir, missing string, siblings []string) string {
+	s := suggest(filepath.Base(missing), siblings)
+	if s == "" {
+		return ""
+	}
+	best := s[len(" Did you mean \"") : len(s)-len("\"?")]
+	return fmt.Sprintf(" Did you mean %q?", relPath(dir, filepath.Join(filepath.Dir(missing), best)))
+}
+
 // parentSegment stands for ".." in the names of inputs outside the
 // definition's directory.
 const parentSegment = "_parent_"
@@ -245,7 +277,12 @@ func (c *compiler) repo(r *def.Repo) *RepoPlan {
 			return rp
 		}
 		if len(g.Files) == 0 {
-			c.errorf(pkgRange, "Missing input file", "%q (relative to %s) matches no .rpm file.", pat, r.Dir)
+			if g.Missing != "" {
+				MarkCause(c.errorf(pkgRange, "Missing package path", "%q (relative to %s) does not exist, so %q names no package.%s",
+					relPath(r.Dir, g.Missing), r.Dir, pat, suggestPath(r.Dir, g.Missing, g.Siblings)), RepoPackagesCause(r.Name))
+				continue
+			}
+			MarkCause(c.errorf(pkgRange, "No package matches", "%q (relative to %s) matches no .rpm file.", pat, r.Dir), RepoPackagesCause(r.Name))
 			continue
 		}
 		for _, f := range g.Files {
@@ -265,7 +302,11 @@ func (c *compiler) repo(r *def.Repo) *RepoPlan {
 		src := InputPath(r.Dir, k)
 		fi := c.facts.Paths[src]
 		if !fi.Exists || fi.Dir || fi.Special != "" {
-			c.errorf(attrRange(r.Body, "gpg_keys", r.DeclRange), "Missing input file", "GPG key %q (relative to %s) is not a readable regular file%s.", k, r.Dir, special(fi))
+			what := "is not a readable regular file" + special(fi)
+			if !fi.Exists {
+				what = "does not exist"
+			}
+			MarkCause(c.errorf(attrRange(r.Body, "gpg_keys", r.DeclRange), "Missing GPG key file", "GPG key %q (relative to %s) %s.", k, r.Dir, what), RepoKeysCause(r.Name))
 			continue
 		}
 		rp.GPGKeys = append(rp.GPGKeys, &Input{Src: src, Rel: rel(r.Dir, src), Dest: gpgKeyPath(filepath.Base(src)), Size: fi.Size})
@@ -348,7 +389,7 @@ func (c *compiler) cluster(cl *def.Cluster) *ClusterPlan {
 			c.errorf(attrRange(g.Body, "instance_type", g.DeclRange), "Invalid instance type", "instance_type must be one of %s; got %q.%s", strings.Join(instanceTypes, ", "), g.InstanceType, suggest(g.InstanceType, instanceTypes))
 		}
 		if g.HA != "" && !slices.Contains(haFlags, g.HA) {
-			c.errorf(attrRange(g.Body, "ha", g.DeclRange), "Invalid HA flag", "ha must be one of on, off, ft; got %q.", g.HA)
+			c.errorf(attrRange(g.Body, "ha", g.DeclRange), "Invalid HA flag", "ha must be one of on, off, ft; got %q.%s", g.HA, suggest(g.HA, haFlags))
 		}
 		if g.Storage != nil {
 			if g.Storage.Type != "" && !slices.Contains(storageTypes, strings.ToLower(g.Storage.Type)) {
@@ -372,7 +413,7 @@ func (c *compiler) cluster(cl *def.Cluster) *ClusterPlan {
 		}
 		for k, v := range g.Attributes {
 			if v == "" {
-				c.errorf(attrRange(g.Body, "attributes", g.DeclRange), "Invalid Mesos attribute value", "Attribute %q has an empty value; Mesos attributes are name:value.", k)
+				c.errorf(attrRange(g.Body, "attributes", g.DeclRange), "Empty Mesos attribute value", "Attribute %q has an empty value; Mesos attributes are name:value.", k)
 			}
 		}
 	}
@@ -420,7 +461,7 @@ func (c *compiler) image(im *def.Image) *ImagePlan {
 	ip := &ImagePlan{Name: im.Name, Ref: im.Ref, Written: im.Ref, Platforms: im.AllPlatforms(), MediaTypes: ImageMediaTypes(c.d, im)}
 	r := attrRange(im.Body, "ref", im.DeclRange)
 	if im.MediaTypes != "" && !validMediaTypes(im.MediaTypes) {
-		c.errorf(attrRange(im.Body, "media_types", im.DeclRange), "Invalid media_types", "media_types is \"preserve\" (keep the upstream manifests and digests) or \"oci\" (rewrite Docker manifests to OCI); got %q.", im.MediaTypes)
+		c.errorf(attrRange(im.Body, "media_types", im.DeclRange), "Invalid media_types", "media_types is \"preserve\" (keep the upstream manifests and digests) or \"oci\" (rewrite Docker manifests to OCI); got %q.%s", im.MediaTypes, suggest(im.MediaTypes, mediaTypes))
 	}
 	if path, _, prefix, ok := localImage(im); ok {
 		var fi PathFact
@@ -428,7 +469,7 @@ func (c *compiler) image(im *def.Image) *ImagePlan {
 			fi = c.facts.Paths[path]
 		}
 		if c.facts != nil && !fi.Exists {
-			c.errorf(r, "Missing input file", "The image source %q (relative to %s) does not exist.", strings.TrimPrefix(im.Ref, prefix), im.Dir)
+			MarkCause(c.errorf(r, "Missing image source", "The image source %q (relative to %s) does not exist.", strings.TrimPrefix(im.Ref, prefix), im.Dir), "image."+im.Name+".ref")
 		} else if c.facts != nil && (fi.Special != "" || fi.Dir != (prefix == "oci-layout:")) {
 			c.errorf(r, "Invalid image source", "The image source %q (relative to %s) is not a %s%s.", strings.TrimPrefix(im.Ref, prefix), im.Dir,
 				map[bool]string{true: "directory (oci-layout: names an OCI image layout)", false: "regular file (docker-archive: names a docker save tar)"}[prefix == "oci-layout:"], special(fi))
@@ -443,7 +484,51 @@ func (c *compiler) image(im *def.Image) *ImagePlan {
 			c.errorf(attrRange(im.Body, "platform", im.DeclRange), "Invalid platform", "Platforms are os/arch[/variant], like linux/amd64; got %q.", pl)
 		}
 	}
+	c.checkImageArch(im, ip.Platforms)
 	return ip
+}
+
+// rpmArchs maps an RPM architecture to the Go/OCI architecture of the
+// nodes that install it.
+var rpmArchs = map[string]string{"x86_64": "amd64", "aarch64": "arm64", "i686": "386", "i386": "386", "ppc64le": "ppc64le", "s390x": "s390x"}
+
+// nodeArch is the architecture of the nodes, as OCI platforms name it and
+// as RPMs do: that of the first architecture-specific package of the repos,
+// else x86_64 (BDE deploys x86_64 VMs).
+func (c *compiler) nodeArch() (oci, rpm string) {
+	if c.facts != nil {
+		for _, r := range c.d.Repos {
+			for _, p := range c.facts.Packages[r.Name] {
+				if a, ok := rpmArchs[p.Arch]; ok {
+					return a, p.Arch
+				}
+			}
+		}
+	}
+	return "amd64", "x86_64"
+}
+
+// checkImageArch warns about an image none of whose platforms (as declared,
+// else as the source provides them) runs on the nodes' architecture.
+func (c *compiler) checkImageArch(im *def.Image, declared []string) {
+	plats := declared
+	if len(plats) == 0 && c.facts != nil {
+		plats = c.facts.Images[im.Name].Platforms
+	}
+	if len(plats) == 0 {
+		return
+	}
+	oci, rpm := c.nodeArch()
+	for _, pl := range plats {
+		os, rest, _ := strings.Cut(pl, "/")
+		arch, _, _ := strings.Cut(rest, "/")
+		if os == "linux" && arch == oci {
+			return
+		}
+	}
+	c.warnf(attrRange(im.Body, "ref", im.DeclRange), "Image for another architecture",
+		"Image %q provides %s, and the nodes are %s (linux/%s): Docker on the slaves cannot run it. Name an image, or a platform of it, for linux/%s.",
+		im.Name, strings.Join(plats, ", "), rpm, oci, oci)
 }
 
 func (c *compiler) template(t *def.VMTemplate) *TemplatePlan {
@@ -471,8 +556,12 @@ func (c *compiler) template(t *def.VMTemplate) *TemplatePlan {
 		var size int64
 		if c.facts != nil {
 			fi := c.facts.Paths[src]
-			if !fi.Exists || fi.Dir || fi.Special != "" {
-				c.errorf(rng, "Missing input file", "The disk %q (relative to %s) is not a readable regular file%s.", path, t.Dir, special(fi))
+			if !fi.Exists {
+				MarkCause(c.errorf(rng, "Missing disk file", "The disk %q (relative to %s) does not exist.", path, t.Dir), "vm_template."+t.Name+".disk")
+				return false
+			}
+			if fi.Dir || fi.Special != "" {
+				c.errorf(rng, "Disk not a regular file", "The disk %q (relative to %s) is not a readable regular file%s.", path, t.Dir, special(fi))
 				return false
 			}
 			size = fi.Size
@@ -499,7 +588,7 @@ func (c *compiler) template(t *def.VMTemplate) *TemplatePlan {
 				tp.OVF.Disks = append(tp.OVF.Disks, vmtemplate.Disk{Path: tp.Disks[len(tp.Disks)-1].Src})
 			}
 		case dd.SizeGB <= 0:
-			c.errorf(dd.DeclRange, "Invalid disk size", "An empty data_disk needs size_gb > 0.")
+			c.errorf(dd.DeclRange, "Empty data disk without size", "An empty data_disk needs size_gb > 0.")
 		default:
 			tp.OVF.Disks = append(tp.OVF.Disks, vmtemplate.Disk{CapacityMB: int64(dd.SizeGB) * 1024})
 		}

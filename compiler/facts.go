@@ -46,6 +46,13 @@ type GlobFact struct {
 	Files []FileFact
 	// Err says why the pattern could not be expanded ("" when it could).
 	Err string
+	// Missing is set when the pattern matched nothing because a path it
+	// names does not exist: the pattern's longest leading part without
+	// glob characters (a directory or file) that is not there, absolute.
+	Missing string
+	// Siblings are the names in the nearest existing parent directory of
+	// Missing (for a "did you mean"), sorted.
+	Siblings []string
 }
 
 // FileFact is one input file found on disk.
@@ -89,6 +96,8 @@ type ImageFact struct {
 	// Repository is the repository path the site registry serves the image
 	// under, like "library/nginx".
 	Repository string
+	// Platforms are the platforms the stored image provides, os/arch[/variant].
+	Platforms []string
 }
 
 // NEVRA formats the package as name-[epoch:]version-release.arch.

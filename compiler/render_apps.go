@@ -172,7 +172,7 @@ func (c *compiler) renderApp(p *Plan, a *def.App, hostPorts []int) {
 				c.errorf(rng, "Invalid health check port", "The %s health check of app %q uses port index %d, but the app has %d ports.", proto, a.Name, hc.PortIndex, len(a.Ports))
 			}
 		default:
-			c.errorf(rng, "Invalid health check protocol", "protocol must be HTTP or TCP; got %q.", hc.Protocol)
+			c.errorf(rng, "Invalid health check protocol", "protocol must be HTTP or TCP; got %q.%s", hc.Protocol, suggest(strings.ToUpper(hc.Protocol), []string{"HTTP", "TCP"}))
 		}
 		if h.TimeoutSeconds < 1 || h.IntervalSeconds < 1 || h.GracePeriodSeconds < 0 || h.MaxConsecutiveFailures < 0 {
 			c.errorf(rng, "Invalid health check timing", "Health check seconds must be positive (grace period and failures may be 0).")

@@ -102,7 +102,7 @@ func (c *compiler) renderManifest(p *Plan, repos map[*def.Repo]*RepoPlan) {
 		for _, pk := range e.Packages {
 			for _, r := range pk.Roles {
 				if roles[r] {
-					c.errorf(c.distroRange(e.Name), "Duplicate role", "Manifest entry %q lists role %q twice; BDE allows each role once per distro.", e.Name, r)
+					c.errorf(c.distroRange(e.Name), "Duplicate role in manifest", "Manifest entry %q lists role %q twice; BDE allows each role once per distro.", e.Name, r)
 				}
 				roles[r] = true
 			}

@@ -95,6 +95,16 @@ func listHCL(path string, all bool) ([]string, error) {
 // Definition is non-nil even when diagnostics hold errors, so that its Files
 // can be used to render them.
 func Load(path string, opts Options) (*Definition, hcl.Diagnostics) {
+	d, diags := load(path, opts)
+	locals := make([]string, 0, len(d.Locals))
+	for n := range d.Locals {
+		locals = append(locals, n)
+	}
+	addSuggestions(diags, d.Files, d.Variables, locals)
+	return d, diags
+}
+
+func load(path string, opts Options) (*Definition, hcl.Diagnostics) {
 	d := &Definition{Path: path, Files: map[string]*hcl.File{}, Locals: map[string]cty.Value{}, Sensitive: map[string]bool{}}
 	files, err := Files(path)
 	if err != nil {

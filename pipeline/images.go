@@ -89,7 +89,7 @@ func gatherImages(ctx context.Context, d *def.Definition, facts *compiler.Facts,
 			diags = append(diags, dg)
 			continue
 		}
-		found[s.Name] = compiler.ImageFact{Digest: r[0].Digest, Repository: r[0].Repository}
+		found[s.Name] = compiler.ImageFact{Digest: r[0].Digest, Repository: r[0].Repository, Platforms: r[0].Platforms}
 		res.Images = append(res.Images, r[0])
 	}
 	return diags, found

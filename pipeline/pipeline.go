@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -132,8 +133,10 @@ func statScanned(files []string) map[string]fs.FileInfo {
 // nil when gathering failed.
 func Compile(ctx context.Context, p string, lopts def.Options, opts Options) (*Result, hcl.Diagnostics) {
 	res, diags := compile(ctx, p, lopts, opts)
-	// No message, whichever phase or library wrote it, shows a secret.
-	return res, compiler.Scrub(res.Def, diags)
+	// The root cause of a pile of errors comes first, with the errors
+	// that follow from it folded in; no message, whichever phase or
+	// library wrote it, shows a secret.
+	return res, compiler.Scrub(res.Def, compiler.FoldConsequences(diags))
 }
 
 func compile(ctx context.Context, p string, lopts def.Options, opts Options) (*Result, hcl.Diagnostics) {
@@ -312,7 +315,12 @@ func gather(ctx context.Context, d *def.Definition, res *Result, opts Options) (
 		before := statScanned(files)
 		pkgs, err := scache.Scan(ctx, files, repo.ScanOptions{Workers: opts.Workers, Keyring: ring, Progress: opts.Progress})
 		if err != nil {
-			diags = append(diags, errDiag(attrRange(r.Body, "packages", r.DeclRange), "Bad package in repo "+r.Name, err.Error()))
+			dg := errDiag(attrRange(r.Body, "packages", r.DeclRange), "Bad package in repo "+r.Name, err.Error())
+			if strings.Contains(dg.Detail, "trusted key") {
+				dg.Detail = strings.TrimSuffix(dg.Detail, ".") + ". " + trustedKeys(ring, r.GPGKeys)
+				compiler.MarkFollows(dg, compiler.RepoKeysCause(r.Name))
+			}
+			diags = append(diags, dg)
 			continue
 		}
 		res.Packages[r.Name] = pkgs
@@ -420,4 +428,24 @@ func orUnknown(s string) string {
 		return "unreadable"
 	}
 	return s
+}
+
+// trustedKeys says which keys a repo's signatures are checked against:
+// the key ids of ring and the files they came from.
+func trustedKeys(ring openpgp.EntityList, files []string) string {
+	var ids []string
+	for _, e := range ring {
+		if e.PrimaryKey != nil {
+			ids = append(ids, strings.ToLower(e.PrimaryKey.KeyIdString()))
+		}
+		for _, sk := range e.Subkeys {
+			if sk.PublicKey != nil {
+				ids = append(ids, strings.ToLower(sk.PublicKey.KeyIdString()))
+			}
+		}
+	}
+	if len(ids) == 0 {
+		return fmt.Sprintf("No key of gpg_keys (%s) could be read, so no key is trusted.", strings.Join(files, ", "))
+	}
+	return fmt.Sprintf("The trusted keys are %s (from gpg_keys %s); add the key that signed the package to gpg_keys.", strings.Join(ids, ", "), strings.Join(files, ", "))
 }

@@ -7,6 +7,7 @@
 package inputfacts
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -71,7 +72,49 @@ func expand(pattern, ext string) compiler.GlobFact {
 		}
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
-	return compiler.GlobFact{Files: files}
+	g := compiler.GlobFact{Files: files}
+	if len(files) == 0 {
+		g.Missing, g.Siblings = missing(pattern)
+	}
+	return g
+}
+
+// missing returns the first path along the pattern's leading part without
+// glob characters that does not exist, and the names in its parent
+// directory; "" when that whole part exists.
+func missing(pattern string) (string, []string) {
+	static := pattern
+	segs := strings.Split(filepath.ToSlash(pattern), "/")
+	for i, s := range segs {
+		if strings.ContainsAny(s, "*?[") {
+			static = filepath.FromSlash(strings.Join(segs[:i], "/"))
+			break
+		}
+	}
+	if static == "" {
+		return "", nil
+	}
+	if _, err := os.Lstat(static); err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
+	miss := static
+	for {
+		parent := filepath.Dir(miss)
+		if parent == miss {
+			return "", nil
+		}
+		if _, err := os.Stat(parent); err == nil {
+			break
+		}
+		miss = parent
+	}
+	var names []string
+	if ents, err := os.ReadDir(filepath.Dir(miss)); err == nil {
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+	}
+	return miss, names
 }
 
 // expandPath adds path when it is a regular file (named, or ending in ext),

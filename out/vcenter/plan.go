@@ -122,6 +122,14 @@ func (p *DeployPlan) Write(w io.Writer, verbose bool) error {
 	for _, w := range p.Warnings {
 		ew.printf("Warning: %s\n\n", w)
 	}
+	// The name column is as wide as the longest name shown (long RPM
+	// paths included), so that sizes and places stay in their columns.
+	width := 60
+	for _, it := range p.Items {
+		if it.Action != Leave || verbose {
+			width = max(width, len(it.Name))
+		}
+	}
 	left := map[Kind]int{}
 	leftSize := map[Kind]int64{}
 	counts := map[Action]int{}
@@ -136,7 +144,7 @@ func (p *DeployPlan) Write(w io.Writer, verbose bool) error {
 		if it.Kind == KindFile {
 			where = ""
 		}
-		ew.printf("  %3s %-8s %-60s %10s  %s\n", actionSign[it.Action], it.Kind, it.Name, progress.Bytes(it.Size), where)
+		ew.printf("  %3s %-8s %-*s %10s  %s\n", actionSign[it.Action], it.Kind, width, it.Name, progress.Bytes(it.Size), where)
 		for _, st := range it.Steps {
 			ew.printf("        then: %s\n", st)
 		}
@@ -147,7 +155,11 @@ func (p *DeployPlan) Write(w io.Writer, verbose bool) error {
 	}
 	sort.Strings(kinds)
 	for _, k := range kinds {
-		ew.printf("  %3s %-8s %-60s %10s  unchanged\n", "=", k, fmt.Sprintf("(%d objects)", left[Kind(k)]), progress.Bytes(leftSize[Kind(k)]))
+		objects := "(1 object)"
+		if n := left[Kind(k)]; n != 1 {
+			objects = fmt.Sprintf("(%d objects)", n)
+		}
+		ew.printf("  %3s %-8s %-*s %10s  unchanged\n", "=", k, width, objects, progress.Bytes(leftSize[Kind(k)]))
 	}
 	if p.Changes() == 0 {
 		ew.printf("\n%s\n", p.NoChangesMessage())

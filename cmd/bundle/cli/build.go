@@ -134,5 +134,5 @@ func printPlan(g *Globals, p *compiler.Plan) {
 	for _, t := range p.Templates {
 		templates += len(t.Derived)
 	}
-	fmt.Fprintf(w, "\n%d repos, %d images, %d templates, %d rendered files, %s of inputs\n", len(p.Repos), len(p.Images), templates, len(p.Files), progress.Bytes(total))
+	fmt.Fprintf(w, "\n%s, %s, %s, %s, %s of inputs\n", plural(len(p.Repos), "repo"), plural(len(p.Images), "image"), plural(templates, "template"), plural(len(p.Files), "rendered file"), progress.Bytes(total))
 }

@@ -234,7 +234,7 @@ func TestBuildRefusesOnlyWhatValidateRefuses(t *testing.T) {
 				}
 				editFile(t, d, "bundle.lock.hcl", string(b[i-len(`"sha256:`):i+1]), `"sha256:`+other)
 			}},
-		{name: "missing image archive", want: "Missing input file", lock: 1, image: true,
+		{name: "missing image archive", want: "Missing image source", lock: 1, image: true,
 			prepare: func(t *testing.T, d string) {
 				if err := os.Remove(filepath.Join(d, "images", "nginx-1.7.9.tar")); err != nil {
 					t.Fatal(err)
@@ -272,11 +272,11 @@ func TestBuildRefusesOnlyWhatValidateRefuses(t *testing.T) {
 			}},
 		{name: "RPM with a corrupt payload", want: "Bad package in repo mesos", lock: 0,
 			prepare: func(t *testing.T, d string) { flipByte(t, rpm(d, "mesos-0.22.0-1.0.centos65.x86_64.rpm"), 50) }},
-		{name: "package glob matching nothing", want: "Missing input file", lock: 0,
+		{name: "package glob matching nothing", want: "No package matches", lock: 0,
 			prepare: func(t *testing.T, d string) {
 				editFile(t, d, "site.hcl", `packages = ["rpms/mesos-0.21.0"]`, `packages = ["rpms/mesos-0.21.0/*.srpm"]`)
 			}},
-		{name: "missing disk", want: "Missing input file", lock: 0,
+		{name: "missing disk", want: "Missing disk file", lock: 0,
 			prepare: func(t *testing.T, d string) {
 				if err := os.Remove(filepath.Join(d, "disks", "centos-6.6.vmdk")); err != nil {
 					t.Fatal(err)

@@ -51,10 +51,10 @@ func printInspection(g *Globals, in *read.Inspection) {
 	}
 	fmt.Fprintf(w, "Bundle %s %s (%s, %s)\n", m.Name, m.Version, in.Kind, signed)
 	fmt.Fprintf(w, "  built by %s, epoch %d, definition sha256 %s\n", m.Builder, m.Epoch, short(m.DefinitionSHA256))
-	fmt.Fprintf(w, "  %d files, %s, from %d inputs\n", in.Files, progress.Bytes(in.Bytes), len(m.Inputs))
+	fmt.Fprintf(w, "  %s, %s, from %s\n", plural(in.Files, "file"), progress.Bytes(in.Bytes), plural(len(m.Inputs), "input"))
 	fmt.Fprintln(w)
 	for _, r := range m.Repos {
-		fmt.Fprintf(w, "repo %s %s\t%s/\t%d packages\n", r.Name, r.Version, r.Dir, len(r.Packages))
+		fmt.Fprintf(w, "repo %s %s\t%s/\t%s\n", r.Name, r.Version, r.Dir, plural(len(r.Packages), "package"))
 		for _, p := range r.Packages {
 			sig := "unsigned"
 			if len(p.Signatures) > 0 {
@@ -94,7 +94,8 @@ func printInspection(g *Globals, in *read.Inspection) {
 		fmt.Fprintf(w, "template %s\t%s\t%s\tovf sha256 %s\n", t.Name, t.OVF, ova, short(t.SHA256))
 	}
 	for _, t := range m.Targets {
-		fmt.Fprintf(w, "target %s\tdatacenter %s\tdatastore %s\tfolder %s\n", t.Name, t.Datacenter, t.Datastore, t.Folder)
+		fmt.Fprintf(w, "target %s\tdatacenter %s\tdatastore %s\tfolder %s\tlibrary %s\tregistry %s\n",
+			t.Name, orDash(t.Datacenter), orDash(t.Datastore), orDash(t.Folder), orDash(t.Library), orDash(t.Registry))
 	}
 }
 
@@ -114,6 +115,14 @@ func attrs(m map[string]string) string {
 func short(s string) string {
 	if len(s) > 12 {
 		return s[:12]
+	}
+	return s
+}
+
+// orDash is s, or "-" when it is empty (a field the definition left unset).
+func orDash(s string) string {
+	if s == "" {
+		return "-"
 	}
 	return s
 }

@@ -58,7 +58,7 @@ unless it is given --update-lock.`,
 			for _, l := range locked {
 				fmt.Fprintf(g.Out, "image %s\t%s\t%s\n", printable(l.Name), printable(l.Ref), l.Digest)
 			}
-			fmt.Fprintf(g.Out, "Wrote %s (%d images).\n", printable(lockPath), len(locked))
+			fmt.Fprintf(g.Out, "Wrote %s (%s).\n", printable(lockPath), plural(len(locked), "image"))
 			return nil
 		},
 	}

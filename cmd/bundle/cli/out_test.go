@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -60,6 +61,10 @@ func TestBuildVerifyInspectDiff(t *testing.T) {
 	code, stdout, _ = run(t, "inspect", res.Dir)
 	if code != 0 || !strings.Contains(stdout, "mesos-0.22.0-1.0.centos65.x86_64") || !strings.Contains(stdout, "cluster mesos01") {
 		t.Fatalf("inspect: %d\n%s", code, stdout)
+	}
+	// The target line names everything a deploy goes to.
+	if !regexp.MustCompile(`(?m)^target site +datacenter DC1 +datastore vsanDatastore +folder bde/templates +library bundles +registry -$`).MatchString(stdout) {
+		t.Errorf("inspect's target line is not complete:\n%s", stdout)
 	}
 	// A tar.gz of the same definition, then damage the directory.
 	dist2 := filepath.Join(t.TempDir(), "dist")

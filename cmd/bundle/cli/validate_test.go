@@ -178,7 +178,7 @@ func TestValidateBrokenDefinitions(t *testing.T) {
 		{name: "missing var file", args: []string{"--var-file", "FILE:nope.vars.hcl"}, summary: "Cannot read variable file", detail: "nope.vars.hcl"},
 		{name: "malformed --var", args: []string{"--var", "count"}, summary: "Invalid --var option", detail: `"count" is not of the form name=value`},
 		{name: "var file wrong type", args: []string{"--var-file", "FILE:site.vars.hcl"}, files: map[string]string{"site.vars.hcl": "count = «\"many\"\n"}, summary: "Invalid value for variable"},
-		{name: "missing input file", old: `packages = ["rpms"]`, new: `«packages = ["rpms/none-*.rpm"]`, summary: "Missing input file"},
+		{name: "missing input file", old: `packages = ["rpms"]`, new: `«packages = ["rpms/none-*.rpm"]`, summary: "No package matches"},
 		{name: "unknown role in distro", old: `roles   = ["zookeeper", "mesos_master", "mesos_slave", "mesos_marathon"]`, new: `«roles   = ["zookeeper", "mesos_master", "mesos_slav", "mesos_marathon"]`, summary: "Unknown role", detail: `Did you mean "mesos_slave"?`},
 		{name: "role not in distro", old: `roles           = ["mesos_slave"]`, new: `«roles           = ["mesos_slave", "mesos_docker"]`, summary: "Role not in distro"},
 		{name: "negative instances", old: "instances       = 3", new: "«instances       = -1", summary: "Invalid instance count"},
