@@ -115,7 +115,7 @@ func (c *compiler) loadRef(a *def.App) string {
 	}
 	tag := "sha256-" + digest
 	if !dockersave.ValidRepository(repo) || !dockersave.ValidTag(tag) {
-		c.errorf(attrRange(im.Body, "ref", im.DeclRange), "Image cannot run on the cluster's Docker",
+		c.errorf(attrRange(im.Body, "ref", im.DeclRange), "Image name Docker cannot load",
 			"Image %q would be loaded as %s:%s, which the cluster's %s does not accept as a repository and tag (lower-case path components; a tag of at most 128 letters, digits, '_', '.', '-').", im.Name, repo, tag, docker)
 		return im.Ref
 	}

@@ -24,7 +24,6 @@ var sharedSummaries = map[string]string{
 	"Invalid reference":             "a reference that is not TYPE.NAME, or names another type",
 	"Invalid storage type":          "storage of a storage_profile and type of a node group's storage",
 	"Invalid value for variable":    "a variable's value of the wrong type, from each source, or failing validation",
-	"Kept version not found":        "with and without a manifest to merge from",
 	"Mesos flag given twice":        "in mesos_*_flags over a flag the bundle gives, and among the files mesos-init-wrapper reads",
 	"Unknown Mesos flag":            "named in mesos_*_flags, or given by a file mesos-init-wrapper reads",
 	"Invalid Mesos flag value":      "a value that is not one non-empty line, and one the flag's type does not parse",

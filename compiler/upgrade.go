@@ -52,7 +52,7 @@ func (c *compiler) siteManifest() ([]oldEntry, bool) {
 	for i, raw := range raws {
 		var e oldEntry
 		if err := json.Unmarshal(raw, &e.manifestDistro); err != nil || e.Name == "" {
-			c.errorf(rng, "Invalid manifest", "Entry %d of the site's manifest %q is not a distro with a name (BDE's Distro: name, vendor, version, packages).", i+1, u.Manifest)
+			c.errorf(rng, "Invalid manifest entry", "Entry %d of the site's manifest %q is not a distro with a name (BDE's Distro: name, vendor, version, packages).", i+1, u.Manifest)
 			return nil, false
 		}
 		if seen[e.Name] {
