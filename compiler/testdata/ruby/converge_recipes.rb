@@ -23,6 +23,7 @@
 # providers_for).
 require 'erubis'
 require 'json'
+require 'net/http' # libraries/upgrade.rb, before Dir.glob is redirected
 
 DIR, CB, CLUSTER, GROUP, ROOT, ROLES = ARGV
 # BUNDLE_TEST_INDEXED: JSON { group: [[facet_index...] per search...] }.
@@ -85,6 +86,12 @@ class FakeResource
     c.nil? ? @props[:cookbook] : (@props[:cookbook] = c)
   end
 
+  # ruby_block's block: kept, not run (the wait it holds is tested with
+  # a loopback master by upgrade_wait.rb).
+  def block(&b)
+    b.nil? ? @props[:block] : (@props[:block] = b)
+  end
+
   %w(source owner group mode recursive command supports code version arch allow_downgrade).each do |m|
     define_method(m) { |*args| args.empty? ? @props[m.to_sym] : (@props[m.to_sym] = args.size == 1 ? args[0] : args) }
   end
@@ -119,7 +126,7 @@ class FakeRecipe
     @polls = {}
   end
 
-  %w(template directory link file package yum_package cookbook_file service execute bash remote_file).each do |t|
+  %w(template directory link file package yum_package cookbook_file service execute bash remote_file ruby_block).each do |t|
     define_method(t) do |name, &blk|
       r = FakeResource.new(t, name, @cookbook_name.to_s)
       r.instance_eval(&blk) if blk
@@ -208,6 +215,7 @@ class << node
 end
 
 load File.join(DIR, 'libraries', 'site.rb')
+load File.join(DIR, 'libraries', 'upgrade.rb')
 cl = data['clusters'][CLUSTER]
 hosts = {}
 cl['group_order'].each do |g|
@@ -262,7 +270,7 @@ if master
   svcs << 'chronos' if roles.include?('mesos_chronos')
   svcs << 'marathon' if roles.include?('mesos_marathon')
   svcs.each { |svc| init_job.call(svc, 'start') }
-  upstream.call('bash', 'restart-mesos-master').action(:nothing)
+  svcs.each { |svc| upstream.call('bash', "restart-#{svc}").action(:nothing) }
 end
 if slave
   if roles.include?('mesos_docker')
@@ -287,6 +295,17 @@ if slave
 end
 recipe.run('after_mesos') if master || slave
 recipe.run('haproxy')
+
+# Chef resolves string notifications when the run converges and fails on
+# one whose target is not in the resource collection.
+names = {}
+rc.resource_collection.each { |r| names[r.to_s] = true }
+rc.resource_collection.each do |r|
+  r.notifications.each do |_action, target, _timing|
+    next if names[target]
+    raise "resource #{r} is configured to notify resource #{target}, but #{target} cannot be found in the resource collection"
+  end
+end
 
 # Chef 11 renders a template with Erubis::Eruby in an Erubis::Context
 # holding the resource's variables.
@@ -316,6 +335,8 @@ rc.resource_collection.each do |r|
     steps << { 'op' => 'package', 'name' => r.name, 'version' => r.props[:version].to_s, 'arch' => r.props[:arch].to_s }
   when 'directory'
     steps << { 'op' => 'mkdir', 'path' => r.name }
+  when 'ruby_block'
+    steps << { 'op' => 'ruby_block', 'name' => r.name }
   when 'template'
     files[r.name] = r.props[:cookbook] == CB ? render(DIR, r.props[:source], r.props[:variables]) : 'upstream'
     modes[r.name] = [r.props[:owner], r.props[:mode]]

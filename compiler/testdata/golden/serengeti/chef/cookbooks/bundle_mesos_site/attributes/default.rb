@@ -274,6 +274,7 @@ bundle_data = {
       }
     }
   },
+  "master_wait_seconds" => 1800,
   "version" => "2015.03.1"
 }
 default["bundle_mesos_site"] = bundle_data
