@@ -104,10 +104,28 @@ func previousSite(t *testing.T) string {
 // writes rendered from serengeti-pantry's templates.
 func convergeSteps(t *testing.T, p *Plan, cookbook, group, pantry string) []simStep {
 	t.Helper()
+	return convergeAt(t, p, cookbook, group, pantry, t.TempDir()).Steps
+}
+
+// simRun is what the stand-in converge reports: its steps and every
+// resource of the run with its action and notifications.
+type simRun struct {
+	Steps     []simStep `json:"steps"`
+	Resources []struct {
+		ID            string     `json:"id"`
+		Action        string     `json:"action"`
+		Notifications [][]string `json:"notifications"`
+	} `json:"resources"`
+}
+
+// convergeAt runs the recipes for one node whose file system is root (what
+// File.exist? and Dir.glob see at compile time).
+func convergeAt(t *testing.T, p *Plan, cookbook, group, pantry, root string) simRun {
+	t.Helper()
 	ruby := needTool(t, "ruby", "ruby")
 	script := filepath.Join(testutil.ModuleRoot(t), "compiler", "testdata", "ruby", "converge_recipes.rb")
 	roles := writePlanFiles(t, p, RolesDir)
-	cmd := exec.Command(ruby, script, cookbook, CookbookName(p.Name), "mesos01", group, t.TempDir(), roles)
+	cmd := exec.Command(ruby, script, cookbook, CookbookName(p.Name), "mesos01", group, root, roles)
 	cmd.Env = append(os.Environ(), "PANTRY_TEMPLATES="+pantry)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -115,13 +133,11 @@ func convergeSteps(t *testing.T, p *Plan, cookbook, group, pantry string) []simS
 	if err != nil {
 		t.Fatalf("running the recipes for %s: %v\n%s", group, err, stderr.String())
 	}
-	var n struct {
-		Steps []simStep `json:"steps"`
-	}
+	var n simRun
 	if err := json.Unmarshal(out, &n); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	return n.Steps
+	return n
 }
 
 type simStep struct {
@@ -137,6 +153,9 @@ type simNode struct {
 	faults []string
 	// bundle holds the paths the bundle's cookbook wrote.
 	bundle map[string]bool
+	// updated holds the packages a package step installed or changed
+	// (a Chef package resource that was updated, so its notifications fire).
+	updated map[string]bool
 }
 
 type rpmFile struct{ path, name, vr, arch string }
@@ -203,14 +222,18 @@ func (n *simNode) install(name, version, arch string) {
 		}
 		return
 	}
-	if version == "" {
-		if _, err := n.rpm("-q", name); err == nil {
-			return
-		}
+	installed, err := n.rpm("-q", "--qf", "%{VERSION}-%{RELEASE}.%{ARCH}", name)
+	if err == nil && (version == "" || installed == pick.vr+"."+pick.arch) {
+		return // yum: nothing to do, the resource is not updated
 	}
 	if out, err := n.rpm("-U", "--oldpackage", "--replacepkgs", "--nodeps", "--noscripts", pick.path); err != nil {
 		n.faultf("rpm -U %s: %v\n%s", filepath.Base(pick.path), err, out)
+		return
 	}
+	if n.updated == nil {
+		n.updated = map[string]bool{}
+	}
+	n.updated[name] = true
 }
 
 // replay applies the converge's steps in order.
@@ -429,6 +452,15 @@ func simulateGroup(t *testing.T, judgesDir string, site simSite, p *Plan, group 
 	}
 	n := newSimNode(t, filepath.Join(inputsDir, "rpms", "mesos-"+site.mesos))
 	n.replay(steps)
+	return judgeNode(t, judgesDir, site, p, group, n)
+}
+
+// judgeNode judges a converged node of group: nothing shadowed, every init
+// job's program installed, the real wrapper's command line for each daemon
+// accepted by stout's rules for site.mesos and carrying the definition's
+// quorum, ZooKeeper URL and attributes. It returns the faults found.
+func judgeNode(t *testing.T, judgesDir string, site simSite, p *Plan, group string, n *simNode) []string {
+	t.Helper()
 	n.leftovers()
 	jobs := n.checkInitJobs()
 
@@ -839,6 +871,129 @@ func TestNodeExactVersions(t *testing.T) {
 			}
 			n.replay(steps)
 			for _, f := range n.faults {
+				t.Error(f)
+			}
+			for name, vr := range tc.want {
+				out, err := n.rpm("-q", "--qf", "%{VERSION}-%{RELEASE}", name)
+				if err != nil || out != vr {
+					t.Errorf("%s installed: %q (%v), want %s", name, out, err, vr)
+				}
+			}
+		})
+	}
+}
+
+// releaseOne is the example as release 1 had it: cluster mesos01 on Mesos
+// 0.21.0 and Marathon 0.7.5 (distro mesos-previous: the same groups, the
+// older packages), before any upgrade block named it as running.
+func releaseOne(t *testing.T) string {
+	t.Helper()
+	text := exampleHCL(t)
+	for _, r := range []struct{ old, new string }{
+		{"distro   = distro.mesos\n  marathon = \"0.8.0\"", "distro   = distro.mesos-previous\n  marathon = \"0.7.5\""},
+		{"  running {\n    distro  = \"mesos\"\n    version = \"0.21.0\"\n  }\n", ""},
+	} {
+		if !strings.Contains(text, r.old) {
+			t.Fatalf("the example's cluster mesos01 no longer has %q", r.old)
+		}
+		text = strings.Replace(text, r.old, r.new, 1)
+	}
+	return text
+}
+
+// A node upgraded from release 1 (Mesos 0.21.0, Marathon 0.7.5) to release
+// 2 (the example: 0.22.0, 0.8.0) on one scratch root, with the real rpm -U:
+// the first converge restarts nothing and waits for nothing; the second
+// brings every package to release 2's version, notifies the restart of
+// each daemon whose package changed, on a slave waits for a master on
+// 0.22.0 before its Mesos package changes, and leaves a command line that
+// the real 0.22.0 wrapper and stout's rules for 0.22.0 accept (no
+// --checkpoint, nothing shadowed).
+func TestNodeUpgrade(t *testing.T) {
+	j := judges(t)
+	pantry := filepath.Join(j, "serengeti-pantry/cookbooks/mesos/templates/default")
+	p1, diags := compileFacts(t, releaseOne(t), nil)
+	if errs := errorsOf(diags); len(errs) > 0 {
+		t.Fatalf("release 1 does not compile:%s", diagText(errs))
+	}
+	site := simSites(t)[0]
+	p2, diags := compileFacts(t, site.text, nil)
+	if errs := errorsOf(diags); len(errs) > 0 {
+		t.Fatalf("release 2 does not compile:%s", diagText(errs))
+	}
+	cb1, cb2 := writePlanFiles(t, p1, cookbookPrefix(p1)), writePlanFiles(t, p2, cookbookPrefix(p2))
+	for _, tc := range []struct {
+		group    string
+		restarts map[string][]string // package -> restarts notified
+		wait     bool
+		want     map[string]string
+	}{
+		{"master", map[string][]string{
+			"mesos": {"bash[restart-mesos-master]"}, "marathon": {"bash[restart-marathon]"}},
+			false, map[string]string{"mesos": "0.22.0-1.0.centos65", "marathon": "0.8.0-1.0.146.el6"}},
+		{"fast", map[string][]string{"mesos": {"bash[restart-mesos-slave]"}}, true, map[string]string{"mesos": "0.22.0-1.0.centos65"}},
+		{"bulk", map[string][]string{"mesos": {"bash[restart-mesos-slave]"}}, true, map[string]string{"mesos": "0.22.0-1.0.centos65"}},
+	} {
+		t.Run(tc.group, func(t *testing.T) {
+			n := newSimNode(t, filepath.Join(inputsDir, "rpms", "mesos-0.21.0"), filepath.Join(inputsDir, "rpms", "mesos-0.22.0"))
+			// The restarts the run's updated package resources notify.
+			notified := func(r simRun) map[string][]string {
+				out := map[string][]string{}
+				for _, res := range r.Resources {
+					name, ok := strings.CutPrefix(res.ID, "yum_package[")
+					if !ok || !n.updated[strings.TrimSuffix(name, "]")] {
+						continue
+					}
+					for _, nt := range res.Notifications {
+						if nt[0] != "run" || nt[2] != "delayed" {
+							t.Errorf("%s notifies %q", res.ID, nt)
+						}
+						out[strings.TrimSuffix(name, "]")] = append(out[strings.TrimSuffix(name, "]")], nt[1])
+					}
+				}
+				return out
+			}
+			waits := func(r simRun) bool {
+				block, pkg := -1, -1
+				for i, s := range r.Steps {
+					if s.Op == "ruby_block" && strings.Contains(s.Name, "Mesos master on 0.22.0") {
+						block = i
+					}
+					if s.Op == "package" && s.Name == "mesos" && pkg < 0 {
+						pkg = i
+					}
+				}
+				if block > pkg {
+					t.Errorf("the wait for a master comes after the mesos package")
+				}
+				return block >= 0
+			}
+
+			first := convergeAt(t, p1, cb1, tc.group, pantry, n.root)
+			if waits(first) {
+				t.Error("release 1's first converge waits for a master")
+			}
+			n.replay(first.Steps)
+			if len(n.updated) == 0 {
+				t.Error("release 1's first converge installs nothing")
+			}
+			if got := notified(first); len(got) > 0 {
+				t.Errorf("release 1's first converge notifies restarts: %v", got)
+			}
+			n.updated = nil
+			if faults := judgeNode(t, j, simSite{"release 1", "", "0.21.0"}, p1, tc.group, n); len(faults) > 0 {
+				t.Fatalf("release 1 does not run: %q", faults)
+			}
+
+			second := convergeAt(t, p2, cb2, tc.group, pantry, n.root)
+			if got := waits(second); got != tc.wait {
+				t.Errorf("release 2's converge waits for a master: %v, want %v", got, tc.wait)
+			}
+			n.replay(second.Steps)
+			if got := notified(second); !maps.EqualFunc(got, tc.restarts, slices.Equal) {
+				t.Errorf("release 2's converge restarts %v, want %v", got, tc.restarts)
+			}
+			for _, f := range judgeNode(t, j, site, p2, tc.group, n) {
 				t.Error(f)
 			}
 			for name, vr := range tc.want {

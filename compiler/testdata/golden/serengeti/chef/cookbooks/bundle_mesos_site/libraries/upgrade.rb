@@ -72,6 +72,6 @@ module BundleUpgrade
       sleeper.call(interval)
     end
     said = masters.map { |h| "#{h}:#{port} (#{answers[h]})" }.join(', ')
-    raise "bundle: this slave moves from Mesos #{installed} to #{want}, masters first, but no master answered GET /master/state.json with version #{want} within #{wait.to_i} s: #{said}. Upgrade the masters (cluster config again once they run #{want})"
+    raise "bundle: this slave moves from Mesos #{installed} to #{want}, masters first, but no master answered GET /master/state.json with version #{want} within #{wait == wait.to_i ? wait.to_i : wait} s: #{said}. Upgrade the masters (cluster config again once they run #{want})"
   end
 end
