@@ -67,7 +67,7 @@ func TestSlaveWaitsForMaster(t *testing.T) {
 		{"master upgrades meanwhile", "0.21.0", []string{"0.21.0", "0.21.0", "0.22.0"}, "5", []string{"up"}, true, 3, nil},
 		{"downgrade waits too", "0.23.0", []string{"0.23.0", "0.22.0"}, "5", []string{"up"}, true, 2, nil},
 		{"never", "0.21.0", []string{"0.21.0"}, "0.5", []string{"down", "up"}, false, -1, []string{
-			"moves from Mesos 0.21.0 to 0.22.0", "no master answered GET /master/state.json with version 0.22.0 within 0 s",
+			"moves from Mesos 0.21.0 to 0.22.0", "no master answered GET /master/state.json with version 0.22.0 within 0.5 s",
 			"127.0.0.2:PORT (", "127.0.0.1:PORT (version 0.21.0)"}},
 		{"no master", "0.21.0", []string{"0.21.0"}, "5", nil, false, 0, []string{"its cluster has no master"}},
 	} {
