@@ -6,12 +6,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/rpmpack"
+
+	"github.com/bdebundle/bundle/internal/rpmcorpus"
 )
 
 // benchCorpus generates n small RPMs (files each) plus large RPMs of
@@ -93,19 +94,6 @@ func measure(b *testing.B, name string, args ...string) (time.Duration, float64)
 	return wall, rss / 1024
 }
 
-// best runs f n times and keeps the fastest wall time (and its RSS).
-func best(n int, f func() (time.Duration, float64)) (time.Duration, float64) {
-	var bw time.Duration
-	var br float64
-	for i := 0; i < n; i++ {
-		w, r := f()
-		if i == 0 || w < bw {
-			bw, br = w, r
-		}
-	}
-	return bw, br
-}
-
 func buildBundle(b *testing.B) string {
 	b.Helper()
 	bin := filepath.Join(b.TempDir(), "bundle")
@@ -130,60 +118,50 @@ func linkAll(b *testing.B, dir string, files []string) {
 	}
 }
 
-// benchIndex compares `bundle repo index` with createrepo_c and sha256sum
-// on one corpus.
-func benchIndex(b *testing.B, small, files, large, largeMB int) {
+// BenchmarkIndexMixed compares `bundle repo index` with createrepo_c and
+// sha256sum on the distro-like mixed corpus (internal/rpmcorpus): 400
+// packages of 1 to 120 files with xz payloads (ghost, config, directory
+// and symlink files, every dependency operator, weak dependencies,
+// changelogs of 1 to 8 entries) and five Mesos-sized packages of about
+// 1,000 files and 30 MiB. Alternated runs, min / median / max; then
+// --update with nothing changed.
+func BenchmarkIndexMixed(b *testing.B) {
 	needTools(b, "createrepo_c", "sha256sum", "/usr/bin/time")
 	bin := buildBundle(b)
 	root := b.TempDir()
-	rpms := benchCorpus(b, filepath.Join(root, "corpus"), small, files, large, largeMB)
-	sort.Strings(rpms)
+	rpms := keptCorpus(b, root, "distro-mixed-405", func(dir string) []string {
+		return genCorpus(b, dir, rpmcorpus.Options{Packages: 400, Large: 5, LargeMiB: 30, Mixed: true, Seed: 1})
+	})
 	ours, cr := filepath.Join(root, "ours"), filepath.Join(root, "cr")
 	linkAll(b, ours, rpms)
 	linkAll(b, cr, rpms)
-	var total int64
-	for _, f := range rpms {
-		fi, _ := os.Stat(f)
-		total += fi.Size()
-	}
 	// Warm the page cache so every tool reads from memory.
 	measure(b, "sha256sum", rpms...)
+	const runs = 5
 	b.ResetTimer()
-	const runs = 3
-	shaT, _ := best(runs, func() (time.Duration, float64) { return measure(b, "sha256sum", rpms...) })
-	crT, crRSS := best(runs, func() (time.Duration, float64) {
-		os.RemoveAll(filepath.Join(cr, "repodata"))
-		return measure(b, "createrepo_c", "--workers", "2", "--no-database", "-q", cr)
-	})
-	ourT, ourRSS := best(runs, func() (time.Duration, float64) {
+	ourCmd := []string{bin, "repo", "index", "--workers", "2", "--epoch", "1426032000", "-q", ours}
+	crCmd := []string{"createrepo_c", "--workers", "2", "--no-database", "-q", cr}
+	full := alternate(b, runs, ourCmd, crCmd, func() {
 		os.RemoveAll(filepath.Join(ours, "repodata"))
-		return measure(b, bin, "repo", "index", "--workers", "2", "--epoch", "1426032000", "-q", ours)
+		os.RemoveAll(filepath.Join(cr, "repodata"))
 	})
-	crU, crURSS := best(runs, func() (time.Duration, float64) {
-		return measure(b, "createrepo_c", "--update", "--workers", "2", "--no-database", "-q", cr)
+	sha := alternate(b, 3, ourCmd, append([]string{"sha256sum"}, rpms...), func() {
+		os.RemoveAll(filepath.Join(ours, "repodata"))
 	})
-	ourU, ourURSS := best(runs, func() (time.Duration, float64) {
-		return measure(b, bin, "repo", "index", "--update", "--workers", "2", "--epoch", "1426032000", "-q", ours)
-	})
+	crUCmd := append([]string{crCmd[0], "--update"}, crCmd[1:]...)
+	ourUCmd := append([]string{bin, "repo", "index", "--update"}, ourCmd[3:]...)
+	upd := alternate(b, 3, ourUCmd, crUCmd, func() {})
 	b.StopTimer()
 	if err := VerifyRepodata(b.Context(), ours); err != nil {
 		b.Fatal(err)
 	}
-	s := func(d time.Duration) float64 { return d.Seconds() }
-	b.ReportMetric(s(ourT)/s(crT), "x-createrepo_c")
-	b.ReportMetric(s(ourU)/s(crU), "x-createrepo_c-update")
-	b.ReportMetric(s(ourT)/s(shaT), "x-sha256sum")
-	b.ReportMetric(ourRSS, "MiB-rss")
-	b.ReportMetric(crRSS, "MiB-rss-createrepo_c")
+	full.report(b, "")
+	upd.report(b, "-update")
+	_, ow, _ := stats(sha.ours, wallOf)
+	_, sw, _ := stats(sha.refs, wallOf)
+	b.ReportMetric(ow/sw, "x-sha256sum")
 	b.ReportMetric(float64(len(rpms)), "packages")
-	b.ReportMetric(float64(total)/(1<<20), "MiB-corpus")
-	b.Logf("%d packages, %.1f MiB: bundle %.3fs (%.0f MiB RSS), createrepo_c %.3fs (%.0f MiB), sha256sum %.3fs; "+
-		"--update: bundle %.3fs (%.0f MiB), createrepo_c %.3fs (%.0f MiB)",
-		len(rpms), float64(total)/(1<<20), s(ourT), ourRSS, s(crT), crRSS, s(shaT), s(ourU), ourURSS, s(crU), crURSS)
+	sha.refCmd = []string{"sha256sum", "(the RPMs)"}
+	b.Logf("%d distro-like RPMs (%s), %d runs alternated, min / median / max:\n%s\n  against hashing the files:\n%s\n  --update, nothing changed:\n%s",
+		len(rpms), corpusSize(rpms), runs, full, sha, upd)
 }
-
-// BenchmarkIndexMixed: a few hundred packages, five of them 40 MiB.
-func BenchmarkIndexMixed(b *testing.B) { benchIndex(b, 300, 24, 5, 40) }
-
-// BenchmarkIndexSmall: thousands of small packages.
-func BenchmarkIndexSmall(b *testing.B) { benchIndex(b, 3000, 12, 0, 0) }
