@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/bdebundle/bundle/internal/osfs"
 	"github.com/bdebundle/bundle/internal/progress"
@@ -123,6 +124,20 @@ func Index(ctx context.Context, dir string, opts IndexOptions) (*IndexResult, er
 				cache = nil
 			}
 		}
+		if err := sp.finish(); err != nil {
+			return err
+		}
+		if err := os.Chmod(tmp, 0o755); err != nil {
+			return err
+		}
+		// The three files are written while the scan runs, each package's
+		// elements as soon as it and those before it are read (ordered).
+		// primary's <time file> is the epoch: when none is given it is the
+		// newest build time, known only after the scan, and primary's
+		// elements go to the spill file and are written after it.
+		streamPrimary := opts.Epoch != 0
+		ord := newOrdered(len(paths), streamPrimary)
+		defer ord.abort()
 		sigs := make([]*PackageSignatures, len(paths))
 		var reuse func(int, string, fs.FileInfo) bool
 		if cache != nil {
@@ -145,17 +160,61 @@ func Index(ctx context.Context, dir string, opts IndexOptions) (*IndexResult, er
 				return true
 			}
 		}
+		wopts := WriteOptions{Revision: opts.Revision, Timestamp: opts.Epoch, SignKey: opts.SignKey}
+		frags := ord.fragments(sp, opts.Epoch)
+		recs := make([]repomdRecord, 3)
+		// A writer that fails stops the scan (through sctx) and the other
+		// writers (through ord); a scan that fails stops the writers.
+		sctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		var wg errgroup.Group
+		writeJob := func(k int, frags fragments) {
+			job := metadataJobs(len(paths), frags)[k]
+			wg.Go(func() error {
+				rec, err := writeXMLGz(sctx, tmp, job.typ, job.head, job.foot, len(paths), job.frag, !wopts.NoSync)
+				recs[k] = rec
+				if err != nil && !errors.Is(err, errAborted) {
+					ord.abort()
+					cancel()
+				}
+				return err
+			})
+		}
+		for k := range recs {
+			if k > 0 || streamPrimary {
+				writeJob(k, frags)
+			}
+		}
 		sopts := ScanOptions{Workers: opts.Workers, Keyring: opts.Keyring, Progress: opts.Progress, Root: dir}
-		err = scanEach(ctx, paths, sopts, reuse, func(i int, p *Package) error {
-			sigs[i] = packageSignatures(p.Location, p.NEVRA(), p)
-			r, err := sp.put(p)
-			sp.recs[i] = r
-			return err
+		err = scanEachHooks(sctx, paths, sopts, scanHooks{
+			reuse: reuse,
+			emit: func(i int, p *Package) error {
+				sigs[i] = packageSignatures(p.Location, p.NEVRA(), p)
+				rec := spillRec{size: p.Size, buildTime: p.BuildTime, set: true}
+				if !streamPrimary {
+					r, err := sp.putPrimary(p)
+					if err != nil {
+						return err
+					}
+					rec = r
+				}
+				sp.recs[i] = rec
+				ord.put(i, renderElems(p, streamPrimary))
+				return nil
+			},
+			admit:   ord.admit,
+			settled: func(i int) { ord.settle(i, sp.recs[i].set) },
 		})
 		if err != nil {
+			ord.abort()
+			if werr := wg.Wait(); werr != nil && !errors.Is(werr, errAborted) && ctx.Err() == nil {
+				return werr // the scan stopped because a writer failed
+			}
 			return err
 		}
 		if err := sp.finish(); err != nil {
+			ord.abort()
+			wg.Wait()
 			return err
 		}
 		res.Signatures = []PackageSignatures{}
@@ -175,9 +234,15 @@ func Index(ctx context.Context, dir string, opts IndexOptions) (*IndexResult, er
 		if cache != nil {
 			res.Reused = int(cache.hits)
 		}
-		wopts := WriteOptions{Revision: opts.Revision, Timestamp: ts, SignKey: opts.SignKey}
+		wopts.Timestamp = ts
 		wt := progress.Or(opts.Progress).Start(fmt.Sprintf("writing repodata of %d packages", len(paths)), -1)
-		err = writeRepodataDir(ctx, tmp, len(paths), sp.fragments(ts), wopts)
+		if !streamPrimary {
+			writeJob(0, sp.fragments(ts))
+		}
+		err = wg.Wait()
+		if err == nil {
+			err = writeRepomd(ctx, tmp, recs, wopts)
+		}
 		wt.Done(err)
 		if err != nil {
 			return err

@@ -247,3 +247,34 @@ func keptCorpus(b *testing.B, root, name string, gen func(dir string) []string) 
 	sort.Strings(rpms)
 	return rpms
 }
+
+// BenchmarkIndexInProcess runs Index in this process on the kept corpora
+// (generated on first use, as for the benchmarks above), for profiling:
+//
+//	go test -run '^$' -bench 'IndexInProcess/small-4000' -cpuprofile cpu.out ./repo/
+//	go tool pprof -top repo.test cpu.out
+func BenchmarkIndexInProcess(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		o    rpmcorpus.Options
+	}{
+		{"small-4000", rpmcorpus.Options{Packages: 4000, Seed: 1}},
+		{"small-20000", rpmcorpus.Options{Packages: 20000, Seed: 1}},
+		{"mixed-405", rpmcorpus.Options{Packages: 400, Large: 5, LargeMiB: 30, Mixed: true, Seed: 1}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			root := b.TempDir()
+			name := "distro-" + c.name
+			rpms := keptCorpus(b, root, name, func(dir string) []string { return genCorpus(b, dir, c.o) })
+			dir := filepath.Join(root, "repo")
+			linkAll(b, dir, rpms)
+			b.ResetTimer()
+			for range b.N {
+				os.RemoveAll(filepath.Join(dir, "repodata"))
+				if _, err := Index(b.Context(), dir, IndexOptions{Workers: 2, Epoch: 1426032000}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

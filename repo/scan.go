@@ -87,6 +87,63 @@ func Scan(ctx context.Context, paths []string, opts ScanOptions) ([]*Package, er
 // paths and its Location set. reuse and emit are called from several
 // goroutines at once; an error from emit stops the scan.
 func scanEach(ctx context.Context, paths []string, opts ScanOptions, reuse func(i int, path string, fi fs.FileInfo) bool, emit func(i int, p *Package) error) error {
+	return scanEachHooks(ctx, paths, opts, scanHooks{reuse: reuse, emit: emit})
+}
+
+// scanHooks are what scanEachHooks calls. reuse and emit are as for
+// scanEach. admit, when set, is called (from one goroutine, in dispatch
+// order) before the i-th file is handed to a worker, except for the few
+// large files read first (scanOrder), and may block to bound the work in
+// flight. settled, when set, is called once a file is done with,
+// whether it was reused, emitted or failed (not for files never started
+// because the scan was cancelled).
+type scanHooks struct {
+	reuse   func(i int, path string, fi fs.FileInfo) bool
+	emit    func(i int, p *Package) error
+	admit   func(i int)
+	settled func(i int)
+}
+
+// largeFirst is how many of the largest files (of at least largeFile
+// bytes) a scan starts with; the rest are read in the order given, so that
+// a consumer of packages in path order is fed steadily.
+const (
+	largeFirst = 16
+	largeFile  = 1 << 20
+)
+
+// scanOrder returns the order in which files are read: up to largeFirst
+// of the largest files (at least largeFile bytes) first, largest first, so
+// that no worker finishes a big file long after the rest are done; then
+// the others in the order given. nfirst is the number of the former.
+func scanOrder(sizes []int64) (order []int, nfirst int) {
+	var big []int
+	for i, s := range sizes {
+		if s >= largeFile {
+			big = append(big, i)
+		}
+	}
+	sort.SliceStable(big, func(a, b int) bool { return sizes[big[a]] > sizes[big[b]] })
+	big = big[:min(len(big), largeFirst)]
+	first := make(map[int]bool, len(big))
+	for _, i := range big {
+		first[i] = true
+	}
+	order = append(make([]int, 0, len(sizes)), big...)
+	for i := range sizes {
+		if !first[i] {
+			order = append(order, i)
+		}
+	}
+	return order, len(big)
+}
+
+func scanEachHooks(ctx context.Context, paths []string, opts ScanOptions, h scanHooks) error {
+	reuse, emit := h.reuse, h.emit
+	settled := h.settled
+	if settled == nil {
+		settled = func(int) {}
+	}
 	workers := opts.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -121,19 +178,17 @@ func scanEach(ctx context.Context, paths []string, opts ScanOptions, reuse func(
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(workers)
-	// Largest files first: the workers then stay busy until the end
-	// instead of one finishing a big file long after the rest are done.
-	order := make([]int, len(paths))
-	for i := range order {
-		order[i] = i
-	}
-	sort.SliceStable(order, func(a, b int) bool { return sizes[order[a]] > sizes[order[b]] })
-	for _, i := range order {
+	order, nfirst := scanOrder(sizes)
+	for pos, i := range order {
 		path := paths[i]
+		if h.admit != nil && pos >= nfirst {
+			h.admit(i)
+		}
 		if gctx.Err() != nil {
 			break
 		}
 		g.Go(func() error {
+			defer settled(i)
 			loc, err := location(opts.Root, path)
 			if err != nil {
 				mu.Lock()

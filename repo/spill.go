@@ -53,19 +53,15 @@ func newSpill(dir string, n int) (*spill, error) {
 	return &spill{path: path, f: f, w: bufio.NewWriterSize(f, 256<<10), recs: make([]spillRec, n)}, nil
 }
 
-// put renders p's elements into the spill file and returns their record.
-// It may be called from several goroutines at once.
-func (s *spill) put(p *Package) (spillRec, error) {
+// putPrimary renders only p's primary element into the spill file (the
+// other two are written while the scan runs) and returns its record. It may
+// be called from several goroutines at once.
+func (s *spill) putPrimary(p *Package) (spillRec, error) {
 	bp := spillBufPool.Get().(*[]byte)
 	defer spillBufPool.Put(bp)
 	b := appendPrimaryHead((*bp)[:0], p)
 	split := len(b)
 	b = appendPrimaryTail(b, p)
-	prim := len(b)
-	b = appendFilelists(b, p)
-	files := len(b) - prim
-	b = appendOther(b, p)
-	oth := len(b) - prim - files
 	*bp = b
 	if len(b) >= maxElement {
 		return spillRec{}, fmt.Errorf("reading %q: metadata of %d bytes is too large", p.Location, len(b))
@@ -76,8 +72,7 @@ func (s *spill) put(p *Package) (spillRec, error) {
 	if err != nil {
 		return spillRec{}, err
 	}
-	return spillRec{off: off, split: uint32(split), prim: uint32(prim), files: uint32(files), oth: uint32(oth),
-		size: p.Size, buildTime: p.BuildTime, set: true}, nil
+	return spillRec{off: off, split: uint32(split), prim: uint32(len(b)), size: p.Size, buildTime: p.BuildTime, set: true}, nil
 }
 
 // putRaw appends elements already rendered (those of old repodata that
@@ -149,23 +144,32 @@ func (s *spill) read(b []byte, off int64, n uint32) ([]byte, error) {
 // written as every <time file>.
 func (s *spill) fragments(fileTime int64) fragments {
 	ts := strconv.FormatInt(fileTime, 10)
+	frag := func(elem func(b []byte, r spillRec) ([]byte, error)) elemWriter {
+		var buf []byte
+		return func(w *bufio.Writer, i int) error {
+			b, err := elem(buf[:0], s.recs[i])
+			if err != nil {
+				return err
+			}
+			buf = b
+			_, err = w.Write(b)
+			return err
+		}
+	}
 	return fragments{
-		primary: func(b []byte, i int) ([]byte, error) {
-			r := s.recs[i]
+		primary: frag(func(b []byte, r spillRec) ([]byte, error) {
 			b, err := s.read(b, r.off, r.split)
 			if err != nil {
 				return nil, err
 			}
 			b = append(b, ts...)
 			return s.read(b, r.off+int64(r.split), r.prim-r.split)
-		},
-		filelists: func(b []byte, i int) ([]byte, error) {
-			r := s.recs[i]
+		}),
+		filelists: frag(func(b []byte, r spillRec) ([]byte, error) {
 			return s.read(b, r.off+int64(r.prim), r.files)
-		},
-		other: func(b []byte, i int) ([]byte, error) {
-			r := s.recs[i]
+		}),
+		other: frag(func(b []byte, r spillRec) ([]byte, error) {
 			return s.read(b, r.off+int64(r.prim)+int64(r.files), r.oth)
-		},
+		}),
 	}
 }

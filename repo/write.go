@@ -83,9 +83,9 @@ func (t teeWriter) Write(p []byte) (int, error) {
 func WriteRepodata(ctx context.Context, repoDir string, pkgs []*Package, opts WriteOptions) error {
 	return withTempRepodata(ctx, repoDir, func(tmp string) error {
 		frags := fragments{
-			primary:   func(b []byte, i int) ([]byte, error) { return appendPrimary(b, pkgs[i], opts.Timestamp), nil },
-			filelists: func(b []byte, i int) ([]byte, error) { return appendFilelists(b, pkgs[i]), nil },
-			other:     func(b []byte, i int) ([]byte, error) { return appendOther(b, pkgs[i]), nil },
+			primary:   rendered(func(b []byte, i int) []byte { return appendPrimary(b, pkgs[i], opts.Timestamp) }),
+			filelists: rendered(func(b []byte, i int) []byte { return appendFilelists(b, pkgs[i]) }),
+			other:     rendered(func(b []byte, i int) []byte { return appendOther(b, pkgs[i]) }),
 		}
 		return writeRepodataDir(ctx, tmp, len(pkgs), frags, opts)
 	})
@@ -118,9 +118,41 @@ func withTempRepodata(ctx context.Context, repoDir string, write func(tmp string
 	return nil
 }
 
-// fragments append the i-th package's element of each metadata file to b.
+// elemWriter writes the i-th package's element of a metadata file to w.
+type elemWriter func(w *bufio.Writer, i int) error
+
+// fragments are the fragments of the three metadata files.
 type fragments struct {
-	primary, filelists, other func(b []byte, i int) ([]byte, error)
+	primary, filelists, other elemWriter
+}
+
+// rendered is the elemWriter that renders each element with appendElem into
+// a buffer of its own, then writes it.
+func rendered(appendElem func(b []byte, i int) []byte) elemWriter {
+	buf := make([]byte, 0, 64<<10)
+	return func(w *bufio.Writer, i int) error {
+		buf = appendElem(buf[:0], i)
+		_, err := w.Write(buf)
+		return err
+	}
+}
+
+// xmlGzJob is one metadata file to write.
+type xmlGzJob struct {
+	typ  string
+	head []byte
+	foot string
+	frag elemWriter
+}
+
+// metadataJobs are the three metadata files of n packages: primary,
+// filelists, other.
+func metadataJobs(n int, frags fragments) [3]xmlGzJob {
+	return [3]xmlGzJob{
+		{"primary", primaryHead(n), "</metadata>", frags.primary},
+		{"filelists", filelistsHead(n), "</filelists>", frags.filelists},
+		{"other", otherHead(n), "</otherdata>", frags.other},
+	}
 }
 
 // writeRepodataDir writes the metadata of n packages, given as fragments,
@@ -129,19 +161,10 @@ func writeRepodataDir(ctx context.Context, dir string, n int, frags fragments, o
 	if err := os.Chmod(dir, 0o755); err != nil {
 		return err
 	}
-	kinds := []struct {
-		typ  string
-		head []byte
-		foot string
-		frag func([]byte, int) ([]byte, error)
-	}{
-		{"primary", primaryHead(n), "</metadata>", frags.primary},
-		{"filelists", filelistsHead(n), "</filelists>", frags.filelists},
-		{"other", otherHead(n), "</otherdata>", frags.other},
-	}
-	recs := make([]repomdRecord, len(kinds))
+	jobs := metadataJobs(n, frags)
+	recs := make([]repomdRecord, len(jobs))
 	g, gctx := errgroup.WithContext(ctx)
-	for i, k := range kinds {
+	for i, k := range jobs {
 		g.Go(func() error {
 			rec, err := writeXMLGz(gctx, dir, k.typ, k.head, k.foot, n, k.frag, !opts.NoSync)
 			recs[i] = rec
@@ -151,6 +174,12 @@ func writeRepodataDir(ctx context.Context, dir string, n int, frags fragments, o
 	if err := g.Wait(); err != nil {
 		return err
 	}
+	return writeRepomd(ctx, dir, recs, opts)
+}
+
+// writeRepomd writes repomd.xml for the metadata files recs, and its
+// signature when a key is given.
+func writeRepomd(ctx context.Context, dir string, recs []repomdRecord, opts WriteOptions) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -204,7 +233,7 @@ func writeFileSync(path string, data []byte, sync bool) error {
 
 // writeXMLGz streams one metadata file into dir as <type>.xml.gz (flushed
 // when sync is set), then renames it to its checksum-prefixed name.
-func writeXMLGz(ctx context.Context, dir, typ string, head []byte, foot string, n int, frag func([]byte, int) ([]byte, error), sync bool) (repomdRecord, error) {
+func writeXMLGz(ctx context.Context, dir, typ string, head []byte, foot string, n int, frag elemWriter, sync bool) (repomdRecord, error) {
 	tmpName := filepath.Join(dir, typ+".xml.gz")
 	f, err := os.OpenFile(tmpName, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
@@ -222,18 +251,16 @@ func writeXMLGz(ctx context.Context, dir, typ string, head []byte, foot string, 
 	if _, err := out.Write(head); err != nil {
 		return repomdRecord{}, fmt.Errorf("writing %q: %w", tmpName, err)
 	}
-	buf := make([]byte, 0, 64<<10)
 	for i := range n {
 		if i%256 == 0 {
 			if err := ctx.Err(); err != nil {
 				return repomdRecord{}, err
 			}
 		}
-		buf, err = frag(buf[:0], i)
-		if err != nil {
-			return repomdRecord{}, err
-		}
-		if _, err := out.Write(buf); err != nil {
+		if err := frag(out, i); err != nil {
+			if errors.Is(err, errAborted) {
+				return repomdRecord{}, err
+			}
 			return repomdRecord{}, fmt.Errorf("writing %q: %w", tmpName, err)
 		}
 	}
