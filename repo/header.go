@@ -219,16 +219,45 @@ func fromHeader(h *rpmutils.RpmHeader, p *Package) error {
 	rng := h.GetRange()
 	p.HeaderStart, p.HeaderEnd = int64(rng.Start), int64(rng.End)
 
-	fileSet, err := readFiles(h, p)
+	paths, err := readFiles(h, p)
 	if err != nil {
 		return err
 	}
-	readDeps(h, p, fileSet)
+	readDeps(h, p, newFileSet(paths))
 	readChangelogs(h, p)
 	return nil
 }
 
-func readFiles(h *rpmutils.RpmHeader, p *Package) (map[string]struct{}, error) {
+// fileSet answers whether a package has a file: by looking through a short
+// list, or a map built on the first question for a long one.
+type fileSet struct {
+	paths []string
+	set   map[string]struct{}
+}
+
+func newFileSet(paths []string) *fileSet { return &fileSet{paths: paths} }
+
+func (f *fileSet) has(path string) bool {
+	if len(f.paths) <= 64 {
+		for _, p := range f.paths {
+			if p == path {
+				return true
+			}
+		}
+		return false
+	}
+	if f.set == nil {
+		f.set = make(map[string]struct{}, len(f.paths))
+		for _, p := range f.paths {
+			f.set[p] = struct{}{}
+		}
+	}
+	_, ok := f.set[path]
+	return ok
+}
+
+// readFiles fills p.Files and returns the paths as the header has them.
+func readFiles(h *rpmutils.RpmHeader, p *Package) ([]string, error) {
 	var paths []string
 	if base := hdrStrings(h, tagBaseNames); base != nil {
 		dirs := hdrStrings(h, tagDirNames)
@@ -254,7 +283,6 @@ func readFiles(h *rpmutils.RpmHeader, p *Package) (map[string]struct{}, error) {
 	if len(modes) < len(paths) || len(flags) < len(paths) {
 		return nil, errors.New("header file list is inconsistent (modes or flags missing)")
 	}
-	set := make(map[string]struct{}, len(paths))
 	p.Files = make([]File, len(paths))
 	for i, path := range paths {
 		t := ""
@@ -264,14 +292,17 @@ func readFiles(h *rpmutils.RpmHeader, p *Package) (map[string]struct{}, error) {
 		case flags[i]&rpmfileGhost != 0:
 			t = "ghost"
 		}
-		set[path] = struct{}{}
 		p.Files[i] = File{Path: cleanText(path), Type: t}
 	}
-	return set, nil
+	return paths, nil
 }
 
-func readDeps(h *rpmutils.RpmHeader, p *Package, files map[string]struct{}) {
+func readDeps(h *rpmutils.RpmHeader, p *Package, files *fileSet) {
+	// provided holds name+flags+version of each provide, as createrepo_c
+	// compares them (concatenated); nfv is built in one buffer, and a
+	// lookup with string(nfv) does not allocate.
 	provided := map[string]struct{}{}
+	var nfv []byte
 	type last struct {
 		flags, version string
 		pre            bool
@@ -289,18 +320,18 @@ func readDeps(h *rpmutils.RpmHeader, p *Package, files map[string]struct{}) {
 		for i := 0; i < n; i++ {
 			name, nflags, full := names[i], flags[i], vers[i]
 			fl := flagString(nflags)
-			nfv := name + fl + full
+			nfv = append(append(append(nfv[:0], name...), fl...), full...)
 			pre := false
 			if kind == depRequires {
 				if strings.HasPrefix(name, "rpmlib(") {
 					continue
 				}
 				if strings.HasPrefix(name, "/") {
-					if _, own := files[name]; own && isPrimaryFile(name) {
+					if isPrimaryFile(name) && files.has(name) {
 						continue
 					}
 				}
-				if _, ok := provided[nfv]; ok {
+				if _, ok := provided[string(nfv)]; ok {
 					continue
 				}
 				pre = nflags&(rpmsensePrereq|rpmsenseScriptPre|rpmsenseScriptPost) != 0
@@ -315,7 +346,7 @@ func readDeps(h *rpmutils.RpmHeader, p *Package, files map[string]struct{}) {
 			d := Dep{Name: cleanText(name), Flags: fl, Epoch: cleanText(e), Version: cleanText(v), Release: cleanText(r)}
 			switch kind {
 			case depProvides:
-				provided[nfv] = struct{}{}
+				provided[string(nfv)] = struct{}{}
 				p.Provides = append(p.Provides, d)
 			case depConflicts:
 				p.Conflicts = append(p.Conflicts, d)

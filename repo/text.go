@@ -11,6 +11,14 @@ import (
 // newline and carriage return cannot appear in XML 1.0 and are dropped too
 // (createrepo_c refuses such packages instead).
 func cleanText(s string) string {
+	// Most header text is printable ASCII: one pass says so.
+	i := 0
+	for i < len(s) && textClean[s[i]] {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
 	if utf8.ValidString(s) {
 		if !hasForbidden(s) {
 			return s
@@ -42,6 +50,31 @@ func cleanText(s string) string {
 	return string(b)
 }
 
+// textClean marks the bytes cleanText keeps as they are without looking
+// further: printable ASCII, tab, newline and carriage return.
+var textClean = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = true
+	}
+	t['\t'], t['\n'], t['\r'] = true, true, true
+	return t
+}()
+
+// textEsc and attrEsc mark the bytes appendText and appendAttr must
+// escape (attrEsc: also every byte of a non-ASCII character).
+var textEsc, attrEsc = func() (t, a [256]bool) {
+	for _, c := range "<>&\r" {
+		t[c] = true
+	}
+	for _, c := range "<>&\"\n\r\t" {
+		a[c] = true
+	}
+	for c := 0x80; c < 0x100; c++ {
+		a[c] = true
+	}
+	return t, a
+}()
+
 func btoi(b bool) byte {
 	if b {
 		return 1
@@ -69,8 +102,15 @@ func hasForbidden(s string) bool {
 // appendText appends s escaped as XML character data, byte-compatible with
 // libxml2's serialisation (what createrepo_c writes).
 func appendText(b []byte, s string) []byte {
+	i := 0
+	for i < len(s) && !textEsc[s[i]] {
+		i++
+	}
+	if i == len(s) {
+		return append(b, s...)
+	}
 	start := 0
-	for i := 0; i < len(s); i++ {
+	for ; i < len(s); i++ {
 		var esc string
 		switch s[i] {
 		case '<':
@@ -95,8 +135,15 @@ func appendText(b []byte, s string) []byte {
 // byte-compatible with libxml2: non-ASCII characters become character
 // references.
 func appendAttr(b []byte, s string) []byte {
+	i := 0
+	for i < len(s) && !attrEsc[s[i]] {
+		i++
+	}
+	if i == len(s) {
+		return append(b, s...)
+	}
 	start := 0
-	for i := 0; i < len(s); {
+	for i < len(s) {
 		c := s[i]
 		var esc string
 		size := 1
