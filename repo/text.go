@@ -1,6 +1,7 @@
 package repo
 
 import (
+	"encoding/binary"
 	"strconv"
 	"unicode/utf8"
 )
@@ -12,11 +13,7 @@ import (
 // (createrepo_c refuses such packages instead).
 func cleanText(s string) string {
 	// Most header text is printable ASCII: one pass says so.
-	i := 0
-	for i < len(s) && textClean[s[i]] {
-		i++
-	}
-	if i == len(s) {
+	if plainText(s) {
 		return s
 	}
 	if utf8.ValidString(s) {
@@ -48,6 +45,32 @@ func cleanText(s string) string {
 		}
 	}
 	return string(b)
+}
+
+// plainText reports whether s is printable ASCII, tab, newline and
+// carriage return only, eight bytes at a time.
+func plainText(s string) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := binary.LittleEndian.Uint64([]byte(s[i : i+8]))
+		if w&highs != 0 {
+			return false
+		}
+		if (w-ones*0x20)&^w&highs != 0 { // a byte below 0x20
+			for j := i; j < i+8; j++ {
+				if !textClean[s[j]] {
+					return false
+				}
+			}
+		}
+	}
+	for ; i < len(s); i++ {
+		if !textClean[s[i]] {
+			return false
+		}
+	}
+	return true
 }
 
 // textClean marks the bytes cleanText keeps as they are without looking
