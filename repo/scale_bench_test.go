@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"testing"
@@ -254,6 +255,9 @@ func keptCorpus(b *testing.B, root, name string, gen func(dir string) []string) 
 //	go test -run '^$' -bench 'IndexInProcess/small-4000' -cpuprofile cpu.out ./repo/
 //	go tool pprof -top repo.test cpu.out
 func BenchmarkIndexInProcess(b *testing.B) {
+	// As `bundle repo index` runs (cmd/bundle/cli/repo.go).
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(24 << 20))
 	for _, c := range []struct {
 		name string
 		o    rpmcorpus.Options
