@@ -18,19 +18,26 @@ import (
 // (reused by --update) are read from there; so is primary's element when
 // its <time file> value is known only after the scan (no epoch given).
 type ordered struct {
-	mu   sync.Mutex
-	cond *sync.Cond
+	mu sync.Mutex
+	// writer wakes the writers, scan the scan's dispatcher; both wait on
+	// mu. Each is signalled only when its waiter can go on, so a package
+	// costs no wake-ups but one in orderedBatch.
+	writer, scan *sync.Cond
 	// slots[i] holds the i-th package's elements once rendered.
 	slots []*elems
 	// settled[i]: the i-th package is done with (rendered, reused or
-	// failed).
+	// failed); all before prefix are.
 	settled []bool
+	prefix  int
 	// next[k] is the package stream k needs next; only the streams in
 	// live count for admission.
-	next    [3]int
-	live    [3]bool
-	held    int
-	aborted bool
+	next [3]int
+	live [3]bool
+	held int
+	// waiting: writers waiting; scanWaits: the dispatcher waits.
+	waiting   int
+	scanWaits bool
+	aborted   bool
 }
 
 // elems is one package's rendered elements: primary's up to its <time
@@ -47,11 +54,15 @@ type elems struct {
 // of rendered elements, ahead of the slowest writer (beyond the few large
 // files read first). Two workers reading in path order stay well within
 // it; a larger one only holds more memory, which the CLI's soft heap limit
-// turns into garbage collection.
-const (
+// turns into garbage collection. A waiting writer is woken when
+// orderedBatch packages are ready for it, or the last ones.
+// (Variables so that a test can shrink the window.)
+var (
 	orderedWindow = 256
 	orderedBytes  = 2 << 20
 )
+
+const orderedBatch = 16
 
 // errAborted stops the writers when the scan failed; the scan's error is
 // the one reported.
@@ -59,7 +70,8 @@ var errAborted = errors.New("repodata writing aborted")
 
 func newOrdered(n int, streamPrimary bool) *ordered {
 	o := &ordered{slots: make([]*elems, n), settled: make([]bool, n), live: [3]bool{streamPrimary, true, true}}
-	o.cond = sync.NewCond(&o.mu)
+	o.writer = sync.NewCond(&o.mu)
+	o.scan = sync.NewCond(&o.mu)
 	return o
 }
 
@@ -74,18 +86,27 @@ func (o *ordered) minNext() int {
 	return m
 }
 
+// admits reports whether package i may be read; o.mu is held.
+func (o *ordered) admits(i int) bool {
+	m := o.minNext()
+	return o.aborted || i <= m || (i < m+orderedWindow && o.held < orderedBytes)
+}
+
 // admit blocks until package i may be read: it is within the window of
 // the slowest stream, or it is the package that stream needs.
 func (o *ordered) admit(i int) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	for !o.aborted {
-		m := o.minNext()
-		if i <= m || (i < m+orderedWindow && o.held < orderedBytes) {
-			return
+	for !o.admits(i) {
+		o.scanWaits = true
+		if o.waiting > 0 {
+			// Writers waiting for a batch may have one short of it
+			// ready: the scan waits for them now.
+			o.writer.Broadcast()
 		}
-		o.cond.Wait()
+		o.scan.Wait()
 	}
+	o.scanWaits = false
 }
 
 // put stores package i's elements.
@@ -106,12 +127,22 @@ func (o *ordered) put(i int, e *elems) {
 // or a spill record failed, and the writers stop.
 func (o *ordered) settle(i int, inSpill bool) {
 	o.mu.Lock()
+	defer o.mu.Unlock()
 	o.settled[i] = true
 	if o.slots[i] == nil && !inSpill {
 		o.aborted = true
 	}
-	o.mu.Unlock()
-	o.cond.Broadcast()
+	old := o.prefix
+	for o.prefix < len(o.settled) && o.settled[o.prefix] {
+		o.prefix++
+	}
+	// A waiting writer waits for the prefix to grow; it is woken when a
+	// batch is ready, at the end, and whenever the scan waits for it (the
+	// window is full).
+	if o.waiting > 0 && o.prefix > old && (old/orderedBatch != o.prefix/orderedBatch || o.prefix == len(o.settled) || o.scanWaits) ||
+		o.aborted {
+		o.writer.Broadcast()
+	}
 }
 
 // abort stops the writers and releases admit.
@@ -119,7 +150,8 @@ func (o *ordered) abort() {
 	o.mu.Lock()
 	o.aborted = true
 	o.mu.Unlock()
-	o.cond.Broadcast()
+	o.writer.Broadcast()
+	o.scan.Broadcast()
 }
 
 // wait returns package i's elements for stream k (nil when they are in the
@@ -128,7 +160,9 @@ func (o *ordered) wait(k, i int) (*elems, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	for !o.settled[i] && !o.aborted {
-		o.cond.Wait()
+		o.waiting++
+		o.writer.Wait()
+		o.waiting--
 	}
 	if o.aborted {
 		return nil, errAborted
@@ -139,6 +173,7 @@ func (o *ordered) wait(k, i int) (*elems, error) {
 // done records that stream k has written package i.
 func (o *ordered) done(k, i int) {
 	o.mu.Lock()
+	defer o.mu.Unlock()
 	if e := o.slots[i]; e != nil && o.live[k] {
 		e.refs--
 		if e.refs == 0 {
@@ -148,8 +183,9 @@ func (o *ordered) done(k, i int) {
 		}
 	}
 	o.next[k] = i + 1
-	o.mu.Unlock()
-	o.cond.Broadcast()
+	if o.scanWaits {
+		o.scan.Signal()
+	}
 }
 
 var elemsPool = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}

@@ -27,7 +27,17 @@ func TestIndexStreamsSameBytes(t *testing.T) {
 		{Workers: 2},
 		{Workers: 5, Epoch: rpmcorpus.BuildTime},
 		{Workers: 3},
+		{Workers: 2, Epoch: rpmcorpus.BuildTime, Revision: "small window"},
+		{Workers: 4, Revision: "small window"},
 	} {
+		if opts.Revision != "" {
+			// A window of a few packages and bytes: the scan waits for the
+			// writers all the time.
+			w, b := orderedWindow, orderedBytes
+			orderedWindow, orderedBytes = 3, 4<<10
+			defer func() { orderedWindow, orderedBytes = w, b }()
+			opts.Revision = ""
+		}
 		dir := t.TempDir()
 		linkFiles(t, dir, rpms)
 		res, err := Index(ctx, dir, opts)
