@@ -186,6 +186,9 @@ func Index(ctx context.Context, dir string, opts IndexOptions) (*IndexResult, er
 			}
 		}
 		sopts := ScanOptions{Workers: opts.Workers, Keyring: opts.Keyring, Progress: opts.Progress, Root: dir}
+		// admitted[i]: the i-th file went through the window (all but the
+		// few large ones read first).
+		admitted := make([]bool, len(paths))
 		err = scanEachHooks(sctx, paths, sopts, scanHooks{
 			reuse: reuse,
 			emit: func(i int, p *Package) error {
@@ -199,10 +202,13 @@ func Index(ctx context.Context, dir string, opts IndexOptions) (*IndexResult, er
 					rec = r
 				}
 				sp.recs[i] = rec
-				ord.put(i, renderElems(p, streamPrimary))
+				ord.put(i, renderElems(p, streamPrimary), !admitted[i])
 				return nil
 			},
-			admit:   ord.admit,
+			admit: func(i int) {
+				admitted[i] = true
+				ord.admit(i)
+			},
 			settled: func(i int) { ord.settle(i, sp.recs[i].set) },
 		})
 		if err != nil {

@@ -346,8 +346,9 @@ func precheck(f *os.File, size int64) (header []byte, headerAt int64, release fu
 var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 64<<10) }}
 
 // payloadChunk is the size of the reads that feed the payload to the
-// hashes.
-var payloadChunk = 256 << 10
+// hashes: small enough that the pooled buffers, dropped at each garbage
+// collection, cost little to allocate again.
+var payloadChunk = 64 << 10
 
 var chunkPool = sync.Pool{New: func() any { b := make([]byte, payloadChunk); return &b }}
 

@@ -50,7 +50,7 @@ func newSpill(dir string, n int) (*spill, error) {
 	if err != nil {
 		return nil, fmt.Errorf("writing %q: %w", path, err)
 	}
-	return &spill{path: path, f: f, w: bufio.NewWriterSize(f, 256<<10), recs: make([]spillRec, n)}, nil
+	return &spill{path: path, f: f, w: bufio.NewWriterSize(f, 64<<10), recs: make([]spillRec, n)}, nil
 }
 
 // putPrimary renders only p's primary element into the spill file (the

@@ -48,6 +48,7 @@ type elems struct {
 	b                  *[]byte
 	split, prim, files int
 	refs               int // writers that have yet to write it
+	size               int // counted against the window
 }
 
 // The window: the scan runs at most this many packages, or this many bytes
@@ -58,8 +59,8 @@ type elems struct {
 // orderedBatch packages are ready for it, or the last ones.
 // (Variables so that a test can shrink the window.)
 var (
-	orderedWindow = 256
-	orderedBytes  = 2 << 20
+	orderedWindow = 128
+	orderedBytes  = 1 << 20
 )
 
 const orderedBatch = 16
@@ -109,8 +110,10 @@ func (o *ordered) admit(i int) {
 	o.scanWaits = false
 }
 
-// put stores package i's elements.
-func (o *ordered) put(i int, e *elems) {
+// put stores package i's elements. Those of the few large files read
+// first (early) are not counted against the window: they are bounded in
+// number, and may wait for the writers until the end.
+func (o *ordered) put(i int, e *elems, early bool) {
 	o.mu.Lock()
 	e.refs = 0
 	for _, live := range o.live {
@@ -118,8 +121,11 @@ func (o *ordered) put(i int, e *elems) {
 			e.refs++
 		}
 	}
+	if !early {
+		e.size = cap(*e.b)
+	}
 	o.slots[i] = e
-	o.held += cap(*e.b)
+	o.held += e.size
 	o.mu.Unlock()
 }
 
@@ -177,7 +183,7 @@ func (o *ordered) done(k, i int) {
 	if e := o.slots[i]; e != nil && o.live[k] {
 		e.refs--
 		if e.refs == 0 {
-			o.held -= cap(*e.b)
+			o.held -= e.size
 			o.slots[i] = nil
 			elemsPool.Put(e.b)
 		}
