@@ -257,7 +257,7 @@ func keptCorpus(b *testing.B, root, name string, gen func(dir string) []string) 
 func BenchmarkIndexInProcess(b *testing.B) {
 	// As `bundle repo index` runs (cmd/bundle/cli/repo.go).
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
-	defer debug.SetMemoryLimit(debug.SetMemoryLimit(24 << 20))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(32 << 20))
 	for _, c := range []struct {
 		name string
 		o    rpmcorpus.Options
