@@ -265,12 +265,28 @@ func readFiles(h *rpmutils.RpmHeader, p *Package) ([]string, error) {
 		if len(idx) != len(base) {
 			return nil, errors.New("header file list is inconsistent (dir indexes)")
 		}
-		paths = make([]string, len(base))
+		// All paths are built into one string and sliced from it: one
+		// allocation for the file list, not one per file.
+		total := 0
 		for i, b := range base {
 			if idx[i] >= uint64(len(dirs)) {
 				return nil, errors.New("header file list is inconsistent (dir index out of range)")
 			}
-			paths[i] = dirs[idx[i]] + b
+			total += len(dirs[idx[i]]) + len(b)
+		}
+		var sb strings.Builder
+		sb.Grow(total)
+		for i, b := range base {
+			sb.WriteString(dirs[idx[i]])
+			sb.WriteString(b)
+		}
+		all := sb.String()
+		paths = make([]string, len(base))
+		off := 0
+		for i, b := range base {
+			n := len(dirs[idx[i]]) + len(b)
+			paths[i] = all[off : off+n]
+			off += n
 		}
 	} else {
 		paths = hdrStrings(h, tagOldFilenames)
