@@ -2,6 +2,7 @@ package repo
 
 import (
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -332,6 +333,18 @@ func readDeps(h *rpmutils.RpmHeader, p *Package, files *fileSet) {
 			continue
 		}
 		n := min(len(names), len(flags), len(vers))
+		// Room for the kind's entries at once (requires may also go to
+		// recommends, old suggests and enhances to either list).
+		switch kind {
+		case depProvides:
+			p.Provides = slices.Grow(p.Provides, n)
+		case depRequires:
+			p.Requires = slices.Grow(p.Requires, n)
+		case depConflicts:
+			p.Conflicts = slices.Grow(p.Conflicts, n)
+		case depObsoletes:
+			p.Obsoletes = slices.Grow(p.Obsoletes, n)
+		}
 		var libc *Dep
 		for i := 0; i < n; i++ {
 			name, nflags, full := names[i], flags[i], vers[i]
@@ -410,6 +423,12 @@ func readDeps(h *rpmutils.RpmHeader, p *Package, files *fileSet) {
 		}
 		if libc != nil {
 			p.Requires = append(p.Requires, *libc)
+		}
+	}
+	// A kind with no entries left is nil, as without the room made above.
+	for _, l := range []*[]Dep{&p.Provides, &p.Requires, &p.Conflicts, &p.Obsoletes} {
+		if len(*l) == 0 {
+			*l = nil
 		}
 	}
 }
