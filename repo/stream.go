@@ -122,7 +122,7 @@ func (o *ordered) put(i int, e *elems, early bool) {
 		}
 	}
 	if !early {
-		e.size = cap(*e.b)
+		e.size = len(*e.b)
 	}
 	o.slots[i] = e
 	o.held += e.size
@@ -185,7 +185,9 @@ func (o *ordered) done(k, i int) {
 		if e.refs == 0 {
 			o.held -= e.size
 			o.slots[i] = nil
-			elemsPool.Put(e.b)
+			if cap(*e.b) <= 256<<10 { // a large package's buffer is not kept
+				elemsPool.Put(e.b)
+			}
 		}
 	}
 	o.next[k] = i + 1
