@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	def "github.com/bdebundle/bundle/hcl"
-	"github.com/bdebundle/bundle/images/dockersave"
+	"github.com/bdebundle/bundle/internal/dockername"
 )
 
 // dockerDigestPull is the first Docker that pulls by digest: Docker 1.6.0
@@ -114,7 +114,7 @@ func (c *compiler) loadRef(a *def.App) string {
 		return im.Ref
 	}
 	tag := "sha256-" + digest
-	if !dockersave.ValidRepository(repo) || !dockersave.ValidTag(tag) {
+	if !dockername.ValidRepository(repo) || !dockername.ValidTag(tag) {
 		c.errorf(attrRange(im.Body, "ref", im.DeclRange), "Image name Docker cannot load",
 			"Image %q would be loaded as %s:%s, which the cluster's %s does not accept as a repository and tag (lower-case path components; a tag of at most 128 letters, digits, '_', '.', '-').", im.Name, repo, tag, docker)
 		return im.Ref

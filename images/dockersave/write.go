@@ -16,6 +16,8 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/bdebundle/bundle/internal/dockername"
 )
 
 // Options name what the archive's repositories file tags the image as, and
@@ -41,20 +43,14 @@ type Result struct {
 	ConfigDigest string `json:"config_digest"`
 }
 
-// Docker 1.3's name rules: a repository is lower-case path components
-// (optionally after a registry host), a tag is a word of at most 128
-// characters that later Dockers accept too.
-var (
-	repoRE = regexp.MustCompile(`^([a-z0-9.-]+(:[0-9]+)?/)?[a-z0-9_.-]+(/[a-z0-9_.-]+)*$`)
-	tagRE  = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
-	idRE   = regexp.MustCompile(`^[a-f0-9]{64}$`)
-)
+// idRE matches a v1 image id.
+var idRE = regexp.MustCompile(`^[a-f0-9]{64}$`)
 
 // ValidRepository reports whether name is a repository Docker 1.3 tags.
-func ValidRepository(name string) bool { return len(name) <= 255 && repoRE.MatchString(name) }
+func ValidRepository(name string) bool { return dockername.ValidRepository(name) }
 
 // ValidTag reports whether tag is a tag every Docker accepts.
-func ValidTag(tag string) bool { return tagRE.MatchString(tag) }
+func ValidTag(tag string) bool { return dockername.ValidTag(tag) }
 
 // opaqueWhiteout is the marker of a directory whose lower content is hidden.
 // Docker 1.3 applies layers with plain .wh.<name> whiteouts only: it would
