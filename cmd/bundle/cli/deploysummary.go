@@ -275,7 +275,7 @@ func (s deployStep) line() string {
 		case stepNothing:
 			what = "none to run"
 		case stepLeftOut:
-			what = "left out (" + s.Reason + ")"
+			what = "left out: " + s.Reason
 		default:
 			what = "not run"
 			if len(s.Names) > 0 {
