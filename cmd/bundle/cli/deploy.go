@@ -84,7 +84,11 @@ the plan out:
      first; --no-cluster-config leaves it out. It runs only after the upload
      succeeded; a re-run after it failed runs it again.
 
-Running it again changes nothing. The connection comes from the govc
+The summary counts the files uploaded and skipped as unchanged, the
+templates imported, the images pushed and the clusters configured. A deploy
+that stops part-way says what is done, what is not, and the command that
+finishes it (with --json: a "result" event). Running it again changes
+nothing. The connection comes from the govc
 environment: GOVC_URL, GOVC_USERNAME, GOVC_PASSWORD, GOVC_INSECURE,
 GOVC_TLS_CA_CERTS, GOVC_DATACENTER, GOVC_DATASTORE, GOVC_FOLDER,
 GOVC_RESOURCE_POOL, GOVC_NETWORK. The bundle's target (--target) gives the
