@@ -160,7 +160,7 @@ func newDeployReport(res *pipeline.DeployResult, err error, rerun []string) *dep
 		}
 	}
 	if err != nil {
-		r.Finish, r.Hint = finishCommand(failedAt, err, rerun)
+		r.Finish, r.Hint = finishCommand(failedAt, err, rerun, is.Where)
 	}
 	return r
 }
@@ -184,7 +184,7 @@ func shortReason(err error) string {
 
 // finishCommand is the command that finishes a deploy that stopped at
 // step, and what to change in it.
-func finishCommand(step string, err error, rerun []string) (cmd, hint string) {
+func finishCommand(step string, err error, rerun []string, registry string) (cmd, hint string) {
 	drop := ""
 	var add []string
 	switch step {
@@ -192,9 +192,9 @@ func finishCommand(step string, err error, rerun []string) (cmd, hint string) {
 		drop = "--registry"
 		add = []string{"--registry", "HOST:PORT"}
 		hint = "HOST:PORT is a registry this machine reaches that serves the site's images; add --insecure-registry HOST:PORT if it speaks plain HTTP; once the site registry answers, the command without --registry finishes too"
-		if strings.Contains(err.Error(), "HTTP response to HTTPS client") {
-			hint = "the registry speaks plain HTTP: allow it with --insecure-registry HOST:PORT"
-			drop, add = "", []string{"--insecure-registry", "HOST:PORT"}
+		if strings.Contains(err.Error(), "HTTP response to HTTPS client") && registry != "" {
+			hint = registry + " speaks plain HTTP: --insecure-registry allows it"
+			drop, add = "", []string{"--insecure-registry", registry}
 		}
 	case "cluster_config":
 		var unreachable *pipeline.BDEUnreachableError
@@ -284,7 +284,11 @@ func (s deployStep) line() string {
 		}
 	}
 	if s.State == stepFailed {
-		what += " (" + s.Reason + ")"
+		if s.Step == vcenter.StepFiles || s.Step == vcenter.StepTemplates {
+			what += "; stopped: " + s.Reason
+		} else {
+			what += " (" + s.Reason + ")"
+		}
 	}
 	return name + ": " + what + "."
 }

@@ -2,12 +2,15 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
 	"testing"
 
 	"github.com/bdebundle/bundle/internal/progress"
+	"github.com/bdebundle/bundle/out/vcenter"
+	"github.com/bdebundle/bundle/pipeline"
 )
 
 // planCounts sums a dry run's plan: the files and templates to create and
@@ -132,5 +135,63 @@ Error: `, files, progress.Bytes(fileBytes), templates, down, bundleDir)
 	}
 	if strings.Contains(stdout, "(0 B sent") {
 		t.Errorf("no image bytes sent to an empty registry:\n%s", stdout)
+	}
+}
+
+// TestDeployReportSteps: where a deploy stops decides each step's line and
+// the command that finishes it.
+func TestDeployReportSteps(t *testing.T) {
+	plan := &vcenter.DeployPlan{Items: []vcenter.Item{
+		{Kind: vcenter.KindFile, Action: vcenter.Create, Size: 10},
+		{Kind: vcenter.KindFile, Action: vcenter.Create, Size: 20},
+		{Kind: vcenter.KindFile, Action: vcenter.Leave, Size: 5},
+		{Kind: vcenter.KindTemplate, Action: vcenter.Replace},
+		{Kind: vcenter.KindImages, Action: vcenter.Create, Where: "registry reg.site:5000"},
+		{Kind: vcenter.KindGuest, Action: vcenter.Create},
+	}}
+	rerun := []string{"bundle", "deploy", "dist/my site", "--registry", "reg.site:5000", "--datastore-path", "s"}
+	for _, c := range []struct {
+		name   string
+		out    vcenter.Outcome
+		err    error
+		want   []string
+		finish string
+	}{
+		{"files", vcenter.Outcome{Failed: vcenter.StepFiles, Uploads: 1, UploadBytes: 10, Unchanged: 1, UnchangedBytes: 5},
+			errors.New(`uploading a to [ds] b: Post "https://vc/folder": dial tcp 10.0.0.1:443: i/o timeout`),
+			[]string{"Files: 1 of 2 uploaded (10 B), 1 unchanged (5 B); stopped: i/o timeout.", "Templates: 0 of 1 imported, 0 unchanged.", "Images: not pushed.", "Management server: not copied.", "Cluster config: none to run."},
+			"bundle deploy 'dist/my site' --registry reg.site:5000 --datastore-path s"},
+		{"images over HTTP", vcenter.Outcome{Failed: vcenter.StepImages, Uploads: 2, UploadBytes: 30, Templates: 1, Registry: "reg.site:5000"},
+			errors.New(`pushing images to reg.site:5000: Get "https://reg.site:5000/v2/": http: server gave HTTP response to HTTPS client`),
+			[]string{"Files: 2 uploaded (30 B), 0 unchanged (0 B).", "Templates: 1 imported, 0 unchanged.", "Images: not pushed (reg.site:5000: server gave HTTP response to HTTPS client).", "Management server: not copied.", "Cluster config: none to run."},
+			"bundle deploy 'dist/my site' --registry reg.site:5000 --datastore-path s --insecure-registry reg.site:5000"},
+		{"images, no such host", vcenter.Outcome{Failed: vcenter.StepImages, Uploads: 2, UploadBytes: 30, Templates: 1, Registry: "reg.site:5000"},
+			errors.New(`pushing images to reg.site:5000: Get "https://reg.site:5000/v2/": dial tcp: lookup reg.site on 10.0.0.2:53: no such host`),
+			[]string{"Files: 2 uploaded (30 B), 0 unchanged (0 B).", "Images: not pushed (reg.site:5000: no such host)."},
+			"bundle deploy 'dist/my site' --datastore-path s --registry HOST:PORT"},
+		{"templates", vcenter.Outcome{Failed: vcenter.StepTemplates, Uploads: 2, UploadBytes: 30},
+			errors.New("importing template mesos-node: 403 Forbidden"),
+			[]string{"Templates: 0 of 1 imported, 0 unchanged; stopped: 403 Forbidden.", "Images: not pushed."},
+			"bundle deploy 'dist/my site' --registry reg.site:5000 --datastore-path s"},
+		{"management server", vcenter.Outcome{Failed: vcenter.StepGuest, Uploads: 2, UploadBytes: 30, Templates: 1, Registry: "reg.site:5000", Pushed: &vcenter.ImagesPushed{Images: 3, Bytes: 2048}},
+			errors.New("copying into VM bde-mgmt: guest operations refused"),
+			[]string{"Images: 3 images pushed to reg.site:5000 (2.0 KiB sent, 0 B already there).", "Management server: not copied (copying into VM bde-mgmt: guest operations refused)."},
+			"bundle deploy 'dist/my site' --registry reg.site:5000 --datastore-path s"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out := c.out
+			out.Bundle, out.Version, out.Plan = "mesos-site", "2015.03.1", plan
+			r := newDeployReport(&pipeline.DeployResult{Outcome: &out}, c.err, rerun)
+			var b strings.Builder
+			r.writeStopped(&b)
+			for _, w := range c.want {
+				if !strings.Contains(b.String(), "  "+w) {
+					t.Errorf("no line %q in\n%s", w, b.String())
+				}
+			}
+			if !strings.Contains(b.String(), "Finish with: "+c.finish+"\n") {
+				t.Errorf("want finish %q in\n%s", c.finish, b.String())
+			}
+		})
 	}
 }
