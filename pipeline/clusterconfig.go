@@ -170,4 +170,6 @@ type (
 	BDETask = bde.Task
 	// BDEUnreachableError is a BDE server that could not be reached.
 	BDEUnreachableError = bde.UnreachableError
+	// BDEAuthError is a login BDE refused.
+	BDEAuthError = bde.AuthError
 )

@@ -18,6 +18,7 @@ import (
 	"github.com/bdebundle/bundle/internal/regular"
 	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/bdebundle/bundle/out/read"
+	"github.com/bdebundle/bundle/out/vcenter"
 	"github.com/google/go-containerregistry/pkg/authn"
 )
 
@@ -136,24 +137,30 @@ func (o PushOptions) imagesOptions() images.Options {
 // DeployImagePusher returns the deploy image step: it pushes a verified
 // bundle directory's layout with the same code as PushImages, warning when
 // the registry is not the bundle's site registry.
-func DeployImagePusher(opts PushOptions) func(ctx context.Context, layoutDir, registry, indexSHA256 string) error {
-	return func(ctx context.Context, layoutDir, registry, indexSHA256 string) error {
+func DeployImagePusher(opts PushOptions) func(ctx context.Context, layoutDir, registry, indexSHA256 string) (vcenter.ImagesPushed, error) {
+	return func(ctx context.Context, layoutDir, registry, indexSHA256 string) (vcenter.ImagesPushed, error) {
+		var sum vcenter.ImagesPushed
 		dir := filepath.Dir(layoutDir)
 		data, err := regular.ReadFile(filepath.Join(dir, manifest.FileName), manifest.MaxMetaSize)
 		if err != nil {
-			return fmt.Errorf("reading %q: %w", filepath.Join(dir, manifest.FileName), err)
+			return sum, fmt.Errorf("reading %q: %w", filepath.Join(dir, manifest.FileName), err)
 		}
 		m, err := manifest.Parse(data)
 		if err != nil {
-			return err
+			return sum, err
 		}
 		if _, err := pushRegistry(m, registry, &PushReport{}, opts.Warn); err != nil {
-			return err
+			return sum, err
 		}
 		iopts := opts.imagesOptions()
 		iopts.IndexSHA256 = indexSHA256
-		_, err = images.Push(ctx, layoutDir, registry, iopts)
-		return err
+		pushed, err := images.Push(ctx, layoutDir, registry, iopts)
+		for _, p := range pushed {
+			sum.Images++
+			sum.Bytes += p.UploadedBytes
+			sum.SkippedBytes += p.SkippedBytes
+		}
+		return sum, err
 	}
 }
 

@@ -30,9 +30,9 @@ type Options struct {
 	Verify func(ctx context.Context, bundleDir string) (manifestSHA256 string, err error)
 	// PushImages pushes the OCI image layout in layoutDir to registry,
 	// refusing a layout whose index.json does not hash to indexSHA256
-	// (its entry in the verified bundle.json).
+	// (its entry in the verified bundle.json), and says what it sent.
 	// Needed when the target names a registry and the bundle has images.
-	PushImages func(ctx context.Context, layoutDir, registry, indexSHA256 string) error
+	PushImages func(ctx context.Context, layoutDir, registry, indexSHA256 string) (ImagesPushed, error)
 	// DryRun stops after the plan.
 	DryRun bool
 	// OnPlan, when set, sees the plan before it is applied.
@@ -102,6 +102,23 @@ type Event struct {
 	Result *Outcome `json:"summary,omitempty"`
 }
 
+// ImagesPushed is what the image step sent to the registry.
+type ImagesPushed struct {
+	// Images counts the images pushed (those the registry had included);
+	// Bytes the blob bytes sent, SkippedBytes those the registry had.
+	Images       int   `json:"images"`
+	Bytes        int64 `json:"bytes"`
+	SkippedBytes int64 `json:"skipped_bytes"`
+}
+
+// Step names, in the order Apply runs them.
+const (
+	StepFiles     = "files"
+	StepTemplates = "templates"
+	StepImages    = "images"
+	StepGuest     = "guest"
+)
+
 // Outcome is what a deploy did.
 type Outcome struct {
 	Bundle  string `json:"bundle"`
@@ -117,6 +134,18 @@ type Outcome struct {
 	Templates int  `json:"templates"`
 	Retried   int  `json:"retried"`
 	NoChanges bool `json:"no_changes"`
+	// Unchanged and UnchangedBytes count the datastore files left as
+	// they were (skipped: they match the bundle); TemplatesUnchanged the
+	// templates.
+	Unchanged          int   `json:"unchanged"`
+	UnchangedBytes     int64 `json:"unchanged_bytes"`
+	TemplatesUnchanged int   `json:"templates_unchanged"`
+	// Registry is where the images went; Pushed what was sent there (nil
+	// when the plan pushed no images).
+	Registry string        `json:"registry,omitempty"`
+	Pushed   *ImagesPushed `json:"pushed,omitempty"`
+	// Failed names the step that failed (StepFiles, ...); "" when none did.
+	Failed string `json:"failed,omitempty"`
 	// Plan is the plan that was carried out.
 	Plan *DeployPlan `json:"-"`
 }
@@ -186,6 +215,18 @@ func Deploy(ctx context.Context, bundleDir string, cfg Config, opts Options) (*O
 func Apply(ctx context.Context, s *Session, plan *DeployPlan, opts Options) (*Outcome, error) {
 	opts.defaults()
 	out := &Outcome{Bundle: plan.Bundle, Version: plan.Version, Plan: plan, Done: []Item{}}
+	for _, it := range plan.Items {
+		if it.Action != Leave {
+			continue
+		}
+		switch it.Kind {
+		case KindFile:
+			out.Unchanged++
+			out.UnchangedBytes += it.Size
+		case KindTemplate:
+			out.TemplatesUnchanged++
+		}
+	}
 	done := func(it Item) {
 		out.Done = append(out.Done, it)
 		opts.Events(Event{Event: "done", Item: &it})
@@ -196,9 +237,13 @@ func Apply(ctx context.Context, s *Session, plan *DeployPlan, opts Options) (*Ou
 		return out, nil
 	}
 	a := &applier{s: s, p: plan, o: opts, out: out, done: done}
-	steps := []func(context.Context) error{a.files, a.templates, a.images, a.guest}
+	steps := []struct {
+		name string
+		run  func(context.Context) error
+	}{{StepFiles, a.files}, {StepTemplates, a.templates}, {StepImages, a.images}, {StepGuest, a.guest}}
 	for _, step := range steps {
-		if err := step(ctx); err != nil {
+		if err := step.run(ctx); err != nil {
+			out.Failed = step.name
 			return out, err
 		}
 	}

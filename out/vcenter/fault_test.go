@@ -442,15 +442,19 @@ func TestDeployImagesHook(t *testing.T) {
 	cfg := s.config(t, spec.target, Overrides{})
 	var pushes []string
 	opts := deployOpts()
-	opts.PushImages = func(_ context.Context, layout, registry, _ string) error {
+	opts.PushImages = func(_ context.Context, layout, registry, _ string) (ImagesPushed, error) {
 		if _, err := os.Stat(filepath.Join(layout, "oci-layout")); err != nil {
-			return err
+			return ImagesPushed{}, err
 		}
 		pushes = append(pushes, registry)
-		return nil
+		return ImagesPushed{Images: 1, Bytes: 42}, nil
 	}
-	if _, err := Deploy(ctx, dir, cfg, opts); err != nil {
+	first, err := Deploy(ctx, dir, cfg, opts)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if first.Registry != "registry.site.local:5000" || first.Pushed == nil || first.Pushed.Images != 1 || first.Pushed.Bytes != 42 || first.Failed != "" {
+		t.Fatalf("outcome of the push: registry %q pushed %+v failed %q", first.Registry, first.Pushed, first.Failed)
 	}
 	out, err := Deploy(ctx, dir, cfg, opts)
 	if err != nil || !out.NoChanges {

@@ -36,9 +36,12 @@ func (a *applier) images(ctx context.Context) error {
 				index = f.SHA256
 			}
 		}
-		if err := a.o.PushImages(ctx, filepath.Join(a.p.b.Dir, compiler.ImagesDir), a.p.cfg.Registry, index); err != nil {
+		a.out.Registry = a.p.cfg.Registry
+		pushed, err := a.o.PushImages(ctx, filepath.Join(a.p.b.Dir, compiler.ImagesDir), a.p.cfg.Registry, index)
+		if err != nil {
 			return fmt.Errorf("pushing images to %s: %w", a.p.cfg.Registry, err)
 		}
+		a.out.Pushed = &pushed
 		a.mu.Lock()
 		a.st.Images[a.p.cfg.Registry] = it.SHA256
 		a.mu.Unlock()

@@ -13,6 +13,7 @@ import (
 	"github.com/bdebundle/bundle/out/vcenter"
 	"github.com/bdebundle/bundle/pipeline"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 func init() { register(newDeployCmd) }
@@ -29,6 +30,32 @@ type deployFlags struct {
 	noClusterConfig bool
 	bdeURL, bdeUser string
 	bdeInsecure     bool
+
+	// rerun is the command as given, for the command that finishes a
+	// deploy that stopped.
+	rerun []string
+}
+
+// rerunArgs is "bundle deploy BUNDLE" with the flags given (but --dry-run).
+func rerunArgs(cmd *cobra.Command, path string) []string {
+	args := []string{"bundle", "deploy", path}
+	cmd.Flags().Visit(func(fl *pflag.Flag) {
+		switch {
+		case fl.Name == "dry-run":
+		case fl.Value.Type() == "bool":
+			if fl.Value.String() == "true" {
+				args = append(args, "--"+fl.Name)
+			}
+		case fl.Value.Type() == "stringSlice":
+			vs, _ := cmd.Flags().GetStringSlice(fl.Name)
+			for _, v := range vs {
+				args = append(args, "--"+fl.Name, v)
+			}
+		default:
+			args = append(args, "--"+fl.Name, fl.Value.String())
+		}
+	})
+	return args
 }
 
 func newDeployCmd(g *Globals) *cobra.Command {
@@ -57,7 +84,11 @@ the plan out:
      first; --no-cluster-config leaves it out. It runs only after the upload
      succeeded; a re-run after it failed runs it again.
 
-Running it again changes nothing. The connection comes from the govc
+The summary counts the files uploaded and skipped as unchanged, the
+templates imported, the images pushed and the clusters configured. A deploy
+that stops part-way says what is done, what is not, and the command that
+finishes it (with --json: a "result" event). Running it again changes
+nothing. The connection comes from the govc
 environment: GOVC_URL, GOVC_USERNAME, GOVC_PASSWORD, GOVC_INSECURE,
 GOVC_TLS_CA_CERTS, GOVC_DATACENTER, GOVC_DATASTORE, GOVC_FOLDER,
 GOVC_RESOURCE_POOL, GOVC_NETWORK. The bundle's target (--target) gives the
@@ -77,6 +108,7 @@ signature (bundle.json.sig) by that key.`,
   bundle deploy dist/mesos-site-2015.03.1 --json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			f.rerun = rerunArgs(cmd, args[0])
 			return runDeploy(cmd.Context(), g, args[0], &f)
 		},
 	}
@@ -166,6 +198,18 @@ func runDeploy(ctx context.Context, g *Globals, path string, f *deployFlags) err
 	if res != nil && res.Kept != "" && !g.Quiet && !g.JSON {
 		fmt.Fprintf(g.Err, "The extracted bundle is kept in %s\n", printable(res.Kept))
 	}
+	if err != nil && res != nil && res.Outcome != nil && !f.dryRun {
+		// Something may be done: say what, what is not, and how to
+		// finish.
+		r := newDeployReport(res, err, f.rerun)
+		if g.JSON {
+			mu.Lock()
+			_ = enc.Encode(r)
+			mu.Unlock()
+		} else {
+			r.writeStopped(g.Err)
+		}
+	}
 	if err != nil {
 		var pve *pipeline.VerifyError
 		var ve *vcenter.VerifyError
@@ -191,6 +235,9 @@ func runDeploy(ctx context.Context, g *Globals, path string, f *deployFlags) err
 		}
 	}
 	out := res.Outcome
+	if g.JSON && !f.dryRun {
+		_ = enc.Encode(newDeployReport(res, nil, f.rerun))
+	}
 	if g.JSON || g.Quiet || (out.NoChanges && len(res.Configured) == 0) {
 		return nil
 	}
@@ -199,12 +246,21 @@ func runDeploy(ctx context.Context, g *Globals, path string, f *deployFlags) err
 		return nil
 	}
 	var parts []string
-	parts = append(parts, fmt.Sprintf("%d files uploaded (%s)", out.Uploads, progress.Bytes(out.UploadBytes)))
+	parts = append(parts, fmt.Sprintf("%s uploaded (%s)", plural(out.Uploads, "file"), progress.Bytes(out.UploadBytes)))
+	if out.Unchanged > 0 {
+		parts = append(parts, fmt.Sprintf("%d skipped as unchanged (%s)", out.Unchanged, progress.Bytes(out.UnchangedBytes)))
+	}
 	if out.Deleted > 0 {
 		parts = append(parts, fmt.Sprintf("%d deleted", out.Deleted))
 	}
 	if out.Templates > 0 {
-		parts = append(parts, fmt.Sprintf("%d templates imported", out.Templates))
+		parts = append(parts, fmt.Sprintf("%s imported", plural(out.Templates, "template")))
+	}
+	if out.TemplatesUnchanged > 0 {
+		parts = append(parts, fmt.Sprintf("%s unchanged", plural(out.TemplatesUnchanged, "template")))
+	}
+	if p := out.Pushed; p != nil {
+		parts = append(parts, fmt.Sprintf("%s pushed to %s (%s sent, %s already there)", plural(p.Images, "image"), out.Registry, progress.Bytes(p.Bytes), progress.Bytes(p.SkippedBytes)))
 	}
 	if out.Retried > 0 {
 		parts = append(parts, fmt.Sprintf("%d transfers retried", out.Retried))

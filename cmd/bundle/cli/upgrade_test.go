@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/url"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/internal/testutil"
 	"github.com/bdebundle/bundle/out/bde/standin"
 	"github.com/bdebundle/bundle/out/manifest"
@@ -258,6 +260,18 @@ func TestTwoReleases(t *testing.T) {
 	if code != ExitUser || !strings.Contains(stderr, "mesos01-bulk-4") || !strings.Contains(stdout, "No changes") {
 		t.Fatalf("failed task: exit %d\n%s%s", code, stdout, stderr)
 	}
+	// The summary: the upload is done, cluster config is not, the same
+	// command finishes once BDE's fault is mended.
+	filesLeft := len(items) - 4 // the four templates
+	wantStop := fmt.Sprintf(`Deploy of bundle mesos-site 2015.03.1 stopped.
+  Files: 0 uploaded (0 B), %d unchanged (%s).
+  Templates: 0 imported, 4 unchanged.
+  Images: none to push.
+  Cluster config: not run (%s: BDE cluster config mesos01: task 101 ended FAILED: Bootstrap failed on mesos01-bulk-4).
+`, filesLeft, progress.Bytes(total-templateBytesAll(m2)), bdeSrv.BaseURL())
+	if !strings.Contains(stderr, wantStop) || !strings.Contains(stderr, "Finish with: bundle deploy "+b2+" --bde-url "+bdeSrv.BaseURL()+" --bde-user admin --datastore-path site\n  (once the fault BDE reports is mended;") {
+		t.Errorf("failed task: the summary\n%s\nwant\n%s", stderr, wantStop)
+	}
 	// BDE unreachable: exit 3.
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -269,10 +283,23 @@ func TestTwoReleases(t *testing.T) {
 	if code != ExitEnv || !strings.Contains(stderr, "cannot be reached") || strings.Contains(stdout+stderr, "bde-s3cret") {
 		t.Fatalf("unreachable: exit %d\n%s%s", code, stdout, stderr)
 	}
+	if !strings.Contains(stderr, "  Cluster config: not run (") || !strings.Contains(stderr, ": connection refused).\n") ||
+		!strings.Contains(stderr, "Finish with: bundle deploy "+b2+" --bde-user admin --datastore-path site --bde-url HOST\n  (HOST is a BDE server this machine reaches; or --no-cluster-config to leave cluster config out)") ||
+		strings.Contains(stderr, "Finish with: bundle deploy "+b2+" --bde-url http") {
+		t.Errorf("unreachable: the summary\n%s", stderr)
+	}
+	// With --json, the same facts as fields.
+	code, stdout, _ = run(t, "deploy", b2, "--datastore-path", "site", "--bde-url", closed, "--bde-user", "admin", "--json")
+	res := lastResult(t, stdout)
+	cc := res["steps"].([]any)[3].(map[string]any)
+	if code != ExitEnv || res["ok"] != false || cc["step"] != "cluster_config" || cc["state"] != "failed" || cc["planned"] != 1.0 || !strings.HasSuffix(res["finish"].(string), " --bde-url HOST") {
+		t.Errorf("unreachable --json: exit %d, result %v", code, res)
+	}
 	// The re-run finishes: nothing to upload, cluster config runs.
 	before := len(bdeSrv.Calls())
 	code, stdout, stderr = run(t, append([]string{"deploy", b2}, bdeArgs...)...)
-	if code != ExitOK || !strings.Contains(stdout, "cluster config of mesos01") {
+	if code != ExitOK || !strings.Contains(stdout, "\nDeployed bundle mesos-site 2015.03.1: 0 files uploaded (0 B), "+fmt.Sprint(filesLeft)+" skipped as unchanged (") ||
+		!strings.HasSuffix(stdout, "), 4 templates unchanged, cluster config of mesos01.\n") {
 		t.Fatalf("re-run: exit %d\n%s%s", code, stdout, stderr)
 	}
 	var got []string
@@ -366,4 +393,16 @@ func readManifest(t *testing.T, dir string) *manifest.Manifest {
 	var m manifest.Manifest
 	must0(t, json.Unmarshal(data, &m))
 	return &m
+}
+
+// templateBytesAll is the size of m's files outside serengeti/: what a
+// deploy does not upload to the datastore tree.
+func templateBytesAll(m *manifest.Manifest) int64 {
+	var n int64
+	for _, f := range m.Files {
+		if !strings.HasPrefix(f.Path, "serengeti/") {
+			n += f.Size
+		}
+	}
+	return n
 }
