@@ -80,19 +80,27 @@ func (c *hashCache) get(abs string, fi os.FileInfo) (string, bool) {
 	}
 	key, ok := cacheKey(fi)
 	if !ok {
+		slog.Debug("hash cache miss", "path", abs, "reason", "no inode number on this system")
 		return "", false
 	}
 	p := c.path(key)
 	b, err := regular.ReadFile(p, 4096)
 	if err != nil {
+		reason := "no entry for this size, mtime and inode"
+		if !errors.Is(err, os.ErrNotExist) {
+			reason = "entry unreadable: " + err.Error()
+		}
+		slog.Debug("hash cache miss", "path", abs, "reason", reason)
 		return "", false
 	}
 	d, tag, ok := strings.Cut(strings.TrimSuffix(string(b), "\n"), " ")
 	if !ok || !manifest.IsSHA256(d) || tag != c.entryTag(key, d) {
+		slog.Debug("hash cache miss", "path", abs, "reason", "entry malformed or its tag does not match")
 		return "", false
 	}
 	efi, _ := os.Stat(p)
 	cachedir.Touch(p, efi)
+	slog.Debug("hash cache hit", "path", abs, "reason", "size, mtime and inode unchanged")
 	return d, true
 }
 

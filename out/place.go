@@ -9,6 +9,7 @@ import (
 	"github.com/bdebundle/bundle/internal/regular"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -90,14 +91,23 @@ func (p *placer) place(ctx context.Context, src, dst string) (string, int64, err
 	}
 	// A hard link shares the inode, mode included, so only inputs that
 	// already have the bundle's mode are linked.
-	if !p.noLink && fi.Mode().Perm() == 0o644 {
-		if err := os.Link(abs, dst); err == nil {
+	var why string // why the input is not linked, for -v
+	switch {
+	case p.noLink:
+		why = "--no-hardlinks"
+	case fi.Mode().Perm() != 0o644:
+		why = fmt.Sprintf("mode %04o, not 0644", fi.Mode().Perm())
+	default:
+		lerr := os.Link(abs, dst)
+		if lerr == nil {
 			if digest, err = p.sharedDigest(ctx, abs, fi, digest, cached); err != nil {
 				return "", 0, err
 			}
 			p.count(Linked, cached, known)
+			slog.Debug("input linked", "path", src, "reason", "hard link, mode 0644")
 			return digest, fi.Size(), nil
 		}
+		why = "hard link refused: " + linkRefusal(lerr)
 	}
 	in, err := regular.Open(abs)
 	if err != nil {
@@ -109,11 +119,13 @@ func (p *placer) place(ctx context.Context, src, dst string) (string, int64, err
 		return "", 0, fmt.Errorf("creating %q: %w", dst, err)
 	}
 	defer out.Close()
-	if cloneErr := osfs.Clone(out, in); cloneErr == nil {
+	cloneErr := osfs.Clone(out, in)
+	if cloneErr == nil {
 		if digest, err = p.sharedDigest(ctx, abs, fi, digest, cached); err != nil {
 			return "", 0, err
 		}
 		p.count(Cloned, cached, known)
+		slog.Debug("input reflinked", "path", src, "reason", why)
 		return digest, fi.Size(), out.Close()
 	}
 	var n int64
@@ -138,10 +150,28 @@ func (p *placer) place(ctx context.Context, src, dst string) (string, int64, err
 		p.cache.put(abs, fi, digest)
 	}
 	p.count(Copied, cached, known)
+	slog.Debug("input copied", "path", src, "reason", why+"; reflink refused: "+linkRefusal(cloneErr))
 	if err := out.Close(); err != nil {
 		return "", 0, fmt.Errorf("writing %q: %w", dst, err)
 	}
 	return digest, n, nil
+}
+
+// linkRefusal names why a link or clone failed, without the paths the
+// error repeats.
+func linkRefusal(err error) string {
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		err = le.Err
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	if errors.Is(err, errors.ErrUnsupported) {
+		return "not supported here"
+	}
+	return err.Error()
 }
 
 // count records how an input was placed and where its digest came from:

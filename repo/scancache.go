@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
@@ -202,18 +203,23 @@ func (v *scanView) Lookup(path string, fi fs.FileInfo) *Package {
 		}
 	}
 	if fi.Size() < v.c.MinSize {
+		slog.Debug("scan cache skipped", "path", path, "reason", "smaller than the cache's minimum size")
 		return nil
 	}
 	key, ok := scanKey(fi)
 	if !ok {
+		slog.Debug("scan cache skipped", "path", path, "reason", "no inode number on this system")
 		return nil
 	}
 	ctime := osfs.ChangeTime(fi).UnixNano()
-	if p := v.load(path, fi, key, ctime); p != nil {
+	p, reason := v.load(path, fi, key, ctime)
+	if p != nil {
 		v.c.hits.Add(1)
+		slog.Debug("scan cache hit", "path", path, "reason", reason)
 		return p
 	}
 	v.c.misses.Add(1)
+	slog.Debug("scan cache miss", "path", path, "reason", reason)
 	v.mu.Lock()
 	v.misses[path] = missed{path: path, key: key, ctime: ctime}
 	v.mu.Unlock()
@@ -222,31 +228,34 @@ func (v *scanView) Lookup(path string, fi fs.FileInfo) *Package {
 
 // load returns the package of the entry for key when it authenticates,
 // still describes the file at path (its change time, or else its lead and
-// headers, unchanged) and is usable with the view's keyring.
-func (v *scanView) load(path string, fi fs.FileInfo, key string, ctime int64) *Package {
+// headers, unchanged) and is usable with the view's keyring, and says why
+// (for -v).
+func (v *scanView) load(path string, fi fs.FileInfo, key string, ctime int64) (*Package, string) {
 	ep := v.c.entryPath(key)
 	f, err := os.Open(ep)
 	if err != nil {
-		return nil
+		return nil, "no entry for this size, mtime and inode"
 	}
 	efi, err := f.Stat()
 	if err != nil || !efi.Mode().IsRegular() || efi.Size() > maxScanEntry {
 		f.Close()
-		return nil
+		return nil, "entry not a readable file of bounded size"
 	}
 	b, err := io.ReadAll(io.LimitReader(f, maxScanEntry))
 	f.Close()
 	if err != nil {
-		return nil
+		return nil, "entry unreadable"
 	}
 	e, ok := v.c.decodeEntry(b)
 	if !ok || e.Key != key {
-		return nil
+		return nil, "entry does not authenticate or names another key"
 	}
+	reason := "size, mtime, inode and change time unchanged"
 	if e.Ctime != ctime {
+		reason = "change time moved, headers unchanged"
 		sum, err := headerSum(path, e.Package.HeaderEnd, fi.Size())
 		if err != nil || sum != e.HeaderSum {
-			return nil
+			return nil, "change time and headers differ"
 		}
 		// The same headers: record the new change time (a hard link
 		// made by the last build) so the next lookup need not read them.
@@ -263,25 +272,25 @@ func (v *scanView) load(path string, fi fs.FileInfo, key string, ctime int64) *P
 		for i := range p.Signatures {
 			p.Signatures[i].Verified = false
 		}
-		return p
+		return p, reason
 	}
 	if len(e.Sigs) == 0 || p.SignerKeyID == "" {
-		return nil
+		return nil, "entry has no verified signature to check against the keyring"
 	}
 	for _, s := range e.Sigs {
 		sig, ok := parseSigPacket(s.Packet)
 		if !ok {
-			return nil
+			return nil, "entry's signature packet unreadable"
 		}
 		ent := signingEntity(sig, v.keyring)
 		if ent == nil {
-			return nil
+			return nil, "signing key not among the trusted keys"
 		}
 		if d, ok := v.digests[ent]; !ok || d != s.KeyDigest {
-			return nil
+			return nil, "trusted key differs from the one that verified the entry"
 		}
 	}
-	return p
+	return p, reason + ", signature keys unchanged"
 }
 
 // maxScanEntry bounds an entry file (a package with a hundred thousand
