@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -528,6 +529,7 @@ func push(ctx context.Context, g *graph, src blobSource, registry string, opts O
 			}
 		}
 		want = next
+		slog.Debug("push retry", "attempt", attempt+1, "blobs", len(want), "wait", wait, "reason", errors.Join(failed...).Error())
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -112,6 +113,7 @@ func (s *store) fetch(ctx context.Context, j job, task progress.Task) error {
 		if err == nil || !j.retry || attempt >= s.opts.Retries || !transient(err) {
 			return err
 		}
+		slog.Debug("pull retry", "digest", j.digest.String(), "attempt", attempt+1, "wait", wait, "reason", err.Error())
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -268,6 +269,13 @@ func Index(ctx context.Context, dir string, opts IndexOptions) (*IndexResult, er
 		res.Revision = fmt.Sprint(res.Timestamp)
 	}
 	res.Read = res.Packages - res.Reused
+	if opts.Update {
+		reason := "path, size and mtime unchanged since the old repodata"
+		if res.Reused == 0 {
+			reason = "no package unchanged since the old repodata, or none to reuse"
+		}
+		slog.Debug("repodata reused", "repo", dir, "reused", res.Reused, "read", res.Read, "reason", reason)
+	}
 	entries, err := os.ReadDir(filepath.Join(dir, "repodata"))
 	if err != nil {
 		return nil, fmt.Errorf("reading %q: %w", filepath.Join(dir, "repodata"), err)

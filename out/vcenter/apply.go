@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"path"
 	"sort"
@@ -432,6 +433,7 @@ func retry(ctx context.Context, o Options, f func() error) (retried int, err err
 			return retried, err
 		}
 		retried++
+		slog.Debug("vcenter retry", "attempt", retried, "wait", delay, "reason", err.Error())
 		select {
 		case <-ctx.Done():
 			return retried, ctx.Err()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"path"
 	"regexp"
 	"slices"
@@ -257,6 +258,7 @@ func (p *DeployPlan) planFiles(ctx context.Context, s *Session) error {
 			it.Action = Create
 		case st.Files[f.Path] == f.SHA256 && size == f.Size:
 			it.Action = Leave
+			slog.Debug("upload skipped", "path", f.Path, "reason", "unchanged, sha256 matches state")
 		default:
 			it.Action = Update
 		}
@@ -374,6 +376,7 @@ func (p *DeployPlan) planTemplates(ctx context.Context, s *Session) error {
 			it.Action = Replace
 			if m.Config != nil && markerDigest(m.Config.Annotation) == digest {
 				it.Action = Leave
+				slog.Debug("import skipped", "template", t.Name, "reason", "unchanged, sha256 matches the VM's annotation")
 			}
 		} else if !isNotFound(err) {
 			return vcErr("finding VM "+path.Join(p.inv.fpath, t.Name), err)
@@ -418,6 +421,7 @@ func (p *DeployPlan) planLibrary(ctx context.Context, s *Session) error {
 			it.Action = Replace
 			if li.Description != nil && markerDigest(*li.Description) == digest && li.Type == library.ItemTypeOVF {
 				it.Action = Leave
+				slog.Debug("import skipped", "template", t.Name, "reason", "unchanged, sha256 matches the library item")
 			}
 		}
 		p.Items = append(p.Items, it)
@@ -439,6 +443,7 @@ func (p *DeployPlan) planImages() {
 		Where: "registry " + p.cfg.Registry, Action: Create}
 	if p.state.Images[p.cfg.Registry] == digest {
 		it.Action = Leave
+		slog.Debug("push skipped", "registry", p.cfg.Registry, "reason", "unchanged, sha256 matches state")
 	}
 	p.Items = append(p.Items, it)
 }
@@ -460,6 +465,7 @@ func (p *DeployPlan) planGuest(ctx context.Context, s *Session) error {
 		Where: "management server " + vm.Name(), Action: Update, existing: vm.Reference().Value}
 	if p.state.Guest[p.cfg.ManagementServer] == digest {
 		it.Action = Leave
+		slog.Debug("guest copy skipped", "vm", p.cfg.ManagementServer, "reason", "unchanged, sha256 matches state")
 	}
 	p.Items = append(p.Items, it)
 	return nil
