@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"strings"
@@ -40,10 +41,24 @@ bundle will contain, and from which inputs, without writing anything.`,
 			if !f.Plan {
 				rep = newReporter(g)
 			}
+			jr, _ := rep.(*jsonReporter)
+			if jr != nil {
+				// The event stream on stderr is NDJSON throughout: log
+				// records (warnings, -v's debug records) too.
+				g.Log = slog.New(slog.NewJSONHandler(g.Err, &slog.HandlerOptions{Level: logLevel(g)}))
+				slog.SetDefault(g.Log)
+				jr.emit(progressEvent{Event: "start", Step: "build"})
+			}
 			res, diags := pipeline.Compile(cmd.Context(), pathArg(args), f.options(),
 				pipeline.Options{Registry: !f.Plan && !f.Run.Offline, UpdateLock: f.Run.UpdateLock, Insecure: f.Run.Insecure, RegistryTimeout: f.Run.Timeout,
 					OutDir: f.Out, Build: !f.Plan, Offline: f.Run.Offline, CacheDir: f.Run.CacheDir, NoCache: f.Run.NoCache, Progress: rep})
 			d, plan := res.Def, res.Plan
+			if jr != nil {
+				jr.diagnostics("compile", toJSONDiags(diags))
+				if diags.HasErrors() {
+					jr.emit(progressEvent{Event: "error", Step: "build", Error: "the definition has errors"})
+				}
+			}
 			if diags.HasErrors() {
 				rep.Close()
 				if g.JSON {

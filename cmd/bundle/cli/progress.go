@@ -175,48 +175,113 @@ func (t *lineTask) Done(err error) {
 	}
 }
 
-// jsonReporter writes one JSON object per event.
+// jsonReporter writes one JSON object per line (NDJSON) for each event:
+// "start" and "done" for every task, "progress" every interval while one
+// runs, and, from the verbs that report them, "warning" and "error". Each
+// names its step (the task; "task" carries the same name, as before).
 type jsonReporter struct {
-	mu sync.Mutex
-	w  io.Writer
+	mu    sync.Mutex
+	w     io.Writer
+	every time.Duration // how often a running task reports; 0 means progressEvery
 }
 
 type progressEvent struct {
-	Event string `json:"event"` // "start" or "done"
-	Task  string `json:"task"`
-	Total int64  `json:"total,omitempty"`
-	Bytes int64  `json:"bytes,omitempty"`
-	MS    int64  `json:"ms,omitempty"`
-	Error string `json:"error,omitempty"`
+	Event   string    `json:"event"` // start, progress, done, warning, error
+	Step    string    `json:"step"`
+	Task    string    `json:"task,omitempty"`
+	Total   int64     `json:"total,omitempty"`
+	Bytes   int64     `json:"bytes,omitempty"`
+	Items   int64     `json:"items,omitempty"`
+	MS      int64     `json:"ms,omitempty"`
+	Error   string    `json:"error,omitempty"`
+	Message string    `json:"message,omitempty"`
+	Diag    *jsonDiag `json:"diagnostic,omitempty"`
+	Result  any       `json:"result,omitempty"`
 }
 
 func (r *jsonReporter) emit(e progressEvent) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.write(e)
+}
+
+// write writes e; r.mu is held.
+func (r *jsonReporter) write(e progressEvent) {
 	b, _ := json.Marshal(e)
 	r.w.Write(append(b, '\n'))
 }
 
 func (r *jsonReporter) Start(name string, total int64) progress.Task {
-	r.emit(progressEvent{Event: "start", Task: name, Total: total})
-	return &jsonTask{r: r, name: name, start: time.Now()}
+	r.emit(progressEvent{Event: "start", Step: name, Task: name, Total: total})
+	every := r.every
+	if every <= 0 {
+		every = progressEvery
+	}
+	t := &jsonTask{r: r, name: name, total: total, start: time.Now(), done: make(chan struct{})}
+	go t.tick(every)
+	return t
 }
 
 func (r *jsonReporter) Close() {}
 
+// diagnostics reports each diagnostic of step as a "warning" or "error"
+// event.
+func (r *jsonReporter) diagnostics(step string, diags []jsonDiag) {
+	for i := range diags {
+		r.emit(progressEvent{Event: diags[i].Severity, Step: step, Message: diags[i].Summary, Diag: &diags[i]})
+	}
+}
+
 type jsonTask struct {
 	r     *jsonReporter
 	name  string
+	total int64
 	start time.Time
 	n     atomic.Int64
+	items atomic.Int64
+	done  chan struct{}
+	once  sync.Once
 }
 
 func (t *jsonTask) Add(n int64) { t.n.Add(n) }
 
+// AddItems implements progress.ItemTask.
+func (t *jsonTask) AddItems(n int64) { t.items.Add(n) }
+
+// tick reports the task's progress until it is done.
+func (t *jsonTask) tick(every time.Duration) {
+	tk := time.NewTicker(every)
+	defer tk.Stop()
+	for {
+		select {
+		case <-t.done:
+			return
+		case <-tk.C:
+			// Checked and written under the lock Done takes: no
+			// "progress" follows its step's "done".
+			t.r.mu.Lock()
+			select {
+			case <-t.done:
+			default:
+				t.r.write(progressEvent{Event: "progress", Step: t.name, Task: t.name, Total: t.total, Bytes: t.n.Load(), Items: t.items.Load(), MS: time.Since(t.start).Milliseconds()})
+			}
+			t.r.mu.Unlock()
+		}
+	}
+}
+
+// Done writes the step's "done" event, with the error when it failed.
 func (t *jsonTask) Done(err error) {
-	e := progressEvent{Event: "done", Task: t.name, Bytes: t.n.Load(), MS: time.Since(t.start).Milliseconds()}
+	t.r.mu.Lock()
+	defer t.r.mu.Unlock()
+	first := false
+	t.once.Do(func() { close(t.done); first = true })
+	if !first {
+		return // one "done" per step
+	}
+	e := progressEvent{Event: "done", Step: t.name, Task: t.name, Bytes: t.n.Load(), Items: t.items.Load(), MS: time.Since(t.start).Milliseconds()}
 	if err != nil {
 		e.Error = err.Error()
 	}
-	t.r.emit(e)
+	t.r.write(e)
 }

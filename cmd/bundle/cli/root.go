@@ -114,6 +114,18 @@ func isTTY(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
+// logLevel is the level of the records shown: warnings, debug records
+// with -v, errors only with -q.
+func logLevel(g *Globals) slog.Level {
+	switch {
+	case g.Quiet:
+		return slog.LevelError
+	case g.Verbose:
+		return slog.LevelDebug
+	}
+	return slog.LevelWarn
+}
+
 // NewRoot builds the command tree writing to s.
 func NewRoot(s Streams) (*cobra.Command, *Globals) {
 	g := &Globals{Streams: s}
@@ -140,14 +152,7 @@ Exit codes: 0 ok, 1 user error (diagnostics, failed verification), 2 usage,
 			if err := cmd.Context().Err(); err != nil {
 				return err
 			}
-			level := slog.LevelWarn
-			if g.Verbose {
-				level = slog.LevelDebug
-			}
-			if g.Quiet {
-				level = slog.LevelError
-			}
-			g.Log = slog.New(slog.NewTextHandler(g.Err, &slog.HandlerOptions{Level: level}))
+			g.Log = slog.New(slog.NewTextHandler(g.Err, &slog.HandlerOptions{Level: logLevel(g)}))
 			// Libraries log through slog's default logger: -v shows their
 			// debug records, -q silences their warnings.
 			slog.SetDefault(g.Log)
