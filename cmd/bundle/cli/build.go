@@ -78,7 +78,11 @@ bundle will contain, and from which inputs, without writing anything.`,
 				printPlan(g, plan)
 				return nil
 			}
-			return runBuild(cmd, g, &f, res, rep)
+			err := runBuild(cmd, g, &f, res, rep)
+			if err != nil && jr != nil {
+				jr.emit(progressEvent{Event: "error", Step: "build", Error: err.Error()})
+			}
+			return err
 		},
 	}
 	addDefFlags(cmd, &f.defFlags)

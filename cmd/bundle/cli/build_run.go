@@ -86,14 +86,11 @@ func runBuild(cmd *cobra.Command, g *Globals, f *buildFlags, pres *pipeline.Resu
 	res, err := pres.Build(cmd.Context(), f.Out, pipeline.BuildOptions{Out: opts, Format: f.Run.Format, Writers: pipeline.WriterOptions{
 		RepoSignKey: repoKey, Offline: f.Run.Offline, UpdateLock: f.Run.UpdateLock, Insecure: f.Run.Insecure, RegistryTimeout: f.Run.Timeout, Progress: rep, PrevLayout: pres.PrevLayout}})
 	closeRep()
-	if jr, ok := rep.(*jsonReporter); ok {
+	if jr, ok := rep.(*jsonReporter); ok && err == nil {
 		// The last line of the event stream: the build's outcome, with
-		// the result stdout carries.
-		if err != nil {
-			jr.emit(progressEvent{Event: "error", Step: "build", Error: err.Error()})
-		} else {
-			jr.emit(progressEvent{Event: "done", Step: "build", Result: res})
-		}
+		// the result stdout carries (a failure's "error" is the
+		// caller's).
+		jr.emit(progressEvent{Event: "done", Step: "build", Result: res})
 	}
 	if err != nil {
 		var ue *pipeline.UsageError
