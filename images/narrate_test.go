@@ -1,0 +1,98 @@
+package images
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// logBuffer is a bytes.Buffer safe for the pushers' goroutines.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *logBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// debugRecords sends slog's default logger's records, debug included, to a
+// buffer until the test ends, and returns a function listing the records
+// with message msg.
+func debugRecords(t *testing.T) func(msg string) []map[string]any {
+	t.Helper()
+	buf := &logBuffer{}
+	old := slog.Default()
+	slog.SetDefault(slog.New(slog.NewJSONHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	t.Cleanup(func() { slog.SetDefault(old) })
+	return func(msg string) []map[string]any {
+		buf.mu.Lock()
+		s := buf.b.String()
+		buf.mu.Unlock()
+		var out []map[string]any
+		for _, line := range strings.Split(strings.TrimSpace(s), "\n") {
+			var m map[string]any
+			if json.Unmarshal([]byte(line), &m) == nil && m["msg"] == msg {
+				out = append(out, m)
+			}
+		}
+		return out
+	}
+}
+
+// TestRetriesAreLogged: a stream push's pass over failed blobs and a
+// pull's retried blob each log a debug record with the attempt and the
+// error that caused it.
+func TestRetriesAreLogged(t *testing.T) {
+	src := startGGCR(t, nil)
+	fx := newFixture(t, src)
+	dir := filepath.Join(t.TempDir(), "images")
+	if _, err := Mirror(context.Background(), dir, fx.specs, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	records := debugRecords(t)
+	uc := &uploadCounter{fail: map[int64]int{2: http.StatusServiceUnavailable}}
+	dst := startGGCR(t, func(h http.Handler) http.Handler { uc.h = h; return uc })
+	if _, err := PushStream(context.Background(), dirWalk(dir), dst, Options{Backoff: time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	got := records("push retry")
+	if len(got) == 0 {
+		t.Fatal("no push retry record")
+	}
+	if r := got[0]; r["attempt"] != float64(1) || !strings.Contains(r["reason"].(string), "503") {
+		t.Errorf("push retry record %v, want attempt 1 and the 503", r)
+	}
+
+	layer, err := random.Layer(64<<10, types.OCILayer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ld, _ := layer.Digest()
+	var cuts atomic.Int32
+	host := startGGCR(t, cutOnce(ld.String(), &cuts, 1))
+	img := platformImage(t, testPlatforms[0], []v1.Layer{layer}, 0, true)
+	pushImage(t, host+"/app:1", img)
+	records = debugRecords(t)
+	if _, err := Mirror(context.Background(), filepath.Join(t.TempDir(), "images"), []Spec{{Name: "app", Ref: host + "/app:1"}}, Options{Retries: 2, Backoff: time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	got = records("pull retry")
+	if len(got) != 1 || got[0]["digest"] != ld.String() || got[0]["attempt"] != float64(1) {
+		t.Errorf("pull retry records %v, want one for %s", got, ld)
+	}
+}
