@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/bdebundle/bundle/internal/progress"
 
 	"github.com/bdebundle/bundle/out"
 	"github.com/bdebundle/bundle/repo"
@@ -199,5 +202,30 @@ func TestBuildJSONEvents(t *testing.T) {
 	}
 	if last := evs[len(evs)-1]; last["event"] != "error" || last["step"] != "build" {
 		t.Errorf("last event %v, want the build's error", last)
+	}
+}
+
+// TestJSONProgressEvents: a running step reports "progress" events with
+// its counts, and none after its "done".
+func TestJSONProgressEvents(t *testing.T) {
+	var buf lockedBuffer
+	r := &jsonReporter{w: &buf, every: 5 * time.Millisecond}
+	task := r.Start("hashing", 100)
+	task.Add(40)
+	task.(progress.ItemTask).AddItems(3)
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(buf.String(), `"event":"progress"`) && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	task.Done(nil)
+	time.Sleep(20 * time.Millisecond) // a tick after Done writes nothing
+	evs := jsonLines(t, buf.String())
+	if evs[0]["event"] != "start" || evs[len(evs)-1]["event"] != "done" || len(evs) < 3 {
+		t.Fatalf("events %v: want start, progress…, done", evs)
+	}
+	for _, e := range evs[1 : len(evs)-1] {
+		if e["event"] != "progress" || e["step"] != "hashing" || e["bytes"] != float64(40) || e["items"] != float64(3) || e["total"] != float64(100) {
+			t.Errorf("event %v: want hashing's progress at 40 of 100 bytes, 3 items", e)
+		}
 	}
 }
