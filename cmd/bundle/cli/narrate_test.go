@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/bdebundle/bundle/internal/progress"
-
 	"github.com/bdebundle/bundle/out"
 	"github.com/bdebundle/bundle/repo"
 )
