@@ -44,8 +44,9 @@ bundle will contain, and from which inputs, without writing anything.`,
 			jr, _ := rep.(*jsonReporter)
 			if jr != nil {
 				// The event stream on stderr is NDJSON throughout: log
-				// records (warnings, -v's debug records) too.
-				g.Log = slog.New(slog.NewJSONHandler(g.Err, &slog.HandlerOptions{Level: logLevel(g)}))
+				// records (warnings, -v's debug records) too, a warning
+				// as a "warning" event.
+				g.Log = slog.New(newEventLogHandler(g.Err, logLevel(g), "build"))
 				slog.SetDefault(g.Log)
 				jr.emit(progressEvent{Event: "start", Step: "build"})
 			}

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"encoding/json"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -226,5 +228,29 @@ func TestJSONProgressEvents(t *testing.T) {
 		if e["event"] != "progress" || e["step"] != "hashing" || e["bytes"] != float64(40) || e["items"] != float64(3) || e["total"] != float64(100) {
 			t.Errorf("event %v: want hashing's progress at 40 of 100 bytes, 3 items", e)
 		}
+	}
+}
+
+// TestBuildJSONLogWarning: with --json a warning logged during the build
+// (a cache directory others can write) is a "warning" event in the
+// stream, every line of which stays JSON.
+func TestBuildJSONLogWarning(t *testing.T) {
+	src := site(t)
+	shared := t.TempDir()
+	if err := os.Chmod(shared, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := run(t, "build", src, "-o", filepath.Join(t.TempDir(), "dist"), "--no-archive", "--json", "--cache-dir", shared)
+	if code != 0 {
+		t.Fatalf("build: exit %d\n%s%s", code, stdout, stderr)
+	}
+	var warned bool
+	for _, e := range jsonLines(t, stderr) {
+		if e["event"] == "warning" && e["step"] == "build" && strings.Contains(fmt.Sprint(e["message"]), "cache not used") && strings.Contains(fmt.Sprint(e["err"]), "writable by group or others") {
+			warned = true
+		}
+	}
+	if !warned {
+		t.Errorf("no warning event about the shared cache directory:\n%s", stderr)
 	}
 }

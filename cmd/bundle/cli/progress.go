@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -284,4 +286,31 @@ func (t *jsonTask) Done(err error) {
 		e.Error = err.Error()
 	}
 	t.r.write(e)
+}
+
+// eventLogHandler writes log records as JSON lines into an event stream:
+// a warning (or worse) is also a "warning" event of step.
+type eventLogHandler struct {
+	slog.Handler
+	step string
+}
+
+func newEventLogHandler(w io.Writer, level slog.Level, step string) slog.Handler {
+	return &eventLogHandler{Handler: slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}), step: step}
+}
+
+func (h *eventLogHandler) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelWarn {
+		r = r.Clone()
+		r.AddAttrs(slog.String("event", "warning"), slog.String("step", h.step), slog.String("message", r.Message))
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h *eventLogHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return &eventLogHandler{Handler: h.Handler.WithAttrs(as), step: h.step}
+}
+
+func (h *eventLogHandler) WithGroup(name string) slog.Handler {
+	return &eventLogHandler{Handler: h.Handler.WithGroup(name), step: h.step}
 }
