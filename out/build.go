@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"maps"
 	"os"
 	"path"
@@ -455,6 +456,8 @@ func (b *builder) placeInputs(ctx context.Context) error {
 	var cache *hashCache
 	if !b.opts.NoCache {
 		cache = newHashCache(cacheDir(b.opts.CacheDir))
+	} else {
+		slog.Debug("hash cache disabled", "reason", "--no-cache: every input is read")
 	}
 	task := b.rep.Start("placing and hashing inputs", total)
 	b.placer = &placer{cache: cache, known: b.opts.Digests, noLink: b.opts.NoHardLinks, task: task}

@@ -247,10 +247,12 @@ func sortDiags(diags hcl.Diagnostics) hcl.Diagnostics {
 // directory RPMs are simply read (the cache only saves time).
 func openScanCache(opts Options) *repo.ScanCache {
 	if opts.NoCache {
+		slog.Debug("scan cache disabled", "reason", "--no-cache: every RPM is read")
 		return nil
 	}
 	dir := cachedir.Dir(opts.CacheDir)
 	if dir == "" {
+		slog.Debug("scan cache disabled", "reason", "no cache directory ($BUNDLE_CACHE_DIR, $XDG_CACHE_HOME, home)")
 		return nil
 	}
 	c, err := repo.OpenScanCache(dir)

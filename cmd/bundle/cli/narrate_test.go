@@ -92,6 +92,20 @@ func TestVerboseCacheDecisions(t *testing.T) {
 	if n := len(debugRecords(second, "hash cache miss")); n != 0 {
 		t.Errorf("second build: %d hash cache misses, want none", n)
 	}
+
+	// --no-cache: each cache says once that it is off, and why.
+	off := buildVerboseJSON(t, src, cache, "--no-cache")
+	for _, msg := range []string{"hash cache disabled", "scan cache disabled"} {
+		got := debugRecords(off, msg)
+		if len(got) == 0 || !strings.Contains(fmt.Sprint(got[0]["reason"]), "--no-cache") {
+			t.Errorf("--no-cache: %q records %v, want one giving --no-cache as the reason", msg, got)
+		}
+	}
+	for _, msg := range []string{"hash cache hit", "hash cache miss", "scan cache hit", "scan cache miss"} {
+		if n := len(debugRecords(off, msg)); n != 0 {
+			t.Errorf("--no-cache: %d %q records", n, msg)
+		}
+	}
 }
 
 // TestVerbosePlacement: -v says how each input reached the bundle and why:
