@@ -87,6 +87,7 @@ func (p *placer) place(ctx context.Context, src, dst string) (string, int64, err
 		if d, ok := p.known(abs, fi); ok && manifest.IsSHA256(d) {
 			digest, cached, known = d, true, true
 			p.cache.put(abs, fi, d)
+			slog.Debug("digest known", "path", src, "reason", "computed while scanning; not read again")
 		}
 	}
 	// A hard link shares the inode, mode included, so only inputs that
