@@ -183,12 +183,26 @@ func pushRegistry(m *manifest.Manifest, asked string, rep *PushReport, warn func
 		} else {
 			w = fmt.Sprintf("pushing to %s, but the apps of bundle %s %s pull their images from %s: they will not find them unless %s serves the same images", asked, m.Name, m.Version, site, site)
 		}
+		if loadsArchives(m) {
+			w += " (apps of clusters whose docker-io is before 1.6 pull nothing: their nodes load the images from the bundle's docker load archives)"
+		}
 		rep.Warnings = append(rep.Warnings, w)
 		if warn != nil {
 			warn(w)
 		}
 	}
 	return asked, nil
+}
+
+// loadsArchives reports whether the bundle carries docker load archives,
+// which the nodes of clusters on Docker before 1.6 load instead of pulling.
+func loadsArchives(m *manifest.Manifest) bool {
+	for _, f := range m.Files {
+		if strings.HasPrefix(f.Path, compiler.DockerDir+"/") && strings.HasSuffix(f.Path, ".tar") {
+			return true
+		}
+	}
+	return false
 }
 
 // ListImages describes the images of the bundle at path (a directory or an
