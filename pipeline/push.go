@@ -14,6 +14,7 @@ import (
 
 	"github.com/bdebundle/bundle/compiler"
 	"github.com/bdebundle/bundle/images"
+	"github.com/bdebundle/bundle/internal/ctxio"
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/internal/regular"
 	"github.com/bdebundle/bundle/out/manifest"
@@ -249,27 +250,16 @@ func archiveLayout(archive string, m *manifest.Manifest) images.WalkFunc {
 				return nil
 			}
 			h := sha256.New()
-			cr := &countReader{r: io.TeeReader(r, h)}
+			cr := &ctxio.CountingReader{R: io.TeeReader(r, h)}
 			if err := visit(rest, size, cr); err != nil {
 				return err
 			}
-			if sum, ok := want[rel]; ok && cr.n == size && hex.EncodeToString(h.Sum(nil)) != sum {
+			if sum, ok := want[rel]; ok && cr.N == size && hex.EncodeToString(h.Sum(nil)) != sum {
 				return fmt.Errorf("%s in %s changed since it was verified", rel, archive)
 			}
 			return nil
 		})
 	}
-}
-
-type countReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
 }
 
 // verifiedManifest verifies the bundle at path and returns its bundle.json;

@@ -17,6 +17,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/bdebundle/bundle/internal/ctxio"
 	"github.com/bdebundle/bundle/internal/dockername"
 )
 
@@ -289,7 +290,7 @@ func checkLayer(l v1.Layer, want v1.Hash) (int64, error) {
 	}
 	defer rc.Close()
 	h := sha256.New()
-	cr := &countReader{r: io.TeeReader(rc, h)}
+	cr := &ctxio.CountingReader{R: io.TeeReader(rc, h)}
 	tr := tar.NewReader(cr)
 	for {
 		th, err := tr.Next()
@@ -310,7 +311,7 @@ func checkLayer(l v1.Layer, want v1.Hash) (int64, error) {
 	if got := hex.EncodeToString(h.Sum(nil)); want.Algorithm != "sha256" || got != want.Hex {
 		return 0, fmt.Errorf("the uncompressed layer is sha256:%s, not its diff_id %s", got, want)
 	}
-	return cr.n, nil
+	return cr.N, nil
 }
 
 // copyLayer writes the uncompressed layer to w, checking its size and digest
@@ -343,17 +344,6 @@ type countWriter struct {
 
 func (c *countWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
-}
-
-type countReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
 	c.n += int64(n)
 	return n, err
 }

@@ -22,3 +22,15 @@ func (c reader) Read(p []byte) (int, error) {
 	}
 	return c.r.Read(p)
 }
+
+// CountingReader passes reads through to R and counts the bytes read in N.
+type CountingReader struct {
+	R io.Reader
+	N int64
+}
+
+func (c *CountingReader) Read(p []byte) (int, error) {
+	n, err := c.R.Read(p)
+	c.N += int64(n)
+	return n, err
+}

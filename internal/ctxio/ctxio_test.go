@@ -51,3 +51,11 @@ func TestSHA256File(t *testing.T) {
 		t.Errorf("cancelled: %v", err)
 	}
 }
+
+func TestCountingReader(t *testing.T) {
+	cr := &CountingReader{R: strings.NewReader("twelve bytes")}
+	b, err := io.ReadAll(cr)
+	if err != nil || string(b) != "twelve bytes" || cr.N != 12 {
+		t.Fatalf("read %q, %v, counted %d; want 12 bytes", b, err, cr.N)
+	}
+}
