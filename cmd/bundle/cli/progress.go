@@ -101,15 +101,18 @@ func (r *lineReporter) Start(name string, total int64) progress.Task {
 	if every <= 0 {
 		every = progressEvery
 	}
-	t := &lineTask{r: r, name: name, total: total, start: time.Now(), done: make(chan struct{})}
-	go t.tick(every)
+	t := &lineTask{runningTask: newRunningTask(&r.mu, name, total), r: r}
+	go t.tick(every, t.report)
 	return t
 }
 
 func (r *lineReporter) Close() {}
 
-type lineTask struct {
-	r     *lineReporter
+// runningTask is what the line and JSON tasks share: the counters a task
+// adds to, and a ticker that reports it under the reporter's lock until it
+// is done, so no report follows the task's last line or event.
+type runningTask struct {
+	mu    *sync.Mutex // the reporter's
 	name  string
 	total int64
 	start time.Time
@@ -119,13 +122,18 @@ type lineTask struct {
 	once  sync.Once
 }
 
-func (t *lineTask) Add(n int64) { t.n.Add(n) }
+func newRunningTask(mu *sync.Mutex, name string, total int64) runningTask {
+	return runningTask{mu: mu, name: name, total: total, start: time.Now(), done: make(chan struct{})}
+}
+
+func (t *runningTask) Add(n int64) { t.n.Add(n) }
 
 // AddItems implements progress.ItemTask.
-func (t *lineTask) AddItems(n int64) { t.items.Add(n) }
+func (t *runningTask) AddItems(n int64) { t.items.Add(n) }
 
-// tick prints the task's progress until it is done.
-func (t *lineTask) tick(every time.Duration) {
+// tick calls report every interval, with the lock held, until the task is
+// done.
+func (t *runningTask) tick(every time.Duration, report func()) {
 	tk := time.NewTicker(every)
 	defer tk.Stop()
 	for {
@@ -133,23 +141,41 @@ func (t *lineTask) tick(every time.Duration) {
 		case <-t.done:
 			return
 		case <-tk.C:
-			n, items, d := t.n.Load(), t.items.Load(), time.Since(t.start)
-			count := ""
-			if items > 0 {
-				count = fmt.Sprintf("%d done (%.0f/s), ", items, float64(items)/d.Seconds())
-			}
-			t.r.mu.Lock()
+			t.mu.Lock()
 			select {
 			case <-t.done:
 			default:
-				if t.total > 0 {
-					fmt.Fprintf(t.r.w, "%s: %s%s of %s input (%d%%), %s\n", t.name, count, progress.Bytes(n), progress.Bytes(t.total), n*100/t.total, rate(n, d))
-				} else {
-					fmt.Fprintf(t.r.w, "%s: %s%s of input so far, %s\n", t.name, count, progress.Bytes(n), rate(n, d))
-				}
+				report()
 			}
-			t.r.mu.Unlock()
+			t.mu.Unlock()
 		}
+	}
+}
+
+// finish marks the task done and reports whether this was the first call;
+// the lock is held.
+func (t *runningTask) finish() bool {
+	first := false
+	t.once.Do(func() { close(t.done); first = true })
+	return first
+}
+
+type lineTask struct {
+	runningTask
+	r *lineReporter
+}
+
+// report prints where the task is; r.mu is held.
+func (t *lineTask) report() {
+	n, items, d := t.n.Load(), t.items.Load(), time.Since(t.start)
+	count := ""
+	if items > 0 {
+		count = fmt.Sprintf("%d done (%.0f/s), ", items, float64(items)/d.Seconds())
+	}
+	if t.total > 0 {
+		fmt.Fprintf(t.r.w, "%s: %s%s of %s input (%d%%), %s\n", t.name, count, progress.Bytes(n), progress.Bytes(t.total), n*100/t.total, rate(n, d))
+	} else {
+		fmt.Fprintf(t.r.w, "%s: %s%s of input so far, %s\n", t.name, count, progress.Bytes(n), rate(n, d))
 	}
 }
 
@@ -164,7 +190,7 @@ func rate(n int64, d time.Duration) string {
 func (t *lineTask) Done(err error) {
 	t.r.mu.Lock()
 	defer t.r.mu.Unlock()
-	t.once.Do(func() { close(t.done) })
+	t.finish()
 	if err != nil {
 		fmt.Fprintf(t.r.w, "%s: failed: %v\n", t.name, err)
 		return
@@ -219,8 +245,8 @@ func (r *jsonReporter) Start(name string, total int64) progress.Task {
 	if every <= 0 {
 		every = progressEvery
 	}
-	t := &jsonTask{r: r, name: name, total: total, start: time.Now(), done: make(chan struct{})}
-	go t.tick(every)
+	t := &jsonTask{runningTask: newRunningTask(&r.mu, name, total), r: r}
+	go t.tick(every, t.report)
 	return t
 }
 
@@ -235,50 +261,20 @@ func (r *jsonReporter) diagnostics(step string, diags []jsonDiag) {
 }
 
 type jsonTask struct {
-	r     *jsonReporter
-	name  string
-	total int64
-	start time.Time
-	n     atomic.Int64
-	items atomic.Int64
-	done  chan struct{}
-	once  sync.Once
+	runningTask
+	r *jsonReporter
 }
 
-func (t *jsonTask) Add(n int64) { t.n.Add(n) }
-
-// AddItems implements progress.ItemTask.
-func (t *jsonTask) AddItems(n int64) { t.items.Add(n) }
-
-// tick reports the task's progress until it is done.
-func (t *jsonTask) tick(every time.Duration) {
-	tk := time.NewTicker(every)
-	defer tk.Stop()
-	for {
-		select {
-		case <-t.done:
-			return
-		case <-tk.C:
-			// Checked and written under the lock Done takes: no
-			// "progress" follows its step's "done".
-			t.r.mu.Lock()
-			select {
-			case <-t.done:
-			default:
-				t.r.write(progressEvent{Event: "progress", Step: t.name, Task: t.name, Total: t.total, Bytes: t.n.Load(), Items: t.items.Load(), MS: time.Since(t.start).Milliseconds()})
-			}
-			t.r.mu.Unlock()
-		}
-	}
+// report writes a "progress" event; r.mu is held.
+func (t *jsonTask) report() {
+	t.r.write(progressEvent{Event: "progress", Step: t.name, Task: t.name, Total: t.total, Bytes: t.n.Load(), Items: t.items.Load(), MS: time.Since(t.start).Milliseconds()})
 }
 
 // Done writes the step's "done" event, with the error when it failed.
 func (t *jsonTask) Done(err error) {
 	t.r.mu.Lock()
 	defer t.r.mu.Unlock()
-	first := false
-	t.once.Do(func() { close(t.done); first = true })
-	if !first {
+	if !t.finish() {
 		return // one "done" per step
 	}
 	e := progressEvent{Event: "done", Step: t.name, Task: t.name, Bytes: t.n.Load(), Items: t.items.Load(), MS: time.Since(t.start).Milliseconds()}
