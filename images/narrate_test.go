@@ -1,58 +1,19 @@
 package images
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"log/slog"
 	"net/http"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/bdebundle/bundle/internal/testutil"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
-
-// logBuffer is a bytes.Buffer safe for the pushers' goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *logBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-// debugRecords sends slog's default logger's records, debug included, to a
-// buffer until the test ends, and returns a function listing the records
-// with message msg.
-func debugRecords(t *testing.T) func(msg string) []map[string]any {
-	t.Helper()
-	buf := &logBuffer{}
-	old := slog.Default()
-	slog.SetDefault(slog.New(slog.NewJSONHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	t.Cleanup(func() { slog.SetDefault(old) })
-	return func(msg string) []map[string]any {
-		buf.mu.Lock()
-		s := buf.b.String()
-		buf.mu.Unlock()
-		var out []map[string]any
-		for _, line := range strings.Split(strings.TrimSpace(s), "\n") {
-			var m map[string]any
-			if json.Unmarshal([]byte(line), &m) == nil && m["msg"] == msg {
-				out = append(out, m)
-			}
-		}
-		return out
-	}
-}
 
 // TestRetriesAreLogged: a stream push's pass over failed blobs and a
 // pull's retried blob each log a debug record with the attempt and the
@@ -64,7 +25,7 @@ func TestRetriesAreLogged(t *testing.T) {
 	if _, err := Mirror(context.Background(), dir, fx.specs, Options{}); err != nil {
 		t.Fatal(err)
 	}
-	records := debugRecords(t)
+	records := testutil.CaptureDebug(t)
 	uc := &uploadCounter{fail: map[int64]int{2: http.StatusServiceUnavailable}}
 	dst := startGGCR(t, func(h http.Handler) http.Handler { uc.h = h; return uc })
 	if _, err := PushStream(context.Background(), dirWalk(dir), dst, Options{Backoff: time.Millisecond}); err != nil {
@@ -87,7 +48,7 @@ func TestRetriesAreLogged(t *testing.T) {
 	host := startGGCR(t, cutOnce(ld.String(), &cuts, 1))
 	img := platformImage(t, testPlatforms[0], []v1.Layer{layer}, 0, true)
 	pushImage(t, host+"/app:1", img)
-	records = debugRecords(t)
+	records = testutil.CaptureDebug(t)
 	if _, err := Mirror(context.Background(), filepath.Join(t.TempDir(), "images"), []Spec{{Name: "app", Ref: host + "/app:1"}}, Options{Retries: 2, Backoff: time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}

@@ -1,33 +1,11 @@
 package repo
 
 import (
-	"bytes"
-	"encoding/json"
-	"log/slog"
 	"strings"
 	"testing"
-)
 
-// captureDebug sends slog's default logger's records, debug included, to a
-// buffer until the test ends, and returns a function listing the records
-// with message msg.
-func captureDebug(t *testing.T) func(msg string) []map[string]any {
-	t.Helper()
-	var buf bytes.Buffer
-	old := slog.Default()
-	slog.SetDefault(slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	t.Cleanup(func() { slog.SetDefault(old) })
-	return func(msg string) []map[string]any {
-		var out []map[string]any
-		for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
-			var m map[string]any
-			if json.Unmarshal([]byte(line), &m) == nil && m["msg"] == msg {
-				out = append(out, m)
-			}
-		}
-		return out
-	}
-}
+	"github.com/bdebundle/bundle/internal/testutil"
+)
 
 // TestUpdateLogsReuse: an index with Update logs one debug record for the
 // repo with how many packages were reused and read and why.
@@ -36,7 +14,7 @@ func TestUpdateLogsReuse(t *testing.T) {
 	dir := t.TempDir()
 	copyFiles(t, dir, rpms, testEpoch)
 	indexDir(t, dir, IndexOptions{})
-	records := captureDebug(t)
+	records := testutil.CaptureDebug(t)
 	res := indexDir(t, dir, IndexOptions{Update: true})
 	got := records("repodata reused")
 	if len(got) != 1 {
@@ -50,7 +28,7 @@ func TestUpdateLogsReuse(t *testing.T) {
 		t.Errorf("reason %q", reason)
 	}
 	// Without Update nothing is said about reuse.
-	records = captureDebug(t)
+	records = testutil.CaptureDebug(t)
 	indexDir(t, dir, IndexOptions{})
 	if got := records("repodata reused"); len(got) != 0 {
 		t.Errorf("a full index logged %v", got)
@@ -66,7 +44,7 @@ func TestScanCacheLogsDecisions(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.MinSize = 0
-	records := captureDebug(t)
+	records := testutil.CaptureDebug(t)
 	for range 2 {
 		if _, err := c.Scan(t.Context(), rpms, ScanOptions{}); err != nil {
 			t.Fatal(err)

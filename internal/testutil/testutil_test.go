@@ -2,6 +2,7 @@ package testutil
 
 import (
 	"bytes"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -71,5 +72,19 @@ func TestCopyFiles(t *testing.T) {
 		if err != nil || string(data) != body {
 			t.Errorf("%s = %q, %v; want %q", got[i], data, err, body)
 		}
+	}
+}
+
+func TestCaptureDebug(t *testing.T) {
+	records := CaptureDebug(t)
+	slog.Debug("cache hit", "path", "a.rpm")
+	slog.Info("other")
+	slog.Debug("cache hit", "path", "b.rpm")
+	got := records("cache hit")
+	if len(got) != 2 || got[0]["path"] != "a.rpm" || got[1]["path"] != "b.rpm" {
+		t.Fatalf("records = %v, want the two debug records in order", got)
+	}
+	if n := len(records("missing")); n != 0 {
+		t.Fatalf("%d records of a message never logged", n)
 	}
 }
