@@ -195,6 +195,17 @@ func TestChecks(t *testing.T) {
 			edits: []edit{{`packages = ["rpms/mesos-0.22.0"]`, `packages = ["rpms/mesos-0.22.0"]` + "\n  gpg_keys = [\"k1/RPM-GPG-KEY\"]"},
 				{`packages = ["rpms/mesos-0.21.0"]`, `packages = ["rpms/mesos-0.21.0"]` + "\n  gpg_keys = [\"k1/RPM-GPG-KEY\"]"}},
 			files: map[string]string{"k1/RPM-GPG-KEY": "one"}},
+		// datastore_path is checked as bundle.json's reader checks it
+		// (manifest.CheckRelPath), so validate refuses what verify would.
+		{name: "datastore_path leaving the datastore",
+			edits:   []edit{{`datastore_path = "bundles/mesos-site"`, `datastore_path = "bundles/../.."`}},
+			summary: "Invalid datastore_path", at: `datastore_path = "bundles/../.."`},
+		{name: "datastore_path absolute",
+			edits:   []edit{{`datastore_path = "bundles/mesos-site"`, `datastore_path = "/bundles"`}},
+			summary: "Invalid datastore_path", at: `datastore_path = "/bundles"`},
+		{name: "datastore_path dot",
+			edits:   []edit{{`datastore_path = "bundles/mesos-site"`, `datastore_path = "."`}},
+			summary: "Invalid datastore_path", at: `datastore_path = "."`},
 	}
 	base := exampleHCL(t)
 	for _, tc := range cases {

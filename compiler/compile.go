@@ -3,7 +3,6 @@ package compiler
 import (
 	"errors"
 	"fmt"
-	"path"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -12,6 +11,7 @@ import (
 	"github.com/agext/levenshtein"
 	def "github.com/bdebundle/bundle/hcl"
 	"github.com/bdebundle/bundle/internal/vmtemplate"
+	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
@@ -134,7 +134,7 @@ func (c *compiler) plan() *Plan {
 		p.Images = append(p.Images, c.image(im))
 	}
 	if len(p.Images) > 0 {
-		p.ImageLayout = ImagesDir
+		p.ImageLayout = manifest.ImagesDir
 	}
 	for _, t := range d.VMTemplates {
 		p.Templates = append(p.Templates, c.template(t))
@@ -143,7 +143,7 @@ func (c *compiler) plan() *Plan {
 	c.render(p, repos)
 	c.checkLayout(p, repos)
 	for _, v := range d.VCenters {
-		if dp := v.DatastorePath; dp != "" && (path.Clean(dp) != dp || strings.HasPrefix(dp, "/") || dp == ".." || strings.HasPrefix(dp, "../") || strings.Contains(dp, "/../") || strings.HasSuffix(dp, "/..") || strings.Contains(dp, "\\")) {
+		if dp := v.DatastorePath; dp != "" && manifest.CheckRelPath(dp) != nil {
 			c.errorf(attrRange(v.Body, "datastore_path", v.DeclRange), "Invalid datastore_path", "datastore_path is a clean relative folder of the datastore, like bundles/mesos-site (no leading '/', no '..'); got %q.", dp)
 		}
 		p.Targets = append(p.Targets, &Target{Name: v.Name, Datacenter: v.Datacenter, Datastore: v.Datastore, Folder: v.Folder,

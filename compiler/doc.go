@@ -6,5 +6,7 @@
 // all rendering of text artifacts happen here, so a site that cannot work is
 // refused before anything is written. The one file whose content only the
 // build learns (each docker load archive's sha256 and image id) is named in
-// the Plan and rendered here too, by DockerArchivesAttributes.
+// the Plan and rendered here too, by DockerArchivesAttributes. The bundle's
+// top-level directory names and its path and digest checks are the bundle
+// format's (out/manifest, a pure leaf and the one out package imported here).
 package compiler

@@ -7,6 +7,7 @@ import (
 
 	def "github.com/bdebundle/bundle/hcl"
 	"github.com/bdebundle/bundle/internal/dockername"
+	"github.com/bdebundle/bundle/out/manifest"
 )
 
 // dockerDigestPull is the first Docker that pulls by digest: Docker 1.6.0
@@ -218,7 +219,7 @@ func DockerArchivesAttributes(p *Plan, written map[string]DockerArchive) ([]byte
 		if !ok {
 			return nil, fmt.Errorf("no archive was written for image %q", ap.Name)
 		}
-		if !isHex64(w.SHA256) || !isHex64(w.ImageID) || w.Size <= 0 {
+		if !manifest.IsSHA256(w.SHA256) || !manifest.IsSHA256(w.ImageID) || w.Size <= 0 {
 			return nil, fmt.Errorf("image %q: invalid archive facts %+v", ap.Name, w)
 		}
 		data[ap.Name] = map[string]any{"sha256": w.SHA256, "image_id": w.ImageID, "size": int(w.Size)}
@@ -229,16 +230,4 @@ func DockerArchivesAttributes(p *Plan, written map[string]DockerArchive) ([]byte
 	b.WriteString("# serengeti/www/docker, with the sha256 of each and the v1 image id its tag\n# names after the load.\n#\n")
 	fmt.Fprintf(&b, "default[%s] = %s\n", rubyString(dp.Key), rubyLiteral(data))
 	return []byte(b.String()), nil
-}
-
-func isHex64(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') {
-			return false
-		}
-	}
-	return true
 }

@@ -6,6 +6,7 @@ import (
 
 	def "github.com/bdebundle/bundle/hcl"
 	"github.com/bdebundle/bundle/internal/vmtemplate"
+	"github.com/bdebundle/bundle/out/manifest"
 )
 
 // The bundle's layout. Every path a bundle holds is decided in this file (the
@@ -17,21 +18,9 @@ import (
 // function below), a field on the part of the Plan that owns it with a json
 // tag (so `build --plan --json` shows it), and set that field where the
 // part is planned; the executor then writes to the path the Plan names.
-const (
-	// YumDir holds the repositories, their .repo files and GPG keys.
-	YumDir = "serengeti/www/yum"
-	// ImagesDir is the OCI image layout of the bundle's container images.
-	ImagesDir = "images"
-	// OVFDir holds one directory per VM template and each template's .ova.
-	OVFDir = "ovf"
-	// DockerDir holds the docker load archives of clusters whose Docker
-	// cannot pull by digest: under serengeti/www, so the management server
-	// serves them at https://<server>/docker/.
-	DockerDir = "serengeti/www/docker"
-)
 
 // DockerArchivePath is the bundle path of an image's docker load archive.
-func DockerArchivePath(image string) string { return DockerDir + "/" + image + ".tar" }
+func DockerArchivePath(image string) string { return manifest.DockerDir + "/" + image + ".tar" }
 
 // DockerArchivesAttributesPath is the cookbook attributes file the build
 // writes with each docker load archive's sha256 and image id.
@@ -39,21 +28,18 @@ func DockerArchivesAttributesPath(cookbook string) string {
 	return CookbooksDir + cookbook + "/attributes/docker_archives.rb"
 }
 
-// BundleDir is the bundle's directory name: <name>-<version>.
-func BundleDir(name, version string) string { return name + "-" + version }
+func repoDir(path, version string) string { return manifest.YumDir + "/repos/" + path + "/" + version }
 
-func repoDir(path, version string) string { return YumDir + "/repos/" + path + "/" + version }
+func repoFilePath(name string) string { return manifest.YumDir + "/" + name + ".repo" }
 
-func repoFilePath(name string) string { return YumDir + "/" + name + ".repo" }
-
-func gpgKeyPath(base string) string { return YumDir + "/keys/" + base }
+func gpgKeyPath(base string) string { return manifest.YumDir + "/keys/" + base }
 
 // NewTemplatePlan returns the plan of template name with its destinations:
 // ovf/<name>/<name>.ovf and .mf, the disks beside them, ovf/<name>.ova.
 func NewTemplatePlan(name string) *TemplatePlan {
-	dir := OVFDir + "/" + name
+	dir := manifest.OVFDir + "/" + name
 	return &TemplatePlan{Name: name, Dir: dir, OVFPath: dir + "/" + name + ".ovf", MFPath: dir + "/" + name + ".mf",
-		OVAPath: OVFDir + "/" + name + ".ova"}
+		OVAPath: manifest.OVFDir + "/" + name + ".ova"}
 }
 
 // diskPath is the destination of disk i of the template.

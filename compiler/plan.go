@@ -4,6 +4,7 @@ import (
 	"io/fs"
 
 	"github.com/bdebundle/bundle/internal/vmtemplate"
+	"github.com/bdebundle/bundle/out/manifest"
 )
 
 // Plan is everything the bundle will contain and where each part comes from.
@@ -50,7 +51,7 @@ const (
 )
 
 // Dir is the bundle's directory name: <name>-<version>.
-func (p *Plan) Dir() string { return BundleDir(p.Name, p.Version) }
+func (p *Plan) Dir() string { return manifest.BundleDir(p.Name, p.Version) }
 
 // Input is an input file copied into the bundle.
 type Input struct {

@@ -591,7 +591,7 @@ func (b *builder) writeImages(ctx context.Context) error {
 // but no ImageLayout gets the compiler's.
 func (b *builder) imageLayout() string {
 	if b.plan.ImageLayout == "" {
-		return compiler.ImagesDir
+		return manifest.ImagesDir
 	}
 	return b.plan.ImageLayout
 }

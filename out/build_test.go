@@ -151,7 +151,7 @@ func TestReproducibleAcrossPathsAndTimes(t *testing.T) {
 				opts.Format = f
 				opts.Images = outtest.FakeImages{}
 				plan.Images = []*compiler.ImagePlan{{Name: "nginx", Ref: "nginx:1.7.9", Platforms: []string{"linux/amd64"}}}
-				plan.ImageLayout = compiler.ImagesDir
+				plan.ImageLayout = manifest.ImagesDir
 				opts.NoHardLinks = i == 1
 				res, err := Build(context.Background(), plan, t.TempDir(), opts)
 				if err != nil {

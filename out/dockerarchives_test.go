@@ -9,6 +9,7 @@ import (
 
 	"github.com/bdebundle/bundle/compiler"
 	"github.com/bdebundle/bundle/out/internal/outtest"
+	"github.com/bdebundle/bundle/out/manifest"
 )
 
 // TestBuildDockerArchiveMissingImage: a planned docker load archive that
@@ -22,7 +23,7 @@ func TestBuildDockerArchiveMissingImage(t *testing.T) {
 	plan := outtest.CompileSite(t, src)
 	outtest.AddExtras(t, plan, src, "1")
 	plan.Images = []*compiler.ImagePlan{{Name: "web", Ref: "docker-archive:web.tar", Written: "docker-archive:web.tar", MediaTypes: "preserve"}}
-	plan.ImageLayout = compiler.ImagesDir
+	plan.ImageLayout = manifest.ImagesDir
 	plan.DockerArchives = &compiler.DockerArchivesPlan{Attributes: "serengeti/chef/cookbooks/x/attributes/docker_archives.rb", Key: "x_docker_archives",
 		Images: []*compiler.DockerArchivePlan{{Name: "absent", Path: compiler.DockerArchivePath("absent"), Repository: "absent", Tag: "sha256-00",
 			Digest: "sha256:" + strings.Repeat("0", 64), Platform: "linux/amd64", Clusters: []string{"mesos01"}}}}

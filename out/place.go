@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/bdebundle/bundle/internal/regular"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -17,6 +16,7 @@ import (
 	"github.com/bdebundle/bundle/internal/ctxio"
 	"github.com/bdebundle/bundle/internal/osfs"
 	"github.com/bdebundle/bundle/internal/progress"
+	"github.com/bdebundle/bundle/internal/regular"
 	"github.com/bdebundle/bundle/out/manifest"
 )
 

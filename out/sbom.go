@@ -13,7 +13,6 @@ import (
 
 	"github.com/bdebundle/bundle/internal/regular"
 
-	"github.com/bdebundle/bundle/compiler"
 	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/bdebundle/bundle/repo"
 	"github.com/bdebundle/bundle/sbom"
@@ -107,11 +106,11 @@ func (b *builder) sbomBundle(files []manifest.FileEntry) (*sbom.Bundle, error) {
 		kind := kinds[f.Path]
 		switch {
 		case kind != "":
-		case strings.HasPrefix(f.Path, compiler.ImagesDir+"/"):
+		case strings.HasPrefix(f.Path, manifest.ImagesDir+"/"):
 			kind = "image-layout"
 		case strings.Contains("/"+f.Path, "/repodata/"):
 			kind = "repodata"
-		case strings.HasPrefix(f.Path, compiler.OVFDir+"/"):
+		case strings.HasPrefix(f.Path, manifest.OVFDir+"/"):
 			kind = "ovf"
 		default:
 			kind = "file"

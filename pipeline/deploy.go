@@ -9,6 +9,7 @@ import (
 
 	"github.com/bdebundle/bundle/internal/osfs"
 	"github.com/bdebundle/bundle/internal/progress"
+	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/bdebundle/bundle/out/read"
 	"github.com/bdebundle/bundle/out/vcenter"
 )
@@ -62,9 +63,10 @@ type DeployResult struct {
 // uploaded, and vCenter is not contacted, unless the bundle verifies: a
 // directory with the deep checks; an archive while it is extracted (see
 // PrepareDeploy). The result is non-nil whenever an extracted bundle was
-// kept, errors included. A bundle that does not verify is a *VerifyError
-// (or a *vcenter.VerifyError); a target that cannot be chosen or completed
-// is a *UsageError (or a *vcenter.ConfigError).
+// kept, errors included. A bundle that does not verify is a
+// *manifest.VerifyError (whether this package or out/vcenter finds it); a
+// target that cannot be chosen or completed is a *UsageError (or a
+// *vcenter.ConfigError).
 func Deploy(ctx context.Context, path string, opts DeployOptions) (*DeployResult, error) {
 	prep, err := PrepareDeploy(ctx, path, PrepareOptions{Key: opts.Key, WorkDir: opts.WorkDir, Progress: opts.Progress})
 	if err != nil {
@@ -163,7 +165,7 @@ type Prepared struct {
 // full by read.Extract, which writes it into a new directory of the work dir
 // while verifying it (every file's digest, SHA256SUMS, the SBOM, the
 // signature with Key) and runs the deep checks over what it wrote. An
-// archive that is unsafe, damaged or does not verify is a *VerifyError, and
+// archive that is unsafe, damaged or does not verify is a *manifest.VerifyError, and
 // nothing is left in the work dir.
 func PrepareDeploy(ctx context.Context, path string, opts PrepareOptions) (*Prepared, error) {
 	st, err := os.Stat(path)
@@ -177,7 +179,7 @@ func PrepareDeploy(ctx context.Context, path string, opts PrepareOptions) (*Prep
 				if err != nil {
 					return "", err
 				}
-				return r.ManifestSHA256, problemsErr(r) // vcenter.Deploy makes it a *vcenter.VerifyError
+				return r.ManifestSHA256, problemsErr(r) // vcenter.Deploy makes it a *manifest.VerifyError
 			}}, nil
 	}
 	m, err := read.Manifest(ctx, path)
@@ -205,7 +207,7 @@ func PrepareDeploy(ctx context.Context, path string, opts PrepareOptions) (*Prep
 	}
 	dir, rep, err := read.Extract(ctx, path, tmp, deepOptions(read.VerifyOptions{Key: opts.Key, Progress: opts.Progress}))
 	if err == nil && !rep.OK() {
-		err = &VerifyError{Path: path, Err: problemsErr(rep)}
+		err = &manifest.VerifyError{Path: path, Err: problemsErr(rep)}
 	}
 	if err != nil {
 		if rerr := os.RemoveAll(tmp); rerr != nil {
@@ -218,12 +220,12 @@ func PrepareDeploy(ctx context.Context, path string, opts PrepareOptions) (*Prep
 		Verify: func(context.Context, string) (string, error) { return rep.ManifestSHA256, nil }}, nil
 }
 
-// archiveErr makes a fault of an archive's content a *VerifyError.
+// archiveErr makes a fault of an archive's content a *manifest.VerifyError.
 func archiveErr(path string, err error) error {
 	var ae *read.ArchiveError
-	var ve *VerifyError
+	var ve *manifest.VerifyError
 	if errors.As(err, &ae) && !errors.As(err, &ve) {
-		return &VerifyError{Path: path, Err: err}
+		return &manifest.VerifyError{Path: path, Err: err}
 	}
 	return err
 }

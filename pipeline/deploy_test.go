@@ -13,6 +13,7 @@ import (
 	"github.com/bdebundle/bundle/compiler"
 	"github.com/bdebundle/bundle/internal/testutil"
 	"github.com/bdebundle/bundle/out"
+	"github.com/bdebundle/bundle/out/manifest"
 )
 
 // smallBundle builds a bundle of two files as a directory and a plain tar.
@@ -119,9 +120,9 @@ func TestPrepareDeploy(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			work := t.TempDir()
 			prep, err := PrepareDeploy(ctx, c.archive, PrepareOptions{WorkDir: work, Key: c.key})
-			var ve *VerifyError
+			var ve *manifest.VerifyError
 			if !errors.As(err, &ve) || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), c.archive) {
-				t.Fatalf("PrepareDeploy = %+v, %v; want a *VerifyError naming the archive with %q", prep, err, c.want)
+				t.Fatalf("PrepareDeploy = %+v, %v; want a *manifest.VerifyError naming the archive with %q", prep, err, c.want)
 			}
 			if left := entries(t, work); len(left) > 0 {
 				t.Fatalf("left in the work dir: %v", left)

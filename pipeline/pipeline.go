@@ -24,6 +24,7 @@ import (
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/internal/regular"
 	"github.com/bdebundle/bundle/out"
+	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/bdebundle/bundle/repo"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -149,7 +150,7 @@ func compile(ctx context.Context, p string, lopts def.Options, opts Options) (*R
 	}
 	load.Done(nil)
 	if opts.OutDir != "" && d.Bundle != nil {
-		res.PrevLayout = filepath.Join(opts.OutDir, compiler.BundleDir(d.Bundle.Name, d.Bundle.Version), compiler.ImagesDir)
+		res.PrevLayout = filepath.Join(opts.OutDir, manifest.BundleDir(d.Bundle.Name, d.Bundle.Version), manifest.ImagesDir)
 	}
 	facts, gds := gather(ctx, d, res, opts)
 	diags = append(diags, gds...)

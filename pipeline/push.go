@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bdebundle/bundle/compiler"
 	"github.com/bdebundle/bundle/images"
 	"github.com/bdebundle/bundle/internal/ctxio"
 	"github.com/bdebundle/bundle/internal/progress"
@@ -62,17 +61,6 @@ type PushReport struct {
 	Warnings  []string `json:"warnings"`
 }
 
-// VerifyError is a bundle that does not verify, or is not a bundle.
-type VerifyError struct {
-	Path string
-	Err  error
-}
-
-func (e *VerifyError) Error() string {
-	return fmt.Sprintf("bundle %s does not verify: %v", e.Path, e.Err)
-}
-func (e *VerifyError) Unwrap() error { return e.Err }
-
 // UsageError is a push that cannot be carried out as asked (no registry).
 type UsageError struct{ Err error }
 
@@ -105,7 +93,7 @@ func PushImages(ctx context.Context, path string, opts PushOptions) (*PushReport
 	if arch {
 		pushed, err = images.PushStream(ctx, archiveLayout(path, m), rep.Registry, iopts)
 	} else {
-		pushed, err = images.Push(ctx, filepath.Join(path, compiler.ImagesDir), rep.Registry, iopts)
+		pushed, err = images.Push(ctx, filepath.Join(path, manifest.ImagesDir), rep.Registry, iopts)
 	}
 	if err != nil {
 		return nil, err
@@ -124,7 +112,7 @@ func PushImages(ctx context.Context, path string, opts PushOptions) (*PushReport
 // index.json: what push holds the layout it reads to.
 func indexSHA256(m *manifest.Manifest) string {
 	for _, f := range m.Files {
-		if f.Path == compiler.ImagesDir+"/index.json" {
+		if f.Path == manifest.ImagesDir+"/index.json" {
 			return f.SHA256
 		}
 	}
@@ -199,7 +187,7 @@ func pushRegistry(m *manifest.Manifest, asked string, rep *PushReport, warn func
 // which the nodes of clusters on Docker before 1.6 load instead of pulling.
 func loadsArchives(m *manifest.Manifest) bool {
 	for _, f := range m.Files {
-		if strings.HasPrefix(f.Path, compiler.DockerDir+"/") && strings.HasSuffix(f.Path, ".tar") {
+		if strings.HasPrefix(f.Path, manifest.DockerDir+"/") && strings.HasSuffix(f.Path, ".tar") {
 			return true
 		}
 	}
@@ -211,23 +199,23 @@ func loadsArchives(m *manifest.Manifest) bool {
 func ListImages(ctx context.Context, path string) (*manifest.Manifest, []images.Entry, error) {
 	st, err := os.Stat(path)
 	if err != nil {
-		return nil, nil, &VerifyError{Path: path, Err: err}
+		return nil, nil, &manifest.VerifyError{Path: path, Err: err}
 	}
 	m, err := read.Manifest(ctx, path)
 	if err != nil {
-		return nil, nil, &VerifyError{Path: path, Err: err}
+		return nil, nil, &manifest.VerifyError{Path: path, Err: err}
 	}
 	if len(m.Images) == 0 {
 		return m, []images.Entry{}, nil
 	}
 	var es []images.Entry
 	if st.IsDir() {
-		es, err = images.List(filepath.Join(path, compiler.ImagesDir))
+		es, err = images.List(filepath.Join(path, manifest.ImagesDir))
 	} else {
 		es, err = images.ListStream(ctx, archiveLayout(path, nil))
 	}
 	if err != nil {
-		return nil, nil, &VerifyError{Path: path, Err: err}
+		return nil, nil, &manifest.VerifyError{Path: path, Err: err}
 	}
 	return m, es, nil
 }
@@ -245,7 +233,7 @@ func archiveLayout(archive string, m *manifest.Manifest) images.WalkFunc {
 	}
 	return func(ctx context.Context, visit func(rel string, size int64, r io.Reader) error) error {
 		return read.WalkArchiveFiles(ctx, archive, func(rel string, size int64, r io.Reader) error {
-			rest, ok := strings.CutPrefix(rel, compiler.ImagesDir+"/")
+			rest, ok := strings.CutPrefix(rel, manifest.ImagesDir+"/")
 			if !ok {
 				return nil
 			}
@@ -267,7 +255,7 @@ func archiveLayout(archive string, m *manifest.Manifest) images.WalkFunc {
 func verifiedManifest(ctx context.Context, path string, key []byte, pr progress.Reporter) (*manifest.Manifest, bool, error) {
 	st, err := os.Stat(path)
 	if err != nil {
-		return nil, false, &VerifyError{Path: path, Err: err}
+		return nil, false, &manifest.VerifyError{Path: path, Err: err}
 	}
 	r, err := verified(ctx, path, read.VerifyOptions{Key: key, Progress: pr})
 	if err != nil {

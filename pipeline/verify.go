@@ -7,6 +7,7 @@ import (
 
 	"github.com/bdebundle/bundle/images"
 	"github.com/bdebundle/bundle/images/ovf"
+	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/bdebundle/bundle/out/read"
 	"github.com/bdebundle/bundle/repo"
 )
@@ -38,14 +39,14 @@ func deepOptions(opts read.VerifyOptions) read.VerifyOptions {
 // verified verifies the bundle at path (a directory with the deep checks,
 // an archive as a stream) and returns the report of a good bundle, its
 // Manifest set. A bundle that cannot be read as one, or has problems, is a
-// *VerifyError.
+// *manifest.VerifyError.
 func verified(ctx context.Context, path string, opts read.VerifyOptions) (*read.Report, error) {
 	r, err := Verify(ctx, path, opts)
 	if err != nil {
-		return nil, &VerifyError{Path: path, Err: err}
+		return nil, &manifest.VerifyError{Path: path, Err: err}
 	}
 	if !r.OK() {
-		return nil, &VerifyError{Path: path, Err: problemsErr(r)}
+		return nil, &manifest.VerifyError{Path: path, Err: problemsErr(r)}
 	}
 	return r, nil
 }

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+
+	"github.com/bdebundle/bundle/out/manifest"
 )
 
 // Type URIs.
@@ -105,7 +107,7 @@ func resources(as []Artifact, what string) ([]resource, error) {
 		if a.Name == "" && a.URI == "" {
 			return nil, fmt.Errorf("%s without a name", what)
 		}
-		if !isSHA256(a.SHA256) {
+		if !manifest.IsSHA256(a.SHA256) {
 			return nil, fmt.Errorf("%s %q: sha256 %q is not 64 lowercase hex digits", what, a.Name, a.SHA256)
 		}
 		out = append(out, resource{Name: a.Name, URI: a.URI, Digest: map[string]string{"sha256": a.SHA256}})
@@ -238,16 +240,4 @@ func Subjects(stmt []byte) (map[string]string, error) {
 		m[s.Name] = s.Digest["sha256"]
 	}
 	return m, nil
-}
-
-func isSHA256(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for _, c := range s {
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
 }

@@ -2,7 +2,10 @@
 // that DESIGN.md, README.md and docs/compiler.md state into checks over
 // `go list` output and the library sources.
 //
-//   - The compiler imports no repo, images or out package (directly or not).
+//   - The compiler imports no repo, images or out package (directly or not)
+//     but the bundle format's leaf, out/manifest (layout names, path and
+//     digest checks), which imports no package of the module and does no
+//     I/O (no os, io/fs, path/filepath, net, os/exec or syscall).
 //   - Data flows one way: hcl imports none of compiler, repo, images, out or
 //     pipeline; repo and images import no out or pipeline package; no
 //     library imports the CLI.

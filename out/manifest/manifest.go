@@ -161,7 +161,7 @@ type TargetEntry struct {
 }
 
 // Dir is the bundle's directory name: <name>-<version>.
-func (m *Manifest) Dir() string { return m.Name + "-" + m.Version }
+func (m *Manifest) Dir() string { return BundleDir(m.Name, m.Version) }
 
 // Normalize turns nil lists into empty ones and sorts every list, so the
 // encoding is canonical.

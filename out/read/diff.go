@@ -10,7 +10,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/bdebundle/bundle/compiler"
 	"github.com/bdebundle/bundle/internal/udiff"
 	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/bdebundle/bundle/repo"
@@ -128,8 +127,8 @@ func isConfig(p string) bool {
 	switch {
 	case p == sbom.FileName,
 		strings.HasSuffix(p, ".rpm"),
-		strings.HasPrefix(p, compiler.ImagesDir+"/"),
-		strings.HasPrefix(p, compiler.OVFDir+"/"),
+		strings.HasPrefix(p, manifest.ImagesDir+"/"),
+		strings.HasPrefix(p, manifest.OVFDir+"/"),
 		strings.Contains("/"+p, "/repodata/"):
 		return false
 	}
@@ -278,7 +277,7 @@ type pkgKey struct{ repo, name, arch string }
 // repoKey is a repo's directory under www/yum/repos (path/version), or its
 // name when the directory is elsewhere.
 func repoKey(r manifest.RepoEntry) string {
-	if k, ok := strings.CutPrefix(r.Dir, compiler.YumDir+"/repos/"); ok {
+	if k, ok := strings.CutPrefix(r.Dir, manifest.YumDir+"/repos/"); ok {
 		return k
 	}
 	if r.Dir != "" {

@@ -53,7 +53,7 @@ func TestDiffReleaseNotes(t *testing.T) {
 		plan := outtest.CompileSite(t, src)
 		outtest.AddExtras(t, plan, src, gen)
 		plan.Images = []*compiler.ImagePlan{{Name: "nginx", Ref: "nginx:1.7.9", Platforms: []string{"linux/amd64"}}}
-		plan.ImageLayout = compiler.ImagesDir
+		plan.ImageLayout = manifest.ImagesDir
 		if dropDistro {
 			plan.Distros = plan.Distros[:1]
 		}

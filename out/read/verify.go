@@ -18,7 +18,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/bdebundle/bundle/compiler"
 	"github.com/bdebundle/bundle/internal/ctxio"
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/out/manifest"
@@ -518,7 +517,7 @@ func deepChecks(ctx context.Context, root string, m *manifest.Manifest, rep *Rep
 	if opts.Layout != nil && len(m.Images) > 0 {
 		rep.DeepRun = append(rep.DeepRun, "images")
 		task := start(fmt.Sprintf("deep check: OCI layout of %d images", len(m.Images)))
-		if err := opts.Layout(ctx, filepath.Join(root, compiler.ImagesDir)); err != nil {
+		if err := opts.Layout(ctx, filepath.Join(root, manifest.ImagesDir)); err != nil {
 			rep.add("images", "OCI layout: %v", err)
 		}
 		task.Done(ctx.Err())

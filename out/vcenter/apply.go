@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/bdebundle/bundle/internal/progress"
+	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/vmware/govmomi/fault"
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/vim25/soap"
@@ -157,9 +158,9 @@ func Deploy(ctx context.Context, bundleDir string, cfg Config, opts Options) (*O
 	opts.defaults()
 	verified, err := opts.Verify(ctx, bundleDir)
 	if err != nil {
-		var ve *VerifyError
+		var ve *manifest.VerifyError
 		if !errors.As(err, &ve) {
-			err = &VerifyError{Dir: bundleDir, Err: err}
+			err = &manifest.VerifyError{Path: bundleDir, Err: err}
 		}
 		return nil, err
 	}
@@ -168,7 +169,7 @@ func Deploy(ctx context.Context, bundleDir string, cfg Config, opts Options) (*O
 		return nil, err
 	}
 	if b.SHA256 != verified {
-		return nil, &VerifyError{Dir: bundleDir, Err: fmt.Errorf("bundle.json %w: it hashes to sha256:%s, the verified one to sha256:%s", ErrChanged, b.SHA256, verified)}
+		return nil, &manifest.VerifyError{Path: bundleDir, Err: fmt.Errorf("bundle.json %w: it hashes to sha256:%s, the verified one to sha256:%s", ErrChanged, b.SHA256, verified)}
 	}
 	s, err := Connect(ctx, cfg)
 	if err != nil {

@@ -13,7 +13,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/bdebundle/bundle/compiler"
 	"github.com/bdebundle/bundle/internal/regular"
 	"github.com/bdebundle/bundle/out/manifest"
 )
@@ -39,34 +38,22 @@ type (
 // ID names the bundle as "name version".
 func (b *Bundle) ID() string { return b.Name + " " + b.Version }
 
-// VerifyError reports a bundle whose contents do not match its manifest.
-// A bundle that does not verify is never deployed.
-type VerifyError struct {
-	Dir string
-	Err error
-}
-
-func (e *VerifyError) Error() string {
-	return fmt.Sprintf("bundle %s does not verify: %v", e.Dir, e.Err)
-}
-func (e *VerifyError) Unwrap() error { return e.Err }
-
 // LoadBundle reads and checks dir/bundle.json. A malformed manifest is a
-// *VerifyError naming the file.
+// *manifest.VerifyError naming the file.
 func LoadBundle(dir string) (*Bundle, error) {
 	p := filepath.Join(dir, "bundle.json")
 	data, err := regular.ReadFile(p, manifest.MaxMetaSize)
 	if err != nil {
-		return nil, &VerifyError{Dir: dir, Err: fmt.Errorf("reading %q: %w", p, err)}
+		return nil, &manifest.VerifyError{Path: dir, Err: fmt.Errorf("reading %q: %w", p, err)}
 	}
 	m, err := manifest.Parse(data)
 	if err != nil {
-		return nil, &VerifyError{Dir: dir, Err: fmt.Errorf("reading %q: %w", p, err)}
+		return nil, &manifest.VerifyError{Path: dir, Err: fmt.Errorf("reading %q: %w", p, err)}
 	}
 	sum := sha256.Sum256(data)
 	b := Bundle{Manifest: m, SHA256: hex.EncodeToString(sum[:])}
 	bad := func(format string, a ...any) error {
-		return &VerifyError{Dir: dir, Err: fmt.Errorf("%s: %s", p, fmt.Sprintf(format, a...))}
+		return &manifest.VerifyError{Path: dir, Err: fmt.Errorf("%s: %s", p, fmt.Sprintf(format, a...))}
 	}
 	seen := make(map[string]bool, len(b.Files))
 	for _, f := range b.Files {
@@ -83,7 +70,7 @@ func LoadBundle(dir string) (*Bundle, error) {
 
 // CheckFiles verifies every entry of bundle.json files[] against the bundle
 // directory: each file exists, is regular, has the listed size and sha256.
-// A mismatch is a *VerifyError.
+// A mismatch is a *manifest.VerifyError.
 func CheckFiles(ctx context.Context, dir string) error {
 	_, err := checkFiles(ctx, dir)
 	return err
@@ -109,7 +96,7 @@ func checkFiles(ctx context.Context, dir string) (string, error) {
 		}
 	}
 	if len(errs) > 0 {
-		return "", &VerifyError{Dir: dir, Err: errors.Join(errs...)}
+		return "", &manifest.VerifyError{Path: dir, Err: errors.Join(errs...)}
 	}
 	return b.SHA256, nil
 }
@@ -193,7 +180,7 @@ func (b *Bundle) imageDigest() (digest string, size int64) {
 		fmt.Fprintf(h, "%s %s %s\n", im.Name, im.Ref, im.Digest)
 	}
 	for _, f := range b.Files {
-		if strings.HasPrefix(f.Path, compiler.ImagesDir+"/") {
+		if strings.HasPrefix(f.Path, manifest.ImagesDir+"/") {
 			size += f.Size
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/bdebundle/bundle/out/manifest"
 )
 
 func TestResolveTarget(t *testing.T) {
@@ -79,7 +81,7 @@ func TestLoadBundleErrors(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err := LoadBundle(dir)
-		var ve *VerifyError
+		var ve *manifest.VerifyError
 		if !errors.As(err, &ve) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "bundle.json") {
 			t.Errorf("%s: got %v, want %q", tc.json, err, tc.want)
 		}

@@ -331,7 +331,7 @@ func TestDeployTamperedBundle(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := Deploy(ctx, dir, cfg, deployOpts())
-	var ve *VerifyError
+	var ve *manifest.VerifyError
 	if !errors.As(err, &ve) || !strings.Contains(err.Error(), `"serengeti/www/yum/mesos.repo"`) {
 		t.Fatalf("tampered bundle: %v", err)
 	}

@@ -16,8 +16,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bdebundle/bundle/compiler"
 	"github.com/bdebundle/bundle/internal/progress"
+	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/vmware/govmomi/guest"
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/vim25/soap"
@@ -32,12 +32,12 @@ func (a *applier) images(ctx context.Context) error {
 		}
 		index := ""
 		for _, f := range a.p.b.Files {
-			if f.Path == compiler.ImagesDir+"/index.json" {
+			if f.Path == manifest.ImagesDir+"/index.json" {
 				index = f.SHA256
 			}
 		}
 		a.out.Registry = a.p.cfg.Registry
-		pushed, err := a.o.PushImages(ctx, filepath.Join(a.p.b.Dir, compiler.ImagesDir), a.p.cfg.Registry, index)
+		pushed, err := a.o.PushImages(ctx, filepath.Join(a.p.b.Dir, manifest.ImagesDir), a.p.cfg.Registry, index)
 		if err != nil {
 			return fmt.Errorf("pushing images to %s: %w", a.p.cfg.Registry, err)
 		}

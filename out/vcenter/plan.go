@@ -459,7 +459,7 @@ func (p *DeployPlan) planGuest(ctx context.Context, s *Session) error {
 	digest, size := p.b.treeDigest()
 	steps, err := guestSteps(p.b)
 	if err != nil {
-		return &VerifyError{Dir: p.b.Dir, Err: err}
+		return &manifest.VerifyError{Path: p.b.Dir, Err: err}
 	}
 	it := Item{Kind: KindGuest, Name: "serengeti/", Size: size, SHA256: digest, Steps: steps,
 		Where: "management server " + vm.Name(), Action: Update, existing: vm.Reference().Value}

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/bdebundle/bundle/internal/progress"
+	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/bdebundle/bundle/out/vcenter"
 	"github.com/bdebundle/bundle/pipeline"
 	"github.com/spf13/cobra"
@@ -211,8 +212,7 @@ func runDeploy(ctx context.Context, g *Globals, path string, f *deployFlags) err
 		}
 	}
 	if err != nil {
-		var pve *pipeline.VerifyError
-		var ve *vcenter.VerifyError
+		var ve *manifest.VerifyError
 		var pue *pipeline.UsageError
 		var ce *vcenter.ConfigError
 		var unreachable *pipeline.BDEUnreachableError
@@ -224,7 +224,7 @@ func runDeploy(ctx context.Context, g *Globals, path string, f *deployFlags) err
 			// BDE answered: a refused login, a refused call, a task
 			// that failed.
 			return userErr(err)
-		case errors.As(err, &pve), errors.As(err, &ve), errors.Is(err, vcenter.ErrChanged):
+		case errors.As(err, &ve), errors.Is(err, vcenter.ErrChanged):
 			// A file that changed after verify is a bundle that does
 			// not verify.
 			return userErr(err)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bdebundle/bundle/internal/progress"
+	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/bdebundle/bundle/pipeline"
 	"github.com/spf13/cobra"
 )
@@ -100,7 +101,7 @@ is used only for loopback registries and hosts named with
 
 // pushErr maps a push failure to its exit code.
 func pushErr(err error) error {
-	var ve *pipeline.VerifyError
+	var ve *manifest.VerifyError
 	var ue *pipeline.UsageError
 	switch {
 	case errors.As(err, &ve):
