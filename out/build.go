@@ -24,6 +24,7 @@ import (
 	"github.com/bdebundle/bundle/internal/ctxio"
 	"github.com/bdebundle/bundle/internal/outfile"
 	"github.com/bdebundle/bundle/internal/progress"
+	"github.com/bdebundle/bundle/out/archive"
 	"github.com/bdebundle/bundle/out/manifest"
 	"golang.org/x/sync/errgroup"
 )
@@ -51,7 +52,7 @@ type BuildOptions struct {
 	// BuilderVersion is recorded in bundle.json as "bundle <version>".
 	BuilderVersion string
 	// Format of the archive; "" is tar.zst.
-	Format Format
+	Format archive.Format
 	// NoArchive skips the archive (and removes a stale one of the same bundle).
 	NoArchive bool
 	// SignKey is an armored OpenPGP secret key (or keyring) used to write
@@ -120,14 +121,6 @@ type Result struct {
 	ProvenanceTime time.Duration `json:"-"`
 }
 
-// ArchivePath is where Build writes the archive of a bundle.
-func ArchivePath(outDir, dir string, f Format) string {
-	if f == "" {
-		f = FormatTarZst
-	}
-	return filepath.Join(outDir, dir+"."+string(f))
-}
-
 // Build executes plan into outDir/<name>-<version>/ and, unless
 // opts.NoArchive, outDir/<name>-<version>.<format>. Both appear atomically:
 // the directory is assembled in a staging sibling, flushed, and swapped in;
@@ -138,7 +131,7 @@ func Build(ctx context.Context, plan *compiler.Plan, outDir string, opts BuildOp
 	if plan == nil {
 		return nil, errors.New("building bundle: no plan")
 	}
-	format, err := ParseFormat(string(opts.Format))
+	format, err := archive.ParseFormat(string(opts.Format))
 	if err != nil {
 		return nil, err
 	}
@@ -235,13 +228,13 @@ func Build(ctx context.Context, plan *compiler.Plan, outDir string, opts BuildOp
 	}
 	defer waitSync() // before the staging dir is removed
 
-	archive := ArchivePath(outDir, dir, format)
+	archivePath := archive.Path(outDir, dir, format)
 	var tmpArchive string
 	if !opts.NoArchive {
 		if err := fault(StepArchive); err != nil {
 			return nil, err
 		}
-		tmpArchive, err = b.archive(ctx, outDir, dir, res)
+		tmpArchive, err = b.writeArchive(ctx, outDir, dir, res)
 		if err != nil {
 			return nil, err
 		}
@@ -257,7 +250,7 @@ func Build(ctx context.Context, plan *compiler.Plan, outDir string, opts BuildOp
 	}
 
 	// With an archive the provenance was written (and flushed together
-	// with it) by b.archive; without one it is written here.
+	// with it) by b.writeArchive; without one it is written here.
 	tmpProv := b.provTmp
 	defer func() {
 		if tmpProv != "" {
@@ -299,19 +292,19 @@ func Build(ctx context.Context, plan *compiler.Plan, outDir string, opts BuildOp
 	if err := fault(StepSwapArch); err != nil {
 		return nil, err
 	}
-	for _, f := range Formats {
-		if p := ArchivePath(outDir, dir, f); opts.NoArchive || f != format {
+	for _, f := range archive.Formats {
+		if p := archive.Path(outDir, dir, f); opts.NoArchive || f != format {
 			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return nil, fmt.Errorf("removing stale archive %q: %w", p, err)
 			}
 		}
 	}
 	if tmpArchive != "" {
-		if err := os.Rename(tmpArchive, archive); err != nil {
+		if err := os.Rename(tmpArchive, archivePath); err != nil {
 			return nil, fmt.Errorf("renaming archive into place: %w", err)
 		}
 		tmpArchive = ""
-		res.Archive = archive
+		res.Archive = archivePath
 	}
 	if tmpProv != "" {
 		prov := ProvenancePath(outDir, b.plan.Provenance)
@@ -367,7 +360,7 @@ type builder struct {
 	templates   []manifest.TemplateEntry
 	manifest    *manifest.Manifest
 	manifestSum string
-	entries     []archiveEntry
+	entries     []archive.Entry
 	// rpmFacts are the repo writer's header facts by bundle path.
 	rpmFacts         map[string]*RPMFacts
 	sbomTime, vsTime time.Duration
@@ -837,7 +830,7 @@ func (b *builder) writeManifest(ctx context.Context) error {
 	if err := writeFileExcl(b.abs(manifest.SumsName), sums, 0o644); err != nil {
 		return err
 	}
-	meta := []archiveEntry{{path: manifest.FileName, size: int64(len(data))}, {path: manifest.SumsName, size: int64(len(sums))}}
+	meta := []archive.Entry{{Path: manifest.FileName, Size: int64(len(data))}, {Path: manifest.SumsName, Size: int64(len(sums))}}
 	if len(b.opts.SignKey) > 0 {
 		sig, err := manifest.Sign(data, b.opts.SignKey, b.opts.SignPassphrase, p.Epoch)
 		if err != nil {
@@ -846,16 +839,16 @@ func (b *builder) writeManifest(ctx context.Context) error {
 		if err := writeFileExcl(b.abs(manifest.SignatureName), sig, 0o644); err != nil {
 			return err
 		}
-		meta = append(meta, archiveEntry{path: manifest.SignatureName, size: int64(len(sig))})
+		meta = append(meta, archive.Entry{Path: manifest.SignatureName, Size: int64(len(sig))})
 	}
 	sum := sha256.Sum256(data)
 	b.manifestSum = hex.EncodeToString(sum[:])
 	b.manifest = m
 	for _, f := range m.Files {
-		b.entries = append(b.entries, archiveEntry{path: f.Path, size: f.Size, exec: f.Executable()})
+		b.entries = append(b.entries, archive.Entry{Path: f.Path, Size: f.Size, Exec: f.Executable()})
 	}
 	b.entries = append(b.entries, meta...)
-	sort.Slice(b.entries, func(i, j int) bool { return b.entries[i].path < b.entries[j].path })
+	sort.Slice(b.entries, func(i, j int) bool { return b.entries[i].Path < b.entries[j].Path })
 	return nil
 }
 
@@ -869,10 +862,10 @@ func builderString(v string) string {
 	return "bundle " + v
 }
 
-// archive writes the archive of the staging dir to a temporary file in
+// writeArchive writes the archive of the staging dir to a temporary file in
 // outDir, flushed to disk, and returns its name.
-func (b *builder) archive(ctx context.Context, outDir, dir string, res *Result) (string, error) {
-	final := ArchivePath(outDir, dir, b.opts.Format)
+func (b *builder) writeArchive(ctx context.Context, outDir, dir string, res *Result) (string, error) {
+	final := archive.Path(outDir, dir, b.opts.Format)
 	f, err := os.CreateTemp(outDir, "."+filepath.Base(final)+".tmp-")
 	if err != nil {
 		return "", fmt.Errorf("creating archive in %q: %w", outDir, err)
@@ -887,7 +880,7 @@ func (b *builder) archive(ctx context.Context, outDir, dir string, res *Result) 
 	}()
 	var total int64
 	for _, e := range b.entries {
-		total += e.size
+		total += e.Size
 	}
 	task := b.rep.Start("writing "+filepath.Base(final), total)
 	// The archive's sha256 is computed from the bytes as they are written
@@ -895,7 +888,7 @@ func (b *builder) archive(ctx context.Context, outDir, dir string, res *Result) 
 	// written (direct I/O, or writeback started every few MiB), so the
 	// fsync below has little left to wait for.
 	ow := outfile.New(f)
-	err = writeArchive(ctx, ow, b.staging, dir, b.entries, b.opts.Format, b.plan.Epoch, b.jobs(), task)
+	err = archive.Write(ctx, ow, b.staging, dir, b.entries, b.opts.Format, b.plan.Epoch, b.jobs(), task)
 	if cerr := ow.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("writing archive %q: %w", name, cerr)
 	}

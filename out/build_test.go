@@ -13,6 +13,7 @@ import (
 
 	"github.com/bdebundle/bundle/compiler"
 	"github.com/bdebundle/bundle/internal/testutil"
+	"github.com/bdebundle/bundle/out/archive"
 	"github.com/bdebundle/bundle/out/internal/outtest"
 	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/bdebundle/bundle/out/read"
@@ -139,7 +140,7 @@ func TestSHA256SUMSWithCoreutils(t *testing.T) {
 // Two checkouts of one definition at different paths, with inputs of
 // different mtimes, built at different times, give byte-identical archives.
 func TestReproducibleAcrossPathsAndTimes(t *testing.T) {
-	for _, f := range Formats {
+	for _, f := range archive.Formats {
 		t.Run(string(f), func(t *testing.T) {
 			var sums []string
 			for i, mtime := range []time.Time{time.Unix(1400000000, 0), time.Now()} {
@@ -242,7 +243,7 @@ func TestRebuildReplacesAndCleansLeftovers(t *testing.T) {
 	assertOnly(t, outDir, "mesos-site-2015.03.1", "mesos-site-2015.03.1.tar.zst", "mesos-site-2015.03.1.intoto.json", ".mesos-site-2015.03.1.lock")
 	mustVerify(t, second.Dir, read.VerifyOptions{})
 	// A different format replaces the stale archive of another format.
-	opts.Format = FormatTarGz
+	opts.Format = archive.FormatTarGz
 	third := build("3")
 	assertOnly(t, outDir, "mesos-site-2015.03.1", "mesos-site-2015.03.1.tar.gz", "mesos-site-2015.03.1.intoto.json", ".mesos-site-2015.03.1.lock")
 	mustVerify(t, third.Archive, read.VerifyOptions{})

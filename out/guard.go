@@ -1,7 +1,6 @@
 package out
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/bdebundle/bundle/internal/regular"
+	"github.com/bdebundle/bundle/out/archive"
 	"github.com/bdebundle/bundle/out/manifest"
 )
 
@@ -40,8 +40,8 @@ func checkReplaceable(outDir, dir string, protect []string) error {
 		}
 	}
 	replaced := []string{dest}
-	for _, f := range Formats {
-		p := ArchivePath(outDir, dir, f)
+	for _, f := range archive.Formats {
+		p := archive.Path(outDir, dir, f)
 		replaced = append(replaced, p)
 		fi, err := os.Lstat(p)
 		switch {
@@ -93,7 +93,7 @@ func ownBundleDir(dest, dir string) error {
 }
 
 // archiveMagic is how each archive format starts (tar: "ustar" at 257).
-func ownArchive(p string, f Format) error {
+func ownArchive(p string, f archive.Format) error {
 	fh, err := regular.Open(p)
 	if err != nil {
 		return err
@@ -101,17 +101,7 @@ func ownArchive(p string, f Format) error {
 	defer fh.Close()
 	head := make([]byte, 512)
 	n, _ := io.ReadFull(fh, head)
-	head = head[:n]
-	var ok bool
-	switch f {
-	case FormatTarZst:
-		ok = bytes.HasPrefix(head, []byte{0x28, 0xb5, 0x2f, 0xfd})
-	case FormatTarGz:
-		ok = bytes.HasPrefix(head, []byte{0x1f, 0x8b})
-	default:
-		ok = len(head) >= 262 && string(head[257:262]) == "ustar"
-	}
-	if !ok {
+	if archive.Sniff(head[:n]) != f {
 		return fmt.Errorf("it is not a %s archive, %w", f, ErrNotOurs)
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/bdebundle/bundle/out/archive"
 	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/bdebundle/bundle/provenance"
 )
@@ -43,7 +44,7 @@ func (b *builder) provenanceBuild(dir, archiveName, archiveSHA string) provenanc
 func (b *builder) provenanceTemp(outDir, dir string, res *Result) (*os.File, error) {
 	archiveName := ""
 	if res.ArchiveSHA256 != "" {
-		archiveName = filepath.Base(ArchivePath(outDir, dir, b.opts.Format))
+		archiveName = filepath.Base(archive.Path(outDir, dir, b.opts.Format))
 	}
 	stmt, err := provenance.Statement(b.provenanceBuild(dir, archiveName, res.ArchiveSHA256))
 	if err != nil {

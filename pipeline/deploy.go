@@ -9,6 +9,7 @@ import (
 
 	"github.com/bdebundle/bundle/internal/osfs"
 	"github.com/bdebundle/bundle/internal/progress"
+	"github.com/bdebundle/bundle/out/archive"
 	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/bdebundle/bundle/out/read"
 	"github.com/bdebundle/bundle/out/vcenter"
@@ -222,7 +223,7 @@ func PrepareDeploy(ctx context.Context, path string, opts PrepareOptions) (*Prep
 
 // archiveErr makes a fault of an archive's content a *manifest.VerifyError.
 func archiveErr(path string, err error) error {
-	var ae *read.ArchiveError
+	var ae *archive.Error
 	var ve *manifest.VerifyError
 	if errors.As(err, &ae) && !errors.As(err, &ve) {
 		return &manifest.VerifyError{Path: path, Err: err}

@@ -13,6 +13,7 @@ import (
 	"github.com/bdebundle/bundle/compiler"
 	"github.com/bdebundle/bundle/internal/testutil"
 	"github.com/bdebundle/bundle/out"
+	"github.com/bdebundle/bundle/out/archive"
 	"github.com/bdebundle/bundle/out/manifest"
 )
 
@@ -25,7 +26,7 @@ func smallBundle(t *testing.T) *out.Result {
 			{Path: "clusters/c/marker", Mode: 0o644, Data: []byte("MARKER-0123456789\n")},
 		},
 	}
-	res, err := out.Build(context.Background(), plan, t.TempDir(), out.BuildOptions{Format: out.FormatTar, NoCache: true, BuilderVersion: "v0.0.0-test"})
+	res, err := out.Build(context.Background(), plan, t.TempDir(), out.BuildOptions{Format: archive.FormatTar, NoCache: true, BuilderVersion: "v0.0.0-test"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/bdebundle/bundle/internal/ctxio"
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/internal/regular"
+	"github.com/bdebundle/bundle/out/archive"
 	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/bdebundle/bundle/out/read"
 	"github.com/bdebundle/bundle/out/vcenter"
@@ -224,7 +225,7 @@ func ListImages(ctx context.Context, path string) (*manifest.Manifest, []images.
 // A file read to its end must still match bundle.json (m, when not nil):
 // the archive was verified in an earlier pass, and index.json, unlike the
 // blobs, is not named by its digest.
-func archiveLayout(archive string, m *manifest.Manifest) images.WalkFunc {
+func archiveLayout(src string, m *manifest.Manifest) images.WalkFunc {
 	want := map[string]string{}
 	if m != nil {
 		for _, f := range m.Files {
@@ -232,7 +233,7 @@ func archiveLayout(archive string, m *manifest.Manifest) images.WalkFunc {
 		}
 	}
 	return func(ctx context.Context, visit func(rel string, size int64, r io.Reader) error) error {
-		return read.WalkArchiveFiles(ctx, archive, func(rel string, size int64, r io.Reader) error {
+		return archive.WalkFiles(ctx, src, func(rel string, size int64, r io.Reader) error {
 			rest, ok := strings.CutPrefix(rel, manifest.ImagesDir+"/")
 			if !ok {
 				return nil
@@ -243,7 +244,7 @@ func archiveLayout(archive string, m *manifest.Manifest) images.WalkFunc {
 				return err
 			}
 			if sum, ok := want[rel]; ok && cr.N == size && hex.EncodeToString(h.Sum(nil)) != sum {
-				return fmt.Errorf("%s in %s changed since it was verified", rel, archive)
+				return fmt.Errorf("%s in %s changed since it was verified", rel, src)
 			}
 			return nil
 		})

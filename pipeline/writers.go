@@ -16,6 +16,7 @@ import (
 	"github.com/bdebundle/bundle/images/ovf"
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/out"
+	"github.com/bdebundle/bundle/out/archive"
 	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/bdebundle/bundle/repo"
 )
@@ -321,7 +322,7 @@ type BuildOptions struct {
 // once per build. An unknown format is a *UsageError, refused before
 // anything is written.
 func (r *Result) Build(ctx context.Context, outDir string, opts BuildOptions) (*out.Result, error) {
-	format, err := out.ParseFormat(opts.Format)
+	format, err := archive.ParseFormat(opts.Format)
 	if err != nil {
 		return nil, &UsageError{err}
 	}

@@ -11,7 +11,8 @@
 //     library imports the CLI.
 //   - out does one job per package: the bundle.json schema (out/manifest)
 //     depends on no other out package nor on compiler, repo, images, sbom,
-//     provenance or pipeline; the readers (out/read) depend on neither the
+//     provenance or pipeline; the archive format (out/archive) on no out
+//     package but out/manifest and on none of those; the readers (out/read) depend on neither the
 //     builder (out) nor the deployer (out/vcenter); out/vcenter reads
 //     bundles through out/manifest only; nothing else in out depends on
 //     out/read.

@@ -86,6 +86,7 @@ func TestImportFences(t *testing.T) {
 		{"images do not reach forward", mod + "/images", []string{mod + "/out", mod + "/pipeline"}, nil},
 		{"out does not reach back to the composition root", mod + "/out", []string{mod + "/pipeline"}, nil},
 		{"the bundle.json schema stands alone", mod + "/out/manifest", []string{mod + "/out", mod + "/compiler", mod + "/repo", mod + "/images", mod + "/sbom", mod + "/provenance", mod + "/pipeline"}, nil},
+		{"the archive format is a leaf of the schema", mod + "/out/archive", []string{mod + "/out/", mod + "/compiler", mod + "/repo", mod + "/images", mod + "/sbom", mod + "/provenance", mod + "/pipeline"}, []string{mod + "/out"}},
 		{"the readers neither build nor deploy", mod + "/out/read", []string{mod + "/out/vcenter"}, []string{mod + "/out"}},
 		{"deploy reads bundles through the schema only", mod + "/out/vcenter", []string{mod + "/out/read"}, []string{mod + "/out"}},
 		{"only the readers read built bundles in out", mod + "/out", []string{mod + "/out/read"}, nil},

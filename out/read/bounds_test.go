@@ -17,6 +17,7 @@ import (
 
 	"github.com/bdebundle/bundle/compiler"
 	"github.com/bdebundle/bundle/out"
+	"github.com/bdebundle/bundle/out/archive"
 	"github.com/bdebundle/bundle/out/manifest"
 )
 
@@ -34,7 +35,7 @@ type nopCloser struct{ io.Writer }
 func (nopCloser) Close() error { return nil }
 
 // writeCrafted writes the entries as an archive of format f into dir.
-func writeCrafted(t *testing.T, dir string, f out.Format, entries []craft) string {
+func writeCrafted(t *testing.T, dir string, f archive.Format, entries []craft) string {
 	t.Helper()
 	p := filepath.Join(dir, "mesos-site-2015.03.1."+string(f))
 	file, err := os.Create(p)
@@ -43,9 +44,9 @@ func writeCrafted(t *testing.T, dir string, f out.Format, entries []craft) strin
 	}
 	var cw io.WriteCloser
 	switch f {
-	case out.FormatTarZst:
+	case archive.FormatTarZst:
 		cw, err = zstd.NewWriter(file, zstd.WithEncoderLevel(zstd.SpeedFastest))
-	case out.FormatTarGz:
+	case archive.FormatTarGz:
 		cw, err = gzip.NewWriterLevel(file, gzip.BestSpeed)
 	default:
 		cw = nopCloser{file}
@@ -109,7 +110,7 @@ func boundsBundle(t *testing.T) (dir string, meta, files []craft) {
 			{Path: "serengeti/www/distros/manifest", Mode: 0o644, Data: []byte("[]\n")},
 		},
 	}
-	res, err := out.Build(context.Background(), plan, t.TempDir(), out.BuildOptions{Format: out.FormatTar, NoCache: true, NoArchive: true, BuilderVersion: "v0.0.0-test"})
+	res, err := out.Build(context.Background(), plan, t.TempDir(), out.BuildOptions{Format: archive.FormatTar, NoCache: true, NoArchive: true, BuilderVersion: "v0.0.0-test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +155,7 @@ func TestArchiveBounds(t *testing.T) {
 	}
 	const zero = "clusters/mesos01/zero.bin"
 	var early []craft // 1 MiB entries before bundle.json, beyond the limit
-	for i := range preManifestLimit>>20 + 2 {
+	for i := range archive.PreManifestLimit>>20 + 2 {
 		early = append(early, reg(fmt.Sprintf("clusters/a%04d", i), 1<<20))
 	}
 	var dups []craft // the listed 1 MiB file again and again
@@ -163,24 +164,24 @@ func TestArchiveBounds(t *testing.T) {
 	}
 	cases := []struct {
 		name    string
-		f       out.Format
+		f       archive.Format
 		entries []craft
 		want    string
 		// extract, when set, is what Extract says instead (it stops at
 		// the first duplicate on its own).
 		extract string
 	}{
-		{"larger than bundle.json says", out.FormatTar, join(meta, resized(2, 1<<20+1)), `"` + boundsTop + zero + `" is 1048577 bytes in the archive, bundle.json says 1048576`, ""},
-		{"smaller than bundle.json says", out.FormatTarGz, join(meta, resized(2, 10)), `is 10 bytes in the archive, bundle.json says 1048576`, ""},
-		{"huge header after bundle.json", out.FormatTarZst, join(meta, files[:2], []craft{{h: reg(zero, 1<<40).h, cut: true}}), `is 1099511627776 bytes in the archive, bundle.json says 1048576`, ""},
-		{"file not in bundle.json", out.FormatTar, join(meta, files, []craft{reg("serengeti/extra", 3)}), `"` + boundsTop + `serengeti/extra" is not listed in bundle.json`, ""},
-		{"directory not in bundle.json", out.FormatTar, join(meta, files, []craft{{h: tar.Header{Name: boundsTop + "zz/", Typeflag: tar.TypeDir, Mode: 0o755}}}), `directory "` + boundsTop + `zz/" holds no file bundle.json lists`, ""},
-		{"unlisted file before bundle.json", out.FormatTarGz, join(meta[:2], []craft{reg("0extra", 5)}, meta[2:], files), `"` + boundsTop + `0extra" is not listed in bundle.json (read before bundle.json)`, ""},
-		{"wrong size before bundle.json", out.FormatTar, join(meta[:2], []craft{reg(zero, 7)}, meta[2:], files), `is 7 bytes in the archive, bundle.json says 1048576 (read before bundle.json)`, ""},
-		{"huge header before bundle.json", out.FormatTarZst, join(meta[:2], []craft{{h: reg("clusters/x", 1<<40).h, cut: true}}), `"` + boundsTop + `clusters/x" is 1099511627776 bytes, more than the`, ""},
-		{"huge bundle.json", out.FormatTarGz, join(meta[:2], []craft{{h: reg(manifest.FileName, manifest.MaxMetaSize+1).h, cut: true}}), fmt.Sprintf("is %d bytes, more than the %d bytes allowed for bundle.json", manifest.MaxMetaSize+1, manifest.MaxMetaSize), ""},
-		{"bomb before bundle.json", out.FormatTarZst, join(meta[:2], early, meta[2:], files), "bytes left for entries before bundle.json", ""},
-		{"bomb after bundle.json", out.FormatTarZst, join(meta, files, dups), "the archive expands beyond what bundle.json allows", "appears twice"},
+		{"larger than bundle.json says", archive.FormatTar, join(meta, resized(2, 1<<20+1)), `"` + boundsTop + zero + `" is 1048577 bytes in the archive, bundle.json says 1048576`, ""},
+		{"smaller than bundle.json says", archive.FormatTarGz, join(meta, resized(2, 10)), `is 10 bytes in the archive, bundle.json says 1048576`, ""},
+		{"huge header after bundle.json", archive.FormatTarZst, join(meta, files[:2], []craft{{h: reg(zero, 1<<40).h, cut: true}}), `is 1099511627776 bytes in the archive, bundle.json says 1048576`, ""},
+		{"file not in bundle.json", archive.FormatTar, join(meta, files, []craft{reg("serengeti/extra", 3)}), `"` + boundsTop + `serengeti/extra" is not listed in bundle.json`, ""},
+		{"directory not in bundle.json", archive.FormatTar, join(meta, files, []craft{{h: tar.Header{Name: boundsTop + "zz/", Typeflag: tar.TypeDir, Mode: 0o755}}}), `directory "` + boundsTop + `zz/" holds no file bundle.json lists`, ""},
+		{"unlisted file before bundle.json", archive.FormatTarGz, join(meta[:2], []craft{reg("0extra", 5)}, meta[2:], files), `"` + boundsTop + `0extra" is not listed in bundle.json (read before bundle.json)`, ""},
+		{"wrong size before bundle.json", archive.FormatTar, join(meta[:2], []craft{reg(zero, 7)}, meta[2:], files), `is 7 bytes in the archive, bundle.json says 1048576 (read before bundle.json)`, ""},
+		{"huge header before bundle.json", archive.FormatTarZst, join(meta[:2], []craft{{h: reg("clusters/x", 1<<40).h, cut: true}}), `"` + boundsTop + `clusters/x" is 1099511627776 bytes, more than the`, ""},
+		{"huge bundle.json", archive.FormatTarGz, join(meta[:2], []craft{{h: reg(manifest.FileName, manifest.MaxMetaSize+1).h, cut: true}}), fmt.Sprintf("is %d bytes, more than the %d bytes allowed for bundle.json", manifest.MaxMetaSize+1, manifest.MaxMetaSize), ""},
+		{"bomb before bundle.json", archive.FormatTarZst, join(meta[:2], early, meta[2:], files), "bytes left for entries before bundle.json", ""},
+		{"bomb after bundle.json", archive.FormatTarZst, join(meta, files, dups), "the archive expands beyond what bundle.json allows", "appears twice"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -193,7 +194,7 @@ func TestArchiveBounds(t *testing.T) {
 			if c.extract != "" {
 				want, refused = c.extract, false
 			}
-			var ae *ArchiveError
+			var ae *archive.Error
 			if err == nil || !errors.As(err, &ae) || ae.Refused != refused || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), p) {
 				t.Errorf("Extract = %q, %v; want a refusal naming %s with %q", got, err, p, want)
 			}
@@ -217,12 +218,12 @@ func TestArchiveBounds(t *testing.T) {
 				t.Errorf("Inspect: %v; want %q", err, c.want)
 			}
 
-			err = WalkArchiveFiles(ctx, p, func(rel string, size int64, r io.Reader) error {
+			err = archive.WalkFiles(ctx, p, func(rel string, size int64, r io.Reader) error {
 				_, err := io.Copy(io.Discard, r)
 				return err
 			})
 			if err == nil || !strings.Contains(err.Error(), c.want) {
-				t.Errorf("WalkArchiveFiles: %v; want %q", err, c.want)
+				t.Errorf("archive.WalkFiles: %v; want %q", err, c.want)
 			}
 		})
 	}
@@ -236,7 +237,7 @@ func TestArchiveBoundsAdmitGoodArchives(t *testing.T) {
 	dir, meta, files := boundsBundle(t)
 	ctx := context.Background()
 	archives := map[string]string{}
-	for _, f := range out.Formats {
+	for _, f := range archive.Formats {
 		archives["crafted "+string(f)] = writeCrafted(t, t.TempDir(), f, join(meta, files))
 	}
 	tarBin, err := exec.LookPath("tar")
@@ -261,13 +262,13 @@ func TestArchiveBoundsAdmitGoodArchives(t *testing.T) {
 			}
 			mustVerify(t, got, VerifyOptions{})
 			var n int64
-			err = WalkArchiveFiles(ctx, p, func(rel string, size int64, r io.Reader) error {
+			err = archive.WalkFiles(ctx, p, func(rel string, size int64, r io.Reader) error {
 				k, err := io.Copy(io.Discard, r)
 				n += k
 				return err
 			})
 			if err != nil || n < 1<<20 {
-				t.Fatalf("WalkArchiveFiles read %d bytes: %v", n, err)
+				t.Fatalf("archive.WalkFiles read %d bytes: %v", n, err)
 			}
 		})
 	}

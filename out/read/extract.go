@@ -18,11 +18,12 @@ import (
 	"github.com/bdebundle/bundle/internal/atomicfs"
 	"github.com/bdebundle/bundle/internal/ctxio"
 	"github.com/bdebundle/bundle/internal/progress"
+	"github.com/bdebundle/bundle/out/archive"
 	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/bdebundle/bundle/sbom"
 )
 
-// Extract unpacks the bundle archive (.tar.zst, .tar.gz or .tar, detected
+// Extract unpacks the bundle archive src (.tar.zst, .tar.gz or .tar, detected
 // from its first bytes) into destDir/<name>-<version>, verifying it in the
 // same pass, and returns that path with the Report. The archive is read
 // once, as a stream. Every entry is checked before anything is written for
@@ -41,23 +42,23 @@ import (
 // and renamed into place only when it verifies; on any error or problem
 // that directory is removed and nothing is left: a bundle with problems
 // returns "" and the Report. An existing destDir/<name>-<version> is never
-// replaced. Faults of the archive's content are *ArchiveError; other errors
+// replaced. Faults of the archive's content are *archive.Error; other errors
 // come from the local file system or ctx. opts.Progress receives the bytes
 // read from the archive file.
-func Extract(ctx context.Context, archive, destDir string, opts VerifyOptions) (string, *Report, error) {
-	fi, err := os.Stat(archive)
+func Extract(ctx context.Context, src, destDir string, opts VerifyOptions) (string, *Report, error) {
+	fi, err := os.Stat(src)
 	if err != nil {
-		return "", nil, fmt.Errorf("reading bundle %q: %w", archive, err)
+		return "", nil, fmt.Errorf("reading bundle %q: %w", src, err)
 	}
 	if fi.IsDir() {
-		return "", nil, fmt.Errorf("reading bundle %q: a directory, not an archive", archive)
+		return "", nil, fmt.Errorf("reading bundle %q: a directory, not an archive", src)
 	}
 	tmp, err := os.MkdirTemp(destDir, ".bundle-extract-")
 	if err != nil {
-		return "", nil, fmt.Errorf("extracting %q: %w", archive, err)
+		return "", nil, fmt.Errorf("extracting %q: %w", src, err)
 	}
-	task := progress.Or(opts.Progress).Start("extracting "+filepath.Base(archive), fi.Size())
-	dest, rep, err := extractInto(ctx, archive, destDir, tmp, task, opts)
+	task := progress.Or(opts.Progress).Start("extracting "+filepath.Base(src), fi.Size())
+	dest, rep, err := extractInto(ctx, src, destDir, tmp, task, opts)
 	if err != nil || dest == "" {
 		if rerr := os.RemoveAll(tmp); rerr != nil {
 			return "", rep, errors.Join(err, fmt.Errorf("removing %q: %w", tmp, rerr))
@@ -72,19 +73,19 @@ func Extract(ctx context.Context, archive, destDir string, opts VerifyOptions) (
 // when it verifies. It returns "" and the report when it does not. task,
 // the reading of the archive, is done when the stream ends (before the
 // deep checks, which are tasks of their own).
-func extractInto(ctx context.Context, archive, destDir, tmp string, task progress.Task, opts VerifyOptions) (string, *Report, error) {
+func extractInto(ctx context.Context, src, destDir, tmp string, task progress.Task, opts VerifyOptions) (string, *Report, error) {
 	if err := os.Chmod(tmp, 0o755); err != nil {
-		err = fmt.Errorf("extracting %q: %w", archive, err)
+		err = fmt.Errorf("extracting %q: %w", src, err)
 		task.Done(err)
 		return "", nil, err
 	}
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	entryErr := func(h *tar.Header, err error) error {
-		return &ArchiveError{Archive: archive, Entry: h.Name, Err: err}
+		return &archive.Error{Archive: src, Entry: h.Name, Err: err}
 	}
 	c := &contents{files: map[string]seen{}}
-	prefix, err := walkArchive(ctx, archive, task, func(h *tar.Header, rel string, r io.Reader) error {
+	prefix, err := archive.Walk(ctx, src, task, func(h *tar.Header, rel string, r io.Reader) error {
 		if rel == "" {
 			return nil // the top directory: tmp stands for it
 		}
@@ -95,16 +96,16 @@ func extractInto(ctx context.Context, archive, destDir, tmp string, task progres
 				return entryErr(h, errors.New("a directory where the archive already has a file"))
 			}
 			if err != nil {
-				return fmt.Errorf("extracting %q: %w", archive, err)
+				return fmt.Errorf("extracting %q: %w", src, err)
 			}
 			return nil
 		}
-		err := mkdirs(tmp, pathDir(rel))
+		err := mkdirs(tmp, archive.PathDir(rel))
 		if isConflict(err) {
 			return entryErr(h, errors.New("its directory is a file earlier in the archive"))
 		}
 		if err != nil {
-			return fmt.Errorf("extracting %q: %w", archive, err)
+			return fmt.Errorf("extracting %q: %w", src, err)
 		}
 		mode := os.FileMode(0o644)
 		if h.Mode&0o111 != 0 {
@@ -115,7 +116,7 @@ func extractInto(ctx context.Context, archive, destDir, tmp string, task progres
 			return entryErr(h, errors.New("appears twice in the archive"))
 		}
 		if err != nil {
-			return fmt.Errorf("extracting %q: %w", archive, err)
+			return fmt.Errorf("extracting %q: %w", src, err)
 		}
 		// What Verify reads of the entry: metadata in full (the bounds
 		// keep it within manifest.MaxMetaSize), the SBOM's content, and
@@ -167,19 +168,19 @@ func extractInto(ctx context.Context, archive, destDir, tmp string, task progres
 		return "", nil, err
 	}
 	if prefix == "" {
-		return "", nil, &ArchiveError{Archive: archive, Err: errors.New("the archive is empty")}
+		return "", nil, &archive.Error{Archive: src, Err: errors.New("the archive is empty")}
 	}
 	if !c.hasManifest {
-		return "", nil, &ArchiveError{Archive: archive, Err: fmt.Errorf("no %s in %s/", manifest.FileName, prefix)}
+		return "", nil, &archive.Error{Archive: src, Err: fmt.Errorf("no %s in %s/", manifest.FileName, prefix)}
 	}
 	m, err := manifest.Parse(c.manifest)
 	if err != nil {
-		return "", nil, &ArchiveError{Archive: archive, Entry: prefix + "/" + manifest.FileName, Err: err}
+		return "", nil, &archive.Error{Archive: src, Entry: prefix + "/" + manifest.FileName, Err: err}
 	}
 	if m.Dir() != prefix {
-		return "", nil, &ArchiveError{Archive: archive, Err: fmt.Errorf("the top directory is %q but %s names %q", prefix, manifest.FileName, m.Dir())}
+		return "", nil, &archive.Error{Archive: src, Err: fmt.Errorf("the top directory is %q but %s names %q", prefix, manifest.FileName, m.Dir())}
 	}
-	rep := &Report{Path: archive, Kind: "archive", DeepRun: []string{}, Problems: []Problem{}}
+	rep := &Report{Path: src, Kind: "archive", DeepRun: []string{}, Problems: []Problem{}}
 	if m := checkContents(c, rep); m != nil {
 		checkRest(ctx, c, m, rep, opts, tmp)
 	}
@@ -197,7 +198,7 @@ func extractInto(ctx context.Context, archive, destDir, tmp string, task progres
 		if errors.Is(err, fs.ErrExist) {
 			err = fmt.Errorf("%q already exists", dest)
 		}
-		return "", nil, fmt.Errorf("extracting %q: %w", archive, err)
+		return "", nil, fmt.Errorf("extracting %q: %w", src, err)
 	}
 	if err := atomicfs.SyncDir(destDir); err != nil {
 		if rerr := os.RemoveAll(dest); rerr != nil {

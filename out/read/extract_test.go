@@ -20,6 +20,7 @@ import (
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/internal/testutil"
 	"github.com/bdebundle/bundle/out"
+	"github.com/bdebundle/bundle/out/archive"
 	"github.com/bdebundle/bundle/out/internal/outtest"
 	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/klauspost/compress/gzip"
@@ -84,7 +85,7 @@ func readTree(t *testing.T, root string) map[string]treeFile {
 
 // smallBuild builds a small bundle with a nested executable and a file
 // larger than the copy buffer, with the archive in format f.
-func smallBuild(t *testing.T, f out.Format) *out.Result {
+func smallBuild(t *testing.T, f archive.Format) *out.Result {
 	t.Helper()
 	plan := &compiler.Plan{Name: "mesos-site", Version: "2015.03.1", Epoch: 1426032000, DefinitionDigest: strings.Repeat("0", 64),
 		Files: []*compiler.File{
@@ -144,7 +145,7 @@ func leftovers(t *testing.T, destDir string, want ...string) []string {
 }
 
 func TestExtractRoundTrip(t *testing.T) {
-	for _, f := range out.Formats {
+	for _, f := range archive.Formats {
 		t.Run(string(f), func(t *testing.T) {
 			res := smallBuild(t, f)
 			dest := t.TempDir()
@@ -303,7 +304,7 @@ func TestExtractRefusesUnsafeArchives(t *testing.T) {
 			cwd, _ := os.Getwd()
 
 			got, _, err := Extract(context.Background(), p, dest, VerifyOptions{})
-			var ae *ArchiveError
+			var ae *archive.Error
 			if err == nil || !errors.As(err, &ae) || ae.Refused != c.refused || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("Extract = %q, %v; want an archive error with %q (refused %v)", got, err, c.want, c.refused)
 			}
@@ -330,7 +331,7 @@ func TestExtractRefusesUnsafeArchives(t *testing.T) {
 }
 
 func TestExtractDamagedArchive(t *testing.T) {
-	for _, f := range out.Formats {
+	for _, f := range archive.Formats {
 		res := smallBuild(t, f)
 		data, err := os.ReadFile(res.Archive)
 		if err != nil {
@@ -348,7 +349,7 @@ func TestExtractDamagedArchive(t *testing.T) {
 				}
 				dest := t.TempDir()
 				got, _, err := Extract(context.Background(), p, dest, VerifyOptions{})
-				var ae *ArchiveError
+				var ae *archive.Error
 				if err == nil || !errors.As(err, &ae) || ae.Refused {
 					t.Fatalf("Extract = %q, %v; want an archive error", got, err)
 				}
@@ -361,7 +362,7 @@ func TestExtractDamagedArchive(t *testing.T) {
 }
 
 func TestExtractWrongTopDirectory(t *testing.T) {
-	res := smallBuild(t, out.FormatTarGz)
+	res := smallBuild(t, archive.FormatTarGz)
 	data, err := os.ReadFile(filepath.Join(res.Dir, manifest.FileName))
 	if err != nil {
 		t.Fatal(err)
@@ -381,7 +382,7 @@ func TestExtractWrongTopDirectory(t *testing.T) {
 }
 
 func TestExtractCancelled(t *testing.T) {
-	res := smallBuild(t, out.FormatTarZst)
+	res := smallBuild(t, archive.FormatTarZst)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	dest := t.TempDir()
@@ -410,7 +411,7 @@ func packDir(t *testing.T, dir string) string {
 func TestExtractVerifies(t *testing.T) {
 	secret, public := testutil.KeyPair(t, "Release")
 	_, other := testutil.KeyPair(t, "Other")
-	small := smallBuild(t, out.FormatTarGz)
+	small := smallBuild(t, archive.FormatTarGz)
 	opts := testOptions(t)
 	opts.SignKey = secret
 	_, signed := buildSite(t, "1", opts)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/bdebundle/bundle/out/archive"
 	"github.com/bdebundle/bundle/out/manifest"
 )
 
@@ -25,7 +26,7 @@ type Inspection struct {
 // Inspect reads bundle.json from a bundle directory or archive. It does not
 // check hashes; run Verify for that.
 func Inspect(ctx context.Context, path string) (*Inspection, error) {
-	arch, err := isArchive(path)
+	arch, err := archive.IsArchive(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading bundle %q: %w", path, err)
 	}
@@ -75,19 +76,19 @@ var errFound = errors.New("found")
 // an archive is read only as far as bundle.json, its entries checked as
 // Verify checks them. It checks no hashes: run Verify for that.
 func Manifest(ctx context.Context, path string) (*manifest.Manifest, error) {
-	arch, err := isArchive(path)
+	arch, err := archive.IsArchive(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading bundle %q: %w", path, err)
 	}
 	var data []byte
 	if arch {
-		_, err := walkArchive(ctx, path, nil, func(h *tar.Header, rel string, r io.Reader) error {
+		_, err := archive.Walk(ctx, path, nil, func(h *tar.Header, rel string, r io.Reader) error {
 			if h.Typeflag != tar.TypeReg || rel != manifest.FileName {
 				return nil
 			}
-			b, err := io.ReadAll(r) // bounded: walkArchive admits at most manifest.MaxMetaSize
+			b, err := io.ReadAll(r) // bounded: archive.Walk admits at most manifest.MaxMetaSize
 			if err != nil {
-				return &ArchiveError{Archive: path, Entry: h.Name, Err: err}
+				return &archive.Error{Archive: path, Entry: h.Name, Err: err}
 			}
 			data = b
 			return errFound
@@ -118,7 +119,7 @@ func Manifest(ctx context.Context, path string) (*manifest.Manifest, error) {
 // error.
 func readArchiveFiles(ctx context.Context, path string, limit func(rel string) int64) (map[string][]byte, error) {
 	out := map[string][]byte{}
-	_, err := walkArchive(ctx, path, nil, func(h *tar.Header, rel string, r io.Reader) error {
+	_, err := archive.Walk(ctx, path, nil, func(h *tar.Header, rel string, r io.Reader) error {
 		if h.Typeflag != tar.TypeReg {
 			return nil
 		}
@@ -127,7 +128,7 @@ func readArchiveFiles(ctx context.Context, path string, limit func(rel string) i
 		}
 		data, err := io.ReadAll(r)
 		if err != nil {
-			return &ArchiveError{Archive: path, Entry: h.Name, Err: err}
+			return &archive.Error{Archive: path, Entry: h.Name, Err: err}
 		}
 		out[rel] = data
 		return nil
@@ -142,7 +143,7 @@ func readArchiveFiles(ctx context.Context, path string, limit func(rel string) i
 // archive named in limits, each read when it holds at most the bytes limits
 // gives it (larger ones are left out). An archive is read once.
 func readBundleFiles(ctx context.Context, path string, limits map[string]int64) (map[string][]byte, error) {
-	arch, err := isArchive(path)
+	arch, err := archive.IsArchive(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading bundle %q: %w", path, err)
 	}

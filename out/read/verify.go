@@ -20,6 +20,7 @@ import (
 
 	"github.com/bdebundle/bundle/internal/ctxio"
 	"github.com/bdebundle/bundle/internal/progress"
+	"github.com/bdebundle/bundle/out/archive"
 	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/bdebundle/bundle/sbom"
 	"golang.org/x/sync/errgroup"
@@ -115,7 +116,7 @@ func (c *contents) setMeta(rel string, data []byte) {
 // lie outside <name>-<version>/ are refused. Problems go to the Report; the
 // error is for failures to read at all.
 func Verify(ctx context.Context, path string, opts VerifyOptions) (*Report, error) {
-	arch, err := isArchive(path)
+	arch, err := archive.IsArchive(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading bundle %q: %w", path, err)
 	}
@@ -374,53 +375,8 @@ func readSmall(p string) ([]byte, error) {
 	return data, nil
 }
 
-// safeEntry checks one archive entry and returns its path below the
-// bundle's top directory ("" for the top directory itself).
-func safeEntry(h *tar.Header, prefix *string) (string, error) {
-	name := h.Name
-	switch {
-	case name == "":
-		return "", errors.New("empty entry name")
-	case strings.HasPrefix(name, "/"):
-		return "", fmt.Errorf("absolute path %q", name)
-	case strings.Contains(name, "\\"):
-		return "", fmt.Errorf("backslash in %q", name)
-	}
-	for _, seg := range strings.Split(strings.TrimSuffix(name, "/"), "/") {
-		if seg == ".." {
-			return "", fmt.Errorf("path %q leaves the archive (..)", name)
-		}
-	}
-	for k := range h.PAXRecords {
-		if strings.HasPrefix(k, "GNU.sparse.") {
-			// A sparse entry's holes would be read as data: a small
-			// archive could make verify hash terabytes of zeros.
-			return "", fmt.Errorf("%q is a sparse file (%s); bundles hold no sparse entries", name, k)
-		}
-	}
-	switch h.Typeflag {
-	case tar.TypeReg, tar.TypeDir:
-	case tar.TypeSymlink, tar.TypeLink:
-		return "", fmt.Errorf("%q is a link to %q; bundles hold no links", name, h.Linkname)
-	default:
-		return "", fmt.Errorf("%q has entry type %q; bundles hold only files and directories", name, string(h.Typeflag))
-	}
-	clean := strings.TrimSuffix(name, "/")
-	if path.Clean(clean) != clean || clean == "." {
-		return "", fmt.Errorf("path %q is not clean", name)
-	}
-	top, rest, _ := strings.Cut(clean, "/")
-	if *prefix == "" {
-		*prefix = top
-	}
-	if top != *prefix {
-		return "", fmt.Errorf("%q lies outside the bundle directory %s/", name, *prefix)
-	}
-	if h.Typeflag == tar.TypeReg && rest == "" {
-		return "", fmt.Errorf("%q is a file at the top of the archive, outside %s/", name, *prefix)
-	}
-	return rest, nil
-}
+// bufPool holds the copy buffers of verify and extract.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
 
 // errStopRead ends an archive walk after a problem was recorded.
 var errStopRead = errors.New("archive read stopped")
@@ -432,7 +388,7 @@ func readArchive(ctx context.Context, p string, rep *Report, opts VerifyOptions)
 	c := &contents{files: map[string]seen{}}
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
-	prefix, err := walkArchive(ctx, p, nil, func(h *tar.Header, rel string, r io.Reader) error {
+	prefix, err := archive.Walk(ctx, p, nil, func(h *tar.Header, rel string, r io.Reader) error {
 		if h.Typeflag == tar.TypeDir {
 			return nil
 		}
@@ -470,7 +426,7 @@ func readArchive(ctx context.Context, p string, rep *Report, opts VerifyOptions)
 		c.files[rel] = seen{size: n, sha: hex.EncodeToString(hs.Sum(nil)), exec: h.Mode&0o111 != 0}
 		return nil
 	})
-	var ae *ArchiveError
+	var ae *archive.Error
 	switch {
 	case err == nil:
 	case errors.Is(err, errStopRead):

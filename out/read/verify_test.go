@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/bdebundle/bundle/internal/testutil"
-	"github.com/bdebundle/bundle/out"
+	"github.com/bdebundle/bundle/out/archive"
 	"github.com/bdebundle/bundle/out/internal/outtest"
 	"github.com/bdebundle/bundle/out/manifest"
 )
@@ -181,7 +181,7 @@ func TestVerifyRefusesUnsafeArchives(t *testing.T) {
 
 func TestVerifyArchiveDamage(t *testing.T) {
 	opts := testOptions(t)
-	opts.Format = out.FormatTar
+	opts.Format = archive.FormatTar
 	_, res := buildSite(t, "1", opts)
 	data, err := os.ReadFile(res.Archive)
 	if err != nil {

@@ -6,12 +6,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/bdebundle/bundle/internal/regular"
 	"io"
 	"log/slog"
 	"os"
 	"strings"
 	"syscall"
+
+	"github.com/bdebundle/bundle/internal/regular"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"

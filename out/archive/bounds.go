@@ -1,4 +1,4 @@
-package read
+package archive
 
 import (
 	"archive/tar"
@@ -11,16 +11,16 @@ import (
 
 // Bounds of an archive read. Every byte a walk decompresses is counted:
 // until bundle.json has been read and parsed, the stream may expand to at
-// most preManifestLimit bytes (a bundle this tool wrote holds only its top
+// most PreManifestLimit bytes (a bundle this tool wrote holds only its top
 // directory and SHA256SUMS before bundle.json, which its sorted order puts
 // second); after, each file entry must have exactly the size bundle.json
 // records for its path and the rest of the stream may expand to no more
 // than those sizes plus tar overhead. A compression bomb or a header that
 // lies about its size thus stops before its data is read.
 const (
-	// preManifestLimit bounds the decompressed bytes before bundle.json
+	// PreManifestLimit bounds the decompressed bytes before bundle.json
 	// has been parsed (its own bytes included).
-	preManifestLimit = 2*manifest.MaxMetaSize + 1<<20
+	PreManifestLimit = 2*manifest.MaxMetaSize + 1<<20
 	// entryOverhead is allowed per entry for its header, padding and
 	// PAX records, on top of twice the length of its name.
 	entryOverhead = 8 << 10
@@ -53,7 +53,7 @@ type earlyEntry struct {
 }
 
 func newBounds(r io.Reader) *bounds {
-	return &bounds{r: r, limit: preManifestLimit, meta: map[string]bool{}}
+	return &bounds{r: r, limit: PreManifestLimit, meta: map[string]bool{}}
 }
 
 func (b *bounds) Read(p []byte) (int, error) {
@@ -134,7 +134,7 @@ func (b *bounds) setManifest(m *manifest.Manifest) error {
 		}
 		sizes[f.Path] = f.Size
 		room += f.Size + entryOverhead + 2*int64(len(f.Path))
-		for d := pathDir(f.Path); !dirs[d]; d = pathDir(d) {
+		for d := PathDir(f.Path); !dirs[d]; d = PathDir(d) {
 			dirs[d] = true
 			room += entryOverhead + 2*int64(len(d))
 		}
@@ -146,7 +146,7 @@ func (b *bounds) setManifest(m *manifest.Manifest) error {
 			continue
 		}
 		if err := b.check(e.name, e.rel, e.size); err != nil {
-			return &ArchiveError{Entry: e.name, Refused: true, Err: fmt.Errorf("%w (read before bundle.json)", err)}
+			return &Error{Entry: e.name, Refused: true, Err: fmt.Errorf("%w (read before bundle.json)", err)}
 		}
 		room -= e.size
 	}

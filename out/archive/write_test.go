@@ -1,4 +1,4 @@
-package out
+package archive
 
 import (
 	"archive/tar"
@@ -35,7 +35,7 @@ func TestArchiveIsWhatArchiveTarWrites(t *testing.T) {
 		{"a/empty", 0, false}, {"a/one", 1, true}, {"a/b/block", 512, false}, {"a/b/c/odd", 513, false},
 		{"big", 5<<20 + 7, false}, {long, 100_000, false}, {"z", 511, true},
 	}
-	var entries []archiveEntry
+	var entries []Entry
 	for _, f := range files {
 		p := filepath.Join(root, filepath.FromSlash(f.path))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -44,7 +44,7 @@ func TestArchiveIsWhatArchiveTarWrites(t *testing.T) {
 		if err := os.WriteFile(p, outtest.DetBytes(f.path, f.size), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		entries = append(entries, archiveEntry{path: f.path, size: int64(f.size), exec: f.exec})
+		entries = append(entries, Entry{Path: f.path, Size: int64(f.size), Exec: f.exec})
 	}
 
 	// The reference: every entry through one tar.Writer.
@@ -54,15 +54,15 @@ func TestArchiveIsWhatArchiveTarWrites(t *testing.T) {
 	items = append(items, &tar.Header{Name: "b-1/", Typeflag: tar.TypeDir, Mode: 0o755})
 	seen := map[string]bool{}
 	for _, e := range entries {
-		for d := pathDir(e.path); d != "" && !seen[d]; d = pathDir(d) {
+		for d := PathDir(e.Path); d != "" && !seen[d]; d = PathDir(d) {
 			seen[d] = true
 			items = append(items, &tar.Header{Name: "b-1/" + d + "/", Typeflag: tar.TypeDir, Mode: 0o755})
 		}
 		mode := int64(0o644)
-		if e.exec {
+		if e.Exec {
 			mode = 0o755
 		}
-		items = append(items, &tar.Header{Name: "b-1/" + e.path, Typeflag: tar.TypeReg, Mode: mode, Size: e.size})
+		items = append(items, &tar.Header{Name: "b-1/" + e.Path, Typeflag: tar.TypeReg, Mode: mode, Size: e.Size})
 	}
 	sortHeaders(items)
 	for _, h := range items {
@@ -84,7 +84,7 @@ func TestArchiveIsWhatArchiveTarWrites(t *testing.T) {
 
 	for _, f := range Formats {
 		var z bytes.Buffer
-		if err := writeArchive(context.Background(), &z, root, "b-1", entries, f, 1426032000, 2, progress.Discard.Start("", 0)); err != nil {
+		if err := Write(context.Background(), &z, root, "b-1", entries, f, 1426032000, 2, progress.Discard.Start("", 0)); err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
 		var r io.Reader = &z
@@ -113,12 +113,12 @@ func TestArchiveIsWhatArchiveTarWrites(t *testing.T) {
 	}
 
 	// A file that grew since it was listed is refused.
-	grown := append([]archiveEntry(nil), entries...)
-	grown[0].size = 0
+	grown := append([]Entry(nil), entries...)
+	grown[0].Size = 0
 	if err := os.WriteFile(filepath.Join(root, "a", "empty"), []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	err := writeArchive(context.Background(), io.Discard, root, "b-1", grown, FormatTarZst, 1426032000, 2, progress.Discard.Start("", 0))
+	err := Write(context.Background(), io.Discard, root, "b-1", grown, FormatTarZst, 1426032000, 2, progress.Discard.Start("", 0))
 	if err == nil || !strings.Contains(err.Error(), "size changed") {
 		t.Errorf("a file that grew: %v", err)
 	}
