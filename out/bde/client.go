@@ -1,7 +1,6 @@
 package bde
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -32,6 +31,8 @@ type Config struct {
 	// PollInterval is the time between two task polls; 0 is 3 s, the BDE
 	// CLI's.
 	PollInterval time.Duration
+	// TaskTimeout bounds the wait for one task; 0 is DefaultTaskTimeout.
+	TaskTimeout time.Duration
 	// HTTPClient, when set, carries the requests (tests).
 	HTTPClient *http.Client
 }
@@ -40,6 +41,11 @@ type Config struct {
 // BDE CLI does (cli/.../rest/RestClient.java).
 const DefaultPollInterval = 3 * time.Second
 
+// DefaultTaskTimeout bounds the wait for one task (a cluster create of
+// many nodes takes tens of minutes; a task that runs longer is reported,
+// and a re-run picks the cluster up as BDE has it then).
+const DefaultTaskTimeout = 3 * time.Hour
+
 // Client talks to one BDE server. Login first; Logout at the end.
 type Client struct {
 	base     *url.URL // …/serengeti
@@ -47,6 +53,7 @@ type Client struct {
 	password string
 	http     *http.Client
 	poll     time.Duration
+	taskMax  time.Duration
 	session  string // the JSESSIONID cookie's value
 }
 
@@ -119,7 +126,11 @@ func New(cfg Config) (*Client, error) {
 	if poll <= 0 {
 		poll = DefaultPollInterval
 	}
-	return &Client{base: u, user: cfg.Username, password: cfg.Password, http: &nc, poll: poll}, nil
+	taskMax := cfg.TaskTimeout
+	if taskMax <= 0 {
+		taskMax = DefaultTaskTimeout
+	}
+	return &Client{base: u, user: cfg.Username, password: cfg.Password, http: &nc, poll: poll, taskMax: taskMax}, nil
 }
 
 // Server is the /serengeti base URL the client talks to.
@@ -154,6 +165,9 @@ type APIError struct {
 	Status  int
 	Code    string
 	Message string
+	// Garbage is set when the answer was not BDE's (JSON that does not
+	// parse, a page of some other server).
+	Garbage bool
 }
 
 func (e *APIError) Error() string {
@@ -179,6 +193,17 @@ func (e *TaskError) Error() string {
 		msg = "no error message"
 	}
 	return fmt.Sprintf("BDE %s: task %d ended %s: %s", e.Op, e.Task.ID, e.Task.Status, msg)
+}
+
+// TaskTimeoutError is a task still running after Config.TaskTimeout.
+type TaskTimeoutError struct {
+	Op    string
+	Task  Task
+	After time.Duration
+}
+
+func (e *TaskTimeoutError) Error() string {
+	return fmt.Sprintf("BDE %s: task %d still %s (%d%%) after %s", e.Op, e.Task.ID, e.Task.Status, int(e.Task.Progress*100), e.After)
 }
 
 // Task is BDE's TaskRead, as GET /task/{id} answers it.
@@ -214,6 +239,7 @@ func (t Task) Done() bool {
 // do sends a request; the session cookie is added once logged in.
 func (c *Client) do(ctx context.Context, method, path string, body io.Reader, ctype string) (*http.Response, error) {
 	u := *c.base
+	path, u.RawQuery, _ = strings.Cut(path, "?")
 	u.Path = c.base.Path + path
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
 	if err != nil {
@@ -294,24 +320,7 @@ func (c *Client) Logout(ctx context.Context) error {
 // for its task; progress, when set, sees every poll. A task that ends
 // other than COMPLETED is a *TaskError carrying BDE's errorMessage.
 func (c *Client) ConfigCluster(ctx context.Context, name string, spec []byte, progress func(Task)) (Task, error) {
-	op := "cluster config " + name
-	resp, err := c.do(ctx, http.MethodPut, "/api/cluster/"+url.PathEscape(name)+"/config", bytes.NewReader(spec), "application/json")
-	if err != nil {
-		return Task{}, err
-	}
-	defer drain(resp)
-	switch resp.StatusCode {
-	case http.StatusAccepted:
-	case http.StatusUnauthorized:
-		return Task{}, &AuthError{Server: c.base.Host, User: c.user}
-	default:
-		return Task{}, apiError(op, resp)
-	}
-	id, err := taskID(resp.Header.Get("Location"))
-	if err != nil {
-		return Task{}, &APIError{Op: op, Status: resp.StatusCode, Message: err.Error()}
-	}
-	return c.Wait(ctx, op, id, progress)
+	return c.taskCall(ctx, "cluster config "+name, http.MethodPut, "/api/cluster/"+url.PathEscape(name)+"/config", spec, progress)
 }
 
 // taskID is the last path segment of a task Location
@@ -337,6 +346,7 @@ func taskID(loc string) (int64, error) {
 
 // Wait polls task id until it ends.
 func (c *Client) Wait(ctx context.Context, op string, id int64, progress func(Task)) (Task, error) {
+	deadline := time.Now().Add(c.taskMax)
 	for {
 		t, err := c.GetTask(ctx, id)
 		if err != nil {
@@ -350,6 +360,9 @@ func (c *Client) Wait(ctx context.Context, op string, id int64, progress func(Ta
 				return t, &TaskError{Op: op, Task: t}
 			}
 			return t, nil
+		}
+		if time.Now().After(deadline) {
+			return t, &TaskTimeoutError{Op: op, Task: t, After: c.taskMax}
 		}
 		select {
 		case <-ctx.Done():
@@ -376,7 +389,7 @@ func (c *Client) GetTask(ctx context.Context, id int64) (Task, error) {
 	}
 	var t Task
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&t); err != nil {
-		return Task{}, &APIError{Op: op, Status: resp.StatusCode, Message: "the task does not parse: " + err.Error()}
+		return Task{}, &APIError{Op: op, Status: resp.StatusCode, Message: "the task does not parse: " + err.Error(), Garbage: true}
 	}
 	if t.ID == 0 {
 		t.ID = id
