@@ -1,45 +1,70 @@
 package compiler
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+
 	def "github.com/bdebundle/bundle/hcl"
 )
 
-// render runs the cross-artifact checks and renders every text artifact of
-// the bundle into p.Files.
+// render runs the cross-artifact checks and renders every text file of the
+// bundle into p.Files, one renderer per output family: bde (bde.go), mesos
+// (mesos.go), marathon (marathon.go), haproxy (haproxy.go) and chef
+// (chef.go). Each renderer returns its files.
 func (c *compiler) render(p *Plan, repos map[*def.Repo]*RepoPlan) {
 	c.checkRolePackages()
-	c.renderManifest(p, repos)
-	c.renderSpecs(p)
+	bde := c.renderBDE(repos)
 	c.checkRegistry()
-	clusters := map[string]any{}
-	bridges := map[string]*File{}
-	sensitive := false
+	allowed, hostPorts := map[*def.App][]host{}, map[*def.App][]int{}
 	for _, cl := range c.d.Clusters {
 		c.checkClusterAttrs(cl)
 		c.checkZookeeper(cl)
 		c.checkPorts(cl)
 		c.checkMesosFlags(cl)
 		c.checkExecPaths(cl)
-		c.renderClusterSpec(p, cl)
-		for _, g := range cl.NodeGroups {
-			c.renderNodeGroup(p, cl, g)
-		}
-		hostPorts := c.hostPorts(cl)
-		allowed := map[*def.App][]host{}
+		maps.Copy(hostPorts, c.hostPorts(cl))
 		for _, a := range c.appsOf(cl) {
 			hs, ok := c.checkConstraints(a)
 			if ok {
 				c.checkPlacement(a, hs, bridged(a))
 			}
 			allowed[a] = hs
-			c.renderApp(p, a, hostPorts[a])
 		}
-		hp, sens, bridge := c.renderHAProxy(p, cl, allowed, hostPorts)
-		sensitive = sensitive || sens
-		bridges[cl.Name] = &File{Data: bridge, Sensitive: sens}
 		c.checkHAProxy(cl)
-		clusters[cl.Name] = c.chefCluster(p, cl, hp)
 	}
+	mesos := c.renderMesos()
+	marathon := c.renderMarathon(hostPorts)
+	haproxy, cookbookHAProxy := c.renderHAProxy(allowed, hostPorts)
 	c.planDockerArchives(p)
-	c.renderCookbook(p, clusters, sensitive, bridges)
+	chef := c.renderChef(mesos, cookbookHAProxy)
+	p.Files = slices.Concat(bde, mesos, marathon, haproxy, chef)
+}
+
+// files are the files one renderer writes.
+type files []*File
+
+// add adds a rendered file of mode 0644.
+func (fs *files) add(path string, data []byte, sensitive bool) {
+	*fs = append(*fs, &File{Path: path, Mode: 0o644, Data: data, Sensitive: sensitive})
+}
+
+// exec adds an executable rendered file (a script, mode 0755).
+func (fs *files) exec(path string, data []byte, sensitive bool) {
+	*fs = append(*fs, &File{Path: path, Mode: 0o755, Data: data, Sensitive: sensitive})
+}
+
+// marshal renders v as 2-space indented JSON with a final newline, without
+// HTML escaping.
+func marshal(v any) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		panic(fmt.Sprintf("rendering JSON: %v", err)) // only plain data is marshalled
+	}
+	return b.Bytes()
 }

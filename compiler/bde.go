@@ -1,8 +1,6 @@
 package compiler
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
@@ -42,33 +40,24 @@ type manifestPackage struct {
 	PackageRepos []string `json:"package_repos,omitempty"`
 }
 
-// marshal renders v as 2-space indented JSON with a final newline, without
-// HTML escaping.
-func marshal(v any) []byte {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		panic(fmt.Sprintf("rendering JSON: %v", err)) // only plain data is marshalled
+// renderBDE renders the files of the BDE management server: the distro
+// manifest, the Web Client's specs map and templates, the distro_vendor line,
+// and each cluster's spec.json.
+func (c *compiler) renderBDE(repos map[*def.Repo]*RepoPlan) []*File {
+	var fs files
+	c.renderManifest(&fs, repos)
+	c.renderSpecs(&fs)
+	for _, cl := range c.d.Clusters {
+		c.renderClusterSpec(&fs, cl)
 	}
-	return b.Bytes()
-}
-
-func (c *compiler) addFile(p *Plan, path string, data []byte, sensitive bool) {
-	p.Files = append(p.Files, &File{Path: path, Mode: 0o644, Data: data, Sensitive: sensitive})
-}
-
-// addExec adds an executable rendered file (a script).
-func (c *compiler) addExec(p *Plan, path string, data []byte, sensitive bool) {
-	p.Files = append(p.Files, &File{Path: path, Mode: 0o755, Data: data, Sensitive: sensitive})
+	return fs
 }
 
 // renderManifest renders the distro manifest: one entry per distro block,
 // and each entry of the site's manifest (the upgrade block) that no distro
 // block names, written back as it is. A distro block of an entry's name
 // updates that entry in place.
-func (c *compiler) renderManifest(p *Plan, repos map[*def.Repo]*RepoPlan) {
+func (c *compiler) renderManifest(fs *files, repos map[*def.Repo]*RepoPlan) {
 	// An entry is a distro block's, or (raw set) a kept entry of the
 	// site's manifest.
 	type entry = oldEntry
@@ -109,7 +98,7 @@ func (c *compiler) renderManifest(p *Plan, repos map[*def.Repo]*RepoPlan) {
 		}
 		out = append(out, e.manifestDistro)
 	}
-	c.addFile(p, manifestPath, marshal(out), false)
+	fs.add(manifestPath, marshal(out), false)
 }
 
 func (c *compiler) distroRange(name string) (r hcl.Range) {
@@ -173,7 +162,7 @@ func (c *compiler) vendors() []string {
 
 // renderSpecs renders www/specs/map, one www/specs/<Vendor>/spec.json per
 // vendor and the serengeti.distro_vendor line.
-func (c *compiler) renderSpecs(p *Plan) {
+func (c *compiler) renderSpecs(fs *files) {
 	var entries []specsMapEntry
 	for _, vendor := range c.vendors() {
 		var versions []string
@@ -191,12 +180,12 @@ func (c *compiler) renderSpecs(p *Plan) {
 		versions = slices.Compact(versions)
 		entries = append(entries, specsMapEntry{Vendor: vendor, Version: "^(" + strings.Join(versions, "|") + ")$",
 			Type: "Mesos Cluster", AppManager: defaultAppManager, Path: vendor + "/spec.json"})
-		c.addFile(p, specsDir+vendor+"/spec.json", marshal(c.templateSpec(vendor)), false)
+		fs.add(specsDir+vendor+"/spec.json", marshal(c.templateSpec(vendor)), false)
 	}
 	if entries == nil {
 		entries = []specsMapEntry{}
 	}
-	c.addFile(p, specsMapPath, marshal(entries), false)
+	fs.add(specsMapPath, marshal(entries), false)
 
 	list := slices.Clone(builtinVendors)
 	for _, v := range c.vendors() {
@@ -204,7 +193,7 @@ func (c *compiler) renderSpecs(p *Plan) {
 			list = append(list, v)
 		}
 	}
-	c.addFile(p, distroVendorPath, []byte("serengeti.distro_vendor="+strings.Join(list, ",")+"\n"), false)
+	fs.add(distroVendorPath, []byte("serengeti.distro_vendor="+strings.Join(list, ",")+"\n"), false)
 }
 
 // templateSpec builds the Web Client template of a vendor from the first
@@ -331,7 +320,7 @@ type clusterSpec struct {
 // renderClusterSpec renders clusters/<c>/spec.json for `cluster create
 // --specFile`: each group's roles with the bundle's roles around them, and
 // the offline hooks in the cluster's configuration.
-func (c *compiler) renderClusterSpec(p *Plan, cl *def.Cluster) {
+func (c *compiler) renderClusterSpec(fs *files, cl *def.Cluster) {
 	spec := clusterSpec{Name: cl.Name, NodeGroups: []clusterGroup{}, Configuration: c.clusterConfiguration(cl)}
 	if ds := cl.Distro; ds != nil {
 		spec.Distro, spec.DistroVendor, spec.DistroVersion = ds.Name, ds.Vendor, ds.Version
@@ -341,5 +330,5 @@ func (c *compiler) renderClusterSpec(p *Plan, cl *def.Cluster) {
 			InstanceType: g.InstanceType, CPUNum: g.CPU, MemCapacityMB: g.MemoryMB, Storage: storageOf(g), HAFlag: haFlag(g),
 			Configuration: map[string]any{}})
 	}
-	c.addFile(p, "clusters/"+cl.Name+"/spec.json", marshal(spec), false)
+	fs.add("clusters/"+cl.Name+"/spec.json", marshal(spec), false)
 }

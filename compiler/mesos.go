@@ -137,18 +137,37 @@ func (c *compiler) bundleFlags(g *def.NodeGroup, daemon string) []string {
 	return slices.Compact(out)
 }
 
-// renderNodeGroup renders clusters/<c>/nodes/<group>/etc/... and
-// clusters/<c>/chef/<group>.json.
-func (c *compiler) renderNodeGroup(p *Plan, cl *def.Cluster, g *def.NodeGroup) {
-	v := c.versions(cl)
-	base := "clusters/" + cl.Name + "/nodes/" + g.Name + "/etc/"
-	attrs := groupAttrs(g)
+// renderMesos renders the files of every node group's /etc,
+// clusters/<c>/nodes/<group>/etc/...: Mesos attributes, flags and defaults,
+// /etc/mesos/zk, the init jobs and Docker's sysconfig.
+func (c *compiler) renderMesos() []*File {
+	var fs files
+	for _, cl := range c.d.Clusters {
+		for _, g := range cl.NodeGroups {
+			c.renderNodeGroup(&fs, cl, g)
+		}
+	}
+	return fs
+}
+
+// attrsSensitive reports whether a node group's Mesos attributes derive
+// from a sensitive value.
+func (c *compiler) attrsSensitive(cl *def.Cluster, g *def.NodeGroup) bool {
 	key := "cluster." + cl.Name + ".node_group." + g.Name
 	secret := c.sensitive(key + ".attributes")
 	if sp := g.StorageProfile; sp != nil {
 		secret = secret || c.sensitive("storage_profile."+sp.Name+".value", "storage_profile."+sp.Name+".attribute")
 	}
-	add := func(path string, data []byte) { c.addFile(p, base+path, data, false) }
+	return secret
+}
+
+// renderNodeGroup renders clusters/<c>/nodes/<group>/etc/....
+func (c *compiler) renderNodeGroup(fs *files, cl *def.Cluster, g *def.NodeGroup) {
+	v := c.versions(cl)
+	base := "clusters/" + cl.Name + "/nodes/" + g.Name + "/etc/"
+	attrs := groupAttrs(g)
+	secret := c.attrsSensitive(cl, g)
+	add := func(path string, data []byte) { fs.add(base+path, data, false) }
 	flags := func(daemon string) {
 		ff := c.flagFiles(g, daemon)
 		if daemon == "master" {
@@ -171,7 +190,7 @@ func (c *compiler) renderNodeGroup(p *Plan, cl *def.Cluster, g *def.NodeGroup) {
 		add("default/mesos-slave", defaultsFile(defaultsVars(cl, "slave")))
 		flags("slave")
 		for k, val := range attrs {
-			c.addFile(p, base+"mesos-slave/attributes/"+k, line(val), secret)
+			fs.add(base+"mesos-slave/attributes/"+k, line(val), secret)
 		}
 		add("init/mesos-slave.conf", execTemplate("upstart.conf.tmpl", map[string]string{"Description": "mesos slave", "Exec": v.MesosInitWrapper() + " slave"}))
 		if hasRole(g, "mesos_docker") {
@@ -186,7 +205,6 @@ func (c *compiler) renderNodeGroup(p *Plan, cl *def.Cluster, g *def.NodeGroup) {
 	if hasRole(g, "mesos_chronos") {
 		add("init/chronos.conf", execTemplate("upstart.conf.tmpl", map[string]string{"Description": "Chronos scheduler for Mesos", "Exec": v.ChronosBin()}))
 	}
-	c.addFile(p, "clusters/"+cl.Name+"/chef/"+g.Name+".json", marshal(c.chefJSON(cl, g)), secret)
 }
 
 // mesosAttrs are the node['mesos'] attributes the mesos cookbook reads for
@@ -216,18 +234,4 @@ func (c *compiler) mesosAttrs(cl *def.Cluster, g *def.NodeGroup) map[string]any 
 		m["slave"] = pairs(defaultsVars(cl, "slave"))
 	}
 	return m
-}
-
-// chefJSON is the node attribute override for the BDE cookbooks: the run
-// list and the node['mesos'] attributes the mesos cookbook reads.
-func (c *compiler) chefJSON(cl *def.Cluster, g *def.NodeGroup) map[string]any {
-	runList := []string{}
-	for _, r := range c.specRoles(g) {
-		runList = append(runList, "role["+r+"]")
-	}
-	out := map[string]any{"run_list": runList}
-	if isMesosGroup(g) {
-		out["mesos"] = c.mesosAttrs(cl, g)
-	}
-	return out
 }

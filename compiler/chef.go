@@ -3,6 +3,7 @@ package compiler
 import (
 	"fmt"
 	"io/fs"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -113,10 +114,10 @@ func restartFor(p string) string {
 // rendered for it, split into those before_mesos writes and those the mesos
 // cookbook writes (after_mesos gives them the bundle's content), and the
 // mesos attribute overrides.
-func (c *compiler) chefGroup(p *Plan, cl *def.Cluster, g *def.NodeGroup) map[string]any {
+func (c *compiler) chefGroup(nodeFiles []*File, cl *def.Cluster, g *def.NodeGroup) map[string]any {
 	prefix := "clusters/" + cl.Name + "/nodes/" + g.Name
 	own, upstream, restarts := map[string]any{}, map[string]any{}, map[string]any{}
-	for _, f := range p.Files {
+	for _, f := range nodeFiles {
 		if !strings.HasPrefix(f.Path, prefix+"/") {
 			continue
 		}
@@ -153,12 +154,12 @@ func (c *compiler) chefGroup(p *Plan, cl *def.Cluster, g *def.NodeGroup) map[str
 }
 
 // chefCluster is the cookbook's data of a cluster.
-func (c *compiler) chefCluster(p *Plan, cl *def.Cluster, hp map[string]any) map[string]any {
+func (c *compiler) chefCluster(nodeFiles []*File, cl *def.Cluster, hp map[string]any) map[string]any {
 	order := []string{}
 	groups := map[string]any{}
 	for _, g := range cl.NodeGroups {
 		order = append(order, g.Name)
-		groups[g.Name] = c.chefGroup(p, cl, g)
+		groups[g.Name] = c.chefGroup(nodeFiles, cl, g)
 	}
 	return map[string]any{
 		"group_order":   order,
@@ -197,9 +198,28 @@ func (c *compiler) cookbookVersion() string {
 	return v
 }
 
+// renderChef renders what Chef reads: each node group's override,
+// clusters/<c>/chef/<group>.json, and the bundle's cookbook and roles, which
+// carry nodeFiles (the mesos family's files) and each cluster's HAProxy
+// files to the nodes.
+func (c *compiler) renderChef(nodeFiles []*File, hp map[string]haproxyCookbook) []*File {
+	var rf files
+	clusters := map[string]any{}
+	sensitive := false
+	for _, cl := range c.d.Clusters {
+		for _, g := range cl.NodeGroups {
+			rf.add("clusters/"+cl.Name+"/chef/"+g.Name+".json", marshal(c.chefJSON(cl, g)), c.attrsSensitive(cl, g))
+		}
+		clusters[cl.Name] = c.chefCluster(nodeFiles, cl, hp[cl.Name].data)
+		sensitive = sensitive || hp[cl.Name].sensitive
+	}
+	c.renderCookbook(&rf, clusters, sensitive, hp)
+	return rf
+}
+
 // renderCookbook renders the bundle's cookbook and roles from the clusters'
 // data.
-func (c *compiler) renderCookbook(p *Plan, clusters map[string]any, sensitive bool, bridges map[string]*File) {
+func (c *compiler) renderCookbook(rf *files, clusters map[string]any, sensitive bool, hp map[string]haproxyCookbook) {
 	cb := c.cookbook()
 	dir := CookbooksDir + cb + "/"
 	name, version, desc := "", "", ""
@@ -215,7 +235,7 @@ func (c *compiler) renderCookbook(p *Plan, clusters map[string]any, sensitive bo
 	for _, d := range []string{"mesos", "hadoop_common", "cluster_service_discovery"} {
 		fmt.Fprintf(&meta, "depends %s\n", rubyString(d))
 	}
-	c.addFile(p, dir+"metadata.rb", []byte(meta.String()), false)
+	rf.add(dir+"metadata.rb", []byte(meta.String()), false)
 
 	data := map[string]any{"bundle": name, "version": version, "clusters": clusters, "master_wait_seconds": masterWaitSeconds}
 	var attrs strings.Builder
@@ -232,7 +252,7 @@ if group_data
   set_mesos.call(override['mesos'], group_data['mesos'])
 end
 `)
-	c.addFile(p, dir+"attributes/default.rb", []byte(attrs.String()), sensitive)
+	rf.add(dir+"attributes/default.rb", []byte(attrs.String()), sensitive)
 
 	err := fs.WalkDir(templatesFS, "templates/cookbook", func(fp string, e fs.DirEntry, err error) error {
 		if err != nil || e.IsDir() {
@@ -242,15 +262,15 @@ end
 		if err != nil {
 			return err
 		}
-		c.addFile(p, dir+strings.TrimPrefix(fp, "templates/cookbook/"), b, false)
+		rf.add(dir+strings.TrimPrefix(fp, "templates/cookbook/"), b, false)
 		return nil
 	})
 	if err != nil {
 		panic(fmt.Sprintf("reading the embedded cookbook: %v", err)) // embedded at build time
 	}
-	c.addFile(p, dir+"files/default/haproxy-marathon-bridge.cron", bridgeCron, false)
-	for cl, f := range bridges {
-		c.addFile(p, dir+"files/default/"+cl+"/haproxy-marathon-bridge", f.Data, f.Sensitive)
+	rf.add(dir+"files/default/haproxy-marathon-bridge.cron", bridgeCron, false)
+	for _, cl := range slices.Sorted(maps.Keys(hp)) {
+		rf.add(dir+"files/default/"+cl+"/haproxy-marathon-bridge", hp[cl].bridge, hp[cl].sensitive)
 	}
 
 	for _, r := range chefRoles {
@@ -268,8 +288,22 @@ end
 			"run_list":      runList,
 			"env_run_lists": map[string]any{},
 		}
-		c.addFile(p, RolesDir+cb+r.Suffix+".json", marshal(role), false)
+		rf.add(RolesDir+cb+r.Suffix+".json", marshal(role), false)
 	}
+}
+
+// chefJSON is the node attribute override for the BDE cookbooks: the run
+// list and the node['mesos'] attributes the mesos cookbook reads.
+func (c *compiler) chefJSON(cl *def.Cluster, g *def.NodeGroup) map[string]any {
+	runList := []string{}
+	for _, r := range c.specRoles(g) {
+		runList = append(runList, "role["+r+"]")
+	}
+	out := map[string]any{"run_list": runList}
+	if isMesosGroup(g) {
+		out["mesos"] = c.mesosAttrs(cl, g)
+	}
+	return out
 }
 
 // rubyComment makes s safe on a Ruby comment line.

@@ -1,9 +1,6 @@
 package compiler
 
 import (
-	_ "embed"
-	"fmt"
-	"slices"
 	"strings"
 
 	def "github.com/bdebundle/bundle/hcl"
@@ -128,8 +125,21 @@ func (c *compiler) imageRef(im *def.Image) string {
 	return ref
 }
 
+// renderMarathon renders the Marathon app definitions of every cluster,
+// clusters/<c>/marathon/<app>.json; hostPorts are the host ports of the
+// bridged apps.
+func (c *compiler) renderMarathon(hostPorts map[*def.App][]int) []*File {
+	var fs files
+	for _, cl := range c.d.Clusters {
+		for _, a := range c.appsOf(cl) {
+			c.renderApp(&fs, a, hostPorts[a])
+		}
+	}
+	return fs
+}
+
 // renderApp renders clusters/<c>/marathon/<app>.json.
-func (c *compiler) renderApp(p *Plan, a *def.App, hostPorts []int) {
+func (c *compiler) renderApp(fs *files, a *def.App, hostPorts []int) {
 	m := marathonApp{ID: appID(a), Cmd: a.Cmd, Args: a.Args, CPUs: a.CPUs, Mem: a.Mem, Instances: a.Instances,
 		Constraints: a.Constraints, Env: a.Env}
 	if a.Image != nil {
@@ -180,81 +190,5 @@ func (c *compiler) renderApp(p *Plan, a *def.App, hostPorts []int) {
 		m.HealthChecks = []marathonHealth{h}
 	}
 	k := "app." + a.Name + "."
-	c.addFile(p, "clusters/"+a.Cluster.Name+"/marathon/"+a.Name+".json", marshal(m), c.sensitive(k+"cmd", k+"args", k+"env", k+"constraints", k+"id"))
-}
-
-//go:embed templates/haproxy-marathon-bridge.cron
-var bridgeCron []byte
-
-type haproxyListen struct {
-	Name    string
-	Port    int
-	Servers []haproxyServer
-}
-
-type haproxyServer struct{ Name, Addr string }
-
-// renderHAProxy renders clusters/<c>/haproxy/: the bridge's haproxy.cfg with
-// one listen block per service port, its marathons file, its cron line and
-// the bridge itself with the cluster's header. It returns the cluster's
-// HAProxy data for the cookbook.
-func (c *compiler) renderHAProxy(p *Plan, cl *def.Cluster, allowed map[*def.App][]host, hostPorts map[*def.App][]int) (data map[string]any, sensitive bool, bridge []byte) {
-	dir := "clusters/" + cl.Name + "/haproxy/"
-	v := c.versions(cl)
-	auth := "admin:admin"
-	if hp := cl.HAProxy; hp != nil && hp.StatsAuth != "" {
-		auth = hp.StatsAuth
-		sensitive = c.d.Sensitive["cluster."+cl.Name+".haproxy.stats_auth"]
-		if u, pw, ok := strings.Cut(auth, ":"); !ok || u == "" || pw == "" {
-			c.errorf(attrRange(hp.Body, "stats_auth", hp.DeclRange), "Invalid stats_auth", "stats_auth is user:password (the characters it may hold are checked as an HAProxy token).")
-		}
-	} else {
-		rng := cl.DeclRange
-		if hp != nil {
-			rng = hp.DeclRange
-		}
-		c.warnf(rng, "Default HAProxy stats password", "Cluster %q has no haproxy stats_auth; the stats page uses admin:admin like haproxy-marathon-bridge.", cl.Name)
-	}
-	var listens []haproxyListen
-	listenData := []any{}
-	apps := c.appsOf(cl)
-	slices.SortStableFunc(apps, func(x, y *def.App) int { return strings.Compare(cleanID(x), cleanID(y)) })
-	for _, a := range apps {
-		for i, port := range a.Ports {
-			if port == 0 {
-				continue
-			}
-			l := haproxyListen{Name: fmt.Sprintf("%s-%d", cleanID(a), port), Port: port}
-			servers := []any{}
-			if bridged(a) {
-				hs := allowed[a]
-				for j, h := range hs {
-					l.Servers = append(l.Servers, haproxyServer{Name: fmt.Sprintf("%s-%d", cleanID(a), len(hs)-j), Addr: fmt.Sprintf("%s:%d", h.Name, hostPorts[a][i])})
-					servers = append(servers, map[string]any{"group": h.Group.Name, "index": slices.Index(groupHosts(cl, h.Group), h.Name), "port": hostPorts[a][i]})
-				}
-			}
-			listens = append(listens, l)
-			listenData = append(listenData, map[string]any{"name": l.Name, "port": port, "prefix": cleanID(a), "servers": servers})
-		}
-	}
-	tmplData := map[string]any{"StatsPort": statsPort(cl), "StatsAuth": auth, "Listens": listens, "ServerOptions": v.HAProxyServerOptions()}
-	c.addFile(p, dir+"haproxy.cfg", execTemplate("haproxy.cfg.tmpl", tmplData), sensitive)
-	header := string(execTemplate("haproxy-header", tmplData))
-	bridge = execTemplate("haproxy-marathon-bridge.tmpl", map[string]any{"Cluster": cl.Name, "Header": header, "ServerOptions": v.HAProxyServerOptions()})
-	c.addExec(p, dir+"haproxy-marathon-bridge", bridge, sensitive)
-
-	var b strings.Builder
-	seen := map[string]bool{}
-	for _, role := range []string{"mesos_master", "mesos_slave"} {
-		for _, h := range hostsWithRole(cl, role) {
-			if !seen[h.Name] {
-				seen[h.Name] = true
-				fmt.Fprintf(&b, "%s:%d\n", h.Name, portMarathon)
-			}
-		}
-	}
-	c.addFile(p, dir+"marathons", []byte(b.String()), false)
-	c.addFile(p, dir+"cron.d/haproxy-marathon-bridge", bridgeCron, false)
-	data = map[string]any{"stats_port": statsPort(cl), "stats_auth": auth, "server_options": v.HAProxyServerOptions(), "listens": listenData}
-	return data, sensitive, bridge
+	fs.add("clusters/"+a.Cluster.Name+"/marathon/"+a.Name+".json", marshal(m), c.sensitive(k+"cmd", k+"args", k+"env", k+"constraints", k+"id"))
 }
