@@ -3,46 +3,20 @@ package pipeline
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"github.com/bdebundle/bundle/compiler"
 	def "github.com/bdebundle/bundle/hcl"
 	"github.com/bdebundle/bundle/images"
+	"github.com/bdebundle/bundle/internal/lockfile"
 	"github.com/hashicorp/hcl/v2"
 )
-
-// LockPath returns the lock file of the definition at p: bundle.lock.hcl in
-// the definition's directory.
-func LockPath(p string) string {
-	if fi, err := os.Stat(p); err == nil && fi.IsDir() {
-		return filepath.Join(p, def.LockFile)
-	}
-	return filepath.Join(filepath.Dir(p), def.LockFile)
-}
-
-// ImageSpecs returns the image specs of a definition (local sources made
-// absolute), pinned by the lock file when it holds an entry for the same
-// reference. Stale entries (the definition's ref changed) are not used.
-func ImageSpecs(d *def.Definition) ([]images.Spec, hcl.Diagnostics) {
-	locks, diags := images.ReadLock(LockPath(d.Path))
-	var specs []images.Spec
-	for _, im := range d.Images {
-		s := images.Spec{Name: im.Name, Ref: compiler.ImageSource(im), Platforms: im.AllPlatforms(), MediaTypes: images.MediaTypes(compiler.ImageMediaTypes(d, im))}
-		if l, ok := locks[im.Name]; ok && l.Ref == im.Ref {
-			s.Digest = l.Digest
-		}
-		specs = append(specs, s)
-	}
-	return specs, diags
-}
 
 // gatherImages resolves every image to the digest the bundle will store.
 // Registry references are resolved only when opts.Registry allows it (build,
 // lock) or when the previous layout holds them pinned; otherwise they get no
 // fact and the renderers use the reference as written.
 func gatherImages(ctx context.Context, d *def.Definition, facts *compiler.Facts, res *Result, opts Options) (hcl.Diagnostics, map[string]compiler.ImageFact) {
-	specs, diags := ImageSpecs(d)
+	specs, diags := lockfile.Specs(d)
 	if diags.HasErrors() || len(specs) == 0 {
 		return diags, nil
 	}

@@ -10,6 +10,7 @@ import (
 	def "github.com/bdebundle/bundle/hcl"
 	"github.com/bdebundle/bundle/images"
 	"github.com/bdebundle/bundle/internal/inputfacts"
+	"github.com/bdebundle/bundle/internal/lockfile"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
@@ -29,7 +30,7 @@ type LockResult struct {
 	// Path is the lock file written (bundle.lock.hcl beside the definition).
 	Path string
 	// Images are the pinned images, their refs as written in the definition.
-	Images []images.Locked
+	Images []lockfile.Entry
 }
 
 // Lock is the lock flow: it loads and checks the definition at p (reading
@@ -47,14 +48,14 @@ func Lock(ctx context.Context, p string, lopts def.Options, opts LockOptions) (*
 	if _, cds := compiler.Compile(d, nil); cds.HasErrors() {
 		return nil, d, compiler.Scrub(d, cds), nil
 	}
-	specs, lds := ImageSpecs(d)
+	specs, lds := lockfile.Specs(d)
 	if lds.HasErrors() {
 		return nil, d, compiler.Scrub(d, lds), nil
 	}
 	if ids := checkLocalImages(ctx, d, specs, opts.Update); ids.HasErrors() {
 		return nil, d, compiler.Scrub(d, ids), nil
 	}
-	locked, err := images.Lock(ctx, specs, images.Options{UpdateLock: opts.Update, Insecure: opts.Insecure, Timeout: opts.RegistryTimeout})
+	locked, err := lockfile.Pin(ctx, d, specs, images.Options{UpdateLock: opts.Update, Insecure: opts.Insecure, Timeout: opts.RegistryTimeout})
 	if err != nil {
 		if images.IsNetwork(err) || ctx.Err() != nil {
 			return nil, d, nil, err
@@ -64,15 +65,8 @@ func Lock(ctx context.Context, p string, lopts def.Options, opts LockOptions) (*
 		// build reports it, at the image's ref.
 		return nil, d, compiler.Scrub(d, hcl.Diagnostics{errDiag(lockErrAt(d, err), "Cannot resolve image", err.Error())}), nil
 	}
-	written := map[string]string{}
-	for _, im := range d.Images {
-		written[im.Name] = im.Ref
-	}
-	for i := range locked {
-		locked[i].Ref = written[locked[i].Name] // as written: no host paths in the lock
-	}
-	res := &LockResult{Path: LockPath(p), Images: locked}
-	if err := images.WriteLock(res.Path, locked); err != nil {
+	res := &LockResult{Path: lockfile.Path(p), Images: locked}
+	if err := lockfile.Write(res.Path, locked); err != nil {
 		return nil, d, nil, err
 	}
 	return res, d, nil, nil
