@@ -52,7 +52,7 @@ type repoWriter struct {
 // WriteRepo writes repodata for the RPMs Compile scanned (the files Build
 // placed in repoDir are the same bytes: their sha256 is checked there).
 func (w *repoWriter) WriteRepo(ctx context.Context, repoDir string, rp *compiler.RepoPlan) (*out.RepoInfo, error) {
-	pkgs := w.r.Packages[rp.Name]
+	pkgs := w.r.Inputs.Packages[rp.Name]
 	if len(pkgs) != len(rp.Packages) {
 		return nil, fmt.Errorf("repo %q: %d packages planned but %d scanned", rp.Name, len(rp.Packages), len(pkgs))
 	}
@@ -128,10 +128,10 @@ func (r *Result) bundleRequires() map[string][]string {
 			var paths []string
 			for _, n := range set {
 				rp := byName[n]
-				if rp == nil || len(r.Packages[n]) != len(rp.Packages) {
+				if rp == nil || len(r.Inputs.Packages[n]) != len(rp.Packages) {
 					continue
 				}
-				for i, p := range r.Packages[n] {
+				for i, p := range r.Inputs.Packages[n] {
 					pkgs = append(pkgs, p)
 					paths = append(paths, rp.Packages[i].Dest)
 				}
@@ -190,7 +190,7 @@ type imageWriter struct {
 
 // WriteImages mirrors every image into one OCI layout.
 func (w *imageWriter) WriteImages(ctx context.Context, layoutDir string, plans []*compiler.ImagePlan) ([]manifest.ImageInfo, error) {
-	if len(w.r.ImageSpecs) == 0 {
+	if len(w.r.Inputs.ImageSpecs) == 0 {
 		return nil, nil
 	}
 	if w.opts.PrevLayout != "" {
@@ -198,7 +198,7 @@ func (w *imageWriter) WriteImages(ctx context.Context, layoutDir string, plans [
 			return nil, fmt.Errorf("reusing the previous image layout: %w", err)
 		}
 	}
-	res, err := images.Mirror(ctx, layoutDir, w.r.ImageSpecs, images.Options{Offline: w.opts.Offline, UpdateLock: w.opts.UpdateLock, Insecure: w.opts.Insecure, Timeout: w.opts.RegistryTimeout, Progress: w.opts.Progress})
+	res, err := images.Mirror(ctx, layoutDir, w.r.Inputs.ImageSpecs, images.Options{Offline: w.opts.Offline, UpdateLock: w.opts.UpdateLock, Insecure: w.opts.Insecure, Timeout: w.opts.RegistryTimeout, Progress: w.opts.Progress})
 	if err != nil {
 		return nil, err
 	}
@@ -329,7 +329,7 @@ func (r *Result) Build(ctx context.Context, outDir string, opts BuildOptions) (*
 	bo.Format = format
 	bo.Repos, bo.Images, bo.Templates = r.Writers(opts.Writers)
 	if bo.Digests == nil {
-		bo.Digests = r.InputDigest
+		bo.Digests = r.Inputs.InputDigest
 	}
 	return out.Build(ctx, r.Plan, outDir, bo)
 }
