@@ -81,7 +81,7 @@ cross:
 
 # Regenerate golden files under testdata/.
 golden:
-	$(GO) test ./compiler ./images ./images/ovf ./repo -run . -update
+	$(GO) test ./compiler ./images/ovf ./repo ./internal/lockfile -run . -update
 	$(GO) test ./out/vcenter -run TestPlanWriteColumns -update
 	$(GO) test ./cmd/bundle/cli -run TestDiagnosticsGolden -update
 

@@ -1,13 +1,14 @@
 // Package pipeline is the composition root: it wires every flow a CLI verb
 // runs, so each verb calls one function here and prints the result.
 //
-// It runs the front half of a build: it loads a definition, gathers Facts
-// about its inputs (the files its paths and globs name, RPM headers and
-// signatures, baseline repodata, existing manifests, image digests, VM disk
-// headers) and compiles the Plan with one compiler.Compile call. Result.Build
+// It runs the front half of a build: it loads a definition, gathers the
+// Facts about its inputs with internal/inputfacts (the files its paths and
+// globs name, RPM headers and signatures, baseline repodata, existing
+// manifests, image digests, VM disk headers) and compiles the Plan with one
+// compiler.Compile call. Result.Build
 // executes the Plan with out.Build and out's writer hooks backed by the real
 // repo, images and ovf implementations. It runs the lock flow (Lock: check,
-// resolve every image, write the lock file); verify with its deep checks
+// resolve every image, write the lock file with internal/lockfile); verify with its deep checks
 // (Verify: repodata, image layout, OVF); Inspect and Diff; deploy (Deploy:
 // PrepareDeploy extracts and verifies an archive in one pass, then
 // vcenter.Deploy); and pushes and lists a bundle's images (PushImages,

@@ -10,6 +10,7 @@ import (
 	def "github.com/bdebundle/bundle/hcl"
 	"github.com/bdebundle/bundle/images"
 	"github.com/bdebundle/bundle/internal/inputfacts"
+	"github.com/bdebundle/bundle/internal/lockfile"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
@@ -29,7 +30,7 @@ type LockResult struct {
 	// Path is the lock file written (bundle.lock.hcl beside the definition).
 	Path string
 	// Images are the pinned images, their refs as written in the definition.
-	Images []images.Locked
+	Images []lockfile.Entry
 }
 
 // Lock is the lock flow: it loads and checks the definition at p (reading
@@ -47,14 +48,14 @@ func Lock(ctx context.Context, p string, lopts def.Options, opts LockOptions) (*
 	if _, cds := compiler.Compile(d, nil); cds.HasErrors() {
 		return nil, d, compiler.Scrub(d, cds), nil
 	}
-	specs, lds := ImageSpecs(d)
+	specs, lds := lockfile.Specs(d)
 	if lds.HasErrors() {
 		return nil, d, compiler.Scrub(d, lds), nil
 	}
 	if ids := checkLocalImages(ctx, d, specs, opts.Update); ids.HasErrors() {
 		return nil, d, compiler.Scrub(d, ids), nil
 	}
-	locked, err := images.Lock(ctx, specs, images.Options{UpdateLock: opts.Update, Insecure: opts.Insecure, Timeout: opts.RegistryTimeout})
+	locked, err := lockfile.Pin(ctx, d, specs, images.Options{UpdateLock: opts.Update, Insecure: opts.Insecure, Timeout: opts.RegistryTimeout})
 	if err != nil {
 		if images.IsNetwork(err) || ctx.Err() != nil {
 			return nil, d, nil, err
@@ -64,50 +65,21 @@ func Lock(ctx context.Context, p string, lopts def.Options, opts LockOptions) (*
 		// build reports it, at the image's ref.
 		return nil, d, compiler.Scrub(d, hcl.Diagnostics{errDiag(lockErrAt(d, err), "Cannot resolve image", err.Error())}), nil
 	}
-	written := map[string]string{}
-	for _, im := range d.Images {
-		written[im.Name] = im.Ref
-	}
-	for i := range locked {
-		locked[i].Ref = written[locked[i].Name] // as written: no host paths in the lock
-	}
-	res := &LockResult{Path: LockPath(p), Images: locked}
-	if err := images.WriteLock(res.Path, locked); err != nil {
+	res := &LockResult{Path: lockfile.Path(p), Images: locked}
+	if err := lockfile.Write(res.Path, locked); err != nil {
 		return nil, d, nil, err
 	}
 	return res, d, nil, nil
 }
 
-// checkLocalImages refuses the local image sources (oci-layout:,
-// docker-archive:) of specs as validate does, with the same diagnostics at
-// the same place: the compiler's checks of the source path, then every blob
-// read and its digest checked, and, unless update, the digest the lock file
-// pins (as `terraform init` refuses a provider whose checksum differs from
-// its lock). A reference that does not parse is refused here too; registry
-// references are left to images.Lock.
+// checkLocalImages refuses the local image sources of specs as validate
+// does, with the same diagnostics at the same place (inputfacts.LocalImages),
+// then the compiler's errors in image blocks, not at the place of one of
+// those: the checks of the source paths.
 func checkLocalImages(ctx context.Context, d *def.Definition, specs []images.Spec, update bool) hcl.Diagnostics {
-	facts := inputfacts.Gather(d)
-	byName := map[string]*def.Image{}
-	for _, im := range d.Images {
-		byName[im.Name] = im
-	}
-	// As gather does: every local source that exists is resolved, then the
-	// compiler's diagnostics not at the place of one of those errors.
-	var diags hcl.Diagnostics
-	iopts := images.Options{Offline: true, UpdateLock: update, VerifyLocal: true}
-	for _, s := range specs {
-		im := byName[s.Name]
-		if src, err := images.ParseSource(s.Ref); err == nil && src.Kind == images.Registry {
-			continue // resolved by images.Lock (a reference that does not parse is refused here)
-		}
-		if p, ok := compiler.ImagePath(im); ok && !facts.Paths[p].Exists {
-			continue // the compiler reports it missing
-		}
-		if _, err := images.Resolve(ctx, "", []images.Spec{s}, iopts); err != nil {
-			diags = append(diags, errDiag(attrRange(im.Body, "ref", im.DeclRange), "Cannot resolve image", err.Error()))
-		}
-	}
-	_, cds := compiler.Compile(d, fileFacts(facts))
+	files := inputfacts.Files(d)
+	diags := inputfacts.LocalImages(ctx, d, files, specs, update)
+	_, cds := compiler.Compile(d, inputfacts.FileFacts(files))
 	for _, c := range notEchoes(cds, diags) {
 		if c.Severity == hcl.DiagError && inImageBlock(d, c.Subject) {
 			diags = append(diags, c)
@@ -135,7 +107,7 @@ func inImageBlock(d *def.Definition, r *hcl.Range) bool {
 func lockErrAt(d *def.Definition, err error) *hcl.Range {
 	for _, im := range d.Images {
 		if strings.HasPrefix(err.Error(), fmt.Sprintf("image %q", im.Name)) {
-			return attrRange(im.Body, "ref", im.DeclRange)
+			return inputfacts.AttrRange(im.Body, "ref", im.DeclRange)
 		}
 	}
 	return nil

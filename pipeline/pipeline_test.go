@@ -78,7 +78,7 @@ func TestCompileGathersFacts(t *testing.T) {
 	if len(pk) != 2 || pk[0].Name != "marathon" || pk[1].Name != "mesos" || pk[1].Version != "0.22.0" {
 		t.Fatalf("package facts: %+v", pk)
 	}
-	if len(res.Packages["mesos"]) != 2 || res.Packages["mesos"][1].Checksum == "" {
+	if len(res.Inputs.Packages["mesos"]) != 2 || res.Inputs.Packages["mesos"][1].Checksum == "" {
 		t.Fatal("scanned packages not kept with their checksums")
 	}
 }

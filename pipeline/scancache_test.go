@@ -43,22 +43,22 @@ func TestCompileReusesScans(t *testing.T) {
 	}
 	n := int64(len(rpms))
 	cold := compile(Options{CacheDir: cdir})
-	if want := (repo.ScanCacheStats{Misses: n, Stored: n}); cold.ScanCache != want {
-		t.Errorf("first compile: %+v, want %+v", cold.ScanCache, want)
+	if want := (repo.ScanCacheStats{Misses: n, Stored: n}); cold.Inputs.ScanCache != want {
+		t.Errorf("first compile: %+v, want %+v", cold.Inputs.ScanCache, want)
 	}
 	warm := compile(Options{CacheDir: cdir})
 	// The second compile read no RPM: every package came from the cache.
-	if want := (repo.ScanCacheStats{Hits: n}); warm.ScanCache != want {
-		t.Errorf("second compile: %+v, want %+v", warm.ScanCache, want)
+	if want := (repo.ScanCacheStats{Hits: n}); warm.Inputs.ScanCache != want {
+		t.Errorf("second compile: %+v, want %+v", warm.Inputs.ScanCache, want)
 	}
-	if !reflect.DeepEqual(cold.Packages, warm.Packages) || !reflect.DeepEqual(cold.Facts, warm.Facts) {
+	if !reflect.DeepEqual(cold.Inputs.Packages, warm.Inputs.Packages) || !reflect.DeepEqual(cold.Facts, warm.Facts) {
 		t.Error("packages or facts from the cache differ from those read")
 	}
 	off := compile(Options{CacheDir: cdir, NoCache: true})
-	if off.ScanCache != (repo.ScanCacheStats{}) {
-		t.Errorf("NoCache compile used the cache: %+v", off.ScanCache)
+	if off.Inputs.ScanCache != (repo.ScanCacheStats{}) {
+		t.Errorf("NoCache compile used the cache: %+v", off.Inputs.ScanCache)
 	}
-	if !reflect.DeepEqual(off.Packages, warm.Packages) {
+	if !reflect.DeepEqual(off.Inputs.Packages, warm.Inputs.Packages) {
 		t.Error("packages read without the cache differ")
 	}
 	// A rewritten RPM is read again.
@@ -73,15 +73,15 @@ func TestCompileReusesScans(t *testing.T) {
 		t.Fatal(err)
 	}
 	again := compile(Options{CacheDir: cdir})
-	if want := (repo.ScanCacheStats{Hits: n - 1, Misses: 1, Stored: 1}); again.ScanCache != want {
-		t.Errorf("after rewriting one RPM: %+v, want %+v", again.ScanCache, want)
+	if want := (repo.ScanCacheStats{Hits: n - 1, Misses: 1, Stored: 1}); again.Inputs.ScanCache != want {
+		t.Errorf("after rewriting one RPM: %+v, want %+v", again.Inputs.ScanCache, want)
 	}
 	// An unusable cache directory only costs time.
 	bad := filepath.Join(t.TempDir(), "file")
 	if err := os.WriteFile(bad, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if res := compile(Options{CacheDir: bad}); !reflect.DeepEqual(res.Packages, warm.Packages) {
+	if res := compile(Options{CacheDir: bad}); !reflect.DeepEqual(res.Inputs.Packages, warm.Inputs.Packages) {
 		t.Error("compile with an unusable cache directory differs")
 	}
 }

@@ -71,14 +71,14 @@ func TestBuildReusesScanDigests(t *testing.T) {
 	}
 	abs := must(filepath.Abs(rpms[1]))
 	fi := must(os.Stat(abs))
-	if _, ok := res.InputDigest(abs, fi); !ok {
+	if _, ok := res.Inputs.InputDigest(abs, fi); !ok {
 		t.Error("InputDigest does not know a scanned RPM")
 	}
-	if _, ok := res.InputDigest(abs+".other", fi); ok {
+	if _, ok := res.Inputs.InputDigest(abs+".other", fi); ok {
 		t.Error("InputDigest answered for a path the scan did not read")
 	}
 	other := must(os.Stat(must(filepath.Abs(rpms[0]))))
-	if _, ok := res.InputDigest(abs, other); ok {
+	if _, ok := res.Inputs.InputDigest(abs, other); ok {
 		t.Error("InputDigest answered for another file at a scanned path")
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/bdebundle/bundle/out/archive"
 	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/bdebundle/bundle/repo"
+	"github.com/bdebundle/bundle/sbom"
 )
 
 // WriterOptions tune the writers Build calls.
@@ -53,7 +54,7 @@ type repoWriter struct {
 // WriteRepo writes repodata for the RPMs Compile scanned (the files Build
 // placed in repoDir are the same bytes: their sha256 is checked there).
 func (w *repoWriter) WriteRepo(ctx context.Context, repoDir string, rp *compiler.RepoPlan) (*out.RepoInfo, error) {
-	pkgs := w.r.Packages[rp.Name]
+	pkgs := w.r.Inputs.Packages[rp.Name]
 	if len(pkgs) != len(rp.Packages) {
 		return nil, fmt.Errorf("repo %q: %d packages planned but %d scanned", rp.Name, len(rp.Packages), len(pkgs))
 	}
@@ -68,7 +69,8 @@ func (w *repoWriter) WriteRepo(ctx context.Context, repoDir string, rp *compiler
 	}
 	info := &out.RepoInfo{}
 	requires := w.r.bundleRequires()
-	ns := w.r.purlNamespace(rp.Name)
+	_, distros := w.r.sbomGraph()
+	ns := sbom.Namespace(rp.Name, distros)
 	for i, p := range placed {
 		facts := &out.RPMFacts{Name: p.Name, Epoch: p.Epoch, Version: p.Version, Release: p.Release, Arch: p.Arch,
 			License: p.License, Vendor: p.Vendor, Packager: p.Packager, SourceRPM: p.SourceRPM, Namespace: ns,
@@ -100,79 +102,35 @@ func RepodataTime(pkgs []*repo.Package) int64 {
 	return t
 }
 
-// bundleRequires resolves every scanned RPM's requirements once, within the
-// repos yum sees together: each distro's repos (a repo of no distro on its
-// own). It maps the bundle path of an RPM to the bundle paths of the RPMs
-// that satisfy its requirements.
-func (r *Result) bundleRequires() map[string][]string {
-	r.requiresOnce.Do(func() {
-		byName := map[string]*compiler.RepoPlan{}
-		for _, rp := range r.Plan.Repos {
-			byName[rp.Name] = rp
+// sbomGraph is the plan's repos (those fully scanned) and distros as
+// sbom's dependency graph takes them.
+func (r *Result) sbomGraph() ([]sbom.Repo, []sbom.Distro) {
+	var repos []sbom.Repo
+	for _, rp := range r.Plan.Repos {
+		pkgs := r.Inputs.Packages[rp.Name]
+		if len(pkgs) != len(rp.Packages) {
+			continue
 		}
-		var sets [][]string
-		inDistro := map[string]bool{}
-		for _, d := range r.Plan.Distros {
-			sets = append(sets, d.Repos)
-			for _, n := range d.Repos {
-				inDistro[n] = true
-			}
+		sr := sbom.Repo{Name: rp.Name}
+		for i, dp := range repo.DepPackages(pkgs) {
+			sr.RPMs = append(sr.RPMs, sbom.Node{Path: rp.Packages[i].Dest, Dep: dp})
 		}
-		for _, rp := range r.Plan.Repos {
-			if !inDistro[rp.Name] {
-				sets = append(sets, []string{rp.Name})
-			}
-		}
-		deps := map[string]map[string]bool{}
-		for _, set := range sets {
-			var pkgs []*repo.Package
-			var paths []string
-			for _, n := range set {
-				rp := byName[n]
-				if rp == nil || len(r.Packages[n]) != len(rp.Packages) {
-					continue
-				}
-				for i, p := range r.Packages[n] {
-					pkgs = append(pkgs, p)
-					paths = append(paths, rp.Packages[i].Dest)
-				}
-			}
-			for i, on := range repo.Providers(pkgs) {
-				if deps[paths[i]] == nil {
-					deps[paths[i]] = map[string]bool{}
-				}
-				for _, j := range on {
-					deps[paths[i]][paths[j]] = true
-				}
-			}
-		}
-		r.requires = make(map[string][]string, len(deps))
-		for p, on := range deps {
-			list := make([]string, 0, len(on))
-			for q := range on {
-				list = append(list, q)
-			}
-			slices.Sort(list)
-			r.requires[p] = list
-		}
-	})
-	return r.requires
+		repos = append(repos, sr)
+	}
+	var distros []sbom.Distro
+	for _, d := range r.Plan.Distros {
+		distros = append(distros, sbom.Distro{Name: d.Name, Repos: d.Repos})
+	}
+	return repos, distros
 }
 
-// purlNamespace is the purl namespace of a repo's RPMs that carry no
-// Vendor: the first distro (by name) that ships the repo, else the repo.
-func (r *Result) purlNamespace(repoName string) string {
-	var names []string
-	for _, d := range r.Plan.Distros {
-		if slices.Contains(d.Repos, repoName) {
-			names = append(names, d.Name)
-		}
-	}
-	if len(names) == 0 {
-		return repoName
-	}
-	slices.Sort(names)
-	return names[0]
+// bundleRequires is the SBOM's dependency graph of every scanned RPM
+// (sbom.Requires), computed once per build.
+func (r *Result) bundleRequires() map[string][]string {
+	r.requiresOnce.Do(func() {
+		r.requires = sbom.Requires(r.sbomGraph())
+	})
+	return r.requires
 }
 
 // siteYumURL is the URL of serengeti/www/yum at the site, from the repo's
@@ -191,7 +149,7 @@ type imageWriter struct {
 
 // WriteImages mirrors every image into one OCI layout.
 func (w *imageWriter) WriteImages(ctx context.Context, layoutDir string, plans []*compiler.ImagePlan) ([]manifest.ImageInfo, error) {
-	if len(w.r.ImageSpecs) == 0 {
+	if len(w.r.Inputs.ImageSpecs) == 0 {
 		return nil, nil
 	}
 	if w.opts.PrevLayout != "" {
@@ -199,7 +157,7 @@ func (w *imageWriter) WriteImages(ctx context.Context, layoutDir string, plans [
 			return nil, fmt.Errorf("reusing the previous image layout: %w", err)
 		}
 	}
-	res, err := images.Mirror(ctx, layoutDir, w.r.ImageSpecs, images.Options{Offline: w.opts.Offline, UpdateLock: w.opts.UpdateLock, Insecure: w.opts.Insecure, Timeout: w.opts.RegistryTimeout, Progress: w.opts.Progress})
+	res, err := images.Mirror(ctx, layoutDir, w.r.Inputs.ImageSpecs, images.Options{Offline: w.opts.Offline, UpdateLock: w.opts.UpdateLock, Insecure: w.opts.Insecure, Timeout: w.opts.RegistryTimeout, Progress: w.opts.Progress})
 	if err != nil {
 		return nil, err
 	}
@@ -330,7 +288,7 @@ func (r *Result) Build(ctx context.Context, outDir string, opts BuildOptions) (*
 	bo.Format = format
 	bo.Repos, bo.Images, bo.Templates = r.Writers(opts.Writers)
 	if bo.Digests == nil {
-		bo.Digests = r.InputDigest
+		bo.Digests = r.Inputs.InputDigest
 	}
 	return out.Build(ctx, r.Plan, outDir, bo)
 }

@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/bdebundle/bundle/compiler"
+	"github.com/bdebundle/bundle/internal/inputfacts"
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/pipeline"
 	"github.com/spf13/cobra"
@@ -66,7 +67,7 @@ bundle will contain, and from which inputs, without writing anything.`,
 					_ = writeJSON(g, map[string]any{"diagnostics": toJSONDiags(diags)})
 				}
 				printDiags(g, d.Sources(), diags)
-				if pipeline.HasEnvironmentFault(diags) {
+				if inputfacts.HasEnvironmentFault(diags) {
 					return &exitError{code: ExitEnv} // a registry that cannot be reached
 				}
 				return &exitError{code: ExitUser}

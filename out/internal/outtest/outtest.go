@@ -49,7 +49,7 @@ func CompileSite(t testing.TB, dir string) *compiler.Plan {
 	if diags.HasErrors() {
 		t.Fatalf("loading %s: %v", dir, diags)
 	}
-	plan, diags := compiler.Compile(d, inputfacts.Gather(d))
+	plan, diags := compiler.Compile(d, inputfacts.Files(d))
 	if diags.HasErrors() {
 		t.Fatalf("compiling %s: %v", dir, diags)
 	}

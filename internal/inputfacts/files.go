@@ -1,9 +1,3 @@
-// Package inputfacts gathers the file facts of a definition's inputs before
-// compiling: what each package pattern expands to, what is at each single
-// input path (GPG keys, disks, local image sources) and each VM disk's
-// header. compiler.Wanted says what to look at; this package is the only
-// place that globs and stats them (pipeline calls it, and so do the tests
-// of packages that compile a plan without the rest of pipeline).
 package inputfacts
 
 import (
@@ -21,9 +15,9 @@ import (
 	"github.com/bdebundle/bundle/internal/regular"
 )
 
-// Gather returns Facts holding Globs, Paths and Disks for d; the other
+// Files returns Facts holding Globs, Paths and Disks for d; the other
 // fields are empty maps for the caller to fill.
-func Gather(d *def.Definition) *compiler.Facts {
+func Files(d *def.Definition) *compiler.Facts {
 	facts := &compiler.Facts{Globs: map[string]compiler.GlobFact{}, Paths: map[string]compiler.PathFact{}, Disks: map[string]compiler.DiskFact{},
 		Packages: map[string][]compiler.PackageFact{}, Baselines: map[string][]compiler.PackageFact{},
 		Images: map[string]compiler.ImageFact{}, Manifests: map[string][]byte{}}

@@ -1,60 +1,35 @@
-package pipeline
+package inputfacts
 
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
+
+	def "github.com/bdebundle/bundle/hcl"
 
 	"github.com/bdebundle/bundle/compiler"
-	def "github.com/bdebundle/bundle/hcl"
 	"github.com/bdebundle/bundle/images"
+	"github.com/bdebundle/bundle/internal/lockfile"
 	"github.com/hashicorp/hcl/v2"
 )
-
-// LockPath returns the lock file of the definition at p: bundle.lock.hcl in
-// the definition's directory.
-func LockPath(p string) string {
-	if fi, err := os.Stat(p); err == nil && fi.IsDir() {
-		return filepath.Join(p, def.LockFile)
-	}
-	return filepath.Join(filepath.Dir(p), def.LockFile)
-}
-
-// ImageSpecs returns the image specs of a definition (local sources made
-// absolute), pinned by the lock file when it holds an entry for the same
-// reference. Stale entries (the definition's ref changed) are not used.
-func ImageSpecs(d *def.Definition) ([]images.Spec, hcl.Diagnostics) {
-	locks, diags := images.ReadLock(LockPath(d.Path))
-	var specs []images.Spec
-	for _, im := range d.Images {
-		s := images.Spec{Name: im.Name, Ref: compiler.ImageSource(im), Platforms: im.AllPlatforms(), MediaTypes: images.MediaTypes(compiler.ImageMediaTypes(d, im))}
-		if l, ok := locks[im.Name]; ok && l.Ref == im.Ref {
-			s.Digest = l.Digest
-		}
-		specs = append(specs, s)
-	}
-	return specs, diags
-}
 
 // gatherImages resolves every image to the digest the bundle will store.
 // Registry references are resolved only when opts.Registry allows it (build,
 // lock) or when the previous layout holds them pinned; otherwise they get no
 // fact and the renderers use the reference as written.
-func gatherImages(ctx context.Context, d *def.Definition, facts *compiler.Facts, res *Result, opts Options) (hcl.Diagnostics, map[string]compiler.ImageFact) {
-	specs, diags := ImageSpecs(d)
+func (res *Gathered) gatherImages(ctx context.Context, d *def.Definition, opts Options) hcl.Diagnostics {
+	specs, diags := lockfile.Specs(d)
 	if diags.HasErrors() || len(specs) == 0 {
-		return diags, nil
+		return diags
 	}
+	facts := res.Facts
 	res.ImageSpecs = specs
 	byName := map[string]*def.Image{}
 	for _, im := range d.Images {
 		byName[im.Name] = im
 	}
-	found := map[string]compiler.ImageFact{}
 	// Local sources are read in full (every blob's digest checked), so
 	// that validate refuses a broken layer as build would.
-	iopts := images.Options{Offline: !opts.Registry, Insecure: opts.Insecure, Timeout: opts.RegistryTimeout, Progress: opts.Progress, UpdateLock: opts.UpdateLock, VerifyLocal: true}
+	iopts := images.Options{Offline: opts.Registries != RegistriesOnline, Insecure: opts.Insecure, Timeout: opts.RegistryTimeout, Progress: opts.Progress, UpdateLock: opts.UpdateLock, VerifyLocal: true}
 	for _, s := range specs {
 		im := byName[s.Name]
 		if p, ok := compiler.ImagePath(im); im.Ref == "" || ok && !facts.Paths[p].Exists {
@@ -66,14 +41,14 @@ func gatherImages(ctx context.Context, d *def.Definition, facts *compiler.Facts,
 		// validate --offline and build --plan --offline, which refuse what
 		// it refuses) that is an error; otherwise (validate, build --plan)
 		// a warning: a build with the network resolves it.
-		soft := err == nil && src.Kind == images.Registry && !opts.Registry && !opts.Build && !opts.Offline
+		soft := err == nil && src.Kind == images.Registry && opts.Registries == RegistriesCheck
 		if soft && s.Digest == "" {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Image not pinned",
 				Detail: fmt.Sprintf("Image %q: %s is not pinned in %s (run bundle lock): bundle build --offline would refuse it.",
-					s.Name, s.Ref, def.LockFile), Subject: attrRange(im.Body, "ref", im.DeclRange)})
+					s.Name, s.Ref, def.LockFile), Subject: AttrRange(im.Body, "ref", im.DeclRange)})
 			continue
 		}
-		r, err := images.Resolve(ctx, res.PrevLayout, []images.Spec{s}, iopts)
+		r, err := images.Resolve(ctx, opts.PrevLayout, []images.Spec{s}, iopts)
 		if err != nil {
 			sev, detail := hcl.DiagError, err.Error()
 			if soft {
@@ -82,17 +57,17 @@ func gatherImages(ctx context.Context, d *def.Definition, facts *compiler.Facts,
 				sev = hcl.DiagWarning
 				detail += "; bundle build --offline would refuse it (bundle validate --offline refuses it as an error)"
 			}
-			dg := &hcl.Diagnostic{Severity: sev, Summary: "Cannot resolve image", Detail: detail, Subject: attrRange(im.Body, "ref", im.DeclRange)}
+			dg := &hcl.Diagnostic{Severity: sev, Summary: "Cannot resolve image", Detail: detail, Subject: AttrRange(im.Body, "ref", im.DeclRange)}
 			if images.IsNetwork(err) {
 				dg.Extra = EnvironmentFault{}
 			}
 			diags = append(diags, dg)
 			continue
 		}
-		found[s.Name] = compiler.ImageFact{Digest: r[0].Digest, Repository: r[0].Repository, Platforms: r[0].Platforms}
+		facts.Images[s.Name] = compiler.ImageFact{Digest: r[0].Digest, Repository: r[0].Repository, Platforms: r[0].Platforms}
 		res.Images = append(res.Images, r[0])
 	}
-	return diags, found
+	return diags
 }
 
 // EnvironmentFault, as the Extra of an error diagnostic, says the
@@ -109,4 +84,34 @@ func HasEnvironmentFault(diags hcl.Diagnostics) bool {
 		}
 	}
 	return false
+}
+
+// LocalImages reads the local image sources (oci-layout:, docker-archive:)
+// of specs in full, as Gather does, and refuses them with the same
+// diagnostics at the same place: a blob missing or not matching its digest,
+// and, unless update, a digest other than the one the lock file pins (as
+// `terraform init` refuses a provider whose checksum differs from its
+// lock). A reference that does not parse is refused here too; registry
+// references are left out, and so are sources that files (Files) shows
+// missing (the compiler reports them).
+func LocalImages(ctx context.Context, d *def.Definition, files *compiler.Facts, specs []images.Spec, update bool) hcl.Diagnostics {
+	byName := map[string]*def.Image{}
+	for _, im := range d.Images {
+		byName[im.Name] = im
+	}
+	var diags hcl.Diagnostics
+	iopts := images.Options{Offline: true, UpdateLock: update, VerifyLocal: true}
+	for _, s := range specs {
+		im := byName[s.Name]
+		if src, err := images.ParseSource(s.Ref); err == nil && src.Kind == images.Registry {
+			continue
+		}
+		if p, ok := compiler.ImagePath(im); ok && !files.Paths[p].Exists {
+			continue
+		}
+		if _, err := images.Resolve(ctx, "", []images.Spec{s}, iopts); err != nil {
+			diags = append(diags, errDiag(AttrRange(im.Body, "ref", im.DeclRange), "Cannot resolve image", err.Error()))
+		}
+	}
+	return diags
 }
