@@ -17,7 +17,7 @@ import (
 
 	"github.com/bdebundle/bundle/compiler"
 	"github.com/bdebundle/bundle/out/internal/outtest"
-	"github.com/bdebundle/bundle/out/read"
+	"github.com/bdebundle/bundle/out/verify"
 )
 
 var allSteps = []string{StepStage, StepInputs, StepFiles, StepRepos, StepImages, StepTemplates, StepManifest, StepSync, StepArchive, StepProvenance, StepSwapDir, StepSwapArch, StepCleanup}
@@ -30,8 +30,8 @@ func bundleGen(t *testing.T, outDir string) string {
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
 		return ""
 	}
-	mustVerify(t, dir, read.VerifyOptions{})
-	mustVerify(t, dir+".tar.zst", read.VerifyOptions{})
+	mustVerify(t, dir, verify.Options{})
+	mustVerify(t, dir+".tar.zst", verify.Options{})
 	b, err := os.ReadFile(filepath.Join(dir, "clusters/mesos01/nodes/fast/etc/mesos-slave/attributes/rack"))
 	if err != nil {
 		t.Fatal(err)

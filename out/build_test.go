@@ -16,7 +16,7 @@ import (
 	"github.com/bdebundle/bundle/out/archive"
 	"github.com/bdebundle/bundle/out/internal/outtest"
 	"github.com/bdebundle/bundle/out/manifest"
-	"github.com/bdebundle/bundle/out/read"
+	"github.com/bdebundle/bundle/out/verify"
 )
 
 func buildSite(t *testing.T, gen string, opts BuildOptions) (outDir string, res *Result) {
@@ -122,8 +122,8 @@ func TestBuildLayoutAndManifest(t *testing.T) {
 	if string(sums) != string(manifest.Sums(m.Files)) || len(strings.Split(strings.TrimSpace(string(sums)), "\n")) != len(m.Files) {
 		t.Error("SHA256SUMS does not list every file")
 	}
-	mustVerify(t, res.Dir, read.VerifyOptions{})
-	mustVerify(t, res.Archive, read.VerifyOptions{})
+	mustVerify(t, res.Dir, verify.Options{})
+	mustVerify(t, res.Archive, verify.Options{})
 	if res.ArchiveSHA256 != testutil.FileSHA256(t, res.Archive) {
 		t.Error("result archive sha256 differs from the file")
 	}
@@ -192,7 +192,7 @@ func TestArchiveSameBytesAcrossJobs(t *testing.T) {
 			t.Errorf("archive of %d bytes for %d bytes of half-compressible data", res.ArchiveSize, len(big))
 		}
 		sums = append(sums, fmt.Sprintf("GOMAXPROCS %d, jobs %d: %s", c.procs, c.jobs, testutil.FileSHA256(t, res.Archive)))
-		mustVerify(t, res.Archive, read.VerifyOptions{})
+		mustVerify(t, res.Archive, verify.Options{})
 	}
 	for _, s := range sums[1:] {
 		if s[strings.LastIndex(s, " "):] != sums[0][strings.LastIndex(sums[0], " "):] {
@@ -241,12 +241,12 @@ func TestRebuildReplacesAndCleansLeftovers(t *testing.T) {
 		t.Errorf("rebuild did not replace the bundle: %q", got)
 	}
 	assertOnly(t, outDir, "mesos-site-2015.03.1", "mesos-site-2015.03.1.tar.zst", "mesos-site-2015.03.1.intoto.json", ".mesos-site-2015.03.1.lock")
-	mustVerify(t, second.Dir, read.VerifyOptions{})
+	mustVerify(t, second.Dir, verify.Options{})
 	// A different format replaces the stale archive of another format.
 	opts.Format = archive.FormatTarGz
 	third := build("3")
 	assertOnly(t, outDir, "mesos-site-2015.03.1", "mesos-site-2015.03.1.tar.gz", "mesos-site-2015.03.1.intoto.json", ".mesos-site-2015.03.1.lock")
-	mustVerify(t, third.Archive, read.VerifyOptions{})
+	mustVerify(t, third.Archive, verify.Options{})
 }
 
 func assertOnly(t *testing.T, dir string, names ...string) {

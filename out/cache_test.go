@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/bdebundle/bundle/out/internal/outtest"
-	"github.com/bdebundle/bundle/out/read"
+	"github.com/bdebundle/bundle/out/verify"
 )
 
 func TestHashCacheRefusesBadEntries(t *testing.T) {
@@ -105,7 +105,7 @@ func TestBuildWithTamperedCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustVerify(t, res.Dir, read.VerifyOptions{})
+	mustVerify(t, res.Dir, verify.Options{})
 }
 
 // TestHashCacheTrust: an entry is found through any hard link to the

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/bdebundle/bundle/out/internal/outtest"
-	"github.com/bdebundle/bundle/out/read"
+	"github.com/bdebundle/bundle/out/verify"
 )
 
 // testOptions are build options isolated from the user's cache.
@@ -14,9 +14,9 @@ func testOptions(t testing.TB) BuildOptions {
 }
 
 // mustVerify fails the test unless the bundle at p verifies.
-func mustVerify(t testing.TB, p string, opts read.VerifyOptions) *read.Report {
+func mustVerify(t testing.TB, p string, opts verify.Options) *verify.Report {
 	t.Helper()
-	rep, err := read.Verify(context.Background(), p, opts)
+	rep, err := verify.Verify(context.Background(), p, opts)
 	if err != nil {
 		t.Fatalf("verify %s: %v", p, err)
 	}

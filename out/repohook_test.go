@@ -12,8 +12,9 @@ import (
 	"time"
 
 	"github.com/bdebundle/bundle/compiler"
+	"github.com/bdebundle/bundle/out/inspect"
 	"github.com/bdebundle/bundle/out/internal/outtest"
-	"github.com/bdebundle/bundle/out/read"
+	"github.com/bdebundle/bundle/out/verify"
 )
 
 // createrepoHook writes repodata with createrepo_c and reads NEVRAs with
@@ -51,14 +52,14 @@ func TestRepoWriterHook(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep := mustVerify(t, res.Dir, read.VerifyOptions{Repodata: func(ctx context.Context, dir string) error {
+	rep := mustVerify(t, res.Dir, verify.Options{Repodata: func(ctx context.Context, dir string) error {
 		_, err := os.Stat(filepath.Join(dir, "repodata", "repomd.xml"))
 		return err
 	}})
 	if len(rep.DeepRun) != 1 {
 		t.Errorf("deep checks: %v", rep.DeepRun)
 	}
-	in, err := read.Inspect(context.Background(), res.Archive)
+	in, err := inspect.Bundle(context.Background(), res.Archive)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/bdebundle/bundle/compiler"
 	"github.com/bdebundle/bundle/out/internal/outtest"
 	"github.com/bdebundle/bundle/out/manifest"
-	"github.com/bdebundle/bundle/out/read"
+	"github.com/bdebundle/bundle/out/verify"
 	"github.com/bdebundle/bundle/sbom"
 )
 
@@ -80,5 +80,5 @@ func TestSBOMPlatformManifests(t *testing.T) {
 	if !strings.Contains(string(data), "pkg:oci/nginx@"+im.Platforms["linux/arm64/v8"]+"?arch=arm64&") {
 		t.Errorf("no purl with arch for the arm64 manifest:\n%s", data)
 	}
-	mustVerify(t, res.Dir, read.VerifyOptions{})
+	mustVerify(t, res.Dir, verify.Options{})
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/bdebundle/bundle/out/read"
 	"github.com/bdebundle/bundle/out/vcenter"
+	"github.com/bdebundle/bundle/out/verify"
 )
 
 // DeployOptions tune Deploy.
@@ -163,7 +164,7 @@ type Prepared struct {
 // directory is used in place and verified by the deploy itself (Verify).
 // An archive is read twice: as far as bundle.json, to check that the work
 // dir has room for the bundle before anything is written, then once in
-// full by read.Extract, which writes it into a new directory of the work dir
+// full by verify.Extract, which writes it into a new directory of the work dir
 // while verifying it (every file's digest, SHA256SUMS, the SBOM, the
 // signature with Key) and runs the deep checks over what it wrote. An
 // archive that is unsafe, damaged or does not verify is a *manifest.VerifyError, and
@@ -176,7 +177,7 @@ func PrepareDeploy(ctx context.Context, path string, opts PrepareOptions) (*Prep
 	if st.IsDir() {
 		return &Prepared{Dir: path, Cleanup: func() error { return nil },
 			Verify: func(ctx context.Context, dir string) (string, error) {
-				r, err := Verify(ctx, dir, read.VerifyOptions{Key: opts.Key})
+				r, err := Verify(ctx, dir, verify.Options{Key: opts.Key})
 				if err != nil {
 					return "", err
 				}
@@ -206,7 +207,7 @@ func PrepareDeploy(ctx context.Context, path string, opts PrepareOptions) (*Prep
 	if err != nil {
 		return nil, fmt.Errorf("creating a directory in work dir %q: %w", workDir, err)
 	}
-	dir, rep, err := read.Extract(ctx, path, tmp, deepOptions(read.VerifyOptions{Key: opts.Key, Progress: opts.Progress}))
+	dir, rep, err := verify.Extract(ctx, path, tmp, deepOptions(verify.Options{Key: opts.Key, Progress: opts.Progress}))
 	if err == nil && !rep.OK() {
 		err = &manifest.VerifyError{Path: path, Err: problemsErr(rep)}
 	}

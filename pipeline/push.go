@@ -20,6 +20,7 @@ import (
 	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/bdebundle/bundle/out/read"
 	"github.com/bdebundle/bundle/out/vcenter"
+	"github.com/bdebundle/bundle/out/verify"
 	"github.com/google/go-containerregistry/pkg/authn"
 )
 
@@ -258,7 +259,7 @@ func verifiedManifest(ctx context.Context, path string, key []byte, pr progress.
 	if err != nil {
 		return nil, false, &manifest.VerifyError{Path: path, Err: err}
 	}
-	r, err := verified(ctx, path, read.VerifyOptions{Key: key, Progress: pr})
+	r, err := verified(ctx, path, verify.Options{Key: key, Progress: pr})
 	if err != nil {
 		return nil, !st.IsDir(), err
 	}

@@ -7,21 +7,23 @@ import (
 
 	"github.com/bdebundle/bundle/images"
 	"github.com/bdebundle/bundle/images/ovf"
+	"github.com/bdebundle/bundle/out/diff"
+	"github.com/bdebundle/bundle/out/inspect"
 	"github.com/bdebundle/bundle/out/manifest"
-	"github.com/bdebundle/bundle/out/read"
+	"github.com/bdebundle/bundle/out/verify"
 	"github.com/bdebundle/bundle/repo"
 )
 
-// Verify checks a bundle directory or archive with read.Verify, adding the
+// Verify checks a bundle directory or archive with verify.Verify, adding the
 // deep checks of a directory: repodata against its RPMs (repo), the OCI
 // image layout (images) and each template's .mf (ovf). opts' own hooks, when
 // set, are kept.
-func Verify(ctx context.Context, bundle string, opts read.VerifyOptions) (*read.Report, error) {
-	return read.Verify(ctx, bundle, deepOptions(opts))
+func Verify(ctx context.Context, bundle string, opts verify.Options) (*verify.Report, error) {
+	return verify.Verify(ctx, bundle, deepOptions(opts))
 }
 
 // deepOptions fills in the deep checks opts leaves unset.
-func deepOptions(opts read.VerifyOptions) read.VerifyOptions {
+func deepOptions(opts verify.Options) verify.Options {
 	if opts.Repodata == nil {
 		opts.Repodata = repo.VerifyRepodata
 	}
@@ -40,7 +42,7 @@ func deepOptions(opts read.VerifyOptions) read.VerifyOptions {
 // an archive as a stream) and returns the report of a good bundle, its
 // Manifest set. A bundle that cannot be read as one, or has problems, is a
 // *manifest.VerifyError.
-func verified(ctx context.Context, path string, opts read.VerifyOptions) (*read.Report, error) {
+func verified(ctx context.Context, path string, opts verify.Options) (*verify.Report, error) {
 	r, err := Verify(ctx, path, opts)
 	if err != nil {
 		return nil, &manifest.VerifyError{Path: path, Err: err}
@@ -52,7 +54,7 @@ func verified(ctx context.Context, path string, opts read.VerifyOptions) (*read.
 }
 
 // problemsErr is nil for a good report, else an error listing its problems.
-func problemsErr(r *read.Report) error {
+func problemsErr(r *verify.Report) error {
 	if r.OK() {
 		return nil
 	}
@@ -68,12 +70,12 @@ func problemsErr(r *read.Report) error {
 }
 
 // Inspect describes the bundle at path, a directory or an archive, from its
-// bundle.json (read.Inspect; no hashes are checked).
-func Inspect(ctx context.Context, path string) (*read.Inspection, error) {
-	return read.Inspect(ctx, path)
+// bundle.json (inspect.Bundle; no hashes are checked).
+func Inspect(ctx context.Context, path string) (*inspect.Inspection, error) {
+	return inspect.Bundle(ctx, path)
 }
 
-// Diff compares two bundles, directories or archives (read.Diff).
-func Diff(ctx context.Context, oldPath, newPath string) (*read.Delta, error) {
-	return read.Diff(ctx, oldPath, newPath)
+// Diff compares two bundles, directories or archives (diff.Compare).
+func Diff(ctx context.Context, oldPath, newPath string) (*diff.Delta, error) {
+	return diff.Compare(ctx, oldPath, newPath)
 }

@@ -9,16 +9,19 @@
 //   - Data flows one way: hcl imports none of compiler, repo, images, out or
 //     pipeline; repo and images import no out or pipeline package; no
 //     library imports the CLI.
-//   - out does one job per package: the bundle.json schema (out/manifest)
-//     depends on no other out package nor on compiler, repo, images, sbom,
-//     provenance or pipeline; the archive format (out/archive) on no out
-//     package but out/manifest and on none of those; the readers (out/read) depend on neither the
-//     builder (out) nor the deployer (out/vcenter); out/vcenter reads
-//     bundles through out/manifest only; nothing else in out depends on
-//     out/read.
+//   - out does one job per package. The format: the bundle.json schema
+//     (out/manifest) depends on no other out package nor on compiler, repo,
+//     images, sbom, provenance or pipeline; the archive format (out/archive)
+//     on no out package but out/manifest and on none of those. The readers:
+//     out/read (bundle.json and small files of a directory or archive),
+//     out/verify (verify, extract), out/inspect and out/diff each depend on
+//     none of the others but out/read, nor on the builder (out), the
+//     deployer (out/vcenter) or the compiler. out/vcenter reads bundles
+//     through out/manifest only (no compiler, reader or archive package);
+//     the builder (out) depends on no reader.
 //   - pipeline is the one composition root: the CLI calls no function of
-//     out, out/read or out/vcenter (it names their types to print results)
-//     and imports no other out package but out/manifest.
+//     out, out/archive, the readers or out/vcenter (it names their types to
+//     print results) and imports no other out package but out/manifest.
 //   - Only out/vcenter imports govmomi (besides the govc and vcsim stand-ins
 //     under internal/cmd).
 //   - Nothing below cmd prints: library packages do not use fmt.Print*,

@@ -74,29 +74,35 @@ var formatLeaves = []string{mod + "/out/manifest"}
 
 func TestImportFences(t *testing.T) {
 	pkgs := list(t)
+	readers := []string{mod + "/out/read", mod + "/out/verify", mod + "/out/inspect", mod + "/out/diff"}
+	format := []string{mod + "/out/manifest", mod + "/out/archive"}
 	tests := []struct {
 		rule      string
-		from      string   // the packages under this path...
+		from      string   // the packages under this path (only this one, with only)...
 		forbidden []string // ...depend on none of these packages or those below them
 		exact     []string // ...nor on these packages
+		only      bool
 	}{
-		{"the compiler is pure", mod + "/compiler", []string{mod + "/repo", mod + "/images", mod + "/out/", mod + "/pipeline"}, []string{mod + "/out", "net", "net/http", "os/exec"}},
-		{"hcl is the first stage", mod + "/hcl", []string{mod + "/compiler", mod + "/repo", mod + "/images", mod + "/out", mod + "/pipeline"}, nil},
-		{"repo does not reach forward", mod + "/repo", []string{mod + "/compiler", mod + "/images", mod + "/out", mod + "/pipeline"}, nil},
-		{"images do not reach forward", mod + "/images", []string{mod + "/out", mod + "/pipeline"}, nil},
-		{"out does not reach back to the composition root", mod + "/out", []string{mod + "/pipeline"}, nil},
-		{"the bundle.json schema stands alone", mod + "/out/manifest", []string{mod + "/out", mod + "/compiler", mod + "/repo", mod + "/images", mod + "/sbom", mod + "/provenance", mod + "/pipeline"}, nil},
-		{"the archive format is a leaf of the schema", mod + "/out/archive", []string{mod + "/out/", mod + "/compiler", mod + "/repo", mod + "/images", mod + "/sbom", mod + "/provenance", mod + "/pipeline"}, []string{mod + "/out"}},
-		{"the readers neither build nor deploy", mod + "/out/read", []string{mod + "/out/vcenter"}, []string{mod + "/out"}},
-		{"deploy reads bundles through the schema only", mod + "/out/vcenter", []string{mod + "/out/read"}, []string{mod + "/out"}},
-		{"only the readers read built bundles in out", mod + "/out", []string{mod + "/out/read"}, nil},
-		{"no library imports the CLI", mod + "/pipeline", []string{mod + "/cmd"}, nil},
+		{"the compiler is pure", mod + "/compiler", []string{mod + "/repo", mod + "/images", mod + "/out/", mod + "/pipeline"}, []string{mod + "/out", "net", "net/http", "os/exec"}, false},
+		{"hcl is the first stage", mod + "/hcl", []string{mod + "/compiler", mod + "/repo", mod + "/images", mod + "/out", mod + "/pipeline"}, nil, false},
+		{"repo does not reach forward", mod + "/repo", []string{mod + "/compiler", mod + "/images", mod + "/out", mod + "/pipeline"}, nil, false},
+		{"images do not reach forward", mod + "/images", []string{mod + "/out", mod + "/pipeline"}, nil, false},
+		{"out does not reach back to the composition root", mod + "/out", []string{mod + "/pipeline"}, nil, false},
+		{"the bundle.json schema stands alone", mod + "/out/manifest", []string{mod + "/out", mod + "/compiler", mod + "/repo", mod + "/images", mod + "/sbom", mod + "/provenance", mod + "/pipeline"}, nil, false},
+		{"the archive format is a leaf of the schema", mod + "/out/archive", []string{mod + "/out/", mod + "/compiler", mod + "/repo", mod + "/images", mod + "/sbom", mod + "/provenance", mod + "/pipeline"}, []string{mod + "/out"}, false},
+		{"the bundle reader neither verifies, inspects nor diffs", mod + "/out/read", append([]string{mod + "/out/vcenter", mod + "/compiler", mod + "/repo", mod + "/images"}, readers[1:]...), []string{mod + "/out"}, false},
+		{"verify neither inspects nor diffs, builds nor deploys", mod + "/out/verify", []string{mod + "/out/inspect", mod + "/out/diff", mod + "/out/vcenter", mod + "/compiler", mod + "/images"}, []string{mod + "/out"}, false},
+		{"inspect neither verifies nor diffs, builds nor deploys", mod + "/out/inspect", []string{mod + "/out/verify", mod + "/out/diff", mod + "/out/vcenter", mod + "/compiler", mod + "/repo", mod + "/images"}, []string{mod + "/out"}, false},
+		{"diff neither verifies nor inspects, builds nor deploys", mod + "/out/diff", []string{mod + "/out/verify", mod + "/out/inspect", mod + "/out/vcenter", mod + "/compiler", mod + "/images"}, []string{mod + "/out"}, false},
+		{"deploy reads bundles through the schema only", mod + "/out/vcenter", append(append([]string{mod + "/compiler"}, readers...), format[1:]...), []string{mod + "/out"}, false},
+		{"the builder reads no built bundle", mod + "/out", readers, nil, true},
+		{"no library imports the CLI", mod + "/pipeline", []string{mod + "/cmd"}, nil, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.rule, func(t *testing.T) {
 			n := 0
 			for path, p := range pkgs {
-				if !under(path, tt.from) {
+				if !under(path, tt.from) || tt.only && path != tt.from {
 					continue
 				}
 				n++
@@ -145,7 +151,7 @@ func TestImportFences(t *testing.T) {
 // flowPackages are the packages whose functions only pipeline calls: the
 // builder, the readers and the deployer. The CLI may name their types,
 // constants and variables to print results and tell errors apart.
-var flowPackages = []string{mod + "/out", mod + "/out/read", mod + "/out/vcenter"}
+var flowPackages = []string{mod + "/out", mod + "/out/archive", mod + "/out/read", mod + "/out/verify", mod + "/out/inspect", mod + "/out/diff", mod + "/out/vcenter"}
 
 // funcsOf returns the top-level functions of the Go files (no methods).
 func funcsOf(t *testing.T, dir string, files []string) map[string]bool {
@@ -239,15 +245,15 @@ func TestCLIWiresNoFlow(t *testing.T) {
 // TestFlowCallScanner shows the scanner catches calls and function values,
 // renamed imports included, and lets types and constants pass.
 func TestFlowCallScanner(t *testing.T) {
-	funcs := map[string]map[string]bool{mod + "/out/read": {"Verify": true, "Extract": true}}
+	funcs := map[string]map[string]bool{mod + "/out/verify": {"Verify": true, "Extract": true}}
 	tests := []struct {
 		name, src string
 		want      int
 	}{
-		{"call", `package p; import "` + mod + `/out/read"; func f() { read.Verify(nil, "", read.VerifyOptions{}) }`, 1},
-		{"function value", `package p; import "` + mod + `/out/read"; var v = read.Extract`, 1},
-		{"renamed import", `package p; import r "` + mod + `/out/read"; func f() { r.Verify(nil, "", r.VerifyOptions{}) }`, 1},
-		{"types and constants", `package p; import "` + mod + `/out/read"; var d *read.Delta; var k = read.Added`, 0},
+		{"call", `package p; import "` + mod + `/out/verify"; func f() { verify.Verify(nil, "", verify.Options{}) }`, 1},
+		{"function value", `package p; import "` + mod + `/out/verify"; var v = verify.Extract`, 1},
+		{"renamed import", `package p; import r "` + mod + `/out/verify"; func f() { r.Verify(nil, "", r.Options{}) }`, 1},
+		{"types and constants", `package p; import "` + mod + `/out/verify"; var d *verify.Report; var k = verify.Problem{}`, 0},
 		{"another package's Verify", `package p; import "` + mod + `/pipeline"; func f() { pipeline.Verify(nil, "", nil) }`, 0},
 	}
 	for _, tt := range tests {

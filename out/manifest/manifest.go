@@ -160,6 +160,16 @@ type TargetEntry struct {
 	ManagementServer string `json:"management_server"`
 }
 
+// HasFile reports whether files lists path p.
+func (m *Manifest) HasFile(p string) bool {
+	for _, f := range m.Files {
+		if f.Path == p {
+			return true
+		}
+	}
+	return false
+}
+
 // Dir is the bundle's directory name: <name>-<version>.
 func (m *Manifest) Dir() string { return BundleDir(m.Name, m.Version) }
 

@@ -1,8 +1,7 @@
-// Package read reads built bundles, a bundle directory or an archive
-// (.tar.zst, .tar.gz, .tar; read as a stream through out/archive): Verify
-// checks every file against bundle.json, SHA256SUMS, the SBOM and the
-// signature; Manifest and Inspect read bundle.json; Diff compares two
-// bundles; Extract unpacks an archive and verifies it in the same pass. It
-// never writes a bundle: the builder is package out, the schema package
-// out/manifest, the archive format out/archive.
+// Package read reads what the readers of built bundles share from a bundle
+// directory or archive (.tar.zst, .tar.gz, .tar; walked as a stream through
+// out/archive): Manifest parses bundle.json (an archive is read only as far
+// as it), Files returns the small files asked for in one pass, Small reads a
+// metadata file with its size bound, SBOM parses sbom.cdx.json. It checks
+// no hashes (package out/verify does), and never writes.
 package read

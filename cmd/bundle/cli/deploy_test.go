@@ -15,7 +15,7 @@ import (
 	"github.com/bdebundle/bundle/compiler"
 	"github.com/bdebundle/bundle/internal/testutil"
 	"github.com/bdebundle/bundle/out"
-	"github.com/bdebundle/bundle/out/read"
+	"github.com/bdebundle/bundle/out/verify"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -271,7 +271,7 @@ func TestDeployArchive(t *testing.T) {
 	if err != nil || len(kept) != 1 {
 		t.Fatalf("kept bundle: %v %v", kept, err)
 	}
-	r, err := read.Verify(context.Background(), kept[0], read.VerifyOptions{Key: public})
+	r, err := verify.Verify(context.Background(), kept[0], verify.Options{Key: public})
 	if err != nil || !r.OK() || r.SignedBy == "" {
 		t.Fatalf("kept bundle does not verify: %v %+v", err, r)
 	}

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/bdebundle/bundle/out/read"
+	"github.com/bdebundle/bundle/out/diff"
 	"github.com/bdebundle/bundle/pipeline"
 	"github.com/bdebundle/bundle/repo"
 	"github.com/spf13/cobra"
@@ -42,7 +42,7 @@ git apply and patch -p1 accept (a/ and b/ prefixes, from the bundle root).`,
 	}
 }
 
-func printDelta(g *Globals, d *read.Delta) {
+func printDelta(g *Globals, d *diff.Delta) {
 	w := g.Out
 	fmt.Fprintf(w, "%s %s -> %s %s\n", d.Old.Name, d.Old.Version, d.New.Name, d.New.Version)
 	if d.Empty() {
@@ -53,9 +53,9 @@ func printDelta(g *Globals, d *read.Delta) {
 		fmt.Fprintln(w, "\nPackages:")
 		for _, p := range d.Packages {
 			switch p.Change {
-			case read.Added:
+			case diff.Added:
 				fmt.Fprintf(w, "  + %s (%s)\n", p.New, p.Repo)
-			case read.Removed:
+			case diff.Removed:
 				fmt.Fprintf(w, "  - %s (%s)\n", p.Old, p.Repo)
 			default:
 				fmt.Fprintf(w, "  ~ %s.%s %s: %s -> %s (%s)\n", p.Name, p.Arch, p.Change, evr(p.Old), evr(p.New), p.Repo)
@@ -79,7 +79,7 @@ func printDelta(g *Globals, d *read.Delta) {
 		for _, ds := range d.Distros {
 			line := fmt.Sprintf("  %s %s", ds.Change, ds.Name)
 			switch ds.Change {
-			case read.Upgraded, read.Downgraded:
+			case diff.Upgraded, diff.Downgraded:
 				line += fmt.Sprintf(" %s → %s", ds.OldVersion, ds.Version)
 				if n := len(ds.Clusters); n > 0 {
 					noun, verb := "cluster", "moves"

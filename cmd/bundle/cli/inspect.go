@@ -7,7 +7,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/bdebundle/bundle/internal/progress"
-	"github.com/bdebundle/bundle/out/read"
+	"github.com/bdebundle/bundle/out/inspect"
 	"github.com/bdebundle/bundle/pipeline"
 	"github.com/spf13/cobra"
 )
@@ -41,7 +41,7 @@ summary. inspect does not check hashes; use verify.`,
 	}
 }
 
-func printInspection(g *Globals, in *read.Inspection) {
+func printInspection(g *Globals, in *inspect.Inspection) {
 	m := in.Manifest
 	w := tabwriter.NewWriter(g.Out, 2, 8, 2, ' ', 0)
 	defer w.Flush()

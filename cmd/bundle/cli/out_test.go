@@ -16,7 +16,8 @@ import (
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/internal/testutil"
 	"github.com/bdebundle/bundle/out"
-	"github.com/bdebundle/bundle/out/read"
+	"github.com/bdebundle/bundle/out/inspect"
+	"github.com/bdebundle/bundle/out/verify"
 )
 
 // site writes the out package's test site with its stand-in RPMs.
@@ -54,7 +55,7 @@ func TestBuildVerifyInspectDiff(t *testing.T) {
 		}
 	}
 	code, stdout, _ = run(t, "inspect", res.Archive, "--json")
-	var in read.Inspection
+	var in inspect.Inspection
 	if err := json.Unmarshal([]byte(stdout), &in); err != nil || code != 0 || len(in.Manifest.Repos) != 2 {
 		t.Fatalf("inspect --json: %d %v %+v", code, err, in)
 	}
@@ -79,7 +80,7 @@ func TestBuildVerifyInspectDiff(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, stdout, _ = run(t, "verify", filepath.Join(dist2, "mesos-site-2015.03.1"), "--json")
-	var rep read.Report
+	var rep verify.Report
 	if err := json.Unmarshal([]byte(stdout), &rep); err != nil || code != ExitUser || len(rep.Problems) == 0 {
 		t.Fatalf("verify of a damaged bundle: exit %d %v %+v", code, err, rep)
 	}

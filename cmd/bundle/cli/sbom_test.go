@@ -16,8 +16,8 @@ import (
 	"github.com/bdebundle/bundle/internal/sbomcheck"
 	"github.com/bdebundle/bundle/internal/testutil"
 	"github.com/bdebundle/bundle/out"
+	"github.com/bdebundle/bundle/out/diff"
 	"github.com/bdebundle/bundle/out/manifest"
-	"github.com/bdebundle/bundle/out/read"
 	"github.com/bdebundle/bundle/provenance"
 )
 
@@ -328,7 +328,7 @@ func TestDiffListsSBOMChanges(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("diff: exit %d\n%s%s", code, stdout, stderr)
 	}
-	var d read.Delta
+	var d diff.Delta
 	if err := json.Unmarshal([]byte(stdout), &d); err != nil {
 		t.Fatal(err)
 	}

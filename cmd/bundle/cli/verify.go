@@ -7,7 +7,7 @@ import (
 
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/out/manifest"
-	"github.com/bdebundle/bundle/out/read"
+	"github.com/bdebundle/bundle/out/verify"
 	"github.com/bdebundle/bundle/pipeline"
 	"github.com/spf13/cobra"
 )
@@ -46,7 +46,7 @@ layout, OVF) run on directories. Exits 1 when anything is wrong.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			g.Out, g.Err = escaped(g.Out), escaped(g.Err)
-			opts := read.VerifyOptions{}
+			opts := verify.Options{}
 			key, err := readPublicKey(keyFile)
 			if err != nil {
 				return err

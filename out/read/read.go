@@ -11,63 +11,8 @@ import (
 
 	"github.com/bdebundle/bundle/out/archive"
 	"github.com/bdebundle/bundle/out/manifest"
+	"github.com/bdebundle/bundle/sbom"
 )
-
-// Inspection is what a bundle holds, from its bundle.json.
-type Inspection struct {
-	Path     string             `json:"path"`
-	Kind     string             `json:"kind"` // "dir" or "archive"
-	Signed   bool               `json:"signed"`
-	Files    int                `json:"files"`
-	Bytes    int64              `json:"bytes"`
-	Manifest *manifest.Manifest `json:"manifest"`
-}
-
-// Inspect reads bundle.json from a bundle directory or archive. It does not
-// check hashes; run Verify for that.
-func Inspect(ctx context.Context, path string) (*Inspection, error) {
-	arch, err := archive.IsArchive(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading bundle %q: %w", path, err)
-	}
-	in := &Inspection{Path: path, Kind: "dir"}
-	var data []byte
-	if arch {
-		in.Kind = "archive"
-		got, err := readArchiveFiles(ctx, path, func(rel string) int64 {
-			if rel == manifest.FileName || rel == manifest.SignatureName {
-				return manifest.MaxMetaSize
-			}
-			return -1
-		})
-		if err != nil {
-			return nil, err
-		}
-		var ok bool
-		if data, ok = got[manifest.FileName]; !ok {
-			return nil, fmt.Errorf("reading bundle %q: no %s in the archive", path, manifest.FileName)
-		}
-		_, in.Signed = got[manifest.SignatureName]
-	} else {
-		data, err = readSmall(filepath.Join(path, manifest.FileName))
-		if err != nil {
-			return nil, fmt.Errorf("reading bundle %q: %w", path, err)
-		}
-		_, err = os.Stat(filepath.Join(path, manifest.SignatureName))
-		in.Signed = err == nil
-	}
-	m, err := manifest.Parse(data)
-	if err != nil {
-		return nil, fmt.Errorf("reading bundle %q: %w", path, err)
-	}
-	m.Normalize()
-	in.Manifest = m
-	in.Files = len(m.Files)
-	for _, f := range m.Files {
-		in.Bytes += f.Size
-	}
-	return in, nil
-}
 
 // errFound ends an archive walk once what it looks for was read.
 var errFound = errors.New("found")
@@ -101,7 +46,7 @@ func Manifest(ctx context.Context, path string) (*manifest.Manifest, error) {
 		}
 	} else {
 		p := filepath.Join(path, manifest.FileName)
-		if data, err = readSmall(p); err != nil {
+		if data, err = Small(p); err != nil {
 			return nil, fmt.Errorf("reading bundle %q: %w (not a bundle directory?)", path, err)
 		}
 	}
@@ -112,12 +57,12 @@ func Manifest(ctx context.Context, path string) (*manifest.Manifest, error) {
 	return m, nil
 }
 
-// readArchiveFiles streams an archive and returns the content of the files
+// archiveFiles streams an archive and returns the content of the files
 // (paths below the top directory) that limit admits: limit(rel) is the most
 // bytes to read of rel (a larger file is left out), negative for a file not
 // wanted. Unsafe entries, and entries bundle.json does not bound, are an
 // error.
-func readArchiveFiles(ctx context.Context, path string, limit func(rel string) int64) (map[string][]byte, error) {
+func archiveFiles(ctx context.Context, path string, limit func(rel string) int64) (map[string][]byte, error) {
 	out := map[string][]byte{}
 	_, err := archive.Walk(ctx, path, nil, func(h *tar.Header, rel string, r io.Reader) error {
 		if h.Typeflag != tar.TypeReg {
@@ -139,16 +84,16 @@ func readArchiveFiles(ctx context.Context, path string, limit func(rel string) i
 	return out, nil
 }
 
-// readBundleFiles returns the content of the files of a bundle dir or
-// archive named in limits, each read when it holds at most the bytes limits
-// gives it (larger ones are left out). An archive is read once.
-func readBundleFiles(ctx context.Context, path string, limits map[string]int64) (map[string][]byte, error) {
+// Files returns the content of the files of a bundle dir or archive named
+// in limits, each read when it holds at most the bytes limits gives it
+// (larger ones are left out). An archive is read once.
+func Files(ctx context.Context, path string, limits map[string]int64) (map[string][]byte, error) {
 	arch, err := archive.IsArchive(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading bundle %q: %w", path, err)
 	}
 	if arch {
-		return readArchiveFiles(ctx, path, func(rel string) int64 {
+		return archiveFiles(ctx, path, func(rel string) int64 {
 			if max, ok := limits[rel]; ok {
 				return max
 			}
@@ -172,4 +117,40 @@ func readBundleFiles(ctx context.Context, path string, limits map[string]int64) 
 		out[p] = data
 	}
 	return out, nil
+}
+
+// Small reads the file p, a bundle's metadata file (bundle.json,
+// SHA256SUMS, the signature), refusing one of more than
+// manifest.MaxMetaSize bytes.
+func Small(p string) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, fmt.Errorf("reading %q: %w", p, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, manifest.MaxMetaSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %q: %w", p, err)
+	}
+	if len(data) > manifest.MaxMetaSize {
+		return nil, fmt.Errorf("reading %q: larger than %d bytes", p, manifest.MaxMetaSize)
+	}
+	return data, nil
+}
+
+// SBOM parses the SBOM of the bundle at bundlePath from files (what Files
+// read of it); nil when the bundle has none.
+func SBOM(bundlePath string, m *manifest.Manifest, files map[string][]byte) (*sbom.Summary, error) {
+	if !m.HasFile(sbom.FileName) {
+		return nil, nil
+	}
+	data, ok := files[sbom.FileName]
+	if !ok {
+		return nil, fmt.Errorf("reading %q: %s is listed in bundle.json but missing", bundlePath, sbom.FileName)
+	}
+	s, err := sbom.Read(data)
+	if err != nil {
+		return nil, fmt.Errorf("reading %q: %w", bundlePath, err)
+	}
+	return s, nil
 }

@@ -1,7 +1,6 @@
-package read
+package verify
 
 import (
-	"fmt"
 	"sort"
 
 	"github.com/bdebundle/bundle/out/manifest"
@@ -77,30 +76,4 @@ func checkSBOM(m *manifest.Manifest, data []byte, rep *Report) {
 	for _, p := range extra {
 		rep.add(sbom.FileName, "names %s, which is not in the bundle", p)
 	}
-}
-
-// sbomOf parses the SBOM of the bundle at bundlePath from files (what
-// readBundleFiles read of it); nil when the bundle has none.
-func sbomOf(bundlePath string, m *manifest.Manifest, files map[string][]byte) (*sbom.Summary, error) {
-	if !hasFile(m, sbom.FileName) {
-		return nil, nil
-	}
-	data, ok := files[sbom.FileName]
-	if !ok {
-		return nil, fmt.Errorf("reading %q: %s is listed in bundle.json but missing", bundlePath, sbom.FileName)
-	}
-	s, err := sbom.Read(data)
-	if err != nil {
-		return nil, fmt.Errorf("reading %q: %w", bundlePath, err)
-	}
-	return s, nil
-}
-
-func hasFile(m *manifest.Manifest, p string) bool {
-	for _, f := range m.Files {
-		if f.Path == p {
-			return true
-		}
-	}
-	return false
 }

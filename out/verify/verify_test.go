@@ -1,4 +1,4 @@
-package read
+package verify
 
 import (
 	"archive/tar"
@@ -13,6 +13,8 @@ import (
 
 	"github.com/bdebundle/bundle/internal/testutil"
 	"github.com/bdebundle/bundle/out/archive"
+	"github.com/bdebundle/bundle/out/inspect"
+	"github.com/bdebundle/bundle/out/internal/builttest"
 	"github.com/bdebundle/bundle/out/internal/outtest"
 	"github.com/bdebundle/bundle/out/manifest"
 )
@@ -40,9 +42,9 @@ const rpmPath = "serengeti/www/yum/repos/mesos/0.22.0/mesos-0.22.0-1.0.centos65.
 const cfgPath = "clusters/mesos01/nodes/fast/etc/mesos-slave/attributes/rack"
 
 func TestVerifyCatchesDamage(t *testing.T) {
-	opts := testOptions(t)
+	opts := builttest.Options(t)
 	opts.NoHardLinks = true // the test damages files; keep the inputs safe
-	_, res := buildSite(t, "1", opts)
+	_, res := builttest.BuildSite(t, "1", opts)
 	cases := []struct {
 		name, path, want string
 		damage           func(t *testing.T, dir string)
@@ -110,9 +112,9 @@ func TestVerifyCatchesDamage(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			dir := copyTree(t, res.Dir)
-			mustVerify(t, dir, VerifyOptions{})
+			mustVerify(t, dir, Options{})
 			c.damage(t, dir)
-			rep, err := Verify(context.Background(), dir, VerifyOptions{})
+			rep, err := Verify(context.Background(), dir, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -160,7 +162,7 @@ func TestVerifyRefusesUnsafeArchives(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			p := writeTar(t, hdrs)
 			cwd, _ := os.Getwd()
-			rep, err := Verify(context.Background(), p, VerifyOptions{})
+			rep, err := Verify(context.Background(), p, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -172,7 +174,7 @@ func TestVerifyRefusesUnsafeArchives(t *testing.T) {
 					t.Fatalf("%s was written", q)
 				}
 			}
-			if _, err := Inspect(context.Background(), p); err == nil || !strings.Contains(err.Error(), "refused") {
+			if _, err := inspect.Bundle(context.Background(), p); err == nil || !strings.Contains(err.Error(), "refused") {
 				t.Fatalf("inspect accepted an unsafe archive: %v", err)
 			}
 		})
@@ -180,9 +182,9 @@ func TestVerifyRefusesUnsafeArchives(t *testing.T) {
 }
 
 func TestVerifyArchiveDamage(t *testing.T) {
-	opts := testOptions(t)
+	opts := builttest.Options(t)
 	opts.Format = archive.FormatTar
-	_, res := buildSite(t, "1", opts)
+	_, res := builttest.BuildSite(t, "1", opts)
 	data, err := os.ReadFile(res.Archive)
 	if err != nil {
 		t.Fatal(err)
@@ -195,7 +197,7 @@ func TestVerifyArchiveDamage(t *testing.T) {
 	data[i+512+1000] ^= 0x80
 	p := filepath.Join(t.TempDir(), "mesos-site-2015.03.1.tar")
 	os.WriteFile(p, data, 0o644)
-	rep, err := Verify(context.Background(), p, VerifyOptions{})
+	rep, err := Verify(context.Background(), p, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,18 +209,18 @@ func TestVerifyArchiveDamage(t *testing.T) {
 func TestSignature(t *testing.T) {
 	sec, pub := testutil.KeyPair(t, "release")
 	_, otherPub := testutil.KeyPair(t, "intruder")
-	opts := testOptions(t)
+	opts := builttest.Options(t)
 	opts.SignKey = sec
-	_, res := buildSite(t, "1", opts)
+	_, res := builttest.BuildSite(t, "1", opts)
 	if !res.Signed {
 		t.Fatal("not signed")
 	}
 	for _, p := range []string{res.Dir, res.Archive} {
-		rep := mustVerify(t, p, VerifyOptions{Key: pub})
+		rep := mustVerify(t, p, Options{Key: pub})
 		if !rep.Signed || !strings.Contains(rep.SignedBy, "release") {
 			t.Errorf("%s: signed %v by %q", p, rep.Signed, rep.SignedBy)
 		}
-		rep, _ = Verify(context.Background(), p, VerifyOptions{Key: otherPub})
+		rep, _ = Verify(context.Background(), p, Options{Key: otherPub})
 		if !hasProblem(rep, manifest.SignatureName, "bad signature") {
 			t.Errorf("%s: a signature by another key passed: %+v", p, rep.Problems)
 		}
@@ -231,13 +233,13 @@ func TestSignature(t *testing.T) {
 	if rep := mustVerifyNoKey(t, dir); !rep.OK() {
 		t.Fatalf("role edit should pass without a key: %+v", rep.Problems)
 	}
-	rep, _ := Verify(context.Background(), dir, VerifyOptions{Key: pub})
+	rep, _ := Verify(context.Background(), dir, Options{Key: pub})
 	if !hasProblem(rep, manifest.SignatureName, "bad signature") {
 		t.Fatalf("tampered bundle.json passed the signature check: %+v", rep.Problems)
 	}
 	// A key but no signature.
-	_, unsigned := buildSite(t, "1", testOptions(t))
-	rep, _ = Verify(context.Background(), unsigned.Dir, VerifyOptions{Key: pub})
+	_, unsigned := builttest.BuildSite(t, "1", builttest.Options(t))
+	rep, _ = Verify(context.Background(), unsigned.Dir, Options{Key: pub})
 	if !hasProblem(rep, manifest.SignatureName, "not signed") {
 		t.Fatalf("missing signature passed: %+v", rep.Problems)
 	}
@@ -262,7 +264,7 @@ func TestSignature(t *testing.T) {
 }
 
 func mustVerifyNoKey(t *testing.T, p string) *Report {
-	rep, err := Verify(context.Background(), p, VerifyOptions{})
+	rep, err := Verify(context.Background(), p, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,9 +275,9 @@ func TestSignedArchiveIsReproducible(t *testing.T) {
 	sec, _ := testutil.KeyPair(t, "release")
 	var sums []string
 	for range 2 {
-		opts := testOptions(t)
+		opts := builttest.Options(t)
 		opts.SignKey = sec
-		_, res := buildSite(t, "1", opts)
+		_, res := builttest.BuildSite(t, "1", opts)
 		sums = append(sums, res.ArchiveSHA256)
 		time.Sleep(1100 * time.Millisecond)
 	}

@@ -1,4 +1,4 @@
-package read
+package verify
 
 import (
 	"archive/tar"
@@ -21,6 +21,7 @@ import (
 	"github.com/bdebundle/bundle/internal/testutil"
 	"github.com/bdebundle/bundle/out"
 	"github.com/bdebundle/bundle/out/archive"
+	"github.com/bdebundle/bundle/out/internal/builttest"
 	"github.com/bdebundle/bundle/out/internal/outtest"
 	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/klauspost/compress/gzip"
@@ -102,7 +103,7 @@ func smallBuild(t *testing.T, f archive.Format) *out.Result {
 	return res
 }
 
-func checkExtracted(t *testing.T, res *out.Result, got string, opts VerifyOptions) {
+func checkExtracted(t *testing.T, res *out.Result, got string, opts Options) {
 	t.Helper()
 	if filepath.Base(got) != "mesos-site-2015.03.1" {
 		t.Fatalf("extracted to %s", got)
@@ -151,14 +152,14 @@ func TestExtractRoundTrip(t *testing.T) {
 			dest := t.TempDir()
 			rep := &countReporter{}
 			testutil.Umask(t, 0o077) // modes come from the archive, not the umask
-			got, vrep, err := Extract(context.Background(), res.Archive, dest, VerifyOptions{Progress: rep})
+			got, vrep, err := Extract(context.Background(), res.Archive, dest, Options{Progress: rep})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if !vrep.OK() || vrep.Kind != "archive" || vrep.Path != res.Archive || vrep.Files != res.Files {
 				t.Fatalf("report %+v", vrep)
 			}
-			checkExtracted(t, res, got, VerifyOptions{})
+			checkExtracted(t, res, got, Options{})
 			if extra := leftovers(t, dest, "mesos-site-2015.03.1"); len(extra) > 0 {
 				t.Fatalf("left in the destination: %v", extra)
 			}
@@ -173,14 +174,14 @@ func TestExtractRoundTrip(t *testing.T) {
 			}
 
 			// A second extraction never replaces the first.
-			_, _, err = Extract(context.Background(), res.Archive, dest, VerifyOptions{})
+			_, _, err = Extract(context.Background(), res.Archive, dest, Options{})
 			if err == nil || !strings.Contains(err.Error(), "already exists") {
 				t.Fatalf("second extraction: %v", err)
 			}
 			if extra := leftovers(t, dest, "mesos-site-2015.03.1"); len(extra) > 0 {
 				t.Fatalf("left in the destination: %v", extra)
 			}
-			mustVerify(t, got, VerifyOptions{})
+			mustVerify(t, got, Options{})
 		})
 	}
 }
@@ -189,17 +190,17 @@ func TestExtractRoundTrip(t *testing.T) {
 // signature) and checks the signature on the result.
 func TestExtractSignedSite(t *testing.T) {
 	secret, public := testutil.KeyPair(t, "Release")
-	opts := testOptions(t)
+	opts := builttest.Options(t)
 	opts.SignKey = secret
-	_, res := buildSite(t, "1", opts)
-	got, rep, err := Extract(context.Background(), res.Archive, t.TempDir(), VerifyOptions{Key: public})
+	_, res := builttest.BuildSite(t, "1", opts)
+	got, rep, err := Extract(context.Background(), res.Archive, t.TempDir(), Options{Key: public})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !rep.OK() || rep.SignedBy == "" || !rep.SBOM {
 		t.Fatalf("report %+v", rep)
 	}
-	checkExtracted(t, res, got, VerifyOptions{Key: public})
+	checkExtracted(t, res, got, Options{Key: public})
 }
 
 type tarEntry struct {
@@ -303,7 +304,7 @@ func TestExtractRefusesUnsafeArchives(t *testing.T) {
 			before := snapshot(t, parent)
 			cwd, _ := os.Getwd()
 
-			got, _, err := Extract(context.Background(), p, dest, VerifyOptions{})
+			got, _, err := Extract(context.Background(), p, dest, Options{})
 			var ae *archive.Error
 			if err == nil || !errors.As(err, &ae) || ae.Refused != c.refused || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("Extract = %q, %v; want an archive error with %q (refused %v)", got, err, c.want, c.refused)
@@ -321,7 +322,7 @@ func TestExtractRefusesUnsafeArchives(t *testing.T) {
 			}
 			// Verify refuses exactly the same unsafe entries.
 			if c.refused {
-				rep, err := Verify(context.Background(), p, VerifyOptions{})
+				rep, err := Verify(context.Background(), p, Options{})
 				if err != nil || rep.OK() || !strings.Contains(rep.Problems[0].Problem, "refused archive entry") {
 					t.Fatalf("Verify: %v %+v", err, rep)
 				}
@@ -348,7 +349,7 @@ func TestExtractDamagedArchive(t *testing.T) {
 					t.Fatal(err)
 				}
 				dest := t.TempDir()
-				got, _, err := Extract(context.Background(), p, dest, VerifyOptions{})
+				got, _, err := Extract(context.Background(), p, dest, Options{})
 				var ae *archive.Error
 				if err == nil || !errors.As(err, &ae) || ae.Refused {
 					t.Fatalf("Extract = %q, %v; want an archive error", got, err)
@@ -372,7 +373,7 @@ func TestExtractWrongTopDirectory(t *testing.T) {
 		{h: &tar.Header{Name: "renamed-1/bundle.json", Typeflag: tar.TypeReg, Mode: 0o644}, data: string(data)},
 	})
 	dest := t.TempDir()
-	_, _, err = Extract(context.Background(), p, dest, VerifyOptions{})
+	_, _, err = Extract(context.Background(), p, dest, Options{})
 	if err == nil || !strings.Contains(err.Error(), `names "mesos-site-2015.03.1"`) {
 		t.Fatalf("Extract: %v", err)
 	}
@@ -386,7 +387,7 @@ func TestExtractCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	dest := t.TempDir()
-	if _, _, err := Extract(ctx, res.Archive, dest, VerifyOptions{}); !errors.Is(err, context.Canceled) {
+	if _, _, err := Extract(ctx, res.Archive, dest, Options{}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Extract: %v", err)
 	}
 	if extra := leftovers(t, dest); len(extra) > 0 {
@@ -412,9 +413,9 @@ func TestExtractVerifies(t *testing.T) {
 	secret, public := testutil.KeyPair(t, "Release")
 	_, other := testutil.KeyPair(t, "Other")
 	small := smallBuild(t, archive.FormatTarGz)
-	opts := testOptions(t)
+	opts := builttest.Options(t)
 	opts.SignKey = secret
-	_, signed := buildSite(t, "1", opts)
+	_, signed := builttest.BuildSite(t, "1", opts)
 	edited := func(edit func(dir string)) string {
 		dir := copyTree(t, small.Dir)
 		edit(dir)
@@ -436,14 +437,14 @@ func TestExtractVerifies(t *testing.T) {
 	badRepodata := errors.New("repomd.xml names a package that is not there")
 	cases := []struct {
 		name, archive string
-		opts          VerifyOptions
+		opts          Options
 		path, want    string
 	}{
-		{"tampered file", edited(rewrite("clusters/mesos01/big.bin", flip)), VerifyOptions{}, "clusters/mesos01/big.bin", "sha256 is"},
-		{"edited SHA256SUMS", edited(rewrite(manifest.SumsName, flip)), VerifyOptions{}, manifest.SumsName, "does not match bundle.json"},
-		{"unsigned, a key given", small.Archive, VerifyOptions{Key: public}, manifest.SignatureName, "not signed"},
-		{"signed by another key", signed.Archive, VerifyOptions{Key: other}, manifest.SignatureName, "bad signature"},
-		{"deep check fails", signed.Archive, VerifyOptions{Key: public, Repodata: func(context.Context, string) error { return badRepodata }}, "serengeti/www/yum/repos/mesos/0.22.0", badRepodata.Error()},
+		{"tampered file", edited(rewrite("clusters/mesos01/big.bin", flip)), Options{}, "clusters/mesos01/big.bin", "sha256 is"},
+		{"edited SHA256SUMS", edited(rewrite(manifest.SumsName, flip)), Options{}, manifest.SumsName, "does not match bundle.json"},
+		{"unsigned, a key given", small.Archive, Options{Key: public}, manifest.SignatureName, "not signed"},
+		{"signed by another key", signed.Archive, Options{Key: other}, manifest.SignatureName, "bad signature"},
+		{"deep check fails", signed.Archive, Options{Key: public, Repodata: func(context.Context, string) error { return badRepodata }}, "serengeti/www/yum/repos/mesos/0.22.0", badRepodata.Error()},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -467,7 +468,7 @@ func TestExtractVerifies(t *testing.T) {
 	// A good bundle: the deep checks see the extracted tree.
 	dest := t.TempDir()
 	var seen []string
-	got, rep, err := Extract(context.Background(), signed.Archive, dest, VerifyOptions{Key: public, Repodata: func(_ context.Context, dir string) error {
+	got, rep, err := Extract(context.Background(), signed.Archive, dest, Options{Key: public, Repodata: func(_ context.Context, dir string) error {
 		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 			return fmt.Errorf("not a directory: %v", err)
 		}

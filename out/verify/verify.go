@@ -1,4 +1,4 @@
-package read
+package verify
 
 import (
 	"archive/tar"
@@ -22,12 +22,13 @@ import (
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/out/archive"
 	"github.com/bdebundle/bundle/out/manifest"
+	"github.com/bdebundle/bundle/out/read"
 	"github.com/bdebundle/bundle/sbom"
 	"golang.org/x/sync/errgroup"
 )
 
-// VerifyOptions tune Verify.
-type VerifyOptions struct {
+// Options tune Verify.
+type Options struct {
 	// Key is an armored (or binary) OpenPGP public key or keyring. When set,
 	// bundle.json.sig must be a valid signature of bundle.json by one of its keys.
 	Key []byte
@@ -115,7 +116,7 @@ func (c *contents) setMeta(rel string, data []byte) {
 // opts.Key is set. Archive entries that are links, absolute, hold "..", or
 // lie outside <name>-<version>/ are refused. Problems go to the Report; the
 // error is for failures to read at all.
-func Verify(ctx context.Context, path string, opts VerifyOptions) (*Report, error) {
+func Verify(ctx context.Context, path string, opts Options) (*Report, error) {
 	arch, err := archive.IsArchive(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading bundle %q: %w", path, err)
@@ -156,9 +157,9 @@ func Verify(ctx context.Context, path string, opts VerifyOptions) (*Report, erro
 // checkRest finishes a check of what was read against bundle.json m: the
 // signature, the SBOM, and, when deepRoot names the bundle's directory, the
 // deep checks over it. Problems come out sorted by path.
-func checkRest(ctx context.Context, c *contents, m *manifest.Manifest, rep *Report, opts VerifyOptions, deepRoot string) {
+func checkRest(ctx context.Context, c *contents, m *manifest.Manifest, rep *Report, opts Options, deepRoot string) {
 	checkSig(c, rep, opts.Key)
-	if hasFile(m, sbom.FileName) && c.hasSBOM {
+	if m.HasFile(sbom.FileName) && c.hasSBOM {
 		rep.SBOM = true
 		checkSBOM(m, c.sbom, rep)
 	}
@@ -282,7 +283,7 @@ func firstSumsDiff(got, want []byte) string {
 }
 
 // readDir hashes every file of a bundle directory.
-func readDir(ctx context.Context, root string, rep *Report, opts VerifyOptions) (*contents, error) {
+func readDir(ctx context.Context, root string, rep *Report, opts Options) (*contents, error) {
 	c := &contents{files: map[string]seen{}}
 	var todo []string
 	var total int64
@@ -301,7 +302,7 @@ func readDir(ctx context.Context, root string, rep *Report, opts VerifyOptions) 
 		}
 		switch rel {
 		case manifest.FileName, manifest.SumsName, manifest.SignatureName:
-			data, err := readSmall(p)
+			data, err := read.Small(p)
 			if err != nil {
 				return err
 			}
@@ -338,7 +339,7 @@ func readDir(ctx context.Context, root string, rep *Report, opts VerifyOptions) 
 			}
 			var data []byte
 			if rel == sbom.FileName {
-				if data, err = readSmall(p); err != nil {
+				if data, err = read.Small(p); err != nil {
 					return err
 				}
 			}
@@ -359,22 +360,6 @@ func readDir(ctx context.Context, root string, rep *Report, opts VerifyOptions) 
 	return c, nil
 }
 
-func readSmall(p string) ([]byte, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, fmt.Errorf("reading %q: %w", p, err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, manifest.MaxMetaSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading %q: %w", p, err)
-	}
-	if len(data) > manifest.MaxMetaSize {
-		return nil, fmt.Errorf("reading %q: larger than %d bytes", p, manifest.MaxMetaSize)
-	}
-	return data, nil
-}
-
 // bufPool holds the copy buffers of verify and extract.
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
 
@@ -383,7 +368,7 @@ var errStopRead = errors.New("archive read stopped")
 
 // readArchive streams the archive, hashing every file entry. An unsafe
 // entry stops the read with a problem and a nil result.
-func readArchive(ctx context.Context, p string, rep *Report, opts VerifyOptions) (*contents, string, error) {
+func readArchive(ctx context.Context, p string, rep *Report, opts Options) (*contents, string, error) {
 	task := progress.Or(opts.Progress).Start("verifying "+filepath.Base(p), -1)
 	c := &contents{files: map[string]seen{}}
 	bp := bufPool.Get().(*[]byte)
@@ -456,7 +441,7 @@ func readArchive(ctx context.Context, p string, rep *Report, opts VerifyOptions)
 	return c, prefix, nil
 }
 
-func deepChecks(ctx context.Context, root string, m *manifest.Manifest, rep *Report, opts VerifyOptions) {
+func deepChecks(ctx context.Context, root string, m *manifest.Manifest, rep *Report, opts Options) {
 	// Each deep check is a task of its own, so that verify shows it is
 	// still working until the last one ends.
 	start := func(name string) progress.Task { return progress.Or(opts.Progress).Start(name, -1) }

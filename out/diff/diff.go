@@ -1,4 +1,4 @@
-package read
+package diff
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/bdebundle/bundle/internal/udiff"
 	"github.com/bdebundle/bundle/out/manifest"
+	"github.com/bdebundle/bundle/out/read"
 	"github.com/bdebundle/bundle/repo"
 	"github.com/bdebundle/bundle/sbom"
 )
@@ -135,17 +136,17 @@ func isConfig(p string) bool {
 	return true
 }
 
-// Diff compares two bundles (directories or archives): packages by repo,
+// Compare compares two bundles (directories or archives): packages by repo,
 // name and arch in rpm version order, image digests, templates, distro
 // manifest entries, the SBOMs, and rendered configuration files as unified
 // diffs. An archive is read twice: as far as bundle.json, then once in full
 // for the changed files and the SBOM.
-func Diff(ctx context.Context, oldPath, newPath string) (*Delta, error) {
-	om, err := Manifest(ctx, oldPath)
+func Compare(ctx context.Context, oldPath, newPath string) (*Delta, error) {
+	om, err := read.Manifest(ctx, oldPath)
 	if err != nil {
 		return nil, err
 	}
-	nm, err := Manifest(ctx, newPath)
+	nm, err := read.Manifest(ctx, newPath)
 	if err != nil {
 		return nil, err
 	}
@@ -182,16 +183,16 @@ func Diff(ctx context.Context, oldPath, newPath string) (*Delta, error) {
 		for _, p := range paths {
 			l[p] = maxDiffSize
 		}
-		if hasFile(m, sbom.FileName) {
+		if m.HasFile(sbom.FileName) {
 			l[sbom.FileName] = manifest.MaxMetaSize
 		}
 		return l
 	}
-	oldData, err := readBundleFiles(ctx, oldPath, limits(om))
+	oldData, err := read.Files(ctx, oldPath, limits(om))
 	if err != nil {
 		return nil, err
 	}
-	newData, err := readBundleFiles(ctx, newPath, limits(nm))
+	newData, err := read.Files(ctx, newPath, limits(nm))
 	if err != nil {
 		return nil, err
 	}
@@ -233,11 +234,11 @@ func Diff(ctx context.Context, oldPath, newPath string) (*Delta, error) {
 	if d.Files == nil {
 		d.Files = []FileChange{}
 	}
-	osb, err := sbomOf(oldPath, om, oldData)
+	osb, err := read.SBOM(oldPath, om, oldData)
 	if err != nil {
 		return nil, err
 	}
-	nsb, err := sbomOf(newPath, nm, newData)
+	nsb, err := read.SBOM(newPath, nm, newData)
 	if err != nil {
 		return nil, err
 	}

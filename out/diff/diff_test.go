@@ -1,4 +1,4 @@
-package read
+package diff
 
 import (
 	"bytes"
@@ -12,11 +12,14 @@ import (
 
 	"github.com/bdebundle/bundle/compiler"
 	"github.com/bdebundle/bundle/internal/demoinputs"
-	"github.com/bdebundle/bundle/internal/testutil"
 	"github.com/bdebundle/bundle/out"
+	"github.com/bdebundle/bundle/out/internal/builttest"
 	"github.com/bdebundle/bundle/out/internal/outtest"
 	"github.com/bdebundle/bundle/out/manifest"
 )
+
+// cfgPath is a rendered file of the test site the tests change.
+const cfgPath = "clusters/mesos01/nodes/fast/etc/mesos-slave/attributes/rack"
 
 func TestDiffReleaseNotes(t *testing.T) {
 	// Old: the test site. New: marathon upgraded, docker-io downgraded,
@@ -57,7 +60,7 @@ func TestDiffReleaseNotes(t *testing.T) {
 		if dropDistro {
 			plan.Distros = plan.Distros[:1]
 		}
-		opts := testOptions(t)
+		opts := builttest.Options(t)
 		opts.Images = outtest.FakeImages{Salt: salt}
 		res, err := out.Build(context.Background(), plan, t.TempDir(), opts)
 		if err != nil {
@@ -68,7 +71,7 @@ func TestDiffReleaseNotes(t *testing.T) {
 	oldA := build(oldSrc, "old", "", false)
 	newA := build(newSrc, "new", "x", true)
 	for _, pair := range [][2]string{{oldA, newA}, {strings.TrimSuffix(oldA, ".tar.zst"), strings.TrimSuffix(newA, ".tar.zst")}} {
-		d, err := Diff(context.Background(), pair[0], pair[1])
+		d, err := Compare(context.Background(), pair[0], pair[1])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -100,28 +103,9 @@ func TestDiffReleaseNotes(t *testing.T) {
 			t.Errorf("files: %+v", d.Files)
 		}
 	}
-	same, err := Diff(context.Background(), oldA, oldA)
+	same, err := Compare(context.Background(), oldA, oldA)
 	if err != nil || !same.Empty() {
 		t.Fatalf("a bundle differs from itself: %+v %v", same, err)
-	}
-}
-
-func TestInspect(t *testing.T) {
-	sec, _ := testutil.KeyPair(t, "release")
-	opts := testOptions(t)
-	opts.SignKey = sec
-	_, res := buildSite(t, "1", opts)
-	for _, p := range []string{res.Dir, res.Archive} {
-		in, err := Inspect(context.Background(), p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !in.Signed || in.Manifest.Name != "mesos-site" || len(in.Manifest.Repos) != 2 || in.Files != len(in.Manifest.Files) || in.Bytes == 0 {
-			t.Errorf("%s: %+v", p, in)
-		}
-	}
-	if _, err := Inspect(context.Background(), filepath.Join(t.TempDir(), "nope")); err == nil {
-		t.Error("inspect of a missing path succeeded")
 	}
 }
 
@@ -151,14 +135,14 @@ func TestDiffHidesSensitiveFiles(t *testing.T) {
 		if !found {
 			t.Fatal("no haproxy.cfg in the plan")
 		}
-		res, err := out.Build(context.Background(), plan, t.TempDir(), testOptions(t))
+		res, err := out.Build(context.Background(), plan, t.TempDir(), builttest.Options(t))
 		if err != nil {
 			t.Fatal(err)
 		}
 		return res.Dir
 	}
 	oldB, newB := build("first-secret-"), build("second-secret-")
-	d, err := Diff(context.Background(), oldB, newB)
+	d, err := Compare(context.Background(), oldB, newB)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package read
+package verify
 
 import (
 	"archive/tar"
@@ -45,7 +45,7 @@ import (
 // replaced. Faults of the archive's content are *archive.Error; other errors
 // come from the local file system or ctx. opts.Progress receives the bytes
 // read from the archive file.
-func Extract(ctx context.Context, src, destDir string, opts VerifyOptions) (string, *Report, error) {
+func Extract(ctx context.Context, src, destDir string, opts Options) (string, *Report, error) {
 	fi, err := os.Stat(src)
 	if err != nil {
 		return "", nil, fmt.Errorf("reading bundle %q: %w", src, err)
@@ -73,7 +73,7 @@ func Extract(ctx context.Context, src, destDir string, opts VerifyOptions) (stri
 // when it verifies. It returns "" and the report when it does not. task,
 // the reading of the archive, is done when the stream ends (before the
 // deep checks, which are tasks of their own).
-func extractInto(ctx context.Context, src, destDir, tmp string, task progress.Task, opts VerifyOptions) (string, *Report, error) {
+func extractInto(ctx context.Context, src, destDir, tmp string, task progress.Task, opts Options) (string, *Report, error) {
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		err = fmt.Errorf("extracting %q: %w", src, err)
 		task.Done(err)

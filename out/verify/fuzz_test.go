@@ -1,14 +1,17 @@
-package read
+package verify
 
 import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/bdebundle/bundle/out/archive"
+	"github.com/bdebundle/bundle/out/inspect"
 	"github.com/bdebundle/bundle/out/manifest"
 )
 
@@ -25,8 +28,8 @@ func seedManifest(f *testing.F) []byte {
 	return data
 }
 
-// FuzzReadArchive: reading an archive (verify's stream walk and inspect's
-// file reader) never panics, never writes, and refuses entries outside the
+// FuzzReadArchive: reading an archive (the format's walk, verify's and
+// inspect's) never panics, never writes, and refuses entries outside the
 // bundle directory.
 func FuzzReadArchive(f *testing.F) {
 	var b bytes.Buffer
@@ -50,16 +53,14 @@ func FuzzReadArchive(f *testing.F) {
 			t.Fatal(err)
 		}
 		ctx := context.Background()
-		files, err := readArchiveFiles(ctx, p, func(string) int64 { return 1 << 20 })
-		if err == nil {
-			for rel := range files {
-				if rel != "" && manifest.CheckRelPath(rel) != nil {
-					t.Fatalf("read entry %q", rel)
-				}
+		_ = archive.WalkFiles(ctx, p, func(rel string, size int64, r io.Reader) error {
+			if manifest.CheckRelPath(rel) != nil {
+				t.Fatalf("read entry %q", rel)
 			}
-		}
-		_, _ = Verify(ctx, p, VerifyOptions{})
-		_, _ = Inspect(ctx, p)
+			return nil
+		})
+		_, _ = Verify(ctx, p, Options{})
+		_, _ = inspect.Bundle(ctx, p)
 		ents, _ := os.ReadDir(dir)
 		if len(ents) != 1 {
 			t.Fatalf("reading the archive wrote into its directory: %v", ents)

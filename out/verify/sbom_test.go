@@ -1,4 +1,4 @@
-package read
+package verify
 
 import (
 	"encoding/json"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/bdebundle/bundle/compiler"
 	"github.com/bdebundle/bundle/out"
+	"github.com/bdebundle/bundle/out/internal/builttest"
 	"github.com/bdebundle/bundle/out/internal/outtest"
 	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/bdebundle/bundle/sbom"
@@ -23,14 +24,14 @@ func TestVerifyChecksSBOM(t *testing.T) {
 	plan := outtest.CompileSite(t, src)
 	outtest.AddExtras(t, plan, src, "1")
 	plan.Images = []*compiler.ImagePlan{{Name: "nginx", Ref: "nginx:1.7.9", Platforms: []string{"linux/amd64"}}}
-	opts := testOptions(t)
+	opts := builttest.Options(t)
 	opts.Images = outtest.FakeImages{}
 	res, err := out.Build(t.Context(), plan, t.TempDir(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []string{res.Dir, res.Archive} {
-		if rep := mustVerify(t, p, VerifyOptions{}); !rep.SBOM {
+		if rep := mustVerify(t, p, Options{}); !rep.SBOM {
 			t.Errorf("verify %s did not check the SBOM", p)
 		}
 	}
@@ -123,7 +124,7 @@ func TestVerifyChecksSBOM(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(res.Dir, sbom.FileName), cases[0].data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := Verify(t.Context(), res.Dir, VerifyOptions{})
+	rep, err := Verify(t.Context(), res.Dir, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
