@@ -325,47 +325,59 @@ func TestBlobRedirectAllowed(t *testing.T) {
 	}
 }
 
-// TestPlainHTTPPolicy: pulling, like pushing, never speaks plain HTTP to a
-// registry that is neither loopback nor listed insecure (go-containerregistry
-// falls back to it for RFC 1918 addresses).
+// TestPlainHTTPPolicy: pulling and pushing follow one plain-HTTP policy
+// (internal/plainhttp): never to a registry that is neither loopback nor
+// listed insecure (go-containerregistry falls back to it for RFC 1918
+// addresses), and to a listed one whether it is listed with its port or
+// without, for a private address and a host name alike (a pull once took
+// only the exact host:port, and only from the reference's first segment).
 func TestPlainHTTPPolicy(t *testing.T) {
-	for _, tc := range []struct {
-		name     string
-		insecure []string
-		wantHTTP bool
-	}{
-		{"private address", nil, false},
-		{"listed host:port", []string{"10.255.0.7:5000"}, true},
-		{"listed host", []string{"10.255.0.7"}, true},
-	} {
-		for _, v := range []struct {
-			name string
-			run  func(o Options) error
+	for _, host := range []string{"10.255.0.7", "registry.site.test"} {
+		for _, tc := range []struct {
+			name     string
+			insecure []string
+			wantHTTP bool
 		}{
-			{"lock", func(o Options) error {
-				_, err := Lock(context.Background(), []Spec{{Name: "web", Ref: "10.255.0.7:5000/team/web:1"}}, o)
-				return err
-			}},
-			{"build", func(o Options) error {
-				_, err := Mirror(context.Background(), filepath.Join(t.TempDir(), "images"), []Spec{{Name: "web", Ref: "10.255.0.7:5000/team/web:1"}}, o)
-				return err
-			}},
+			{"not listed", nil, false},
+			{"another host listed", []string{"10.255.0.8", "registry.other.test"}, false},
+			{"listed host:port", []string{host + ":5000"}, true},
+			{"listed host", []string{host}, true},
 		} {
-			t.Run(tc.name+"/"+v.name, func(t *testing.T) {
-				nn := &noNetwork{}
-				o := quick()
-				o.Transport, o.Insecure = nn, tc.insecure
-				err := v.run(o)
-				if err == nil {
-					t.Fatal("succeeded without a registry")
-				}
-				if got := slices.Contains(nn.schemes, "http"); got != tc.wantHTTP {
-					t.Errorf("plain HTTP requests made: %v, want %v (requests %q, error %v)", got, tc.wantHTTP, nn.schemes, err)
-				}
-				if !tc.wantHTTP && (!errors.Is(err, ErrPlainHTTP) || !strings.Contains(err.Error(), "--insecure-registry")) {
-					t.Errorf("error %v, want one naming --insecure-registry", err)
-				}
-			})
+			ref := host + ":5000/team/web:1"
+			for _, v := range []struct {
+				name string
+				run  func(o Options) error
+			}{
+				{"lock", func(o Options) error {
+					_, err := Lock(context.Background(), []Spec{{Name: "web", Ref: ref}}, o)
+					return err
+				}},
+				{"build", func(o Options) error {
+					_, err := Mirror(context.Background(), filepath.Join(t.TempDir(), "images"), []Spec{{Name: "web", Ref: ref}}, o)
+					return err
+				}},
+				{"push", func(o Options) error {
+					dir, _ := testLayout(t)
+					_, err := Push(context.Background(), dir, host+":5000", o)
+					return err
+				}},
+			} {
+				t.Run(host+"/"+tc.name+"/"+v.name, func(t *testing.T) {
+					nn := &noNetwork{}
+					o := quick()
+					o.Transport, o.Insecure = nn, tc.insecure
+					err := v.run(o)
+					if err == nil {
+						t.Fatal("succeeded without a registry")
+					}
+					if got := slices.Contains(nn.schemes, "http"); got != tc.wantHTTP {
+						t.Errorf("plain HTTP requests made: %v, want %v (requests %q, error %v)", got, tc.wantHTTP, nn.schemes, err)
+					}
+					if !tc.wantHTTP && strings.HasPrefix(host, "10.") && (!errors.Is(err, ErrPlainHTTP) || !strings.Contains(err.Error(), "--insecure-registry")) {
+						t.Errorf("error %v, want one naming --insecure-registry", err)
+					}
+				})
+			}
 		}
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/bdebundle/bundle/internal/regular"
 	"io"
 	"net/http"
 	"os"
@@ -27,6 +26,7 @@ import (
 
 	"github.com/bdebundle/bundle/internal/atomicfs"
 	"github.com/bdebundle/bundle/internal/progress"
+	"github.com/bdebundle/bundle/internal/regular"
 )
 
 // Annotations written on every entry of the layout's index.json.

@@ -10,7 +10,6 @@ import (
 	"hash"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -18,7 +17,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -28,8 +26,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/bdebundle/bundle/internal/plainhttp"
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/internal/regular"
+	"github.com/bdebundle/bundle/internal/retry"
 )
 
 // Pushed describes one image pushed to the site registry.
@@ -263,7 +263,7 @@ type target struct {
 
 func (g *graph) targets(registry string, opts Options) ([]*target, error) {
 	var nopts []name.Option
-	if listedInsecure(registry, opts.Insecure) {
+	if plainhttp.Allowed(registry, opts.Insecure) {
 		nopts = append(nopts, name.Insecure)
 	}
 	var out []*target
@@ -507,36 +507,32 @@ func push(ctx context.Context, g *graph, src blobSource, registry string, opts O
 		}
 	}
 
-	wait := opts.Backoff
-	for attempt := 0; len(want) > 0; attempt++ {
-		failed, err := st.uploadPass(ctx, src, want, wanted)
+	// Each retry is a further pass over the blobs whose upload failed
+	// (from a stream, the only way to read a blob again).
+	if len(want) > 0 {
+		var fatal error
+		_, err := retry.Do(ctx, retry.Policy{Retries: opts.Retries, Backoff: opts.Backoff},
+			func(error) bool { return fatal == nil },
+			"push retry", func() error {
+				failed, err := st.uploadPass(ctx, src, want, wanted)
+				if err != nil {
+					fatal = err
+					return err
+				}
+				for h := range want {
+					if wanted[h] == nil {
+						delete(want, h)
+					}
+				}
+				return errors.Join(failed...)
+			}, "blobs", blobCount(want))
+		if err == nil {
+			err = ctx.Err()
+		}
 		if err != nil {
 			finish(err)
 			return nil, err
 		}
-		if len(failed) == 0 {
-			break
-		}
-		if attempt >= opts.Retries {
-			err := errors.Join(failed...)
-			finish(err)
-			return nil, err
-		}
-		next := map[v1.Hash]v1.Descriptor{}
-		for h := range want {
-			if wanted[h] != nil {
-				next[h] = want[h]
-			}
-		}
-		want = next
-		slog.Debug("push retry", "attempt", attempt+1, "blobs", len(want), "wait", wait, "reason", errors.Join(failed...).Error())
-		select {
-		case <-time.After(wait):
-		case <-ctx.Done():
-			finish(ctx.Err())
-			return nil, ctx.Err()
-		}
-		wait *= 2
 	}
 
 	eg, ectx = errgroup.WithContext(ctx)
@@ -558,6 +554,11 @@ func push(ctx context.Context, g *graph, src blobSource, registry string, opts O
 	}
 	return st.results, nil
 }
+
+// blobCount logs the number of blobs still wanted when it is logged.
+type blobCount map[v1.Hash]v1.Descriptor
+
+func (b blobCount) LogValue() slog.Value { return slog.IntValue(len(b)) }
 
 // uploadPass uploads the wanted blobs once. Blobs whose upload failed are
 // returned (they stay in wanted); blobs done are removed from wanted. err
@@ -816,32 +817,4 @@ func verifyPushed(ref name.Digest, want v1.Descriptor, ropts []remote.Option) er
 		return fmt.Errorf("%w: registry serves %s (%d bytes) for %s, layout has %s (%d bytes)", ErrDigestMismatch, got.Digest, got.Size, ref, want.Digest, want.Size)
 	}
 	return nil
-}
-
-// listedInsecure reports whether registry (host[:port]) is named in
-// insecure, with or without its port.
-func listedInsecure(registry string, insecure []string) bool {
-	registry = strings.TrimSuffix(registry, "/")
-	if slices.Contains(insecure, registry) {
-		return true
-	}
-	h, _, err := net.SplitHostPort(registry)
-	return err == nil && slices.Contains(insecure, h)
-}
-
-// PlainHTTPAllowed reports whether the registry host (host[:port]) may be
-// spoken to over plain HTTP: loopback hosts, and hosts listed in insecure.
-func PlainHTTPAllowed(host string, insecure []string) bool {
-	if listedInsecure(host, insecure) {
-		return true
-	}
-	h := host
-	if hh, _, err := net.SplitHostPort(host); err == nil {
-		h = hh
-	}
-	if h == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
 }

@@ -292,32 +292,6 @@ func TestPushRefusesTamperedBlob(t *testing.T) {
 	}
 }
 
-func TestPlainHTTPAllowed(t *testing.T) {
-	for _, tc := range []struct {
-		host     string
-		insecure []string
-		want     bool
-	}{
-		{"127.0.0.1:5000", nil, true},
-		{"127.3.4.5:5000", nil, true},
-		{"[::1]:5000", nil, true},
-		{"localhost:5000", nil, true},
-		{"localhost", nil, true},
-		{"10.0.0.5:5000", nil, false},
-		{"192.168.1.10", nil, false},
-		{"registry.localdomain:5000", nil, false},
-		{"registry.local:5000", nil, false},
-		{"10.0.0.5:5000", []string{"10.0.0.5:5000"}, true},
-		{"10.0.0.5:5000", []string{"10.0.0.5"}, true},
-		{"10.0.0.5:5000", []string{"10.0.0.5:5001"}, false},
-		{"registry.localdomain:5000", []string{"registry.localdomain"}, true},
-	} {
-		if got := PlainHTTPAllowed(tc.host, tc.insecure); got != tc.want {
-			t.Errorf("PlainHTTPAllowed(%q, %q) = %v, want %v", tc.host, tc.insecure, got, tc.want)
-		}
-	}
-}
-
 // noNetwork is a transport that fails every request at once, recording
 // which were asked of it.
 type noNetwork struct {

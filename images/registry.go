@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bdebundle/bundle/internal/plainhttp"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -128,7 +129,7 @@ func (t *registryTransport) checkRedirect(first, req *http.Request) error {
 	if !isBlobRead(first) {
 		return fmt.Errorf("%w: %s %s redirects to another host (%s); only blob downloads may be redirected", ErrRedirect, first.Method, first.URL.Redacted(), req.URL.Host)
 	}
-	if req.URL.Scheme != "https" && !PlainHTTPAllowed(req.URL.Host, t.insecure) {
+	if req.URL.Scheme != "https" && !plainhttp.Allowed(req.URL.Host, t.insecure) {
 		return fmt.Errorf("%w: the blob %s redirects to plain HTTP at %s", ErrRedirect, first.URL.Redacted(), req.URL.Host)
 	}
 	return nil
@@ -152,7 +153,7 @@ func (t *registryTransport) RoundTrip(req *http.Request) (*http.Response, error)
 			return refuse(err)
 		}
 	}
-	if req.URL.Scheme == "http" && !PlainHTTPAllowed(req.URL.Host, t.insecure) {
+	if req.URL.Scheme == "http" && !plainhttp.Allowed(req.URL.Host, t.insecure) {
 		return refuse(fmt.Errorf("%w for registry %s: it is neither loopback nor named with --insecure-registry", ErrPlainHTTP, req.URL.Host))
 	}
 

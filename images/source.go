@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/bdebundle/bundle/internal/plainhttp"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
@@ -126,13 +127,15 @@ func parseSource(ref string, insecure []string) (Source, error) {
 			return Source{}, fmt.Errorf("image reference %q: unknown transport %q; use a registry reference (nginx:1.7.9), oci-layout:DIR[:tag] or docker-archive:FILE", ref, strings.TrimSuffix(strings.TrimSuffix(p, "//"), ":"))
 		}
 	}
-	var opts []name.Option
-	if isInsecure(ref, insecure) {
-		opts = append(opts, name.Insecure)
-	}
-	r, err := name.ParseReference(ref, opts...)
+	r, err := name.ParseReference(ref)
 	if err != nil {
 		return Source{}, fmt.Errorf("parsing image reference %q: %w", ref, err)
+	}
+	if plainhttp.Allowed(r.Context().RegistryStr(), insecure) {
+		// HTTPS first, then plain HTTP, as for a push (see registryTransport).
+		if r, err = name.ParseReference(ref, name.Insecure); err != nil {
+			return Source{}, fmt.Errorf("parsing image reference %q: %w", ref, err)
+		}
 	}
 	return Source{Kind: Registry, Ref: r}, nil
 }
@@ -145,23 +148,6 @@ func checkPath(ref, p, what string) error {
 		return fmt.Errorf("image reference %q: %s path %q is not absolute", ref, what, p)
 	}
 	return nil
-}
-
-// isInsecure reports whether the registry host of ref is one of insecure.
-func isInsecure(ref string, insecure []string) bool {
-	if len(insecure) == 0 {
-		return false
-	}
-	host := ref
-	if i := strings.Index(host, "/"); i >= 0 {
-		host = host[:i]
-	}
-	for _, h := range insecure {
-		if h == host {
-			return true
-		}
-	}
-	return false
 }
 
 // Repository chooses the repository path of spec at the site registry: the

@@ -7,15 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
-	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
@@ -23,6 +18,7 @@ import (
 
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/internal/regular"
+	"github.com/bdebundle/bundle/internal/retry"
 )
 
 // store writes verified blobs into a layout's blobs/sha256 directory, each
@@ -107,20 +103,10 @@ func (s *store) fetch(ctx context.Context, j job, task progress.Task) error {
 			}
 		}
 	}
-	wait := s.opts.Backoff
-	for attempt := 0; ; attempt++ {
-		err := s.copy(j, j.open, task)
-		if err == nil || !j.retry || attempt >= s.opts.Retries || !transient(err) {
-			return err
-		}
-		slog.Debug("pull retry", "digest", j.digest.String(), "attempt", attempt+1, "wait", wait, "reason", err.Error())
-		select {
-		case <-time.After(wait):
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		wait *= 2
-	}
+	_, err := retry.Do(ctx, retry.Policy{Retries: s.opts.Retries, Backoff: s.opts.Backoff},
+		func(err error) bool { return j.retry && transient(err) },
+		"pull retry", func() error { return s.copy(j, j.open, task) }, "digest", j.digest.String())
+	return err
 }
 
 // ErrDigestMismatch is wrapped by errors about content that does not hash
@@ -165,20 +151,13 @@ func (s *store) copy(j job, open func() (io.ReadCloser, error), task progress.Ta
 	return nil
 }
 
-// transient reports whether err may go away when tried again.
+// transient reports whether a registry request that failed with err may
+// succeed when made again: an answer by its status, else a network
+// failure (retry.Status, retry.Transient).
 func transient(err error) bool {
 	var te *transport.Error
 	if errors.As(err, &te) {
-		switch te.StatusCode {
-		case http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
-			http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-			return true
-		}
-		return false
+		return retry.Status(te.StatusCode)
 	}
-	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
-		return true
-	}
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
+	return retry.Transient(err)
 }
