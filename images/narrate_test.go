@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bdebundle/bundle/images/internal/imagetest"
+	"github.com/bdebundle/bundle/images/registry"
 	"github.com/bdebundle/bundle/internal/testutil"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
@@ -19,16 +21,16 @@ import (
 // pull's retried blob each log a debug record with the attempt and the
 // error that caused it.
 func TestRetriesAreLogged(t *testing.T) {
-	src := startGGCR(t, nil)
+	src := imagetest.StartGGCR(t, nil)
 	fx := newFixture(t, src)
 	dir := filepath.Join(t.TempDir(), "images")
 	if _, err := Mirror(context.Background(), dir, fx.specs, Options{}); err != nil {
 		t.Fatal(err)
 	}
 	records := testutil.CaptureDebug(t)
-	uc := &uploadCounter{fail: map[int64]int{2: http.StatusServiceUnavailable}}
-	dst := startGGCR(t, func(h http.Handler) http.Handler { uc.h = h; return uc })
-	if _, err := PushStream(context.Background(), dirWalk(dir), dst, Options{Backoff: time.Millisecond}); err != nil {
+	uc := &imagetest.UploadCounter{Fail: map[int64]int{2: http.StatusServiceUnavailable}}
+	dst := imagetest.StartGGCR(t, func(h http.Handler) http.Handler { uc.H = h; return uc })
+	if _, err := registry.PushStream(context.Background(), imagetest.DirWalk(dir), dst, registry.PushOptions{Options: registry.Options{Backoff: time.Millisecond}}); err != nil {
 		t.Fatal(err)
 	}
 	got := records("push retry")
@@ -45,11 +47,11 @@ func TestRetriesAreLogged(t *testing.T) {
 	}
 	ld, _ := layer.Digest()
 	var cuts atomic.Int32
-	host := startGGCR(t, cutOnce(ld.String(), &cuts, 1))
-	img := platformImage(t, testPlatforms[0], []v1.Layer{layer}, 0, true)
-	pushImage(t, host+"/app:1", img)
+	host := imagetest.StartGGCR(t, cutOnce(ld.String(), &cuts, 1))
+	img := imagetest.PlatformImage(t, imagetest.TestPlatforms[0], []v1.Layer{layer}, 0, true)
+	imagetest.PushImage(t, host+"/app:1", img)
 	records = testutil.CaptureDebug(t)
-	if _, err := Mirror(context.Background(), filepath.Join(t.TempDir(), "images"), []Spec{{Name: "app", Ref: host + "/app:1"}}, Options{Retries: 2, Backoff: time.Millisecond}); err != nil {
+	if _, err := Mirror(context.Background(), filepath.Join(t.TempDir(), "images"), []Spec{{Name: "app", Ref: host + "/app:1"}}, Options{Options: registry.Options{Retries: 2, Backoff: time.Millisecond}}); err != nil {
 		t.Fatal(err)
 	}
 	got = records("pull retry")

@@ -1,4 +1,4 @@
-package images
+package layout
 
 import (
 	"context"
@@ -13,7 +13,6 @@ import (
 	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/bdebundle/bundle/internal/progress"
@@ -21,12 +20,26 @@ import (
 	"github.com/bdebundle/bundle/internal/retry"
 )
 
-// store writes verified blobs into a layout's blobs/sha256 directory, each
+// Blob is one blob to store.
+type Blob struct {
+	Digest v1.Hash
+	// Size is the blob's size (-1 = not known: only the digest is checked).
+	Size int64
+	// What names the blob in errors: manifest, index, config or layer.
+	What string
+	// Open opens the blob's content at its source.
+	Open func() (io.ReadCloser, error)
+	// Retriable says which failures of Open and of the copy are worth
+	// another try (nil = none): network sources' transient ones.
+	Retriable func(error) bool
+}
+
+// Store writes verified blobs into a layout's blobs/sha256 directory, each
 // digest once even when several images ask for it at the same time.
-type store struct {
+type Store struct {
 	dir     string
 	prevDir string // blobs/sha256 of the layout being replaced, or ""
-	opts    Options
+	policy  retry.Policy
 	sem     chan struct{}
 
 	mu    sync.Mutex
@@ -38,18 +51,25 @@ type call struct {
 	err  error
 }
 
-func newStore(dir string, opts Options) *store {
-	return &store{dir: dir, opts: opts, sem: make(chan struct{}, opts.Workers), calls: map[v1.Hash]*call{}}
+// NewStore stores blobs in blobDir (a layout's blobs/sha256), copying those
+// prevBlobDir holds ("" = none: the blobs/sha256 of the layout being
+// replaced) from there instead of their source, at most workers at a time,
+// retrying failures a Blob's Retriable accepts with policy.
+func NewStore(blobDir, prevBlobDir string, workers int, policy retry.Policy) *Store {
+	return &Store{dir: blobDir, prevDir: prevBlobDir, policy: policy, sem: make(chan struct{}, max(workers, 1)), calls: map[v1.Hash]*call{}}
 }
 
-// putAll stores jobs in parallel (bounded by Options.Workers across all
-// images), reporting bytes to task.
-func (s *store) putAll(ctx context.Context, jobs []job, task progress.Task) error {
+// Dir is the blobs/sha256 directory the store writes.
+func (s *Store) Dir() string { return s.dir }
+
+// PutAll stores blobs in parallel (bounded by the store's workers across
+// all calls), reporting bytes to task.
+func (s *Store) PutAll(ctx context.Context, jobs []Blob, task progress.Task) error {
 	g, gctx := errgroup.WithContext(ctx)
 	for _, j := range jobs {
 		g.Go(func() error {
 			if err := s.put(gctx, j, task); err != nil {
-				return fmt.Errorf("%s %s: %w", j.what, j.digest, err)
+				return fmt.Errorf("%s %s: %w", j.What, j.Digest, err)
 			}
 			return nil
 		})
@@ -57,15 +77,15 @@ func (s *store) putAll(ctx context.Context, jobs []job, task progress.Task) erro
 	return g.Wait()
 }
 
-func (s *store) put(ctx context.Context, j job, task progress.Task) error {
-	if j.digest.Algorithm != "sha256" {
-		return fmt.Errorf("unsupported digest algorithm %q", j.digest.Algorithm)
+func (s *Store) put(ctx context.Context, j Blob, task progress.Task) error {
+	if j.Digest.Algorithm != "sha256" {
+		return fmt.Errorf("unsupported digest algorithm %q", j.Digest.Algorithm)
 	}
 	s.mu.Lock()
-	c, ok := s.calls[j.digest]
+	c, ok := s.calls[j.Digest]
 	if !ok {
 		c = &call{done: make(chan struct{})}
-		s.calls[j.digest] = c
+		s.calls[j.Digest] = c
 	}
 	s.mu.Unlock()
 	if ok {
@@ -75,7 +95,7 @@ func (s *store) put(ctx context.Context, j job, task progress.Task) error {
 			return ctx.Err()
 		}
 		if c.err == nil {
-			task.Add(j.size)
+			task.Add(j.Size)
 		}
 		return c.err
 	}
@@ -93,19 +113,19 @@ func (s *store) put(ctx context.Context, j job, task progress.Task) error {
 
 // fetch copies one blob, from the previous layout when it has it, else from
 // the source, retrying transient failures with backoff.
-func (s *store) fetch(ctx context.Context, j job, task progress.Task) error {
+func (s *Store) fetch(ctx context.Context, j Blob, task progress.Task) error {
 	if s.prevDir != "" {
-		p := filepath.Join(s.prevDir, j.digest.Hex)
-		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Size() == j.size {
+		p := filepath.Join(s.prevDir, j.Digest.Hex)
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Size() == j.Size {
 			open := func() (io.ReadCloser, error) { return regular.Open(p) }
 			if err := s.copy(j, open, task); err == nil {
 				return nil
 			}
 		}
 	}
-	_, err := retry.Do(ctx, retry.Policy{Retries: s.opts.Retries, Backoff: s.opts.Backoff},
-		func(err error) bool { return j.retry && transient(err) },
-		"pull retry", func() error { return s.copy(j, j.open, task) }, "digest", j.digest.String())
+	_, err := retry.Do(ctx, s.policy,
+		func(err error) bool { return j.Retriable != nil && j.Retriable(err) },
+		"pull retry", func() error { return s.copy(j, j.Open, task) }, "digest", j.Digest.String())
 	return err
 }
 
@@ -113,7 +133,7 @@ func (s *store) fetch(ctx context.Context, j job, task progress.Task) error {
 // to the digest it was asked for.
 var ErrDigestMismatch = errors.New("digest mismatch")
 
-func (s *store) copy(j job, open func() (io.ReadCloser, error), task progress.Task) error {
+func (s *Store) copy(j Blob, open func() (io.ReadCloser, error), task progress.Task) error {
 	rc, err := open()
 	if err != nil {
 		return err
@@ -136,28 +156,17 @@ func (s *store) copy(j job, open func() (io.ReadCloser, error), task progress.Ta
 		}
 		return err
 	}
-	if j.size >= 0 && n != j.size {
-		return fmt.Errorf("%w: got %d bytes, want %d", ErrDigestMismatch, n, j.size)
+	if j.Size >= 0 && n != j.Size {
+		return fmt.Errorf("%w: got %d bytes, want %d", ErrDigestMismatch, n, j.Size)
 	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != j.digest.Hex {
+	if got := hex.EncodeToString(h.Sum(nil)); got != j.Digest.Hex {
 		return fmt.Errorf("%w: content hashes to sha256:%s", ErrDigestMismatch, got)
 	}
 	if err := os.Chmod(f.Name(), 0o644); err != nil {
 		return err
 	}
-	if err := os.Rename(f.Name(), filepath.Join(s.dir, j.digest.Hex)); err != nil {
+	if err := os.Rename(f.Name(), filepath.Join(s.dir, j.Digest.Hex)); err != nil {
 		return fmt.Errorf("storing blob: %w", err)
 	}
 	return nil
-}
-
-// transient reports whether a registry request that failed with err may
-// succeed when made again: an answer by its status, else a network
-// failure (retry.Status, retry.Transient).
-func transient(err error) bool {
-	var te *transport.Error
-	if errors.As(err, &te) {
-		return retry.Status(te.StatusCode)
-	}
-	return retry.Transient(err)
 }
