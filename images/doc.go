@@ -12,6 +12,7 @@
 // and the hard caps. Files by job: mirror.go (the layout being built),
 // open.go (opening a source), platforms.go, convert.go, collect.go (an
 // artifact's blobs), previous.go (the layout being replaced as a cache),
-// resolve.go, bounded.go and tarcheck.go (the caps on what is read), lock.go
-// (the lock file). It never prints.
+// resolve.go, lock.go (pinning specs to digests; the lock file itself is
+// internal/lockfile), bounded.go and tarcheck.go (the caps on what is
+// read). It never prints.
 package images

@@ -31,7 +31,7 @@ func WriteDockerArchive(ctx context.Context, w io.Writer, layoutDir, name, diges
 }
 
 // dockerLayoutImage finds the image the archive is written from, reading
-// the layout through the bounded loader (layoutread.go).
+// the layout through the bounded loader (layout.LoadDir).
 func dockerLayoutImage(layoutDir, name, digest, platform string) (v1.Image, error) {
 	osName, arch, ok := strings.Cut(platform, "/")
 	if !ok {

@@ -93,7 +93,7 @@ func open(ctx context.Context, src Source, opts Options) (artifact, v1.Hash, err
 
 // openLayout opens the image of the layout at dir named tag (or its only
 // one). index.json and every manifest and index are read bounded and
-// checked against their digests before anything is used (loadDirGraph).
+// checked against their digests before anything is used (layout.LoadDir).
 func openLayout(dir, tag string) (artifact, v1.Hash, error) {
 	g, err := layout.LoadDir(dir)
 	if err != nil {

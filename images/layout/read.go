@@ -68,7 +68,7 @@ func readLayoutBlob(blobDir string, d v1.Descriptor, limit int64) ([]byte, error
 // layoutImage is an image of a layout read through the graph: its
 // manifest was read bounded and checked against its digest; its config is
 // read the same way; its layers are opened as files, bounded by their
-// descriptors (the store and verifyBlob check their digests).
+// descriptors (the Store, and the sources' verifyBlob, check their digests).
 type layoutImage struct {
 	blobDir string
 	desc    v1.Descriptor

@@ -69,7 +69,7 @@ func Push(ctx context.Context, layoutDir, registry string, opts PushOptions) ([]
 // bundle archive) without extracting it. The stream is read once for the
 // manifests and, when the registry lacks blobs, once more to upload them in
 // the stream's order; a blob whose upload fails is read again in a further
-// pass, up to Options.Retries times.
+// pass, up to Options.Retries times (retry.Do).
 func PushStream(ctx context.Context, walk layout.WalkFunc, registry string, opts PushOptions) ([]Pushed, error) {
 	opts = opts.withDefaults()
 	g, err := layout.LoadStream(ctx, walk)
