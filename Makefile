@@ -40,7 +40,7 @@ conformance:
 # Fuzz targets run briefly (their seed corpora run in every go test).
 FUZZTIME ?= 20s
 fuzz:
-	$(GO) test ./images -run '^$$' -fuzz '^FuzzLayout$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./images/layout -run '^$$' -fuzz '^FuzzLayout$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./repo -run '^$$' -fuzz '^FuzzRPMHeaderAgainstRpmkeys$$' -fuzztime 8s -fuzzminimizetime 5s
 	$(GO) test ./images/ovf -run '^$$' -fuzz '^FuzzVMDKGrainTables$$' -fuzztime 8s -fuzzminimizetime 5s
 

@@ -17,11 +17,14 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
+	ggcrlayout "github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/bdebundle/bundle/images/internal/imagetest"
+	"github.com/bdebundle/bundle/images/layout"
+	"github.com/bdebundle/bundle/images/registry"
 	"github.com/bdebundle/bundle/internal/demoinputs"
 )
 
@@ -78,7 +81,7 @@ func TestParseSource(t *testing.T) {
 	if got := Repository(Spec{Name: "My App", Ref: "docker-archive:/x.tar"}); got != "my-app" {
 		t.Errorf("Repository of a local source = %q", got)
 	}
-	if got := SiteRef("reg:5000", "library/nginx", "sha256:ab"); got != "reg:5000/library/nginx@sha256:ab" {
+	if got := registry.SiteRef("reg:5000", "library/nginx", "sha256:ab"); got != "reg:5000/library/nginx@sha256:ab" {
 		t.Errorf("SiteRef = %q", got)
 	}
 }
@@ -115,13 +118,13 @@ func TestMirrorBadInputs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	host := startGGCR(t, tamper(ld.String()))
-	img := platformImage(t, testPlatforms[0], []v1.Layer{layer}, 1, false)
-	pushImage(t, host+"/tampered:1", img)
-	good := platformImage(t, testPlatforms[0], nil, 1, false)
-	pushImage(t, host+"/good:1", good)
-	goodD := digestOf(t, good)
-	pushMultiIndex(t, host+"/multi:1", nil)
+	host := imagetest.StartGGCR(t, tamper(ld.String()))
+	img := imagetest.PlatformImage(t, imagetest.TestPlatforms[0], []v1.Layer{layer}, 1, false)
+	imagetest.PushImage(t, host+"/tampered:1", img)
+	good := imagetest.PlatformImage(t, imagetest.TestPlatforms[0], nil, 1, false)
+	imagetest.PushImage(t, host+"/good:1", good)
+	goodD := imagetest.DigestOf(t, good)
+	imagetest.PushMultiIndex(t, host+"/multi:1", nil)
 
 	down := httptest.NewServer(http.NotFoundHandler())
 	downHost := strings.TrimPrefix(down.URL, "http://")
@@ -129,7 +132,7 @@ func TestMirrorBadInputs(t *testing.T) {
 
 	src := t.TempDir()
 	archive := filepath.Join(src, "nginx.tar")
-	if err := demoinputs.NginxImage(archive, testEpoch); err != nil {
+	if err := demoinputs.NginxImage(archive, imagetest.Epoch); err != nil {
 		t.Fatal(err)
 	}
 	data, err := os.ReadFile(archive)
@@ -162,11 +165,11 @@ func TestMirrorBadInputs(t *testing.T) {
 		t.Fatal(err)
 	}
 	goodLayout := filepath.Join(src, "layout")
-	lp, err := layout.Write(goodLayout, empty.Index)
+	lp, err := ggcrlayout.Write(goodLayout, empty.Index)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := lp.AppendImage(nginxImg, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": "web"})); err != nil {
+	if err := lp.AppendImage(nginxImg, ggcrlayout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": "web"})); err != nil {
 		t.Fatal(err)
 	}
 	badIndex := filepath.Join(src, "badindex")
@@ -209,13 +212,13 @@ func TestMirrorBadInputs(t *testing.T) {
 		{name: "unknown image", specs: []Spec{{Name: "x", Ref: host + "/nope:1"}}, want: []string{`image "x"`, "nope:1", "NAME_UNKNOWN"}},
 		{name: "unknown tag", specs: []Spec{{Name: "x", Ref: host + "/good:2"}}, want: []string{`image "x"`, "good:2", "MANIFEST_UNKNOWN"}},
 		{name: "registry down", specs: []Spec{{Name: "x", Ref: downHost + "/app:1"}}, want: []string{`image "x"`, "connection refused"}},
-		{name: "tampered blob", specs: []Spec{{Name: "good", Ref: host + "/good:1"}, {Name: "t", Ref: host + "/tampered:1"}}, want: []string{`image "t"`, ld.String()}, wantIs: ErrDigestMismatch},
+		{name: "tampered blob", specs: []Spec{{Name: "good", Ref: host + "/good:1"}, {Name: "t", Ref: host + "/tampered:1"}}, want: []string{`image "t"`, ld.String()}, wantIs: layout.ErrDigestMismatch},
 		{name: "truncated archive", specs: []Spec{{Name: "n", Ref: "docker-archive:" + truncated}}, want: []string{truncated, "not a complete tar file", "truncated"}},
 		{name: "missing archive", specs: []Spec{{Name: "n", Ref: "docker-archive:" + filepath.Join(src, "none.tar")}}, want: []string{"none.tar", "no such file"}},
 		{name: "archive of noise", specs: []Spec{{Name: "n", Ref: "docker-archive:" + noise}}, want: []string{noise}},
 		{name: "archive without manifest.json", specs: []Spec{{Name: "n", Ref: "docker-archive:" + noManifest}}, want: []string{noManifest, "manifest.json"}},
 		{name: "layout with a garbage index.json", specs: []Spec{{Name: "n", Ref: "oci-layout:" + badIndex + ":web"}}, want: []string{badIndex, "index.json"}},
-		{name: "layout with a corrupt blob", specs: []Spec{{Name: "n", Ref: "oci-layout:" + badBlob + ":web"}}, want: []string{`image "n"`, ld0.Hex}, wantIs: ErrDigestMismatch},
+		{name: "layout with a corrupt blob", specs: []Spec{{Name: "n", Ref: "oci-layout:" + badBlob + ":web"}}, want: []string{`image "n"`, ld0.Hex}, wantIs: layout.ErrDigestMismatch},
 		{name: "layout without tag", specs: []Spec{{Name: "n", Ref: "oci-layout:" + src + ":web"}}, want: []string{src, "oci-layout"}},
 		{name: "platform not in index", specs: []Spec{{Name: "m", Ref: host + "/multi:1", Platforms: []string{"linux/ppc64le"}}}, want: []string{"linux/ppc64le", "not in the index", "linux/arm64/v8"}},
 		{name: "platform of single image", specs: []Spec{{Name: "g", Ref: host + "/good:1", Platforms: []string{"linux/arm64"}}}, want: []string{"linux/arm64", "single-platform image for linux/amd64"}},
@@ -246,7 +249,7 @@ func TestMirrorBadInputs(t *testing.T) {
 			if tt.wantIs != nil && !errors.Is(err, tt.wantIs) {
 				t.Errorf("error %v is not %v", err, tt.wantIs)
 			}
-			dirEmpty(t, parent)
+			imagetest.DirEmpty(t, parent)
 		})
 	}
 
@@ -273,57 +276,6 @@ func TestMirrorBadInputs(t *testing.T) {
 	}
 	if res[0].SourceDigest != goodD {
 		t.Errorf("source digest %s, want %s", res[0].SourceDigest, goodD)
-	}
-}
-
-func TestVerifyLayoutFindsProblems(t *testing.T) {
-	host := startGGCR(t, nil)
-	img := platformImage(t, testPlatforms[0], nil, 2, true)
-	pushImage(t, host+"/app:1", img)
-	dir := filepath.Join(t.TempDir(), "images")
-	ctx := context.Background()
-	if _, err := Mirror(ctx, dir, []Spec{{Name: "app", Ref: host + "/app:1"}}, Options{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := VerifyLayout(ctx, dir); err != nil {
-		t.Fatal(err)
-	}
-	m, err := img.Manifest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	blob := func(h v1.Hash) string { return filepath.Join(dir, "blobs", "sha256", h.Hex) }
-	// Corrupt one layer, remove the other, and leave a stray file.
-	if err := os.WriteFile(blob(m.Layers[0].Digest), []byte("garbage"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Remove(blob(m.Layers[1].Digest)); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "blobs", "sha256", "notahash"), nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	err = VerifyLayout(ctx, dir)
-	var le *LayoutError
-	if !errors.As(err, &le) {
-		t.Fatalf("error %v is not a LayoutError", err)
-	}
-	msg := err.Error()
-	for _, want := range []string{
-		"blobs/sha256/" + m.Layers[0].Digest.Hex + ": content hashes to",
-		"layer " + m.Layers[0].Digest.String() + " is 7 bytes",
-		"layer " + m.Layers[1].Digest.String() + " is missing",
-		"notahash: file name is not a sha256 digest",
-	} {
-		if !strings.Contains(msg, want) {
-			t.Errorf("error lacks %q:\n%s", want, msg)
-		}
-	}
-	if len(le.Problems) != 4 {
-		t.Errorf("%d problems, want 4:\n%s", len(le.Problems), msg)
-	}
-	if err := VerifyLayout(ctx, t.TempDir()); err == nil || !strings.Contains(err.Error(), "index.json") {
-		t.Errorf("empty dir: %v", err)
 	}
 }
 
@@ -368,12 +320,12 @@ func TestMirrorRetriesBrokenTransfer(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var cuts atomic.Int32
-			host := startGGCR(t, cutOnce(ld.String(), &cuts, tt.cuts))
-			img := platformImage(t, testPlatforms[0], []v1.Layer{layer}, 0, true)
-			pushImage(t, host+"/app:1", img)
+			host := imagetest.StartGGCR(t, cutOnce(ld.String(), &cuts, tt.cuts))
+			img := imagetest.PlatformImage(t, imagetest.TestPlatforms[0], []v1.Layer{layer}, 0, true)
+			imagetest.PushImage(t, host+"/app:1", img)
 			parent := t.TempDir()
 			dir := filepath.Join(parent, "images")
-			res, err := Mirror(context.Background(), dir, []Spec{{Name: "app", Ref: host + "/app:1"}}, Options{Retries: tt.retries, Backoff: time.Millisecond})
+			res, err := Mirror(context.Background(), dir, []Spec{{Name: "app", Ref: host + "/app:1"}}, Options{Options: registry.Options{Retries: tt.retries, Backoff: time.Millisecond}})
 			if tt.wantErr {
 				if err == nil {
 					t.Fatal("no error")
@@ -381,16 +333,16 @@ func TestMirrorRetriesBrokenTransfer(t *testing.T) {
 				if !strings.Contains(err.Error(), ld.String()) {
 					t.Errorf("error %q does not name the layer", err)
 				}
-				dirEmpty(t, parent)
+				imagetest.DirEmpty(t, parent)
 				return
 			}
 			if err != nil {
 				t.Fatal(err)
 			}
-			if cuts.Load() != 1 || res[0].Digest != digestOf(t, img) {
+			if cuts.Load() != 1 || res[0].Digest != imagetest.DigestOf(t, img) {
 				t.Errorf("cuts %d, digest %s", cuts.Load(), res[0].Digest)
 			}
-			if err := VerifyLayout(context.Background(), dir); err != nil {
+			if err := layout.Verify(context.Background(), dir); err != nil {
 				t.Fatal(err)
 			}
 		})

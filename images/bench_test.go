@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bdebundle/bundle/images/internal/imagetest"
+	"github.com/bdebundle/bundle/images/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -32,9 +34,9 @@ func pushSharedImages(b *testing.B, host string, n, baseLayers int) []Spec {
 	}
 	var specs []Spec
 	for i := range n {
-		img := platformImage(b, testPlatforms[0], base, 1, true)
+		img := imagetest.PlatformImage(b, imagetest.TestPlatforms[0], base, 1, true)
 		r := fmt.Sprintf("%s/bench/app%d:1", host, i)
-		pushImage(b, r, img)
+		imagetest.PushImage(b, r, img)
 		specs = append(specs, Spec{Name: fmt.Sprintf("app%d", i), Ref: r})
 	}
 	return specs
@@ -47,8 +49,8 @@ func pushSharedImages(b *testing.B, host string, n, baseLayers int) []Spec {
 // unique blob sizes (1.0 = each blob fetched once).
 func BenchmarkMirrorSharedLayers(b *testing.B) {
 	const n, baseLayers = 8, 3
-	counter := &countingHandler{}
-	host := startGGCR(b, func(h http.Handler) http.Handler { counter.h = h; return counter })
+	counter := &imagetest.CountingHandler{}
+	host := imagetest.StartGGCR(b, func(h http.Handler) http.Handler { counter.H = h; return counter })
 	specs := pushSharedImages(b, host, n, baseLayers)
 	ctx := context.Background()
 
@@ -56,23 +58,23 @@ func BenchmarkMirrorSharedLayers(b *testing.B) {
 	var oursBytes, refBytes, unique int64
 	for range b.N {
 		dir := filepath.Join(b.TempDir(), "images")
-		counter.n.Store(0)
+		counter.N.Store(0)
 		start := time.Now()
 		if _, err := Mirror(ctx, dir, specs, Options{}); err != nil {
 			b.Fatal(err)
 		}
 		ours += time.Since(start)
-		oursBytes += counter.n.Load()
+		oursBytes += counter.N.Load()
 		unique += blobBytes(b, dir)
 
 		sdir := filepath.Join(b.TempDir(), "skopeo")
-		counter.n.Store(0)
+		counter.N.Store(0)
 		start = time.Now()
 		for _, s := range specs {
-			skopeo(b, "copy", "--src-tls-verify=false", "docker://"+s.Ref, "oci:"+sdir+":"+s.Name)
+			imagetest.Skopeo(b, "copy", "--src-tls-verify=false", "docker://"+s.Ref, "oci:"+sdir+":"+s.Name)
 		}
 		ref += time.Since(start)
-		refBytes += counter.n.Load()
+		refBytes += counter.N.Load()
 	}
 	b.ReportMetric(float64(oursBytes)/float64(unique), "fetched/unique")
 	b.ReportMetric(float64(refBytes)/float64(unique), "skopeo-fetched/unique")
@@ -124,13 +126,13 @@ func (c *countedBody) Read(p []byte) (int, error) {
 
 // BenchmarkPushSharedLayers pushes a layout of N images in N repositories
 // that share their base layers to a fresh in-process registry: from the
-// directory (Push), as a stream (PushStream), and with skopeo copying each
+// directory (registry.Push), as a stream (registry.PushStream), and with skopeo copying each
 // image from the layout as the reference. sent/unique is the blob bytes
 // sent divided by the sum of the unique blob sizes (1.0 = each blob sent
 // once; shared blobs are mounted into the other repositories).
 func BenchmarkPushSharedLayers(b *testing.B) {
 	const n, baseLayers = 8, 3
-	src := startGGCR(b, nil)
+	src := imagetest.StartGGCR(b, nil)
 	specs := pushSharedImages(b, src, n, baseLayers)
 	ctx := context.Background()
 	dir := filepath.Join(b.TempDir(), "images")
@@ -142,12 +144,12 @@ func BenchmarkPushSharedLayers(b *testing.B) {
 	var bDir, bStream, bSkopeo int64
 	fresh := func() (string, *uploadBytes) {
 		u := &uploadBytes{}
-		return startGGCR(b, func(h http.Handler) http.Handler { u.h = h; return u }), u
+		return imagetest.StartGGCR(b, func(h http.Handler) http.Handler { u.h = h; return u }), u
 	}
 	for range b.N {
 		host, u := fresh()
 		start := time.Now()
-		if _, err := Push(ctx, dir, host, Options{}); err != nil {
+		if _, err := registry.Push(ctx, dir, host, registry.PushOptions{}); err != nil {
 			b.Fatal(err)
 		}
 		tDir += time.Since(start)
@@ -155,7 +157,7 @@ func BenchmarkPushSharedLayers(b *testing.B) {
 
 		host, u = fresh()
 		start = time.Now()
-		if _, err := PushStream(ctx, dirWalk(dir), host, Options{}); err != nil {
+		if _, err := registry.PushStream(ctx, imagetest.DirWalk(dir), host, registry.PushOptions{}); err != nil {
 			b.Fatal(err)
 		}
 		tStream += time.Since(start)
@@ -164,7 +166,7 @@ func BenchmarkPushSharedLayers(b *testing.B) {
 		host, u = fresh()
 		start = time.Now()
 		for _, s := range specs {
-			skopeo(b, "copy", "--dest-tls-verify=false", "oci:"+dir+":"+s.Name, "docker://"+host+"/bench/"+s.Name+":1")
+			imagetest.Skopeo(b, "copy", "--dest-tls-verify=false", "oci:"+dir+":"+s.Name, "docker://"+host+"/bench/"+s.Name+":1")
 		}
 		tSkopeo += time.Since(start)
 		bSkopeo += u.n.Load()

@@ -9,28 +9,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
-// MediaTypes says how Mirror stores manifests.
-type MediaTypes string
-
-const (
-	// Preserve stores manifests and indexes byte for byte as the source
-	// serves them, so digests at the site registry equal the upstream ones.
-	Preserve MediaTypes = "preserve"
-	// OCI rewrites Docker media types (schema 2 manifests, manifest lists,
-	// their configs and layers) to the OCI equivalents; blobs keep their
-	// bytes, the manifests and so their digests change. Readers of OCI
-	// layouts that accept only OCI media types (skopeo's oci: transport)
-	// need this.
-	OCI MediaTypes = "oci"
-)
-
-func (m MediaTypes) check() error {
-	if m != Preserve && m != OCI {
-		return fmt.Errorf("unknown media type mode %q: want %q or %q", string(m), Preserve, OCI)
-	}
-	return nil
-}
-
 var ociFor = map[types.MediaType]types.MediaType{
 	types.DockerManifestSchema2:   types.OCIManifestSchema1,
 	types.DockerManifestList:      types.OCIImageIndex,

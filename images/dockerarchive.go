@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 
 	"github.com/bdebundle/bundle/images/dockersave"
+	"github.com/bdebundle/bundle/images/layout"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
@@ -31,21 +31,21 @@ func WriteDockerArchive(ctx context.Context, w io.Writer, layoutDir, name, diges
 }
 
 // dockerLayoutImage finds the image the archive is written from, reading
-// the layout through the bounded loader (layoutread.go).
+// the layout through the bounded loader (layout.LoadDir).
 func dockerLayoutImage(layoutDir, name, digest, platform string) (v1.Image, error) {
 	osName, arch, ok := strings.Cut(platform, "/")
 	if !ok {
 		return nil, fmt.Errorf("platform %q is not os/arch", platform)
 	}
 	arch, variant, _ := strings.Cut(arch, "/")
-	g, err := loadDirGraph(layoutDir)
+	g, err := layout.LoadDir(layoutDir)
 	if err != nil {
 		return nil, err
 	}
 	var entry *v1.Descriptor
-	for i, d := range g.entries {
-		if d.Annotations[AnnotationName] == name {
-			entry = &g.entries[i]
+	for i, d := range g.Entries {
+		if d.Annotations[layout.AnnotationName] == name {
+			entry = &g.Entries[i]
 		}
 	}
 	if entry == nil {
@@ -54,7 +54,7 @@ func dockerLayoutImage(layoutDir, name, digest, platform string) (v1.Image, erro
 	if entry.Digest.String() != digest {
 		return nil, fmt.Errorf("image %q: the layout holds %s, but the apps name %s", name, entry.Digest, digest)
 	}
-	a, err := g.artifactOf(filepath.Join(layoutDir, "blobs", "sha256"), *entry)
+	a, err := openEntry(g, *entry)
 	if err != nil {
 		return nil, fmt.Errorf("image %q: %w", name, err)
 	}

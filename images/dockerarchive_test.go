@@ -8,9 +8,10 @@ import (
 	"time"
 
 	"github.com/bdebundle/bundle/images/dockersave"
+	"github.com/bdebundle/bundle/images/layout"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
+	ggcrlayout "github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 )
@@ -39,7 +40,7 @@ func archPlatformImage(t *testing.T, os, arch string) v1.Image {
 // name, a platform the entry lacks.
 func TestWriteDockerArchive(t *testing.T) {
 	dir := t.TempDir()
-	p, err := layout.Write(dir, empty.Index)
+	p, err := ggcrlayout.Write(dir, empty.Index)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,10 +48,10 @@ func TestWriteDockerArchive(t *testing.T) {
 	idx := mutate.AppendManifests(empty.Index,
 		mutate.IndexAddendum{Add: arm, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "arm64"}}},
 		mutate.IndexAddendum{Add: amd, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}})
-	if err := p.AppendIndex(idx, layout.WithAnnotations(map[string]string{AnnotationName: "multi"})); err != nil {
+	if err := p.AppendIndex(idx, ggcrlayout.WithAnnotations(map[string]string{layout.AnnotationName: "multi"})); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.AppendImage(arm, layout.WithAnnotations(map[string]string{AnnotationName: "armonly"})); err != nil {
+	if err := p.AppendImage(arm, ggcrlayout.WithAnnotations(map[string]string{layout.AnnotationName: "armonly"})); err != nil {
 		t.Fatal(err)
 	}
 	idxDigest, _ := idx.Digest()

@@ -6,10 +6,13 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/bdebundle/bundle/images/internal/imagetest"
+	"github.com/bdebundle/bundle/images/layout"
 )
 
 func TestLockAndOffline(t *testing.T) {
-	host := startGGCR(t, nil)
+	host := imagetest.StartGGCR(t, nil)
 	fx := newFixture(t, host)
 	ctx := context.Background()
 	specs := make([]Spec, len(fx.specs))
@@ -20,8 +23,8 @@ func TestLockAndOffline(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, l := range locks {
-		if l.Digest != fx.wantSrc[l.Name] {
-			t.Errorf("%s: locked %s, want %s", l.Name, l.Digest, fx.wantSrc[l.Name])
+		if l.Digest != fx.WantSrc[l.Name] {
+			t.Errorf("%s: locked %s, want %s", l.Name, l.Digest, fx.WantSrc[l.Name])
 		}
 	}
 
@@ -32,7 +35,7 @@ func TestLockAndOffline(t *testing.T) {
 		t.Errorf("pinned entry: %v %v", kept, err)
 	}
 	updated, err := Lock(ctx, stale, Options{UpdateLock: true})
-	if err != nil || updated[0].Digest != fx.want["app"] {
+	if err != nil || updated[0].Digest != fx.Want["app"] {
 		t.Errorf("updated entry: %v %v", updated, err)
 	}
 	if _, err := Lock(ctx, []Spec{{Name: "app", Ref: host + "/library/app:1.0"}}, Options{Offline: true}); err == nil || !strings.Contains(err.Error(), "network is off") {
@@ -74,7 +77,7 @@ func TestLockAndOffline(t *testing.T) {
 	if _, err := Mirror(ctx, dir, specs, Options{Offline: true}); err == nil || !strings.Contains(err.Error(), "network is off") {
 		t.Errorf("offline mirror of an unknown digest: %v", err)
 	}
-	if err := VerifyLayout(ctx, dir); err != nil {
+	if err := layout.Verify(ctx, dir); err != nil {
 		t.Errorf("layout damaged by the refused mirrors: %v", err)
 	}
 }

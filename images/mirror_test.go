@@ -14,104 +14,31 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
-	"github.com/bdebundle/bundle/internal/demoinputs"
+	"github.com/bdebundle/bundle/images/internal/imagetest"
+	"github.com/bdebundle/bundle/images/layout"
+	"github.com/bdebundle/bundle/images/registry"
 	"github.com/bdebundle/bundle/internal/progress"
 )
 
-const testEpoch = 1426032000
-
-// fixture is a source registry plus local sources, and the digests the
-// mirrored images must have.
+// fixture is imagetest's fixture with its specs as Mirror takes them.
 type fixture struct {
-	host      string
-	specs     []Spec
-	want      map[string]string // name → digest in the layout
-	wantSrc   map[string]string // name → digest the ref resolves to
-	indexes   map[string]bool   // names stored as an index
-	docker    map[string]bool   // names whose source has Docker media types
-	platforms map[string][]string
+	imagetest.Fixture
+	specs []Spec
 }
 
 func newFixture(t testing.TB, host string) fixture {
 	t.Helper()
-	base, err := random.Layer(4096, types.OCILayer)
-	if err != nil {
-		t.Fatal(err)
+	f := imagetest.NewFixture(t, host)
+	fx := fixture{Fixture: f}
+	for _, s := range f.Specs {
+		fx.specs = append(fx.specs, Spec{Name: s.Name, Ref: s.Ref, Platforms: s.Platforms, Digest: s.Digest})
 	}
-	app := platformImage(t, testPlatforms[0], []v1.Layer{base}, 2, false)
-	pushImage(t, host+"/library/app:1.0", app)
-	idx := pushMultiIndex(t, host+"/multi:1", []v1.Layer{base})
-	im, err := idx.IndexManifest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	arm := im.Manifests[1].Digest.String()
-
-	dir := t.TempDir()
-	archive := filepath.Join(dir, "nginx.tar")
-	if err := demoinputs.NginxImage(archive, testEpoch); err != nil {
-		t.Fatal(err)
-	}
-	nginx, err := tarball.ImageFromPath(archive, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lay := filepath.Join(dir, "layout")
-	lp, err := layout.Write(lay, empty.Index)
-	if err != nil {
-		t.Fatal(err)
-	}
-	web := platformImage(t, testPlatforms[0], []v1.Layer{base}, 1, true)
-	if err := lp.AppendImage(web, layout.WithAnnotations(map[string]string{AnnotationRefName: "web"})); err != nil {
-		t.Fatal(err)
-	}
-	if err := lp.AppendImage(app, layout.WithAnnotations(map[string]string{AnnotationRefName: "other"})); err != nil {
-		t.Fatal(err)
-	}
-
-	appD, idxD, nginxD, webD := digestOf(t, app), digestOf(t, idx), digestOf(t, nginx), digestOf(t, web)
-	two, err := selectPlatforms(artifact{idx: idx}, []string{"linux/amd64", "linux/s390x"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	twoD := digestOf(t, two.idx)
-	return fixture{
-		host: host,
-		specs: []Spec{
-			{Name: "app", Ref: host + "/library/app:1.0"},
-			{Name: "app-pinned", Ref: host + "/library/app@" + appD, Digest: appD},
-			{Name: "multi", Ref: host + "/multi:1"},
-			{Name: "multi-arm64", Ref: host + "/multi:1", Platforms: []string{"linux/arm64"}},
-			{Name: "multi-two", Ref: host + "/multi:1", Platforms: []string{"linux/amd64", "linux/s390x"}},
-			{Name: "nginx", Ref: "docker-archive:" + archive},
-			{Name: "web", Ref: "oci-layout:" + lay + ":web"},
-		},
-		want: map[string]string{
-			"app": appD, "app-pinned": appD, "multi": idxD, "multi-arm64": arm,
-			"multi-two": twoD, "nginx": nginxD, "web": webD,
-		},
-		wantSrc: map[string]string{
-			"app": appD, "app-pinned": appD, "multi": idxD, "multi-arm64": idxD,
-			"multi-two": idxD, "nginx": nginxD, "web": webD,
-		},
-		indexes: map[string]bool{"multi": true, "multi-two": true},
-		docker:  map[string]bool{"app": true, "app-pinned": true, "nginx": true},
-		platforms: map[string][]string{
-			"app": {"linux/amd64"}, "app-pinned": {"linux/amd64"},
-			"multi":       {"linux/amd64", "linux/arm64/v8", "linux/s390x"},
-			"multi-arm64": {"linux/arm64/v8"}, "multi-two": {"linux/amd64", "linux/s390x"},
-			"nginx": {"linux/amd64"}, "web": {"linux/amd64"},
-		},
-	}
+	return fx
 }
 
 // recorder is a progress.Reporter that remembers task names and bytes.
@@ -129,24 +56,24 @@ func (r *recorder) Start(name string, total int64) progress.Task {
 }
 
 func TestMirrorRegistries(t *testing.T) {
-	for _, rk := range registryKinds {
-		t.Run(rk.name, func(t *testing.T) {
-			host := rk.start(t)
+	for _, rk := range imagetest.RegistryKinds {
+		t.Run(rk.Name, func(t *testing.T) {
+			host := rk.Start(t)
 			fx := newFixture(t, host)
 			ctx := context.Background()
 
 			// Preserve: every digest is the upstream one.
 			dir := filepath.Join(t.TempDir(), "images")
-			res := mirrorAndCheck(t, fx, dir, Preserve)
+			res := mirrorAndCheck(t, fx, dir, layout.Preserve)
 			for _, r := range res {
-				if r.Digest != fx.want[r.Name] {
-					t.Errorf("%s: digest %s, want %s", r.Name, r.Digest, fx.want[r.Name])
+				if r.Digest != fx.Want[r.Name] {
+					t.Errorf("%s: digest %s, want %s", r.Name, r.Digest, fx.Want[r.Name])
 				}
 			}
 			// skopeo's oci: transport reads only OCI media types.
 			var ociOnly []Result
 			for _, r := range res {
-				if !fx.docker[r.Name] {
+				if !fx.Docker[r.Name] {
 					ociOnly = append(ociOnly, r)
 				}
 			}
@@ -156,13 +83,13 @@ func TestMirrorRegistries(t *testing.T) {
 			// OCI: Docker media types rewritten, OCI sources untouched, and
 			// skopeo reads every entry.
 			odir := filepath.Join(t.TempDir(), "images")
-			ores := mirrorAndCheck(t, fx, odir, OCI)
+			ores := mirrorAndCheck(t, fx, odir, layout.OCI)
 			for _, r := range ores {
 				switch {
-				case fx.docker[r.Name] && (r.Digest == fx.want[r.Name] || r.MediaType != string(types.OCIManifestSchema1)):
+				case fx.Docker[r.Name] && (r.Digest == fx.Want[r.Name] || r.MediaType != string(types.OCIManifestSchema1)):
 					t.Errorf("%s: not converted: %s %s", r.Name, r.MediaType, r.Digest)
-				case !fx.docker[r.Name] && r.Digest != fx.want[r.Name]:
-					t.Errorf("%s: OCI source changed: %s, want %s", r.Name, r.Digest, fx.want[r.Name])
+				case !fx.Docker[r.Name] && r.Digest != fx.Want[r.Name]:
+					t.Errorf("%s: OCI source changed: %s, want %s", r.Name, r.Digest, fx.Want[r.Name])
 				}
 			}
 			checkSkopeo(t, fx, odir, ores, "oci")
@@ -171,7 +98,7 @@ func TestMirrorRegistries(t *testing.T) {
 	}
 }
 
-func mirrorAndCheck(t *testing.T, fx fixture, dir string, mt MediaTypes) []Result {
+func mirrorAndCheck(t *testing.T, fx fixture, dir string, mt layout.MediaTypes) []Result {
 	t.Helper()
 	ctx := context.Background()
 	rec := &recorder{tasks: map[string]*progress.Counter{}}
@@ -186,14 +113,14 @@ func mirrorAndCheck(t *testing.T, fx fixture, dir string, mt MediaTypes) []Resul
 		if r.Name != fx.specs[i].Name {
 			t.Errorf("result %d is %q, want %q", i, r.Name, fx.specs[i].Name)
 		}
-		if r.SourceDigest != fx.wantSrc[r.Name] {
-			t.Errorf("%s: source digest %s, want %s", r.Name, r.SourceDigest, fx.wantSrc[r.Name])
+		if r.SourceDigest != fx.WantSrc[r.Name] {
+			t.Errorf("%s: source digest %s, want %s", r.Name, r.SourceDigest, fx.WantSrc[r.Name])
 		}
-		if isIdx := types.MediaType(r.MediaType).IsIndex(); isIdx != fx.indexes[r.Name] {
+		if isIdx := types.MediaType(r.MediaType).IsIndex(); isIdx != fx.Indexes[r.Name] {
 			t.Errorf("%s: media type %s", r.Name, r.MediaType)
 		}
-		if !slices.Equal(r.Platforms, fx.platforms[r.Name]) {
-			t.Errorf("%s: platforms %q, want %q", r.Name, r.Platforms, fx.platforms[r.Name])
+		if !slices.Equal(r.Platforms, fx.Platforms[r.Name]) {
+			t.Errorf("%s: platforms %q, want %q", r.Name, r.Platforms, fx.Platforms[r.Name])
 		}
 		c := rec.tasks["image "+r.Name]
 		if c == nil || c.N.Load() != r.Size || r.Size == 0 {
@@ -203,7 +130,7 @@ func mirrorAndCheck(t *testing.T, fx fixture, dir string, mt MediaTypes) []Resul
 	if got := Repository(fx.specs[0]); got != "library/app" {
 		t.Errorf("Repository = %q", got)
 	}
-	if err := VerifyLayout(ctx, dir); err != nil {
+	if err := layout.Verify(ctx, dir); err != nil {
 		t.Fatal(err)
 	}
 	checkIndexJSON(t, dir, res)
@@ -217,27 +144,27 @@ func checkSkopeo(t *testing.T, fx fixture, dir string, res []Result, prefix stri
 	t.Helper()
 	for _, r := range res {
 		src := "oci:" + dir + ":" + r.Name
-		raw := skopeo(t, "inspect", "--raw", src)
+		raw := imagetest.Skopeo(t, "inspect", "--raw", src)
 		sum := sha256.Sum256([]byte(raw))
 		if got := "sha256:" + hex.EncodeToString(sum[:]); got != r.Digest {
 			t.Errorf("skopeo inspect --raw %s: digest %s, want %s", r.Name, got, r.Digest)
 		}
-		if !fx.indexes[r.Name] {
+		if !fx.Indexes[r.Name] {
 			var info struct{ Digest string }
-			if err := json.Unmarshal([]byte(skopeo(t, "inspect", src)), &info); err != nil {
+			if err := json.Unmarshal([]byte(imagetest.Skopeo(t, "inspect", src)), &info); err != nil {
 				t.Fatal(err)
 			}
 			if info.Digest != r.Digest {
 				t.Errorf("skopeo inspect %s: digest %s, want %s", r.Name, info.Digest, r.Digest)
 			}
 		}
-		dst := fx.host + "/skopeo-" + prefix + "/" + r.Name + ":latest"
+		dst := fx.Host + "/skopeo-" + prefix + "/" + r.Name + ":latest"
 		args := []string{"copy", "--preserve-digests", "--dest-tls-verify=false"}
-		if fx.indexes[r.Name] {
+		if fx.Indexes[r.Name] {
 			args = append(args, "--all")
 		}
-		skopeo(t, append(args, src, "docker://"+dst)...)
-		d, err := remote.Head(ref(t, dst))
+		imagetest.Skopeo(t, append(args, src, "docker://"+dst)...)
+		d, err := remote.Head(imagetest.Ref(t, dst))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -252,7 +179,7 @@ func checkSkopeo(t *testing.T, fx fixture, dir string, res []Result, prefix stri
 func checkPush(t *testing.T, fx fixture, dir string, res []Result) {
 	t.Helper()
 	ctx := context.Background()
-	pushed, err := Push(ctx, dir, fx.host, Options{})
+	pushed, err := registry.Push(ctx, dir, fx.Host, registry.PushOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,11 +188,11 @@ func checkPush(t *testing.T, fx fixture, dir string, res []Result) {
 	}
 	var uploaded int64
 	for _, p := range pushed {
-		want := fx.want[p.Name]
-		if p.Digest != want || p.Ref != SiteRef(fx.host, p.Repository, want) {
+		want := fx.Want[p.Name]
+		if p.Digest != want || p.Ref != registry.SiteRef(fx.Host, p.Repository, want) {
 			t.Errorf("pushed %s as %s (%s), want %s", p.Name, p.Ref, p.Digest, want)
 		}
-		d, err := remote.Head(ref(t, p.Ref))
+		d, err := remote.Head(imagetest.Ref(t, p.Ref))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -277,7 +204,7 @@ func checkPush(t *testing.T, fx fixture, dir string, res []Result) {
 	if uploaded == 0 {
 		t.Error("first push uploaded no bytes")
 	}
-	again, err := Push(ctx, dir, fx.host, Options{})
+	again, err := registry.Push(ctx, dir, fx.Host, registry.PushOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,8 +213,8 @@ func checkPush(t *testing.T, fx fixture, dir string, res []Result) {
 			t.Errorf("second push of %s: uploaded %d bytes in %d blobs, skipped %d blobs", p.Name, p.UploadedBytes, p.UploadedBlobs, p.SkippedBlobs)
 		}
 	}
-	tagged := fx.host + "/library/app:1.0"
-	if d, err := remote.Head(ref(t, tagged)); err != nil || d.Digest.String() != fx.want["app"] {
+	tagged := fx.Host + "/library/app:1.0"
+	if d, err := remote.Head(imagetest.Ref(t, tagged)); err != nil || d.Digest.String() != fx.Want["app"] {
 		t.Errorf("tag %s: %v %v", tagged, d, err)
 	}
 }
@@ -306,8 +233,8 @@ func checkIndexJSON(t *testing.T, dir string, res []Result) {
 	}
 	var names []string
 	for _, d := range im.Manifests {
-		names = append(names, d.Annotations[AnnotationRefName])
-		if d.Annotations[AnnotationRepository] == "" || d.Annotations[AnnotationName] != d.Annotations[AnnotationRefName] {
+		names = append(names, d.Annotations[layout.AnnotationRefName])
+		if d.Annotations[layout.AnnotationRepository] == "" || d.Annotations[layout.AnnotationName] != d.Annotations[layout.AnnotationRefName] {
 			t.Errorf("entry %s: annotations %v", d.Digest, d.Annotations)
 		}
 		for _, v := range d.Annotations {
@@ -336,12 +263,12 @@ func dirHasOnly(t *testing.T, dir string, names ...string) {
 }
 
 func TestMirrorReproducible(t *testing.T) {
-	host := startGGCR(t, nil)
+	host := imagetest.StartGGCR(t, nil)
 	fx := newFixture(t, host)
 	ctx := context.Background()
 	a, b := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")
 	for _, d := range []string{a, b} {
-		if _, err := Mirror(ctx, d, fx.specs, Options{Workers: 3}); err != nil {
+		if _, err := Mirror(ctx, d, fx.specs, Options{Options: registry.Options{Workers: 3}}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/bdebundle/bundle/images/layout"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sync/errgroup"
 )
@@ -76,14 +77,14 @@ func verifyBlobs(ctx context.Context, a artifact) error {
 			return err
 		}
 		if err := verifyBlob(j); err != nil {
-			return fmt.Errorf("%s %s: %w", j.what, j.digest, err)
+			return fmt.Errorf("%s %s: %w", j.What, j.Digest, err)
 		}
 	}
 	return nil
 }
 
-func verifyBlob(j job) error {
-	rc, err := j.open()
+func verifyBlob(j layout.Blob) error {
+	rc, err := j.Open()
 	if err != nil {
 		return err
 	}
@@ -93,11 +94,11 @@ func verifyBlob(j job) error {
 	if err != nil {
 		return err
 	}
-	if j.size >= 0 && n != j.size {
-		return fmt.Errorf("%w: got %d bytes, want %d", ErrDigestMismatch, n, j.size)
+	if j.Size >= 0 && n != j.Size {
+		return fmt.Errorf("%w: got %d bytes, want %d", layout.ErrDigestMismatch, n, j.Size)
 	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != j.digest.Hex {
-		return fmt.Errorf("%w: content hashes to sha256:%s", ErrDigestMismatch, got)
+	if got := hex.EncodeToString(h.Sum(nil)); got != j.Digest.Hex {
+		return fmt.Errorf("%w: content hashes to sha256:%s", layout.ErrDigestMismatch, got)
 	}
 	return nil
 }
@@ -135,7 +136,7 @@ func verifyDiffIDs(ctx context.Context, img v1.Image) error {
 			return fmt.Errorf("layer %d: decompressing: %w", i+1, err)
 		}
 		if got := hex.EncodeToString(h.Sum(nil)); got != want.Hex {
-			return fmt.Errorf("layer %d: %w: its uncompressed content hashes to sha256:%s, the config's diff_id is %s", i+1, ErrDigestMismatch, got, want)
+			return fmt.Errorf("layer %d: %w: its uncompressed content hashes to sha256:%s, the config's diff_id is %s", i+1, layout.ErrDigestMismatch, got, want)
 		}
 	}
 	return nil

@@ -3,13 +3,12 @@ package images
 import (
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
 	"path/filepath"
 	"strings"
 
+	"github.com/bdebundle/bundle/images/registry"
+	"github.com/bdebundle/bundle/internal/plainhttp"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
 // SourceKind says where an image comes from.
@@ -126,13 +125,15 @@ func parseSource(ref string, insecure []string) (Source, error) {
 			return Source{}, fmt.Errorf("image reference %q: unknown transport %q; use a registry reference (nginx:1.7.9), oci-layout:DIR[:tag] or docker-archive:FILE", ref, strings.TrimSuffix(strings.TrimSuffix(p, "//"), ":"))
 		}
 	}
-	var opts []name.Option
-	if isInsecure(ref, insecure) {
-		opts = append(opts, name.Insecure)
-	}
-	r, err := name.ParseReference(ref, opts...)
+	r, err := name.ParseReference(ref)
 	if err != nil {
 		return Source{}, fmt.Errorf("parsing image reference %q: %w", ref, err)
+	}
+	if plainhttp.Allowed(r.Context().RegistryStr(), insecure) {
+		// HTTPS first, then plain HTTP, as for a push (see registryTransport).
+		if r, err = name.ParseReference(ref, name.Insecure); err != nil {
+			return Source{}, fmt.Errorf("parsing image reference %q: %w", ref, err)
+		}
 	}
 	return Source{Kind: Registry, Ref: r}, nil
 }
@@ -147,23 +148,6 @@ func checkPath(ref, p, what string) error {
 	return nil
 }
 
-// isInsecure reports whether the registry host of ref is one of insecure.
-func isInsecure(ref string, insecure []string) bool {
-	if len(insecure) == 0 {
-		return false
-	}
-	host := ref
-	if i := strings.Index(host, "/"); i >= 0 {
-		host = host[:i]
-	}
-	for _, h := range insecure {
-		if h == host {
-			return true
-		}
-	}
-	return false
-}
-
 // Repository chooses the repository path of spec at the site registry: the
 // source repository for registry references (library/nginx for nginx:1.7.9),
 // and the spec name for local sources.
@@ -172,52 +156,5 @@ func Repository(spec Spec) string {
 	if err == nil && src.Kind == Registry {
 		return src.Ref.Context().RepositoryStr()
 	}
-	return sanitizeRepo(spec.Name)
-}
-
-// sanitizeRepo turns an image name into a valid repository path component.
-func sanitizeRepo(s string) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(s) {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '/', r == '.', r == '_', r == '-':
-			b.WriteRune(r)
-		default:
-			b.WriteRune('-')
-		}
-	}
-	out := strings.Trim(b.String(), "-._/")
-	if out == "" {
-		return "image"
-	}
-	return out
-}
-
-// SiteRef is the reference to an image at the site registry, pinned by digest:
-// <registry>/<repository>@sha256:…
-func SiteRef(registry, repository, digest string) string {
-	return strings.TrimSuffix(registry, "/") + "/" + repository + "@" + digest
-}
-
-// IsNetwork reports whether err is a failure to reach a registry
-// (connection refused, a name that does not resolve, a timeout, TLS, a
-// registry that stopped answering), not an answer from it (an unknown tag
-// or repository, denied access, a manifest over the size limit, a redirect
-// or plain HTTP the policy refuses): the environment's fault, not the
-// definition's.
-func IsNetwork(err error) bool {
-	if errors.Is(err, ErrNoAnswer) {
-		return true
-	}
-	if errors.Is(err, ErrTooLarge) || errors.Is(err, ErrRedirect) || errors.Is(err, ErrPlainHTTP) || errors.Is(err, ErrDigestMismatch) {
-		return false
-	}
-	var te *transport.Error
-	if errors.As(err, &te) {
-		return false
-	}
-	var ue *url.Error
-	var oe *net.OpError
-	var de *net.DNSError
-	return errors.As(err, &ue) || errors.As(err, &oe) || errors.As(err, &de)
+	return registry.RepositoryName(spec.Name)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/bdebundle/bundle/compiler"
 	def "github.com/bdebundle/bundle/hcl"
 	"github.com/bdebundle/bundle/images"
+	"github.com/bdebundle/bundle/images/registry"
 	"github.com/bdebundle/bundle/internal/inputfacts"
 	"github.com/bdebundle/bundle/internal/lockfile"
 	"github.com/hashicorp/hcl/v2"
@@ -55,9 +56,9 @@ func Lock(ctx context.Context, p string, lopts def.Options, opts LockOptions) (*
 	if ids := checkLocalImages(ctx, d, specs, opts.Update); ids.HasErrors() {
 		return nil, d, compiler.Scrub(d, ids), nil
 	}
-	locked, err := lockfile.Pin(ctx, d, specs, images.Options{UpdateLock: opts.Update, Insecure: opts.Insecure, Timeout: opts.RegistryTimeout})
+	locked, err := lockfile.Pin(ctx, d, specs, images.Options{Options: registry.Options{Insecure: opts.Insecure, Timeout: opts.RegistryTimeout}, UpdateLock: opts.Update})
 	if err != nil {
-		if images.IsNetwork(err) || ctx.Err() != nil {
+		if registry.IsNetwork(err) || ctx.Err() != nil {
 			return nil, d, nil, err
 		}
 		// The registry answered (no such tag or repository, a platform

@@ -12,7 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bdebundle/bundle/images"
+	"github.com/bdebundle/bundle/images/layout"
+	"github.com/bdebundle/bundle/images/registry"
 	"github.com/bdebundle/bundle/internal/ctxio"
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/internal/regular"
@@ -41,7 +42,7 @@ type PushOptions struct {
 	// Warn receives warnings (the registry differs from the site
 	// registry) as they arise; they are in the report as well.
 	Warn func(string)
-	// Keychain, Transport, Retries and Backoff are passed to images.Push
+	// Keychain, Transport, Retries and Backoff are passed to registry.Push
 	// (defaults: the Docker config and credential helpers, the default
 	// transport, 3 retries from 500 ms).
 	Keychain  authn.Keychain
@@ -56,8 +57,8 @@ type PushReport struct {
 	Version  string `json:"version"`
 	Registry string `json:"registry"`
 	// SiteRegistry is the registry the bundle's apps pull from.
-	SiteRegistry string          `json:"site_registry"`
-	Images       []images.Pushed `json:"images"`
+	SiteRegistry string            `json:"site_registry"`
+	Images       []registry.Pushed `json:"images"`
 	// NoChanges is set when the registry had everything already.
 	NoChanges bool     `json:"no_changes"`
 	Warnings  []string `json:"warnings"`
@@ -79,7 +80,7 @@ func PushImages(ctx context.Context, path string, opts PushOptions) (*PushReport
 	if err != nil {
 		return nil, err
 	}
-	rep := &PushReport{Bundle: m.Name, Version: m.Version, SiteRegistry: m.SiteRegistry, Images: []images.Pushed{}, Warnings: []string{}}
+	rep := &PushReport{Bundle: m.Name, Version: m.Version, SiteRegistry: m.SiteRegistry, Images: []registry.Pushed{}, Warnings: []string{}}
 	if len(m.Images) == 0 {
 		rep.Registry = opts.Registry
 		rep.NoChanges = true
@@ -89,13 +90,13 @@ func PushImages(ctx context.Context, path string, opts PushOptions) (*PushReport
 	if err != nil {
 		return nil, err
 	}
-	iopts := opts.imagesOptions()
+	iopts := opts.pushOptions()
 	iopts.IndexSHA256 = indexSHA256(m)
-	var pushed []images.Pushed
+	var pushed []registry.Pushed
 	if arch {
-		pushed, err = images.PushStream(ctx, archiveLayout(path, m), rep.Registry, iopts)
+		pushed, err = registry.PushStream(ctx, archiveLayout(path, m), rep.Registry, iopts)
 	} else {
-		pushed, err = images.Push(ctx, filepath.Join(path, manifest.ImagesDir), rep.Registry, iopts)
+		pushed, err = registry.Push(ctx, filepath.Join(path, manifest.ImagesDir), rep.Registry, iopts)
 	}
 	if err != nil {
 		return nil, err
@@ -121,15 +122,15 @@ func indexSHA256(m *manifest.Manifest) string {
 	return ""
 }
 
-func (o PushOptions) imagesOptions() images.Options {
-	return images.Options{Insecure: o.Insecure, Timeout: o.RegistryTimeout, Progress: o.Progress, Keychain: o.Keychain, Transport: o.Transport, Retries: o.Retries, Backoff: o.Backoff}
+func (o PushOptions) pushOptions() registry.PushOptions {
+	return registry.PushOptions{Options: registry.Options{Insecure: o.Insecure, Timeout: o.RegistryTimeout, Keychain: o.Keychain, Transport: o.Transport, Retries: o.Retries, Backoff: o.Backoff}, Progress: o.Progress}
 }
 
 // DeployImagePusher returns the deploy image step: it pushes a verified
 // bundle directory's layout with the same code as PushImages, warning when
 // the registry is not the bundle's site registry.
-func DeployImagePusher(opts PushOptions) func(ctx context.Context, layoutDir, registry, indexSHA256 string) (vcenter.ImagesPushed, error) {
-	return func(ctx context.Context, layoutDir, registry, indexSHA256 string) (vcenter.ImagesPushed, error) {
+func DeployImagePusher(opts PushOptions) func(ctx context.Context, layoutDir, host, indexSHA256 string) (vcenter.ImagesPushed, error) {
+	return func(ctx context.Context, layoutDir, host, indexSHA256 string) (vcenter.ImagesPushed, error) {
 		var sum vcenter.ImagesPushed
 		dir := filepath.Dir(layoutDir)
 		data, err := regular.ReadFile(filepath.Join(dir, manifest.FileName), manifest.MaxMetaSize)
@@ -140,12 +141,12 @@ func DeployImagePusher(opts PushOptions) func(ctx context.Context, layoutDir, re
 		if err != nil {
 			return sum, err
 		}
-		if _, err := pushRegistry(m, registry, &PushReport{}, opts.Warn); err != nil {
+		if _, err := pushRegistry(m, host, &PushReport{}, opts.Warn); err != nil {
 			return sum, err
 		}
-		iopts := opts.imagesOptions()
+		iopts := opts.pushOptions()
 		iopts.IndexSHA256 = indexSHA256
-		pushed, err := images.Push(ctx, layoutDir, registry, iopts)
+		pushed, err := registry.Push(ctx, layoutDir, host, iopts)
 		for _, p := range pushed {
 			sum.Images++
 			sum.Bytes += p.UploadedBytes
@@ -198,7 +199,7 @@ func loadsArchives(m *manifest.Manifest) bool {
 
 // ListImages describes the images of the bundle at path (a directory or an
 // archive, read as a stream). It does not verify the bundle.
-func ListImages(ctx context.Context, path string) (*manifest.Manifest, []images.Entry, error) {
+func ListImages(ctx context.Context, path string) (*manifest.Manifest, []layout.Entry, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, nil, &manifest.VerifyError{Path: path, Err: err}
@@ -208,13 +209,13 @@ func ListImages(ctx context.Context, path string) (*manifest.Manifest, []images.
 		return nil, nil, &manifest.VerifyError{Path: path, Err: err}
 	}
 	if len(m.Images) == 0 {
-		return m, []images.Entry{}, nil
+		return m, []layout.Entry{}, nil
 	}
-	var es []images.Entry
+	var es []layout.Entry
 	if st.IsDir() {
-		es, err = images.List(filepath.Join(path, manifest.ImagesDir))
+		es, err = layout.List(filepath.Join(path, manifest.ImagesDir))
 	} else {
-		es, err = images.ListStream(ctx, archiveLayout(path, nil))
+		es, err = layout.ListStream(ctx, archiveLayout(path, nil))
 	}
 	if err != nil {
 		return nil, nil, &manifest.VerifyError{Path: path, Err: err}
@@ -226,7 +227,7 @@ func ListImages(ctx context.Context, path string) (*manifest.Manifest, []images.
 // A file read to its end must still match bundle.json (m, when not nil):
 // the archive was verified in an earlier pass, and index.json, unlike the
 // blobs, is not named by its digest.
-func archiveLayout(src string, m *manifest.Manifest) images.WalkFunc {
+func archiveLayout(src string, m *manifest.Manifest) layout.WalkFunc {
 	want := map[string]string{}
 	if m != nil {
 		for _, f := range m.Files {

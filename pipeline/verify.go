@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/bdebundle/bundle/images"
+	"github.com/bdebundle/bundle/images/layout"
 	"github.com/bdebundle/bundle/images/ovf"
 	"github.com/bdebundle/bundle/out/diff"
 	"github.com/bdebundle/bundle/out/inspect"
@@ -28,7 +28,7 @@ func deepOptions(opts verify.Options) verify.Options {
 		opts.Repodata = repo.VerifyRepodata
 	}
 	if opts.Layout == nil {
-		opts.Layout = images.VerifyLayout
+		opts.Layout = layout.Verify
 	}
 	if opts.OVF == nil {
 		opts.OVF = func(_ context.Context, dir, name string) error {

@@ -14,6 +14,7 @@ import (
 	"github.com/bdebundle/bundle/compiler"
 	"github.com/bdebundle/bundle/images"
 	"github.com/bdebundle/bundle/images/ovf"
+	"github.com/bdebundle/bundle/images/registry"
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/out"
 	"github.com/bdebundle/bundle/out/archive"
@@ -157,7 +158,7 @@ func (w *imageWriter) WriteImages(ctx context.Context, layoutDir string, plans [
 			return nil, fmt.Errorf("reusing the previous image layout: %w", err)
 		}
 	}
-	res, err := images.Mirror(ctx, layoutDir, w.r.Inputs.ImageSpecs, images.Options{Offline: w.opts.Offline, UpdateLock: w.opts.UpdateLock, Insecure: w.opts.Insecure, Timeout: w.opts.RegistryTimeout, Progress: w.opts.Progress})
+	res, err := images.Mirror(ctx, layoutDir, w.r.Inputs.ImageSpecs, images.Options{Options: registry.Options{Insecure: w.opts.Insecure, Timeout: w.opts.RegistryTimeout}, Offline: w.opts.Offline, UpdateLock: w.opts.UpdateLock, Progress: w.opts.Progress})
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,14 @@
 //   - Data flows one way: hcl imports none of compiler, repo, images, out or
 //     pipeline; repo and images import no out or pipeline package; no
 //     library imports the CLI.
+//   - images splits by medium: the OCI layout (images/layout) imports
+//     neither the registry package (images/registry) nor
+//     go-containerregistry's remote nor the sources (images); the registry
+//     push does not import the sources; only images and images/registry
+//     (and images/internal/imagetest, for tests) import
+//     go-containerregistry's remote, so every registry request follows
+//     the one HTTP policy. internal/retry and internal/plainhttp, the one
+//     retry and plain-HTTP policies, import no package of the module.
 //   - out does one job per package. The format: the bundle.json schema
 //     (out/manifest) depends on no other out package nor on compiler, repo,
 //     images, sbom, provenance or pipeline; the archive format (out/archive)

@@ -87,6 +87,10 @@ func TestImportFences(t *testing.T) {
 		{"hcl is the first stage", mod + "/hcl", []string{mod + "/compiler", mod + "/repo", mod + "/images", mod + "/out", mod + "/pipeline"}, nil, false},
 		{"repo does not reach forward", mod + "/repo", []string{mod + "/compiler", mod + "/images", mod + "/out", mod + "/pipeline"}, nil, false},
 		{"images do not reach forward", mod + "/images", []string{mod + "/out", mod + "/pipeline"}, nil, false},
+		{"the image layout speaks to no registry", mod + "/images/layout", []string{mod + "/images/registry", "github.com/google/go-containerregistry/pkg/v1/remote"}, []string{mod + "/images"}, false},
+		{"the registry push pulls no image", mod + "/images/registry", nil, []string{mod + "/images"}, false},
+		{"the retry policy is a leaf", mod + "/internal/retry", []string{mod}, nil, false},
+		{"the plain-HTTP policy is a leaf", mod + "/internal/plainhttp", []string{mod}, nil, false},
 		{"out does not reach back to the composition root", mod + "/out", []string{mod + "/pipeline"}, nil, false},
 		{"the bundle.json schema stands alone", mod + "/out/manifest", []string{mod + "/out", mod + "/compiler", mod + "/repo", mod + "/images", mod + "/sbom", mod + "/provenance", mod + "/pipeline"}, nil, false},
 		{"the archive format is a leaf of the schema", mod + "/out/archive", []string{mod + "/out/", mod + "/compiler", mod + "/repo", mod + "/images", mod + "/sbom", mod + "/provenance", mod + "/pipeline"}, []string{mod + "/out"}, false},
@@ -132,6 +136,19 @@ func TestImportFences(t *testing.T) {
 		for _, imp := range p.Imports {
 			if under(imp, mod) || slices.Contains([]string{"os", "os/exec", "io/fs", "path/filepath", "net", "net/http", "syscall"}, imp) {
 				t.Errorf("%s imports %s; the format is a pure leaf", leaf, imp)
+			}
+		}
+	}
+	// Every registry request follows the one HTTP policy of images/registry:
+	// only the registry push and the sources (which reach registries
+	// through registry.Options.Remote) import go-containerregistry's remote.
+	for path, p := range pkgs {
+		if path == mod+"/images" || path == mod+"/images/registry" || path == mod+"/images/internal/imagetest" || under(path, mod+"/internal/cmd") {
+			continue
+		}
+		for _, d := range p.Imports {
+			if under(d, "github.com/google/go-containerregistry/pkg/v1/remote") {
+				t.Errorf("%s imports %s: registry requests go through images/registry", path, d)
 			}
 		}
 	}

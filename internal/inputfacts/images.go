@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/images/registry"
 
 	"github.com/bdebundle/bundle/compiler"
 	"github.com/bdebundle/bundle/images"
@@ -29,7 +30,7 @@ func (res *Gathered) gatherImages(ctx context.Context, d *def.Definition, opts O
 	}
 	// Local sources are read in full (every blob's digest checked), so
 	// that validate refuses a broken layer as build would.
-	iopts := images.Options{Offline: opts.Registries != RegistriesOnline, Insecure: opts.Insecure, Timeout: opts.RegistryTimeout, Progress: opts.Progress, UpdateLock: opts.UpdateLock, VerifyLocal: true}
+	iopts := images.Options{Options: registry.Options{Insecure: opts.Insecure, Timeout: opts.RegistryTimeout}, Offline: opts.Registries != RegistriesOnline, Progress: opts.Progress, UpdateLock: opts.UpdateLock, VerifyLocal: true}
 	for _, s := range specs {
 		im := byName[s.Name]
 		if p, ok := compiler.ImagePath(im); im.Ref == "" || ok && !facts.Paths[p].Exists {
@@ -58,7 +59,7 @@ func (res *Gathered) gatherImages(ctx context.Context, d *def.Definition, opts O
 				detail += "; bundle build --offline would refuse it (bundle validate --offline refuses it as an error)"
 			}
 			dg := &hcl.Diagnostic{Severity: sev, Summary: "Cannot resolve image", Detail: detail, Subject: AttrRange(im.Body, "ref", im.DeclRange)}
-			if images.IsNetwork(err) {
+			if registry.IsNetwork(err) {
 				dg.Extra = EnvironmentFault{}
 			}
 			diags = append(diags, dg)

@@ -17,6 +17,7 @@ import (
 	"github.com/bdebundle/bundle/compiler"
 	def "github.com/bdebundle/bundle/hcl"
 	"github.com/bdebundle/bundle/images"
+	"github.com/bdebundle/bundle/images/layout"
 	"github.com/bdebundle/bundle/internal/atomicfs"
 	"github.com/bdebundle/bundle/internal/regular"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -56,7 +57,7 @@ func Specs(d *def.Definition) ([]images.Spec, hcl.Diagnostics) {
 	locks, diags := Read(Path(d.Path))
 	var specs []images.Spec
 	for _, im := range d.Images {
-		s := images.Spec{Name: im.Name, Ref: compiler.ImageSource(im), Platforms: im.AllPlatforms(), MediaTypes: images.MediaTypes(compiler.ImageMediaTypes(d, im))}
+		s := images.Spec{Name: im.Name, Ref: compiler.ImageSource(im), Platforms: im.AllPlatforms(), MediaTypes: layout.MediaTypes(compiler.ImageMediaTypes(d, im))}
 		if l, ok := locks[im.Name]; ok && l.Ref == im.Ref {
 			s.Digest = l.Digest
 		}

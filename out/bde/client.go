@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/bdebundle/bundle/internal/plainhttp"
 )
 
 // Config says how to reach a BDE management server.
@@ -76,7 +78,7 @@ func ParseURL(server string) (*url.URL, error) {
 	switch u.Scheme {
 	case "https":
 	case "http":
-		if !isLoopback(u.Hostname()) {
+		if !plainhttp.Loopback(u.Hostname()) {
 			return nil, fmt.Errorf("the BDE server %s is plain http: only a loopback host may be (BDE serves https on 8443)", u.Host)
 		}
 	default:
@@ -91,14 +93,6 @@ func ParseURL(server string) (*url.URL, error) {
 	}
 	u.Path, u.RawQuery, u.Fragment = p, "", ""
 	return u, nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // New returns a client of the server cfg names; it contacts nothing.

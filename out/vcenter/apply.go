@@ -4,17 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
-	"net"
 	"path"
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/bdebundle/bundle/internal/progress"
+	iretry "github.com/bdebundle/bundle/internal/retry"
 	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/vmware/govmomi/fault"
 	"github.com/vmware/govmomi/object"
@@ -425,23 +422,9 @@ func (a *applier) uploadFile(ctx context.Context, it Item) (retried int, err err
 }
 
 // retry runs f until it succeeds, fails with a permanent error, or has
-// been retried o.Retries times, backing off exponentially.
+// been retried o.Retries times, backing off exponentially (retry.Do).
 func retry(ctx context.Context, o Options, f func() error) (retried int, err error) {
-	delay := o.RetryDelay
-	for attempt := 0; ; attempt++ {
-		err = f()
-		if err == nil || attempt >= o.Retries || !transient(err) || ctx.Err() != nil {
-			return retried, err
-		}
-		retried++
-		slog.Debug("vcenter retry", "attempt", retried, "wait", delay, "reason", err.Error())
-		select {
-		case <-ctx.Done():
-			return retried, ctx.Err()
-		case <-time.After(delay):
-		}
-		delay *= 2
-	}
+	return iretry.Do(ctx, iretry.Policy{Retries: o.Retries, Backoff: o.RetryDelay}, transient, "vcenter retry", f)
 }
 
 func (a *applier) putOnce(ctx context.Context, dst string, it Item) error {
@@ -463,25 +446,18 @@ func (a *applier) putOnce(ctx context.Context, dst string, it Item) error {
 	return err
 }
 
-// transient reports whether err is worth retrying: a dropped connection,
-// a timeout, or a 5xx answer.
+// transient reports whether err is worth retrying: a network failure
+// (retry.Transient), an answer whose status says so (retry.Status), or a
+// dropped connection that govmomi reports only in words.
 func transient(err error) bool {
-	if err == nil {
+	if err == nil || errors.Is(err, ErrChanged) {
 		return false
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrChanged) {
+	if iretry.Transient(err) || iretry.Status(httpStatus(err)) {
+		return true
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
-	}
-	var ne net.Error
-	if errors.As(err, &ne) {
-		return true
-	}
-	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNREFUSED) {
-		return true
-	}
-	if st := httpStatus(err); st >= 500 {
-		return true
 	}
 	msg := err.Error()
 	return strings.Contains(msg, "connection reset") || strings.Contains(msg, "broken pipe") ||

@@ -17,7 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bdebundle/bundle/images"
+	"github.com/bdebundle/bundle/images/layout"
+	"github.com/bdebundle/bundle/images/registry"
 	"github.com/bdebundle/bundle/internal/demoinputs"
 	"github.com/bdebundle/bundle/internal/testutil"
 	"github.com/bdebundle/bundle/out/manifest"
@@ -232,7 +233,7 @@ func uniqueBlobs(t *testing.T, bundleDir string) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	es2, err := images.List(filepath.Join(bundleDir, "images"))
+	es2, err := layout.List(filepath.Join(bundleDir, "images"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,7 +262,7 @@ func TestImagesPushAndList(t *testing.T) {
 		}
 		var l struct {
 			SiteRegistry string `json:"site_registry"`
-			Images       []images.Entry
+			Images       []layout.Entry
 		}
 		if err := json.Unmarshal([]byte(stdout), &l); err != nil {
 			t.Fatalf("images list --json: %v\n%s", err, stdout)
@@ -273,7 +274,7 @@ func TestImagesPushAndList(t *testing.T) {
 			if want := proxy.host + "/" + e.Repository + "@" + e.Digest; apps[e.Name] != want {
 				t.Errorf("%s: app pulls %s, list says %s", e.Name, apps[e.Name], want)
 			}
-			if e.MediaTypes != images.Preserve || e.MediaType != "application/vnd.docker.distribution.manifest.v2+json" || e.Size == 0 || !slices.Equal(e.Platforms, map[string][]string{"nginx": {"linux/amd64"}, "tools": {}}[e.Name]) || e.Source != "docker-archive:"+map[string]string{"nginx": "nginx-1.7.9.tar", "tools": "tools.tar"}[e.Name] {
+			if e.MediaTypes != layout.Preserve || e.MediaType != "application/vnd.docker.distribution.manifest.v2+json" || e.Size == 0 || !slices.Equal(e.Platforms, map[string][]string{"nginx": {"linux/amd64"}, "tools": {}}[e.Name]) || e.Source != "docker-archive:"+map[string]string{"nginx": "nginx-1.7.9.tar", "tools": "tools.tar"}[e.Name] {
 				t.Errorf("%s: %+v", e.Name, e)
 			}
 		}
@@ -320,7 +321,7 @@ func TestImagesPushAndList(t *testing.T) {
 		Event   string
 		Summary struct {
 			NoChanges bool `json:"no_changes"`
-			Images    []images.Pushed
+			Images    []registry.Pushed
 		}
 	}
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &sum); err != nil || sum.Event != "summary" || !sum.Summary.NoChanges || len(sum.Summary.Images) != 2 {
@@ -381,31 +382,31 @@ func TestImagesPushOCIMediaTypes(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("images list: exit %d\n%s%s", code, stdout, stderr)
 	}
-	var l struct{ Images []images.Entry }
+	var l struct{ Images []layout.Entry }
 	must0(t, json.Unmarshal([]byte(stdout), &l))
 	if len(l.Images) != 2 {
 		t.Fatalf("images list: %+v", l)
 	}
 	for _, e := range l.Images {
-		layout := "oci:" + filepath.Join(bundleDir, "images") + ":" + e.Name
+		ref := "oci:" + filepath.Join(bundleDir, "images") + ":" + e.Name
 		dst := reg + "/copied/" + e.Name + ":1"
 		if e.Name == "nginx" {
-			if e.MediaTypes != images.Preserve || e.SourceDigest != e.Digest {
+			if e.MediaTypes != layout.Preserve || e.SourceDigest != e.Digest {
 				t.Errorf("nginx (media_types = \"preserve\"): %+v", e)
 			}
-			cmd := exec.Command("skopeo", "--insecure-policy", "copy", "--dest-tls-verify=false", layout, "docker://"+dst)
+			cmd := exec.Command("skopeo", "--insecure-policy", "copy", "--dest-tls-verify=false", ref, "docker://"+dst)
 			if outb, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(outb), "no descriptor found") {
 				t.Errorf("skopeo copy of a Docker-typed entry: %v\n%s", err, outb)
 			}
 			continue
 		}
-		if e.MediaTypes != images.OCI || e.MediaType != "application/vnd.oci.image.manifest.v1+json" || e.SourceDigest == e.Digest {
+		if e.MediaTypes != layout.OCI || e.MediaType != "application/vnd.oci.image.manifest.v1+json" || e.SourceDigest == e.Digest {
 			t.Errorf("%s: %+v", e.Name, e)
 		}
 		// skopeo reads the layout and keeps the digest.
-		skopeoRun(t, "copy", "--dest-tls-verify=false", layout, "docker://"+dst)
+		skopeoRun(t, "copy", "--dest-tls-verify=false", ref, "docker://"+dst)
 		if got := skopeoInspectDigest(t, dst); got != e.Digest {
-			t.Errorf("%s: skopeo copy %s gives %s, the layout has %s", e.Name, layout, got, e.Digest)
+			t.Errorf("%s: skopeo copy %s gives %s, the layout has %s", e.Name, ref, got, e.Digest)
 		}
 	}
 	if code, stdout, stderr := run(t, "images", "push", archive); code != 0 {
@@ -433,7 +434,7 @@ func TestImagesPushBadInput(t *testing.T) {
 	tampered := filepath.Join(work, "t", "mesos-site-2015.03.1")
 	must0(t, os.MkdirAll(filepath.Dir(tampered), 0o755))
 	must0(t, exec.Command("cp", "-a", bundleDir, tampered).Run())
-	es, err := images.List(filepath.Join(tampered, "images"))
+	es, err := layout.List(filepath.Join(tampered, "images"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -441,7 +442,7 @@ func TestImagesPushBadInput(t *testing.T) {
 	var layer string
 	ents, _ := os.ReadDir(blobDir)
 	for _, e := range ents {
-		if fi, _ := e.Info(); fi.Size() > 1500 && !slices.ContainsFunc(es, func(x images.Entry) bool { return strings.HasSuffix(x.Digest, e.Name()) }) {
+		if fi, _ := e.Info(); fi.Size() > 1500 && !slices.ContainsFunc(es, func(x layout.Entry) bool { return strings.HasSuffix(x.Digest, e.Name()) }) {
 			layer = filepath.Join(blobDir, e.Name())
 			break
 		}

@@ -1,4 +1,4 @@
-package images
+package registry
 
 import (
 	"context"
@@ -12,9 +12,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/bdebundle/bundle/images/layout"
+	"github.com/bdebundle/bundle/internal/plainhttp"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // The one HTTP policy for every registry request, pulling (lock, build,
@@ -34,7 +34,7 @@ import (
 //     (IdleTimeout) and the whole request (RequestTimeout, plus the time
 //     the body takes at MinRate), so a registry that accepts and never
 //     answers, or drips its answer, fails the command;
-//   - manifests and indexes are read up to maxManifestSize, whatever the
+//   - manifests and indexes are read up to layout.MaxManifestSize, whatever the
 //     registry says their size is.
 
 // ErrNoAnswer is wrapped by errors about a registry that stopped answering
@@ -128,7 +128,7 @@ func (t *registryTransport) checkRedirect(first, req *http.Request) error {
 	if !isBlobRead(first) {
 		return fmt.Errorf("%w: %s %s redirects to another host (%s); only blob downloads may be redirected", ErrRedirect, first.Method, first.URL.Redacted(), req.URL.Host)
 	}
-	if req.URL.Scheme != "https" && !PlainHTTPAllowed(req.URL.Host, t.insecure) {
+	if req.URL.Scheme != "https" && !plainhttp.Allowed(req.URL.Host, t.insecure) {
 		return fmt.Errorf("%w: the blob %s redirects to plain HTTP at %s", ErrRedirect, first.URL.Redacted(), req.URL.Host)
 	}
 	return nil
@@ -152,7 +152,7 @@ func (t *registryTransport) RoundTrip(req *http.Request) (*http.Response, error)
 			return refuse(err)
 		}
 	}
-	if req.URL.Scheme == "http" && !PlainHTTPAllowed(req.URL.Host, t.insecure) {
+	if req.URL.Scheme == "http" && !plainhttp.Allowed(req.URL.Host, t.insecure) {
 		return refuse(fmt.Errorf("%w for registry %s: it is neither loopback nor named with --insecure-registry", ErrPlainHTTP, req.URL.Host))
 	}
 
@@ -188,11 +188,11 @@ func (t *registryTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		cancel(nil)
 		return nil, err
 	}
-	if isManifestRead(req) && resp.ContentLength > maxManifestSize {
+	if isManifestRead(req) && resp.ContentLength > layout.MaxManifestSize {
 		stop()
 		resp.Body.Close()
 		cancel(nil)
-		return nil, fmt.Errorf("%s: %w: the registry announces %d bytes, the limit for a manifest is %d", what, ErrTooLarge, resp.ContentLength, maxManifestSize)
+		return nil, fmt.Errorf("%s: %w: the registry announces %d bytes, the limit for a manifest is %d", what, layout.ErrTooLarge, resp.ContentLength, layout.MaxManifestSize)
 	}
 	// The whole answer must come within RequestTimeout, plus the time its
 	// announced length takes at MinRate.
@@ -203,7 +203,7 @@ func (t *registryTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	arm(whole, "the answer did not finish within %s")
 	body := &guardedBody{rc: resp.Body, ctx: ctx, what: what, idle: t.idle, cancel: cancel, stop: stop, limit: -1}
 	if isManifestRead(req) {
-		body.limit = maxManifestSize
+		body.limit = layout.MaxManifestSize
 	}
 	body.arm()
 	resp.Body = body
@@ -251,7 +251,7 @@ func (b *guardedBody) Read(p []byte) (int, error) {
 	}
 	if b.limit >= 0 {
 		if int64(n) > b.limit {
-			b.err = fmt.Errorf("%s: %w: a manifest of more than %d bytes", b.what, ErrTooLarge, maxManifestSize)
+			b.err = fmt.Errorf("%s: %w: a manifest of more than %d bytes", b.what, layout.ErrTooLarge, layout.MaxManifestSize)
 			return 0, b.err
 		}
 		b.limit -= int64(n)
@@ -293,85 +293,4 @@ func (s *startAtEOF) Read(p []byte) (int, error) {
 func (s *startAtEOF) Close() error {
 	s.start()
 	return s.ReadCloser.Close()
-}
-
-// checkConfigSize refuses a manifest whose config descriptor claims more
-// than maxConfigSize: the config is read into memory.
-func checkConfigSize(m *v1.Manifest) error {
-	if m.Config.Size < 0 || m.Config.Size > maxConfigSize {
-		return fmt.Errorf("config %s: %w: the descriptor says %d bytes, the limit for a config is %d", m.Config.Digest, ErrTooLarge, m.Config.Size, maxConfigSize)
-	}
-	return nil
-}
-
-// boundedImage is an image whose config is read only when its descriptor
-// is within maxConfigSize (go-containerregistry reads it into memory as
-// long as the descriptor says).
-type boundedImage struct{ v1.Image }
-
-func (b boundedImage) check() error {
-	m, err := b.Image.Manifest()
-	if err != nil {
-		return err
-	}
-	return checkConfigSize(m)
-}
-
-func (b boundedImage) RawConfigFile() ([]byte, error) {
-	if err := b.check(); err != nil {
-		return nil, err
-	}
-	return b.Image.RawConfigFile()
-}
-
-func (b boundedImage) ConfigFile() (*v1.ConfigFile, error) {
-	if err := b.check(); err != nil {
-		return nil, err
-	}
-	return b.Image.ConfigFile()
-}
-
-func (b boundedImage) ConfigName() (v1.Hash, error) {
-	if err := b.check(); err != nil {
-		return v1.Hash{}, err
-	}
-	return b.Image.ConfigName()
-}
-
-func (b boundedImage) LayerByDigest(h v1.Hash) (v1.Layer, error) {
-	m, err := b.Image.Manifest()
-	if err != nil {
-		return nil, err
-	}
-	if h == m.Config.Digest {
-		if err := checkConfigSize(m); err != nil {
-			return nil, err
-		}
-	}
-	return b.Image.LayerByDigest(h)
-}
-
-// boundedIndex gives its images as boundedImages.
-type boundedIndex struct{ idx v1.ImageIndex }
-
-func (b boundedIndex) MediaType() (types.MediaType, error)       { return b.idx.MediaType() }
-func (b boundedIndex) Digest() (v1.Hash, error)                  { return b.idx.Digest() }
-func (b boundedIndex) Size() (int64, error)                      { return b.idx.Size() }
-func (b boundedIndex) IndexManifest() (*v1.IndexManifest, error) { return b.idx.IndexManifest() }
-func (b boundedIndex) RawManifest() ([]byte, error)              { return b.idx.RawManifest() }
-
-func (b boundedIndex) Image(h v1.Hash) (v1.Image, error) {
-	img, err := b.idx.Image(h)
-	if err != nil {
-		return nil, err
-	}
-	return boundedImage{img}, nil
-}
-
-func (b boundedIndex) ImageIndex(h v1.Hash) (v1.ImageIndex, error) {
-	idx, err := b.idx.ImageIndex(h)
-	if err != nil {
-		return nil, err
-	}
-	return boundedIndex{idx}, nil
 }

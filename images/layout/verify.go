@@ -1,4 +1,4 @@
-package images
+package layout
 
 import (
 	"context"
@@ -14,15 +14,15 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
-// VerifyLayout checks an OCI image layout offline: oci-layout and index.json
+// Verify checks an OCI image layout offline: oci-layout and index.json
 // parse; every blob under blobs/sha256 hashes to its name; every index,
 // manifest, config and layer referenced from index.json exists with the
 // size its descriptor states. The error lists every problem found.
-func VerifyLayout(ctx context.Context, layoutDir string) error {
+func Verify(ctx context.Context, layoutDir string) error {
 	var problems []error
 	add := func(format string, a ...any) { problems = append(problems, fmt.Errorf(format, a...)) }
 
-	if b, err := regular.ReadFile(filepath.Join(layoutDir, "oci-layout"), maxManifestSize); err != nil {
+	if b, err := regular.ReadFile(filepath.Join(layoutDir, "oci-layout"), MaxManifestSize); err != nil {
 		add("oci-layout: %v", err)
 	} else {
 		var ol struct {
@@ -82,7 +82,7 @@ func VerifyLayout(ctx context.Context, layoutDir string) error {
 		return nil
 	}
 
-	b, err := regular.ReadFile(filepath.Join(layoutDir, "index.json"), maxManifestSize)
+	b, err := regular.ReadFile(filepath.Join(layoutDir, "index.json"), MaxManifestSize)
 	if err != nil {
 		add("index.json: %v", err)
 		if err := hashAll(); err != nil {
@@ -108,10 +108,10 @@ func VerifyLayout(ctx context.Context, layoutDir string) error {
 			add("%s: %s uses unsupported algorithm %q", from, d.Digest, d.Digest.Algorithm)
 		case !ok:
 			if len(d.URLs) == 0 {
-				add("%s: %s %s is missing", from, kind(d.MediaType), d.Digest)
+				add("%s: %s %s is missing", from, Kind(d.MediaType), d.Digest)
 			}
 		case n != d.Size:
-			add("%s: %s %s is %d bytes, descriptor says %d", from, kind(d.MediaType), d.Digest, n, d.Size)
+			add("%s: %s %s is %d bytes, descriptor says %d", from, Kind(d.MediaType), d.Digest, n, d.Size)
 			if n > d.Size {
 				// Longer than it should be: not read at all.
 				wrongSize[d.Digest.Hex] = true
@@ -129,15 +129,15 @@ func VerifyLayout(ctx context.Context, layoutDir string) error {
 		if !need(d, from) {
 			return
 		}
-		here := kind(d.MediaType) + " " + d.Digest.String()
-		if depth > maxIndexDepth {
-			add("%s: %s: %v (the limit is %d)", from, here, ErrTooDeep, maxIndexDepth)
+		here := Kind(d.MediaType) + " " + d.Digest.String()
+		if depth > MaxIndexDepth {
+			add("%s: %s: %v (the limit is %d)", from, here, ErrTooDeep, MaxIndexDepth)
 			return
 		}
 		if !d.MediaType.IsIndex() && !d.MediaType.IsImage() {
 			return
 		}
-		raw, err := readLayoutBlob(blobDir, d, maxManifestSize)
+		raw, err := readLayoutBlob(blobDir, d, MaxManifestSize)
 		if err != nil {
 			add("%s: %s: %v", from, here, err)
 			return
@@ -160,7 +160,7 @@ func VerifyLayout(ctx context.Context, layoutDir string) error {
 			}
 			if m.Config.Digest.Hex == "" {
 				add("%s: no config", here)
-			} else if err := checkConfigSize(&m); err != nil {
+			} else if err := CheckConfigSize(&m); err != nil {
 				add("%s: %v", here, err)
 			} else {
 				need(m.Config, here)
@@ -179,7 +179,7 @@ func VerifyLayout(ctx context.Context, layoutDir string) error {
 	return layoutError(layoutDir, problems)
 }
 
-func kind(mt types.MediaType) string {
+func Kind(mt types.MediaType) string {
 	switch {
 	case mt.IsIndex():
 		return "index"
@@ -193,7 +193,7 @@ func kind(mt types.MediaType) string {
 	return "blob"
 }
 
-// LayoutError lists the problems VerifyLayout found.
+// LayoutError lists the problems Verify found.
 type LayoutError struct {
 	Dir      string
 	Problems []error

@@ -1,4 +1,4 @@
-package images
+package layout
 
 import (
 	"context"
@@ -35,7 +35,7 @@ type Entry struct {
 // order (sorted by name in layouts Mirror wrote). It reads index.json and
 // the manifests, not the layers.
 func List(layoutDir string) ([]Entry, error) {
-	g, err := loadDirGraph(layoutDir)
+	g, err := LoadDir(layoutDir)
 	if err != nil {
 		return nil, err
 	}
@@ -44,16 +44,16 @@ func List(layoutDir string) ([]Entry, error) {
 
 // ListStream is List for a layout read as a stream.
 func ListStream(ctx context.Context, walk WalkFunc) ([]Entry, error) {
-	g, err := loadStreamGraph(ctx, walk)
+	g, err := LoadStream(ctx, walk)
 	if err != nil {
 		return nil, err
 	}
 	return g.list(), nil
 }
 
-func (g *graph) list() []Entry {
-	out := make([]Entry, 0, len(g.entries))
-	for _, d := range g.entries {
+func (g *Graph) list() []Entry {
+	out := make([]Entry, 0, len(g.Entries))
+	for _, d := range g.Entries {
 		a := d.Annotations
 		e := Entry{
 			Name:         a[AnnotationName],
@@ -83,7 +83,7 @@ func (g *graph) list() []Entry {
 
 // describe gives the platforms an entry provides and the size of all its
 // blobs.
-func (g *graph) describe(d v1.Descriptor) ([]string, int64) {
+func (g *Graph) describe(d v1.Descriptor) ([]string, int64) {
 	seen := map[v1.Hash]bool{}
 	var size int64
 	platforms := []string{}
@@ -94,7 +94,7 @@ func (g *graph) describe(d v1.Descriptor) ([]string, int64) {
 		}
 		seen[d.Digest] = true
 		size += d.Size
-		b := g.docs[d.Digest]
+		b := g.Docs[d.Digest]
 		if d.MediaType.IsIndex() {
 			var im v1.IndexManifest
 			if json.Unmarshal(b, &im) != nil {

@@ -1,4 +1,4 @@
-package images
+package layout
 
 import (
 	"bytes"
@@ -19,13 +19,13 @@ import (
 // whatever a descriptor claims: the distribution registry refuses
 // manifests over 4 MiB; image configs of real images are kilobytes.
 const (
-	// maxManifestSize bounds index.json, manifests and indexes.
-	maxManifestSize = 4 << 20
-	// maxConfigSize bounds image configs.
-	maxConfigSize = 8 << 20
-	// maxIndexDepth bounds how deep indexes may nest (an index of
+	// MaxManifestSize bounds index.json, manifests and indexes.
+	MaxManifestSize = 4 << 20
+	// MaxConfigSize bounds image configs.
+	MaxConfigSize = 8 << 20
+	// MaxIndexDepth bounds how deep indexes may nest (an index of
 	// platform images is 1; an index of such indexes 2).
-	maxIndexDepth = 8
+	MaxIndexDepth = 8
 	// maxStreamDocs bounds the manifest-like blobs a layout read as a
 	// stream keeps in memory until index.json says which it needs.
 	maxStreamDocs = 64 << 20
@@ -36,7 +36,7 @@ const (
 var ErrTooLarge = errors.New("too large")
 
 // ErrTooDeep is wrapped by errors about indexes nested deeper than
-// maxIndexDepth, or that name themselves.
+// MaxIndexDepth, or that name themselves.
 var ErrTooDeep = errors.New("indexes nested too deep")
 
 // readLayoutBlob reads the blob d of the layout whose blobs/sha256 is
@@ -47,7 +47,7 @@ func readLayoutBlob(blobDir string, d v1.Descriptor, limit int64) ([]byte, error
 		return nil, fmt.Errorf("unsupported digest algorithm %q", d.Digest.Algorithm)
 	}
 	if d.Size < 0 || d.Size > limit {
-		return nil, fmt.Errorf("%w: the descriptor says %d bytes, the limit for a %s is %d", ErrTooLarge, d.Size, kind(d.MediaType), limit)
+		return nil, fmt.Errorf("%w: the descriptor says %d bytes, the limit for a %s is %d", ErrTooLarge, d.Size, Kind(d.MediaType), limit)
 	}
 	p := filepath.Join(blobDir, d.Digest.Hex)
 	f, err := regular.Open(p)
@@ -59,7 +59,7 @@ func readLayoutBlob(blobDir string, d v1.Descriptor, limit int64) ([]byte, error
 	if err != nil {
 		return nil, fmt.Errorf("reading %q: %w", p, err)
 	}
-	if err := checkBytes(b, d); err != nil {
+	if err := CheckBytes(b, d); err != nil {
 		return nil, err
 	}
 	return b, nil
@@ -68,7 +68,7 @@ func readLayoutBlob(blobDir string, d v1.Descriptor, limit int64) ([]byte, error
 // layoutImage is an image of a layout read through the graph: its
 // manifest was read bounded and checked against its digest; its config is
 // read the same way; its layers are opened as files, bounded by their
-// descriptors (the store and verifyBlob check their digests).
+// descriptors (the Store, and the sources' verifyBlob, check their digests).
 type layoutImage struct {
 	blobDir string
 	desc    v1.Descriptor
@@ -94,7 +94,7 @@ func (l *layoutImage) MediaType() (types.MediaType, error) {
 }
 
 func (l *layoutImage) RawConfigFile() ([]byte, error) {
-	b, err := readLayoutBlob(l.blobDir, l.m.Config, maxConfigSize)
+	b, err := readLayoutBlob(l.blobDir, l.m.Config, MaxConfigSize)
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", l.m.Config.Digest, err)
 	}
@@ -145,14 +145,14 @@ func (l *limitedFile) Close() error { return l.f.Close() }
 
 // layoutIndex is an index of a layout read through the graph.
 type layoutIndex struct {
-	g       *graph
+	g       *Graph
 	blobDir string
 	desc    v1.Descriptor
 	raw     []byte
 	im      *v1.IndexManifest
 }
 
-func newLayoutIndex(g *graph, blobDir string, desc v1.Descriptor, raw []byte) (v1.ImageIndex, error) {
+func newLayoutIndex(g *Graph, blobDir string, desc v1.Descriptor, raw []byte) (v1.ImageIndex, error) {
 	im, err := v1.ParseIndexManifest(bytes.NewReader(raw))
 	if err != nil {
 		return nil, fmt.Errorf("index %s: %w", desc.Digest, err)
@@ -174,9 +174,9 @@ func (x *layoutIndex) RawManifest() ([]byte, error)              { return x.raw,
 func (x *layoutIndex) child(h v1.Hash) (v1.Descriptor, []byte, error) {
 	for _, d := range x.im.Manifests {
 		if d.Digest == h {
-			raw, ok := x.g.docs[h]
+			raw, ok := x.g.Docs[h]
 			if !ok {
-				return d, nil, fmt.Errorf("%s: %s %s was not read", x.g.where, kind(d.MediaType), h)
+				return d, nil, fmt.Errorf("%s: %s %s was not read", x.g.Where, Kind(d.MediaType), h)
 			}
 			return d, raw, nil
 		}
@@ -200,19 +200,26 @@ func (x *layoutIndex) ImageIndex(h v1.Hash) (v1.ImageIndex, error) {
 	return newLayoutIndex(x.g, x.blobDir, d, raw)
 }
 
-// artifactOf opens the layout entry d of g (loaded from blobDir).
-func (g *graph) artifactOf(blobDir string, d v1.Descriptor) (artifact, error) {
-	raw, ok := g.docs[d.Digest]
+// Open opens the entry d of a graph LoadDir read: an image or an index
+// (the other is nil) whose manifests come from the graph and whose configs
+// and layers are read from the layout's files, bounded by their
+// descriptors.
+func (g *Graph) Open(d v1.Descriptor) (v1.Image, v1.ImageIndex, error) {
+	if g.dir == "" {
+		return nil, nil, fmt.Errorf("%s: read as a stream, its blobs cannot be opened", g.Where)
+	}
+	blobDir := filepath.Join(g.dir, "blobs", "sha256")
+	raw, ok := g.Docs[d.Digest]
 	if !ok {
-		return artifact{}, fmt.Errorf("%s: %s %s was not read", g.where, kind(d.MediaType), d.Digest)
+		return nil, nil, fmt.Errorf("%s: %s %s was not read", g.Where, Kind(d.MediaType), d.Digest)
 	}
 	switch {
 	case d.MediaType.IsIndex():
 		idx, err := newLayoutIndex(g, blobDir, d, raw)
-		return artifact{idx: idx}, err
+		return nil, idx, err
 	case d.MediaType.IsImage():
 		img, err := newLayoutImage(blobDir, d, raw)
-		return artifact{img: img}, err
+		return img, nil, err
 	}
-	return artifact{}, fmt.Errorf("%s: entry %s has unsupported media type %q", g.where, d.Digest, d.MediaType)
+	return nil, nil, fmt.Errorf("%s: entry %s has unsupported media type %q", g.Where, d.Digest, d.MediaType)
 }

@@ -1,17 +1,21 @@
-package images
+package registry_test
 
 import (
 	"context"
 	"path/filepath"
 	"testing"
+
+	"github.com/bdebundle/bundle/images"
+	"github.com/bdebundle/bundle/images/internal/imagetest"
+	"github.com/bdebundle/bundle/images/registry"
 )
 
 // TestIsNetwork: a registry that cannot be reached is a network failure;
 // a registry's answer (no such tag, no such repository) and a local source
 // that is not there are not.
 func TestIsNetwork(t *testing.T) {
-	host := startGGCR(t, nil)
-	pushImage(t, host+"/team/web:1", platformImage(t, testPlatforms[0], nil, 100, false))
+	host := imagetest.StartGGCR(t, nil)
+	imagetest.PushImage(t, host+"/team/web:1", imagetest.PlatformImage(t, imagetest.TestPlatforms[0], nil, 100, false))
 	for _, tc := range []struct {
 		name, ref string
 		want      bool
@@ -23,11 +27,11 @@ func TestIsNetwork(t *testing.T) {
 		{"missing archive", "docker-archive:" + filepath.Join(t.TempDir(), "x.tar"), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Lock(context.Background(), []Spec{{Name: "web", Ref: tc.ref}}, Options{})
+			_, err := images.Lock(context.Background(), []images.Spec{{Name: "web", Ref: tc.ref}}, images.Options{})
 			if err == nil {
 				t.Fatalf("Lock of %s succeeded", tc.ref)
 			}
-			if got := IsNetwork(err); got != tc.want {
+			if got := registry.IsNetwork(err); got != tc.want {
 				t.Errorf("IsNetwork(%v) = %v, want %v", err, got, tc.want)
 			}
 		})
