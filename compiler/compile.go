@@ -32,7 +32,7 @@ func Compile(d *def.Definition, facts *Facts) (*Plan, hcl.Diagnostics) {
 	for _, f := range p.Files {
 		f.Size = len(f.Data)
 	}
-	return p, c.diags
+	return p, FoldConsequences(c.diags)
 }
 
 type compiler struct {
