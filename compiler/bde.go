@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	def "github.com/bdebundle/bundle/hcl"
-	"github.com/hashicorp/hcl/v2"
 )
 
 // builtinVendors are the distro vendors BDE 2.1 knows out of the box
@@ -53,6 +52,19 @@ func (c *compiler) renderBDE(repos map[*def.Repo]*RepoPlan) []*File {
 	return fs
 }
 
+// checkManifest checks what the distro manifest says: BDE needs the URL of
+// the .repo file of every repo of a distro; and the entries it keeps.
+func (c *compiler) checkManifest(repos map[*def.Repo]*RepoPlan) {
+	for _, ds := range c.d.Distros {
+		for _, r := range ds.Repos {
+			if rp := repos[r]; rp != nil && rp.RepoURL == "" {
+				c.errorf(attrRange(r.Body, "base_url", r.DeclRange), "No repo URL", "Repo %q is used by distro %q, so BDE needs the URL of its .repo file: set base_url to the URL the site serves it at, like https://bde.localdomain/yum/repos/%s/%s/ (the .repo file is then https://bde.localdomain/yum/%s.repo).", r.Name, ds.Name, r.RepoPath(), r.Version, r.Name)
+			}
+		}
+	}
+	c.checkKeptEntries(repos)
+}
+
 // renderManifest renders the distro manifest: one entry per distro block,
 // and each entry of the site's manifest (the upgrade block) that no distro
 // block names, written back as it is. A distro block of an entry's name
@@ -67,19 +79,15 @@ func (c *compiler) renderManifest(fs *files, repos map[*def.Repo]*RepoPlan) {
 		pkg := manifestPackage{Roles: slices.Clone(ds.Roles)}
 		for _, r := range ds.Repos {
 			rp := repos[r]
-			if rp == nil {
-				continue
-			}
-			if rp.RepoURL == "" {
-				c.errorf(attrRange(r.Body, "base_url", r.DeclRange), "No repo URL", "Repo %q is used by distro %q, so BDE needs the URL of its .repo file: set base_url to the URL the site serves it at, like https://bde.localdomain/yum/repos/%s/%s/ (the .repo file is then https://bde.localdomain/yum/%s.repo).", r.Name, ds.Name, r.RepoPath(), r.Version, r.Name)
-				continue
+			if rp == nil || rp.RepoURL == "" {
+				continue // checkManifest: "No repo URL"
 			}
 			pkg.PackageRepos = append(pkg.PackageRepos, rp.RepoURL)
 		}
 		e.Packages = []manifestPackage{pkg}
 		entries = append(entries, entry{manifestDistro: e})
 	}
-	entries = append(entries, c.keptEntries(repos)...)
+	entries = append(entries, c.keptEntries()...)
 	sort.SliceStable(entries, func(i, j int) bool { return entries[i].Name < entries[j].Name })
 	out := []any{}
 	for _, e := range entries {
@@ -87,30 +95,9 @@ func (c *compiler) renderManifest(fs *files, repos map[*def.Repo]*RepoPlan) {
 			out = append(out, e.raw)
 			continue
 		}
-		roles := map[string]bool{}
-		for _, pk := range e.Packages {
-			for _, r := range pk.Roles {
-				if roles[r] {
-					c.errorf(c.distroRange(e.Name), "Duplicate role in manifest", "Manifest entry %q lists role %q twice; BDE allows each role once per distro.", e.Name, r)
-				}
-				roles[r] = true
-			}
-		}
 		out = append(out, e.manifestDistro)
 	}
 	fs.add(manifestPath, marshal(out), false)
-}
-
-func (c *compiler) distroRange(name string) (r hcl.Range) {
-	for _, ds := range c.d.Distros {
-		if ds.Name == name {
-			return ds.DeclRange
-		}
-	}
-	if c.d.Bundle != nil {
-		return c.d.Bundle.DeclRange
-	}
-	return r
 }
 
 // specsMapEntry is an entry of www/specs/map, the Web Client's template

@@ -176,9 +176,24 @@ var numericVersionRE = regexp.MustCompile(`^[0-9]+\.[0-9]+(\.[0-9]+)?$`)
 // cookbookVersion is the bundle version as a Chef cookbook version (x.y.z,
 // integers): the bundle version when it is one, else 0.0.<epoch>.
 func (c *compiler) cookbookVersion() string {
+	v, _ := c.cookbookVersionOK()
+	return v
+}
+
+// checkCookbookVersion warns when the bundle version is not a cookbook
+// version, and says which version the cookbook gets.
+func (c *compiler) checkCookbookVersion() {
+	if v, ok := c.cookbookVersionOK(); !ok {
+		b := c.d.Bundle
+		c.warnf(attrRange(b.Body, "version", b.DeclRange), "Cookbook version", "The bundle version %q is not a Chef cookbook version (x.y.z of integers); the cookbook %s is version %s.", b.Version, c.cookbook(), v)
+	}
+}
+
+// cookbookVersionOK is cookbookVersion and whether it is the bundle version.
+func (c *compiler) cookbookVersionOK() (string, bool) {
 	b := c.d.Bundle
 	if b == nil {
-		return "0.0.0"
+		return "0.0.0", true
 	}
 	if numericVersionRE.MatchString(b.Version) {
 		var out []string
@@ -190,12 +205,10 @@ func (c *compiler) cookbookVersion() string {
 			out = append(out, strconv.Itoa(n))
 		}
 		if len(out) == strings.Count(b.Version, ".")+1 {
-			return strings.Join(out, ".")
+			return strings.Join(out, "."), true
 		}
 	}
-	v := fmt.Sprintf("0.0.%d", b.EpochOr(0))
-	c.warnf(attrRange(b.Body, "version", b.DeclRange), "Cookbook version", "The bundle version %q is not a Chef cookbook version (x.y.z of integers); the cookbook %s is version %s.", b.Version, c.cookbook(), v)
-	return v
+	return fmt.Sprintf("0.0.%d", b.EpochOr(0)), false
 }
 
 // renderChef renders what Chef reads: each node group's override,

@@ -20,6 +20,22 @@ type haproxyListen struct {
 
 type haproxyServer struct{ Name, Addr string }
 
+// checkStatsAuth checks the cluster's HAProxy stats_auth, and warns when
+// the stats page keeps haproxy-marathon-bridge's default password.
+func (c *compiler) checkStatsAuth(cl *def.Cluster) {
+	if hp := cl.HAProxy; hp != nil && hp.StatsAuth != "" {
+		if u, pw, ok := strings.Cut(hp.StatsAuth, ":"); !ok || u == "" || pw == "" {
+			c.errorf(attrRange(hp.Body, "stats_auth", hp.DeclRange), "Invalid stats_auth", "stats_auth is user:password (the characters it may hold are checked as an HAProxy token).")
+		}
+		return
+	}
+	rng := cl.DeclRange
+	if cl.HAProxy != nil {
+		rng = cl.HAProxy.DeclRange
+	}
+	c.warnf(rng, "Default HAProxy stats password", "Cluster %q has no haproxy stats_auth; the stats page uses admin:admin like haproxy-marathon-bridge.", cl.Name)
+}
+
 // haproxyCookbook is what the chef family needs of a cluster's HAProxy: the
 // cookbook's data, whether it derives from a sensitive value, and the
 // cluster's bridge script.
@@ -52,15 +68,6 @@ func (c *compiler) renderHAProxyCluster(fs *files, cl *def.Cluster, allowed map[
 	if hp := cl.HAProxy; hp != nil && hp.StatsAuth != "" {
 		auth = hp.StatsAuth
 		hc.sensitive = c.d.Sensitive["cluster."+cl.Name+".haproxy.stats_auth"]
-		if u, pw, ok := strings.Cut(auth, ":"); !ok || u == "" || pw == "" {
-			c.errorf(attrRange(hp.Body, "stats_auth", hp.DeclRange), "Invalid stats_auth", "stats_auth is user:password (the characters it may hold are checked as an HAProxy token).")
-		}
-	} else {
-		rng := cl.DeclRange
-		if hp != nil {
-			rng = hp.DeclRange
-		}
-		c.warnf(rng, "Default HAProxy stats password", "Cluster %q has no haproxy stats_auth; the stats page uses admin:admin like haproxy-marathon-bridge.", cl.Name)
 	}
 	var listens []haproxyListen
 	listenData := []any{}

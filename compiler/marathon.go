@@ -125,6 +125,49 @@ func (c *compiler) imageRef(im *def.Image) string {
 	return ref
 }
 
+// checkHealthCheck checks an app's health check: its protocol, the port it
+// probes and its timing.
+func (c *compiler) checkHealthCheck(a *def.App) {
+	hc := a.HealthCheck
+	if hc == nil {
+		return
+	}
+	proto := strings.ToUpper(hc.Protocol)
+	if proto == "" {
+		proto = "HTTP"
+	}
+	rng := hc.DeclRange
+	switch proto {
+	case "HTTP", "TCP":
+		if hc.PortIndex < 0 || hc.PortIndex >= len(a.Ports) {
+			c.errorf(rng, "Invalid health check port", "The %s health check of app %q uses port index %d, but the app has %d ports.", proto, a.Name, hc.PortIndex, len(a.Ports))
+		}
+	default:
+		c.errorf(rng, "Invalid health check protocol", "protocol must be HTTP or TCP; got %q.%s", hc.Protocol, suggest(strings.ToUpper(hc.Protocol), []string{"HTTP", "TCP"}))
+	}
+	if intOr(hc.TimeoutSeconds, hcTimeout) < 1 || intOr(hc.IntervalSeconds, hcInterval) < 1 || intOr(hc.GracePeriodSeconds, hcGracePeriod) < 0 || intOr(hc.MaxConsecutiveFailures, hcMaxFailures) < 0 {
+		c.errorf(rng, "Invalid health check timing", "Health check seconds must be positive (grace period and failures may be 0).")
+	}
+}
+
+// checkAppImage settles the reference Docker pulls an app's image by
+// (c.appImages, for the renderer): loadRef on clusters whose Docker loads
+// images, which also plans the docker load archive, else imageRef. Both
+// report what keeps the image from running there.
+func (c *compiler) checkAppImage(a *def.App) {
+	if a.Image == nil {
+		return
+	}
+	if c.appImages == nil {
+		c.appImages = map[*def.App]string{}
+	}
+	if c.loadsImages(a.Cluster) {
+		c.appImages[a] = c.loadRef(a)
+	} else {
+		c.appImages[a] = c.imageRef(a.Image)
+	}
+}
+
 // renderMarathon renders the Marathon app definitions of every cluster,
 // clusters/<c>/marathon/<app>.json; hostPorts are the host ports of the
 // bridged apps.
@@ -143,12 +186,7 @@ func (c *compiler) renderApp(fs *files, a *def.App, hostPorts []int) {
 	m := marathonApp{ID: appID(a), Cmd: a.Cmd, Args: a.Args, CPUs: a.CPUs, Mem: a.Mem, Instances: a.Instances,
 		Constraints: a.Constraints, Env: a.Env}
 	if a.Image != nil {
-		var ref string
-		if c.loadsImages(a.Cluster) {
-			ref = c.loadRef(a)
-		} else {
-			ref = c.imageRef(a.Image)
-		}
+		ref := c.appImages[a]
 		ct := &marathonContainer{Type: "DOCKER", Docker: marathonDocker{Image: ref, Network: appNetwork(a)}}
 		if bridged(a) {
 			for i, port := range a.Ports {
@@ -169,23 +207,11 @@ func (c *compiler) renderApp(fs *files, a *def.App, hostPorts []int) {
 		h := marathonHealth{Protocol: proto, PortIndex: hc.PortIndex,
 			GracePeriodSeconds: intOr(hc.GracePeriodSeconds, hcGracePeriod), IntervalSeconds: intOr(hc.IntervalSeconds, hcInterval),
 			TimeoutSeconds: intOr(hc.TimeoutSeconds, hcTimeout), MaxConsecutiveFailures: intOr(hc.MaxConsecutiveFailures, hcMaxFailures)}
-		rng := hc.DeclRange
-		switch proto {
-		case "HTTP":
+		if proto == "HTTP" {
 			h.Path = hc.Path
 			if h.Path == "" {
 				h.Path = "/"
 			}
-			fallthrough
-		case "TCP":
-			if hc.PortIndex < 0 || hc.PortIndex >= len(a.Ports) {
-				c.errorf(rng, "Invalid health check port", "The %s health check of app %q uses port index %d, but the app has %d ports.", proto, a.Name, hc.PortIndex, len(a.Ports))
-			}
-		default:
-			c.errorf(rng, "Invalid health check protocol", "protocol must be HTTP or TCP; got %q.%s", hc.Protocol, suggest(strings.ToUpper(hc.Protocol), []string{"HTTP", "TCP"}))
-		}
-		if h.TimeoutSeconds < 1 || h.IntervalSeconds < 1 || h.GracePeriodSeconds < 0 || h.MaxConsecutiveFailures < 0 {
-			c.errorf(rng, "Invalid health check timing", "Health check seconds must be positive (grace period and failures may be 0).")
 		}
 		m.HealthChecks = []marathonHealth{h}
 	}

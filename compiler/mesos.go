@@ -150,6 +150,16 @@ func (c *compiler) renderMesos() []*File {
 	return fs
 }
 
+// checkAttributesWithoutSlave warns about node groups with Mesos attributes
+// but no slave to advertise them.
+func (c *compiler) checkAttributesWithoutSlave(cl *def.Cluster) {
+	for _, g := range cl.NodeGroups {
+		if !hasRole(g, "mesos_slave") && (len(g.Attributes) > 0 || g.StorageProfile != nil) {
+			c.warnf(attrRange(g.Body, "attributes", g.DeclRange), "Attributes without a slave", "Node group %q has Mesos attributes or a storage profile but no mesos_slave role; only slaves advertise attributes.", g.Name)
+		}
+	}
+}
+
 // attrsSensitive reports whether a node group's Mesos attributes derive
 // from a sensitive value.
 func (c *compiler) attrsSensitive(cl *def.Cluster, g *def.NodeGroup) bool {
@@ -196,8 +206,6 @@ func (c *compiler) renderNodeGroup(fs *files, cl *def.Cluster, g *def.NodeGroup)
 		if hasRole(g, "mesos_docker") {
 			add("sysconfig/docker", line(c.dockerArgs(cl)))
 		}
-	} else if len(g.Attributes) > 0 || g.StorageProfile != nil {
-		c.warnf(attrRange(g.Body, "attributes", g.DeclRange), "Attributes without a slave", "Node group %q has Mesos attributes or a storage profile but no mesos_slave role; only slaves advertise attributes.", g.Name)
 	}
 	if hasRole(g, "mesos_marathon") {
 		add("init/marathon.conf", execTemplate("upstart.conf.tmpl", map[string]string{"Description": "Marathon scheduler for Mesos", "Exec": v.MarathonBin()}))

@@ -10,34 +10,20 @@ import (
 	def "github.com/bdebundle/bundle/hcl"
 )
 
-// render runs the cross-artifact checks and renders every text file of the
-// bundle into p.Files, one renderer per output family: bde (bde.go), mesos
-// (mesos.go), marathon (marathon.go), haproxy (haproxy.go) and chef
-// (chef.go). Each renderer returns its files.
+// render renders every text file of the bundle into p.Files, one renderer
+// per output family: bde (bde.go), mesos (mesos.go), marathon
+// (marathon.go), haproxy (haproxy.go) and chef (chef.go). Each returns its
+// files. The check pass has run: rendering reports nothing, and takes the
+// hosts each app may run on and each app's image reference from it.
 func (c *compiler) render(p *Plan, repos map[*def.Repo]*RepoPlan) {
-	c.checkRolePackages()
-	bde := c.renderBDE(repos)
-	c.checkRegistry()
-	allowed, hostPorts := map[*def.App][]host{}, map[*def.App][]int{}
+	hostPorts := map[*def.App][]int{}
 	for _, cl := range c.d.Clusters {
-		c.checkClusterAttrs(cl)
-		c.checkZookeeper(cl)
-		c.checkPorts(cl)
-		c.checkMesosFlags(cl)
-		c.checkExecPaths(cl)
 		maps.Copy(hostPorts, c.hostPorts(cl))
-		for _, a := range c.appsOf(cl) {
-			hs, ok := c.checkConstraints(a)
-			if ok {
-				c.checkPlacement(a, hs, bridged(a))
-			}
-			allowed[a] = hs
-		}
-		c.checkHAProxy(cl)
 	}
+	bde := c.renderBDE(repos)
 	mesos := c.renderMesos()
 	marathon := c.renderMarathon(hostPorts)
-	haproxy, cookbookHAProxy := c.renderHAProxy(allowed, hostPorts)
+	haproxy, cookbookHAProxy := c.renderHAProxy(c.allowed, hostPorts)
 	c.planDockerArchives(p)
 	chef := c.renderChef(mesos, cookbookHAProxy)
 	p.Files = slices.Concat(bde, mesos, marathon, haproxy, chef)

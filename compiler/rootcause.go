@@ -14,8 +14,17 @@ import (
 // FoldConsequences reports the cause first and folds the errors that follow
 // from it into it, so that one mistake reads as one error.
 
-// causeExtra marks a diagnostic as the root cause named key.
-type causeExtra struct{ key string }
+// causeExtra marks a diagnostic as the root cause named key. Once errors
+// are folded into it, it also holds its detail as written (detail) and the
+// folded errors' summaries (kinds, in order) with their counts, so that
+// folding again (the caller folds its own errors with the compiler's) adds
+// to the count instead of saying it twice.
+type causeExtra struct {
+	key    string
+	detail string
+	kinds  []string
+	counts map[string]int
+}
 
 // followsExtra marks a diagnostic as following from any of the root causes
 // named by keys (when one of them is reported).
@@ -47,7 +56,8 @@ func MarkFollows(d *hcl.Diagnostic, keys ...string) *hcl.Diagnostic {
 // reported root cause left out and counted in the cause's detail ("and 6
 // errors that follow from it"), and the causes moved first (in their
 // order). Everything else keeps its order. A consequence whose cause is not
-// reported stays as it is.
+// reported stays as it is. Folding folded diagnostics again, with more
+// consequences or none, counts each consequence once.
 func FoldConsequences(diags hcl.Diagnostics) hcl.Diagnostics {
 	roots := map[string]*hcl.Diagnostic{}
 	for _, d := range diags {
@@ -58,21 +68,21 @@ func FoldConsequences(diags hcl.Diagnostics) hcl.Diagnostics {
 	if len(roots) == 0 {
 		return diags
 	}
-	folded := map[*hcl.Diagnostic]int{}
-	kinds := map[*hcl.Diagnostic][]string{}
-	counts := map[*hcl.Diagnostic]map[string]int{}
+	folded := map[*hcl.Diagnostic]bool{}
 	var causes, rest hcl.Diagnostics
 	for _, d := range diags {
 		if f, ok := d.Extra.(followsExtra); ok && d.Severity == hcl.DiagError {
 			if r := firstRoot(roots, f.keys); r != nil {
-				folded[r]++
-				if counts[r] == nil {
-					counts[r] = map[string]int{}
+				ce := r.Extra.(causeExtra)
+				if ce.counts == nil {
+					ce.detail, ce.counts = r.Detail, map[string]int{}
 				}
-				if counts[r][d.Summary] == 0 {
-					kinds[r] = append(kinds[r], d.Summary)
+				if ce.counts[d.Summary] == 0 {
+					ce.kinds = append(ce.kinds, d.Summary)
 				}
-				counts[r][d.Summary]++
+				ce.counts[d.Summary]++
+				r.Extra = ce
+				folded[r] = true
 				continue
 			}
 		}
@@ -83,17 +93,21 @@ func FoldConsequences(diags hcl.Diagnostics) hcl.Diagnostics {
 		rest = append(rest, d)
 	}
 	for _, r := range causes {
-		if n := folded[r]; n > 0 {
-			var what []string
-			for _, k := range kinds[r] {
-				what = append(what, fmt.Sprintf("%s ×%d", k, counts[r][k]))
-			}
-			verb := "follow"
-			if n == 1 {
-				verb = "follows"
-			}
-			r.Detail += fmt.Sprintf(" (and %s that %s from it, not shown: %s)", plural(n, "error", "errors"), verb, strings.Join(what, ", "))
+		if !folded[r] {
+			continue
 		}
+		ce := r.Extra.(causeExtra)
+		n := 0
+		var what []string
+		for _, k := range ce.kinds {
+			n += ce.counts[k]
+			what = append(what, fmt.Sprintf("%s ×%d", k, ce.counts[k]))
+		}
+		verb := "follow"
+		if n == 1 {
+			verb = "follows"
+		}
+		r.Detail = ce.detail + fmt.Sprintf(" (and %s that %s from it, not shown: %s)", plural(n, "error", "errors"), verb, strings.Join(what, ", "))
 	}
 	return append(causes, rest...)
 }

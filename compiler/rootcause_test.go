@@ -68,3 +68,27 @@ func TestImageArchFromFacts(t *testing.T) {
 		}
 	}
 }
+
+// TestFoldConsequencesAgain: folding the folded diagnostics again, with the
+// consequences another phase reported, counts every consequence once, in
+// one parenthesis.
+func TestFoldConsequencesAgain(t *testing.T) {
+	cause := MarkCause(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing GPG key file", Detail: "k does not exist."}, RepoKeysCause("a"))
+	first := FoldConsequences(hcl.Diagnostics{
+		MarkFollows(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Role package missing"}, RepoKeysCause("a")),
+		cause,
+	})
+	if want := "k does not exist. (and 1 error that follows from it, not shown: Role package missing ×1)"; first[0].Detail != want {
+		t.Fatalf("first fold: %q, want %q", first[0].Detail, want)
+	}
+	if again := FoldConsequences(first); len(again) != 1 || again[0].Detail != first[0].Detail {
+		t.Errorf("folding again changed it: %q", again[0].Detail)
+	}
+	second := FoldConsequences(append(hcl.Diagnostics{
+		MarkFollows(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Bad signature"}, RepoKeysCause("a")),
+		MarkFollows(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Bad signature"}, RepoKeysCause("a")),
+	}, first...))
+	if want := "k does not exist. (and 3 errors that follow from it, not shown: Role package missing ×1, Bad signature ×2)"; len(second) != 1 || second[0].Detail != want {
+		t.Errorf("second fold: %d diagnostics, %q, want %q", len(second), second[0].Detail, want)
+	}
+}

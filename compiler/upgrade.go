@@ -27,7 +27,8 @@ type oldEntry struct {
 }
 
 // siteManifest returns the entries of the upgrade block's manifest and
-// whether it was read; diagnostics about it are reported once.
+// whether it was read. It is read once; what is wrong with it is kept in
+// c.oldFault, which checkSiteManifest calls to report it.
 func (c *compiler) siteManifest() ([]oldEntry, bool) {
 	if c.oldDone {
 		return c.oldEntries, c.oldOK
@@ -38,26 +39,34 @@ func (c *compiler) siteManifest() ([]oldEntry, bool) {
 		return nil, false
 	}
 	rng := c.upgradeRange()
+	fault := func(report func()) ([]oldEntry, bool) {
+		c.oldFault = report
+		return nil, false
+	}
 	data, ok := c.facts.Manifests[u.Manifest]
 	if !ok {
-		c.errorf(rng, "Manifest not read", "The site's manifest %q was not read before compiling.", u.Manifest)
-		return nil, false
+		return fault(func() {
+			c.errorf(rng, "Manifest not read", "The site's manifest %q was not read before compiling.", u.Manifest)
+		})
 	}
 	var raws []json.RawMessage
 	if err := json.Unmarshal(data, &raws); err != nil {
-		c.errorf(rng, "Invalid manifest", "The site's manifest %q is not a JSON array of distros (BDE's www/distros/manifest): %v.", u.Manifest, err)
-		return nil, false
+		return fault(func() {
+			c.errorf(rng, "Invalid manifest", "The site's manifest %q is not a JSON array of distros (BDE's www/distros/manifest): %v.", u.Manifest, err)
+		})
 	}
 	seen := map[string]bool{}
 	for i, raw := range raws {
 		var e oldEntry
 		if err := json.Unmarshal(raw, &e.manifestDistro); err != nil || e.Name == "" {
-			c.errorf(rng, "Invalid manifest entry", "Entry %d of the site's manifest %q is not a distro with a name (BDE's Distro: name, vendor, version, packages).", i+1, u.Manifest)
-			return nil, false
+			return fault(func() {
+				c.errorf(rng, "Invalid manifest entry", "Entry %d of the site's manifest %q is not a distro with a name (BDE's Distro: name, vendor, version, packages).", i+1, u.Manifest)
+			})
 		}
 		if seen[e.Name] {
-			c.errorf(rng, "Duplicate manifest entry", "The site's manifest %q has two entries named %q; BDE keys distros by name, so which one a cluster uses is undefined. Fix that file first.", u.Manifest, e.Name)
-			return nil, false
+			return fault(func() {
+				c.errorf(rng, "Duplicate manifest entry", "The site's manifest %q has two entries named %q; BDE keys distros by name, so which one a cluster uses is undefined. Fix that file first.", u.Manifest, e.Name)
+			})
 		}
 		seen[e.Name] = true
 		e.raw = raw
@@ -65,6 +74,13 @@ func (c *compiler) siteManifest() ([]oldEntry, bool) {
 	}
 	c.oldOK = true
 	return c.oldEntries, true
+}
+
+// checkSiteManifest reports what is wrong with the site's manifest.
+func (c *compiler) checkSiteManifest() {
+	if c.siteManifest(); c.oldFault != nil {
+		c.oldFault()
+	}
 }
 
 // upgradeRange is where diagnostics about the site's manifest point: the
@@ -130,14 +146,26 @@ func (c *compiler) checkSharedRepos() {
 }
 
 // keptEntries returns the site manifest's entries that no distro block
-// names: the release writes them back as they are. Each is checked: a
-// package_repos URL this release writes for another version would make it
-// install that version.
-func (c *compiler) keptEntries(repos map[*def.Repo]*RepoPlan) []oldEntry {
+// names: the release writes them back as they are (checkKeptEntries checks
+// them).
+func (c *compiler) keptEntries() []oldEntry {
 	olds, ok := c.siteManifest()
 	if !ok {
 		return nil
 	}
+	var kept []oldEntry
+	for _, o := range olds {
+		if !slices.ContainsFunc(c.d.Distros, func(ds *def.Distro) bool { return ds.Name == o.Name }) {
+			kept = append(kept, o)
+		}
+	}
+	return kept
+}
+
+// checkKeptEntries checks the entries the release keeps: a package_repos
+// URL this release writes for another version would make it install that
+// version.
+func (c *compiler) checkKeptEntries(repos map[*def.Repo]*RepoPlan) {
 	writer := map[string]*def.Distro{} // .repo URL -> the distro of this release using it
 	for _, ds := range c.d.Distros {
 		for _, r := range ds.Repos {
@@ -147,12 +175,7 @@ func (c *compiler) keptEntries(repos map[*def.Repo]*RepoPlan) []oldEntry {
 		}
 	}
 	u := c.d.Upgrade
-	var kept []oldEntry
-	for _, o := range olds {
-		if slices.ContainsFunc(c.d.Distros, func(ds *def.Distro) bool { return ds.Name == o.Name }) {
-			continue
-		}
-		kept = append(kept, o)
+	for _, o := range c.keptEntries() {
 		for _, pk := range o.Packages {
 			for _, url := range pk.PackageRepos {
 				ds := writer[url]
@@ -165,20 +188,16 @@ func (c *compiler) keptEntries(repos map[*def.Repo]*RepoPlan) []oldEntry {
 			}
 		}
 	}
-	return kept
 }
 
 // checkDistroMoves compares each distro block with the entry of its name in
 // the site's manifest: the same name is updated in place, so its vendor
 // cannot change (BDE keeps the cluster's vendor) and every cluster created
 // on it moves to the new version.
-func (c *compiler) checkDistroMoves(dp *DistroPlan, ds *def.Distro) {
+func (c *compiler) checkDistroMoves(ds *def.Distro) {
 	o, ok := c.oldEntryNamed(ds.Name)
 	if !ok {
 		return
-	}
-	if o.Version != ds.Version {
-		dp.Previous = o.Version
 	}
 	if o.Vendor != ds.Vendor {
 		c.errorf(attrRange(ds.Body, "vendor", ds.DeclRange), "Vendor of a running distro changed",
@@ -191,7 +210,7 @@ func (c *compiler) checkDistroMoves(dp *DistroPlan, ds *def.Distro) {
 // name at creation, so the cluster's distro block must be the entry of that
 // name (updated in place to move it), and the site's manifest must say it
 // runs the version the running block says.
-func (c *compiler) checkRunning(cp *ClusterPlan, cl *def.Cluster) {
+func (c *compiler) checkRunning(cl *def.Cluster) {
 	run := cl.Running
 	if run == nil {
 		if ds := cl.Distro; ds != nil && c.d.Upgrade != nil {
@@ -207,7 +226,6 @@ func (c *compiler) checkRunning(cp *ClusterPlan, cl *def.Cluster) {
 	if !validDotted(run.Version) {
 		c.errorf(attrRange(run.Body, "version", rng), "Invalid running version", "The version %q must be dotted numbers like 0.21.0.", run.Version)
 	}
-	cp.Running = &RunningPlan{Distro: run.Distro, Version: run.Version}
 	ds := cl.Distro
 	if ds == nil {
 		return
@@ -218,7 +236,6 @@ func (c *compiler) checkRunning(cp *ClusterPlan, cl *def.Cluster) {
 			cl.Name, run.Distro, ds.Name, ds.DeclRange, run.Distro, run.Distro)
 		return
 	}
-	cp.Moves = run.Version != ds.Version
 	if c.d.Upgrade == nil {
 		return
 	}
