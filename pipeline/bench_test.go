@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	def "github.com/bdebundle/bundle/hcl"
-	"github.com/bdebundle/bundle/out"
 	"github.com/google/rpmpack"
 )
 
@@ -109,14 +107,11 @@ func BenchmarkSBOMProvenance405(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		outDir := b.TempDir()
 		start := time.Now()
-		res, diags := Compile(ctx, src, def.Options{}, Options{Build: true, NoCache: true})
-		if diags.HasErrors() {
-			for _, d := range diags {
-				b.Log(d.Error())
-			}
-			b.FailNow()
+		built, err := Build(ctx, BuildRequest{CompileRequest: CompileRequest{Path: src, Mode: ModeBuild, Offline: true, NoCache: true, OutDir: outDir}, BuilderVersion: "bench"})
+		if err == nil && built.Diagnostics.HasErrors() {
+			err = built.Diagnostics
 		}
-		r, err := res.Build(ctx, outDir, BuildOptions{Out: out.BuildOptions{BuilderVersion: "bench", NoCache: true}, Writers: WriterOptions{Offline: true}})
+		r := built.Bundle
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -1,17 +1,20 @@
-// Package pipeline is the composition root: it wires every flow a CLI verb
-// runs, so each verb calls one function here and prints the result.
+// Package pipeline is the composition root: it sequences the steps of every
+// verb, one request struct per verb, so each verb calls one function here
+// and prints the result.
 //
-// It runs the front half of a build: it loads a definition, gathers the
-// Facts about its inputs with internal/inputfacts (the files its paths and
-// globs name, RPM headers and signatures, baseline repodata, existing
-// manifests, image digests, VM disk headers) and compiles the Plan with one
-// compiler.Compile call. Result.Build
-// executes the Plan with out.Build and out's writer hooks backed by the real
-// repo, images and ovf implementations. It runs the lock flow (Lock: check,
-// resolve every image, write the lock file with internal/lockfile); verify with its deep checks
-// (Verify: repodata, image layout, OVF); Inspect and Diff; deploy (Deploy:
-// PrepareDeploy extracts and verifies an archive in one pass, then
-// vcenter.Deploy); and pushes and lists a bundle's images (PushImages,
-// ListImages, and DeployImagePusher for deploy's image step). Nothing here
-// prints.
+// Compile (CompileRequest: validate, and the front half of build) loads a
+// definition, gathers the Facts about its inputs with internal/inputfacts
+// (the files its paths and globs name, RPM headers and signatures, baseline
+// repodata, existing manifests, image digests, VM disk headers) and compiles
+// the Plan with one compiler.Compile call; Mode says whether registries are
+// asked (ModeBuild) or not (ModeCheck). Build (BuildRequest) compiles once
+// and executes the Plan with out.Build and out's writer hooks backed by the
+// real repo, images and ovf implementations; it reads the signing key,
+// decides the protected paths and the previous image layout itself. It runs
+// the lock flow (Lock: check, resolve every image, write the lock file with
+// internal/lockfile); verify with its deep checks (Verify: repodata, image
+// layout, OVF); Inspect and Diff; deploy (Deploy: PrepareDeploy extracts
+// and verifies an archive in one pass, then vcenter.Deploy); and pushes and
+// lists a bundle's images (PushImages, ListImages, and DeployImagePusher for
+// deploy's image step). Nothing here prints.
 package pipeline

@@ -15,9 +15,7 @@ import (
 	"testing"
 	"time"
 
-	def "github.com/bdebundle/bundle/hcl"
 	"github.com/bdebundle/bundle/internal/testutil"
-	"github.com/bdebundle/bundle/out"
 )
 
 // BenchmarkBuildPackingFloor405 is `bundle build --no-cache` of the 405
@@ -54,11 +52,11 @@ func BenchmarkBuildPackingFloor405(b *testing.B) {
 			var ru0, ru1 syscall.Rusage
 			syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
 			start = time.Now()
-			res, diags := Compile(ctx, src, def.Options{}, Options{Build: true, NoCache: true})
-			if diags.HasErrors() {
-				b.Fatal(diags)
+			built, err := Build(ctx, BuildRequest{CompileRequest: CompileRequest{Path: src, Mode: ModeBuild, Offline: true, NoCache: true, OutDir: outDir}, BuilderVersion: "bench"})
+			if err == nil && built.Diagnostics.HasErrors() {
+				err = built.Diagnostics
 			}
-			r, err := res.Build(ctx, outDir, BuildOptions{Out: out.BuildOptions{BuilderVersion: "bench", NoCache: true}, Writers: WriterOptions{Offline: true}})
+			r := built.Bundle
 			if err != nil {
 				b.Fatal(err)
 			}

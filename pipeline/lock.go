@@ -16,8 +16,12 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
-// LockOptions tune Lock.
-type LockOptions struct {
+// LockRequest is what Lock is asked.
+type LockRequest struct {
+	// Path is the definition: a .hcl file or a directory of them.
+	Path string
+	// Load tunes loading it (variables, var files).
+	Load def.Options
 	// Update re-resolves entries already pinned.
 	Update bool
 	// Insecure lists registry hosts reached over plain HTTP.
@@ -34,15 +38,16 @@ type LockResult struct {
 	Images []lockfile.Entry
 }
 
-// Lock is the lock flow: it loads and checks the definition at p (reading
-// no input but its local image sources, which it refuses as validate does:
-// a missing source, a blob missing or not matching its digest, or, without
-// opts.Update, a digest other than the one pinned), resolves every image block to the digest it names now
-// and writes the lock file. Definition problems come back as diagnostics,
+// Lock is the lock flow: it loads and checks the definition at req.Path
+// (reading no input but its local image sources, which it refuses as
+// validate does: a missing source, a blob missing or not matching its
+// digest, or, without req.Update, a digest other than the one pinned),
+// resolves every image block to the digest it names now and writes the lock
+// file. Definition problems come back as diagnostics,
 // with the definition (nil when it did not load) for rendering them;
 // resolving and writing problems as the error.
-func Lock(ctx context.Context, p string, lopts def.Options, opts LockOptions) (*LockResult, *def.Definition, hcl.Diagnostics, error) {
-	d, diags := def.Load(p, lopts)
+func Lock(ctx context.Context, req LockRequest) (*LockResult, *def.Definition, hcl.Diagnostics, error) {
+	d, diags := def.Load(req.Path, req.Load)
 	if diags.HasErrors() {
 		return nil, d, compiler.Scrub(d, diags), nil
 	}
@@ -53,10 +58,10 @@ func Lock(ctx context.Context, p string, lopts def.Options, opts LockOptions) (*
 	if lds.HasErrors() {
 		return nil, d, compiler.Scrub(d, lds), nil
 	}
-	if ids := checkLocalImages(ctx, d, specs, opts.Update); ids.HasErrors() {
+	if ids := checkLocalImages(ctx, d, specs, req.Update); ids.HasErrors() {
 		return nil, d, compiler.Scrub(d, ids), nil
 	}
-	locked, err := lockfile.Pin(ctx, d, specs, images.Options{Options: registry.Options{Insecure: opts.Insecure, Timeout: opts.RegistryTimeout}, UpdateLock: opts.Update})
+	locked, err := lockfile.Pin(ctx, d, specs, images.Options{Options: registry.Options{Insecure: req.Insecure, Timeout: req.RegistryTimeout}, UpdateLock: req.Update})
 	if err != nil {
 		if registry.IsNetwork(err) || ctx.Err() != nil {
 			return nil, d, nil, err
@@ -66,7 +71,7 @@ func Lock(ctx context.Context, p string, lopts def.Options, opts LockOptions) (*
 		// build reports it, at the image's ref.
 		return nil, d, compiler.Scrub(d, hcl.Diagnostics{errDiag(lockErrAt(d, err), "Cannot resolve image", err.Error())}), nil
 	}
-	res := &LockResult{Path: lockfile.Path(p), Images: locked}
+	res := &LockResult{Path: lockfile.Path(req.Path), Images: locked}
 	if err := lockfile.Write(res.Path, locked); err != nil {
 		return nil, d, nil, err
 	}

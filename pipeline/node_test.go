@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	def "github.com/bdebundle/bundle/hcl"
 	"github.com/bdebundle/bundle/internal/demoinputs"
 	"github.com/bdebundle/bundle/internal/testutil"
 )
@@ -67,7 +66,7 @@ func TestInitJobFromRPMFileList(t *testing.T) {
 	job := "exec /usr/bin/chronos\n"
 	dir := exampleSite(t, chronosBuild("0.1.20150211000000", map[string]string{
 		"/usr/bin/chronos": "#!/bin/sh\n", "/etc/init/chronos.conf": job}))
-	res, diags := Compile(context.Background(), dir, def.Options{}, Options{})
+	res, diags := Compile(context.Background(), CompileRequest{Path: dir})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
@@ -85,7 +84,7 @@ func TestInitJobFromRPMFileList(t *testing.T) {
 	}
 
 	dir = exampleSite(t, chronosBuild("0.1.20150211000000", map[string]string{"/usr/share/java/chronos.jar": ""}))
-	_, diags = Compile(context.Background(), dir, def.Options{}, Options{})
+	_, diags = Compile(context.Background(), CompileRequest{Path: dir})
 	d := find(diags, "Program in no package")
 	if d == nil || !strings.Contains(d.Detail, "chronos-2.3.0-0.1.20150211000000.x86_64") || d.Subject == nil || d.Subject.Start.Line == 0 {
 		t.Fatalf("no diagnostic naming the chronos package at a position: %v", diags)

@@ -17,13 +17,35 @@ import (
 	"github.com/hashicorp/hcl/v2"
 )
 
-// Options tune gathering.
-type Options struct {
-	Workers  int
-	Progress progress.Reporter
-	// Registry allows asking registries for image manifests (build, lock);
-	// without it registry references resolve only from PrevLayout.
-	Registry bool
+// Mode is what a verb does with the definition it compiles.
+type Mode int
+
+const (
+	// ModeCheck compiles and checks, asking no registry (validate, build
+	// --plan): a registry image resolves, pinned by the lock file, from the
+	// previous bundle's layout under OutDir; one that does not is a warning,
+	// or with Offline an error, as build --offline refuses it.
+	ModeCheck Mode = iota
+	// ModeBuild compiles to build: registries are asked unless Offline,
+	// and an image that does not resolve is an error.
+	ModeBuild
+)
+
+// CompileRequest is what Compile is asked: the definition, and how its
+// inputs are gathered.
+type CompileRequest struct {
+	// Path is the definition: a .hcl file or a directory of them.
+	Path string
+	// Load tunes loading it (variables, var files).
+	Load def.Options
+	Mode Mode
+	// Offline never asks a registry: a registry image resolves only,
+	// pinned, from the previous bundle's layout, or is an error.
+	Offline bool
+	// OutDir is where the bundle is built: the previous build's images/
+	// layout there resolves pinned registry images without the network
+	// and supplies the blobs a build reuses.
+	OutDir string
 	// UpdateLock accepts image digests that differ from the lock file.
 	UpdateLock bool
 	// Insecure lists registry hosts reached over plain HTTP.
@@ -31,26 +53,30 @@ type Options struct {
 	// RegistryTimeout bounds each wait for a registry (images.Options
 	// Timeout; 0 = the defaults).
 	RegistryTimeout time.Duration
-	// Build says the result will be built: images that cannot be resolved
-	// are then errors, not warnings.
-	Build bool
-	// Offline refuses what build --offline refuses: a registry image that
-	// resolves neither from the network (Registry is then false) nor,
-	// pinned, from the previous bundle's layout is an error, not a warning
-	// (validate --offline, build --plan --offline).
-	Offline bool
-	// OutDir is where the bundle is built: the previous build's images/
-	// layout there resolves pinned registry images without the network.
-	OutDir string
-	// CacheDir holds the scan cache (what was read from each RPM, so an
-	// unchanged RPM is not read again); "" means $BUNDLE_CACHE_DIR,
-	// $XDG_CACHE_HOME/bundle or ~/.cache/bundle. NoCache disables it.
+	// CacheDir holds the scan and hash caches; "" means $BUNDLE_CACHE_DIR,
+	// $XDG_CACHE_HOME/bundle or ~/.cache/bundle. NoCache disables them.
 	CacheDir string
 	NoCache  bool
+	Workers  int
+	Progress progress.Reporter
 }
 
-// Result is a compiled definition with what was gathered about its inputs.
-type Result struct {
+// inputs are the gathering options of r, with the previous layout.
+func (r CompileRequest) inputs(prevLayout string) inputfacts.Options {
+	reg := inputfacts.RegistriesCheck
+	switch {
+	case r.Offline:
+		reg = inputfacts.RegistriesOffline
+	case r.Mode == ModeBuild:
+		reg = inputfacts.RegistriesOnline
+	}
+	return inputfacts.Options{Workers: r.Workers, Progress: r.Progress, Registries: reg, UpdateLock: r.UpdateLock,
+		Insecure: r.Insecure, RegistryTimeout: r.RegistryTimeout, PrevLayout: prevLayout, CacheDir: r.CacheDir, NoCache: r.NoCache}
+}
+
+// Compiled is a compiled definition with what was gathered about its
+// inputs: what Compile returns, and what Build builds.
+type Compiled struct {
 	Def  *def.Definition
 	Plan *compiler.Plan
 	// Facts are the compiler's facts, nil when gathering failed.
@@ -58,38 +84,39 @@ type Result struct {
 	// Inputs is what was gathered about the inputs (RPMs scanned, images
 	// resolved, the scan's digests); nil when the definition did not load.
 	Inputs *inputfacts.Gathered
-	// PrevLayout is the images/ layout of the previous build, if known.
-	PrevLayout string
+	// prevLayout is the images/ layout of the previous build under
+	// OutDir, decided here: gathering and the image writer read it.
+	prevLayout string
 
 	requiresOnce sync.Once
 	requires     map[string][]string
 }
 
 // Compile loads the definition at p, gathers facts about its inputs and
-// compiles it, once. The Result is non-nil whenever the definition loaded
+// compiles it, once. The Compiled is non-nil whenever the definition loaded
 // (its Def carries the files needed to render the diagnostics); its Plan is
 // nil when gathering failed.
-func Compile(ctx context.Context, p string, lopts def.Options, opts Options) (*Result, hcl.Diagnostics) {
-	res, diags := compile(ctx, p, lopts, opts)
+func Compile(ctx context.Context, req CompileRequest) (*Compiled, hcl.Diagnostics) {
+	res, diags := compile(ctx, req)
 	// The root cause of a pile of errors comes first, with the errors
 	// that follow from it folded in; no message, whichever phase or
 	// library wrote it, shows a secret.
 	return res, compiler.Scrub(res.Def, compiler.FoldConsequences(diags))
 }
 
-func compile(ctx context.Context, p string, lopts def.Options, opts Options) (*Result, hcl.Diagnostics) {
-	load := progress.Or(opts.Progress).Start("loading the definition "+p, -1)
-	d, diags := def.Load(p, lopts)
-	res := &Result{Def: d}
+func compile(ctx context.Context, req CompileRequest) (*Compiled, hcl.Diagnostics) {
+	load := progress.Or(req.Progress).Start("loading the definition "+req.Path, -1)
+	d, diags := def.Load(req.Path, req.Load)
+	res := &Compiled{Def: d}
 	if diags.HasErrors() {
 		load.Done(fmt.Errorf("the definition has errors"))
 		return res, diags
 	}
 	load.Done(nil)
-	if opts.OutDir != "" && d.Bundle != nil {
-		res.PrevLayout = filepath.Join(opts.OutDir, manifest.BundleDir(d.Bundle.Name, d.Bundle.Version), manifest.ImagesDir)
+	if req.OutDir != "" && d.Bundle != nil {
+		res.prevLayout = filepath.Join(req.OutDir, manifest.BundleDir(d.Bundle.Name, d.Bundle.Version), manifest.ImagesDir)
 	}
-	in, gds := inputfacts.Gather(ctx, d, opts.inputs(res.PrevLayout))
+	in, gds := inputfacts.Gather(ctx, d, req.inputs(res.prevLayout))
 	res.Inputs = in
 	facts := in.Facts
 	diags = append(diags, gds...)
@@ -177,17 +204,4 @@ func sortDiags(diags hcl.Diagnostics) hcl.Diagnostics {
 
 func errDiag(subject *hcl.Range, summary, detail string) *hcl.Diagnostic {
 	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: subject}
-}
-
-// inputs are the gathering options of o, with the previous layout.
-func (o Options) inputs(prevLayout string) inputfacts.Options {
-	reg := inputfacts.RegistriesCheck
-	switch {
-	case o.Registry:
-		reg = inputfacts.RegistriesOnline
-	case o.Build || o.Offline:
-		reg = inputfacts.RegistriesOffline
-	}
-	return inputfacts.Options{Workers: o.Workers, Progress: o.Progress, Registries: reg, UpdateLock: o.UpdateLock,
-		Insecure: o.Insecure, RegistryTimeout: o.RegistryTimeout, PrevLayout: prevLayout, CacheDir: o.CacheDir, NoCache: o.NoCache}
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 
-	def "github.com/bdebundle/bundle/hcl"
 	"github.com/bdebundle/bundle/internal/demoinputs"
 	"github.com/bdebundle/bundle/repo"
 	"github.com/hashicorp/hcl/v2"
@@ -70,7 +69,7 @@ func find(diags hcl.Diagnostics, summary string) *hcl.Diagnostic {
 
 func TestCompileGathersFacts(t *testing.T) {
 	dir := writeSite(t, fullBaseline)
-	res, diags := Compile(context.Background(), dir, def.Options{}, Options{})
+	res, diags := Compile(context.Background(), CompileRequest{Path: dir})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
@@ -85,7 +84,7 @@ func TestCompileGathersFacts(t *testing.T) {
 
 func TestUnresolvedDependency(t *testing.T) {
 	dir := writeSite(t, strings.Replace(fullBaseline, `"java"`, `"jre"`, 1))
-	_, diags := Compile(context.Background(), dir, def.Options{}, Options{})
+	_, diags := Compile(context.Background(), CompileRequest{Path: dir})
 	d := find(diags, "Unresolved dependency")
 	if d == nil || d.Severity != hcl.DiagError {
 		t.Fatalf("no unresolved-dependency error: %v", diags)
@@ -98,7 +97,7 @@ func TestUnresolvedDependency(t *testing.T) {
 	}
 	// allow_unresolved downgrades it to a warning.
 	dir = writeSite(t, strings.Replace(fullBaseline, `"java"`, `"jre"`, 1)+"\n  allow_unresolved = [\"ja*\"]")
-	_, diags = Compile(context.Background(), dir, def.Options{}, Options{})
+	_, diags = Compile(context.Background(), CompileRequest{Path: dir})
 	if d := find(diags, "Unresolved dependency"); d == nil || d.Severity != hcl.DiagWarning || diags.HasErrors() {
 		t.Fatalf("allow_unresolved: %v", diags)
 	}
@@ -117,7 +116,7 @@ func TestUnresolvedDependencyGrouped(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, diags := Compile(context.Background(), writeSite(t, tt.baseline), def.Options{}, Options{})
+			_, diags := Compile(context.Background(), CompileRequest{Path: writeSite(t, tt.baseline)})
 			var got []string
 			for _, d := range diags {
 				if d.Summary == "Unresolved dependency" {
@@ -142,7 +141,7 @@ func TestBadRPMIsADiagnostic(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("not an rpm at all"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, diags := Compile(context.Background(), dir, def.Options{}, Options{})
+	_, diags := Compile(context.Background(), CompileRequest{Path: dir})
 	d := find(diags, "Bad package in repo mesos")
 	if d == nil || !strings.Contains(d.Detail, "broken-1-1.x86_64.rpm") {
 		t.Fatalf("no diagnostic naming the bad RPM: %v", diags)
@@ -154,13 +153,13 @@ func TestRequiredSignatureMissing(t *testing.T) {
 	src := strings.Replace(string(must(os.ReadFile(filepath.Join(dir, "site.hcl")))), `packages = ["rpms"]`, "packages = [\"rpms\"]\n  gpg_keys = [\"key.asc\"]", 1)
 	must0(os.WriteFile(filepath.Join(dir, "site.hcl"), []byte(src), 0o644))
 	must0(os.WriteFile(filepath.Join(dir, "key.asc"), []byte(testKey), 0o644))
-	_, diags := Compile(context.Background(), dir, def.Options{}, Options{})
+	_, diags := Compile(context.Background(), CompileRequest{Path: dir})
 	d := find(diags, "Bad package in repo mesos")
 	if d == nil {
 		t.Fatalf("unsigned RPMs passed a repo with gpg_keys: %v", diags)
 	}
 	must0(os.WriteFile(filepath.Join(dir, "key.asc"), []byte("garbage"), 0o644))
-	_, diags = Compile(context.Background(), dir, def.Options{}, Options{})
+	_, diags = Compile(context.Background(), CompileRequest{Path: dir})
 	if find(diags, "Cannot read GPG key") == nil {
 		t.Fatalf("a garbage key file gave no diagnostic: %v", diags)
 	}
@@ -188,13 +187,13 @@ func TestBadDiskIsADiagnostic(t *testing.T) {
 	must0(err)
 	must0(f.Close())
 	must0(os.WriteFile(filepath.Join(dir, "disk.vmdk"), []byte("this is no disk"), 0o644))
-	_, diags := Compile(context.Background(), dir, def.Options{}, Options{})
+	_, diags := Compile(context.Background(), CompileRequest{Path: dir})
 	d := find(diags, "Invalid VM template")
 	if d == nil || !strings.Contains(d.Detail, "disk.vmdk") || !strings.Contains(d.Detail, "not a VMDK") {
 		t.Fatalf("a garbage disk gave no diagnostic naming it: %v", diags)
 	}
 	must0(demoinputs.Disk(filepath.Join(dir, "disk.vmdk"), 16))
-	if _, diags := Compile(context.Background(), dir, def.Options{}, Options{}); diags.HasErrors() {
+	if _, diags := Compile(context.Background(), CompileRequest{Path: dir}); diags.HasErrors() {
 		t.Fatalf("a valid disk: %v", diags)
 	}
 }
@@ -215,14 +214,14 @@ func TestBaselineRepodata(t *testing.T) {
 	if err := repo.WriteRepodata(context.Background(), osDir, []*repo.Package{jre}, repo.WriteOptions{Timestamp: 1}); err != nil {
 		t.Fatal(err)
 	}
-	if _, diags := Compile(context.Background(), dir, def.Options{}, Options{}); diags.HasErrors() {
+	if _, diags := Compile(context.Background(), CompileRequest{Path: dir}); diags.HasErrors() {
 		t.Fatalf("java from the baseline repodata: %v", diags)
 	}
 	// A baseline directory whose repodata is gone is an error naming it.
 	if err := os.RemoveAll(filepath.Join(osDir, "repodata")); err != nil {
 		t.Fatal(err)
 	}
-	_, diags := Compile(context.Background(), dir, def.Options{}, Options{})
+	_, diags := Compile(context.Background(), CompileRequest{Path: dir})
 	if d := find(diags, "Cannot read baseline repodata"); d == nil || !strings.Contains(d.Detail, "repomd.xml") || d.Subject == nil {
 		t.Errorf("baseline without repodata: %v", diags)
 	}
@@ -237,7 +236,7 @@ func TestBaselineRepodata(t *testing.T) {
 	if err := os.WriteFile(prim[0], []byte("garbage"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, diags = Compile(context.Background(), dir, def.Options{}, Options{})
+	_, diags = Compile(context.Background(), CompileRequest{Path: dir})
 	if d := find(diags, "Cannot read baseline repodata"); d == nil || !strings.Contains(d.Detail, filepath.Base(prim[0])) {
 		t.Errorf("baseline with a broken primary: %v", diags)
 	}
@@ -300,7 +299,7 @@ func TestGatherFailureKeepsDefinitionErrors(t *testing.T) {
 			if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			res, diags := Compile(context.Background(), dir, def.Options{}, Options{})
+			res, diags := Compile(context.Background(), CompileRequest{Path: dir})
 			if res.Plan != nil {
 				t.Fatal("a plan although an input could not be read")
 			}
@@ -327,7 +326,7 @@ func TestKeyRpmRefusesIsAWarning(t *testing.T) {
 	src := strings.Replace(string(must(os.ReadFile(filepath.Join(dir, "site.hcl")))), `packages = ["rpms"]`, "packages = [\"rpms\"]\n  gpg_keys = [\"key.asc\"]", 1)
 	must0(os.WriteFile(filepath.Join(dir, "site.hcl"), []byte(src), 0o644))
 	must0(os.WriteFile(filepath.Join(dir, "key.asc"), []byte(testKey), 0o644))
-	_, diags := Compile(context.Background(), dir, def.Options{}, Options{})
+	_, diags := Compile(context.Background(), CompileRequest{Path: dir})
 	if d := find(diags, "GPG key rpm refuses to import"); d != nil {
 		t.Fatalf("the test key was reported: %s", d.Detail)
 	}
@@ -337,7 +336,7 @@ func TestKeyRpmRefusesIsAWarning(t *testing.T) {
 	must0(e.Serialize(w))
 	must0(w.Close())
 	must0(os.WriteFile(filepath.Join(dir, "key.asc"), b.Bytes(), 0o644))
-	_, diags = Compile(context.Background(), dir, def.Options{}, Options{})
+	_, diags = Compile(context.Background(), CompileRequest{Path: dir})
 	d := find(diags, "GPG key rpm refuses to import")
 	id := fmt.Sprintf("%016x", e.PrimaryKey.KeyId)
 	if d == nil || d.Severity != hcl.DiagWarning || !strings.Contains(d.Detail, "key.asc") || !strings.Contains(d.Detail, id) || !strings.Contains(d.Detail, "ECDSA") {

@@ -8,7 +8,6 @@ import (
 	"reflect"
 	"testing"
 
-	def "github.com/bdebundle/bundle/hcl"
 	"github.com/bdebundle/bundle/repo"
 )
 
@@ -33,20 +32,21 @@ func TestCompileReusesScans(t *testing.T) {
 		t.Fatalf("fixture RPMs %v: %v", rpms, err)
 	}
 	cdir := t.TempDir()
-	compile := func(opts Options) *Result {
+	compile := func(opts CompileRequest) *Compiled {
+		opts.Path = dir
 		t.Helper()
-		res, diags := Compile(context.Background(), dir, def.Options{}, opts)
+		res, diags := Compile(context.Background(), opts)
 		if diags.HasErrors() {
 			t.Fatal(diags)
 		}
 		return res
 	}
 	n := int64(len(rpms))
-	cold := compile(Options{CacheDir: cdir})
+	cold := compile(CompileRequest{CacheDir: cdir})
 	if want := (repo.ScanCacheStats{Misses: n, Stored: n}); cold.Inputs.ScanCache != want {
 		t.Errorf("first compile: %+v, want %+v", cold.Inputs.ScanCache, want)
 	}
-	warm := compile(Options{CacheDir: cdir})
+	warm := compile(CompileRequest{CacheDir: cdir})
 	// The second compile read no RPM: every package came from the cache.
 	if want := (repo.ScanCacheStats{Hits: n}); warm.Inputs.ScanCache != want {
 		t.Errorf("second compile: %+v, want %+v", warm.Inputs.ScanCache, want)
@@ -54,7 +54,7 @@ func TestCompileReusesScans(t *testing.T) {
 	if !reflect.DeepEqual(cold.Inputs.Packages, warm.Inputs.Packages) || !reflect.DeepEqual(cold.Facts, warm.Facts) {
 		t.Error("packages or facts from the cache differ from those read")
 	}
-	off := compile(Options{CacheDir: cdir, NoCache: true})
+	off := compile(CompileRequest{CacheDir: cdir, NoCache: true})
 	if off.Inputs.ScanCache != (repo.ScanCacheStats{}) {
 		t.Errorf("NoCache compile used the cache: %+v", off.Inputs.ScanCache)
 	}
@@ -72,7 +72,7 @@ func TestCompileReusesScans(t *testing.T) {
 	if err := os.WriteFile(rpms[0], b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	again := compile(Options{CacheDir: cdir})
+	again := compile(CompileRequest{CacheDir: cdir})
 	if want := (repo.ScanCacheStats{Hits: n - 1, Misses: 1, Stored: 1}); again.Inputs.ScanCache != want {
 		t.Errorf("after rewriting one RPM: %+v, want %+v", again.Inputs.ScanCache, want)
 	}
@@ -81,7 +81,7 @@ func TestCompileReusesScans(t *testing.T) {
 	if err := os.WriteFile(bad, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if res := compile(Options{CacheDir: bad}); !reflect.DeepEqual(res.Inputs.Packages, warm.Inputs.Packages) {
+	if res := compile(CompileRequest{CacheDir: bad}); !reflect.DeepEqual(res.Inputs.Packages, warm.Inputs.Packages) {
 		t.Error("compile with an unusable cache directory differs")
 	}
 }

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	def "github.com/bdebundle/bundle/hcl"
 	"github.com/bdebundle/bundle/out"
 	"github.com/bdebundle/bundle/out/manifest"
+	"github.com/hashicorp/hcl/v2"
 )
 
 // TestBuildReusesScanDigests: an RPM the scan read and nobody touched since
@@ -26,22 +26,25 @@ func TestBuildReusesScanDigests(t *testing.T) {
 	}
 	build := func(touch string) *out.Result {
 		t.Helper()
-		res, diags := Compile(context.Background(), dir, def.Options{}, Options{Build: true, NoCache: true})
-		if diags.HasErrors() {
-			t.Fatal(diags)
-		}
-		if touch != "" {
-			// Rewritten in place with the same bytes: only its times move.
-			b := must(os.ReadFile(touch))
-			time.Sleep(10 * time.Millisecond)
-			must0(os.WriteFile(touch, b, 0o644))
-		}
-		r, err := res.Build(context.Background(), t.TempDir(), BuildOptions{
-			Out:     out.BuildOptions{BuilderVersion: "test", NoCache: true, NoArchive: true},
-			Writers: WriterOptions{Offline: true}})
+		built, err := Build(context.Background(), BuildRequest{
+			CompileRequest: CompileRequest{Path: dir, Mode: ModeBuild, Offline: true, NoCache: true, OutDir: t.TempDir()},
+			BuilderVersion: "test", NoArchive: true,
+			Compiled: func(_ *Compiled, diags hcl.Diagnostics) {
+				if diags.HasErrors() || touch == "" {
+					return
+				}
+				// Rewritten in place with the same bytes: only its times move.
+				b := must(os.ReadFile(touch))
+				time.Sleep(10 * time.Millisecond)
+				must0(os.WriteFile(touch, b, 0o644))
+			}})
 		if err != nil {
 			t.Fatal(err)
 		}
+		if built.Diagnostics.HasErrors() {
+			t.Fatal(built.Diagnostics)
+		}
+		r := built.Bundle
 		m, err := manifest.Parse(must(os.ReadFile(filepath.Join(r.Dir, manifest.FileName))))
 		if err != nil {
 			t.Fatal(err)
@@ -65,7 +68,7 @@ func TestBuildReusesScanDigests(t *testing.T) {
 		t.Errorf("one RPM rewritten after the scan: %d digests from the scan, want %d", r.ScannedHashes, len(rpms)-1)
 	}
 
-	res, diags := Compile(context.Background(), dir, def.Options{}, Options{Build: true, NoCache: true})
+	res, diags := Compile(context.Background(), CompileRequest{Path: dir, Mode: ModeBuild, Offline: true, NoCache: true})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}

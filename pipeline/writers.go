@@ -17,39 +17,37 @@ import (
 	"github.com/bdebundle/bundle/images/registry"
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/out"
-	"github.com/bdebundle/bundle/out/archive"
 	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/bdebundle/bundle/repo"
 	"github.com/bdebundle/bundle/sbom"
 )
 
-// WriterOptions tune the writers Build calls.
-type WriterOptions struct {
-	// RepoSignKey, when set, signs each repomd.xml (repomd.xml.asc).
-	RepoSignKey *openpgp.Entity
-	// Offline forbids registry access while mirroring images.
-	Offline bool
-	// UpdateLock accepts image digests that differ from the lock file.
-	UpdateLock bool
-	Insecure   []string
-	// RegistryTimeout bounds each wait for a registry (0 = the defaults).
-	RegistryTimeout time.Duration
-	Progress        progress.Reporter
-	// PrevLayout is the images/ layout of the previous build of this bundle:
-	// its blobs are reused (re-hashed) instead of fetched, and offline it
-	// supplies pinned registry images.
-	PrevLayout string
+// writerOptions tune the writers Build calls.
+type writerOptions struct {
+	// repoSignKey, when set, signs each repomd.xml (repomd.xml.asc).
+	repoSignKey *openpgp.Entity
+	// offline forbids registry access while mirroring images.
+	offline    bool
+	updateLock bool
+	insecure   []string
+	// registryTimeout bounds each wait for a registry (0 = the defaults).
+	registryTimeout time.Duration
+	progress        progress.Reporter
+	// prevLayout is the images/ layout of the previous build of this
+	// bundle: its blobs are reused (re-hashed) instead of fetched, and
+	// offline it supplies pinned registry images.
+	prevLayout string
 }
 
-// Writers returns out's writer hooks backed by the repo, images and ovf
+// writers returns out's writer hooks backed by the repo, images and ovf
 // packages, using what Compile gathered.
-func (r *Result) Writers(opts WriterOptions) (out.RepoWriter, out.ImageWriter, out.TemplateWriter) {
+func (r *Compiled) writers(opts writerOptions) (out.RepoWriter, out.ImageWriter, out.TemplateWriter) {
 	return &repoWriter{r, opts}, &imageWriter{r, opts}, &templateWriter{r, opts}
 }
 
 type repoWriter struct {
-	r    *Result
-	opts WriterOptions
+	r    *Compiled
+	opts writerOptions
 }
 
 // WriteRepo writes repodata for the RPMs Compile scanned (the files Build
@@ -65,7 +63,7 @@ func (w *repoWriter) WriteRepo(ctx context.Context, repoDir string, rp *compiler
 		cp.Location = path.Base(rp.Packages[i].Dest)
 		placed[i] = &cp
 	}
-	if err := repo.WriteRepodata(ctx, repoDir, placed, repo.WriteOptions{Timestamp: RepodataTime(placed), SignKey: w.opts.RepoSignKey, NoSync: true}); err != nil {
+	if err := repo.WriteRepodata(ctx, repoDir, placed, repo.WriteOptions{Timestamp: RepodataTime(placed), SignKey: w.opts.repoSignKey, NoSync: true}); err != nil {
 		return nil, fmt.Errorf("writing repodata of repo %q: %w", rp.Name, err)
 	}
 	info := &out.RepoInfo{}
@@ -105,7 +103,7 @@ func RepodataTime(pkgs []*repo.Package) int64 {
 
 // sbomGraph is the plan's repos (those fully scanned) and distros as
 // sbom's dependency graph takes them.
-func (r *Result) sbomGraph() ([]sbom.Repo, []sbom.Distro) {
+func (r *Compiled) sbomGraph() ([]sbom.Repo, []sbom.Distro) {
 	var repos []sbom.Repo
 	for _, rp := range r.Plan.Repos {
 		pkgs := r.Inputs.Packages[rp.Name]
@@ -127,7 +125,7 @@ func (r *Result) sbomGraph() ([]sbom.Repo, []sbom.Distro) {
 
 // bundleRequires is the SBOM's dependency graph of every scanned RPM
 // (sbom.Requires), computed once per build.
-func (r *Result) bundleRequires() map[string][]string {
+func (r *Compiled) bundleRequires() map[string][]string {
 	r.requiresOnce.Do(func() {
 		r.requires = sbom.Requires(r.sbomGraph())
 	})
@@ -144,8 +142,8 @@ func siteYumURL(rp *compiler.RepoPlan) string {
 }
 
 type imageWriter struct {
-	r    *Result
-	opts WriterOptions
+	r    *Compiled
+	opts writerOptions
 }
 
 // WriteImages mirrors every image into one OCI layout.
@@ -153,12 +151,12 @@ func (w *imageWriter) WriteImages(ctx context.Context, layoutDir string, plans [
 	if len(w.r.Inputs.ImageSpecs) == 0 {
 		return nil, nil
 	}
-	if w.opts.PrevLayout != "" {
-		if err := linkTree(w.opts.PrevLayout, layoutDir); err != nil {
+	if w.opts.prevLayout != "" {
+		if err := linkTree(w.opts.prevLayout, layoutDir); err != nil {
 			return nil, fmt.Errorf("reusing the previous image layout: %w", err)
 		}
 	}
-	res, err := images.Mirror(ctx, layoutDir, w.r.Inputs.ImageSpecs, images.Options{Options: registry.Options{Insecure: w.opts.Insecure, Timeout: w.opts.RegistryTimeout}, Offline: w.opts.Offline, UpdateLock: w.opts.UpdateLock, Progress: w.opts.Progress})
+	res, err := images.Mirror(ctx, layoutDir, w.r.Inputs.ImageSpecs, images.Options{Options: registry.Options{Insecure: w.opts.insecure, Timeout: w.opts.registryTimeout}, Offline: w.opts.offline, UpdateLock: w.opts.updateLock, Progress: w.opts.progress})
 	if err != nil {
 		return nil, err
 	}
@@ -183,8 +181,8 @@ func (w *imageWriter) WriteImages(ctx context.Context, layoutDir string, plans [
 }
 
 type templateWriter struct {
-	r    *Result
-	opts WriterOptions
+	r    *Compiled
+	opts writerOptions
 }
 
 // WriteTemplate writes the template's descriptor and manifest (and its
@@ -214,7 +212,7 @@ func (w *templateWriter) WriteTemplate(ctx context.Context, root string, tp *com
 	for _, d := range tp.Derived {
 		derived = append(derived, staged(d.OVF))
 	}
-	if _, err := ovf.Write(ctx, dir, staged(tp.OVF), ovf.Options{Link: true, InPlace: true, Progress: w.opts.Progress, Derived: derived}); err != nil {
+	if _, err := ovf.Write(ctx, dir, staged(tp.OVF), ovf.Options{Link: true, InPlace: true, Progress: w.opts.progress, Derived: derived}); err != nil {
 		return err
 	}
 	ovaPath := filepath.Join(root, filepath.FromSlash(tp.OVAPath))
@@ -262,34 +260,4 @@ func linkTree(src, dst string) error {
 		}
 		return os.WriteFile(target, data, 0o644)
 	})
-}
-
-// BuildOptions tune Build.
-type BuildOptions struct {
-	// Out are the builder's options; Build sets their Format and writers.
-	Out out.BuildOptions
-	// Format names the archive format (tar.zst, tar.gz or tar); "" is
-	// tar.zst.
-	Format string
-	// Writers tune the repo, image and template writers.
-	Writers WriterOptions
-}
-
-// Build executes the compiled plan into outDir (out.Build) with the
-// writers backed by the repo, images and ovf packages, and the RPM scan's
-// digests of the inputs it read (InputDigest), so an untouched RPM is read
-// once per build. An unknown format is a *UsageError, refused before
-// anything is written.
-func (r *Result) Build(ctx context.Context, outDir string, opts BuildOptions) (*out.Result, error) {
-	format, err := archive.ParseFormat(opts.Format)
-	if err != nil {
-		return nil, &UsageError{err}
-	}
-	bo := opts.Out
-	bo.Format = format
-	bo.Repos, bo.Images, bo.Templates = r.Writers(opts.Writers)
-	if bo.Digests == nil {
-		bo.Digests = r.Inputs.InputDigest
-	}
-	return out.Build(ctx, r.Plan, outDir, bo)
 }

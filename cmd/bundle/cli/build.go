@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -12,6 +13,7 @@ import (
 	"github.com/bdebundle/bundle/internal/inputfacts"
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/pipeline"
+	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 )
 
@@ -51,36 +53,51 @@ bundle will contain, and from which inputs, without writing anything.`,
 				slog.SetDefault(g.Log)
 				jr.emit(progressEvent{Event: "start", Step: "build"})
 			}
-			res, diags := pipeline.Compile(cmd.Context(), pathArg(args), f.options(),
-				pipeline.Options{Registry: !f.Plan && !f.Run.Offline, UpdateLock: f.Run.UpdateLock, Insecure: f.Run.Insecure, RegistryTimeout: f.Run.Timeout,
-					OutDir: f.Out, Build: !f.Plan, Offline: f.Run.Offline, CacheDir: f.Run.CacheDir, NoCache: f.Run.NoCache, Progress: rep})
-			d, plan := res.Def, res.Plan
-			if jr != nil {
-				jr.diagnostics("compile", toJSONDiags(diags))
-				if diags.HasErrors() {
-					jr.emit(progressEvent{Event: "error", Step: "build", Error: "the definition has errors"})
-				}
+			mode := pipeline.ModeBuild
+			if f.Plan {
+				mode = pipeline.ModeCheck
 			}
-			if diags.HasErrors() {
-				rep.Close()
-				if g.JSON {
-					_ = writeJSON(g, map[string]any{"diagnostics": toJSONDiags(diags)})
-				}
-				printDiags(g, d.Sources(), diags)
+			req := pipeline.BuildRequest{
+				CompileRequest: pipeline.CompileRequest{Path: pathArg(args), Load: f.options(), Mode: mode, Offline: f.Run.Offline, OutDir: f.Out,
+					UpdateLock: f.Run.UpdateLock, Insecure: f.Run.Insecure, RegistryTimeout: f.Run.Timeout, CacheDir: f.Run.CacheDir, NoCache: f.Run.NoCache, Progress: rep},
+				Format: f.Run.Format, SignKey: f.Run.SignKey, SignRepos: f.Run.SignRepos, NoArchive: f.Run.NoArchive, NoHardLinks: f.Run.NoHardLinks,
+				BuilderVersion: Version,
+				// Diagnostics are said as soon as the definition is
+				// compiled, before the build's progress.
+				Compiled: func(c *pipeline.Compiled, diags hcl.Diagnostics) {
+					if jr != nil {
+						jr.diagnostics("compile", toJSONDiags(diags))
+						if diags.HasErrors() {
+							jr.emit(progressEvent{Event: "error", Step: "build", Error: "the definition has errors"})
+						}
+					}
+					if diags.HasErrors() {
+						rep.Close()
+						if g.JSON {
+							_ = writeJSON(g, map[string]any{"diagnostics": toJSONDiags(diags)})
+						}
+					}
+					printDiags(g, c.Def.Sources(), diags)
+				},
+			}
+			if f.Run.SignKey != "" {
+				req.SignPassphrase = []byte(os.Getenv("BUNDLE_SIGN_PASSPHRASE"))
+			}
+			res, err := pipeline.Build(cmd.Context(), req)
+			if diags := res.Diagnostics; diags.HasErrors() {
 				if inputfacts.HasEnvironmentFault(diags) {
 					return &exitError{code: ExitEnv} // a registry that cannot be reached
 				}
 				return &exitError{code: ExitUser}
 			}
-			printDiags(g, d.Sources(), diags)
 			if f.Plan {
 				if g.JSON {
-					return writeJSON(g, plan)
+					return writeJSON(g, res.Compiled.Plan)
 				}
-				printPlan(g, plan)
+				printPlan(g, res.Compiled.Plan)
 				return nil
 			}
-			err := runBuild(cmd, g, &f, res, rep)
+			err = reportBuild(cmd, g, &f, res.Bundle, err, rep)
 			if err != nil && jr != nil {
 				jr.emit(progressEvent{Event: "error", Step: "build", Error: err.Error()})
 			}

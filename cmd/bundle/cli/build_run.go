@@ -3,15 +3,8 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
-	"sort"
-	"strings"
-	"sync"
 	"time"
-
-	"github.com/ProtonMail/go-crypto/openpgp"
-	"github.com/bdebundle/bundle/internal/regular"
 
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/out"
@@ -49,43 +42,10 @@ func addRunFlags(cmd *cobra.Command, f *runFlags) {
 	cmd.Flags().StringVar(&f.CacheDir, "cache-dir", "", "scan and hash cache directory (default $BUNDLE_CACHE_DIR, $XDG_CACHE_HOME/bundle or ~/.cache/bundle)")
 }
 
-// runBuild executes the plan into the output directory.
-// rep, started before the definition was compiled, is closed when the
-// build ends.
-func runBuild(cmd *cobra.Command, g *Globals, f *buildFlags, pres *pipeline.Result, rep reporter) error {
-	closeRep := sync.OnceFunc(rep.Close)
-	defer closeRep()
-	opts := out.BuildOptions{
-		BuilderVersion: Version,
-		NoArchive:      f.Run.NoArchive,
-		NoHardLinks:    f.Run.NoHardLinks,
-		NoCache:        f.Run.NoCache,
-		CacheDir:       f.Run.CacheDir,
-		Protect:        protectedPaths(pres, f.Run.SignKey),
-	}
-	if f.Run.SignRepos && f.Run.SignKey == "" {
-		return usageErr(errors.New("--sign-repos signs with --sign-key: give both"))
-	}
-	var repoKey *openpgp.Entity
-	if f.Run.SignKey != "" {
-		key, err := regular.ReadFile(f.Run.SignKey, maxKeyFile)
-		if err != nil {
-			return readErr(fmt.Errorf("reading signing key %q: %w", f.Run.SignKey, err))
-		}
-		opts.SignKey = key
-		opts.SignPassphrase = []byte(os.Getenv("BUNDLE_SIGN_PASSPHRASE"))
-		e, err := manifest.SigningKey(key, opts.SignPassphrase)
-		if err != nil {
-			return userErr(fmt.Errorf("reading signing key %q: %w", f.Run.SignKey, err))
-		}
-		if f.Run.SignRepos {
-			repoKey = e
-		}
-	}
-	opts.Progress = rep
-	res, err := pres.Build(cmd.Context(), f.Out, pipeline.BuildOptions{Out: opts, Format: f.Run.Format, Writers: pipeline.WriterOptions{
-		RepoSignKey: repoKey, Offline: f.Run.Offline, UpdateLock: f.Run.UpdateLock, Insecure: f.Run.Insecure, RegistryTimeout: f.Run.Timeout, Progress: rep, PrevLayout: pres.PrevLayout}})
-	closeRep()
+// reportBuild says how the build went: res and err are pipeline.Build's.
+// rep, started before the definition was compiled, is closed first.
+func reportBuild(cmd *cobra.Command, g *Globals, f *buildFlags, res *out.Result, err error, rep reporter) error {
+	rep.Close()
 	if jr, ok := rep.(*jsonReporter); ok && err == nil {
 		// The last line of the event stream: the build's outcome, with
 		// the result stdout carries (a failure's "error" is the
@@ -96,6 +56,13 @@ func runBuild(cmd *cobra.Command, g *Globals, f *buildFlags, pres *pipeline.Resu
 		var ue *pipeline.UsageError
 		if errors.As(err, &ue) {
 			return usageErr(err)
+		}
+		var ke *pipeline.KeyError
+		if errors.As(err, &ke) {
+			if ke.Read {
+				return readErr(err)
+			}
+			return userErr(err)
 		}
 		if cmd.Context().Err() != nil {
 			return envErr(errors.New("build interrupted; the previous bundle is unchanged"))
@@ -127,34 +94,4 @@ func runBuild(cmd *cobra.Command, g *Globals, f *buildFlags, pres *pipeline.Resu
 		fmt.Fprintf(g.Out, "  signed: %s\n", printable(filepath.Join(res.Dir, manifest.SignatureName)))
 	}
 	return nil
-}
-
-// protectedPaths are the paths the build reads besides the plan's inputs:
-// the definition, its files, var files, the signing key and local image
-// sources. Build refuses to replace anything holding one of them.
-func protectedPaths(pres *pipeline.Result, signKey string) []string {
-	var out []string
-	if d := pres.Def; d != nil {
-		out = append(out, d.Path)
-		for name := range d.Files {
-			out = append(out, name)
-		}
-		for name := range d.VarFiles {
-			out = append(out, name)
-		}
-	}
-	if signKey != "" {
-		out = append(out, signKey)
-	}
-	if pres.Plan != nil {
-		for _, im := range pres.Plan.Images {
-			for _, prefix := range []string{"docker-archive:", "oci-layout:"} {
-				if rest, ok := strings.CutPrefix(im.Ref, prefix); ok {
-					out = append(out, rest)
-				}
-			}
-		}
-	}
-	sort.Strings(out)
-	return out
 }

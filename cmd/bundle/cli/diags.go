@@ -7,6 +7,7 @@ import (
 	"os"
 
 	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/pipeline"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 )
@@ -103,4 +104,4 @@ func writeJSON(g *Globals, v any) error {
 }
 
 // maxKeyFile bounds key and keyring files read by --key and --sign-key.
-const maxKeyFile = 16 << 20
+const maxKeyFile = pipeline.MaxKeyFile

@@ -30,7 +30,7 @@ unless it is given --update-lock.`,
   bundle lock . --update`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			res, d, diags, err := pipeline.Lock(cmd.Context(), pathArg(args), f.options(), pipeline.LockOptions{Update: update, Insecure: insecure, RegistryTimeout: timeout})
+			res, d, diags, err := pipeline.Lock(cmd.Context(), pipeline.LockRequest{Path: pathArg(args), Load: f.options(), Update: update, Insecure: insecure, RegistryTimeout: timeout})
 			if diags.HasErrors() {
 				if g.JSON {
 					if err := writeJSON(g, map[string]any{"diagnostics": toJSONDiags(diags)}); err != nil {

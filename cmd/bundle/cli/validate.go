@@ -3,20 +3,11 @@ package cli
 import (
 	"fmt"
 
-	"context"
-
 	"github.com/bdebundle/bundle/pipeline"
-	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 )
 
 func init() { register(newValidateCmd) }
-
-// load loads the definition at path, gathers facts about its inputs and
-// compiles it.
-func load(ctx context.Context, g *Globals, path string, f *defFlags, offline bool, outDir string) (*pipeline.Result, hcl.Diagnostics) {
-	return pipeline.Compile(ctx, path, f.options(), pipeline.Options{Offline: offline, OutDir: outDir})
-}
 
 func newValidateCmd(g *Globals) *cobra.Command {
 	var f defFlags
@@ -38,7 +29,7 @@ and with --offline an error, exactly as bundle build --offline refuses it.`,
   bundle validate . --offline -o dist`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			res, diags := load(cmd.Context(), g, pathArg(args), &f, offline, outDir)
+			res, diags := pipeline.Compile(cmd.Context(), pipeline.CompileRequest{Path: pathArg(args), Load: f.options(), Mode: pipeline.ModeCheck, Offline: offline, OutDir: outDir})
 			d := res.Def
 			if g.JSON {
 				if err := writeJSON(g, map[string]any{"valid": !diags.HasErrors(), "diagnostics": toJSONDiags(diags)}); err != nil {
