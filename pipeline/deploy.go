@@ -106,6 +106,10 @@ func Deploy(ctx context.Context, path string, opts DeployOptions) (*DeployResult
 		return res, err
 	}
 	res.ClusterPlan = cp
+	defer closeClusters(ctx, cp)
+	// BDE is read once the bundle verified and vCenter's plan is made, so
+	// the plan lists files, templates and images, then clusters.
+	var readErr error
 	vopts := vcenter.Options{
 		Verify:     prep.Verify,
 		PushImages: DeployImagePusher(opts.Push),
@@ -113,21 +117,26 @@ func Deploy(ctx context.Context, path string, opts DeployOptions) (*DeployResult
 		Progress:   opts.Uploads,
 		Events:     opts.Events,
 		OnPlan: func(p *vcenter.DeployPlan) {
-			if opts.OnClusterPlan != nil && len(cp.Moves) > 0 {
-				opts.OnClusterPlan(cp)
-			}
+			readErr = readClusters(ctx, prep.Dir, b.Manifest, cp, opts.DryRun)
 			if opts.OnPlan != nil {
 				opts.OnPlan(p)
+			}
+			if opts.OnClusterPlan != nil && readErr == nil && (len(cp.Changes) > 0 || len(cp.Moves) > 0 || cp.Unread != "") {
+				opts.OnClusterPlan(cp)
 			}
 		},
 	}
 	res.Outcome, err = vcenter.Deploy(ctx, prep.Dir, cfg, vopts)
+	if err == nil && readErr != nil {
+		// Only a dry run stops here: nothing was changed.
+		err = readErr
+	}
 	if err != nil || opts.DryRun {
 		return res, err
 	}
-	// The REST step runs once the upload is complete: a failure of it
+	// The clusters step runs once the upload is complete: a failure of it
 	// leaves a deployed bundle that a re-run finishes.
-	res.Configured, err = runClusterConfig(ctx, prep.Dir, cp, opts.ClusterConfig)
+	res.Configured, err = runClusterConfig(ctx, cp, opts.ClusterConfig)
 	return res, err
 }
 

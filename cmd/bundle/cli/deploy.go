@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/out/manifest"
+	outsite "github.com/bdebundle/bundle/out/site"
 	"github.com/bdebundle/bundle/out/vcenter"
 	"github.com/bdebundle/bundle/pipeline"
 	"github.com/spf13/cobra"
@@ -31,6 +31,7 @@ type deployFlags struct {
 	noClusterConfig bool
 	bdeURL, bdeUser string
 	bdeInsecure     bool
+	site            siteFlags
 
 	// rerun is the command as given, for the command that finishes a
 	// deploy that stopped.
@@ -129,10 +130,11 @@ signature (bundle.json.sig) by that key.`,
 	fl.StringVar(&f.o.Registry, "registry", "", "registry to push images to (default: the target's, which is the bundle's site registry)")
 	fl.StringSliceVar(&f.insecure, "insecure-registry", nil, "registry host that may be spoken to over plain HTTP (repeatable; loopback always may)")
 	fl.StringVar(&f.o.ManagementServer, "management-server", "", "BDE management server VM to copy the tree into")
-	fl.BoolVar(&f.noClusterConfig, "no-cluster-config", false, "do not run BDE's cluster config on the clusters the bundle moves")
-	fl.StringVar(&f.bdeURL, "bde-url", "", "BDE server for cluster config: host or https://host:8443/serengeti (BUNDLE_BDE_URL)")
-	fl.StringVar(&f.bdeUser, "bde-user", "", "BDE user for cluster config (BUNDLE_BDE_USERNAME); the password comes from BUNDLE_BDE_PASSWORD only")
-	fl.BoolVar(&f.bdeInsecure, "bde-insecure", false, "do not check the BDE server's TLS certificate (BUNDLE_BDE_INSECURE=1)")
+	fl.BoolVar(&f.noClusterConfig, "no-cluster-config", false, "older name of --skip-clusters")
+	fl.StringVar(&f.bdeURL, "bde-url", "", "BDE server: host or https://host:8443/serengeti (BDE_URL)")
+	fl.StringVar(&f.bdeUser, "bde-user", "", "BDE user (BDE_USERNAME); the password comes from BDE_PASSWORD only")
+	fl.BoolVar(&f.bdeInsecure, "bde-insecure", false, "do not check the BDE server's TLS certificate (BDE_INSECURE=1)")
+	f.site.register(fl)
 	return cmd
 }
 
@@ -164,10 +166,12 @@ func runDeploy(ctx context.Context, g *Globals, path string, f *deployFlags) err
 				}
 				fmt.Fprintf(g.Err, "Warning: %s\n", w)
 			}},
-		DryRun:        f.dryRun,
-		Progress:      rep,
-		Uploads:       &deployProgress{g: g},
-		ClusterConfig: clusterConfigOptions(f, g),
+		DryRun:   f.dryRun,
+		Progress: rep,
+		Uploads:  &deployProgress{g: g},
+	}
+	if opts.ClusterConfig, err = clusterConfigOptions(f, g); err != nil {
+		return usageErr(err)
 	}
 	if g.JSON {
 		opts.Events = func(e vcenter.Event) {
@@ -217,8 +221,9 @@ func runDeploy(ctx context.Context, g *Globals, path string, f *deployFlags) err
 		var ce *vcenter.ConfigError
 		var unreachable *pipeline.BDEUnreachableError
 		var cce *pipeline.ClusterConfigError
+		var unavailable *outsite.UnavailableError
 		switch {
-		case errors.As(err, &unreachable):
+		case errors.As(err, &unreachable), errors.As(err, &unavailable):
 			return envErr(err)
 		case errors.As(err, &cce) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded):
 			// BDE answered: a refused login, a refused call, a task
@@ -266,7 +271,7 @@ func runDeploy(ctx context.Context, g *Globals, path string, f *deployFlags) err
 		parts = append(parts, fmt.Sprintf("%d transfers retried", out.Retried))
 	}
 	if len(res.Configured) > 0 {
-		parts = append(parts, "cluster config of "+strings.Join(res.Configured, ", "))
+		parts = append(parts, "changed in BDE: "+strings.Join(res.Configured, ", "))
 	}
 	fmt.Fprintf(g.Out, "\nDeployed bundle %s %s: %s.\n", out.Bundle, out.Version, strings.Join(parts, ", "))
 	return nil
@@ -300,48 +305,4 @@ func (t *deployTask) Done(err error) {
 		return
 	}
 	fmt.Fprintf(t.g.Err, "uploaded %s (%s)\n", t.name, progress.Bytes(t.n))
-}
-
-// clusterConfigOptions takes the BDE server and user from the flags, else
-// the environment; the password only from the environment.
-func clusterConfigOptions(f *deployFlags, g *Globals) pipeline.ClusterConfigOptions {
-	env := func(k, flag string) string {
-		if flag != "" {
-			return flag
-		}
-		return os.Getenv(k)
-	}
-	o := pipeline.ClusterConfigOptions{
-		Skip:     f.noClusterConfig,
-		Server:   env("BUNDLE_BDE_URL", f.bdeURL),
-		Username: env("BUNDLE_BDE_USERNAME", f.bdeUser),
-		Password: os.Getenv("BUNDLE_BDE_PASSWORD"),
-		Insecure: f.bdeInsecure || os.Getenv("BUNDLE_BDE_INSECURE") == "1" || os.Getenv("BUNDLE_BDE_INSECURE") == "true",
-	}
-	if g.Verbose && !g.JSON {
-		o.Progress = func(cluster string, t pipeline.BDETask) {
-			fmt.Fprintf(g.Err, "cluster config %s: task %d %s %d%% %s\n", cluster, t.ID, t.Status, int(t.Progress*100), t.ProgressMessage)
-		}
-	}
-	return o
-}
-
-// writeClusterPlan prints the cluster config step, first in the plan.
-func writeClusterPlan(g *Globals, p *pipeline.ClusterConfigPlan) {
-	w := g.Out
-	server := p.Server
-	if server == "" {
-		server = "(no BDE server)"
-	}
-	fmt.Fprintf(w, "Cluster config through BDE %s, after the upload (Chef runs again on every node of each cluster):\n", server)
-	for _, mv := range p.Moves {
-		fmt.Fprintf(w, "  %3s %-8s %-20s %s %s -> %s  PUT /serengeti/api/cluster/%s/config\n", "~", "cluster", mv.Cluster, mv.Distro, mv.From, mv.To, mv.Cluster)
-	}
-	if p.LeftOut != "" {
-		fmt.Fprintf(w, "  left out: %s\n", p.LeftOut)
-	}
-	fmt.Fprintln(w)
-	for _, warn := range p.Warnings {
-		fmt.Fprintf(g.Err, "Warning: %s\n\n", warn)
-	}
 }
