@@ -45,6 +45,10 @@ type DeployOptions struct {
 	// step's plan first, before vCenter's.
 	ClusterConfig ClusterConfigOptions
 	OnClusterPlan func(*ClusterConfigPlan)
+	// SiteSteps run after the clusters, in order (apps, then jobs);
+	// OnSitePlan sees each one's plan after the clusters'.
+	SiteSteps  []SiteStep
+	OnSitePlan func(*SitePlan)
 }
 
 // DeployResult is the outcome of Deploy.
@@ -57,6 +61,10 @@ type DeployResult struct {
 	// clusters it configured.
 	ClusterPlan *ClusterConfigPlan
 	Configured  []string
+	// SitePlans are the plans of the SiteSteps; SiteChanged names what
+	// they changed.
+	SitePlans   []*SitePlan
+	SiteChanged []string
 }
 
 // Deploy deploys the bundle at path, a bundle directory or its archive, to
@@ -124,6 +132,14 @@ func Deploy(ctx context.Context, path string, opts DeployOptions) (*DeployResult
 			if opts.OnClusterPlan != nil && readErr == nil && (len(cp.Changes) > 0 || len(cp.Moves) > 0 || cp.Unread != "") {
 				opts.OnClusterPlan(cp)
 			}
+			if readErr == nil {
+				res.SitePlans, readErr = planSiteSteps(ctx, prep.Dir, b.Manifest, opts.SiteSteps, opts.DryRun)
+			}
+			if opts.OnSitePlan != nil && readErr == nil {
+				for _, sp := range res.SitePlans {
+					opts.OnSitePlan(sp)
+				}
+			}
 		},
 	}
 	res.Outcome, err = vcenter.Deploy(ctx, prep.Dir, cfg, vopts)
@@ -137,6 +153,10 @@ func Deploy(ctx context.Context, path string, opts DeployOptions) (*DeployResult
 	// The clusters step runs once the upload is complete: a failure of it
 	// leaves a deployed bundle that a re-run finishes.
 	res.Configured, err = runClusterConfig(ctx, cp, opts.ClusterConfig)
+	if err != nil {
+		return res, err
+	}
+	res.SiteChanged, err = runSiteSteps(ctx, res.SitePlans, opts.SiteSteps)
 	return res, err
 }
 

@@ -173,6 +173,7 @@ func runDeploy(ctx context.Context, g *Globals, path string, f *deployFlags) err
 	if opts.ClusterConfig, err = clusterConfigOptions(f, g); err != nil {
 		return usageErr(err)
 	}
+	opts.SiteSteps = siteSteps(f, g)
 	if g.JSON {
 		opts.Events = func(e vcenter.Event) {
 			mu.Lock()
@@ -191,7 +192,13 @@ func runDeploy(ctx context.Context, g *Globals, path string, f *deployFlags) err
 			}
 		}
 	}
+	opts.OnSitePlan = func(p *pipeline.SitePlan) { writeSitePlan(g, p) }
 	if g.JSON {
+		opts.OnSitePlan = func(p *pipeline.SitePlan) {
+			mu.Lock()
+			defer mu.Unlock()
+			_ = enc.Encode(map[string]any{"event": "site_plan", "plan": p})
+		}
 		opts.OnClusterPlan = func(p *pipeline.ClusterConfigPlan) {
 			mu.Lock()
 			defer mu.Unlock()
@@ -222,10 +229,11 @@ func runDeploy(ctx context.Context, g *Globals, path string, f *deployFlags) err
 		var unreachable *pipeline.BDEUnreachableError
 		var cce *pipeline.ClusterConfigError
 		var unavailable *outsite.UnavailableError
+		var sse *pipeline.SiteStepError
 		switch {
 		case errors.As(err, &unreachable), errors.As(err, &unavailable):
 			return envErr(err)
-		case errors.As(err, &cce) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded):
+		case (errors.As(err, &cce) || errors.As(err, &sse)) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded):
 			// BDE answered: a refused login, a refused call, a task
 			// that failed.
 			return userErr(err)
@@ -243,7 +251,7 @@ func runDeploy(ctx context.Context, g *Globals, path string, f *deployFlags) err
 	if g.JSON && !f.dryRun {
 		_ = enc.Encode(newDeployReport(res, nil, f.rerun))
 	}
-	if g.JSON || g.Quiet || (out.NoChanges && len(res.Configured) == 0) {
+	if g.JSON || g.Quiet || (out.NoChanges && len(res.Configured) == 0 && len(res.SiteChanged) == 0) {
 		return nil
 	}
 	if f.dryRun {
@@ -272,6 +280,9 @@ func runDeploy(ctx context.Context, g *Globals, path string, f *deployFlags) err
 	}
 	if len(res.Configured) > 0 {
 		parts = append(parts, "changed in BDE: "+strings.Join(res.Configured, ", "))
+	}
+	if len(res.SiteChanged) > 0 {
+		parts = append(parts, "changed in Marathon and Chronos: "+strings.Join(res.SiteChanged, ", "))
 	}
 	fmt.Fprintf(g.Out, "\nDeployed bundle %s %s: %s.\n", out.Bundle, out.Version, strings.Join(parts, ", "))
 	return nil

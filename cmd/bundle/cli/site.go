@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/bdebundle/bundle/out/manifest"
 	outsite "github.com/bdebundle/bundle/out/site"
 	"github.com/bdebundle/bundle/pipeline"
 	"github.com/spf13/pflag"
@@ -96,5 +97,54 @@ func writeClusterPlan(g *Globals, p *pipeline.ClusterConfigPlan) {
 	}
 	for _, warn := range p.Warnings {
 		fmt.Fprintf(g.Err, "Warning: %s\n\n", warn)
+	}
+}
+
+// siteSteps are the steps after the clusters: apps through Marathon
+// (MARATHON_URL, MARATHON_INSECURE), jobs through Chronos (CHRONOS_URL,
+// CHRONOS_INSECURE). Their packages plug in here; until then each step is
+// left out with the reason.
+func siteSteps(f *deployFlags, g *Globals) []pipeline.SiteStep {
+	progress := func(p outsite.Progress) {
+		if g.Verbose && !g.JSON {
+			fmt.Fprintf(g.Err, "%s %s %s: %s\n", p.Change.Action, p.Change.Kind, outsite.Clean(p.Change.Name), outsite.Clean(p.Message))
+		}
+	}
+	return []pipeline.SiteStep{
+		{Name: "apps", Skip: f.site.skipApps, SkipReason: "--skip-apps", Build: appsStep, Progress: progress},
+		{Name: "jobs", Skip: f.site.skipJobs, SkipReason: "--skip-jobs", Build: jobsStep, Progress: progress},
+	}
+}
+
+// appsStep and jobsStep build the Marathon and Chronos steps of a bundle;
+// they are variables so the packages of those steps plug in without
+// touching the deploy.
+var (
+	appsStep = func(string, *manifest.Manifest) ([]outsite.Step, string, error) {
+		return nil, "this build has no Marathon step", nil
+	}
+	jobsStep = func(string, *manifest.Manifest) ([]outsite.Step, string, error) {
+		return nil, "this build has no Chronos step", nil
+	}
+)
+
+// writeSitePlan prints the plan of a step after the clusters.
+func writeSitePlan(g *Globals, p *pipeline.SitePlan) {
+	heading := map[string]string{"apps": "Apps through Marathon", "jobs": "Jobs through Chronos"}[p.Step]
+	if heading == "" {
+		heading = p.Step
+	}
+	heading += ", after the clusters"
+	if p.LeftOut != "" && !g.Verbose {
+		return
+	}
+	fmt.Fprintln(g.Out)
+	switch {
+	case p.LeftOut != "":
+		fmt.Fprintf(g.Out, "%s: left out: %s\n", heading, outsite.Clean(p.LeftOut))
+	case p.Unread != "":
+		fmt.Fprintf(g.Out, "%s: the site could not be read (%s); the step will fail after the upload, and a re-run finishes it\n", heading, outsite.Clean(p.Unread))
+	default:
+		_ = outsite.WritePlan(g.Out, heading, p.Changes, g.Verbose)
 	}
 }
