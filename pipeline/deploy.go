@@ -49,6 +49,10 @@ type DeployOptions struct {
 	// OnSitePlan sees each one's plan after the clusters'.
 	SiteSteps  []SiteStep
 	OnSitePlan func(*SitePlan)
+
+	// status, set by Status, takes the site steps' Status in place of
+	// their plans.
+	status *StatusResult
 }
 
 // DeployResult is the outcome of Deploy.
@@ -125,6 +129,13 @@ func Deploy(ctx context.Context, path string, opts DeployOptions) (*DeployResult
 		Progress:   opts.Uploads,
 		Events:     opts.Events,
 		OnPlan: func(p *vcenter.DeployPlan) {
+			if opts.status != nil {
+				if opts.OnPlan != nil {
+					opts.OnPlan(p)
+				}
+				readErr = statusSites(ctx, prep.Dir, b.Manifest, cp, opts.SiteSteps, opts.status)
+				return
+			}
 			readErr = readClusters(ctx, prep.Dir, b.Manifest, cp, opts.DryRun)
 			if opts.OnPlan != nil {
 				opts.OnPlan(p)
