@@ -66,9 +66,12 @@ type ClusterConfigPlan struct {
 	// Warnings are things to know before running it.
 	Warnings []string `json:"warnings,omitempty"`
 
-	step    *clusters.Step
-	readErr error
+	step               *clusters.Step
+	readErr            error
+	noManagementServer bool
 }
+
+const noManagementServerWarning = "BDE runs Chef from the tree the management server serves, and this target copies nothing into it (no management_server): copy serengeti/ into /opt/serengeti (and restart tomcat on BDE 2.2) before the clusters step runs, or name the management server."
 
 // Planned counts the writes of the step (the moves when BDE could not be
 // read).
@@ -149,8 +152,9 @@ func planClusterConfig(m *manifest.Manifest, opts ClusterConfigOptions, manageme
 	}
 	p.Server = c.Server()
 	p.step = clusters.New(c, nil, clusters.Options{AllowShrink: opts.AllowShrink})
-	if managementServer == "" && len(p.Moves) > 0 {
-		p.Warnings = append(p.Warnings, "cluster config re-runs Chef from the tree the management server serves, and this target copies nothing into it (no management_server): copy serengeti/ into /opt/serengeti (and restart tomcat on BDE 2.2) before the step runs, or name the management server.")
+	p.noManagementServer = managementServer == ""
+	if p.noManagementServer && len(p.Moves) > 0 {
+		p.Warnings = append(p.Warnings, noManagementServerWarning)
 	}
 	return p, nil
 }
@@ -176,6 +180,15 @@ func readClusters(ctx context.Context, dir string, m *manifest.Manifest, p *Clus
 		return nil
 	}
 	p.Changes = changes
+	// The warning holds only when Chef is to run.
+	runsChef := false
+	for _, c := range changes {
+		runsChef = runsChef || c.Writes()
+	}
+	p.Warnings = slices.DeleteFunc(p.Warnings, func(w string) bool { return w == noManagementServerWarning })
+	if runsChef && p.noManagementServer {
+		p.Warnings = append(p.Warnings, noManagementServerWarning)
+	}
 	return nil
 }
 
