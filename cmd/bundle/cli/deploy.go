@@ -78,16 +78,25 @@ the plan out:
   3. pushes the images to the site registry, when the target names one;
   4. copies the tree into the BDE management server, when the target names
      one (guest credentials from BUNDLE_GUEST_USERNAME/BUNDLE_GUEST_PASSWORD);
-  5. for each cluster the bundle moves to another version of its distro (a
-     running block in the definition), runs BDE's cluster config through its
-     REST API (--bde-url or BUNDLE_BDE_URL, --bde-user or
-     BUNDLE_BDE_USERNAME, the password only from BUNDLE_BDE_PASSWORD), so
-     Chef runs again on every node of the cluster. The plan lists this step
-     first; --no-cluster-config leaves it out. It runs only after the upload
-     succeeded; a re-run after it failed runs it again.
+  5. brings BDE's clusters to the bundle's specs through BDE's REST API
+     (BDE_URL, BDE_USERNAME, BDE_PASSWORD, BDE_INSECURE; the older
+     --bde-url, --bde-user, --bde-insecure and BUNDLE_BDE_* still work;
+     the password only from the environment): creates a cluster BDE lacks,
+     runs cluster config where the distro version or configuration differs
+     (Chef runs again on every node), resizes node groups; never deletes a
+     cluster, and shrinks a node group only with --allow-shrink.
+     --skip-clusters (or --no-cluster-config) leaves the step out;
+  6. then the apps step (Marathon, MARATHON_URL) and the jobs step
+     (Chronos, CHRONOS_URL), each left out with --skip-apps, --skip-jobs.
+
+The plan lists files, templates and images, then the clusters, apps and
+jobs (the site's APIs are only read for it); their changes are made after
+the upload, in that order, and a site that matches gets no write call. A
+re-run after a failure plans again from what the site has and finishes.
+Details: docs/site.md.
 
 The summary counts the files uploaded and skipped as unchanged, the
-templates imported, the images pushed and the clusters configured. A deploy
+templates imported, the images pushed and what changed in BDE. A deploy
 that stops part-way says what is done, what is not, and the command that
 finishes it (with --json: a "result" event). Running it again changes
 nothing. The connection comes from the govc
