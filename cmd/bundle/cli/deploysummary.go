@@ -218,11 +218,11 @@ func finishCommand(step string, err error, rerun []string, registry string) (cmd
 		case errors.As(err, &unreachable):
 			drop = "--bde-url"
 			add = []string{"--bde-url", "HOST"}
-			hint = "HOST is a BDE server this machine reaches; or --no-cluster-config to leave cluster config out"
+			hint = "HOST is a BDE server this machine reaches (or set BDE_URL); or --skip-clusters to leave the clusters step out"
 		case errors.As(err, &auth):
-			hint = "with the BDE user's password in BUNDLE_BDE_PASSWORD (--bde-user names the user); or --no-cluster-config to leave cluster config out"
+			hint = "with the BDE user's password in BDE_PASSWORD (BDE_USERNAME or --bde-user names the user); or --skip-clusters to leave the clusters step out"
 		default:
-			hint = "once the fault BDE reports is mended; the upload is skipped, cluster config runs again"
+			hint = "once the fault BDE reports is mended; the upload is skipped, the clusters step plans again from what BDE has"
 		}
 	default:
 		hint = "the deploy resumes: what is done is not sent again"

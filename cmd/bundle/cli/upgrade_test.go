@@ -291,7 +291,7 @@ func TestTwoReleases(t *testing.T) {
 		t.Fatalf("unreachable: exit %d\n%s%s", code, stdout, stderr)
 	}
 	if !strings.Contains(stderr, "  Cluster config: not run (") || !strings.Contains(stderr, ": connection refused).\n") ||
-		!strings.Contains(stderr, "Finish with: bundle deploy "+b2+" --bde-user admin --datastore-path site --bde-url HOST\n  (HOST is a BDE server this machine reaches; or --no-cluster-config to leave cluster config out)") ||
+		!strings.Contains(stderr, "Finish with: bundle deploy "+b2+" --bde-user admin --datastore-path site --bde-url HOST\n  (HOST is a BDE server this machine reaches (or set BDE_URL); or --skip-clusters to leave the clusters step out)") ||
 		strings.Contains(stderr, "Finish with: bundle deploy "+b2+" --bde-url http") {
 		t.Errorf("unreachable: the summary\n%s", stderr)
 	}
