@@ -22,9 +22,9 @@ func TestPlanClusterConfig(t *testing.T) {
 		usageErr string
 	}{
 		{name: "runs", opts: ClusterConfigOptions{Server: "bde.localdomain", Username: "admin", Password: "pw"}, warning: "no management_server"},
-		{name: "left out", opts: ClusterConfigOptions{Skip: true, Server: "bde.localdomain"}, leftOut: "--no-cluster-config"},
+		{name: "left out", opts: ClusterConfigOptions{Skip: true, Server: "bde.localdomain"}, leftOut: "--skip-clusters"},
 		{name: "no server", opts: ClusterConfigOptions{}, leftOut: "no BDE server", warning: "keep the old version"},
-		{name: "no password", opts: ClusterConfigOptions{Server: "bde.localdomain", Username: "admin"}, usageErr: "BUNDLE_BDE_PASSWORD"},
+		{name: "no password", opts: ClusterConfigOptions{Server: "bde.localdomain", Username: "admin"}, usageErr: "BDE_PASSWORD"},
 		{name: "no user", opts: ClusterConfigOptions{Server: "bde.localdomain", Password: "pw"}, usageErr: "no BDE user name"},
 		{name: "plain http elsewhere", opts: ClusterConfigOptions{Server: "http://bde.localdomain", Username: "a", Password: "pw"}, usageErr: "only a loopback host"},
 	} {

@@ -46,6 +46,14 @@ type DeployOptions struct {
 	// step's plan first, before vCenter's.
 	ClusterConfig ClusterConfigOptions
 	OnClusterPlan func(*ClusterConfigPlan)
+	// SiteSteps run after the clusters, in order (apps, then jobs);
+	// OnSitePlan sees each one's plan after the clusters'.
+	SiteSteps  []SiteStep
+	OnSitePlan func(*SitePlan)
+
+	// status, set by Status, takes the site steps' Status in place of
+	// their plans.
+	status *StatusResult
 }
 
 // DeployResult is the outcome of Deploy.
@@ -58,6 +66,10 @@ type DeployResult struct {
 	// clusters it configured.
 	ClusterPlan *ClusterConfigPlan
 	Configured  []string
+	// SitePlans are the plans of the SiteSteps; SiteChanged names what
+	// they changed.
+	SitePlans   []*SitePlan
+	SiteChanged []string
 }
 
 // Deploy deploys the bundle at path, a bundle directory or its archive, to
@@ -107,6 +119,10 @@ func Deploy(ctx context.Context, path string, opts DeployOptions) (*DeployResult
 		return res, err
 	}
 	res.ClusterPlan = cp
+	defer closeClusters(ctx, cp)
+	// BDE is read once the bundle verified and vCenter's plan is made, so
+	// the plan lists files, templates and images, then clusters.
+	var readErr error
 	vopts := vcenter.Options{
 		Verify:     prep.Verify,
 		PushImages: DeployImagePusher(opts.Push),
@@ -114,21 +130,45 @@ func Deploy(ctx context.Context, path string, opts DeployOptions) (*DeployResult
 		Progress:   opts.Uploads,
 		Events:     opts.Events,
 		OnPlan: func(p *vcenter.DeployPlan) {
-			if opts.OnClusterPlan != nil && len(cp.Moves) > 0 {
-				opts.OnClusterPlan(cp)
+			if opts.status != nil {
+				if opts.OnPlan != nil {
+					opts.OnPlan(p)
+				}
+				readErr = statusSites(ctx, prep.Dir, b.Manifest, cp, opts.SiteSteps, opts.status)
+				return
 			}
+			readErr = readClusters(ctx, prep.Dir, b.Manifest, cp, opts.DryRun)
 			if opts.OnPlan != nil {
 				opts.OnPlan(p)
+			}
+			if opts.OnClusterPlan != nil && readErr == nil && (len(cp.Changes) > 0 || len(cp.Moves) > 0 || cp.Unread != "") {
+				opts.OnClusterPlan(cp)
+			}
+			if readErr == nil {
+				res.SitePlans, readErr = planSiteSteps(ctx, prep.Dir, b.Manifest, opts.SiteSteps, opts.DryRun)
+			}
+			if opts.OnSitePlan != nil && readErr == nil {
+				for _, sp := range res.SitePlans {
+					opts.OnSitePlan(sp)
+				}
 			}
 		},
 	}
 	res.Outcome, err = vcenter.Deploy(ctx, prep.Dir, cfg, vopts)
+	if err == nil && readErr != nil {
+		// Only a dry run stops here: nothing was changed.
+		err = readErr
+	}
 	if err != nil || opts.DryRun {
 		return res, err
 	}
-	// The REST step runs once the upload is complete: a failure of it
+	// The clusters step runs once the upload is complete: a failure of it
 	// leaves a deployed bundle that a re-run finishes.
-	res.Configured, err = runClusterConfig(ctx, prep.Dir, cp, opts.ClusterConfig)
+	res.Configured, err = runClusterConfig(ctx, cp, opts.ClusterConfig)
+	if err != nil {
+		return res, err
+	}
+	res.SiteChanged, err = runSiteSteps(ctx, res.SitePlans, opts.SiteSteps)
 	return res, err
 }
 

@@ -106,6 +106,9 @@ func New(c *bde.Client, specs []Spec, opts Options) *Step {
 	return &Step{c: c, specs: specs, opts: opts}
 }
 
+// SetSpecs sets the bundle's clusters (before Plan).
+func (s *Step) SetSpecs(specs []Spec) { s.specs = specs }
+
 // Name is "clusters".
 func (s *Step) Name() string { return "clusters" }
 
@@ -142,7 +145,7 @@ func (s *Step) classify(err error) error {
 	var tt *bde.TaskTimeoutError
 	switch {
 	case errors.As(err, &ae):
-		return &site.AuthError{Service: "BDE", URL: s.c.Server(), User: ae.User}
+		return &site.AuthError{Service: "BDE", URL: s.c.Server(), User: ae.User, Err: err}
 	case errors.As(err, &ue), errors.As(err, &tt),
 		errors.As(err, &api) && (api.Garbage || api.Status >= 500):
 		return &site.UnavailableError{Service: "BDE", URL: s.c.Server(), Err: err}

@@ -100,7 +100,11 @@ func (e *UnavailableError) Unwrap() error { return e.Err }
 // carries the password.
 type AuthError struct {
 	Service, URL, User string
+	// Err is the API client's own error, if any.
+	Err error
 }
+
+func (e *AuthError) Unwrap() error { return e.Err }
 
 func (e *AuthError) Error() string {
 	return fmt.Sprintf("%s at %s refused the login of user %q: check the user name and password", e.Service, e.URL, e.User)

@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/out/manifest"
+	outsite "github.com/bdebundle/bundle/out/site"
 	"github.com/bdebundle/bundle/out/vcenter"
 	"github.com/bdebundle/bundle/pipeline"
 	"github.com/spf13/cobra"
@@ -31,6 +31,7 @@ type deployFlags struct {
 	noClusterConfig bool
 	bdeURL, bdeUser string
 	bdeInsecure     bool
+	site            siteFlags
 
 	// rerun is the command as given, for the command that finishes a
 	// deploy that stopped.
@@ -77,16 +78,25 @@ the plan out:
   3. pushes the images to the site registry, when the target names one;
   4. copies the tree into the BDE management server, when the target names
      one (guest credentials from BUNDLE_GUEST_USERNAME/BUNDLE_GUEST_PASSWORD);
-  5. for each cluster the bundle moves to another version of its distro (a
-     running block in the definition), runs BDE's cluster config through its
-     REST API (--bde-url or BUNDLE_BDE_URL, --bde-user or
-     BUNDLE_BDE_USERNAME, the password only from BUNDLE_BDE_PASSWORD), so
-     Chef runs again on every node of the cluster. The plan lists this step
-     first; --no-cluster-config leaves it out. It runs only after the upload
-     succeeded; a re-run after it failed runs it again.
+  5. brings BDE's clusters to the bundle's specs through BDE's REST API
+     (BDE_URL, BDE_USERNAME, BDE_PASSWORD, BDE_INSECURE; the older
+     --bde-url, --bde-user, --bde-insecure and BUNDLE_BDE_* still work;
+     the password only from the environment): creates a cluster BDE lacks,
+     runs cluster config where the distro version or configuration differs
+     (Chef runs again on every node), resizes node groups; never deletes a
+     cluster, and shrinks a node group only with --allow-shrink.
+     --skip-clusters (or --no-cluster-config) leaves the step out;
+  6. then the apps step (Marathon, MARATHON_URL) and the jobs step
+     (Chronos, CHRONOS_URL), each left out with --skip-apps, --skip-jobs.
+
+The plan lists files, templates and images, then the clusters, apps and
+jobs (the site's APIs are only read for it); their changes are made after
+the upload, in that order, and a site that matches gets no write call. A
+re-run after a failure plans again from what the site has and finishes.
+Details: docs/site.md.
 
 The summary counts the files uploaded and skipped as unchanged, the
-templates imported, the images pushed and the clusters configured. A deploy
+templates imported, the images pushed and what changed in BDE. A deploy
 that stops part-way says what is done, what is not, and the command that
 finishes it (with --json: a "result" event). Running it again changes
 nothing. The connection comes from the govc
@@ -129,10 +139,11 @@ signature (bundle.json.sig) by that key.`,
 	fl.StringVar(&f.o.Registry, "registry", "", "registry to push images to (default: the target's, which is the bundle's site registry)")
 	fl.StringSliceVar(&f.insecure, "insecure-registry", nil, "registry host that may be spoken to over plain HTTP (repeatable; loopback always may)")
 	fl.StringVar(&f.o.ManagementServer, "management-server", "", "BDE management server VM to copy the tree into")
-	fl.BoolVar(&f.noClusterConfig, "no-cluster-config", false, "do not run BDE's cluster config on the clusters the bundle moves")
-	fl.StringVar(&f.bdeURL, "bde-url", "", "BDE server for cluster config: host or https://host:8443/serengeti (BUNDLE_BDE_URL)")
-	fl.StringVar(&f.bdeUser, "bde-user", "", "BDE user for cluster config (BUNDLE_BDE_USERNAME); the password comes from BUNDLE_BDE_PASSWORD only")
-	fl.BoolVar(&f.bdeInsecure, "bde-insecure", false, "do not check the BDE server's TLS certificate (BUNDLE_BDE_INSECURE=1)")
+	fl.BoolVar(&f.noClusterConfig, "no-cluster-config", false, "older name of --skip-clusters")
+	fl.StringVar(&f.bdeURL, "bde-url", "", "BDE server: host or https://host:8443/serengeti (BDE_URL)")
+	fl.StringVar(&f.bdeUser, "bde-user", "", "BDE user (BDE_USERNAME); the password comes from BDE_PASSWORD only")
+	fl.BoolVar(&f.bdeInsecure, "bde-insecure", false, "do not check the BDE server's TLS certificate (BDE_INSECURE=1)")
+	f.site.register(fl)
 	return cmd
 }
 
@@ -164,11 +175,14 @@ func runDeploy(ctx context.Context, g *Globals, path string, f *deployFlags) err
 				}
 				fmt.Fprintf(g.Err, "Warning: %s\n", w)
 			}},
-		DryRun:        f.dryRun,
-		Progress:      rep,
-		Uploads:       &deployProgress{g: g},
-		ClusterConfig: clusterConfigOptions(f, g),
+		DryRun:   f.dryRun,
+		Progress: rep,
+		Uploads:  &deployProgress{g: g},
 	}
+	if opts.ClusterConfig, err = clusterConfigOptions(f, g); err != nil {
+		return usageErr(err)
+	}
+	opts.SiteSteps = siteSteps(f, g)
 	if g.JSON {
 		opts.Events = func(e vcenter.Event) {
 			mu.Lock()
@@ -187,7 +201,13 @@ func runDeploy(ctx context.Context, g *Globals, path string, f *deployFlags) err
 			}
 		}
 	}
+	opts.OnSitePlan = func(p *pipeline.SitePlan) { writeSitePlan(g, p) }
 	if g.JSON {
+		opts.OnSitePlan = func(p *pipeline.SitePlan) {
+			mu.Lock()
+			defer mu.Unlock()
+			_ = enc.Encode(map[string]any{"event": "site_plan", "plan": p})
+		}
 		opts.OnClusterPlan = func(p *pipeline.ClusterConfigPlan) {
 			mu.Lock()
 			defer mu.Unlock()
@@ -217,10 +237,12 @@ func runDeploy(ctx context.Context, g *Globals, path string, f *deployFlags) err
 		var ce *vcenter.ConfigError
 		var unreachable *pipeline.BDEUnreachableError
 		var cce *pipeline.ClusterConfigError
+		var unavailable *outsite.UnavailableError
+		var sse *pipeline.SiteStepError
 		switch {
-		case errors.As(err, &unreachable):
+		case errors.As(err, &unreachable), errors.As(err, &unavailable):
 			return envErr(err)
-		case errors.As(err, &cce) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded):
+		case (errors.As(err, &cce) || errors.As(err, &sse)) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded):
 			// BDE answered: a refused login, a refused call, a task
 			// that failed.
 			return userErr(err)
@@ -238,7 +260,7 @@ func runDeploy(ctx context.Context, g *Globals, path string, f *deployFlags) err
 	if g.JSON && !f.dryRun {
 		_ = enc.Encode(newDeployReport(res, nil, f.rerun))
 	}
-	if g.JSON || g.Quiet || (out.NoChanges && len(res.Configured) == 0) {
+	if g.JSON || g.Quiet || (out.NoChanges && len(res.Configured) == 0 && len(res.SiteChanged) == 0) {
 		return nil
 	}
 	if f.dryRun {
@@ -266,7 +288,10 @@ func runDeploy(ctx context.Context, g *Globals, path string, f *deployFlags) err
 		parts = append(parts, fmt.Sprintf("%d transfers retried", out.Retried))
 	}
 	if len(res.Configured) > 0 {
-		parts = append(parts, "cluster config of "+strings.Join(res.Configured, ", "))
+		parts = append(parts, "changed in BDE: "+strings.Join(res.Configured, ", "))
+	}
+	if len(res.SiteChanged) > 0 {
+		parts = append(parts, "changed in Marathon and Chronos: "+strings.Join(res.SiteChanged, ", "))
 	}
 	fmt.Fprintf(g.Out, "\nDeployed bundle %s %s: %s.\n", out.Bundle, out.Version, strings.Join(parts, ", "))
 	return nil
@@ -300,48 +325,4 @@ func (t *deployTask) Done(err error) {
 		return
 	}
 	fmt.Fprintf(t.g.Err, "uploaded %s (%s)\n", t.name, progress.Bytes(t.n))
-}
-
-// clusterConfigOptions takes the BDE server and user from the flags, else
-// the environment; the password only from the environment.
-func clusterConfigOptions(f *deployFlags, g *Globals) pipeline.ClusterConfigOptions {
-	env := func(k, flag string) string {
-		if flag != "" {
-			return flag
-		}
-		return os.Getenv(k)
-	}
-	o := pipeline.ClusterConfigOptions{
-		Skip:     f.noClusterConfig,
-		Server:   env("BUNDLE_BDE_URL", f.bdeURL),
-		Username: env("BUNDLE_BDE_USERNAME", f.bdeUser),
-		Password: os.Getenv("BUNDLE_BDE_PASSWORD"),
-		Insecure: f.bdeInsecure || os.Getenv("BUNDLE_BDE_INSECURE") == "1" || os.Getenv("BUNDLE_BDE_INSECURE") == "true",
-	}
-	if g.Verbose && !g.JSON {
-		o.Progress = func(cluster string, t pipeline.BDETask) {
-			fmt.Fprintf(g.Err, "cluster config %s: task %d %s %d%% %s\n", cluster, t.ID, t.Status, int(t.Progress*100), t.ProgressMessage)
-		}
-	}
-	return o
-}
-
-// writeClusterPlan prints the cluster config step, first in the plan.
-func writeClusterPlan(g *Globals, p *pipeline.ClusterConfigPlan) {
-	w := g.Out
-	server := p.Server
-	if server == "" {
-		server = "(no BDE server)"
-	}
-	fmt.Fprintf(w, "Cluster config through BDE %s, after the upload (Chef runs again on every node of each cluster):\n", server)
-	for _, mv := range p.Moves {
-		fmt.Fprintf(w, "  %3s %-8s %-20s %s %s -> %s  PUT /serengeti/api/cluster/%s/config\n", "~", "cluster", mv.Cluster, mv.Distro, mv.From, mv.To, mv.Cluster)
-	}
-	if p.LeftOut != "" {
-		fmt.Fprintf(w, "  left out: %s\n", p.LeftOut)
-	}
-	fmt.Fprintln(w)
-	for _, warn := range p.Warnings {
-		fmt.Fprintf(g.Err, "Warning: %s\n\n", warn)
-	}
 }

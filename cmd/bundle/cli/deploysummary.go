@@ -73,10 +73,14 @@ func newDeployReport(res *pipeline.DeployResult, err error, rerun []string) *dep
 	out := res.Outcome
 	r := &deployReport{Event: "result", OK: err == nil, Bundle: out.Bundle, Version: out.Version}
 	failedAt := out.Failed
-	if err != nil && failedAt == "" {
+	var sse *pipeline.SiteStepError
+	switch {
+	case err != nil && failedAt == "" && errors.As(err, &sse):
+		failedAt = sse.Step
+	case err != nil && failedAt == "":
 		failedAt = "cluster_config"
 	}
-	order := []string{vcenter.StepFiles, vcenter.StepTemplates, vcenter.StepImages, vcenter.StepGuest, "cluster_config"}
+	order := []string{vcenter.StepFiles, vcenter.StepTemplates, vcenter.StepImages, vcenter.StepGuest, "cluster_config", "apps", "jobs"}
 	idx := func(s string) int {
 		for i, o := range order {
 			if o == s {
@@ -151,6 +155,17 @@ func newDeployReport(res *pipeline.DeployResult, err error, rerun []string) *dep
 		cs.State = state("cluster_config", cs.Planned == 0)
 	}
 	r.Steps = append(r.Steps, cs)
+	for _, sp := range res.SitePlans {
+		if sp.LeftOut != "" {
+			continue // the plan said so
+		}
+		ss := deployStep{Step: sp.Step, Planned: sp.Planned()}
+		ss.State = state(sp.Step, ss.Planned == 0)
+		if ss.State == stepDone {
+			ss.Done = ss.Planned
+		}
+		r.Steps = append(r.Steps, ss)
+	}
 	for i := range r.Steps {
 		if r.Steps[i].State == stepFailed {
 			r.Steps[i].Reason = reason
@@ -203,11 +218,11 @@ func finishCommand(step string, err error, rerun []string, registry string) (cmd
 		case errors.As(err, &unreachable):
 			drop = "--bde-url"
 			add = []string{"--bde-url", "HOST"}
-			hint = "HOST is a BDE server this machine reaches; or --no-cluster-config to leave cluster config out"
+			hint = "HOST is a BDE server this machine reaches (or set BDE_URL); or --skip-clusters to leave the clusters step out"
 		case errors.As(err, &auth):
-			hint = "with the BDE user's password in BUNDLE_BDE_PASSWORD (--bde-user names the user); or --no-cluster-config to leave cluster config out"
+			hint = "with the BDE user's password in BDE_PASSWORD (BDE_USERNAME or --bde-user names the user); or --skip-clusters to leave the clusters step out"
 		default:
-			hint = "once the fault BDE reports is mended; the upload is skipped, cluster config runs again"
+			hint = "once the fault BDE reports is mended; the upload is skipped, the clusters step plans again from what BDE has"
 		}
 	default:
 		hint = "the deploy resumes: what is done is not sent again"
@@ -239,7 +254,7 @@ func shellWord(s string) string {
 // line is the summary line of one step.
 func (s deployStep) line() string {
 	name := map[string]string{vcenter.StepFiles: "Files", vcenter.StepTemplates: "Templates", vcenter.StepImages: "Images",
-		"management_server": "Management server", "cluster_config": "Cluster config"}[s.Step]
+		"management_server": "Management server", "cluster_config": "Cluster config", "apps": "Apps", "jobs": "Jobs"}[s.Step]
 	var what string
 	switch s.Step {
 	case vcenter.StepFiles:
@@ -268,6 +283,17 @@ func (s deployStep) line() string {
 		}
 	case "management_server":
 		what = map[bool]string{true: "tree copied", false: "not copied"}[s.State == stepDone]
+	case "apps", "jobs":
+		switch s.State {
+		case stepDone:
+			what = fmt.Sprintf("%d changed", s.Done)
+		case stepNothing:
+			what = "none to change"
+		case stepLeftOut:
+			what = "left out: " + s.Reason
+		default:
+			what = "not changed"
+		}
 	case "cluster_config":
 		switch s.State {
 		case stepDone:

@@ -83,7 +83,7 @@ func TestDeploySummaryRegistryUnreachable(t *testing.T) {
   Files: %d uploaded (%s), 0 unchanged (0 B).
   Templates: %d imported, 0 unchanged.
   Images: not pushed (%s: connection refused).
-  Cluster config: left out: no BDE server given (--bde-url or BUNDLE_BDE_URL).
+  Cluster config: left out: no BDE server given (BDE_URL).
 Finish with: bundle deploy %s --datastore-path img --registry HOST:PORT
   (HOST:PORT is a registry this machine reaches that serves the site's images; add --insecure-registry HOST:PORT if it speaks plain HTTP; once the site registry answers, the command without --registry finishes too)
 Error: `, files, progress.Bytes(fileBytes), templates, down, bundleDir)

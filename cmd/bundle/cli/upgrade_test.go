@@ -150,25 +150,32 @@ func TestTwoReleases(t *testing.T) {
 	build(dir2)
 	b2 := filepath.Join(dist, "mesos-site-2015.03.1")
 
-	bdeSrv := standin.New(map[string]string{"admin": "bde-s3cret"}, map[string]*standin.Cluster{"mesos01": {Distro: "mesos"}})
+	// BDE runs mesos01 as release 1 created it.
+	var spec1 map[string]any
+	raw1, err := os.ReadFile(filepath.Join(b1, "clusters", "mesos01", "spec.json"))
+	must0(t, err)
+	must0(t, json.Unmarshal(raw1, &spec1))
+	bdeSrv := standin.New(map[string]string{"admin": "bde-s3cret"}, map[string]*standin.Cluster{"mesos01": {Distro: "mesos", Spec: spec1}})
 	defer bdeSrv.Close()
 	bdeSrv.Polls = 0
 	t.Setenv("BUNDLE_BDE_PASSWORD", "bde-s3cret")
 	dsDir := simDatastore(t)
 	bdeArgs := []string{"--datastore-path", "site", "--bde-url", bdeSrv.BaseURL(), "--bde-user", "admin"}
 
-	// Release 1: nothing moves, no REST call.
+	// Release 1: BDE has it all, BDE is read and not written.
 	if code, stdout, stderr := run(t, append([]string{"deploy", b1}, bdeArgs...)...); code != ExitOK {
 		t.Fatalf("deploy release 1: exit %d\n%s%s", code, stdout, stderr)
 	}
-	if calls := bdeSrv.Calls(); len(calls) != 0 {
-		t.Fatalf("release 1 called BDE: %+v", calls)
+	for _, c := range bdeSrv.Calls() {
+		if c.Write() {
+			t.Fatalf("release 1 wrote to BDE: %s %s", c.Method, c.Path)
+		}
 	}
 
-	// The plan of release 2: cluster config first, then only what changed.
+	// The plan of release 2: only what changed, then the clusters.
 	code, stdout, stderr := run(t, append([]string{"deploy", b2, "--dry-run"}, bdeArgs...)...)
-	if code != ExitOK || !strings.HasPrefix(stdout, "Cluster config through BDE "+bdeSrv.BaseURL()) ||
-		!strings.Contains(stdout, "mesos01") || !strings.Contains(stdout, "mesos 0.21.0 -> 0.22.0") {
+	if code != ExitOK || !strings.Contains(stdout, "\nClusters through BDE "+bdeSrv.BaseURL()) ||
+		!strings.Contains(stdout, "~ cluster   config     mesos01") || !strings.Contains(stdout, "distro mesos 0.21.0 -> 0.22.0") {
 		t.Fatalf("plan of release 2: exit %d\n%s%s", code, stdout, stderr)
 	}
 	if !strings.Contains(stderr, "no management_server") {
@@ -267,7 +274,7 @@ func TestTwoReleases(t *testing.T) {
   Files: 0 uploaded (0 B), %d unchanged (%s).
   Templates: 0 imported, 4 unchanged.
   Images: none to push.
-  Cluster config: not run (%s: BDE cluster config mesos01: task 101 ended FAILED: Bootstrap failed on mesos01-bulk-4).
+  Cluster config: not run (%s: config of cluster mesos01: BDE cluster config mesos01: task 101 ended FAILED: Bootstrap failed on mesos01-bulk-4).
 `, filesLeft, progress.Bytes(total-templateBytesAll(m2)), bdeSrv.BaseURL())
 	if !strings.Contains(stderr, wantStop) || !strings.Contains(stderr, "Finish with: bundle deploy "+b2+" --bde-url "+bdeSrv.BaseURL()+" --bde-user admin --datastore-path site\n  (once the fault BDE reports is mended;") {
 		t.Errorf("failed task: the summary\n%s\nwant\n%s", stderr, wantStop)
@@ -284,7 +291,7 @@ func TestTwoReleases(t *testing.T) {
 		t.Fatalf("unreachable: exit %d\n%s%s", code, stdout, stderr)
 	}
 	if !strings.Contains(stderr, "  Cluster config: not run (") || !strings.Contains(stderr, ": connection refused).\n") ||
-		!strings.Contains(stderr, "Finish with: bundle deploy "+b2+" --bde-user admin --datastore-path site --bde-url HOST\n  (HOST is a BDE server this machine reaches; or --no-cluster-config to leave cluster config out)") ||
+		!strings.Contains(stderr, "Finish with: bundle deploy "+b2+" --bde-user admin --datastore-path site --bde-url HOST\n  (HOST is a BDE server this machine reaches (or set BDE_URL); or --skip-clusters to leave the clusters step out)") ||
 		strings.Contains(stderr, "Finish with: bundle deploy "+b2+" --bde-url http") {
 		t.Errorf("unreachable: the summary\n%s", stderr)
 	}
@@ -299,7 +306,7 @@ func TestTwoReleases(t *testing.T) {
 	before := len(bdeSrv.Calls())
 	code, stdout, stderr = run(t, append([]string{"deploy", b2}, bdeArgs...)...)
 	if code != ExitOK || !strings.Contains(stdout, "\nDeployed bundle mesos-site 2015.03.1: 0 files uploaded (0 B), "+fmt.Sprint(filesLeft)+" skipped as unchanged (") ||
-		!strings.HasSuffix(stdout, "), 4 templates unchanged, cluster config of mesos01.\n") {
+		!strings.HasSuffix(stdout, "), 4 templates unchanged, changed in BDE: mesos01.\n") {
 		t.Fatalf("re-run: exit %d\n%s%s", code, stdout, stderr)
 	}
 	var got []string
@@ -312,12 +319,23 @@ func TestTwoReleases(t *testing.T) {
 			}
 		}
 	}
-	want := []string{"POST /serengeti/j_spring_security_check", "PUT /serengeti/api/cluster/mesos01/config", "GET /serengeti/api/task/102", "POST /serengeti/j_spring_security_logout"}
+	want := []string{"POST /serengeti/j_spring_security_check", "GET /serengeti/api/clusters", "GET /serengeti/api/cluster/mesos01/spec",
+		"PUT /serengeti/api/cluster/mesos01/config", "GET /serengeti/api/task/102", "POST /serengeti/j_spring_security_logout"}
 	if !slices.Equal(got, want) {
 		t.Errorf("REST calls of the re-run:\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 	}
 	if st := bdeSrv.ClusterStatus("mesos01"); st != "RUNNING" {
 		t.Errorf("mesos01 is %s", st)
+	}
+	// Once more: the site matches, no write call.
+	before = len(bdeSrv.Calls())
+	if code, stdout, stderr := run(t, append([]string{"deploy", b2}, bdeArgs...)...); code != ExitOK || strings.Contains(stdout, "changed in BDE") {
+		t.Fatalf("third run: exit %d\n%s%s", code, stdout, stderr)
+	}
+	for _, c := range bdeSrv.Calls()[before:] {
+		if c.Write() {
+			t.Errorf("a deploy to a matching site wrote: %s %s", c.Method, c.Path)
+		}
 	}
 
 	// The datastore holds every kept version's repo and the manifest

@@ -28,9 +28,12 @@ func main() {
 	cs := clusters{}
 	flag.Var(cs, "cluster", "a running cluster NAME=DISTRO (repeatable)")
 	flag.Parse()
-	pw := os.Getenv("BUNDLE_BDE_PASSWORD")
+	pw := os.Getenv("BDE_PASSWORD")
 	if pw == "" {
-		fmt.Fprintln(os.Stderr, "bde-standin: set BUNDLE_BDE_PASSWORD")
+		pw = os.Getenv("BUNDLE_BDE_PASSWORD")
+	}
+	if pw == "" {
+		fmt.Fprintln(os.Stderr, "bde-standin: set BDE_PASSWORD")
 		os.Exit(2)
 	}
 	s := standin.New(map[string]string{"admin": pw}, cs)
