@@ -7,9 +7,11 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/bdebundle/bundle/internal/iso8601"
 	"github.com/bdebundle/bundle/out/internal/siteapi"
+	"github.com/bdebundle/bundle/out/site"
 )
 
 // Config says how to reach Chronos.
@@ -18,6 +20,8 @@ type Config struct {
 	// http needs Insecure unless the host is loopback.
 	URL      string
 	Insecure bool
+	// Timeout bounds each request (0: 30 s).
+	Timeout time.Duration
 	// HTTPClient, when set, carries the requests (tests).
 	HTTPClient *http.Client
 }
@@ -50,7 +54,7 @@ func New(cfg Config, jobs []Job) (*Step, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Step{c: siteapi.New("Chronos", u, cfg.Insecure, cfg.HTTPClient), byName: map[string]*want{}}
+	s := &Step{c: siteapi.New("Chronos", u, cfg.Insecure, cfg.Timeout, cfg.HTTPClient), byName: map[string]*want{}}
 	var all []want
 	seen := map[string]string{}
 	for _, j := range jobs {
@@ -154,6 +158,11 @@ func order(all []want) ([]want, error) {
 	return out, nil
 }
 
+// Name is the step's name in a deploy.
+func (s *Step) Name() string { return "jobs" }
+
+var _ site.Step = (*Step)(nil)
+
 // Server is Chronos' base URL.
 func (s *Step) Server() string { return s.c.Server() }
 
@@ -222,15 +231,15 @@ func endpoint(w *want) string {
 
 // Plan says, per job, whether Apply creates it, updates it or leaves it,
 // in the order Apply writes. It only reads.
-func (s *Step) Plan(ctx context.Context) ([]siteapi.Change, error) {
+func (s *Step) Plan(ctx context.Context) ([]site.Change, error) {
 	have, err := s.list(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("planning jobs: %w", err)
 	}
-	var out []siteapi.Change
+	var out []site.Change
 	for i := range s.jobs {
 		w := &s.jobs[i]
-		c := siteapi.Change{Kind: "job", Name: w.name}
+		c := site.Change{Kind: "job", Name: w.name}
 		h := have[w.name]
 		switch {
 		case h == nil:
@@ -254,16 +263,13 @@ func describe(w *want) string {
 	return "after " + strings.Join(w.parents, ", ")
 }
 
-// Progress is told what the step is doing.
-type Progress func(c siteapi.Change, message string)
-
 // Apply posts the planned jobs, parents before children, then reads the
 // jobs back.
-func (s *Step) Apply(ctx context.Context, changes []siteapi.Change, progress Progress) error {
+func (s *Step) Apply(ctx context.Context, changes []site.Change, progress func(site.Progress)) error {
 	if progress == nil {
-		progress = func(siteapi.Change, string) {}
+		progress = func(site.Progress) {}
 	}
-	todo := map[string]siteapi.Change{}
+	todo := map[string]site.Change{}
 	for _, c := range changes {
 		if c.Kind != "job" || !c.Writes() {
 			continue
@@ -286,7 +292,7 @@ func (s *Step) Apply(ctx context.Context, changes []siteapi.Change, progress Pro
 			continue
 		}
 		p := endpoint(w)
-		progress(c, "POST "+p)
+		progress(site.Progress{Change: c, Fraction: -1, Message: "POST " + p})
 		st, b, err := s.c.Do(ctx, http.MethodPost, p, w.body)
 		if err != nil {
 			return fmt.Errorf("posting job %q: %w", w.name, err)
@@ -311,22 +317,22 @@ func (s *Step) Apply(ctx context.Context, changes []siteapi.Change, progress Pro
 		if d := differences(w, h); len(d) > 0 {
 			return fmt.Errorf("job %q: Chronos accepted it but holds another: %s", w.name, siteapi.Summary(d))
 		}
-		progress(todo[w.name], "done")
+		progress(site.Progress{Change: todo[w.name], Fraction: -1, Message: "done"})
 	}
 	return nil
 }
 
 // Status says, per job, what the bundle wants and what Chronos has. It
 // only reads.
-func (s *Step) Status(ctx context.Context) ([]siteapi.Status, error) {
+func (s *Step) Status(ctx context.Context) ([]site.Status, error) {
 	have, err := s.list(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("status of jobs: %w", err)
 	}
-	var out []siteapi.Status
+	var out []site.Status
 	for i := range s.jobs {
 		w := &s.jobs[i]
-		r := siteapi.Status{Kind: "job", Name: w.name, Want: describe(w)}
+		r := site.Status{Kind: "job", Name: w.name, Want: describe(w)}
 		h := have[w.name]
 		if h == nil {
 			r.Have = "missing"

@@ -12,6 +12,7 @@ import (
 
 	"github.com/bdebundle/bundle/out/chronos/standin"
 	"github.com/bdebundle/bundle/out/internal/siteapi"
+	"github.com/bdebundle/bundle/out/site"
 )
 
 const (
@@ -34,7 +35,7 @@ func step(t *testing.T, url string, jobs ...string) *Step {
 	return s
 }
 
-func actions(cs []siteapi.Change) string {
+func actions(cs []site.Change) string {
 	var b []string
 	for _, c := range cs {
 		b = append(b, c.Name+" "+c.Action)
@@ -235,7 +236,7 @@ func TestBadSite(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err = st.Plan(ctx)
-			var ue *siteapi.UnreachableError
+			var ue *site.UnavailableError
 			if !errors.As(err, &ue) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want %q", err, tc.want)
 			}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/bdebundle/bundle/out/internal/siteapi"
+	"github.com/bdebundle/bundle/out/site"
 )
 
 // LabelDigest is the label that carries the bundle's digest of an app's
@@ -33,6 +34,8 @@ type Config struct {
 	Wait time.Duration
 	// Poll is the time between two polls; 0 is 2 s.
 	Poll time.Duration
+	// Timeout bounds each request (0: 30 s).
+	Timeout time.Duration
 	// HTTPClient, when set, carries the requests (tests).
 	HTTPClient *http.Client
 }
@@ -76,7 +79,7 @@ func New(cfg Config, apps []App) (*Step, error) {
 	if cfg.Poll <= 0 {
 		cfg.Poll = 2 * time.Second
 	}
-	s := &Step{c: siteapi.New("Marathon", u, cfg.Insecure, cfg.HTTPClient), cfg: cfg, byID: map[string]*want{}, sleep: sleep}
+	s := &Step{c: siteapi.New("Marathon", u, cfg.Insecure, cfg.Timeout, cfg.HTTPClient), cfg: cfg, byID: map[string]*want{}, sleep: sleep}
 	for _, a := range apps {
 		w, err := prepare(a)
 		if err != nil {
@@ -150,11 +153,16 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// Name is the step's name in a deploy.
+func (s *Step) Name() string { return "apps" }
+
+var _ site.Step = (*Step)(nil)
+
 // Server is Marathon's base URL.
 func (s *Step) Server() string { return s.c.Server() }
 
-// site is what Marathon says of an app.
-type site struct {
+// remote is what Marathon says of an app.
+type remote struct {
 	app          map[string]any
 	version      string
 	instances    int
@@ -173,7 +181,7 @@ func appPath(id string) string {
 }
 
 // get returns the app as Marathon has it, or nil when it does not exist.
-func (s *Step) get(ctx context.Context, id string) (*site, error) {
+func (s *Step) get(ctx context.Context, id string) (*remote, error) {
 	p := appPath(id)
 	st, b, err := s.c.Do(ctx, http.MethodGet, p, nil)
 	if err != nil {
@@ -197,7 +205,7 @@ func (s *Step) get(ctx context.Context, id string) (*site, error) {
 	if got, _ := env.App["id"].(string); got != id {
 		return nil, s.c.Garbage(http.MethodGet, p, fmt.Errorf("it describes app %q", got))
 	}
-	a := &site{app: env.App}
+	a := &remote{app: env.App}
 	a.version, _ = env.App["version"].(string)
 	a.instances = num(env.App["instances"])
 	a.running = num(env.App["tasksRunning"])
@@ -228,8 +236,8 @@ func num(v any) int {
 
 // Plan says, per app, whether Apply creates it, updates it or leaves it.
 // It only reads.
-func (s *Step) Plan(ctx context.Context) ([]siteapi.Change, error) {
-	var out []siteapi.Change
+func (s *Step) Plan(ctx context.Context) ([]site.Change, error) {
+	var out []site.Change
 	for _, w := range s.apps {
 		have, err := s.get(ctx, w.id)
 		if err != nil {
@@ -240,8 +248,8 @@ func (s *Step) Plan(ctx context.Context) ([]siteapi.Change, error) {
 	return out, nil
 }
 
-func change(w want, have *site) siteapi.Change {
-	c := siteapi.Change{Kind: "app", Name: w.id}
+func change(w want, have *remote) site.Change {
+	c := site.Change{Kind: "app", Name: w.id}
 	if have == nil {
 		c.Action = "create"
 		c.Detail = fmt.Sprintf("PUT %s: %d instances, digest %s", appPath(w.id), w.inst, w.digest[:12])
@@ -285,14 +293,11 @@ func (e *WaitError) Error() string {
 	return fmt.Sprintf("app %s: %s after %s; Marathon goes on deploying it, and `bundle status` shows it", e.App, e.What, e.Wait)
 }
 
-// Progress is told what the step is doing.
-type Progress func(c siteapi.Change, message string)
-
 // Apply makes the planned writes, in order, and waits for each app's
 // deployment and health before the next.
-func (s *Step) Apply(ctx context.Context, changes []siteapi.Change, progress Progress) error {
+func (s *Step) Apply(ctx context.Context, changes []site.Change, progress func(site.Progress)) error {
 	if progress == nil {
-		progress = func(siteapi.Change, string) {}
+		progress = func(site.Progress) {}
 	}
 	for _, c := range changes {
 		if c.Kind != "app" || !c.Writes() {
@@ -305,15 +310,15 @@ func (s *Step) Apply(ctx context.Context, changes []siteapi.Change, progress Pro
 		if c.Action != "create" && c.Action != "update" {
 			return fmt.Errorf("app %s: unknown action %q", c.Name, c.Action)
 		}
-		progress(c, "PUT "+appPath(w.id))
+		progress(site.Progress{Change: c, Fraction: -1, Message: "PUT " + appPath(w.id)})
 		dep, err := s.put(ctx, w)
 		if err != nil {
 			return err
 		}
-		if err := s.wait(ctx, w, dep, func(m string) { progress(c, m) }); err != nil {
+		if err := s.wait(ctx, w, dep, func(m string) { progress(site.Progress{Change: c, Fraction: -1, Message: m}) }); err != nil {
 			return err
 		}
-		progress(c, "healthy")
+		progress(site.Progress{Change: c, Fraction: -1, Message: "healthy"})
 	}
 	return nil
 }
@@ -426,14 +431,14 @@ func (s *Step) deployments(ctx context.Context) ([]string, error) {
 
 // Status says, per app, what the bundle wants and what Marathon has. It
 // only reads.
-func (s *Step) Status(ctx context.Context) ([]siteapi.Status, error) {
-	var out []siteapi.Status
+func (s *Step) Status(ctx context.Context) ([]site.Status, error) {
+	var out []site.Status
 	for _, w := range s.apps {
 		have, err := s.get(ctx, w.id)
 		if err != nil {
 			return nil, fmt.Errorf("status of app %s: %w", w.id, err)
 		}
-		r := siteapi.Status{Kind: "app", Name: w.id, Want: fmt.Sprintf("digest %s, %d instances", w.digest[:12], w.inst)}
+		r := site.Status{Kind: "app", Name: w.id, Want: fmt.Sprintf("digest %s, %d instances", w.digest[:12], w.inst)}
 		if have == nil {
 			r.Have = "missing"
 			out = append(out, r)
@@ -459,7 +464,7 @@ func (s *Step) Status(ctx context.Context) ([]siteapi.Status, error) {
 
 // differences compares the bundle's definition with Marathon's app; a port
 // of 0 (Marathon assigns one) matches any port.
-func differences(w want, have *site) []string {
+func differences(w want, have *remote) []string {
 	return siteapi.DifferencesWild(w.def, have.app, func(path string, v any) bool {
 		n, ok := v.(json.Number)
 		if !ok || n.String() != "0" {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/bdebundle/bundle/out/internal/siteapi"
 	"github.com/bdebundle/bundle/out/marathon/standin"
+	"github.com/bdebundle/bundle/out/site"
 )
 
 const web = `{"id":"/web","cmd":"nginx -g 'daemon off;'","cpus":0.5,"mem":64,"instances":2,"ports":[80],
@@ -38,7 +39,7 @@ func step(t *testing.T, s *standin.Server, cfg Config, apps ...string) *Step {
 	return st
 }
 
-func actions(cs []siteapi.Change) string {
+func actions(cs []site.Change) string {
 	var b []string
 	for _, c := range cs {
 		b = append(b, c.Name+" "+c.Action)
@@ -72,7 +73,7 @@ func TestCreateThenRerunWritesNothing(t *testing.T) {
 	}
 	s.Reset()
 	var said []string
-	if err := st.Apply(ctx, plan, func(c siteapi.Change, m string) { said = append(said, c.Name+": "+m) }); err != nil {
+	if err := st.Apply(ctx, plan, func(p site.Progress) { said = append(said, p.Change.Name+": "+p.Message) }); err != nil {
 		t.Fatal(err)
 	}
 	want := strings.Join([]string{
@@ -280,9 +281,9 @@ func TestBadSite(t *testing.T) {
 			}
 			start := time.Now()
 			_, err = st.Plan(ctx)
-			var ue *siteapi.UnreachableError
+			var ue *site.UnavailableError
 			if !errors.As(err, &ue) || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("err = %v, want an UnreachableError saying %q", err, tc.want)
+				t.Fatalf("err = %v, want an UnavailableError saying %q", err, tc.want)
 			}
 			if d := time.Since(start); d > 3*time.Second {
 				t.Fatalf("took %s", d)

@@ -13,6 +13,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/bdebundle/bundle/out/site"
 )
 
 // MaxAnswer is the largest answer read from a site API (8 MiB); a longer
@@ -29,19 +31,6 @@ type Client struct {
 	base *url.URL
 	http *http.Client
 }
-
-// UnreachableError is an API that cannot be reached (connection refused,
-// DNS, TLS, a timeout) or that answers something that is not its wire
-// format: an environment fault.
-type UnreachableError struct {
-	API, Server string
-	Err         error
-}
-
-func (e *UnreachableError) Error() string {
-	return fmt.Sprintf("%s at %s: %v", e.API, e.Server, e.Err)
-}
-func (e *UnreachableError) Unwrap() error { return e.Err }
 
 // APIError is a call the API answered with a refusal (4xx, 5xx).
 type APIError struct {
@@ -104,8 +93,11 @@ func isLoopback(host string) bool {
 }
 
 // New returns a client of the API at base; hc, when set, carries the
-// requests (tests). It contacts nothing.
-func New(api string, base *url.URL, insecure bool, hc *http.Client) *Client {
+// requests (tests); timeout bounds each request (0: RequestTimeout). It
+// contacts nothing. An API that cannot be reached, that is too slow or
+// that answers something other than its wire format gives a
+// *site.UnavailableError; a refusal an *APIError.
+func New(api string, base *url.URL, insecure bool, timeout time.Duration, hc *http.Client) *Client {
 	if hc == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		if insecure {
@@ -114,8 +106,11 @@ func New(api string, base *url.URL, insecure bool, hc *http.Client) *Client {
 		hc = &http.Client{Transport: tr}
 	}
 	nc := *hc
-	if nc.Timeout == 0 || nc.Timeout > RequestTimeout {
-		nc.Timeout = RequestTimeout
+	if timeout <= 0 {
+		timeout = RequestTimeout
+	}
+	if nc.Timeout == 0 || nc.Timeout > timeout {
+		nc.Timeout = timeout
 	}
 	return &Client{API: api, base: base, http: &nc}
 }
@@ -144,7 +139,7 @@ func (c *Client) Do(ctx context.Context, method, path string, body []byte) (int,
 		if ctx.Err() != nil {
 			return 0, nil, ctx.Err()
 		}
-		return 0, nil, &UnreachableError{API: c.API, Server: c.Server(), Err: stripURL(err)}
+		return 0, nil, &site.UnavailableError{Service: c.API, URL: c.Server(), Err: stripURL(err)}
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxAnswer+1))
@@ -152,10 +147,10 @@ func (c *Client) Do(ctx context.Context, method, path string, body []byte) (int,
 		if ctx.Err() != nil {
 			return 0, nil, ctx.Err()
 		}
-		return 0, nil, &UnreachableError{API: c.API, Server: c.Server(), Err: fmt.Errorf("reading the answer to %s %s: %w", method, path, stripURL(err))}
+		return 0, nil, &site.UnavailableError{Service: c.API, URL: c.Server(), Err: fmt.Errorf("reading the answer to %s %s: %w", method, path, stripURL(err))}
 	}
 	if len(b) > MaxAnswer {
-		return 0, nil, &UnreachableError{API: c.API, Server: c.Server(), Err: fmt.Errorf("the answer to %s %s is larger than %d MiB", method, path, MaxAnswer>>20)}
+		return 0, nil, &site.UnavailableError{Service: c.API, URL: c.Server(), Err: fmt.Errorf("the answer to %s %s is larger than %d MiB", method, path, MaxAnswer>>20)}
 	}
 	return resp.StatusCode, b, nil
 }
@@ -188,7 +183,7 @@ func (c *Client) Refused(method, path string, st int, body []byte) *APIError {
 
 // Garbage is the error of an answer that is not the API's wire format.
 func (c *Client) Garbage(method, path string, err error) error {
-	return &UnreachableError{API: c.API, Server: c.Server(), Err: fmt.Errorf("the answer to %s %s is not %s's JSON: %w", method, path, c.API, err)}
+	return &site.UnavailableError{Service: c.API, URL: c.Server(), Err: fmt.Errorf("the answer to %s %s is not %s's JSON: %w", method, path, c.API, err)}
 }
 
 func stripURL(err error) error {
