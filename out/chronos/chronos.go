@@ -11,6 +11,7 @@ import (
 
 	"github.com/bdebundle/bundle/internal/iso8601"
 	"github.com/bdebundle/bundle/out/internal/siteapi"
+	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/bdebundle/bundle/out/site"
 )
 
@@ -29,7 +30,25 @@ type Config struct {
 // Job is one job of the bundle as it renders it.
 type Job struct {
 	File       string
+	Cluster    string // the cluster whose Chronos runs it
 	Definition []byte
+}
+
+// LoadJobs reads the jobs of a verified bundle directory
+// (clusters/<cluster>/chronos/<job>.json, as bundle.json lists them); a
+// cluster other than "" keeps only that cluster's.
+func LoadJobs(dir string, m *manifest.Manifest, cluster string) ([]Job, error) {
+	fs, err := siteapi.LoadBundleFiles(dir, m, "chronos")
+	if err != nil {
+		return nil, err
+	}
+	var out []Job
+	for _, f := range fs {
+		if cluster == "" || f.Cluster == cluster {
+			out = append(out, Job{File: f.Path, Cluster: f.Cluster, Definition: f.Data})
+		}
+	}
+	return out, nil
 }
 
 // Step brings a Chronos' jobs to the bundle's.
@@ -55,6 +74,11 @@ func New(cfg Config, jobs []Job) (*Step, error) {
 		return nil, err
 	}
 	s := &Step{c: siteapi.New("Chronos", u, cfg.Insecure, cfg.Timeout, cfg.HTTPClient), byName: map[string]*want{}}
+	for _, j := range jobs {
+		if j.Cluster != jobs[0].Cluster {
+			return nil, fmt.Errorf("jobs of clusters %q and %q: each cluster runs its own Chronos, and one step talks to one; choose the cluster", jobs[0].Cluster, j.Cluster)
+		}
+	}
 	var all []want
 	seen := map[string]string{}
 	for _, j := range jobs {

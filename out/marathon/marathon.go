@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/bdebundle/bundle/out/internal/siteapi"
+	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/bdebundle/bundle/out/site"
 )
 
@@ -45,7 +46,25 @@ type Config struct {
 type App struct {
 	ID         string
 	File       string // the bundle file it came from, for messages
+	Cluster    string // the cluster whose Marathon runs it
 	Definition []byte
+}
+
+// LoadApps reads the apps of a verified bundle directory
+// (clusters/<cluster>/marathon/<app>.json, as bundle.json lists them); a
+// cluster other than "" keeps only that cluster's.
+func LoadApps(dir string, m *manifest.Manifest, cluster string) ([]App, error) {
+	fs, err := siteapi.LoadBundleFiles(dir, m, "marathon")
+	if err != nil {
+		return nil, err
+	}
+	var out []App
+	for _, f := range fs {
+		if cluster == "" || f.Cluster == cluster {
+			out = append(out, App{File: f.Path, Cluster: f.Cluster, Definition: f.Data})
+		}
+	}
+	return out, nil
 }
 
 // Step brings a Marathon's apps to the bundle's.
@@ -79,6 +98,9 @@ func New(cfg Config, apps []App) (*Step, error) {
 	if cfg.Poll <= 0 {
 		cfg.Poll = 2 * time.Second
 	}
+	if err := oneCluster(apps); err != nil {
+		return nil, err
+	}
 	s := &Step{c: siteapi.New("Marathon", u, cfg.Insecure, cfg.Timeout, cfg.HTTPClient), cfg: cfg, byID: map[string]*want{}, sleep: sleep}
 	for _, a := range apps {
 		w, err := prepare(a)
@@ -96,6 +118,16 @@ func New(cfg Config, apps []App) (*Step, error) {
 		s.byID[s.apps[i].id] = &s.apps[i]
 	}
 	return s, nil
+}
+
+// oneCluster refuses apps of two clusters: each cluster has its Marathon.
+func oneCluster(apps []App) error {
+	for _, a := range apps {
+		if a.Cluster != apps[0].Cluster {
+			return fmt.Errorf("apps of clusters %q and %q: each cluster runs its own Marathon, and one step talks to one; choose the cluster", apps[0].Cluster, a.Cluster)
+		}
+	}
+	return nil
 }
 
 func prepare(a App) (want, error) {

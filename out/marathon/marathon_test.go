@@ -312,3 +312,10 @@ func TestConfigRefusals(t *testing.T) {
 		t.Errorf("insecure plain http refused: %v", err)
 	}
 }
+
+func TestAppsOfTwoClusters(t *testing.T) {
+	_, err := New(Config{URL: "127.0.0.1"}, []App{{Cluster: "a", Definition: []byte(web)}, {Cluster: "b", Definition: []byte(worker)}})
+	if err == nil || !strings.Contains(err.Error(), "own Marathon") {
+		t.Fatalf("err = %v", err)
+	}
+}
