@@ -129,6 +129,7 @@ func (c *compiler) plan() (*Plan, map[*def.Repo]*RepoPlan) {
 		p.Jobs = append(p.Jobs, c.job(j))
 	}
 	c.checkJobCycles()
+	c.checkAppDependencyCycles()
 	for _, im := range d.Images {
 		p.Images = append(p.Images, c.image(im))
 	}

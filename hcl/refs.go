@@ -130,6 +130,7 @@ func (d *Definition) resolveReferences() hcl.Diagnostics {
 		}
 	}
 	diags = append(diags, d.resolveJobs(clusters, images)...)
+	diags = append(diags, d.resolveDependencies()...)
 	for _, a := range d.Apps {
 		c, rd := ref(a.ClusterExpr, "cluster", clusters)
 		diags = append(diags, rd...)
@@ -173,6 +174,34 @@ func (d *Definition) resolveJobs(clusters map[string]*Cluster, images map[string
 			diags = append(diags, rd...)
 			if p != nil {
 				j.Parents = append(j.Parents, p)
+			}
+		}
+	}
+	return diags
+}
+
+// resolveDependencies resolves each app's dependencies (app references).
+func (d *Definition) resolveDependencies() hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	apps := map[string]*App{}
+	for _, a := range d.Apps {
+		apps[a.Name] = a
+	}
+	for _, a := range d.Apps {
+		if !present(a.DependsExpr) {
+			continue
+		}
+		exprs, lds := hcl.ExprList(a.DependsExpr)
+		if lds.HasErrors() {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid dependencies list",
+				Detail: "dependencies must be a list of app references, like [app.db].", Subject: a.DependsExpr.Range().Ptr()})
+			continue
+		}
+		for _, e := range exprs {
+			x, rd := ref(e, "app", apps)
+			diags = append(diags, rd...)
+			if x != nil {
+				a.Dependencies = append(a.Dependencies, x)
 			}
 		}
 	}

@@ -272,11 +272,15 @@ type App struct {
 	Constraints [][]string        `hcl:"constraints,optional"`
 	Env         map[string]string `hcl:"env,optional"`
 	HealthCheck *HealthCheck      `hcl:"health_check,block"`
-	DeclRange   hcl.Range         `hcl:",def_range"`
-	Body        hcl.Body          `hcl:",body"`
+	// DependsExpr lists the apps Marathon deploys before this one (app
+	// references; Marathon 0.8's dependencies).
+	DependsExpr hcl.Expression `hcl:"dependencies,optional"`
+	DeclRange   hcl.Range      `hcl:",def_range"`
+	Body        hcl.Body       `hcl:",body"`
 
-	Cluster *Cluster // resolved
-	Image   *Image   // resolved, may be nil
+	Cluster      *Cluster // resolved
+	Image        *Image   // resolved, may be nil
+	Dependencies []*App   // resolved
 }
 
 // Job is a Chronos job: a command run on a schedule (an ISO 8601 repeating

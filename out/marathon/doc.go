@@ -3,7 +3,9 @@
 // at v0.8.x) that brings the site's apps to the bundle's
 // clusters/<cluster>/marathon/<app>.json.
 //
-// Plan only reads: GET /v2/apps/{id} for each app, and a client-side
+// Plan only reads: GET /v2/apps/{id} for each app (an app after the apps
+// it depends on, Marathon 0.8's dependencies; groups are the paths of the
+// app ids, which Marathon makes with the app), and a client-side
 // comparison of the bundle's definition with Marathon's answer (Marathon
 // stamps a new version even for an identical PUT, and answers with its
 // defaults and its own fields: version, tasks, deployments, counters).

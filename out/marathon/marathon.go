@@ -84,6 +84,7 @@ type want struct {
 	digest string
 	inst   int
 	health bool
+	deps   []string // ids of the apps it depends on
 }
 
 // New checks the apps and the URL; it contacts nothing.
@@ -114,10 +115,50 @@ func New(cfg Config, apps []App) (*Step, error) {
 		s.byID[w.id] = &s.apps[len(s.apps)-1]
 	}
 	slices.SortFunc(s.apps, func(a, b want) int { return strings.Compare(a.id, b.id) })
+	if s.apps, err = order(s.apps); err != nil {
+		return nil, err
+	}
 	for i := range s.apps {
 		s.byID[s.apps[i].id] = &s.apps[i]
 	}
 	return s, nil
+}
+
+// order puts every app after the apps of the bundle it depends on
+// (Marathon 0.8's dependencies), else by id; a cycle is an error.
+func order(apps []want) ([]want, error) {
+	byID := map[string]*want{}
+	for i := range apps {
+		byID[apps[i].id] = &apps[i]
+	}
+	var out []want
+	state := map[string]int{}
+	var visit func(w *want, path []string) error
+	visit = func(w *want, path []string) error {
+		switch state[w.id] {
+		case 2:
+			return nil
+		case 1:
+			return fmt.Errorf("apps %s depend on each other in a cycle", strings.Join(append(path, w.id), " → "))
+		}
+		state[w.id] = 1
+		for _, d := range w.deps {
+			if dw := byID[d]; dw != nil {
+				if err := visit(dw, append(path, w.id)); err != nil {
+					return err
+				}
+			}
+		}
+		state[w.id] = 2
+		out = append(out, *w)
+		return nil
+	}
+	for i := range apps {
+		if err := visit(&apps[i], nil); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // oneCluster refuses apps of two clusters: each cluster has its Marathon.
@@ -171,7 +212,15 @@ func prepare(a App) (want, error) {
 		inst = int(v)
 	}
 	hc, _ := m["healthChecks"].([]any)
-	return want{id: id, file: a.File, def: m, body: body, digest: dg, inst: inst, health: len(hc) > 0}, nil
+	var deps []string
+	if ds, ok := m["dependencies"].([]any); ok {
+		for _, d := range ds {
+			if s, ok := d.(string); ok {
+				deps = append(deps, s)
+			}
+		}
+	}
+	return want{id: id, file: a.File, def: m, body: body, digest: dg, inst: inst, health: len(hc) > 0, deps: deps}, nil
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

@@ -319,3 +319,31 @@ func TestAppsOfTwoClusters(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestDependenciesFirst(t *testing.T) {
+	ctx := context.Background()
+	s := standin.New()
+	defer s.Close()
+	// /a depends on /z: /z is PUT first although it sorts last.
+	a := `{"id":"/a","cmd":"a","cpus":0.1,"mem":16,"instances":1,"dependencies":["/z"]}`
+	z := `{"id":"/z","cmd":"z","cpus":0.1,"mem":16,"instances":1}`
+	st := step(t, s, Config{}, a, z)
+	plan, err := st.Plan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := actions(plan), "/z create, /a create"; got != want {
+		t.Fatalf("plan %s, want %s", got, want)
+	}
+	if err := st.Apply(ctx, plan, nil); err != nil {
+		t.Fatal(err)
+	}
+	w := s.Writes()
+	if len(w) != 2 || w[0].Path != "/v2/apps/z" || w[1].Path != "/v2/apps/a" {
+		t.Fatalf("writes %v", w)
+	}
+	_, err = New(Config{URL: "127.0.0.1"}, []App{{Definition: []byte(strings.Replace(z, `"instances":1`, `"instances":1,"dependencies":["/a"]`, 1))}, {Definition: []byte(a)}})
+	if err == nil || !strings.Contains(err.Error(), "cycle") {
+		t.Fatalf("cycle: %v", err)
+	}
+}

@@ -7,7 +7,10 @@
 // invalid app (422: an id segment outside Marathon's pattern, cmd with
 // args, a constraint operator 0.8 does not know, negative resources), and
 // a PUT while a deployment holds the app (409 with the deployments,
-// unless ?force=true, which replaces that deployment). Like Marathon, a
+// unless ?force=true, which replaces that deployment). It also refuses an
+// app whose dependencies are not there yet (422), so that the tests prove
+// the step's order; whether Marathon 0.8 itself refuses that is not
+// settled here. Like Marathon, a
 // PUT keeps the fields it does not name, and stamps a new version even
 // when nothing changed. GET answers carry Marathon's defaults and its own
 // fields (version, tasks counters, deployments), and ports of 0 come back

@@ -209,6 +209,13 @@ func (s *Server) put(id string, force bool, body []byte) (int, any) {
 	if err := validate(upd); err != "" {
 		return 422, map[string]any{"message": "Object is not valid", "errors": []any{map[string]any{"attribute": "", "error": err}}}
 	}
+	if ds, ok := upd["dependencies"].([]any); ok {
+		for _, d := range ds {
+			if dn, _ := d.(string); s.apps[dn] == nil {
+				return 422, map[string]any{"message": "Object is not valid", "errors": []any{map[string]any{"attribute": "dependencies", "error": fmt.Sprintf("dependency %v does not exist", d)}}}
+			}
+		}
+	}
 	for _, dp := range s.deps {
 		if dp.app == id && !force {
 			return http.StatusConflict, map[string]any{
