@@ -92,11 +92,6 @@ func (c *compiler) job(j *def.Job) *JobPlan {
 	if j.Retries != nil && *j.Retries < 0 {
 		c.errorf(attrRange(j.Body, "retries", j.DeclRange), "Invalid retries", "retries of job %q must be 0 or more; got %d.", j.Name, *j.Retries)
 	}
-	for _, n := range sortedKeys(j.Env) {
-		if !envNameRE.MatchString(n) {
-			c.errorf(attrRange(j.Body, "env", j.DeclRange), "Invalid job environment variable name", "%q (job %q) is not an environment variable name (a letter or _, then letters, digits, _).", n, j.Name)
-		}
-	}
 	for _, p := range j.Parents {
 		if j.Cluster != nil && p.Cluster != nil && p.Cluster != j.Cluster {
 			c.errorf(attrRange(j.Body, "parents", j.DeclRange), "Parent on another cluster", "Job %q runs on cluster %q, but its parent %q runs on cluster %q; a Chronos knows only its own cluster's jobs.", j.Name, j.Cluster.Name, p.Name, p.Cluster.Name)

@@ -72,6 +72,10 @@ func TestJobChecks(t *testing.T) {
 			summary: "Invalid epsilon", at: `epsilon     = "60s"`},
 		{name: "negative disk", edits: []edit{withJobs(strings.Replace(jobBackup, `mem         = 256`, `mem         = 256`+"\n  disk        = -1", 1))},
 			summary: "Invalid job resources", at: `disk        = -1`},
+		{name: "escape character in a job command", edits: []edit{withJobs(strings.Replace(jobBackup, `"/usr/local/bin/backup"`, `"/usr/local/bin/backup\u001b[2J"`, 1))},
+			summary: "Invalid JSON string", at: `command     = "/usr/local/bin/backup\u001b`},
+		{name: "bad job environment variable name", edits: []edit{withJobs(strings.Replace(jobBackup, `{ TARGET = "/backup" }`, `{ "A=B" = "/backup" }`, 1))},
+			summary: "Invalid environment variable name", at: `env         = { "A=B"`},
 		{name: "job name with a space", edits: []edit{withJobs(strings.Replace(jobBackup, `job "backup"`, `job "a b"`, 1))},
 			summary: "Invalid job name", at: `job "a b"`},
 	}
