@@ -142,3 +142,41 @@ func filter[T any](xs []T, keep func(T) bool) []T {
 	}
 	return out
 }
+
+// AppsStep returns the builder of the apps step (Marathon) for a deploy
+// or a status: the step of the verified bundle in dir, or none with the
+// reason it is left out.
+func AppsStep(o AppsJobsOptions) func(dir string, m *manifest.Manifest) ([]outsite.Step, string, error) {
+	return func(dir string, m *manifest.Manifest) ([]outsite.Step, string, error) {
+		o := o
+		o.SkipJobs = true
+		s, err := LoadAppsJobsSteps(dir, m, o)
+		if err != nil || s.Apps == nil {
+			return nil, leftOut(s, true), err
+		}
+		return []outsite.Step{s.Apps}, "", nil
+	}
+}
+
+// JobsStep returns the builder of the jobs step (Chronos), as AppsStep.
+func JobsStep(o AppsJobsOptions) func(dir string, m *manifest.Manifest) ([]outsite.Step, string, error) {
+	return func(dir string, m *manifest.Manifest) ([]outsite.Step, string, error) {
+		o := o
+		o.SkipApps = true
+		s, err := LoadAppsJobsSteps(dir, m, o)
+		if err != nil || s.Jobs == nil {
+			return nil, leftOut(s, false), err
+		}
+		return []outsite.Step{s.Jobs}, "", nil
+	}
+}
+
+func leftOut(s *AppsJobsSteps, apps bool) string {
+	switch {
+	case s == nil:
+		return ""
+	case apps:
+		return s.AppsLeftOut
+	}
+	return s.JobsLeftOut
+}

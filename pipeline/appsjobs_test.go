@@ -160,3 +160,20 @@ func TestAppsJobsLeftOutAndClusters(t *testing.T) {
 		t.Fatalf("cluster b: %+v %v", steps, err)
 	}
 }
+
+func TestAppsStepJobsStepBuilders(t *testing.T) {
+	dir, m := appsJobsBundle(t, ajFiles)
+	o := AppsJobsOptions{Getenv: env(map[string]string{"MARATHON_URL": "127.0.0.1:8080"})}
+	steps, why, err := AppsStep(o)(dir, m)
+	if err != nil || len(steps) != 1 || steps[0].Name() != "apps" || why != "" {
+		t.Fatalf("apps: %v %q %v", steps, why, err)
+	}
+	steps, why, err = JobsStep(o)(dir, m)
+	if err != nil || len(steps) != 0 || why != "CHRONOS_URL is not set" {
+		t.Fatalf("jobs: %v %q %v", steps, why, err)
+	}
+	o.Getenv = env(map[string]string{"MARATHON_URL": "ftp://x"})
+	if _, _, err := AppsStep(o)(dir, m); err == nil || !strings.Contains(err.Error(), "MARATHON_URL") {
+		t.Fatalf("bad URL: %v", err)
+	}
+}
