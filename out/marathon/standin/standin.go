@@ -280,7 +280,7 @@ func (s *Server) assignPorts(a map[string]any) {
 func validate(a map[string]any) string {
 	if _, ok := a["cmd"]; ok {
 		if _, ok := a["args"]; ok {
-			return "AppDefinition must either contain a 'cmd' or a 'container', but not both"
+			return "an app has cmd or args, not both"
 		}
 	}
 	for _, k := range []string{"cpus", "mem", "disk", "instances"} {
