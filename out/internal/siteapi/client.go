@@ -106,6 +106,20 @@ func New(api string, base *url.URL, insecure bool, timeout time.Duration, hc *ht
 		hc = &http.Client{Transport: tr}
 	}
 	nc := *hc
+	if nc.CheckRedirect == nil {
+		// A non-leader Chronos or Marathon redirects to the leader: follow
+		// it, a few times, and only when the method survives (Go turns a
+		// POST answered 301 or 302 into a GET, which would write nothing).
+		nc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+			if len(via) >= 3 {
+				return fmt.Errorf("%s redirected %d times", api, len(via))
+			}
+			if req.Method != via[0].Method {
+				return fmt.Errorf("%s redirected %s %s to %s as %s: point the URL at the leader", api, via[0].Method, via[0].URL.Path, req.URL.Redacted(), req.Method)
+			}
+			return nil
+		}
+	}
 	if timeout <= 0 {
 		timeout = RequestTimeout
 	}

@@ -1,6 +1,12 @@
 package siteapi
 
 import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -60,5 +66,30 @@ func TestParseURL(t *testing.T) {
 		if err != nil || u.String() != tc.want {
 			t.Errorf("ParseURL(%q) = %v, %v; want %s", tc.raw, u, err, tc.want)
 		}
+	}
+}
+
+func TestRedirects(t *testing.T) {
+	leader := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		fmt.Fprintf(w, "%s %s", r.Method, b)
+	}))
+	defer leader.Close()
+	follower := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		code := http.StatusTemporaryRedirect
+		if r.URL.Path == "/found" {
+			code = http.StatusFound
+		}
+		http.Redirect(w, r, leader.URL+r.URL.Path, code)
+	}))
+	defer follower.Close()
+	u, _ := url.Parse(follower.URL)
+	c := New("Chronos", u, false, 0, nil)
+	st, b, err := c.Do(context.Background(), http.MethodPost, "/scheduler/iso8601", []byte(`{"name":"a"}`))
+	if err != nil || st != 200 || string(b) != `POST {"name":"a"}` {
+		t.Fatalf("307: %d %q %v", st, b, err)
+	}
+	if _, _, err := c.Do(context.Background(), http.MethodPost, "/found", []byte(`{}`)); err == nil || !strings.Contains(err.Error(), "leader") {
+		t.Fatalf("302 on a POST: %v", err)
 	}
 }
