@@ -1,12 +1,18 @@
 package compiler
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	def "github.com/bdebundle/bundle/hcl"
 	"github.com/bdebundle/bundle/out/chronos"
+	chronosstandin "github.com/bdebundle/bundle/out/chronos/standin"
+	"github.com/bdebundle/bundle/out/marathon"
+	marathonstandin "github.com/bdebundle/bundle/out/marathon/standin"
+	outsite "github.com/bdebundle/bundle/out/site"
 )
 
 const (
@@ -151,5 +157,38 @@ func TestJobRender(t *testing.T) {
 	}
 	if _, err := chronos.New(chronos.Config{URL: "127.0.0.1"}, jobs); err != nil {
 		t.Fatalf("the jobs step refuses the rendered jobs: %v", err)
+	}
+	// The rendered apps and jobs go through the steps to the stand-ins,
+	// which accept them; a second run writes nothing.
+	ms, cs := marathonstandin.New(), chronosstandin.New()
+	defer ms.Close()
+	defer cs.Close()
+	var apps []marathon.App
+	for path, data := range files {
+		if strings.HasPrefix(path, "clusters/mesos01/marathon/") {
+			apps = append(apps, marathon.App{File: path, Definition: data})
+		}
+	}
+	for run := range 2 {
+		as, err := marathon.New(marathon.Config{URL: ms.URL, Poll: time.Millisecond, Wait: 10 * time.Second}, apps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		js, err := chronos.New(chronos.Config{URL: cs.URL}, jobs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, st := range []outsite.Step{as, js} {
+			ch, err := st.Plan(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := outsite.Writes(ch); (run == 0) != (n == 2) {
+				t.Fatalf("run %d: %s plans %d writes: %+v", run, st.Name(), n, ch)
+			}
+			if err := st.Apply(context.Background(), ch, nil); err != nil {
+				t.Fatalf("run %d: %s: %v", run, st.Name(), err)
+			}
+		}
 	}
 }
