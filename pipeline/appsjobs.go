@@ -15,8 +15,8 @@ import (
 // AppsJobsOptions set up the apps step (Marathon) and the jobs step
 // (Chronos) of a deploy or a status.
 type AppsJobsOptions struct {
-	// Getenv reads MARATHON_URL, MARATHON_INSECURE, CHRONOS_URL and
-	// CHRONOS_INSECURE (os.Getenv in the CLI).
+	// Getenv reads MARATHON_URL, MARATHON_USERNAME, MARATHON_PASSWORD,
+	// MARATHON_INSECURE and the same CHRONOS_* (os.Getenv in the CLI).
 	Getenv func(string) string
 	// SkipApps and SkipJobs leave a step out (--skip-apps, --skip-jobs).
 	SkipApps, SkipJobs bool
@@ -96,7 +96,7 @@ func LoadAppsJobsSteps(dir string, m *manifest.Manifest, o AppsJobsOptions) (*Ap
 			return nil, err
 		}
 		apps = filter(apps, func(a marathon.App) bool { return cl == "" || a.Cluster == cl })
-		st, err := marathon.New(marathon.Config{URL: ep.URL, Insecure: ep.Insecure, Force: o.Force, Wait: o.Wait, Timeout: o.HTTPTimeout}, apps)
+		st, err := marathon.New(marathon.Config{URL: ep.URL, Insecure: ep.Insecure, Username: ep.Username, Password: ep.Password, Force: o.Force, Wait: o.Wait, Timeout: o.HTTPTimeout}, apps)
 		if err != nil {
 			return nil, fmt.Errorf("MARATHON_URL: %w", err)
 		}
@@ -117,7 +117,7 @@ func LoadAppsJobsSteps(dir string, m *manifest.Manifest, o AppsJobsOptions) (*Ap
 			return nil, err
 		}
 		jobs = filter(jobs, func(j chronos.Job) bool { return cl == "" || j.Cluster == cl })
-		st, err := chronos.New(chronos.Config{URL: ep.URL, Insecure: ep.Insecure, Timeout: o.HTTPTimeout}, jobs)
+		st, err := chronos.New(chronos.Config{URL: ep.URL, Insecure: ep.Insecure, Username: ep.Username, Password: ep.Password, Timeout: o.HTTPTimeout}, jobs)
 		if err != nil {
 			return nil, fmt.Errorf("CHRONOS_URL: %w", err)
 		}

@@ -21,6 +21,9 @@ type Config struct {
 	// http needs Insecure unless the host is loopback.
 	URL      string
 	Insecure bool
+	// Username and Password, when set, go in HTTP basic auth (a Chronos
+	// started with --http_credentials); the password is never printed.
+	Username, Password string
 	// Timeout bounds each request (0: 30 s).
 	Timeout time.Duration
 	// HTTPClient, when set, carries the requests (tests).
@@ -74,6 +77,7 @@ func New(cfg Config, jobs []Job) (*Step, error) {
 		return nil, err
 	}
 	s := &Step{c: siteapi.New("Chronos", u, cfg.Insecure, cfg.Timeout, cfg.HTTPClient), byName: map[string]*want{}}
+	s.c.SetBasicAuth(cfg.Username, cfg.Password)
 	for _, j := range jobs {
 		if j.Cluster != jobs[0].Cluster {
 			return nil, fmt.Errorf("jobs of clusters %q and %q: each cluster runs its own Chronos, and one step talks to one; choose the cluster", jobs[0].Cluster, j.Cluster)

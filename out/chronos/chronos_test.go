@@ -243,3 +243,18 @@ func TestBadSite(t *testing.T) {
 		})
 	}
 }
+
+func TestCredentials(t *testing.T) {
+	s := standin.New()
+	defer s.Close()
+	s.Credentials = "ops:s3cret-pw"
+	st, err := New(Config{URL: s.URL, Username: "ops", Password: "wrong-pw"}, []Job{{Definition: []byte(backup)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = st.Plan(context.Background())
+	var ae *site.AuthError
+	if !errors.As(err, &ae) || strings.Contains(err.Error(), "wrong-pw") {
+		t.Fatalf("err = %v, want an AuthError without the password", err)
+	}
+}

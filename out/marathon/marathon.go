@@ -28,6 +28,9 @@ type Config struct {
 	// http needs Insecure unless the host is loopback.
 	URL      string
 	Insecure bool
+	// Username and Password, when set, go in HTTP basic auth (a Marathon
+	// started with --http_credentials); the password is never printed.
+	Username, Password string
 	// Force makes the PUT override a deployment in progress (?force=true).
 	Force bool
 	// Wait bounds the wait for one app's deployment and health; 0 is 10
@@ -103,6 +106,7 @@ func New(cfg Config, apps []App) (*Step, error) {
 		return nil, err
 	}
 	s := &Step{c: siteapi.New("Marathon", u, cfg.Insecure, cfg.Timeout, cfg.HTTPClient), cfg: cfg, byID: map[string]*want{}, sleep: sleep}
+	s.c.SetBasicAuth(cfg.Username, cfg.Password)
 	for _, a := range apps {
 		w, err := prepare(a)
 		if err != nil {

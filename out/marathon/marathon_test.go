@@ -347,3 +347,23 @@ func TestDependenciesFirst(t *testing.T) {
 		t.Fatalf("cycle: %v", err)
 	}
 }
+
+func TestCredentials(t *testing.T) {
+	ctx := context.Background()
+	s := standin.New()
+	defer s.Close()
+	s.Credentials = "ops:s3cret-pw"
+	st, err := New(Config{URL: s.URL, Username: "ops", Password: "wrong-pw"}, []App{{Definition: []byte(web)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = st.Plan(ctx)
+	var ae *site.AuthError
+	if !errors.As(err, &ae) || strings.Contains(err.Error(), "wrong-pw") || !strings.Contains(err.Error(), "ops") {
+		t.Fatalf("err = %v, want an AuthError naming the user and not the password", err)
+	}
+	st, _ = New(Config{URL: s.URL, Username: "ops", Password: "s3cret-pw"}, []App{{Definition: []byte(web)}})
+	if _, err := st.Plan(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

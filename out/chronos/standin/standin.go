@@ -29,6 +29,10 @@ func (c Call) String() string { return c.Method + " " + c.Path }
 type Server struct {
 	*httptest.Server
 
+	// Credentials, when set ("user:password"), are required in HTTP basic
+	// auth, as with --http_credentials: anything else is 401.
+	Credentials string
+
 	mu    sync.Mutex
 	jobs  map[string]map[string]any
 	calls []Call
@@ -90,6 +94,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.Credentials != "" {
+		if u, p, ok := r.BasicAuth(); !ok || u+":"+p != s.Credentials {
+			s.calls = append(s.calls, Call{Method: r.Method, Path: r.URL.Path, Status: http.StatusUnauthorized})
+			w.Header().Set("WWW-Authenticate", `Basic realm="chronos"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+	}
 	st, out := s.route(r, body)
 	s.calls = append(s.calls, Call{Method: r.Method, Path: r.URL.Path, Status: st, Body: body})
 	if out == nil {

@@ -30,7 +30,14 @@ type Client struct {
 	API  string
 	base *url.URL
 	http *http.Client
+	user string
+	pass string
 }
+
+// SetBasicAuth makes every request carry HTTP basic credentials (Marathon
+// and Chronos started with --http_credentials); a 401 is then a
+// *site.AuthError, which never holds the password.
+func (c *Client) SetBasicAuth(user, password string) { c.user, c.pass = user, password }
 
 // APIError is a call the API answered with a refusal (4xx, 5xx).
 type APIError struct {
@@ -145,6 +152,9 @@ func (c *Client) Do(ctx context.Context, method, path string, body []byte) (int,
 		return 0, nil, fmt.Errorf("%s request %s %s: %w", c.API, method, path, err)
 	}
 	req.Header.Set("Accept", "application/json")
+	if c.user != "" || c.pass != "" {
+		req.SetBasicAuth(c.user, c.pass)
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -162,6 +172,9 @@ func (c *Client) Do(ctx context.Context, method, path string, body []byte) (int,
 			return 0, nil, ctx.Err()
 		}
 		return 0, nil, &site.UnavailableError{Service: c.API, URL: c.Server(), Err: fmt.Errorf("reading the answer to %s %s: %w", method, path, stripURL(err))}
+	}
+	if resp.StatusCode == http.StatusUnauthorized {
+		return 0, nil, &site.AuthError{Service: c.API, URL: c.Server(), User: c.user}
 	}
 	if len(b) > MaxAnswer {
 		return 0, nil, &site.UnavailableError{Service: c.API, URL: c.Server(), Err: fmt.Errorf("the answer to %s %s is larger than %d MiB", method, path, MaxAnswer>>20)}

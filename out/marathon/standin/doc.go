@@ -16,5 +16,6 @@
 // fields (version, tasks counters, deployments), and ports of 0 come back
 // assigned. A deployment ends after Polls polls of /v2/deployments; then
 // the app's tasks run, and are healthy unless the test says otherwise.
-// Every call is recorded. It is not a Marathon: nothing runs.
+// With Credentials set, a request without those HTTP basic credentials is
+// 401, as with --http_credentials. Every call is recorded. It is not a Marathon: nothing runs.
 package standin

@@ -33,6 +33,10 @@ func (c Call) String() string {
 type Server struct {
 	*httptest.Server
 
+	// Credentials, when set ("user:password"), are required in HTTP basic
+	// auth, as with --http_credentials: anything else is 401.
+	Credentials string
+
 	mu      sync.Mutex
 	apps    map[string]map[string]any
 	deps    map[string]*deployment // by id
@@ -117,6 +121,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.Credentials != "" {
+		if u, p, ok := r.BasicAuth(); !ok || u+":"+p != s.Credentials {
+			s.calls = append(s.calls, Call{Method: r.Method, Path: r.URL.Path, Status: http.StatusUnauthorized})
+			w.Header().Set("WWW-Authenticate", `Basic realm="marathon"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+	}
 	st, out := s.route(r, body)
 	s.calls = append(s.calls, Call{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Status: st, Body: body})
 	w.Header().Set("Content-Type", "application/json")
