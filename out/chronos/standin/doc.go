@@ -12,6 +12,7 @@
 // it answers jobs with its defaults and counters and writes the schedule's
 // start back in Joda's form (2015-03-01T02:00:00.000Z). PUT
 // /scheduler/job/{name} runs a job, as on Chronos; the stand-in records
-// it so tests can prove nothing calls it. It is not a Chronos: nothing
-// runs.
+// it so tests can prove nothing calls it. With Credentials set, a request
+// without those HTTP basic credentials is 401, as with --http_credentials.
+// It is not a Chronos: nothing runs.
 package standin
