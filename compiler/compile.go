@@ -125,6 +125,11 @@ func (c *compiler) plan() (*Plan, map[*def.Repo]*RepoPlan) {
 	for _, a := range d.Apps {
 		p.Apps = append(p.Apps, c.app(a))
 	}
+	for _, j := range d.Jobs {
+		p.Jobs = append(p.Jobs, c.job(j))
+	}
+	c.checkJobCycles()
+	c.checkAppDependencyCycles()
 	for _, im := range d.Images {
 		p.Images = append(p.Images, c.image(im))
 	}

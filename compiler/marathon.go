@@ -26,6 +26,7 @@ type marathonApp struct {
 	Env          map[string]string  `json:"env,omitempty"`
 	Container    *marathonContainer `json:"container,omitempty"`
 	HealthChecks []marathonHealth   `json:"healthChecks,omitempty"`
+	Dependencies []string           `json:"dependencies,omitempty"`
 }
 
 type marathonContainer struct {
@@ -215,6 +216,7 @@ func (c *compiler) renderApp(fs *files, a *def.App, hostPorts []int) {
 		}
 		m.HealthChecks = []marathonHealth{h}
 	}
+	m.Dependencies = c.appDependencies(a)
 	k := "app." + a.Name + "."
 	fs.add("clusters/"+a.Cluster.Name+"/marathon/"+a.Name+".json", marshal(m), c.sensitive(k+"cmd", k+"args", k+"env", k+"constraints", k+"id"))
 }

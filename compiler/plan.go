@@ -20,7 +20,9 @@ type Plan struct {
 	Distros  []*DistroPlan  `json:"distros"`
 	Clusters []*ClusterPlan `json:"clusters"`
 	Apps     []*AppPlan     `json:"apps"`
-	Images   []*ImagePlan   `json:"images"`
+	// Jobs are the Chronos jobs; nil when there are none.
+	Jobs   []*JobPlan   `json:"jobs,omitempty"`
+	Images []*ImagePlan `json:"images"`
 	// ImageLayout is the OCI image layout the images are written to
 	// ("images"); "" when there are none.
 	ImageLayout string `json:"image_layout,omitempty"`

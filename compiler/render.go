@@ -12,7 +12,8 @@ import (
 
 // render renders every text file of the bundle into p.Files, one renderer
 // per output family: bde (bde.go), mesos (mesos.go), marathon
-// (marathon.go), haproxy (haproxy.go) and chef (chef.go). Each returns its
+// (marathon.go), chronos (render_chronos.go), haproxy (haproxy.go) and chef
+// (chef.go). Each returns its
 // files. The check pass has run: rendering reports nothing, and takes the
 // hosts each app may run on and each app's image reference from it.
 func (c *compiler) render(p *Plan, repos map[*def.Repo]*RepoPlan) {
@@ -23,10 +24,11 @@ func (c *compiler) render(p *Plan, repos map[*def.Repo]*RepoPlan) {
 	bde := c.renderBDE(repos)
 	mesos := c.renderMesos()
 	marathon := c.renderMarathon(hostPorts)
+	chronos := c.renderChronos()
 	haproxy, cookbookHAProxy := c.renderHAProxy(c.allowed, hostPorts)
 	c.planDockerArchives(p)
 	chef := c.renderChef(mesos, cookbookHAProxy)
-	p.Files = slices.Concat(bde, mesos, marathon, haproxy, chef)
+	p.Files = slices.Concat(bde, mesos, marathon, chronos, haproxy, chef)
 }
 
 // files are the files one renderer writes.

@@ -43,6 +43,7 @@ type root struct {
 	Distros         []*Distro         `hcl:"distro,block"`
 	Clusters        []*Cluster        `hcl:"cluster,block"`
 	Apps            []*App            `hcl:"app,block"`
+	Jobs            []*Job            `hcl:"job,block"`
 	Images          []*Image          `hcl:"image,block"`
 	VMTemplates     []*VMTemplate     `hcl:"vm_template,block"`
 	VCenters        []*VCenter        `hcl:"vcenter,block"`
@@ -220,6 +221,7 @@ func load(path string, opts Options) (*Definition, hcl.Diagnostics) {
 		all.Distros = append(all.Distros, r.Distros...)
 		all.Clusters = append(all.Clusters, r.Clusters...)
 		all.Apps = append(all.Apps, r.Apps...)
+		all.Jobs = append(all.Jobs, r.Jobs...)
 		all.Images = append(all.Images, r.Images...)
 		all.VMTemplates = append(all.VMTemplates, r.VMTemplates...)
 		all.VCenters = append(all.VCenters, r.VCenters...)
@@ -247,6 +249,7 @@ func load(path string, opts Options) (*Definition, hcl.Diagnostics) {
 	}
 	d.StorageProfiles, d.Repos, d.Distros, d.Clusters = all.StorageProfiles, all.Repos, all.Distros, all.Clusters
 	d.Apps, d.Images, d.VMTemplates, d.VCenters = all.Apps, all.Images, all.VMTemplates, all.VCenters
+	d.Jobs = all.Jobs
 	diags = append(diags, d.checkAllDuplicates()...)
 	if !diags.HasErrors() {
 		diags = append(diags, d.resolveReferences()...)
@@ -321,6 +324,7 @@ func (d *Definition) checkAllDuplicates() hcl.Diagnostics {
 	diags = append(diags, checkDuplicates("distro", d.Distros, func(x *Distro) (string, hcl.Range) { return x.Name, x.DeclRange })...)
 	diags = append(diags, checkDuplicates("cluster", d.Clusters, func(x *Cluster) (string, hcl.Range) { return x.Name, x.DeclRange })...)
 	diags = append(diags, checkDuplicates("app", d.Apps, func(x *App) (string, hcl.Range) { return x.Name, x.DeclRange })...)
+	diags = append(diags, checkDuplicates("job", d.Jobs, func(x *Job) (string, hcl.Range) { return x.Name, x.DeclRange })...)
 	diags = append(diags, checkDuplicates("image", d.Images, func(x *Image) (string, hcl.Range) { return x.Name, x.DeclRange })...)
 	diags = append(diags, checkDuplicates("vm_template", d.VMTemplates, func(x *VMTemplate) (string, hcl.Range) { return x.Name, x.DeclRange })...)
 	diags = append(diags, checkDuplicates("vcenter", d.VCenters, func(x *VCenter) (string, hcl.Range) { return x.Name, x.DeclRange })...)

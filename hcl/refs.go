@@ -129,6 +129,8 @@ func (d *Definition) resolveReferences() hcl.Diagnostics {
 			}
 		}
 	}
+	diags = append(diags, d.resolveJobs(clusters, images)...)
+	diags = append(diags, d.resolveDependencies()...)
 	for _, a := range d.Apps {
 		c, rd := ref(a.ClusterExpr, "cluster", clusters)
 		diags = append(diags, rd...)
@@ -137,6 +139,70 @@ func (d *Definition) resolveReferences() hcl.Diagnostics {
 			im, rd := ref(a.ImageExpr, "image", images)
 			diags = append(diags, rd...)
 			a.Image = im
+		}
+	}
+	return diags
+}
+
+// resolveJobs resolves each job's cluster, image and parents.
+func (d *Definition) resolveJobs(clusters map[string]*Cluster, images map[string]*Image) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	jobs := map[string]*Job{}
+	for _, j := range d.Jobs {
+		jobs[j.Name] = j
+	}
+	for _, j := range d.Jobs {
+		c, rd := ref(j.ClusterExpr, "cluster", clusters)
+		diags = append(diags, rd...)
+		j.Cluster = c
+		if present(j.ImageExpr) {
+			im, rd := ref(j.ImageExpr, "image", images)
+			diags = append(diags, rd...)
+			j.Image = im
+		}
+		if !present(j.ParentsExpr) {
+			continue
+		}
+		exprs, lds := hcl.ExprList(j.ParentsExpr)
+		if lds.HasErrors() {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid parents list",
+				Detail: "parents must be a list of job references, like [job.backup].", Subject: j.ParentsExpr.Range().Ptr()})
+			continue
+		}
+		for _, e := range exprs {
+			p, rd := ref(e, "job", jobs)
+			diags = append(diags, rd...)
+			if p != nil {
+				j.Parents = append(j.Parents, p)
+			}
+		}
+	}
+	return diags
+}
+
+// resolveDependencies resolves each app's dependencies (app references).
+func (d *Definition) resolveDependencies() hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	apps := map[string]*App{}
+	for _, a := range d.Apps {
+		apps[a.Name] = a
+	}
+	for _, a := range d.Apps {
+		if !present(a.DependsExpr) {
+			continue
+		}
+		exprs, lds := hcl.ExprList(a.DependsExpr)
+		if lds.HasErrors() {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid dependencies list",
+				Detail: "dependencies must be a list of app references, like [app.db].", Subject: a.DependsExpr.Range().Ptr()})
+			continue
+		}
+		for _, e := range exprs {
+			x, rd := ref(e, "app", apps)
+			diags = append(diags, rd...)
+			if x != nil {
+				a.Dependencies = append(a.Dependencies, x)
+			}
 		}
 	}
 	return diags

@@ -28,6 +28,7 @@ type Definition struct {
 	Distros         []*Distro
 	Clusters        []*Cluster
 	Apps            []*App
+	Jobs            []*Job
 	Images          []*Image
 	VMTemplates     []*VMTemplate
 	VCenters        []*VCenter
@@ -271,11 +272,41 @@ type App struct {
 	Constraints [][]string        `hcl:"constraints,optional"`
 	Env         map[string]string `hcl:"env,optional"`
 	HealthCheck *HealthCheck      `hcl:"health_check,block"`
+	// DependsExpr lists the apps Marathon deploys before this one (app
+	// references; Marathon 0.8's dependencies).
+	DependsExpr hcl.Expression `hcl:"dependencies,optional"`
+	DeclRange   hcl.Range      `hcl:",def_range"`
+	Body        hcl.Body       `hcl:",body"`
+
+	Cluster      *Cluster // resolved
+	Image        *Image   // resolved, may be nil
+	Dependencies []*App   // resolved
+}
+
+// Job is a Chronos job: a command run on a schedule (an ISO 8601 repeating
+// interval) or after its parents, by the Chronos of its cluster.
+type Job struct {
+	Name        string            `hcl:"name,label"`
+	ClusterExpr hcl.Expression    `hcl:"cluster"`
+	Command     string            `hcl:"command"`
+	Owner       string            `hcl:"owner"`
+	Schedule    string            `hcl:"schedule,optional"` // R[n]/start/period
+	ParentsExpr hcl.Expression    `hcl:"parents,optional"`  // list of job references
+	ImageExpr   hcl.Expression    `hcl:"image,optional"`
+	CPUs        *float64          `hcl:"cpus,optional"`
+	Mem         *float64          `hcl:"mem,optional"`
+	Disk        *float64          `hcl:"disk,optional"`
+	Epsilon     string            `hcl:"epsilon,optional"`
+	Retries     *int              `hcl:"retries,optional"`
+	Constraints [][]string        `hcl:"constraints,optional"`
+	Env         map[string]string `hcl:"env,optional"`
+	Description string            `hcl:"description,optional"`
 	DeclRange   hcl.Range         `hcl:",def_range"`
 	Body        hcl.Body          `hcl:",body"`
 
 	Cluster *Cluster // resolved
 	Image   *Image   // resolved, may be nil
+	Parents []*Job   // resolved
 }
 
 // HealthCheck is a Marathon health check.

@@ -98,7 +98,7 @@ func hclType(name string, t reflect.Type) string {
 		case "type", "default", "condition":
 			return "expression"
 		}
-		if name == "repos" {
+		if name == "repos" || name == "parents" || name == "dependencies" {
 			return "list(reference)"
 		}
 		return "reference"

@@ -16,5 +16,7 @@
 // layout, OVF); Inspect and Diff; deploy (Deploy: PrepareDeploy extracts
 // and verifies an archive in one pass, then vcenter.Deploy); and pushes and
 // lists a bundle's images (PushImages, ListImages, and DeployImagePusher for
-// deploy's image step). Nothing here prints.
+// deploy's image step); and sets up the apps and jobs
+// steps of a deploy or a status from a verified bundle and MARATHON_URL /
+// CHRONOS_URL (LoadAppsJobsSteps). Nothing here prints.
 package pipeline

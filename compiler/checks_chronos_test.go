@@ -1,0 +1,194 @@
+package compiler
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/out/chronos"
+	chronosstandin "github.com/bdebundle/bundle/out/chronos/standin"
+	"github.com/bdebundle/bundle/out/marathon"
+	marathonstandin "github.com/bdebundle/bundle/out/marathon/standin"
+	outsite "github.com/bdebundle/bundle/out/site"
+)
+
+const (
+	jobBackup = `job "backup" {
+  cluster     = cluster.mesos01
+  command     = "/usr/local/bin/backup"
+  schedule    = "R/2015-03-01T02:00:00Z/P1D"
+  owner       = "ops@example.com"
+  image       = image.nginx
+  cpus        = 0.5
+  mem         = 256
+  constraints = [["storage_profile", "EQUALS", "vsan"]]
+  env         = { TARGET = "/backup" }
+}
+`
+	jobVerify = `job "verify" {
+  cluster = cluster.mesos01
+  command = "/usr/local/bin/verify"
+  parents = [job.backup]
+  owner   = "ops@example.com, oncall@example.com"
+}
+`
+)
+
+// withJobs puts job blocks before the example's image block.
+func withJobs(jobs ...string) edit {
+	return edit{`image "nginx" {`, strings.Join(jobs, "\n") + "\n" + `image "nginx" {`}
+}
+
+func TestJobChecks(t *testing.T) {
+	noChronos := edit{`roles     = ["zookeeper", "mesos_master", "mesos_marathon", "mesos_chronos"]`, `roles     = ["zookeeper", "mesos_master", "mesos_marathon"]`}
+	cases := []struct {
+		name    string
+		edits   []edit
+		summary string
+		at      string
+	}{
+		{name: "jobs pass", edits: []edit{withJobs(jobBackup, jobVerify)}},
+		{name: "invalid ISO 8601", edits: []edit{withJobs(strings.Replace(jobBackup, "R/2015-03-01T02:00:00Z/P1D", "0 2 * * *", 1))},
+			summary: "Invalid ISO 8601 schedule", at: `schedule    = "0 2 * * *"`},
+		{name: "schedule without a start", edits: []edit{withJobs(strings.Replace(jobBackup, "R/2015-03-01T02:00:00Z/P1D", "R//P1D", 1))},
+			summary: "Invalid ISO 8601 schedule", at: `schedule    = "R//P1D"`},
+		{name: "cycle", edits: []edit{withJobs(
+			strings.Replace(jobBackup, `schedule    = "R/2015-03-01T02:00:00Z/P1D"`, `parents     = [job.verify]`, 1), jobVerify)},
+			summary: "Job dependency cycle", at: `parents     = [job.verify]`},
+		{name: "self parent", edits: []edit{withJobs(jobBackup, strings.Replace(jobVerify, "[job.backup]", "[job.verify]", 1))},
+			summary: "Job dependency cycle", at: `parents = [job.verify]`},
+		{name: "schedule and parents", edits: []edit{withJobs(jobBackup, strings.Replace(jobVerify, `parents = [job.backup]`, `parents = [job.backup]`+"\n  schedule = \"R/2015-03-01T02:00:00Z/P1D\"", 1))},
+			summary: "Schedule and parents", at: `parents = [job.backup]`},
+		{name: "neither", edits: []edit{withJobs(strings.Replace(jobBackup, `schedule    = "R/2015-03-01T02:00:00Z/P1D"`, ``, 1))},
+			summary: "No schedule", at: `job "backup" {`},
+		{name: "cluster without Chronos", edits: []edit{noChronos, withJobs(jobBackup)},
+			summary: "Cluster without Chronos", at: "cluster     = cluster.mesos01\n  command"},
+		{name: "unsatisfiable constraints", edits: []edit{withJobs(strings.Replace(jobBackup, `"EQUALS", "vsan"`, `"EQUALS", "ssd"`, 1))},
+			summary: "Unsatisfiable job constraints", at: `"EQUALS", "ssd"`},
+		{name: "operator Chronos 2.3 lacks", edits: []edit{withJobs(strings.Replace(jobBackup, `"EQUALS", "vsan"`, `"LIKE", "vs.*"`, 1))},
+			summary: "Unknown Chronos constraint operator", at: `"LIKE", "vs.*"`},
+		{name: "not enough capacity", edits: []edit{withJobs(strings.Replace(jobBackup, `mem         = 256`, `mem         = 65536`, 1))},
+			summary: "Job fits no slave", at: `mem         = 65536`},
+		{name: "owner not an email", edits: []edit{withJobs(strings.Replace(jobBackup, `"ops@example.com"`, `"ops"`, 1))},
+			summary: "Owner not an email address", at: `owner       = "ops"`},
+		{name: "bad epsilon", edits: []edit{withJobs(strings.Replace(jobBackup, `owner       =`, `epsilon     = "60s"`+"\n  owner       =", 1))},
+			summary: "Invalid epsilon", at: `epsilon     = "60s"`},
+		{name: "negative disk", edits: []edit{withJobs(strings.Replace(jobBackup, `mem         = 256`, `mem         = 256`+"\n  disk        = -1", 1))},
+			summary: "Invalid job resources", at: `disk        = -1`},
+		{name: "escape character in a job command", edits: []edit{withJobs(strings.Replace(jobBackup, `"/usr/local/bin/backup"`, `"/usr/local/bin/backup\u001b[2J"`, 1))},
+			summary: "Invalid JSON string", at: `command     = "/usr/local/bin/backup\u001b`},
+		{name: "bad job environment variable name", edits: []edit{withJobs(strings.Replace(jobBackup, `{ TARGET = "/backup" }`, `{ "A=B" = "/backup" }`, 1))},
+			summary: "Invalid environment variable name", at: `env         = { "A=B"`},
+		{name: "job name with a space", edits: []edit{withJobs(strings.Replace(jobBackup, `job "backup"`, `job "a b"`, 1))},
+			summary: "Invalid job name", at: `job "a b"`},
+	}
+	base := exampleHCL(t)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			text := applyEdits(t, base, tc.edits)
+			dir := siteDir(t, text)
+			d, diags := def.Load(dir, def.Options{})
+			if diags.HasErrors() {
+				t.Fatalf("loading: %s", diagText(diags))
+			}
+			_, diags = Compile(d, gatherFacts(t, d, dir, exampleFacts()))
+			wantDiagAt(t, text, tc.at, tc.summary, errorsOf(diags), diags)
+		})
+	}
+}
+
+func TestJobUnknownParent(t *testing.T) {
+	text := applyEdits(t, exampleHCL(t), []edit{withJobs(jobBackup, strings.Replace(jobVerify, "[job.backup]", "[job.backups]", 1))})
+	d, diags := def.Load(siteDir(t, text), def.Options{})
+	_ = d
+	wantDiagAt(t, text, `parents = [job.backups]`, "Reference to undeclared job", errorsOf(diags), diags)
+	if !strings.Contains(diagText(diags), `Did you mean "backup"?`) {
+		t.Errorf("no suggestion: %s", diagText(diags))
+	}
+}
+
+// TestJobRender: the jobs are rendered in Chronos 2.3's JSON, with
+// Chronos' defaults spelt out, the image as the cluster's Docker pulls it,
+// and the jobs step of deploy accepts them.
+func TestJobRender(t *testing.T) {
+	text := applyEdits(t, exampleHCL(t), []edit{withJobs(jobBackup, jobVerify)})
+	dir := siteDir(t, text)
+	d, diags := def.Load(dir, def.Options{})
+	if diags.HasErrors() {
+		t.Fatalf("loading: %s", diagText(diags))
+	}
+	p, diags := Compile(d, gatherFacts(t, d, dir, exampleFacts()))
+	if diags.HasErrors() {
+		t.Fatalf("compile: %s", diagText(diags))
+	}
+	if len(p.Jobs) != 2 || p.Jobs[1].Name != "verify" || strings.Join(p.Jobs[1].Parents, ",") != "backup" || p.Jobs[0].File != "clusters/mesos01/chronos/backup.json" {
+		t.Fatalf("plan jobs: %+v %+v", p.Jobs[0], p.Jobs[len(p.Jobs)-1])
+	}
+	files := map[string][]byte{}
+	for _, f := range p.Files {
+		files[f.Path] = f.Data
+	}
+	var backup map[string]any
+	if err := json.Unmarshal(files["clusters/mesos01/chronos/backup.json"], &backup); err != nil {
+		t.Fatal(err)
+	}
+	ct, _ := backup["container"].(map[string]any)
+	if backup["schedule"] != "R/2015-03-01T02:00:00Z/P1D" || backup["epsilon"] != "PT60S" || backup["disk"] != 256.0 ||
+		backup["retries"] != 2.0 || ct["type"] != "DOCKER" || !strings.Contains(ct["image"].(string), "sha256") {
+		t.Fatalf("backup.json: %s", files["clusters/mesos01/chronos/backup.json"])
+	}
+	env, _ := backup["environmentVariables"].([]any)
+	if len(env) != 1 || env[0].(map[string]any)["name"] != "TARGET" {
+		t.Fatalf("environmentVariables: %v", backup["environmentVariables"])
+	}
+	var verify map[string]any
+	if err := json.Unmarshal(files["clusters/mesos01/chronos/verify.json"], &verify); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := verify["schedule"]; ok || verify["cpus"] != 0.1 || verify["mem"] != 128.0 {
+		t.Fatalf("verify.json: %s", files["clusters/mesos01/chronos/verify.json"])
+	}
+	var jobs []chronos.Job
+	for _, n := range []string{"verify", "backup"} {
+		jobs = append(jobs, chronos.Job{File: n, Definition: files["clusters/mesos01/chronos/"+n+".json"]})
+	}
+	if _, err := chronos.New(chronos.Config{URL: "127.0.0.1"}, jobs); err != nil {
+		t.Fatalf("the jobs step refuses the rendered jobs: %v", err)
+	}
+	// The rendered apps and jobs go through the steps to the stand-ins,
+	// which accept them; a second run writes nothing.
+	ms, cs := marathonstandin.New(), chronosstandin.New()
+	defer ms.Close()
+	defer cs.Close()
+	var apps []marathon.App
+	for path, data := range files {
+		if strings.HasPrefix(path, "clusters/mesos01/marathon/") {
+			apps = append(apps, marathon.App{File: path, Definition: data})
+		}
+	}
+	for run := range 2 {
+		as, err := marathon.New(marathon.Config{URL: ms.URL, Poll: time.Millisecond, Wait: 10 * time.Second}, apps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		js, err := chronos.New(chronos.Config{URL: cs.URL}, jobs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, st := range []outsite.Step{as, js} {
+			ch, err := st.Plan(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := outsite.Writes(ch); (run == 0) != (n == 2) {
+				t.Fatalf("run %d: %s plans %d writes: %+v", run, st.Name(), n, ch)
+			}
+			if err := st.Apply(context.Background(), ch, nil); err != nil {
+				t.Fatalf("run %d: %s: %v", run, st.Name(), err)
+			}
+		}
+	}
+}

@@ -1,0 +1,64 @@
+package compiler
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	def "github.com/bdebundle/bundle/hcl"
+)
+
+const nginxImage = `  image       = image.nginx
+  network     = "BRIDGE"`
+
+func TestAppDependencies(t *testing.T) {
+	cases := []struct {
+		name    string
+		edits   []edit
+		summary string
+		at      string
+	}{
+		{name: "dependency", edits: []edit{{nginxImage, nginxImage + "\n  dependencies = [app.hadoop]"}}},
+		{name: "cycle", edits: []edit{{nginxImage, nginxImage + "\n  dependencies = [app.hadoop]"},
+			{hadoopCons, hadoopCons + "\n  dependencies = [app.nginx]"}},
+			summary: "App dependency cycle", at: "dependencies = [app.nginx]"},
+	}
+	base := exampleHCL(t)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			text := applyEdits(t, base, tc.edits)
+			dir := siteDir(t, text)
+			d, diags := def.Load(dir, def.Options{})
+			if diags.HasErrors() {
+				t.Fatalf("loading: %s", diagText(diags))
+			}
+			p, diags := Compile(d, gatherFacts(t, d, dir, exampleFacts()))
+			wantDiagAt(t, text, tc.at, tc.summary, errorsOf(diags), diags)
+			if tc.summary != "" {
+				return
+			}
+			for _, f := range p.Files {
+				if f.Path == "clusters/mesos01/marathon/nginx.json" {
+					var m map[string]any
+					if err := json.Unmarshal(f.Data, &m); err != nil {
+						t.Fatal(err)
+					}
+					if deps, _ := m["dependencies"].([]any); len(deps) != 1 || deps[0] != "/hadoop" {
+						t.Fatalf("dependencies = %v", m["dependencies"])
+					}
+					return
+				}
+			}
+			t.Fatal("no nginx.json")
+		})
+	}
+}
+
+func TestAppUndeclaredDependency(t *testing.T) {
+	text := applyEdits(t, exampleHCL(t), []edit{{nginxImage, nginxImage + "\n  dependencies = [app.hadop]"}})
+	_, diags := def.Load(siteDir(t, text), def.Options{})
+	wantDiagAt(t, text, "dependencies = [app.hadop]", "Reference to undeclared app", errorsOf(diags), diags)
+	if !strings.Contains(diagText(diags), `Did you mean "hadoop"?`) {
+		t.Errorf("no suggestion: %s", diagText(diags))
+	}
+}

@@ -1,0 +1,85 @@
+package compiler
+
+import (
+	def "github.com/bdebundle/bundle/hcl"
+)
+
+// chronosJob is a job in Chronos 2.3's JSON (POST /scheduler/iso8601 or
+// /scheduler/dependency).
+type chronosJob struct {
+	Name                 string            `json:"name"`
+	Command              string            `json:"command"`
+	Schedule             string            `json:"schedule,omitempty"`
+	Parents              []string          `json:"parents,omitempty"`
+	Epsilon              string            `json:"epsilon"`
+	Owner                string            `json:"owner"`
+	Description          string            `json:"description,omitempty"`
+	CPUs                 float64           `json:"cpus"`
+	Mem                  float64           `json:"mem"`
+	Disk                 float64           `json:"disk"`
+	Retries              int               `json:"retries"`
+	Container            *chronosContainer `json:"container,omitempty"`
+	EnvironmentVariables []chronosEnv      `json:"environmentVariables,omitempty"`
+	Constraints          [][]string        `json:"constraints,omitempty"`
+}
+
+type chronosContainer struct {
+	Type    string `json:"type"`
+	Image   string `json:"image"`
+	Network string `json:"network"`
+}
+
+type chronosEnv struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// jobsOf returns the jobs of a cluster, in definition order.
+func (c *compiler) jobsOf(cl *def.Cluster) []*def.Job {
+	var out []*def.Job
+	for _, j := range c.d.Jobs {
+		if j.Cluster == cl {
+			out = append(out, j)
+		}
+	}
+	return out
+}
+
+// renderChronos renders clusters/<c>/chronos/<job>.json for every job.
+func (c *compiler) renderChronos() []*File {
+	var fs files
+	for _, cl := range c.d.Clusters {
+		c.renderJobs(&fs, cl)
+	}
+	return fs
+}
+
+// renderJobs renders a cluster's jobs.
+func (c *compiler) renderJobs(fs *files, cl *def.Cluster) {
+	for _, j := range c.jobsOf(cl) {
+		cj := chronosJob{Name: j.Name, Command: j.Command, Schedule: j.Schedule, Epsilon: j.Epsilon, Owner: j.Owner,
+			Description: j.Description, CPUs: floatOr(j.CPUs, chronosCPUs), Mem: floatOr(j.Mem, chronosMem),
+			Disk: floatOr(j.Disk, chronosDisk), Retries: intOr(j.Retries, chronosRetries), Constraints: j.Constraints}
+		if cj.Epsilon == "" {
+			cj.Epsilon = chronosEpsilon
+		}
+		for _, pj := range j.Parents {
+			cj.Parents = append(cj.Parents, pj.Name)
+		}
+		if j.Image != nil {
+			var ref string
+			if c.loadsImages(cl) {
+				ref = c.loadRef(&def.App{Name: j.Name, Image: j.Image, Cluster: cl, Body: j.Body, DeclRange: j.DeclRange})
+			} else {
+				ref = c.imageRef(j.Image)
+			}
+			cj.Container = &chronosContainer{Type: "DOCKER", Image: ref, Network: "HOST"}
+		}
+		for _, n := range sortedKeys(j.Env) {
+			cj.EnvironmentVariables = append(cj.EnvironmentVariables, chronosEnv{Name: n, Value: j.Env[n]})
+		}
+		k := "job." + j.Name + "."
+		fs.add("clusters/"+cl.Name+"/chronos/"+j.Name+".json", marshal(cj),
+			c.sensitive(k+"command", k+"env", k+"description", k+"constraints", k+"owner"))
+	}
+}
