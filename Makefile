@@ -95,11 +95,11 @@ bench:
 
 # bundle build against the packing floor (tar | zstd -3 -T2 of the same
 # inputs, both fsynced), three runs each: 256 MiB of incompressible inputs
-# through out.Build, and bundle build --no-cache of 405 generated RPMs. Each
+# through builder.Build, and bundle build --no-cache of 405 generated RPMs. Each
 # prints its commands and the build/reference ratios (best and median, wall
 # and CPU); make bench runs them once with the rest.
 bench-floor:
-	$(GO) test ./out -run '^$$' -bench 'BuildPackingFloor$$' -benchtime 1x -count 3
+	$(GO) test ./out/builder -run '^$$' -bench 'BuildPackingFloor$$' -benchtime 1x -count 3
 	$(GO) test ./pipeline -run '^$$' -bench 'BuildPackingFloor405$$' -benchtime 1x -count 3
 
 demo-inputs:

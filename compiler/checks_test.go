@@ -182,7 +182,7 @@ func TestChecks(t *testing.T) {
 		{name: "repo without base_url",
 			edits:   []edit{{`base_url = "${local.yum}/repos/mesos/0.22.0/"`, ``}},
 			summary: "No repo URL", at: `repo "mesos" {`},
-		// Two inputs on one bundle path: out.Build refuses the plan too,
+		// Two inputs on one bundle path: builder.Check refuses the plan too,
 		// but only while building; validate must say it first, here.
 		{name: "two repos in one directory",
 			edits:   []edit{{"path     = \"mesos\"\n  version  = \"0.21.0\"", "version  = \"0.22.0\" # the mesos repo's\n  path     = \"mesos\""}},

@@ -11,7 +11,7 @@ import (
 
 // The bundle's layout. Every path a bundle holds is decided in this file (the
 // rendered text files name theirs in Plan.Files) and carried in the Plan, so
-// out.Build, pipeline's writers and `build --plan --json` take paths from the
+// builder.Build, pipeline's writers and `build --plan --json` take paths from the
 // Plan instead of inventing them.
 //
 // Adding a destination is one change here: give it a path (a constant or a

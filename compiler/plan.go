@@ -8,7 +8,7 @@ import (
 )
 
 // Plan is everything the bundle will contain and where each part comes from.
-// out.Build executes it; `bundle build --plan` prints it.
+// builder.Build executes it (once builder.Check accepted it); `bundle build --plan` prints it.
 type Plan struct {
 	Name             string `json:"name"`
 	Version          string `json:"version"`

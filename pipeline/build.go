@@ -8,8 +8,8 @@ import (
 	"strings"
 
 	"github.com/bdebundle/bundle/internal/regular"
-	"github.com/bdebundle/bundle/out"
 	"github.com/bdebundle/bundle/out/archive"
+	"github.com/bdebundle/bundle/out/builder"
 	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/hashicorp/hcl/v2"
 )
@@ -48,7 +48,7 @@ type BuildResult struct {
 	Diagnostics hcl.Diagnostics
 	// Bundle is what was written; nil in ModeCheck and when Diagnostics
 	// hold an error.
-	Bundle *out.Result
+	Bundle *builder.Result
 }
 
 // KeyError is a signing key that cannot be used: Read when the file could
@@ -62,7 +62,8 @@ func (e *KeyError) Error() string { return e.Err.Error() }
 func (e *KeyError) Unwrap() error { return e.Err }
 
 // Build compiles the definition (Compile, once) and, in ModeBuild when it
-// has no errors, executes the plan into OutDir with out.Build: the writers
+// has no errors, executes the plan Compile checked (builder.Check) into
+// OutDir with builder.Build: the writers
 // backed by the repo, images and ovf packages, the RPM scan's digests of
 // the inputs it read (so an untouched RPM is read once per build), the
 // previous bundle's image layout, and the paths the build reads besides the
@@ -82,7 +83,7 @@ func Build(ctx context.Context, req BuildRequest) (*BuildResult, error) {
 	if req.SignRepos && req.SignKey == "" {
 		return res, &UsageError{errors.New("--sign-repos signs with --sign-key: give both")}
 	}
-	bo := out.BuildOptions{
+	bo := builder.Options{
 		BuilderVersion: req.BuilderVersion,
 		NoArchive:      req.NoArchive,
 		NoHardLinks:    req.NoHardLinks,
@@ -114,7 +115,10 @@ func Build(ctx context.Context, req BuildRequest) (*BuildResult, error) {
 	}
 	bo.Format = format
 	bo.Repos, bo.Images, bo.Templates = c.writers(wo)
-	res.Bundle, err = out.Build(ctx, c.Plan, req.OutDir, bo)
+	if c.Checked == nil {
+		return res, errors.New("building bundle: the plan was not checked")
+	}
+	res.Bundle, err = builder.Build(ctx, c.Checked, req.OutDir, bo)
 	return res, err
 }
 

@@ -12,13 +12,13 @@ import (
 
 	"github.com/bdebundle/bundle/compiler"
 	"github.com/bdebundle/bundle/internal/testutil"
-	"github.com/bdebundle/bundle/out"
 	"github.com/bdebundle/bundle/out/archive"
+	"github.com/bdebundle/bundle/out/builder"
 	"github.com/bdebundle/bundle/out/manifest"
 )
 
 // smallBundle builds a bundle of two files as a directory and a plain tar.
-func smallBundle(t *testing.T) *out.Result {
+func smallBundle(t *testing.T) *builder.Result {
 	t.Helper()
 	plan := &compiler.Plan{Name: "small", Version: "1", Epoch: 1426032000, DefinitionDigest: strings.Repeat("0", 64),
 		Files: []*compiler.File{
@@ -26,7 +26,7 @@ func smallBundle(t *testing.T) *out.Result {
 			{Path: "clusters/c/marker", Mode: 0o644, Data: []byte("MARKER-0123456789\n")},
 		},
 	}
-	res, err := out.Build(context.Background(), plan, t.TempDir(), out.BuildOptions{Format: archive.FormatTar, NoCache: true, BuilderVersion: "v0.0.0-test"})
+	res, err := builder.Build(context.Background(), mustCheck(t, plan), t.TempDir(), builder.Options{Format: archive.FormatTar, NoCache: true, BuilderVersion: "v0.0.0-test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,4 +134,14 @@ func TestPrepareDeploy(t *testing.T) {
 	if _, err := PrepareDeploy(ctx, filepath.Join(t.TempDir(), "none.tar"), PrepareOptions{}); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("missing archive: %v", err)
 	}
+}
+
+// mustCheck returns plan checked by the builder, failing the test if it is refused.
+func mustCheck(t *testing.T, plan *compiler.Plan) *builder.Checked {
+	t.Helper()
+	checked, err := builder.Check(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return checked
 }

@@ -8,8 +8,8 @@
 // repodata, existing manifests, image digests, VM disk headers) and compiles
 // the Plan with one compiler.Compile call; Mode says whether registries are
 // asked (ModeBuild) or not (ModeCheck). Build (BuildRequest) compiles once
-// and executes the Plan with out.Build and out's writer hooks backed by the
-// real repo, images and ovf implementations; it reads the signing key,
+// and executes the Plan (checked once, by builder.Check, when it compiles)
+// with builder.Build and its writer hooks backed by the real repo, images and ovf implementations; it reads the signing key,
 // decides the protected paths and the previous image layout itself. It runs
 // the lock flow (Lock: check, resolve every image, write the lock file with
 // internal/lockfile); verify with its deep checks (Verify: repodata, image

@@ -12,7 +12,7 @@ import (
 	def "github.com/bdebundle/bundle/hcl"
 	"github.com/bdebundle/bundle/internal/inputfacts"
 	"github.com/bdebundle/bundle/internal/progress"
-	"github.com/bdebundle/bundle/out"
+	"github.com/bdebundle/bundle/out/builder"
 	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/hashicorp/hcl/v2"
 )
@@ -79,6 +79,10 @@ func (r CompileRequest) inputs(prevLayout string) inputfacts.Options {
 type Compiled struct {
 	Def  *def.Definition
 	Plan *compiler.Plan
+	// Checked is Plan as the builder checked it (nil when the compiler
+	// refused the plan or the check did): Build builds it without a
+	// second check.
+	Checked *builder.Checked
 	// Facts are the compiler's facts, nil when gathering failed.
 	Facts *compiler.Facts
 	// Inputs is what was gathered about the inputs (RPMs scanned, images
@@ -133,10 +137,13 @@ func compile(ctx context.Context, req CompileRequest) (*Compiled, hcl.Diagnostic
 	plan, cds := compiler.Compile(d, facts)
 	res.Plan = plan
 	if !cds.HasErrors() {
-		// The executor's own check of the plan, run here too so that
-		// validate refuses every plan build would (the compiler's checks
-		// say it first, at the attribute; this is the backstop).
-		if err := out.CheckPlan(plan); err != nil {
+		// The builder's check of the plan, run once here: validate
+		// refuses every plan build would (the compiler's checks say it
+		// first, at the attribute; this is the backstop), and Build takes
+		// the checked plan.
+		checked, err := builder.Check(plan)
+		res.Checked = checked
+		if err != nil {
 			var at *hcl.Range
 			if d.Bundle != nil {
 				at = d.Bundle.DeclRange.Ptr()

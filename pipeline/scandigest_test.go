@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bdebundle/bundle/out"
+	"github.com/bdebundle/bundle/out/builder"
 	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/hashicorp/hcl/v2"
 )
@@ -24,7 +24,7 @@ func TestBuildReusesScanDigests(t *testing.T) {
 	if err != nil || len(rpms) != 2 {
 		t.Fatalf("fixture RPMs %v: %v", rpms, err)
 	}
-	build := func(touch string) *out.Result {
+	build := func(touch string) *builder.Result {
 		t.Helper()
 		built, err := Build(context.Background(), BuildRequest{
 			CompileRequest: CompileRequest{Path: dir, Mode: ModeBuild, Offline: true, NoCache: true, OutDir: t.TempDir()},

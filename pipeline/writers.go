@@ -16,7 +16,7 @@ import (
 	"github.com/bdebundle/bundle/images/ovf"
 	"github.com/bdebundle/bundle/images/registry"
 	"github.com/bdebundle/bundle/internal/progress"
-	"github.com/bdebundle/bundle/out"
+	"github.com/bdebundle/bundle/out/builder"
 	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/bdebundle/bundle/repo"
 	"github.com/bdebundle/bundle/sbom"
@@ -41,7 +41,7 @@ type writerOptions struct {
 
 // writers returns out's writer hooks backed by the repo, images and ovf
 // packages, using what Compile gathered.
-func (r *Compiled) writers(opts writerOptions) (out.RepoWriter, out.ImageWriter, out.TemplateWriter) {
+func (r *Compiled) writers(opts writerOptions) (builder.RepoWriter, builder.ImageWriter, builder.TemplateWriter) {
 	return &repoWriter{r, opts}, &imageWriter{r, opts}, &templateWriter{r, opts}
 }
 
@@ -52,7 +52,7 @@ type repoWriter struct {
 
 // WriteRepo writes repodata for the RPMs Compile scanned (the files Build
 // placed in repoDir are the same bytes: their sha256 is checked there).
-func (w *repoWriter) WriteRepo(ctx context.Context, repoDir string, rp *compiler.RepoPlan) (*out.RepoInfo, error) {
+func (w *repoWriter) WriteRepo(ctx context.Context, repoDir string, rp *compiler.RepoPlan) (*builder.RepoInfo, error) {
 	pkgs := w.r.Inputs.Packages[rp.Name]
 	if len(pkgs) != len(rp.Packages) {
 		return nil, fmt.Errorf("repo %q: %d packages planned but %d scanned", rp.Name, len(rp.Packages), len(pkgs))
@@ -66,15 +66,15 @@ func (w *repoWriter) WriteRepo(ctx context.Context, repoDir string, rp *compiler
 	if err := repo.WriteRepodata(ctx, repoDir, placed, repo.WriteOptions{Timestamp: RepodataTime(placed), SignKey: w.opts.repoSignKey, NoSync: true}); err != nil {
 		return nil, fmt.Errorf("writing repodata of repo %q: %w", rp.Name, err)
 	}
-	info := &out.RepoInfo{}
+	info := &builder.RepoInfo{}
 	requires := w.r.bundleRequires()
 	_, distros := w.r.sbomGraph()
 	ns := sbom.Namespace(rp.Name, distros)
 	for i, p := range placed {
-		facts := &out.RPMFacts{Name: p.Name, Epoch: p.Epoch, Version: p.Version, Release: p.Release, Arch: p.Arch,
+		facts := &builder.RPMFacts{Name: p.Name, Epoch: p.Epoch, Version: p.Version, Release: p.Release, Arch: p.Arch,
 			License: p.License, Vendor: p.Vendor, Packager: p.Packager, SourceRPM: p.SourceRPM, Namespace: ns,
 			Requires: requires[rp.Packages[i].Dest]}
-		info.Packages = append(info.Packages, out.PackageInfo{NEVRA: p.NEVRA(), Location: p.Location, RPM: facts, Signatures: p.SignatureSummary()})
+		info.Packages = append(info.Packages, builder.PackageInfo{NEVRA: p.NEVRA(), Location: p.Location, RPM: facts, Signatures: p.SignatureSummary()})
 	}
 	var keyURLs []string
 	if len(rp.GPGKeys) > 0 {

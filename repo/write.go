@@ -33,7 +33,7 @@ type WriteOptions struct {
 	// detached).
 	SignKey *openpgp.Entity
 	// NoSync leaves the files unflushed, for a caller that flushes the
-	// whole tree itself (out.Build flushes its staging directory); by
+	// whole tree itself (builder.Build flushes its staging directory); by
 	// default each file is flushed before repodata/ is swapped in.
 	NoSync bool
 }

@@ -11,7 +11,7 @@ import (
 )
 
 // TestWriteInPlace writes into a directory that already holds the template's
-// disk (as out.Build places it): the disk file stays the same file, nothing
+// disk (as builder.Build places it): the disk file stays the same file, nothing
 // is staged beside the directory, and the result equals a staged write.
 func TestWriteInPlace(t *testing.T) {
 	ctx := context.Background()

@@ -33,7 +33,7 @@ type Options struct {
 	Progress progress.Reporter
 	// InPlace writes into dir itself instead of a temporary directory that
 	// then replaces dir: for a dir inside a staging directory the caller
-	// swaps into place as a whole (out.Build's), so the template is not
+	// swaps into place as a whole (builder.Build's), so the template is not
 	// staged twice. Disks already at their place in dir are hashed, not
 	// copied. On error dir may hold part of the template.
 	InPlace bool

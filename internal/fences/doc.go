@@ -30,8 +30,7 @@
 //   - pipeline is the one composition root: the CLI calls no function of
 //     out, out/archive, the readers or out/vcenter (it names their types to
 //     print results) and imports no other out package but out/manifest and
-//     out/site (the site steps' contract: endpoints from the environment,
-//     the plan and status rows it prints).
+//     out/site (whose writers print the deploy steps' plan and status).
 //   - Only out/vcenter imports govmomi (besides the govc and vcsim stand-ins
 //     under internal/cmd).
 //   - Nothing below cmd prints: library packages do not use fmt.Print*,

@@ -16,9 +16,10 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/bdebundle/bundle/compiler"
-	"github.com/bdebundle/bundle/out"
 	"github.com/bdebundle/bundle/out/archive"
+	"github.com/bdebundle/bundle/out/builder"
 	"github.com/bdebundle/bundle/out/inspect"
+	"github.com/bdebundle/bundle/out/internal/builttest"
 	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/bdebundle/bundle/out/verify"
 )
@@ -112,7 +113,7 @@ func boundsBundle(t *testing.T) (dir string, meta, files []craft) {
 			{Path: "serengeti/www/distros/manifest", Mode: 0o644, Data: []byte("[]\n")},
 		},
 	}
-	res, err := out.Build(context.Background(), plan, t.TempDir(), out.BuildOptions{Format: archive.FormatTar, NoCache: true, NoArchive: true, BuilderVersion: "v0.0.0-test"})
+	res, err := builttest.Build(context.Background(), plan, t.TempDir(), builder.Options{Format: archive.FormatTar, NoCache: true, NoArchive: true, BuilderVersion: "v0.0.0-test"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/bdebundle/bundle/compiler"
 	"github.com/bdebundle/bundle/internal/demoinputs"
-	"github.com/bdebundle/bundle/out"
 	"github.com/bdebundle/bundle/out/internal/builttest"
 	"github.com/bdebundle/bundle/out/internal/outtest"
 	"github.com/bdebundle/bundle/out/manifest"
@@ -62,7 +61,7 @@ func TestDiffReleaseNotes(t *testing.T) {
 		}
 		opts := builttest.Options(t)
 		opts.Images = outtest.FakeImages{Salt: salt}
-		res, err := out.Build(context.Background(), plan, t.TempDir(), opts)
+		res, err := builttest.Build(context.Background(), plan, t.TempDir(), opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -135,7 +134,7 @@ func TestDiffHidesSensitiveFiles(t *testing.T) {
 		if !found {
 			t.Fatal("no haproxy.cfg in the plan")
 		}
-		res, err := out.Build(context.Background(), plan, t.TempDir(), builttest.Options(t))
+		res, err := builttest.Build(context.Background(), plan, t.TempDir(), builttest.Options(t))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -19,8 +19,8 @@ import (
 	"github.com/bdebundle/bundle/compiler"
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/internal/testutil"
-	"github.com/bdebundle/bundle/out"
 	"github.com/bdebundle/bundle/out/archive"
+	"github.com/bdebundle/bundle/out/builder"
 	"github.com/bdebundle/bundle/out/internal/builttest"
 	"github.com/bdebundle/bundle/out/internal/outtest"
 	"github.com/bdebundle/bundle/out/manifest"
@@ -86,7 +86,7 @@ func readTree(t *testing.T, root string) map[string]treeFile {
 
 // smallBuild builds a small bundle with a nested executable and a file
 // larger than the copy buffer, with the archive in format f.
-func smallBuild(t *testing.T, f archive.Format) *out.Result {
+func smallBuild(t *testing.T, f archive.Format) *builder.Result {
 	t.Helper()
 	plan := &compiler.Plan{Name: "mesos-site", Version: "2015.03.1", Epoch: 1426032000, DefinitionDigest: strings.Repeat("0", 64),
 		Files: []*compiler.File{
@@ -96,14 +96,14 @@ func smallBuild(t *testing.T, f archive.Format) *out.Result {
 			{Path: "clusters/mesos01/big.bin", Mode: 0o644, Data: outtest.DetBytes("big", 3<<20+17)},
 		},
 	}
-	res, err := out.Build(context.Background(), plan, t.TempDir(), out.BuildOptions{Format: f, NoCache: true, BuilderVersion: "v0.0.0-test"})
+	res, err := builttest.Build(context.Background(), plan, t.TempDir(), builder.Options{Format: f, NoCache: true, BuilderVersion: "v0.0.0-test"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return res
 }
 
-func checkExtracted(t *testing.T, res *out.Result, got string, opts Options) {
+func checkExtracted(t *testing.T, res *builder.Result, got string, opts Options) {
 	t.Helper()
 	if filepath.Base(got) != "mesos-site-2015.03.1" {
 		t.Fatalf("extracted to %s", got)

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/bdebundle/bundle/compiler"
-	"github.com/bdebundle/bundle/out"
 	"github.com/bdebundle/bundle/out/internal/builttest"
 	"github.com/bdebundle/bundle/out/internal/outtest"
 	"github.com/bdebundle/bundle/out/manifest"
@@ -26,7 +25,7 @@ func TestVerifyChecksSBOM(t *testing.T) {
 	plan.Images = []*compiler.ImagePlan{{Name: "nginx", Ref: "nginx:1.7.9", Platforms: []string{"linux/amd64"}}}
 	opts := builttest.Options(t)
 	opts.Images = outtest.FakeImages{}
-	res, err := out.Build(t.Context(), plan, t.TempDir(), opts)
+	res, err := builttest.Build(t.Context(), plan, t.TempDir(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,30 +1,20 @@
 package verify
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"os"
-	"path"
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/bdebundle/bundle/internal/ctxio"
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/out/archive"
 	"github.com/bdebundle/bundle/out/manifest"
-	"github.com/bdebundle/bundle/out/read"
 	"github.com/bdebundle/bundle/sbom"
-	"golang.org/x/sync/errgroup"
 )
 
 // Options tune Verify.
@@ -280,201 +270,4 @@ func firstSumsDiff(got, want []byte) string {
 		}
 	}
 	return "differs"
-}
-
-// readDir hashes every file of a bundle directory.
-func readDir(ctx context.Context, root string, rep *Report, opts Options) (*contents, error) {
-	c := &contents{files: map[string]seen{}}
-	var todo []string
-	var total int64
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return fmt.Errorf("reading bundle %q: %w", root, err)
-		}
-		rel, _ := filepath.Rel(root, p)
-		rel = filepath.ToSlash(rel)
-		if d.IsDir() {
-			return nil
-		}
-		if !d.Type().IsRegular() {
-			rep.add(rel, "not a regular file (%s); bundles hold only files and directories", d.Type())
-			return nil
-		}
-		switch rel {
-		case manifest.FileName, manifest.SumsName, manifest.SignatureName:
-			data, err := read.Small(p)
-			if err != nil {
-				return err
-			}
-			c.setMeta(rel, data)
-			return nil
-		}
-		if fi, err := d.Info(); err == nil {
-			total += fi.Size()
-		}
-		todo = append(todo, rel)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	task := progress.Or(opts.Progress).Start("verifying "+filepath.Base(root), total)
-	jobs := opts.Jobs
-	if jobs <= 0 {
-		jobs = 4
-	}
-	var mu sync.Mutex
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(jobs)
-	for _, rel := range todo {
-		g.Go(func() error {
-			p := filepath.Join(root, filepath.FromSlash(rel))
-			fi, err := os.Stat(p)
-			if err != nil {
-				return fmt.Errorf("reading %q: %w", p, err)
-			}
-			sum, n, err := ctxio.SHA256File(gctx, p, task)
-			if err != nil {
-				return err
-			}
-			var data []byte
-			if rel == sbom.FileName {
-				if data, err = read.Small(p); err != nil {
-					return err
-				}
-			}
-			mu.Lock()
-			c.files[rel] = seen{size: n, sha: sum, exec: fi.Mode().Perm()&0o111 != 0}
-			if rel == sbom.FileName {
-				c.sbom, c.hasSBOM = data, true
-			}
-			mu.Unlock()
-			return nil
-		})
-	}
-	err = g.Wait()
-	task.Done(err)
-	if err != nil {
-		return nil, err
-	}
-	return c, nil
-}
-
-// bufPool holds the copy buffers of verify and extract.
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
-
-// errStopRead ends an archive walk after a problem was recorded.
-var errStopRead = errors.New("archive read stopped")
-
-// readArchive streams the archive, hashing every file entry. An unsafe
-// entry stops the read with a problem and a nil result.
-func readArchive(ctx context.Context, p string, rep *Report, opts Options) (*contents, string, error) {
-	task := progress.Or(opts.Progress).Start("verifying "+filepath.Base(p), -1)
-	c := &contents{files: map[string]seen{}}
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	prefix, err := archive.Walk(ctx, p, nil, func(h *tar.Header, rel string, r io.Reader) error {
-		if h.Typeflag == tar.TypeDir {
-			return nil
-		}
-		if _, dup := c.files[rel]; dup || (manifest.IsMetaFile(rel) && (rel == manifest.FileName && c.hasManifest || rel == manifest.SumsName && c.hasSums || rel == manifest.SignatureName && c.hasSig)) {
-			rep.add(rel, "appears twice in the archive")
-			return nil
-		}
-		if manifest.IsMetaFile(rel) {
-			if h.Size > manifest.MaxMetaSize {
-				rep.add(rel, "larger than %d bytes", manifest.MaxMetaSize)
-				return nil
-			}
-			data, err := io.ReadAll(r)
-			if err != nil {
-				rep.add(rel, "reading archive: %v", err)
-				return errStopRead
-			}
-			c.setMeta(rel, data)
-			return nil
-		}
-		hs := sha256.New()
-		var w io.Writer = hs
-		var keep bytes.Buffer
-		if rel == sbom.FileName && h.Size <= manifest.MaxMetaSize {
-			w = io.MultiWriter(hs, &keep)
-		}
-		n, err := io.CopyBuffer(progress.Writer(w, task), r, *bp)
-		if err != nil {
-			rep.add(rel, "reading archive: %v", err)
-			return errStopRead
-		}
-		if rel == sbom.FileName && h.Size <= manifest.MaxMetaSize {
-			c.sbom, c.hasSBOM = keep.Bytes(), true
-		}
-		c.files[rel] = seen{size: n, sha: hex.EncodeToString(hs.Sum(nil)), exec: h.Mode&0o111 != 0}
-		return nil
-	})
-	var ae *archive.Error
-	switch {
-	case err == nil:
-	case errors.Is(err, errStopRead):
-		task.Done(nil)
-		return nil, prefix, nil
-	case errors.As(err, &ae) && ae.Refused:
-		task.Done(nil)
-		at := ae.Entry
-		if at == "" {
-			at = filepath.Base(p)
-		}
-		rep.add(at, "refused archive entry: %v", ae.Err)
-		return nil, prefix, nil
-	case errors.As(err, &ae):
-		task.Done(err)
-		rep.add(filepath.Base(p), "reading archive: %v", ae.Err)
-		return nil, prefix, nil
-	default:
-		task.Done(err)
-		return nil, "", err
-	}
-	task.Done(nil)
-	if prefix == "" {
-		rep.add(filepath.Base(p), "the archive is empty")
-		return nil, "", nil
-	}
-	return c, prefix, nil
-}
-
-func deepChecks(ctx context.Context, root string, m *manifest.Manifest, rep *Report, opts Options) {
-	// Each deep check is a task of its own, so that verify shows it is
-	// still working until the last one ends.
-	start := func(name string) progress.Task { return progress.Or(opts.Progress).Start(name, -1) }
-	if opts.Repodata != nil {
-		rep.DeepRun = append(rep.DeepRun, "repodata")
-		task := start(fmt.Sprintf("deep check: repodata of %d repos", len(m.Repos)))
-		for _, r := range m.Repos {
-			if err := opts.Repodata(ctx, filepath.Join(root, filepath.FromSlash(r.Dir))); err != nil {
-				rep.add(r.Dir, "repodata: %v", err)
-			}
-		}
-		task.Done(ctx.Err())
-	}
-	if opts.Layout != nil && len(m.Images) > 0 {
-		rep.DeepRun = append(rep.DeepRun, "images")
-		task := start(fmt.Sprintf("deep check: OCI layout of %d images", len(m.Images)))
-		if err := opts.Layout(ctx, filepath.Join(root, manifest.ImagesDir)); err != nil {
-			rep.add("images", "OCI layout: %v", err)
-		}
-		task.Done(ctx.Err())
-	}
-	if opts.OVF != nil && len(m.Templates) > 0 {
-		rep.DeepRun = append(rep.DeepRun, "templates")
-		task := start(fmt.Sprintf("deep check: OVF of %d templates", len(m.Templates)))
-		for _, t := range m.Templates {
-			if t.OVF == "" || manifest.CheckRelPath(t.OVF) != nil {
-				continue // reported with the file list
-			}
-			dir, file := path.Split(t.OVF)
-			if err := opts.OVF(ctx, filepath.Join(root, filepath.FromSlash(dir)), strings.TrimSuffix(file, ".ovf")); err != nil {
-				rep.add(t.OVF, "template %q: %v", t.Name, err)
-			}
-		}
-		task.Done(ctx.Err())
-	}
 }

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/bdebundle/bundle/internal/progress"
-	"github.com/bdebundle/bundle/out"
+	"github.com/bdebundle/bundle/out/builder"
 	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/bdebundle/bundle/pipeline"
 	"github.com/spf13/cobra"
@@ -44,7 +44,7 @@ func addRunFlags(cmd *cobra.Command, f *runFlags) {
 
 // reportBuild says how the build went: res and err are pipeline.Build's.
 // rep, started before the definition was compiled, is closed first.
-func reportBuild(cmd *cobra.Command, g *Globals, f *buildFlags, res *out.Result, err error, rep reporter) error {
+func reportBuild(cmd *cobra.Command, g *Globals, f *buildFlags, res *builder.Result, err error, rep reporter) error {
 	rep.Close()
 	if jr, ok := rep.(*jsonReporter); ok && err == nil {
 		// The last line of the event stream: the build's outcome, with
@@ -67,7 +67,7 @@ func reportBuild(cmd *cobra.Command, g *Globals, f *buildFlags, res *out.Result,
 		if cmd.Context().Err() != nil {
 			return envErr(errors.New("build interrupted; the previous bundle is unchanged"))
 		}
-		if errors.Is(err, out.ErrNotOurs) {
+		if errors.Is(err, builder.ErrNotOurs) {
 			return usageErr(err)
 		}
 		return envErr(err)

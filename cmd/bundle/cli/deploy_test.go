@@ -14,7 +14,7 @@ import (
 
 	"github.com/bdebundle/bundle/compiler"
 	"github.com/bdebundle/bundle/internal/testutil"
-	"github.com/bdebundle/bundle/out"
+	"github.com/bdebundle/bundle/out/builder"
 	"github.com/bdebundle/bundle/out/verify"
 
 	"github.com/klauspost/compress/gzip"
@@ -26,11 +26,11 @@ import (
 // writeDeployBundle writes a small bundle directory with a serengeti/ tree.
 func writeDeployBundle(t *testing.T) string {
 	t.Helper()
-	return buildDeployBundle(t, out.BuildOptions{NoArchive: true, NoCache: true}).Dir
+	return buildDeployBundle(t, builder.Options{NoArchive: true, NoCache: true}).Dir
 }
 
 // buildDeployBundle builds the small deploy bundle with opts.
-func buildDeployBundle(t *testing.T, opts out.BuildOptions) *out.Result {
+func buildDeployBundle(t *testing.T, opts builder.Options) *builder.Result {
 	t.Helper()
 	plan := &compiler.Plan{Name: "mesos-site", Version: "2015.03.1", Epoch: 1426032000, DefinitionDigest: strings.Repeat("0", 64),
 		Files: []*compiler.File{
@@ -40,7 +40,7 @@ func buildDeployBundle(t *testing.T, opts out.BuildOptions) *out.Result {
 		},
 		Targets: []*compiler.Target{{Name: "site", Datacenter: "DC1", Datastore: "vsanDatastore"}},
 	}
-	res, err := out.Build(context.Background(), plan, t.TempDir(), opts)
+	res, err := builder.Build(context.Background(), mustCheck(t, plan), t.TempDir(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,8 +169,8 @@ func TestDeployArchive(t *testing.T) {
 	if err := os.WriteFile(keyFile, public, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	signed := buildDeployBundle(t, out.BuildOptions{NoCache: true, SignKey: secret})
-	unsigned := buildDeployBundle(t, out.BuildOptions{NoCache: true})
+	signed := buildDeployBundle(t, builder.Options{NoCache: true, SignKey: secret})
+	unsigned := buildDeployBundle(t, builder.Options{NoCache: true})
 	if !strings.HasSuffix(signed.Archive, ".tar.zst") {
 		t.Fatalf("archive %s", signed.Archive)
 	}
@@ -275,4 +275,14 @@ func TestDeployArchive(t *testing.T) {
 	if err != nil || !r.OK() || r.SignedBy == "" {
 		t.Fatalf("kept bundle does not verify: %v %+v", err, r)
 	}
+}
+
+// mustCheck returns plan checked by the builder, failing the test if it is refused.
+func mustCheck(t *testing.T, plan *compiler.Plan) *builder.Checked {
+	t.Helper()
+	checked, err := builder.Check(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return checked
 }

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/bdebundle/bundle/internal/progress"
-	"github.com/bdebundle/bundle/out"
+	"github.com/bdebundle/bundle/out/builder"
 	"github.com/bdebundle/bundle/repo"
 )
 
@@ -155,7 +155,7 @@ func TestBuildJSONEvents(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("build: exit %d\n%s%s", code, stdout, stderr)
 	}
-	var res out.Result
+	var res builder.Result
 	if err := json.Unmarshal([]byte(stdout), &res); err != nil || res.Packages != 12 {
 		t.Fatalf("stdout is not the one result object: %v\n%s", err, stdout)
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/bdebundle/bundle/internal/demoinputs"
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/internal/testutil"
-	"github.com/bdebundle/bundle/out"
+	"github.com/bdebundle/bundle/out/builder"
 	"github.com/bdebundle/bundle/out/inspect"
 	"github.com/bdebundle/bundle/out/verify"
 )
@@ -42,7 +42,7 @@ func TestBuildVerifyInspectDiff(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("build: exit %d\n%s%s", code, stdout, stderr)
 	}
-	var res out.Result
+	var res builder.Result
 	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
 		t.Fatalf("build --json: %v\n%s", err, stdout)
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/bdebundle/bundle/internal/demoinputs"
 	"github.com/bdebundle/bundle/internal/sbomcheck"
 	"github.com/bdebundle/bundle/internal/testutil"
-	"github.com/bdebundle/bundle/out"
+	"github.com/bdebundle/bundle/out/builder"
 	"github.com/bdebundle/bundle/out/diff"
 	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/bdebundle/bundle/provenance"
@@ -83,13 +83,13 @@ func readFile(t *testing.T, p string) []byte {
 	return b
 }
 
-func buildJSON(t *testing.T, args ...string) out.Result {
+func buildJSON(t *testing.T, args ...string) builder.Result {
 	t.Helper()
 	code, stdout, stderr := run(t, append([]string{"build", "--json", "-q"}, args...)...)
 	if code != 0 {
 		t.Fatalf("build %v: exit %d\n%s%s", args, code, stdout, stderr)
 	}
-	var res out.Result
+	var res builder.Result
 	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
 		t.Fatalf("build --json: %v\n%s", err, stdout)
 	}

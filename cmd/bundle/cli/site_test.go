@@ -11,8 +11,8 @@ import (
 	"testing"
 
 	"github.com/bdebundle/bundle/compiler"
-	"github.com/bdebundle/bundle/out"
 	"github.com/bdebundle/bundle/out/bde/standin"
+	"github.com/bdebundle/bundle/out/builder"
 )
 
 const clusterSpec = `{
@@ -40,7 +40,7 @@ func clusterBundle(t *testing.T) string {
 		Clusters: []*compiler.ClusterPlan{{Name: "mesos01", Distro: "mesos"}},
 		Targets:  []*compiler.Target{{Name: "site", Datacenter: "DC1", Datastore: "vsanDatastore"}},
 	}
-	res, err := out.Build(context.Background(), plan, t.TempDir(), out.BuildOptions{NoArchive: true, NoCache: true})
+	res, err := builder.Build(context.Background(), mustCheck(t, plan), t.TempDir(), builder.Options{NoArchive: true, NoCache: true})
 	if err != nil {
 		t.Fatal(err)
 	}

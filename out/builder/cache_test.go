@@ -1,4 +1,4 @@
-package out
+package builder
 
 import (
 	"bytes"
@@ -82,7 +82,7 @@ func TestBuildWithTamperedCache(t *testing.T) {
 	opts := testOptions(t)
 	opts.NoHardLinks = true
 	outDir := t.TempDir()
-	if _, err := Build(context.Background(), plan, outDir, opts); err != nil {
+	if _, err := checkBuild(context.Background(), plan, outDir, opts); err != nil {
 		t.Fatal(err)
 	}
 	var n int
@@ -101,7 +101,7 @@ func TestBuildWithTamperedCache(t *testing.T) {
 	if err != nil || n == 0 {
 		t.Fatalf("tampering with %d cache entries: %v", n, err)
 	}
-	res, err := Build(context.Background(), plan, outDir, opts)
+	res, err := checkBuild(context.Background(), plan, outDir, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package out
+package builder
 
 import (
 	"context"
@@ -92,7 +92,7 @@ func TestBuildReplacesOnlyItsOwn(t *testing.T) {
 			if tc.protect != nil {
 				opts.Protect = tc.protect(outDir)
 			}
-			_, err := Build(context.Background(), plan, outDir, opts)
+			_, err := checkBuild(context.Background(), plan, outDir, opts)
 			if tc.want == "" {
 				if err != nil {
 					t.Fatalf("Build: %v", err)
@@ -121,7 +121,7 @@ func TestLockFileNotFollowed(t *testing.T) {
 	if err := os.Symlink(target, filepath.Join(outDir, ".mesos-site-2015.03.1.lock")); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Build(context.Background(), outtest.CompileSite(t, src), outDir, testOptions(t))
+	_, err := checkBuild(context.Background(), outtest.CompileSite(t, src), outDir, testOptions(t))
 	if err == nil || !strings.Contains(err.Error(), "symbolic link") {
 		t.Fatalf("Build: %v; want a refusal of the symlinked lock", err)
 	}
@@ -148,7 +148,7 @@ func write(t *testing.T, p, content string) string {
 
 func buildInto(t *testing.T, src, outDir string) {
 	t.Helper()
-	if _, err := Build(context.Background(), outtest.CompileSite(t, src), outDir, testOptions(t)); err != nil {
+	if _, err := checkBuild(context.Background(), outtest.CompileSite(t, src), outDir, testOptions(t)); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -2,7 +2,7 @@
 
 // The benchmarks compare against GNU tar and read peak RSS from Linux rusage.
 
-package out
+package builder
 
 import (
 	"context"
@@ -90,8 +90,8 @@ func TestBenchHelper(t *testing.T) {
 	if err := json.Unmarshal([]byte(spec), &job); err != nil {
 		t.Fatal(err)
 	}
-	opts := BuildOptions{BuilderVersion: "bench", NoCache: true, NoHardLinks: job.NoLinks, NoArchive: job.NoArchive}
-	if _, err := Build(context.Background(), benchPlan(job.Inputs), job.Out, opts); err != nil {
+	opts := Options{BuilderVersion: "bench", NoCache: true, NoHardLinks: job.NoLinks, NoArchive: job.NoArchive}
+	if _, err := checkBuild(context.Background(), benchPlan(job.Inputs), job.Out, opts); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
@@ -240,7 +240,7 @@ func BenchmarkBuildPackingFloor(b *testing.B) {
   %s:
     %s
   build / reference: %s
-  (go test ./out -run '^$' -bench BuildPackingFloor -benchtime 1x -count 3)`,
+  (go test ./out/builder -run '^$' -bench BuildPackingFloor -benchtime 1x -count 3)`,
 			runs, ours, float64(rss)/(1<<20), ref, refs, ratios)
 	}
 }

@@ -1,4 +1,4 @@
-package out
+package builder
 
 import (
 	"context"
@@ -60,7 +60,7 @@ func TestSBOMPlatformManifests(t *testing.T) {
 	plan.Images = []*compiler.ImagePlan{{Name: "nginx", Ref: "nginx:1.27", Platforms: []string{"linux/amd64", "linux/arm64/v8"}}}
 	opts := testOptions(t)
 	opts.Images = indexImages{}
-	res, err := Build(t.Context(), plan, t.TempDir(), opts)
+	res, err := checkBuild(t.Context(), plan, t.TempDir(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package out
+package builder
 
 import (
 	"bufio"
@@ -48,7 +48,7 @@ func TestRepoWriterHook(t *testing.T) {
 	plan := outtest.CompileSite(t, src)
 	opts := testOptions(t)
 	opts.Repos = createrepoHook{}
-	res, err := Build(context.Background(), plan, t.TempDir(), opts)
+	res, err := checkBuild(context.Background(), plan, t.TempDir(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}

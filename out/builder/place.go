@@ -1,4 +1,4 @@
-package out
+package builder
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"path"
 	"path/filepath"
 	"sync"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/internal/regular"
 	"github.com/bdebundle/bundle/out/manifest"
+	"golang.org/x/sync/errgroup"
 )
 
 // Placement says how an input reached the staging directory.
@@ -37,15 +39,15 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return
 // placer puts inputs into the staging directory and learns their digests.
 type placer struct {
 	cache *hashCache
-	// known offers digests the caller has already computed
-	// (BuildOptions.Digests); nil offers none.
-	known    func(abs string, fi fs.FileInfo) (string, bool)
+	// scanned offers digests the caller has already computed
+	// (Options.Digests: the RPM scan's); nil offers none.
+	scanned  func(abs string, fi fs.FileInfo) (string, bool)
 	noLink   bool
 	task     progress.Task
 	mu       sync.Mutex
 	counts   [3]int
 	cacheHit int
-	knownHit int
+	scanHit  int
 }
 
 // sharedDigest returns the digest of an input placed without copying (hard
@@ -82,10 +84,10 @@ func (p *placer) place(ctx context.Context, src, dst string) (string, int64, err
 		return "", 0, fmt.Errorf("creating %q: %w", filepath.Dir(dst), err)
 	}
 	digest, cached := p.cache.get(abs, fi)
-	known := false
-	if !cached && p.known != nil {
-		if d, ok := p.known(abs, fi); ok && manifest.IsSHA256(d) {
-			digest, cached, known = d, true, true
+	fromScan := false
+	if !cached && p.scanned != nil {
+		if d, ok := p.scanned(abs, fi); ok && manifest.IsSHA256(d) {
+			digest, cached, fromScan = d, true, true
 			p.cache.put(abs, fi, d)
 			slog.Debug("digest known", "path", src, "reason", "computed while scanning; not read again")
 		}
@@ -104,7 +106,7 @@ func (p *placer) place(ctx context.Context, src, dst string) (string, int64, err
 			if digest, err = p.sharedDigest(ctx, abs, fi, digest, cached); err != nil {
 				return "", 0, err
 			}
-			p.count(Linked, cached, known)
+			p.count(Linked, cached, fromScan)
 			slog.Debug("input linked", "path", src, "reason", "hard link, mode 0644")
 			return digest, fi.Size(), nil
 		}
@@ -125,7 +127,7 @@ func (p *placer) place(ctx context.Context, src, dst string) (string, int64, err
 		if digest, err = p.sharedDigest(ctx, abs, fi, digest, cached); err != nil {
 			return "", 0, err
 		}
-		p.count(Cloned, cached, known)
+		p.count(Cloned, cached, fromScan)
 		slog.Debug("input reflinked", "path", src, "reason", why)
 		return digest, fi.Size(), out.Close()
 	}
@@ -150,7 +152,7 @@ func (p *placer) place(ctx context.Context, src, dst string) (string, int64, err
 	if !cached {
 		p.cache.put(abs, fi, digest)
 	}
-	p.count(Copied, cached, known)
+	p.count(Copied, cached, fromScan)
 	slog.Debug("input copied", "path", src, "reason", why+"; reflink refused: "+linkRefusal(cloneErr))
 	if err := out.Close(); err != nil {
 		return "", 0, fmt.Errorf("writing %q: %w", dst, err)
@@ -176,15 +178,15 @@ func linkRefusal(err error) string {
 }
 
 // count records how an input was placed and where its digest came from:
-// the hash cache (cached), the caller (known, which cached also is) or a
+// the hash cache (cached), the caller's scan (fromScan, which cached also is) or a
 // read.
-func (p *placer) count(how Placement, cached, known bool) {
+func (p *placer) count(how Placement, cached, fromScan bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.counts[how]++
 	switch {
-	case known:
-		p.knownHit++
+	case fromScan:
+		p.scanHit++
 	case cached:
 		p.cacheHit++
 	}
@@ -208,6 +210,56 @@ func writeFileExcl(path string, data []byte, mode os.FileMode) error {
 	}
 	if err != nil {
 		return fmt.Errorf("writing %q: %w", path, err)
+	}
+	return nil
+}
+
+func (b *builder) placeInputs(ctx context.Context) error {
+	ins := planInputs(b.plan)
+	var total int64
+	for _, in := range ins {
+		total += in.Size
+	}
+	var cache *hashCache
+	if !b.opts.NoCache {
+		cache = newHashCache(cacheDir(b.opts.CacheDir))
+	} else {
+		slog.Debug("hash cache disabled", "reason", "--no-cache: every input is read")
+	}
+	task := b.rep.Start("placing and hashing inputs", total)
+	b.placer = &placer{cache: cache, scanned: b.opts.Digests, noLink: b.opts.NoHardLinks, task: task}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(b.jobs())
+	done := map[string]bool{}
+	inputs := map[string]manifest.InputEntry{}
+	for _, in := range ins {
+		if done[in.Dest] {
+			continue
+		}
+		done[in.Dest] = true
+		g.Go(func() error {
+			sum, size, err := b.placer.place(gctx, in.Src, b.abs(in.Dest))
+			if err != nil {
+				return err
+			}
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			b.digests[in.Dest] = fileDigest{sha: sum, size: size}
+			rel := in.Rel
+			if rel == "" {
+				rel = path.Base(filepath.ToSlash(in.Src))
+			}
+			inputs[rel] = manifest.InputEntry{Path: rel, Size: size, SHA256: sum}
+			return nil
+		})
+	}
+	err := g.Wait()
+	task.Done(err)
+	if err != nil {
+		return err
+	}
+	for _, e := range inputs {
+		b.inputs = append(b.inputs, e)
 	}
 	return nil
 }

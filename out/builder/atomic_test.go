@@ -1,4 +1,4 @@
-package out
+package builder
 
 import (
 	"bufio"
@@ -49,7 +49,7 @@ func TestFaultAtEveryStepKeepsPreviousBundle(t *testing.T) {
 		outtest.AddExtras(t, plan, src, gen)
 		o := opts
 		o.Fault = fault
-		_, err := Build(context.Background(), plan, outDir, o)
+		_, err := checkBuild(context.Background(), plan, outDir, o)
 		return err
 	}
 	if err := build("0", nil); err != nil {
@@ -91,7 +91,7 @@ func TestCancelledBuildKeepsPreviousBundle(t *testing.T) {
 	outDir := t.TempDir()
 	plan := outtest.CompileSite(t, src)
 	outtest.AddExtras(t, plan, src, "1")
-	if _, err := Build(context.Background(), plan, outDir, testOptions(t)); err != nil {
+	if _, err := checkBuild(context.Background(), plan, outDir, testOptions(t)); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -104,7 +104,7 @@ func TestCancelledBuildKeepsPreviousBundle(t *testing.T) {
 	}
 	plan2 := outtest.CompileSite(t, src)
 	outtest.AddExtras(t, plan2, src, "2")
-	if _, err := Build(ctx, plan2, outDir, opts); !errors.Is(err, context.Canceled) {
+	if _, err := checkBuild(ctx, plan2, outDir, opts); !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v", err)
 	}
 	if g := bundleGen(t, outDir); g != "1" {
@@ -136,13 +136,13 @@ func TestHelperProcess(t *testing.T) {
 	src, outDir, gen := os.Getenv("BUNDLE_OUT_SRC"), os.Getenv("BUNDLE_OUT_DIR"), os.Getenv("BUNDLE_OUT_GEN")
 	plan := helperPlan(t, src, gen)
 	w := bufio.NewWriter(os.Stdout)
-	opts := BuildOptions{BuilderVersion: "v0.0.0-test", NoCache: true, NoHardLinks: true, Templates: outtest.FakeTemplates{},
+	opts := Options{BuilderVersion: "v0.0.0-test", NoCache: true, NoHardLinks: true, Templates: outtest.FakeTemplates{},
 		Fault: func(step string) error {
 			fmt.Fprintln(w, step)
 			w.Flush()
 			return nil
 		}}
-	if _, err := Build(context.Background(), plan, outDir, opts); err != nil {
+	if _, err := checkBuild(context.Background(), plan, outDir, opts); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
@@ -209,7 +209,7 @@ func TestKilledBuild(t *testing.T) {
 	}
 	// The next build cleans up and succeeds.
 	plan := helperPlan(t, src, "final")
-	if _, err := Build(context.Background(), plan, outDir, testOptions(t)); err != nil {
+	if _, err := checkBuild(context.Background(), plan, outDir, testOptions(t)); err != nil {
 		t.Fatal(err)
 	}
 	if g := bundleGen(t, outDir); g != "final" {
@@ -228,7 +228,7 @@ func TestConcurrentBuildIsRefused(t *testing.T) {
 	}
 	defer unlock()
 	plan := outtest.CompileSite(t, src)
-	_, err = Build(context.Background(), plan, outDir, testOptions(t))
+	_, err = checkBuild(context.Background(), plan, outDir, testOptions(t))
 	if err == nil || !strings.Contains(err.Error(), "mesos-site-2015.03.1") || !strings.Contains(err.Error(), "running") {
 		t.Fatalf("a second concurrent build: %v; want a refusal naming the bundle and the running build", err)
 	}

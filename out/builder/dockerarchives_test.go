@@ -1,4 +1,4 @@
-package out
+package builder
 
 import (
 	"context"
@@ -30,7 +30,7 @@ func TestBuildDockerArchiveMissingImage(t *testing.T) {
 	opts := testOptions(t)
 	opts.Images = outtest.FakeImages{}
 	outDir := t.TempDir()
-	_, err := Build(context.Background(), plan, outDir, opts)
+	_, err := checkBuild(context.Background(), plan, outDir, opts)
 	if err == nil || !strings.Contains(err.Error(), "writing docker archives") {
 		t.Fatalf("Build: %v, want a docker archive error", err)
 	}

@@ -1,4 +1,4 @@
-package out
+package builder
 
 import (
 	"bytes"
@@ -19,14 +19,14 @@ import (
 	"github.com/bdebundle/bundle/out/verify"
 )
 
-func buildSite(t *testing.T, gen string, opts BuildOptions) (outDir string, res *Result) {
+func buildSite(t *testing.T, gen string, opts Options) (outDir string, res *Result) {
 	t.Helper()
 	src := t.TempDir()
 	outtest.WriteSite(t, src, time.Unix(1500000000, 0))
 	plan := outtest.CompileSite(t, src)
 	outtest.AddExtras(t, plan, src, gen)
 	outDir = t.TempDir()
-	res, err := Build(context.Background(), plan, outDir, opts)
+	res, err := checkBuild(context.Background(), plan, outDir, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +154,7 @@ func TestReproducibleAcrossPathsAndTimes(t *testing.T) {
 				plan.Images = []*compiler.ImagePlan{{Name: "nginx", Ref: "nginx:1.7.9", Platforms: []string{"linux/amd64"}}}
 				plan.ImageLayout = manifest.ImagesDir
 				opts.NoHardLinks = i == 1
-				res, err := Build(context.Background(), plan, t.TempDir(), opts)
+				res, err := checkBuild(context.Background(), plan, t.TempDir(), opts)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -184,7 +184,7 @@ func TestArchiveSameBytesAcrossJobs(t *testing.T) {
 		outtest.SetFile(plan, &compiler.File{Path: "clusters/mesos01/big.dat", Mode: 0o644, Data: big})
 		opts := testOptions(t)
 		opts.Jobs = c.jobs
-		res, err := Build(context.Background(), plan, t.TempDir(), opts)
+		res, err := checkBuild(context.Background(), plan, t.TempDir(), opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -210,7 +210,7 @@ func TestRebuildReplacesAndCleansLeftovers(t *testing.T) {
 		t.Helper()
 		plan := outtest.CompileSite(t, src)
 		outtest.AddExtras(t, plan, src, gen)
-		res, err := Build(context.Background(), plan, outDir, opts)
+		res, err := checkBuild(context.Background(), plan, outDir, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -318,7 +318,7 @@ func TestBuildRefusesBadPlans(t *testing.T) {
 		{"hidden provenance", func(p *compiler.Plan) { p.Provenance = ".x.intoto.json" }, "must be a plain file name"},
 	}
 	// The unmutated plan builds, so each refusal is the mutation's doing.
-	if _, err := Build(context.Background(), outtest.CompileSite(t, src), t.TempDir(), testOptions(t)); err != nil {
+	if _, err := checkBuild(context.Background(), outtest.CompileSite(t, src), t.TempDir(), testOptions(t)); err != nil {
 		t.Fatalf("the good plan: %v", err)
 	}
 	for _, tc := range cases {
@@ -326,7 +326,7 @@ func TestBuildRefusesBadPlans(t *testing.T) {
 			plan := outtest.CompileSite(t, src)
 			tc.mutate(plan)
 			outDir := t.TempDir()
-			_, err := Build(context.Background(), plan, outDir, testOptions(t))
+			_, err := checkBuild(context.Background(), plan, outDir, testOptions(t))
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Build: %v; want an error saying %q", err, tc.want)
 			}
