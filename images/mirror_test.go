@@ -34,11 +34,16 @@ type fixture struct {
 func newFixture(t testing.TB, host string) fixture {
 	t.Helper()
 	f := imagetest.NewFixture(t, host)
-	fx := fixture{Fixture: f}
-	for _, s := range f.Specs {
-		fx.specs = append(fx.specs, Spec{Name: s.Name, Ref: s.Ref, Platforms: s.Platforms, Digest: s.Digest})
+	return fixture{Fixture: f, specs: toSpecs(f.Specs)}
+}
+
+// toSpecs gives imagetest's specs as images.Mirror takes them.
+func toSpecs(ss []imagetest.Spec) []Spec {
+	var out []Spec
+	for _, s := range ss {
+		out = append(out, Spec{Name: s.Name, Ref: s.Ref, Platforms: s.Platforms, Digest: s.Digest})
 	}
-	return fx
+	return out
 }
 
 // recorder is a progress.Reporter that remembers task names and bytes.

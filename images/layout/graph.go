@@ -1,6 +1,7 @@
 package layout
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -189,4 +190,47 @@ func CheckBytes(b []byte, d v1.Descriptor) error {
 		return fmt.Errorf("%w: %d bytes, descriptor says %d", ErrDigestMismatch, len(b), d.Size)
 	}
 	return nil
+}
+
+// Reach lists what the entry d needs: its manifests and indexes (docs),
+// each child before the index that names it, and the configs and layers
+// they name (blobs), foreign layers included, each digest once, in the
+// order reached. A manifest or index that does not parse is skipped and
+// the first such error returned with everything else reached: a push
+// refuses the entry, a listing counts what it can.
+func (g *Graph) Reach(d v1.Descriptor) (docs, blobs []v1.Descriptor, err error) {
+	seen := map[v1.Hash]bool{}
+	var walk func(d v1.Descriptor)
+	walk = func(d v1.Descriptor) {
+		if seen[d.Digest] {
+			return
+		}
+		seen[d.Digest] = true
+		b := g.Docs[d.Digest]
+		if d.MediaType.IsIndex() {
+			var im v1.IndexManifest
+			if perr := json.Unmarshal(b, &im); perr != nil {
+				err = cmp.Or(err, fmt.Errorf("index %s: %w", d.Digest, perr))
+			} else {
+				for _, c := range im.Manifests {
+					walk(c)
+				}
+			}
+		} else {
+			var m v1.Manifest
+			if perr := json.Unmarshal(b, &m); perr != nil {
+				err = cmp.Or(err, fmt.Errorf("manifest %s: %w", d.Digest, perr))
+			} else {
+				for _, l := range append([]v1.Descriptor{m.Config}, m.Layers...) {
+					if !seen[l.Digest] {
+						seen[l.Digest] = true
+						blobs = append(blobs, l)
+					}
+				}
+			}
+		}
+		docs = append(docs, d)
+	}
+	walk(d)
+	return docs, blobs, err
 }

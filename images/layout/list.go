@@ -82,47 +82,26 @@ func (g *Graph) list() []Entry {
 }
 
 // describe gives the platforms an entry provides and the size of all its
-// blobs.
+// blobs (each counted once).
 func (g *Graph) describe(d v1.Descriptor) ([]string, int64) {
-	seen := map[v1.Hash]bool{}
+	docs, blobs, _ := g.Reach(d) // a manifest that does not parse counts alone
 	var size int64
+	for _, x := range append(docs, blobs...) {
+		size += x.Size
+	}
 	platforms := []string{}
-	var walk func(d v1.Descriptor, top bool)
-	walk = func(d v1.Descriptor, top bool) {
-		if seen[d.Digest] {
-			return
-		}
-		seen[d.Digest] = true
-		size += d.Size
-		b := g.Docs[d.Digest]
-		if d.MediaType.IsIndex() {
-			var im v1.IndexManifest
-			if json.Unmarshal(b, &im) != nil {
-				return
-			}
+	if d.MediaType.IsIndex() {
+		var im v1.IndexManifest
+		if json.Unmarshal(g.Docs[d.Digest], &im) == nil {
 			for _, c := range im.Manifests {
-				if top && c.Platform != nil && c.Platform.OS != "unknown" {
+				if c.Platform != nil && c.Platform.OS != "unknown" {
 					platforms = append(platforms, c.Platform.String())
 				}
-				walk(c, false)
-			}
-			return
-		}
-		if top && d.Platform != nil {
-			platforms = append(platforms, d.Platform.String())
-		}
-		var m v1.Manifest
-		if json.Unmarshal(b, &m) != nil {
-			return
-		}
-		for _, l := range append([]v1.Descriptor{m.Config}, m.Layers...) {
-			if !seen[l.Digest] {
-				seen[l.Digest] = true
-				size += l.Size
 			}
 		}
+	} else if d.Platform != nil {
+		platforms = append(platforms, d.Platform.String())
 	}
-	walk(d, true)
 	if len(platforms) == 0 && d.Annotations[AnnotationPlatforms] != "" {
 		platforms = strings.Split(d.Annotations[AnnotationPlatforms], ",")
 	}

@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/bdebundle/bundle/images/layout"
 	"github.com/bdebundle/bundle/internal/retry"
@@ -45,30 +44,6 @@ func explain(err error, registry string) error {
 func isAuthError(err error) bool {
 	var te *transport.Error
 	return errors.As(err, &te) && (te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden)
-}
-
-// RepositoryName turns an image name into a valid repository path component.
-func RepositoryName(s string) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(s) {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '/', r == '.', r == '_', r == '-':
-			b.WriteRune(r)
-		default:
-			b.WriteRune('-')
-		}
-	}
-	out := strings.Trim(b.String(), "-._/")
-	if out == "" {
-		return "image"
-	}
-	return out
-}
-
-// SiteRef is the reference to an image at the site registry, pinned by digest:
-// <registry>/<repository>@sha256:…
-func SiteRef(registry, repository, digest string) string {
-	return strings.TrimSuffix(registry, "/") + "/" + repository + "@" + digest
 }
 
 // IsNetwork reports whether err is a failure to reach a registry

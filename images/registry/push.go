@@ -116,49 +116,20 @@ func targets(g *layout.Graph, registry string, opts PushOptions) ([]*target, err
 			return nil, fmt.Errorf("image %q: repository %q at %s: %w", nm, repo, registry, err)
 		}
 		t := &target{name: nm, repo: r, tag: d.Annotations[layout.AnnotationTag], desc: d}
-		seen := map[v1.Hash]bool{}
-		if err := collect(g, t, d, seen); err != nil {
+		docs, blobs, err := g.Reach(d)
+		if err != nil {
 			return nil, fmt.Errorf("image %q: %w", nm, err)
 		}
-		out = append(out, t)
-	}
-	return out, nil
-}
-
-func collect(g *layout.Graph, t *target, d v1.Descriptor, seen map[v1.Hash]bool) error {
-	if seen[d.Digest] {
-		return nil
-	}
-	seen[d.Digest] = true
-	b := g.Docs[d.Digest]
-	if d.MediaType.IsIndex() {
-		var im v1.IndexManifest
-		if err := json.Unmarshal(b, &im); err != nil {
-			return fmt.Errorf("index %s: %w", d.Digest, err)
-		}
-		for _, c := range im.Manifests {
-			if err := collect(g, t, c, seen); err != nil {
-				return err
-			}
-		}
-	} else {
-		var m v1.Manifest
-		if err := json.Unmarshal(b, &m); err != nil {
-			return fmt.Errorf("manifest %s: %w", d.Digest, err)
-		}
-		for _, l := range append([]v1.Descriptor{m.Config}, m.Layers...) {
-			if seen[l.Digest] {
-				continue
-			}
-			seen[l.Digest] = true
+		t.manifests = docs
+		for _, l := range blobs {
 			if len(l.URLs) > 0 && !l.MediaType.IsDistributable() {
 				continue // foreign layer: fetched from its URLs, never pushed
 			}
 			t.blobs = append(t.blobs, l)
 		}
+		out = append(out, t)
 	}
-	t.manifests = append(t.manifests, d)
-	return nil
+	return out, nil
 }
 
 // pushState tracks one Push.
