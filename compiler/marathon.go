@@ -220,3 +220,56 @@ func (c *compiler) renderApp(fs *files, a *def.App, hostPorts []int) {
 	k := "app." + a.Name + "."
 	fs.add("clusters/"+a.Cluster.Name+"/marathon/"+a.Name+".json", marshal(m), c.sensitive(k+"cmd", k+"args", k+"env", k+"constraints", k+"id"))
 }
+
+// marathonSinks are the strings of the definition that land in the Marathon apps (marathon.go renders them) and the syntaxes each must fit:
+// rows of the table checkSyntax checks (syntax.go).
+var marathonSinks = []sink{
+	{"app label", "clusters/CLUSTER/marathon/APP.json", []Syntax{SyntaxFileName}, func(d *def.Definition, emit func(occurrence)) {
+		for _, a := range d.Apps {
+			emit(occurrence{Value: a.Name, Range: a.DeclRange, Where: "app label"})
+		}
+	}},
+	{"app.cmd, args, env values, constraints", "Marathon app JSON", []Syntax{SyntaxJSON}, func(d *def.Definition, emit func(occurrence)) {
+		for _, a := range d.Apps {
+			k := "app." + a.Name
+			emit(attrOcc(a.Body, "cmd", a.DeclRange, "app "+a.Name, a.Cmd, k+".cmd"))
+			for _, s := range a.Args {
+				emit(attrOcc(a.Body, "args", a.DeclRange, "app "+a.Name, s, k+".args"))
+			}
+			for _, n := range sortedKeys(a.Env) {
+				emit(attrOcc(a.Body, "env", a.DeclRange, "env "+n+" of app "+a.Name, a.Env[n], k+".env"))
+			}
+			for _, con := range a.Constraints {
+				for _, s := range con {
+					emit(attrOcc(a.Body, "constraints", a.DeclRange, "app "+a.Name, s, k+".constraints"))
+				}
+			}
+		}
+	}},
+	{"app.env names", "Marathon app JSON (Docker -e NAME=value)", []Syntax{SyntaxEnvName}, func(d *def.Definition, emit func(occurrence)) {
+		for _, a := range d.Apps {
+			for _, n := range sortedKeys(a.Env) {
+				emit(attrOcc(a.Body, "env", a.DeclRange, "app "+a.Name, n, "app."+a.Name+".env"))
+			}
+		}
+	}},
+	{"app.health_check.path", "Marathon app JSON (HTTP request line)", []Syntax{SyntaxURLPath}, func(d *def.Definition, emit func(occurrence)) {
+		for _, a := range d.Apps {
+			if hc := a.HealthCheck; hc != nil && hc.Path != "" {
+				emit(occurrence{Value: hc.Path, Range: hc.DeclRange, Where: "health check of app " + a.Name, Key: "app." + a.Name + ".health_check.path"})
+			}
+		}
+	}},
+	{"image.ref", "Marathon app JSON (docker image)", []Syntax{SyntaxURL}, func(d *def.Definition, emit func(occurrence)) {
+		for _, im := range d.Images {
+			emit(attrOcc(im.Body, "ref", im.DeclRange, "image "+im.Name, im.Ref, "image."+im.Name+".ref"))
+		}
+	}},
+	{"vcenter.registry", "Marathon app JSON (image host), /etc/sysconfig/docker other_args", []Syntax{SyntaxHostPort}, func(d *def.Definition, emit func(occurrence)) {
+		for _, v := range d.VCenters {
+			if v.Registry != "" {
+				emit(attrOcc(v.Body, "registry", v.DeclRange, "vcenter "+v.Name, strings.TrimSuffix(v.Registry, "/"), "vcenter."+v.Name+".registry"))
+			}
+		}
+	}},
+}
