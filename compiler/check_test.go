@@ -1,0 +1,72 @@
+package compiler
+
+import (
+	"testing"
+
+	def "github.com/bdebundle/bundle/hcl"
+	"github.com/hashicorp/hcl/v2"
+)
+
+// faultyEdits break the example in many places at once: a role listed twice,
+// a repo without base_url, a bad health check, a stats_auth without a
+// password, an app id Marathon refuses, a template without CPUs, a missing
+// package directory.
+var faultyEdits = []edit{
+	{`roles   = ["zookeeper", "mesos_master", "mesos_slave"`, `roles   = ["zookeeper", "zookeeper", "mesos_master", "mesos_slave"`},
+	{`  base_url = "${local.yum}/repos/mesos/0.21.0/"` + "\n", ""},
+	{`    protocol = "HTTP"`, `    protocol = "UDP"`},
+	{`stats_auth = "admin:${var.stats_password}"`, `stats_auth = "admin"`},
+	{`  cmd         = "/opt/hadoop/bin/yarn resourcemanager"`, `  id          = "/Hadoop"` + "\n" + `  cmd         = "/opt/hadoop/bin/yarn resourcemanager"`},
+	{`packages = ["rpms/mesos-0.21.0"]`, `packages = ["rpms/mesos-0.20"]`},
+}
+
+// TestCheckPass: building the plan's parts reports nothing, the check pass
+// reports every diagnostic, and rendering adds none; Compile returns each
+// diagnostic once.
+func TestCheckPass(t *testing.T) {
+	text := applyEdits(t, exampleHCL(t), faultyEdits)
+	dir := siteDir(t, text)
+	d, ldiags := def.Load(dir, def.Options{})
+	if ldiags.HasErrors() {
+		t.Fatalf("loading: %s", diagText(ldiags))
+	}
+	facts := gatherFacts(t, d, dir, exampleFacts())
+	c := &compiler{d: d, facts: facts}
+	p, repos := c.plan()
+	if len(c.diags) > 0 {
+		t.Errorf("plan reported %s", diagText(c.diags))
+	}
+	c.check(p, repos)
+	checked := len(c.diags)
+	c.render(p, repos)
+	if len(c.diags) != checked {
+		t.Errorf("rendering reported %s", diagText(c.diags[checked:]))
+	}
+	_, diags := Compile(d, facts)
+	for _, want := range []string{"Duplicate role", "No repo URL", "Invalid health check protocol", "Invalid stats_auth", "Invalid app id", "No package matches"} {
+		if n := count(diags, want); n != 1 {
+			t.Errorf("%q reported %d times, want once:\n%s", want, n, diagText(diags))
+		}
+	}
+	seen := map[string]bool{}
+	for _, dg := range diags {
+		k := dg.Summary + "\x00" + dg.Detail
+		if dg.Subject != nil {
+			k += "\x00" + dg.Subject.String()
+		}
+		if seen[k] {
+			t.Errorf("reported twice: %s: %s", dg.Summary, dg.Detail)
+		}
+		seen[k] = true
+	}
+}
+
+func count(diags hcl.Diagnostics, summary string) int {
+	n := 0
+	for _, d := range diags {
+		if d.Summary == summary {
+			n++
+		}
+	}
+	return n
+}
