@@ -1,6 +1,11 @@
 package compiler
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	def "github.com/bdebundle/bundle/hcl"
@@ -69,4 +74,42 @@ func count(diags hcl.Diagnostics, summary string) int {
 		}
 	}
 	return n
+}
+
+// TestRenderersReportNothing: no render function of the compiler writes a
+// diagnostic itself; what a renderer would refuse belongs to the check pass.
+// (TestCheckPass shows that rendering reports nothing through what the
+// renderers call either.)
+func TestRenderersReportNothing(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	renderers := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		fset := token.NewFileSet()
+		af, err := parser.ParseFile(fset, f, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, decl := range af.Decls {
+			fd, ok := decl.(*ast.FuncDecl)
+			if !ok || fd.Body == nil || !strings.HasPrefix(fd.Name.Name, "render") {
+				continue
+			}
+			renderers++
+			ast.Inspect(fd.Body, func(n ast.Node) bool {
+				if sel, ok := n.(*ast.SelectorExpr); ok && (sel.Sel.Name == "errorf" || sel.Sel.Name == "warnf") {
+					t.Errorf("%s: %s reports a diagnostic (%s); report it in the check pass", fset.Position(sel.Pos()), fd.Name.Name, sel.Sel.Name)
+				}
+				return true
+			})
+		}
+	}
+	if renderers < 5 {
+		t.Errorf("found %d render functions, want one per family at least", renderers)
+	}
 }
