@@ -83,6 +83,7 @@ func (c *compiler) check(p *Plan, repos map[*def.Repo]*RepoPlan) {
 		c.checkStatsAuth(cl)
 		c.checkHAProxy(cl)
 	}
+	c.checkSiteRegistry()
 }
 
 var storageTypes = []string{"shared", "local", "tempfs"}

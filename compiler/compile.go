@@ -40,8 +40,6 @@ type compiler struct {
 	facts *Facts
 	diags hcl.Diagnostics
 
-	warnedRegistry map[*def.Image]bool // images already warned about a missing registry
-
 	// archives are the images delivered as docker load archives, by image
 	// name; archiveURLs their URLs at the site, by cluster then image.
 	archives    map[string]*DockerArchivePlan

@@ -100,30 +100,53 @@ func (c *compiler) checkRegistries() {
 // <registry>/<repository>@sha256:<digest> from the facts, else the ref as
 // written. Clusters whose Docker cannot pull by digest use loadRef instead.
 func (c *compiler) imageRef(im *def.Image) string {
-	if c.facts == nil {
+	ref, ok := c.digestRef(im)
+	if !ok {
 		return im.Ref
+	}
+	if r := c.registry(); r != "" {
+		return r + "/" + ref
+	}
+	return ref
+}
+
+// digestRef is <repository>@sha256:<digest> of an image, from the facts.
+func (c *compiler) digestRef(im *def.Image) (string, bool) {
+	if c.facts == nil {
+		return "", false
 	}
 	f, ok := c.facts.Images[im.Name]
 	if !ok || f.Digest == "" || f.Repository == "" {
-		return im.Ref
+		return "", false
 	}
 	dg := f.Digest
 	if !strings.HasPrefix(dg, "sha256:") {
 		dg = "sha256:" + dg
 	}
-	ref := f.Repository + "@" + dg
-	if r := c.registry(); r != "" {
-		return r + "/" + ref
+	return f.Repository + "@" + dg, true
+}
+
+// checkSiteRegistry warns, once per image, about an image apps pull by
+// digest when no vcenter block names the site registry.
+func (c *compiler) checkSiteRegistry() {
+	if c.registry() != "" {
+		return
 	}
-	if c.warnedRegistry[im] {
-		return ref
+	for _, im := range c.d.Images {
+		ref, ok := c.digestRef(im)
+		if !ok {
+			continue
+		}
+		pulled := false
+		for _, cl := range c.d.Clusters {
+			for _, a := range c.appsOf(cl) {
+				pulled = pulled || (a.Image == im && !c.loadsImages(cl))
+			}
+		}
+		if pulled {
+			c.warnf(attrRange(im.Body, "ref", im.DeclRange), "No site registry", "No vcenter block sets registry, so image %q is referenced as %s, which Docker resolves against Docker Hub; set registry to the site registry's host[:port].", im.Name, ref)
+		}
 	}
-	if c.warnedRegistry == nil {
-		c.warnedRegistry = map[*def.Image]bool{}
-	}
-	c.warnedRegistry[im] = true
-	c.warnf(attrRange(im.Body, "ref", im.DeclRange), "No site registry", "No vcenter block sets registry, so image %q is referenced as %s, which Docker resolves against Docker Hub; set registry to the site registry's host[:port].", im.Name, ref)
-	return ref
 }
 
 // checkHealthCheck checks an app's health check: its protocol, the port it
