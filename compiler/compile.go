@@ -126,8 +126,6 @@ func (c *compiler) plan() (*Plan, map[*def.Repo]*RepoPlan) {
 	for _, j := range d.Jobs {
 		p.Jobs = append(p.Jobs, c.job(j))
 	}
-	c.checkJobCycles()
-	c.checkAppDependencyCycles()
 	for _, im := range d.Images {
 		p.Images = append(p.Images, c.image(im))
 	}
