@@ -14,8 +14,8 @@ import (
 
 // faultyEdits break the example in many places at once: a role listed twice,
 // a repo without base_url, a bad health check, a stats_auth without a
-// password, an app id Marathon refuses, a template without CPUs, a missing
-// package directory.
+// password, an app id Marathon refuses, a missing package directory, apps
+// that depend on each other, a job with a schedule that is not ISO 8601.
 var faultyEdits = []edit{
 	{`roles   = ["zookeeper", "mesos_master", "mesos_slave"`, `roles   = ["zookeeper", "zookeeper", "mesos_master", "mesos_slave"`},
 	{`  base_url = "${local.yum}/repos/mesos/0.21.0/"` + "\n", ""},
@@ -23,6 +23,9 @@ var faultyEdits = []edit{
 	{`stats_auth = "admin:${var.stats_password}"`, `stats_auth = "admin"`},
 	{`  cmd         = "/opt/hadoop/bin/yarn resourcemanager"`, `  id          = "/Hadoop"` + "\n" + `  cmd         = "/opt/hadoop/bin/yarn resourcemanager"`},
 	{`packages = ["rpms/mesos-0.21.0"]`, `packages = ["rpms/mesos-0.20"]`},
+	{nginxImage, nginxImage + "\n  dependencies = [app.hadoop]"},
+	{hadoopCons, hadoopCons + "\n  dependencies = [app.nginx]"},
+	withJobs(strings.Replace(jobBackup, "R/2015-03-01T02:00:00Z/P1D", "tomorrow", 1), jobVerify),
 }
 
 // TestCheckPass: building the plan's parts reports nothing, the check pass
@@ -48,7 +51,7 @@ func TestCheckPass(t *testing.T) {
 		t.Errorf("rendering reported %s", diagText(c.diags[checked:]))
 	}
 	_, diags := Compile(d, facts)
-	for _, want := range []string{"Duplicate role", "No repo URL", "Invalid health check protocol", "Invalid stats_auth", "Invalid app id", "No package matches"} {
+	for _, want := range []string{"Duplicate role", "No repo URL", "Invalid health check protocol", "Invalid stats_auth", "Invalid app id", "No package matches", "App dependency cycle", "Invalid ISO 8601 schedule"} {
 		if n := count(diags, want); n != 1 {
 			t.Errorf("%q reported %d times, want once:\n%s", want, n, diagText(diags))
 		}
