@@ -319,3 +319,32 @@ func (c *compiler) renderClusterSpec(fs *files, cl *def.Cluster) {
 	}
 	fs.add("clusters/"+cl.Name+"/spec.json", marshal(spec), false)
 }
+
+// bdeSinks are the strings of the definition that land in the BDE files (bde.go renders them) and the syntaxes each must fit:
+// rows of the table checkSyntax checks (syntax.go).
+var bdeSinks = []sink{
+	{"repo.base_url", ".repo baseurl line, distro manifest (JSON)", []Syntax{SyntaxURL, SyntaxLine}, func(d *def.Definition, emit func(occurrence)) {
+		for _, r := range d.Repos {
+			if r.BaseURL != "" {
+				emit(attrOcc(r.Body, "base_url", r.DeclRange, "repo "+r.Name, r.BaseURL, "repo."+r.Name+".base_url"))
+			}
+		}
+	}},
+	{"storage_profile label, backend, datastores", "cluster spec.json, Web Client spec.json", []Syntax{SyntaxJSON}, func(d *def.Definition, emit func(occurrence)) {
+		for _, sp := range d.StorageProfiles {
+			emit(attrOcc(sp.Body, "backend", sp.DeclRange, "storage_profile "+sp.Name, sp.Backend, "storage_profile."+sp.Name+".backend"))
+			for _, ds := range sp.Datastores {
+				emit(attrOcc(sp.Body, "datastores", sp.DeclRange, "storage_profile "+sp.Name, ds, "storage_profile."+sp.Name+".datastores"))
+			}
+		}
+	}},
+	{"node_group.storage.datastores", "cluster spec.json", []Syntax{SyntaxJSON}, func(d *def.Definition, emit func(occurrence)) {
+		eachGroup(d, func(cl *def.Cluster, g *def.NodeGroup, key string) {
+			if s := g.Storage; s != nil {
+				for _, ds := range s.Datastores {
+					emit(attrOcc(s.Body, "datastores", s.DeclRange, "node group "+g.Name, ds, key+".storage.datastores"))
+				}
+			}
+		})
+	}},
+}

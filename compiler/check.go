@@ -46,6 +46,11 @@ func (c *compiler) check(p *Plan, repos map[*def.Repo]*RepoPlan) {
 	for _, a := range c.d.Apps {
 		c.checkApp(a)
 	}
+	c.checkAppDependencyCycles()
+	for _, j := range c.d.Jobs {
+		c.checkJob(j)
+	}
+	c.checkJobCycles()
 	for _, im := range c.d.Images {
 		c.checkImage(im)
 	}
@@ -79,10 +84,12 @@ func (c *compiler) check(p *Plan, repos map[*def.Repo]*RepoPlan) {
 			}
 			c.allowed[a] = hs
 			c.checkAppImage(a)
+			c.checkAppDependencies(a)
 		}
 		c.checkStatsAuth(cl)
 		c.checkHAProxy(cl)
 	}
+	c.checkSiteRegistry()
 }
 
 var storageTypes = []string{"shared", "local", "tempfs"}

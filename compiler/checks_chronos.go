@@ -41,7 +41,7 @@ var ownerRE = regexp.MustCompile(`^[^@\s,]+@[^@\s,]+\.[^@\s,]+$`)
 // chronosOps are the constraint operators Chronos 2.3 knows.
 var chronosOps = []string{"EQUALS"}
 
-// job checks a job block and plans it.
+// job plans a job block (checkJob checks it).
 func (c *compiler) job(j *def.Job) *JobPlan {
 	jp := &JobPlan{Name: j.Name, Schedule: j.Schedule}
 	if j.Cluster != nil {
@@ -54,6 +54,13 @@ func (c *compiler) job(j *def.Job) *JobPlan {
 	for _, p := range j.Parents {
 		jp.Parents = append(jp.Parents, p.Name)
 	}
+	return jp
+}
+
+// checkJob checks a job block: its name, command, schedule or parents,
+// epsilon, owner, resources, retries, that its parents run on its cluster,
+// which runs Chronos, and its constraints.
+func (c *compiler) checkJob(j *def.Job) {
 	if !jobNameRE.MatchString(j.Name) {
 		c.errorf(j.DeclRange, "Invalid job name", "The Chronos job name %q must hold only letters, digits and _ . # - (it names the job in Chronos and its file in the bundle).", j.Name)
 	}
@@ -104,7 +111,6 @@ func (c *compiler) job(j *def.Job) *JobPlan {
 			c.checkJobConstraints(j)
 		}
 	}
-	return jp
 }
 
 // checkJobCycles reports jobs whose parents lead back to them.

@@ -7,19 +7,26 @@ import (
 	def "github.com/bdebundle/bundle/hcl"
 )
 
-// appDependencies returns the Marathon ids of an app's dependencies,
-// checking that each runs on the same cluster (one Marathon knows only its
-// own apps).
+// appDependencies returns the Marathon ids of an app's dependencies on its
+// own cluster (checkAppDependencies reports the others).
 func (c *compiler) appDependencies(a *def.App) []string {
 	var ids []string
 	for _, d := range a.Dependencies {
-		if d.Cluster != a.Cluster {
-			c.errorf(attrRange(a.Body, "dependencies", a.DeclRange), "Dependency on another cluster", "App %q runs on cluster %q, but its dependency %q runs on cluster %q; a Marathon knows only its own cluster's apps.", a.Name, a.Cluster.Name, d.Name, d.Cluster.Name)
-			continue
+		if d.Cluster == a.Cluster {
+			ids = append(ids, appID(d))
 		}
-		ids = append(ids, appID(d))
 	}
 	return ids
+}
+
+// checkAppDependencies checks that each dependency of an app runs on the
+// same cluster (one Marathon knows only its own apps).
+func (c *compiler) checkAppDependencies(a *def.App) {
+	for _, d := range a.Dependencies {
+		if d.Cluster != a.Cluster {
+			c.errorf(attrRange(a.Body, "dependencies", a.DeclRange), "Dependency on another cluster", "App %q runs on cluster %q, but its dependency %q runs on cluster %q; a Marathon knows only its own cluster's apps.", a.Name, a.Cluster.Name, d.Name, d.Cluster.Name)
+		}
+	}
 }
 
 // checkAppDependencyCycles reports apps whose dependencies lead back to

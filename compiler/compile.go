@@ -40,8 +40,6 @@ type compiler struct {
 	facts *Facts
 	diags hcl.Diagnostics
 
-	warnedRegistry map[*def.Image]bool // images already warned about a missing registry
-
 	// archives are the images delivered as docker load archives, by image
 	// name; archiveURLs their URLs at the site, by cluster then image.
 	archives    map[string]*DockerArchivePlan
@@ -128,8 +126,6 @@ func (c *compiler) plan() (*Plan, map[*def.Repo]*RepoPlan) {
 	for _, j := range d.Jobs {
 		p.Jobs = append(p.Jobs, c.job(j))
 	}
-	c.checkJobCycles()
-	c.checkAppDependencyCycles()
 	for _, im := range d.Images {
 		p.Images = append(p.Images, c.image(im))
 	}

@@ -112,3 +112,29 @@ func (c *compiler) renderHAProxyCluster(fs *files, cl *def.Cluster, allowed map[
 	hc.data = map[string]any{"stats_port": statsPort(cl), "stats_auth": auth, "server_options": v.HAProxyServerOptions(), "listens": listenData}
 	return hc
 }
+
+// haproxySinks are the strings of the definition that land in haproxy.cfg and the bridge files (haproxy.go renders them) and the syntaxes each must fit:
+// rows of the table checkSyntax checks (syntax.go).
+var haproxySinks = []sink{
+	{"node_group.hosts", "haproxy.cfg server lines, marathons, /etc/mesos/zk, chef JSON", []Syntax{SyntaxHostname}, func(d *def.Definition, emit func(occurrence)) {
+		eachGroup(d, func(cl *def.Cluster, g *def.NodeGroup, key string) {
+			for _, h := range g.Hosts {
+				emit(attrOcc(g.Body, "hosts", g.DeclRange, "node group "+g.Name, h, key+".hosts"))
+			}
+		})
+	}},
+	{"node_group label and cluster label, without hosts", "the placeholder host names CLUSTER-GROUP-I.localdomain in haproxy.cfg, marathons, /etc/mesos/zk", []Syntax{SyntaxHostname}, func(d *def.Definition, emit func(occurrence)) {
+		eachGroup(d, func(cl *def.Cluster, g *def.NodeGroup, key string) {
+			if len(g.Hosts) == 0 && g.Instances > 0 {
+				emit(occurrence{Value: fmt.Sprintf("%s-%s-0.localdomain", cl.Name, g.Name), Range: g.DeclRange, Where: "placeholder host of node group " + g.Name + " (set hosts, or use a name of letters, digits and '-')"})
+			}
+		})
+	}},
+	{"haproxy.stats_auth", "haproxy.cfg `stats auth user:password`, the bridge script's quoted header heredoc", []Syntax{SyntaxHAProxyToken}, func(d *def.Definition, emit func(occurrence)) {
+		for _, cl := range d.Clusters {
+			if hp := cl.HAProxy; hp != nil && hp.StatsAuth != "" {
+				emit(attrOcc(hp.Body, "stats_auth", hp.DeclRange, "cluster "+cl.Name, hp.StatsAuth, "cluster."+cl.Name+".haproxy.stats_auth"))
+			}
+		}
+	}},
+}

@@ -100,30 +100,53 @@ func (c *compiler) checkRegistries() {
 // <registry>/<repository>@sha256:<digest> from the facts, else the ref as
 // written. Clusters whose Docker cannot pull by digest use loadRef instead.
 func (c *compiler) imageRef(im *def.Image) string {
-	if c.facts == nil {
+	ref, ok := c.digestRef(im)
+	if !ok {
 		return im.Ref
+	}
+	if r := c.registry(); r != "" {
+		return r + "/" + ref
+	}
+	return ref
+}
+
+// digestRef is <repository>@sha256:<digest> of an image, from the facts.
+func (c *compiler) digestRef(im *def.Image) (string, bool) {
+	if c.facts == nil {
+		return "", false
 	}
 	f, ok := c.facts.Images[im.Name]
 	if !ok || f.Digest == "" || f.Repository == "" {
-		return im.Ref
+		return "", false
 	}
 	dg := f.Digest
 	if !strings.HasPrefix(dg, "sha256:") {
 		dg = "sha256:" + dg
 	}
-	ref := f.Repository + "@" + dg
-	if r := c.registry(); r != "" {
-		return r + "/" + ref
+	return f.Repository + "@" + dg, true
+}
+
+// checkSiteRegistry warns, once per image, about an image apps pull by
+// digest when no vcenter block names the site registry.
+func (c *compiler) checkSiteRegistry() {
+	if c.registry() != "" {
+		return
 	}
-	if c.warnedRegistry[im] {
-		return ref
+	for _, im := range c.d.Images {
+		ref, ok := c.digestRef(im)
+		if !ok {
+			continue
+		}
+		pulled := false
+		for _, cl := range c.d.Clusters {
+			for _, a := range c.appsOf(cl) {
+				pulled = pulled || (a.Image == im && !c.loadsImages(cl))
+			}
+		}
+		if pulled {
+			c.warnf(attrRange(im.Body, "ref", im.DeclRange), "No site registry", "No vcenter block sets registry, so image %q is referenced as %s, which Docker resolves against Docker Hub; set registry to the site registry's host[:port].", im.Name, ref)
+		}
 	}
-	if c.warnedRegistry == nil {
-		c.warnedRegistry = map[*def.Image]bool{}
-	}
-	c.warnedRegistry[im] = true
-	c.warnf(attrRange(im.Body, "ref", im.DeclRange), "No site registry", "No vcenter block sets registry, so image %q is referenced as %s, which Docker resolves against Docker Hub; set registry to the site registry's host[:port].", im.Name, ref)
-	return ref
 }
 
 // checkHealthCheck checks an app's health check: its protocol, the port it
@@ -219,4 +242,57 @@ func (c *compiler) renderApp(fs *files, a *def.App, hostPorts []int) {
 	m.Dependencies = c.appDependencies(a)
 	k := "app." + a.Name + "."
 	fs.add("clusters/"+a.Cluster.Name+"/marathon/"+a.Name+".json", marshal(m), c.sensitive(k+"cmd", k+"args", k+"env", k+"constraints", k+"id"))
+}
+
+// marathonSinks are the strings of the definition that land in the Marathon apps (marathon.go renders them) and the syntaxes each must fit:
+// rows of the table checkSyntax checks (syntax.go).
+var marathonSinks = []sink{
+	{"app label", "clusters/CLUSTER/marathon/APP.json", []Syntax{SyntaxFileName}, func(d *def.Definition, emit func(occurrence)) {
+		for _, a := range d.Apps {
+			emit(occurrence{Value: a.Name, Range: a.DeclRange, Where: "app label"})
+		}
+	}},
+	{"app.cmd, args, env values, constraints", "Marathon app JSON", []Syntax{SyntaxJSON}, func(d *def.Definition, emit func(occurrence)) {
+		for _, a := range d.Apps {
+			k := "app." + a.Name
+			emit(attrOcc(a.Body, "cmd", a.DeclRange, "app "+a.Name, a.Cmd, k+".cmd"))
+			for _, s := range a.Args {
+				emit(attrOcc(a.Body, "args", a.DeclRange, "app "+a.Name, s, k+".args"))
+			}
+			for _, n := range sortedKeys(a.Env) {
+				emit(attrOcc(a.Body, "env", a.DeclRange, "env "+n+" of app "+a.Name, a.Env[n], k+".env"))
+			}
+			for _, con := range a.Constraints {
+				for _, s := range con {
+					emit(attrOcc(a.Body, "constraints", a.DeclRange, "app "+a.Name, s, k+".constraints"))
+				}
+			}
+		}
+	}},
+	{"app.env names", "Marathon app JSON (Docker -e NAME=value)", []Syntax{SyntaxEnvName}, func(d *def.Definition, emit func(occurrence)) {
+		for _, a := range d.Apps {
+			for _, n := range sortedKeys(a.Env) {
+				emit(attrOcc(a.Body, "env", a.DeclRange, "app "+a.Name, n, "app."+a.Name+".env"))
+			}
+		}
+	}},
+	{"app.health_check.path", "Marathon app JSON (HTTP request line)", []Syntax{SyntaxURLPath}, func(d *def.Definition, emit func(occurrence)) {
+		for _, a := range d.Apps {
+			if hc := a.HealthCheck; hc != nil && hc.Path != "" {
+				emit(occurrence{Value: hc.Path, Range: hc.DeclRange, Where: "health check of app " + a.Name, Key: "app." + a.Name + ".health_check.path"})
+			}
+		}
+	}},
+	{"image.ref", "Marathon app JSON (docker image)", []Syntax{SyntaxURL}, func(d *def.Definition, emit func(occurrence)) {
+		for _, im := range d.Images {
+			emit(attrOcc(im.Body, "ref", im.DeclRange, "image "+im.Name, im.Ref, "image."+im.Name+".ref"))
+		}
+	}},
+	{"vcenter.registry", "Marathon app JSON (image host), /etc/sysconfig/docker other_args", []Syntax{SyntaxHostPort}, func(d *def.Definition, emit func(occurrence)) {
+		for _, v := range d.VCenters {
+			if v.Registry != "" {
+				emit(attrOcc(v.Body, "registry", v.DeclRange, "vcenter "+v.Name, strings.TrimSuffix(v.Registry, "/"), "vcenter."+v.Name+".registry"))
+			}
+		}
+	}},
 }

@@ -243,3 +243,59 @@ func (c *compiler) mesosAttrs(cl *def.Cluster, g *def.NodeGroup) map[string]any 
 	}
 	return m
 }
+
+// mesosSinks are the strings of the definition that land in the node groups' /etc files (mesos.go renders them) and the syntaxes each must fit:
+// rows of the table checkSyntax checks (syntax.go).
+var mesosSinks = []sink{
+	{"storage_profile.attribute", "/etc/mesos-slave/attributes/NAME (file name), --attributes, chef JSON", []Syntax{SyntaxMesosAttrName}, func(d *def.Definition, emit func(occurrence)) {
+		for _, sp := range d.StorageProfiles {
+			emit(attrOcc(sp.Body, "attribute", sp.DeclRange, "storage_profile "+sp.Name, sp.AttributeName(), "storage_profile."+sp.Name+".attribute"))
+		}
+	}},
+	{"storage_profile.value (default the label)", "attribute file content, --attributes, chef JSON, OVF property", []Syntax{SyntaxMesosAttrValue, SyntaxLine}, func(d *def.Definition, emit func(occurrence)) {
+		for _, sp := range d.StorageProfiles {
+			emit(attrOcc(sp.Body, "value", sp.DeclRange, "storage_profile "+sp.Name, sp.AttributeValue(), "storage_profile."+sp.Name+".value"))
+		}
+	}},
+	{"node_group label", "clusters/CLUSTER/nodes/GROUP/, chef/GROUP.json, derived template names", []Syntax{SyntaxFileName}, func(d *def.Definition, emit func(occurrence)) {
+		for _, cl := range d.Clusters {
+			for _, g := range cl.NodeGroups {
+				emit(occurrence{Value: g.Name, Range: g.DeclRange, Where: "node_group label"})
+			}
+		}
+	}},
+	{"node_group.attributes names", "/etc/mesos-slave/attributes/NAME (file name), --attributes, chef JSON", []Syntax{SyntaxMesosAttrName}, func(d *def.Definition, emit func(occurrence)) {
+		eachGroup(d, func(cl *def.Cluster, g *def.NodeGroup, key string) {
+			for _, k := range sortedKeys(g.Attributes) {
+				emit(attrOcc(g.Body, "attributes", g.DeclRange, "node group "+g.Name, k, key+".attributes"))
+			}
+		})
+	}},
+	{"node_group.attributes values", "attribute file content, --attributes, chef JSON", []Syntax{SyntaxMesosAttrValue, SyntaxLine}, func(d *def.Definition, emit func(occurrence)) {
+		eachGroup(d, func(cl *def.Cluster, g *def.NodeGroup, key string) {
+			for _, k := range sortedKeys(g.Attributes) {
+				emit(attrOcc(g.Body, "attributes", g.DeclRange, "attribute "+k+" of node group "+g.Name, g.Attributes[k], key+".attributes"))
+			}
+		})
+	}},
+	{"node_group.mesos_master_flags, mesos_slave_flags names", "/etc/mesos-master/NAME, /etc/mesos-slave/NAME (file name), the daemon's --NAME", []Syntax{SyntaxFileName}, func(d *def.Definition, emit func(occurrence)) {
+		eachGroup(d, func(cl *def.Cluster, g *def.NodeGroup, key string) {
+			for _, k := range sortedKeys(g.MesosMasterFlags) {
+				emit(attrOcc(g.Body, "mesos_master_flags", g.DeclRange, "node group "+g.Name, k, key+".mesos_master_flags"))
+			}
+			for _, k := range sortedKeys(g.MesosSlaveFlags) {
+				emit(attrOcc(g.Body, "mesos_slave_flags", g.DeclRange, "node group "+g.Name, k, key+".mesos_slave_flags"))
+			}
+		})
+	}},
+	{"node_group.mesos_master_flags, mesos_slave_flags values", "flag file content, --NAME=VALUE, cookbook attributes", []Syntax{SyntaxLine}, func(d *def.Definition, emit func(occurrence)) {
+		eachGroup(d, func(cl *def.Cluster, g *def.NodeGroup, key string) {
+			for _, k := range sortedKeys(g.MesosMasterFlags) {
+				emit(attrOcc(g.Body, "mesos_master_flags", g.DeclRange, "flag "+k+" of node group "+g.Name, g.MesosMasterFlags[k], key+".mesos_master_flags"))
+			}
+			for _, k := range sortedKeys(g.MesosSlaveFlags) {
+				emit(attrOcc(g.Body, "mesos_slave_flags", g.DeclRange, "flag "+k+" of node group "+g.Name, g.MesosSlaveFlags[k], key+".mesos_slave_flags"))
+			}
+		})
+	}},
+}

@@ -83,3 +83,37 @@ func (c *compiler) renderJobs(fs *files, cl *def.Cluster) {
 			c.sensitive(k+"command", k+"env", k+"description", k+"constraints", k+"owner"))
 	}
 }
+
+// chronosSinks are the strings of the definition that land in the Chronos
+// jobs (render_chronos.go renders them) and the syntaxes each must fit: rows
+// of the table checkSyntax checks (syntax.go).
+var chronosSinks = []sink{
+	{"job label", "clusters/CLUSTER/chronos/JOB.json", []Syntax{SyntaxFileName}, func(d *def.Definition, emit func(occurrence)) {
+		for _, j := range d.Jobs {
+			emit(occurrence{Value: j.Name, Range: j.DeclRange, Where: "job label"})
+		}
+	}},
+	{"job.command, schedule, owner, description, epsilon, env values, constraints", "Chronos job JSON", []Syntax{SyntaxJSON}, func(d *def.Definition, emit func(occurrence)) {
+		for _, j := range d.Jobs {
+			k := "job." + j.Name
+			for _, a := range []struct{ name, v string }{{"command", j.Command}, {"schedule", j.Schedule}, {"owner", j.Owner}, {"description", j.Description}, {"epsilon", j.Epsilon}} {
+				emit(attrOcc(j.Body, a.name, j.DeclRange, "job "+j.Name, a.v, k+"."+a.name))
+			}
+			for _, n := range sortedKeys(j.Env) {
+				emit(attrOcc(j.Body, "env", j.DeclRange, "env "+n+" of job "+j.Name, j.Env[n], k+".env"))
+			}
+			for _, con := range j.Constraints {
+				for _, s := range con {
+					emit(attrOcc(j.Body, "constraints", j.DeclRange, "job "+j.Name, s, k+".constraints"))
+				}
+			}
+		}
+	}},
+	{"job.env names", "Chronos job JSON (environmentVariables)", []Syntax{SyntaxEnvName}, func(d *def.Definition, emit func(occurrence)) {
+		for _, j := range d.Jobs {
+			for _, n := range sortedKeys(j.Env) {
+				emit(attrOcc(j.Body, "env", j.DeclRange, "job "+j.Name, n, "job."+j.Name+".env"))
+			}
+		}
+	}},
+}

@@ -3,6 +3,7 @@ package compiler
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -209,7 +210,8 @@ type occurrence struct {
 
 // A sink is one kind of definition string, the files it lands in and the
 // syntaxes it must fit there. Checking a new destination means adding a row
-// here (or a Syntax to a row): every row is checked by checkSyntax.
+// to the table of the family that writes it (or a Syntax to a row): every
+// row of sinks is checked by checkSyntax.
 type sink struct {
 	Attr     string   // as in docs/compiler.md: block.attribute
 	Files    string   // where it lands
@@ -217,8 +219,17 @@ type sink struct {
 	Each     func(d *def.Definition, emit func(occurrence))
 }
 
-// sinks is the table of every user string that reaches a rendered file.
-var sinks = []sink{
+// sinks is the table of every user string that reaches a rendered file:
+// each family's rows live with its renderer (bdeSinks in bde.go, mesosSinks
+// in mesos.go, marathonSinks in marathon.go, haproxySinks in haproxy.go,
+// chronosSinks in render_chronos.go;
+// the chef family writes only what those do), and planSinks holds those of
+// the files the Plan names and the builder writes (bundle.json, the .repo
+// files, the OVF descriptors, the docker load archives).
+var sinks = slices.Concat(planSinks, bdeSinks, mesosSinks, haproxySinks, marathonSinks, chronosSinks)
+
+// planSinks are the rows of the files the Plan names and the builder writes.
+var planSinks = []sink{
 	{"bundle.description", "bundle.json", []Syntax{SyntaxJSON}, func(d *def.Definition, emit func(occurrence)) {
 		if b := d.Bundle; b != nil {
 			emit(attrOcc(b.Body, "description", b.DeclRange, "bundle "+b.Name, b.Description, "bundle."+b.Name+".description"))
@@ -229,66 +240,6 @@ var sinks = []sink{
 			emit(occurrence{Value: r.Name, Range: r.DeclRange, Where: "repo label"})
 		}
 	}},
-	{"repo.base_url", ".repo baseurl line, distro manifest (JSON)", []Syntax{SyntaxURL, SyntaxLine}, func(d *def.Definition, emit func(occurrence)) {
-		for _, r := range d.Repos {
-			if r.BaseURL != "" {
-				emit(attrOcc(r.Body, "base_url", r.DeclRange, "repo "+r.Name, r.BaseURL, "repo."+r.Name+".base_url"))
-			}
-		}
-	}},
-	{"storage_profile label, backend, datastores", "cluster spec.json, Web Client spec.json", []Syntax{SyntaxJSON}, func(d *def.Definition, emit func(occurrence)) {
-		for _, sp := range d.StorageProfiles {
-			emit(attrOcc(sp.Body, "backend", sp.DeclRange, "storage_profile "+sp.Name, sp.Backend, "storage_profile."+sp.Name+".backend"))
-			for _, ds := range sp.Datastores {
-				emit(attrOcc(sp.Body, "datastores", sp.DeclRange, "storage_profile "+sp.Name, ds, "storage_profile."+sp.Name+".datastores"))
-			}
-		}
-	}},
-	{"storage_profile.attribute", "/etc/mesos-slave/attributes/NAME (file name), --attributes, chef JSON", []Syntax{SyntaxMesosAttrName}, func(d *def.Definition, emit func(occurrence)) {
-		for _, sp := range d.StorageProfiles {
-			emit(attrOcc(sp.Body, "attribute", sp.DeclRange, "storage_profile "+sp.Name, sp.AttributeName(), "storage_profile."+sp.Name+".attribute"))
-		}
-	}},
-	{"storage_profile.value (default the label)", "attribute file content, --attributes, chef JSON, OVF property", []Syntax{SyntaxMesosAttrValue, SyntaxLine}, func(d *def.Definition, emit func(occurrence)) {
-		for _, sp := range d.StorageProfiles {
-			emit(attrOcc(sp.Body, "value", sp.DeclRange, "storage_profile "+sp.Name, sp.AttributeValue(), "storage_profile."+sp.Name+".value"))
-		}
-	}},
-	{"node_group label", "clusters/CLUSTER/nodes/GROUP/, chef/GROUP.json, derived template names", []Syntax{SyntaxFileName}, func(d *def.Definition, emit func(occurrence)) {
-		for _, cl := range d.Clusters {
-			for _, g := range cl.NodeGroups {
-				emit(occurrence{Value: g.Name, Range: g.DeclRange, Where: "node_group label"})
-			}
-		}
-	}},
-	{"node_group.hosts", "haproxy.cfg server lines, marathons, /etc/mesos/zk, chef JSON", []Syntax{SyntaxHostname}, func(d *def.Definition, emit func(occurrence)) {
-		eachGroup(d, func(cl *def.Cluster, g *def.NodeGroup, key string) {
-			for _, h := range g.Hosts {
-				emit(attrOcc(g.Body, "hosts", g.DeclRange, "node group "+g.Name, h, key+".hosts"))
-			}
-		})
-	}},
-	{"node_group label and cluster label, without hosts", "the placeholder host names CLUSTER-GROUP-I.localdomain in haproxy.cfg, marathons, /etc/mesos/zk", []Syntax{SyntaxHostname}, func(d *def.Definition, emit func(occurrence)) {
-		eachGroup(d, func(cl *def.Cluster, g *def.NodeGroup, key string) {
-			if len(g.Hosts) == 0 && g.Instances > 0 {
-				emit(occurrence{Value: fmt.Sprintf("%s-%s-0.localdomain", cl.Name, g.Name), Range: g.DeclRange, Where: "placeholder host of node group " + g.Name + " (set hosts, or use a name of letters, digits and '-')"})
-			}
-		})
-	}},
-	{"node_group.attributes names", "/etc/mesos-slave/attributes/NAME (file name), --attributes, chef JSON", []Syntax{SyntaxMesosAttrName}, func(d *def.Definition, emit func(occurrence)) {
-		eachGroup(d, func(cl *def.Cluster, g *def.NodeGroup, key string) {
-			for _, k := range sortedKeys(g.Attributes) {
-				emit(attrOcc(g.Body, "attributes", g.DeclRange, "node group "+g.Name, k, key+".attributes"))
-			}
-		})
-	}},
-	{"node_group.attributes values", "attribute file content, --attributes, chef JSON", []Syntax{SyntaxMesosAttrValue, SyntaxLine}, func(d *def.Definition, emit func(occurrence)) {
-		eachGroup(d, func(cl *def.Cluster, g *def.NodeGroup, key string) {
-			for _, k := range sortedKeys(g.Attributes) {
-				emit(attrOcc(g.Body, "attributes", g.DeclRange, "attribute "+k+" of node group "+g.Name, g.Attributes[k], key+".attributes"))
-			}
-		})
-	}},
 	{"node_group.template_properties", "derived .ovf (XML)", []Syntax{SyntaxXML}, func(d *def.Definition, emit func(occurrence)) {
 		eachGroup(d, func(cl *def.Cluster, g *def.NodeGroup, key string) {
 			for _, k := range sortedKeys(g.TemplateProperties) {
@@ -296,111 +247,6 @@ var sinks = []sink{
 				emit(attrOcc(g.Body, "template_properties", g.DeclRange, "property "+k+" of node group "+g.Name, g.TemplateProperties[k], key+".template_properties"))
 			}
 		})
-	}},
-	{"node_group.mesos_master_flags, mesos_slave_flags names", "/etc/mesos-master/NAME, /etc/mesos-slave/NAME (file name), the daemon's --NAME", []Syntax{SyntaxFileName}, func(d *def.Definition, emit func(occurrence)) {
-		eachGroup(d, func(cl *def.Cluster, g *def.NodeGroup, key string) {
-			for _, k := range sortedKeys(g.MesosMasterFlags) {
-				emit(attrOcc(g.Body, "mesos_master_flags", g.DeclRange, "node group "+g.Name, k, key+".mesos_master_flags"))
-			}
-			for _, k := range sortedKeys(g.MesosSlaveFlags) {
-				emit(attrOcc(g.Body, "mesos_slave_flags", g.DeclRange, "node group "+g.Name, k, key+".mesos_slave_flags"))
-			}
-		})
-	}},
-	{"node_group.mesos_master_flags, mesos_slave_flags values", "flag file content, --NAME=VALUE, cookbook attributes", []Syntax{SyntaxLine}, func(d *def.Definition, emit func(occurrence)) {
-		eachGroup(d, func(cl *def.Cluster, g *def.NodeGroup, key string) {
-			for _, k := range sortedKeys(g.MesosMasterFlags) {
-				emit(attrOcc(g.Body, "mesos_master_flags", g.DeclRange, "flag "+k+" of node group "+g.Name, g.MesosMasterFlags[k], key+".mesos_master_flags"))
-			}
-			for _, k := range sortedKeys(g.MesosSlaveFlags) {
-				emit(attrOcc(g.Body, "mesos_slave_flags", g.DeclRange, "flag "+k+" of node group "+g.Name, g.MesosSlaveFlags[k], key+".mesos_slave_flags"))
-			}
-		})
-	}},
-	{"node_group.storage.datastores", "cluster spec.json", []Syntax{SyntaxJSON}, func(d *def.Definition, emit func(occurrence)) {
-		eachGroup(d, func(cl *def.Cluster, g *def.NodeGroup, key string) {
-			if s := g.Storage; s != nil {
-				for _, ds := range s.Datastores {
-					emit(attrOcc(s.Body, "datastores", s.DeclRange, "node group "+g.Name, ds, key+".storage.datastores"))
-				}
-			}
-		})
-	}},
-	{"haproxy.stats_auth", "haproxy.cfg `stats auth user:password`, the bridge script's quoted header heredoc", []Syntax{SyntaxHAProxyToken}, func(d *def.Definition, emit func(occurrence)) {
-		for _, cl := range d.Clusters {
-			if hp := cl.HAProxy; hp != nil && hp.StatsAuth != "" {
-				emit(attrOcc(hp.Body, "stats_auth", hp.DeclRange, "cluster "+cl.Name, hp.StatsAuth, "cluster."+cl.Name+".haproxy.stats_auth"))
-			}
-		}
-	}},
-	{"app label", "clusters/CLUSTER/marathon/APP.json", []Syntax{SyntaxFileName}, func(d *def.Definition, emit func(occurrence)) {
-		for _, a := range d.Apps {
-			emit(occurrence{Value: a.Name, Range: a.DeclRange, Where: "app label"})
-		}
-	}},
-	{"app.cmd, args, env values, constraints", "Marathon app JSON", []Syntax{SyntaxJSON}, func(d *def.Definition, emit func(occurrence)) {
-		for _, a := range d.Apps {
-			k := "app." + a.Name
-			emit(attrOcc(a.Body, "cmd", a.DeclRange, "app "+a.Name, a.Cmd, k+".cmd"))
-			for _, s := range a.Args {
-				emit(attrOcc(a.Body, "args", a.DeclRange, "app "+a.Name, s, k+".args"))
-			}
-			for _, n := range sortedKeys(a.Env) {
-				emit(attrOcc(a.Body, "env", a.DeclRange, "env "+n+" of app "+a.Name, a.Env[n], k+".env"))
-			}
-			for _, con := range a.Constraints {
-				for _, s := range con {
-					emit(attrOcc(a.Body, "constraints", a.DeclRange, "app "+a.Name, s, k+".constraints"))
-				}
-			}
-		}
-	}},
-	{"job label", "clusters/CLUSTER/chronos/JOB.json", []Syntax{SyntaxFileName}, func(d *def.Definition, emit func(occurrence)) {
-		for _, j := range d.Jobs {
-			emit(occurrence{Value: j.Name, Range: j.DeclRange, Where: "job label"})
-		}
-	}},
-	{"job.command, schedule, owner, description, epsilon, env values, constraints", "Chronos job JSON", []Syntax{SyntaxJSON}, func(d *def.Definition, emit func(occurrence)) {
-		for _, j := range d.Jobs {
-			k := "job." + j.Name
-			for _, a := range []struct{ name, v string }{{"command", j.Command}, {"schedule", j.Schedule}, {"owner", j.Owner}, {"description", j.Description}, {"epsilon", j.Epsilon}} {
-				emit(attrOcc(j.Body, a.name, j.DeclRange, "job "+j.Name, a.v, k+"."+a.name))
-			}
-			for _, n := range sortedKeys(j.Env) {
-				emit(attrOcc(j.Body, "env", j.DeclRange, "env "+n+" of job "+j.Name, j.Env[n], k+".env"))
-			}
-			for _, con := range j.Constraints {
-				for _, s := range con {
-					emit(attrOcc(j.Body, "constraints", j.DeclRange, "job "+j.Name, s, k+".constraints"))
-				}
-			}
-		}
-	}},
-	{"job.env names", "Chronos job JSON (environmentVariables)", []Syntax{SyntaxEnvName}, func(d *def.Definition, emit func(occurrence)) {
-		for _, j := range d.Jobs {
-			for _, n := range sortedKeys(j.Env) {
-				emit(attrOcc(j.Body, "env", j.DeclRange, "job "+j.Name, n, "job."+j.Name+".env"))
-			}
-		}
-	}},
-	{"app.env names", "Marathon app JSON (Docker -e NAME=value)", []Syntax{SyntaxEnvName}, func(d *def.Definition, emit func(occurrence)) {
-		for _, a := range d.Apps {
-			for _, n := range sortedKeys(a.Env) {
-				emit(attrOcc(a.Body, "env", a.DeclRange, "app "+a.Name, n, "app."+a.Name+".env"))
-			}
-		}
-	}},
-	{"app.health_check.path", "Marathon app JSON (HTTP request line)", []Syntax{SyntaxURLPath}, func(d *def.Definition, emit func(occurrence)) {
-		for _, a := range d.Apps {
-			if hc := a.HealthCheck; hc != nil && hc.Path != "" {
-				emit(occurrence{Value: hc.Path, Range: hc.DeclRange, Where: "health check of app " + a.Name, Key: "app." + a.Name + ".health_check.path"})
-			}
-		}
-	}},
-	{"image.ref", "Marathon app JSON (docker image)", []Syntax{SyntaxURL}, func(d *def.Definition, emit func(occurrence)) {
-		for _, im := range d.Images {
-			emit(attrOcc(im.Body, "ref", im.DeclRange, "image "+im.Name, im.Ref, "image."+im.Name+".ref"))
-		}
 	}},
 	{"image label", "serengeti/www/docker/IMAGE.tar and its URL (Docker before 1.6)", []Syntax{SyntaxFileName}, func(d *def.Definition, emit func(occurrence)) {
 		for _, im := range d.Images {
@@ -428,13 +274,6 @@ var sinks = []sink{
 					emit(occurrence{Value: v, Range: p.DeclRange, Where: "property " + p.Key + " of vm_template " + t.Name})
 				}
 				emit(occurrence{Value: p.Default, Range: p.DeclRange, Where: "property " + p.Key + " of vm_template " + t.Name, Key: pk + ".default"})
-			}
-		}
-	}},
-	{"vcenter.registry", "Marathon app JSON (image host), /etc/sysconfig/docker other_args", []Syntax{SyntaxHostPort}, func(d *def.Definition, emit func(occurrence)) {
-		for _, v := range d.VCenters {
-			if v.Registry != "" {
-				emit(attrOcc(v.Body, "registry", v.DeclRange, "vcenter "+v.Name, strings.TrimSuffix(v.Registry, "/"), "vcenter."+v.Name+".registry"))
 			}
 		}
 	}},
