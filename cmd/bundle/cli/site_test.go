@@ -98,9 +98,25 @@ func TestDeployClustersAndStatus(t *testing.T) {
 		t.Fatalf("status before: exit %d\n%s%s", code, stdout, stderr)
 	}
 
-	code, stdout, stderr = run(t, append([]string{"deploy"}, args...)...)
-	if code != ExitOK || !strings.Contains(stdout, "changed in BDE: mesos01.") {
-		t.Fatalf("deploy: exit %d\n%s%s", code, stdout, stderr)
+	code, stdout, stderr = run(t, append([]string{"deploy", "--json"}, args...)...)
+	var polls int
+	var result map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		var e map[string]any
+		if json.Unmarshal([]byte(line), &e) != nil {
+			t.Fatalf("not a JSON line: %q", line)
+		}
+		switch e["event"] {
+		case "site_progress":
+			if e["step"] == "clusters" && e["progress"].(map[string]any)["change"].(map[string]any)["name"] == "mesos01" {
+				polls++
+			}
+		case "result":
+			result = e
+		}
+	}
+	if code != ExitOK || polls == 0 || result == nil || result["ok"] != true {
+		t.Fatalf("deploy: exit %d, %d polls, result %v\n%s%s", code, polls, result, stdout, stderr)
 	}
 	spec, _ := os.ReadFile(filepath.Join(dir, "clusters", "mesos01", "spec.json"))
 	var created bool
