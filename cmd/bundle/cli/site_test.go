@@ -155,10 +155,10 @@ func TestDeployClustersAndStatus(t *testing.T) {
 
 	// A wrong password: exit 1, the password in no output.
 	t.Setenv("BDE_PASSWORD", "Wrong-"+pw)
-	for _, verb := range []string{"status", "deploy"} {
-		code, stdout, stderr = run(t, append([]string{verb, "-v"}, args...)...)
-		if code != ExitUser || !strings.Contains(stderr, "refused the login") || strings.Contains(stdout+stderr, pw) {
-			t.Errorf("%s with a wrong password: exit %d\n%s%s", verb, code, stdout, stderr)
+	for _, verb := range [][]string{{"status", "-v"}, {"deploy", "-v"}, {"deploy", "--json"}, {"status", "--json"}, {"deploy", "--dry-run"}} {
+		code, stdout, stderr = run(t, append(verb, args...)...)
+		if code != ExitUser || !strings.Contains(stdout+stderr, "refused the login") || strings.Contains(stdout+stderr, pw) {
+			t.Errorf("%v with a wrong password: exit %d\n%s%s", verb, code, stdout, stderr)
 		}
 	}
 	t.Setenv("BDE_PASSWORD", pw)
