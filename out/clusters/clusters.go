@@ -96,7 +96,13 @@ type Step struct {
 	specs    []Spec
 	opts     Options
 	loggedIn bool
+	loginAt  time.Time
 }
+
+// sessionAge is how long a session is used before Apply logs in again: a
+// deploy's upload between the plan and the writes may outlast BDE's
+// session timeout (Tomcat's default is 30 minutes).
+const sessionAge = 10 * time.Minute
 
 var _ site.Step = (*Step)(nil)
 
@@ -119,7 +125,7 @@ func (s *Step) login(ctx context.Context) error {
 	if err := s.c.Login(ctx); err != nil {
 		return s.classify(err)
 	}
-	s.loggedIn = true
+	s.loggedIn, s.loginAt = true, time.Now()
 	return nil
 }
 
@@ -306,6 +312,9 @@ func sameJSON(a, b map[string]any) bool {
 func (s *Step) Apply(ctx context.Context, changes []site.Change, progress func(site.Progress)) error {
 	if site.Writes(changes) == 0 {
 		return nil
+	}
+	if s.loggedIn && time.Since(s.loginAt) > sessionAge {
+		s.loggedIn = false // the login replaces the session
 	}
 	if err := s.login(ctx); err != nil {
 		return err

@@ -291,6 +291,14 @@ func TestBadSites(t *testing.T) {
 	}))
 	defer slow.Close()
 	defer close(hang)
+	broken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "j_spring_security_check") {
+			http.SetCookie(w, &http.Cookie{Name: "JSESSIONID", Value: "x"})
+			return
+		}
+		http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
+	}))
+	defer broken.Close()
 	down := httptest.NewServer(http.NotFoundHandler())
 	downURL := down.URL
 	down.Close()
@@ -299,6 +307,7 @@ func TestBadSites(t *testing.T) {
 		{"garbage", garbage.URL, "not BDE's JSON"},
 		{"slow", slow.URL, "Timeout"},
 		{"down", downURL, "cannot be reached"},
+		{"5xx", broken.URL, "HTTP 503"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := bde.New(bde.Config{URL: tc.url, Username: "admin", Password: password, PollInterval: time.Millisecond,

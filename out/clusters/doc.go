@@ -16,8 +16,9 @@
 // so is a node group BDE does not have (adding one is `cluster expand`,
 // which this step does not run) and a cluster created on another distro.
 // It never deletes a cluster. Apply makes exactly the planned writes and
-// waits for each task, reporting its progress; Status compares without
-// writing.
+// waits for each task, reporting its progress (it logs in again first when
+// the plan's session is over 10 minutes old: a long upload lies between);
+// Status compares without writing. Close logs out.
 //
 // Errors: a BDE that cannot be reached, answers 5xx or something that is
 // not its JSON, or runs a task past its bound is a *site.UnavailableError;

@@ -184,6 +184,20 @@ func runDeploy(ctx context.Context, g *Globals, path string, f *deployFlags) err
 	}
 	opts.SiteSteps = siteSteps(f, g)
 	if g.JSON {
+		// Each poll of a site step's wait is a "site_progress" event.
+		progressJSON := func(step string) func(outsite.Progress) {
+			return func(p outsite.Progress) {
+				mu.Lock()
+				defer mu.Unlock()
+				_ = enc.Encode(map[string]any{"event": "site_progress", "step": step, "progress": p})
+			}
+		}
+		opts.ClusterConfig.Progress = progressJSON("clusters")
+		for i := range opts.SiteSteps {
+			opts.SiteSteps[i].Progress = progressJSON(opts.SiteSteps[i].Name)
+		}
+	}
+	if g.JSON {
 		opts.Events = func(e vcenter.Event) {
 			mu.Lock()
 			defer mu.Unlock()

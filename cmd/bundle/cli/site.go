@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/bdebundle/bundle/out/manifest"
 	outsite "github.com/bdebundle/bundle/out/site"
 	"github.com/bdebundle/bundle/pipeline"
 	"github.com/spf13/pflag"
@@ -14,6 +13,8 @@ import (
 type siteFlags struct {
 	skipClusters, skipApps, skipJobs bool
 	allowShrink                      bool
+	forceApps                        bool
+	cluster                          string
 }
 
 func (f *siteFlags) register(fl *pflag.FlagSet) {
@@ -21,6 +22,8 @@ func (f *siteFlags) register(fl *pflag.FlagSet) {
 	fl.BoolVar(&f.skipApps, "skip-apps", false, "leave Marathon's apps as they are")
 	fl.BoolVar(&f.skipJobs, "skip-jobs", false, "leave Chronos' jobs as they are")
 	fl.BoolVar(&f.allowShrink, "allow-shrink", false, "let a BDE node group shrink to the bundle's size (refused without it)")
+	fl.BoolVar(&f.forceApps, "force-apps", false, "PUT apps with ?force=true: cancel a Marathon deployment in progress (a 409 otherwise)")
+	fl.StringVar(&f.cluster, "site-cluster", "", "the cluster whose Marathon and Chronos MARATHON_URL and CHRONOS_URL are, when the bundle's apps or jobs run on several")
 }
 
 // bdeEndpoint reads the BDE server, user, password and TLS switch: a flag
@@ -102,31 +105,20 @@ func writeClusterPlan(g *Globals, p *pipeline.ClusterConfigPlan) {
 
 // siteSteps are the steps after the clusters: apps through Marathon
 // (MARATHON_URL, MARATHON_INSECURE), jobs through Chronos (CHRONOS_URL,
-// CHRONOS_INSECURE). Their packages plug in here; until then each step is
-// left out with the reason.
+// CHRONOS_INSECURE), set up by pipeline.AppsStep and pipeline.JobsStep.
 func siteSteps(f *deployFlags, g *Globals) []pipeline.SiteStep {
 	progress := func(p outsite.Progress) {
 		if g.Verbose && !g.JSON {
 			fmt.Fprintf(g.Err, "%s %s %s: %s\n", p.Change.Action, p.Change.Kind, outsite.Clean(p.Change.Name), outsite.Clean(p.Message))
 		}
 	}
+	o := pipeline.AppsJobsOptions{Getenv: os.Getenv, SkipApps: f.site.skipApps, SkipJobs: f.site.skipJobs,
+		Force: f.site.forceApps, Cluster: f.site.cluster}
 	return []pipeline.SiteStep{
-		{Name: "apps", Skip: f.site.skipApps, SkipReason: "--skip-apps", Build: appsStep, Progress: progress},
-		{Name: "jobs", Skip: f.site.skipJobs, SkipReason: "--skip-jobs", Build: jobsStep, Progress: progress},
+		{Name: "apps", Skip: f.site.skipApps, SkipReason: "--skip-apps", Build: pipeline.AppsStep(o), Progress: progress},
+		{Name: "jobs", Skip: f.site.skipJobs, SkipReason: "--skip-jobs", Build: pipeline.JobsStep(o), Progress: progress},
 	}
 }
-
-// appsStep and jobsStep build the Marathon and Chronos steps of a bundle;
-// they are variables so the packages of those steps plug in without
-// touching the deploy.
-var (
-	appsStep = func(string, *manifest.Manifest) ([]outsite.Step, string, error) {
-		return nil, "this build has no Marathon step", nil
-	}
-	jobsStep = func(string, *manifest.Manifest) ([]outsite.Step, string, error) {
-		return nil, "this build has no Chronos step", nil
-	}
-)
 
 // writeSitePlan prints the plan of a step after the clusters.
 func writeSitePlan(g *Globals, p *pipeline.SitePlan) {

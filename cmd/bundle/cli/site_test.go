@@ -13,6 +13,7 @@ import (
 	"github.com/bdebundle/bundle/compiler"
 	"github.com/bdebundle/bundle/out/bde/standin"
 	"github.com/bdebundle/bundle/out/builder"
+	marathonstandin "github.com/bdebundle/bundle/out/marathon/standin"
 )
 
 const clusterSpec = `{
@@ -31,11 +32,17 @@ const clusterSpec = `{
 // clusterBundle is the small deploy bundle with cluster mesos01.
 func clusterBundle(t *testing.T) string {
 	t.Helper()
+	return clusterBundleWith(t)
+}
+
+// clusterBundleWith is clusterBundle with more files.
+func clusterBundleWith(t *testing.T, more ...*compiler.File) string {
+	t.Helper()
 	plan := &compiler.Plan{Name: "mesos-site", Version: "2015.03.1", Epoch: 1426032000, DefinitionDigest: strings.Repeat("0", 64),
-		Files: []*compiler.File{
+		Files: append([]*compiler.File{
 			{Path: "serengeti/www/distros/manifest", Mode: 0o644, Data: []byte("[]\n")},
 			{Path: "clusters/mesos01/spec.json", Mode: 0o644, Data: []byte(clusterSpec)},
-		},
+		}, more...),
 		Distros:  []*compiler.DistroPlan{{Name: "mesos", Vendor: "MESOS", Version: "0.22.0"}},
 		Clusters: []*compiler.ClusterPlan{{Name: "mesos01", Distro: "mesos"}},
 		Targets:  []*compiler.Target{{Name: "site", Datacenter: "DC1", Datastore: "vsanDatastore"}},
@@ -98,9 +105,25 @@ func TestDeployClustersAndStatus(t *testing.T) {
 		t.Fatalf("status before: exit %d\n%s%s", code, stdout, stderr)
 	}
 
-	code, stdout, stderr = run(t, append([]string{"deploy"}, args...)...)
-	if code != ExitOK || !strings.Contains(stdout, "changed in BDE: mesos01.") {
-		t.Fatalf("deploy: exit %d\n%s%s", code, stdout, stderr)
+	code, stdout, stderr = run(t, append([]string{"deploy", "--json"}, args...)...)
+	var polls int
+	var result map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		var e map[string]any
+		if json.Unmarshal([]byte(line), &e) != nil {
+			t.Fatalf("not a JSON line: %q", line)
+		}
+		switch e["event"] {
+		case "site_progress":
+			if e["step"] == "clusters" && e["progress"].(map[string]any)["change"].(map[string]any)["name"] == "mesos01" {
+				polls++
+			}
+		case "result":
+			result = e
+		}
+	}
+	if code != ExitOK || polls == 0 || result == nil || result["ok"] != true {
+		t.Fatalf("deploy: exit %d, %d polls, result %v\n%s%s", code, polls, result, stdout, stderr)
 	}
 	spec, _ := os.ReadFile(filepath.Join(dir, "clusters", "mesos01", "spec.json"))
 	var created bool
@@ -132,10 +155,10 @@ func TestDeployClustersAndStatus(t *testing.T) {
 
 	// A wrong password: exit 1, the password in no output.
 	t.Setenv("BDE_PASSWORD", "Wrong-"+pw)
-	for _, verb := range []string{"status", "deploy"} {
-		code, stdout, stderr = run(t, append([]string{verb, "-v"}, args...)...)
-		if code != ExitUser || !strings.Contains(stderr, "refused the login") || strings.Contains(stdout+stderr, pw) {
-			t.Errorf("%s with a wrong password: exit %d\n%s%s", verb, code, stdout, stderr)
+	for _, verb := range [][]string{{"status", "-v"}, {"deploy", "-v"}, {"deploy", "--json"}, {"status", "--json"}, {"deploy", "--dry-run"}} {
+		code, stdout, stderr = run(t, append(verb, args...)...)
+		if code != ExitUser || !strings.Contains(stdout+stderr, "refused the login") || strings.Contains(stdout+stderr, pw) {
+			t.Errorf("%v with a wrong password: exit %d\n%s%s", verb, code, stdout, stderr)
 		}
 	}
 	t.Setenv("BDE_PASSWORD", pw)
@@ -155,5 +178,66 @@ func TestDeployClustersAndStatus(t *testing.T) {
 		if code != ExitEnv || !strings.Contains(stderr, "unavailable") || !strings.Contains(stderr, "not BDE's JSON") || strings.Contains(stdout+stderr, pw) {
 			t.Errorf("%s against garbage: exit %d\n%s%s", verb, code, stdout, stderr)
 		}
+	}
+}
+
+// TestDeployInterruptedBetweenClustersAndApps: Marathon is down when the
+// deploy reaches the apps: the clusters are done, the deploy stops with
+// exit 3 and says how to finish; the re-run with Marathon up writes
+// nothing to BDE and PUTs the app once; a third run writes nothing.
+func TestDeployInterruptedBetweenClustersAndApps(t *testing.T) {
+	dir := clusterBundleWith(t, &compiler.File{Path: "clusters/mesos01/marathon/web.json", Mode: 0o644,
+		Data: []byte(`{"id": "/web", "cmd": "python -m SimpleHTTPServer $PORT0", "instances": 2, "cpus": 0.1, "mem": 64}` + "\n")})
+	startSim(t)
+	const pw = "Bde-Secret-78"
+	srv := standin.New(map[string]string{"admin": pw}, nil)
+	defer srv.Close()
+	srv.Polls = 0
+	mar := marathonstandin.New()
+	defer mar.Close()
+	mar.Polls = 0
+	down := httptest.NewServer(http.NotFoundHandler())
+	downURL := down.URL
+	down.Close()
+	t.Setenv("BDE_URL", srv.BaseURL())
+	t.Setenv("BDE_USERNAME", "admin")
+	t.Setenv("BDE_PASSWORD", pw)
+	t.Setenv("MARATHON_URL", downURL)
+	args := []string{dir, "--datastore-path", "apps"}
+	bdeWrites := func(from int) int {
+		n := 0
+		for _, c := range srv.Calls()[from:] {
+			if c.Write() {
+				n++
+			}
+		}
+		return n
+	}
+
+	code, stdout, stderr := run(t, append([]string{"deploy"}, args...)...)
+	if code != ExitEnv || srv.ClusterStatus("mesos01") != "RUNNING" || !strings.Contains(stderr, "Apps: not changed") ||
+		!strings.Contains(stderr, "Finish with: bundle deploy "+dir) || strings.Contains(stdout+stderr, pw) {
+		t.Fatalf("deploy with Marathon down: exit %d, mesos01 %q\n%s%s", code, srv.ClusterStatus("mesos01"), stdout, stderr)
+	}
+
+	t.Setenv("MARATHON_URL", mar.URL)
+	n := len(srv.Calls())
+	code, stdout, stderr = run(t, append([]string{"deploy", "--dry-run"}, args...)...)
+	if code != ExitOK || !strings.Contains(stdout, "Apps through Marathon") || !strings.Contains(stdout, "+ app       create     /web") ||
+		strings.Index(stdout, "Apps through Marathon") < strings.Index(stdout, "Clusters through BDE") {
+		t.Fatalf("plan of the re-run: exit %d\n%s%s", code, stdout, stderr)
+	}
+	code, stdout, stderr = run(t, append([]string{"deploy"}, args...)...)
+	if code != ExitOK || bdeWrites(n) != 0 || len(mar.Writes()) != 1 || mar.Writes()[0].String() != "PUT /v2/apps/web" {
+		t.Fatalf("re-run: exit %d, BDE writes %d, Marathon writes %v\n%s%s", code, bdeWrites(n), mar.Writes(), stdout, stderr)
+	}
+	n = len(srv.Calls())
+	code, stdout, stderr = run(t, append([]string{"deploy"}, args...)...)
+	if code != ExitOK || bdeWrites(n) != 0 || len(mar.Writes()) != 1 {
+		t.Fatalf("third run: exit %d, BDE writes %d, Marathon writes %v\n%s%s", code, bdeWrites(n), mar.Writes(), stdout, stderr)
+	}
+	code, stdout, stderr = run(t, append([]string{"status"}, args...)...)
+	if code != ExitOK || !strings.Contains(stdout, "ok      app") {
+		t.Fatalf("status: exit %d\n%s%s", code, stdout, stderr)
 	}
 }

@@ -57,6 +57,7 @@ answers something that is not its API. -v lists the files that match too;
 	fl.BoolVar(&f.bdeInsecure, "bde-insecure", false, "do not check the BDE server's TLS certificate (BDE_INSECURE=1)")
 	f.site.register(fl)
 	_ = fl.MarkHidden("allow-shrink")
+	_ = fl.MarkHidden("force-apps")
 	return cmd
 }
 
