@@ -212,16 +212,19 @@ func runClusterConfig(ctx context.Context, p *ClusterConfigPlan, opts ClusterCon
 	if p.readErr != nil {
 		return nil, &ClusterConfigError{Cluster: p.Server, Err: p.readErr}
 	}
-	var writes []outsite.Change
+	var writes, apply []outsite.Change
 	for _, c := range p.Changes {
 		if c.Writes() {
 			writes = append(writes, c)
 		}
+		if c.Writes() || c.Action == outsite.ActionBusy {
+			apply = append(apply, c)
+		}
 	}
-	if len(writes) == 0 {
+	if len(apply) == 0 {
 		return nil, nil
 	}
-	err = p.step.Apply(ctx, writes, opts.Progress)
+	err = p.step.Apply(ctx, apply, opts.Progress)
 	var ce *clusters.ChangeError
 	failed := len(writes)
 	if errors.As(err, &ce) {

@@ -226,6 +226,10 @@ func (s *Step) plan(want Spec, st *siteState) []site.Change {
 		return []site.Change{{Kind: "cluster", Name: want.Name, Action: site.ActionRefused,
 			Detail: fmt.Sprintf("created on distro %s, the bundle says %s: BDE cannot change a cluster's distro (delete and create it by hand)", have.Distro, w.Distro)}}
 	}
+	if busy[have.Status] {
+		return []site.Change{{Kind: "cluster", Name: want.Name, Action: site.ActionBusy,
+			Detail: fmt.Sprintf("BDE is working on it (%s): the deploy stops after the other changes; re-run once BDE's task ends", have.Status)}}
+	}
 	if have.Status == "PROVISION_ERROR" {
 		return []site.Change{{Kind: "cluster", Name: want.Name, Action: ActionResume,
 			Detail: "its create failed (PROVISION_ERROR): resume it  PUT /serengeti/api/cluster/" + want.Name + "/action?state=resume"}}
@@ -261,6 +265,24 @@ func (s *Step) plan(want Spec, st *siteState) []site.Change {
 			Detail: fmt.Sprintf("%s %s, %d nodes, %s", have.Distro, have.DistroVersion, have.InstanceNum, have.Status)}}, out...)
 	}
 	return out
+}
+
+// busy are the statuses of a cluster a BDE task is working on
+// (ClusterStatus of serengeti-ws).
+var busy = map[string]bool{"PROVISIONING": true, "UPDATING": true, "CONFIGURING": true, "STARTING": true,
+	"STOPPING": true, "DELETING": true, "UPGRADING": true, "MAINTENANCE": true}
+
+// BusyError is a cluster Apply left alone because BDE was working on it.
+type BusyError struct {
+	Changes []site.Change
+}
+
+func (e *BusyError) Error() string {
+	var names []string
+	for _, c := range e.Changes {
+		names = append(names, c.Name+" ("+c.Detail+")")
+	}
+	return "BDE is working on " + strings.Join(names, ", ")
 }
 
 // configDiff says why a config is due ("" when none is).
@@ -310,6 +332,22 @@ func sameJSON(a, b map[string]any) bool {
 
 // Apply makes the writes of changes, in order, waiting for each task.
 func (s *Step) Apply(ctx context.Context, changes []site.Change, progress func(site.Progress)) error {
+	var busyOnes []site.Change
+	for _, c := range changes {
+		if c.Action == site.ActionBusy {
+			busyOnes = append(busyOnes, c)
+		}
+	}
+	if err := s.apply(ctx, changes, progress); err != nil {
+		return err
+	}
+	if len(busyOnes) > 0 {
+		return &BusyError{Changes: busyOnes}
+	}
+	return nil
+}
+
+func (s *Step) apply(ctx context.Context, changes []site.Change, progress func(site.Progress)) error {
 	if site.Writes(changes) == 0 {
 		return nil
 	}

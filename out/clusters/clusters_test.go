@@ -328,3 +328,28 @@ func TestBadSites(t *testing.T) {
 		})
 	}
 }
+
+// TestBusyCluster: a cluster BDE is working on gets no call; Apply makes
+// the other changes, then fails so the deploy stops before the apps.
+func TestBusyCluster(t *testing.T) {
+	ctx := context.Background()
+	var spec map[string]any
+	b := specJSON(t, "0.22.0", 5, nil)
+	if err := json.Unmarshal(b, &spec); err != nil {
+		t.Fatal(err)
+	}
+	srv := standin.New(map[string]string{"admin": password}, map[string]*standin.Cluster{"mesos01": {Distro: "mesos", Status: "PROVISIONING", Spec: spec}})
+	defer srv.Close()
+	st := step(t, srv.BaseURL(), password, b, clusters.Options{})
+	plan, err := st.Plan(ctx)
+	if err != nil || actions(plan) != "cluster mesos01 busy" || site.Writes(plan) != 0 {
+		t.Fatalf("plan %s %v", actions(plan), err)
+	}
+	var be *clusters.BusyError
+	if err := st.Apply(ctx, plan, nil); !errors.As(err, &be) || !strings.Contains(err.Error(), "PROVISIONING") {
+		t.Errorf("apply: %v", err)
+	}
+	if w := writes(srv, 0); len(w) != 0 {
+		t.Errorf("a busy cluster got writes: %v", w)
+	}
+}

@@ -15,6 +15,9 @@
 // call. A node group that would shrink is "refused" unless AllowShrink;
 // so is a node group BDE does not have (adding one is `cluster expand`,
 // which this step does not run) and a cluster created on another distro.
+// A cluster BDE is working on (PROVISIONING, CONFIGURING, …) is "busy": it
+// gets no call, and Apply fails after the other changes (*BusyError) so a
+// deploy stops before its apps.
 // It never deletes a cluster. Apply makes exactly the planned writes and
 // waits for each task, reporting its progress (it logs in again first when
 // the plan's session is over 10 minutes old: a long upload lies between);

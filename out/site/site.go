@@ -31,12 +31,17 @@ const (
 	// flag (a node group that would shrink); Apply skips it and the plan
 	// says which flag allows it.
 	ActionRefused = "refused"
+	// ActionBusy is an object the site is still working on (a BDE task
+	// runs on the cluster): nothing is written to it, and Apply fails once
+	// the other changes are made, so the deploy stops and a re-run, once
+	// the site is done, finishes.
+	ActionBusy = "busy"
 )
 
-// Writes reports whether the change is a write call (not "unchanged" or
-// "refused").
+// Writes reports whether the change is a write call (not "unchanged",
+// "refused" or "busy").
 func (c Change) Writes() bool {
-	return c.Action != ActionUnchanged && c.Action != ActionRefused
+	return c.Action != ActionUnchanged && c.Action != ActionRefused && c.Action != ActionBusy
 }
 
 // Status is one row of `bundle status`.
@@ -125,7 +130,7 @@ func symbol(action string) string {
 		return "+"
 	case ActionUnchanged:
 		return "="
-	case ActionRefused:
+	case ActionRefused, ActionBusy:
 		return "!"
 	default:
 		return "~"
