@@ -16,7 +16,9 @@
 //     (and images/internal/imagetest, for tests) import
 //     go-containerregistry's remote, so every registry request follows
 //     the one HTTP policy. internal/retry and internal/plainhttp, the one
-//     retry and plain-HTTP policies, import no package of the module.
+//     retry and plain-HTTP policies, import no package of the module, and
+//     no other library package tests for loopback hosts or compares
+//     connection errnos (ECONNRESET, ECONNREFUSED, EPIPE) itself.
 //   - out does one job per package. The format: the bundle.json schema
 //     (out/manifest) depends on no other out package nor on compiler, repo,
 //     images, sbom, provenance or pipeline; the archive format (out/archive)

@@ -402,3 +402,83 @@ func TestPrintScanner(t *testing.T) {
 		})
 	}
 }
+
+// policyHits returns "file:line: what" for each piece of a project-wide
+// policy in the Go source src: a loopback test (the plain-HTTP policy,
+// internal/plainhttp) or a connection error compared by its errno (the
+// retry policy, internal/retry).
+func policyHits(t *testing.T, name string, src any) (plainHTTP, retry []string) {
+	t.Helper()
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, name, src, parser.SkipObjectResolution)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ast.Inspect(f, func(n ast.Node) bool {
+		sel, ok := n.(*ast.SelectorExpr)
+		if !ok {
+			return true
+		}
+		at := fset.Position(n.Pos()).String()
+		if sel.Sel.Name == "IsLoopback" {
+			plainHTTP = append(plainHTTP, at+": IsLoopback")
+		}
+		if x, ok := sel.X.(*ast.Ident); ok && x.Name == "syscall" && slices.Contains([]string{"ECONNRESET", "ECONNREFUSED", "EPIPE"}, sel.Sel.Name) {
+			retry = append(retry, at+": syscall."+sel.Sel.Name)
+		}
+		return true
+	})
+	return plainHTTP, retry
+}
+
+// TestOnePlainHTTPAndRetryPolicy: which hosts may be spoken to without
+// TLS is decided in internal/plainhttp only, and which network failures
+// are worth another try in internal/retry only; every other library
+// package calls them.
+func TestOnePlainHTTPAndRetryPolicy(t *testing.T) {
+	var plainIn, retryIn []string
+	for path, p := range list(t) {
+		if under(path, mod+"/internal/cmd") {
+			continue // the demo's stand-ins
+		}
+		for _, f := range p.GoFiles {
+			ph, rh := policyHits(t, filepath.Join(p.Dir, f), nil)
+			if len(ph) > 0 {
+				plainIn = append(plainIn, path)
+			}
+			if len(rh) > 0 {
+				retryIn = append(retryIn, path)
+			}
+			if path != mod+"/internal/plainhttp" {
+				for _, h := range ph {
+					t.Errorf("%s: a plain-HTTP rule of its own; use internal/plainhttp", h)
+				}
+			}
+			if path != mod+"/internal/retry" {
+				for _, h := range rh {
+					t.Errorf("%s: a retry predicate of its own; use internal/retry", h)
+				}
+			}
+		}
+	}
+	if !slices.Contains(plainIn, mod+"/internal/plainhttp") || !slices.Contains(retryIn, mod+"/internal/retry") {
+		t.Errorf("the policies were not found where they live (plain HTTP in %q, retry in %q): the scanner checks nothing", plainIn, retryIn)
+	}
+}
+
+// TestPolicyScanner shows the scanner finds each kind of policy code.
+func TestPolicyScanner(t *testing.T) {
+	for _, tt := range []struct {
+		name, src       string
+		plain, retryErr int
+	}{
+		{"loopback", `package p; import "net"; func f(h string) bool { return net.ParseIP(h).IsLoopback() }`, 1, 0},
+		{"errno", `package p; import ("errors"; "syscall"); func f(err error) bool { return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) }`, 0, 2},
+		{"callers", `package p; import ("github.com/bdebundle/bundle/internal/plainhttp"; "github.com/bdebundle/bundle/internal/retry"); func f(h string, err error) bool { return plainhttp.Loopback(h) && retry.Transient(err) }`, 0, 0},
+	} {
+		ph, rh := policyHits(t, "x.go", tt.src)
+		if len(ph) != tt.plain || len(rh) != tt.retryErr {
+			t.Errorf("%s: found %q and %q, want %d and %d", tt.name, ph, rh, tt.plain, tt.retryErr)
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bdebundle/bundle/internal/plainhttp"
 	"github.com/bdebundle/bundle/out/site"
 )
 
@@ -77,7 +78,7 @@ func ParseURL(api, raw string, insecure bool, defaultPort string) (*url.URL, err
 	switch u.Scheme {
 	case "https":
 	case "http":
-		if !insecure && !isLoopback(u.Hostname()) {
+		if !insecure && !plainhttp.Loopback(u.Hostname()) {
 			return nil, fmt.Errorf("the %s URL %s is plain http: only a loopback host may be, unless the insecure setting says so", api, u.Host)
 		}
 	default:
@@ -89,14 +90,6 @@ func ParseURL(api, raw string, insecure bool, defaultPort string) (*url.URL, err
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawQuery, u.Fragment = "", ""
 	return u, nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // New returns a client of the API at base; hc, when set, carries the
