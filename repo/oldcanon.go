@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"sync"
 	"unsafe"
+
+	"github.com/bdebundle/bundle/repo/rpm"
 )
 
 // Copying an old element is right only when it is what bundle would
@@ -28,7 +30,7 @@ const (
 // <time file> value cut out, as the spill holds it), is exactly what
 // bundle renders for the package it describes.
 func canonicalElement(e []byte, kind int) bool {
-	p := pkgPool.Get().(*Package)
+	p := pkgPool.Get().(*rpm.Package)
 	defer pkgPool.Put(p)
 	if !readElement(p, e, kind) {
 		return false
@@ -50,7 +52,7 @@ func canonicalElement(e []byte, kind int) bool {
 
 // pkgPool holds the Packages canonicalElement reads into; their slices
 // are kept for the next element.
-var pkgPool = sync.Pool{New: func() any { return new(Package) }}
+var pkgPool = sync.Pool{New: func() any { return new(rpm.Package) }}
 
 type xmlAttr struct{ name, val []byte }
 
@@ -77,9 +79,9 @@ func numAttr(attrs []xmlAttr, name string) int64 {
 	return v
 }
 
-// reset empties p, keeping its slices' storage.
-func (p *Package) reset() {
-	*p = Package{
+// resetPackage empties p, keeping its slices' storage.
+func resetPackage(p *rpm.Package) {
+	*p = rpm.Package{
 		Provides: p.Provides[:0], Requires: p.Requires[:0], Conflicts: p.Conflicts[:0], Obsoletes: p.Obsoletes[:0],
 		Recommends: p.Recommends[:0], Suggests: p.Suggests[:0], Supplements: p.Supplements[:0], Enhances: p.Enhances[:0],
 		Files: p.Files[:0], Changelogs: p.Changelogs[:0],
@@ -88,13 +90,13 @@ func (p *Package) reset() {
 
 // readElement reads a checked element into p (false when it has a shape
 // bundle never writes). p's strings point into e.
-func readElement(p *Package, e []byte, kind int) bool {
-	p.reset()
+func readElement(p *rpm.Package, e []byte, kind int) bool {
+	resetPackage(p)
 	var stack [8][]byte
 	depth := 0
 	var attrBuf [8]xmlAttr
 	attrs := attrBuf[:0]
-	var deps *[]Dep
+	var deps *[]rpm.Dep
 	textStart := 0
 	for i := 0; i < len(e); {
 		if e[i] != '<' {
@@ -205,15 +207,15 @@ func readElement(p *Package, e []byte, kind int) bool {
 			p.Location = attr("href")
 		case depth == 1 && kind != kindPrimary && string(tag) == "file",
 			depth == 2 && kind == kindPrimary && string(tag) == "file":
-			p.Files = append(p.Files, File{Type: attr("type")})
+			p.Files = append(p.Files, rpm.File{Type: attr("type")})
 		case depth == 1 && kind == kindOther && string(tag) == "changelog":
-			p.Changelogs = append(p.Changelogs, Changelog{Author: attr("author"), Date: num("date")})
+			p.Changelogs = append(p.Changelogs, rpm.Changelog{Author: attr("author"), Date: num("date")})
 		case depth == 2 && kind == kindPrimary && string(tag) == "rpm:header-range":
 			p.HeaderStart, p.HeaderEnd = num("start"), num("end")
 		case depth == 2 && kind == kindPrimary:
 			deps = depList(p, tag)
 		case depth == 3 && deps != nil && string(tag) == "rpm:entry":
-			*deps = append(*deps, Dep{Name: attr("name"), Flags: attr("flags"), Epoch: attr("epoch"),
+			*deps = append(*deps, rpm.Dep{Name: attr("name"), Flags: attr("flags"), Epoch: attr("epoch"),
 				Version: attr("ver"), Release: attr("rel"), Pre: attr("pre") == "1"})
 		}
 		if !empty {
@@ -230,7 +232,7 @@ func readElement(p *Package, e []byte, kind int) bool {
 }
 
 // depList is the list of p a primary <rpm:provides> (etc.) element fills.
-func depList(p *Package, tag []byte) *[]Dep {
+func depList(p *rpm.Package, tag []byte) *[]rpm.Dep {
 	switch string(tag) {
 	case "rpm:provides":
 		return &p.Provides

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/bdebundle/bundle/internal/regular"
+	"github.com/bdebundle/bundle/repo/rpm"
 )
 
 // The old repodata of --update is not parsed into packages: its elements
@@ -544,7 +545,7 @@ func checkPackageElement(e []byte, kind int) (fragment, error) {
 			return f, errors.New("no <location href> or <checksum>")
 		}
 		f.loc, f.sum = unescape(loc), strings.TrimSpace(unescape(sum))
-		p := Package{Name: unescape(name), Arch: unescape(arch), Epoch: unescape(epoch), Version: unescape(ver), Release: unescape(rel)}
+		p := rpm.Package{Name: unescape(name), Arch: unescape(arch), Epoch: unescape(epoch), Version: unescape(ver), Release: unescape(rel)}
 		f.nevra = p.NEVRA()
 		b = append(b, e[:cutFrom]...)
 		f.split = len(b)
@@ -605,7 +606,7 @@ func refValue(r []byte) (rune, bool) {
 	} else {
 		v, err = strconv.ParseUint(string(r[1:]), 10, 32)
 	}
-	if err != nil || v > utf8.MaxRune || !utf8.ValidRune(rune(v)) || forbiddenRune(rune(v)) && v != 0x9 && v != 0xa && v != 0xd {
+	if err != nil || v > utf8.MaxRune || !utf8.ValidRune(rune(v)) || rpm.ForbiddenRune(rune(v)) && v != 0x9 && v != 0xa && v != 0xd {
 		return 0, false
 	}
 	return rune(v), true

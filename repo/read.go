@@ -21,6 +21,7 @@ import (
 
 	"github.com/bdebundle/bundle/internal/ctxio"
 	"github.com/bdebundle/bundle/internal/regular"
+	"github.com/bdebundle/bundle/repo/rpm"
 	"github.com/klauspost/compress/gzip"
 	"golang.org/x/sync/errgroup"
 )
@@ -109,9 +110,9 @@ func (md *repomdDoc) data(typ string) *repomdData {
 
 // ReadRepodata parses the primary, filelists and other metadata of an
 // existing repository, in the order primary lists the packages.
-func ReadRepodata(ctx context.Context, repoDir string) ([]*Package, error) {
-	var pkgs []*Package
-	err := readRepodataEach(ctx, repoDir, func(p *Package) error {
+func ReadRepodata(ctx context.Context, repoDir string) ([]*rpm.Package, error) {
+	var pkgs []*rpm.Package
+	err := readRepodataEach(ctx, repoDir, func(p *rpm.Package) error {
 		pkgs = append(pkgs, p)
 		return nil
 	})
@@ -124,7 +125,7 @@ func ReadRepodata(ctx context.Context, repoDir string) ([]*Package, error) {
 // readRepodataEach is ReadRepodata handing each package to emit as soon as
 // its primary, filelists and other entries are parsed, so that only a few
 // packages are held at a time.
-func readRepodataEach(ctx context.Context, repoDir string, emit func(*Package) error) error {
+func readRepodataEach(ctx context.Context, repoDir string, emit func(*rpm.Package) error) error {
 	md, err := readRepomd(repoDir)
 	if err != nil {
 		return err
@@ -136,7 +137,7 @@ func readRepodataEach(ctx context.Context, repoDir string, emit func(*Package) e
 	// filelists and other to primary by position, checking each pkgid.
 	kinds := [3]string{"primary", "filelists", "other"}
 	var (
-		chans [3]<-chan *Package
+		chans [3]<-chan *rpm.Package
 		errs  [3]error
 	)
 	g, gctx := errgroup.WithContext(ctx)
@@ -145,7 +146,7 @@ func readRepodataEach(ctx context.Context, repoDir string, emit func(*Package) e
 		if d == nil {
 			continue
 		}
-		chans[i] = produce(gctx, g, &errs[i], func(emit func(*Package) error) error {
+		chans[i] = produce(gctx, g, &errs[i], func(emit func(*rpm.Package) error) error {
 			return parseMetadata(gctx, repoDir, d, typ, emit)
 		})
 	}
@@ -233,7 +234,7 @@ func attrInt(se xml.StartElement, name string) int64 {
 // in file order, and checks the file against the checksum repomd.xml
 // records for it. For filelists and other each package carries only its
 // pkgid (as Checksum) and its files or changelogs.
-func parseMetadata(ctx context.Context, repoDir string, d *repomdData, kind string, emit func(*Package) error) error {
+func parseMetadata(ctx context.Context, repoDir string, d *repomdData, kind string, emit func(*rpm.Package) error) error {
 	href := d.Location.Href
 	where := filepath.Join(repoDir, filepath.FromSlash(href))
 	f, err := regular.Open(where)
@@ -258,13 +259,13 @@ func parseMetadata(ctx context.Context, repoDir string, d *repomdData, kind stri
 	dec := xml.NewDecoder(rc)
 	primary := kind == "primary"
 	var count int
-	var cur *Package
+	var cur *rpm.Package
 	var text strings.Builder
 	var inText bool
-	var curFile File
-	var curCL Changelog
-	deps := map[string]*[]Dep{}
-	var depList *[]Dep
+	var curFile rpm.File
+	var curCL rpm.Changelog
+	deps := map[string]*[]rpm.Dep{}
+	var depList *[]rpm.Dep
 	for {
 		tok, err := dec.RawToken()
 		if err == io.EOF {
@@ -281,14 +282,14 @@ func parseMetadata(ctx context.Context, repoDir string, d *repomdData, kind stri
 			switch {
 			case name == "package":
 				if primary {
-					cur = &Package{}
-					deps = map[string]*[]Dep{
+					cur = &rpm.Package{}
+					deps = map[string]*[]rpm.Dep{
 						"provides": &cur.Provides, "requires": &cur.Requires, "conflicts": &cur.Conflicts,
 						"obsoletes": &cur.Obsoletes, "suggests": &cur.Suggests, "enhances": &cur.Enhances,
 						"recommends": &cur.Recommends, "supplements": &cur.Supplements,
 					}
 				} else {
-					cur = &Package{Checksum: attrOf(t, "pkgid")}
+					cur = &rpm.Package{Checksum: attrOf(t, "pkgid")}
 				}
 				if count%512 == 0 && ctx.Err() != nil {
 					return ctx.Err()
@@ -305,14 +306,14 @@ func parseMetadata(ctx context.Context, repoDir string, d *repomdData, kind stri
 			case name == "header-range":
 				cur.HeaderStart, cur.HeaderEnd = attrInt(t, "start"), attrInt(t, "end")
 			case name == "entry" && depList != nil:
-				*depList = append(*depList, Dep{
+				*depList = append(*depList, rpm.Dep{
 					Name: attrOf(t, "name"), Flags: attrOf(t, "flags"), Epoch: attrOf(t, "epoch"),
 					Version: attrOf(t, "ver"), Release: attrOf(t, "rel"), Pre: attrOf(t, "pre") == "1",
 				})
 			case name == "file":
-				curFile = File{Type: attrOf(t, "type")}
+				curFile = rpm.File{Type: attrOf(t, "type")}
 			case name == "changelog":
-				curCL = Changelog{Author: attrOf(t, "author"), Date: attrInt(t, "date")}
+				curCL = rpm.Changelog{Author: attrOf(t, "author"), Date: attrInt(t, "date")}
 			default:
 				if l, ok := deps[name]; ok && t.Name.Space == "rpm" {
 					depList = l

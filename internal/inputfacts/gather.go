@@ -23,6 +23,7 @@ import (
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/internal/regular"
 	"github.com/bdebundle/bundle/repo"
+	"github.com/bdebundle/bundle/repo/rpm"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
@@ -75,7 +76,7 @@ type Gathered struct {
 	Facts *compiler.Facts
 	// Packages are the scanned RPMs of each repo, by repo name, in the
 	// order of the repo plan's Packages.
-	Packages map[string][]*repo.Package
+	Packages map[string][]*rpm.Package
 	// ImageSpecs are the images to mirror, pinned by the lock file.
 	ImageSpecs []images.Spec
 	// Images are the resolved images (what Mirror will store).
@@ -162,7 +163,7 @@ func openScanCache(opts Options) *repo.ScanCache {
 func Gather(ctx context.Context, d *def.Definition, opts Options) (*Gathered, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	facts := Files(d)
-	res := &Gathered{Facts: facts, Packages: map[string][]*repo.Package{}}
+	res := &Gathered{Facts: facts, Packages: map[string][]*rpm.Package{}}
 	scache := openScanCache(opts)
 	defer func() { res.ScanCache = scache.Stats() }()
 	for _, r := range d.Repos {
@@ -178,7 +179,7 @@ func Gather(ctx context.Context, d *def.Definition, opts Options) (*Gathered, hc
 				continue
 			}
 			ring = append(ring, kr...)
-			for _, rf := range repo.RPMKeyRefusals(data) {
+			for _, rf := range rpm.RPMKeyRefusals(data) {
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "GPG key rpm refuses to import",
 					Subject: AttrRange(r.Body, "gpg_keys", r.DeclRange),
 					Detail: fmt.Sprintf("%s: key %d (id %s): `rpmkeys --import` (rpm 4.18) refuses it: %s. "+
@@ -273,7 +274,7 @@ func repoFiles(r *def.Repo, facts *compiler.Facts) []string {
 }
 
 // packageFact is what the compiler needs of a scanned package.
-func packageFact(pk *repo.Package) compiler.PackageFact {
+func packageFact(pk *rpm.Package) compiler.PackageFact {
 	pf := compiler.PackageFact{Name: pk.Name, Epoch: pk.Epoch, Version: pk.Version, Release: pk.Release, Arch: pk.Arch,
 		Provides: pk.Provides, Requires: pk.Requires}
 	for _, f := range pk.Files {

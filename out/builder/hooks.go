@@ -33,7 +33,7 @@ type PackageInfo struct {
 	// only the NEVRA is known.
 	RPM *RPMFacts
 	// Signatures describes the package's OpenPGP signatures
-	// (repo.Package.SignatureSummary); empty when unsigned.
+	// (rpm.Package.SignatureSummary); empty when unsigned.
 	Signatures []string
 }
 

@@ -1,4 +1,4 @@
-package repo
+package rpm
 
 import "github.com/bdebundle/bundle/internal/rpmdep"
 

@@ -1,4 +1,4 @@
-package repo
+package rpm
 
 import (
 	"fmt"
@@ -99,8 +99,8 @@ func (p *Package) EVR() string {
 	return e + ":" + p.Version + "-" + p.Release
 }
 
-// isPrimaryFile reports whether createrepo_c lists path in primary.xml:
+// PrimaryFile reports whether createrepo_c lists path in primary.xml:
 // anything under /etc/, any path containing "bin/", and /usr/lib/sendmail.
-func isPrimaryFile(path string) bool {
+func PrimaryFile(path string) bool {
 	return strings.HasPrefix(path, "/etc/") || strings.Contains(path, "bin/") || path == "/usr/lib/sendmail"
 }
