@@ -14,6 +14,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 
 	"github.com/bdebundle/bundle/internal/demoinputs"
+	"github.com/bdebundle/bundle/internal/rpmdep"
 	"github.com/bdebundle/bundle/repo"
 	"github.com/bdebundle/bundle/repo/rpm"
 	"github.com/hashicorp/hcl/v2"
@@ -206,7 +207,7 @@ func TestBaselineRepodata(t *testing.T) {
 	withRepodata := strings.Replace(fullBaseline, `"java"]`, `]`+"\n    repodata = [\"os\"]", 1)
 	dir := writeSite(t, withRepodata)
 	osDir := filepath.Join(dir, "os")
-	jre := &rpm.Package{Name: "java-1.7.0-openjdk", Epoch: "1", Version: "1.7.0.75", Release: "2.5.4.el6", Arch: "x86_64",
+	jre := &rpm.Package{NEVRA: rpmdep.NEVRA{Name: "java-1.7.0-openjdk", Epoch: "1", Version: "1.7.0.75", Release: "2.5.4.el6", Arch: "x86_64"},
 		Location: "Packages/java-1.7.0-openjdk.rpm", Checksum: strings.Repeat("ab", 32), Size: 1,
 		Provides: []rpm.Dep{{Name: "java"}, {Name: "java-1.7.0-openjdk", Flags: "EQ", Epoch: "1", Version: "1.7.0.75", Release: "2.5.4.el6"}}}
 	if err := os.MkdirAll(osDir, 0o755); err != nil {

@@ -72,10 +72,10 @@ func (w *repoWriter) WriteRepo(ctx context.Context, repoDir string, rp *compiler
 	_, distros := w.r.sbomGraph()
 	ns := sbom.Namespace(rp.Name, distros)
 	for i, p := range placed {
-		facts := &builder.RPMFacts{Name: p.Name, Epoch: p.Epoch, Version: p.Version, Release: p.Release, Arch: p.Arch,
+		facts := &builder.RPMFacts{NEVRA: p.NEVRA,
 			License: p.License, Vendor: p.Vendor, Packager: p.Packager, SourceRPM: p.SourceRPM, Namespace: ns,
 			Requires: requires[rp.Packages[i].Dest]}
-		info.Packages = append(info.Packages, builder.PackageInfo{NEVRA: p.NEVRA(), Location: p.Location, RPM: facts, Signatures: p.SignatureSummary()})
+		info.Packages = append(info.Packages, builder.PackageInfo{NEVRA: p.NEVRA.String(), Location: p.Location, RPM: facts, Signatures: p.SignatureSummary()})
 	}
 	var keyURLs []string
 	if len(rp.GPGKeys) > 0 {

@@ -194,7 +194,7 @@ func Index(ctx context.Context, dir string, opts IndexOptions) (*IndexResult, er
 		err = scanEachHooks(sctx, paths, sopts, scanHooks{
 			reuse: reuse,
 			emit: func(i int, p *rpm.Package) error {
-				sigs[i] = packageSignatures(p.Location, p.NEVRA(), p)
+				sigs[i] = packageSignatures(p.Location, p.NEVRA.String(), p)
 				rec := spillRec{size: p.Size, buildTime: p.BuildTime, set: true}
 				if !streamPrimary {
 					r, err := sp.putPrimary(p)

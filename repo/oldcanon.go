@@ -18,18 +18,11 @@ import (
 
 var renderPool = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
 
-// Metadata kinds of canonicalElement.
-const (
-	kindPrimary = iota
-	kindFilelists
-	kindOther
-)
-
 // canonicalElement reports whether e, a well-formed <package> element of
 // the given kind (checked by checkPackageElement; for primary with the
 // <time file> value cut out, as the spill holds it), is exactly what
 // bundle renders for the package it describes.
-func canonicalElement(e []byte, kind int) bool {
+func canonicalElement(e []byte, kind metaKind) bool {
 	p := pkgPool.Get().(*rpm.Package)
 	defer pkgPool.Put(p)
 	if !readElement(p, e, kind) {
@@ -39,9 +32,9 @@ func canonicalElement(e []byte, kind int) bool {
 	defer renderPool.Put(bp)
 	b := (*bp)[:0]
 	switch kind {
-	case kindPrimary:
+	case primaryMeta:
 		b = appendPrimaryTail(appendPrimaryHead(b, p), p)
-	case kindFilelists:
+	case filelistsMeta:
 		b = appendFilelists(b, p)
 	default:
 		b = appendOther(b, p)
@@ -56,9 +49,12 @@ var pkgPool = sync.Pool{New: func() any { return new(rpm.Package) }}
 
 type xmlAttr struct{ name, val []byte }
 
-// view is b as a string without copying, for text that lives only while
-// e is compared (the Package is reset before its next use).
-func view(b []byte) string {
+// unsafeText is the text b holds: unescaped into a new string when it has
+// a reference, else b itself as a string through unsafe.String, without a
+// copy, which is valid only while b is unchanged. It serves text that
+// lives only while e is compared (the Package is reset before its next
+// use).
+func unsafeText(b []byte) string {
 	if bytes.IndexByte(b, '&') >= 0 {
 		return unescape(b)
 	}
@@ -68,7 +64,7 @@ func view(b []byte) string {
 func attrOfElem(attrs []xmlAttr, name string) string {
 	for _, a := range attrs {
 		if string(a.name) == name {
-			return view(a.val)
+			return unsafeText(a.val)
 		}
 	}
 	return ""
@@ -90,7 +86,7 @@ func resetPackage(p *rpm.Package) {
 
 // readElement reads a checked element into p (false when it has a shape
 // bundle never writes). p's strings point into e.
-func readElement(p *rpm.Package, e []byte, kind int) bool {
+func readElement(p *rpm.Package, e []byte, kind metaKind) bool {
 	resetPackage(p)
 	var stack [8][]byte
 	depth := 0
@@ -112,8 +108,8 @@ func readElement(p *rpm.Package, e []byte, kind int) bool {
 			tag := stack[depth-1]
 			text := e[textStart:i]
 			switch {
-			case depth == 2 && kind == kindPrimary:
-				s := view(text)
+			case depth == 2 && kind == primaryMeta:
+				s := unsafeText(text)
 				switch string(tag) {
 				case "name":
 					p.Name = s
@@ -130,8 +126,8 @@ func readElement(p *rpm.Package, e []byte, kind int) bool {
 				case "url":
 					p.URL = s
 				}
-			case depth == 3 && kind == kindPrimary:
-				s := view(text)
+			case depth == 3 && kind == primaryMeta:
+				s := unsafeText(text)
 				switch string(tag) {
 				case "rpm:license":
 					p.License = s
@@ -149,9 +145,9 @@ func readElement(p *rpm.Package, e []byte, kind int) bool {
 					deps = nil
 				}
 			case depth == 2 && string(tag) == "file":
-				p.Files[len(p.Files)-1].Path = view(text)
+				p.Files[len(p.Files)-1].Path = unsafeText(text)
 			case depth == 2 && string(tag) == "changelog":
-				p.Changelogs[len(p.Changelogs)-1].Text = view(text)
+				p.Changelogs[len(p.Changelogs)-1].Text = unsafeText(text)
 			}
 			depth--
 			i += j + 1
@@ -194,25 +190,25 @@ func readElement(p *rpm.Package, e []byte, kind int) bool {
 		num := func(name string) int64 { return numAttr(attrs, name) }
 		switch {
 		case depth == 0:
-			if kind != kindPrimary {
+			if kind != primaryMeta {
 				p.Checksum, p.Name, p.Arch = attr("pkgid"), attr("name"), attr("arch")
 			}
 		case depth == 1 && string(tag) == "version":
 			p.Epoch, p.Version, p.Release = attr("epoch"), attr("ver"), attr("rel")
-		case depth == 1 && kind == kindPrimary && string(tag) == "time":
+		case depth == 1 && kind == primaryMeta && string(tag) == "time":
 			p.BuildTime = num("build")
-		case depth == 1 && kind == kindPrimary && string(tag) == "size":
+		case depth == 1 && kind == primaryMeta && string(tag) == "size":
 			p.Size, p.InstalledSize, p.ArchiveSize = num("package"), num("installed"), num("archive")
-		case depth == 1 && kind == kindPrimary && string(tag) == "location":
+		case depth == 1 && kind == primaryMeta && string(tag) == "location":
 			p.Location = attr("href")
-		case depth == 1 && kind != kindPrimary && string(tag) == "file",
-			depth == 2 && kind == kindPrimary && string(tag) == "file":
+		case depth == 1 && kind != primaryMeta && string(tag) == "file",
+			depth == 2 && kind == primaryMeta && string(tag) == "file":
 			p.Files = append(p.Files, rpm.File{Type: attr("type")})
-		case depth == 1 && kind == kindOther && string(tag) == "changelog":
+		case depth == 1 && kind == otherMeta && string(tag) == "changelog":
 			p.Changelogs = append(p.Changelogs, rpm.Changelog{Author: attr("author"), Date: num("date")})
-		case depth == 2 && kind == kindPrimary && string(tag) == "rpm:header-range":
+		case depth == 2 && kind == primaryMeta && string(tag) == "rpm:header-range":
 			p.HeaderStart, p.HeaderEnd = num("start"), num("end")
-		case depth == 2 && kind == kindPrimary:
+		case depth == 2 && kind == primaryMeta:
 			deps = depList(p, tag)
 		case depth == 3 && deps != nil && string(tag) == "rpm:entry":
 			*deps = append(*deps, rpm.Dep{Name: attr("name"), Flags: attr("flags"), Epoch: attr("epoch"),

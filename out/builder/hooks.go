@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/bdebundle/bundle/compiler"
+	"github.com/bdebundle/bundle/internal/rpmdep"
 	"github.com/bdebundle/bundle/out/manifest"
 )
 
@@ -39,7 +40,7 @@ type PackageInfo struct {
 
 // RPMFacts are the header facts of one RPM that the SBOM records.
 type RPMFacts struct {
-	Name, Epoch, Version, Release, Arch  string
+	rpmdep.NEVRA
 	License, Vendor, Packager, SourceRPM string
 	// Namespace names the RPM's purl namespace when it has no Vendor: the
 	// distro (or repo) it ships in.

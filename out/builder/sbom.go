@@ -11,10 +11,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bdebundle/bundle/internal/rpmdep"
+
 	"github.com/bdebundle/bundle/internal/regular"
 
 	"github.com/bdebundle/bundle/out/manifest"
-	"github.com/bdebundle/bundle/repo/rpm"
 	"github.com/bdebundle/bundle/sbom"
 )
 
@@ -41,14 +42,14 @@ func (b *builder) sbomBundle(files []manifest.FileEntry) (*sbom.Bundle, error) {
 			covered[fp] = true
 			entry := sbom.RPM{Path: fp, Repo: r.Name, Size: f.Size, SHA256: f.SHA256, Namespace: r.Name}
 			if facts := b.rpmFacts[fp]; facts != nil {
-				entry.Name, entry.Epoch, entry.Version, entry.Release, entry.Arch = facts.Name, facts.Epoch, facts.Version, facts.Release, facts.Arch
+				entry.NEVRA = facts.NEVRA
 				entry.License, entry.Vendor, entry.Packager, entry.SourceRPM = facts.License, facts.Vendor, facts.Packager, facts.SourceRPM
 				if facts.Namespace != "" {
 					entry.Namespace = facts.Namespace
 				}
 				entry.Requires = facts.Requires
-			} else if n, ok := rpm.ParseNEVRA(pk.NEVRA); ok {
-				entry.Name, entry.Epoch, entry.Version, entry.Release, entry.Arch = n.Name, n.Epoch, n.Version, n.Release, n.Arch
+			} else if n, ok := rpmdep.ParseNEVRA(pk.NEVRA); ok {
+				entry.NEVRA = n
 			} else {
 				entry.Name = strings.TrimSuffix(path.Base(pk.Location), ".rpm")
 			}

@@ -1,7 +1,6 @@
 package rpm
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/bdebundle/bundle/internal/rpmdep"
@@ -11,11 +10,9 @@ import (
 // writes into primary.xml, filelists.xml and other.xml, plus the facts the
 // scan established (checksum, size, signer).
 type Package struct {
-	Name    string
-	Epoch   string // "0" when the header has no epoch
-	Version string
-	Release string
-	Arch    string // "src" for source packages
+	// NEVRA is the package's identity; Epoch is "0" when the header has
+	// no epoch, Arch "src" for source packages.
+	rpmdep.NEVRA
 
 	Summary     string
 	Description string
@@ -79,24 +76,6 @@ type Changelog struct {
 	Author string
 	Date   int64
 	Text   string
-}
-
-// NEVRA formats the package as name-epoch:version-release.arch, with the
-// epoch omitted when it is 0.
-func (p *Package) NEVRA() string {
-	if p.Epoch == "" || p.Epoch == "0" {
-		return fmt.Sprintf("%s-%s-%s.%s", p.Name, p.Version, p.Release, p.Arch)
-	}
-	return fmt.Sprintf("%s-%s:%s-%s.%s", p.Name, p.Epoch, p.Version, p.Release, p.Arch)
-}
-
-// EVR returns epoch:version-release.
-func (p *Package) EVR() string {
-	e := p.Epoch
-	if e == "" {
-		e = "0"
-	}
-	return e + ":" + p.Version + "-" + p.Release
 }
 
 // PrimaryFile reports whether createrepo_c lists path in primary.xml:

@@ -13,6 +13,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 	"github.com/bdebundle/bundle/repo/internal/rpmfixture"
+	"github.com/bdebundle/bundle/repo/rpmsig"
 	rpmutils "github.com/sassoftware/go-rpmutils"
 )
 
@@ -189,7 +190,7 @@ func TestEdDSAAgainstRpmkeys(t *testing.T) {
 // rpm 4.18 neither imports such a key nor reads the signature (it says BAD,
 // "invalid OpenPGP signature", without any key); bundle verifies it with
 // go-crypto, refuses it with a flipped signature byte, and warns that rpm
-// refuses the key (RPMKeyRefusals). The rpm side is pinned so that a
+// refuses the key (ImportRefusals). The rpm side is pinned so that a
 // change in rpm is noticed.
 func TestECDSASignedPackage(t *testing.T) {
 	rpmfixture.NeedTools(t, "rpmkeys", "rpmbuild")
@@ -238,8 +239,8 @@ func TestECDSASignedPackage(t *testing.T) {
 	if ok || strings.Count(out, "invalid OpenPGP signature") != 2 {
 		t.Errorf("rpmkeys now reads ECDSA signatures; the documented difference changed:\n%s", out)
 	}
-	rf := RPMKeyRefusals(rpmfixture.ArmoredPublic(t, e))
+	rf := rpmsig.ImportRefusals(rpmfixture.ArmoredPublic(t, e))
 	if len(rf) != 1 || rf[0].KeyID != fmt.Sprintf("%016x", e.PrimaryKey.KeyId) {
-		t.Errorf("RPMKeyRefusals of the ECDSA key: %+v", rf)
+		t.Errorf("ImportRefusals of the ECDSA key: %+v", rf)
 	}
 }

@@ -1,4 +1,4 @@
-package rpm
+package rpmsig
 
 import (
 	"bytes"
@@ -19,13 +19,13 @@ import (
 	"github.com/bdebundle/bundle/repo/internal/rpmfixture"
 )
 
-// TestRPMKeyRefusalsAgainstRpmkeys: RPMKeyRefusals names a key exactly
+// TestImportRefusalsAgainstRpmkeys: ImportRefusals names a key exactly
 // when rpm's own `rpmkeys --dbpath TMP --import FILE` refuses it, over the
 // real CentOS 2-7 key files, the test's keys, keys of the other algorithms
 // go-crypto makes (EdDSA with an ECDH subkey, Ed25519, ECDSA P-256),
 // files with several keys, a binary key and an armored key without its
 // checksum line.
-func TestRPMKeyRefusalsAgainstRpmkeys(t *testing.T) {
+func TestImportRefusalsAgainstRpmkeys(t *testing.T) {
 	rpmfixture.NeedTools(t, "rpmkeys")
 	dir := t.TempDir()
 	var files []string
@@ -120,7 +120,7 @@ func TestRPMKeyRefusalsAgainstRpmkeys(t *testing.T) {
 			if (err != nil) != (len(rpmRefused) > 0) {
 				t.Fatalf("rpmkeys exit %v, output not understood:\n%s", err, out)
 			}
-			refusals := RPMKeyRefusals(read(f))
+			refusals := ImportRefusals(read(f))
 			var ours []int
 			for _, r := range refusals {
 				ours = append(ours, r.Key)
@@ -142,3 +142,5 @@ func TestRPMKeyRefusalsAgainstRpmkeys(t *testing.T) {
 		t.Error("rpmkeys refused no key: the comparison proves nothing")
 	}
 }
+
+func TestMain(m *testing.M) { os.Exit(rpmfixture.Main(m)) }

@@ -1,4 +1,4 @@
-package rpm
+package rpmdep
 
 import "testing"
 
