@@ -34,14 +34,14 @@ BUNDLE_JUDGES ?= $(CURDIR)/../shared/judges
 conformance:
 	@test -d "$(CONFORMANCE_DATA)/createrepo_c-packages" || { echo "make conformance: $(CONFORMANCE_DATA)/createrepo_c-packages is missing (createrepo_c's test RPMs; set CONFORMANCE_DATA)" >&2; exit 1; }
 	@test -f "$(BUNDLE_JUDGES)/haproxy-1.5.2.tar.gz" || { echo "make conformance: $(BUNDLE_JUDGES)/haproxy-1.5.2.tar.gz is missing (the judges; set BUNDLE_JUDGES)" >&2; exit 1; }
-	BUNDLE_CONFORMANCE_DATA="$(CONFORMANCE_DATA)" $(GO) test -count=1 -timeout 20m ./repo/
+	BUNDLE_CONFORMANCE_DATA="$(CONFORMANCE_DATA)" $(GO) test -count=1 -timeout 20m ./repo/...
 	BUNDLE_JUDGES="$(BUNDLE_JUDGES)" $(GO) test -count=1 -timeout 20m ./internal/haproxyjudge/ ./compiler/
 
 # Fuzz targets run briefly (their seed corpora run in every go test).
 FUZZTIME ?= 20s
 fuzz:
 	$(GO) test ./images/layout -run '^$$' -fuzz '^FuzzLayout$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
-	$(GO) test ./repo -run '^$$' -fuzz '^FuzzRPMHeaderAgainstRpmkeys$$' -fuzztime 8s -fuzzminimizetime 5s
+	$(GO) test ./repo/rpm -run '^$$' -fuzz '^FuzzRPMHeaderAgainstRpmkeys$$' -fuzztime 8s -fuzzminimizetime 5s
 	$(GO) test ./images/ovf -run '^$$' -fuzz '^FuzzVMDKGrainTables$$' -fuzztime 8s -fuzzminimizetime 5s
 
 test-quick: sbomcheck-deps

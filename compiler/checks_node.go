@@ -21,7 +21,7 @@ var flagNameRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 func (c *compiler) mesosDecider(cl *def.Cluster) (version, decider string, pk *PackageFact) {
 	v := clusterVersions(cl)
 	if pk := c.shippedPackage(cl, "mesos", v.Mesos); pk != nil {
-		return pk.Version, "package " + pk.NEVRA() + " of distro " + cl.Distro.Name, pk
+		return pk.Version, "package " + pk.NEVRA.String() + " of distro " + cl.Distro.Name, pk
 	}
 	name := ""
 	if cl.Distro != nil {
@@ -67,7 +67,7 @@ func (c *compiler) wrapperFlags(cl *def.Cluster, g *def.NodeGroup, daemon string
 			if _, written := own[rest]; written {
 				continue
 			}
-			out = append(out, wrapperFlag{strings.TrimPrefix(name, "no-"), f + " of " + pk.NEVRA()})
+			out = append(out, wrapperFlag{strings.TrimPrefix(name, "no-"), f + " of " + pk.NEVRA.String()})
 		}
 	}
 	if daemon == "slave" && len(groupAttrs(g)) > 0 {

@@ -25,7 +25,7 @@ func (c *compiler) checkClosure(ds *def.Distro) {
 			return
 		}
 		for _, pf := range pfs {
-			pkgs = append(pkgs, rpmdep.Package{NEVRA: pf.NEVRA(), Provides: pf.Provides, Requires: pf.Requires, Files: pf.Files})
+			pkgs = append(pkgs, rpmdep.Package{NEVRA: pf.NEVRA.String(), Provides: pf.Provides, Requires: pf.Requires, Files: pf.Files})
 		}
 	}
 	var baseline []rpmdep.Dep

@@ -62,7 +62,7 @@ func (c *compiler) dockerVersionFact(cl *def.Cluster) string {
 	for _, r := range cl.Distro.Repos {
 		for _, pk := range c.facts.Packages[r.Name] {
 			if pk.Name == "docker-io" && pk.Version == v {
-				return fmt.Sprintf("docker-io %s (package %s of repo %q)", v, pk.NEVRA(), r.Name)
+				return fmt.Sprintf("docker-io %s (package %s of repo %q)", v, pk.NEVRA.String(), r.Name)
 			}
 		}
 	}

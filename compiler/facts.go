@@ -79,7 +79,7 @@ type DiskFact struct {
 
 // PackageFact is one RPM's identity and dependencies.
 type PackageFact struct {
-	Name, Epoch, Version, Release, Arch string
+	rpmdep.NEVRA
 	// Provides are the capabilities the package provides (its own name
 	// included when its header lists it).
 	Provides []rpmdep.Dep
@@ -98,14 +98,6 @@ type ImageFact struct {
 	Repository string
 	// Platforms are the platforms the stored image provides, os/arch[/variant].
 	Platforms []string
-}
-
-// NEVRA formats the package as name-[epoch:]version-release.arch.
-func (p PackageFact) NEVRA() string {
-	if p.Epoch == "" || p.Epoch == "0" {
-		return p.Name + "-" + p.Version + "-" + p.Release + "." + p.Arch
-	}
-	return p.Name + "-" + p.Epoch + ":" + p.Version + "-" + p.Release + "." + p.Arch
 }
 
 // provides reports whether the package is named name or provides it.

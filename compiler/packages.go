@@ -91,7 +91,7 @@ func (c *compiler) addPackagePaths(cl *def.Cluster, v *Versions) {
 		if v.Packages == nil {
 			v.Packages, v.Paths = map[string]string{}, map[string]string{}
 		}
-		v.Packages[pp.Key] = pk.NEVRA()
+		v.Packages[pp.Key] = pk.NEVRA.String()
 		if f := fileEnding(pk, pp.Suffix); f != "" {
 			v.Paths[pp.Key] = f
 		}

@@ -160,7 +160,7 @@ func gatherFacts(t testing.TB, d *def.Definition, dir string, extra *Facts) *Fac
 		if !ok {
 			t.Fatalf("unknown package %s", path)
 		}
-		pf := PackageFact{Name: pk.Name, Version: pk.Version, Release: pk.Release, Arch: pk.Arch}
+		pf := PackageFact{NEVRA: rpmdep.NEVRA{Name: pk.Name, Version: pk.Version, Release: pk.Release, Arch: pk.Arch}}
 		for f := range pk.Files {
 			pf.Files = append(pf.Files, strings.TrimSuffix(f, "/"))
 		}

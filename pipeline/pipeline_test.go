@@ -14,7 +14,9 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 
 	"github.com/bdebundle/bundle/internal/demoinputs"
+	"github.com/bdebundle/bundle/internal/rpmdep"
 	"github.com/bdebundle/bundle/repo"
+	"github.com/bdebundle/bundle/repo/rpm"
 	"github.com/hashicorp/hcl/v2"
 )
 
@@ -205,13 +207,13 @@ func TestBaselineRepodata(t *testing.T) {
 	withRepodata := strings.Replace(fullBaseline, `"java"]`, `]`+"\n    repodata = [\"os\"]", 1)
 	dir := writeSite(t, withRepodata)
 	osDir := filepath.Join(dir, "os")
-	jre := &repo.Package{Name: "java-1.7.0-openjdk", Epoch: "1", Version: "1.7.0.75", Release: "2.5.4.el6", Arch: "x86_64",
+	jre := &rpm.Package{NEVRA: rpmdep.NEVRA{Name: "java-1.7.0-openjdk", Epoch: "1", Version: "1.7.0.75", Release: "2.5.4.el6", Arch: "x86_64"},
 		Location: "Packages/java-1.7.0-openjdk.rpm", Checksum: strings.Repeat("ab", 32), Size: 1,
-		Provides: []repo.Dep{{Name: "java"}, {Name: "java-1.7.0-openjdk", Flags: "EQ", Epoch: "1", Version: "1.7.0.75", Release: "2.5.4.el6"}}}
+		Provides: []rpm.Dep{{Name: "java"}, {Name: "java-1.7.0-openjdk", Flags: "EQ", Epoch: "1", Version: "1.7.0.75", Release: "2.5.4.el6"}}}
 	if err := os.MkdirAll(osDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := repo.WriteRepodata(context.Background(), osDir, []*repo.Package{jre}, repo.WriteOptions{Timestamp: 1}); err != nil {
+	if err := repo.WriteRepodata(context.Background(), osDir, []*rpm.Package{jre}, repo.WriteOptions{Timestamp: 1}); err != nil {
 		t.Fatal(err)
 	}
 	if _, diags := Compile(context.Background(), CompileRequest{Path: dir}); diags.HasErrors() {
@@ -226,7 +228,7 @@ func TestBaselineRepodata(t *testing.T) {
 		t.Errorf("baseline without repodata: %v", diags)
 	}
 
-	if err := repo.WriteRepodata(context.Background(), osDir, []*repo.Package{jre}, repo.WriteOptions{Timestamp: 1}); err != nil {
+	if err := repo.WriteRepodata(context.Background(), osDir, []*rpm.Package{jre}, repo.WriteOptions{Timestamp: 1}); err != nil {
 		t.Fatal(err)
 	}
 	prim, err := filepath.Glob(filepath.Join(osDir, "repodata", "*-primary.xml.gz"))

@@ -19,6 +19,7 @@ import (
 	"github.com/bdebundle/bundle/out/builder"
 	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/bdebundle/bundle/repo"
+	"github.com/bdebundle/bundle/repo/rpm"
 	"github.com/bdebundle/bundle/sbom"
 )
 
@@ -57,7 +58,7 @@ func (w *repoWriter) WriteRepo(ctx context.Context, repoDir string, rp *compiler
 	if len(pkgs) != len(rp.Packages) {
 		return nil, fmt.Errorf("repo %q: %d packages planned but %d scanned", rp.Name, len(rp.Packages), len(pkgs))
 	}
-	placed := make([]*repo.Package, len(pkgs))
+	placed := make([]*rpm.Package, len(pkgs))
 	for i, p := range pkgs {
 		cp := *p
 		cp.Location = path.Base(rp.Packages[i].Dest)
@@ -71,10 +72,10 @@ func (w *repoWriter) WriteRepo(ctx context.Context, repoDir string, rp *compiler
 	_, distros := w.r.sbomGraph()
 	ns := sbom.Namespace(rp.Name, distros)
 	for i, p := range placed {
-		facts := &builder.RPMFacts{Name: p.Name, Epoch: p.Epoch, Version: p.Version, Release: p.Release, Arch: p.Arch,
+		facts := &builder.RPMFacts{NEVRA: p.NEVRA,
 			License: p.License, Vendor: p.Vendor, Packager: p.Packager, SourceRPM: p.SourceRPM, Namespace: ns,
 			Requires: requires[rp.Packages[i].Dest]}
-		info.Packages = append(info.Packages, builder.PackageInfo{NEVRA: p.NEVRA(), Location: p.Location, RPM: facts, Signatures: p.SignatureSummary()})
+		info.Packages = append(info.Packages, builder.PackageInfo{NEVRA: p.NEVRA.String(), Location: p.Location, RPM: facts, Signatures: p.SignatureSummary()})
 	}
 	var keyURLs []string
 	if len(rp.GPGKeys) > 0 {
@@ -93,7 +94,7 @@ func (w *repoWriter) WriteRepo(ctx context.Context, repoDir string, rp *compiler
 // the repo's content, not from the release, so a repo whose packages did
 // not change keeps byte-identical repodata from one release to the next and
 // deploy uploads none of it again.
-func RepodataTime(pkgs []*repo.Package) int64 {
+func RepodataTime(pkgs []*rpm.Package) int64 {
 	var t int64
 	for _, p := range pkgs {
 		t = max(t, p.BuildTime)
@@ -111,7 +112,7 @@ func (r *Compiled) sbomGraph() ([]sbom.Repo, []sbom.Distro) {
 			continue
 		}
 		sr := sbom.Repo{Name: rp.Name}
-		for i, dp := range repo.DepPackages(pkgs) {
+		for i, dp := range rpm.DepPackages(pkgs) {
 			sr.RPMs = append(sr.RPMs, sbom.Node{Path: rp.Packages[i].Dest, Dep: dp})
 		}
 		repos = append(repos, sr)

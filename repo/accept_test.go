@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/bdebundle/bundle/internal/rpmdep"
+	"github.com/bdebundle/bundle/repo/internal/rpmfixture"
+	"github.com/bdebundle/bundle/repo/rpm"
 	"github.com/pmezard/go-difflib/difflib"
 )
 
@@ -77,14 +79,14 @@ var repoQueries = [][]string{
 // and with Index, and checks that the uncompressed metadata is identical and
 // that dnf sees the same repository through both.
 func TestAcceptanceAgainstCreaterepoC(t *testing.T) {
-	needTools(t, "createrepo_c", "dnf", "rpmbuild", "rpm")
-	rpms := append(append(specFixtures(t), corpusRPMs(t)...), buildSRPM(t, t.TempDir()))
+	rpmfixture.NeedTools(t, "createrepo_c", "dnf", "rpmbuild", "rpm")
+	rpms := append(append(rpmfixture.SpecFixtures(t), rpmfixture.Corpus(t)...), rpmfixture.BuildSRPM(t, t.TempDir()))
 	epoch := time.Unix(1426032000, 0)
 	root := t.TempDir()
 	crDir, ourDir := filepath.Join(root, "createrepo_c"), filepath.Join(root, "bundle")
-	copyFiles(t, crDir, rpms, epoch)
-	copyFiles(t, ourDir, rpms, epoch)
-	run(t, root, "createrepo_c", "--no-database", "--workers", "2", crDir)
+	rpmfixture.CopyFiles(t, crDir, rpms, epoch)
+	rpmfixture.CopyFiles(t, ourDir, rpms, epoch)
+	rpmfixture.Run(t, root, "createrepo_c", "--no-database", "--workers", "2", crDir)
 	indexDir(t, ourDir, IndexOptions{Epoch: epoch.Unix()})
 
 	// 1. The XML itself: createrepo_c's <time file> is the file mtime,
@@ -150,7 +152,7 @@ func TestAcceptanceAgainstCreaterepoC(t *testing.T) {
 			t.Errorf("dnf repoquery output lacks %q", want)
 		}
 	}
-	if os.Getenv(conformanceEnv) != "" && !strings.Contains(all, "Balíček s") {
+	if os.Getenv(rpmfixture.ConformanceEnv) != "" && !strings.Contains(all, "Balíček s") {
 		t.Error("dnf repoquery output lacks createrepo_c's Czech package text")
 	}
 	if !strings.Contains(res[6][1].out, "change 3:") || strings.Contains(res[6][1].out, "change 2:") {
@@ -168,7 +170,7 @@ func TestAcceptanceAgainstCreaterepoC(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := map[string]bool{}
-	for _, p := range rpmdep.Unresolved(DepPackages(pkgs), nil) {
+	for _, p := range rpmdep.Unresolved(rpm.DepPackages(pkgs), nil) {
 		got[p.Package+" "+p.Requirement] = true
 	}
 	want := parseRepoclosure(ourClosure)
@@ -186,7 +188,7 @@ func TestAcceptanceAgainstCreaterepoC(t *testing.T) {
 		if _, err := c.run("--installroot="+ir, "--setopt=tsflags=noscripts", "install", "gamma-app"); err != nil {
 			t.Fatal(err)
 		}
-		installed[side] = run(t, root, "rpm", "--root", ir, "-qa", "--qf", "%{NEVRA}\n")
+		installed[side] = rpmfixture.Run(t, root, "rpm", "--root", ir, "-qa", "--qf", "%{NEVRA}\n")
 		lines := strings.Fields(installed[side])
 		sort.Strings(lines)
 		installed[side] = strings.Join(lines, "\n")

@@ -1,5 +1,6 @@
-// Package repo builds yum repositories: it reads RPM headers with go-rpmutils,
+// Package repo builds and reads yum repositories: it scans directories of
+// RPMs (each read with repo/rpm, in parallel, with an optional scan cache),
 // writes createrepo_c-compatible repodata (repomd.xml, primary, filelists,
-// other), signs repomd.xml, verifies package signatures and digests, and checks
-// dependency closure with rpm version semantics.
+// other), reuses unchanged packages' metadata with --update, signs
+// repomd.xml, reads and verifies repodata, and writes .repo files.
 package repo

@@ -17,6 +17,7 @@ import (
 
 	"github.com/bdebundle/bundle/internal/osfs"
 	"github.com/bdebundle/bundle/internal/progress"
+	"github.com/bdebundle/bundle/repo/rpm"
 )
 
 // IndexOptions control Index.
@@ -61,9 +62,9 @@ type IndexResult struct {
 
 // PackageSignatures are the signatures of one package.
 type PackageSignatures struct {
-	Location   string      `json:"location"`
-	NEVRA      string      `json:"nevra"`
-	Signatures []Signature `json:"signatures"`
+	Location   string          `json:"location"`
+	NEVRA      string          `json:"nevra"`
+	Signatures []rpm.Signature `json:"signatures"`
 	// Summary is Package.SignatureSummary.
 	Summary []string `json:"summary"`
 }
@@ -151,13 +152,13 @@ func Index(ctx context.Context, dir string, opts IndexOptions) (*IndexResult, er
 				// read again from the signature header, which is all of
 				// the file that is read. A file whose signature header
 				// does not read is read in full (and reported).
-				ss, err := readSignatures(path)
+				ss, err := rpm.ReadSignatures(path)
 				if err != nil {
 					return false
 				}
 				atomic.AddInt64(&cache.hits, 1)
 				sp.recs[i] = op.rec
-				sigs[i] = packageSignatures(loc, op.nevra, &Package{Signatures: ss})
+				sigs[i] = packageSignatures(loc, op.nevra, &rpm.Package{Signatures: ss})
 				return true
 			}
 		}
@@ -192,8 +193,8 @@ func Index(ctx context.Context, dir string, opts IndexOptions) (*IndexResult, er
 		admitted := make([]bool, len(paths))
 		err = scanEachHooks(sctx, paths, sopts, scanHooks{
 			reuse: reuse,
-			emit: func(i int, p *Package) error {
-				sigs[i] = packageSignatures(p.Location, p.NEVRA(), p)
+			emit: func(i int, p *rpm.Package) error {
+				sigs[i] = packageSignatures(p.Location, p.NEVRA.String(), p)
 				rec := spillRec{size: p.Size, buildTime: p.BuildTime, set: true}
 				if !streamPrimary {
 					r, err := sp.putPrimary(p)
@@ -286,10 +287,10 @@ func Index(ctx context.Context, dir string, opts IndexOptions) (*IndexResult, er
 	return res, nil
 }
 
-func packageSignatures(loc, nevra string, p *Package) *PackageSignatures {
+func packageSignatures(loc, nevra string, p *rpm.Package) *PackageSignatures {
 	ps := &PackageSignatures{Location: loc, NEVRA: nevra, Signatures: p.Signatures, Summary: p.SignatureSummary()}
 	if ps.Signatures == nil {
-		ps.Signatures, ps.Summary = []Signature{}, []string{}
+		ps.Signatures, ps.Summary = []rpm.Signature{}, []string{}
 	}
 	return ps
 }

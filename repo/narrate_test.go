@@ -5,14 +5,15 @@ import (
 	"testing"
 
 	"github.com/bdebundle/bundle/internal/testutil"
+	"github.com/bdebundle/bundle/repo/internal/rpmfixture"
 )
 
 // TestUpdateLogsReuse: an index with Update logs one debug record for the
 // repo with how many packages were reused and read and why.
 func TestUpdateLogsReuse(t *testing.T) {
-	rpms := specFixtures(t)
+	rpms := rpmfixture.SpecFixtures(t)
 	dir := t.TempDir()
-	copyFiles(t, dir, rpms, testEpoch)
+	rpmfixture.CopyFiles(t, dir, rpms, rpmfixture.Epoch)
 	indexDir(t, dir, IndexOptions{})
 	records := testutil.CaptureDebug(t)
 	res := indexDir(t, dir, IndexOptions{Update: true})
@@ -38,7 +39,7 @@ func TestUpdateLogsReuse(t *testing.T) {
 // TestScanCacheLogsDecisions: each scan cache lookup logs a hit or miss
 // with the path and the reason.
 func TestScanCacheLogsDecisions(t *testing.T) {
-	rpms := specFixtures(t)
+	rpms := rpmfixture.SpecFixtures(t)
 	c, err := OpenScanCache(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

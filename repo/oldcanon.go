@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"sync"
 	"unsafe"
+
+	"github.com/bdebundle/bundle/repo/rpm"
 )
 
 // Copying an old element is right only when it is what bundle would
@@ -16,19 +18,12 @@ import (
 
 var renderPool = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
 
-// Metadata kinds of canonicalElement.
-const (
-	kindPrimary = iota
-	kindFilelists
-	kindOther
-)
-
 // canonicalElement reports whether e, a well-formed <package> element of
 // the given kind (checked by checkPackageElement; for primary with the
 // <time file> value cut out, as the spill holds it), is exactly what
 // bundle renders for the package it describes.
-func canonicalElement(e []byte, kind int) bool {
-	p := pkgPool.Get().(*Package)
+func canonicalElement(e []byte, kind metaKind) bool {
+	p := pkgPool.Get().(*rpm.Package)
 	defer pkgPool.Put(p)
 	if !readElement(p, e, kind) {
 		return false
@@ -37,9 +32,9 @@ func canonicalElement(e []byte, kind int) bool {
 	defer renderPool.Put(bp)
 	b := (*bp)[:0]
 	switch kind {
-	case kindPrimary:
+	case primaryMeta:
 		b = appendPrimaryTail(appendPrimaryHead(b, p), p)
-	case kindFilelists:
+	case filelistsMeta:
 		b = appendFilelists(b, p)
 	default:
 		b = appendOther(b, p)
@@ -50,13 +45,16 @@ func canonicalElement(e []byte, kind int) bool {
 
 // pkgPool holds the Packages canonicalElement reads into; their slices
 // are kept for the next element.
-var pkgPool = sync.Pool{New: func() any { return new(Package) }}
+var pkgPool = sync.Pool{New: func() any { return new(rpm.Package) }}
 
 type xmlAttr struct{ name, val []byte }
 
-// view is b as a string without copying, for text that lives only while
-// e is compared (the Package is reset before its next use).
-func view(b []byte) string {
+// unsafeText is the text b holds: unescaped into a new string when it has
+// a reference, else b itself as a string through unsafe.String, without a
+// copy, which is valid only while b is unchanged. It serves text that
+// lives only while e is compared (the Package is reset before its next
+// use).
+func unsafeText(b []byte) string {
 	if bytes.IndexByte(b, '&') >= 0 {
 		return unescape(b)
 	}
@@ -66,7 +64,7 @@ func view(b []byte) string {
 func attrOfElem(attrs []xmlAttr, name string) string {
 	for _, a := range attrs {
 		if string(a.name) == name {
-			return view(a.val)
+			return unsafeText(a.val)
 		}
 	}
 	return ""
@@ -77,9 +75,9 @@ func numAttr(attrs []xmlAttr, name string) int64 {
 	return v
 }
 
-// reset empties p, keeping its slices' storage.
-func (p *Package) reset() {
-	*p = Package{
+// resetPackage empties p, keeping its slices' storage.
+func resetPackage(p *rpm.Package) {
+	*p = rpm.Package{
 		Provides: p.Provides[:0], Requires: p.Requires[:0], Conflicts: p.Conflicts[:0], Obsoletes: p.Obsoletes[:0],
 		Recommends: p.Recommends[:0], Suggests: p.Suggests[:0], Supplements: p.Supplements[:0], Enhances: p.Enhances[:0],
 		Files: p.Files[:0], Changelogs: p.Changelogs[:0],
@@ -88,13 +86,13 @@ func (p *Package) reset() {
 
 // readElement reads a checked element into p (false when it has a shape
 // bundle never writes). p's strings point into e.
-func readElement(p *Package, e []byte, kind int) bool {
-	p.reset()
+func readElement(p *rpm.Package, e []byte, kind metaKind) bool {
+	resetPackage(p)
 	var stack [8][]byte
 	depth := 0
 	var attrBuf [8]xmlAttr
 	attrs := attrBuf[:0]
-	var deps *[]Dep
+	var deps *[]rpm.Dep
 	textStart := 0
 	for i := 0; i < len(e); {
 		if e[i] != '<' {
@@ -110,8 +108,8 @@ func readElement(p *Package, e []byte, kind int) bool {
 			tag := stack[depth-1]
 			text := e[textStart:i]
 			switch {
-			case depth == 2 && kind == kindPrimary:
-				s := view(text)
+			case depth == 2 && kind == primaryMeta:
+				s := unsafeText(text)
 				switch string(tag) {
 				case "name":
 					p.Name = s
@@ -128,8 +126,8 @@ func readElement(p *Package, e []byte, kind int) bool {
 				case "url":
 					p.URL = s
 				}
-			case depth == 3 && kind == kindPrimary:
-				s := view(text)
+			case depth == 3 && kind == primaryMeta:
+				s := unsafeText(text)
 				switch string(tag) {
 				case "rpm:license":
 					p.License = s
@@ -147,9 +145,9 @@ func readElement(p *Package, e []byte, kind int) bool {
 					deps = nil
 				}
 			case depth == 2 && string(tag) == "file":
-				p.Files[len(p.Files)-1].Path = view(text)
+				p.Files[len(p.Files)-1].Path = unsafeText(text)
 			case depth == 2 && string(tag) == "changelog":
-				p.Changelogs[len(p.Changelogs)-1].Text = view(text)
+				p.Changelogs[len(p.Changelogs)-1].Text = unsafeText(text)
 			}
 			depth--
 			i += j + 1
@@ -192,28 +190,28 @@ func readElement(p *Package, e []byte, kind int) bool {
 		num := func(name string) int64 { return numAttr(attrs, name) }
 		switch {
 		case depth == 0:
-			if kind != kindPrimary {
+			if kind != primaryMeta {
 				p.Checksum, p.Name, p.Arch = attr("pkgid"), attr("name"), attr("arch")
 			}
 		case depth == 1 && string(tag) == "version":
 			p.Epoch, p.Version, p.Release = attr("epoch"), attr("ver"), attr("rel")
-		case depth == 1 && kind == kindPrimary && string(tag) == "time":
+		case depth == 1 && kind == primaryMeta && string(tag) == "time":
 			p.BuildTime = num("build")
-		case depth == 1 && kind == kindPrimary && string(tag) == "size":
+		case depth == 1 && kind == primaryMeta && string(tag) == "size":
 			p.Size, p.InstalledSize, p.ArchiveSize = num("package"), num("installed"), num("archive")
-		case depth == 1 && kind == kindPrimary && string(tag) == "location":
+		case depth == 1 && kind == primaryMeta && string(tag) == "location":
 			p.Location = attr("href")
-		case depth == 1 && kind != kindPrimary && string(tag) == "file",
-			depth == 2 && kind == kindPrimary && string(tag) == "file":
-			p.Files = append(p.Files, File{Type: attr("type")})
-		case depth == 1 && kind == kindOther && string(tag) == "changelog":
-			p.Changelogs = append(p.Changelogs, Changelog{Author: attr("author"), Date: num("date")})
-		case depth == 2 && kind == kindPrimary && string(tag) == "rpm:header-range":
+		case depth == 1 && kind != primaryMeta && string(tag) == "file",
+			depth == 2 && kind == primaryMeta && string(tag) == "file":
+			p.Files = append(p.Files, rpm.File{Type: attr("type")})
+		case depth == 1 && kind == otherMeta && string(tag) == "changelog":
+			p.Changelogs = append(p.Changelogs, rpm.Changelog{Author: attr("author"), Date: num("date")})
+		case depth == 2 && kind == primaryMeta && string(tag) == "rpm:header-range":
 			p.HeaderStart, p.HeaderEnd = num("start"), num("end")
-		case depth == 2 && kind == kindPrimary:
+		case depth == 2 && kind == primaryMeta:
 			deps = depList(p, tag)
 		case depth == 3 && deps != nil && string(tag) == "rpm:entry":
-			*deps = append(*deps, Dep{Name: attr("name"), Flags: attr("flags"), Epoch: attr("epoch"),
+			*deps = append(*deps, rpm.Dep{Name: attr("name"), Flags: attr("flags"), Epoch: attr("epoch"),
 				Version: attr("ver"), Release: attr("rel"), Pre: attr("pre") == "1"})
 		}
 		if !empty {
@@ -230,7 +228,7 @@ func readElement(p *Package, e []byte, kind int) bool {
 }
 
 // depList is the list of p a primary <rpm:provides> (etc.) element fills.
-func depList(p *Package, tag []byte) *[]Dep {
+func depList(p *rpm.Package, tag []byte) *[]rpm.Dep {
 	switch string(tag) {
 	case "rpm:provides":
 		return &p.Provides

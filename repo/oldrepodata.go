@@ -1,10 +1,8 @@
 package repo
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -14,10 +12,10 @@ import (
 	"sync"
 	"unicode/utf8"
 
-	"github.com/klauspost/compress/gzip"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/bdebundle/bundle/internal/regular"
+	"github.com/bdebundle/bundle/internal/rpmdep"
+	"github.com/bdebundle/bundle/repo/rpm"
 )
 
 // The old repodata of --update is not parsed into packages: its elements
@@ -61,11 +59,9 @@ func loadOldRepodata(ctx context.Context, dir string, sp *spill, add func(loc st
 	if err != nil {
 		return err
 	}
-	kinds := [3]string{"primary", "filelists", "other"}
-	roots := [3]string{"metadata", "filelists", "otherdata"}
 	var datas [3]*repomdData
-	for i, k := range kinds {
-		if datas[i] = md.data(k); datas[i] == nil || datas[i].Location.Href == "" {
+	for i, k := range metaKinds {
+		if datas[i] = md.data(k.String()); datas[i] == nil || datas[i].Location.Href == "" {
 			return fmt.Errorf("reading %q: no %s metadata listed", filepath.Join(dir, "repodata", "repomd.xml"), k)
 		}
 	}
@@ -73,9 +69,9 @@ func loadOldRepodata(ctx context.Context, dir string, sp *spill, add func(loc st
 	var chans [3]<-chan fragment
 	var errs [3]error
 	g, gctx := errgroup.WithContext(ctx)
-	for i := range kinds {
+	for i, k := range metaKinds {
 		chans[i] = produce(gctx, g, &errs[i], func(emit func(fragment) error) error {
-			return splitMetadata(gctx, where(i), datas[i], roots[i], i, emit)
+			return splitMetadata(gctx, dir, datas[i], k, emit)
 		})
 	}
 	g.Go(func() error {
@@ -136,42 +132,17 @@ func loadOldRepodata(ctx context.Context, dir string, sp *spill, add func(loc st
 // splitMetadata reads one metadata file (decompressing .gz), hands each
 // <package> element to emit, and checks the file against the checksum
 // repomd.xml gives.
-func splitMetadata(ctx context.Context, where string, d *repomdData, root string, kind int, emit func(fragment) error) error {
-	f, err := regular.Open(where)
+func splitMetadata(ctx context.Context, repoDir string, d *repomdData, kind metaKind, emit func(fragment) error) error {
+	m, err := openMetadata(repoDir, d)
 	if err != nil {
-		return fmt.Errorf("reading %q: %w", where, err)
+		return err
 	}
-	defer f.Close()
-	newHash, ok := metadataHashes[d.Checksum.Type]
-	if !ok {
-		return fmt.Errorf("reading %q: repomd.xml gives a %q checksum, which is not supported (sha1, sha256, sha512)", where, d.Checksum.Type)
+	defer m.Close()
+	s := &elemSplitter{r: m.R, buf: make([]byte, 0, 256<<10)}
+	if err := s.run(ctx, kind, emit); err != nil {
+		return m.errorf(err)
 	}
-	h := newHash()
-	raw := io.TeeReader(f, h)
-	var rc io.Reader = bufio.NewReaderSize(raw, 128<<10)
-	if strings.HasSuffix(d.Location.Href, ".gz") {
-		zr, err := gzip.NewReader(rc)
-		if err != nil {
-			return fmt.Errorf("reading %q: %w", where, err)
-		}
-		rc = zr
-	}
-	s := &elemSplitter{r: rc, buf: make([]byte, 0, 256<<10)}
-	if err := s.run(ctx, root, kind, emit); err != nil {
-		return fmt.Errorf("reading %q: %w", where, err)
-	}
-	// Read to the end (the gzip trailer, then anything after it) so the
-	// whole file is hashed.
-	if _, err := io.Copy(io.Discard, rc); err != nil {
-		return fmt.Errorf("reading %q: %w", where, err)
-	}
-	if _, err := io.Copy(io.Discard, raw); err != nil {
-		return fmt.Errorf("reading %q: %w", where, err)
-	}
-	if want := strings.TrimSpace(d.Checksum.Value); hex.EncodeToString(h.Sum(nil)) != want {
-		return fmt.Errorf("reading %q: %s %x, repomd.xml says %s", where, d.Checksum.Type, h.Sum(nil), want)
-	}
-	return nil
+	return m.check()
 }
 
 // elemSplitter cuts the <package> children of a metadata document out of
@@ -247,7 +218,8 @@ func (s *elemSplitter) failf(format string, args ...any) error {
 	return fmt.Errorf("offset %d: %s", s.off+int64(s.pos), fmt.Sprintf(format, args...))
 }
 
-func (s *elemSplitter) run(ctx context.Context, root string, kind int, emit func(fragment) error) error {
+func (s *elemSplitter) run(ctx context.Context, kind metaKind, emit func(fragment) error) error {
+	root := kind.root()
 	const (
 		before = iota // before the root element
 		inside
@@ -367,8 +339,8 @@ func isNameByte(c byte) bool {
 // first "</package>", is one well-formed element, and copies it (and a
 // newline) into a pooled buffer; for primary without the <time file>
 // value, with the fields reuse needs.
-func checkPackageElement(e []byte, kind int) (fragment, error) {
-	primary := kind == kindPrimary
+func checkPackageElement(e []byte, kind metaKind) (fragment, error) {
+	primary := kind == primaryMeta
 	var f fragment
 	if !utf8.Valid(e) {
 		return f, errors.New("not UTF-8")
@@ -544,8 +516,8 @@ func checkPackageElement(e []byte, kind int) (fragment, error) {
 			return f, errors.New("no <location href> or <checksum>")
 		}
 		f.loc, f.sum = unescape(loc), strings.TrimSpace(unescape(sum))
-		p := Package{Name: unescape(name), Arch: unescape(arch), Epoch: unescape(epoch), Version: unescape(ver), Release: unescape(rel)}
-		f.nevra = p.NEVRA()
+		n := rpmdep.NEVRA{Name: unescape(name), Arch: unescape(arch), Epoch: unescape(epoch), Version: unescape(ver), Release: unescape(rel)}
+		f.nevra = n.String()
 		b = append(b, e[:cutFrom]...)
 		f.split = len(b)
 		b = append(b, e[cutTo:]...)
@@ -605,7 +577,7 @@ func refValue(r []byte) (rune, bool) {
 	} else {
 		v, err = strconv.ParseUint(string(r[1:]), 10, 32)
 	}
-	if err != nil || v > utf8.MaxRune || !utf8.ValidRune(rune(v)) || forbiddenRune(rune(v)) && v != 0x9 && v != 0xa && v != 0xd {
+	if err != nil || v > utf8.MaxRune || !utf8.ValidRune(rune(v)) || rpm.ForbiddenRune(rune(v)) && v != 0x9 && v != 0xa && v != 0xd {
 		return 0, false
 	}
 	return rune(v), true

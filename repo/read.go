@@ -1,12 +1,10 @@
 package repo
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/sha512"
-	"encoding/hex"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -21,7 +19,7 @@ import (
 
 	"github.com/bdebundle/bundle/internal/ctxio"
 	"github.com/bdebundle/bundle/internal/regular"
-	"github.com/klauspost/compress/gzip"
+	"github.com/bdebundle/bundle/repo/rpm"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -109,9 +107,9 @@ func (md *repomdDoc) data(typ string) *repomdData {
 
 // ReadRepodata parses the primary, filelists and other metadata of an
 // existing repository, in the order primary lists the packages.
-func ReadRepodata(ctx context.Context, repoDir string) ([]*Package, error) {
-	var pkgs []*Package
-	err := readRepodataEach(ctx, repoDir, func(p *Package) error {
+func ReadRepodata(ctx context.Context, repoDir string) ([]*rpm.Package, error) {
+	var pkgs []*rpm.Package
+	err := readRepodataEach(ctx, repoDir, func(p *rpm.Package) error {
 		pkgs = append(pkgs, p)
 		return nil
 	})
@@ -124,29 +122,28 @@ func ReadRepodata(ctx context.Context, repoDir string) ([]*Package, error) {
 // readRepodataEach is ReadRepodata handing each package to emit as soon as
 // its primary, filelists and other entries are parsed, so that only a few
 // packages are held at a time.
-func readRepodataEach(ctx context.Context, repoDir string, emit func(*Package) error) error {
+func readRepodataEach(ctx context.Context, repoDir string, emit func(*rpm.Package) error) error {
 	md, err := readRepomd(repoDir)
 	if err != nil {
 		return err
 	}
-	if md.href("primary") == "" {
+	if md.href(primaryMeta.String()) == "" {
 		return fmt.Errorf("reading %q: no primary metadata listed", filepath.Join(repoDir, "repodata", "repomd.xml"))
 	}
 	// The three files are independent streams: parse them at once and join
 	// filelists and other to primary by position, checking each pkgid.
-	kinds := [3]string{"primary", "filelists", "other"}
 	var (
-		chans [3]<-chan *Package
+		chans [3]<-chan *rpm.Package
 		errs  [3]error
 	)
 	g, gctx := errgroup.WithContext(ctx)
-	for i, typ := range kinds {
-		d := md.data(typ)
+	for i, kind := range metaKinds {
+		d := md.data(kind.String())
 		if d == nil {
 			continue
 		}
-		chans[i] = produce(gctx, g, &errs[i], func(emit func(*Package) error) error {
-			return parseMetadata(gctx, repoDir, d, typ, emit)
+		chans[i] = produce(gctx, g, &errs[i], func(emit func(*rpm.Package) error) error {
+			return parseMetadata(gctx, repoDir, d, kind, emit)
 		})
 	}
 	g.Go(func() error {
@@ -187,14 +184,14 @@ func readRepodataEach(ctx context.Context, repoDir string, emit func(*Package) e
 					if failed() {
 						return nil
 					}
-					where := filepath.Join(repoDir, filepath.FromSlash(md.href(kinds[i])))
+					where := filepath.Join(repoDir, filepath.FromSlash(md.href(metaKinds[i].String())))
 					return fmt.Errorf("reading %q: lists %d packages, primary lists %d", where, ne, np)
 				}
 				if !ok {
 					continue
 				}
 				if e.Checksum != p.Checksum {
-					where := filepath.Join(repoDir, filepath.FromSlash(md.href(kinds[i])))
+					where := filepath.Join(repoDir, filepath.FromSlash(md.href(metaKinds[i].String())))
 					return fmt.Errorf("reading %q: package %d has pkgid %s, primary says %s", where, n+1, e.Checksum, p.Checksum)
 				}
 				if i == 1 {
@@ -233,38 +230,23 @@ func attrInt(se xml.StartElement, name string) int64 {
 // in file order, and checks the file against the checksum repomd.xml
 // records for it. For filelists and other each package carries only its
 // pkgid (as Checksum) and its files or changelogs.
-func parseMetadata(ctx context.Context, repoDir string, d *repomdData, kind string, emit func(*Package) error) error {
-	href := d.Location.Href
-	where := filepath.Join(repoDir, filepath.FromSlash(href))
-	f, err := regular.Open(where)
+func parseMetadata(ctx context.Context, repoDir string, d *repomdData, kind metaKind, emit func(*rpm.Package) error) error {
+	m, err := openMetadata(repoDir, d)
 	if err != nil {
-		return fmt.Errorf("reading %q: %w", where, err)
+		return err
 	}
-	defer f.Close()
-	newHash, ok := metadataHashes[d.Checksum.Type]
-	if !ok {
-		return fmt.Errorf("reading %q: repomd.xml gives a %q checksum, which is not supported (sha1, sha256, sha512)", where, d.Checksum.Type)
-	}
-	h := newHash()
-	raw := io.TeeReader(f, h)
-	var rc io.Reader = bufio.NewReaderSize(raw, 128<<10)
-	if strings.HasSuffix(href, ".gz") {
-		zr, err := gzip.NewReader(rc)
-		if err != nil {
-			return fmt.Errorf("reading %q: %w", where, err)
-		}
-		rc = zr
-	}
-	dec := xml.NewDecoder(rc)
-	primary := kind == "primary"
+	defer m.Close()
+	where := m.where
+	dec := xml.NewDecoder(m.R)
+	primary := kind == primaryMeta
 	var count int
-	var cur *Package
+	var cur *rpm.Package
 	var text strings.Builder
 	var inText bool
-	var curFile File
-	var curCL Changelog
-	deps := map[string]*[]Dep{}
-	var depList *[]Dep
+	var curFile rpm.File
+	var curCL rpm.Changelog
+	deps := map[string]*[]rpm.Dep{}
+	var depList *[]rpm.Dep
 	for {
 		tok, err := dec.RawToken()
 		if err == io.EOF {
@@ -281,14 +263,14 @@ func parseMetadata(ctx context.Context, repoDir string, d *repomdData, kind stri
 			switch {
 			case name == "package":
 				if primary {
-					cur = &Package{}
-					deps = map[string]*[]Dep{
+					cur = &rpm.Package{}
+					deps = map[string]*[]rpm.Dep{
 						"provides": &cur.Provides, "requires": &cur.Requires, "conflicts": &cur.Conflicts,
 						"obsoletes": &cur.Obsoletes, "suggests": &cur.Suggests, "enhances": &cur.Enhances,
 						"recommends": &cur.Recommends, "supplements": &cur.Supplements,
 					}
 				} else {
-					cur = &Package{Checksum: attrOf(t, "pkgid")}
+					cur = &rpm.Package{Checksum: attrOf(t, "pkgid")}
 				}
 				if count%512 == 0 && ctx.Err() != nil {
 					return ctx.Err()
@@ -305,14 +287,14 @@ func parseMetadata(ctx context.Context, repoDir string, d *repomdData, kind stri
 			case name == "header-range":
 				cur.HeaderStart, cur.HeaderEnd = attrInt(t, "start"), attrInt(t, "end")
 			case name == "entry" && depList != nil:
-				*depList = append(*depList, Dep{
+				*depList = append(*depList, rpm.Dep{
 					Name: attrOf(t, "name"), Flags: attrOf(t, "flags"), Epoch: attrOf(t, "epoch"),
 					Version: attrOf(t, "ver"), Release: attrOf(t, "rel"), Pre: attrOf(t, "pre") == "1",
 				})
 			case name == "file":
-				curFile = File{Type: attrOf(t, "type")}
+				curFile = rpm.File{Type: attrOf(t, "type")}
 			case name == "changelog":
-				curCL = Changelog{Author: attrOf(t, "author"), Date: attrInt(t, "date")}
+				curCL = rpm.Changelog{Author: attrOf(t, "author"), Date: attrInt(t, "date")}
 			default:
 				if l, ok := deps[name]; ok && t.Name.Space == "rpm" {
 					depList = l
@@ -373,18 +355,7 @@ func parseMetadata(ctx context.Context, repoDir string, d *repomdData, kind stri
 			}
 		}
 	}
-	// Read to the end (the gzip trailer, then anything after it) so the
-	// whole file is hashed.
-	if _, err := io.Copy(io.Discard, rc); err != nil {
-		return fmt.Errorf("reading %q: %w", where, err)
-	}
-	if _, err := io.Copy(io.Discard, raw); err != nil {
-		return fmt.Errorf("reading %q: %w", where, err)
-	}
-	if want := strings.TrimSpace(d.Checksum.Value); hex.EncodeToString(h.Sum(nil)) != want {
-		return fmt.Errorf("reading %q: %s %x, repomd.xml says %s", where, d.Checksum.Type, h.Sum(nil), want)
-	}
-	return nil
+	return m.check()
 }
 
 // VerifyRepodata checks a repository against its repodata: every file
@@ -397,9 +368,9 @@ func VerifyRepodata(ctx context.Context, repoDir string) error {
 		return err
 	}
 	var probs []string
-	for _, d := range md.Data {
-		p := filepath.Join(repoDir, filepath.FromSlash(d.Location.Href))
-		if msg := checkMetadataFile(p, d.Size, d.Checksum.Value, d.OpenSize, d.OpenChecksum.Value); msg != "" {
+	for i := range md.Data {
+		d := &md.Data[i]
+		if msg := verifyMetadataFile(repoDir, d); msg != "" {
 			probs = append(probs, fmt.Sprintf("%s: %s", d.Location.Href, msg))
 		}
 	}
@@ -450,44 +421,18 @@ func VerifyRepodata(ctx context.Context, repoDir string) error {
 	return nil
 }
 
-func checkMetadataFile(p string, size int64, sum string, openSize int64, openSum string) string {
-	f, err := regular.Open(p)
+// verifyMetadataFile says how the file d names differs from d, empty
+// when it does not.
+func verifyMetadataFile(repoDir string, d *repomdData) string {
+	m, err := openMetadataFile(repoDir, d)
 	if err != nil {
+		if u := errors.Unwrap(err); u != nil {
+			return u.Error() // the path is said already
+		}
 		return err.Error()
 	}
-	defer f.Close()
-	ch := &hashCounter{h: sha256.New()}
-	r := io.TeeReader(f, ch)
-	oh := &hashCounter{h: sha256.New()}
-	var msgs []string
-	if strings.HasSuffix(p, ".gz") {
-		zr, err := gzip.NewReader(r)
-		if err == nil {
-			_, err = io.Copy(oh, zr)
-		}
-		if err != nil {
-			msgs = append(msgs, "corrupt gzip: "+err.Error())
-			oh.n = 0
-		}
-	}
-	if _, err := io.Copy(io.Discard, r); err != nil {
-		return err.Error()
-	}
-	if ch.n != size {
-		msgs = append(msgs, fmt.Sprintf("size %d, repomd.xml says %d", ch.n, size))
-	}
-	if got := hex.EncodeToString(ch.h.Sum(nil)); got != sum {
-		msgs = append(msgs, fmt.Sprintf("sha256 %s, repomd.xml says %s", got, sum))
-	}
-	if oh.n > 0 && openSum != "" {
-		if oh.n != openSize {
-			msgs = append(msgs, fmt.Sprintf("open size %d, repomd.xml says %d", oh.n, openSize))
-		}
-		if got := hex.EncodeToString(oh.h.Sum(nil)); got != openSum {
-			msgs = append(msgs, fmt.Sprintf("open sha256 %s, repomd.xml says %s", got, openSum))
-		}
-	}
-	return strings.Join(msgs, ", ")
+	defer m.Close()
+	return m.verify()
 }
 
 // findRPMs lists every *.rpm under dir, sorted, skipping hidden

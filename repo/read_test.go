@@ -6,14 +6,16 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/bdebundle/bundle/repo/internal/rpmfixture"
 )
 
 // TestReadRepodataRoundTrip: what ReadRepodata parses back equals what Scan
 // read from the RPMs.
 func TestReadRepodataRoundTrip(t *testing.T) {
-	rpms := append(specFixtures(t), corpusRPMs(t)...)
+	rpms := append(rpmfixture.SpecFixtures(t), rpmfixture.Corpus(t)...)
 	dir := t.TempDir()
-	copyFiles(t, dir, rpms, testEpoch)
+	rpmfixture.CopyFiles(t, dir, rpms, rpmfixture.Epoch)
 	indexDir(t, dir, IndexOptions{})
 	paths, err := findRPMs(dir)
 	if err != nil {
@@ -40,10 +42,10 @@ func TestReadRepodataRoundTrip(t *testing.T) {
 }
 
 func TestVerifyRepodata(t *testing.T) {
-	rpms := corpusRPMs(t)
+	rpms := rpmfixture.Corpus(t)
 	setup := func(t *testing.T) string {
 		dir := t.TempDir()
-		copyFiles(t, dir, rpms, testEpoch)
+		rpmfixture.CopyFiles(t, dir, rpms, rpmfixture.Epoch)
 		indexDir(t, dir, IndexOptions{})
 		if err := VerifyRepodata(t.Context(), dir); err != nil {
 			t.Fatalf("fresh repository does not verify: %v", err)
@@ -59,7 +61,7 @@ func TestVerifyRepodata(t *testing.T) {
 			os.Remove(filepath.Join(dir, "centos-release-7-2.1511.el7.centos.2.10.x86_64.rpm"))
 		}, []string{"centos-release-7-2.1511.el7.centos.2.10.x86_64.rpm: listed but missing"}},
 		{"unlisted package", func(t *testing.T, dir string) {
-			copyFiles(t, filepath.Join(dir, "extra"), rpms[:1], testEpoch)
+			rpmfixture.CopyFiles(t, filepath.Join(dir, "extra"), rpms[:1], rpmfixture.Epoch)
 		}, []string{"extra/centos-release-3.1-1.i386.rpm: not listed"}},
 		{"changed package", func(t *testing.T, dir string) {
 			p := filepath.Join(dir, "epel-release-7-5.noarch.rpm")

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bdebundle/bundle/repo/internal/rpmfixture"
 	"github.com/google/rpmpack"
 )
 
@@ -38,9 +39,9 @@ func TestRepoFile(t *testing.T) {
 // TestOddText: text that is not UTF-8 is converted from ISO-8859-1 and
 // control characters are dropped, so dnf can read the result.
 func TestOddText(t *testing.T) {
-	needTools(t, "dnf")
+	rpmfixture.NeedTools(t, "dnf")
 	dir := t.TempDir()
-	packRPM(t, dir, rpmpack.RPMMetaData{
+	rpmfixture.PackRPM(t, dir, rpmpack.RPMMetaData{
 		Name: "odd-text", Summary: "caf\xe9 \x80cr\xe8me", Description: "bell\x07 and\x01 nul-free <&>\r\nend",
 		Licence: "MIT", Packager: "ctl\x1b[0m", Epoch: rpmpack.NoEpoch,
 	}, map[string][]byte{"/etc/odd/\xe9t\xe9.conf": []byte("x")})

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/bdebundle/bundle/repo/internal/rpmfixture"
 )
 
 func repodataBytes(t *testing.T, dir string) map[string][]byte {
@@ -41,10 +43,10 @@ func sameRepodata(t *testing.T, a, b map[string][]byte) {
 // file mtimes and expects identical repodata bytes, and the same again on a
 // re-run.
 func TestReproducible(t *testing.T) {
-	rpms := append(specFixtures(t), corpusRPMs(t)...)
+	rpms := append(rpmfixture.SpecFixtures(t), rpmfixture.Corpus(t)...)
 	a, b := filepath.Join(t.TempDir(), "one"), filepath.Join(t.TempDir(), "elsewhere", "two")
-	copyFiles(t, a, rpms, time.Unix(1000000000, 0))
-	copyFiles(t, b, rpms, time.Unix(1600000000, 0))
+	rpmfixture.CopyFiles(t, a, rpms, time.Unix(1000000000, 0))
+	rpmfixture.CopyFiles(t, b, rpms, time.Unix(1600000000, 0))
 	indexDir(t, a, IndexOptions{Revision: "7"})
 	indexDir(t, b, IndexOptions{Revision: "7", Workers: 1})
 	first := repodataBytes(t, a)
@@ -75,7 +77,7 @@ func TestReproducible(t *testing.T) {
 // TestNoSyncSameRepodata: WriteRepodata without its own flushes (the
 // build flushes the staging tree) writes the same bytes.
 func TestNoSyncSameRepodata(t *testing.T) {
-	rpms := specFixtures(t)
+	rpms := rpmfixture.SpecFixtures(t)
 	pkgs, err := Scan(t.Context(), rpms, ScanOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/bdebundle/bundle/internal/rpmcorpus"
+	"github.com/bdebundle/bundle/repo/internal/rpmfixture"
 )
 
 // benchScale compares `bundle repo index` with `createrepo_c --workers 2
@@ -20,7 +21,7 @@ import (
 // /usr/bin/time, the two alternated; min, median and max of the runs and
 // the load average are logged with the commands.
 func benchScale(b *testing.B, n int) {
-	needTools(b, "createrepo_c", "/usr/bin/time")
+	rpmfixture.NeedTools(b, "createrepo_c", "/usr/bin/time")
 	bin := buildBundle(b)
 	root := b.TempDir()
 	rpms := keptCorpus(b, root, fmt.Sprintf("distro-small-%d", n), func(dir string) []string {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/gob"
 	"encoding/hex"
 	"errors"
@@ -22,6 +21,7 @@ import (
 	"sync/atomic"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/bdebundle/bundle/repo/rpm"
 	"github.com/bdebundle/bundle/repo/rpmsig"
 	"golang.org/x/sync/errgroup"
 
@@ -115,7 +115,7 @@ func (c *ScanCache) Stats() ScanCacheStats {
 // unchanged; otherwise the file is read (and its signatures checked) again.
 // Results are the same as Scan's, byte for byte. opts.Cache, when set, is
 // asked first. A nil ScanCache just calls Scan.
-func (c *ScanCache) Scan(ctx context.Context, paths []string, opts ScanOptions) ([]*Package, error) {
+func (c *ScanCache) Scan(ctx context.Context, paths []string, opts ScanOptions) ([]*rpm.Package, error) {
 	if c == nil {
 		return Scan(ctx, paths, opts)
 	}
@@ -186,7 +186,7 @@ type scanEntry struct {
 	// the sha256 of its bytes up to the payload (lead and both headers).
 	Ctime     int64
 	HeaderSum [32]byte
-	Package   Package
+	Package   rpm.Package
 }
 
 type sigRecord struct {
@@ -196,7 +196,7 @@ type sigRecord struct {
 
 const entryMagic = "bundle scan cache\n"
 
-func (v *scanView) Lookup(path string, fi fs.FileInfo) *Package {
+func (v *scanView) Lookup(path string, fi fs.FileInfo) *rpm.Package {
 	if v.next != nil {
 		if p := v.next.Lookup(path, fi); p != nil {
 			return p
@@ -230,7 +230,7 @@ func (v *scanView) Lookup(path string, fi fs.FileInfo) *Package {
 // still describes the file at path (its change time, or else its lead and
 // headers, unchanged) and is usable with the view's keyring, and says why
 // (for -v).
-func (v *scanView) load(path string, fi fs.FileInfo, key string, ctime int64) (*Package, string) {
+func (v *scanView) load(path string, fi fs.FileInfo, key string, ctime int64) (*rpm.Package, string) {
 	ep := v.c.entryPath(key)
 	f, err := os.Open(ep)
 	if err != nil {
@@ -301,7 +301,7 @@ const maxScanEntry = 64 << 20
 // lead and headers), which must lie inside its size.
 func headerSum(path string, end, size int64) ([32]byte, error) {
 	var sum [32]byte
-	if end <= 96 || end > size || end > 96+maxHeaderTags*16+maxHeaderData+8+16+sigHeaderTagsMax*16+sigHeaderDataMax+8 {
+	if end <= 96 || end > size || end > rpm.MaxHeadersEnd {
 		return sum, errors.New("bad header range")
 	}
 	f, err := os.Open(path)
@@ -319,7 +319,7 @@ func headerSum(path string, end, size int64) ([32]byte, error) {
 
 // store records pkg, read from m.path, unless the file changed since it
 // was looked up. Failures are ignored: the cache only saves time.
-func (v *scanView) store(m missed, pkg *Package) {
+func (v *scanView) store(m missed, pkg *rpm.Package) {
 	e := scanEntry{Key: m.key, Ctime: m.ctime, Package: *pkg}
 	e.Package.Location = ""
 	sum, err := headerSum(m.path, pkg.HeaderEnd, pkg.Size)
@@ -357,7 +357,7 @@ func (v *scanView) signatures(path string, sigEnd int64, e *scanEntry) (fs.FileI
 		return nil, err
 	}
 	defer f.Close()
-	blobs, err := signatureBlobs(f, sigEnd)
+	blobs, err := rpm.SignatureBlobs(f, sigEnd)
 	if err != nil {
 		return nil, err
 	}
@@ -531,46 +531,4 @@ func signingEntity(sig *rpmsig.Signature, keyring openpgp.EntityList) *openpgp.E
 		}
 	}
 	return nil
-}
-
-// Signature header tags holding OpenPGP signatures: DSA and RSA over the
-// header, PGP and GPG over header and payload.
-var sigTags = map[uint32]bool{267: true, 268: true, 1002: true, 1005: true}
-
-// signatureBlobs returns the OpenPGP signature packets of the signature
-// header, which ends at sigEnd.
-func signatureBlobs(f *os.File, sigEnd int64) ([][]byte, error) {
-	const start = 96
-	if sigEnd <= start+16 || sigEnd > start+16+maxHeaderTags*16+maxHeaderData+8 {
-		return nil, errors.New("bad signature header range")
-	}
-	b := make([]byte, sigEnd-start)
-	if _, err := f.ReadAt(b, start); err != nil {
-		return nil, err
-	}
-	if b[0] != 0x8e || b[1] != 0xad || b[2] != 0xe8 {
-		return nil, errors.New("bad signature header magic")
-	}
-	n := int64(binary.BigEndian.Uint32(b[8:12]))
-	size := int64(binary.BigEndian.Uint32(b[12:16]))
-	if n > maxHeaderTags || 16+n*16+size > int64(len(b)) {
-		return nil, errors.New("bad signature header size")
-	}
-	data := b[16+n*16 : 16+n*16+size]
-	var out [][]byte
-	for i := int64(0); i < n; i++ {
-		ent := b[16+i*16 : 32+i*16]
-		tag := binary.BigEndian.Uint32(ent[0:4])
-		typ := binary.BigEndian.Uint32(ent[4:8])
-		off := int64(binary.BigEndian.Uint32(ent[8:12]))
-		cnt := int64(binary.BigEndian.Uint32(ent[12:16]))
-		if !sigTags[tag] {
-			continue
-		}
-		if typ != 7 || off+cnt > size {
-			return nil, fmt.Errorf("bad signature tag %d", tag)
-		}
-		out = append(out, bytes.Clone(data[off:off+cnt]))
-	}
-	return out, nil
 }

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/bdebundle/bundle/repo/internal/rpmfixture"
 )
 
 // BenchmarkRescanCached scans a generated corpus three ways: without a
@@ -25,7 +27,7 @@ func BenchmarkRescanCached(b *testing.B) {
 	}
 	for _, c := range corpora {
 		b.Run(c.name, func(b *testing.B) {
-			paths := benchCorpus(b, filepath.Join(b.TempDir(), "rpms"), c.small, c.files, c.large, c.largeMiB)
+			paths := rpmfixture.BenchCorpus(b, filepath.Join(b.TempDir(), "rpms"), c.small, c.files, c.large, c.largeMiB)
 			var total int64
 			var cacheable int64
 			for _, p := range paths {

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/bdebundle/bundle/repo/internal/rpmfixture"
+	"github.com/bdebundle/bundle/repo/rpm"
 	"github.com/google/rpmpack"
 )
 
@@ -22,7 +24,7 @@ import (
 func cacheCorpus(t *testing.T) (string, []string) {
 	t.Helper()
 	dir := t.TempDir()
-	copyFiles(t, dir, append(specFixtures(t), corpusRPMs(t)...), testEpoch)
+	rpmfixture.CopyFiles(t, dir, append(rpmfixture.SpecFixtures(t), rpmfixture.Corpus(t)...), rpmfixture.Epoch)
 	paths, err := findRPMs(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +42,7 @@ func openCache(t *testing.T, dir string) *ScanCache {
 	return c
 }
 
-func cachedScan(t *testing.T, cacheDir string, paths []string, opts ScanOptions) ([]*Package, ScanCacheStats) {
+func cachedScan(t *testing.T, cacheDir string, paths []string, opts ScanOptions) ([]*rpm.Package, ScanCacheStats) {
 	t.Helper()
 	c := openCache(t, cacheDir)
 	pkgs, err := c.Scan(context.Background(), paths, opts)
@@ -59,7 +61,7 @@ func wantStats(t *testing.T, got ScanCacheStats, hits, misses, stored int64) {
 
 // writtenRepodata writes pkgs as repodata into a fresh directory and
 // returns every file written.
-func writtenRepodata(t *testing.T, pkgs []*Package) map[string][]byte {
+func writtenRepodata(t *testing.T, pkgs []*rpm.Package) map[string][]byte {
 	t.Helper()
 	dir := t.TempDir()
 	if err := WriteRepodata(context.Background(), dir, pkgs, WriteOptions{Timestamp: 1426032000}); err != nil {
@@ -133,7 +135,7 @@ func TestScanCacheRereadsChangedFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	other := packRPM(t, t.TempDir(), rpmpack.RPMMetaData{Name: "replacement", Summary: "new", Licence: "MIT", Epoch: rpmpack.NoEpoch}, map[string][]byte{"/usr/share/r/a": []byte("a")})
+	other := rpmfixture.PackRPM(t, t.TempDir(), rpmpack.RPMMetaData{Name: "replacement", Summary: "new", Licence: "MIT", Epoch: rpmpack.NoEpoch}, map[string][]byte{"/usr/share/r/a": []byte("a")})
 	b, err := os.ReadFile(other)
 	if err != nil {
 		t.Fatal(err)
@@ -251,17 +253,17 @@ func TestOpenScanCacheErrors(t *testing.T) {
 }
 
 func TestScanCacheKeyring(t *testing.T) {
-	good, wrong := testKeys(t)
+	good, wrong := rpmfixture.SigningKeys(t)
 	src := t.TempDir()
 	unsigned := []string{
-		packRPM(t, src, rpmpack.RPMMetaData{Name: "cache-one", Summary: "one", Licence: "MIT", Epoch: rpmpack.NoEpoch}, map[string][]byte{"/usr/share/one/a": []byte("a")}),
-		packRPM(t, src, rpmpack.RPMMetaData{Name: "cache-two", Summary: "two", Licence: "MIT", Epoch: 3, Compressor: "zstd"}, map[string][]byte{"/usr/bin/two": []byte("b")}),
+		rpmfixture.PackRPM(t, src, rpmpack.RPMMetaData{Name: "cache-one", Summary: "one", Licence: "MIT", Epoch: rpmpack.NoEpoch}, map[string][]byte{"/usr/share/one/a": []byte("a")}),
+		rpmfixture.PackRPM(t, src, rpmpack.RPMMetaData{Name: "cache-two", Summary: "two", Licence: "MIT", Epoch: 3, Compressor: "zstd"}, map[string][]byte{"/usr/bin/two": []byte("b")}),
 	}
 	signedDir := t.TempDir()
 	var signed []string
 	for _, u := range unsigned {
 		p := filepath.Join(signedDir, filepath.Base(u))
-		signRPM(t, u, p, good)
+		rpmfixture.SignRPM(t, u, p, good)
 		signed = append(signed, p)
 	}
 	goodID := strings.ToLower(good.PrimaryKey.KeyIdString())
@@ -320,12 +322,12 @@ func TestScanCacheKeyring(t *testing.T) {
 		}
 	})
 	t.Run("V3 signatures", func(t *testing.T) {
-		rsaK, _, _, stranger := v3Keys(t)
+		rsaK, _, _, stranger := rpmfixture.V3Keys(t)
 		dir := t.TempDir()
 		var v3 []string
 		for _, u := range unsigned {
 			p := filepath.Join(dir, filepath.Base(u))
-			v3Sign(t, u, p, sigSpec{key: rsaK, hash: crypto.SHA256, header: true, full: true})
+			rpmfixture.V3Sign(t, u, p, rpmfixture.SigSpec{Key: rsaK, Hash: crypto.SHA256, Header: true, Full: true})
 			v3 = append(v3, p)
 		}
 		cdir := t.TempDir()
@@ -334,8 +336,8 @@ func TestScanCacheKeyring(t *testing.T) {
 			keyring      openpgp.EntityList
 			hits, misses int64
 		}{
-			{"first read", openpgp.EntityList{rsaK.entity}, 0, 2},
-			{"cached", openpgp.EntityList{stranger.entity, rsaK.entity}, 2, 0},
+			{"first read", openpgp.EntityList{rsaK.Entity}, 0, 2},
+			{"cached", openpgp.EntityList{stranger.Entity, rsaK.Entity}, 2, 0},
 		} {
 			c := openCache(t, cdir)
 			pkgs, err := c.Scan(context.Background(), v3, ScanOptions{Keyring: step.keyring})
@@ -346,13 +348,13 @@ func TestScanCacheKeyring(t *testing.T) {
 				t.Errorf("%s: %+v, want %d hits %d misses", step.name, st, step.hits, step.misses)
 			}
 			for _, p := range pkgs {
-				if p.SignerKeyID != fmt.Sprintf("%016x", rsaK.keyID) {
+				if p.SignerKeyID != fmt.Sprintf("%016x", rsaK.KeyID) {
 					t.Errorf("%s: signer %q", step.name, p.SignerKeyID)
 				}
 			}
 		}
 		c := openCache(t, cdir)
-		if _, err := c.Scan(context.Background(), v3, ScanOptions{Keyring: openpgp.EntityList{stranger.entity}}); err == nil {
+		if _, err := c.Scan(context.Background(), v3, ScanOptions{Keyring: openpgp.EntityList{stranger.Entity}}); err == nil {
 			t.Error("a cached V3 entry satisfied a keyring without its key")
 		}
 	})

@@ -16,6 +16,7 @@ import (
 
 	"github.com/bdebundle/bundle/internal/cachedir"
 	"github.com/bdebundle/bundle/internal/osfs"
+	"github.com/bdebundle/bundle/repo/internal/rpmfixture"
 )
 
 // entryFor reads the entry the cache at cdir holds for the file at p,
@@ -46,12 +47,12 @@ func entryFor(t *testing.T, cdir, p string) (string, *scanEntry) {
 // tag under another cache's key), a scan that requires a trusted signature
 // reads the file and refuses it: the forged entry is not believed.
 func TestScanCacheForgedEntry(t *testing.T) {
-	good, _ := testKeys(t)
+	good, _ := rpmfixture.SigningKeys(t)
 	src := t.TempDir()
-	unsigned := packRPM(t, src, rpmpack.RPMMetaData{Name: "forged", Summary: "one", Licence: "MIT", Epoch: rpmpack.NoEpoch}, map[string][]byte{"/usr/share/forged/a": []byte("a")})
+	unsigned := rpmfixture.PackRPM(t, src, rpmpack.RPMMetaData{Name: "forged", Summary: "one", Licence: "MIT", Epoch: rpmpack.NoEpoch}, map[string][]byte{"/usr/share/forged/a": []byte("a")})
 	dir := t.TempDir()
 	target := filepath.Join(dir, "forged.rpm")
-	signRPM(t, unsigned, target, good)
+	rpmfixture.SignRPM(t, unsigned, target, good)
 	keyring := openpgp.EntityList{good}
 	other, err := cachedir.Open(t.TempDir())
 	if err != nil {
@@ -69,7 +70,7 @@ func TestScanCacheForgedEntry(t *testing.T) {
 			if err := os.Remove(target); err != nil && !os.IsNotExist(err) {
 				t.Fatal(err)
 			}
-			signRPM(t, unsigned, target, good)
+			rpmfixture.SignRPM(t, unsigned, target, good)
 			cachedScan(t, cdir, []string{target}, ScanOptions{Keyring: keyring})
 			oldEntry, e := entryFor(t, cdir, target)
 			// The swap: the unsigned package in place of the signed one.
@@ -146,12 +147,12 @@ func TestScanCacheHardLinks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := viewHeader(b, mainHeaderAt(b))
-	i, ok := h.find(tagSummary)
+	h := rpmfixture.ViewHeader(b, rpmfixture.MainHeaderAt(b))
+	i, ok := h.Find(1004 /* RPMTAG_SUMMARY */)
 	if !ok {
 		t.Fatal("no summary")
 	}
-	h.dat[h.field(i, 2)] ^= 0x20
+	h.Dat[h.Field(i, 2)] ^= 0x20
 	if err := os.WriteFile(p, b, 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+
+	"github.com/bdebundle/bundle/repo/rpm"
 )
 
 // spill keeps the metadata of a repository being indexed on disk instead of
@@ -56,7 +58,7 @@ func newSpill(dir string, n int) (*spill, error) {
 // putPrimary renders only p's primary element into the spill file (the
 // other two are written while the scan runs) and returns its record. It may
 // be called from several goroutines at once.
-func (s *spill) putPrimary(p *Package) (spillRec, error) {
+func (s *spill) putPrimary(p *rpm.Package) (spillRec, error) {
 	bp := spillBufPool.Get().(*[]byte)
 	defer spillBufPool.Put(bp)
 	b := appendPrimaryHead((*bp)[:0], p)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strconv"
 	"sync"
+
+	"github.com/bdebundle/bundle/repo/rpm"
 )
 
 // ordered hands the packages' rendered elements to the three metadata
@@ -200,7 +202,7 @@ var elemsPool = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return
 
 // render renders p's elements into a pooled buffer: all three, or (when
 // primary goes to the spill) filelists and other.
-func renderElems(p *Package, withPrimary bool) *elems {
+func renderElems(p *rpm.Package, withPrimary bool) *elems {
 	bp := elemsPool.Get().(*[]byte)
 	b := (*bp)[:0]
 	e := &elems{b: bp}

@@ -15,15 +15,16 @@ import (
 	"time"
 
 	"github.com/bdebundle/bundle/internal/testutil"
+	"github.com/bdebundle/bundle/repo/internal/rpmfixture"
 )
 
 // TestUpdate checks --update: unchanged packages are reused, changed,
 // added and removed ones are noticed, and the result is byte-identical to
 // a full index of the same files.
 func TestUpdate(t *testing.T) {
-	rpms := append(specFixtures(t), corpusRPMs(t)...)
+	rpms := append(rpmfixture.SpecFixtures(t), rpmfixture.Corpus(t)...)
 	dir := t.TempDir()
-	copyFiles(t, dir, rpms, testEpoch)
+	rpmfixture.CopyFiles(t, dir, rpms, rpmfixture.Epoch)
 	full := indexDir(t, dir, IndexOptions{})
 	if full.Read != len(rpms) || full.Reused != 0 {
 		t.Fatalf("first index read %d, reused %d", full.Read, full.Reused)
@@ -60,11 +61,11 @@ func TestUpdate(t *testing.T) {
 	if err := os.WriteFile(victim, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Chtimes(victim, testEpoch, testEpoch); err != nil {
+	if err := os.Chtimes(victim, rpmfixture.Epoch, rpmfixture.Epoch); err != nil {
 		t.Fatal(err)
 	}
 	// Add one and remove one.
-	copyFiles(t, filepath.Join(dir, "sub"), rpms[2:3], testEpoch)
+	rpmfixture.CopyFiles(t, filepath.Join(dir, "sub"), rpms[2:3], rpmfixture.Epoch)
 	if err := os.Remove(filepath.Join(dir, filepath.Base(rpms[3]))); err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +92,7 @@ func TestUpdate(t *testing.T) {
 
 	// --update without existing repodata is a full index.
 	fresh := t.TempDir()
-	copyFiles(t, fresh, rpms[:2], testEpoch)
+	rpmfixture.CopyFiles(t, fresh, rpms[:2], rpmfixture.Epoch)
 	if res := indexDir(t, fresh, IndexOptions{Update: true}); res.Read != 2 {
 		t.Errorf("update of a new repository read %d packages, want 2", res.Read)
 	}
@@ -102,7 +103,7 @@ func TestUpdate(t *testing.T) {
 // update reads every package, says why, and writes the same repodata as a
 // full index. A baseline read of such repodata is an error naming the file.
 func TestUpdateDistrustsBadRepodata(t *testing.T) {
-	rpms := corpusRPMs(t)[:4]
+	rpms := rpmfixture.Corpus(t)[:4]
 	for _, tc := range []struct {
 		name, want string
 		damage     func(t *testing.T, primary string)
@@ -124,7 +125,7 @@ func TestUpdateDistrustsBadRepodata(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			copyFiles(t, dir, rpms, testEpoch)
+			rpmfixture.CopyFiles(t, dir, rpms, rpmfixture.Epoch)
 			indexDir(t, dir, IndexOptions{})
 			want := repodataBytes(t, dir)
 			md, err := readRepomd(dir)
@@ -151,9 +152,9 @@ func TestUpdateDistrustsBadRepodata(t *testing.T) {
 // full index writes. Truncating primary anywhere or flipping any byte never
 // panics or hangs.
 func TestUpdateMalformedOldRepodata(t *testing.T) {
-	rpms := corpusRPMs(t)[:4]
+	rpms := rpmfixture.Corpus(t)[:4]
 	base := t.TempDir()
-	copyFiles(t, base, rpms, testEpoch)
+	rpmfixture.CopyFiles(t, base, rpms, rpmfixture.Epoch)
 	indexDir(t, base, IndexOptions{})
 	want := repodataBytes(t, base)
 	cut := func(sep string, n int) func([]byte) []byte { // everything from the n-th sep on
@@ -212,7 +213,7 @@ func TestUpdateMalformedOldRepodata(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			copyFiles(t, dir, rpms, testEpoch)
+			rpmfixture.CopyFiles(t, dir, rpms, rpmfixture.Epoch)
 			indexDir(t, dir, IndexOptions{})
 			file := rewriteMetadata(t, dir, tc.kind, tc.damage)
 			res := indexDir(t, dir, IndexOptions{Update: true})
@@ -228,7 +229,7 @@ func TestUpdateMalformedOldRepodata(t *testing.T) {
 	// matching): an error or a result, never a panic or a hang.
 	t.Run("every truncation and flip", func(t *testing.T) {
 		dir := t.TempDir()
-		copyFiles(t, dir, rpms, testEpoch)
+		rpmfixture.CopyFiles(t, dir, rpms, rpmfixture.Epoch)
 		indexDir(t, dir, IndexOptions{})
 		orig := readRepodataFiles(t, dir)["primary"]
 		sp, err := newSpill(t.TempDir(), 0)
@@ -301,7 +302,7 @@ func rewriteMetadata(t *testing.T, dir, kind string, damage func([]byte) []byte)
 // plain read), too large, or not XML is not trusted: a warning naming it,
 // every package read, the full index's bytes.
 func TestUpdateBadRepomd(t *testing.T) {
-	rpms := corpusRPMs(t)[:3]
+	rpms := rpmfixture.Corpus(t)[:3]
 	for _, tc := range []struct {
 		name, want string
 		damage     func(t *testing.T, repomd string)
@@ -344,7 +345,7 @@ func TestUpdateBadRepomd(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			copyFiles(t, dir, rpms, testEpoch)
+			rpmfixture.CopyFiles(t, dir, rpms, rpmfixture.Epoch)
 			indexDir(t, dir, IndexOptions{})
 			want := repodataBytes(t, dir)
 			tc.damage(t, filepath.Join(dir, "repodata", "repomd.xml"))
@@ -392,11 +393,11 @@ func writeGz(t *testing.T, p string, b []byte) {
 // --update (every package), and the result is byte for byte what a full
 // index of the same files writes, with the signatures of a full read.
 func TestUpdateOverCreaterepoC(t *testing.T) {
-	needTools(t, "createrepo_c", "rpmbuild")
-	rpms := append(specFixtures(t), corpusRPMs(t)...)
+	rpmfixture.NeedTools(t, "createrepo_c", "rpmbuild")
+	rpms := append(rpmfixture.SpecFixtures(t), rpmfixture.Corpus(t)...)
 	dir := t.TempDir()
-	copyFiles(t, dir, rpms, testEpoch)
-	run(t, dir, "createrepo_c", "--no-database", "--workers", "2", "-q", dir)
+	rpmfixture.CopyFiles(t, dir, rpms, rpmfixture.Epoch)
+	rpmfixture.Run(t, dir, "createrepo_c", "--no-database", "--workers", "2", "-q", dir)
 	res := indexDir(t, dir, IndexOptions{Update: true})
 	if res.Reused != len(rpms) || len(res.Warnings) != 0 {
 		t.Fatalf("update over createrepo_c's repodata reused %d of %d, warnings %q", res.Reused, len(rpms), res.Warnings)

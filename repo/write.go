@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/bdebundle/bundle/internal/atomicfs"
+	"github.com/bdebundle/bundle/repo/rpm"
 )
 
 // WriteOptions control the reproducible parts of the repodata.
@@ -83,7 +84,7 @@ func (t teeWriter) Write(p []byte) (int, error) {
 // Packages are written in the order given. The new repodata is written into
 // a temporary directory beside the old one and swapped into place, so a
 // failure leaves the previous repodata untouched.
-func WriteRepodata(ctx context.Context, repoDir string, pkgs []*Package, opts WriteOptions) error {
+func WriteRepodata(ctx context.Context, repoDir string, pkgs []*rpm.Package, opts WriteOptions) error {
 	return withTempRepodata(ctx, repoDir, func(tmp string) error {
 		frags := fragments{
 			primary:   rendered(func(b []byte, i int) []byte { return appendPrimary(b, pkgs[i], opts.Timestamp) }),

@@ -1,6 +1,10 @@
 package repo
 
-import "strconv"
+import (
+	"strconv"
+
+	"github.com/bdebundle/bundle/repo/rpm"
+)
 
 const (
 	nsCommon    = "http://linux.duke.edu/metadata/common"
@@ -42,7 +46,7 @@ func attr(b []byte, name, val string) []byte {
 	return append(b, '"')
 }
 
-func appendVersion(b []byte, p *Package) []byte {
+func appendVersion(b []byte, p *rpm.Package) []byte {
 	b = append(b, "  <version"...)
 	b = attr(b, "epoch", p.Epoch)
 	b = attr(b, "ver", p.Version)
@@ -50,7 +54,7 @@ func appendVersion(b []byte, p *Package) []byte {
 	return append(b, "/>\n"...)
 }
 
-func appendDeps(b []byte, name string, deps []Dep, requires bool) []byte {
+func appendDeps(b []byte, name string, deps []rpm.Dep, requires bool) []byte {
 	if len(deps) == 0 {
 		return b
 	}
@@ -82,7 +86,7 @@ func appendDeps(b []byte, name string, deps []Dep, requires bool) []byte {
 	return append(b, ">\n"...)
 }
 
-func appendFile(b []byte, indent string, f File) []byte {
+func appendFile(b []byte, indent string, f rpm.File) []byte {
 	b = append(b, indent...)
 	b = append(b, "<file"...)
 	if f.Type != "" {
@@ -95,7 +99,7 @@ func appendFile(b []byte, indent string, f File) []byte {
 
 // appendPrimary appends the primary.xml <package> element of p; fileTime is
 // written as <time file>.
-func appendPrimary(b []byte, p *Package, fileTime int64) []byte {
+func appendPrimary(b []byte, p *rpm.Package, fileTime int64) []byte {
 	b = appendPrimaryHead(b, p)
 	b = strconv.AppendInt(b, fileTime, 10)
 	return appendPrimaryTail(b, p)
@@ -104,7 +108,7 @@ func appendPrimary(b []byte, p *Package, fileTime int64) []byte {
 // appendPrimaryHead appends the element up to the <time file> value, which
 // is the one part of a package's metadata that depends on the whole
 // repository (the epoch defaults to the newest build time).
-func appendPrimaryHead(b []byte, p *Package) []byte {
+func appendPrimaryHead(b []byte, p *rpm.Package) []byte {
 	b = append(b, "<package type=\"rpm\">\n"...)
 	b = elem(b, "  ", "name", p.Name)
 	b = elem(b, "  ", "arch", p.Arch)
@@ -121,7 +125,7 @@ func appendPrimaryHead(b []byte, p *Package) []byte {
 
 // appendPrimaryTail appends the rest of the element after the <time file>
 // value.
-func appendPrimaryTail(b []byte, p *Package) []byte {
+func appendPrimaryTail(b []byte, p *rpm.Package) []byte {
 	b = append(b, `" build="`...)
 	b = strconv.AppendInt(b, p.BuildTime, 10)
 	b = append(b, `"/>`+"\n"+`  <size package="`...)
@@ -152,14 +156,14 @@ func appendPrimaryTail(b []byte, p *Package) []byte {
 	b = appendDeps(b, "recommends", p.Recommends, false)
 	b = appendDeps(b, "supplements", p.Supplements, false)
 	for _, f := range p.Files {
-		if isPrimaryFile(f.Path) {
+		if rpm.PrimaryFile(f.Path) {
 			b = appendFile(b, "    ", f)
 		}
 	}
 	return append(b, "  </format>\n</package>\n"...)
 }
 
-func appendPkgOpen(b []byte, p *Package) []byte {
+func appendPkgOpen(b []byte, p *rpm.Package) []byte {
 	b = append(b, "<package"...)
 	b = attr(b, "pkgid", p.Checksum)
 	b = attr(b, "name", p.Name)
@@ -168,7 +172,7 @@ func appendPkgOpen(b []byte, p *Package) []byte {
 	return appendVersion(b, p)
 }
 
-func appendFilelists(b []byte, p *Package) []byte {
+func appendFilelists(b []byte, p *rpm.Package) []byte {
 	b = appendPkgOpen(b, p)
 	for _, f := range p.Files {
 		b = appendFile(b, "  ", f)
@@ -176,7 +180,7 @@ func appendFilelists(b []byte, p *Package) []byte {
 	return append(b, "</package>\n"...)
 }
 
-func appendOther(b []byte, p *Package) []byte {
+func appendOther(b []byte, p *rpm.Package) []byte {
 	b = appendPkgOpen(b, p)
 	for _, c := range p.Changelogs {
 		b = append(b, "  <changelog"...)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	cdx "github.com/CycloneDX/cyclonedx-go"
+	"github.com/bdebundle/bundle/internal/rpmdep"
 	"github.com/google/uuid"
 	packageurl "github.com/package-url/packageurl-go"
 )
@@ -59,11 +60,11 @@ type Bundle struct {
 
 // RPM is one package of the bundle.
 type RPM struct {
-	Path                                 string
-	Repo                                 string
-	Size                                 int64
-	SHA256                               string
-	Name, Epoch, Version, Release, Arch  string
+	Path   string
+	Repo   string
+	Size   int64
+	SHA256 string
+	rpmdep.NEVRA
 	License, Vendor, Packager, SourceRPM string
 	// Namespace is the purl namespace when the RPM has no Vendor (the
 	// distro or repo it belongs to).

@@ -4,14 +4,16 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/bdebundle/bundle/internal/rpmdep"
 )
 
 func testBundle() *Bundle {
 	return &Bundle{Name: "site", Version: "1.0", Epoch: 1426032000, Builder: "bundle v1.2.3", DefinitionSHA256: strings.Repeat("d", 64),
 		RPMs: []RPM{
-			{Path: "r/b-1-1.x86_64.rpm", Repo: "r", SHA256: strings.Repeat("b", 64), Name: "b", Epoch: "0", Version: "1", Release: "1", Arch: "x86_64",
+			{Path: "r/b-1-1.x86_64.rpm", Repo: "r", SHA256: strings.Repeat("b", 64), NEVRA: rpmdep.NEVRA{Name: "b", Epoch: "0", Version: "1", Release: "1", Arch: "x86_64"},
 				License: "MIT", Vendor: "Example, Inc.", SourceRPM: "b-1-1.src.rpm", Requires: []string{"r/a-2-1.noarch.rpm"}},
-			{Path: "r/a-2-1.noarch.rpm", Repo: "r", SHA256: strings.Repeat("a", 64), Name: "a", Epoch: "3", Version: "2", Release: "1", Arch: "noarch",
+			{Path: "r/a-2-1.noarch.rpm", Repo: "r", SHA256: strings.Repeat("a", 64), NEVRA: rpmdep.NEVRA{Name: "a", Epoch: "3", Version: "2", Release: "1", Arch: "noarch"},
 				License: "GPLv2+", Namespace: "mesos"},
 		},
 		Images: []Image{{Name: "nginx", Ref: "nginx:1.7.9", Repository: "index.docker.io/library/nginx", Digest: "sha256:" + strings.Repeat("1", 64),
@@ -130,7 +132,7 @@ func TestCompare(t *testing.T) {
 	nb.RPMs[0].License = "Apache-2.0"
 	nb.RPMs[1].Version = "2.1"
 	nb.RPMs[0].Requires = nil
-	nb.RPMs = append(nb.RPMs, RPM{Path: "r/c-1-1.x86_64.rpm", Repo: "r", SHA256: strings.Repeat("c", 64), Name: "c", Version: "1", Release: "1", Arch: "x86_64", License: "MIT"})
+	nb.RPMs = append(nb.RPMs, RPM{NEVRA: rpmdep.NEVRA{Name: "c", Version: "1", Release: "1", Arch: "x86_64"}, Path: "r/c-1-1.x86_64.rpm", Repo: "r", SHA256: strings.Repeat("c", 64), License: "MIT"})
 	nb.Images[0].Digest = "sha256:" + strings.Repeat("9", 64)
 	nb.Templates = nil
 	got := Compare(read(old), read(nb))

@@ -29,6 +29,10 @@
 //     deployer (out/vcenter) or the compiler. out/vcenter reads bundles
 //     through out/manifest only (no compiler, reader or archive package);
 //     the builder (out) depends on no reader.
+//   - repo splits by medium: the RPM reader (repo/rpm) and the signature
+//     packets (repo/rpmsig) import nothing of the yum repository (repo)
+//     nor its test fixtures (repo/internal/rpmfixture); rpmsig does not
+//     import the reader either. Only tests import repo/internal/rpmfixture.
 //   - pipeline is the one composition root: the CLI calls no function of
 //     out, out/archive, the readers or out/vcenter (it names their types to
 //     print results) and imports no other out package but out/manifest and

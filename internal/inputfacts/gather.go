@@ -1,7 +1,6 @@
 package inputfacts
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -23,6 +22,8 @@ import (
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/internal/regular"
 	"github.com/bdebundle/bundle/repo"
+	"github.com/bdebundle/bundle/repo/rpm"
+	"github.com/bdebundle/bundle/repo/rpmsig"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
@@ -75,7 +76,7 @@ type Gathered struct {
 	Facts *compiler.Facts
 	// Packages are the scanned RPMs of each repo, by repo name, in the
 	// order of the repo plan's Packages.
-	Packages map[string][]*repo.Package
+	Packages map[string][]*rpm.Package
 	// ImageSpecs are the images to mirror, pinned by the lock file.
 	ImageSpecs []images.Spec
 	// Images are the resolved images (what Mirror will store).
@@ -162,7 +163,7 @@ func openScanCache(opts Options) *repo.ScanCache {
 func Gather(ctx context.Context, d *def.Definition, opts Options) (*Gathered, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	facts := Files(d)
-	res := &Gathered{Facts: facts, Packages: map[string][]*repo.Package{}}
+	res := &Gathered{Facts: facts, Packages: map[string][]*rpm.Package{}}
 	scache := openScanCache(opts)
 	defer func() { res.ScanCache = scache.Stats() }()
 	for _, r := range d.Repos {
@@ -178,7 +179,7 @@ func Gather(ctx context.Context, d *def.Definition, opts Options) (*Gathered, hc
 				continue
 			}
 			ring = append(ring, kr...)
-			for _, rf := range repo.RPMKeyRefusals(data) {
+			for _, rf := range rpmsig.ImportRefusals(data) {
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "GPG key rpm refuses to import",
 					Subject: AttrRange(r.Body, "gpg_keys", r.DeclRange),
 					Detail: fmt.Sprintf("%s: key %d (id %s): `rpmkeys --import` (rpm 4.18) refuses it: %s. "+
@@ -273,8 +274,8 @@ func repoFiles(r *def.Repo, facts *compiler.Facts) []string {
 }
 
 // packageFact is what the compiler needs of a scanned package.
-func packageFact(pk *repo.Package) compiler.PackageFact {
-	pf := compiler.PackageFact{Name: pk.Name, Epoch: pk.Epoch, Version: pk.Version, Release: pk.Release, Arch: pk.Arch,
+func packageFact(pk *rpm.Package) compiler.PackageFact {
+	pf := compiler.PackageFact{NEVRA: pk.NEVRA,
 		Provides: pk.Provides, Requires: pk.Requires}
 	for _, f := range pk.Files {
 		pf.Files = append(pf.Files, f.Path)
@@ -287,11 +288,8 @@ func readKeyring(p string) (openpgp.EntityList, []byte, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading %q: %w", p, err)
 	}
-	kr, err := openpgp.ReadArmoredKeyRing(bytes.NewReader(data))
+	kr, err := rpmsig.ReadKeys(data)
 	if err != nil {
-		if kr2, err2 := openpgp.ReadKeyRing(bytes.NewReader(data)); err2 == nil {
-			return kr2, data, nil
-		}
 		return nil, nil, fmt.Errorf("reading %q: not an OpenPGP public key: %w", p, err)
 	}
 	return kr, data, nil

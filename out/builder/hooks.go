@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/bdebundle/bundle/compiler"
+	"github.com/bdebundle/bundle/internal/rpmdep"
 	"github.com/bdebundle/bundle/out/manifest"
 )
 
@@ -33,13 +34,13 @@ type PackageInfo struct {
 	// only the NEVRA is known.
 	RPM *RPMFacts
 	// Signatures describes the package's OpenPGP signatures
-	// (repo.Package.SignatureSummary); empty when unsigned.
+	// (rpm.Package.SignatureSummary); empty when unsigned.
 	Signatures []string
 }
 
 // RPMFacts are the header facts of one RPM that the SBOM records.
 type RPMFacts struct {
-	Name, Epoch, Version, Release, Arch  string
+	rpmdep.NEVRA
 	License, Vendor, Packager, SourceRPM string
 	// Namespace names the RPM's purl namespace when it has no Vendor: the
 	// distro (or repo) it ships in.

@@ -11,10 +11,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bdebundle/bundle/internal/rpmdep"
+
 	"github.com/bdebundle/bundle/internal/regular"
 
 	"github.com/bdebundle/bundle/out/manifest"
-	"github.com/bdebundle/bundle/repo"
 	"github.com/bdebundle/bundle/sbom"
 )
 
@@ -39,20 +40,20 @@ func (b *builder) sbomBundle(files []manifest.FileEntry) (*sbom.Bundle, error) {
 				return nil, fmt.Errorf("writing %s: package %q of repo %q is not in the bundle", p.SBOM, pk.Location, r.Name)
 			}
 			covered[fp] = true
-			rpm := sbom.RPM{Path: fp, Repo: r.Name, Size: f.Size, SHA256: f.SHA256, Namespace: r.Name}
+			entry := sbom.RPM{Path: fp, Repo: r.Name, Size: f.Size, SHA256: f.SHA256, Namespace: r.Name}
 			if facts := b.rpmFacts[fp]; facts != nil {
-				rpm.Name, rpm.Epoch, rpm.Version, rpm.Release, rpm.Arch = facts.Name, facts.Epoch, facts.Version, facts.Release, facts.Arch
-				rpm.License, rpm.Vendor, rpm.Packager, rpm.SourceRPM = facts.License, facts.Vendor, facts.Packager, facts.SourceRPM
+				entry.NEVRA = facts.NEVRA
+				entry.License, entry.Vendor, entry.Packager, entry.SourceRPM = facts.License, facts.Vendor, facts.Packager, facts.SourceRPM
 				if facts.Namespace != "" {
-					rpm.Namespace = facts.Namespace
+					entry.Namespace = facts.Namespace
 				}
-				rpm.Requires = facts.Requires
-			} else if n, ok := repo.ParseNEVRA(pk.NEVRA); ok {
-				rpm.Name, rpm.Epoch, rpm.Version, rpm.Release, rpm.Arch = n.Name, n.Epoch, n.Version, n.Release, n.Arch
+				entry.Requires = facts.Requires
+			} else if n, ok := rpmdep.ParseNEVRA(pk.NEVRA); ok {
+				entry.NEVRA = n
 			} else {
-				rpm.Name = strings.TrimSuffix(path.Base(pk.Location), ".rpm")
+				entry.Name = strings.TrimSuffix(path.Base(pk.Location), ".rpm")
 			}
-			sb.RPMs = append(sb.RPMs, rpm)
+			sb.RPMs = append(sb.RPMs, entry)
 		}
 	}
 	for _, im := range b.images {

@@ -10,10 +10,10 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/bdebundle/bundle/internal/rpmdep"
 	"github.com/bdebundle/bundle/internal/udiff"
 	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/bdebundle/bundle/out/read"
-	"github.com/bdebundle/bundle/repo"
 	"github.com/bdebundle/bundle/sbom"
 )
 
@@ -291,9 +291,9 @@ func pkgIndex(m *manifest.Manifest) map[pkgKey][]manifest.PackageEntry {
 	idx := map[pkgKey][]manifest.PackageEntry{}
 	for _, r := range m.Repos {
 		for _, p := range r.Packages {
-			n, ok := repo.ParseNEVRA(p.NEVRA)
+			n, ok := rpmdep.ParseNEVRA(p.NEVRA)
 			if !ok {
-				n = repo.NEVRA{Name: strings.TrimSuffix(path.Base(p.Location), ".rpm")}
+				n = rpmdep.NEVRA{Name: strings.TrimSuffix(path.Base(p.Location), ".rpm")}
 			}
 			k := pkgKey{repoKey(r), n.Name, n.Arch}
 			idx[k] = append(idx[k], p)
@@ -322,9 +322,9 @@ func diffPackages(om, nm *manifest.Manifest) []PackageChange {
 			c.Change, c.Old = Removed, olds.NEVRA
 		default:
 			c.Old, c.New = olds.NEVRA, news.NEVRA
-			on, _ := repo.ParseNEVRA(olds.NEVRA)
-			nn, _ := repo.ParseNEVRA(news.NEVRA)
-			switch cmp := repo.CompareNEVRA(on, nn); {
+			on, _ := rpmdep.ParseNEVRA(olds.NEVRA)
+			nn, _ := rpmdep.ParseNEVRA(news.NEVRA)
+			switch cmp := rpmdep.CompareNEVRA(on, nn); {
 			case cmp < 0:
 				c.Change = Upgraded
 			case cmp > 0:
@@ -353,10 +353,10 @@ func diffPackages(om, nm *manifest.Manifest) []PackageChange {
 // newest returns the highest-versioned package of a list.
 func newest(ps []manifest.PackageEntry) *manifest.PackageEntry {
 	var best *manifest.PackageEntry
-	var bestN repo.NEVRA
+	var bestN rpmdep.NEVRA
 	for i := range ps {
-		n, _ := repo.ParseNEVRA(ps[i].NEVRA)
-		if best == nil || repo.CompareNEVRA(n, bestN) > 0 {
+		n, _ := rpmdep.ParseNEVRA(ps[i].NEVRA)
+		if best == nil || rpmdep.CompareNEVRA(n, bestN) > 0 {
 			best, bestN = &ps[i], n
 		}
 	}

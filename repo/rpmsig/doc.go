@@ -7,6 +7,10 @@
 // packets, so the packet is parsed here; it has a handful of fixed fields.
 // Other V4 algorithms (ECDSA, EdDSA) are verified through go-crypto.
 //
-// ImportRefusal tells whether rpm 4.18's key import would refuse a public
-// key, following the rules of rpm's own OpenPGP parser.
+// Key files are read here too, the one place bundle reads the keys a
+// repository trusts: ReadKeys reads a key file (armored or binary),
+// NewKeyring indexes its keys and subkeys by key id for verification, and
+// ImportRefusal and ImportRefusals tell whether rpm 4.18's key import
+// would refuse a public key, or which keys of a key file, following the
+// rules of rpm's own OpenPGP parser.
 package rpmsig

@@ -14,7 +14,8 @@ import (
 // changed gives a verdict, never a panic; a clean key with a signing
 // subkey (go-crypto marks its back-signature critical) is refused for
 // that reason, one with only an encryption subkey is not. Agreement with
-// rpmkeys itself is tested in package repo (TestRPMKeyRefusalsAgainstRpmkeys).
+// rpmkeys itself is tested beside ImportRefusals
+// (TestImportRefusalsAgainstRpmkeys).
 func TestImportRefusalDamaged(t *testing.T) {
 	cfg := &packet.Config{Algorithm: packet.PubKeyAlgoEdDSA, Time: func() time.Time { return time.Unix(1500000000, 0) }}
 	e, err := openpgp.NewEntity("test", "", "test@example.com", cfg)

@@ -3,6 +3,7 @@ package rpmsig
 import (
 	"bytes"
 	"crypto"
+
 	//lint:ignore SA1019 the keys of CentOS 2-5 and their package signatures are DSA; checking them needs the key type go-crypto returns
 	"crypto/dsa"
 	"crypto/rsa"

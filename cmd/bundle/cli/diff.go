@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/bdebundle/bundle/internal/rpmdep"
 	"github.com/bdebundle/bundle/out/diff"
 	"github.com/bdebundle/bundle/pipeline"
-	"github.com/bdebundle/bundle/repo"
 	"github.com/spf13/cobra"
 )
 
@@ -141,7 +141,7 @@ func printDelta(g *Globals, d *diff.Delta) {
 }
 
 func evr(nevra string) string {
-	if n, ok := repo.ParseNEVRA(nevra); ok {
+	if n, ok := rpmdep.ParseNEVRA(nevra); ok {
 		return n.EVR()
 	}
 	return nevra

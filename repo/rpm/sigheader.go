@@ -1,8 +1,11 @@
-package repo
+package rpm
 
 import (
+	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"os"
 	"sync"
 
 	rpmutils "github.com/sassoftware/go-rpmutils"
@@ -26,11 +29,11 @@ func signatureInfo(name string, blob []byte) Signature {
 
 var sigBufPool = sync.Pool{New: func() any { b := make([]byte, 8<<10); return &b }}
 
-// readSignatures lists the OpenPGP signatures of an RPM by reading only
+// ReadSignatures lists the OpenPGP signatures of an RPM by reading only
 // its lead and signature header (a few KiB), for packages whose metadata
 // --update reuses: the same list a full read gives, without checking
 // anything a full read checks.
-func readSignatures(path string) ([]Signature, error) {
+func ReadSignatures(path string) ([]Signature, error) {
 	f, err := regular.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading %q: %w", path, err)
@@ -88,4 +91,46 @@ func readSignatures(path string) ([]Signature, error) {
 		}
 	}
 	return sigs, nil
+}
+
+// Signature header tags holding OpenPGP signatures: DSA and RSA over the
+// header, PGP and GPG over header and payload.
+var sigTags = map[uint32]bool{267: true, 268: true, 1002: true, 1005: true}
+
+// SignatureBlobs returns the OpenPGP signature packets of the signature
+// header, which ends at sigEnd.
+func SignatureBlobs(f *os.File, sigEnd int64) ([][]byte, error) {
+	const start = 96
+	if sigEnd <= start+16 || sigEnd > start+16+maxHeaderTags*16+maxHeaderData+8 {
+		return nil, errors.New("bad signature header range")
+	}
+	b := make([]byte, sigEnd-start)
+	if _, err := f.ReadAt(b, start); err != nil {
+		return nil, err
+	}
+	if b[0] != 0x8e || b[1] != 0xad || b[2] != 0xe8 {
+		return nil, errors.New("bad signature header magic")
+	}
+	n := int64(binary.BigEndian.Uint32(b[8:12]))
+	size := int64(binary.BigEndian.Uint32(b[12:16]))
+	if n > maxHeaderTags || 16+n*16+size > int64(len(b)) {
+		return nil, errors.New("bad signature header size")
+	}
+	data := b[16+n*16 : 16+n*16+size]
+	var out [][]byte
+	for i := int64(0); i < n; i++ {
+		ent := b[16+i*16 : 32+i*16]
+		tag := binary.BigEndian.Uint32(ent[0:4])
+		typ := binary.BigEndian.Uint32(ent[4:8])
+		off := int64(binary.BigEndian.Uint32(ent[8:12]))
+		cnt := int64(binary.BigEndian.Uint32(ent[12:16]))
+		if !sigTags[tag] {
+			continue
+		}
+		if typ != 7 || off+cnt > size {
+			return nil, fmt.Errorf("bad signature tag %d", tag)
+		}
+		out = append(out, bytes.Clone(data[off:off+cnt]))
+	}
+	return out, nil
 }

@@ -1,4 +1,4 @@
-package repo
+package rpmsig
 
 import (
 	"bytes"
@@ -7,9 +7,22 @@ import (
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
-
-	"github.com/bdebundle/bundle/repo/rpmsig"
 )
+
+// ReadKeys reads the keys of an OpenPGP key file a repository trusts (a
+// gpg_keys entry): ASCII-armored, or else binary, as rpm and gpg accept
+// them. NewKeyring makes the keyring that verifies packages of them;
+// ImportRefusals says which of them rpm 4.18 would not import.
+func ReadKeys(data []byte) (openpgp.EntityList, error) {
+	el, err := openpgp.ReadArmoredKeyRing(bytes.NewReader(data))
+	if err != nil {
+		if bin, berr := openpgp.ReadKeyRing(bytes.NewReader(data)); berr == nil {
+			return bin, nil
+		}
+		return nil, err
+	}
+	return el, nil
+}
 
 // KeyRefusal is a key of a key file that rpm 4.18's `rpmkeys --import`
 // refuses, though bundle reads it (and verifies packages with it).
@@ -24,12 +37,12 @@ type KeyRefusal struct {
 
 const pubkeyBegin = "-----BEGIN PGP PUBLIC KEY BLOCK-----"
 
-// RPMKeyRefusals lists the keys of an OpenPGP key file (a gpg_keys entry)
-// that `rpmkeys --import` of rpm 4.18 would refuse (rpmsig.ImportRefusal):
+// ImportRefusals lists the keys of an OpenPGP key file (a gpg_keys entry)
+// that `rpmkeys --import` of rpm 4.18 would refuse (ImportRefusal):
 // such a key cannot be imported where packages are installed with that
 // rpm, so gpgcheck fails there. rpmkeys reads each armored public key
 // block of the file as one key, and no binary key.
-func RPMKeyRefusals(data []byte) []KeyRefusal {
+func ImportRefusals(data []byte) []KeyRefusal {
 	var out []KeyRefusal
 	if !bytes.Contains(data, []byte(pubkeyBegin)) {
 		return []KeyRefusal{{Key: 1, KeyID: firstKeyID(openpgp.ReadKeyRing(bytes.NewReader(data))), Reason: "the file is not an ASCII-armored public key, and rpmkeys --import reads only those"}}
@@ -62,7 +75,7 @@ func RPMKeyRefusals(data []byte) []KeyRefusal {
 			out = append(out, KeyRefusal{Key: n, Reason: fmt.Sprintf("the armor does not decode (%v)", err)})
 			continue
 		}
-		id, err := rpmsig.ImportRefusal(packets)
+		id, err := ImportRefusal(packets)
 		if err != nil {
 			r := KeyRefusal{Key: n, Reason: err.Error()}
 			if id != 0 {

@@ -1,4 +1,4 @@
-package repo
+package rpm
 
 import (
 	"bytes"
@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/bdebundle/bundle/repo/internal/rpmfixture"
 )
 
 var (
@@ -23,16 +25,16 @@ var (
 func rpmFuzzBases(t testing.TB) [][]byte {
 	fuzzBasesOnce.Do(func() {
 		var paths []string
-		for _, p := range specFixtures(t) {
+		for _, p := range rpmfixture.SpecFixtures(t) {
 			if n := filepath.Base(p); strings.HasPrefix(n, "beta-data-") || strings.HasPrefix(n, "alpha-tools-") {
 				paths = append(paths, p)
 			}
 		}
 		paths = append(paths,
-			outsideRPM(t, "centos-release-5-0.0.el5.centos.2.x86_64.rpm"),
-			outsideRPM(t, "centos-release-7-2.1511.el7.centos.2.10.x86_64.rpm"))
-		if d := os.Getenv(conformanceEnv); d != "" {
-			paths = append(paths, createrepoRPMs(t, d)...)
+			rpmfixture.OutsideRPM(t, "centos-release-5-0.0.el5.centos.2.x86_64.rpm"),
+			rpmfixture.OutsideRPM(t, "centos-release-7-2.1511.el7.centos.2.10.x86_64.rpm"))
+		if d := os.Getenv(rpmfixture.ConformanceEnv); d != "" {
+			paths = append(paths, rpmfixture.CreaterepoRPMs(t, d)...)
 		}
 		for _, p := range paths {
 			b, err := os.ReadFile(p)
@@ -66,13 +68,13 @@ func rpmkeysOnlyMD5Bad(out string) bool {
 // holds the scan to rpm's verdict: every package `rpmkeys -K
 // --nosignature` refuses, the scan refuses too. The reverse need not hold:
 // the scan also requires the region tag rpm reads legacy headers without.
-// The seeds run in every test run; `go test ./repo -run '^$' -fuzz
+// The seeds run in every test run; `go test ./repo/rpm -run '^$' -fuzz
 // FuzzRPMHeaderAgainstRpmkeys -fuzztime 10s` explores further (CI).
 func FuzzRPMHeaderAgainstRpmkeys(f *testing.F) {
-	needTools(f, "rpmkeys", "rpmbuild")
+	rpmfixture.NeedTools(f, "rpmkeys", "rpmbuild")
 	bases := rpmFuzzBases(f)
 	for i, b := range bases {
-		end := mainHeaderAt(b) + mainHeaderLen(b[mainHeaderAt(b):])
+		end := rpmfixture.MainHeaderAt(b) + rpmfixture.MainHeaderLen(b[rpmfixture.MainHeaderAt(b):])
 		for k := 0; k < 8; k++ {
 			off := uint32(96 + (end-96)*k/8)
 			f.Add(uint8(i), off, uint32(1), uint8(1))
@@ -80,14 +82,14 @@ func FuzzRPMHeaderAgainstRpmkeys(f *testing.F) {
 		}
 		// the counts of both headers, and the first entries after the regions
 		f.Add(uint8(i), uint32(96+8), uint32(33), uint8(4))
-		f.Add(uint8(i), uint32(mainHeaderAt(b)+12), uint32(headerDataMax+1), uint8(4))
+		f.Add(uint8(i), uint32(rpmfixture.MainHeaderAt(b)+12), uint32(headerDataMax+1), uint8(4))
 		f.Add(uint8(i), uint32(96+16+16+8), uint32(0), uint8(4))
-		f.Add(uint8(i), uint32(mainHeaderAt(b)+16+16+12), uint32(0x7fffffff), uint8(4))
+		f.Add(uint8(i), uint32(rpmfixture.MainHeaderAt(b)+16+16+12), uint32(0x7fffffff), uint8(4))
 	}
 	db := f.TempDir()
 	f.Fuzz(func(t *testing.T, base uint8, off uint32, val uint32, width uint8) {
 		orig := bases[int(base)%len(bases)]
-		end := mainHeaderAt(orig) + mainHeaderLen(orig[mainHeaderAt(orig):])
+		end := rpmfixture.MainHeaderAt(orig) + rpmfixture.MainHeaderLen(orig[rpmfixture.MainHeaderAt(orig):])
 		b := bytes.Clone(orig)
 		o := int(off % uint32(end))
 		if width%2 == 1 || o+4 > end {
@@ -100,7 +102,7 @@ func FuzzRPMHeaderAgainstRpmkeys(f *testing.F) {
 			t.Fatal(err)
 		}
 		rpmOK, out := rpmkeysVerdict(t, db, p, "--nosignature")
-		_, err := Scan(context.Background(), []string{p}, ScanOptions{})
+		_, err := readAll(context.Background(), []string{p}, readOptions{})
 		if !rpmOK && err == nil && !rpmkeysOnlyMD5Bad(out) {
 			t.Fatalf("rpmkeys -K refuses the package (base %d, offset %d, value %#x, width %d), the scan accepts it:\n%s", base, o, val, width, out)
 		}

@@ -1,4 +1,4 @@
-package repo
+package rpmsig
 
 import (
 	"bytes"
@@ -16,16 +16,17 @@ import (
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
+	"github.com/bdebundle/bundle/repo/internal/rpmfixture"
 )
 
-// TestRPMKeyRefusalsAgainstRpmkeys: RPMKeyRefusals names a key exactly
+// TestImportRefusalsAgainstRpmkeys: ImportRefusals names a key exactly
 // when rpm's own `rpmkeys --dbpath TMP --import FILE` refuses it, over the
 // real CentOS 2-7 key files, the test's keys, keys of the other algorithms
 // go-crypto makes (EdDSA with an ECDH subkey, Ed25519, ECDSA P-256),
 // files with several keys, a binary key and an armored key without its
 // checksum line.
-func TestRPMKeyRefusalsAgainstRpmkeys(t *testing.T) {
-	needTools(t, "rpmkeys")
+func TestImportRefusalsAgainstRpmkeys(t *testing.T) {
+	rpmfixture.NeedTools(t, "rpmkeys")
 	dir := t.TempDir()
 	var files []string
 	write := func(name string, data []byte) string {
@@ -43,14 +44,14 @@ func TestRPMKeyRefusalsAgainstRpmkeys(t *testing.T) {
 		}
 		return b
 	}
-	rsaK, dsaK, subK, _ := v3Keys(t)
-	for i, k := range []*v3Key{rsaK, dsaK, subK} {
-		write(fmt.Sprintf("test-%d", i), armoredPublic(t, k.entity))
+	rsaK, dsaK, subK, _ := rpmfixture.V3Keys(t)
+	for i, k := range []*rpmfixture.V3Key{rsaK, dsaK, subK} {
+		write(fmt.Sprintf("test-%d", i), rpmfixture.ArmoredPublic(t, k.Entity))
 	}
 	for _, n := range []string{"2", "3", "4", "5", "6", "7"} {
-		write("RPM-GPG-KEY-CentOS-"+n, read(centosKey(t, n)))
+		write("RPM-GPG-KEY-CentOS-"+n, read(rpmfixture.CentOSKey(t, n)))
 	}
-	when := func() time.Time { return keyTime }
+	when := func() time.Time { return rpmfixture.KeyTime }
 	for _, c := range []struct {
 		name string
 		cfg  *packet.Config
@@ -64,12 +65,12 @@ func TestRPMKeyRefusalsAgainstRpmkeys(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		write("gen-"+c.name, armoredPublic(t, e))
+		write("gen-"+c.name, rpmfixture.ArmoredPublic(t, e))
 		if c.name == "eddsa" {
 			if err := e.AddSigningSubkey(c.cfg); err != nil {
 				t.Fatal(err)
 			}
-			write("gen-eddsa-signing-subkey", armoredPublic(t, e))
+			write("gen-eddsa-signing-subkey", rpmfixture.ArmoredPublic(t, e))
 		}
 	}
 	// An RSA key certified by an ECDSA key (a signature rpm 4.18 does
@@ -94,13 +95,13 @@ func TestRPMKeyRefusalsAgainstRpmkeys(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		write(c.name, armoredPublic(t, e))
+		write(c.name, rpmfixture.ArmoredPublic(t, e))
 	}
-	c5, c6, c7 := read(centosKey(t, "5")), read(centosKey(t, "6")), read(centosKey(t, "7"))
+	c5, c6, c7 := read(rpmfixture.CentOSKey(t, "5")), read(rpmfixture.CentOSKey(t, "6")), read(rpmfixture.CentOSKey(t, "7"))
 	write("two-good-one-bad", bytes.Join([][]byte{c7, c5, c6}, nil))
 	write("bad-first", bytes.Join([][]byte{c5, c7}, nil))
 	var bin bytes.Buffer
-	if err := readKeyFile(t, centosKey(t, "7"))[0].Serialize(&bin); err != nil {
+	if err := rpmfixture.ReadKeyFile(t, rpmfixture.CentOSKey(t, "7"))[0].Serialize(&bin); err != nil {
 		t.Fatal(err)
 	}
 	write("binary", bin.Bytes())
@@ -119,7 +120,7 @@ func TestRPMKeyRefusalsAgainstRpmkeys(t *testing.T) {
 			if (err != nil) != (len(rpmRefused) > 0) {
 				t.Fatalf("rpmkeys exit %v, output not understood:\n%s", err, out)
 			}
-			refusals := RPMKeyRefusals(read(f))
+			refusals := ImportRefusals(read(f))
 			var ours []int
 			for _, r := range refusals {
 				ours = append(ours, r.Key)
@@ -141,3 +142,5 @@ func TestRPMKeyRefusalsAgainstRpmkeys(t *testing.T) {
 		t.Error("rpmkeys refused no key: the comparison proves nothing")
 	}
 }
+
+func TestMain(m *testing.M) { os.Exit(rpmfixture.Main(m)) }

@@ -1,4 +1,4 @@
-package repo
+package rpm
 
 import (
 	"errors"
@@ -356,7 +356,7 @@ func readDeps(h *rpmutils.RpmHeader, p *Package, files *fileSet) {
 					continue
 				}
 				if strings.HasPrefix(name, "/") {
-					if isPrimaryFile(name) && files.has(name) {
+					if PrimaryFile(name) && files.has(name) {
 						continue
 					}
 				}

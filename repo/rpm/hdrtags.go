@@ -2,7 +2,7 @@
 // (the type in the comment of each tag of enum rpmTag_e, as rpm's lib/gentagtbl.sh
 // reads it); DO NOT EDIT.
 
-package repo
+package rpm
 
 // rpmTagTypes maps each tag rpm 4.18 knows to its data type; hdrchkTagType
 // checks main header entries against it.

@@ -1,4 +1,4 @@
-package repo
+package rpm
 
 import (
 	"bytes"
@@ -9,39 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/bdebundle/bundle/repo/internal/rpmfixture"
 )
-
-// mainHeaderAt returns the offset of the main header of the RPM b.
-func mainHeaderAt(b []byte) int {
-	il := int(binary.BigEndian.Uint32(b[96+8:]))
-	dl := int(binary.BigEndian.Uint32(b[96+12:]))
-	return 96 + 16 + il*16 + (dl+7)/8*8
-}
-
-// hdrView gives the index and data of the header at off in b.
-type hdrView struct {
-	b          []byte
-	off        int
-	il, dl     int
-	index, dat []byte
-}
-
-func viewHeader(b []byte, off int) hdrView {
-	il := int(binary.BigEndian.Uint32(b[off+8:]))
-	dl := int(binary.BigEndian.Uint32(b[off+12:]))
-	return hdrView{b: b, off: off, il: il, dl: dl, index: b[off+16 : off+16+il*16], dat: b[off+16+il*16 : off+16+il*16+dl]}
-}
-
-func (h hdrView) field(i, f int) uint32  { return binary.BigEndian.Uint32(h.index[i*16+f*4:]) }
-func (h hdrView) set(i, f int, v uint32) { binary.BigEndian.PutUint32(h.index[i*16+f*4:], v) }
-func (h hdrView) find(tag uint32) (int, bool) {
-	for i := 0; i < h.il; i++ {
-		if h.field(i, 0) == tag {
-			return i, true
-		}
-	}
-	return 0, false
-}
 
 // strictCase is a mutation of a real package that rpm refuses as malformed.
 type strictCase struct {
@@ -52,98 +22,98 @@ type strictCase struct {
 }
 
 // withSigEntries rebuilds the signature header of b with extra entries.
-func withSigEntries(t *testing.T, b []byte, extra func([]hdrEntry) []hdrEntry) []byte {
-	lead, ents, rest := splitRPM(t, b)
-	return joinRPM(lead, extra(ents), rest)
+func withSigEntries(t *testing.T, b []byte, extra func([]rpmfixture.HdrEntry) []rpmfixture.HdrEntry) []byte {
+	lead, ents, rest := rpmfixture.SplitRPM(t, b)
+	return rpmfixture.JoinRPM(lead, extra(ents), rest)
 }
 
 var strictCases = []strictCase{
 	{"33 signature header tags (rpm allows 32)", func(t *testing.T, b []byte) ([]byte, bool) {
-		return withSigEntries(t, b, func(es []hdrEntry) []hdrEntry {
+		return withSigEntries(t, b, func(es []rpmfixture.HdrEntry) []rpmfixture.HdrEntry {
 			for tag := uint32(2000); len(es) < 32; tag++ {
-				es = append(es, hdrEntry{tag: tag, typ: 7, count: 1, data: []byte{0}})
+				es = append(es, rpmfixture.HdrEntry{Tag: tag, Typ: 7, Count: 1, Data: []byte{0}})
 			}
 			return es
 		}), true
 	}, "corrupt signature header (33 tags, rpm allows at most 32)"},
 	{"65535 signature header string tags (20 s of CPU before)", func(t *testing.T, b []byte) ([]byte, bool) {
-		return withSigEntries(t, b, func(es []hdrEntry) []hdrEntry {
+		return withSigEntries(t, b, func(es []rpmfixture.HdrEntry) []rpmfixture.HdrEntry {
 			for tag := uint32(2000); len(es) < 65534; tag++ {
-				es = append(es, hdrEntry{tag: tag, typ: 6, count: 1, data: []byte("x\x00")})
+				es = append(es, rpmfixture.HdrEntry{Tag: tag, Typ: 6, Count: 1, Data: []byte("x\x00")})
 			}
 			return es
 		}), true
 	}, "65535 tags, rpm allows at most 32"},
 	{"provides overlapping the previous entry's data", func(t *testing.T, b []byte) ([]byte, bool) {
-		h := viewHeader(b, mainHeaderAt(b))
-		i, ok := h.find(tagProvideName)
+		h := rpmfixture.ViewHeader(b, rpmfixture.MainHeaderAt(b))
+		i, ok := h.Find(tagProvideName)
 		if !ok || i < 2 {
 			return nil, false
 		}
-		h.set(i, 2, h.field(i-1, 2)&^3)
+		h.Set(i, 2, h.Field(i-1, 2)&^3)
 		return b, true
 	}, "overlaps the previous entry's"},
 	{"entry tag below 100", func(t *testing.T, b []byte) ([]byte, bool) {
-		h := viewHeader(b, mainHeaderAt(b))
-		h.set(1, 0, 99)
+		h := rpmfixture.ViewHeader(b, rpmfixture.MainHeaderAt(b))
+		h.Set(1, 0, 99)
 		return b, true
 	}, "tag number below 100"},
 	{"unknown entry type 10", func(t *testing.T, b []byte) ([]byte, bool) {
-		h := viewHeader(b, mainHeaderAt(b))
-		h.set(1, 1, 10)
+		h := rpmfixture.ViewHeader(b, rpmfixture.MainHeaderAt(b))
+		h.Set(1, 1, 10)
 		return b, true
 	}, "unknown type"},
 	{"entry count 0", func(t *testing.T, b []byte) ([]byte, bool) {
-		h := viewHeader(b, mainHeaderAt(b))
-		h.set(1, 3, 0)
+		h := rpmfixture.ViewHeader(b, rpmfixture.MainHeaderAt(b))
+		h.Set(1, 3, 0)
 		return b, true
 	}, "count out of range"},
 	{"misaligned INT32 entry", func(t *testing.T, b []byte) ([]byte, bool) {
-		h := viewHeader(b, mainHeaderAt(b))
-		i, ok := h.find(tagBuildTime)
+		h := rpmfixture.ViewHeader(b, rpmfixture.MainHeaderAt(b))
+		i, ok := h.Find(tagBuildTime)
 		if !ok {
 			return nil, false
 		}
-		h.set(i, 2, h.field(i, 2)+1)
+		h.Set(i, 2, h.Field(i, 2)+1)
 		return b, true
 	}, "misaligned"},
 	{"string array with more strings than data", func(t *testing.T, b []byte) ([]byte, bool) {
-		h := viewHeader(b, mainHeaderAt(b))
-		i, ok := h.find(tagProvideName)
+		h := rpmfixture.ViewHeader(b, rpmfixture.MainHeaderAt(b))
+		i, ok := h.Find(tagProvideName)
 		if !ok {
 			return nil, false
 		}
-		h.set(i, 3, uint32(h.dl))
+		h.Set(i, 3, uint32(h.DL))
 		return b, true
 	}, "data does not fit"},
 	{"tag with another type than rpm's (NAME as BIN)", func(t *testing.T, b []byte) ([]byte, bool) {
-		h := viewHeader(b, mainHeaderAt(b))
-		i, ok := h.find(tagName)
+		h := rpmfixture.ViewHeader(b, rpmfixture.MainHeaderAt(b))
+		i, ok := h.Find(tagName)
 		if !ok {
 			return nil, false
 		}
-		h.set(i, 1, 7)
+		h.Set(i, 1, 7)
 		return b, true
 	}, "type does not match the tag's"},
 	{"region trailer damaged", func(t *testing.T, b []byte) ([]byte, bool) {
-		h := viewHeader(b, mainHeaderAt(b))
-		binary.BigEndian.PutUint32(h.dat[h.field(0, 2)+4:], 8)
+		h := rpmfixture.ViewHeader(b, rpmfixture.MainHeaderAt(b))
+		binary.BigEndian.PutUint32(h.Dat[h.Field(0, 2)+4:], 8)
 		return b, true
 	}, "region trailer: BAD"},
 	{"region smaller than the header (an entry outside it)", func(t *testing.T, b []byte) ([]byte, bool) {
-		h := viewHeader(b, mainHeaderAt(b))
-		tr := h.dat[h.field(0, 2)+8:]
-		binary.BigEndian.PutUint32(tr, uint32(int32(-(h.il-1)*16)))
+		h := rpmfixture.ViewHeader(b, rpmfixture.MainHeaderAt(b))
+		tr := h.Dat[h.Field(0, 2)+8:]
+		binary.BigEndian.PutUint32(tr, uint32(int32(-(h.IL-1)*16)))
 		return b, true
 	}, "tag number mismatch"},
 	{"no header digest: SHA256HEADER renamed, SHA1HEADER and MD5 gone, a header byte flipped", func(t *testing.T, b []byte) ([]byte, bool) {
-		b = withSigEntries(t, b, func(es []hdrEntry) []hdrEntry {
-			var k []hdrEntry
+		b = withSigEntries(t, b, func(es []rpmfixture.HdrEntry) []rpmfixture.HdrEntry {
+			var k []rpmfixture.HdrEntry
 			for _, e := range es {
-				switch e.tag {
+				switch e.Tag {
 				case 269, 1004: // SHA1HEADER, MD5
 				case 273: // SHA256HEADER
-					e.tag = 275
+					e.Tag = 275
 					k = append(k, e)
 				default:
 					k = append(k, e)
@@ -151,12 +121,12 @@ var strictCases = []strictCase{
 			}
 			return k
 		})
-		h := viewHeader(b, mainHeaderAt(b))
-		i, ok := h.find(tagSummary)
+		h := rpmfixture.ViewHeader(b, rpmfixture.MainHeaderAt(b))
+		i, ok := h.Find(tagSummary)
 		if !ok {
 			return nil, false
 		}
-		h.dat[h.field(i, 2)] ^= 0x20 // the summary's first letter changes case
+		h.Dat[h.Field(i, 2)] ^= 0x20 // the summary's first letter changes case
 		return b, true
 	}, "no header digest"},
 }
@@ -164,14 +134,14 @@ var strictCases = []strictCase{
 // strictBases are the real packages the strict cases mutate: rpmbuild's,
 // rpmpack's and CentOS 7's.
 func strictBases(t *testing.T) []string {
-	spec := specFixtures(t)
+	spec := rpmfixture.SpecFixtures(t)
 	var out []string
 	for _, p := range spec {
 		if strings.HasPrefix(filepath.Base(p), "beta-data-") {
 			out = append(out, p)
 		}
 	}
-	out = append(out, outsideRPM(t, "centos-release-7-2.1511.el7.centos.2.10.x86_64.rpm"))
+	out = append(out, rpmfixture.OutsideRPM(t, "centos-release-7-2.1511.el7.centos.2.10.x86_64.rpm"))
 	return out
 }
 
@@ -179,7 +149,7 @@ func strictBases(t *testing.T) []string {
 // `rpmkeys -K --nosignature` and by the scan, for the reason named. Every
 // case is accepted without its check (the scan read the packages before).
 func TestHeaderStrictAsRpm(t *testing.T) {
-	needTools(t, "rpmkeys", "rpmbuild")
+	rpmfixture.NeedTools(t, "rpmkeys", "rpmbuild")
 	db := t.TempDir()
 	dir := t.TempDir()
 	for _, base := range strictBases(t) {
@@ -187,7 +157,7 @@ func TestHeaderStrictAsRpm(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := Scan(context.Background(), []string{base}, ScanOptions{}); err != nil {
+		if _, err := readAll(context.Background(), []string{base}, readOptions{}); err != nil {
 			t.Fatalf("the base package is refused: %v", err)
 		}
 		for i, c := range strictCases {
@@ -203,7 +173,7 @@ func TestHeaderStrictAsRpm(t *testing.T) {
 				if ok, out := rpmkeysVerdict(t, db, p, "--nosignature"); ok {
 					t.Fatalf("rpmkeys -K accepts the mutation; the case proves nothing:\n%s", out)
 				}
-				_, err := Scan(context.Background(), []string{p}, ScanOptions{})
+				_, err := readAll(context.Background(), []string{p}, readOptions{})
 				if err == nil || !strings.Contains(err.Error(), c.want) {
 					t.Fatalf("scan says %v; want a refusal saying %q", err, c.want)
 				}
@@ -217,11 +187,11 @@ func TestHeaderStrictAsRpm(t *testing.T) {
 // test packages under make conformance): accepted where `rpmkeys -K
 // --nosignature` says OK, refused where it does not.
 func TestHeaderStrictCorpus(t *testing.T) {
-	needTools(t, "rpmkeys")
+	rpmfixture.NeedTools(t, "rpmkeys")
 	db := t.TempDir()
-	for _, p := range corpusRPMs(t) {
+	for _, p := range rpmfixture.Corpus(t) {
 		rpmOK, out := rpmkeysVerdict(t, db, p, "--nosignature")
-		_, err := Scan(context.Background(), []string{p}, ScanOptions{})
+		_, err := readAll(context.Background(), []string{p}, readOptions{})
 		if rpmOK != (err == nil) {
 			t.Errorf("%s: scan says %v, rpmkeys -K --nosignature:\n%s", filepath.Base(p), err, out)
 		}
@@ -233,13 +203,13 @@ func TestHeaderStrictCorpus(t *testing.T) {
 // allocate nothing: their cost is the walk over the index and the string
 // data, linear in the headers' size.
 func TestHeaderCheckAllocatesNothing(t *testing.T) {
-	b, err := os.ReadFile(outsideRPM(t, "centos-release-7-2.1511.el7.centos.2.10.x86_64.rpm"))
+	b, err := os.ReadFile(rpmfixture.OutsideRPM(t, "centos-release-7-2.1511.el7.centos.2.10.x86_64.rpm"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	sigEnd := 96 + 16 + int(binary.BigEndian.Uint32(b[96+8:]))*16 + int(binary.BigEndian.Uint32(b[96+12:]))
-	at := mainHeaderAt(b)
-	sig, main := b[96:sigEnd], b[at:at+mainHeaderLen(b[at:])]
+	at := rpmfixture.MainHeaderAt(b)
+	sig, main := b[96:sigEnd], b[at:at+rpmfixture.MainHeaderLen(b[at:])]
 	if err := checkHeaderBlob(sig, true); err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,9 @@
-package repo
+package rpmfixture
 
 import (
 	"bytes"
 	"crypto"
+
 	//lint:ignore SA1019 the test signs packages with DSA keys, as CentOS 2-5 did
 	"crypto/dsa"
 	"crypto/rand"
@@ -43,11 +44,12 @@ var (
 // their testdata directories.
 func outsideTestdata(t testing.TB) []string {
 	t.Helper()
-	needTools(t, "go")
+	NeedTools(t, "go")
+	dir := Scratch(t)
 	outsideOnce.Do(func() {
 		for _, m := range outsideModules {
 			cmd := exec.Command("go", "mod", "download", "-json", m)
-			cmd.Dir = scratch // outside any module: only the download
+			cmd.Dir = dir // outside any module: only the download
 			var out, errb bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &errb
 			err := cmd.Run()
@@ -74,8 +76,8 @@ func (e *downloadError) Error() string {
 	return "go mod download " + e.mod + " (the Go module proxy must be reachable): " + e.msg
 }
 
-// outsideRPMs lists every RPM of the outside modules, sorted by name.
-func outsideRPMs(t testing.TB) []string {
+// OutsideRPMs lists every RPM of the outside modules, sorted by name.
+func OutsideRPMs(t testing.TB) []string {
 	t.Helper()
 	var out []string
 	for _, d := range outsideTestdata(t) {
@@ -91,10 +93,10 @@ func outsideRPMs(t testing.TB) []string {
 	return out
 }
 
-// outsideRPM returns the outside RPM with the given file name.
-func outsideRPM(t testing.TB, name string) string {
+// OutsideRPM returns the outside RPM with the given file name.
+func OutsideRPM(t testing.TB, name string) string {
 	t.Helper()
-	for _, p := range outsideRPMs(t) {
+	for _, p := range OutsideRPMs(t) {
 		if filepath.Base(p) == name {
 			return p
 		}
@@ -103,8 +105,8 @@ func outsideRPM(t testing.TB, name string) string {
 	return ""
 }
 
-// centosKey returns the path of RPM-GPG-KEY-CentOS-<n>.
-func centosKey(t testing.TB, n string) string {
+// CentOSKey returns the path of RPM-GPG-KEY-CentOS-<n>.
+func CentOSKey(t testing.TB, n string) string {
 	t.Helper()
 	for _, d := range outsideTestdata(t) {
 		p := filepath.Join(d, "RPM-GPG-KEY-CentOS-"+n)
@@ -116,7 +118,7 @@ func centosKey(t testing.TB, n string) string {
 	return ""
 }
 
-func readKeyFile(t testing.TB, path string) openpgp.EntityList {
+func ReadKeyFile(t testing.TB, path string) openpgp.EntityList {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -132,36 +134,36 @@ func readKeyFile(t testing.TB, path string) openpgp.EntityList {
 
 // --- V3 signing ------------------------------------------------------------
 
-// v3Key is a test signing key: its go-crypto entity (for the public key
+// V3Key is a test signing key: its go-crypto entity (for the public key
 // file) and the raw private key, which signs V3 packets.
-type v3Key struct {
-	entity *openpgp.Entity
-	keyID  uint64
+type V3Key struct {
+	Entity *openpgp.Entity
+	KeyID  uint64
 	rsa    *rsa.PrivateKey
 	dsa    *dsa.PrivateKey
 }
 
 var (
 	v3Once              sync.Once
-	v3RSA, v3DSA, v3Sub *v3Key
-	v3Stranger          *v3Key
+	v3RSA, v3DSA, v3Sub *V3Key
+	v3Stranger          *V3Key
 	v3Err               error
 )
 
-var keyTime = time.Unix(1400000000, 0)
+var KeyTime = time.Unix(1400000000, 0)
 
-// v3Keys generates the test keys once: RSA 2048, DSA 1024 (the size
+// V3Keys generates the test keys once: RSA 2048, DSA 1024 (the size
 // CentOS 3-5 used), an RSA key whose signing subkey signs, and an RSA key
 // nobody trusts.
-func v3Keys(t testing.TB) (rsaKey, dsaKey, subKey, stranger *v3Key) {
+func V3Keys(t testing.TB) (rsaKey, dsaKey, subKey, stranger *V3Key) {
 	t.Helper()
 	v3Once.Do(func() {
-		newRSA := func(name string) (*v3Key, error) {
-			e, err := openpgp.NewEntity(name, "", "test@example.com", &packet.Config{Algorithm: packet.PubKeyAlgoRSA, RSABits: 2048, DefaultHash: crypto.SHA256, Time: func() time.Time { return keyTime }})
+		newRSA := func(name string) (*V3Key, error) {
+			e, err := openpgp.NewEntity(name, "", "test@example.com", &packet.Config{Algorithm: packet.PubKeyAlgoRSA, RSABits: 2048, DefaultHash: crypto.SHA256, Time: func() time.Time { return KeyTime }})
 			if err != nil {
 				return nil, err
 			}
-			return &v3Key{entity: e, keyID: e.PrimaryKey.KeyId, rsa: e.PrivateKey.PrivateKey.(*rsa.PrivateKey)}, nil
+			return &V3Key{Entity: e, KeyID: e.PrimaryKey.KeyId, rsa: e.PrivateKey.PrivateKey.(*rsa.PrivateKey)}, nil
 		}
 		if v3RSA, v3Err = newRSA("V3 RSA Test"); v3Err != nil {
 			return
@@ -172,12 +174,12 @@ func v3Keys(t testing.TB) (rsaKey, dsaKey, subKey, stranger *v3Key) {
 		if v3Sub, v3Err = newRSA("Subkey Test"); v3Err != nil {
 			return
 		}
-		cfg := &packet.Config{Algorithm: packet.PubKeyAlgoRSA, RSABits: 2048, DefaultHash: crypto.SHA256, Time: func() time.Time { return keyTime }}
-		if v3Err = v3Sub.entity.AddSigningSubkey(cfg); v3Err != nil {
+		cfg := &packet.Config{Algorithm: packet.PubKeyAlgoRSA, RSABits: 2048, DefaultHash: crypto.SHA256, Time: func() time.Time { return KeyTime }}
+		if v3Err = v3Sub.Entity.AddSigningSubkey(cfg); v3Err != nil {
 			return
 		}
-		sk := v3Sub.entity.Subkeys[len(v3Sub.entity.Subkeys)-1]
-		v3Sub.keyID, v3Sub.rsa = sk.PublicKey.KeyId, sk.PrivateKey.PrivateKey.(*rsa.PrivateKey)
+		sk := v3Sub.Entity.Subkeys[len(v3Sub.Entity.Subkeys)-1]
+		v3Sub.KeyID, v3Sub.rsa = sk.PublicKey.KeyId, sk.PrivateKey.PrivateKey.(*rsa.PrivateKey)
 
 		var priv dsa.PrivateKey
 		if v3Err = dsa.GenerateParameters(&priv.Parameters, rand.Reader, dsa.L1024N160); v3Err != nil {
@@ -186,16 +188,16 @@ func v3Keys(t testing.TB) (rsaKey, dsaKey, subKey, stranger *v3Key) {
 		if v3Err = dsa.GenerateKey(&priv, rand.Reader); v3Err != nil {
 			return
 		}
-		pk := packet.NewDSAPrivateKey(keyTime, &priv)
+		pk := packet.NewDSAPrivateKey(KeyTime, &priv)
 		e := &openpgp.Entity{PrimaryKey: &pk.PublicKey, PrivateKey: pk, Identities: map[string]*openpgp.Identity{}}
 		uid := packet.NewUserId("V3 DSA Test", "", "dsa@example.com")
 		sig := &packet.Signature{Version: 4, SigType: packet.SigTypePositiveCert, PubKeyAlgo: packet.PubKeyAlgoDSA, Hash: crypto.SHA256,
-			CreationTime: keyTime, IssuerKeyId: &pk.KeyId, FlagsValid: true, FlagSign: true, FlagCertify: true}
+			CreationTime: KeyTime, IssuerKeyId: &pk.KeyId, FlagsValid: true, FlagSign: true, FlagCertify: true}
 		if v3Err = sig.SignUserId(uid.Id, e.PrimaryKey, e.PrivateKey, nil); v3Err != nil {
 			return
 		}
 		e.Identities[uid.Id] = &openpgp.Identity{Name: uid.Id, UserId: uid, SelfSignature: sig, Signatures: []*packet.Signature{sig}}
-		v3DSA = &v3Key{entity: e, keyID: pk.KeyId, dsa: &priv}
+		v3DSA = &V3Key{Entity: e, KeyID: pk.KeyId, dsa: &priv}
 	})
 	if v3Err != nil {
 		t.Fatal(v3Err)
@@ -223,12 +225,12 @@ func bitLen(c byte) int {
 var openpgpHashIDs = map[crypto.Hash]byte{crypto.SHA1: 2, crypto.SHA256: 8, crypto.SHA512: 10}
 
 // signV3 makes a V3 signature packet (RFC 4880 §5.2.2) over data.
-func signV3(t testing.TB, k *v3Key, h crypto.Hash, data []byte, when time.Time) []byte {
+func signV3(t testing.TB, k *V3Key, h crypto.Hash, data []byte, when time.Time) []byte {
 	t.Helper()
 	var body bytes.Buffer
 	body.Write([]byte{3, 5, 0})
 	binary.Write(&body, binary.BigEndian, uint32(when.Unix()))
-	binary.Write(&body, binary.BigEndian, k.keyID)
+	binary.Write(&body, binary.BigEndian, k.KeyID)
 	hh := h.New()
 	hh.Write(data)
 	hh.Write(body.Bytes()[2:7]) // sigtype and time
@@ -261,66 +263,66 @@ func signV3(t testing.TB, k *v3Key, h crypto.Hash, data []byte, when time.Time) 
 
 // --- signature header surgery -----------------------------------------------
 
-type hdrEntry struct {
-	tag, typ, count uint32
-	data            []byte
+type HdrEntry struct {
+	Tag, Typ, Count uint32
+	Data            []byte
 }
 
 var typeSize = map[uint32]int{0: 0, 1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 7: 1}
 
-// splitRPM returns the lead, the signature header entries (without the
+// SplitRPM returns the lead, the signature header entries (without the
 // region tag) and the rest of the file (main header and payload).
-func splitRPM(t testing.TB, b []byte) (lead []byte, ents []hdrEntry, rest []byte) {
+func SplitRPM(t testing.TB, b []byte) (lead []byte, ents []HdrEntry, rest []byte) {
 	t.Helper()
 	il := int(binary.BigEndian.Uint32(b[96+8:]))
 	dl := int(binary.BigEndian.Uint32(b[96+12:]))
 	data := b[96+16+il*16 : 96+16+il*16+dl]
 	for i := 0; i < il; i++ {
 		e := b[96+16+i*16:]
-		ent := hdrEntry{tag: binary.BigEndian.Uint32(e), typ: binary.BigEndian.Uint32(e[4:]), count: binary.BigEndian.Uint32(e[12:])}
+		ent := HdrEntry{Tag: binary.BigEndian.Uint32(e), Typ: binary.BigEndian.Uint32(e[4:]), Count: binary.BigEndian.Uint32(e[12:])}
 		off := int(binary.BigEndian.Uint32(e[8:]))
-		if ent.tag == 62 {
+		if ent.Tag == 62 {
 			continue
 		}
 		var n int
-		if sz, ok := typeSize[ent.typ]; ok {
-			n = sz * int(ent.count)
+		if sz, ok := typeSize[ent.Typ]; ok {
+			n = sz * int(ent.Count)
 		} else {
 			end := off
-			for c := 0; c < int(ent.count); c++ {
+			for c := 0; c < int(ent.Count); c++ {
 				end += bytes.IndexByte(data[end:], 0) + 1
 			}
 			n = end - off
 		}
-		ent.data = bytes.Clone(data[off : off+n])
+		ent.Data = bytes.Clone(data[off : off+n])
 		ents = append(ents, ent)
 	}
 	end := 96 + 16 + il*16 + (dl+7)/8*8
 	return b[:96], ents, b[end:]
 }
 
-// joinRPM writes a signature header of ents (sorted, with its region tag)
+// JoinRPM writes a signature header of ents (sorted, with its region tag)
 // between lead and rest.
-func joinRPM(lead []byte, ents []hdrEntry, rest []byte) []byte {
-	sort.SliceStable(ents, func(i, j int) bool { return ents[i].tag < ents[j].tag })
+func JoinRPM(lead []byte, ents []HdrEntry, rest []byte) []byte {
+	sort.SliceStable(ents, func(i, j int) bool { return ents[i].Tag < ents[j].Tag })
 	var data bytes.Buffer
 	var index bytes.Buffer
 	il := len(ents) + 1
 	offs := make([]int, len(ents))
 	for i, e := range ents {
-		if a := map[uint32]int{3: 2, 4: 4, 5: 8}[e.typ]; a > 0 {
+		if a := map[uint32]int{3: 2, 4: 4, 5: 8}[e.Typ]; a > 0 {
 			for data.Len()%a != 0 {
 				data.WriteByte(0)
 			}
 		}
 		offs[i] = data.Len()
-		data.Write(e.data)
+		data.Write(e.Data)
 	}
 	trailerOff := data.Len()
 	binary.Write(&data, binary.BigEndian, []uint32{62, 7, uint32(int32(-il * 16)), 16})
 	binary.Write(&index, binary.BigEndian, []uint32{62, 7, uint32(trailerOff), 16})
 	for i, e := range ents {
-		binary.Write(&index, binary.BigEndian, []uint32{e.tag, e.typ, uint32(offs[i]), e.count})
+		binary.Write(&index, binary.BigEndian, []uint32{e.Tag, e.Typ, uint32(offs[i]), e.Count})
 	}
 	var out bytes.Buffer
 	out.Write(lead)
@@ -335,66 +337,66 @@ func joinRPM(lead []byte, ents []hdrEntry, rest []byte) []byte {
 	return out.Bytes()
 }
 
-// mainHeaderLen is the length of the main header at the start of rest.
-func mainHeaderLen(rest []byte) int {
+// MainHeaderLen is the length of the main header at the start of rest.
+func MainHeaderLen(rest []byte) int {
 	il := int(binary.BigEndian.Uint32(rest[8:]))
 	dl := int(binary.BigEndian.Uint32(rest[12:]))
 	return 16 + il*16 + dl
 }
 
-// sigSpec says which signatures to put into a package.
-type sigSpec struct {
-	key    *v3Key
-	hash   crypto.Hash
-	header bool // RSAHEADER/DSAHEADER over the header
-	full   bool // PGP/GPG over header and payload
+// SigSpec says which signatures to put into a package.
+type SigSpec struct {
+	Key    *V3Key
+	Hash   crypto.Hash
+	Header bool // RSAHEADER/DSAHEADER over the header
+	Full   bool // PGP/GPG over header and payload
 }
 
-// v3Sign replaces the signatures of the RPM at in with V3 packets.
-func v3Sign(t testing.TB, in, out string, specs ...sigSpec) {
+// V3Sign replaces the signatures of the RPM at in with V3 packets.
+func V3Sign(t testing.TB, in, out string, specs ...SigSpec) {
 	t.Helper()
 	b, err := os.ReadFile(in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	lead, ents, rest := splitRPM(t, b)
+	lead, ents, rest := SplitRPM(t, b)
 	kept := ents[:0]
 	for _, e := range ents {
-		switch e.tag {
+		switch e.Tag {
 		case 267, 268, 1002, 1005, 1008: // signatures and reserved space
 		default:
 			kept = append(kept, e)
 		}
 	}
-	hdr := rest[:mainHeaderLen(rest)]
+	hdr := rest[:MainHeaderLen(rest)]
 	for _, s := range specs {
 		hdrTag, fullTag := uint32(268), uint32(1002)
-		if s.key.dsa != nil {
+		if s.Key.dsa != nil {
 			hdrTag, fullTag = 267, 1005
 		}
-		if s.header {
-			p := signV3(t, s.key, s.hash, hdr, keyTime.Add(time.Hour))
-			kept = append(kept, hdrEntry{tag: hdrTag, typ: 7, count: uint32(len(p)), data: p})
+		if s.Header {
+			p := signV3(t, s.Key, s.Hash, hdr, KeyTime.Add(time.Hour))
+			kept = append(kept, HdrEntry{Tag: hdrTag, Typ: 7, Count: uint32(len(p)), Data: p})
 		}
-		if s.full {
-			p := signV3(t, s.key, s.hash, rest, keyTime.Add(time.Hour))
-			kept = append(kept, hdrEntry{tag: fullTag, typ: 7, count: uint32(len(p)), data: p})
+		if s.Full {
+			p := signV3(t, s.Key, s.Hash, rest, KeyTime.Add(time.Hour))
+			kept = append(kept, HdrEntry{Tag: fullTag, Typ: 7, Count: uint32(len(p)), Data: p})
 		}
 	}
-	if err := os.WriteFile(out, joinRPM(lead, kept, rest), 0o644); err != nil {
+	if err := os.WriteFile(out, JoinRPM(lead, kept, rest), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// editSigHeader rewrites the signature header of the RPM at path.
-func editSigHeader(t testing.TB, path, out string, edit func([]hdrEntry) []hdrEntry) {
+// EditSigHeader rewrites the signature header of the RPM at path.
+func EditSigHeader(t testing.TB, path, out string, edit func([]HdrEntry) []HdrEntry) {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	lead, ents, rest := splitRPM(t, b)
-	if err := os.WriteFile(out, joinRPM(lead, edit(ents), rest), 0o644); err != nil {
+	lead, ents, rest := SplitRPM(t, b)
+	if err := os.WriteFile(out, JoinRPM(lead, edit(ents), rest), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -405,14 +407,14 @@ var (
 	eddsaErr  error
 )
 
-// eddsaKey generates, once, an Ed25519 key (OpenPGP EdDSA, algorithm 22,
+// EdDSAKey generates, once, an Ed25519 key (OpenPGP EdDSA, algorithm 22,
 // the V4 kind rpm 4.18 imports and verifies) that signs with its primary
 // key; go-crypto gives it a Curve25519 encryption subkey.
-func eddsaKey(t testing.TB) *openpgp.Entity {
+func EdDSAKey(t testing.TB) *openpgp.Entity {
 	t.Helper()
 	eddsaOnce.Do(func() {
 		eddsaEnt, eddsaErr = openpgp.NewEntity("EdDSA Test", "", "eddsa@example.com",
-			&packet.Config{Algorithm: packet.PubKeyAlgoEdDSA, DefaultHash: crypto.SHA256, Time: func() time.Time { return keyTime }})
+			&packet.Config{Algorithm: packet.PubKeyAlgoEdDSA, DefaultHash: crypto.SHA256, Time: func() time.Time { return KeyTime }})
 	})
 	if eddsaErr != nil {
 		t.Fatal(eddsaErr)

@@ -1,4 +1,4 @@
-package repo
+package rpm
 
 import (
 	"fmt"
@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/bdebundle/bundle/repo/internal/rpmfixture"
 )
 
 // rpmvercmpCases are rpm's own test cases (tests/rpmvercmp.at).
@@ -58,7 +60,7 @@ func TestVerCmp(t *testing.T) {
 // TestVerCmpAgainstRPM asks rpm's own rpm.vercmp, in one call, about the
 // same pairs plus a few more.
 func TestVerCmpAgainstRPM(t *testing.T) {
-	needTools(t, "rpm")
+	rpmfixture.NeedTools(t, "rpm")
 	pairs := [][2]string{{"1.0~rc1", "1.0"}, {"2:1.0", "1:2.0"}, {"1.0-1", "1.0-1.el9"}, {"0.9.9", "0.10"}, {"1.a", "1.1"}}
 	for _, c := range rpmvercmpCases {
 		pairs = append(pairs, [2]string{c.a, c.b})

@@ -1,4 +1,4 @@
-package repo
+package rpm
 
 import "github.com/bdebundle/bundle/internal/rpmdep"
 
@@ -14,7 +14,7 @@ func CompareEVR(a, b string) int { return rpmdep.CompareEVR(a, b) }
 func DepPackages(pkgs []*Package) []rpmdep.Package {
 	out := make([]rpmdep.Package, len(pkgs))
 	for i, p := range pkgs {
-		dp := rpmdep.Package{NEVRA: p.NEVRA(), Provides: p.Provides, Requires: p.Requires}
+		dp := rpmdep.Package{NEVRA: p.NEVRA.String(), Provides: p.Provides, Requires: p.Requires}
 		for _, f := range p.Files {
 			dp.Files = append(dp.Files, f.Path)
 		}

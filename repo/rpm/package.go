@@ -1,7 +1,6 @@
-package repo
+package rpm
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/bdebundle/bundle/internal/rpmdep"
@@ -11,11 +10,9 @@ import (
 // writes into primary.xml, filelists.xml and other.xml, plus the facts the
 // scan established (checksum, size, signer).
 type Package struct {
-	Name    string
-	Epoch   string // "0" when the header has no epoch
-	Version string
-	Release string
-	Arch    string // "src" for source packages
+	// NEVRA is the package's identity; Epoch is "0" when the header has
+	// no epoch, Arch "src" for source packages.
+	rpmdep.NEVRA
 
 	Summary     string
 	Description string
@@ -81,26 +78,8 @@ type Changelog struct {
 	Text   string
 }
 
-// NEVRA formats the package as name-epoch:version-release.arch, with the
-// epoch omitted when it is 0.
-func (p *Package) NEVRA() string {
-	if p.Epoch == "" || p.Epoch == "0" {
-		return fmt.Sprintf("%s-%s-%s.%s", p.Name, p.Version, p.Release, p.Arch)
-	}
-	return fmt.Sprintf("%s-%s:%s-%s.%s", p.Name, p.Epoch, p.Version, p.Release, p.Arch)
-}
-
-// EVR returns epoch:version-release.
-func (p *Package) EVR() string {
-	e := p.Epoch
-	if e == "" {
-		e = "0"
-	}
-	return e + ":" + p.Version + "-" + p.Release
-}
-
-// isPrimaryFile reports whether createrepo_c lists path in primary.xml:
+// PrimaryFile reports whether createrepo_c lists path in primary.xml:
 // anything under /etc/, any path containing "bin/", and /usr/lib/sendmail.
-func isPrimaryFile(path string) bool {
+func PrimaryFile(path string) bool {
 	return strings.HasPrefix(path, "/etc/") || strings.Contains(path, "bin/") || path == "/usr/lib/sendmail"
 }

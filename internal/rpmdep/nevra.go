@@ -1,10 +1,19 @@
-package repo
+package rpmdep
 
 import "strings"
 
-// NEVRA is a parsed name-[epoch:]version-release.arch.
+// NEVRA is an RPM's identity: name, epoch, version, release and
+// architecture. An empty Epoch and "0" are the same epoch. It is what the
+// RPM reader, the compiler's package facts, the builder's SBOM facts and
+// the SBOM embed, so an identity is copied whole, never field by field.
 type NEVRA struct {
 	Name, Epoch, Version, Release, Arch string
+}
+
+// String formats n as name-[epoch:]version-release.arch, with the epoch
+// left out when it is empty or 0.
+func (n NEVRA) String() string {
+	return n.Name + "-" + n.EVR() + "." + n.Arch
 }
 
 // ParseNEVRA splits s ("mesos-0.22.0-1.0.centos65.x86_64", optionally with

@@ -2,7 +2,7 @@
 
 // The benchmark reads peak RSS from Linux rusage.
 
-package repo
+package rpm
 
 import (
 	"crypto"
@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/bdebundle/bundle/repo/internal/rpmfixture"
 )
 
 // BenchmarkVerifySigned measures what signature checks cost per package:
@@ -22,21 +23,21 @@ import (
 // (digests and both signatures); best of 5, in CPU time of the process.
 // Reported: microseconds per package of each scan and the difference.
 func BenchmarkVerifySigned(b *testing.B) {
-	rsaK, dsaK, _, _ := v3Keys(b)
-	keyring := openpgp.EntityList{rsaK.entity, dsaK.entity}
-	src := benchCorpus(b, filepath.Join(b.TempDir(), "src"), 200, 24, 0, 0)
+	rsaK, dsaK, _, _ := rpmfixture.V3Keys(b)
+	keyring := openpgp.EntityList{rsaK.Entity, dsaK.Entity}
+	src := rpmfixture.BenchCorpus(b, filepath.Join(b.TempDir(), "src"), 200, 24, 0, 0)
 	signed := map[string][]string{}
 	for _, k := range []struct {
 		name string
-		spec sigSpec
+		spec rpmfixture.SigSpec
 	}{
-		{"rsa", sigSpec{key: rsaK, hash: crypto.SHA256, header: true, full: true}},
-		{"dsa", sigSpec{key: dsaK, hash: crypto.SHA1, header: true, full: true}},
+		{"rsa", rpmfixture.SigSpec{Key: rsaK, Hash: crypto.SHA256, Header: true, Full: true}},
+		{"dsa", rpmfixture.SigSpec{Key: dsaK, Hash: crypto.SHA1, Header: true, Full: true}},
 	} {
 		dir := b.TempDir()
 		for _, p := range src {
 			out := filepath.Join(dir, filepath.Base(p))
-			v3Sign(b, p, out, k.spec)
+			rpmfixture.V3Sign(b, p, out, k.spec)
 			signed[k.name] = append(signed[k.name], out)
 		}
 	}
@@ -53,7 +54,7 @@ func BenchmarkVerifySigned(b *testing.B) {
 		var min time.Duration
 		for range 5 {
 			start := cpu()
-			if _, err := Scan(b.Context(), paths, ScanOptions{Workers: 1, Keyring: kr}); err != nil {
+			if _, err := readAll(b.Context(), paths, readOptions{Keyring: kr}); err != nil {
 				b.Fatal(err)
 			}
 			if d := cpu() - start; min == 0 || d < min {

@@ -1,4 +1,4 @@
-package repo
+package rpm
 
 import (
 	"reflect"
@@ -9,7 +9,7 @@ import (
 
 func TestUnresolved(t *testing.T) {
 	pkg := func(name, epoch, ver, rel string, provides, requires []Dep, files ...string) *Package {
-		p := &Package{Name: name, Epoch: epoch, Version: ver, Release: rel, Arch: "noarch", Provides: provides, Requires: requires}
+		p := &Package{NEVRA: rpmdep.NEVRA{Name: name, Epoch: epoch, Version: ver, Release: rel, Arch: "noarch"}, Provides: provides, Requires: requires}
 		for _, f := range files {
 			p.Files = append(p.Files, File{Path: f})
 		}
@@ -59,12 +59,12 @@ func TestUnresolved(t *testing.T) {
 }
 
 func TestNEVRA(t *testing.T) {
-	p := &Package{Name: "beta-data", Epoch: "2", Version: "5.0", Release: "1", Arch: "x86_64"}
-	if got := p.NEVRA(); got != "beta-data-2:5.0-1.x86_64" {
+	p := &Package{NEVRA: rpmdep.NEVRA{Name: "beta-data", Epoch: "2", Version: "5.0", Release: "1", Arch: "x86_64"}}
+	if got := p.NEVRA.String(); got != "beta-data-2:5.0-1.x86_64" {
 		t.Errorf("NEVRA = %q", got)
 	}
 	p.Epoch = "0"
-	if got := p.NEVRA(); got != "beta-data-5.0-1.x86_64" {
+	if got := p.NEVRA.String(); got != "beta-data-5.0-1.x86_64" {
 		t.Errorf("NEVRA = %q", got)
 	}
 }
