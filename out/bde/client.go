@@ -164,6 +164,17 @@ type APIError struct {
 	Garbage bool
 }
 
+// ServerFault reports whether the answer is a fault of the server rather
+// than a refusal: not BDE's answer, or a 5xx without an error id of BDE's
+// own (none, or BDD.INTERNAL_ERROR, which 2.3.1 also answers for a body it
+// cannot bind). serengeti-ws answers 500 for every error id that
+// serengeti-errcode.properties gives no status (CLUSTER.UPDATE_NOT_ALLOWED,
+// CLUSTER.NO_NEED_TO_RESIZE, …: rest/advice/DefaultExceptionHandler.java
+// @2.3.1, RestResource.handleException @2.2.0); those are refusals.
+func (e *APIError) ServerFault() bool {
+	return e.Garbage || e.Status >= 500 && (e.Code == "" || e.Code == "BDD.INTERNAL_ERROR")
+}
+
 func (e *APIError) Error() string {
 	s := fmt.Sprintf("BDE %s: HTTP %d", e.Op, e.Status)
 	if e.Code != "" {

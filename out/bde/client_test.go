@@ -17,7 +17,8 @@ const spec = `{"name":"mesos01","distro":"mesos","distroVendor":"MESOS","distroV
 
 func newStandin(t *testing.T) *standin.Server {
 	t.Helper()
-	s := standin.New(map[string]string{"admin": "s3cret-pw"}, map[string]*standin.Cluster{"mesos01": {Distro: "mesos"}})
+	s := standin.New(map[string]string{"admin": "s3cret-pw"}, map[string]*standin.Cluster{"mesos01": {Distro: "mesos", DistroVendor: "MESOS", DistroVersion: "0.21.0"}})
+	s.SetDistro("mesos", "MESOS", "0.22.0")
 	t.Cleanup(s.Close)
 	return s
 }
@@ -99,10 +100,15 @@ func TestRefusals(t *testing.T) {
 	if !errors.As(err, &api) || api.Status != 404 || api.Code != "BDD.NOT_FOUND" {
 		t.Errorf("unknown cluster: %v", err)
 	}
-	// Another distro than the cluster was created on.
-	_, err = c.ConfigCluster(ctx, "mesos01", []byte(strings.Replace(spec, `"distro":"mesos"`, `"distro":"mesos-previous"`, 1)), nil)
-	if !errors.As(err, &api) || api.Status != 400 || !strings.Contains(api.Message, "created on distro mesos") {
-		t.Errorf("distro change: %v", err)
+	// Another distro and version than the cluster was created on: BDE
+	// puts the cluster's back into the body (updateAppConfig), so the
+	// config runs and moves neither.
+	_, err = c.ConfigCluster(ctx, "mesos01", []byte(strings.Replace(strings.Replace(spec, `"distro":"mesos"`, `"distro":"mesos-next"`, 1), "0.22.0", "0.23.0", 1)), nil)
+	if err != nil || s.ClusterDistroVersion("mesos01") != "0.21.0" {
+		t.Errorf("config with another distro: %v, version %s", err, s.ClusterDistroVersion("mesos01"))
+	}
+	if one, err := c.Cluster(ctx, "mesos01"); err != nil || one.Distro != "mesos" {
+		t.Errorf("distro after the config: %+v %v", one, err)
 	}
 	// A task that fails: its errorMessage, and the cluster in
 	// CONFIGURE_ERROR, which a second config may retry.

@@ -12,23 +12,28 @@ import (
 )
 
 // NodeGroupRead is the part of BDE's NodeGroupRead a deploy compares: the
-// group's name, roles and instance count.
+// group's name, roles and instance count (JSON names of its getters,
+// apitypes/NodeGroupRead.java @2.3.1).
 type NodeGroupRead struct {
 	Name        string   `json:"name"`
 	Roles       []string `json:"roles,omitempty"`
 	InstanceNum int      `json:"instanceNum"`
 }
 
-// ClusterRead is the part of BDE's ClusterRead (GET /clusters) a deploy
-// compares.
+// ClusterRead is the part of BDE's ClusterRead (GET /clusters, GET
+// /cluster/{name}) a deploy reads, by the names Jackson gives its getters
+// (apitypes/ClusterRead.java @2.2.0 and @2.3.1). It has no distro
+// version: BDE fixes that at creation and reports it nowhere; Version is
+// the BDE release that created the cluster.
 type ClusterRead struct {
-	Name          string          `json:"name"`
-	Distro        string          `json:"distro"`
-	DistroVendor  string          `json:"distroVendor,omitempty"`
-	DistroVersion string          `json:"distroVersion,omitempty"`
-	Status        string          `json:"status"`
-	InstanceNum   int             `json:"instanceNum"`
-	NodeGroups    []NodeGroupRead `json:"nodeGroups"`
+	Name         string          `json:"name"`
+	Version      string          `json:"version,omitempty"`
+	AppManager   string          `json:"appManager,omitempty"`
+	Distro       string          `json:"distro"`
+	DistroVendor string          `json:"distroVendor,omitempty"`
+	Status       string          `json:"status"`
+	InstanceNum  int             `json:"instanceNum"`
+	NodeGroups   []NodeGroupRead `json:"nodeGroups"`
 }
 
 // maxList bounds a list answer (GET /clusters, a spec).
@@ -62,6 +67,13 @@ func (c *Client) Clusters(ctx context.Context) ([]ClusterRead, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// Cluster reads one cluster (GET /api/cluster/{name}?details=true).
+func (c *Client) Cluster(ctx context.Context, name string) (ClusterRead, error) {
+	var out ClusterRead
+	err := c.getJSON(ctx, "cluster "+name, "/api/cluster/"+url.PathEscape(name)+"?details=true", &out)
+	return out, err
 }
 
 // ClusterSpec reads the spec of cluster name (GET /api/cluster/{name}/spec,

@@ -153,7 +153,7 @@ func (s *Step) classify(err error) error {
 	case errors.As(err, &ae):
 		return &site.AuthError{Service: "BDE", URL: s.c.Server(), User: ae.User, Err: err}
 	case errors.As(err, &ue), errors.As(err, &tt),
-		errors.As(err, &api) && (api.Garbage || api.Status >= 500):
+		errors.As(err, &api) && api.ServerFault():
 		return &site.UnavailableError{Service: "BDE", URL: s.c.Server(), Err: err}
 	}
 	return err
@@ -235,10 +235,19 @@ func (s *Step) plan(want Spec, st *siteState) []site.Change {
 			Detail: "its create failed (PROVISION_ERROR): resume it  PUT /serengeti/api/cluster/" + want.Name + "/action?state=resume"}}
 	}
 	var out []site.Change
+	configured := false
 	if why := configDiff(w, have, st.specs[want.Name]); why != "" {
+		if notWritable[have.Status] {
+			return []site.Change{{Kind: "cluster", Name: want.Name, Action: site.ActionRefused,
+				Detail: fmt.Sprintf("%s, but BDE configures a cluster only when RUNNING, SERVICE_WARNING, SERVICE_STOPPED or CONFIGURE_ERROR (it is %s): start or repair it first", why, have.Status)}}
+		}
 		out = append(out, site.Change{Kind: "cluster", Name: want.Name, Action: site.ActionConfig,
 			Detail: why + "  PUT /serengeti/api/cluster/" + want.Name + "/config"})
+		configured = true
 	}
+	// BDE resizes only a RUNNING or SERVICE_WARNING cluster; a config that
+	// succeeds leaves it RUNNING.
+	resizable := configured || have.Status == "RUNNING" || have.Status == "SERVICE_WARNING"
 	sizes := map[string]int{}
 	for _, g := range have.NodeGroups {
 		sizes[g.Name] = g.InstanceNum
@@ -255,6 +264,9 @@ func (s *Step) plan(want Spec, st *siteState) []site.Change {
 		case n > g.InstanceNum && !s.opts.AllowShrink:
 			out = append(out, site.Change{Kind: "nodegroup", Name: name, Action: site.ActionRefused,
 				Detail: fmt.Sprintf("would shrink %d -> %d nodes: give --allow-shrink to let it", n, g.InstanceNum)})
+		case !resizable:
+			out = append(out, site.Change{Kind: "nodegroup", Name: name, Action: site.ActionRefused,
+				Detail: fmt.Sprintf("%d -> %d nodes, but BDE resizes a node group only when its cluster is RUNNING or SERVICE_WARNING (it is %s)", n, g.InstanceNum, have.Status)})
 		default:
 			out = append(out, site.Change{Kind: "nodegroup", Name: name, Action: site.ActionResize,
 				Detail: fmt.Sprintf("%d -> %d nodes  PUT /serengeti/api/cluster/%s/nodegroup/%s/instancenum", n, g.InstanceNum, want.Name, g.Name)})
@@ -262,15 +274,24 @@ func (s *Step) plan(want Spec, st *siteState) []site.Change {
 	}
 	if len(out) == 0 || out[0].Kind != "cluster" {
 		out = append([]site.Change{{Kind: "cluster", Name: want.Name, Action: site.ActionUnchanged,
-			Detail: fmt.Sprintf("%s %s, %d nodes, %s", have.Distro, have.DistroVersion, have.InstanceNum, have.Status)}}, out...)
+			Detail: fmt.Sprintf("%s, %d nodes, %s", have.Distro, have.InstanceNum, have.Status)}}, out...)
 	}
 	return out
 }
 
-// busy are the statuses of a cluster a BDE task is working on
-// (ClusterStatus of serengeti-ws).
-var busy = map[string]bool{"PROVISIONING": true, "UPDATING": true, "CONFIGURING": true, "STARTING": true,
-	"STOPPING": true, "DELETING": true, "UPGRADING": true, "MAINTENANCE": true}
+// busy are the statuses of a cluster a BDE task is working on: every
+// ClusterStatus that is not stable (apitypes/ClusterStatus.java @2.3.1:
+// the stable ones are RUNNING, STOPPED, CONFIGURE_ERROR, ERROR,
+// PROVISION_ERROR, UPGRADE_ERROR, SERVICE_STOPPED, SERVICE_WARNING).
+var busy = map[string]bool{"PROVISIONING": true, "UPGRADING": true, "UPDATING": true, "DELETING": true,
+	"EXPANDING": true, "STOPPING": true, "STARTING": true, "CONFIGURING": true, "NA": true, "VHM_RUNNING": true,
+	"VMRECONFIGURING": true, "MAINTENANCE": true}
+
+// notWritable are stable statuses in which BDE refuses both a config and
+// a resize (ClusterManager.configCluster accepts RUNNING, SERVICE_WARNING,
+// CONFIGURE_ERROR and SERVICE_STOPPED; resizeCluster RUNNING and
+// SERVICE_WARNING).
+var notWritable = map[string]bool{"STOPPED": true, "ERROR": true, "UPGRADE_ERROR": true}
 
 // BusyError is a cluster Apply left alone because BDE was working on it.
 type BusyError struct {
@@ -285,12 +306,15 @@ func (e *BusyError) Error() string {
 	return "BDE is working on " + strings.Join(names, ", ")
 }
 
-// configDiff says why a config is due ("" when none is).
+// configDiff says why a config is due ("" when none is). A config
+// changes only the configuration: BDE keeps the distro and version a
+// cluster was created with (ClusterConfigManager.updateAppConfig puts the
+// cluster's back into the body) and reports the version nowhere (no
+// distroVersion in ClusterRead; GET …/spec nulls it), so the version is not
+// compared. A new version reaches the nodes through the configuration the
+// bundle renders for it (its repos and files), which is compared.
 func configDiff(w spec, have bde.ClusterRead, hs spec) string {
 	var why []string
-	if have.DistroVersion != w.DistroVersion {
-		why = append(why, fmt.Sprintf("distro %s %s -> %s", w.Distro, orNone(have.DistroVersion), w.DistroVersion))
-	}
 	if !sameJSON(w.Configuration, hs.Configuration) {
 		why = append(why, "cluster configuration differs")
 	}
@@ -305,6 +329,9 @@ func configDiff(w spec, have bde.ClusterRead, hs spec) string {
 	}
 	if have.Status == "CONFIGURE_ERROR" {
 		why = append(why, "its last config failed (CONFIGURE_ERROR)")
+	}
+	if len(why) > 0 && w.DistroVersion != "" {
+		why = append(why, fmt.Sprintf("the bundle's distro %s %s", w.Distro, w.DistroVersion))
 	}
 	return strings.Join(why, "; ")
 }
@@ -433,7 +460,7 @@ func (s *Step) Status(ctx context.Context) ([]site.Status, error) {
 		row := site.Status{Kind: "cluster", Name: want.Name, Want: fmt.Sprintf("%s %s, %d nodes", w.Distro, w.DistroVersion, total), Have: "absent"}
 		have, ok := st.clusters[want.Name]
 		if ok {
-			row.Have = fmt.Sprintf("%s %s, %d nodes, %s", have.Distro, have.DistroVersion, have.InstanceNum, have.Status)
+			row.Have = fmt.Sprintf("%s (version not reported by BDE), %d nodes, %s", have.Distro, have.InstanceNum, have.Status)
 			row.OK = have.Distro == w.Distro && have.Status == "RUNNING" && configDiff(w, have, st.specs[want.Name]) == ""
 			if !row.OK && configDiff(w, have, st.specs[want.Name]) != "" {
 				row.Have += " (" + configDiff(w, have, st.specs[want.Name]) + ")"

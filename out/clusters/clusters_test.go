@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +27,7 @@ func specJSON(t *testing.T, version string, slaves int, extra map[string]any) []
 			map[string]any{"name": "master", "roles": []any{"zookeeper", "mesos_master"}, "instanceNum": 3, "haFlag": "on", "storage": map[string]any{"type": "SHARED", "sizeGB": 20}, "configuration": map[string]any{}},
 			map[string]any{"name": "slave", "roles": []any{"mesos_slave"}, "instanceNum": slaves, "haFlag": "off", "storage": map[string]any{"type": "SHARED"}, "configuration": map[string]any{}},
 		},
-		"configuration": map[string]any{"offline": map[string]any{"repo": "http://mgmt/bundle"}},
+		"configuration": map[string]any{"offline": map[string]any{"repo": "http://mgmt/bundle/" + version}},
 	}
 	for k, v := range extra {
 		s[k] = v
@@ -36,6 +37,15 @@ func specJSON(t *testing.T, version string, slaves int, extra map[string]any) []
 		t.Fatal(err)
 	}
 	return b
+}
+
+// newBDE is a stand-in whose distro mesos is 0.22.0.
+func newBDE(t *testing.T) *standin.Server {
+	t.Helper()
+	srv := standin.New(map[string]string{"admin": password}, nil)
+	srv.SetDistro("mesos", "MESOS", "0.22.0")
+	t.Cleanup(srv.Close)
+	return srv
 }
 
 func step(t *testing.T, url, pw string, b []byte, opts clusters.Options) *clusters.Step {
@@ -88,8 +98,7 @@ func actions(changes []site.Change) string {
 // nothing.
 func TestCreateThenNothing(t *testing.T) {
 	ctx := context.Background()
-	srv := standin.New(map[string]string{"admin": password}, nil)
-	defer srv.Close()
+	srv := newBDE(t)
 	b := specJSON(t, "0.22.0", 5, nil)
 	st := step(t, srv.BaseURL(), password, b, clusters.Options{})
 	plan, err := st.Plan(ctx)
@@ -143,17 +152,20 @@ func TestCreateThenNothing(t *testing.T) {
 }
 
 // TestUpgradeAndResize: a new version and configuration is one config,
-// then the growing node group is resized; a shrinking one is refused
-// without AllowShrink and resized with it.
+// then the growing node group is resized; BDE keeps the version the
+// cluster was created with, so the re-run compares the configuration and
+// writes nothing. A shrinking node group is refused without AllowShrink
+// and resized with it.
 func TestUpgradeAndResize(t *testing.T) {
 	ctx := context.Background()
-	srv := standin.New(map[string]string{"admin": password}, nil)
-	defer srv.Close()
+	srv := newBDE(t)
+	srv.SetDistro("mesos", "MESOS", "0.21.0")
 	st := step(t, srv.BaseURL(), password, specJSON(t, "0.21.0", 5, nil), clusters.Options{})
 	plan, _ := st.Plan(ctx)
 	if err := st.Apply(ctx, plan, nil); err != nil {
 		t.Fatal(err)
 	}
+	srv.SetDistro("mesos", "MESOS", "0.22.0") // release 2's manifest
 
 	b2 := specJSON(t, "0.22.0", 8, nil)
 	st2 := step(t, srv.BaseURL(), password, b2, clusters.Options{})
@@ -164,7 +176,7 @@ func TestUpgradeAndResize(t *testing.T) {
 	if got := actions(plan); got != "cluster mesos01 config; nodegroup mesos01/master unchanged; nodegroup mesos01/slave resize" {
 		t.Fatalf("plan %s", got)
 	}
-	if !strings.Contains(plan[0].Detail, "distro mesos 0.21.0 -> 0.22.0") || !strings.Contains(plan[2].Detail, "5 -> 8 nodes") {
+	if !strings.Contains(plan[0].Detail, "cluster configuration differs; the bundle's distro mesos 0.22.0") || !strings.Contains(plan[2].Detail, "5 -> 8 nodes") {
 		t.Errorf("details %+v", plan)
 	}
 	rows, _ := st2.Status(ctx)
@@ -178,6 +190,29 @@ func TestUpgradeAndResize(t *testing.T) {
 	want := []string{"PUT /serengeti/api/cluster/mesos01/config " + string(b2), "PUT /serengeti/api/cluster/mesos01/nodegroup/slave/instancenum 8"}
 	if got := writes(srv, n); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("writes:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if v := srv.ClusterDistroVersion("mesos01"); v != "0.21.0" {
+		t.Errorf("the config moved BDE's distro version to %s", v)
+	}
+	// The re-run of release 2 against the site it made: nothing to write.
+	n = len(srv.Calls())
+	st3 := step(t, srv.BaseURL(), password, b2, clusters.Options{})
+	plan, err = st3.Plan(ctx)
+	if err != nil || site.Writes(plan) != 0 {
+		t.Fatalf("re-run plan %s %v", actions(plan), err)
+	}
+	if rows, err := st3.Status(ctx); err != nil || !site.Matches(rows) {
+		t.Errorf("status after the apply: %+v %v", rows, err)
+	}
+	if err := st3.Apply(ctx, plan, nil); err != nil || len(writes(srv, n)) != 0 {
+		t.Errorf("the re-run wrote %v %v", writes(srv, n), err)
+	}
+	// A bundle whose version differs but whose configuration does not has
+	// nothing to configure: a config could not move the version.
+	same := map[string]any{"configuration": map[string]any{"offline": map[string]any{"repo": "http://mgmt/bundle/0.22.0"}}}
+	plan, _ = step(t, srv.BaseURL(), password, specJSON(t, "0.23.0", 8, same), clusters.Options{}).Plan(ctx)
+	if site.Writes(plan) != 0 {
+		t.Errorf("a version-only change plans %s", actions(plan))
 	}
 
 	// Shrinking needs the flag.
@@ -208,8 +243,7 @@ func TestUpgradeAndResize(t *testing.T) {
 // refuse the name).
 func TestFailedCreateResumes(t *testing.T) {
 	ctx := context.Background()
-	srv := standin.New(map[string]string{"admin": password}, nil)
-	defer srv.Close()
+	srv := newBDE(t)
 	b := specJSON(t, "0.22.0", 5, nil)
 	srv.SetFail("mesos01", "Cannot clone VM mesos01-slave-4")
 	st := step(t, srv.BaseURL(), password, b, clusters.Options{})
@@ -241,21 +275,31 @@ func TestFailedCreateResumes(t *testing.T) {
 	}
 }
 
-// TestRefusedByBDE: a spec field ClusterCreate has no property for is a
-// 400 that names it.
+// TestRefusedByBDE: a spec field ClusterCreate has no property for is
+// refused: 2.2.0 answers 400 naming it, 2.3.1 a bare 500
+// BDD.INTERNAL_ERROR (reported as BDE unavailable: it is not told apart
+// from any other fault of BDE's). Nothing is created.
 func TestRefusedByBDE(t *testing.T) {
 	ctx := context.Background()
-	srv := standin.New(map[string]string{"admin": password}, nil)
-	defer srv.Close()
-	st := step(t, srv.BaseURL(), password, specJSON(t, "0.22.0", 5, map[string]any{"cluster_configuration": map[string]any{}}), clusters.Options{})
-	plan, _ := st.Plan(ctx)
-	err := st.Apply(ctx, plan, nil)
-	var api *bde.APIError
-	if !errors.As(err, &api) || api.Status != 400 || !strings.Contains(api.Message, `"cluster_configuration"`) {
-		t.Errorf("unknown field: %v", err)
-	}
-	if srv.ClusterStatus("mesos01") != "" {
-		t.Errorf("a refused create made a cluster")
+	for _, version := range []string{"2.2.0", "2.3.1"} {
+		srv := newBDE(t)
+		srv.Version = version
+		st := step(t, srv.BaseURL(), password, specJSON(t, "0.22.0", 5, map[string]any{"cluster_configuration": map[string]any{}}), clusters.Options{})
+		plan, _ := st.Plan(ctx)
+		err := st.Apply(ctx, plan, nil)
+		var api *bde.APIError
+		var ue *site.UnavailableError
+		switch {
+		case !errors.As(err, &api):
+			t.Errorf("%s: unknown field: %v", version, err)
+		case version == "2.2.0" && (api.Status != 400 || !strings.Contains(api.Message, `"cluster_configuration"`) || errors.As(err, &ue)):
+			t.Errorf("%s: unknown field: %v", version, err)
+		case version == "2.3.1" && (api.Status != 500 || api.Code != "BDD.INTERNAL_ERROR" || !errors.As(err, &ue)):
+			t.Errorf("%s: unknown field: %v", version, err)
+		}
+		if srv.ClusterStatus("mesos01") != "" {
+			t.Errorf("%s: a refused create made a cluster", version)
+		}
 	}
 }
 
@@ -265,8 +309,7 @@ func TestRefusedByBDE(t *testing.T) {
 func TestBadSites(t *testing.T) {
 	ctx := context.Background()
 	b := specJSON(t, "0.22.0", 5, nil)
-	srv := standin.New(map[string]string{"admin": password}, nil)
-	defer srv.Close()
+	srv := newBDE(t)
 
 	_, err := step(t, srv.BaseURL(), "not-"+password, b, clusters.Options{}).Plan(ctx)
 	var ae *site.AuthError
@@ -352,4 +395,81 @@ func TestBusyCluster(t *testing.T) {
 	if w := writes(srv, 0); len(w) != 0 {
 		t.Errorf("a busy cluster got writes: %v", w)
 	}
+}
+
+// TestStatuses: what the plan does per ClusterStatus (apitypes/
+// ClusterStatus.java @2.3.1): every status that is not stable is busy;
+// BDE configures only a RUNNING, SERVICE_WARNING, SERVICE_STOPPED or
+// CONFIGURE_ERROR cluster and resizes only a RUNNING or SERVICE_WARNING
+// one, so other writes are refused in the plan, not sent.
+func TestStatuses(t *testing.T) {
+	ctx := context.Background()
+	var have map[string]any
+	if err := json.Unmarshal(specJSON(t, "0.22.0", 5, nil), &have); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		status  string
+		version string // the bundle's configuration moves with it
+		slaves  int
+		want    string
+	}{
+		{"EXPANDING", "0.22.0", 5, "cluster mesos01 busy"},
+		{"VHM_RUNNING", "0.22.0", 5, "cluster mesos01 busy"},
+		{"VMRECONFIGURING", "0.22.0", 5, "cluster mesos01 busy"},
+		{"STOPPED", "0.22.1", 5, "cluster mesos01 refused"},
+		{"STOPPED", "0.22.0", 6, "cluster mesos01 unchanged; nodegroup mesos01/master unchanged; nodegroup mesos01/slave refused"},
+		{"SERVICE_STOPPED", "0.22.0", 6, "cluster mesos01 unchanged; nodegroup mesos01/master unchanged; nodegroup mesos01/slave refused"},
+		{"SERVICE_STOPPED", "0.22.1", 6, "cluster mesos01 config; nodegroup mesos01/master unchanged; nodegroup mesos01/slave resize"},
+		{"SERVICE_WARNING", "0.22.0", 6, "cluster mesos01 unchanged; nodegroup mesos01/master unchanged; nodegroup mesos01/slave resize"},
+	} {
+		t.Run(tc.status+"/"+tc.version+"/"+strconv.Itoa(tc.slaves), func(t *testing.T) {
+			srv := standin.New(map[string]string{"admin": password}, map[string]*standin.Cluster{"mesos01": {Distro: "mesos", Status: tc.status, Spec: clone(t, have)}})
+			defer srv.Close()
+			b := specJSON(t, tc.version, tc.slaves, nil)
+			st := step(t, srv.BaseURL(), password, b, clusters.Options{})
+			plan, err := st.Plan(ctx)
+			if err != nil || actions(plan) != tc.want {
+				t.Fatalf("plan %s %v, want %s", actions(plan), err, tc.want)
+			}
+			err = st.Apply(ctx, plan, nil)
+			if strings.Contains(tc.want, "busy") != (err != nil) {
+				t.Errorf("apply: %v", err)
+			}
+		})
+	}
+}
+
+// TestRefusalIs500: BDE answers a refusal whose error id has no status of
+// its own 500 with that id (CLUSTER.UPDATE_NOT_ALLOWED): a refusal (exit
+// 1), not an unavailable BDE.
+func TestRefusalIs500(t *testing.T) {
+	ctx := context.Background()
+	srv := newBDE(t)
+	st := step(t, srv.BaseURL(), password, specJSON(t, "0.22.0", 5, nil), clusters.Options{})
+	plan, _ := st.Plan(ctx)
+	if err := st.Apply(ctx, plan, nil); err != nil {
+		t.Fatal(err)
+	}
+	// The plan saw a RUNNING cluster; BDE started a task on it since.
+	b := specJSON(t, "0.22.1", 5, nil)
+	st2 := step(t, srv.BaseURL(), password, b, clusters.Options{})
+	plan, _ = st2.Plan(ctx)
+	srv.SetStatus("mesos01", "STOPPING")
+	err := st2.Apply(ctx, plan, nil)
+	var api *bde.APIError
+	var ue *site.UnavailableError
+	if !errors.As(err, &api) || api.Status != 500 || api.Code != "CLUSTER.UPDATE_NOT_ALLOWED" || errors.As(err, &ue) {
+		t.Errorf("config of a stopping cluster: %v", err)
+	}
+}
+
+func clone(t *testing.T, m map[string]any) map[string]any {
+	t.Helper()
+	b, _ := json.Marshal(m)
+	var out map[string]any
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

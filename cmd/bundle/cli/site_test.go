@@ -65,6 +65,7 @@ func TestDeployClustersAndStatus(t *testing.T) {
 	const pw = "Bde-Secret-77"
 	srv := standin.New(map[string]string{"admin": pw}, nil)
 	defer srv.Close()
+	srv.SetDistro("mesos", "MESOS", "0.22.0")
 	srv.Polls = 0
 	t.Setenv("BDE_URL", srv.BaseURL())
 	t.Setenv("BDE_USERNAME", "admin")
@@ -192,6 +193,7 @@ func TestDeployInterruptedBetweenClustersAndApps(t *testing.T) {
 	const pw = "Bde-Secret-78"
 	srv := standin.New(map[string]string{"admin": pw}, nil)
 	defer srv.Close()
+	srv.SetDistro("mesos", "MESOS", "0.22.0")
 	srv.Polls = 0
 	mar := marathonstandin.New()
 	defer mar.Close()

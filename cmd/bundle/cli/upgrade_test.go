@@ -155,7 +155,7 @@ func TestTwoReleases(t *testing.T) {
 	raw1, err := os.ReadFile(filepath.Join(b1, "clusters", "mesos01", "spec.json"))
 	must0(t, err)
 	must0(t, json.Unmarshal(raw1, &spec1))
-	bdeSrv := standin.New(map[string]string{"admin": "bde-s3cret"}, map[string]*standin.Cluster{"mesos01": {Distro: "mesos", Spec: spec1}})
+	bdeSrv := standin.New(map[string]string{"admin": "bde-s3cret"}, map[string]*standin.Cluster{"mesos01": {Distro: "mesos", DistroVendor: "MESOS", DistroVersion: "0.21.0", Spec: spec1}})
 	defer bdeSrv.Close()
 	bdeSrv.Polls = 0
 	t.Setenv("BUNDLE_BDE_PASSWORD", "bde-s3cret")
@@ -175,7 +175,7 @@ func TestTwoReleases(t *testing.T) {
 	// The plan of release 2: only what changed, then the clusters.
 	code, stdout, stderr := run(t, append([]string{"deploy", b2, "--dry-run"}, bdeArgs...)...)
 	if code != ExitOK || !strings.Contains(stdout, "\nClusters through BDE "+bdeSrv.BaseURL()) ||
-		!strings.Contains(stdout, "~ cluster   config     mesos01") || !strings.Contains(stdout, "distro mesos 0.21.0 -> 0.22.0") {
+		!strings.Contains(stdout, "~ cluster   config     mesos01") || !strings.Contains(stdout, "cluster configuration differs; the bundle's distro mesos 0.22.0") {
 		t.Fatalf("plan of release 2: exit %d\n%s%s", code, stdout, stderr)
 	}
 	if !strings.Contains(stderr, "no management_server") {
@@ -336,6 +336,11 @@ func TestTwoReleases(t *testing.T) {
 		if c.Write() {
 			t.Errorf("a deploy to a matching site wrote: %s %s", c.Method, c.Path)
 		}
+	}
+	// BDE keeps the version mesos01 was created with; the configuration
+	// is what moved.
+	if v := bdeSrv.ClusterDistroVersion("mesos01"); v != "0.21.0" {
+		t.Errorf("mesos01's distro version %s", v)
 	}
 
 	// The datastore holds every kept version's repo and the manifest
