@@ -5,9 +5,14 @@
 // (PUT /serengeti/api/cluster/{name}/config with the cluster spec,
 // answered 202 with Location: …/serengeti/api/task/{id}), the task poll
 // (GET /serengeti/api/task/{id} until COMPLETED, FAILED, ABANDONED or
-// STOPPED, as the BDE CLI's RestClient does) and the logout. `bundle
-// deploy` runs cluster config with it for each cluster a release moves, so
-// BDE re-runs Chef on every node of the cluster.
+// STOPPED, as the BDE CLI's RestClient does) and the logout; the clusters
+// calls (GET /clusters, GET /cluster/{name}?details=true, GET
+// /cluster/{name}/spec, POST /clusters, PUT …/nodegroup/{group}/instancenum
+// with a bare integer, PUT …/action?state=resume) are in clusters.go.
+// ClusterRead has the JSON names of serengeti-ws's ClusterRead (no distro
+// version: BDE reports it nowhere). BDE answers a refusal whose error id
+// has no status of its own 500 with that id; APIError.ServerFault tells
+// those from faults of the server.
 //
 // The password is sent only in the login form and never appears in an
 // error or a log record. The subpackage standin is a loopback stand-in of
