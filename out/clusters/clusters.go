@@ -336,13 +336,6 @@ func configDiff(w spec, have bde.ClusterRead, hs spec) string {
 	return strings.Join(why, "; ")
 }
 
-func orNone(s string) string {
-	if s == "" {
-		return "(none)"
-	}
-	return s
-}
-
 // sameJSON compares two configurations as JSON values (nil is {}).
 func sameJSON(a, b map[string]any) bool {
 	norm := func(m map[string]any) any {
