@@ -12,7 +12,8 @@
 // and the hard caps. Files by job: mirror.go (the layout being built),
 // open.go (opening a source), platforms.go, convert.go, collect.go (an
 // artifact's blobs), previous.go (the layout being replaced as a cache),
-// resolve.go, lock.go (pinning specs to digests; the lock file itself is
+// resolve.go (with Resolutions, which hands what resolving fetched to the
+// mirror of the same build: each manifest is asked for once), lock.go (pinning specs to digests; the lock file itself is
 // internal/lockfile), bounded.go and tarcheck.go (the caps on what is
 // read). It never prints.
 package images

@@ -158,6 +158,25 @@ type mirror struct {
 	opts  Options
 	store *layout.Store
 	prev  previous
+	// record keeps what is opened from registries in opts.Resolved
+	// (Resolve); Mirror only takes from it.
+	record bool
+}
+
+// open opens src, taking a registry source from opts.Resolved when an
+// earlier Resolve of this build opened it.
+func (m *mirror) open(ctx context.Context, src Source) (artifact, v1.Hash, error) {
+	if src.Kind != Registry {
+		return open(ctx, src, m.opts)
+	}
+	if o, ok := m.opts.Resolved.get(src.Ref.String()); ok {
+		return o.a, o.srcDigest, nil
+	}
+	a, h, err := open(ctx, src, m.opts)
+	if err == nil && m.record {
+		m.opts.Resolved.put(src.Ref.String(), opened{a: a, srcDigest: h})
+	}
+	return a, h, err
 }
 
 // resolve opens the source of spec, checks it against the pinned digest and
@@ -175,12 +194,12 @@ func (m *mirror) resolve(ctx context.Context, spec Spec) (artifact, v1.Hash, Sou
 		}
 		return artifact{}, v1.Hash{}, src, fmt.Errorf("%s is a registry reference and the network is off: use a local source (oci-layout:DIR, docker-archive:FILE), or pin it in the lock file and mirror it once online so the layout holds it", spec.Ref)
 	}
-	a, srcDigest, err := open(ctx, src, m.opts)
+	a, srcDigest, err := m.open(ctx, src)
 	if err != nil {
 		return artifact{}, v1.Hash{}, src, err
 	}
-	if spec.Digest != "" && srcDigest.String() != spec.Digest && !m.opts.UpdateLock {
-		return artifact{}, v1.Hash{}, src, fmt.Errorf("%w: %s resolves to %s but the lock file pins %s; update the lock to accept the new digest", ErrLockMismatch, spec.Ref, srcDigest, spec.Digest)
+	if err := m.checkPin(spec, srcDigest); err != nil {
+		return artifact{}, v1.Hash{}, src, err
 	}
 	a, err = selectPlatforms(a, spec.Platforms)
 	if err != nil {
@@ -192,6 +211,15 @@ func (m *mirror) resolve(ctx context.Context, spec Spec) (artifact, v1.Hash, Sou
 		}
 	}
 	return a, srcDigest, src, nil
+}
+
+// checkPin refuses a source digest other than the one the lock pins,
+// unless the lock is being updated.
+func (m *mirror) checkPin(spec Spec, srcDigest v1.Hash) error {
+	if spec.Digest != "" && srcDigest.String() != spec.Digest && !m.opts.UpdateLock {
+		return fmt.Errorf("%w: %s resolves to %s but the lock file pins %s; update the lock to accept the new digest", ErrLockMismatch, spec.Ref, srcDigest, spec.Digest)
+	}
+	return nil
 }
 
 // mediaTypes is how spec's manifests are stored.

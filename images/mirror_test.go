@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -317,4 +318,71 @@ func tree(t *testing.T, dir string) map[string][]byte {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestMirrorAsksOnce resolves specs as a build gathers its facts (one
+// Resolve per spec), then mirrors them with the same Resolutions: each
+// manifest and index is asked of the registry once, and the mirror stores
+// what was resolved.
+func TestMirrorAsksOnce(t *testing.T) {
+	var mu sync.Mutex
+	asked := map[string]int{}
+	host := imagetest.StartGGCR(t, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.Contains(r.URL.Path, "/manifests/") {
+				mu.Lock()
+				asked[r.URL.Path]++
+				mu.Unlock()
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	f := newFixture(t, host)
+	var specs []Spec
+	for _, s := range f.specs {
+		if src, err := ParseSource(s.Ref); err == nil && src.Kind == Registry {
+			specs = append(specs, s)
+		}
+	}
+	if len(specs) < 2 {
+		t.Fatalf("fixture has %d registry specs, want at least 2", len(specs))
+	}
+	mu.Lock()
+	clear(asked)
+	mu.Unlock()
+	opts := Options{Resolved: &Resolutions{}}
+	var resolved []Result
+	for _, s := range specs {
+		r, err := Resolve(context.Background(), "", []Spec{s}, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resolved = append(resolved, r[0])
+	}
+	mu.Lock()
+	afterResolve := len(asked)
+	mu.Unlock()
+	if afterResolve == 0 {
+		t.Fatal("Resolve asked the registry for no manifest")
+	}
+	out := filepath.Join(t.TempDir(), "images")
+	res, err := Mirror(context.Background(), out, specs, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		if r.Digest != resolved[i].Digest || r.SourceDigest != resolved[i].SourceDigest || r.MediaType != resolved[i].MediaType {
+			t.Errorf("image %s: mirrored %+v, resolved %+v", r.Name, r, resolved[i])
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for p, n := range asked {
+		if n != 1 {
+			t.Errorf("%s asked %d times, want once", p, n)
+		}
+	}
+	if err := layout.Verify(context.Background(), out); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -55,7 +55,7 @@ func open(ctx context.Context, src Source, opts Options) (artifact, v1.Hash, err
 			if err != nil {
 				return artifact{}, v1.Hash{}, err
 			}
-			return artifact{idx: boundedIndex{idx}}, desc.Digest, nil
+			return artifact{idx: newBoundedIndex(idx)}, desc.Digest, nil
 		}
 		if !desc.MediaType.IsImage() {
 			return artifact{}, v1.Hash{}, fmt.Errorf("unsupported manifest media type %q", desc.MediaType)

@@ -27,6 +27,12 @@ type Options struct {
 	// Mirror does while copying: a missing or corrupt layer is then found
 	// before anything is built.
 	VerifyLocal bool
+	// Resolved, when set, keeps what Resolve opens from registries, and
+	// later Resolve calls and Mirror take a reference's manifests from it
+	// instead of asking the registry again (nil = each call asks). Layers
+	// of what Resolve opened are fetched with the context given to
+	// Resolve, which must therefore last until Mirror is done.
+	Resolved *Resolutions
 }
 
 func (o Options) withDefaults() Options {

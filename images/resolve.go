@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/bdebundle/bundle/images/layout"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -24,13 +25,22 @@ func Resolve(ctx context.Context, layoutDir string, specs []Spec, opts Options) 
 	if err := checkSpecs(specs); err != nil {
 		return nil, err
 	}
-	m := &mirror{opts: opts, prev: openPrevious(layoutDir)}
+	m := &mirror{opts: opts, prev: openPrevious(layoutDir), record: true}
 	out := make([]Result, len(specs))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(opts.Workers)
+	// What is opened from a registry for opts.Resolved keeps the context it
+	// was opened with for the layers Mirror fetches later: the caller's, not
+	// this group's, which ends when Resolve returns.
+	openCtx := func(gctx context.Context) context.Context {
+		if opts.Resolved != nil {
+			return ctx
+		}
+		return gctx
+	}
 	for i, spec := range specs {
 		g.Go(func() error {
-			a, srcDigest, src, err := m.resolve(gctx, spec)
+			a, srcDigest, src, err := m.resolve(openCtx(gctx), spec)
 			if err != nil {
 				return fmt.Errorf("image %q from %s: %w", spec.Name, spec.Ref, err)
 			}
@@ -65,6 +75,47 @@ func Resolve(ctx context.Context, layoutDir string, specs []Spec, opts Options) 
 	return out, nil
 }
 
+// Resolutions carries what Resolve opened from registries — each source
+// reference's manifest or index, with the manifests below it once read, and
+// the digest it resolved to — to the Resolve calls after it and to a Mirror
+// in the same build (Options.Resolved), so that a build asks each registry
+// for each manifest once. The lock check, platform selection and media type
+// conversion run on it again, as they would on a fresh answer. The zero
+// value is ready to use; it is safe for concurrent use.
+type Resolutions struct {
+	mu sync.Mutex
+	m  map[string]opened
+}
+
+type opened struct {
+	a         artifact
+	srcDigest v1.Hash
+}
+
+func (r *Resolutions) get(ref string) (opened, bool) {
+	if r == nil {
+		return opened{}, false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	o, ok := r.m[ref]
+	return o, ok
+}
+
+func (r *Resolutions) put(ref string, o opened) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.m == nil {
+		r.m = map[string]opened{}
+	}
+	if _, ok := r.m[ref]; !ok {
+		r.m[ref] = o
+	}
+}
+
 // verifyBlobs reads every blob of a (local) artifact and checks its size and
 // digest against the manifests that name it.
 func verifyBlobs(ctx context.Context, a artifact) error {
@@ -76,29 +127,9 @@ func verifyBlobs(ctx context.Context, a artifact) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := verifyBlob(j); err != nil {
+		if err := j.Verify(); err != nil {
 			return fmt.Errorf("%s %s: %w", j.What, j.Digest, err)
 		}
-	}
-	return nil
-}
-
-func verifyBlob(j layout.Blob) error {
-	rc, err := j.Open()
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, rc)
-	if err != nil {
-		return err
-	}
-	if j.Size >= 0 && n != j.Size {
-		return fmt.Errorf("%w: got %d bytes, want %d", layout.ErrDigestMismatch, n, j.Size)
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != j.Digest.Hex {
-		return fmt.Errorf("%w: content hashes to sha256:%s", layout.ErrDigestMismatch, got)
 	}
 	return nil
 }

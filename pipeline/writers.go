@@ -157,7 +157,7 @@ func (w *imageWriter) WriteImages(ctx context.Context, layoutDir string, plans [
 			return nil, fmt.Errorf("reusing the previous image layout: %w", err)
 		}
 	}
-	res, err := images.Mirror(ctx, layoutDir, w.r.Inputs.ImageSpecs, images.Options{Options: registry.Options{Insecure: w.opts.insecure, Timeout: w.opts.registryTimeout}, Offline: w.opts.offline, UpdateLock: w.opts.updateLock, Progress: w.opts.progress})
+	res, err := images.Mirror(ctx, layoutDir, w.r.Inputs.ImageSpecs, images.Options{Options: registry.Options{Insecure: w.opts.insecure, Timeout: w.opts.registryTimeout}, Offline: w.opts.offline, UpdateLock: w.opts.updateLock, Progress: w.opts.progress, Resolved: w.r.Inputs.Resolved})
 	if err != nil {
 		return nil, err
 	}

@@ -257,9 +257,9 @@ func TestVerifyLayoutFindsProblems(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = layout.Verify(ctx, dir)
-	var le *layout.LayoutError
+	var le *layout.Error
 	if !errors.As(err, &le) {
-		t.Fatalf("error %v is not a layout.LayoutError", err)
+		t.Fatalf("error %v is not a layout.Error", err)
 	}
 	msg := err.Error()
 	for _, want := range []string{

@@ -129,6 +129,34 @@ func (s *Store) fetch(ctx context.Context, j Blob, task progress.Task) error {
 	return err
 }
 
+// Verify reads the blob from its source to the end and checks its size and
+// digest, as the store does when it writes it (ErrDigestMismatch).
+func (b Blob) Verify() error {
+	rc, err := b.Open()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, rc)
+	if err != nil {
+		return err
+	}
+	return b.check(n, h.Sum(nil))
+}
+
+// check compares n bytes read, hashing to sum, with the blob's size and
+// digest.
+func (b Blob) check(n int64, sum []byte) error {
+	if b.Size >= 0 && n != b.Size {
+		return fmt.Errorf("%w: got %d bytes, want %d", ErrDigestMismatch, n, b.Size)
+	}
+	if got := hex.EncodeToString(sum); got != b.Digest.Hex {
+		return fmt.Errorf("%w: content hashes to sha256:%s", ErrDigestMismatch, got)
+	}
+	return nil
+}
+
 // ErrDigestMismatch is wrapped by errors about content that does not hash
 // to the digest it was asked for.
 var ErrDigestMismatch = errors.New("digest mismatch")
@@ -156,11 +184,8 @@ func (s *Store) copy(j Blob, open func() (io.ReadCloser, error), task progress.T
 		}
 		return err
 	}
-	if j.Size >= 0 && n != j.Size {
-		return fmt.Errorf("%w: got %d bytes, want %d", ErrDigestMismatch, n, j.Size)
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != j.Digest.Hex {
-		return fmt.Errorf("%w: content hashes to sha256:%s", ErrDigestMismatch, got)
+	if err := j.check(n, h.Sum(nil)); err != nil {
+		return err
 	}
 	if err := os.Chmod(f.Name(), 0o644); err != nil {
 		return err

@@ -193,13 +193,14 @@ func Kind(mt types.MediaType) string {
 	return "blob"
 }
 
-// LayoutError lists the problems Verify found.
-type LayoutError struct {
+// Error is what Verify returns for a layout that does not check out: it
+// lists every problem found.
+type Error struct {
 	Dir      string
 	Problems []error
 }
 
-func (e *LayoutError) Error() string {
+func (e *Error) Error() string {
 	s := fmt.Sprintf("OCI layout %q: %d problem(s):", e.Dir, len(e.Problems))
 	for _, p := range e.Problems {
 		s += "\n  " + p.Error()
@@ -208,12 +209,12 @@ func (e *LayoutError) Error() string {
 }
 
 // Unwrap gives the individual problems.
-func (e *LayoutError) Unwrap() []error { return e.Problems }
+func (e *Error) Unwrap() []error { return e.Problems }
 
 func layoutError(dir string, problems []error) error {
 	if len(problems) == 0 {
 		return nil
 	}
 	sort.SliceStable(problems, func(i, j int) bool { return problems[i].Error() < problems[j].Error() })
-	return &LayoutError{Dir: dir, Problems: problems}
+	return &Error{Dir: dir, Problems: problems}
 }

@@ -5,7 +5,8 @@
 // says what to look at), then what Gather reads from them: RPM headers and
 // signatures against the repo's gpg_keys (through the scan cache), baseline
 // repodata, the upgrade manifest, and every image's digest (pinned by the
-// lock file; registry images per the Registries mode). The scan's digests
+// lock file; registry images per the Registries mode; what resolving asked
+// the registries is kept for images.Mirror, Gathered.Resolved). The scan's digests
 // of the RPMs it read are kept for the builder (Gathered.InputDigest).
 // LocalImages refuses broken local image sources for bundle lock as Gather
 // does. The tests of packages that compile a plan without the rest of

@@ -81,6 +81,9 @@ type Gathered struct {
 	ImageSpecs []images.Spec
 	// Images are the resolved images (what Mirror will store).
 	Images []images.Result
+	// Resolved holds what resolving the registry images fetched, for
+	// images.Mirror to use instead of asking the registries again.
+	Resolved *images.Resolutions
 	// ScanCache counts the RPMs taken from the scan cache and read.
 	ScanCache repo.ScanCacheStats
 	// scanned are the RPMs the scan read, by absolute path: their stat

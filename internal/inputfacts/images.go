@@ -24,13 +24,14 @@ func (res *Gathered) gatherImages(ctx context.Context, d *def.Definition, opts O
 	}
 	facts := res.Facts
 	res.ImageSpecs = specs
+	res.Resolved = &images.Resolutions{}
 	byName := map[string]*def.Image{}
 	for _, im := range d.Images {
 		byName[im.Name] = im
 	}
 	// Local sources are read in full (every blob's digest checked), so
 	// that validate refuses a broken layer as build would.
-	iopts := images.Options{Options: registry.Options{Insecure: opts.Insecure, Timeout: opts.RegistryTimeout}, Offline: opts.Registries != RegistriesOnline, Progress: opts.Progress, UpdateLock: opts.UpdateLock, VerifyLocal: true}
+	iopts := images.Options{Options: registry.Options{Insecure: opts.Insecure, Timeout: opts.RegistryTimeout}, Offline: opts.Registries != RegistriesOnline, Progress: opts.Progress, UpdateLock: opts.UpdateLock, VerifyLocal: true, Resolved: res.Resolved}
 	for _, s := range specs {
 		im := byName[s.Name]
 		if p, ok := compiler.ImagePath(im); im.Ref == "" || ok && !facts.Paths[p].Exists {

@@ -10,11 +10,15 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
@@ -173,5 +177,74 @@ func TestRegistryThatNeverAnswers(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRegistryBuildAsksOnce counts what a build asks the registry: the
+// facts' resolution and the mirror share one answer, so each manifest is
+// asked for once (the tag and the chosen platform's manifest).
+func TestRegistryBuildAsksOnce(t *testing.T) {
+	var mu sync.Mutex
+	asked := map[string]int{}
+	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.Path, "/manifests/") && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			mu.Lock()
+			asked[r.Method+" "+r.URL.Path]++
+			mu.Unlock()
+		}
+		reg.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	idx, err := random.Index(1024, 1, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// random.Index gives its images no platform: name them.
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	plats := []v1.Platform{{OS: "linux", Architecture: "arm64"}, {OS: "linux", Architecture: "amd64"}}
+	var adds []mutate.IndexAddendum
+	for i, d := range im.Manifests {
+		img, err := idx.Image(d.Digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Platform = &plats[i]
+		adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: d})
+	}
+	ref, err := name.ParseReference(host + "/team/web:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.WriteIndex(ref, mutate.AppendManifests(empty.Index, adds...)); err != nil {
+		t.Fatal(err)
+	}
+	site := baseSite + "\nimage \"web\" {\n  ref = \"" + host + "/team/web:1\"\n  platform = \"linux/amd64\"\n}\n"
+	site = strings.Replace(site, "  cmd       = \"python -m SimpleHTTPServer $PORT0\"\n", "  image     = image.web\n", 1)
+	dir := writeSite(t, site)
+	shipDocker(t, filepath.Join(dir, "rpms"), "1.6.2")
+	dist := filepath.Join(t.TempDir(), "dist")
+	if code, stdout, stderr := run(t, "lock", dir); code != 0 {
+		t.Fatalf("bundle lock: exit %d\n%s%s", code, stdout, stderr)
+	}
+	mu.Lock()
+	clear(asked)
+	mu.Unlock()
+	if code, stdout, stderr := run(t, "build", dir, "-o", dist, "-q"); code != 0 {
+		t.Fatalf("bundle build: exit %d\n%s%s", code, stdout, stderr)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(asked) < 2 {
+		t.Fatalf("the build asked for %d manifests, want the index and the amd64 image: %v", len(asked), asked)
+	}
+	for p, n := range asked {
+		if n != 1 {
+			t.Errorf("%s asked %d times, want once", p, n)
+		}
 	}
 }
