@@ -347,6 +347,8 @@ func TestMirrorAsksOnce(t *testing.T) {
 	if len(specs) < 2 {
 		t.Fatalf("fixture has %d registry specs, want at least 2", len(specs))
 	}
+	// A conversion of a Docker-typed source reads its manifests as well.
+	specs = append(specs, Spec{Name: "app-oci", Ref: host + "/library/app:1.0", MediaTypes: layout.OCI})
 	mu.Lock()
 	clear(asked)
 	mu.Unlock()
