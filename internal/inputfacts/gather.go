@@ -82,7 +82,8 @@ type Gathered struct {
 	// Images are the resolved images (what Mirror will store).
 	Images []images.Result
 	// Resolved holds what resolving the registry images fetched, for
-	// images.Mirror to use instead of asking the registries again.
+	// images.Mirror to use instead of asking the registries again (its
+	// layers are fetched with the context given to Gather).
 	Resolved *images.Resolutions
 	// ScanCache counts the RPMs taken from the scan cache and read.
 	ScanCache repo.ScanCacheStats
