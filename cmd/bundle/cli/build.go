@@ -80,6 +80,14 @@ bundle will contain, and from which inputs, without writing anything.`,
 					printDiags(g, c.Def.Sources(), diags)
 				},
 			}
+			if f.Run.VolumeSize != "" {
+				size, err := parseVolumeSize(f.Run.VolumeSize)
+				if err != nil {
+					return err
+				}
+				req.VolumeSize = size
+			}
+			req.Base = f.Run.Base
 			if f.Run.SignKey != "" {
 				req.SignPassphrase = []byte(os.Getenv("BUNDLE_SIGN_PASSPHRASE"))
 			}
@@ -97,7 +105,7 @@ bundle will contain, and from which inputs, without writing anything.`,
 				printPlan(g, res.Compiled.Plan)
 				return nil
 			}
-			err = reportBuild(cmd, g, &f, res.Bundle, err, rep)
+			err = reportBuild(cmd, g, &f, res, err, rep)
 			if err != nil && jr != nil {
 				jr.emit(progressEvent{Event: "error", Step: "build", Error: err.Error()})
 			}
