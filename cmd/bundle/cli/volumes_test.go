@@ -162,3 +162,42 @@ func TestBuildVolumeSize(t *testing.T) {
 		t.Fatalf("--volume-size with --no-archive: exit %d\n%s", code, stderr)
 	}
 }
+
+// TestImagesPushVolumeSet: images push reads a volume set in place; a set
+// with a damaged volume is refused, naming it, before any blob is pushed.
+func TestImagesPushVolumeSet(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	reg := startDockerRegistry(t, "", "")
+	proxy := startProxy(t, reg)
+	bundleDir, archive := buildImagesSite(t, imagesSite(t, proxy.host, ""))
+	media := filepath.Join(t.TempDir(), "media")
+	if code, stdout, stderr := run(t, "split", archive, "--volume-size", "256KiB", "-o", media, "-q"); code != ExitOK {
+		t.Fatalf("split: exit %d\n%s%s", code, stdout, stderr)
+	}
+	vols, _ := filepath.Glob(filepath.Join(media, "*.vol[0-9]*"))
+	if len(vols) < 2 {
+		t.Fatalf("%d volumes", len(vols))
+	}
+	damaged := filepath.Join(t.TempDir(), "media")
+	for _, f := range append(vols, filepath.Join(media, filepath.Base(archive)+volume.ManifestSuffix)) {
+		testutil.CopyFiles(t, damaged, f)
+	}
+	last := filepath.Join(damaged, filepath.Base(vols[len(vols)-1]))
+	b, _ := os.ReadFile(last)
+	b[len(b)-1] ^= 0xff
+	must0(t, os.WriteFile(last, b, 0o644))
+	code, stdout, stderr := run(t, "images", "push", damaged)
+	if want := "volume " + itoa(len(vols)) + " of " + itoa(len(vols)); code != ExitUser || !strings.Contains(stdout+stderr, want) {
+		t.Fatalf("push of a damaged set: exit %d, want 1 naming %q\n%s%s", code, want, stdout, stderr)
+	}
+	if got := proxy.commits.Load(); got != 0 {
+		t.Fatalf("a damaged set pushed %d blobs", got)
+	}
+	code, stdout, stderr = run(t, "images", "push", media)
+	if code != ExitOK {
+		t.Fatalf("push of the set: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if got, blobs := proxy.commits.Load(), uniqueBlobs(t, bundleDir); got != int64(blobs) {
+		t.Errorf("the push committed %d blobs, the layout has %d", got, blobs)
+	}
+}
