@@ -201,3 +201,18 @@ func TestImagesPushVolumeSet(t *testing.T) {
 		t.Errorf("the push committed %d blobs, the layout has %d", got, blobs)
 	}
 }
+
+// TestBuildVolumeSizeRefused: a bad --volume-size is a usage error before
+// anything is compiled or written.
+func TestBuildVolumeSizeRefused(t *testing.T) {
+	dist := filepath.Join(t.TempDir(), "dist")
+	for _, bad := range []string{"4.7XB", "0", "GB"} {
+		code, _, stderr := run(t, "build", t.TempDir(), "-o", dist, "--volume-size", bad)
+		if code != ExitUsage || !strings.Contains(stderr, "--volume-size") {
+			t.Errorf("build --volume-size %q: exit %d\n%s", bad, code, stderr)
+		}
+	}
+	if _, err := os.Stat(dist); err == nil {
+		t.Error("a refused build wrote its output directory")
+	}
+}
