@@ -14,6 +14,8 @@ import (
 	"github.com/bdebundle/bundle/out/internal/builttest"
 	"github.com/bdebundle/bundle/out/internal/outtest"
 	"github.com/bdebundle/bundle/out/manifest"
+	"github.com/bdebundle/bundle/out/read"
+	"github.com/bdebundle/bundle/out/volume"
 )
 
 // release builds the test site with gen's extras (the rack attribute
@@ -136,8 +138,21 @@ func TestDeltaAndMerge(t *testing.T) {
 			t.Fatalf("with base %s: %s\n%s", base.path, rep.BaseChecked, problems(rep))
 		}
 	}
-	// Merge, from the directory and the archive: a full build's bytes.
-	for _, bp := range []string{r1.Dir, r1.Archive} {
+	// Release 1 as a volume set, too.
+	info, _, err := read.VolumeInfo(context.Background(), r1.Archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := filepath.Join(t.TempDir(), "media")
+	if _, _, err := volume.Split(context.Background(), r1.Archive, set, 64<<10, info, nil); err != nil {
+		t.Fatal(err)
+	}
+	if rep := check(t, d2, load(t, set)); !rep.OK() || rep.BaseChecked != "files" {
+		t.Fatalf("with a volume set base: %s\n%s", rep.BaseChecked, problems(rep))
+	}
+	// Merge, from the directory, the archive and the volume set: a full
+	// build's bytes.
+	for _, bp := range []string{r1.Dir, r1.Archive, set} {
 		outDir := t.TempDir()
 		got, rep, err := Merge(context.Background(), load(t, bp), d2, outDir, nil)
 		if err != nil {
