@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/bdebundle/bundle/internal/regular"
 	"github.com/bdebundle/bundle/out/archive"
 	"github.com/bdebundle/bundle/out/builder"
+	"github.com/bdebundle/bundle/out/delta"
 	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/hashicorp/hcl/v2"
 )
@@ -35,6 +37,14 @@ type BuildRequest struct {
 	NoArchive      bool
 	NoHardLinks    bool
 	BuilderVersion string
+	// VolumeSize, when not 0, also writes the archive as a volume set of
+	// volumes of at most that many bytes in <out>/<name>-<version>.volumes
+	// (SplitArchive), signed with SignKey.
+	VolumeSize int64
+	// Base, when set, names the release the site holds (a bundle
+	// directory, archive, volume set, bundle.json or delta): Build also
+	// writes the delta against it, <out>/<name>-<version>.delta.
+	Base string
 	// Compiled, when set, is called once the definition is compiled, with
 	// all its diagnostics (warnings too), before anything is written.
 	Compiled func(*Compiled, hcl.Diagnostics)
@@ -49,7 +59,16 @@ type BuildResult struct {
 	// Bundle is what was written; nil in ModeCheck and when Diagnostics
 	// hold an error.
 	Bundle *builder.Result
+	// Volumes and Delta are what VolumeSize and Base wrote.
+	Volumes *Volumes
+	Delta   *delta.Result
 }
+
+// BaseError is a --base that cannot be read as a release.
+type BaseError struct{ Err error }
+
+func (e *BaseError) Error() string { return e.Err.Error() }
+func (e *BaseError) Unwrap() error { return e.Err }
 
 // KeyError is a signing key that cannot be used: Read when the file could
 // not be read (Err wraps why), else not a usable key.
@@ -82,6 +101,17 @@ func Build(ctx context.Context, req BuildRequest) (*BuildResult, error) {
 	}
 	if req.SignRepos && req.SignKey == "" {
 		return res, &UsageError{errors.New("--sign-repos signs with --sign-key: give both")}
+	}
+	if req.VolumeSize > 0 && req.NoArchive {
+		return res, &UsageError{errors.New("--volume-size splits the archive: it cannot go with --no-archive")}
+	}
+	var base *delta.Base
+	if req.Base != "" {
+		// Read before the build: it may be the bundle the build replaces.
+		var err error
+		if base, err = delta.LoadBase(ctx, req.Base); err != nil {
+			return res, &BaseError{fmt.Errorf("--base: %w", err)}
+		}
 	}
 	bo := builder.Options{
 		BuilderVersion: req.BuilderVersion,
@@ -119,7 +149,21 @@ func Build(ctx context.Context, req BuildRequest) (*BuildResult, error) {
 		return res, errors.New("building bundle: the plan was not checked")
 	}
 	res.Bundle, err = builder.Build(ctx, c.Checked, req.OutDir, bo)
-	return res, err
+	if err != nil {
+		return res, err
+	}
+	if req.VolumeSize > 0 && res.Bundle.Archive != "" {
+		dir := filepath.Join(filepath.Dir(res.Bundle.Archive), res.Bundle.Name+"-"+res.Bundle.Version+".volumes")
+		if res.Volumes, err = SplitArchive(ctx, res.Bundle.Archive, dir, req.VolumeSize, bo.SignKey, bo.SignPassphrase); err != nil {
+			return res, fmt.Errorf("writing the volumes: %w", err)
+		}
+	}
+	if base != nil {
+		if res.Delta, err = delta.Write(ctx, res.Bundle.Dir, base, req.OutDir); err != nil {
+			return res, fmt.Errorf("writing the delta: %w", err)
+		}
+	}
+	return res, nil
 }
 
 // protectedPaths are the paths the build reads besides the plan's inputs:

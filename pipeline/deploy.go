@@ -6,14 +6,17 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/bdebundle/bundle/internal/osfs"
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/out/archive"
+	"github.com/bdebundle/bundle/out/delta"
 	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/bdebundle/bundle/out/read"
 	"github.com/bdebundle/bundle/out/vcenter"
 	"github.com/bdebundle/bundle/out/verify"
+	"github.com/bdebundle/bundle/out/volume"
 )
 
 // DeployOptions tune Deploy.
@@ -28,6 +31,8 @@ type DeployOptions struct {
 	Getenv func(string) string
 	// WorkDir is where an archive is extracted; "" is os.TempDir().
 	WorkDir string
+	// Base is the base release of a delta (bundle build --base).
+	Base string
 	// KeepExtracted keeps the bundle extracted from an archive.
 	KeepExtracted bool
 	// Push tunes the image step (Insecure, Warn, Progress).
@@ -82,7 +87,7 @@ type DeployResult struct {
 // target that cannot be chosen or completed is a *UsageError (or a
 // *vcenter.ConfigError).
 func Deploy(ctx context.Context, path string, opts DeployOptions) (*DeployResult, error) {
-	prep, err := PrepareDeploy(ctx, path, PrepareOptions{Key: opts.Key, WorkDir: opts.WorkDir, Progress: opts.Progress})
+	prep, err := PrepareDeploy(ctx, path, PrepareOptions{Key: opts.Key, Base: opts.Base, WorkDir: opts.WorkDir, Progress: opts.Progress})
 	if err != nil {
 		return nil, err
 	}
@@ -124,11 +129,12 @@ func Deploy(ctx context.Context, path string, opts DeployOptions) (*DeployResult
 	// the plan lists files, templates and images, then clusters.
 	var readErr error
 	vopts := vcenter.Options{
-		Verify:     prep.Verify,
-		PushImages: DeployImagePusher(opts.Push),
-		DryRun:     opts.DryRun,
-		Progress:   opts.Uploads,
-		Events:     opts.Events,
+		Verify:      prep.Verify,
+		RequireBase: prep.RequireBase,
+		PushImages:  DeployImagePusher(opts.Push),
+		DryRun:      opts.DryRun,
+		Progress:    opts.Uploads,
+		Events:      opts.Events,
 		OnPlan: func(p *vcenter.DeployPlan) {
 			if opts.status != nil {
 				if opts.OnPlan != nil {
@@ -176,6 +182,9 @@ func Deploy(ctx context.Context, path string, opts DeployOptions) (*DeployResult
 type PrepareOptions struct {
 	// Key, when set, requires bundle.json.sig to be a good signature by it.
 	Key []byte
+	// Base is the base release of a delta (its directory, archive or
+	// volume set), needed to deploy one.
+	Base string
 	// WorkDir is where an archive is extracted; "" is os.TempDir().
 	WorkDir string
 	// Progress receives the reading of an archive.
@@ -198,6 +207,8 @@ type Prepared struct {
 	// Cleanup removes what PrepareDeploy extracted; a no-op for a
 	// directory.
 	Cleanup func() error
+	// RequireBase is set for a delta: the release the site must hold.
+	RequireBase *vcenter.BaseRequirement
 }
 
 // PrepareDeploy returns the bundle directory to deploy for path. A
@@ -206,7 +217,9 @@ type Prepared struct {
 // dir has room for the bundle before anything is written, then once in
 // full by verify.Extract, which writes it into a new directory of the work dir
 // while verifying it (every file's digest, SHA256SUMS, the SBOM, the
-// signature with Key) and runs the deep checks over what it wrote. An
+// signature with Key) and runs the deep checks over what it wrote. A volume
+// set (out/volume: its manifest or the directory holding it) is read as
+// its archive, from where it lies, each volume checked as it passes. An
 // archive that is unsafe, damaged or does not verify is a *manifest.VerifyError, and
 // nothing is left in the work dir.
 func PrepareDeploy(ctx context.Context, path string, opts PrepareOptions) (*Prepared, error) {
@@ -214,7 +227,10 @@ func PrepareDeploy(ctx context.Context, path string, opts PrepareOptions) (*Prep
 	if err != nil {
 		return nil, fmt.Errorf("reading %q: %w", path, err)
 	}
-	if st.IsDir() {
+	if delta.IsDelta(path) {
+		return prepareDelta(ctx, path, opts)
+	}
+	if st.IsDir() && !volume.IsSet(path) {
 		return &Prepared{Dir: path, Cleanup: func() error { return nil },
 			Verify: func(ctx context.Context, dir string) (string, error) {
 				r, err := Verify(ctx, dir, verify.Options{Key: opts.Key})
@@ -260,6 +276,52 @@ func PrepareDeploy(ctx context.Context, path string, opts PrepareOptions) (*Prep
 	slog.Debug("extracted", "archive", path, "dir", dir)
 	return &Prepared{Dir: dir, Extracted: true, Cleanup: func() error { return os.RemoveAll(tmp) },
 		Verify: func(context.Context, string) (string, error) { return rep.ManifestSHA256, nil }}, nil
+}
+
+// prepareDelta merges the delta at path onto opts.Base in a new directory
+// of the work dir (delta.Merge: nothing is written before the delta
+// verifies against the base) and requires the site to hold the base.
+func prepareDelta(ctx context.Context, path string, opts PrepareOptions) (*Prepared, error) {
+	if opts.Base == "" {
+		return nil, &UsageError{fmt.Errorf("%s is a delta: give --base OLD, the release it was made against (its archive, volume set or directory), to assemble the release; deploy checks that the site holds that release", path)}
+	}
+	base, err := delta.LoadBase(ctx, opts.Base)
+	if err != nil {
+		return nil, &manifest.VerifyError{Path: opts.Base, Err: err}
+	}
+	workDir := opts.WorkDir
+	if workDir == "" {
+		workDir = os.TempDir()
+	}
+	tmp, err := os.MkdirTemp(workDir, "bundle-deploy-")
+	if err != nil {
+		return nil, fmt.Errorf("creating a directory in work dir %q: %w", workDir, err)
+	}
+	dir, rep, err := delta.Merge(ctx, base, path, tmp, opts.Key)
+	if err != nil {
+		if rerr := os.RemoveAll(tmp); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("removing %q: %w", tmp, rerr))
+		}
+		if rep != nil && !rep.OK() {
+			var b strings.Builder
+			for _, p := range rep.Problems {
+				fmt.Fprintf(&b, "\n  %s: %s", p.Path, p.Problem)
+			}
+			return nil, &manifest.VerifyError{Path: path, Err: fmt.Errorf("%d problem(s):%s", len(rep.Problems), b.String())}
+		}
+		return nil, archiveErr(path, err)
+	}
+	sum, err := Verify(ctx, dir, verify.Options{Key: opts.Key})
+	if err != nil || !sum.OK() {
+		os.RemoveAll(tmp)
+		if err == nil {
+			err = &manifest.VerifyError{Path: path, Err: problemsErr(sum)}
+		}
+		return nil, err
+	}
+	return &Prepared{Dir: dir, Extracted: true, Cleanup: func() error { return os.RemoveAll(tmp) },
+		Verify:      func(context.Context, string) (string, error) { return sum.ManifestSHA256, nil },
+		RequireBase: &vcenter.BaseRequirement{Name: rep.Base.Name, Version: rep.Base.Version, BundleSHA256: rep.Base.BundleSHA256, Files: rep.BaseFiles()}}, nil
 }
 
 // archiveErr makes a fault of an archive's content a *manifest.VerifyError.

@@ -18,5 +18,9 @@
 // lists a bundle's images (PushImages, ListImages, and DeployImagePusher for
 // deploy's image step); and sets up the apps and jobs
 // steps of a deploy or a status from a verified bundle and MARATHON_URL /
-// CHRONOS_URL (LoadAppsJobsSteps). Nothing here prints.
+// CHRONOS_URL (LoadAppsJobsSteps); volumes and deltas (media.go:
+// SplitArchive, CheckVolume, WriteDelta, VerifyDelta, Merge; Build writes a
+// volume set and a delta on request, PrepareDeploy merges a delta onto its
+// base and has deploy require the site to hold the base). Nothing here
+// prints.
 package pipeline

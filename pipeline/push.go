@@ -22,6 +22,7 @@ import (
 	"github.com/bdebundle/bundle/out/read"
 	"github.com/bdebundle/bundle/out/vcenter"
 	"github.com/bdebundle/bundle/out/verify"
+	"github.com/bdebundle/bundle/out/volume"
 	"github.com/google/go-containerregistry/pkg/authn"
 )
 
@@ -212,7 +213,7 @@ func ListImages(ctx context.Context, path string) (*manifest.Manifest, []layout.
 		return m, []layout.Entry{}, nil
 	}
 	var es []layout.Entry
-	if st.IsDir() {
+	if st.IsDir() && !volume.IsSet(path) {
 		es, err = layout.List(filepath.Join(path, manifest.ImagesDir))
 	} else {
 		es, err = layout.ListStream(ctx, archiveLayout(path, nil))
@@ -262,7 +263,7 @@ func verifiedManifest(ctx context.Context, path string, key []byte, pr progress.
 	}
 	r, err := verified(ctx, path, verify.Options{Key: key, Progress: pr})
 	if err != nil {
-		return nil, !st.IsDir(), err
+		return nil, !st.IsDir() || volume.IsSet(path), err
 	}
-	return r.Manifest, !st.IsDir(), nil
+	return r.Manifest, !st.IsDir() || volume.IsSet(path), nil
 }

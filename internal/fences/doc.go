@@ -22,7 +22,10 @@
 //   - out does one job per package. The format: the bundle.json schema
 //     (out/manifest) depends on no other out package nor on compiler, repo,
 //     images, sbom, provenance or pipeline; the archive format (out/archive)
-//     on no out package but out/manifest and on none of those. The readers:
+//     on no out package but out/manifest and the volume format (out/volume:
+//     an archive split into volumes, read as one stream), which depends on no
+//     out package but out/manifest, and on none of those. Deltas (out/delta)
+//     read bundles through the readers and never build or deploy. The readers:
 //     out/read (bundle.json and small files of a directory or archive),
 //     out/verify (verify, extract), out/inspect and out/diff each depend on
 //     none of the others but out/read, nor on the builder (out), the
@@ -34,9 +37,10 @@
 //     nor its test fixtures (repo/internal/rpmfixture); rpmsig does not
 //     import the reader either. Only tests import repo/internal/rpmfixture.
 //   - pipeline is the one composition root: the CLI calls no function of
-//     out, out/archive, the readers or out/vcenter (it names their types to
-//     print results) and imports no other out package but out/manifest and
-//     out/site (whose writers print the deploy steps' plan and status).
+//     out, out/archive, the readers, out/volume, out/delta or out/vcenter (it
+//     names their types to print results) and imports no other out package
+//     but out/manifest and out/site (whose writers print the deploy steps'
+//     plan and status).
 //   - Only out/vcenter imports govmomi (besides the govc and vcsim stand-ins
 //     under internal/cmd).
 //   - Nothing below cmd prints: library packages do not use fmt.Print*,

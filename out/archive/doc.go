@@ -7,6 +7,8 @@
 // files or entries outside the top directory) and the stream is bounded by
 // the sizes bundle.json records (bounds.go): a compression bomb or a header
 // that lies about its size stops before its data is read. Faults of an
-// archive's content are *Error. It knows bundle.json only through
+// archive's content are *Error. A volume set (out/volume: its manifest or
+// the directory holding it) is read as the archive it was cut from, each
+// volume checked as it passes; IsArchive counts it as an archive. It knows bundle.json only through
 // out/manifest and imports no builder, reader or deployer.
 package archive

@@ -3,6 +3,8 @@ package archive
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -13,6 +15,7 @@ import (
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/internal/regular"
 	"github.com/bdebundle/bundle/internal/zstdframe"
+	"github.com/bdebundle/bundle/out/volume"
 )
 
 // Format is an archive format.
@@ -98,15 +101,42 @@ func Path(outDir, dir string, f Format) string {
 // the compression from its first bytes (zstd, gzip, else a plain tar); t,
 // when not nil, receives the bytes read from the file. closeFn releases it.
 // Walk reads archives through it; it is exported for tests that damage a
-// stream.
+// stream. A volume set (out/volume) is read as its archive.
 func Open(path string, t progress.Task) (r io.Reader, closeFn func(), err error) {
-	f, err := regular.Open(path)
-	if err != nil {
-		return nil, nil, err
+	r, closeFn, _, err = open(context.Background(), path, t)
+	return r, closeFn, err
+}
+
+// open is Open with a finish function. A volume set (its manifest, or the
+// directory holding it) is read as the one stream of its volumes, each
+// checked against its sha256 as it passes; finish reads what the archive's
+// readers leave unread (the end of the last volume) and returns the set's
+// first fault, so a damaged volume is named even where the tar stream
+// ended before it. A set that is not as its manifest says is an *Error
+// naming the volume.
+func open(ctx context.Context, path string, t progress.Task) (r io.Reader, closeFn func(), finish func() error, err error) {
+	var src io.Reader
+	var f io.Closer
+	finish = func() error { return nil }
+	if volume.IsSet(path) {
+		set, err := volume.Open(path, nil)
+		if err != nil {
+			if errors.Is(err, volume.ErrSet) {
+				err = &Error{Archive: path, Err: err}
+			}
+			return nil, nil, nil, err
+		}
+		vr := set.Reader(ctx)
+		src, f, finish = vr, vr, vr.Finish
+	} else {
+		fh, err := regular.Open(path)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		src, f = fh, fh
 	}
-	var src io.Reader = f
 	if t != nil {
-		src = progress.Reader(f, t)
+		src = progress.Reader(src, t)
 	}
 	br := bufio.NewReaderSize(src, 1<<20)
 	head, _ := br.Peek(4)
@@ -115,16 +145,16 @@ func Open(path string, t progress.Task) (r io.Reader, closeFn func(), err error)
 		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(1<<30))
 		if err != nil {
 			f.Close()
-			return nil, nil, fmt.Errorf("reading %q: %w", path, err)
+			return nil, nil, nil, fmt.Errorf("reading %q: %w", path, err)
 		}
-		return zr, func() { zr.Close(); f.Close() }, nil
+		return zr, func() { zr.Close(); f.Close() }, finish, nil
 	case FormatTarGz:
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			f.Close()
-			return nil, nil, fmt.Errorf("reading %q: %w", path, err)
+			return nil, nil, nil, fmt.Errorf("reading %q: %w", path, err)
 		}
-		return zr, func() { zr.Close(); f.Close() }, nil
+		return zr, func() { zr.Close(); f.Close() }, finish, nil
 	}
-	return br, func() { f.Close() }, nil
+	return br, func() { f.Close() }, finish, nil
 }

@@ -14,16 +14,17 @@ import (
 
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/out/manifest"
+	"github.com/bdebundle/bundle/out/volume"
 )
 
-// IsArchive reports whether path is a regular file (an archive) rather than
-// a bundle directory.
+// IsArchive reports whether path is a regular file (an archive) or a
+// volume set (out/volume) rather than a bundle directory.
 func IsArchive(path string) (bool, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return false, err
 	}
-	return !fi.IsDir(), nil
+	return !fi.IsDir() || volume.IsSet(path), nil
 }
 
 // Error is a fault of an archive's content: an entry refused as
@@ -58,11 +59,21 @@ func (e *Error) Unwrap() error { return e.Err }
 // an archive without entries). t, when not nil, receives the bytes read
 // from the archive file.
 func Walk(ctx context.Context, p string, t progress.Task, visit func(h *tar.Header, rel string, r io.Reader) error) (prefix string, err error) {
-	r, closeFn, err := Open(p, t)
+	r, closeFn, finish, err := open(ctx, p, t)
 	if err != nil {
 		return "", fmt.Errorf("reading bundle %q: %w", p, err)
 	}
 	defer closeFn()
+	defer func() {
+		// A volume set's fault explains whatever stopped the walk (a
+		// flipped byte shows first as a bad tar header or CRC): the rest
+		// of the set is read, and the volume at fault named.
+		if err != nil && ctx.Err() == nil {
+			if ferr := finish(); ferr != nil {
+				err = &Error{Archive: p, Err: ferr}
+			}
+		}
+	}()
 	b := newBounds(r)
 	tr := tar.NewReader(b)
 	refused := func(h *tar.Header, err error) error {
@@ -79,6 +90,9 @@ func Walk(ctx context.Context, p string, t progress.Task, visit func(h *tar.Head
 		}
 		h, err := tr.Next()
 		if err == io.EOF {
+			if err := finish(); err != nil {
+				return prefix, &Error{Archive: p, Err: err}
+			}
 			return prefix, nil
 		}
 		if err != nil {

@@ -9,13 +9,16 @@ import (
 	"github.com/bdebundle/bundle/out/archive"
 	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/bdebundle/bundle/out/read"
+	"github.com/bdebundle/bundle/out/volume"
 )
 
 // Inspection is what a bundle holds, from its bundle.json.
 type Inspection struct {
-	Path     string             `json:"path"`
-	Kind     string             `json:"kind"` // "dir" or "archive"
-	Signed   bool               `json:"signed"`
+	Path   string `json:"path"`
+	Kind   string `json:"kind"` // "dir", "archive" or "volumes"
+	Signed bool   `json:"signed"`
+	// Volumes is the number of volumes of a volume set (kind "volumes").
+	Volumes  int                `json:"volumes,omitempty"`
 	Files    int                `json:"files"`
 	Bytes    int64              `json:"bytes"`
 	Manifest *manifest.Manifest `json:"manifest"`
@@ -32,6 +35,13 @@ func Bundle(ctx context.Context, path string) (*Inspection, error) {
 	var data []byte
 	if arch {
 		in.Kind = "archive"
+		if volume.IsSet(path) {
+			set, err := volume.Open(path, nil)
+			if err != nil {
+				return nil, fmt.Errorf("reading bundle %q: %w", path, &archive.Error{Archive: path, Err: err})
+			}
+			in.Kind, in.Volumes = "volumes", len(set.Manifest.Volumes)
+		}
 		got, err := read.Files(ctx, path, map[string]int64{manifest.FileName: manifest.MaxMetaSize, manifest.SignatureName: manifest.MaxMetaSize})
 		if err != nil {
 			return nil, err

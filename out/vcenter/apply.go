@@ -27,6 +27,12 @@ type Options struct {
 	// CheckFiles. Deploy reads bundle.json once more, refuses it unless it
 	// has that digest, and uploads every file hashed against it.
 	Verify func(ctx context.Context, bundleDir string) (manifestSHA256 string, err error)
+	// RequireBase, when set, makes Deploy refuse (before the plan is shown
+	// or anything is changed) unless the site holds that release: the
+	// datastore folder's state records the base's bundle.json digest, and
+	// every serengeti/ file the new release takes from the base is there
+	// with its sha256 (a *BaseError naming what is missing).
+	RequireBase *BaseRequirement
 	// PushImages pushes the OCI image layout in layoutDir to registry,
 	// refusing a layout whose index.json does not hash to indexSHA256
 	// (its entry in the verified bundle.json), and says what it sent.
@@ -180,6 +186,11 @@ func Deploy(ctx context.Context, bundleDir string, cfg Config, opts Options) (*O
 	if err != nil {
 		return nil, redactErr(cfg, err)
 	}
+	if opts.RequireBase != nil {
+		if err := opts.RequireBase.check(plan); err != nil {
+			return nil, err
+		}
+	}
 	if !opts.DryRun && plan.Changes() > 0 {
 		// Changes are made under the lock, from a plan made again under
 		// it: no other deploy writes the folder or its state meanwhile.
@@ -246,6 +257,13 @@ func Apply(ctx context.Context, s *Session, plan *DeployPlan, opts Options) (*Ou
 			return out, err
 		}
 	}
+	// Every step is done: the state records the deployed bundle.json's
+	// digest, the base a delta of a later release names.
+	a.st.BundleSHA256 = plan.b.SHA256
+	if err := a.saveState(ctx); err != nil {
+		out.Failed = StepFiles
+		return out, err
+	}
 	opts.Events(Event{Event: "summary", Result: out})
 	return out, nil
 }
@@ -292,7 +310,7 @@ func (a *applier) saveState(ctx context.Context) error {
 // after each, then deletes files no longer in the bundle.
 func (a *applier) files(ctx context.Context) error {
 	a.st = a.p.state.clone()
-	a.st.Bundle, a.st.Version = a.p.b.Name, a.p.b.Version
+	a.st.Bundle, a.st.Version, a.st.BundleSHA256 = a.p.b.Name, a.p.b.Version, ""
 	uploads := a.itemsOf(KindFile, Create, Update)
 	deletes := a.itemsOf(KindFile, Delete)
 	// Files about to be overwritten or removed leave the state first: a

@@ -18,12 +18,16 @@ const StateFile = ".bundle-state.json"
 // deployState records what is deployed, so a re-run only touches what
 // changed and a run that failed resumes where it stopped.
 type deployState struct {
-	Schema  string            `json:"schema"`
-	Bundle  string            `json:"bundle"`
-	Version string            `json:"version"`
-	Files   map[string]string `json:"files"`            // path → sha256 of files fully uploaded
-	Images  map[string]string `json:"images,omitempty"` // registry → digest of the pushed image set
-	Guest   map[string]string `json:"guest,omitempty"`  // management VM → digest of the copied tree
+	Schema  string `json:"schema"`
+	Bundle  string `json:"bundle"`
+	Version string `json:"version"`
+	// BundleSHA256 is the sha256 of the bundle.json of the last deploy that
+	// completed every step; "" while a deploy is under way or after one
+	// that stopped. A delta checks its base against it.
+	BundleSHA256 string            `json:"bundle_sha256,omitempty"`
+	Files        map[string]string `json:"files"`            // path → sha256 of files fully uploaded
+	Images       map[string]string `json:"images,omitempty"` // registry → digest of the pushed image set
+	Guest        map[string]string `json:"guest,omitempty"`  // management VM → digest of the copied tree
 }
 
 const stateSchema = "bundle-state/v1"

@@ -4,5 +4,9 @@
 // SHA256SUMS, the SBOM and the signature, and on a directory runs the deep
 // checks it is given (repodata, image layout, OVF); Extract unpacks an
 // archive and verifies it in the same pass, leaving nothing behind when it
-// does not verify. Problems are collected in a Report.
+// does not verify. A volume set (out/volume) is read as its archive: its
+// manifest's signature is checked with the key, every volume must be there
+// before a byte is read, each is checked as it passes, and the set must name
+// the bundle it holds; a fault is a problem naming the volume. Problems are
+// collected in a Report.
 package verify

@@ -20,6 +20,7 @@ import (
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/out/archive"
 	"github.com/bdebundle/bundle/out/manifest"
+	"github.com/bdebundle/bundle/out/volume"
 	"github.com/bdebundle/bundle/sbom"
 )
 
@@ -50,15 +51,23 @@ func Extract(ctx context.Context, src, destDir string, opts Options) (string, *R
 	if err != nil {
 		return "", nil, fmt.Errorf("reading bundle %q: %w", src, err)
 	}
-	if fi.IsDir() {
+	size := fi.Size()
+	var set *volume.Set
+	if volume.IsSet(src) {
+		rep := &Report{Path: src, Kind: "volumes", DeepRun: []string{}, Problems: []Problem{}}
+		if set = openVolumes(src, opts.Key, rep); set == nil {
+			return "", rep, nil
+		}
+		size = set.Manifest.ArchiveSize
+	} else if fi.IsDir() {
 		return "", nil, fmt.Errorf("reading bundle %q: a directory, not an archive", src)
 	}
 	tmp, err := os.MkdirTemp(destDir, ".bundle-extract-")
 	if err != nil {
 		return "", nil, fmt.Errorf("extracting %q: %w", src, err)
 	}
-	task := progress.Or(opts.Progress).Start("extracting "+filepath.Base(src), fi.Size())
-	dest, rep, err := extractInto(ctx, src, destDir, tmp, task, opts)
+	task := progress.Or(opts.Progress).Start("extracting "+filepath.Base(src), size)
+	dest, rep, err := extractInto(ctx, src, destDir, tmp, task, opts, set)
 	if err != nil || dest == "" {
 		if rerr := os.RemoveAll(tmp); rerr != nil {
 			return "", rep, errors.Join(err, fmt.Errorf("removing %q: %w", tmp, rerr))
@@ -73,7 +82,7 @@ func Extract(ctx context.Context, src, destDir string, opts Options) (string, *R
 // when it verifies. It returns "" and the report when it does not. task,
 // the reading of the archive, is done when the stream ends (before the
 // deep checks, which are tasks of their own).
-func extractInto(ctx context.Context, src, destDir, tmp string, task progress.Task, opts Options) (string, *Report, error) {
+func extractInto(ctx context.Context, src, destDir, tmp string, task progress.Task, opts Options, set *volume.Set) (string, *Report, error) {
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		err = fmt.Errorf("extracting %q: %w", src, err)
 		task.Done(err)
@@ -181,7 +190,11 @@ func extractInto(ctx context.Context, src, destDir, tmp string, task progress.Ta
 		return "", nil, &archive.Error{Archive: src, Err: fmt.Errorf("the top directory is %q but %s names %q", prefix, manifest.FileName, m.Dir())}
 	}
 	rep := &Report{Path: src, Kind: "archive", DeepRun: []string{}, Problems: []Problem{}}
+	if set != nil {
+		rep.Kind = "volumes"
+	}
 	if m := checkContents(c, rep); m != nil {
+		checkVolumeBinding(set, m, rep)
 		checkRest(ctx, c, m, rep, opts, tmp)
 	}
 	if err := ctx.Err(); err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/out/archive"
 	"github.com/bdebundle/bundle/out/manifest"
+	"github.com/bdebundle/bundle/out/volume"
 	"github.com/bdebundle/bundle/sbom"
 )
 
@@ -37,7 +38,7 @@ type Options struct {
 // Report is the outcome of Verify. The bundle is good when Problems is empty.
 type Report struct {
 	Path     string   `json:"path"`
-	Kind     string   `json:"kind"` // "dir" or "archive"
+	Kind     string   `json:"kind"` // "dir", "archive" or "volumes"
 	Name     string   `json:"name"`
 	Version  string   `json:"version"`
 	Files    int      `json:"files"`
@@ -114,8 +115,15 @@ func Verify(ctx context.Context, path string, opts Options) (*Report, error) {
 	rep := &Report{Path: path, Kind: "dir", DeepRun: []string{}, Problems: []Problem{}}
 	var c *contents
 	prefix := ""
+	var set *volume.Set
 	if arch {
 		rep.Kind = "archive"
+		if volume.IsSet(path) {
+			rep.Kind = "volumes"
+			if set = openVolumes(path, opts.Key, rep); set == nil {
+				return rep, nil
+			}
+		}
 		c, prefix, err = readArchive(ctx, path, rep, opts)
 	} else {
 		c, err = readDir(ctx, path, rep, opts)
@@ -130,6 +138,7 @@ func Verify(ctx context.Context, path string, opts Options) (*Report, error) {
 	if m == nil {
 		return rep, nil
 	}
+	checkVolumeBinding(set, m, rep)
 	if arch && prefix != m.Dir() {
 		rep.add(prefix+"/", "the archive's top directory is %q but bundle.json names %q", prefix, m.Dir())
 	}
@@ -142,6 +151,31 @@ func Verify(ctx context.Context, path string, opts Options) (*Report, error) {
 	}
 	checkRest(ctx, c, m, rep, opts, deepRoot)
 	return rep, nil
+}
+
+// openVolumes opens the volume set at path before anything is read from
+// its volumes: with key, its manifest's signature must check; every volume
+// must be there at its recorded size. A fault is a problem of the Report
+// naming the volume, and nil is returned.
+func openVolumes(path string, key []byte, rep *Report) *volume.Set {
+	set, err := volume.Open(path, key)
+	if err != nil {
+		rep.add(filepath.Base(path), "%v", err)
+		return nil
+	}
+	return set
+}
+
+// checkVolumeBinding checks that the volume set's manifest names the bundle
+// its volumes hold: its name, version and bundle.json digest.
+func checkVolumeBinding(set *volume.Set, m *manifest.Manifest, rep *Report) {
+	if set == nil {
+		return
+	}
+	vm := set.Manifest
+	if vm.Name != m.Name || vm.Version != m.Version || vm.BundleSHA256 != rep.ManifestSHA256 {
+		rep.add(filepath.Base(set.Path), "the volume manifest names bundle %s-%s (bundle.json sha256 %s) but the volumes hold %s (sha256 %s)", vm.Name, vm.Version, vm.BundleSHA256, m.Dir(), rep.ManifestSHA256)
+	}
 }
 
 // checkRest finishes a check of what was read against bundle.json m: the

@@ -40,6 +40,14 @@ bundle will contain, and from which inputs, without writing anything.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// Progress from the first moment: loading the definition and
 			// scanning its RPMs are shown too, not only the build.
+			// A bad --volume-size is refused before anything starts.
+			var volSize int64
+			if f.Run.VolumeSize != "" {
+				var err error
+				if volSize, err = parseVolumeSize(f.Run.VolumeSize); err != nil {
+					return err
+				}
+			}
 			var rep reporter = nopReporter{}
 			if !f.Plan {
 				rep = newReporter(g)
@@ -80,6 +88,7 @@ bundle will contain, and from which inputs, without writing anything.`,
 					printDiags(g, c.Def.Sources(), diags)
 				},
 			}
+			req.VolumeSize, req.Base = volSize, f.Run.Base
 			if f.Run.SignKey != "" {
 				req.SignPassphrase = []byte(os.Getenv("BUNDLE_SIGN_PASSPHRASE"))
 			}
@@ -97,7 +106,7 @@ bundle will contain, and from which inputs, without writing anything.`,
 				printPlan(g, res.Compiled.Plan)
 				return nil
 			}
-			err = reportBuild(cmd, g, &f, res.Bundle, err, rep)
+			err = reportBuild(cmd, g, &f, res, err, rep)
 			if err != nil && jr != nil {
 				jr.emit(progressEvent{Event: "error", Step: "build", Error: err.Error()})
 			}

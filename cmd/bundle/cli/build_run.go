@@ -8,6 +8,7 @@ import (
 
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/out/builder"
+	"github.com/bdebundle/bundle/out/delta"
 	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/bdebundle/bundle/pipeline"
 	"github.com/spf13/cobra"
@@ -19,6 +20,8 @@ type runFlags struct {
 	SignKey     string
 	SignRepos   bool
 	NoArchive   bool
+	VolumeSize  string
+	Base        string
 	NoHardLinks bool
 	NoCache     bool
 	CacheDir    string
@@ -33,6 +36,8 @@ func addRunFlags(cmd *cobra.Command, f *runFlags) {
 	cmd.Flags().StringVar(&f.SignKey, "sign-key", "", "armored OpenPGP secret key: write bundle.json.sig (passphrase in $BUNDLE_SIGN_PASSPHRASE)")
 	cmd.Flags().BoolVar(&f.SignRepos, "sign-repos", false, "also sign each repository's repomd.xml with --sign-key (repomd.xml.asc, for repo_gpgcheck)")
 	cmd.Flags().BoolVar(&f.NoArchive, "no-archive", false, "write only the bundle directory")
+	cmd.Flags().StringVar(&f.VolumeSize, "volume-size", "", "also write the archive as volumes of at most SIZE (4.7GB, 4GiB, 700MB, dvd, fat32, ...) in DIR/<name>-<version>.volumes/, as bundle split does")
+	cmd.Flags().StringVar(&f.Base, "base", "", "also write a delta against the release the site holds (its bundle directory, archive, volume set, bundle.json, or delta) in DIR/<name>-<version>.delta/: only the files whose content the base lacks")
 	cmd.Flags().BoolVar(&f.NoHardLinks, "no-hardlinks", false, "copy (or reflink) inputs instead of hard-linking them")
 	cmd.Flags().BoolVar(&f.NoCache, "no-cache", false, "read and hash every input (once: the RPM scan's digests are reused) instead of using the scan and hash caches")
 	cmd.Flags().BoolVar(&f.Offline, "offline", false, "never touch the network: images come from local sources or the lock and the previous bundle")
@@ -44,7 +49,8 @@ func addRunFlags(cmd *cobra.Command, f *runFlags) {
 
 // reportBuild says how the build went: res and err are pipeline.Build's.
 // rep, started before the definition was compiled, is closed first.
-func reportBuild(cmd *cobra.Command, g *Globals, f *buildFlags, res *builder.Result, err error, rep reporter) error {
+func reportBuild(cmd *cobra.Command, g *Globals, f *buildFlags, br *pipeline.BuildResult, err error, rep reporter) error {
+	res := br.Bundle
 	rep.Close()
 	if jr, ok := rep.(*jsonReporter); ok && err == nil {
 		// The last line of the event stream: the build's outcome, with
@@ -56,6 +62,10 @@ func reportBuild(cmd *cobra.Command, g *Globals, f *buildFlags, res *builder.Res
 		var ue *pipeline.UsageError
 		if errors.As(err, &ue) {
 			return usageErr(err)
+		}
+		var be *pipeline.BaseError
+		if errors.As(err, &be) {
+			return bundleErr(err)
 		}
 		var ke *pipeline.KeyError
 		if errors.As(err, &ke) {
@@ -73,11 +83,26 @@ func reportBuild(cmd *cobra.Command, g *Globals, f *buildFlags, res *builder.Res
 		return envErr(err)
 	}
 	if g.JSON {
+		if br.Volumes != nil || br.Delta != nil {
+			return writeJSON(g, struct {
+				*builder.Result
+				Volumes *pipeline.Volumes `json:"volumes,omitempty"`
+				Delta   *delta.Result     `json:"delta,omitempty"`
+			}{res, br.Volumes, br.Delta})
+		}
 		return writeJSON(g, res)
 	}
 	if g.Quiet {
 		return nil
 	}
+	defer func() {
+		if br.Volumes != nil {
+			printVolumes(g, br.Volumes)
+		}
+		if br.Delta != nil {
+			printDeltaResult(g, br.Delta)
+		}
+	}()
 	fmt.Fprintf(g.Out, "Built %s-%s: %d files, %s in the bundle directory; %d packages, %d images, %d templates\n",
 		res.Name, res.Version, res.Files, progress.Bytes(res.Bytes), res.Packages, res.Images, res.Templates)
 	fmt.Fprintf(g.Out, "  inputs: %d hard-linked, %d reflinked, %d copied; %d digests from the cache, %d from the scan\n",

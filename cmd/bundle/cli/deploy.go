@@ -23,6 +23,7 @@ type deployFlags struct {
 	dryRun        bool
 	target        string
 	keyFile       string
+	baseFile      string
 	workDir       string
 	keepExtracted bool
 	insecure      []string
@@ -111,7 +112,16 @@ verified as it is written (unsafe entries are refused before anything is
 written for them; a bundle that does not verify is removed before vCenter
 is contacted); the directory is removed after the deploy unless
 --keep-extracted is given. With --key, the bundle must carry a good
-signature (bundle.json.sig) by that key.`,
+signature (bundle.json.sig) by that key. A volume set (its manifest or
+directory) is read as its archive, in place.
+
+BUNDLE may be a delta (bundle build --base) with --base OLD, the release it
+was made against: the delta is verified against OLD and merged into the work
+dir (nothing is written before it verifies), and before the plan is shown
+deploy checks that the site holds OLD: the datastore folder's state records
+OLD's bundle.json digest (written by a deploy that completed) and every
+serengeti/ file the release takes from OLD with its sha256. Otherwise it
+refuses (exit 1), naming what is missing, and changes nothing.`,
 		Example: `  bundle deploy mesos-site-2015.03.1.tar.zst --key release.pub.asc --dry-run
   bundle deploy dist/mesos-site-2015.03.1 --dry-run
   GOVC_URL=https://vcenter.example.com/sdk GOVC_USERNAME=deployer GOVC_PASSWORD=... \
@@ -127,6 +137,7 @@ signature (bundle.json.sig) by that key.`,
 	fl.BoolVar(&f.dryRun, "dry-run", false, "print the plan and change nothing")
 	fl.StringVar(&f.target, "target", "", "bundle target to deploy to (default: the first)")
 	fl.StringVar(&f.keyFile, "key", "", "armored OpenPGP public key or keyring: require a good bundle.json.sig")
+	fl.StringVar(&f.baseFile, "base", "", "with a delta: the release it was made against (its archive, volume set or directory); the site must hold it")
 	fl.StringVar(&f.workDir, "work-dir", "", "where an archive is extracted (default: the system temporary directory)")
 	fl.BoolVar(&f.keepExtracted, "keep-extracted", false, "keep the bundle extracted from an archive after the deploy")
 	fl.StringVar(&f.o.Datacenter, "datacenter", "", "datacenter (GOVC_DATACENTER)")
@@ -164,6 +175,7 @@ func runDeploy(ctx context.Context, g *Globals, path string, f *deployFlags) err
 		Target:        f.target,
 		Overrides:     f.o,
 		WorkDir:       f.workDir,
+		Base:          f.baseFile,
 		KeepExtracted: f.keepExtracted,
 		Push: pipeline.PushOptions{Insecure: f.insecure, Progress: &deployProgress{g: g},
 			Warn: func(w string) {
@@ -260,7 +272,7 @@ func runDeploy(ctx context.Context, g *Globals, path string, f *deployFlags) err
 			// BDE answered: a refused login, a refused call, a task
 			// that failed.
 			return userErr(err)
-		case errors.As(err, &ve), errors.Is(err, vcenter.ErrChanged):
+		case errors.As(err, &ve), errors.Is(err, vcenter.ErrChanged), errors.Is(err, vcenter.ErrBaseMissing):
 			// A file that changed after verify is a bundle that does
 			// not verify.
 			return userErr(err)
