@@ -364,7 +364,7 @@ func (e *ConflictError) Error() string {
 	if len(e.Deployments) > 0 {
 		ds = "deployment " + strings.Join(e.Deployments, ", ")
 	}
-	return fmt.Sprintf("Marathon refused to change app %s: %s is still running on it (409: %s). Wait for it to finish (GET /v2/deployments) and re-run, or re-run with force to cancel it and deploy the bundle's definition", e.App, ds, e.Message)
+	return fmt.Sprintf("Marathon refused to change app %s: %s is still running on it (409: %s). Wait for it to finish (GET /v2/deployments) and re-run, or re-run with force (bundle deploy --force-apps) to cancel it and deploy the bundle's definition", e.App, ds, e.Message)
 }
 
 // WaitError is an app whose deployment or health did not come within the
