@@ -348,6 +348,10 @@ func change(w want, have *remote) site.Change {
 	}
 	c.Action = "update"
 	c.Detail = fmt.Sprintf("PUT %s: %s", appPath(w.id), siteapi.Summary(d))
+	if len(have.deployments) > 0 {
+		// Said in the plan: the PUT will be refused (409) unless forced.
+		c.Detail += fmt.Sprintf("; deployment %s is running on it (refused unless forced)", strings.Join(have.deployments, ", "))
+	}
 	return c
 }
 
