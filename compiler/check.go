@@ -86,6 +86,9 @@ func (c *compiler) check(p *Plan, repos map[*def.Repo]*RepoPlan) {
 			c.checkAppImage(a)
 			c.checkAppDependencies(a)
 		}
+		for _, j := range c.jobsOf(cl) {
+			c.checkJobImage(j)
+		}
 		c.checkStatsAuth(cl)
 		c.checkHAProxy(cl)
 	}

@@ -62,3 +62,47 @@ func TestAppUndeclaredDependency(t *testing.T) {
 		t.Errorf("no suggestion: %s", diagText(diags))
 	}
 }
+
+// TestAcrossClusters: an app's dependency and a job's parent must run on
+// the same cluster, whose Marathon and Chronos know them.
+func TestAcrossClusters(t *testing.T) {
+	base := exampleHCL(t)
+	i := strings.Index(base, `cluster "mesos01" {`)
+	j := strings.Index(base, `app "hadoop" {`)
+	if i < 0 || j < i {
+		t.Fatal("the example's cluster block moved")
+	}
+	second := strings.Replace(base[i:j], `cluster "mesos01" {`, `cluster "mesos02" {`, 1)
+	cases := []struct {
+		name, extra, summary, at string
+	}{
+		{"app dependency", `app "web2" {
+  cluster      = cluster.mesos02
+  cmd          = "web"
+  instances    = 1
+  cpus         = 0.1
+  mem          = 32
+  dependencies = [app.hadoop]
+}
+`, "Dependency on another cluster", "dependencies = [app.hadoop]"},
+		{"job parent", jobBackup + `job "report" {
+  cluster = cluster.mesos02
+  command = "report"
+  parents = [job.backup]
+  owner   = "ops@example.com"
+}
+`, "Parent on another cluster", "parents = [job.backup]"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			text := base[:j] + second + tc.extra + base[j:]
+			dir := siteDir(t, text)
+			d, diags := def.Load(dir, def.Options{})
+			if diags.HasErrors() {
+				t.Fatalf("loading: %s", diagText(diags))
+			}
+			_, diags = Compile(d, gatherFacts(t, d, dir, exampleFacts()))
+			wantDiagAt(t, text, tc.at, tc.summary, errorsOf(diags), diags)
+		})
+	}
+}

@@ -54,6 +54,7 @@ type compiler struct {
 	// app may run on, and the image reference each app names.
 	allowed   map[*def.App][]host
 	appImages map[*def.App]string
+	jobImages map[*def.Job]string
 }
 
 func (c *compiler) errorf(subject hcl.Range, summary, format string, args ...any) *hcl.Diagnostic {

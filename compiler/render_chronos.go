@@ -67,13 +67,7 @@ func (c *compiler) renderJobs(fs *files, cl *def.Cluster) {
 			cj.Parents = append(cj.Parents, pj.Name)
 		}
 		if j.Image != nil {
-			var ref string
-			if c.loadsImages(cl) {
-				ref = c.loadRef(&def.App{Name: j.Name, Image: j.Image, Cluster: cl, Body: j.Body, DeclRange: j.DeclRange})
-			} else {
-				ref = c.imageRef(j.Image)
-			}
-			cj.Container = &chronosContainer{Type: "DOCKER", Image: ref, Network: "HOST"}
+			cj.Container = &chronosContainer{Type: "DOCKER", Image: c.jobImages[j], Network: "HOST"}
 		}
 		for _, n := range sortedKeys(j.Env) {
 			cj.EnvironmentVariables = append(cj.EnvironmentVariables, chronosEnv{Name: n, Value: j.Env[n]})
@@ -116,4 +110,22 @@ var chronosSinks = []sink{
 			}
 		}
 	}},
+}
+
+// checkJobImage settles, in the check pass, the reference Docker pulls a
+// job's image by (c.jobImages, for the renderer), as checkAppImage does
+// for an app: loadRef, which also plans the docker load archive, on
+// clusters whose Docker loads images, else imageRef.
+func (c *compiler) checkJobImage(j *def.Job) {
+	if j.Image == nil {
+		return
+	}
+	if c.jobImages == nil {
+		c.jobImages = map[*def.Job]string{}
+	}
+	if c.loadsImages(j.Cluster) {
+		c.jobImages[j] = c.loadRef(&def.App{Name: j.Name, Image: j.Image, Cluster: j.Cluster, Body: j.Body, DeclRange: j.DeclRange})
+	} else {
+		c.jobImages[j] = c.imageRef(j.Image)
+	}
 }

@@ -57,6 +57,9 @@ func (s *AppsJobsSteps) Steps() []outsite.Step {
 // contacts nothing.
 func LoadAppsJobsSteps(dir string, m *manifest.Manifest, o AppsJobsOptions) (*AppsJobsSteps, error) {
 	res := &AppsJobsSteps{}
+	if o.Wait < 0 {
+		return nil, fmt.Errorf("the wait for apps cannot be negative (%s)", o.Wait)
+	}
 	apps, err := marathon.LoadApps(dir, m, "")
 	if err != nil {
 		return nil, err

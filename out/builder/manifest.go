@@ -207,6 +207,11 @@ func (b *builder) writeManifest(ctx context.Context) error {
 			}
 			ce.Apps = append(ce.Apps, manifest.AppEntry{Name: a.Name, ID: a.ID, Instances: a.Instances, Constraints: cons, Image: a.Image})
 		}
+		for _, j := range p.Jobs {
+			if j.Cluster == c.Name {
+				ce.Jobs = append(ce.Jobs, manifest.JobEntry{Name: j.Name, Schedule: j.Schedule, Parents: append([]string(nil), j.Parents...), Image: j.Image})
+			}
+		}
 		m.Clusters = append(m.Clusters, ce)
 	}
 	m.SiteRegistry = p.Registry

@@ -221,7 +221,19 @@ func (s *Step) list(ctx context.Context) (map[string]map[string]any, error) {
 // differences compares a bundle job with Chronos'; the schedule is
 // compared as Chronos moves it (see the package doc).
 func differences(w *want, have map[string]any) []string {
-	d := siteapi.DifferencesWild(w.def, have, func(path string, _ any) bool { return path == "schedule" })
+	ct, _ := have["container"].(map[string]any)
+	d := siteapi.DifferencesWild(w.def, have, func(path string, v any) bool {
+		switch path {
+		case "schedule":
+			return true
+		case "container.type", "container.network":
+			// Enumerations Chronos may write back in another case.
+			ws, _ := v.(string)
+			hs, _ := ct[strings.TrimPrefix(path, "container.")].(string)
+			return strings.EqualFold(ws, hs)
+		}
+		return false
+	})
 	if w.schedule != "" {
 		hs, _ := have["schedule"].(string)
 		if !sameSchedule(w.schedule, hs) {

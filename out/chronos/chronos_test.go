@@ -258,3 +258,24 @@ func TestCredentials(t *testing.T) {
 		t.Fatalf("err = %v, want an AuthError without the password", err)
 	}
 }
+
+func TestContainerEnumsInAnyCase(t *testing.T) {
+	ctx := context.Background()
+	s := standin.New()
+	defer s.Close()
+	st := step(t, s.URL, backup)
+	plan, _ := st.Plan(ctx)
+	if err := st.Apply(ctx, plan, nil); err != nil {
+		t.Fatal(err)
+	}
+	s.Set("backup", "container", map[string]any{"type": "docker", "image": "registry.site:5000/tools@sha256:ab", "network": "bridge", "volumes": []any{}})
+	plan, _ = st.Plan(ctx)
+	if got := actions(plan); got != "backup unchanged" {
+		t.Fatalf("plan %s", got)
+	}
+	s.Set("backup", "container", map[string]any{"type": "docker", "image": "other", "network": "bridge"})
+	plan, _ = st.Plan(ctx)
+	if got := actions(plan); got != "backup update" || !strings.Contains(plan[0].Detail, "container.image") {
+		t.Fatalf("plan %s %q", got, plan[0].Detail)
+	}
+}

@@ -99,6 +99,7 @@ type ClusterChange struct {
 	Cluster   string `json:"cluster"`
 	NodeGroup string `json:"node_group,omitempty"`
 	App       string `json:"app,omitempty"`
+	Job       string `json:"job,omitempty"`
 	Change    string `json:"change"`
 	Detail    string `json:"detail,omitempty"`
 }
@@ -609,6 +610,7 @@ func diffClusters(om, nm *manifest.Manifest) []ClusterChange {
 				out = append(out, ClusterChange{Cluster: c.Name, App: a.ID, Change: Removed})
 			}
 		}
+		out = append(out, jobChanges(c.Name, o.Jobs, c.Jobs)...)
 	}
 	for _, c := range om.Clusters {
 		if !seen[c.Name] {
@@ -633,4 +635,45 @@ func attrs(m map[string]string) string {
 		b.WriteString(k + ":" + m[k])
 	}
 	return "{" + b.String() + "}"
+}
+
+// jobChanges compares a cluster's Chronos jobs by name: added, removed,
+// or changed in schedule, parents or image.
+func jobChanges(cluster string, old, cur []manifest.JobEntry) []ClusterChange {
+	var out []ClusterChange
+	oj := map[string]manifest.JobEntry{}
+	for _, j := range old {
+		oj[j.Name] = j
+	}
+	when := func(j manifest.JobEntry) string {
+		if j.Schedule != "" {
+			return "schedule " + j.Schedule
+		}
+		return "after " + strings.Join(j.Parents, ", ")
+	}
+	seen := map[string]bool{}
+	for _, j := range cur {
+		seen[j.Name] = true
+		p, ok := oj[j.Name]
+		if !ok {
+			out = append(out, ClusterChange{Cluster: cluster, Job: j.Name, Change: Added, Detail: when(j)})
+			continue
+		}
+		var det []string
+		if a, b := when(p), when(j); a != b {
+			det = append(det, a+" -> "+b)
+		}
+		if p.Image != j.Image {
+			det = append(det, fmt.Sprintf("image %q -> %q", p.Image, j.Image))
+		}
+		if len(det) > 0 {
+			out = append(out, ClusterChange{Cluster: cluster, Job: j.Name, Change: Changed, Detail: strings.Join(det, ", ")})
+		}
+	}
+	for _, j := range old {
+		if !seen[j.Name] {
+			out = append(out, ClusterChange{Cluster: cluster, Job: j.Name, Change: Removed})
+		}
+	}
+	return out
 }

@@ -105,6 +105,17 @@ type ClusterEntry struct {
 	MovesFrom  string           `json:"moves_from,omitempty"`
 	NodeGroups []NodeGroupEntry `json:"node_groups"`
 	Apps       []AppEntry       `json:"apps"`
+	// Jobs are the cluster's Chronos jobs (none: left out).
+	Jobs []JobEntry `json:"jobs,omitempty"`
+}
+
+// JobEntry is one Chronos job of a cluster: its schedule (ISO 8601) or
+// the jobs it runs after.
+type JobEntry struct {
+	Name     string   `json:"name"`
+	Schedule string   `json:"schedule,omitempty"`
+	Parents  []string `json:"parents,omitempty"`
+	Image    string   `json:"image,omitempty"`
 }
 
 // NodeGroupEntry is one node group of a cluster.
@@ -225,6 +236,7 @@ func (m *Manifest) Normalize() {
 			c.Apps = []AppEntry{}
 		}
 		sort.Slice(c.Apps, func(i, j int) bool { return c.Apps[i].Name < c.Apps[j].Name })
+		sort.Slice(c.Jobs, func(i, j int) bool { return c.Jobs[i].Name < c.Jobs[j].Name })
 		for j := range c.Apps {
 			a := &c.Apps[j]
 			if a.Constraints == nil {

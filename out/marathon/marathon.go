@@ -348,6 +348,10 @@ func change(w want, have *remote) site.Change {
 	}
 	c.Action = "update"
 	c.Detail = fmt.Sprintf("PUT %s: %s", appPath(w.id), siteapi.Summary(d))
+	if len(have.deployments) > 0 {
+		// Said in the plan: the PUT will be refused (409) unless forced.
+		c.Detail += fmt.Sprintf("; deployment %s is running on it (refused unless forced)", strings.Join(have.deployments, ", "))
+	}
 	return c
 }
 
@@ -364,7 +368,7 @@ func (e *ConflictError) Error() string {
 	if len(e.Deployments) > 0 {
 		ds = "deployment " + strings.Join(e.Deployments, ", ")
 	}
-	return fmt.Sprintf("Marathon refused to change app %s: %s is still running on it (409: %s). Wait for it to finish (GET /v2/deployments) and re-run, or re-run with force to cancel it and deploy the bundle's definition", e.App, ds, e.Message)
+	return fmt.Sprintf("Marathon refused to change app %s: %s is still running on it (409: %s). Wait for it to finish (GET /v2/deployments) and re-run, or re-run with force (bundle deploy --force-apps) to cancel it and deploy the bundle's definition", e.App, ds, e.Message)
 }
 
 // WaitError is an app whose deployment or health did not come within the

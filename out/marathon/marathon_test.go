@@ -182,6 +182,9 @@ func TestConflictExplainedAndForce(t *testing.T) {
 	dep := s.Lock("/web", 1000)
 	st2 := step(t, s, Config{}, strings.Replace(web, `"mem":64`, `"mem":96`, 1))
 	plan, _ = st2.Plan(ctx)
+	if !strings.Contains(plan[0].Detail, dep) {
+		t.Fatalf("the plan does not say deployment %s holds the app: %q", dep, plan[0].Detail)
+	}
 	err := st2.Apply(ctx, plan, nil)
 	var ce *ConflictError
 	if !errors.As(err, &ce) {

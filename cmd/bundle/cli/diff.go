@@ -106,6 +106,8 @@ func printDelta(g *Globals, d *diff.Delta) {
 				what += " node group " + c.NodeGroup
 			case c.App != "":
 				what += " app " + c.App
+			case c.Job != "":
+				what += " job " + c.Job
 			}
 			if c.Detail != "" {
 				what += ": " + c.Detail

@@ -82,6 +82,17 @@ func printInspection(g *Globals, in *inspect.Inspection) {
 			}
 			fmt.Fprintf(w, "  app %s\t%s x%d\t%s\t%s\n", a.Name, a.ID, a.Instances, strings.Join(cons, " "), img)
 		}
+		for _, j := range c.Jobs {
+			when := j.Schedule
+			if when == "" {
+				when = "after " + strings.Join(j.Parents, ",")
+			}
+			img := ""
+			if j.Image != "" {
+				img = "image " + j.Image
+			}
+			fmt.Fprintf(w, "  job %s\t%s\t%s\n", j.Name, when, img)
+		}
 	}
 	for _, im := range m.Images {
 		fmt.Fprintf(w, "image %s\t%s\t%s\t%s\n", im.Name, im.Ref, im.Digest, strings.Join(im.Platforms, ","))

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"os"
+	"time"
 
 	outsite "github.com/bdebundle/bundle/out/site"
 	"github.com/bdebundle/bundle/pipeline"
@@ -14,7 +15,8 @@ type siteFlags struct {
 	skipClusters, skipApps, skipJobs bool
 	allowShrink                      bool
 	forceApps                        bool
-	cluster                          string
+	appWait                          time.Duration
+	siteCluster                      string
 }
 
 func (f *siteFlags) register(fl *pflag.FlagSet) {
@@ -22,8 +24,9 @@ func (f *siteFlags) register(fl *pflag.FlagSet) {
 	fl.BoolVar(&f.skipApps, "skip-apps", false, "leave Marathon's apps as they are")
 	fl.BoolVar(&f.skipJobs, "skip-jobs", false, "leave Chronos' jobs as they are")
 	fl.BoolVar(&f.allowShrink, "allow-shrink", false, "let a BDE node group shrink to the bundle's size (refused without it)")
-	fl.BoolVar(&f.forceApps, "force-apps", false, "PUT apps with ?force=true: cancel a Marathon deployment in progress (a 409 otherwise)")
-	fl.StringVar(&f.cluster, "site-cluster", "", "the cluster whose Marathon and Chronos MARATHON_URL and CHRONOS_URL are, when the bundle's apps or jobs run on several")
+	fl.BoolVar(&f.forceApps, "force-apps", false, "override a Marathon deployment in progress on an app the bundle changes (PUT ?force=true cancels it)")
+	fl.DurationVar(&f.appWait, "app-wait", 10*time.Minute, "how long to wait for each changed app's deployment and health")
+	fl.StringVar(&f.siteCluster, "site-cluster", "", "the cluster whose Marathon and Chronos MARATHON_URL and CHRONOS_URL are, when the bundle's apps or jobs run on several")
 }
 
 // bdeEndpoint reads the BDE server, user, password and TLS switch: a flag
@@ -104,16 +107,16 @@ func writeClusterPlan(g *Globals, p *pipeline.ClusterConfigPlan) {
 }
 
 // siteSteps are the steps after the clusters: apps through Marathon
-// (MARATHON_URL, MARATHON_INSECURE), jobs through Chronos (CHRONOS_URL,
-// CHRONOS_INSECURE), set up by pipeline.AppsStep and pipeline.JobsStep.
+// (MARATHON_URL, MARATHON_USERNAME, MARATHON_PASSWORD, MARATHON_INSECURE),
+// jobs through Chronos (the same CHRONOS_*); a step whose URL is not set is
+// left out with the reason.
 func siteSteps(f *deployFlags, g *Globals) []pipeline.SiteStep {
 	progress := func(p outsite.Progress) {
 		if g.Verbose && !g.JSON {
 			fmt.Fprintf(g.Err, "%s %s %s: %s\n", p.Change.Action, p.Change.Kind, outsite.Clean(p.Change.Name), outsite.Clean(p.Message))
 		}
 	}
-	o := pipeline.AppsJobsOptions{Getenv: os.Getenv, SkipApps: f.site.skipApps, SkipJobs: f.site.skipJobs,
-		Force: f.site.forceApps, Cluster: f.site.cluster}
+	o := pipeline.AppsJobsOptions{Getenv: os.Getenv, Force: f.site.forceApps, Wait: f.site.appWait, Cluster: f.site.siteCluster}
 	return []pipeline.SiteStep{
 		{Name: "apps", Skip: f.site.skipApps, SkipReason: "--skip-apps", Build: pipeline.AppsStep(o), Progress: progress},
 		{Name: "jobs", Skip: f.site.skipJobs, SkipReason: "--skip-jobs", Build: pipeline.JobsStep(o), Progress: progress},

@@ -99,6 +99,15 @@ func (s *Server) App(id string) map[string]any {
 	return s.view(a)
 }
 
+// Set changes a field of an app as someone else would (a scale by hand).
+func (s *Server) Set(id, field string, v any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a := s.apps[id]; a != nil {
+		a[field] = v
+	}
+}
+
 // Lock starts a deployment on an app that ends only after polls polls (a
 // deployment someone else started).
 func (s *Server) Lock(id string, polls int) string {
