@@ -339,3 +339,18 @@ func TestBuildRefusesBadPlans(t *testing.T) {
 		})
 	}
 }
+
+// TestBuildTakesOnlyCheckedPlans: Check refuses a missing plan, and Build
+// refuses a missing checked plan before touching the output directory.
+func TestBuildTakesOnlyCheckedPlans(t *testing.T) {
+	if c, err := Check(nil); err == nil || c != nil {
+		t.Errorf("Check(nil) = %v, %v; want an error", c, err)
+	}
+	outDir := filepath.Join(t.TempDir(), "dist")
+	if _, err := Build(context.Background(), nil, outDir, testOptions(t)); err == nil || !strings.Contains(err.Error(), "no plan") {
+		t.Errorf("Build(nil) = %v; want a refusal", err)
+	}
+	if _, err := os.Stat(outDir); !os.IsNotExist(err) {
+		t.Errorf("Build(nil) created %s (%v)", outDir, err)
+	}
+}
