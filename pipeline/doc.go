@@ -13,7 +13,7 @@
 // decides the protected paths and the previous image layout itself. It runs
 // the lock flow (Lock: check, resolve every image, write the lock file with
 // internal/lockfile); verify with its deep checks (Verify: repodata, image
-// layout, OVF); Inspect and Diff; deploy (Deploy: PrepareDeploy extracts
+// layout, OVF); deploy (Deploy: PrepareDeploy extracts
 // and verifies an archive in one pass, then vcenter.Deploy); and pushes and
 // lists a bundle's images (PushImages, ListImages, and DeployImagePusher for
 // deploy's image step); and sets up the apps and jobs
@@ -21,6 +21,7 @@
 // CHRONOS_URL (LoadAppsJobsSteps); volumes and deltas (media.go:
 // SplitArchive, CheckVolume, WriteDelta, VerifyDelta, Merge; Build writes a
 // volume set and a delta on request, PrepareDeploy merges a delta onto its
-// base and has deploy require the site to hold the base). Nothing here
-// prints.
+// base and has deploy require the site to hold the base). The read-only
+// readers, out/inspect and out/diff, need nothing wired in: the CLI calls
+// them directly. Nothing here prints.
 package pipeline

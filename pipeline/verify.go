@@ -7,8 +7,6 @@ import (
 
 	"github.com/bdebundle/bundle/images/layout"
 	"github.com/bdebundle/bundle/images/ovf"
-	"github.com/bdebundle/bundle/out/diff"
-	"github.com/bdebundle/bundle/out/inspect"
 	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/bdebundle/bundle/out/verify"
 	"github.com/bdebundle/bundle/repo"
@@ -67,15 +65,4 @@ func problemsErr(r *verify.Report) error {
 		noun = "problem"
 	}
 	return fmt.Errorf("%d %s:%s", len(r.Problems), noun, b.String())
-}
-
-// Inspect describes the bundle at path, a directory or an archive, from its
-// bundle.json (inspect.Bundle; no hashes are checked).
-func Inspect(ctx context.Context, path string) (*inspect.Inspection, error) {
-	return inspect.Bundle(ctx, path)
-}
-
-// Diff compares two bundles, directories or archives (diff.Compare).
-func Diff(ctx context.Context, oldPath, newPath string) (*diff.Delta, error) {
-	return diff.Compare(ctx, oldPath, newPath)
 }

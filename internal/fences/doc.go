@@ -37,10 +37,12 @@
 //     nor its test fixtures (repo/internal/rpmfixture); rpmsig does not
 //     import the reader either. Only tests import repo/internal/rpmfixture.
 //   - pipeline is the one composition root: the CLI calls no function of
-//     out, out/archive, the readers, out/volume, out/delta or out/vcenter (it
-//     names their types to print results) and imports no other out package
-//     but out/manifest and out/site (whose writers print the deploy steps'
-//     plan and status).
+//     out/builder, out/archive, out/read, out/verify, out/volume, out/delta
+//     or out/vcenter (it names their types to print results) and imports no
+//     other out package but out/manifest, out/site (whose writers print the
+//     deploy steps' plan and status) and the read-only readers, out/inspect
+//     and out/diff, which it calls directly, as crane does; pipeline does
+//     not import those (no forwarders).
 //   - Only out/vcenter imports govmomi (besides the govc and vcsim stand-ins
 //     under internal/cmd).
 //   - Nothing below cmd prints: library packages do not use fmt.Print*,

@@ -6,7 +6,6 @@ import (
 
 	"github.com/bdebundle/bundle/internal/rpmdep"
 	"github.com/bdebundle/bundle/out/diff"
-	"github.com/bdebundle/bundle/pipeline"
 	"github.com/spf13/cobra"
 )
 
@@ -29,7 +28,7 @@ git apply and patch -p1 accept (a/ and b/ prefixes, from the bundle root).`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			g.Out, g.Err = escaped(g.Out), escaped(g.Err)
-			d, err := pipeline.Diff(cmd.Context(), args[0], args[1])
+			d, err := diff.Compare(cmd.Context(), args[0], args[1])
 			if err != nil {
 				return bundleErr(err)
 			}

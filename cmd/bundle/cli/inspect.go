@@ -8,7 +8,6 @@ import (
 
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/out/inspect"
-	"github.com/bdebundle/bundle/pipeline"
 	"github.com/spf13/cobra"
 )
 
@@ -28,7 +27,7 @@ summary. inspect does not check hashes; use verify.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			g.Out, g.Err = escaped(g.Out), escaped(g.Err)
-			in, err := pipeline.Inspect(cmd.Context(), args[0])
+			in, err := inspect.Bundle(cmd.Context(), args[0])
 			if err != nil {
 				return bundleErr(err)
 			}
