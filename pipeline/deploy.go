@@ -102,10 +102,7 @@ func Deploy(ctx context.Context, path string, opts DeployOptions) (*DeployResult
 			slog.Warn("removing the extracted bundle", "dir", prep.Dir, "err", err)
 		}
 	}()
-	b, err := vcenter.LoadBundle(prep.Dir)
-	if err != nil {
-		return res, err
-	}
+	b := prep.Bundle
 	tgt, err := vcenter.SelectTarget(b.Targets, opts.Target)
 	if err != nil {
 		return res, &UsageError{err}
@@ -129,9 +126,9 @@ func Deploy(ctx context.Context, path string, opts DeployOptions) (*DeployResult
 	// the plan lists files, templates and images, then clusters.
 	var readErr error
 	vopts := vcenter.Options{
-		Verify:      prep.Verify,
+		Bundle:      b,
 		RequireBase: prep.RequireBase,
-		PushImages:  DeployImagePusher(opts.Push),
+		PushImages:  DeployImagePusher(opts.Push, b.Manifest),
 		DryRun:      opts.DryRun,
 		Progress:    opts.Uploads,
 		Events:      opts.Events,
@@ -198,12 +195,9 @@ type Prepared struct {
 	// Extracted is set when Dir was extracted from an archive (into a new
 	// directory of the work dir that Cleanup removes).
 	Extracted bool
-	// Verify is the check vcenter.Deploy runs before it contacts vCenter:
-	// for a directory the full verification with the deep checks; for an
-	// extracted archive nothing more, as Extract verified what it wrote.
-	// It returns the sha256 of the bundle.json verified, which the deploy
-	// holds every upload to.
-	Verify func(ctx context.Context, dir string) (string, error)
+	// Bundle is the verified bundle, built from the bundle.json that was
+	// verified (read once): the deploy holds every upload to its SHA256.
+	Bundle *vcenter.Bundle
 	// Cleanup removes what PrepareDeploy extracted; a no-op for a
 	// directory.
 	Cleanup func() error
@@ -211,8 +205,9 @@ type Prepared struct {
 	RequireBase *vcenter.BaseRequirement
 }
 
-// PrepareDeploy returns the bundle directory to deploy for path. A
-// directory is used in place and verified by the deploy itself (Verify).
+// PrepareDeploy returns the verified bundle to deploy for path. A
+// directory is used in place and verified with the deep checks, reading its
+// bundle.json once.
 // An archive is read twice: as far as bundle.json, to check that the work
 // dir has room for the bundle before anything is written, then once in
 // full by verify.Extract, which writes it into a new directory of the work dir
@@ -231,14 +226,15 @@ func PrepareDeploy(ctx context.Context, path string, opts PrepareOptions) (*Prep
 		return prepareDelta(ctx, path, opts)
 	}
 	if st.IsDir() && !volume.IsSet(path) {
-		return &Prepared{Dir: path, Cleanup: func() error { return nil },
-			Verify: func(ctx context.Context, dir string) (string, error) {
-				r, err := Verify(ctx, dir, verify.Options{Key: opts.Key})
-				if err != nil {
-					return "", err
-				}
-				return r.ManifestSHA256, problemsErr(r) // vcenter.Deploy makes it a *manifest.VerifyError
-			}}, nil
+		r, err := verified(ctx, path, verify.Options{Key: opts.Key})
+		if err != nil {
+			return nil, err
+		}
+		b, err := vcenter.NewBundle(path, r.Manifest, r.ManifestSHA256)
+		if err != nil {
+			return nil, err
+		}
+		return &Prepared{Dir: path, Bundle: b, Cleanup: func() error { return nil }}, nil
 	}
 	m, err := read.Manifest(ctx, path)
 	if err != nil {
@@ -274,8 +270,14 @@ func PrepareDeploy(ctx context.Context, path string, opts PrepareOptions) (*Prep
 		return nil, archiveErr(path, err)
 	}
 	slog.Debug("extracted", "archive", path, "dir", dir)
-	return &Prepared{Dir: dir, Extracted: true, Cleanup: func() error { return os.RemoveAll(tmp) },
-		Verify: func(context.Context, string) (string, error) { return rep.ManifestSHA256, nil }}, nil
+	b, err := vcenter.NewBundle(dir, rep.Manifest, rep.ManifestSHA256)
+	if err != nil {
+		if rerr := os.RemoveAll(tmp); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("removing %q: %w", tmp, rerr))
+		}
+		return nil, err
+	}
+	return &Prepared{Dir: dir, Extracted: true, Bundle: b, Cleanup: func() error { return os.RemoveAll(tmp) }}, nil
 }
 
 // prepareDelta merges the delta at path onto opts.Base in a new directory
@@ -319,8 +321,12 @@ func prepareDelta(ctx context.Context, path string, opts PrepareOptions) (*Prepa
 		}
 		return nil, err
 	}
-	return &Prepared{Dir: dir, Extracted: true, Cleanup: func() error { return os.RemoveAll(tmp) },
-		Verify:      func(context.Context, string) (string, error) { return sum.ManifestSHA256, nil },
+	b, err := vcenter.NewBundle(dir, sum.Manifest, sum.ManifestSHA256)
+	if err != nil {
+		os.RemoveAll(tmp)
+		return nil, err
+	}
+	return &Prepared{Dir: dir, Extracted: true, Bundle: b, Cleanup: func() error { return os.RemoveAll(tmp) },
 		RequireBase: &vcenter.BaseRequirement{Name: rep.Base.Name, Version: rep.Base.Version, BundleSHA256: rep.Base.BundleSHA256, Files: rep.BaseFiles()}}, nil
 }
 

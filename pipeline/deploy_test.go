@@ -3,6 +3,8 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io/fs"
 	"os"
@@ -51,13 +53,14 @@ func TestPrepareDeploy(t *testing.T) {
 	res := smallBundle(t)
 	_, public := testutil.KeyPair(t, "Release")
 
-	// A directory is used in place and verified by the deploy.
+	// A directory is used in place, verified with its bundle.json read
+	// once: the bundle's digest is that of the bytes verified.
 	prep, err := PrepareDeploy(ctx, res.Dir, PrepareOptions{})
 	if err != nil || prep.Dir != res.Dir || prep.Extracted {
 		t.Fatalf("directory: %+v %v", prep, err)
 	}
-	if sum, err := prep.Verify(ctx, prep.Dir); err != nil || len(sum) != 64 {
-		t.Fatalf("verifying the directory: %q %v", sum, err)
+	if sum := sha256.Sum256(must(os.ReadFile(filepath.Join(res.Dir, manifest.FileName)))); prep.Bundle == nil || prep.Bundle.SHA256 != hex.EncodeToString(sum[:]) || prep.Bundle.Dir != res.Dir {
+		t.Fatalf("directory: bundle %+v, want bundle.json's sha256 %x", prep.Bundle, sum)
 	}
 	edited := filepath.Join(t.TempDir(), "small-1")
 	if err := os.CopyFS(edited, os.DirFS(res.Dir)); err != nil {
@@ -66,8 +69,9 @@ func TestPrepareDeploy(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(edited, "clusters/c/marker"), []byte("MARKER-X123456789\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := prep.Verify(ctx, edited); err == nil || !strings.Contains(err.Error(), "clusters/c/marker: sha256 is") {
-		t.Fatalf("verifying an edited directory: %v", err)
+	var ve *manifest.VerifyError
+	if _, err := PrepareDeploy(ctx, edited, PrepareOptions{}); !errors.As(err, &ve) || !strings.Contains(err.Error(), "clusters/c/marker: sha256 is") {
+		t.Fatalf("preparing an edited directory: %v", err)
 	}
 
 	// An archive is extracted and verified into a new directory of the
@@ -80,8 +84,8 @@ func TestPrepareDeploy(t *testing.T) {
 	if data, err := os.ReadFile(filepath.Join(prep.Dir, "clusters/c/marker")); err != nil || string(data) != "MARKER-0123456789\n" {
 		t.Fatalf("extracted file: %q %v", data, err)
 	}
-	if sum, err := prep.Verify(ctx, prep.Dir); err != nil || len(sum) != 64 {
-		t.Fatalf("%q %v", sum, err)
+	if sum := sha256.Sum256(must(os.ReadFile(filepath.Join(prep.Dir, manifest.FileName)))); prep.Bundle == nil || prep.Bundle.SHA256 != hex.EncodeToString(sum[:]) {
+		t.Fatalf("archive: bundle %+v, want the extracted bundle.json's sha256 %x", prep.Bundle, sum)
 	}
 	if err := prep.Cleanup(); err != nil {
 		t.Fatal(err)

@@ -16,7 +16,6 @@ import (
 	"github.com/bdebundle/bundle/images/registry"
 	"github.com/bdebundle/bundle/internal/ctxio"
 	"github.com/bdebundle/bundle/internal/progress"
-	"github.com/bdebundle/bundle/internal/regular"
 	"github.com/bdebundle/bundle/out/archive"
 	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/bdebundle/bundle/out/read"
@@ -129,19 +128,10 @@ func (o PushOptions) pushOptions() registry.PushOptions {
 
 // DeployImagePusher returns the deploy image step: it pushes a verified
 // bundle directory's layout with the same code as PushImages, warning when
-// the registry is not the bundle's site registry.
-func DeployImagePusher(opts PushOptions) func(ctx context.Context, layoutDir, host, indexSHA256 string) (vcenter.ImagesPushed, error) {
+// the registry is not the site registry of m, the verified bundle.json.
+func DeployImagePusher(opts PushOptions, m *manifest.Manifest) func(ctx context.Context, layoutDir, host, indexSHA256 string) (vcenter.ImagesPushed, error) {
 	return func(ctx context.Context, layoutDir, host, indexSHA256 string) (vcenter.ImagesPushed, error) {
 		var sum vcenter.ImagesPushed
-		dir := filepath.Dir(layoutDir)
-		data, err := regular.ReadFile(filepath.Join(dir, manifest.FileName), manifest.MaxMetaSize)
-		if err != nil {
-			return sum, fmt.Errorf("reading %q: %w", filepath.Join(dir, manifest.FileName), err)
-		}
-		m, err := manifest.Parse(data)
-		if err != nil {
-			return sum, err
-		}
 		if _, err := pushRegistry(m, host, &PushReport{}, opts.Warn); err != nil {
 			return sum, err
 		}

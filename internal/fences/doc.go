@@ -43,6 +43,9 @@
 //     deploy steps' plan and status) and the read-only readers, out/inspect
 //     and out/diff, which it calls directly, as crane does; pipeline does
 //     not import those (no forwarders).
+//   - One job, one package: only internal/inputfacts gathers the
+//     compiler's facts (compiler.Wanted, the RPM scan cache), only
+//     internal/lockfile pins images for bundle.lock.hcl (images.Lock).
 //   - Only out/vcenter imports govmomi (besides the govc and vcsim stand-ins
 //     under internal/cmd).
 //   - Nothing below cmd prints: library packages do not use fmt.Print*,

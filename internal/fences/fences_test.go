@@ -286,6 +286,44 @@ func TestCLIWiresNoFlow(t *testing.T) {
 	}
 }
 
+// TestOneJobOnePackage: the jobs that were once spread over several
+// packages each have one: gathering the compiler's facts (compiler.Wanted,
+// the RPM scan cache) only internal/inputfacts, pinning images for the lock
+// file (images.Lock) only internal/lockfile.
+func TestOneJobOnePackage(t *testing.T) {
+	pkgs := list(t)
+	owners := []struct {
+		owner string
+		funcs map[string]map[string]bool
+	}{
+		{mod + "/internal/inputfacts", map[string]map[string]bool{mod + "/compiler": {"Wanted": true}, mod + "/repo": {"OpenScanCache": true}}},
+		{mod + "/internal/lockfile", map[string]map[string]bool{mod + "/images": {"Lock": true}}},
+	}
+	for _, o := range owners {
+		owner, ok := pkgs[o.owner]
+		if !ok {
+			t.Fatalf("package %s not found", o.owner)
+		}
+		used := 0
+		for _, f := range owner.GoFiles {
+			used += len(flowCalls(t, filepath.Join(owner.Dir, f), nil, o.funcs))
+		}
+		if used == 0 {
+			t.Fatalf("%s calls none of %v; the fence checks nothing", o.owner, o.funcs)
+		}
+		for path, p := range pkgs {
+			if path == o.owner {
+				continue
+			}
+			for _, f := range p.GoFiles {
+				for _, hit := range flowCalls(t, filepath.Join(p.Dir, f), nil, o.funcs) {
+					t.Errorf("%s: only %s does this job", hit, o.owner)
+				}
+			}
+		}
+	}
+}
+
 // TestFlowCallScanner shows the scanner catches calls and function values,
 // renamed imports included, and lets types and constants pass.
 func TestFlowCallScanner(t *testing.T) {

@@ -33,6 +33,11 @@ type Options struct {
 	// every serengeti/ file the new release takes from the base is there
 	// with its sha256 (a *BaseError naming what is missing).
 	RequireBase *BaseRequirement
+	// Bundle, when set, is the bundle to deploy, verified by the caller
+	// and built from the bundle.json it verified (NewBundle): Deploy then
+	// neither calls Verify nor reads bundle.json, and holds every upload
+	// to Bundle.SHA256.
+	Bundle *Bundle
 	// PushImages pushes the OCI image layout in layoutDir to registry,
 	// refusing a layout whose index.json does not hash to indexSHA256
 	// (its entry in the verified bundle.json), and says what it sent.
@@ -159,20 +164,9 @@ type Outcome struct {
 // unless opts.DryRun, applies the plan.
 func Deploy(ctx context.Context, bundleDir string, cfg Config, opts Options) (*Outcome, error) {
 	opts.defaults()
-	verified, err := opts.Verify(ctx, bundleDir)
-	if err != nil {
-		var ve *manifest.VerifyError
-		if !errors.As(err, &ve) {
-			err = &manifest.VerifyError{Path: bundleDir, Err: err}
-		}
-		return nil, err
-	}
-	b, err := LoadBundle(bundleDir)
+	b, err := verifiedBundle(ctx, bundleDir, opts)
 	if err != nil {
 		return nil, err
-	}
-	if b.SHA256 != verified {
-		return nil, &manifest.VerifyError{Path: bundleDir, Err: fmt.Errorf("bundle.json %w: it hashes to sha256:%s, the verified one to sha256:%s", ErrChanged, b.SHA256, verified)}
 	}
 	s, err := Connect(ctx, cfg)
 	if err != nil {
@@ -217,6 +211,31 @@ func Deploy(ctx context.Context, bundleDir string, cfg Config, opts Options) (*O
 	}
 	out, err := Apply(ctx, s, plan, opts)
 	return out, redactErr(cfg, err)
+}
+
+// verifiedBundle is opts.Bundle, else the bundle in bundleDir checked
+// with opts.Verify and read again, refused unless its bundle.json is the
+// one verified.
+func verifiedBundle(ctx context.Context, bundleDir string, opts Options) (*Bundle, error) {
+	if opts.Bundle != nil {
+		return opts.Bundle, nil
+	}
+	verified, err := opts.Verify(ctx, bundleDir)
+	if err != nil {
+		var ve *manifest.VerifyError
+		if !errors.As(err, &ve) {
+			err = &manifest.VerifyError{Path: bundleDir, Err: err}
+		}
+		return nil, err
+	}
+	b, err := LoadBundle(bundleDir)
+	if err != nil {
+		return nil, err
+	}
+	if b.SHA256 != verified {
+		return nil, &manifest.VerifyError{Path: bundleDir, Err: fmt.Errorf("bundle.json %w: it hashes to sha256:%s, the verified one to sha256:%s", ErrChanged, b.SHA256, verified)}
+	}
+	return b, nil
 }
 
 // Apply carries out plan. It stops at the first failure, leaving the state

@@ -51,7 +51,15 @@ func LoadBundle(dir string) (*Bundle, error) {
 		return nil, &manifest.VerifyError{Path: dir, Err: fmt.Errorf("reading %q: %w", p, err)}
 	}
 	sum := sha256.Sum256(data)
-	b := Bundle{Manifest: m, SHA256: hex.EncodeToString(sum[:])}
+	return NewBundle(dir, m, hex.EncodeToString(sum[:]))
+}
+
+// NewBundle checks m, the bundle.json of the bundle directory dir whose
+// bytes hash to sha256 (hex), as LoadBundle does, without reading it again:
+// for a caller that has verified the bundle and holds its bundle.json.
+func NewBundle(dir string, m *manifest.Manifest, sha256 string) (*Bundle, error) {
+	p := filepath.Join(dir, "bundle.json")
+	b := Bundle{Manifest: m, SHA256: sha256}
 	bad := func(format string, a ...any) error {
 		return &manifest.VerifyError{Path: dir, Err: fmt.Errorf("%s: %s", p, fmt.Sprintf(format, a...))}
 	}

@@ -343,6 +343,20 @@ func TestDeployTamperedBundle(t *testing.T) {
 	if !errors.As(err, &ve) || !strings.Contains(err.Error(), "bad signature") {
 		t.Fatalf("custom verify: %v", err)
 	}
+	// A bundle the caller verified is deployed as given: Verify is not
+	// called and bundle.json is not read again.
+	b, err := LoadBundle(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	called := false
+	dry, err := Deploy(ctx, dir, cfg, Options{Bundle: b, DryRun: true, Verify: func(context.Context, string) (string, error) {
+		called = true
+		return "", errors.New("not to be called")
+	}})
+	if err != nil || called || dry.Bundle != b.Name {
+		t.Fatalf("deploy of a verified bundle: called Verify %v, %+v, %v", called, dry, err)
+	}
 }
 
 // The simulator runs guest operations only in container-backed VMs; on a
