@@ -19,8 +19,10 @@ import (
 	"github.com/bdebundle/bundle/out/volume"
 )
 
-// DeployOptions tune Deploy.
-type DeployOptions struct {
+// DeployRequest is what Deploy (and Status) is asked.
+type DeployRequest struct {
+	// Path is the bundle: a bundle directory or its archive.
+	Path string
 	// Key, when set, requires bundle.json.sig to be a good signature by it.
 	Key []byte
 	// Target names the bundle target to deploy to; "" is the first.
@@ -77,7 +79,7 @@ type DeployResult struct {
 	SiteChanged []string
 }
 
-// Deploy deploys the bundle at path, a bundle directory or its archive, to
+// Deploy deploys the bundle at req.Path, a bundle directory or its archive, to
 // the vCenter of its target (see vcenter.Deploy). Nothing is planned or
 // uploaded, and vCenter is not contacted, unless the bundle verifies: a
 // directory with the deep checks; an archive while it is extracted (see
@@ -86,14 +88,14 @@ type DeployResult struct {
 // *manifest.VerifyError (whether this package or out/vcenter finds it); a
 // target that cannot be chosen or completed is a *UsageError (or a
 // *vcenter.ConfigError).
-func Deploy(ctx context.Context, path string, opts DeployOptions) (*DeployResult, error) {
-	prep, err := PrepareDeploy(ctx, path, PrepareOptions{Key: opts.Key, Base: opts.Base, WorkDir: opts.WorkDir, Progress: opts.Progress})
+func Deploy(ctx context.Context, req DeployRequest) (*DeployResult, error) {
+	prep, err := PrepareDeploy(ctx, req.Path, PrepareOptions{Key: req.Key, Base: req.Base, WorkDir: req.WorkDir, Progress: req.Progress})
 	if err != nil {
 		return nil, err
 	}
 	res := &DeployResult{}
 	defer func() {
-		if opts.KeepExtracted && prep.Extracted {
+		if req.KeepExtracted && prep.Extracted {
 			res.Kept = prep.Dir
 			slog.Info("kept the extracted bundle", "dir", prep.Dir)
 			return
@@ -103,20 +105,20 @@ func Deploy(ctx context.Context, path string, opts DeployOptions) (*DeployResult
 		}
 	}()
 	b := prep.Bundle
-	tgt, err := vcenter.SelectTarget(b.Targets, opts.Target)
+	tgt, err := vcenter.SelectTarget(b.Targets, req.Target)
 	if err != nil {
 		return res, &UsageError{err}
 	}
-	getenv := opts.Getenv
+	getenv := req.Getenv
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	cfg, err := vcenter.ResolveTarget(tgt, getenv, opts.Overrides)
+	cfg, err := vcenter.ResolveTarget(tgt, getenv, req.Overrides)
 	if err != nil {
 		return res, &UsageError{err}
 	}
 	slog.Debug("deploy", "bundle", b.ID(), "vcenter", cfg.Redacted(), "target", cfg.Target)
-	cp, err := planClusterConfig(b.Manifest, opts.ClusterConfig, cfg.ManagementServer)
+	cp, err := planClusterConfig(b.Manifest, req.ClusterConfig, cfg.ManagementServer)
 	if err != nil {
 		return res, err
 	}
@@ -128,31 +130,31 @@ func Deploy(ctx context.Context, path string, opts DeployOptions) (*DeployResult
 	vopts := vcenter.Options{
 		Bundle:      b,
 		RequireBase: prep.RequireBase,
-		PushImages:  DeployImagePusher(opts.Push, b.Manifest),
-		DryRun:      opts.DryRun,
-		Progress:    opts.Uploads,
-		Events:      opts.Events,
+		PushImages:  DeployImagePusher(req.Push, b.Manifest),
+		DryRun:      req.DryRun,
+		Progress:    req.Uploads,
+		Events:      req.Events,
 		OnPlan: func(p *vcenter.DeployPlan) {
-			if opts.status != nil {
-				if opts.OnPlan != nil {
-					opts.OnPlan(p)
+			if req.status != nil {
+				if req.OnPlan != nil {
+					req.OnPlan(p)
 				}
-				readErr = statusSites(ctx, prep.Dir, b.Manifest, cp, opts.SiteSteps, opts.status)
+				readErr = statusSites(ctx, prep.Dir, b.Manifest, cp, req.SiteSteps, req.status)
 				return
 			}
-			readErr = readClusters(ctx, prep.Dir, b.Manifest, cp, opts.DryRun)
-			if opts.OnPlan != nil {
-				opts.OnPlan(p)
+			readErr = readClusters(ctx, prep.Dir, b.Manifest, cp, req.DryRun)
+			if req.OnPlan != nil {
+				req.OnPlan(p)
 			}
-			if opts.OnClusterPlan != nil && readErr == nil && (len(cp.Changes) > 0 || len(cp.Moves) > 0 || cp.Unread != "") {
-				opts.OnClusterPlan(cp)
+			if req.OnClusterPlan != nil && readErr == nil && (len(cp.Changes) > 0 || len(cp.Moves) > 0 || cp.Unread != "") {
+				req.OnClusterPlan(cp)
 			}
 			if readErr == nil {
-				res.SitePlans, readErr = planSiteSteps(ctx, prep.Dir, b.Manifest, opts.SiteSteps, opts.DryRun)
+				res.SitePlans, readErr = planSiteSteps(ctx, prep.Dir, b.Manifest, req.SiteSteps, req.DryRun)
 			}
-			if opts.OnSitePlan != nil && readErr == nil {
+			if req.OnSitePlan != nil && readErr == nil {
 				for _, sp := range res.SitePlans {
-					opts.OnSitePlan(sp)
+					req.OnSitePlan(sp)
 				}
 			}
 		},
@@ -162,16 +164,16 @@ func Deploy(ctx context.Context, path string, opts DeployOptions) (*DeployResult
 		// Only a dry run stops here: nothing was changed.
 		err = readErr
 	}
-	if err != nil || opts.DryRun {
+	if err != nil || req.DryRun {
 		return res, err
 	}
 	// The clusters step runs once the upload is complete: a failure of it
 	// leaves a deployed bundle that a re-run finishes.
-	res.Configured, err = runClusterConfig(ctx, cp, opts.ClusterConfig)
+	res.Configured, err = runClusterConfig(ctx, cp, req.ClusterConfig)
 	if err != nil {
 		return res, err
 	}
-	res.SiteChanged, err = runSiteSteps(ctx, res.SitePlans, opts.SiteSteps)
+	res.SiteChanged, err = runSiteSteps(ctx, res.SitePlans, req.SiteSteps)
 	return res, err
 }
 

@@ -9,19 +9,21 @@
 // the Plan with one compiler.Compile call; Mode says whether registries are
 // asked (ModeBuild) or not (ModeCheck). Build (BuildRequest) compiles once
 // and executes the Plan (checked once, by builder.Check, when it compiles)
-// with builder.Build and its writer hooks backed by the real repo, images and ovf implementations; it reads the signing key,
-// decides the protected paths and the previous image layout itself. It runs
-// the lock flow (Lock: check, resolve every image, write the lock file with
-// internal/lockfile); verify with its deep checks (Verify: repodata, image
-// layout, OVF); deploy (Deploy: PrepareDeploy extracts
-// and verifies an archive in one pass, then vcenter.Deploy); and pushes and
-// lists a bundle's images (PushImages, ListImages, and DeployImagePusher for
-// deploy's image step); and sets up the apps and jobs
-// steps of a deploy or a status from a verified bundle and MARATHON_URL /
-// CHRONOS_URL (LoadAppsJobsSteps); volumes and deltas (media.go:
-// SplitArchive, CheckVolume, WriteDelta, VerifyDelta, Merge; Build writes a
-// volume set and a delta on request, PrepareDeploy merges a delta onto its
-// base and has deploy require the site to hold the base). The read-only
+// with builder.Build and its writer hooks backed by the real repo, images
+// and ovf implementations; it reads the signing key, decides the protected
+// paths and the previous image layout itself. Lock (LockRequest) checks the
+// definition, resolves every image and writes the lock file with
+// internal/lockfile. Verify (VerifyRequest) runs out/verify with the deep
+// checks (repodata, image layout, OVF). Deploy and Status (DeployRequest)
+// verify a directory, or extract and verify an archive in one pass, reading
+// bundle.json once, then run vcenter.Deploy with the verified bundle and
+// the site steps; the apps and jobs steps are set up from the verified
+// bundle and MARATHON_URL / CHRONOS_URL (LoadAppsJobsSteps). PushImages
+// (PushRequest) and ListImages push and list a bundle's images;
+// DeployImagePusher is deploy's image step. Volumes and deltas (media.go:
+// SplitArchive, CheckVolume, WriteDelta, VerifyDelta, Merge): Build writes
+// a volume set and a delta on request, PrepareDeploy merges a delta onto its
+// base and has deploy require the site to hold the base. The read-only
 // readers, out/inspect and out/diff, need nothing wired in: the CLI calls
 // them directly. Nothing here prints.
 package pipeline

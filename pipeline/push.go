@@ -25,6 +25,13 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 )
 
+// PushRequest is what PushImages is asked: the bundle and how to push.
+type PushRequest struct {
+	// Path is the bundle: a bundle directory or its archive.
+	Path string
+	PushOptions
+}
+
 // PushOptions tune PushImages and the deploy image step.
 type PushOptions struct {
 	// Registry is where to push (host[:port]); "" = the bundle's site
@@ -70,12 +77,13 @@ type UsageError struct{ Err error }
 func (e *UsageError) Error() string { return e.Err.Error() }
 func (e *UsageError) Unwrap() error { return e.Err }
 
-// PushImages pushes the images of the bundle at path (a bundle directory or
+// PushImages pushes the images of the bundle at req.Path (a bundle directory or
 // its archive) to the site registry, or to opts.Registry. The bundle is
 // verified first (an archive as a stream; a directory with the deep
 // checks), so nothing is uploaded from a bundle that does not verify. An
 // archive is never extracted: its OCI layout is read from the stream.
-func PushImages(ctx context.Context, path string, opts PushOptions) (*PushReport, error) {
+func PushImages(ctx context.Context, req PushRequest) (*PushReport, error) {
+	path, opts := req.Path, req.PushOptions
 	m, arch, err := verifiedManifest(ctx, path, opts.Key, opts.Progress)
 	if err != nil {
 		return nil, err

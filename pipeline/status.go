@@ -26,15 +26,15 @@ type StatusResult struct {
 // Matches reports whether every row compared matches.
 func (r *StatusResult) Matches() bool { return outsite.Matches(r.Rows) }
 
-// Status compares the site with the bundle at path, changing nothing: it
+// Status compares the site with the bundle at req.Path, changing nothing: it
 // is a dry-run deploy whose plan becomes rows (an object the deploy would
 // leave as it is matches), with each site step's Status in place of its
-// plan. opts is read as for Deploy (DryRun is forced).
-func Status(ctx context.Context, path string, opts DeployOptions) (*StatusResult, error) {
+// plan. req is read as for Deploy (DryRun is forced).
+func Status(ctx context.Context, req DeployRequest) (*StatusResult, error) {
 	r := &StatusResult{LeftOut: map[string]string{}}
-	opts.DryRun = true
-	opts.OnClusterPlan, opts.OnSitePlan, opts.Events = nil, nil, nil
-	opts.OnPlan = func(p *vcenter.DeployPlan) {
+	req.DryRun = true
+	req.OnClusterPlan, req.OnSitePlan, req.Events = nil, nil, nil
+	req.OnPlan = func(p *vcenter.DeployPlan) {
 		r.Bundle, r.Version = p.Bundle, p.Version
 		for _, it := range p.Items {
 			if it.Kind == vcenter.KindLibrary || it.Kind == vcenter.KindGuest || it.Action == vcenter.Delete {
@@ -51,8 +51,8 @@ func Status(ctx context.Context, path string, opts DeployOptions) (*StatusResult
 			r.Rows = append(r.Rows, outsite.Status{Kind: kind, Name: it.Name, Want: shortDigest(it.SHA256), Have: have, OK: it.Action == vcenter.Leave})
 		}
 	}
-	opts.status = r
-	res, err := Deploy(ctx, path, opts)
+	req.status = r
+	res, err := Deploy(ctx, req)
 	if res != nil {
 		r.Kept = res.Kept
 	}

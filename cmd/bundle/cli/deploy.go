@@ -170,7 +170,8 @@ func runDeploy(ctx context.Context, g *Globals, path string, f *deployFlags) err
 	defer closeRep()
 	var mu sync.Mutex
 	enc := json.NewEncoder(g.Out)
-	opts := pipeline.DeployOptions{
+	opts := pipeline.DeployRequest{
+		Path:          path,
 		Key:           key,
 		Target:        f.target,
 		Overrides:     f.o,
@@ -240,7 +241,7 @@ func runDeploy(ctx context.Context, g *Globals, path string, f *deployFlags) err
 			_ = enc.Encode(map[string]any{"event": "cluster_config_plan", "plan": p})
 		}
 	}
-	res, err := pipeline.Deploy(ctx, path, opts)
+	res, err := pipeline.Deploy(ctx, opts)
 	closeRep()
 	if res != nil && res.Kept != "" && !g.Quiet && !g.JSON {
 		fmt.Fprintf(g.Err, "The extracted bundle is kept in %s\n", printable(res.Kept))

@@ -67,15 +67,15 @@ is used only for loopback registries and hosts named with
 				defer mu.Unlock()
 				_ = enc.Encode(v)
 			}
-			opts := pipeline.PushOptions{Registry: registry, Insecure: insecure, RegistryTimeout: timeout, Key: key, Progress: rep,
+			req := pipeline.PushRequest{Path: args[0], PushOptions: pipeline.PushOptions{Registry: registry, Insecure: insecure, RegistryTimeout: timeout, Key: key, Progress: rep,
 				Warn: func(w string) {
 					if g.JSON {
 						event(map[string]any{"event": "warning", "message": w})
 						return
 					}
 					fmt.Fprintf(g.Err, "Warning: %s\n", w)
-				}}
-			r, err := pipeline.PushImages(cmd.Context(), args[0], opts)
+				}}}
+			r, err := pipeline.PushImages(cmd.Context(), req)
 			rep.Close()
 			if err != nil {
 				return pushErr(err)

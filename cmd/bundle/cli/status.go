@@ -66,8 +66,8 @@ func runStatus(ctx context.Context, g *Globals, path string, f *deployFlags) err
 	if err != nil {
 		return err
 	}
-	opts := pipeline.DeployOptions{
-		Key: key, Target: f.target, Overrides: f.o, WorkDir: f.workDir,
+	opts := pipeline.DeployRequest{
+		Path: path, Key: key, Target: f.target, Overrides: f.o, WorkDir: f.workDir,
 		Push: pipeline.PushOptions{Insecure: f.insecure, Warn: func(string) {}},
 	}
 	if opts.ClusterConfig, err = clusterConfigOptions(f, g); err != nil {
@@ -75,7 +75,7 @@ func runStatus(ctx context.Context, g *Globals, path string, f *deployFlags) err
 	}
 	opts.ClusterConfig.Progress = nil
 	opts.SiteSteps = siteSteps(f, g)
-	r, err := pipeline.Status(ctx, path, opts)
+	r, err := pipeline.Status(ctx, opts)
 	if err != nil {
 		return siteErr(err)
 	}
