@@ -315,7 +315,7 @@ func prepareDelta(ctx context.Context, path string, opts PrepareOptions) (*Prepa
 		}
 		return nil, archiveErr(path, err)
 	}
-	sum, err := Verify(ctx, dir, verify.Options{Key: opts.Key})
+	sum, err := Verify(ctx, VerifyRequest{Path: dir, Options: verify.Options{Key: opts.Key}})
 	if err != nil || !sum.OK() {
 		os.RemoveAll(tmp)
 		if err == nil {

@@ -12,12 +12,20 @@ import (
 	"github.com/bdebundle/bundle/repo"
 )
 
+// VerifyRequest is what Verify is asked: the bundle, and verify's options
+// (the key, progress; deep-check hooks left unset are filled in).
+type VerifyRequest struct {
+	// Path is the bundle: a bundle directory or its archive.
+	Path string
+	verify.Options
+}
+
 // Verify checks a bundle directory or archive with verify.Verify, adding the
 // deep checks of a directory: repodata against its RPMs (repo), the OCI
-// image layout (images) and each template's .mf (ovf). opts' own hooks, when
-// set, are kept.
-func Verify(ctx context.Context, bundle string, opts verify.Options) (*verify.Report, error) {
-	return verify.Verify(ctx, bundle, deepOptions(opts))
+// image layout (images) and each template's .mf (ovf). The request's own
+// hooks, when set, are kept.
+func Verify(ctx context.Context, req VerifyRequest) (*verify.Report, error) {
+	return verify.Verify(ctx, req.Path, deepOptions(req.Options))
 }
 
 // deepOptions fills in the deep checks opts leaves unset.
@@ -41,7 +49,7 @@ func deepOptions(opts verify.Options) verify.Options {
 // Manifest set. A bundle that cannot be read as one, or has problems, is a
 // *manifest.VerifyError.
 func verified(ctx context.Context, path string, opts verify.Options) (*verify.Report, error) {
-	r, err := Verify(ctx, path, opts)
+	r, err := Verify(ctx, VerifyRequest{Path: path, Options: opts})
 	if err != nil {
 		return nil, &manifest.VerifyError{Path: path, Err: err}
 	}

@@ -104,7 +104,7 @@ layer), dvd-dl (8.5 GB), bd (25 GB), fat32 (4 GiB - 1).`,
 				}
 			}
 			rep := newReporter(g)
-			r, err := pipeline.Verify(cmd.Context(), archive, verify.Options{Progress: rep})
+			r, err := pipeline.Verify(cmd.Context(), pipeline.VerifyRequest{Path: archive, Options: verify.Options{Progress: rep}})
 			rep.Close()
 			if err != nil {
 				return pathErr(err)

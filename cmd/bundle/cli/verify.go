@@ -77,7 +77,7 @@ every file the delta takes from it. Exits 1 when anything is wrong.`,
 			}
 			rep := newReporter(g)
 			opts.Progress = rep
-			r, err := pipeline.Verify(cmd.Context(), args[0], opts)
+			r, err := pipeline.Verify(cmd.Context(), pipeline.VerifyRequest{Path: args[0], Options: opts})
 			rep.Close()
 			if err != nil {
 				return pathErr(err)
