@@ -235,7 +235,7 @@ func TestRefusals(t *testing.T) {
 	s := standin.New()
 	defer s.Close()
 	for _, tc := range []struct{ name, app, want string }{
-		{"unknown field", `{"id":"/web","cmd":"x","instances":1,"cpus":1,"mem":1,"maxPer":2}`, `Unrecognized field "maxPer"`},
+		{"container type Mesos lacks", `{"id":"/web","cmd":"x","instances":1,"cpus":1,"mem":1,"container":{"type":"RKT"}}`, "not a valid container type"},
 		{"operator 0.8 lacks", `{"id":"/web","cmd":"x","instances":1,"cpus":1,"mem":1,"constraints":[["rack","MAX_PER","2"]]}`, "MAX_PER"},
 		{"invalid id", `{"id":"/Web_1","cmd":"x","instances":1,"cpus":1,"mem":1}`, "invalid characters"},
 	} {

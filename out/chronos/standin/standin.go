@@ -2,7 +2,6 @@ package standin
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
 	"maps"
 	"net/http"
@@ -136,7 +135,8 @@ func (s *Server) route(r *http.Request, body []byte) (int, any) {
 	return http.StatusNotFound, nil
 }
 
-// fields are the fields of a Chronos 2.3 job (JobDeserializer).
+// fields are the fields of a Chronos 2.3 job (JobDeserializer.scala@2.3.4
+// reads these; it ignores any other).
 var fields = map[string]bool{"name": true, "command": true, "epsilon": true, "executor": true, "executorFlags": true,
 	"retries": true, "owner": true, "ownerName": true, "description": true, "async": true, "cpus": true, "disk": true,
 	"mem": true, "disabled": true, "uris": true, "highPriority": true, "runAsUser": true, "container": true,
@@ -144,7 +144,9 @@ var fields = map[string]bool{"name": true, "command": true, "epsilon": true, "ex
 	"constraints": true, "schedule": true, "scheduleTimeZone": true, "parents": true,
 	"successCount": true, "errorCount": true, "lastSuccess": true, "lastError": true, "errorsSinceLastSuccess": true}
 
-var namePattern = regexp.MustCompile(`^[\w\s.#_-]+$`)
+// namePattern is JobUtils.jobNamePattern (JobUtils.scala@2.3.2 and
+// @2.3.4): no dot.
+var namePattern = regexp.MustCompile(`^[\w\s#_-]+$`)
 
 func bad(m string) (int, any) { return http.StatusBadRequest, map[string]any{"message": m} }
 
@@ -153,43 +155,64 @@ func (s *Server) post(body []byte, scheduled bool) (int, any) {
 	if err := json.Unmarshal(body, &j); err != nil || j == nil {
 		return bad("invalid JSON")
 	}
-	for _, k := range slices.Sorted(maps.Keys(j)) {
+	for k := range j {
 		if !fields[k] {
-			return bad(fmt.Sprintf("unknown field %q", k))
+			delete(j, k) // JobDeserializer reads only its fields
 		}
+	}
+	if cs, ok := j["constraints"].([]any); ok {
+		// JobDeserializer.scala@2.3.4 keeps EQUALS constraints and drops
+		// any other operator without a word.
+		kept := []any{}
+		for _, c := range cs {
+			if cc, _ := c.([]any); len(cc) == 3 && cc[1] == "EQUALS" {
+				kept = append(kept, c)
+			}
+		}
+		j["constraints"] = kept
 	}
 	name, _ := j["name"].(string)
 	if name == "" || !namePattern.MatchString(name) {
-		return bad(fmt.Sprintf("invalid job name %q", name))
+		return bad("the job's name is invalid. Allowed names: '([\\w\\s#_-]+)'")
 	}
 	if c, _ := j["command"].(string); c == "" {
 		return bad("a job needs a command")
 	}
+	ps, hasParents := j["parents"].([]any)
 	if scheduled {
-		sc, _ := j["schedule"].(string)
-		if _, err := parse(sc); err != nil {
-			return bad(err.Error())
-		}
-		if _, ok := j["parents"]; ok {
+		if hasParents {
+			// JobDeserializer makes a DependencyBasedJob, which
+			// Iso8601JobResource's post does not take.
 			return bad("a scheduled job has no parents: post it to /scheduler/dependency")
 		}
-		t, _ := parse(sc)
+		sc, ok := j["schedule"].(string)
+		if !ok {
+			sc = "R1//PT24H" // JobDeserializer: no schedule is "now"
+			j["schedule"] = sc
+		}
+		t, err := parse(sc)
+		if err != nil {
+			// Iso8601JobResource.scala@2.3.2: 400 without a body.
+			return http.StatusBadRequest, nil
+		}
 		parts := strings.Split(sc, "/")
 		j["schedule"] = parts[0] + "/" + t.UTC().Format("2006-01-02T15:04:05.000Z") + "/" + parts[2]
 	} else {
-		ps, _ := j["parents"].([]any)
+		// DependentJobResource.scala@2.3.2: no parents throws a plain
+		// Exception, and JobGraph.addDependency a NoSuchElementException
+		// for a parent it lacks; both end in a 500 without a body.
 		if len(ps) == 0 {
-			return bad("a dependent job needs parents")
+			return http.StatusInternalServerError, nil
 		}
 		for _, p := range ps {
 			pn, _ := p.(string)
 			if s.jobs[pn] == nil || pn == name {
-				return bad(fmt.Sprintf("parent %q not found", pn))
+				return http.StatusInternalServerError, nil
 			}
 		}
-		if _, ok := j["schedule"]; ok {
-			return bad("a dependent job has no schedule")
-		}
+		// With parents, JobDeserializer ignores a schedule.
+		delete(j, "schedule")
+		delete(j, "scheduleTimeZone")
 	}
 	s.jobs[name] = j
 	return http.StatusNoContent, nil

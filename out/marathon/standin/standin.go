@@ -214,28 +214,25 @@ func (s *Server) put(id string, force bool, body []byte) (int, any) {
 	if err := d.Decode(&upd); err != nil || upd == nil {
 		return http.StatusBadRequest, msg("Invalid JSON")
 	}
-	for _, k := range slices.Sorted(maps.Keys(upd)) {
+	for k := range upd {
 		if !fields[k] {
-			return http.StatusBadRequest, msg(fmt.Sprintf("Unrecognized field %q (class mesosphere.marathon.api.v2.AppUpdate), not marked as ignorable", k))
+			delete(upd, k) // Play's Reads[AppUpdate] reads only its own fields
 		}
 	}
-	if uid, ok := upd["id"].(string); ok && uid != id && uid != strings.TrimPrefix(id, "/") {
-		return 422, msg("The id in the body differs from the path")
+	if uid, ok := upd["id"].(string); ok {
+		// Marathon prefers the body's id to the path's (AppsResource.replace).
+		id = "/" + strings.TrimPrefix(uid, "/")
 	}
 	for _, seg := range strings.Split(strings.TrimPrefix(id, "/"), "/") {
 		if !segment.MatchString(seg) {
 			return 422, map[string]any{"message": "Object is not valid", "errors": []any{map[string]any{"attribute": "id", "error": "path contains invalid characters (allowed: lowercase letters, digits, hyphens, \".\", \"..\")"}}}
 		}
 	}
-	if err := validate(upd); err != "" {
-		return 422, map[string]any{"message": "Object is not valid", "errors": []any{map[string]any{"attribute": "", "error": err}}}
+	if err := readable(upd); err != "" {
+		return http.StatusBadRequest, msg("Invalid JSON: " + err)
 	}
-	if ds, ok := upd["dependencies"].([]any); ok {
-		for _, d := range ds {
-			if dn, _ := d.(string); s.apps[dn] == nil {
-				return 422, map[string]any{"message": "Object is not valid", "errors": []any{map[string]any{"attribute": "dependencies", "error": fmt.Sprintf("dependency %v does not exist", d)}}}
-			}
-		}
+	if err := validate(upd); err != "" {
+		return 422, msg(err)
 	}
 	for _, dp := range s.deps {
 		if dp.app == id && !force {
@@ -253,12 +250,6 @@ func (s *Server) put(id string, force bool, body []byte) (int, any) {
 	if !existed {
 		a = map[string]any{"instances": 1.0, "cpus": 1.0, "mem": 128.0}
 		s.apps[id] = a
-	}
-	if _, ok := upd["cmd"]; ok {
-		delete(a, "args")
-	}
-	if _, ok := upd["args"]; ok {
-		delete(a, "cmd")
 	}
 	maps.Copy(a, upd)
 	a["id"] = id
@@ -298,37 +289,44 @@ func (s *Server) assignPorts(a map[string]any) {
 	}
 }
 
-func validate(a map[string]any) string {
-	if _, ok := a["cmd"]; ok {
-		if _, ok := a["args"]; ok {
-			return "an app has cmd or args, not both"
+// readable is what Play's Reads[AppUpdate] refuses (a JsResultException,
+// 400): negative instances, a container type Mesos does not have.
+func readable(a map[string]any) string {
+	if v, ok := a["instances"]; ok {
+		if f, isNum := v.(float64); !isNum || f < 0 {
+			return "instances: error.min"
 		}
 	}
-	for _, k := range []string{"cpus", "mem", "disk", "instances"} {
+	for _, k := range []string{"cpus", "mem", "disk"} {
 		if v, ok := a[k]; ok {
-			f, isNum := v.(float64)
-			if !isNum || f < 0 {
-				return k + " must not be negative"
+			if _, isNum := v.(float64); !isNum {
+				return k + ": error.expected.jsnumber"
 			}
 		}
 	}
+	if ct, ok := a["container"].(map[string]any); ok {
+		if t, ok := ct["type"]; ok && t != "DOCKER" && t != "MESOS" {
+			return fmt.Sprintf("%v is not a valid container type", t)
+		}
+	}
+	return ""
+}
+
+// validate is what Marathon refuses with 422: a constraint operator its
+// Constraint.Operator enum lacks (valueOf throws IllegalArgumentException).
+func validate(a map[string]any) string {
 	if cs, ok := a["constraints"].([]any); ok {
 		for _, c := range cs {
 			cc, _ := c.([]any)
-			if len(cc) < 2 || len(cc) > 3 {
-				return "Constraint must be [field, operator] or [field, operator, value]"
+			if len(cc) < 2 {
+				continue
 			}
 			op, _ := cc[1].(string)
 			switch op {
 			case "UNIQUE", "CLUSTER", "GROUP_BY", "LIKE", "UNLIKE":
 			default:
-				return fmt.Sprintf("Constraint operator %q is not one of UNIQUE, CLUSTER, GROUP_BY, LIKE, UNLIKE", op)
+				return fmt.Sprintf("No enum constant mesosphere.marathon.Protos.Constraint.Operator.%s", op)
 			}
-		}
-	}
-	if ct, ok := a["container"].(map[string]any); ok {
-		if t, _ := ct["type"].(string); t != "DOCKER" && t != "MESOS" {
-			return "container type must be DOCKER or MESOS"
 		}
 	}
 	return ""
