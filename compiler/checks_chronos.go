@@ -32,13 +32,16 @@ type JobPlan struct {
 }
 
 // jobNameRE is what a job name may hold: Chronos' job name characters
+// (JobUtils.jobNamePattern `[\w\s#_-]+`, JobUtils.scala@2.3.2: no dot)
 // without the space, since the name is also a file name in the bundle.
-var jobNameRE = regexp.MustCompile(`^[A-Za-z0-9_.#-]+$`)
+var jobNameRE = regexp.MustCompile(`^[A-Za-z0-9_#-]+$`)
 
 // ownerRE is one mail address: Chronos mails the owner when a job fails.
 var ownerRE = regexp.MustCompile(`^[^@\s,]+@[^@\s,]+\.[^@\s,]+$`)
 
-// chronosOps are the constraint operators Chronos 2.3 knows.
+// chronosOps are the constraint operators Chronos 2.3 knows: EQUALS only
+// from 2.3.3 (EqualsConstraint.scala@2.3.4); 2.3.2 has no constraints and
+// ignores the field.
 var chronosOps = []string{"EQUALS"}
 
 // job plans a job block (checkJob checks it).
@@ -62,7 +65,7 @@ func (c *compiler) job(j *def.Job) *JobPlan {
 // which runs Chronos, and its constraints.
 func (c *compiler) checkJob(j *def.Job) {
 	if !jobNameRE.MatchString(j.Name) {
-		c.errorf(j.DeclRange, "Invalid job name", "The Chronos job name %q must hold only letters, digits and _ . # - (it names the job in Chronos and its file in the bundle).", j.Name)
+		c.errorf(j.DeclRange, "Invalid job name", "The Chronos job name %q must hold only letters, digits and _ # - (Chronos 2.3 refuses a dot; it names the job in Chronos and its file in the bundle).", j.Name)
 	}
 	if strings.TrimSpace(j.Command) == "" {
 		c.errorf(attrRange(j.Body, "command", j.DeclRange), "Empty command", "Job %q needs a command; Chronos runs it with sh -c.", j.Name)

@@ -84,6 +84,8 @@ func TestJobChecks(t *testing.T) {
 			summary: "Invalid environment variable name", at: `env         = { "A=B"`},
 		{name: "job name with a space", edits: []edit{withJobs(strings.Replace(jobBackup, `job "backup"`, `job "a b"`, 1))},
 			summary: "Invalid job name", at: `job "a b"`},
+		{name: "job name with a dot (Chronos 2.3's pattern has none)", edits: []edit{withJobs(strings.Replace(jobBackup, `job "backup"`, `job "db.backup"`, 1))},
+			summary: "Invalid job name", at: `job "db.backup"`},
 	}
 	base := exampleHCL(t)
 	for _, tc := range cases {
