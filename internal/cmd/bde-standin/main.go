@@ -5,10 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
+	"github.com/bdebundle/bundle/internal/cmd/internal/serve"
 	"github.com/bdebundle/bundle/out/bde/standin"
 )
 
@@ -61,8 +60,5 @@ func main() {
 	}
 	s.Polls = 0 // a task completes at its first poll: the demo does not wait
 	defer s.Close()
-	fmt.Printf("BDE_URL=%s\n", s.BaseURL())
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	<-ctx.Done()
+	serve.Until(context.Background(), os.Stdout, "BDE_URL", s.BaseURL())
 }

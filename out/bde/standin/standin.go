@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/bdebundle/bundle/out/internal/callrec"
 )
 
 // Cluster is a cluster the stand-in knows: the distro it was created on,
@@ -65,7 +67,7 @@ type Server struct {
 	sessions map[string]bool
 	tasks    map[int64]*task
 	nextID   int64
-	calls    []Call
+	rec      callrec.Recorder[Call]
 	failNew  map[string]string
 	distros  map[string]Distro
 	// Version is BDE's own version, which ClusterRead's "version" carries
@@ -129,11 +131,13 @@ func New(users map[string]string, clusters map[string]*Cluster) *Server {
 func (s *Server) BaseURL() string { return s.Server.URL + "/serengeti" }
 
 // Calls returns the requests answered so far, in order.
-func (s *Server) Calls() []Call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Call(nil), s.calls...)
-}
+func (s *Server) Calls() []Call { return s.rec.Calls() }
+
+// Writes returns the calls that asked for a change (see Call.Write).
+func (s *Server) Writes() []Call { return s.rec.Writes() }
+
+// Reset forgets the calls recorded so far.
+func (s *Server) Reset() { s.rec.Reset() }
 
 // ClusterStatus returns a cluster's status.
 func (s *Server) ClusterStatus(name string) string {
@@ -193,7 +197,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path != "/serengeti/j_spring_security_check" && len(body) > 0 {
 		c.Body = body
 	}
-	s.calls = append(s.calls, c)
+	s.rec.Add(c)
 }
 
 // bddError writes a BddErrorMessage as BDE's DefaultExceptionHandler does.

@@ -2,7 +2,6 @@ package standin
 
 import (
 	"encoding/json"
-	"io"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -13,16 +12,11 @@ import (
 	"time"
 
 	"github.com/bdebundle/bundle/internal/iso8601"
+	"github.com/bdebundle/bundle/out/internal/callrec"
 )
 
 // Call is one request the stand-in answered.
-type Call struct {
-	Method, Path string
-	Status       int
-	Body         []byte
-}
-
-func (c Call) String() string { return c.Method + " " + c.Path }
+type Call = callrec.Call
 
 // Server is a running stand-in.
 type Server struct {
@@ -32,42 +26,26 @@ type Server struct {
 	// auth, as with --http_credentials: anything else is 401.
 	Credentials string
 
-	mu    sync.Mutex
-	jobs  map[string]map[string]any
-	calls []Call
+	mu   sync.Mutex
+	rec  callrec.Recorder[Call]
+	jobs map[string]map[string]any
 }
 
 // New starts a stand-in on loopback with no jobs.
 func New() *Server {
 	s := &Server{jobs: map[string]map[string]any{}}
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.Server = httptest.NewServer(callrec.JSON(&s.rec, &s.mu, "chronos", func() string { return s.Credentials }, s.route))
 	return s
 }
 
 // Calls returns the requests answered so far.
-func (s *Server) Calls() []Call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.calls)
-}
+func (s *Server) Calls() []Call { return s.rec.Calls() }
 
 // Writes returns the calls other than GET.
-func (s *Server) Writes() []Call {
-	var out []Call
-	for _, c := range s.Calls() {
-		if c.Method != http.MethodGet {
-			out = append(out, c)
-		}
-	}
-	return out
-}
+func (s *Server) Writes() []Call { return s.rec.Writes() }
 
 // Reset forgets the calls recorded so far.
-func (s *Server) Reset() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.calls = nil
-}
+func (s *Server) Reset() { s.rec.Reset() }
 
 // Set changes a field of a job as Chronos would (a run moves the
 // schedule's start, someone disables it).
@@ -87,30 +65,6 @@ func (s *Server) Job(name string) map[string]any {
 		return view(j)
 	}
 	return nil
-}
-
-func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.Credentials != "" {
-		if u, p, ok := r.BasicAuth(); !ok || u+":"+p != s.Credentials {
-			s.calls = append(s.calls, Call{Method: r.Method, Path: r.URL.Path, Status: http.StatusUnauthorized})
-			w.Header().Set("WWW-Authenticate", `Basic realm="chronos"`)
-			w.WriteHeader(http.StatusUnauthorized)
-			return
-		}
-	}
-	st, out := s.route(r, body)
-	s.calls = append(s.calls, Call{Method: r.Method, Path: r.URL.Path, Status: st, Body: body})
-	if out == nil {
-		w.WriteHeader(st)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(st)
-	b, _ := json.Marshal(out)
-	_, _ = w.Write(b)
 }
 
 func (s *Server) route(r *http.Request, body []byte) (int, any) {

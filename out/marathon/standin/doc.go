@@ -36,6 +36,7 @@
 // back assigned. A deployment ends after Polls polls of /v2/deployments;
 // then the app's tasks run, and are healthy unless the test says
 // otherwise. With Credentials set, a request without those HTTP basic
-// credentials is 401, as with --http_credentials. Every call is recorded.
+// credentials is 401, as with --http_credentials. Every call is recorded
+// (out/internal/callrec, shared with the Chronos and BDE stand-ins).
 // It is not a Marathon: nothing runs.
 package standin

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -12,22 +11,12 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/bdebundle/bundle/out/internal/callrec"
 )
 
 // Call is one request the stand-in answered.
-type Call struct {
-	Method, Path, Query string
-	Status              int
-	Body                []byte
-}
-
-func (c Call) String() string {
-	q := ""
-	if c.Query != "" {
-		q = "?" + c.Query
-	}
-	return c.Method + " " + c.Path + q
-}
+type Call = callrec.Call
 
 // Server is a running stand-in.
 type Server struct {
@@ -38,9 +27,9 @@ type Server struct {
 	Credentials string
 
 	mu      sync.Mutex
+	rec     callrec.Recorder[Call]
 	apps    map[string]map[string]any
 	deps    map[string]*deployment // by id
-	calls   []Call
 	version int
 	nextID  int
 	nextPrt int
@@ -59,34 +48,18 @@ type deployment struct {
 // New starts a stand-in on loopback with no apps.
 func New() *Server {
 	s := &Server{apps: map[string]map[string]any{}, deps: map[string]*deployment{}, Polls: 1, Unhealthy: map[string]bool{}, nextPrt: 10000}
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.Server = httptest.NewServer(callrec.JSON(&s.rec, &s.mu, "marathon", func() string { return s.Credentials }, s.route))
 	return s
 }
 
 // Calls returns the requests answered so far.
-func (s *Server) Calls() []Call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.calls)
-}
+func (s *Server) Calls() []Call { return s.rec.Calls() }
 
 // Writes returns the calls other than GET.
-func (s *Server) Writes() []Call {
-	var out []Call
-	for _, c := range s.Calls() {
-		if c.Method != http.MethodGet {
-			out = append(out, c)
-		}
-	}
-	return out
-}
+func (s *Server) Writes() []Call { return s.rec.Writes() }
 
 // Reset forgets the calls recorded so far.
-func (s *Server) Reset() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.calls = nil
-}
+func (s *Server) Reset() { s.rec.Reset() }
 
 // App returns Marathon's view of an app (nil when missing).
 func (s *Server) App(id string) map[string]any {
@@ -124,28 +97,6 @@ func (s *Server) deploy(app string, polls int) string {
 		a["tasksRunning"], a["tasksHealthy"] = 0, 0
 	}
 	return d.id
-}
-
-func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.Credentials != "" {
-		if u, p, ok := r.BasicAuth(); !ok || u+":"+p != s.Credentials {
-			s.calls = append(s.calls, Call{Method: r.Method, Path: r.URL.Path, Status: http.StatusUnauthorized})
-			w.Header().Set("WWW-Authenticate", `Basic realm="marathon"`)
-			w.WriteHeader(http.StatusUnauthorized)
-			return
-		}
-	}
-	st, out := s.route(r, body)
-	s.calls = append(s.calls, Call{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Status: st, Body: body})
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(st)
-	if out != nil {
-		b, _ := json.Marshal(out)
-		_, _ = w.Write(b)
-	}
 }
 
 func msg(m string) map[string]any { return map[string]any{"message": m} }
