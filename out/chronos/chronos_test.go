@@ -5,13 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/bdebundle/bundle/out/chronos/standin"
 	"github.com/bdebundle/bundle/out/internal/siteapi"
+	"github.com/bdebundle/bundle/out/internal/sitetest"
 	"github.com/bdebundle/bundle/out/site"
 )
 
@@ -35,39 +34,13 @@ func step(t *testing.T, url string, jobs ...string) *Step {
 	return s
 }
 
-func actions(cs []site.Change) string {
-	var b []string
-	for _, c := range cs {
-		b = append(b, c.Name+" "+c.Action)
-	}
-	return strings.Join(b, ", ")
-}
-
-func calls(cs []standin.Call) string {
-	var b []string
-	for _, c := range cs {
-		b = append(b, c.String())
-	}
-	return strings.Join(b, "\n")
-}
-
 func TestCreateInOrderThenRerunWritesNothing(t *testing.T) {
 	ctx := context.Background()
 	s := standin.New()
 	defer s.Close()
 	// Given children first: the step still posts parents first.
 	st := step(t, s.URL, report, verify, cleanup, backup)
-	plan, err := st.Plan(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := actions(plan), "backup create, cleanup create, verify create, report create"; got != want {
-		t.Fatalf("plan: %s, want %s", got, want)
-	}
-	if w := s.Writes(); len(w) != 0 {
-		t.Fatalf("Plan wrote: %v", w)
-	}
-	s.Reset()
+	plan := sitetest.Plan(ctx, t, st, s, "backup create, cleanup create, verify create, report create")
 	if err := st.Apply(ctx, plan, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +49,7 @@ func TestCreateInOrderThenRerunWritesNothing(t *testing.T) {
 		"POST /scheduler/dependency", "POST /scheduler/dependency",
 		"GET /scheduler/jobs",
 	}, "\n")
-	if got := calls(s.Calls()); got != want {
+	if got := sitetest.Calls(s.Calls()); got != want {
 		t.Fatalf("calls:\n%s\nwant:\n%s", got, want)
 	}
 	var first map[string]any
@@ -88,20 +61,12 @@ func TestCreateInOrderThenRerunWritesNothing(t *testing.T) {
 	s.Set("cleanup", "schedule", "R7/2015-03-02T15:00:00.000Z/PT12H")
 	s.Set("backup", "successCount", 3)
 	s.Reset()
-	plan, err = st.Plan(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := actions(plan), "backup unchanged, cleanup unchanged, verify unchanged, report unchanged"; got != want {
-		t.Fatalf("re-run plan: %s, want %s", got, want)
-	}
+	plan = sitetest.Plan(ctx, t, st, s, "backup unchanged, cleanup unchanged, verify unchanged, report unchanged")
 	if err := st.Apply(ctx, plan, nil); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range s.Calls() {
-		if c.Method != http.MethodGet {
-			t.Fatalf("re-run wrote %s", c)
-		}
+	if w := s.Writes(); len(w) != 0 {
+		t.Fatalf("re-run wrote: %v", w)
 	}
 	rows, err := st.Status(ctx)
 	if err != nil {
@@ -151,7 +116,7 @@ func TestUpdateOnlyChangedNeverRun(t *testing.T) {
 				}
 			}
 			if n != 1 {
-				t.Fatalf("plan %s: want one update", actions(plan))
+				t.Fatalf("plan %s: want one update", sitetest.Actions(plan))
 			}
 			if err := st.Apply(ctx, plan, nil); err != nil {
 				t.Fatal(err)
@@ -214,30 +179,16 @@ func TestStandinRefuses(t *testing.T) {
 
 func TestBadSite(t *testing.T) {
 	ctx := context.Background()
-	garbage := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = w.Write([]byte(`{"jobs":`))
-	}))
-	defer garbage.Close()
-	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-r.Context().Done():
-		case <-time.After(5 * time.Second):
-		}
-	}))
-	defer slow.Close()
-	for _, tc := range []struct{ name, url, want string }{
-		{"garbage", garbage.URL, "not Chronos's JSON"},
-		{"slow", slow.URL, "Timeout"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			st, err := New(Config{URL: tc.url, HTTPClient: &http.Client{Timeout: 200 * time.Millisecond}}, []Job{{Definition: []byte(backup)}})
+	for _, tc := range sitetest.BadSites(t, "Chronos", `{"jobs":`) {
+		t.Run(tc.Name, func(t *testing.T) {
+			st, err := New(Config{URL: tc.URL, HTTPClient: &http.Client{Timeout: sitetest.Timeout}}, []Job{{Definition: []byte(backup)}})
 			if err != nil {
 				t.Fatal(err)
 			}
 			_, err = st.Plan(ctx)
 			var ue *site.UnavailableError
-			if !errors.As(err, &ue) || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("err = %v, want %q", err, tc.want)
+			if !errors.As(err, &ue) || !strings.Contains(err.Error(), tc.Want) {
+				t.Fatalf("err = %v, want an UnavailableError saying %q", err, tc.Want)
 			}
 		})
 	}
@@ -269,12 +220,12 @@ func TestContainerEnumsInAnyCase(t *testing.T) {
 	}
 	s.Set("backup", "container", map[string]any{"type": "docker", "image": "registry.site:5000/tools@sha256:ab", "network": "bridge", "volumes": []any{}})
 	plan, _ = st.Plan(ctx)
-	if got := actions(plan); got != "backup unchanged" {
+	if got := sitetest.Actions(plan); got != "backup unchanged" {
 		t.Fatalf("plan %s", got)
 	}
 	s.Set("backup", "container", map[string]any{"type": "docker", "image": "other", "network": "bridge"})
 	plan, _ = st.Plan(ctx)
-	if got := actions(plan); got != "backup update" || !strings.Contains(plan[0].Detail, "container.image") {
+	if got := sitetest.Actions(plan); got != "backup update" || !strings.Contains(plan[0].Detail, "container.image") {
 		t.Fatalf("plan %s %q", got, plan[0].Detail)
 	}
 }

@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/bdebundle/bundle/out/internal/siteapi"
+	"github.com/bdebundle/bundle/out/internal/sitetest"
 	"github.com/bdebundle/bundle/out/marathon/standin"
 	"github.com/bdebundle/bundle/out/site"
 )
@@ -39,39 +39,13 @@ func step(t *testing.T, s *standin.Server, cfg Config, apps ...string) *Step {
 	return st
 }
 
-func actions(cs []site.Change) string {
-	var b []string
-	for _, c := range cs {
-		b = append(b, c.Name+" "+c.Action)
-	}
-	return strings.Join(b, ", ")
-}
-
-func calls(cs []standin.Call) string {
-	var b []string
-	for _, c := range cs {
-		b = append(b, c.String())
-	}
-	return strings.Join(b, "\n")
-}
-
 func TestCreateThenRerunWritesNothing(t *testing.T) {
 	ctx := context.Background()
 	s := standin.New()
 	defer s.Close()
 	s.Polls = 2
 	st := step(t, s, Config{}, web, worker)
-	plan, err := st.Plan(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := actions(plan), "/batch/worker create, /web create"; got != want {
-		t.Fatalf("plan: %s, want %s", got, want)
-	}
-	if w := s.Writes(); len(w) != 0 {
-		t.Fatalf("Plan wrote: %v", w)
-	}
-	s.Reset()
+	plan := sitetest.Plan(ctx, t, st, s, "/batch/worker create, /web create")
 	var said []string
 	if err := st.Apply(ctx, plan, func(p site.Progress) { said = append(said, p.Change.Name+": "+p.Message) }); err != nil {
 		t.Fatal(err)
@@ -84,7 +58,7 @@ func TestCreateThenRerunWritesNothing(t *testing.T) {
 		"GET /v2/deployments", "GET /v2/deployments", "GET /v2/deployments",
 		"GET /v2/apps/web",
 	}, "\n")
-	if got := calls(s.Calls()); got != want {
+	if got := sitetest.Calls(s.Calls()); got != want {
 		t.Fatalf("calls:\n%s\nwant:\n%s", got, want)
 	}
 	// The PUT body is the bundle's definition with its digest in labels.
@@ -106,13 +80,7 @@ func TestCreateThenRerunWritesNothing(t *testing.T) {
 	// A re-run against the matching site (Marathon has added its defaults,
 	// versions, counters and assigned the worker's port 0) writes nothing.
 	s.Reset()
-	plan, err = st.Plan(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := actions(plan), "/batch/worker unchanged, /web unchanged"; got != want {
-		t.Fatalf("re-run plan: %s, want %s", got, want)
-	}
+	plan = sitetest.Plan(ctx, t, st, s, "/batch/worker unchanged, /web unchanged")
 	if err := st.Apply(ctx, plan, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +116,7 @@ func TestUpdateOnlyTheAppThatDiffers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := actions(plan), "/batch/worker unchanged, /web update"; got != want {
+	if got, want := sitetest.Actions(plan), "/batch/worker unchanged, /web update"; got != want {
 		t.Fatalf("plan: %s, want %s", got, want)
 	}
 	if !strings.Contains(plan[1].Detail, "instances") {
@@ -256,37 +224,17 @@ func TestRefusals(t *testing.T) {
 
 func TestBadSite(t *testing.T) {
 	ctx := context.Background()
-	garbage := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = w.Write([]byte("<html>login</html>"))
-	}))
-	defer garbage.Close()
-	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-r.Context().Done():
-		case <-time.After(5 * time.Second):
-		}
-	}))
-	defer slow.Close()
-	down := httptest.NewServer(http.NotFoundHandler())
-	down.Close()
-	for _, tc := range []struct {
-		name, url string
-		want      string
-	}{
-		{"garbage", garbage.URL, "not Marathon's JSON"},
-		{"slow", slow.URL, "Timeout"},
-		{"down", down.URL, "refused"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			st, err := New(Config{URL: tc.url, HTTPClient: &http.Client{Timeout: 200 * time.Millisecond}}, []App{{Definition: []byte(web)}})
+	for _, tc := range sitetest.BadSites(t, "Marathon", `<html>login</html>`) {
+		t.Run(tc.Name, func(t *testing.T) {
+			st, err := New(Config{URL: tc.URL, HTTPClient: &http.Client{Timeout: sitetest.Timeout}}, []App{{Definition: []byte(web)}})
 			if err != nil {
 				t.Fatal(err)
 			}
 			start := time.Now()
 			_, err = st.Plan(ctx)
 			var ue *site.UnavailableError
-			if !errors.As(err, &ue) || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("err = %v, want an UnavailableError saying %q", err, tc.want)
+			if !errors.As(err, &ue) || !strings.Contains(err.Error(), tc.Want) {
+				t.Fatalf("err = %v, want an UnavailableError saying %q", err, tc.Want)
 			}
 			if d := time.Since(start); d > 3*time.Second {
 				t.Fatalf("took %s", d)
@@ -335,7 +283,7 @@ func TestDependenciesFirst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := actions(plan), "/z create, /a create"; got != want {
+	if got, want := sitetest.Actions(plan), "/z create, /a create"; got != want {
 		t.Fatalf("plan %s, want %s", got, want)
 	}
 	if err := st.Apply(ctx, plan, nil); err != nil {

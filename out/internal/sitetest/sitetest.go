@@ -1,0 +1,94 @@
+package sitetest
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bdebundle/bundle/out/internal/callrec"
+	"github.com/bdebundle/bundle/out/site"
+)
+
+// Actions renders a plan as "name action, …".
+func Actions(cs []site.Change) string {
+	var b []string
+	for _, c := range cs {
+		b = append(b, c.Name+" "+c.Action)
+	}
+	return strings.Join(b, ", ")
+}
+
+// Calls renders recorded calls one a line ("PUT /v2/apps/web?force=true").
+func Calls(cs []callrec.Call) string {
+	var b []string
+	for _, c := range cs {
+		b = append(b, c.String())
+	}
+	return strings.Join(b, "\n")
+}
+
+// BadSite is a site API that fails, and what the error must say.
+type BadSite struct {
+	Name, URL, Want string
+}
+
+// BadSites starts, for the test's length, an API that answers garbage
+// (the body given, with status 200), one slower than Timeout, and one that
+// is down. api names the API as the error does ("Marathon").
+func BadSites(t *testing.T, api, garbage string) []BadSite {
+	t.Helper()
+	g := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(garbage))
+	}))
+	t.Cleanup(g.Close)
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(5 * time.Second):
+		}
+	}))
+	t.Cleanup(slow.Close)
+	down := httptest.NewServer(http.NotFoundHandler())
+	down.Close()
+	return []BadSite{
+		{"garbage", g.URL, "not " + api + "'s JSON"},
+		{"slow", slow.URL, "Timeout"},
+		{"down", down.URL, "refused"},
+	}
+}
+
+// Timeout is the client timeout a test of BadSites gives its step.
+const Timeout = 200 * time.Millisecond
+
+// Planner is a site step (out/marathon.Step, out/chronos.Step).
+type Planner interface {
+	Plan(ctx context.Context) ([]site.Change, error)
+}
+
+// Recorder is a stand-in's record of calls.
+type Recorder interface {
+	Writes() []callrec.Call
+	Reset()
+}
+
+// Plan plans with p, fails the test unless the plan's actions are want
+// (as Actions renders them) and planning wrote nothing to rec, then
+// forgets rec's calls so that the test sees only what Apply sends.
+func Plan(ctx context.Context, t *testing.T, p Planner, rec Recorder, want string) []site.Change {
+	t.Helper()
+	plan, err := p.Plan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := Actions(plan); got != want {
+		t.Fatalf("plan: %s, want %s", got, want)
+	}
+	if w := rec.Writes(); len(w) != 0 {
+		t.Fatalf("Plan wrote: %v", w)
+	}
+	rec.Reset()
+	return plan
+}
