@@ -60,23 +60,7 @@ func TestCreateInOrderThenRerunWritesNothing(t *testing.T) {
 	s.Set("backup", "schedule", "R/2015-03-04T02:00:00.000Z/P1D")
 	s.Set("cleanup", "schedule", "R7/2015-03-02T15:00:00.000Z/PT12H")
 	s.Set("backup", "successCount", 3)
-	s.Reset()
-	plan = sitetest.Plan(ctx, t, st, s, "backup unchanged, cleanup unchanged, verify unchanged, report unchanged")
-	if err := st.Apply(ctx, plan, nil); err != nil {
-		t.Fatal(err)
-	}
-	if w := s.Writes(); len(w) != 0 {
-		t.Fatalf("re-run wrote: %v", w)
-	}
-	rows, err := st.Status(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range rows {
-		if !r.OK {
-			t.Errorf("status %+v", r)
-		}
-	}
+	sitetest.Rerun(ctx, t, st, s, "backup unchanged, cleanup unchanged, verify unchanged, report unchanged")
 }
 
 func TestUpdateOnlyChangedNeverRun(t *testing.T) {

@@ -92,3 +92,29 @@ func Plan(ctx context.Context, t *testing.T, p Planner, rec Recorder, want strin
 	rec.Reset()
 	return plan
 }
+
+// Rerun is a re-run of step against a site that matches the bundle: it
+// plans want (every object "unchanged"), and fails the test if planning
+// or applying that plan writes anything to rec or a status row is not
+// OK. It returns the status rows.
+func Rerun(ctx context.Context, t *testing.T, step site.Step, rec Recorder, want string) []site.Status {
+	t.Helper()
+	rec.Reset()
+	plan := Plan(ctx, t, step, rec, want)
+	if err := step.Apply(ctx, plan, nil); err != nil {
+		t.Fatal(err)
+	}
+	if w := rec.Writes(); len(w) != 0 {
+		t.Fatalf("re-run wrote: %v", w)
+	}
+	rows, err := step.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if !r.OK {
+			t.Errorf("status %+v, want OK", r)
+		}
+	}
+	return rows
+}
