@@ -148,6 +148,11 @@ func (c *compiler) checkJobConstraints(j *def.Job) {
 	cl := j.Cluster
 	v := clusterVersions(cl)
 	rng := attrRange(j.Body, "constraints", j.DeclRange)
+	if len(j.Constraints) > 0 && !versionAtLeast(v.Chronos, "2.3.3") {
+		// JobDeserializer.scala@2.3.2 reads no constraints;
+		// EqualsConstraint.scala came with 2.3.3.
+		c.warnf(rng, "Chronos ignores job constraints", "Chronos %s has no job constraints (they came with 2.3.3) and ignores the field: job %q may run on any slave of cluster %q.", v.Chronos, j.Name, cl.Name)
+	}
 	var cons [][]string
 	for _, con := range j.Constraints {
 		if len(con) != 3 || con[0] == "" {
