@@ -163,19 +163,10 @@ func (d *Definition) resolveJobs(clusters map[string]*Cluster, images map[string
 		if !present(j.ParentsExpr) {
 			continue
 		}
-		exprs, lds := hcl.ExprList(j.ParentsExpr)
-		if lds.HasErrors() {
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid parents list",
-				Detail: "parents must be a list of job references, like [job.backup].", Subject: j.ParentsExpr.Range().Ptr()})
-			continue
-		}
-		for _, e := range exprs {
-			p, rd := ref(e, "job", jobs)
-			diags = append(diags, rd...)
-			if p != nil {
-				j.Parents = append(j.Parents, p)
-			}
-		}
+		parents, rd := refList(j.ParentsExpr, "job", jobs, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid parents list",
+			Detail: "parents must be a list of job references, like [job.backup].", Subject: j.ParentsExpr.Range().Ptr()})
+		diags = append(diags, rd...)
+		j.Parents = append(j.Parents, parents...)
 	}
 	return diags
 }
@@ -191,19 +182,30 @@ func (d *Definition) resolveDependencies() hcl.Diagnostics {
 		if !present(a.DependsExpr) {
 			continue
 		}
-		exprs, lds := hcl.ExprList(a.DependsExpr)
-		if lds.HasErrors() {
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid dependencies list",
-				Detail: "dependencies must be a list of app references, like [app.db].", Subject: a.DependsExpr.Range().Ptr()})
-			continue
-		}
-		for _, e := range exprs {
-			x, rd := ref(e, "app", apps)
-			diags = append(diags, rd...)
-			if x != nil {
-				a.Dependencies = append(a.Dependencies, x)
-			}
-		}
+		deps, rd := refList(a.DependsExpr, "app", apps, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid dependencies list",
+			Detail: "dependencies must be a list of app references, like [app.db].", Subject: a.DependsExpr.Range().Ptr()})
+		diags = append(diags, rd...)
+		a.Dependencies = append(a.Dependencies, deps...)
 	}
 	return diags
+}
+
+// refList resolves expr, a list of references to kind blocks, and returns
+// the blocks found, in order. A value that is not a list is the one error
+// notList and no blocks.
+func refList[T any](expr hcl.Expression, kind string, names map[string]*T, notList *hcl.Diagnostic) ([]*T, hcl.Diagnostics) {
+	exprs, lds := hcl.ExprList(expr)
+	if lds.HasErrors() {
+		return nil, hcl.Diagnostics{notList}
+	}
+	var found []*T
+	var diags hcl.Diagnostics
+	for _, e := range exprs {
+		v, rd := ref(e, kind, names)
+		diags = append(diags, rd...)
+		if v != nil {
+			found = append(found, v)
+		}
+	}
+	return found, diags
 }
