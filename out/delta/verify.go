@@ -103,29 +103,17 @@ func Verify(ctx context.Context, dir string, base *Base, key []byte) (*Report, e
 	}
 	carried := map[string]File{}
 	for _, f := range dm.Files {
-		e, ok := want[f.Path]
-		switch {
-		case !ok:
-			rep.add(f.Path, "carried by the delta but not in bundle.json")
+		if !rep.claim(want, f.Path, f.Size, f.SHA256, "carried by the delta but not in bundle.json") {
 			continue
-		case e.SHA256 != f.SHA256 || e.Size != f.Size:
-			rep.add(f.Path, "delta.json and bundle.json disagree on its size or sha256")
 		}
-		delete(want, f.Path)
 		carried[f.Path] = f
 		rep.Carried++
 		rep.CarriedBytes += f.Size
 	}
 	for _, f := range dm.FromBase {
-		e, ok := want[f.Path]
-		switch {
-		case !ok:
-			rep.add(f.Path, "taken from the base twice, or carried too, or not in bundle.json")
+		if !rep.claim(want, f.Path, f.Size, f.SHA256, "taken from the base twice, or carried too, or not in bundle.json") {
 			continue
-		case e.SHA256 != f.SHA256 || e.Size != f.Size:
-			rep.add(f.Path, "delta.json and bundle.json disagree on its size or sha256")
 		}
-		delete(want, f.Path)
 		rep.FromBase++
 		rep.FromBaseBytes += f.Size
 	}
@@ -142,6 +130,23 @@ func Verify(ctx context.Context, dir string, base *Base, key []byte) (*Report, e
 		}
 	}
 	return rep, nil
+}
+
+// claim takes path off want, bundle.json's files not yet carried or taken
+// from the base. A path not in want is reported as notListed and claim
+// returns false; a size or sha256 that bundle.json disagrees with is reported
+// and the path is still claimed.
+func (r *Report) claim(want map[string]manifest.FileEntry, path string, size int64, sum, notListed string) bool {
+	e, ok := want[path]
+	if !ok {
+		r.add(path, "%s", notListed)
+		return false
+	}
+	if e.SHA256 != sum || e.Size != size {
+		r.add(path, "delta.json and bundle.json disagree on its size or sha256")
+	}
+	delete(want, path)
+	return true
 }
 
 // checkCarried hashes the delta's files and refuses any it does not list.
