@@ -117,6 +117,22 @@ func Open(path string, key []byte) (*Set, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading %q: %w", mp, err)
 	}
+	s, err := parseSet(mp, data, key)
+	if err != nil {
+		return nil, err
+	}
+	m := s.Manifest
+	for _, v := range m.Volumes {
+		if err := s.stat(v); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// parseSet parses data, the volume manifest read from mp, and checks its
+// signature beside it with key (when given).
+func parseSet(mp string, data, key []byte) (*Set, error) {
 	m, err := Parse(data)
 	if err != nil {
 		return nil, fmt.Errorf("reading %q: %w: %w", mp, ErrSet, err)
@@ -124,11 +140,6 @@ func Open(path string, key []byte) (*Set, error) {
 	s := &Set{Path: mp, Dir: filepath.Dir(mp), Manifest: m}
 	if err := s.checkSig(data, key); err != nil {
 		return nil, err
-	}
-	for _, v := range m.Volumes {
-		if err := s.stat(v); err != nil {
-			return nil, err
-		}
 	}
 	return s, nil
 }
@@ -319,14 +330,11 @@ func CheckVolume(ctx context.Context, path string, key []byte) (*VolumeReport, e
 	if err != nil {
 		return nil, fmt.Errorf("reading %q: %w", mp, err)
 	}
-	m, err := Parse(data)
+	s, err := parseSet(mp, data, key)
 	if err != nil {
-		return nil, fmt.Errorf("reading %q: %w: %w", mp, ErrSet, err)
-	}
-	s := &Set{Path: mp, Dir: filepath.Dir(mp), Manifest: m}
-	if err := s.checkSig(data, key); err != nil {
 		return nil, err
 	}
+	m := s.Manifest
 	var v *Entry
 	for i := range m.Volumes {
 		if m.Volumes[i].Name == filepath.Base(path) {
