@@ -34,21 +34,11 @@ func checkSBOM(m *manifest.Manifest, data []byte, rep *Report) {
 	}
 	for _, im := range m.Images {
 		got, ok := s.Images[im.Name]
-		switch {
-		case !ok:
-			rep.add(sbom.FileName, "does not name image %q", im.Name)
-		case got.Digest != im.Digest:
-			rep.add(sbom.FileName, "names image %q with digest %s, bundle.json says %s", im.Name, got.Digest, im.Digest)
-		}
+		rep.sbomNames("image", im.Name, ok, "digest", got.Digest, im.Digest)
 	}
 	for _, t := range m.Templates {
 		got, ok := s.Templates[t.Name]
-		switch {
-		case !ok:
-			rep.add(sbom.FileName, "does not name template %q", t.Name)
-		case got.SHA256 != t.SHA256:
-			rep.add(sbom.FileName, "names template %q with sha256 %s, bundle.json says %s", t.Name, got.SHA256, t.SHA256)
-		}
+		rep.sbomNames("template", t.Name, ok, "sha256", got.SHA256, t.SHA256)
 	}
 	for _, f := range m.Files {
 		if f.Path == sbom.FileName {
@@ -75,5 +65,16 @@ func checkSBOM(m *manifest.Manifest, data []byte, rep *Report) {
 	sort.Strings(extra)
 	for _, p := range extra {
 		rep.add(sbom.FileName, "names %s, which is not in the bundle", p)
+	}
+}
+
+// sbomNames reports an image or template (kind) of bundle.json the SBOM
+// does not name (ok false), or names with another digest (of algorithm alg).
+func (r *Report) sbomNames(kind, name string, ok bool, alg, got, want string) {
+	switch {
+	case !ok:
+		r.add(sbom.FileName, "does not name %s %q", kind, name)
+	case got != want:
+		r.add(sbom.FileName, "names %s %q with %s %s, bundle.json says %s", kind, name, alg, got, want)
 	}
 }
