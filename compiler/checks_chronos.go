@@ -118,27 +118,10 @@ func (c *compiler) checkJob(j *def.Job) {
 
 // checkJobCycles reports jobs whose parents lead back to them.
 func (c *compiler) checkJobCycles() {
-	state := map[*def.Job]int{} // 1 on the path, 2 done
-	var visit func(j *def.Job, path []string)
-	visit = func(j *def.Job, path []string) {
-		switch state[j] {
-		case 2:
-			return
-		case 1:
-			i := slices.Index(path, j.Name)
-			cycle := append(slices.Clone(path[i:]), j.Name)
-			c.errorf(attrRange(j.Body, "parents", j.DeclRange), "Job dependency cycle", "Jobs depend on each other in a cycle: %s; Chronos would never run them.", strings.Join(cycle, " → "))
-			return
-		}
-		state[j] = 1
-		for _, p := range j.Parents {
-			visit(p, append(path, j.Name))
-		}
-		state[j] = 2
-	}
-	for _, j := range c.d.Jobs {
-		visit(j, nil)
-	}
+	reportCycles(c.d.Jobs, func(j *def.Job) []*def.Job { return j.Parents }, func(j *def.Job) string { return j.Name },
+		func(j *def.Job, cycle string) {
+			c.errorf(attrRange(j.Body, "parents", j.DeclRange), "Job dependency cycle", "Jobs depend on each other in a cycle: %s; Chronos would never run them.", cycle)
+		})
 }
 
 // checkJobConstraints checks a job's constraints ([attribute, "EQUALS",

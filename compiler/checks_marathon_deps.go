@@ -1,11 +1,6 @@
 package compiler
 
-import (
-	"slices"
-	"strings"
-
-	def "github.com/bdebundle/bundle/hcl"
-)
+import def "github.com/bdebundle/bundle/hcl"
 
 // appDependencies returns the Marathon ids of an app's dependencies on its
 // own cluster (checkAppDependencies reports the others).
@@ -32,25 +27,8 @@ func (c *compiler) checkAppDependencies(a *def.App) {
 // checkAppDependencyCycles reports apps whose dependencies lead back to
 // them: Marathon 0.8 refuses such a group.
 func (c *compiler) checkAppDependencyCycles() {
-	state := map[*def.App]int{}
-	var visit func(a *def.App, path []string)
-	visit = func(a *def.App, path []string) {
-		switch state[a] {
-		case 2:
-			return
-		case 1:
-			i := slices.Index(path, a.Name)
-			cycle := append(slices.Clone(path[i:]), a.Name)
-			c.errorf(attrRange(a.Body, "dependencies", a.DeclRange), "App dependency cycle", "Apps depend on each other in a cycle: %s; Marathon refuses it.", strings.Join(cycle, " → "))
-			return
-		}
-		state[a] = 1
-		for _, d := range a.Dependencies {
-			visit(d, append(path, a.Name))
-		}
-		state[a] = 2
-	}
-	for _, a := range c.d.Apps {
-		visit(a, nil)
-	}
+	reportCycles(c.d.Apps, func(a *def.App) []*def.App { return a.Dependencies }, func(a *def.App) string { return a.Name },
+		func(a *def.App, cycle string) {
+			c.errorf(attrRange(a.Body, "dependencies", a.DeclRange), "App dependency cycle", "Apps depend on each other in a cycle: %s; Marathon refuses it.", cycle)
+		})
 }
