@@ -259,21 +259,12 @@ var marathonSinks = []sink{
 			for _, s := range a.Args {
 				emit(attrOcc(a.Body, "args", a.DeclRange, "app "+a.Name, s, k+".args"))
 			}
-			for _, n := range sortedKeys(a.Env) {
-				emit(attrOcc(a.Body, "env", a.DeclRange, "env "+n+" of app "+a.Name, a.Env[n], k+".env"))
-			}
-			for _, con := range a.Constraints {
-				for _, s := range con {
-					emit(attrOcc(a.Body, "constraints", a.DeclRange, "app "+a.Name, s, k+".constraints"))
-				}
-			}
+			emitTaskValues(emit, "app", a.Name, a.Body, a.DeclRange, a.Env, a.Constraints)
 		}
 	}},
 	{"app.env names", "Marathon app JSON (Docker -e NAME=value)", []Syntax{SyntaxEnvName}, func(d *def.Definition, emit func(occurrence)) {
 		for _, a := range d.Apps {
-			for _, n := range sortedKeys(a.Env) {
-				emit(attrOcc(a.Body, "env", a.DeclRange, "app "+a.Name, n, "app."+a.Name+".env"))
-			}
+			emitEnvNames(emit, "app", a.Name, a.Body, a.DeclRange, a.Env)
 		}
 	}},
 	{"app.health_check.path", "Marathon app JSON (HTTP request line)", []Syntax{SyntaxURLPath}, func(d *def.Definition, emit func(occurrence)) {

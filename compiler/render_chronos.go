@@ -93,21 +93,12 @@ var chronosSinks = []sink{
 			for _, a := range []struct{ name, v string }{{"command", j.Command}, {"schedule", j.Schedule}, {"owner", j.Owner}, {"description", j.Description}, {"epsilon", j.Epsilon}} {
 				emit(attrOcc(j.Body, a.name, j.DeclRange, "job "+j.Name, a.v, k+"."+a.name))
 			}
-			for _, n := range sortedKeys(j.Env) {
-				emit(attrOcc(j.Body, "env", j.DeclRange, "env "+n+" of job "+j.Name, j.Env[n], k+".env"))
-			}
-			for _, con := range j.Constraints {
-				for _, s := range con {
-					emit(attrOcc(j.Body, "constraints", j.DeclRange, "job "+j.Name, s, k+".constraints"))
-				}
-			}
+			emitTaskValues(emit, "job", j.Name, j.Body, j.DeclRange, j.Env, j.Constraints)
 		}
 	}},
 	{"job.env names", "Chronos job JSON (environmentVariables)", []Syntax{SyntaxEnvName}, func(d *def.Definition, emit func(occurrence)) {
 		for _, j := range d.Jobs {
-			for _, n := range sortedKeys(j.Env) {
-				emit(attrOcc(j.Body, "env", j.DeclRange, "job "+j.Name, n, "job."+j.Name+".env"))
-			}
+			emitEnvNames(emit, "job", j.Name, j.Body, j.DeclRange, j.Env)
 		}
 	}},
 }
