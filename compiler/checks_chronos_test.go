@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	def "github.com/bdebundle/bundle/hcl"
 	"github.com/bdebundle/bundle/out/chronos"
 	chronosstandin "github.com/bdebundle/bundle/out/chronos/standin"
 	"github.com/bdebundle/bundle/out/marathon"
@@ -94,12 +93,7 @@ func TestJobChecks(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			text := applyEdits(t, base, tc.edits)
-			dir := siteDir(t, text)
-			d, diags := def.Load(dir, def.Options{})
-			if diags.HasErrors() {
-				t.Fatalf("loading: %s", diagText(diags))
-			}
-			_, diags = Compile(d, gatherFacts(t, d, dir, exampleFacts()))
+			_, diags := compileFacts(t, text, nil)
 			pool := errorsOf(diags)
 			if tc.warn {
 				pool = diags
@@ -111,12 +105,7 @@ func TestJobChecks(t *testing.T) {
 
 func TestJobUnknownParent(t *testing.T) {
 	text := applyEdits(t, exampleHCL(t), []edit{withJobs(jobBackup, strings.Replace(jobVerify, "[job.backup]", "[job.backups]", 1))})
-	d, diags := def.Load(siteDir(t, text), def.Options{})
-	_ = d
-	wantDiagAt(t, text, `parents = [job.backups]`, "Reference to undeclared job", errorsOf(diags), diags)
-	if !strings.Contains(diagText(diags), `Did you mean "backup"?`) {
-		t.Errorf("no suggestion: %s", diagText(diags))
-	}
+	wantUndeclared(t, text, `parents = [job.backups]`, "Reference to undeclared job", `Did you mean "backup"?`)
 }
 
 // TestJobRender: the jobs are rendered in Chronos 2.3's JSON, with
@@ -124,12 +113,7 @@ func TestJobUnknownParent(t *testing.T) {
 // and the jobs step of deploy accepts them.
 func TestJobRender(t *testing.T) {
 	text := applyEdits(t, exampleHCL(t), []edit{withJobs(jobBackup, jobVerify)})
-	dir := siteDir(t, text)
-	d, diags := def.Load(dir, def.Options{})
-	if diags.HasErrors() {
-		t.Fatalf("loading: %s", diagText(diags))
-	}
-	p, diags := Compile(d, gatherFacts(t, d, dir, exampleFacts()))
+	p, diags := compileFacts(t, text, nil)
 	if diags.HasErrors() {
 		t.Fatalf("compile: %s", diagText(diags))
 	}

@@ -27,12 +27,7 @@ func TestAppDependencies(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			text := applyEdits(t, base, tc.edits)
-			dir := siteDir(t, text)
-			d, diags := def.Load(dir, def.Options{})
-			if diags.HasErrors() {
-				t.Fatalf("loading: %s", diagText(diags))
-			}
-			p, diags := Compile(d, gatherFacts(t, d, dir, exampleFacts()))
+			p, diags := compileFacts(t, text, nil)
 			wantDiagAt(t, text, tc.at, tc.summary, errorsOf(diags), diags)
 			if tc.summary != "" {
 				return
@@ -56,9 +51,16 @@ func TestAppDependencies(t *testing.T) {
 
 func TestAppUndeclaredDependency(t *testing.T) {
 	text := applyEdits(t, exampleHCL(t), []edit{{nginxImage, nginxImage + "\n  dependencies = [app.hadop]"}})
+	wantUndeclared(t, text, "dependencies = [app.hadop]", "Reference to undeclared app", `Did you mean "hadoop"?`)
+}
+
+// wantUndeclared loads text and wants the error summary at the text at,
+// suggesting the name meant.
+func wantUndeclared(t *testing.T, text, at, summary, suggestion string) {
+	t.Helper()
 	_, diags := def.Load(siteDir(t, text), def.Options{})
-	wantDiagAt(t, text, "dependencies = [app.hadop]", "Reference to undeclared app", errorsOf(diags), diags)
-	if !strings.Contains(diagText(diags), `Did you mean "hadoop"?`) {
+	wantDiagAt(t, text, at, summary, errorsOf(diags), diags)
+	if !strings.Contains(diagText(diags), suggestion) {
 		t.Errorf("no suggestion: %s", diagText(diags))
 	}
 }
