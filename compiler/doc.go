@@ -7,7 +7,7 @@
 // refused before anything is written: the Plan's parts are built (compile.go),
 // one check pass reports every diagnostic once (check.go), one renderer per
 // output family writes its files (bde.go, mesos.go, marathon.go,
-// render_chronos.go, haproxy.go, chef.go; render.go joins them) and reports nothing, the rendered paths are
+// chronos.go, haproxy.go, chef.go; render.go joins them) and reports nothing, the rendered paths are
 // checked against the inputs' (layout.go), and the errors that follow from a
 // root cause are folded into it (rootcause.go). docs/compiler.md has the
 // details.

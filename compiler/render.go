@@ -12,7 +12,7 @@ import (
 
 // render renders every text file of the bundle into p.Files, one renderer
 // per output family: bde (bde.go), mesos (mesos.go), marathon
-// (marathon.go), chronos (render_chronos.go), haproxy (haproxy.go) and chef
+// (marathon.go), chronos (chronos.go), haproxy (haproxy.go) and chef
 // (chef.go). Each returns its
 // files. The check pass has run: rendering reports nothing, and takes the
 // hosts each app may run on and each app's image reference from it.

@@ -222,7 +222,7 @@ type sink struct {
 // sinks is the table of every user string that reaches a rendered file:
 // each family's rows live with its renderer (bdeSinks in bde.go, mesosSinks
 // in mesos.go, marathonSinks in marathon.go, haproxySinks in haproxy.go,
-// chronosSinks in render_chronos.go;
+// chronosSinks in chronos.go;
 // the chef family writes only what those do), and planSinks holds those of
 // the files the Plan names and the builder writes (bundle.json, the .repo
 // files, the OVF descriptors, the docker load archives).

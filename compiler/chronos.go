@@ -79,7 +79,7 @@ func (c *compiler) renderJobs(fs *files, cl *def.Cluster) {
 }
 
 // chronosSinks are the strings of the definition that land in the Chronos
-// jobs (render_chronos.go renders them) and the syntaxes each must fit: rows
+// jobs (chronos.go renders them) and the syntaxes each must fit: rows
 // of the table checkSyntax checks (syntax.go).
 var chronosSinks = []sink{
 	{"job label", "clusters/CLUSTER/chronos/JOB.json", []Syntax{SyntaxFileName}, func(d *def.Definition, emit func(occurrence)) {
