@@ -27,33 +27,17 @@ func (c *compiler) check(p *Plan, repos map[*def.Repo]*RepoPlan) {
 	c.checkSyntax()
 	c.checkRegistries()
 	c.checkRegistry()
-	for _, v := range c.d.VCenters {
-		c.checkVCenter(v)
-	}
-	for _, sp := range c.d.StorageProfiles {
-		c.checkStorageProfile(sp)
-	}
-	for _, r := range c.d.Repos {
-		c.checkRepo(r)
-	}
+	each(c.d.VCenters, c.checkVCenter)
+	each(c.d.StorageProfiles, c.checkStorageProfile)
+	each(c.d.Repos, c.checkRepo)
 	c.checkSiteManifest()
-	for _, ds := range c.d.Distros {
-		c.checkDistro(ds)
-	}
-	for _, cl := range c.d.Clusters {
-		c.checkCluster(cl)
-	}
-	for _, a := range c.d.Apps {
-		c.checkApp(a)
-	}
+	each(c.d.Distros, c.checkDistro)
+	each(c.d.Clusters, c.checkCluster)
+	each(c.d.Apps, c.checkApp)
 	c.checkAppDependencyCycles()
-	for _, j := range c.d.Jobs {
-		c.checkJob(j)
-	}
+	each(c.d.Jobs, c.checkJob)
 	c.checkJobCycles()
-	for _, im := range c.d.Images {
-		c.checkImage(im)
-	}
+	each(c.d.Images, c.checkImage)
 	for i, t := range c.d.VMTemplates {
 		c.checkTemplate(t, p.Templates[i])
 	}
@@ -61,9 +45,7 @@ func (c *compiler) check(p *Plan, repos map[*def.Repo]*RepoPlan) {
 
 	// Across blocks and inputs: the packages, the manifest, the
 	// templates the node groups derive, then each cluster.
-	for _, ds := range c.d.Distros {
-		c.checkClosure(ds)
-	}
+	each(c.d.Distros, c.checkClosure)
 	c.checkSharedRepos()
 	c.checkRolePackages()
 	c.checkManifest(repos)
@@ -93,6 +75,13 @@ func (c *compiler) check(p *Plan, repos map[*def.Repo]*RepoPlan) {
 		c.checkHAProxy(cl)
 	}
 	c.checkSiteRegistry()
+}
+
+// each checks every block of blocks, in order.
+func each[T any](blocks []T, check func(T)) {
+	for _, b := range blocks {
+		check(b)
+	}
 }
 
 var storageTypes = []string{"shared", "local", "tempfs"}
