@@ -132,14 +132,9 @@ func (d *Definition) resolveReferences() hcl.Diagnostics {
 	diags = append(diags, d.resolveJobs(clusters, images)...)
 	diags = append(diags, d.resolveDependencies()...)
 	for _, a := range d.Apps {
-		c, rd := ref(a.ClusterExpr, "cluster", clusters)
+		var rd hcl.Diagnostics
+		a.Cluster, a.Image, rd = clusterAndImage(a.ClusterExpr, a.ImageExpr, clusters, images)
 		diags = append(diags, rd...)
-		a.Cluster = c
-		if present(a.ImageExpr) {
-			im, rd := ref(a.ImageExpr, "image", images)
-			diags = append(diags, rd...)
-			a.Image = im
-		}
 	}
 	return diags
 }
@@ -152,14 +147,9 @@ func (d *Definition) resolveJobs(clusters map[string]*Cluster, images map[string
 		jobs[j.Name] = j
 	}
 	for _, j := range d.Jobs {
-		c, rd := ref(j.ClusterExpr, "cluster", clusters)
+		var rd hcl.Diagnostics
+		j.Cluster, j.Image, rd = clusterAndImage(j.ClusterExpr, j.ImageExpr, clusters, images)
 		diags = append(diags, rd...)
-		j.Cluster = c
-		if present(j.ImageExpr) {
-			im, rd := ref(j.ImageExpr, "image", images)
-			diags = append(diags, rd...)
-			j.Image = im
-		}
 		if !present(j.ParentsExpr) {
 			continue
 		}
@@ -188,6 +178,19 @@ func (d *Definition) resolveDependencies() hcl.Diagnostics {
 		a.Dependencies = append(a.Dependencies, deps...)
 	}
 	return diags
+}
+
+// clusterAndImage resolves an app's or a job's cluster and, when given, its
+// image.
+func clusterAndImage(clusterExpr, imageExpr hcl.Expression, clusters map[string]*Cluster, images map[string]*Image) (*Cluster, *Image, hcl.Diagnostics) {
+	c, diags := ref(clusterExpr, "cluster", clusters)
+	var im *Image
+	if present(imageExpr) {
+		var rd hcl.Diagnostics
+		im, rd = ref(imageExpr, "image", images)
+		diags = append(diags, rd...)
+	}
+	return c, im, diags
 }
 
 // refList resolves expr, a list of references to kind blocks, and returns
