@@ -7,7 +7,7 @@ import (
 	"sort"
 	"strings"
 
-	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/hcl/sitedef"
 )
 
 // builtinVendors are the distro vendors BDE 2.1 knows out of the box
@@ -42,7 +42,7 @@ type manifestPackage struct {
 // renderBDE renders the files of the BDE management server: the distro
 // manifest, the Web Client's specs map and templates, the distro_vendor line,
 // and each cluster's spec.json.
-func (c *compiler) renderBDE(repos map[*def.Repo]*RepoPlan) []*File {
+func (c *compiler) renderBDE(repos map[*sitedef.Repo]*RepoPlan) []*File {
 	var fs files
 	c.renderManifest(&fs, repos)
 	c.renderSpecs(&fs)
@@ -54,7 +54,7 @@ func (c *compiler) renderBDE(repos map[*def.Repo]*RepoPlan) []*File {
 
 // checkManifest checks what the distro manifest says: BDE needs the URL of
 // the .repo file of every repo of a distro; and the entries it keeps.
-func (c *compiler) checkManifest(repos map[*def.Repo]*RepoPlan) {
+func (c *compiler) checkManifest(repos map[*sitedef.Repo]*RepoPlan) {
 	for _, ds := range c.d.Distros {
 		for _, r := range ds.Repos {
 			if rp := repos[r]; rp != nil && rp.RepoURL == "" {
@@ -69,7 +69,7 @@ func (c *compiler) checkManifest(repos map[*def.Repo]*RepoPlan) {
 // and each entry of the site's manifest (the upgrade block) that no distro
 // block names, written back as it is. A distro block of an entry's name
 // updates that entry in place.
-func (c *compiler) renderManifest(fs *files, repos map[*def.Repo]*RepoPlan) {
+func (c *compiler) renderManifest(fs *files, repos map[*sitedef.Repo]*RepoPlan) {
 	// An entry is a distro block's, or (raw set) a kept entry of the
 	// site's manifest.
 	type entry = oldEntry
@@ -159,7 +159,7 @@ func (c *compiler) renderSpecs(fs *files) {
 			}
 		}
 		for _, o := range c.oldEntries {
-			if o.Vendor == vendor && !slices.ContainsFunc(c.d.Distros, func(ds *def.Distro) bool { return ds.Name == o.Name }) {
+			if o.Vendor == vendor && !slices.ContainsFunc(c.d.Distros, func(ds *sitedef.Distro) bool { return ds.Name == o.Name }) {
 				versions = append(versions, regexp.QuoteMeta(o.Version))
 			}
 		}
@@ -186,7 +186,7 @@ func (c *compiler) renderSpecs(fs *files) {
 // templateSpec builds the Web Client template of a vendor from the first
 // cluster (by name) whose distro is of that vendor, or a generic layout.
 func (c *compiler) templateSpec(vendor string) templateSpec {
-	var cl *def.Cluster
+	var cl *sitedef.Cluster
 	for _, x := range c.d.Clusters {
 		if x.Distro != nil && x.Distro.Vendor == vendor && (cl == nil || x.Name < cl.Name) {
 			cl = x
@@ -250,7 +250,7 @@ func (c *compiler) templateSpec(vendor string) templateSpec {
 	return spec
 }
 
-func haFlag(g *def.NodeGroup) string {
+func haFlag(g *sitedef.NodeGroup) string {
 	if g.HA != "" {
 		return g.HA
 	}
@@ -265,7 +265,7 @@ type clusterStorage struct {
 }
 
 // storageOf merges a node group's storage block over its storage profile.
-func storageOf(g *def.NodeGroup) clusterStorage {
+func storageOf(g *sitedef.NodeGroup) clusterStorage {
 	st := clusterStorage{Type: "SHARED"}
 	if sp := g.StorageProfile; sp != nil {
 		st.Type = strings.ToUpper(sp.Storage)
@@ -307,7 +307,7 @@ type clusterSpec struct {
 // renderClusterSpec renders clusters/<c>/spec.json for `cluster create
 // --specFile`: each group's roles with the bundle's roles around them, and
 // the offline hooks in the cluster's configuration.
-func (c *compiler) renderClusterSpec(fs *files, cl *def.Cluster) {
+func (c *compiler) renderClusterSpec(fs *files, cl *sitedef.Cluster) {
 	spec := clusterSpec{Name: cl.Name, NodeGroups: []clusterGroup{}, Configuration: c.clusterConfiguration(cl)}
 	if ds := cl.Distro; ds != nil {
 		spec.Distro, spec.DistroVendor, spec.DistroVersion = ds.Name, ds.Vendor, ds.Version
@@ -323,14 +323,14 @@ func (c *compiler) renderClusterSpec(fs *files, cl *def.Cluster) {
 // bdeSinks are the strings of the definition that land in the BDE files (bde.go renders them) and the syntaxes each must fit:
 // rows of the table checkSyntax checks (syntax.go).
 var bdeSinks = []sink{
-	{"repo.base_url", ".repo baseurl line, distro manifest (JSON)", []Syntax{SyntaxURL, SyntaxLine}, func(d *def.Definition, emit func(occurrence)) {
+	{"repo.base_url", ".repo baseurl line, distro manifest (JSON)", []Syntax{SyntaxURL, SyntaxLine}, func(d *sitedef.Definition, emit func(occurrence)) {
 		for _, r := range d.Repos {
 			if r.BaseURL != "" {
 				emit(attrOcc(r.Body, "base_url", r.DeclRange, "repo "+r.Name, r.BaseURL, "repo."+r.Name+".base_url"))
 			}
 		}
 	}},
-	{"storage_profile label, backend, datastores", "cluster spec.json, Web Client spec.json", []Syntax{SyntaxJSON}, func(d *def.Definition, emit func(occurrence)) {
+	{"storage_profile label, backend, datastores", "cluster spec.json, Web Client spec.json", []Syntax{SyntaxJSON}, func(d *sitedef.Definition, emit func(occurrence)) {
 		for _, sp := range d.StorageProfiles {
 			emit(attrOcc(sp.Body, "backend", sp.DeclRange, "storage_profile "+sp.Name, sp.Backend, "storage_profile."+sp.Name+".backend"))
 			for _, ds := range sp.Datastores {
@@ -338,8 +338,8 @@ var bdeSinks = []sink{
 			}
 		}
 	}},
-	{"node_group.storage.datastores", "cluster spec.json", []Syntax{SyntaxJSON}, func(d *def.Definition, emit func(occurrence)) {
-		eachGroup(d, func(cl *def.Cluster, g *def.NodeGroup, key string) {
+	{"node_group.storage.datastores", "cluster spec.json", []Syntax{SyntaxJSON}, func(d *sitedef.Definition, emit func(occurrence)) {
+		eachGroup(d, func(cl *sitedef.Cluster, g *sitedef.NodeGroup, key string) {
 			if s := g.Storage; s != nil {
 				for _, ds := range s.Datastores {
 					emit(attrOcc(s.Body, "datastores", s.DeclRange, "node group "+g.Name, ds, key+".storage.datastores"))

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/hcl/sitedef"
 	"github.com/bdebundle/bundle/internal/vmtemplate"
 	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/hashicorp/hcl/v2"
@@ -21,7 +21,7 @@ import (
 // checkLayout, which compares the rendered files' paths with the inputs',
 // runs after rendering. Compile folds the errors that follow from a root
 // cause into it at the end (FoldConsequences).
-func (c *compiler) check(p *Plan, repos map[*def.Repo]*RepoPlan) {
+func (c *compiler) check(p *Plan, repos map[*sitedef.Repo]*RepoPlan) {
 	// Each block of the definition.
 	c.checkBundle()
 	c.checkSyntax()
@@ -51,7 +51,7 @@ func (c *compiler) check(p *Plan, repos map[*def.Repo]*RepoPlan) {
 	c.checkManifest(repos)
 	c.deriveTemplates(p)
 	c.checkCookbookVersion()
-	c.allowed = map[*def.App][]host{}
+	c.allowed = map[*sitedef.App][]host{}
 	for _, cl := range c.d.Clusters {
 		c.checkClusterAttrs(cl)
 		c.checkAttributesWithoutSlave(cl)
@@ -86,7 +86,7 @@ func each[T any](blocks []T, check func(T)) {
 
 var storageTypes = []string{"shared", "local", "tempfs"}
 
-func (c *compiler) checkStorageProfile(sp *def.StorageProfile) {
+func (c *compiler) checkStorageProfile(sp *sitedef.StorageProfile) {
 	if !slices.Contains(storageTypes, strings.ToLower(sp.Storage)) {
 		c.errorf(attrRange(sp.Body, "storage", sp.DeclRange), "Invalid storage type",
 			"storage must be one of %s (BDE storage types); got %q.%s", strings.Join(storageTypes, ", "), sp.Storage, suggest(sp.Storage, storageTypes))
@@ -99,7 +99,7 @@ func (c *compiler) checkStorageProfile(sp *def.StorageProfile) {
 // checkRepo checks a repo block and the inputs it names: every package
 // pattern names RPMs, no two of them share a file name, every GPG key file
 // is there.
-func (c *compiler) checkRepo(r *def.Repo) {
+func (c *compiler) checkRepo(r *sitedef.Repo) {
 	if !validVersion(r.Version) {
 		c.errorf(attrRange(r.Body, "version", r.DeclRange), "Invalid repo version", "The version %q must start with a letter or digit and hold only letters, digits and . _ + ~ ^ -; it names the directory www/yum/repos/%s/VERSION.", r.Version, r.RepoPath())
 	}
@@ -176,14 +176,14 @@ func (c *compiler) checkBundle() {
 }
 
 // checkVCenter checks a vcenter block's datastore path.
-func (c *compiler) checkVCenter(v *def.VCenter) {
+func (c *compiler) checkVCenter(v *sitedef.VCenter) {
 	if dp := v.DatastorePath; dp != "" && manifest.CheckRelPath(dp) != nil {
 		c.errorf(attrRange(v.Body, "datastore_path", v.DeclRange), "Invalid datastore_path", "datastore_path is a clean relative folder of the datastore, like bundles/mesos-site (no leading '/', no '..'); got %q.", dp)
 	}
 }
 
 // checkDistro checks a distro block.
-func (c *compiler) checkDistro(ds *def.Distro) {
+func (c *compiler) checkDistro(ds *sitedef.Distro) {
 	c.checkReplacedAttrs(ds)
 	c.checkDistroMoves(ds)
 	if !validName(ds.Vendor) || strings.ContainsAny(ds.Vendor, ".-") {
@@ -212,7 +212,7 @@ func (c *compiler) checkDistro(ds *def.Distro) {
 }
 
 // checkCluster checks a cluster block and its node groups.
-func (c *compiler) checkCluster(cl *def.Cluster) {
+func (c *compiler) checkCluster(cl *sitedef.Cluster) {
 	if cl.Marathon != "" && !validDotted(cl.Marathon) {
 		c.errorf(attrRange(cl.Body, "marathon", cl.DeclRange), "Invalid Marathon version", "The version %q must be dotted numbers like 0.8.0.", cl.Marathon)
 	}
@@ -269,7 +269,7 @@ func (c *compiler) checkCluster(cl *def.Cluster) {
 }
 
 // checkApp checks an app block.
-func (c *compiler) checkApp(a *def.App) {
+func (c *compiler) checkApp(a *sitedef.App) {
 	if id := appID(a); !appIDRE.MatchString(id) {
 		c.errorf(attrRange(a.Body, "id", a.DeclRange), "Invalid app id", "The Marathon app id %q must be /-separated segments of lowercase letters, digits and '-' (not starting or ending with '-').", id)
 	}
@@ -297,7 +297,7 @@ func (c *compiler) checkApp(a *def.App) {
 }
 
 // checkImage checks an image block and its local source.
-func (c *compiler) checkImage(im *def.Image) {
+func (c *compiler) checkImage(im *sitedef.Image) {
 	platforms := im.AllPlatforms()
 	r := attrRange(im.Body, "ref", im.DeclRange)
 	if im.MediaTypes != "" && !validMediaTypes(im.MediaTypes) {
@@ -328,7 +328,7 @@ func (c *compiler) checkImage(im *def.Image) {
 
 // checkTemplate checks a vm_template block, its disks, and then (once the
 // block itself is sound) the whole template tp, its disks' headers included.
-func (c *compiler) checkTemplate(t *def.VMTemplate, tp *TemplatePlan) {
+func (c *compiler) checkTemplate(t *sitedef.VMTemplate, tp *TemplatePlan) {
 	before := len(c.diags.Errs())
 	if t.CPU < 1 {
 		c.errorf(attrRange(t.Body, "cpu", t.DeclRange), "Invalid CPU count", "cpu must be 1 or more; got %d.", t.CPU)

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/hcl/sitedef"
 	"github.com/hashicorp/hcl/v2"
 )
 
@@ -34,7 +34,7 @@ var faultyEdits = []edit{
 func TestCheckPass(t *testing.T) {
 	text := applyEdits(t, exampleHCL(t), faultyEdits)
 	dir := siteDir(t, text)
-	d, ldiags := def.Load(dir, def.Options{})
+	d, ldiags := sitedef.Load(dir, sitedef.Options{})
 	if ldiags.HasErrors() {
 		t.Fatalf("loading: %s", diagText(ldiags))
 	}

@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/hcl/sitedef"
 	"github.com/hashicorp/hcl/v2"
 )
 
@@ -64,7 +64,7 @@ func (c *compiler) checkAttrValue(v Versions, name, value string, rng hcl.Range,
 }
 
 // checkClusterAttrs checks the attributes every slave group advertises.
-func (c *compiler) checkClusterAttrs(cl *def.Cluster) {
+func (c *compiler) checkClusterAttrs(cl *sitedef.Cluster) {
 	v := clusterVersions(cl)
 	for _, g := range cl.NodeGroups {
 		if sp := g.StorageProfile; sp != nil {
@@ -89,9 +89,9 @@ func (c *compiler) checkClusterAttrs(cl *def.Cluster) {
 }
 
 // checkZookeeper checks the ensemble size and path.
-func (c *compiler) checkZookeeper(cl *def.Cluster) {
+func (c *compiler) checkZookeeper(cl *sitedef.Cluster) {
 	n := 0
-	var first *def.NodeGroup
+	var first *sitedef.NodeGroup
 	for _, g := range cl.NodeGroups {
 		if hasRole(g, "zookeeper") {
 			n += g.Instances
@@ -123,7 +123,7 @@ func (c *compiler) checkZookeeper(cl *def.Cluster) {
 // checkPorts checks the service ports of a cluster's apps: unique, and not
 // taken by the Mesos stack or the task port range on the nodes HAProxy
 // binds them on.
-func (c *compiler) checkPorts(cl *def.Cluster) {
+func (c *compiler) checkPorts(cl *sitedef.Cluster) {
 	reserved := map[int]string{
 		portMesosMaster: "the Mesos master", portMesosSlave: "the Mesos slave",
 		portMarathon: "Marathon", portChronos: "Chronos",
@@ -162,7 +162,7 @@ func (c *compiler) checkPorts(cl *def.Cluster) {
 // checkConstraints checks an app's constraints against its cluster's
 // Marathon version, and returns the slave hosts they allow; ok is false when
 // the constraints are invalid.
-func (c *compiler) checkConstraints(a *def.App) (allowed []host, ok bool) {
+func (c *compiler) checkConstraints(a *sitedef.App) (allowed []host, ok bool) {
 	cl := a.Cluster
 	v := clusterVersions(cl)
 	rng := attrRange(a.Body, "constraints", a.DeclRange)
@@ -290,7 +290,7 @@ func slaveMemMB(memMB int) int {
 
 // checkPlacement checks that the hosts an app's constraints allow can hold
 // its instances.
-func (c *compiler) checkPlacement(a *def.App, allowed []host, pinned bool) {
+func (c *compiler) checkPlacement(a *sitedef.App, allowed []host, pinned bool) {
 	if a.Instances <= 0 {
 		return
 	}
@@ -381,7 +381,7 @@ func (c *compiler) checkPlacement(a *def.App, allowed []host, pinned bool) {
 // constraintHints suggests, for each constraint of a naming a field or a
 // value no slave of its cluster carries, the attribute or value of the
 // slaves closest to it ("SSD" where the profile is ssd).
-func constraintHints(a *def.App) string {
+func constraintHints(a *sitedef.App) string {
 	values := map[string][]string{}
 	var fields []string
 	for _, h := range hostsWithRole(a.Cluster, "mesos_slave") {
@@ -430,7 +430,7 @@ func cpus(n float64) string {
 	return fmt.Sprintf("%g CPUs", n)
 }
 
-func describeSlaves(cl *def.Cluster) string {
+func describeSlaves(cl *sitedef.Cluster) string {
 	var parts []string
 	for _, g := range cl.NodeGroups {
 		if !hasRole(g, "mesos_slave") {
@@ -461,7 +461,7 @@ func (c *compiler) checkRolePackages() {
 	if c.facts == nil {
 		return
 	}
-	used := map[*def.Distro]map[string]bool{}
+	used := map[*sitedef.Distro]map[string]bool{}
 	for _, cl := range c.d.Clusters {
 		ds := cl.Distro
 		if ds == nil {
@@ -496,7 +496,7 @@ func (c *compiler) checkRolePackages() {
 
 // repoCauses are the root causes the errors over a distro's packages can
 // follow from: a package path of one of its repos that names nothing.
-func repoCauses(ds *def.Distro) []string {
+func repoCauses(ds *sitedef.Distro) []string {
 	var keys []string
 	for _, r := range ds.Repos {
 		keys = append(keys, RepoPackagesCause(r.Name))
@@ -504,7 +504,7 @@ func repoCauses(ds *def.Distro) []string {
 	return keys
 }
 
-func repoNames(ds *def.Distro) string {
+func repoNames(ds *sitedef.Distro) string {
 	var n []string
 	for _, r := range ds.Repos {
 		n = append(n, r.Name)
@@ -512,7 +512,7 @@ func repoNames(ds *def.Distro) string {
 	return strings.Join(n, ", ")
 }
 
-func (c *compiler) missingRolePackage(ds *def.Distro, role string) (string, bool) {
+func (c *compiler) missingRolePackage(ds *sitedef.Distro, role string) (string, bool) {
 	pkg, ok := rolePackages[role]
 	if !ok {
 		return "", true
@@ -532,7 +532,7 @@ func (c *compiler) missingRolePackage(ds *def.Distro, role string) (string, bool
 
 // scanned reports whether the packages of every repo of ds are in the
 // facts; the checks over a distro's packages are skipped when not.
-func (c *compiler) scanned(ds *def.Distro) bool {
+func (c *compiler) scanned(ds *sitedef.Distro) bool {
 	for _, r := range ds.Repos {
 		if _, ok := c.facts.Packages[r.Name]; !ok {
 			return false

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/hcl/sitedef"
 )
 
 // BDE's name rules (serengeti-ws Constants.java): Ironfan names each node
@@ -19,7 +19,7 @@ var (
 // /etc/sysconfig/docker, which the init script sources.
 var registryRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$`)
 
-func (c *compiler) checkBDENames(cl *def.Cluster) {
+func (c *compiler) checkBDENames(cl *sitedef.Cluster) {
 	if !bdeClusterNameRE.MatchString(cl.Name) {
 		c.errorf(cl.DeclRange, "Invalid cluster name", "BDE accepts cluster names of letters, digits and '_' only ([a-zA-Z0-9_]+); got %q.", cl.Name)
 	}
@@ -43,7 +43,7 @@ func (c *compiler) checkRegistry() {
 // for mesos_docker is one): they must come from the distro's repos or the
 // OS (baseline) on an air-gapped site. The bundle's after_mesos recipe drops
 // mesos::docker's epel-release and python-setuptools.
-func nodePackages(g *def.NodeGroup) []string {
+func nodePackages(g *sitedef.NodeGroup) []string {
 	pkgs := []string{"haproxy", "curl"}
 	if isMesosGroup(g) {
 		pkgs = append(pkgs, "unzip", "libcurl")
@@ -53,7 +53,7 @@ func nodePackages(g *def.NodeGroup) []string {
 
 // available reports whether a package of the distro's repos or its
 // baseline provides name.
-func (c *compiler) available(ds *def.Distro, name string) bool {
+func (c *compiler) available(ds *sitedef.Distro, name string) bool {
 	if !c.scanned(ds) || ds.Baseline != nil && slices.Contains(ds.Baseline.Provides, name) {
 		return true
 	}
@@ -70,7 +70,7 @@ func (c *compiler) available(ds *def.Distro, name string) bool {
 // checkHAProxy checks that every node group finds what the cookbooks
 // install, and that the definition asks nothing of HAProxy its version
 // lacks.
-func (c *compiler) checkHAProxy(cl *def.Cluster) {
+func (c *compiler) checkHAProxy(cl *sitedef.Cluster) {
 	v := c.versions(cl)
 	if c.facts != nil && cl.Distro != nil {
 		for _, g := range cl.NodeGroups {

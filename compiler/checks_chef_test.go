@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/hcl/sitedef"
 	"github.com/hashicorp/hcl/v2"
 )
 
@@ -14,7 +14,7 @@ func compileEdited(t *testing.T, edits []edit, tweak func(*Facts)) (*Plan, hcl.D
 	t.Helper()
 	text := applyEdits(t, exampleHCL(t), edits)
 	dir := siteDir(t, text)
-	d, diags := def.Load(dir, def.Options{})
+	d, diags := sitedef.Load(dir, sitedef.Options{})
 	if diags.HasErrors() {
 		t.Fatalf("loading: %s", diagText(diags))
 	}

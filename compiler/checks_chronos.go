@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/hcl/sitedef"
 	"github.com/bdebundle/bundle/internal/iso8601"
 )
 
@@ -45,7 +45,7 @@ var ownerRE = regexp.MustCompile(`^[^@\s,]+@[^@\s,]+\.[^@\s,]+$`)
 var chronosOps = []string{"EQUALS"}
 
 // job plans a job block (checkJob checks it).
-func (c *compiler) job(j *def.Job) *JobPlan {
+func (c *compiler) job(j *sitedef.Job) *JobPlan {
 	jp := &JobPlan{Name: j.Name, Schedule: j.Schedule}
 	if j.Cluster != nil {
 		jp.Cluster = j.Cluster.Name
@@ -63,7 +63,7 @@ func (c *compiler) job(j *def.Job) *JobPlan {
 // checkJob checks a job block: its name, command, schedule or parents,
 // epsilon, owner, resources, retries, that its parents run on its cluster,
 // which runs Chronos, and its constraints.
-func (c *compiler) checkJob(j *def.Job) {
+func (c *compiler) checkJob(j *sitedef.Job) {
 	if !jobNameRE.MatchString(j.Name) {
 		c.errorf(j.DeclRange, "Invalid job name", "The Chronos job name %q must hold only letters, digits and _ # - (Chronos 2.3 refuses a dot; it names the job in Chronos and its file in the bundle).", j.Name)
 	}
@@ -108,7 +108,7 @@ func (c *compiler) checkJob(j *def.Job) {
 		}
 	}
 	if cl := j.Cluster; cl != nil {
-		if !slices.ContainsFunc(cl.NodeGroups, func(g *def.NodeGroup) bool { return hasRole(g, "mesos_chronos") }) {
+		if !slices.ContainsFunc(cl.NodeGroups, func(g *sitedef.NodeGroup) bool { return hasRole(g, "mesos_chronos") }) {
 			c.errorf(attrRange(j.Body, "cluster", j.DeclRange), "Cluster without Chronos", "Job %q runs on cluster %q, which has no node group with the mesos_chronos role, so no Chronos runs there.", j.Name, cl.Name)
 		} else {
 			c.checkJobConstraints(j)
@@ -118,8 +118,8 @@ func (c *compiler) checkJob(j *def.Job) {
 
 // checkJobCycles reports jobs whose parents lead back to them.
 func (c *compiler) checkJobCycles() {
-	reportCycles(c.d.Jobs, func(j *def.Job) []*def.Job { return j.Parents }, func(j *def.Job) string { return j.Name },
-		func(j *def.Job, cycle string) {
+	reportCycles(c.d.Jobs, func(j *sitedef.Job) []*sitedef.Job { return j.Parents }, func(j *sitedef.Job) string { return j.Name },
+		func(j *sitedef.Job, cycle string) {
 			c.errorf(attrRange(j.Body, "parents", j.DeclRange), "Job dependency cycle", "Jobs depend on each other in a cycle: %s; Chronos would never run them.", cycle)
 		})
 }
@@ -127,7 +127,7 @@ func (c *compiler) checkJobCycles() {
 // checkJobConstraints checks a job's constraints ([attribute, "EQUALS",
 // value], the one operator of Chronos 2.3) and that a slave they allow can
 // hold the job's one task, as the app checks do.
-func (c *compiler) checkJobConstraints(j *def.Job) {
+func (c *compiler) checkJobConstraints(j *sitedef.Job) {
 	cl := j.Cluster
 	v := clusterVersions(cl)
 	rng := attrRange(j.Body, "constraints", j.DeclRange)

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/hcl/sitedef"
 )
 
 const nginxImage = `  image       = image.nginx
@@ -58,7 +58,7 @@ func TestAppUndeclaredDependency(t *testing.T) {
 // suggesting the name meant.
 func wantUndeclared(t *testing.T, text, at, summary, suggestion string) {
 	t.Helper()
-	_, diags := def.Load(siteDir(t, text), def.Options{})
+	_, diags := sitedef.Load(siteDir(t, text), sitedef.Options{})
 	wantDiagAt(t, text, at, summary, errorsOf(diags), diags)
 	if !strings.Contains(diagText(diags), suggestion) {
 		t.Errorf("no suggestion: %s", diagText(diags))
@@ -99,7 +99,7 @@ func TestAcrossClusters(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			text := base[:j] + second + tc.extra + base[j:]
 			dir := siteDir(t, text)
-			d, diags := def.Load(dir, def.Options{})
+			d, diags := sitedef.Load(dir, sitedef.Options{})
 			if diags.HasErrors() {
 				t.Fatalf("loading: %s", diagText(diags))
 			}

@@ -8,7 +8,7 @@ import (
 	"slices"
 	"strings"
 
-	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/hcl/sitedef"
 )
 
 // flagNameRE is a Mesos flag name, which is also a file name in
@@ -18,7 +18,7 @@ var flagNameRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 // mesosDecider is the Mesos version whose flags a cluster's daemons have
 // and what decides it: the mesos package of the distro's repos (RPM
 // facts), else the distro's version.
-func (c *compiler) mesosDecider(cl *def.Cluster) (version, decider string, pk *PackageFact) {
+func (c *compiler) mesosDecider(cl *sitedef.Cluster) (version, decider string, pk *PackageFact) {
 	v := clusterVersions(cl)
 	if pk := c.shippedPackage(cl, "mesos", v.Mesos); pk != nil {
 		return pk.Version, "package " + pk.NEVRA.String() + " of distro " + cl.Distro.Name, pk
@@ -39,7 +39,7 @@ type wrapperFlag struct{ name, from string }
 // /etc/default/mesos-<daemon> it maps to flags, every file of
 // /etc/mesos-<daemon>/ (the bundle's and those the mesos package ships that
 // the bundle does not overwrite) and a slave's attributes directory.
-func (c *compiler) wrapperFlags(cl *def.Cluster, g *def.NodeGroup, daemon string, pk *PackageFact) []wrapperFlag {
+func (c *compiler) wrapperFlags(cl *sitedef.Cluster, g *sitedef.NodeGroup, daemon string, pk *PackageFact) []wrapperFlag {
 	var out []wrapperFlag
 	for _, file := range []string{"", daemon} {
 		path := "/etc/default/mesos"
@@ -80,7 +80,7 @@ func (c *compiler) wrapperFlags(cl *def.Cluster, g *def.NodeGroup, daemon string
 // mesos-init-wrapper gives mesos-master and mesos-slave is one the
 // cluster's Mesos version has, with a value it parses, given once: stout
 // refuses anything else and the daemon exits.
-func (c *compiler) checkMesosFlags(cl *def.Cluster) {
+func (c *compiler) checkMesosFlags(cl *sitedef.Cluster) {
 	version, decider, pk := c.mesosDecider(cl)
 	warned := false
 	for _, g := range cl.NodeGroups {
@@ -162,7 +162,7 @@ var initJobs = []struct{ Job, Role, Key string }{
 // checkExecPaths checks, with RPM facts, that every program an init job of
 // the bundle execs, and the daemons the wrapper starts, are files of a
 // package the cluster's repos ship.
-func (c *compiler) checkExecPaths(cl *def.Cluster) {
+func (c *compiler) checkExecPaths(cl *sitedef.Cluster) {
 	if c.facts == nil || cl.Distro == nil || !c.scanned(cl.Distro) {
 		return
 	}
@@ -180,7 +180,7 @@ func (c *compiler) checkExecPaths(cl *def.Cluster) {
 		suffix[pp.Key] = pp.Suffix
 	}
 	reported := map[string]bool{}
-	check := func(g *def.NodeGroup, what, key, exec string) {
+	check := func(g *sitedef.NodeGroup, what, key, exec string) {
 		if shipped[exec] || reported[key] {
 			return
 		}

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/hcl/sitedef"
 	"github.com/hashicorp/hcl/v2"
 )
 
@@ -220,7 +220,7 @@ func TestChecks(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			d, diags := def.Load(dir, def.Options{})
+			d, diags := sitedef.Load(dir, sitedef.Options{})
 			if diags.HasErrors() {
 				t.Fatalf("loading: %s", diagText(diags))
 			}

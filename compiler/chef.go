@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/hcl/sitedef"
 )
 
 // Where the bundle's Chef cookbook and roles go in the serengeti/ tree; deploy
@@ -57,7 +57,7 @@ func (c *compiler) cookbook() string {
 
 // specRoles are the roles of a node group in its cluster spec: the bundle's
 // roles around the definition's.
-func (c *compiler) specRoles(g *def.NodeGroup) []string {
+func (c *compiler) specRoles(g *sitedef.NodeGroup) []string {
 	cb := c.cookbook()
 	var out []string
 	if isMesosGroup(g) {
@@ -77,7 +77,7 @@ func (c *compiler) specRoles(g *def.NodeGroup) []string {
 // clusterConfiguration is the cluster spec's configuration: the mesos
 // cookbook's one offline hook, the Python egg URL, on the management
 // server instead of downloads.mesosphere.io.
-func (c *compiler) clusterConfiguration(cl *def.Cluster) map[string]any {
+func (c *compiler) clusterConfiguration(cl *sitedef.Cluster) map[string]any {
 	conf := map[string]any{}
 	ds := cl.Distro
 	if ds == nil {
@@ -114,7 +114,7 @@ func restartFor(p string) string {
 // rendered for it, split into those before_mesos writes and those the mesos
 // cookbook writes (after_mesos gives them the bundle's content), and the
 // mesos attribute overrides.
-func (c *compiler) chefGroup(nodeFiles []*File, cl *def.Cluster, g *def.NodeGroup) map[string]any {
+func (c *compiler) chefGroup(nodeFiles []*File, cl *sitedef.Cluster, g *sitedef.NodeGroup) map[string]any {
 	prefix := "clusters/" + cl.Name + "/nodes/" + g.Name
 	own, upstream, restarts := map[string]any{}, map[string]any{}, map[string]any{}
 	for _, f := range nodeFiles {
@@ -154,7 +154,7 @@ func (c *compiler) chefGroup(nodeFiles []*File, cl *def.Cluster, g *def.NodeGrou
 }
 
 // chefCluster is the cookbook's data of a cluster.
-func (c *compiler) chefCluster(nodeFiles []*File, cl *def.Cluster, hp map[string]any) map[string]any {
+func (c *compiler) chefCluster(nodeFiles []*File, cl *sitedef.Cluster, hp map[string]any) map[string]any {
 	order := []string{}
 	groups := map[string]any{}
 	for _, g := range cl.NodeGroups {
@@ -307,7 +307,7 @@ end
 
 // chefJSON is the node attribute override for the BDE cookbooks: the run
 // list and the node['mesos'] attributes the mesos cookbook reads.
-func (c *compiler) chefJSON(cl *def.Cluster, g *def.NodeGroup) map[string]any {
+func (c *compiler) chefJSON(cl *sitedef.Cluster, g *sitedef.NodeGroup) map[string]any {
 	runList := []string{}
 	for _, r := range c.specRoles(g) {
 		runList = append(runList, "role["+r+"]")

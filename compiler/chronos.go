@@ -1,7 +1,7 @@
 package compiler
 
 import (
-	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/hcl/sitedef"
 )
 
 // chronosJob is a job in Chronos 2.3's JSON (POST /scheduler/iso8601 or
@@ -35,8 +35,8 @@ type chronosEnv struct {
 }
 
 // jobsOf returns the jobs of a cluster, in definition order.
-func (c *compiler) jobsOf(cl *def.Cluster) []*def.Job {
-	var out []*def.Job
+func (c *compiler) jobsOf(cl *sitedef.Cluster) []*sitedef.Job {
+	var out []*sitedef.Job
 	for _, j := range c.d.Jobs {
 		if j.Cluster == cl {
 			out = append(out, j)
@@ -55,7 +55,7 @@ func (c *compiler) renderChronos() []*File {
 }
 
 // renderJobs renders a cluster's jobs.
-func (c *compiler) renderJobs(fs *files, cl *def.Cluster) {
+func (c *compiler) renderJobs(fs *files, cl *sitedef.Cluster) {
 	for _, j := range c.jobsOf(cl) {
 		cj := chronosJob{Name: j.Name, Command: j.Command, Schedule: j.Schedule, Epsilon: j.Epsilon, Owner: j.Owner,
 			Description: j.Description, CPUs: floatOr(j.CPUs, chronosCPUs), Mem: floatOr(j.Mem, chronosMem),
@@ -82,12 +82,12 @@ func (c *compiler) renderJobs(fs *files, cl *def.Cluster) {
 // jobs (chronos.go renders them) and the syntaxes each must fit: rows
 // of the table checkSyntax checks (syntax.go).
 var chronosSinks = []sink{
-	{"job label", "clusters/CLUSTER/chronos/JOB.json", []Syntax{SyntaxFileName}, func(d *def.Definition, emit func(occurrence)) {
+	{"job label", "clusters/CLUSTER/chronos/JOB.json", []Syntax{SyntaxFileName}, func(d *sitedef.Definition, emit func(occurrence)) {
 		for _, j := range d.Jobs {
 			emit(occurrence{Value: j.Name, Range: j.DeclRange, Where: "job label"})
 		}
 	}},
-	{"job.command, schedule, owner, description, epsilon, env values, constraints", "Chronos job JSON", []Syntax{SyntaxJSON}, func(d *def.Definition, emit func(occurrence)) {
+	{"job.command, schedule, owner, description, epsilon, env values, constraints", "Chronos job JSON", []Syntax{SyntaxJSON}, func(d *sitedef.Definition, emit func(occurrence)) {
 		for _, j := range d.Jobs {
 			k := "job." + j.Name
 			for _, a := range []struct{ name, v string }{{"command", j.Command}, {"schedule", j.Schedule}, {"owner", j.Owner}, {"description", j.Description}, {"epsilon", j.Epsilon}} {
@@ -96,7 +96,7 @@ var chronosSinks = []sink{
 			emitTaskValues(emit, "job", j.Name, j.Body, j.DeclRange, j.Env, j.Constraints)
 		}
 	}},
-	{"job.env names", "Chronos job JSON (environmentVariables)", []Syntax{SyntaxEnvName}, func(d *def.Definition, emit func(occurrence)) {
+	{"job.env names", "Chronos job JSON (environmentVariables)", []Syntax{SyntaxEnvName}, func(d *sitedef.Definition, emit func(occurrence)) {
 		for _, j := range d.Jobs {
 			emitEnvNames(emit, "job", j.Name, j.Body, j.DeclRange, j.Env)
 		}
@@ -107,15 +107,15 @@ var chronosSinks = []sink{
 // job's image by (c.jobImages, for the renderer), as checkAppImage does
 // for an app: loadRef, which also plans the docker load archive, on
 // clusters whose Docker loads images, else imageRef.
-func (c *compiler) checkJobImage(j *def.Job) {
+func (c *compiler) checkJobImage(j *sitedef.Job) {
 	if j.Image == nil {
 		return
 	}
 	if c.jobImages == nil {
-		c.jobImages = map[*def.Job]string{}
+		c.jobImages = map[*sitedef.Job]string{}
 	}
 	if c.loadsImages(j.Cluster) {
-		c.jobImages[j] = c.loadRef(&def.App{Name: j.Name, Image: j.Image, Cluster: j.Cluster, Body: j.Body, DeclRange: j.DeclRange})
+		c.jobImages[j] = c.loadRef(&sitedef.App{Name: j.Name, Image: j.Image, Cluster: j.Cluster, Body: j.Body, DeclRange: j.DeclRange})
 	} else {
 		c.jobImages[j] = c.imageRef(j.Image)
 	}

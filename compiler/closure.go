@@ -5,7 +5,7 @@ import (
 	"path"
 	"strings"
 
-	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/hcl/sitedef"
 	"github.com/bdebundle/bundle/internal/rpmdep"
 	"github.com/hashicorp/hcl/v2"
 )
@@ -14,7 +14,7 @@ import (
 // by its repos and baseline (provides as written, and the packages of its
 // baseline repodata). A requirement matched by allow_unresolved is a
 // warning. Skipped when any of the distro's repos was not scanned.
-func (c *compiler) checkClosure(ds *def.Distro) {
+func (c *compiler) checkClosure(ds *sitedef.Distro) {
 	if c.facts == nil {
 		return
 	}

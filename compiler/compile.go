@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/agext/levenshtein"
-	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/hcl/sitedef"
 	"github.com/bdebundle/bundle/internal/vmtemplate"
 	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/hashicorp/hcl/v2"
@@ -20,7 +20,7 @@ import (
 // families (render.go), and the check of the rendered plan's paths
 // (checkLayout). It is pure: everything it knows about the inputs arrives in
 // facts (see Wanted for what to gather).
-func Compile(d *def.Definition, facts *Facts) (*Plan, hcl.Diagnostics) {
+func Compile(d *sitedef.Definition, facts *Facts) (*Plan, hcl.Diagnostics) {
 	c := &compiler{d: d, facts: facts}
 	p, repos := c.plan()
 	c.check(p, repos)
@@ -36,7 +36,7 @@ func Compile(d *def.Definition, facts *Facts) (*Plan, hcl.Diagnostics) {
 }
 
 type compiler struct {
-	d     *def.Definition
+	d     *sitedef.Definition
 	facts *Facts
 	diags hcl.Diagnostics
 
@@ -52,9 +52,9 @@ type compiler struct {
 
 	// What the check pass learns that the renderers use: the hosts each
 	// app may run on, and the image reference each app names.
-	allowed   map[*def.App][]host
-	appImages map[*def.App]string
-	jobImages map[*def.Job]string
+	allowed   map[*sitedef.App][]host
+	appImages map[*sitedef.App]string
+	jobImages map[*sitedef.Job]string
 }
 
 func (c *compiler) errorf(subject hcl.Range, summary, format string, args ...any) *hcl.Diagnostic {
@@ -102,14 +102,14 @@ func suggest(name string, candidates []string) string {
 // repos with their inputs, distros, clusters, apps, images, templates and
 // deploy targets. It reports nothing: an input that is not there is left out
 // here and reported by the check pass.
-func (c *compiler) plan() (*Plan, map[*def.Repo]*RepoPlan) {
+func (c *compiler) plan() (*Plan, map[*sitedef.Repo]*RepoPlan) {
 	d := c.d
 	p := &Plan{DefinitionDigest: d.Digest}
 	if b := d.Bundle; b != nil {
 		p.Name, p.Version, p.Epoch, p.Description = b.Name, b.Version, b.EpochOr(0), b.Description
 		p.SBOM, p.Provenance = SBOMPath, p.Dir()+ProvenanceSuffix
 	}
-	repos := map[*def.Repo]*RepoPlan{}
+	repos := map[*sitedef.Repo]*RepoPlan{}
 	for _, r := range d.Repos {
 		rp := c.repo(r)
 		repos[r] = rp
@@ -225,7 +225,7 @@ const parentSegment = "_parent_"
 
 // repo plans a repo and the inputs its packages and gpg_keys name (those
 // that are there: checkRepo reports the rest).
-func (c *compiler) repo(r *def.Repo) *RepoPlan {
+func (c *compiler) repo(r *sitedef.Repo) *RepoPlan {
 	rp := &RepoPlan{Name: r.Name, Version: r.Version, BaseURL: r.BaseURL,
 		Dir:      repoDir(r.RepoPath(), r.Version),
 		RepoFile: repoFilePath(r.Name)}
@@ -260,7 +260,7 @@ func (c *compiler) repo(r *def.Repo) *RepoPlan {
 	return rp
 }
 
-func (c *compiler) distro(ds *def.Distro) *DistroPlan {
+func (c *compiler) distro(ds *sitedef.Distro) *DistroPlan {
 	dp := &DistroPlan{Name: ds.Name, Vendor: ds.Vendor, Version: ds.Version, Roles: ds.Roles}
 	for _, r := range ds.Repos {
 		dp.Repos = append(dp.Repos, r.Name)
@@ -274,7 +274,7 @@ func (c *compiler) distro(ds *def.Distro) *DistroPlan {
 var instanceTypes = []string{"SMALL", "MEDIUM", "LARGE", "EXTRA_LARGE"}
 var haFlags = []string{"on", "off", "ft"}
 
-func (c *compiler) cluster(cl *def.Cluster) *ClusterPlan {
+func (c *compiler) cluster(cl *sitedef.Cluster) *ClusterPlan {
 	cp := &ClusterPlan{Name: cl.Name, Marathon: cl.Marathon}
 	if cl.Distro != nil {
 		cp.Distro = cl.Distro.Name
@@ -299,7 +299,7 @@ func (c *compiler) cluster(cl *def.Cluster) *ClusterPlan {
 	return cp
 }
 
-func (c *compiler) app(a *def.App) *AppPlan {
+func (c *compiler) app(a *sitedef.App) *AppPlan {
 	ap := &AppPlan{Name: a.Name, ID: a.ID, Instances: a.Instances, Constraints: a.Constraints}
 	if ap.ID == "" {
 		ap.ID = "/" + a.Name
@@ -313,7 +313,7 @@ func (c *compiler) app(a *def.App) *AppPlan {
 	return ap
 }
 
-func (c *compiler) image(im *def.Image) *ImagePlan {
+func (c *compiler) image(im *sitedef.Image) *ImagePlan {
 	ip := &ImagePlan{Name: im.Name, Ref: im.Ref, Written: im.Ref, Platforms: im.AllPlatforms(), MediaTypes: ImageMediaTypes(c.d, im)}
 	if _, _, _, ok := localImage(im); ok {
 		ip.Ref = ImageSource(im)
@@ -343,7 +343,7 @@ func (c *compiler) nodeArch() (oci, rpm string) {
 
 // checkImageArch warns about an image none of whose platforms (as declared,
 // else as the source provides them) runs on the nodes' architecture.
-func (c *compiler) checkImageArch(im *def.Image, declared []string) {
+func (c *compiler) checkImageArch(im *sitedef.Image, declared []string) {
 	plats := declared
 	if len(plats) == 0 && c.facts != nil {
 		plats = c.facts.Images[im.Name].Platforms
@@ -366,7 +366,7 @@ func (c *compiler) checkImageArch(im *def.Image, declared []string) {
 
 // template plans a VM template: its OVF descriptor and the disks that are
 // there (checkTemplate reports the rest).
-func (c *compiler) template(t *def.VMTemplate) *TemplatePlan {
+func (c *compiler) template(t *sitedef.VMTemplate) *TemplatePlan {
 	tp := NewTemplatePlan(t.Name)
 	tp.GuestOS, tp.CPU, tp.MemoryMB = t.GuestOS, t.CPU, t.MemoryMB
 	addDisk := func(path string) bool {

@@ -7,13 +7,13 @@ import (
 	"sort"
 	"strings"
 
-	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/hcl/sitedef"
 	"github.com/bdebundle/bundle/internal/vmtemplate"
 )
 
 // groupPropertyValues returns the vApp property values a node group fills
 // in by itself when its template declares those keys (without a class).
-func groupPropertyValues(cl *def.Cluster, g *def.NodeGroup) map[string]string {
+func groupPropertyValues(cl *sitedef.Cluster, g *sitedef.NodeGroup) map[string]string {
 	v := map[string]string{
 		"role":       strings.Join(g.Roles, ","),
 		"roles":      strings.Join(g.Roles, ","),

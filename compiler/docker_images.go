@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/hcl/sitedef"
 	"github.com/bdebundle/bundle/internal/dockername"
 	"github.com/bdebundle/bundle/out/manifest"
 )
@@ -51,7 +51,7 @@ type DockerArchivePlan struct {
 
 // dockerVersionFact names a cluster's Docker and what decides its version:
 // the docker-io package of its repos, else the default.
-func (c *compiler) dockerVersionFact(cl *def.Cluster) string {
+func (c *compiler) dockerVersionFact(cl *sitedef.Cluster) string {
 	v := c.versions(cl).Docker
 	if cl.Distro == nil {
 		return fmt.Sprintf("docker-io %s (the default: the cluster has no distro)", v)
@@ -71,13 +71,13 @@ func (c *compiler) dockerVersionFact(cl *def.Cluster) string {
 
 // loadsImages reports whether the cluster's Docker needs its images as
 // `docker load` archives (it cannot pull by digest).
-func (c *compiler) loadsImages(cl *def.Cluster) bool {
+func (c *compiler) loadsImages(cl *sitedef.Cluster) bool {
 	return cl != nil && !versionAtLeast(c.versions(cl).Docker, dockerDigestPull)
 }
 
 // imageDigest is the image's source digest as bare hex: from the facts, else
 // from a digest reference as written, else "".
-func (c *compiler) imageDigest(im *def.Image) string {
+func (c *compiler) imageDigest(im *sitedef.Image) string {
 	if c.facts != nil {
 		if f, ok := c.facts.Images[im.Name]; ok && f.Digest != "" {
 			return strings.TrimPrefix(f.Digest, "sha256:")
@@ -94,7 +94,7 @@ func (c *compiler) imageDigest(im *def.Image) string {
 // file creates. It records the archive in c.archives. Without a digest
 // (validate could not resolve the image) it returns the ref as written and
 // plans no archive: the build, which always resolves, renders the tag.
-func (c *compiler) loadRef(a *def.App) string {
+func (c *compiler) loadRef(a *sitedef.App) string {
 	im, cl := a.Image, a.Cluster
 	docker := c.dockerVersionFact(cl)
 	platformOK := true
@@ -149,7 +149,7 @@ func (c *compiler) loadRef(a *def.App) string {
 	return repo + ":" + tag
 }
 
-func distroName(cl *def.Cluster) string {
+func distroName(cl *sitedef.Cluster) string {
 	if cl.Distro == nil {
 		return ""
 	}
@@ -159,7 +159,7 @@ func distroName(cl *def.Cluster) string {
 // dockerURL is the URL of the image's archive at the site: the management
 // server's www root (the base URL of the cluster's yum repos up to /yum/)
 // and docker/<image>.tar; "" when no repo has a base URL under /yum/.
-func (c *compiler) dockerURL(cl *def.Cluster, im *def.Image) string {
+func (c *compiler) dockerURL(cl *sitedef.Cluster, im *sitedef.Image) string {
 	if cl.Distro == nil {
 		return ""
 	}
@@ -173,7 +173,7 @@ func (c *compiler) dockerURL(cl *def.Cluster, im *def.Image) string {
 
 // dockerImagesData is the cookbook's list of the archives a cluster's
 // mesos_docker nodes load, sorted by image name.
-func (c *compiler) dockerImagesData(cl *def.Cluster) []any {
+func (c *compiler) dockerImagesData(cl *sitedef.Cluster) []any {
 	out := []any{}
 	var names []string
 	for n := range c.archiveURLs[cl.Name] {

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/hcl/sitedef"
 	"github.com/bdebundle/bundle/images/dockersave"
 	"github.com/bdebundle/bundle/internal/testutil"
 	"github.com/google/go-containerregistry/pkg/v1/random"
@@ -26,7 +26,7 @@ import (
 func compileDocker(t *testing.T, text string, facts *Facts, dockerVersion string) (*Plan, hcl.Diagnostics) {
 	t.Helper()
 	dir := siteDir(t, text)
-	d, diags := def.Load(dir, def.Options{})
+	d, diags := sitedef.Load(dir, sitedef.Options{})
 	if diags.HasErrors() {
 		t.Fatalf("loading: %s", diagText(diags))
 	}
@@ -130,7 +130,7 @@ func TestDockerNoDigestRef(t *testing.T) {
 	}
 	facts := exampleFacts()
 	dir := siteDir(t, text)
-	dd, diags := def.Load(dir, def.Options{})
+	dd, diags := sitedef.Load(dir, sitedef.Options{})
 	if diags.HasErrors() {
 		t.Fatal(diagText(diags))
 	}

@@ -4,7 +4,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/hcl/sitedef"
 	"github.com/bdebundle/bundle/internal/rpmdep"
 )
 
@@ -123,7 +123,7 @@ type Glob struct {
 // Wanted lists the inputs of d a gatherer must look at before compiling:
 // the package patterns to expand, the single paths to stat, and the VM disks
 // to probe (a subset of paths). Every path is absolute.
-func Wanted(d *def.Definition) (globs []Glob, paths, disks []string) {
+func Wanted(d *sitedef.Definition) (globs []Glob, paths, disks []string) {
 	for _, r := range d.Repos {
 		for _, pat := range r.Packages {
 			globs = append(globs, Glob{Pattern: InputPath(r.Dir, pat), Ext: ".rpm"})
@@ -161,7 +161,7 @@ func InputPath(dir, p string) string {
 // localImage splits a docker-archive: or oci-layout: reference into the
 // absolute path of its source, the ":tag" suffix of an oci-layout and the
 // prefix; ok is false for registry references.
-func localImage(im *def.Image) (path, tag, prefix string, ok bool) {
+func localImage(im *sitedef.Image) (path, tag, prefix string, ok bool) {
 	for _, prefix := range []string{"docker-archive:", "oci-layout:"} {
 		if !strings.HasPrefix(im.Ref, prefix) {
 			continue
@@ -180,7 +180,7 @@ func localImage(im *def.Image) (path, tag, prefix string, ok bool) {
 
 // ImageSource is the image's ref with a local source's path made absolute:
 // what images.ParseSource reads.
-func ImageSource(im *def.Image) string {
+func ImageSource(im *sitedef.Image) string {
 	if path, tag, prefix, ok := localImage(im); ok {
 		return prefix + path + tag
 	}
@@ -189,14 +189,14 @@ func ImageSource(im *def.Image) string {
 
 // ImagePath is the absolute path of a docker-archive: or oci-layout: image
 // source; ok is false for registry references.
-func ImagePath(im *def.Image) (path string, ok bool) {
+func ImagePath(im *sitedef.Image) (path string, ok bool) {
 	path, _, _, ok = localImage(im)
 	return path, ok
 }
 
 // ImageMediaTypes is how the image's manifests are stored: its own
 // media_types, else the bundle's image_media_types, else "preserve".
-func ImageMediaTypes(d *def.Definition, im *def.Image) string {
+func ImageMediaTypes(d *sitedef.Definition, im *sitedef.Image) string {
 	switch {
 	case im.MediaTypes != "":
 		return im.MediaTypes

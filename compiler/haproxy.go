@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/hcl/sitedef"
 )
 
 //go:embed templates/haproxy-marathon-bridge.cron
@@ -22,7 +22,7 @@ type haproxyServer struct{ Name, Addr string }
 
 // checkStatsAuth checks the cluster's HAProxy stats_auth, and warns when
 // the stats page keeps haproxy-marathon-bridge's default password.
-func (c *compiler) checkStatsAuth(cl *def.Cluster) {
+func (c *compiler) checkStatsAuth(cl *sitedef.Cluster) {
 	if hp := cl.HAProxy; hp != nil && hp.StatsAuth != "" {
 		if u, pw, ok := strings.Cut(hp.StatsAuth, ":"); !ok || u == "" || pw == "" {
 			c.errorf(attrRange(hp.Body, "stats_auth", hp.DeclRange), "Invalid stats_auth", "stats_auth is user:password (the characters it may hold are checked as an HAProxy token).")
@@ -48,7 +48,7 @@ type haproxyCookbook struct {
 // renderHAProxy renders clusters/<c>/haproxy/ of every cluster (see
 // renderHAProxyCluster) and returns the files and, by cluster name, what the
 // cookbook carries of them.
-func (c *compiler) renderHAProxy(allowed map[*def.App][]host, hostPorts map[*def.App][]int) ([]*File, map[string]haproxyCookbook) {
+func (c *compiler) renderHAProxy(allowed map[*sitedef.App][]host, hostPorts map[*sitedef.App][]int) ([]*File, map[string]haproxyCookbook) {
 	var fs files
 	cookbook := map[string]haproxyCookbook{}
 	for _, cl := range c.d.Clusters {
@@ -61,7 +61,7 @@ func (c *compiler) renderHAProxy(allowed map[*def.App][]host, hostPorts map[*def
 // haproxy.cfg with one listen block per service port, its marathons file,
 // its cron line and the bridge itself with the cluster's header. It returns
 // the cluster's HAProxy data for the cookbook.
-func (c *compiler) renderHAProxyCluster(fs *files, cl *def.Cluster, allowed map[*def.App][]host, hostPorts map[*def.App][]int) (hc haproxyCookbook) {
+func (c *compiler) renderHAProxyCluster(fs *files, cl *sitedef.Cluster, allowed map[*sitedef.App][]host, hostPorts map[*sitedef.App][]int) (hc haproxyCookbook) {
 	dir := "clusters/" + cl.Name + "/haproxy/"
 	v := c.versions(cl)
 	auth := "admin:admin"
@@ -72,7 +72,7 @@ func (c *compiler) renderHAProxyCluster(fs *files, cl *def.Cluster, allowed map[
 	var listens []haproxyListen
 	listenData := []any{}
 	apps := c.appsOf(cl)
-	slices.SortStableFunc(apps, func(x, y *def.App) int { return strings.Compare(cleanID(x), cleanID(y)) })
+	slices.SortStableFunc(apps, func(x, y *sitedef.App) int { return strings.Compare(cleanID(x), cleanID(y)) })
 	for _, a := range apps {
 		for i, port := range a.Ports {
 			if port == 0 {
@@ -116,21 +116,21 @@ func (c *compiler) renderHAProxyCluster(fs *files, cl *def.Cluster, allowed map[
 // haproxySinks are the strings of the definition that land in haproxy.cfg and the bridge files (haproxy.go renders them) and the syntaxes each must fit:
 // rows of the table checkSyntax checks (syntax.go).
 var haproxySinks = []sink{
-	{"node_group.hosts", "haproxy.cfg server lines, marathons, /etc/mesos/zk, chef JSON", []Syntax{SyntaxHostname}, func(d *def.Definition, emit func(occurrence)) {
-		eachGroup(d, func(cl *def.Cluster, g *def.NodeGroup, key string) {
+	{"node_group.hosts", "haproxy.cfg server lines, marathons, /etc/mesos/zk, chef JSON", []Syntax{SyntaxHostname}, func(d *sitedef.Definition, emit func(occurrence)) {
+		eachGroup(d, func(cl *sitedef.Cluster, g *sitedef.NodeGroup, key string) {
 			for _, h := range g.Hosts {
 				emit(attrOcc(g.Body, "hosts", g.DeclRange, "node group "+g.Name, h, key+".hosts"))
 			}
 		})
 	}},
-	{"node_group label and cluster label, without hosts", "the placeholder host names CLUSTER-GROUP-I.localdomain in haproxy.cfg, marathons, /etc/mesos/zk", []Syntax{SyntaxHostname}, func(d *def.Definition, emit func(occurrence)) {
-		eachGroup(d, func(cl *def.Cluster, g *def.NodeGroup, key string) {
+	{"node_group label and cluster label, without hosts", "the placeholder host names CLUSTER-GROUP-I.localdomain in haproxy.cfg, marathons, /etc/mesos/zk", []Syntax{SyntaxHostname}, func(d *sitedef.Definition, emit func(occurrence)) {
+		eachGroup(d, func(cl *sitedef.Cluster, g *sitedef.NodeGroup, key string) {
 			if len(g.Hosts) == 0 && g.Instances > 0 {
 				emit(occurrence{Value: fmt.Sprintf("%s-%s-0.localdomain", cl.Name, g.Name), Range: g.DeclRange, Where: "placeholder host of node group " + g.Name + " (set hosts, or use a name of letters, digits and '-')"})
 			}
 		})
 	}},
-	{"haproxy.stats_auth", "haproxy.cfg `stats auth user:password`, the bridge script's quoted header heredoc", []Syntax{SyntaxHAProxyToken}, func(d *def.Definition, emit func(occurrence)) {
+	{"haproxy.stats_auth", "haproxy.cfg `stats auth user:password`, the bridge script's quoted header heredoc", []Syntax{SyntaxHAProxyToken}, func(d *sitedef.Definition, emit func(occurrence)) {
 		for _, cl := range d.Clusters {
 			if hp := cl.HAProxy; hp != nil && hp.StatsAuth != "" {
 				emit(attrOcc(hp.Body, "stats_auth", hp.DeclRange, "cluster "+cl.Name, hp.StatsAuth, "cluster."+cl.Name+".haproxy.stats_auth"))

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"path"
 
-	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/hcl/sitedef"
 	"github.com/bdebundle/bundle/internal/vmtemplate"
 	"github.com/bdebundle/bundle/out/manifest"
 )
@@ -61,7 +61,7 @@ const repodataDir = "repodata"
 // path, or an input on a path a writer fills: the executor refuses such a
 // plan too, but only once it runs; here the error is a diagnostic at the
 // attribute that placed the input, so validate reports it first.
-func (c *compiler) checkLayout(p *Plan, repos map[*def.Repo]*RepoPlan) {
+func (c *compiler) checkLayout(p *Plan, repos map[*sitedef.Repo]*RepoPlan) {
 	type claim struct {
 		src, what string
 	}
@@ -69,7 +69,7 @@ func (c *compiler) checkLayout(p *Plan, repos map[*def.Repo]*RepoPlan) {
 	for _, f := range p.Files {
 		claimed[f.Path] = claim{what: "the rendered file " + f.Path}
 	}
-	dirs := map[string]*def.Repo{}
+	dirs := map[string]*sitedef.Repo{}
 	for _, r := range c.d.Repos {
 		rp := repos[r]
 		if rp == nil {

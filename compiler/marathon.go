@@ -3,7 +3,7 @@ package compiler
 import (
 	"strings"
 
-	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/hcl/sitedef"
 )
 
 // Marathon's health check defaults (HealthCheck.scala).
@@ -79,7 +79,7 @@ func (c *compiler) registry() string {
 // checkRegistries refuses vcenter blocks that name different registries:
 // the apps' image references can point at one site registry only.
 func (c *compiler) checkRegistries() {
-	var first *def.VCenter
+	var first *sitedef.VCenter
 	for _, v := range c.d.VCenters {
 		if v.Registry == "" {
 			continue
@@ -99,7 +99,7 @@ func (c *compiler) checkRegistries() {
 // imageRef is the reference Docker pulls an app's image by at the site:
 // <registry>/<repository>@sha256:<digest> from the facts, else the ref as
 // written. Clusters whose Docker cannot pull by digest use loadRef instead.
-func (c *compiler) imageRef(im *def.Image) string {
+func (c *compiler) imageRef(im *sitedef.Image) string {
 	ref, ok := c.digestRef(im)
 	if !ok {
 		return im.Ref
@@ -111,7 +111,7 @@ func (c *compiler) imageRef(im *def.Image) string {
 }
 
 // digestRef is <repository>@sha256:<digest> of an image, from the facts.
-func (c *compiler) digestRef(im *def.Image) (string, bool) {
+func (c *compiler) digestRef(im *sitedef.Image) (string, bool) {
 	if c.facts == nil {
 		return "", false
 	}
@@ -151,7 +151,7 @@ func (c *compiler) checkSiteRegistry() {
 
 // checkHealthCheck checks an app's health check: its protocol, the port it
 // probes and its timing.
-func (c *compiler) checkHealthCheck(a *def.App) {
+func (c *compiler) checkHealthCheck(a *sitedef.App) {
 	hc := a.HealthCheck
 	if hc == nil {
 		return
@@ -178,12 +178,12 @@ func (c *compiler) checkHealthCheck(a *def.App) {
 // (c.appImages, for the renderer): loadRef on clusters whose Docker loads
 // images, which also plans the docker load archive, else imageRef. Both
 // report what keeps the image from running there.
-func (c *compiler) checkAppImage(a *def.App) {
+func (c *compiler) checkAppImage(a *sitedef.App) {
 	if a.Image == nil {
 		return
 	}
 	if c.appImages == nil {
-		c.appImages = map[*def.App]string{}
+		c.appImages = map[*sitedef.App]string{}
 	}
 	if c.loadsImages(a.Cluster) {
 		c.appImages[a] = c.loadRef(a)
@@ -195,7 +195,7 @@ func (c *compiler) checkAppImage(a *def.App) {
 // renderMarathon renders the Marathon app definitions of every cluster,
 // clusters/<c>/marathon/<app>.json; hostPorts are the host ports of the
 // bridged apps.
-func (c *compiler) renderMarathon(hostPorts map[*def.App][]int) []*File {
+func (c *compiler) renderMarathon(hostPorts map[*sitedef.App][]int) []*File {
 	var fs files
 	for _, cl := range c.d.Clusters {
 		for _, a := range c.appsOf(cl) {
@@ -206,7 +206,7 @@ func (c *compiler) renderMarathon(hostPorts map[*def.App][]int) []*File {
 }
 
 // renderApp renders clusters/<c>/marathon/<app>.json.
-func (c *compiler) renderApp(fs *files, a *def.App, hostPorts []int) {
+func (c *compiler) renderApp(fs *files, a *sitedef.App, hostPorts []int) {
 	m := marathonApp{ID: appID(a), Cmd: a.Cmd, Args: a.Args, CPUs: a.CPUs, Mem: a.Mem, Instances: a.Instances,
 		Constraints: a.Constraints, Env: a.Env}
 	if a.Image != nil {
@@ -247,12 +247,12 @@ func (c *compiler) renderApp(fs *files, a *def.App, hostPorts []int) {
 // marathonSinks are the strings of the definition that land in the Marathon apps (marathon.go renders them) and the syntaxes each must fit:
 // rows of the table checkSyntax checks (syntax.go).
 var marathonSinks = []sink{
-	{"app label", "clusters/CLUSTER/marathon/APP.json", []Syntax{SyntaxFileName}, func(d *def.Definition, emit func(occurrence)) {
+	{"app label", "clusters/CLUSTER/marathon/APP.json", []Syntax{SyntaxFileName}, func(d *sitedef.Definition, emit func(occurrence)) {
 		for _, a := range d.Apps {
 			emit(occurrence{Value: a.Name, Range: a.DeclRange, Where: "app label"})
 		}
 	}},
-	{"app.cmd, args, env values, constraints", "Marathon app JSON", []Syntax{SyntaxJSON}, func(d *def.Definition, emit func(occurrence)) {
+	{"app.cmd, args, env values, constraints", "Marathon app JSON", []Syntax{SyntaxJSON}, func(d *sitedef.Definition, emit func(occurrence)) {
 		for _, a := range d.Apps {
 			k := "app." + a.Name
 			emit(attrOcc(a.Body, "cmd", a.DeclRange, "app "+a.Name, a.Cmd, k+".cmd"))
@@ -262,24 +262,24 @@ var marathonSinks = []sink{
 			emitTaskValues(emit, "app", a.Name, a.Body, a.DeclRange, a.Env, a.Constraints)
 		}
 	}},
-	{"app.env names", "Marathon app JSON (Docker -e NAME=value)", []Syntax{SyntaxEnvName}, func(d *def.Definition, emit func(occurrence)) {
+	{"app.env names", "Marathon app JSON (Docker -e NAME=value)", []Syntax{SyntaxEnvName}, func(d *sitedef.Definition, emit func(occurrence)) {
 		for _, a := range d.Apps {
 			emitEnvNames(emit, "app", a.Name, a.Body, a.DeclRange, a.Env)
 		}
 	}},
-	{"app.health_check.path", "Marathon app JSON (HTTP request line)", []Syntax{SyntaxURLPath}, func(d *def.Definition, emit func(occurrence)) {
+	{"app.health_check.path", "Marathon app JSON (HTTP request line)", []Syntax{SyntaxURLPath}, func(d *sitedef.Definition, emit func(occurrence)) {
 		for _, a := range d.Apps {
 			if hc := a.HealthCheck; hc != nil && hc.Path != "" {
 				emit(occurrence{Value: hc.Path, Range: hc.DeclRange, Where: "health check of app " + a.Name, Key: "app." + a.Name + ".health_check.path"})
 			}
 		}
 	}},
-	{"image.ref", "Marathon app JSON (docker image)", []Syntax{SyntaxURL}, func(d *def.Definition, emit func(occurrence)) {
+	{"image.ref", "Marathon app JSON (docker image)", []Syntax{SyntaxURL}, func(d *sitedef.Definition, emit func(occurrence)) {
 		for _, im := range d.Images {
 			emit(attrOcc(im.Body, "ref", im.DeclRange, "image "+im.Name, im.Ref, "image."+im.Name+".ref"))
 		}
 	}},
-	{"vcenter.registry", "Marathon app JSON (image host), /etc/sysconfig/docker other_args", []Syntax{SyntaxHostPort}, func(d *def.Definition, emit func(occurrence)) {
+	{"vcenter.registry", "Marathon app JSON (image host), /etc/sysconfig/docker other_args", []Syntax{SyntaxHostPort}, func(d *sitedef.Definition, emit func(occurrence)) {
 		for _, v := range d.VCenters {
 			if v.Registry != "" {
 				emit(attrOcc(v.Body, "registry", v.DeclRange, "vcenter "+v.Name, strings.TrimSuffix(v.Registry, "/"), "vcenter."+v.Name+".registry"))

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"text/template"
 
-	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/hcl/sitedef"
 )
 
 //go:embed templates
@@ -55,19 +55,19 @@ func defaultsFile(pairs []kv) []byte {
 func line(s string) []byte { return []byte(s + "\n") }
 
 // isMesosGroup reports whether a node group runs a Mesos master or slave.
-func isMesosGroup(g *def.NodeGroup) bool {
+func isMesosGroup(g *sitedef.NodeGroup) bool {
 	return hasRole(g, "mesos_master") || hasRole(g, "mesos_slave")
 }
 
 // quorum is the replicated log quorum of a cluster's masters: a majority.
-func quorum(cl *def.Cluster) int {
+func quorum(cl *sitedef.Cluster) int {
 	return len(hostsWithRole(cl, "mesos_master"))/2 + 1
 }
 
 // dockerArgs is the other_args line of /etc/sysconfig/docker: the mesos
 // cookbook's --insecure-registry 10.0.0.0/8 and the site registry, where
 // the cluster's Docker has the flag.
-func (c *compiler) dockerArgs(cl *def.Cluster) string {
+func (c *compiler) dockerArgs(cl *sitedef.Cluster) string {
 	var args []string
 	if c.versions(cl).DockerInsecureRegistry() {
 		args = append(args, "--insecure-registry", "10.0.0.0/8")
@@ -82,7 +82,7 @@ func (c *compiler) dockerArgs(cl *def.Cluster) string {
 // /etc/default/mesos-<daemon>: only what mesos-init-wrapper reads
 // (wrapperVars, ULIMIT). PORT and CLUSTER are read for the master only, so
 // they are in mesos-master's file.
-func defaultsVars(cl *def.Cluster, daemon string) []kv {
+func defaultsVars(cl *sitedef.Cluster, daemon string) []kv {
 	switch daemon {
 	case "master":
 		return []kv{{"zk", zkFromFile}, {"port", fmt.Sprint(portMesosMaster)}, {"cluster", cl.Name}}
@@ -94,7 +94,7 @@ func defaultsVars(cl *def.Cluster, daemon string) []kv {
 
 // flagFiles are the files the bundle writes in /etc/mesos-<daemon>/ for a
 // group, by flag name: one file per flag, each flag given nowhere else.
-func (c *compiler) flagFiles(g *def.NodeGroup, daemon string) map[string]string {
+func (c *compiler) flagFiles(g *sitedef.NodeGroup, daemon string) map[string]string {
 	out := map[string]string{"logging_level": mesosLoggingLevel}
 	switch daemon {
 	case "master":
@@ -120,7 +120,7 @@ func (c *compiler) flagFiles(g *def.NodeGroup, daemon string) map[string]string 
 
 // bundleFlags lists the flags the bundle itself gives a daemon: a group's
 // mesos_*_flags may not name them.
-func (c *compiler) bundleFlags(g *def.NodeGroup, daemon string) []string {
+func (c *compiler) bundleFlags(g *sitedef.NodeGroup, daemon string) []string {
 	saved := *g
 	saved.MesosMasterFlags, saved.MesosSlaveFlags = nil, nil
 	var out []string
@@ -152,7 +152,7 @@ func (c *compiler) renderMesos() []*File {
 
 // checkAttributesWithoutSlave warns about node groups with Mesos attributes
 // but no slave to advertise them.
-func (c *compiler) checkAttributesWithoutSlave(cl *def.Cluster) {
+func (c *compiler) checkAttributesWithoutSlave(cl *sitedef.Cluster) {
 	for _, g := range cl.NodeGroups {
 		if !hasRole(g, "mesos_slave") && (len(g.Attributes) > 0 || g.StorageProfile != nil) {
 			c.warnf(attrRange(g.Body, "attributes", g.DeclRange), "Attributes without a slave", "Node group %q has Mesos attributes or a storage profile but no mesos_slave role; only slaves advertise attributes.", g.Name)
@@ -162,7 +162,7 @@ func (c *compiler) checkAttributesWithoutSlave(cl *def.Cluster) {
 
 // attrsSensitive reports whether a node group's Mesos attributes derive
 // from a sensitive value.
-func (c *compiler) attrsSensitive(cl *def.Cluster, g *def.NodeGroup) bool {
+func (c *compiler) attrsSensitive(cl *sitedef.Cluster, g *sitedef.NodeGroup) bool {
 	key := "cluster." + cl.Name + ".node_group." + g.Name
 	secret := c.sensitive(key + ".attributes")
 	if sp := g.StorageProfile; sp != nil {
@@ -172,7 +172,7 @@ func (c *compiler) attrsSensitive(cl *def.Cluster, g *def.NodeGroup) bool {
 }
 
 // renderNodeGroup renders clusters/<c>/nodes/<group>/etc/....
-func (c *compiler) renderNodeGroup(fs *files, cl *def.Cluster, g *def.NodeGroup) {
+func (c *compiler) renderNodeGroup(fs *files, cl *sitedef.Cluster, g *sitedef.NodeGroup) {
 	v := c.versions(cl)
 	base := "clusters/" + cl.Name + "/nodes/" + g.Name + "/etc/"
 	attrs := groupAttrs(g)
@@ -221,7 +221,7 @@ func (c *compiler) renderNodeGroup(fs *files, cl *def.Cluster, g *def.NodeGroup)
 // key), zk.erb and mesos-slave-env.sh read zookeeper_path and _port, and
 // attributes/default.rb reads version for the Python egg URL. Nothing
 // else: no setting here that nothing reads.
-func (c *compiler) mesosAttrs(cl *def.Cluster, g *def.NodeGroup) map[string]any {
+func (c *compiler) mesosAttrs(cl *sitedef.Cluster, g *sitedef.NodeGroup) map[string]any {
 	pairs := func(kvs []kv) map[string]any {
 		m := map[string]any{}
 		for _, p := range kvs {
@@ -247,39 +247,39 @@ func (c *compiler) mesosAttrs(cl *def.Cluster, g *def.NodeGroup) map[string]any 
 // mesosSinks are the strings of the definition that land in the node groups' /etc files (mesos.go renders them) and the syntaxes each must fit:
 // rows of the table checkSyntax checks (syntax.go).
 var mesosSinks = []sink{
-	{"storage_profile.attribute", "/etc/mesos-slave/attributes/NAME (file name), --attributes, chef JSON", []Syntax{SyntaxMesosAttrName}, func(d *def.Definition, emit func(occurrence)) {
+	{"storage_profile.attribute", "/etc/mesos-slave/attributes/NAME (file name), --attributes, chef JSON", []Syntax{SyntaxMesosAttrName}, func(d *sitedef.Definition, emit func(occurrence)) {
 		for _, sp := range d.StorageProfiles {
 			emit(attrOcc(sp.Body, "attribute", sp.DeclRange, "storage_profile "+sp.Name, sp.AttributeName(), "storage_profile."+sp.Name+".attribute"))
 		}
 	}},
-	{"storage_profile.value (default the label)", "attribute file content, --attributes, chef JSON, OVF property", []Syntax{SyntaxMesosAttrValue, SyntaxLine}, func(d *def.Definition, emit func(occurrence)) {
+	{"storage_profile.value (default the label)", "attribute file content, --attributes, chef JSON, OVF property", []Syntax{SyntaxMesosAttrValue, SyntaxLine}, func(d *sitedef.Definition, emit func(occurrence)) {
 		for _, sp := range d.StorageProfiles {
 			emit(attrOcc(sp.Body, "value", sp.DeclRange, "storage_profile "+sp.Name, sp.AttributeValue(), "storage_profile."+sp.Name+".value"))
 		}
 	}},
-	{"node_group label", "clusters/CLUSTER/nodes/GROUP/, chef/GROUP.json, derived template names", []Syntax{SyntaxFileName}, func(d *def.Definition, emit func(occurrence)) {
+	{"node_group label", "clusters/CLUSTER/nodes/GROUP/, chef/GROUP.json, derived template names", []Syntax{SyntaxFileName}, func(d *sitedef.Definition, emit func(occurrence)) {
 		for _, cl := range d.Clusters {
 			for _, g := range cl.NodeGroups {
 				emit(occurrence{Value: g.Name, Range: g.DeclRange, Where: "node_group label"})
 			}
 		}
 	}},
-	{"node_group.attributes names", "/etc/mesos-slave/attributes/NAME (file name), --attributes, chef JSON", []Syntax{SyntaxMesosAttrName}, func(d *def.Definition, emit func(occurrence)) {
-		eachGroup(d, func(cl *def.Cluster, g *def.NodeGroup, key string) {
+	{"node_group.attributes names", "/etc/mesos-slave/attributes/NAME (file name), --attributes, chef JSON", []Syntax{SyntaxMesosAttrName}, func(d *sitedef.Definition, emit func(occurrence)) {
+		eachGroup(d, func(cl *sitedef.Cluster, g *sitedef.NodeGroup, key string) {
 			for _, k := range sortedKeys(g.Attributes) {
 				emit(attrOcc(g.Body, "attributes", g.DeclRange, "node group "+g.Name, k, key+".attributes"))
 			}
 		})
 	}},
-	{"node_group.attributes values", "attribute file content, --attributes, chef JSON", []Syntax{SyntaxMesosAttrValue, SyntaxLine}, func(d *def.Definition, emit func(occurrence)) {
-		eachGroup(d, func(cl *def.Cluster, g *def.NodeGroup, key string) {
+	{"node_group.attributes values", "attribute file content, --attributes, chef JSON", []Syntax{SyntaxMesosAttrValue, SyntaxLine}, func(d *sitedef.Definition, emit func(occurrence)) {
+		eachGroup(d, func(cl *sitedef.Cluster, g *sitedef.NodeGroup, key string) {
 			for _, k := range sortedKeys(g.Attributes) {
 				emit(attrOcc(g.Body, "attributes", g.DeclRange, "attribute "+k+" of node group "+g.Name, g.Attributes[k], key+".attributes"))
 			}
 		})
 	}},
-	{"node_group.mesos_master_flags, mesos_slave_flags names", "/etc/mesos-master/NAME, /etc/mesos-slave/NAME (file name), the daemon's --NAME", []Syntax{SyntaxFileName}, func(d *def.Definition, emit func(occurrence)) {
-		eachGroup(d, func(cl *def.Cluster, g *def.NodeGroup, key string) {
+	{"node_group.mesos_master_flags, mesos_slave_flags names", "/etc/mesos-master/NAME, /etc/mesos-slave/NAME (file name), the daemon's --NAME", []Syntax{SyntaxFileName}, func(d *sitedef.Definition, emit func(occurrence)) {
+		eachGroup(d, func(cl *sitedef.Cluster, g *sitedef.NodeGroup, key string) {
 			for _, k := range sortedKeys(g.MesosMasterFlags) {
 				emit(attrOcc(g.Body, "mesos_master_flags", g.DeclRange, "node group "+g.Name, k, key+".mesos_master_flags"))
 			}
@@ -288,8 +288,8 @@ var mesosSinks = []sink{
 			}
 		})
 	}},
-	{"node_group.mesos_master_flags, mesos_slave_flags values", "flag file content, --NAME=VALUE, cookbook attributes", []Syntax{SyntaxLine}, func(d *def.Definition, emit func(occurrence)) {
-		eachGroup(d, func(cl *def.Cluster, g *def.NodeGroup, key string) {
+	{"node_group.mesos_master_flags, mesos_slave_flags values", "flag file content, --NAME=VALUE, cookbook attributes", []Syntax{SyntaxLine}, func(d *sitedef.Definition, emit func(occurrence)) {
+		eachGroup(d, func(cl *sitedef.Cluster, g *sitedef.NodeGroup, key string) {
 			for _, k := range sortedKeys(g.MesosMasterFlags) {
 				emit(attrOcc(g.Body, "mesos_master_flags", g.DeclRange, "flag "+k+" of node group "+g.Name, g.MesosMasterFlags[k], key+".mesos_master_flags"))
 			}

@@ -4,7 +4,7 @@ import (
 	"slices"
 	"strings"
 
-	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/hcl/sitedef"
 )
 
 // packagePaths names, for each launcher path the bundle renders, the
@@ -37,7 +37,7 @@ func componentVersion(v Versions, name string) string {
 // shippedPackage is the package named name that the cluster's nodes
 // install from its distro's repos: of those of the wanted version (when
 // given), the highest; nil without RPM facts or when the repos hold none.
-func (c *compiler) shippedPackage(cl *def.Cluster, name, want string) *PackageFact {
+func (c *compiler) shippedPackage(cl *sitedef.Cluster, name, want string) *PackageFact {
 	if c.facts == nil || cl.Distro == nil || !c.scanned(cl.Distro) {
 		return nil
 	}
@@ -82,7 +82,7 @@ func fileEnding(pk *PackageFact, suffix string) string {
 
 // addPackagePaths fills v.Paths and v.Packages from the file lists of the
 // packages the cluster ships.
-func (c *compiler) addPackagePaths(cl *def.Cluster, v *Versions) {
+func (c *compiler) addPackagePaths(cl *sitedef.Cluster, v *Versions) {
 	for _, pp := range packagePaths {
 		pk := c.shippedPackage(cl, pp.Package, componentVersion(*v, pp.Package))
 		if pk == nil {
@@ -102,7 +102,7 @@ func (c *compiler) addPackagePaths(cl *def.Cluster, v *Versions) {
 // node group, in order, before any configuration is written: Mesos, then
 // the role packages whose files the bundle writes or whose init jobs it
 // renders.
-func groupPackages(g *def.NodeGroup) []string {
+func groupPackages(g *sitedef.NodeGroup) []string {
 	if !isMesosGroup(g) {
 		return nil
 	}
@@ -118,7 +118,7 @@ func groupPackages(g *def.NodeGroup) []string {
 // installList is the cookbook's list of the group's packages: name, the
 // exact version-release (epoch:version-release with an epoch) and arch of
 // the package the bundle ships, or only the name without RPM facts.
-func (c *compiler) installList(cl *def.Cluster, g *def.NodeGroup) []any {
+func (c *compiler) installList(cl *sitedef.Cluster, g *sitedef.NodeGroup) []any {
 	v := c.versions(cl)
 	out := []any{}
 	for _, name := range groupPackages(g) {

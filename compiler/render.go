@@ -7,7 +7,7 @@ import (
 	"maps"
 	"slices"
 
-	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/hcl/sitedef"
 )
 
 // render renders every text file of the bundle into p.Files, one renderer
@@ -16,8 +16,8 @@ import (
 // (chef.go). Each returns its
 // files. The check pass has run: rendering reports nothing, and takes the
 // hosts each app may run on and each app's image reference from it.
-func (c *compiler) render(p *Plan, repos map[*def.Repo]*RepoPlan) {
-	hostPorts := map[*def.App][]int{}
+func (c *compiler) render(p *Plan, repos map[*sitedef.Repo]*RepoPlan) {
+	hostPorts := map[*sitedef.App][]int{}
 	for _, cl := range c.d.Clusters {
 		maps.Copy(hostPorts, c.hostPorts(cl))
 	}

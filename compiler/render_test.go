@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/hcl/sitedef"
 	"github.com/hashicorp/hcl/v2"
 )
 
@@ -58,7 +58,7 @@ func TestJSONRoundTrip(t *testing.T) {
 func compileFacts(t *testing.T, text string, mutate func(*Facts)) (*Plan, hcl.Diagnostics) {
 	t.Helper()
 	dir := siteDir(t, text)
-	d, diags := def.Load(dir, def.Options{})
+	d, diags := sitedef.Load(dir, sitedef.Options{})
 	if diags.HasErrors() {
 		t.Fatalf("loading: %s", diagText(diags))
 	}

@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/hcl/sitedef"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
@@ -36,7 +36,7 @@ func (c *compiler) secrets() []string {
 	}
 	for _, v := range c.d.Variables {
 		if v.Sensitive && v.Value != cty.NilVal {
-			def.EachString(v.Value, add)
+			sitedef.EachString(v.Value, add)
 		}
 	}
 	// Every attribute derived from one, wherever it goes (the sinks below
@@ -132,7 +132,7 @@ func encodings(s string) []string {
 // SensitiveStrings returns the strings of d that must never be printed:
 // the values of sensitive variables and of locals derived from them, and
 // every string an attribute derived from them lands in a rendered file as.
-func SensitiveStrings(d *def.Definition) []string {
+func SensitiveStrings(d *sitedef.Definition) []string {
 	c := &compiler{d: d}
 	return c.secrets()
 }
@@ -141,7 +141,7 @@ func SensitiveStrings(d *def.Definition) []string {
 // string of d in the diagnostics' summaries and details with "(sensitive
 // value)": whatever check or library wrote a message, it never shows a
 // secret. It changes diags in place and returns them.
-func Scrub(d *def.Definition, diags hcl.Diagnostics) hcl.Diagnostics {
+func Scrub(d *sitedef.Definition, diags hcl.Diagnostics) hcl.Diagnostics {
 	if d == nil || len(diags) == 0 {
 		return diags
 	}

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/hcl/sitedef"
 )
 
 // TestSensitiveReach makes a sensitive variable reach each kind of place a
@@ -77,24 +77,24 @@ func TestSensitiveReach(t *testing.T) {
 // but does on everything else.
 func TestDigestHidesSecrets(t *testing.T) {
 	base := exampleHCL(t)
-	digest := func(text string, opts def.Options) string {
-		d, diags := def.Load(siteDir(t, text), opts)
+	digest := func(text string, opts sitedef.Options) string {
+		d, diags := sitedef.Load(siteDir(t, text), opts)
 		if diags.HasErrors() {
 			t.Fatalf("loading: %s", diagText(diags))
 		}
 		return d.Digest
 	}
-	d0 := digest(base, def.Options{})
-	if d1 := digest(strings.Replace(base, `default     = "change-me"`, `default     = "another-guess"`, 1), def.Options{}); d1 != d0 {
+	d0 := digest(base, sitedef.Options{})
+	if d1 := digest(strings.Replace(base, `default     = "change-me"`, `default     = "another-guess"`, 1), sitedef.Options{}); d1 != d0 {
 		t.Errorf("the digest changes with the sensitive default: %s vs %s", d0, d1)
 	}
-	if d2 := digest(base, def.Options{Vars: []string{"stats_password=hunter22-guess"}}); d2 != d0 {
+	if d2 := digest(base, sitedef.Options{Vars: []string{"stats_password=hunter22-guess"}}); d2 != d0 {
 		t.Errorf("the digest changes with the sensitive --var: %s vs %s", d0, d2)
 	}
-	if d3 := digest(base, def.Options{Vars: []string{"bde_server=other.localdomain"}}); d3 == d0 {
+	if d3 := digest(base, sitedef.Options{Vars: []string{"bde_server=other.localdomain"}}); d3 == d0 {
 		t.Error("the digest ignores a non-sensitive variable")
 	}
-	if d4 := digest(strings.Replace(base, `instances = 3`, `instances = 5`, 1), def.Options{}); d4 == d0 {
+	if d4 := digest(strings.Replace(base, `instances = 3`, `instances = 5`, 1), sitedef.Options{}); d4 == d0 {
 		t.Error("the digest ignores the definition text")
 	}
 }

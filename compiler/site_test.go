@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/hcl/sitedef"
 	"github.com/bdebundle/bundle/internal/demoinputs"
 	"github.com/bdebundle/bundle/internal/rpmdep"
 	"github.com/bdebundle/bundle/internal/testutil"
@@ -95,7 +95,7 @@ func exampleFacts() *Facts { return &Facts{Manifests: map[string][]byte{}} }
 // for each disk (its file size as capacity), the identity of every RPM
 // (known from the stand-in package list by file name), a fixed image digest,
 // and the bytes of each manifest a distro names.
-func gatherFacts(t testing.TB, d *def.Definition, dir string, extra *Facts) *Facts {
+func gatherFacts(t testing.TB, d *sitedef.Definition, dir string, extra *Facts) *Facts {
 	t.Helper()
 	known := map[string]demoinputs.Pkg{}
 	for _, v := range []string{"0.21.0", "0.22.0"} {
@@ -189,7 +189,7 @@ func gatherFacts(t testing.TB, d *def.Definition, dir string, extra *Facts) *Fac
 func compileText(t testing.TB, text string, facts *Facts) (*Plan, hcl.Diagnostics, string) {
 	t.Helper()
 	dir := siteDir(t, text)
-	d, diags := def.Load(dir, def.Options{})
+	d, diags := sitedef.Load(dir, sitedef.Options{})
 	if diags.HasErrors() {
 		t.Fatalf("loading: %s", diagText(diags))
 	}

@@ -50,7 +50,7 @@ var dynamicSummaries = map[string]bool{
 // and no two summaries differ only in case.
 func TestDiagnosticSummariesAreUnique(t *testing.T) {
 	sites := map[string][]string{} // summary -> positions
-	for _, dir := range []string{".", filepath.Join("..", "hcl")} {
+	for _, dir := range []string{".", filepath.Join("..", "hcl", "sitedef")} {
 		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
 		if err != nil {
 			t.Fatal(err)

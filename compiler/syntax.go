@@ -8,7 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/hcl/sitedef"
 	"github.com/hashicorp/hcl/v2"
 )
 
@@ -216,7 +216,7 @@ type sink struct {
 	Attr     string   // as in docs/compiler.md: block.attribute
 	Files    string   // where it lands
 	Syntaxes []Syntax // every syntax it must fit
-	Each     func(d *def.Definition, emit func(occurrence))
+	Each     func(d *sitedef.Definition, emit func(occurrence))
 }
 
 // sinks is the table of every user string that reaches a rendered file:
@@ -230,35 +230,35 @@ var sinks = slices.Concat(planSinks, bdeSinks, mesosSinks, haproxySinks, maratho
 
 // planSinks are the rows of the files the Plan names and the builder writes.
 var planSinks = []sink{
-	{"bundle.description", "bundle.json", []Syntax{SyntaxJSON}, func(d *def.Definition, emit func(occurrence)) {
+	{"bundle.description", "bundle.json", []Syntax{SyntaxJSON}, func(d *sitedef.Definition, emit func(occurrence)) {
 		if b := d.Bundle; b != nil {
 			emit(attrOcc(b.Body, "description", b.DeclRange, "bundle "+b.Name, b.Description, "bundle."+b.Name+".description"))
 		}
 	}},
-	{"repo label", "serengeti/www/yum/LABEL.repo, the .repo section", []Syntax{SyntaxFileName}, func(d *def.Definition, emit func(occurrence)) {
+	{"repo label", "serengeti/www/yum/LABEL.repo, the .repo section", []Syntax{SyntaxFileName}, func(d *sitedef.Definition, emit func(occurrence)) {
 		for _, r := range d.Repos {
 			emit(occurrence{Value: r.Name, Range: r.DeclRange, Where: "repo label"})
 		}
 	}},
-	{"node_group.template_properties", "derived .ovf (XML)", []Syntax{SyntaxXML}, func(d *def.Definition, emit func(occurrence)) {
-		eachGroup(d, func(cl *def.Cluster, g *def.NodeGroup, key string) {
+	{"node_group.template_properties", "derived .ovf (XML)", []Syntax{SyntaxXML}, func(d *sitedef.Definition, emit func(occurrence)) {
+		eachGroup(d, func(cl *sitedef.Cluster, g *sitedef.NodeGroup, key string) {
 			for _, k := range sortedKeys(g.TemplateProperties) {
 				emit(attrOcc(g.Body, "template_properties", g.DeclRange, "node group "+g.Name, k, key+".template_properties"))
 				emit(attrOcc(g.Body, "template_properties", g.DeclRange, "property "+k+" of node group "+g.Name, g.TemplateProperties[k], key+".template_properties"))
 			}
 		})
 	}},
-	{"image label", "serengeti/www/docker/IMAGE.tar and its URL (Docker before 1.6)", []Syntax{SyntaxFileName}, func(d *def.Definition, emit func(occurrence)) {
+	{"image label", "serengeti/www/docker/IMAGE.tar and its URL (Docker before 1.6)", []Syntax{SyntaxFileName}, func(d *sitedef.Definition, emit func(occurrence)) {
 		for _, im := range d.Images {
 			emit(occurrence{Value: im.Name, Range: im.DeclRange, Where: "image label"})
 		}
 	}},
-	{"vm_template label", "ovf/TEMPLATE/, .ovf/.mf/.ova names", []Syntax{SyntaxFileName}, func(d *def.Definition, emit func(occurrence)) {
+	{"vm_template label", "ovf/TEMPLATE/, .ovf/.mf/.ova names", []Syntax{SyntaxFileName}, func(d *sitedef.Definition, emit func(occurrence)) {
 		for _, t := range d.VMTemplates {
 			emit(occurrence{Value: t.Name, Range: t.DeclRange, Where: "vm_template label"})
 		}
 	}},
-	{"vm_template guest_os, firmware, hardware_version, annotation, network, nic, property", ".ovf (XML)", []Syntax{SyntaxXML}, func(d *def.Definition, emit func(occurrence)) {
+	{"vm_template guest_os, firmware, hardware_version, annotation, network, nic, property", ".ovf (XML)", []Syntax{SyntaxXML}, func(d *sitedef.Definition, emit func(occurrence)) {
 		for _, t := range d.VMTemplates {
 			k := "vm_template." + t.Name
 			for _, a := range []struct{ n, v string }{{"guest_os", t.GuestOS}, {"firmware", t.Firmware}, {"hardware_version", t.HardwareVersion}, {"annotation", t.Annotation}, {"network", t.Network}} {
@@ -277,14 +277,14 @@ var planSinks = []sink{
 			}
 		}
 	}},
-	{"vcenter.management_server", "bundle.json; deploy connects to it", []Syntax{SyntaxHostname}, func(d *def.Definition, emit func(occurrence)) {
+	{"vcenter.management_server", "bundle.json; deploy connects to it", []Syntax{SyntaxHostname}, func(d *sitedef.Definition, emit func(occurrence)) {
 		for _, v := range d.VCenters {
 			if v.ManagementServer != "" {
 				emit(attrOcc(v.Body, "management_server", v.DeclRange, "vcenter "+v.Name, v.ManagementServer, "vcenter."+v.Name+".management_server"))
 			}
 		}
 	}},
-	{"vcenter datacenter, datastore, folder, library, resource_pool, network, datastore_path", "bundle.json (JSON); vSphere inventory paths at deploy", []Syntax{SyntaxLine}, func(d *def.Definition, emit func(occurrence)) {
+	{"vcenter datacenter, datastore, folder, library, resource_pool, network, datastore_path", "bundle.json (JSON); vSphere inventory paths at deploy", []Syntax{SyntaxLine}, func(d *sitedef.Definition, emit func(occurrence)) {
 		for _, v := range d.VCenters {
 			k := "vcenter." + v.Name
 			for _, a := range []struct{ n, v string }{{"datacenter", v.Datacenter}, {"datastore", v.Datastore}, {"folder", v.Folder}, {"library", v.Library}, {"resource_pool", v.ResourcePool}, {"network", v.Network}, {"datastore_path", v.DatastorePath}} {
@@ -299,7 +299,7 @@ func attrOcc(body hcl.Body, name string, fallback hcl.Range, where, value, key s
 	return occurrence{Value: value, Range: attrRange(body, name, fallback), Where: where, Key: key}
 }
 
-func eachGroup(d *def.Definition, f func(cl *def.Cluster, g *def.NodeGroup, key string)) {
+func eachGroup(d *sitedef.Definition, f func(cl *sitedef.Cluster, g *sitedef.NodeGroup, key string)) {
 	for _, cl := range d.Clusters {
 		for _, g := range cl.NodeGroups {
 			f(cl, g, "cluster."+cl.Name+".node_group."+g.Name)

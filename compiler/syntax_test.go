@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/hcl/sitedef"
 	"github.com/bdebundle/bundle/internal/testutil"
 )
 
@@ -103,7 +103,7 @@ func TestInjection(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			text := applyEdits(t, base, tc.edits)
 			dir := siteDir(t, text)
-			d, diags := def.Load(dir, def.Options{})
+			d, diags := sitedef.Load(dir, sitedef.Options{})
 			if diags.HasErrors() {
 				t.Fatalf("loading: %s", diagText(diags))
 			}

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/hcl/sitedef"
 )
 
 // Ports the Mesos stack listens on at every node, besides HAProxy's service
@@ -28,14 +28,14 @@ const (
 // host is one planned node of a cluster.
 type host struct {
 	Name  string
-	Group *def.NodeGroup
+	Group *sitedef.NodeGroup
 	Attrs map[string]string
 }
 
 // groupHosts returns the planned FQDNs of a node group: its hosts attribute,
 // or deterministic placeholders named like BDE names the VMs
 // (<cluster>-<group>-<i>, i from 0) in the localdomain domain.
-func groupHosts(cl *def.Cluster, g *def.NodeGroup) []string {
+func groupHosts(cl *sitedef.Cluster, g *sitedef.NodeGroup) []string {
 	if len(g.Hosts) > 0 {
 		return g.Hosts
 	}
@@ -48,7 +48,7 @@ func groupHosts(cl *def.Cluster, g *def.NodeGroup) []string {
 
 // groupAttrs returns the Mesos attributes a node group's slaves advertise:
 // its storage profile's attribute and its own attributes.
-func groupAttrs(g *def.NodeGroup) map[string]string {
+func groupAttrs(g *sitedef.NodeGroup) map[string]string {
 	out := map[string]string{}
 	if sp := g.StorageProfile; sp != nil {
 		out[sp.AttributeName()] = sp.AttributeValue()
@@ -59,11 +59,11 @@ func groupAttrs(g *def.NodeGroup) map[string]string {
 	return out
 }
 
-func hasRole(g *def.NodeGroup, role string) bool { return slices.Contains(g.Roles, role) }
+func hasRole(g *sitedef.NodeGroup, role string) bool { return slices.Contains(g.Roles, role) }
 
 // hostsWithRole returns the planned hosts of every node group having role,
 // in declaration order.
-func hostsWithRole(cl *def.Cluster, role string) []host {
+func hostsWithRole(cl *sitedef.Cluster, role string) []host {
 	var out []host
 	for _, g := range cl.NodeGroups {
 		if !hasRole(g, role) {
@@ -79,21 +79,21 @@ func hostsWithRole(cl *def.Cluster, role string) []host {
 
 // zkPath returns the cluster's ZooKeeper path without slashes around it; the
 // cookbook's default is the cluster name.
-func zkPath(cl *def.Cluster) string {
+func zkPath(cl *sitedef.Cluster) string {
 	if cl.Zookeeper != nil && cl.Zookeeper.Path != "" {
 		return strings.Trim(cl.Zookeeper.Path, "/")
 	}
 	return cl.Name
 }
 
-func zkPort(cl *def.Cluster) int {
+func zkPort(cl *sitedef.Cluster) int {
 	if cl.Zookeeper != nil && cl.Zookeeper.Port != nil {
 		return *cl.Zookeeper.Port
 	}
 	return portZookeeper
 }
 
-func statsPort(cl *def.Cluster) int {
+func statsPort(cl *sitedef.Cluster) int {
 	if cl.HAProxy != nil && cl.HAProxy.StatsPort != nil {
 		return *cl.HAProxy.StatsPort
 	}
@@ -101,7 +101,7 @@ func statsPort(cl *def.Cluster) int {
 }
 
 // zkURL is the content of /etc/mesos/zk without the newline.
-func zkURL(cl *def.Cluster) string {
+func zkURL(cl *sitedef.Cluster) string {
 	var hs []string
 	for _, h := range hostsWithRole(cl, "zookeeper") {
 		hs = append(hs, fmt.Sprintf("%s:%d", h.Name, zkPort(cl)))
@@ -110,7 +110,7 @@ func zkURL(cl *def.Cluster) string {
 }
 
 // clusterVersions returns the component versions of a cluster.
-func clusterVersions(cl *def.Cluster) Versions {
+func clusterVersions(cl *sitedef.Cluster) Versions {
 	v := Versions{Marathon: cl.Marathon, Chronos: cl.Chronos}
 	if cl.Distro != nil {
 		v.Mesos = cl.Distro.Version
@@ -128,7 +128,7 @@ func clusterVersions(cl *def.Cluster) Versions {
 // versions is clusterVersions with the HAProxy and Docker versions of the
 // packages in the cluster's repos and the launcher paths from their file
 // lists, when RPM facts were gathered.
-func (c *compiler) versions(cl *def.Cluster) Versions {
+func (c *compiler) versions(cl *sitedef.Cluster) Versions {
 	v := clusterVersions(cl)
 	if ver := c.packageVersion(cl, "haproxy"); ver != "" {
 		v.HAProxy = ver
@@ -142,7 +142,7 @@ func (c *compiler) versions(cl *def.Cluster) Versions {
 
 // packageVersion returns the highest version of the packages named or
 // providing name in the repos of the cluster's distro, or "".
-func (c *compiler) packageVersion(cl *def.Cluster, name string) string {
+func (c *compiler) packageVersion(cl *sitedef.Cluster, name string) string {
 	if c.facts == nil || cl.Distro == nil {
 		return ""
 	}
@@ -158,8 +158,8 @@ func (c *compiler) packageVersion(cl *def.Cluster, name string) string {
 }
 
 // appsOf returns the apps placed on cluster cl, in declaration order.
-func (c *compiler) appsOf(cl *def.Cluster) []*def.App {
-	var out []*def.App
+func (c *compiler) appsOf(cl *sitedef.Cluster) []*sitedef.App {
+	var out []*sitedef.App
 	for _, a := range c.d.Apps {
 		if a.Cluster == cl {
 			out = append(out, a)
@@ -169,7 +169,7 @@ func (c *compiler) appsOf(cl *def.Cluster) []*def.App {
 }
 
 // appID is the Marathon id of an app.
-func appID(a *def.App) string {
+func appID(a *sitedef.App) string {
 	if a.ID != "" {
 		return a.ID
 	}
@@ -178,13 +178,13 @@ func appID(a *def.App) string {
 
 // cleanID is the app id as haproxy-marathon-bridge sees it in /v2/tasks:
 // the path segments joined with '_'.
-func cleanID(a *def.App) string {
+func cleanID(a *sitedef.App) string {
 	return strings.ReplaceAll(strings.Trim(appID(a), "/"), "/", "_")
 }
 
 // appNetwork is the Docker network of an app: as written, else BRIDGE when
 // it has service ports, else HOST.
-func appNetwork(a *def.App) string {
+func appNetwork(a *sitedef.App) string {
 	if a.Network != "" {
 		return strings.ToUpper(a.Network)
 	}
@@ -197,17 +197,17 @@ func appNetwork(a *def.App) string {
 // bridged reports whether an app runs a Docker image in BRIDGE mode with
 // service ports: its host ports are pinned, so the compiler knows where its
 // tasks listen.
-func bridged(a *def.App) bool {
+func bridged(a *sitedef.App) bool {
 	return a.Image != nil && appNetwork(a) == "BRIDGE" && len(a.Ports) > 0
 }
 
 // hostPorts assigns the pinned host port of every service port of the
 // bridged apps of a cluster: ports from 31000 up, in app-name order then
 // port order.
-func (c *compiler) hostPorts(cl *def.Cluster) map[*def.App][]int {
+func (c *compiler) hostPorts(cl *sitedef.Cluster) map[*sitedef.App][]int {
 	apps := c.appsOf(cl)
-	slices.SortStableFunc(apps, func(x, y *def.App) int { return strings.Compare(x.Name, y.Name) })
-	out := map[*def.App][]int{}
+	slices.SortStableFunc(apps, func(x, y *sitedef.App) int { return strings.Compare(x.Name, y.Name) })
+	out := map[*sitedef.App][]int{}
 	next := portTaskFirst
 	for _, a := range apps {
 		if !bridged(a) {

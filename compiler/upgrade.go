@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/hcl/sitedef"
 	"github.com/hashicorp/hcl/v2"
 )
 
@@ -105,7 +105,7 @@ func (c *compiler) oldEntryNamed(name string) (oldEntry, bool) {
 // written with: keep copied the old entry under the name the release
 // updates (so installing the "kept" version installed the new one), and
 // manifest belonged to the site rather than to one distro.
-func (c *compiler) checkReplacedAttrs(ds *def.Distro) {
+func (c *compiler) checkReplacedAttrs(ds *sitedef.Distro) {
 	if len(ds.Keep) > 0 {
 		c.errorf(attrRange(ds.Body, "keep", ds.DeclRange), "keep is replaced",
 			"keep no longer exists: an entry kept under the name of distro %q would point at the .repo file this release rewrites for %s. Declare each kept version as a distro block of its own name (like \"%s-%s\") with a repo of its own (its own version directory and .repo file), and say which clusters run what with a running block in each cluster (docs/upgrade.md).",
@@ -128,7 +128,7 @@ func firstOr(xs []string, d string) string {
 // the same repo: both entries would point at its one .repo file, so
 // installing one version would install the other's packages.
 func (c *compiler) checkSharedRepos() {
-	users := map[*def.Repo]*def.Distro{}
+	users := map[*sitedef.Repo]*sitedef.Distro{}
 	for _, ds := range c.d.Distros {
 		for _, r := range ds.Repos {
 			prev, ok := users[r]
@@ -155,7 +155,7 @@ func (c *compiler) keptEntries() []oldEntry {
 	}
 	var kept []oldEntry
 	for _, o := range olds {
-		if !slices.ContainsFunc(c.d.Distros, func(ds *def.Distro) bool { return ds.Name == o.Name }) {
+		if !slices.ContainsFunc(c.d.Distros, func(ds *sitedef.Distro) bool { return ds.Name == o.Name }) {
 			kept = append(kept, o)
 		}
 	}
@@ -165,8 +165,8 @@ func (c *compiler) keptEntries() []oldEntry {
 // checkKeptEntries checks the entries the release keeps: a package_repos
 // URL this release writes for another version would make it install that
 // version.
-func (c *compiler) checkKeptEntries(repos map[*def.Repo]*RepoPlan) {
-	writer := map[string]*def.Distro{} // .repo URL -> the distro of this release using it
+func (c *compiler) checkKeptEntries(repos map[*sitedef.Repo]*RepoPlan) {
+	writer := map[string]*sitedef.Distro{} // .repo URL -> the distro of this release using it
 	for _, ds := range c.d.Distros {
 		for _, r := range ds.Repos {
 			if rp := repos[r]; rp != nil && rp.RepoURL != "" {
@@ -194,7 +194,7 @@ func (c *compiler) checkKeptEntries(repos map[*def.Repo]*RepoPlan) {
 // the site's manifest: the same name is updated in place, so its vendor
 // cannot change (BDE keeps the cluster's vendor) and every cluster created
 // on it moves to the new version.
-func (c *compiler) checkDistroMoves(ds *def.Distro) {
+func (c *compiler) checkDistroMoves(ds *sitedef.Distro) {
 	o, ok := c.oldEntryNamed(ds.Name)
 	if !ok {
 		return
@@ -210,7 +210,7 @@ func (c *compiler) checkDistroMoves(ds *def.Distro) {
 // name at creation, so the cluster's distro block must be the entry of that
 // name (updated in place to move it), and the site's manifest must say it
 // runs the version the running block says.
-func (c *compiler) checkRunning(cl *def.Cluster) {
+func (c *compiler) checkRunning(cl *sitedef.Cluster) {
 	run := cl.Running
 	if run == nil {
 		if ds := cl.Distro; ds != nil && c.d.Upgrade != nil {

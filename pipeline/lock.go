@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/bdebundle/bundle/compiler"
-	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/hcl/sitedef"
 	"github.com/bdebundle/bundle/images"
 	"github.com/bdebundle/bundle/images/registry"
 	"github.com/bdebundle/bundle/internal/inputfacts"
@@ -21,7 +21,7 @@ type LockRequest struct {
 	// Path is the definition: a .hcl file or a directory of them.
 	Path string
 	// Load tunes loading it (variables, var files).
-	Load def.Options
+	Load sitedef.Options
 	// Update re-resolves entries already pinned.
 	Update bool
 	// Insecure lists registry hosts reached over plain HTTP.
@@ -46,8 +46,8 @@ type LockResult struct {
 // file. Definition problems come back as diagnostics,
 // with the definition (nil when it did not load) for rendering them;
 // resolving and writing problems as the error.
-func Lock(ctx context.Context, req LockRequest) (*LockResult, *def.Definition, hcl.Diagnostics, error) {
-	d, diags := def.Load(req.Path, req.Load)
+func Lock(ctx context.Context, req LockRequest) (*LockResult, *sitedef.Definition, hcl.Diagnostics, error) {
+	d, diags := sitedef.Load(req.Path, req.Load)
 	if diags.HasErrors() {
 		return nil, d, compiler.Scrub(d, diags), nil
 	}
@@ -82,7 +82,7 @@ func Lock(ctx context.Context, req LockRequest) (*LockResult, *def.Definition, h
 // does, with the same diagnostics at the same place (inputfacts.LocalImages),
 // then the compiler's errors in image blocks, not at the place of one of
 // those: the checks of the source paths.
-func checkLocalImages(ctx context.Context, d *def.Definition, specs []images.Spec, update bool) hcl.Diagnostics {
+func checkLocalImages(ctx context.Context, d *sitedef.Definition, specs []images.Spec, update bool) hcl.Diagnostics {
 	files := inputfacts.Files(d)
 	diags := inputfacts.LocalImages(ctx, d, files, specs, update)
 	_, cds := compiler.Compile(d, inputfacts.FileFacts(files))
@@ -95,7 +95,7 @@ func checkLocalImages(ctx context.Context, d *def.Definition, specs []images.Spe
 }
 
 // inImageBlock reports whether r lies inside one of d's image blocks.
-func inImageBlock(d *def.Definition, r *hcl.Range) bool {
+func inImageBlock(d *sitedef.Definition, r *hcl.Range) bool {
 	if r == nil {
 		return false
 	}
@@ -110,7 +110,7 @@ func inImageBlock(d *def.Definition, r *hcl.Range) bool {
 
 // lockErrAt is the ref of the image an images.Lock error names (its
 // messages start with image "NAME"), or nil.
-func lockErrAt(d *def.Definition, err error) *hcl.Range {
+func lockErrAt(d *sitedef.Definition, err error) *hcl.Range {
 	for _, im := range d.Images {
 		if strings.HasPrefix(err.Error(), fmt.Sprintf("image %q", im.Name)) {
 			return inputfacts.AttrRange(im.Body, "ref", im.DeclRange)

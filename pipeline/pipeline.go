@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/bdebundle/bundle/compiler"
-	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/hcl/sitedef"
 	"github.com/bdebundle/bundle/internal/inputfacts"
 	"github.com/bdebundle/bundle/internal/progress"
 	"github.com/bdebundle/bundle/out/builder"
@@ -37,7 +37,7 @@ type CompileRequest struct {
 	// Path is the definition: a .hcl file or a directory of them.
 	Path string
 	// Load tunes loading it (variables, var files).
-	Load def.Options
+	Load sitedef.Options
 	Mode Mode
 	// Offline never asks a registry: a registry image resolves only,
 	// pinned, from the previous bundle's layout, or is an error.
@@ -77,7 +77,7 @@ func (r CompileRequest) inputs(prevLayout string) inputfacts.Options {
 // Compiled is a compiled definition with what was gathered about its
 // inputs: what Compile returns, and what Build builds.
 type Compiled struct {
-	Def  *def.Definition
+	Def  *sitedef.Definition
 	Plan *compiler.Plan
 	// Checked is Plan as the builder checked it (nil when the compiler
 	// refused the plan or the check did): Build builds it without a
@@ -110,7 +110,7 @@ func Compile(ctx context.Context, req CompileRequest) (*Compiled, hcl.Diagnostic
 
 func compile(ctx context.Context, req CompileRequest) (*Compiled, hcl.Diagnostics) {
 	load := progress.Or(req.Progress).Start("loading the definition "+req.Path, -1)
-	d, diags := def.Load(req.Path, req.Load)
+	d, diags := sitedef.Load(req.Path, req.Load)
 	res := &Compiled{Def: d}
 	if diags.HasErrors() {
 		load.Done(fmt.Errorf("the definition has errors"))

@@ -10,14 +10,14 @@ import (
 	"strings"
 
 	"github.com/bdebundle/bundle/compiler"
-	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/hcl/sitedef"
 	"github.com/bdebundle/bundle/images/ovf"
 	"github.com/bdebundle/bundle/internal/regular"
 )
 
 // Files returns Facts holding Globs, Paths and Disks for d; the other
 // fields are empty maps for the caller to fill.
-func Files(d *def.Definition) *compiler.Facts {
+func Files(d *sitedef.Definition) *compiler.Facts {
 	facts := &compiler.Facts{Globs: map[string]compiler.GlobFact{}, Paths: map[string]compiler.PathFact{}, Disks: map[string]compiler.DiskFact{},
 		Packages: map[string][]compiler.PackageFact{}, Baselines: map[string][]compiler.PackageFact{},
 		Images: map[string]compiler.ImageFact{}, Manifests: map[string][]byte{}}

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/hcl/sitedef"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/bdebundle/bundle/compiler"
@@ -164,7 +164,7 @@ func openScanCache(opts Options) *repo.ScanCache {
 // image digests. Inputs that are missing are recorded as such; the compiler
 // reports them. An input that cannot be read is an error diagnostic at the
 // attribute naming it; the Gathered and its Facts are never nil.
-func Gather(ctx context.Context, d *def.Definition, opts Options) (*Gathered, hcl.Diagnostics) {
+func Gather(ctx context.Context, d *sitedef.Definition, opts Options) (*Gathered, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	facts := Files(d)
 	res := &Gathered{Facts: facts, Packages: map[string][]*rpm.Package{}}
@@ -244,7 +244,7 @@ func Gather(ctx context.Context, d *def.Definition, opts Options) (*Gathered, hc
 		}
 	}
 	if u := d.Upgrade; u != nil && u.Manifest != "" {
-		b, err := regular.ReadFile(compiler.InputPath(u.Dir, u.Manifest), def.MaxFileSize)
+		b, err := regular.ReadFile(compiler.InputPath(u.Dir, u.Manifest), sitedef.MaxFileSize)
 		if err != nil {
 			diags = append(diags, errDiag(AttrRange(u.Body, "manifest", u.DeclRange), "Cannot read manifest", err.Error()))
 		} else {
@@ -257,7 +257,7 @@ func Gather(ctx context.Context, d *def.Definition, opts Options) (*Gathered, hc
 
 // repoFiles returns the distinct RPM files r's patterns matched, in the
 // order the plan lists them (by file name).
-func repoFiles(r *def.Repo, facts *compiler.Facts) []string {
+func repoFiles(r *sitedef.Repo, facts *compiler.Facts) []string {
 	seen := map[string]bool{}
 	var files []string
 	for _, pat := range r.Packages {
@@ -288,7 +288,7 @@ func packageFact(pk *rpm.Package) compiler.PackageFact {
 }
 
 func readKeyring(p string) (openpgp.EntityList, []byte, error) {
-	data, err := regular.ReadFile(p, def.MaxFileSize)
+	data, err := regular.ReadFile(p, sitedef.MaxFileSize)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading %q: %w", p, err)
 	}

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/hcl/sitedef"
 	"github.com/hashicorp/hcl/v2"
 )
 
@@ -20,7 +20,7 @@ func TestRegistriesModes(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "site.hcl"), []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	d, diags := def.Load(dir, def.Options{})
+	d, diags := sitedef.Load(dir, sitedef.Options{})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/hcl/sitedef"
 	"github.com/bdebundle/bundle/images/registry"
 
 	"github.com/bdebundle/bundle/compiler"
@@ -17,7 +17,7 @@ import (
 // Registry references are resolved only when opts.Registry allows it (build,
 // lock) or when the previous layout holds them pinned; otherwise they get no
 // fact and the renderers use the reference as written.
-func (res *Gathered) gatherImages(ctx context.Context, d *def.Definition, opts Options) hcl.Diagnostics {
+func (res *Gathered) gatherImages(ctx context.Context, d *sitedef.Definition, opts Options) hcl.Diagnostics {
 	specs, diags := lockfile.Specs(d)
 	if diags.HasErrors() || len(specs) == 0 {
 		return diags
@@ -25,7 +25,7 @@ func (res *Gathered) gatherImages(ctx context.Context, d *def.Definition, opts O
 	facts := res.Facts
 	res.ImageSpecs = specs
 	res.Resolved = &images.Resolutions{}
-	byName := map[string]*def.Image{}
+	byName := map[string]*sitedef.Image{}
 	for _, im := range d.Images {
 		byName[im.Name] = im
 	}
@@ -47,7 +47,7 @@ func (res *Gathered) gatherImages(ctx context.Context, d *def.Definition, opts O
 		if soft && s.Digest == "" {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Image not pinned",
 				Detail: fmt.Sprintf("Image %q: %s is not pinned in %s (run bundle lock): bundle build --offline would refuse it.",
-					s.Name, s.Ref, def.LockFile), Subject: AttrRange(im.Body, "ref", im.DeclRange)})
+					s.Name, s.Ref, sitedef.LockFile), Subject: AttrRange(im.Body, "ref", im.DeclRange)})
 			continue
 		}
 		r, err := images.Resolve(ctx, opts.PrevLayout, []images.Spec{s}, iopts)
@@ -96,8 +96,8 @@ func HasEnvironmentFault(diags hcl.Diagnostics) bool {
 // lock). A reference that does not parse is refused here too; registry
 // references are left out, and so are sources that files (Files) shows
 // missing (the compiler reports them).
-func LocalImages(ctx context.Context, d *def.Definition, files *compiler.Facts, specs []images.Spec, update bool) hcl.Diagnostics {
-	byName := map[string]*def.Image{}
+func LocalImages(ctx context.Context, d *sitedef.Definition, files *compiler.Facts, specs []images.Spec, update bool) hcl.Diagnostics {
+	byName := map[string]*sitedef.Image{}
 	for _, im := range d.Images {
 		byName[im.Name] = im
 	}

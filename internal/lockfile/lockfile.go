@@ -15,7 +15,7 @@ import (
 	"strings"
 
 	"github.com/bdebundle/bundle/compiler"
-	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/hcl/sitedef"
 	"github.com/bdebundle/bundle/images"
 	"github.com/bdebundle/bundle/images/layout"
 	"github.com/bdebundle/bundle/internal/atomicfs"
@@ -45,15 +45,15 @@ type Entry struct {
 // the definition's directory.
 func Path(p string) string {
 	if fi, err := os.Stat(p); err == nil && fi.IsDir() {
-		return filepath.Join(p, def.LockFile)
+		return filepath.Join(p, sitedef.LockFile)
 	}
-	return filepath.Join(filepath.Dir(p), def.LockFile)
+	return filepath.Join(filepath.Dir(p), sitedef.LockFile)
 }
 
 // Specs returns the image specs of a definition (local sources made
 // absolute), pinned by its lock file when that holds an entry for the same
 // reference. Stale entries (the definition's ref changed) are not used.
-func Specs(d *def.Definition) ([]images.Spec, hcl.Diagnostics) {
+func Specs(d *sitedef.Definition) ([]images.Spec, hcl.Diagnostics) {
 	locks, diags := Read(Path(d.Path))
 	var specs []images.Spec
 	for _, im := range d.Images {
@@ -69,7 +69,7 @@ func Specs(d *def.Definition) ([]images.Spec, hcl.Diagnostics) {
 // Pin resolves every spec to the digest it names now (images.Lock: entries
 // already pinned are kept unless opts.UpdateLock) and returns the entries
 // of d's lock file, each ref as written in d (no host paths in the lock).
-func Pin(ctx context.Context, d *def.Definition, specs []images.Spec, opts images.Options) ([]Entry, error) {
+func Pin(ctx context.Context, d *sitedef.Definition, specs []images.Spec, opts images.Options) ([]Entry, error) {
 	pinned, err := images.Lock(ctx, specs, opts)
 	if err != nil {
 		return nil, err

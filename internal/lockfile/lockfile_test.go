@@ -10,7 +10,7 @@ import (
 
 	"github.com/bdebundle/bundle/internal/testutil"
 
-	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/hcl/sitedef"
 
 	"github.com/hashicorp/hcl/v2"
 )
@@ -23,7 +23,7 @@ func TestLockRoundTrip(t *testing.T) {
 		{Name: "app", Ref: "registry.example:5000/team/app@sha256:" + strings.Repeat("a", 64), Digest: "sha256:" + strings.Repeat("a", 64)},
 		{Name: "multi", Ref: "docker-archive:images/multi.tar", Digest: "sha256:" + strings.Repeat("b", 64), Platforms: []string{"linux/amd64", "linux/arm64/v8"}},
 	}
-	path := filepath.Join(t.TempDir(), def.LockFile)
+	path := filepath.Join(t.TempDir(), sitedef.LockFile)
 	if err := Write(path, locks); err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func TestReadLockErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), def.LockFile)
+			path := filepath.Join(t.TempDir(), sitedef.LockFile)
 			if err := os.WriteFile(path, []byte(tt.src), 0o644); err != nil {
 				t.Fatal(err)
 			}
@@ -110,7 +110,7 @@ func TestReadLockErrors(t *testing.T) {
 				t.Fatal("no error")
 			}
 			msg := diags.Error()
-			for _, w := range append(tt.want, def.LockFile) {
+			for _, w := range append(tt.want, sitedef.LockFile) {
 				if !strings.Contains(msg, w) {
 					t.Errorf("diagnostics %q lack %q", msg, w)
 				}
@@ -135,7 +135,7 @@ func TestReadLockNotAFile(t *testing.T) {
 		}, "file too large"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := filepath.Join(t.TempDir(), def.LockFile)
+			p := filepath.Join(t.TempDir(), sitedef.LockFile)
 			tc.make(t, p)
 			_, diags := Read(p)
 			if !diags.HasErrors() || !strings.Contains(diags.Error(), tc.want) {

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"os"
 
-	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/hcl/sitedef"
 	"github.com/bdebundle/bundle/pipeline"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
@@ -23,8 +23,8 @@ func addDefFlags(cmd *cobra.Command, f *defFlags) {
 	cmd.Flags().StringArrayVar(&f.VarFiles, "var-file", nil, "read variables from an HCL file of name = value lines (repeatable)")
 }
 
-func (f *defFlags) options() def.Options {
-	return def.Options{Vars: f.Vars, VarFiles: f.VarFiles, Env: os.Environ()}
+func (f *defFlags) options() sitedef.Options {
+	return sitedef.Options{Vars: f.Vars, VarFiles: f.VarFiles, Env: os.Environ()}
 }
 
 // pathArg returns the definition path argument, default ".".

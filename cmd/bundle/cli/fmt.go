@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"fmt"
 
-	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/hcl/sitedef"
 	"github.com/spf13/cobra"
 )
 
@@ -22,7 +22,7 @@ not formatted; with -diff it prints what it would change.`,
   bundle fmt -check -diff .`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			res, err := def.Format(pathArg(args), !check)
+			res, err := sitedef.Format(pathArg(args), !check)
 			if err != nil {
 				return pathErr(err)
 			}

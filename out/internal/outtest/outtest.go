@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/bdebundle/bundle/compiler"
-	def "github.com/bdebundle/bundle/hcl"
+	"github.com/bdebundle/bundle/hcl/sitedef"
 	"github.com/bdebundle/bundle/internal/demoinputs"
 	"github.com/bdebundle/bundle/internal/inputfacts"
 	"github.com/bdebundle/bundle/internal/testutil"
@@ -45,7 +45,7 @@ func WriteSite(t testing.TB, dir string, mtime time.Time) {
 // CompileSite loads and compiles the definition in dir.
 func CompileSite(t testing.TB, dir string) *compiler.Plan {
 	t.Helper()
-	d, diags := def.Load(dir, def.Options{})
+	d, diags := sitedef.Load(dir, sitedef.Options{})
 	if diags.HasErrors() {
 		t.Fatalf("loading %s: %v", dir, diags)
 	}

@@ -1,4 +1,4 @@
-package hcl
+package sitedef
 
 import (
 	"os"
@@ -10,7 +10,7 @@ import (
 // variable file): it must return diagnostics, never panic. Crashers found by
 // `go test -fuzz FuzzLoad ./hcl` are kept under testdata/fuzz/FuzzLoad.
 func FuzzLoad(f *testing.F) {
-	if src, err := os.ReadFile("../examples/mesos-site/site.hcl"); err == nil {
+	if src, err := os.ReadFile("../../examples/mesos-site/site.hcl"); err == nil {
 		f.Add(src, []byte("bde_server = \"x\"\n"))
 	}
 	f.Add([]byte(`bundle "x" { version = "1" }`), []byte(""))

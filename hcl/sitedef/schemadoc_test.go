@@ -1,4 +1,4 @@
-package hcl
+package sitedef
 
 import (
 	"os"
@@ -15,7 +15,7 @@ import (
 // "required" exactly when it is required, a default otherwise, and an
 // example, so that the reference cannot drift from the schema.
 func TestDefinitionDocMatchesSchema(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("..", "docs", "definition.md"))
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "definition.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
