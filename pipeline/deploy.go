@@ -124,42 +124,31 @@ func Deploy(ctx context.Context, req DeployRequest) (*DeployResult, error) {
 	}
 	res.ClusterPlan = cp
 	defer closeClusters(ctx, cp)
-	// BDE is read once the bundle verified and vCenter's plan is made, so
-	// the plan lists files, templates and images, then clusters.
-	var readErr error
-	vopts := vcenter.Options{
-		Bundle:      b,
+	// The deploy's steps, in order: vCenter's plan (under the datastore
+	// folder's lock for a real run), then BDE read, so the plan lists
+	// files, templates and images, then clusters; the files and
+	// templates; the images, pushed with the verified bundle.json's index
+	// digest; the guest copy and the state; the lock released; then the
+	// clusters and the site steps.
+	d, err := vcenter.Open(ctx, b, cfg, vcenter.Options{
 		RequireBase: prep.RequireBase,
-		PushImages:  DeployImagePusher(req.Push, b.Manifest),
 		DryRun:      req.DryRun,
 		Progress:    req.Uploads,
 		Events:      req.Events,
-		OnPlan: func(p *vcenter.DeployPlan) {
-			if req.status != nil {
-				if req.OnPlan != nil {
-					req.OnPlan(p)
-				}
-				readErr = statusSites(ctx, prep.Dir, b.Manifest, cp, req.SiteSteps, req.status)
-				return
-			}
-			readErr = readClusters(ctx, prep.Dir, b.Manifest, cp, req.DryRun)
-			if req.OnPlan != nil {
-				req.OnPlan(p)
-			}
-			if req.OnClusterPlan != nil && readErr == nil && (len(cp.Changes) > 0 || len(cp.Moves) > 0 || cp.Unread != "") {
-				req.OnClusterPlan(cp)
-			}
-			if readErr == nil {
-				res.SitePlans, readErr = planSiteSteps(ctx, prep.Dir, b.Manifest, req.SiteSteps, req.DryRun)
-			}
-			if req.OnSitePlan != nil && readErr == nil {
-				for _, sp := range res.SitePlans {
-					req.OnSitePlan(sp)
-				}
-			}
-		},
+	})
+	if err != nil {
+		return res, err
 	}
-	res.Outcome, err = vcenter.Deploy(ctx, prep.Dir, cfg, vopts)
+	defer d.Close(ctx)
+	readErr := res.onPlan(ctx, req, prep.Dir, b.Manifest, cp, d.Plan())
+	if req.DryRun {
+		res.Outcome = d.DryRun()
+	} else {
+		res.Outcome, err = applyDeploy(ctx, d, req.Push, b.Manifest)
+	}
+	// The lock is held across the image push and every write of the
+	// state, and released before the clusters step.
+	d.Close(ctx)
 	if err == nil && readErr != nil {
 		// Only a dry run stops here: nothing was changed.
 		err = readErr
@@ -175,6 +164,51 @@ func Deploy(ctx context.Context, req DeployRequest) (*DeployResult, error) {
 	}
 	res.SiteChanged, err = runSiteSteps(ctx, res.SitePlans, req.SiteSteps)
 	return res, err
+}
+
+// onPlan runs once vCenter's plan is made: req.OnPlan sees it, BDE is
+// read and the site steps planned (or, for Status, compared). Its error
+// stops only a dry run.
+func (res *DeployResult) onPlan(ctx context.Context, req DeployRequest, dir string, m *manifest.Manifest, cp *ClusterConfigPlan, p *vcenter.DeployPlan) error {
+	if req.status != nil {
+		if req.OnPlan != nil {
+			req.OnPlan(p)
+		}
+		return statusSites(ctx, dir, m, cp, req.SiteSteps, req.status)
+	}
+	readErr := readClusters(ctx, dir, m, cp, req.DryRun)
+	if req.OnPlan != nil {
+		req.OnPlan(p)
+	}
+	if req.OnClusterPlan != nil && readErr == nil && (len(cp.Changes) > 0 || len(cp.Moves) > 0 || cp.Unread != "") {
+		req.OnClusterPlan(cp)
+	}
+	if readErr == nil {
+		res.SitePlans, readErr = planSiteSteps(ctx, dir, m, req.SiteSteps, req.DryRun)
+	}
+	if req.OnSitePlan != nil && readErr == nil {
+		for _, sp := range res.SitePlans {
+			req.OnSitePlan(sp)
+		}
+	}
+	return readErr
+}
+
+// applyDeploy carries out d's plan: files and templates, the image push
+// (the layout held to the index.json digest m, the verified bundle.json,
+// lists), then the guest copy and the state naming the deployed bundle.
+func applyDeploy(ctx context.Context, d *vcenter.Deployment, push PushOptions, m *manifest.Manifest) (*vcenter.Outcome, error) {
+	out, err := d.Apply(ctx)
+	if err != nil {
+		return out, err
+	}
+	if ip := d.Images(); ip != nil {
+		pushed, perr := pushDeployImages(ctx, push, m, ip.LayoutDir, ip.Registry)
+		if err := d.RecordImages(ctx, pushed, perr); err != nil {
+			return out, err
+		}
+	}
+	return d.Finish(ctx)
 }
 
 // PrepareOptions tune PrepareDeploy.

@@ -134,25 +134,25 @@ func (o PushOptions) pushOptions() registry.PushOptions {
 	return registry.PushOptions{Options: registry.Options{Insecure: o.Insecure, Timeout: o.RegistryTimeout, Keychain: o.Keychain, Transport: o.Transport, Retries: o.Retries, Backoff: o.Backoff}, Progress: o.Progress}
 }
 
-// DeployImagePusher returns the deploy image step: it pushes a verified
-// bundle directory's layout with the same code as PushImages, warning when
-// the registry is not the site registry of m, the verified bundle.json.
-func DeployImagePusher(opts PushOptions, m *manifest.Manifest) func(ctx context.Context, layoutDir, host, indexSHA256 string) (vcenter.ImagesPushed, error) {
-	return func(ctx context.Context, layoutDir, host, indexSHA256 string) (vcenter.ImagesPushed, error) {
-		var sum vcenter.ImagesPushed
-		if _, err := pushRegistry(m, host, &PushReport{}, opts.Warn); err != nil {
-			return sum, err
-		}
-		iopts := opts.pushOptions()
-		iopts.IndexSHA256 = indexSHA256
-		pushed, err := registry.Push(ctx, layoutDir, host, iopts)
-		for _, p := range pushed {
-			sum.Images++
-			sum.Bytes += p.UploadedBytes
-			sum.SkippedBytes += p.SkippedBytes
-		}
+// pushDeployImages is deploy's image step: it pushes the layout of a
+// verified bundle directory to host with the same code as PushImages,
+// refusing a layout whose index.json does not hash to the digest m, the
+// verified bundle.json, lists, and warning when host is not m's site
+// registry.
+func pushDeployImages(ctx context.Context, opts PushOptions, m *manifest.Manifest, layoutDir, host string) (vcenter.ImagesPushed, error) {
+	var sum vcenter.ImagesPushed
+	if _, err := pushRegistry(m, host, &PushReport{}, opts.Warn); err != nil {
 		return sum, err
 	}
+	iopts := opts.pushOptions()
+	iopts.IndexSHA256 = indexSHA256(m)
+	pushed, err := registry.Push(ctx, layoutDir, host, iopts)
+	for _, p := range pushed {
+		sum.Images++
+		sum.Bytes += p.UploadedBytes
+		sum.SkippedBytes += p.SkippedBytes
+	}
+	return sum, err
 }
 
 // pushRegistry chooses where to push: the asked registry, else the

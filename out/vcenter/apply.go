@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -20,33 +21,19 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// Options tune a deploy.
+// Options tune a deploy. None is a hook back into the caller: the
+// caller verifies the bundle (Open takes the verified *Bundle) and pushes
+// the images between Apply and Finish (Images, RecordImages).
 type Options struct {
-	// Verify checks the bundle before anything is planned or touched and
-	// returns the sha256 of the bundle.json it checked against; nil means
-	// CheckFiles. Deploy reads bundle.json once more, refuses it unless it
-	// has that digest, and uploads every file hashed against it.
-	Verify func(ctx context.Context, bundleDir string) (manifestSHA256 string, err error)
-	// RequireBase, when set, makes Deploy refuse (before the plan is shown
+	// RequireBase, when set, makes Open refuse (before the plan is shown
 	// or anything is changed) unless the site holds that release: the
 	// datastore folder's state records the base's bundle.json digest, and
 	// every serengeti/ file the new release takes from the base is there
 	// with its sha256 (a *BaseError naming what is missing).
 	RequireBase *BaseRequirement
-	// Bundle, when set, is the bundle to deploy, verified by the caller
-	// and built from the bundle.json it verified (NewBundle): Deploy then
-	// neither calls Verify nor reads bundle.json, and holds every upload
-	// to Bundle.SHA256.
-	Bundle *Bundle
-	// PushImages pushes the OCI image layout in layoutDir to registry,
-	// refusing a layout whose index.json does not hash to indexSHA256
-	// (its entry in the verified bundle.json), and says what it sent.
-	// Needed when the target names a registry and the bundle has images.
-	PushImages func(ctx context.Context, layoutDir, registry, indexSHA256 string) (ImagesPushed, error)
-	// DryRun stops after the plan.
+	// DryRun opens without the lock: the plan is shown, nothing is
+	// changed (see Deployment.DryRun).
 	DryRun bool
-	// OnPlan, when set, sees the plan before it is applied.
-	OnPlan func(*DeployPlan)
 	// Progress receives byte counts of every upload.
 	Progress progress.Reporter
 	// Events receives plan items, finished uploads and the summary.
@@ -73,9 +60,6 @@ type Options struct {
 }
 
 func (o *Options) defaults() {
-	if o.Verify == nil {
-		o.Verify = checkFiles
-	}
 	o.Progress = progress.Or(o.Progress)
 	if o.Events == nil {
 		o.Events = func(Event) {}
@@ -160,89 +144,112 @@ type Outcome struct {
 	Plan *DeployPlan `json:"-"`
 }
 
-// Deploy verifies the bundle in bundleDir, connects to vCenter, plans, and,
-// unless opts.DryRun, applies the plan.
-func Deploy(ctx context.Context, bundleDir string, cfg Config, opts Options) (*Outcome, error) {
+// Deployment is one deploy of a verified bundle to one vCenter, its steps
+// sequenced by the caller: Open (session, plan, and for a real run the
+// lock and the plan made again under it), then either DryRun, or Apply
+// (files and templates), the image push (Images, then RecordImages),
+// and Finish (guest copy, the state naming the deployed bundle.json, the
+// summary). Close releases the lock and logs out; until then every write
+// of the state file is made under the lock.
+type Deployment struct {
+	s    *Session
+	cfg  Config
+	o    Options
+	plan *DeployPlan
+	lock *dsLock
+	a    *applier
+	// ended is set once a step failed or the run had nothing to change:
+	// the later steps do nothing.
+	ended  bool
+	closed bool
+}
+
+// Open connects to vCenter and plans the deploy of b, a bundle the caller
+// verified and built from the bundle.json it verified (NewBundle): every
+// upload is held to b.SHA256. With changes to make and not opts.DryRun,
+// it takes the datastore folder's lock and plans again under it: no other
+// deploy writes the folder or its state until Close. The plan's items are
+// sent to opts.Events.
+func Open(ctx context.Context, b *Bundle, cfg Config, opts Options) (*Deployment, error) {
 	opts.defaults()
-	b, err := verifiedBundle(ctx, bundleDir, opts)
-	if err != nil {
-		return nil, err
-	}
 	s, err := Connect(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	defer func() { _ = s.Logout(context.WithoutCancel(ctx)) }()
 	if cfg.DatastorePath == "" {
 		cfg.DatastorePath = defaultDatastorePath(b)
 	}
-	plan, err := planBundle(ctx, s, b, cfg)
+	d := &Deployment{s: s, cfg: cfg, o: opts}
+	plan, err := d.open(ctx, b)
 	if err != nil {
+		d.Close(ctx)
 		return nil, redactErr(cfg, err)
 	}
-	if opts.RequireBase != nil {
-		if err := opts.RequireBase.check(plan); err != nil {
-			return nil, err
-		}
-	}
-	if !opts.DryRun && plan.Changes() > 0 {
-		// Changes are made under the lock, from a plan made again under
-		// it: no other deploy writes the folder or its state meanwhile.
-		lock, err := acquireLock(ctx, s, plan.inv, cfg.DatastorePath, b, opts)
-		if err != nil {
-			return nil, redactErr(cfg, err)
-		}
-		defer func() { _ = lock.release(context.WithoutCancel(ctx)) }()
-		if plan, err = planBundle(ctx, s, b, cfg); err != nil {
-			return nil, redactErr(cfg, err)
-		}
-		plan.lock = lock
-	}
+	d.plan = plan
 	for i := range plan.Items {
 		opts.Events(Event{Event: "plan", Item: &plan.Items[i]})
 	}
-	if opts.OnPlan != nil {
-		opts.OnPlan(plan)
-	}
-	if opts.DryRun {
-		out := &Outcome{Bundle: plan.Bundle, Version: plan.Version, Plan: plan, NoChanges: plan.Changes() == 0, Done: []Item{}}
-		opts.Events(Event{Event: "summary", Result: out})
-		return out, nil
-	}
-	out, err := Apply(ctx, s, plan, opts)
-	return out, redactErr(cfg, err)
+	return d, nil
 }
 
-// verifiedBundle is opts.Bundle, else the bundle in bundleDir checked
-// with opts.Verify and read again, refused unless its bundle.json is the
-// one verified.
-func verifiedBundle(ctx context.Context, bundleDir string, opts Options) (*Bundle, error) {
-	if opts.Bundle != nil {
-		return opts.Bundle, nil
-	}
-	verified, err := opts.Verify(ctx, bundleDir)
+func (d *Deployment) open(ctx context.Context, b *Bundle) (*DeployPlan, error) {
+	plan, err := planBundle(ctx, d.s, b, d.cfg)
 	if err != nil {
-		var ve *manifest.VerifyError
-		if !errors.As(err, &ve) {
-			err = &manifest.VerifyError{Path: bundleDir, Err: err}
+		return nil, err
+	}
+	if d.o.RequireBase != nil {
+		if err := d.o.RequireBase.check(plan); err != nil {
+			return nil, err
 		}
+	}
+	if d.o.DryRun || plan.Changes() == 0 {
+		return plan, nil
+	}
+	// Changes are made under the lock, from a plan made again under
+	// it: no other deploy writes the folder or its state meanwhile.
+	if d.lock, err = acquireLock(ctx, d.s, plan.inv, d.cfg.DatastorePath, b, d.o); err != nil {
 		return nil, err
 	}
-	b, err := LoadBundle(bundleDir)
-	if err != nil {
+	if plan, err = planBundle(ctx, d.s, b, d.cfg); err != nil {
 		return nil, err
 	}
-	if b.SHA256 != verified {
-		return nil, &manifest.VerifyError{Path: bundleDir, Err: fmt.Errorf("bundle.json %w: it hashes to sha256:%s, the verified one to sha256:%s", ErrChanged, b.SHA256, verified)}
-	}
-	return b, nil
+	plan.lock = d.lock
+	return plan, nil
 }
 
-// Apply carries out plan. It stops at the first failure, leaving the state
-// file describing what is complete, so running the deploy again finishes
-// the job.
-func Apply(ctx context.Context, s *Session, plan *DeployPlan, opts Options) (*Outcome, error) {
-	opts.defaults()
+// Plan is the plan Open made (under the lock for a real run).
+func (d *Deployment) Plan() *DeployPlan { return d.plan }
+
+// Close releases the lock, if it is still this deploy's, and logs out.
+// It may be called more than once.
+func (d *Deployment) Close(ctx context.Context) {
+	if d.closed {
+		return
+	}
+	d.closed = true
+	ctx = context.WithoutCancel(ctx)
+	if d.lock != nil {
+		_ = d.lock.release(ctx)
+	}
+	_ = d.s.Logout(ctx)
+}
+
+// DryRun is the outcome of a deploy that stops after the plan; it sends
+// the summary to Events.
+func (d *Deployment) DryRun() *Outcome {
+	p := d.plan
+	out := &Outcome{Bundle: p.Bundle, Version: p.Version, Plan: p, NoChanges: p.Changes() == 0, Done: []Item{}}
+	d.o.Events(Event{Event: "summary", Result: out})
+	return out
+}
+
+// Apply carries out the plan's files and templates (StepFiles,
+// StepTemplates). It stops at the first failure, leaving the state file
+// describing what is complete, so running the deploy again finishes the
+// job. A plan with nothing to change ends here: the outcome says
+// NoChanges and the summary is sent.
+func (d *Deployment) Apply(ctx context.Context) (*Outcome, error) {
+	plan := d.plan
 	out := &Outcome{Bundle: plan.Bundle, Version: plan.Version, Plan: plan, Done: []Item{}}
 	for _, it := range plan.Items {
 		if it.Action != Leave {
@@ -258,33 +265,101 @@ func Apply(ctx context.Context, s *Session, plan *DeployPlan, opts Options) (*Ou
 	}
 	done := func(it Item) {
 		out.Done = append(out.Done, it)
-		opts.Events(Event{Event: "done", Item: &it})
+		d.o.Events(Event{Event: "done", Item: &it})
 	}
+	d.a = &applier{s: d.s, p: plan, o: d.o, out: out, done: done}
 	if plan.Changes() == 0 {
 		out.NoChanges = true
-		opts.Events(Event{Event: "summary", Result: out})
+		d.ended = true
+		d.o.Events(Event{Event: "summary", Result: out})
 		return out, nil
 	}
-	a := &applier{s: s, p: plan, o: opts, out: out, done: done}
-	steps := []struct {
+	for _, step := range []struct {
 		name string
 		run  func(context.Context) error
-	}{{StepFiles, a.files}, {StepTemplates, a.templates}, {StepImages, a.images}, {StepGuest, a.guest}}
-	for _, step := range steps {
+	}{{StepFiles, d.a.files}, {StepTemplates, d.a.templates}} {
 		if err := step.run(ctx); err != nil {
-			out.Failed = step.name
-			return out, err
+			return out, d.fail(step.name, err)
 		}
+	}
+	return out, nil
+}
+
+func (d *Deployment) fail(step string, err error) error {
+	d.a.out.Failed = step
+	d.ended = true
+	return redactErr(d.cfg, err)
+}
+
+// ImagePush is the image step of a plan: push the OCI layout in LayoutDir
+// to Registry.
+type ImagePush struct {
+	LayoutDir string
+	Registry  string
+}
+
+// Images is what the caller pushes after Apply and before RecordImages;
+// nil when the plan pushes no images (or Apply ended the run).
+func (d *Deployment) Images() *ImagePush {
+	if d.a == nil || d.ended || len(d.a.itemsOf(KindImages, Create)) == 0 {
+		return nil
+	}
+	return &ImagePush{LayoutDir: filepath.Join(d.plan.b.Dir, manifest.ImagesDir), Registry: d.cfg.Registry}
+}
+
+// RecordImages takes the outcome of the push Images asked for: pushErr
+// fails the step (StepImages); otherwise the state records the pushed
+// image set, under the lock.
+func (d *Deployment) RecordImages(ctx context.Context, pushed ImagesPushed, pushErr error) error {
+	if d.Images() == nil {
+		return nil
+	}
+	a := d.a
+	a.out.Registry = d.cfg.Registry
+	if pushErr != nil {
+		return d.fail(StepImages, fmt.Errorf("pushing images to %s: %w", d.cfg.Registry, pushErr))
+	}
+	a.out.Pushed = &pushed
+	for _, it := range a.itemsOf(KindImages, Create) {
+		a.mu.Lock()
+		a.st.Images[d.cfg.Registry] = it.SHA256
+		a.mu.Unlock()
+		if err := a.saveState(ctx); err != nil {
+			return d.fail(StepImages, err)
+		}
+		a.done(it)
+	}
+	a.imagesDone = true
+	return nil
+}
+
+// Finish copies the tree into the management server (StepGuest), then
+// records in the state the deployed bundle.json's digest, the base a
+// delta of a later release names, and sends the summary. A plan whose
+// images were not recorded (RecordImages) fails at StepImages.
+func (d *Deployment) Finish(ctx context.Context) (*Outcome, error) {
+	a := d.a
+	if a == nil {
+		return nil, errors.New("vcenter: Finish before Apply")
+	}
+	if d.ended {
+		return a.out, nil
+	}
+	if !a.imagesDone && len(a.itemsOf(KindImages, Create)) > 0 {
+		return a.out, d.fail(StepImages, configErr("the target names registry %q but this deploy cannot push images", d.cfg.Registry))
+	}
+	if err := a.guest(ctx); err != nil {
+		return a.out, d.fail(StepGuest, err)
 	}
 	// Every step is done: the state records the deployed bundle.json's
 	// digest, the base a delta of a later release names.
-	a.st.BundleSHA256 = plan.b.SHA256
+	a.st.BundleSHA256 = d.plan.b.SHA256
 	if err := a.saveState(ctx); err != nil {
-		out.Failed = StepFiles
-		return out, err
+		return a.out, d.fail(StepFiles, err)
 	}
-	opts.Events(Event{Event: "summary", Result: out})
-	return out, nil
+	d.ended = true
+	d.o.Events(Event{Event: "summary", Result: a.out})
+	return a.out, nil
 }
 
 type applier struct {
@@ -295,6 +370,8 @@ type applier struct {
 	done func(Item)
 	mu   sync.Mutex
 	st   *deployState
+	// imagesDone is set once RecordImages recorded the push.
+	imagesDone bool
 }
 
 func (a *applier) itemsOf(k Kind, actions ...Action) []Item {

@@ -339,7 +339,7 @@ func TestDeployTamperedBundle(t *testing.T) {
 		t.Fatalf("a tampered bundle touched the datastore: %v", err)
 	}
 	// A custom verifier is honoured, and its error is a verification error.
-	_, err = Deploy(ctx, dir, cfg, Options{Verify: func(context.Context, string) (string, error) { return "", errors.New("bad signature") }})
+	_, err = Deploy(ctx, dir, cfg, Options{}, caller{verify: func(context.Context, string) (string, error) { return "", errors.New("bad signature") }})
 	if !errors.As(err, &ve) || !strings.Contains(err.Error(), "bad signature") {
 		t.Fatalf("custom verify: %v", err)
 	}
@@ -350,7 +350,7 @@ func TestDeployTamperedBundle(t *testing.T) {
 		t.Fatal(err)
 	}
 	called := false
-	dry, err := Deploy(ctx, dir, cfg, Options{Bundle: b, DryRun: true, Verify: func(context.Context, string) (string, error) {
+	dry, err := Deploy(ctx, dir, cfg, Options{DryRun: true}, caller{bundle: b, verify: func(context.Context, string) (string, error) {
 		called = true
 		return "", errors.New("not to be called")
 	}})
@@ -456,21 +456,21 @@ func TestDeployImagesHook(t *testing.T) {
 	cfg := s.config(t, spec.target, Overrides{})
 	var pushes []string
 	opts := deployOpts()
-	opts.PushImages = func(_ context.Context, layout, registry, _ string) (ImagesPushed, error) {
+	push := caller{push: func(_ context.Context, layout, registry string) (ImagesPushed, error) {
 		if _, err := os.Stat(filepath.Join(layout, "oci-layout")); err != nil {
 			return ImagesPushed{}, err
 		}
 		pushes = append(pushes, registry)
 		return ImagesPushed{Images: 1, Bytes: 42}, nil
-	}
-	first, err := Deploy(ctx, dir, cfg, opts)
+	}}
+	first, err := Deploy(ctx, dir, cfg, opts, push)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if first.Registry != "registry.site.local:5000" || first.Pushed == nil || first.Pushed.Images != 1 || first.Pushed.Bytes != 42 || first.Failed != "" {
 		t.Fatalf("outcome of the push: registry %q pushed %+v failed %q", first.Registry, first.Pushed, first.Failed)
 	}
-	out, err := Deploy(ctx, dir, cfg, opts)
+	out, err := Deploy(ctx, dir, cfg, opts, push)
 	if err != nil || !out.NoChanges {
 		t.Fatalf("re-deploy: %v", err)
 	}

@@ -10,48 +10,17 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/bdebundle/bundle/internal/progress"
-	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/vmware/govmomi/guest"
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
 )
-
-// images pushes the bundle's OCI layout to the site registry.
-func (a *applier) images(ctx context.Context) error {
-	for _, it := range a.itemsOf(KindImages, Create) {
-		if a.o.PushImages == nil {
-			return configErr("the target names registry %q but this deploy cannot push images", a.p.cfg.Registry)
-		}
-		index := ""
-		for _, f := range a.p.b.Files {
-			if f.Path == manifest.ImagesDir+"/index.json" {
-				index = f.SHA256
-			}
-		}
-		a.out.Registry = a.p.cfg.Registry
-		pushed, err := a.o.PushImages(ctx, filepath.Join(a.p.b.Dir, manifest.ImagesDir), a.p.cfg.Registry, index)
-		if err != nil {
-			return fmt.Errorf("pushing images to %s: %w", a.p.cfg.Registry, err)
-		}
-		a.out.Pushed = &pushed
-		a.mu.Lock()
-		a.st.Images[a.p.cfg.Registry] = it.SHA256
-		a.mu.Unlock()
-		if err := a.saveState(ctx); err != nil {
-			return err
-		}
-		a.done(it)
-	}
-	return nil
-}
 
 // Paths on the BDE management server.
 const (

@@ -113,14 +113,14 @@ func TestDeployChangedBetweenVerifyAndUpload(t *testing.T) {
 				return nil
 			})
 			opts := deployOpts()
-			opts.Verify = func(ctx context.Context, dir string) (string, error) {
+			tamper := caller{verify: func(ctx context.Context, dir string) (string, error) {
 				sum, err := checkFiles(ctx, dir)
 				if err == nil {
 					tc.tamper(t, dir)
 				}
 				return sum, err
-			}
-			_, err := Deploy(ctx, dir, cfg, opts)
+			}}
+			_, err := Deploy(ctx, dir, cfg, opts, tamper)
 			if !errors.Is(err, ErrChanged) {
 				t.Fatalf("deploy of a bundle changed after verify: %v", err)
 			}
