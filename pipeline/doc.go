@@ -16,11 +16,15 @@
 // internal/lockfile. Verify (VerifyRequest) runs out/verify with the deep
 // checks (repodata, image layout, OVF). Deploy and Status (DeployRequest)
 // verify a directory, or extract and verify an archive in one pass, reading
-// bundle.json once, then run vcenter.Deploy with the verified bundle and
-// the site steps; the apps and jobs steps are set up from the verified
-// bundle and MARATHON_URL / CHRONOS_URL (LoadAppsJobsSteps). PushImages
-// (PushRequest) and ListImages push and list a bundle's images;
-// DeployImagePusher is deploy's image step. Volumes and deltas (media.go:
+// bundle.json once, then sequence the deploy's steps themselves:
+// vcenter.Open with the verified bundle (the session, the plan, and for a
+// real run the datastore folder's lock), the clusters and site steps'
+// plans, Apply (files and templates), the image push (registry.Push held
+// to the index.json digest of the verified bundle.json, recorded with
+// RecordImages under the lock), Finish (guest copy, state), Close, then
+// the clusters and site steps; the apps and jobs steps are set up from the
+// verified bundle and MARATHON_URL / CHRONOS_URL (LoadAppsJobsSteps).
+// PushImages (PushRequest) and ListImages push and list a bundle's images. Volumes and deltas (media.go:
 // SplitArchive, CheckVolume, WriteDelta, VerifyDelta, Merge): Build writes
 // a volume set and a delta on request, PrepareDeploy merges a delta onto its
 // base and has deploy require the site to hold the base. The read-only

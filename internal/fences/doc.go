@@ -42,7 +42,11 @@
 //     other out package but out/manifest, out/site (whose writers print the
 //     deploy steps' plan and status) and the read-only readers, out/inspect
 //     and out/diff, which it calls directly, as crane does; pipeline does
-//     not import those (no forwarders).
+//     not import those (no forwarders). pipeline sequences the deploy's
+//     steps (vcenter.Open, Apply, the image push, RecordImages, Finish,
+//     Close): out/vcenter takes no func-valued field or parameter but the
+//     event sink (Options.Events), the transport wrapper
+//     (Config.WrapTransport) and the environment reader (ResolveTarget).
 //   - One job, one package: only internal/inputfacts gathers the
 //     compiler's facts (compiler.Wanted, the RPM scan cache), only
 //     internal/lockfile pins images for bundle.lock.hcl (images.Lock).

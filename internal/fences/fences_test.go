@@ -546,3 +546,96 @@ func TestPolicyScanner(t *testing.T) {
 		}
 	}
 }
+
+// vcenterFuncsAllowed are the func-valued fields and parameters out/vcenter
+// may take: sinks and plumbing, not steps of the deploy. The event sink,
+// the HTTP transport wrapper and the environment reader.
+var vcenterFuncsAllowed = []string{"Options.Events", "Config.WrapTransport", "ResolveTarget.env"}
+
+// TestVCenterTakesNoHooks: pipeline sequences the deploy's steps (verify,
+// vCenter's, the image push); out/vcenter calls back into none of them. No
+// exported struct field, function or method parameter of out/vcenter is
+// func-valued but vcenterFuncsAllowed.
+func TestVCenterTakesNoHooks(t *testing.T) {
+	p, ok := list(t)[mod+"/out/vcenter"]
+	if !ok {
+		t.Fatal("out/vcenter not found")
+	}
+	var seen []string
+	for _, f := range p.GoFiles {
+		for _, h := range funcHooks(t, filepath.Join(p.Dir, f), nil) {
+			seen = append(seen, h)
+			if !slices.Contains(vcenterFuncsAllowed, h) {
+				t.Errorf("out/vcenter takes the func-valued %s: a step of the deploy belongs in pipeline, which sequences vcenter's steps", h)
+			}
+		}
+	}
+	if !slices.Contains(seen, "Options.Events") {
+		t.Errorf("the scanner found %q, not even Options.Events: it checks nothing", seen)
+	}
+}
+
+// funcHooks names the func-valued exported fields of exported structs
+// (Type.Field) and parameters of exported functions and methods
+// (Func.param) in the Go file name (or src).
+func funcHooks(t *testing.T, name string, src any) []string {
+	t.Helper()
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, name, src, parser.SkipObjectResolution)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	isFunc := func(e ast.Expr) bool { _, ok := e.(*ast.FuncType); return ok }
+	for _, d := range f.Decls {
+		switch d := d.(type) {
+		case *ast.GenDecl:
+			for _, s := range d.Specs {
+				ts, ok := s.(*ast.TypeSpec)
+				if !ok || !ts.Name.IsExported() {
+					continue
+				}
+				st, ok := ts.Type.(*ast.StructType)
+				if !ok {
+					continue
+				}
+				for _, fl := range st.Fields.List {
+					for _, n := range fl.Names {
+						if n.IsExported() && isFunc(fl.Type) {
+							out = append(out, ts.Name.Name+"."+n.Name)
+						}
+					}
+				}
+			}
+		case *ast.FuncDecl:
+			if !d.Name.IsExported() {
+				continue
+			}
+			for _, fl := range d.Type.Params.List {
+				for _, n := range fl.Names {
+					if isFunc(fl.Type) {
+						out = append(out, d.Name.Name+"."+n.Name)
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// TestFuncHookScanner shows the scanner finds func-valued fields and
+// parameters and passes the rest.
+func TestFuncHookScanner(t *testing.T) {
+	for _, tt := range []struct {
+		name, src string
+		want      []string
+	}{
+		{"field", `package p; type Options struct { Push func(string) error; n int; hidden func() }`, []string{"Options.Push"}},
+		{"param", `package p; func Deploy(dir string, verify func(string) (string, error)) {}; func (d *D) Apply(push func() error) {}; func private(f func()) {}`, []string{"Deploy.verify", "Apply.push"}},
+		{"none", `package p; type R interface{ Start() }; type Options struct { Progress R }; func Open(o Options) {}`, nil},
+	} {
+		if got := funcHooks(t, "x.go", tt.src); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: found %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
