@@ -45,7 +45,8 @@ type DeployRequest struct {
 	// to vCenter.
 	Progress progress.Reporter
 	Uploads  progress.Reporter
-	// Events and OnPlan are passed to vcenter.Deploy.
+	// Events receives vCenter's JSON events (vcenter.Options.Events);
+	// OnPlan sees vCenter's plan once it is made, before anything changes.
 	Events func(vcenter.Event)
 	OnPlan func(*vcenter.DeployPlan)
 	// ClusterConfig says whether and how cluster config runs on the
@@ -80,7 +81,8 @@ type DeployResult struct {
 }
 
 // Deploy deploys the bundle at req.Path, a bundle directory or its archive, to
-// the vCenter of its target (see vcenter.Deploy). Nothing is planned or
+// the vCenter of its target, sequencing vcenter's steps (vcenter.Open,
+// Apply, the image push, RecordImages, Finish, Close). Nothing is planned or
 // uploaded, and vCenter is not contacted, unless the bundle verifies: a
 // directory with the deep checks; an archive while it is extracted (see
 // PrepareDeploy). The result is non-nil whenever an extracted bundle was
@@ -168,7 +170,7 @@ func Deploy(ctx context.Context, req DeployRequest) (*DeployResult, error) {
 
 // onPlan runs once vCenter's plan is made: req.OnPlan sees it, BDE is
 // read and the site steps planned (or, for Status, compared). Its error
-// stops only a dry run.
+// does not stop vCenter's steps; it is the deploy's when they succeed.
 func (res *DeployResult) onPlan(ctx context.Context, req DeployRequest, dir string, m *manifest.Manifest, cp *ClusterConfigPlan, p *vcenter.DeployPlan) error {
 	if req.status != nil {
 		if req.OnPlan != nil {
