@@ -284,12 +284,8 @@ func (c *Client) Login(ctx context.Context) error {
 		return err
 	}
 	defer drain(resp)
-	switch resp.StatusCode {
-	case http.StatusOK:
-	case http.StatusUnauthorized:
-		return &AuthError{Server: c.base.Host, User: c.user}
-	default:
-		return apiError("login", resp)
+	if err := c.status("login", resp, http.StatusOK); err != nil {
+		return err
 	}
 	for _, ck := range resp.Cookies() {
 		if ck.Name == "JSESSIONID" && ck.Value != "" {
@@ -385,12 +381,8 @@ func (c *Client) GetTask(ctx context.Context, id int64) (Task, error) {
 		return Task{}, err
 	}
 	defer drain(resp)
-	switch resp.StatusCode {
-	case http.StatusOK:
-	case http.StatusUnauthorized:
-		return Task{}, &AuthError{Server: c.base.Host, User: c.user}
-	default:
-		return Task{}, apiError(op, resp)
+	if err := c.status(op, resp, http.StatusOK); err != nil {
+		return Task{}, err
 	}
 	var t Task
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&t); err != nil {
@@ -400,6 +392,19 @@ func (c *Client) GetTask(ctx context.Context, id int64) (Task, error) {
 		t.ID = id
 	}
 	return t, nil
+}
+
+// status checks that resp answers op with want: 401 is an *AuthError,
+// any other status an *APIError carrying BDE's BddErrorMessage.
+func (c *Client) status(op string, resp *http.Response, want int) error {
+	switch resp.StatusCode {
+	case want:
+		return nil
+	case http.StatusUnauthorized:
+		return &AuthError{Server: c.base.Host, User: c.user}
+	default:
+		return apiError(op, resp)
+	}
 }
 
 // apiError reads a BddErrorMessage ({code, message}) from resp.

@@ -47,12 +47,8 @@ func (c *Client) getJSON(ctx context.Context, op, path string, v any) error {
 		return err
 	}
 	defer drain(resp)
-	switch resp.StatusCode {
-	case http.StatusOK:
-	case http.StatusUnauthorized:
-		return &AuthError{Server: c.base.Host, User: c.user}
-	default:
-		return apiError(op, resp)
+	if err := c.status(op, resp, http.StatusOK); err != nil {
+		return err
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, maxList)).Decode(v); err != nil {
 		return &APIError{Op: op, Status: resp.StatusCode, Message: "the answer is not BDE's JSON: " + err.Error(), Garbage: true}
@@ -108,12 +104,8 @@ func (c *Client) taskCall(ctx context.Context, op, method, path string, body []b
 		return Task{}, err
 	}
 	defer drain(resp)
-	switch resp.StatusCode {
-	case http.StatusAccepted:
-	case http.StatusUnauthorized:
-		return Task{}, &AuthError{Server: c.base.Host, User: c.user}
-	default:
-		return Task{}, apiError(op, resp)
+	if err := c.status(op, resp, http.StatusAccepted); err != nil {
+		return Task{}, err
 	}
 	id, err := taskID(resp.Header.Get("Location"))
 	if err != nil {
