@@ -3,13 +3,11 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
 
 	"github.com/bdebundle/bundle/internal/progress"
-	"github.com/bdebundle/bundle/out/manifest"
 	outsite "github.com/bdebundle/bundle/out/site"
 	"github.com/bdebundle/bundle/out/vcenter"
 	"github.com/bdebundle/bundle/pipeline"
@@ -37,6 +35,21 @@ type deployFlags struct {
 	// rerun is the command as given, for the command that finishes a
 	// deploy that stopped.
 	rerun []string
+}
+
+// registerShared registers the flags deploy and status share, with the
+// same meaning: the bundle's key and work dir, the datacenter and
+// datastore, the registries spoken to over HTTP, the BDE user and TLS
+// check, and the site steps' flags.
+func (f *deployFlags) registerShared(fl *pflag.FlagSet) {
+	fl.StringVar(&f.keyFile, "key", "", "armored OpenPGP public key or keyring: require a good bundle.json.sig")
+	fl.StringVar(&f.workDir, "work-dir", "", "where an archive is extracted (default: the system temporary directory)")
+	fl.StringVar(&f.o.Datacenter, "datacenter", "", "datacenter (GOVC_DATACENTER)")
+	fl.StringVar(&f.o.Datastore, "datastore", "", "datastore (GOVC_DATASTORE)")
+	fl.StringSliceVar(&f.insecure, "insecure-registry", nil, "registry host that may be spoken to over plain HTTP (repeatable; loopback always may)")
+	fl.StringVar(&f.bdeUser, "bde-user", "", "BDE user (BDE_USERNAME); the password comes from BDE_PASSWORD only")
+	fl.BoolVar(&f.bdeInsecure, "bde-insecure", false, "do not check the BDE server's TLS certificate (BDE_INSECURE=1)")
+	f.site.register(fl)
 }
 
 // rerunArgs is "bundle deploy BUNDLE" with the flags given (but --dry-run).
@@ -136,25 +149,18 @@ refuses (exit 1), naming what is missing, and changes nothing.`,
 	fl := cmd.Flags()
 	fl.BoolVar(&f.dryRun, "dry-run", false, "print the plan and change nothing")
 	fl.StringVar(&f.target, "target", "", "bundle target to deploy to (default: the first)")
-	fl.StringVar(&f.keyFile, "key", "", "armored OpenPGP public key or keyring: require a good bundle.json.sig")
 	fl.StringVar(&f.baseFile, "base", "", "with a delta: the release it was made against (its archive, volume set or directory); the site must hold it")
-	fl.StringVar(&f.workDir, "work-dir", "", "where an archive is extracted (default: the system temporary directory)")
 	fl.BoolVar(&f.keepExtracted, "keep-extracted", false, "keep the bundle extracted from an archive after the deploy")
-	fl.StringVar(&f.o.Datacenter, "datacenter", "", "datacenter (GOVC_DATACENTER)")
-	fl.StringVar(&f.o.Datastore, "datastore", "", "datastore (GOVC_DATASTORE)")
 	fl.StringVar(&f.o.Folder, "folder", "", "VM folder for templates without a library (GOVC_FOLDER)")
 	fl.StringVar(&f.o.Library, "library", "", "content library for templates")
 	fl.StringVar(&f.o.ResourcePool, "resource-pool", "", "resource pool for template imports (GOVC_RESOURCE_POOL)")
 	fl.StringVar(&f.o.Network, "network", "", "network for the templates' NICs (GOVC_NETWORK)")
 	fl.StringVar(&f.o.DatastorePath, "datastore-path", "", "datastore folder for the serengeti/ tree (default bundles/<name>)")
 	fl.StringVar(&f.o.Registry, "registry", "", "registry to push images to (default: the target's, which is the bundle's site registry)")
-	fl.StringSliceVar(&f.insecure, "insecure-registry", nil, "registry host that may be spoken to over plain HTTP (repeatable; loopback always may)")
 	fl.StringVar(&f.o.ManagementServer, "management-server", "", "BDE management server VM to copy the tree into")
 	fl.BoolVar(&f.noClusterConfig, "no-cluster-config", false, "older name of --skip-clusters")
 	fl.StringVar(&f.bdeURL, "bde-url", "", "BDE server: host or https://host:8443/serengeti (BDE_URL)")
-	fl.StringVar(&f.bdeUser, "bde-user", "", "BDE user (BDE_USERNAME); the password comes from BDE_PASSWORD only")
-	fl.BoolVar(&f.bdeInsecure, "bde-insecure", false, "do not check the BDE server's TLS certificate (BDE_INSECURE=1)")
-	f.site.register(fl)
+	f.registerShared(fl)
 	return cmd
 }
 
@@ -259,29 +265,7 @@ func runDeploy(ctx context.Context, g *Globals, path string, f *deployFlags) err
 		}
 	}
 	if err != nil {
-		var ve *manifest.VerifyError
-		var pue *pipeline.UsageError
-		var ce *vcenter.ConfigError
-		var unreachable *pipeline.BDEUnreachableError
-		var cce *pipeline.ClusterConfigError
-		var unavailable *outsite.UnavailableError
-		var sse *pipeline.SiteStepError
-		switch {
-		case errors.As(err, &unreachable), errors.As(err, &unavailable):
-			return envErr(err)
-		case (errors.As(err, &cce) || errors.As(err, &sse)) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded):
-			// BDE answered: a refused login, a refused call, a task
-			// that failed.
-			return userErr(err)
-		case errors.As(err, &ve), errors.Is(err, vcenter.ErrChanged), errors.Is(err, vcenter.ErrBaseMissing):
-			// A file that changed after verify is a bundle that does
-			// not verify.
-			return userErr(err)
-		case errors.As(err, &pue), errors.As(err, &ce):
-			return usageErr(err)
-		default:
-			return pathErr(err)
-		}
+		return siteErr(err)
 	}
 	out := res.Outcome
 	if g.JSON && !f.dryRun {

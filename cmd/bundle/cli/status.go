@@ -43,19 +43,12 @@ answers something that is not its API. -v lists the files that match too;
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.target, "target", "", "bundle target to compare with (default: the first)")
-	fl.StringVar(&f.keyFile, "key", "", "armored OpenPGP public key or keyring: require a good bundle.json.sig")
-	fl.StringVar(&f.workDir, "work-dir", "", "where an archive is extracted (default: the system temporary directory)")
-	fl.StringVar(&f.o.Datacenter, "datacenter", "", "datacenter (GOVC_DATACENTER)")
-	fl.StringVar(&f.o.Datastore, "datastore", "", "datastore (GOVC_DATASTORE)")
 	fl.StringVar(&f.o.Folder, "folder", "", "VM folder of templates without a library (GOVC_FOLDER)")
 	fl.StringVar(&f.o.Library, "library", "", "content library of the templates")
 	fl.StringVar(&f.o.DatastorePath, "datastore-path", "", "datastore folder of the serengeti/ tree (default bundles/<name>)")
 	fl.StringVar(&f.o.Registry, "registry", "", "registry of the images (default: the target's)")
-	fl.StringSliceVar(&f.insecure, "insecure-registry", nil, "registry host that may be spoken to over plain HTTP (repeatable; loopback always may)")
 	fl.StringVar(&f.bdeURL, "bde-url", "", "BDE server (BDE_URL)")
-	fl.StringVar(&f.bdeUser, "bde-user", "", "BDE user (BDE_USERNAME); the password comes from BDE_PASSWORD only")
-	fl.BoolVar(&f.bdeInsecure, "bde-insecure", false, "do not check the BDE server's TLS certificate (BDE_INSECURE=1)")
-	f.site.register(fl)
+	f.registerShared(fl)
 	_ = fl.MarkHidden("allow-shrink")
 	_ = fl.MarkHidden("force-apps")
 	return cmd
@@ -129,7 +122,10 @@ func writeStatus(g *Globals, r *pipeline.StatusResult) {
 	fmt.Fprintf(g.Out, "The site differs from the bundle: %d of %s (bundle deploy brings it there).\n", differ, plural(len(r.Rows), "object"))
 }
 
-// siteErr maps an error of status to its exit code as deploy does.
+// siteErr maps an error of deploy or status to its exit code: a site API
+// that cannot be reached 3; BDE, Marathon or Chronos refusing, a task that
+// failed, a bundle that does not verify or a site without the delta's base
+// 1 (but a step cut short by its deadline or a cancel 3); a bad flag 2.
 func siteErr(err error) error {
 	var unreachable *pipeline.BDEUnreachableError
 	var unavailable *outsite.UnavailableError
@@ -141,10 +137,17 @@ func siteErr(err error) error {
 	switch {
 	case errors.As(err, &unreachable), errors.As(err, &unavailable):
 		return envErr(err)
-	case errors.As(err, &cce), errors.As(err, &sse), errors.As(err, &ve), errors.Is(err, vcenter.ErrChanged):
+	case (errors.As(err, &cce) || errors.As(err, &sse)) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded):
+		// The site answered: a refused login, a refused call, a task
+		// that failed.
+		return userErr(err)
+	case errors.As(err, &ve), errors.Is(err, vcenter.ErrChanged), errors.Is(err, vcenter.ErrBaseMissing):
+		// A file that changed after verify is a bundle that does not
+		// verify.
 		return userErr(err)
 	case errors.As(err, &pue), errors.As(err, &ce):
 		return usageErr(err)
+	default:
+		return pathErr(err)
 	}
-	return pathErr(err)
 }
