@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bdebundle/bundle/out/internal/callrec"
+	"github.com/bdebundle/bundle/out/internal/siteapi"
 	"github.com/bdebundle/bundle/out/site"
 )
 
@@ -36,14 +37,21 @@ type BadSite struct {
 }
 
 // BadSites starts, for the test's length, an API that answers garbage
-// (the body given, with status 200), one slower than Timeout, and one that
-// is down. api names the API as the error does ("Marathon").
+// (the body given, with status 200), one whose answer is larger than
+// siteapi.MaxAnswer, one slower than Timeout, and one that is down. api
+// names the API as the error does ("Marathon").
 func BadSites(t *testing.T, api, garbage string) []BadSite {
 	t.Helper()
 	g := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte(garbage))
 	}))
 	t.Cleanup(g.Close)
+	huge := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte("["))
+		_, _ = w.Write([]byte(strings.Repeat(" ", siteapi.MaxAnswer)))
+		_, _ = w.Write([]byte("]"))
+	}))
+	t.Cleanup(huge.Close)
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-r.Context().Done():
@@ -55,6 +63,7 @@ func BadSites(t *testing.T, api, garbage string) []BadSite {
 	down.Close()
 	return []BadSite{
 		{"garbage", g.URL, "not " + api + "'s JSON"},
+		{"huge", huge.URL, "is larger than 8 MiB"},
 		{"slow", slow.URL, "Timeout"},
 		{"down", down.URL, "refused"},
 	}
