@@ -317,14 +317,24 @@ func TestBadSites(t *testing.T) {
 		t.Errorf("wrong password: %v", err)
 	}
 
-	garbage := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, "j_spring_security_check") {
-			http.SetCookie(w, &http.Cookie{Name: "JSESSIONID", Value: "x"})
-			return
-		}
-		_, _ = w.Write([]byte("<html>It works!</html>"))
-	}))
-	defer garbage.Close()
+	// answering is a server that logs in and answers every other call
+	// with body.
+	answering := func(body string) *httptest.Server {
+		s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasSuffix(r.URL.Path, "j_spring_security_check") {
+				http.SetCookie(w, &http.Cookie{Name: "JSESSIONID", Value: "x"})
+				return
+			}
+			_, _ = w.Write([]byte(body))
+		}))
+		t.Cleanup(s.Close)
+		return s
+	}
+	garbage := answering("<html>It works!</html>")
+	// A list of clusters that is an object, and one larger than the
+	// client reads (a JSON array that would be empty if read whole).
+	shape := answering(`{"clusters": 1}`)
+	huge := answering("[" + strings.Repeat(" ", 16<<20) + "]")
 	hang := make(chan struct{})
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -348,6 +358,8 @@ func TestBadSites(t *testing.T) {
 
 	for _, tc := range []struct{ name, url, want string }{
 		{"garbage", garbage.URL, "not BDE's JSON"},
+		{"wrong shape", shape.URL, "not BDE's JSON"},
+		{"huge", huge.URL, "not BDE's JSON"},
 		{"slow", slow.URL, "Timeout"},
 		{"down", downURL, "cannot be reached"},
 		{"5xx", broken.URL, "HTTP 503"},
