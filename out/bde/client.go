@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/bdebundle/bundle/internal/plainhttp"
+	"github.com/bdebundle/bundle/out/site"
 )
 
 // Config says how to reach a BDE management server.
@@ -70,7 +71,7 @@ func ParseURL(server string) (*url.URL, error) {
 	}
 	u, err := url.Parse(s)
 	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("the BDE server %q is not a host or URL", server)
+		return nil, fmt.Errorf("the BDE server %q is not a host or URL", site.ShownURL(server))
 	}
 	if u.User != nil {
 		return nil, fmt.Errorf("the BDE server URL must not carry credentials (use the user name and password settings)")

@@ -148,6 +148,7 @@ func TestParseURL(t *testing.T) {
 		{in: "http://127.0.0.1:9000", want: "http://127.0.0.1:9000/serengeti"},
 		{in: "http://bde.localdomain", err: "only a loopback host"},
 		{in: "https://admin:pw@bde", err: "must not carry credentials"},
+		{in: "https://admin:s3cret@bde host/serengeti", err: `"https://bde host/serengeti" is not a host or URL`},
 		{in: "ftp://bde", err: "must be https"},
 		{in: "", err: "no BDE server"},
 	} {
@@ -157,6 +158,8 @@ func TestParseURL(t *testing.T) {
 			t.Errorf("%q: error %v, want %q", tc.in, err, tc.err)
 		case tc.err == "" && (err != nil || u.String() != tc.want):
 			t.Errorf("%q: %v %v, want %s", tc.in, u, err, tc.want)
+		case err != nil && strings.Contains(err.Error(), "s3cret"):
+			t.Errorf("%q: the error carries the password: %v", tc.in, err)
 		}
 	}
 }

@@ -109,3 +109,26 @@ func (e *AuthError) Unwrap() error { return e.Err }
 func (e *AuthError) Error() string {
 	return fmt.Sprintf("%s at %s refused the login of user %q: check the user name and password", e.Service, e.URL, e.User)
 }
+
+// ShownURL is raw as an error may quote it: with any "user:password@"
+// before the host dropped, so that a URL that does not parse is named
+// without the credentials it may carry.
+func ShownURL(raw string) string {
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		scheme, rest = "", raw
+	}
+	host, path, _ := strings.Cut(rest, "/")
+	i := strings.LastIndex(host, "@")
+	if i < 0 {
+		return raw
+	}
+	s := host[i+1:]
+	if strings.Contains(rest, "/") {
+		s += "/" + path
+	}
+	if ok {
+		s = scheme + "://" + s
+	}
+	return s
+}

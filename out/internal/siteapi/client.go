@@ -70,7 +70,7 @@ func ParseURL(api, raw string, insecure bool, defaultPort string) (*url.URL, err
 	}
 	u, err := url.Parse(s)
 	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("the %s URL %q is not a host or URL", api, raw)
+		return nil, fmt.Errorf("the %s URL %q is not a host or URL", api, site.ShownURL(raw))
 	}
 	if u.User != nil {
 		return nil, fmt.Errorf("the %s URL must not carry credentials", api)

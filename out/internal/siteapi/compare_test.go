@@ -53,13 +53,15 @@ func TestParseURL(t *testing.T) {
 		{"https://marathon.site:8443/", false, "https://marathon.site:8443", ""},
 		{"marathon.site", false, "", "plain http"},
 		{"marathon.site", true, "http://marathon.site:8080", ""},
+		{"http://ops:s3cret@marathon site:8080", true, "", `"http://marathon site:8080" is not a host or URL`},
+		{"ops:s3cret@marathon site", true, "", `"marathon site" is not a host or URL`},
 		{"ftp://x", false, "", "http or https"},
 		{"", false, "", "no Marathon URL"},
 	} {
 		u, err := ParseURL("Marathon", tc.raw, tc.insecure, "8080")
 		if tc.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tc.err) {
-				t.Errorf("ParseURL(%q) err = %v, want %q", tc.raw, err, tc.err)
+			if err == nil || !strings.Contains(err.Error(), tc.err) || strings.Contains(err.Error(), "s3cret") {
+				t.Errorf("ParseURL(%q) err = %v, want %q and no password", tc.raw, err, tc.err)
 			}
 			continue
 		}
