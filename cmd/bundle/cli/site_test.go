@@ -126,7 +126,10 @@ func TestDeployClustersAndStatus(t *testing.T) {
 	if code != ExitOK || polls == 0 || result == nil || result["ok"] != true {
 		t.Fatalf("deploy: exit %d, %d polls, result %v\n%s%s", code, polls, result, stdout, stderr)
 	}
-	spec, _ := os.ReadFile(filepath.Join(dir, "clusters", "mesos01", "spec.json"))
+	spec, err := os.ReadFile(filepath.Join(dir, "clusters", "mesos01", "spec.json"))
+	if err != nil || len(spec) == 0 {
+		t.Fatalf("the bundle's spec: %q %v", spec, err)
+	}
 	var created bool
 	for _, c := range srv.Calls() {
 		if c.Method == "POST" && c.Path == "/serengeti/api/clusters" {
