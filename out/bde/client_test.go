@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -178,5 +180,44 @@ func TestInterruptedWait(t *testing.T) {
 	}
 	if _, err := c.ConfigCluster(ctx, "mesos01", []byte(spec), nil); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("interrupted wait: %v", err)
+	}
+}
+
+// TestTaskGarbage: a 202 without a task's Location, and a task that is
+// not BDE's TaskRead, are *APIErrors marked as garbage (a server fault,
+// which the CLI exits 3 for), never a panic or a wait without end.
+func TestTaskGarbage(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct{ name, location, task, want string }{
+		{"no location", "", "", "no Location of a task"},
+		{"not a task", "/serengeti/api/cluster/mesos01", "", "is not a task"},
+		{"task not JSON", "/serengeti/api/task/7", "<html>It works!</html>", "the task does not parse"},
+		{"task of the wrong shape", "/serengeti/api/task/7", `{"id": "seven", "status": 1}`, "the task does not parse"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				switch {
+				case strings.HasSuffix(r.URL.Path, "/j_spring_security_check"):
+					http.SetCookie(w, &http.Cookie{Name: "JSESSIONID", Value: "x"})
+				case r.Method == http.MethodPut:
+					if tc.location != "" {
+						w.Header().Set("Location", tc.location)
+					}
+					w.WriteHeader(http.StatusAccepted)
+				default:
+					_, _ = w.Write([]byte(tc.task))
+				}
+			}))
+			defer srv.Close()
+			c := client(t, srv.URL, "admin", "s3cret-pw")
+			if err := c.Login(ctx); err != nil {
+				t.Fatal(err)
+			}
+			_, err := c.ConfigCluster(ctx, "mesos01", []byte(spec), nil)
+			var api *bde.APIError
+			if !errors.As(err, &api) || !api.ServerFault() || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "s3cret-pw") {
+				t.Errorf("error %v, want a server fault saying %q", err, tc.want)
+			}
+		})
 	}
 }

@@ -109,7 +109,7 @@ func (c *Client) taskCall(ctx context.Context, op, method, path string, body []b
 	}
 	id, err := taskID(resp.Header.Get("Location"))
 	if err != nil {
-		return Task{}, &APIError{Op: op, Status: resp.StatusCode, Message: err.Error()}
+		return Task{}, &APIError{Op: op, Status: resp.StatusCode, Message: err.Error(), Garbage: true}
 	}
 	return c.Wait(ctx, op, id, progress)
 }
