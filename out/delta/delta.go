@@ -77,6 +77,9 @@ func parse(data []byte) (*Manifest, error) {
 	if err := dec.Decode(&m); err != nil {
 		return nil, fmt.Errorf("not a delta manifest: %w", err)
 	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("not a delta manifest: data after the JSON object")
+	}
 	if m.Schema != Schema {
 		return nil, fmt.Errorf("schema %q, want %q", m.Schema, Schema)
 	}
@@ -89,10 +92,16 @@ func parse(data []byte) (*Manifest, error) {
 		if err := manifest.CheckRelPath(f.Path); err != nil || manifest.IsMetaFile(f.Path) || f.Path == FileName {
 			return nil, fmt.Errorf("file %q: not a bundle file path", f.Path)
 		}
+		if f.Size < 0 || !manifest.IsSHA256(f.SHA256) {
+			return nil, fmt.Errorf("file %q: size %d or sha256 %q is not a file's", f.Path, f.Size, f.SHA256)
+		}
 	}
 	for _, f := range m.FromBase {
 		if manifest.CheckRelPath(f.Path) != nil || manifest.CheckRelPath(f.BasePath) != nil {
 			return nil, fmt.Errorf("from_base %q (%q): not a bundle file path", f.Path, f.BasePath)
+		}
+		if f.Size < 0 || !manifest.IsSHA256(f.SHA256) {
+			return nil, fmt.Errorf("from_base %q: size %d or sha256 %q is not a file's", f.Path, f.Size, f.SHA256)
 		}
 	}
 	return &m, nil
