@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/bdebundle/bundle/internal/atomicfs"
 	"github.com/bdebundle/bundle/internal/regular"
 	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/bdebundle/bundle/out/read"
@@ -257,12 +258,11 @@ func Write(ctx context.Context, bundleDir string, base *Base, outDir string) (*R
 	if err := os.WriteFile(filepath.Join(tmp, FileName), dm.encode(), 0o644); err != nil {
 		return fail(fmt.Errorf("writing the delta: %w", err))
 	}
-	if IsDelta(final) {
-		if err := os.RemoveAll(final); err != nil {
-			return fail(fmt.Errorf("replacing the earlier delta %q: %w", final, err))
-		}
+	if err := atomicfs.SyncTree(tmp); err != nil {
+		return fail(fmt.Errorf("writing the delta: %w", err))
 	}
-	if err := os.Rename(tmp, final); err != nil {
+	// An earlier delta is swapped out, never removed before this one is in place.
+	if err := atomicfs.ReplaceDir(tmp, final); err != nil {
 		return fail(fmt.Errorf("writing the delta: %w", err))
 	}
 	return res, nil

@@ -312,3 +312,53 @@ func TestBadDeltaManifest(t *testing.T) {
 		})
 	}
 }
+
+// TestWriteReplacesOnlyADelta: writing a delta again replaces the earlier
+// one; a directory of that name that is not a delta is left alone, as is
+// an existing merge output.
+func TestWriteReplacesOnlyADelta(t *testing.T) {
+	rs := releases(t, "1", "2")
+	r1, r2 := rs[0], rs[1]
+	out := t.TempDir()
+	first, err := Write(context.Background(), r2.Dir, load(t, r1.Dir), out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := filepath.Join(first.Dir, "stale")
+	if err := os.WriteFile(stale, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	second, err := Write(context.Background(), r2.Dir, load(t, r1.Dir), out)
+	if err != nil || second.Dir != first.Dir {
+		t.Fatalf("second write: %v, %v", second, err)
+	}
+	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the earlier delta's stale file: %v", err)
+	}
+	if rep := check(t, second.Dir, load(t, r1.Dir)); !rep.OK() {
+		t.Fatalf("the rewritten delta:\n%s", problems(rep))
+	}
+	other := t.TempDir()
+	keep := filepath.Join(other, filepath.Base(first.Dir), "keep")
+	if err := os.MkdirAll(filepath.Dir(keep), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(keep, []byte("mine"), 0o644)
+	if _, err := Write(context.Background(), r2.Dir, load(t, r1.Dir), other); err == nil || !strings.Contains(err.Error(), "is not a delta") {
+		t.Fatalf("write over a non-delta: %v", err)
+	}
+	if b, err := os.ReadFile(keep); err != nil || string(b) != "mine" {
+		t.Fatalf("the non-delta directory changed: %q, %v", b, err)
+	}
+	merged := t.TempDir()
+	got, _, err := Merge(context.Background(), load(t, r1.Dir), second.Dir, merged, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Merge(context.Background(), load(t, r1.Dir), second.Dir, merged, nil); err == nil || !strings.Contains(err.Error(), "is not replaced") {
+		t.Fatalf("a second merge into %s: %v", got, err)
+	}
+	if ents, _ := os.ReadDir(merged); len(ents) != 1 {
+		t.Fatalf("the refused merge left %d entries in its output directory", len(ents))
+	}
+}
