@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/bdebundle/bundle/internal/atomicfs"
 	"github.com/bdebundle/bundle/internal/regular"
 	"github.com/bdebundle/bundle/out/manifest"
 	"github.com/bdebundle/bundle/out/read"
@@ -77,6 +78,9 @@ func parse(data []byte) (*Manifest, error) {
 	if err := dec.Decode(&m); err != nil {
 		return nil, fmt.Errorf("not a delta manifest: %w", err)
 	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("not a delta manifest: data after the JSON object")
+	}
 	if m.Schema != Schema {
 		return nil, fmt.Errorf("schema %q, want %q", m.Schema, Schema)
 	}
@@ -89,10 +93,16 @@ func parse(data []byte) (*Manifest, error) {
 		if err := manifest.CheckRelPath(f.Path); err != nil || manifest.IsMetaFile(f.Path) || f.Path == FileName {
 			return nil, fmt.Errorf("file %q: not a bundle file path", f.Path)
 		}
+		if f.Size < 0 || !manifest.IsSHA256(f.SHA256) {
+			return nil, fmt.Errorf("file %q: size %d or sha256 %q is not a file's", f.Path, f.Size, f.SHA256)
+		}
 	}
 	for _, f := range m.FromBase {
 		if manifest.CheckRelPath(f.Path) != nil || manifest.CheckRelPath(f.BasePath) != nil {
 			return nil, fmt.Errorf("from_base %q (%q): not a bundle file path", f.Path, f.BasePath)
+		}
+		if f.Size < 0 || !manifest.IsSHA256(f.SHA256) {
+			return nil, fmt.Errorf("from_base %q: size %d or sha256 %q is not a file's", f.Path, f.Size, f.SHA256)
 		}
 	}
 	return &m, nil
@@ -248,12 +258,11 @@ func Write(ctx context.Context, bundleDir string, base *Base, outDir string) (*R
 	if err := os.WriteFile(filepath.Join(tmp, FileName), dm.encode(), 0o644); err != nil {
 		return fail(fmt.Errorf("writing the delta: %w", err))
 	}
-	if IsDelta(final) {
-		if err := os.RemoveAll(final); err != nil {
-			return fail(fmt.Errorf("replacing the earlier delta %q: %w", final, err))
-		}
+	if err := atomicfs.SyncTree(tmp); err != nil {
+		return fail(fmt.Errorf("writing the delta: %w", err))
 	}
-	if err := os.Rename(tmp, final); err != nil {
+	// An earlier delta is swapped out, never removed before this one is in place.
+	if err := atomicfs.ReplaceDir(tmp, final); err != nil {
 		return fail(fmt.Errorf("writing the delta: %w", err))
 	}
 	return res, nil

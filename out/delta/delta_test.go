@@ -247,3 +247,118 @@ func TestDeltaRefusals(t *testing.T) {
 		})
 	}
 }
+
+// TestBadDeltaManifest verifies and merges deltas whose delta.json is
+// garbage: each is refused with a problem on delta.json, and merge writes
+// nothing.
+func TestBadDeltaManifest(t *testing.T) {
+	rs := releases(t, "1", "2")
+	r1, r2 := rs[0], rs[1]
+	d2 := write(t, r2.Dir, load(t, r1.Dir))
+	good, err := os.ReadFile(filepath.Join(d2, FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gm, err := parse(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(gm.Files) == 0 || len(gm.FromBase) == 0 {
+		t.Fatalf("the delta carries %d files and takes %d from the base; the cases need both", len(gm.Files), len(gm.FromBase))
+	}
+	edit := func(f func(m *Manifest)) []byte {
+		m, _ := parse(good)
+		f(m)
+		return m.encode()
+	}
+	for _, c := range []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"not JSON", []byte("\x00\x01garbage"), "not a delta manifest"},
+		{"data after the object", append(append([]byte(nil), good...), "[]"...), "data after the JSON object"},
+		{"unknown key", []byte(strings.Replace(string(good), `"schema"`, `"x": 1, "schema"`, 1)), "unknown field"},
+		{"another schema", edit(func(m *Manifest) { m.Schema = "bundle-delta/v0" }), "schema"},
+		{"a carried path leaving the bundle", edit(func(m *Manifest) { m.Files[0].Path = "../../etc/cron.d/x" }), "not a bundle file path"},
+		{"an absolute carried path", edit(func(m *Manifest) { m.Files[0].Path = "/etc/passwd" }), "not a bundle file path"},
+		{"a carried delta.json", edit(func(m *Manifest) { m.Files[0].Path = FileName }), "not a bundle file path"},
+		{"a base path leaving the base", edit(func(m *Manifest) { m.FromBase[0].BasePath = "../secret" }), "not a bundle file path"},
+		{"a negative size", edit(func(m *Manifest) { m.Files[0].Size = -1 }), "size -1"},
+		{"a sha256 that is not one", edit(func(m *Manifest) { m.FromBase[0].SHA256 = "xyz" }), `sha256 "xyz"`},
+		{"an unknown base", edit(func(m *Manifest) { m.Base.BundleSHA256 = strings.Repeat("0", 64) }), "wrong base"},
+		{"a base digest that is not one", edit(func(m *Manifest) { m.Base.BundleSHA256 = "r1" }), "not a sha256 digest"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			d := filepath.Join(t.TempDir(), filepath.Base(d2))
+			if out, err := exec.Command("cp", "-a", d2, d).CombinedOutput(); err != nil {
+				t.Fatalf("cp: %v %s", err, out)
+			}
+			if err := os.WriteFile(filepath.Join(d, FileName), c.data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			rep := check(t, d, load(t, r1.Dir))
+			if rep.OK() || !strings.Contains(problems(rep), c.want) {
+				t.Fatalf("problems:\n%s\nwant %q", problems(rep), c.want)
+			}
+			outDir := filepath.Join(t.TempDir(), "out")
+			got, _, err := Merge(context.Background(), load(t, r1.Dir), d, outDir, nil)
+			if got != "" || !errors.Is(err, ErrNotVerified) {
+				t.Fatalf("merge: %q, %v", got, err)
+			}
+			if _, err := os.Stat(outDir); err == nil {
+				t.Fatal("a refused merge wrote its output directory")
+			}
+		})
+	}
+}
+
+// TestWriteReplacesOnlyADelta: writing a delta again replaces the earlier
+// one; a directory of that name that is not a delta is left alone, as is
+// an existing merge output.
+func TestWriteReplacesOnlyADelta(t *testing.T) {
+	rs := releases(t, "1", "2")
+	r1, r2 := rs[0], rs[1]
+	out := t.TempDir()
+	first, err := Write(context.Background(), r2.Dir, load(t, r1.Dir), out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := filepath.Join(first.Dir, "stale")
+	if err := os.WriteFile(stale, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	second, err := Write(context.Background(), r2.Dir, load(t, r1.Dir), out)
+	if err != nil || second.Dir != first.Dir {
+		t.Fatalf("second write: %v, %v", second, err)
+	}
+	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the earlier delta's stale file: %v", err)
+	}
+	if rep := check(t, second.Dir, load(t, r1.Dir)); !rep.OK() {
+		t.Fatalf("the rewritten delta:\n%s", problems(rep))
+	}
+	other := t.TempDir()
+	keep := filepath.Join(other, filepath.Base(first.Dir), "keep")
+	if err := os.MkdirAll(filepath.Dir(keep), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(keep, []byte("mine"), 0o644)
+	if _, err := Write(context.Background(), r2.Dir, load(t, r1.Dir), other); err == nil || !strings.Contains(err.Error(), "is not a delta") {
+		t.Fatalf("write over a non-delta: %v", err)
+	}
+	if b, err := os.ReadFile(keep); err != nil || string(b) != "mine" {
+		t.Fatalf("the non-delta directory changed: %q, %v", b, err)
+	}
+	merged := t.TempDir()
+	got, _, err := Merge(context.Background(), load(t, r1.Dir), second.Dir, merged, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Merge(context.Background(), load(t, r1.Dir), second.Dir, merged, nil); err == nil || !strings.Contains(err.Error(), "is not replaced") {
+		t.Fatalf("a second merge into %s: %v", got, err)
+	}
+	if ents, _ := os.ReadDir(merged); len(ents) != 1 {
+		t.Fatalf("the refused merge left %d entries in its output directory", len(ents))
+	}
+}

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 
+	"github.com/bdebundle/bundle/internal/atomicfs"
 	"github.com/bdebundle/bundle/internal/regular"
 	"github.com/bdebundle/bundle/out/archive"
 	"github.com/bdebundle/bundle/out/manifest"
@@ -127,7 +129,13 @@ func Merge(ctx context.Context, base *Base, deltaDir, outDir string, key []byte)
 		rep.Problems = append(rep.Problems, vr.Problems...)
 		return fail(fmt.Errorf("the merged bundle does not verify: %s: %s", vr.Problems[0].Path, vr.Problems[0].Problem))
 	}
-	if err := os.Rename(root, final); err != nil {
+	if err := atomicfs.SyncTree(root); err != nil {
+		return fail(fmt.Errorf("merging: %w", err))
+	}
+	if err := atomicfs.RenameNoReplace(root, final); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fail(fmt.Errorf("merging: %q exists; it is not replaced", final))
+		}
 		return fail(fmt.Errorf("merging: %w", err))
 	}
 	os.RemoveAll(stage)

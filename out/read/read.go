@@ -21,9 +21,16 @@ var errFound = errors.New("found")
 // an archive is read only as far as bundle.json, its entries checked as
 // Verify checks them. It checks no hashes: run Verify for that.
 func Manifest(ctx context.Context, path string) (*manifest.Manifest, error) {
+	_, m, err := manifestFile(ctx, path)
+	return m, err
+}
+
+// manifestFile reads bundle.json of a bundle directory or archive, as
+// Manifest does, and returns its bytes with the parsed manifest.
+func manifestFile(ctx context.Context, path string) ([]byte, *manifest.Manifest, error) {
 	arch, err := archive.IsArchive(path)
 	if err != nil {
-		return nil, fmt.Errorf("reading bundle %q: %w", path, err)
+		return nil, nil, fmt.Errorf("reading bundle %q: %w", path, err)
 	}
 	var data []byte
 	if arch {
@@ -39,22 +46,22 @@ func Manifest(ctx context.Context, path string) (*manifest.Manifest, error) {
 			return errFound
 		})
 		if err != nil && !errors.Is(err, errFound) {
-			return nil, fmt.Errorf("reading bundle %q: %w", path, err)
+			return nil, nil, fmt.Errorf("reading bundle %q: %w", path, err)
 		}
 		if data == nil {
-			return nil, fmt.Errorf("reading bundle %q: the archive holds no %s: not a bundle", path, manifest.FileName)
+			return nil, nil, fmt.Errorf("reading bundle %q: the archive holds no %s: not a bundle", path, manifest.FileName)
 		}
 	} else {
 		p := filepath.Join(path, manifest.FileName)
 		if data, err = Small(p); err != nil {
-			return nil, fmt.Errorf("reading bundle %q: %w (not a bundle directory?)", path, err)
+			return nil, nil, fmt.Errorf("reading bundle %q: %w (not a bundle directory?)", path, err)
 		}
 	}
 	m, err := manifest.Parse(data)
 	if err != nil {
-		return nil, fmt.Errorf("reading bundle %q: %w", path, err)
+		return nil, nil, fmt.Errorf("reading bundle %q: %w", path, err)
 	}
-	return m, nil
+	return data, m, nil
 }
 
 // archiveFiles streams an archive and returns the content of the files

@@ -96,3 +96,41 @@ func TestSmallBound(t *testing.T) {
 		t.Errorf("Small of an oversized file: %v", err)
 	}
 }
+
+// TestVolumeInfoStopsAtManifest: VolumeInfo reads an archive only as far
+// as bundle.json: an archive damaged right after it, which a full read
+// refuses, still names its bundle.
+func TestVolumeInfoStopsAtManifest(t *testing.T) {
+	dir, arch := smallBundle(t)
+	ctx := context.Background()
+	data, err := os.ReadFile(filepath.Join(dir, manifest.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, err := os.ReadFile(arch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := bytes.Index(whole, data)
+	if i < 0 {
+		t.Fatal("bundle.json not found in the plain tar archive")
+	}
+	end := (i + len(data) + 511) / 512 * 512
+	if end >= len(whole) {
+		t.Fatalf("bundle.json ends the archive at %d of %d bytes: nothing after it to damage", end, len(whole))
+	}
+	for k := end; k < len(whole); k++ {
+		whole[k] = 0xff // no tar header: a full read stops with an error here
+	}
+	if err := os.WriteFile(arch, whole, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Files(ctx, arch, map[string]int64{manifest.FileName: manifest.MaxMetaSize}); err == nil {
+		t.Fatal("a full read of the damaged archive succeeded: the damage shows nothing")
+	}
+	info, m, err := VolumeInfo(ctx, arch)
+	sum := sha256.Sum256(data)
+	if err != nil || m.Dir() != "s-1" || info.BundleSHA256 != hex.EncodeToString(sum[:]) || info.Name != "s" || info.Version != "1" {
+		t.Fatalf("VolumeInfo = %+v, %v, %v", info, m, err)
+	}
+}

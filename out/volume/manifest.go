@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"path/filepath"
 	"strings"
 )
@@ -116,6 +117,9 @@ func Parse(data []byte) (*Manifest, error) {
 			return nil, fmt.Errorf("volume %d: size %d does not fit volume_size %d", v.Index, v.Size, m.VolumeSize)
 		}
 		names[v.Name] = true
+		if total > math.MaxInt64-v.Size {
+			return nil, fmt.Errorf("the volumes hold more than %d bytes", int64(math.MaxInt64))
+		}
 		total += v.Size
 	}
 	if total != m.ArchiveSize {

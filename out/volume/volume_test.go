@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -469,5 +470,56 @@ func TestIsSet(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, manifest.FileName), nil, 0o644)
 	if IsSet(dir) {
 		t.Error("a bundle directory taken for a volume set")
+	}
+}
+
+// TestBadManifest opens garbage volume manifests: each is refused naming
+// the manifest and why.
+func TestBadManifest(t *testing.T) {
+	arch := archive(t, t.TempDir(), 2*1000+300, 7)
+	good, mp := split(t, arch, 1000, nil)
+	edit := func(f func(m *Manifest)) []byte {
+		m := *good
+		m.Volumes = append([]Entry(nil), good.Volumes...)
+		f(&m)
+		return m.Encode()
+	}
+	for _, c := range []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"not JSON", []byte("PK\x03\x04 not json"), "not a volume manifest"},
+		{"data after the object", append(good.Encode(), []byte("{}")...), "data after the JSON object"},
+		{"too large", bytes.Repeat([]byte(" "), maxManifestSize+1), ""},
+		{"zero volumes", edit(func(m *Manifest) { m.Volumes = nil }), "0 volumes"},
+		{"negative volume size", edit(func(m *Manifest) { m.Volumes[2].Size = -1 }), "size -1 does not fit"},
+		{"negative volume_size", edit(func(m *Manifest) { m.VolumeSize = -1000 }), "volume_size must be positive"},
+		{"negative archive_size", edit(func(m *Manifest) { m.ArchiveSize = -2300 }), "archive_size"},
+		{"sizes that overflow", edit(func(m *Manifest) {
+			m.VolumeSize = math.MaxInt64
+			m.Volumes[0].Size, m.Volumes[1].Size, m.Volumes[2].Size = math.MaxInt64, math.MaxInt64, 2
+			m.ArchiveSize = 0 // the sum, 2⁶⁴, wraps to it
+		}), "the volumes hold more than"},
+		{"a name with ../", edit(func(m *Manifest) { m.Volumes[1].Name = "../site-1.tar.vol002" }), `"../site-1.tar.vol002" is not a plain file name`},
+		{"an absolute name", edit(func(m *Manifest) { m.Volumes[1].Name = "/etc/passwd" }), `"/etc/passwd" is not a plain file name`},
+		{"an archive name with ../", edit(func(m *Manifest) { m.Archive = "../x.tar" }), "archive:"},
+		{"duplicate indexes", edit(func(m *Manifest) { m.Volumes[2].Index = 2 }), "volume 3 is numbered 2"},
+		{"duplicate names", edit(func(m *Manifest) { m.Volumes[2].Name = m.Volumes[1].Name }), "used twice"},
+		{"unknown key", bytes.Replace(good.Encode(), []byte(`"schema"`), []byte(`"evil": 1, "schema"`), 1), "unknown field"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if err := os.WriteFile(mp, c.data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Open(mp, nil)
+			if err == nil || !strings.Contains(err.Error(), mp) || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("Open: %v; want an error naming %s and %q", err, mp, c.want)
+			}
+			vol := filepath.Join(filepath.Dir(mp), good.Volumes[0].Name)
+			if _, err := CheckVolume(context.Background(), vol, nil); err == nil || !strings.Contains(err.Error(), filepath.Base(mp)) {
+				t.Fatalf("CheckVolume: %v; want an error naming %s", err, filepath.Base(mp))
+			}
+		})
 	}
 }
