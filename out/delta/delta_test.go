@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -360,5 +361,42 @@ func TestWriteReplacesOnlyADelta(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(merged); len(ents) != 1 {
 		t.Fatalf("the refused merge left %d entries in its output directory", len(ents))
+	}
+}
+
+// TestFailedMergeLeavesNoDirectory: the directories a merge makes for -o
+// are removed again when it fails, innermost first, and never one it did
+// not make or one something else has filled meanwhile.
+func TestFailedMergeLeavesNoDirectory(t *testing.T) {
+	top := t.TempDir()
+	out := filepath.Join(top, "a", "b", "c")
+	made := missingDirs(out)
+	if want := []string{out, filepath.Join(top, "a", "b"), filepath.Join(top, "a")}; !slices.Equal(made, want) {
+		t.Fatalf("missingDirs = %q, want %q", made, want)
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	removeEmpty(made)
+	if _, err := os.Stat(filepath.Join(top, "a")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the made directories are left: %v", err)
+	}
+	if _, err := os.Stat(top); err != nil {
+		t.Fatalf("a directory the merge did not make is gone: %v", err)
+	}
+	made = missingDirs(out)
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	keep := filepath.Join(top, "a", "b", "other")
+	if err := os.WriteFile(keep, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	removeEmpty(made)
+	if _, err := os.Stat(keep); err != nil {
+		t.Fatalf("a file put beside the merge's directory is gone: %v", err)
+	}
+	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the empty output directory is left: %v", err)
 	}
 }

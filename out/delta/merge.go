@@ -45,15 +45,18 @@ func Merge(ctx context.Context, base *Base, deltaDir, outDir string, key []byte)
 	if exists(final) {
 		return "", rep, fmt.Errorf("merging: %q exists; it is not replaced", final)
 	}
+	made := missingDirs(outDir)
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return "", rep, fmt.Errorf("merging: %w", err)
 	}
 	stage, err := os.MkdirTemp(outDir, "."+m.Dir()+".merge-")
 	if err != nil {
+		removeEmpty(made)
 		return "", rep, fmt.Errorf("merging: %w", err)
 	}
 	fail := func(err error) (string, *Report, error) {
 		os.RemoveAll(stage)
+		removeEmpty(made) // a failed merge leaves no directory it made
 		return "", rep, err
 	}
 	root := filepath.Join(stage, m.Dir())
@@ -140,4 +143,29 @@ func Merge(ctx context.Context, base *Base, deltaDir, outDir string, key []byte)
 	}
 	os.RemoveAll(stage)
 	return final, rep, nil
+}
+
+// missingDirs lists dir and those of its parents that do not exist yet,
+// innermost first: what MkdirAll(dir) will make.
+func missingDirs(dir string) []string {
+	var out []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil || !errors.Is(err, os.ErrNotExist) {
+			return out
+		}
+		out = append(out, d)
+		if filepath.Dir(d) == d {
+			return out
+		}
+	}
+}
+
+// removeEmpty removes the directories a failed merge made, innermost
+// first; os.Remove leaves any that something else has filled meanwhile.
+func removeEmpty(dirs []string) {
+	for _, d := range dirs {
+		if os.Remove(d) != nil {
+			return
+		}
+	}
 }
