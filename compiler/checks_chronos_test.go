@@ -131,7 +131,7 @@ func TestJobGarbage(t *testing.T) {
 		{"blank command", []edit{withJobs(strings.Replace(jobBackup, `"/usr/local/bin/backup"`, `"  \n "`, 1))}, "Empty command", `command     = "  \n "`},
 		{"a 10k-character command", []edit{withJobs(strings.Replace(jobBackup, `"/usr/local/bin/backup"`, `"`+strings.Repeat("echo ok; ", 1200)+`"`, 1))}, "", ""},
 		{"empty parents and no schedule", []edit{withJobs(strings.Replace(jobBackup, `schedule    = `+sched, `parents     = []`, 1))}, "No schedule", `job "backup" {`},
-		{"parents not a list", []edit{withJobs(jobBackup, strings.Replace(jobVerify, `[job.backup]`, `"backup"`, 1))}, "", `parents = "backup"`},
+		{"parents not a list", []edit{withJobs(jobBackup, strings.Replace(jobVerify, `[job.backup]`, `"backup"`, 1))}, "Invalid parents list", `parents = "backup"`},
 		{"a constraint of one string", []edit{withJobs(strings.Replace(jobBackup, `[["storage_profile", "EQUALS", "vsan"]]`, `[["x"]]`, 1))}, "Invalid job constraint", `constraints = [["x"]]`},
 		{"command a list", []edit{withJobs(strings.Replace(jobBackup, `"/usr/local/bin/backup"`, `["a"]`, 1))}, "", `command     = ["a"]`},
 	}
