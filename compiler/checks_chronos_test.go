@@ -1,6 +1,7 @@
 package compiler
 
 import (
+	"github.com/bdebundle/bundle/hcl/sitedef"
 	"strings"
 	"testing"
 )
@@ -97,4 +98,73 @@ func TestJobChecks(t *testing.T) {
 func TestJobUnknownParent(t *testing.T) {
 	text := applyEdits(t, exampleHCL(t), []edit{withJobs(jobBackup, strings.Replace(jobVerify, "[job.backup]", "[job.backups]", 1))})
 	wantUndeclared(t, text, `parents = [job.backups]`, "Reference to undeclared job", `Did you mean "backup"?`)
+}
+
+// TestJobGarbage feeds malformed job blocks through loading and compiling:
+// each gets its diagnostic at the offending line, every error has a
+// file:line:col, and nothing panics. A want of "" means the block is valid.
+func TestJobGarbage(t *testing.T) {
+	const sched = `"R/2015-03-01T02:00:00Z/P1D"`
+	withSchedule := func(s string) edit {
+		return withJobs(strings.Replace(jobBackup, sched, s, 1))
+	}
+	cases := []struct {
+		name    string
+		edits   []edit
+		summary string
+		at      string
+	}{
+		{"R/ alone", []edit{withSchedule(`"R/"`)}, "Invalid ISO 8601 schedule", `schedule    = "R/"`},
+		{"negative repeats", []edit{withSchedule(`"R-1/2015-03-01T02:00:00Z/P1D"`)}, "Invalid ISO 8601 schedule", `"R-1/`},
+		{"repeats beyond a long", []edit{withSchedule(`"R99999999999999999999/2015-03-01T02:00:00Z/P1D"`)}, "Invalid ISO 8601 schedule", `"R9999`},
+		{"period P", []edit{withSchedule(`"R/2015-03-01T02:00:00Z/P"`)}, "Invalid ISO 8601 schedule", `Z/P"`},
+		{"period beyond an int", []edit{withSchedule(`"R/2015-03-01T02:00:00Z/P99999999999D"`)}, "Invalid ISO 8601 schedule", `P99999999999D`},
+		{"unicode digits", []edit{withSchedule(`"R/２０１５-03-01T02:00:00Z/P1D"`)}, "Invalid ISO 8601 schedule", `"R/２０１５`},
+		{"newline in a schedule", []edit{withSchedule(`"R/2015-03-01T02:00:00Z/P1D\n"`)}, "Invalid ISO 8601 schedule", `P1D\n"`},
+		{"a number as a schedule", []edit{withSchedule(`5`)}, "Invalid ISO 8601 schedule", `schedule    = 5`},
+		{"epsilon P", []edit{withJobs(strings.Replace(jobBackup, `owner       =`, `epsilon     = "P"`+"\n  owner       =", 1))}, "Invalid epsilon", `epsilon     = "P"`},
+		{"unicode in a job name", []edit{withJobs(strings.Replace(jobBackup, `job "backup"`, `job "bäckup"`, 1))}, "Invalid job name", `job "bäckup"`},
+		{"path in a job name", []edit{withJobs(strings.Replace(jobBackup, `job "backup"`, `job "../x"`, 1))}, "Invalid job name", `job "../x"`},
+		{"NUL in an owner", []edit{withJobs(strings.Replace(jobBackup, `"ops@example.com"`, `"ops@example.com\u0000"`, 1))}, "Invalid JSON string", `owner       = "ops@example.com\u0000"`},
+		{"control character in a description", []edit{withJobs(strings.Replace(jobBackup, `owner       =`, `description = "nightly\u0007"`+"\n  owner       =", 1))}, "Invalid JSON string", `description = "nightly`},
+		{"control character in an env value", []edit{withJobs(strings.Replace(jobBackup, `"/backup"`, `"/backup\u0001"`, 1))}, "Invalid JSON string", `env         = { TARGET`},
+		{"blank command", []edit{withJobs(strings.Replace(jobBackup, `"/usr/local/bin/backup"`, `"  \n "`, 1))}, "Empty command", `command     = "  \n "`},
+		{"a 10k-character command", []edit{withJobs(strings.Replace(jobBackup, `"/usr/local/bin/backup"`, `"`+strings.Repeat("echo ok; ", 1200)+`"`, 1))}, "", ""},
+		{"empty parents and no schedule", []edit{withJobs(strings.Replace(jobBackup, `schedule    = `+sched, `parents     = []`, 1))}, "No schedule", `job "backup" {`},
+		{"parents not a list", []edit{withJobs(jobBackup, strings.Replace(jobVerify, `[job.backup]`, `"backup"`, 1))}, "Invalid parents list", `parents = "backup"`},
+		{"a constraint of one string", []edit{withJobs(strings.Replace(jobBackup, `[["storage_profile", "EQUALS", "vsan"]]`, `[["x"]]`, 1))}, "Invalid job constraint", `constraints = [["x"]]`},
+		{"command a list", []edit{withJobs(strings.Replace(jobBackup, `"/usr/local/bin/backup"`, `["a"]`, 1))}, "", `command     = ["a"]`},
+	}
+	base := exampleHCL(t)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			text := applyEdits(t, base, tc.edits)
+			d, diags := sitedef.Load(siteDir(t, text), sitedef.Options{})
+			if !diags.HasErrors() {
+				_, cd := Compile(d, nil)
+				diags = append(diags, cd...)
+			}
+			errs := errorsOf(diags)
+			for _, e := range errs {
+				if e.Subject == nil || e.Subject.Filename == "" || e.Subject.Start.Line < 1 || e.Subject.Start.Column < 1 {
+					t.Errorf("error without file:line:col: %s: %s", e.Summary, e.Detail)
+				}
+			}
+			switch {
+			case tc.summary != "":
+				wantDiagAt(t, text, tc.at, tc.summary, errs, diags)
+			case tc.at != "": // a load error of any summary at that line
+				line := strings.Count(text[:strings.Index(text, tc.at)], "\n") + 1
+				found := false
+				for _, e := range errs {
+					found = found || e.Subject != nil && e.Subject.Start.Line <= line && line <= e.Subject.End.Line
+				}
+				if !found {
+					t.Errorf("want an error at site.hcl:%d; got:%s", line, diagText(diags))
+				}
+			case len(errs) > 0:
+				t.Errorf("unexpected errors:%s", diagText(errs))
+			}
+		})
+	}
 }

@@ -108,3 +108,22 @@ func TestAcrossClusters(t *testing.T) {
 		})
 	}
 }
+
+// TestReferenceListNotAList: a distro's repos, a job's parents and an app's
+// dependencies that are not a list each get their error at the attribute.
+func TestReferenceListNotAList(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		edit    edit
+		at      string
+		summary string
+	}{
+		{"repos", edit{`repos   = [repo.mesos]`, `repos   = repo.mesos`}, `repos   = repo.mesos`, "Invalid reference list"},
+		{"parents", withJobs(jobBackup, strings.Replace(jobVerify, `[job.backup]`, `"backup"`, 1)), `parents = "backup"`, "Invalid parents list"},
+		{"dependencies", edit{nginxImage, nginxImage + "\n  dependencies = app.hadoop"}, `dependencies = app.hadoop`, "Invalid dependencies list"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wantUndeclared(t, applyEdits(t, exampleHCL(t), []edit{tc.edit}), tc.at, tc.summary, tc.name+" must be a list of ")
+		})
+	}
+}

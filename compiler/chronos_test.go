@@ -3,10 +3,12 @@ package compiler
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/bdebundle/bundle/hcl/sitedef"
 	"github.com/bdebundle/bundle/out/chronos"
 	chronosstandin "github.com/bdebundle/bundle/out/chronos/standin"
 	"github.com/bdebundle/bundle/out/marathon"
@@ -89,5 +91,62 @@ func TestJobRender(t *testing.T) {
 				t.Fatalf("run %d: %s: %v", run, st.Name(), err)
 			}
 		}
+	}
+}
+
+// TestChronosSinksCover walks every string of the rendered Chronos job
+// JSON and checks that a row of sinks emits it, so checkSyntax has checked
+// it: a field added to chronosJob without a row fails here. The constants
+// the renderer writes itself and the container image (built by imageRef or
+// loadRef from image.ref and vcenter.registry, which have rows) are exempt.
+func TestChronosSinksCover(t *testing.T) {
+	job := strings.Replace(jobBackup, `owner       =`, "description = \"nightly backup\"\n  epsilon     = \"PT30S\"\n  owner       =", 1)
+	text := applyEdits(t, exampleHCL(t), []edit{withJobs(job, jobVerify)})
+	d, diags := sitedef.Load(siteDir(t, text), sitedef.Options{})
+	if diags.HasErrors() {
+		t.Fatalf("loading:%s", diagText(diags))
+	}
+	p, cd := compileFacts(t, text, nil)
+	if errs := errorsOf(cd); len(errs) > 0 {
+		t.Fatalf("errors:%s", diagText(errs))
+	}
+	emitted := map[string]bool{"DOCKER": true, "HOST": true, chronosEpsilon: true}
+	for _, s := range sinks {
+		s.Each(d, func(o occurrence) { emitted[o.Value] = true })
+	}
+	n := 0
+	for _, f := range p.Files {
+		if !strings.Contains(f.Path, "/chronos/") {
+			continue
+		}
+		n++
+		var v map[string]any
+		if err := json.Unmarshal(f.Data, &v); err != nil {
+			t.Fatalf("%s: %v", f.Path, err)
+		}
+		if c, ok := v["container"].(map[string]any); ok {
+			delete(c, "image")
+		}
+		var walk func(path string, x any)
+		walk = func(path string, x any) {
+			switch x := x.(type) {
+			case string:
+				if !emitted[x] {
+					t.Errorf("%s: %s = %q is emitted by no row of sinks", f.Path, path, x)
+				}
+			case []any:
+				for i, e := range x {
+					walk(fmt.Sprintf("%s[%d]", path, i), e)
+				}
+			case map[string]any:
+				for k, e := range x {
+					walk(path+"."+k, e)
+				}
+			}
+		}
+		walk("", v)
+	}
+	if n != 2 {
+		t.Errorf("%d Chronos job files, want 2", n)
 	}
 }

@@ -274,7 +274,7 @@ var marathonSinks = []sink{
 			}
 		}
 	}},
-	{"image.ref", "Marathon app JSON (docker image)", []Syntax{SyntaxURL}, func(d *sitedef.Definition, emit func(occurrence)) {
+	{"image.ref", "Marathon app JSON (docker image), Chronos job JSON (container image)", []Syntax{SyntaxURL}, func(d *sitedef.Definition, emit func(occurrence)) {
 		for _, im := range d.Images {
 			emit(attrOcc(im.Body, "ref", im.DeclRange, "image "+im.Name, im.Ref, "image."+im.Name+".ref"))
 		}

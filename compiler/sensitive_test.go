@@ -98,3 +98,39 @@ func TestDigestHidesSecrets(t *testing.T) {
 		t.Error("the digest ignores the definition text")
 	}
 }
+
+// TestSensitiveJob: a Chronos job's JSON is not among the places a
+// sensitive value may go, so a sensitive variable in a job's command, env,
+// owner, description or constraints is refused at its attribute, and
+// neither a diagnostic, the plan nor a rendered file shows it.
+func TestSensitiveJob(t *testing.T) {
+	const secretVar = "variable \"token\" {\n  default   = \"s3cr3t-t0ken\"\n  sensitive = true\n}\n"
+	const secret = "s3cr3t-t0ken"
+	for _, tc := range []struct{ name, from, to, at string }{
+		{"command", `"/usr/local/bin/backup"`, `"/usr/local/bin/backup --token=${var.token}"`, `command     = "/usr/local/bin/backup --token`},
+		{"env value", `{ TARGET = "/backup" }`, `{ TARGET = "/backup", TOKEN = var.token }`, `TOKEN = var.token`},
+		{"env value through a local", `{ TARGET = "/backup" }`, `{ TARGET = "/backup", TOKEN = upper(local.jobtok) }`, `TOKEN = upper(local.jobtok)`},
+		{"description", `owner       =`, "description = var.token\n  owner       =", `description = var.token`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			edits := []edit{withJobs(strings.Replace(jobBackup, tc.from, tc.to, 1)), {"locals {", "locals {\n  jobtok = var.token"}}
+			text := secretVar + applyEdits(t, exampleHCL(t), edits)
+			p, diags, _ := compileText(t, text, exampleFacts())
+			wantDiagAt(t, text, tc.at, "Sensitive value where it would be shown", errorsOf(diags), diags)
+			if all := diagText(diags); strings.Contains(all, secret) || strings.Contains(all, strings.ToUpper(secret)) {
+				t.Errorf("a diagnostic shows the secret:%s", all)
+			}
+			if p == nil { // refused: nothing is rendered
+				return
+			}
+			for _, f := range p.Files {
+				if !f.Sensitive && (bytes.Contains(f.Data, []byte(secret)) || bytes.Contains(f.Data, []byte(strings.ToUpper(secret)))) {
+					t.Errorf("%s holds the secret but is not sensitive", f.Path)
+				}
+			}
+			if plan, err := json.Marshal(p); err != nil || bytes.Contains(bytes.ToLower(plan), []byte(secret)) {
+				t.Errorf("the plan shows the secret (%v)", err)
+			}
+		})
+	}
+}

@@ -73,44 +73,17 @@ func present(e hcl.Expression) bool { return e != nil && !isNullExpr(e) }
 
 func (d *Definition) resolveReferences() hcl.Diagnostics {
 	var diags hcl.Diagnostics
-	repos := map[string]*Repo{}
-	for _, r := range d.Repos {
-		repos[r.Name] = r
-	}
-	distros := map[string]*Distro{}
-	for _, x := range d.Distros {
-		distros[x.Name] = x
-	}
-	profiles := map[string]*StorageProfile{}
-	for _, x := range d.StorageProfiles {
-		profiles[x.Name] = x
-	}
-	clusters := map[string]*Cluster{}
-	for _, x := range d.Clusters {
-		clusters[x.Name] = x
-	}
-	images := map[string]*Image{}
-	for _, x := range d.Images {
-		images[x.Name] = x
-	}
-	templates := map[string]*VMTemplate{}
-	for _, x := range d.VMTemplates {
-		templates[x.Name] = x
-	}
+	repos := byName(d.Repos, func(x *Repo) string { return x.Name })
+	distros := byName(d.Distros, func(x *Distro) string { return x.Name })
+	profiles := byName(d.StorageProfiles, func(x *StorageProfile) string { return x.Name })
+	clusters := byName(d.Clusters, func(x *Cluster) string { return x.Name })
+	images := byName(d.Images, func(x *Image) string { return x.Name })
+	templates := byName(d.VMTemplates, func(x *VMTemplate) string { return x.Name })
 	for _, ds := range d.Distros {
-		exprs, lds := hcl.ExprList(ds.ReposExpr)
-		if lds.HasErrors() {
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid reference list",
-				Detail: "repos must be a list of repo references, like [repo.mesos].", Subject: ds.ReposExpr.Range().Ptr()})
-			continue
-		}
-		for _, e := range exprs {
-			r, rd := ref(e, "repo", repos)
-			diags = append(diags, rd...)
-			if r != nil {
-				ds.Repos = append(ds.Repos, r)
-			}
-		}
+		rs, rd := refList(ds.ReposExpr, "repo", repos, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid reference list",
+			Detail: "repos must be a list of repo references, like [repo.mesos].", Subject: ds.ReposExpr.Range().Ptr()})
+		diags = append(diags, rd...)
+		ds.Repos = append(ds.Repos, rs...)
 	}
 	for _, c := range d.Clusters {
 		x, rd := ref(c.DistroExpr, "distro", distros)
@@ -142,10 +115,7 @@ func (d *Definition) resolveReferences() hcl.Diagnostics {
 // resolveJobs resolves each job's cluster, image and parents.
 func (d *Definition) resolveJobs(clusters map[string]*Cluster, images map[string]*Image) hcl.Diagnostics {
 	var diags hcl.Diagnostics
-	jobs := map[string]*Job{}
-	for _, j := range d.Jobs {
-		jobs[j.Name] = j
-	}
+	jobs := byName(d.Jobs, func(x *Job) string { return x.Name })
 	for _, j := range d.Jobs {
 		var rd hcl.Diagnostics
 		j.Cluster, j.Image, rd = clusterAndImage(j.ClusterExpr, j.ImageExpr, clusters, images)
@@ -164,10 +134,7 @@ func (d *Definition) resolveJobs(clusters map[string]*Cluster, images map[string
 // resolveDependencies resolves each app's dependencies (app references).
 func (d *Definition) resolveDependencies() hcl.Diagnostics {
 	var diags hcl.Diagnostics
-	apps := map[string]*App{}
-	for _, a := range d.Apps {
-		apps[a.Name] = a
-	}
+	apps := byName(d.Apps, func(x *App) string { return x.Name })
 	for _, a := range d.Apps {
 		if !present(a.DependsExpr) {
 			continue
@@ -178,6 +145,15 @@ func (d *Definition) resolveDependencies() hcl.Diagnostics {
 		a.Dependencies = append(a.Dependencies, deps...)
 	}
 	return diags
+}
+
+// byName indexes the blocks of one kind by their label.
+func byName[T any](blocks []T, name func(T) string) map[string]T {
+	m := make(map[string]T, len(blocks))
+	for _, b := range blocks {
+		m[name(b)] = b
+	}
+	return m
 }
 
 // clusterAndImage resolves an app's or a job's cluster and, when given, its

@@ -75,6 +75,14 @@ func checkPeriod(p string) error {
 		if x != "" && strings.Trim(x, "0.,") != "" {
 			zero = false
 		}
+		// Joda (which Chronos parses periods with) reads each field as a
+		// Java int and refuses one that overflows it.
+		whole, _, _ := strings.Cut(strings.ReplaceAll(x, ",", "."), ".")
+		if x != "" {
+			if _, err := strconv.ParseInt(whole, 10, 32); err != nil {
+				return fmt.Errorf("the period %q has a field beyond 2147483647, which Chronos cannot read", p)
+			}
+		}
 	}
 	if zero {
 		return fmt.Errorf("the period %q is zero", p)

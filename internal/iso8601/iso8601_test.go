@@ -45,3 +45,47 @@ func TestParse(t *testing.T) {
 		}
 	}
 }
+
+// TestParseGarbage: malformed schedules get an error, never a panic or a
+// Schedule.
+func TestParseGarbage(t *testing.T) {
+	for _, in := range []string{
+		"", "/", "//", "R/", "R//", "R///", "R-1/2015-03-01T02:00:00Z/P1D", "R+1/2015-03-01T02:00:00Z/P1D",
+		"R99999999999999999999/2015-03-01T02:00:00Z/P1D", "R1e3/2015-03-01T02:00:00Z/P1D",
+		"R/2015-03-01T02:00:00Z/P", "R/2015-03-01T02:00:00Z/PT", "R/2015-03-01T02:00:00Z/P1DT",
+		"R/2015-03-01T02:00:00Z/P99999999999D", "R/2015-03-01T02:00:00Z/PT99999999999999999999S",
+		"R/2015-03-01T02:00:00Z/P-1D", "R/2015-03-01T02:00:00Z/P１D", "Ｒ/2015-03-01T02:00:00Z/P1D",
+		"R/2015-13-01T02:00:00Z/P1D", "R/2015-03-01T25:00:00Z/P1D", "R/2015-03-01T02:00:00Z/P1D/x",
+		"R/\x00/P1D", "R/2015-03-01T02:00:00Z/P1D\n", "R/" + strings.Repeat("9", 10000) + "/P1D",
+		"R/2015-03-01T02:00:00Z/P" + strings.Repeat("1", 10000) + "D",
+	} {
+		if sc, err := Parse(in); err == nil {
+			t.Errorf("Parse(%q) = %+v, want an error", in, sc)
+		}
+	}
+	for _, p := range []string{"", "P", "PT", "P0D", "PT0.0S", "P2147483648D", "PT60", "60S", "P1DT"} {
+		if err := CheckPeriod(p); err == nil {
+			t.Errorf("CheckPeriod(%q) = nil, want an error", p)
+		}
+	}
+	if err := CheckPeriod("P2147483647D"); err != nil {
+		t.Errorf("CheckPeriod at the int limit: %v", err)
+	}
+}
+
+// FuzzParse: Parse never panics, and what it accepts has a positive
+// period and a count of -1 or more.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{"R/2015-03-01T02:00:00Z/P1D", "R10/2012-10-01T05:52:00Z/PT2S", "R/", "R-1//P", "P1DT"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		sc, err := Parse(s)
+		if err != nil {
+			return
+		}
+		if sc.Repeats < -1 || CheckPeriod(sc.Period) != nil {
+			t.Errorf("Parse(%q) = %+v", s, sc)
+		}
+	})
+}
