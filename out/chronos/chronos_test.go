@@ -165,7 +165,7 @@ func TestBadSite(t *testing.T) {
 	ctx := context.Background()
 	for _, tc := range sitetest.BadSites(t, "Chronos", `{"jobs":`) {
 		t.Run(tc.Name, func(t *testing.T) {
-			st, err := New(Config{URL: tc.URL, HTTPClient: &http.Client{Timeout: sitetest.Timeout}}, []Job{{Definition: []byte(backup)}})
+			st, err := New(Config{URL: tc.URL, HTTPClient: &http.Client{Timeout: tc.Timeout}}, []Job{{Definition: []byte(backup)}})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -31,9 +31,13 @@ func Calls(cs []callrec.Call) string {
 	return strings.Join(b, "\n")
 }
 
-// BadSite is a site API that fails, and what the error must say.
+// BadSite is a site API that fails, what the error must say, and the
+// client timeout to give the step: Timeout, except for the huge answer,
+// whose fault is its size however long reading it takes (a loaded
+// machine under the race detector may need more than Timeout for 8 MiB).
 type BadSite struct {
 	Name, URL, Want string
+	Timeout         time.Duration
 }
 
 // BadSites starts, for the test's length, an API that answers garbage
@@ -62,15 +66,19 @@ func BadSites(t *testing.T, api, garbage string) []BadSite {
 	down := httptest.NewServer(http.NotFoundHandler())
 	down.Close()
 	return []BadSite{
-		{"garbage", g.URL, "not " + api + "'s JSON"},
-		{"huge", huge.URL, "is larger than 8 MiB"},
-		{"slow", slow.URL, "Timeout"},
-		{"down", down.URL, "refused"},
+		{"garbage", g.URL, "not " + api + "'s JSON", Timeout},
+		{"huge", huge.URL, "is larger than 8 MiB", HugeTimeout},
+		{"slow", slow.URL, "Timeout", Timeout},
+		{"down", down.URL, "refused", Timeout},
 	}
 }
 
 // Timeout is the client timeout a test of BadSites gives its step.
 const Timeout = 200 * time.Millisecond
+
+// HugeTimeout is the client timeout for an answer over the size cap: long
+// enough that the cap, not the clock, ends the read.
+const HugeTimeout = 30 * time.Second
 
 // Planner is a site step (out/marathon.Step, out/chronos.Step).
 type Planner interface {
